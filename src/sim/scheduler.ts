@@ -92,7 +92,7 @@ export class Scheduler {
   private peekLive(): Entry | undefined {
     for (;;) {
       const top = this.heap[0];
-      if (!top || !top.cancelled) return top;
+      if (!top?.cancelled) return top;
       this.pop();
     }
   }
