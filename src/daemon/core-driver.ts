@@ -1,0 +1,71 @@
+/**
+ * Drives a pure protocol core with the real clock: every event goes through `step(event, now)`, the actions go
+ * to `dispatch`, and one timer is re-armed at the core's `nextDeadline()` (docs/contracts.md). The simulator
+ * does the same with its virtual clock.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** The shape every protocol core has. */
+export interface PureCore<Event, Action> {
+  step(event: Event, now: number): Action[];
+  nextDeadline(): number;
+}
+
+/** Longest single timer delay; a core with a far deadline is simply ticked again later. */
+const MAX_TIMER_MS = 60_000;
+
+export class CoreDriver<Event extends { type: string }, Action> {
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt = Number.POSITIVE_INFINITY;
+  private stepping = false;
+  private readonly queue: Event[] = [];
+  private closed = false;
+
+  constructor(
+    readonly core: PureCore<Event, Action>,
+    private readonly dispatch: (actions: Action[]) => void,
+    private readonly tickEvent: Event,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  /**
+   * Feeds one event. Events fed while the core is stepping (from inside `dispatch`) are queued and run right
+   * after, so each step runs to completion before the next begins.
+   */
+  feed(event: Event): void {
+    if (this.closed) return;
+    this.queue.push(event);
+    if (this.stepping) return;
+    this.stepping = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        this.dispatch(this.core.step(next, this.clock()));
+      }
+    } finally {
+      this.stepping = false;
+    }
+    this.arm();
+  }
+
+  /** Stops the timer; later events are ignored. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    const deadline = this.core.nextDeadline();
+    if (deadline === this.armedAt && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = deadline;
+    if (!Number.isFinite(deadline)) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.clock()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.armedAt = Number.POSITIVE_INFINITY;
+      this.feed(this.tickEvent);
+    }, delay);
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The pure service stack above the transport: Totem, votequorum and CPG composed into one state machine with
+ * the same `step(event, now) → actions` / `nextDeadline()` shape as each of them. Totem carries both services'
+ * messages in its agreed order; the first payload byte says which service a message belongs to (corosync's
+ * service id). The daemon drives this stack with real sockets and clocks; the simulator can drive the same code.
+ */
+import type { CpgAction, CpgError, MemberChange, ProcessAddress } from '../cpg/index.ts';
+import { Cpg } from '../cpg/index.ts';
+import type { QuorumAction, QuorumOptions, QuorumRequestError, QuorumSnapshot } from '../quorum/index.ts';
+import { QuorumCore } from '../quorum/index.ts';
+import type { Guarantee, RingId, TotemAction, TotemOptions, TotemSnapshot } from '../totem/index.ts';
+import { TotemCore } from '../totem/index.ts';
+
+/** Service ids: the first byte of every Totem payload. */
+const SERVICE_QUORUM = 1;
+const SERVICE_CPG = 2;
+
+export type StackLogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error';
+
+export interface StackOptions {
+  totem: TotemOptions;
+  quorum: QuorumOptions;
+  /** Largest Totem payload (CPG fragments above it). */
+  totemPayloadBytesMax?: number;
+}
+
+export type StackEvent =
+  | { type: 'tick' }
+  /** A whole message from the transport. */
+  | { type: 'transportDeliver'; from: number; payload: Uint8Array }
+  /** Transport reachability: first link up / last link down. */
+  | { type: 'hostUp' | 'hostDown'; nodeId: number }
+  | { type: 'cpgJoin' | 'cpgLeave'; group: string; pid: number }
+  | { type: 'cpgMulticast'; group: string; pid: number; payload: Uint8Array }
+  | { type: 'processDown'; pid: number }
+  | { type: 'setExpected'; votes: number }
+  | { type: 'setVotes'; votes: number; nodeId?: number }
+  | { type: 'leave' };
+
+export type StackAction =
+  | { type: 'transportSend'; to: number | 'all'; payload: Uint8Array; urgent: boolean }
+  | {
+      type: 'membership';
+      kind: 'transitional' | 'regular';
+      members: number[];
+      left: number[];
+      joined: number[];
+      failed: number[];
+      ringId: RingId;
+    }
+  | { type: 'quorum'; quorate: boolean; changed: boolean; members: number[]; ringId: RingId | null }
+  | { type: 'quorumRequest'; request: 'setExpected' | 'setVotes'; ok: boolean; error?: QuorumRequestError }
+  | { type: 'cpgDeliver'; group: string; pid: number; sender: ProcessAddress; payload: Uint8Array }
+  | {
+      type: 'cpgConfchg';
+      group: string;
+      pid: number;
+      members: ProcessAddress[];
+      left: MemberChange[];
+      joined: MemberChange[];
+    }
+  | { type: 'cpgRequestFailed'; request: 'join' | 'leave' | 'multicast'; group: string; pid: number; error: CpgError }
+  /** Totem refused a multicast: the sender should retry later. */
+  | { type: 'backpressure'; pending: number }
+  | { type: 'log'; level: StackLogLevel; subsystem: 'TOTEM' | 'QUORUM' | 'CPG'; message: string };
+
+/** Internal work items: a core's actions waiting to be routed. */
+type Routed =
+  | { from: 'totem'; actions: TotemAction[] }
+  | { from: 'quorum'; actions: QuorumAction[] }
+  | { from: 'cpg'; actions: CpgAction[] };
+
+export class ServiceStack {
+  readonly totem: TotemCore;
+  readonly quorum: QuorumCore;
+  readonly cpg: Cpg;
+  /** Messages from Totem whose service byte is unknown or missing. */
+  unknownServiceMessages = 0;
+  private output: StackAction[] = [];
+  private now: number;
+
+  constructor(options: StackOptions, now: number) {
+    this.now = now;
+    this.totem = new TotemCore(options.totem, now);
+    this.quorum = new QuorumCore(options.quorum, now);
+    this.cpg = new Cpg(
+      {
+        localNodeId: options.totem.localNodeId,
+        ...(options.totemPayloadBytesMax === undefined
+          ? {}
+          : { totemPayloadBytesMax: options.totemPayloadBytesMax - 1 }),
+      },
+      now,
+    );
+  }
+
+  /** votequorum's startup adjustments (e.g. two_node forcing wait_for_all), as log actions. */
+  startupLog(): StackAction[] {
+    return [...this.quorum.configLog];
+  }
+
+  step(event: StackEvent, now: number): StackAction[] {
+    this.now = now;
+    this.output = [];
+    const queue: Routed[] = [];
+    switch (event.type) {
+      case 'tick':
+        queue.push({ from: 'totem', actions: this.totem.step({ type: 'tick' }, now) });
+        queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'tick' }, now) });
+        break;
+      case 'transportDeliver':
+        queue.push({
+          from: 'totem',
+          actions: this.totem.step({ type: 'receive', from: event.from, payload: event.payload }, now),
+        });
+        break;
+      case 'hostUp':
+      case 'hostDown':
+        queue.push({
+          from: 'totem',
+          actions: this.totem.step(
+            { type: event.type === 'hostUp' ? 'peerReachable' : 'peerUnreachable', nodeId: event.nodeId },
+            now,
+          ),
+        });
+        break;
+      case 'cpgJoin':
+      case 'cpgLeave':
+        queue.push({
+          from: 'cpg',
+          actions: this.cpg.step(
+            { type: event.type === 'cpgJoin' ? 'localJoin' : 'localLeave', group: event.group, pid: event.pid },
+            now,
+          ),
+        });
+        break;
+      case 'cpgMulticast':
+        queue.push({
+          from: 'cpg',
+          actions: this.cpg.step(
+            { type: 'localMulticast', group: event.group, pid: event.pid, payload: event.payload },
+            now,
+          ),
+        });
+        break;
+      case 'processDown':
+        queue.push({ from: 'cpg', actions: this.cpg.step({ type: 'processDown', pid: event.pid }, now) });
+        break;
+      case 'setExpected':
+        queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'setExpected', votes: event.votes }, now) });
+        break;
+      case 'setVotes':
+        queue.push({
+          from: 'quorum',
+          actions: this.quorum.step(
+            { type: 'setVotes', votes: event.votes, ...(event.nodeId === undefined ? {} : { nodeId: event.nodeId }) },
+            now,
+          ),
+        });
+        break;
+      case 'leave':
+        queue.push({ from: 'totem', actions: this.totem.step({ type: 'leave' }, now) });
+        break;
+    }
+    for (let item = queue.shift(); item; item = queue.shift()) this.route(item, queue);
+    const actions = this.output;
+    this.output = [];
+    return actions;
+  }
+
+  nextDeadline(): number {
+    return Math.min(this.totem.nextDeadline(), this.quorum.nextDeadline(), this.cpg.nextDeadline());
+  }
+
+  /** Whether Totem would take another multicast now. */
+  canSend(): boolean {
+    return this.totem.canSend();
+  }
+
+  snapshot(): { totem: TotemSnapshot; quorum: QuorumSnapshot } {
+    return { totem: this.totem.snapshot(), quorum: this.quorum.snapshot() };
+  }
+
+  private route(item: Routed, queue: Routed[]): void {
+    switch (item.from) {
+      case 'totem':
+        for (const action of item.actions) this.routeTotem(action, queue);
+        break;
+      case 'quorum':
+        for (const action of item.actions) this.routeQuorum(action, queue);
+        break;
+      case 'cpg':
+        for (const action of item.actions) this.routeCpg(action, queue);
+        break;
+    }
+  }
+
+  private routeTotem(action: TotemAction, queue: Routed[]): void {
+    const now = this.now;
+    switch (action.type) {
+      case 'send':
+        this.output.push({ type: 'transportSend', to: action.to, payload: action.payload, urgent: action.control });
+        break;
+      case 'deliver': {
+        const service = action.payload[0];
+        const body = action.payload.subarray(1);
+        if (service === SERVICE_QUORUM) {
+          queue.push({
+            from: 'quorum',
+            actions: this.quorum.step({ type: 'receive', from: action.sender, payload: body }, now),
+          });
+        } else if (service === SERVICE_CPG) {
+          queue.push({
+            from: 'cpg',
+            actions: this.cpg.step({ type: 'totemDeliver', sender: action.sender, payload: body }, now),
+          });
+        } else {
+          this.unknownServiceMessages++;
+        }
+        break;
+      }
+      case 'configChange': {
+        const { kind, members, left, joined, failed, ringId } = action;
+        this.output.push({ type: 'membership', kind, members, left, joined, failed, ringId });
+        queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'configChange', kind, members, ringId }, now) });
+        queue.push({
+          from: 'cpg',
+          actions: this.cpg.step({ type: 'totemConfigChange', kind, members, left, joined, ringId }, now),
+        });
+        break;
+      }
+      case 'backpressure':
+        this.output.push(action);
+        break;
+      case 'log':
+        this.output.push(action);
+        break;
+    }
+  }
+
+  private routeQuorum(action: QuorumAction, queue: Routed[]): void {
+    switch (action.type) {
+      case 'broadcast':
+        this.multicast(SERVICE_QUORUM, action.payload, 'agreed', queue);
+        break;
+      case 'quorumChange':
+        this.output.push({
+          type: 'quorum',
+          quorate: action.quorate,
+          changed: action.changed,
+          members: action.members,
+          ringId: action.ringId,
+        });
+        break;
+      case 'requestResult':
+        this.output.push({
+          type: 'quorumRequest',
+          request: action.request,
+          ok: action.ok,
+          ...(action.ok ? {} : { error: action.error }),
+        });
+        break;
+      case 'log':
+        this.output.push(action);
+        break;
+    }
+  }
+
+  private routeCpg(action: CpgAction, queue: Routed[]): void {
+    switch (action.type) {
+      case 'totemMulticast':
+        this.multicast(SERVICE_CPG, action.payload, 'agreed', queue);
+        break;
+      case 'deliver':
+        this.output.push({
+          type: 'cpgDeliver',
+          group: action.group,
+          pid: action.pid,
+          sender: action.sender,
+          payload: action.payload,
+        });
+        break;
+      case 'confchg':
+        this.output.push({
+          type: 'cpgConfchg',
+          group: action.group,
+          pid: action.pid,
+          members: action.members,
+          left: action.left,
+          joined: action.joined,
+        });
+        break;
+      case 'requestFailed':
+        this.output.push({
+          type: 'cpgRequestFailed',
+          request: action.request,
+          group: action.group,
+          pid: action.pid,
+          error: action.error,
+        });
+        break;
+      case 'log':
+        this.output.push(action);
+        break;
+    }
+  }
+
+  private multicast(service: number, body: Uint8Array, guarantee: Guarantee, queue: Routed[]): void {
+    const payload = new Uint8Array(body.length + 1);
+    payload[0] = service;
+    payload.set(body, 1);
+    queue.push({ from: 'totem', actions: this.totem.step({ type: 'multicast', payload, guarantee }, this.now) });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Text of `corosync-quorumtool -s` (and the quorum part of `pvecm status`, which runs `-siH`) from a
+ * `QuorumSnapshot`. Layout follows tools/corosync-quorumtool.c `display_quorum_data` / `display_nodes_data`:
+ * labels padded so values start at column 19, `Ring ID:` as `<rep hex>.<seq hex>`, the `Quorum:` line as
+ * `"%d %s"` with `" "` or `Activity blocked`, flags each followed by a space, membership columns right-aligned
+ * to width 10 plus one space (`print_string_padded`) or `0x%08x ` node ids with `hexNodeIds`, `(local)` on this
+ * node's row. Pure: the date comes in as text (see `ctimeText`).
+ */
+import type { QuorumSnapshot, RingId } from './types.ts';
+
+/** Inputs of the status text besides the snapshot. */
+export interface QuorumStatusFormatOptions {
+  /** The `Date:` value, `ctime()` style without the newline (see `ctimeText`). */
+  date: string;
+  /** This node (default: `snapshot.nodeId`). */
+  localNodeId?: number;
+  /** Names for the `Name` column (default: each member's `name`). */
+  nodeNames?: ReadonlyMap<number, string>;
+  /** The `Ring ID:` to print (default: `snapshot.ringId`; `0.0` when none). */
+  ringId?: RingId | null;
+  /** Print node ids as `0x%08x` (`corosync-quorumtool -H`, used by `pvecm status`). */
+  hexNodeIds?: boolean;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `ctime()` text of a date in local time, without the trailing newline: `Tue Nov 24 21:49:34 2026`. */
+export function ctimeText(date: Date): string {
+  const two = (value: number): string => String(value).padStart(2, '0');
+  const day = String(date.getDate()).padStart(2, ' ');
+  const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+  return `${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]} ${day} ${time} ${date.getFullYear()}`;
+}
+
+/** `rep.seq` in hex, as corosync prints a ring id (`CS_PRI_RING_ID`). */
+export function formatRingId(ringId: RingId | null): string {
+  return ringId ? `${ringId.rep.toString(16)}.${ringId.seq.toString(16)}` : '0.0';
+}
+
+/** The `corosync-quorumtool -s` text, ending with a newline. */
+export function formatQuorumStatus(snapshot: QuorumSnapshot, options: QuorumStatusFormatOptions): string {
+  const localNodeId = options.localNodeId ?? snapshot.nodeId;
+  const ringId = options.ringId === undefined ? snapshot.ringId : options.ringId;
+  const votequorumQuorate = snapshot.flags.includes('Quorate');
+  const nodeIdText = (nodeId: number): string =>
+    options.hexNodeIds ? `0x${nodeId.toString(16).padStart(8, '0')} ` : padded(String(nodeId));
+  const lines = [
+    'Quorum information',
+    '------------------',
+    `Date:             ${options.date}`,
+    'Quorum provider:  corosync_votequorum',
+    `Nodes:            ${snapshot.nodes}`,
+    `Node ID:          ${options.hexNodeIds ? nodeIdText(localNodeId).trimEnd() : localNodeId}`,
+    `Ring ID:          ${formatRingId(ringId)}`,
+    `Quorate:          ${snapshot.quorate ? 'Yes' : 'No'}`,
+    '',
+    'Votequorum information',
+    '----------------------',
+    `Expected votes:   ${snapshot.expectedVotes}`,
+    `Highest expected: ${snapshot.highestExpected}`,
+    `Total votes:      ${snapshot.totalVotes}`,
+    `Quorum:           ${snapshot.quorum} ${votequorumQuorate ? ' ' : 'Activity blocked'}`,
+    `Flags:            ${snapshot.flags.map((flag) => `${flag} `).join('')}`,
+    '',
+    'Membership information',
+    '----------------------',
+    `${padded('Nodeid')}${padded('Votes')}Name`,
+  ];
+  const members = [...snapshot.members].sort((a, b) => a.nodeId - b.nodeId);
+  for (const member of members) {
+    const name = options.nodeNames?.get(member.nodeId) ?? member.name;
+    const local = member.nodeId === localNodeId ? ' (local)' : '';
+    lines.push(`${nodeIdText(member.nodeId)}${padded(String(member.votes))}${name}${local}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** corosync-quorumtool.c `print_string_padded`: right-aligned to 10 columns, then one space. */
+function padded(text: string): string {
+  return `${text.padStart(10, ' ')} `;
+}

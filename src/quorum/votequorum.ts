@@ -1,0 +1,489 @@
+/**
+ * votequorum as a pure state machine: `step(event, now) → actions`, `nextDeadline()` for the
+ * last_man_standing window (drive it with `{ type: 'tick' }`).
+ *
+ * Follows corosync exec/votequorum.c (v3.1.x) and man/votequorum.5:
+ * - every node multicasts its nodeinfo (votes, expected votes, flags) in agreed order after each regular
+ *   configuration change (`votequorum_sync_process`); the sync ends once the nodeinfo of every member of the
+ *   ring has been delivered, then quorum is recalculated and announced (`votequorum_sync_activate` and the
+ *   quorum service's `quorum_api_set_quorum`, exec/vsf_quorum.c, which also writes the log lines);
+ * - `calculate_quorum`, `recalculate_quorum`, `are_we_quorate`, `check_auto_tie_breaker`, the nodeinfo and
+ *   reconfigure handlers, `setexpected`/`setvotes` validation and the last-man-standing timer are ported
+ *   rule for rule; `getinfo` + corosync-quorumtool give `snapshot()`.
+ * Deliberate deviations (docs/quorum.md): no quorum device, allow_downscale, expected_votes_tracking,
+ * cancel-wait-for-all or config reload; the sync waits for ring-tagged nodeinfo messages instead of
+ * corosync's separate sync barrier; a runtime request changes nothing locally until its own multicast is
+ * delivered (corosync pre-applies it on the requesting node); quorum is a full integer (corosync: uint8_t);
+ * the constructor announces nothing: the first announcement follows the first configuration change;
+ * wait_for_all is re-armed only by an inquorate result outside a sync or at its end, not by the partial count
+ * in the middle of a sync (in corosync a node that stays quorate across a membership change could re-arm it
+ * on its own nodeinfo, before its peers' arrive, and end the sync inquorate while its peers are quorate).
+ */
+import { decodeQuorumMessage, encodeQuorumMessage, NodeFlag, type NodeInfoMessage, ReconfigureParam } from './codec.ts';
+import { type QuorumSettings, resolveQuorumSettings } from './settings.ts';
+import type {
+  QuorumAction,
+  QuorumEvent,
+  QuorumFlag,
+  QuorumLogAction,
+  QuorumOptions,
+  QuorumRequestError,
+  QuorumSnapshot,
+  RingId,
+} from './types.ts';
+
+/** What this node knows about one node (votequorum.c `struct cluster_node`). */
+interface NodeRecord {
+  nodeId: number;
+  /** MEMBER once its nodeinfo was delivered in the current ring; DEAD when it left. */
+  member: boolean;
+  votes: number;
+  expectedVotes: number;
+  flags: number;
+}
+
+/** Sums over the nodes currently counted as members. */
+interface MemberTally {
+  totalVotes: number;
+  memberCount: number;
+  highestExpected: number;
+}
+
+/** The votequorum service of one node. */
+export class QuorumCore {
+  /** Configuration adjustments made at startup (corosync's CRIT/WARNING lines), for the driver to log. */
+  readonly configLog: readonly QuorumLogAction[];
+  private readonly settings: QuorumSettings;
+  private readonly nodes = new Map<number, NodeRecord>();
+  private readonly us: NodeRecord;
+  private quorum = 0;
+  private clusterIsQuorate = false;
+  private waitForAllStatus = false;
+  private lastManStanding: boolean;
+  private lastManStandingDeadline = Number.POSITIVE_INFINITY;
+  private lowestNodeId = -1;
+  private highestNodeId = -1;
+  private members: number[] = [];
+  private previousMembers: number[] = [];
+  private ringId: RingId | null = null;
+  /**
+   * Members whose nodeinfo for the current ring is still to come; null when no sync is in progress.
+   * Starts as a sync that never completes on its own: nothing is announced before the first configuration.
+   */
+  private syncPending: Set<number> | null = new Set();
+  /** What the quorum service last told its users (exec/vsf_quorum.c `primary_designated`, view list, ring). */
+  private announcedQuorate = false;
+  private announcedMembers: number[] = [];
+  private announcedRingId: RingId | null = null;
+  private output: QuorumAction[] = [];
+
+  /** @throws QuorumConfigError on a configuration corosync refuses to start with. */
+  constructor(options: QuorumOptions, _now: number) {
+    const { settings, log } = resolveQuorumSettings(options);
+    this.settings = settings;
+    this.configLog = log;
+    this.lastManStanding = settings.lastManStanding;
+    this.us = {
+      nodeId: settings.localNodeId,
+      member: true,
+      votes: settings.votes,
+      expectedVotes: settings.expectedVotes,
+      flags: NodeFlag.first,
+    };
+    this.nodes.set(this.us.nodeId, this.us);
+    if (settings.waitForAll) this.setWaitForAllStatus(true);
+    this.recalculateQuorum(false, false);
+  }
+
+  /** Feeds one event; returns the actions it causes. */
+  step(event: QuorumEvent, now: number): QuorumAction[] {
+    this.output = [];
+    switch (event.type) {
+      case 'tick':
+        this.onTick(now);
+        break;
+      case 'configChange':
+        if (event.kind !== 'transitional') this.onConfigChange(event.members, event.ringId, now);
+        break;
+      case 'receive':
+        this.onReceive(event.from, event.payload);
+        break;
+      case 'setExpected':
+        this.onSetExpected(event.votes);
+        break;
+      case 'setVotes':
+        this.onSetVotes(event.nodeId ?? this.us.nodeId, event.votes);
+        break;
+    }
+    const actions = this.output;
+    this.output = [];
+    return actions;
+  }
+
+  /** Absolute time of the last_man_standing window's end; Infinity when not armed. */
+  nextDeadline(): number {
+    return this.lastManStandingDeadline;
+  }
+
+  /** What `corosync-quorumtool -s` shows on this node (votequorum `getinfo` + the quorum service's view). */
+  snapshot(): QuorumSnapshot {
+    const tally = this.tallyMembers();
+    const flags: QuorumFlag[] = [];
+    if (this.settings.twoNode) flags.push('2Node');
+    if (this.clusterIsQuorate) flags.push('Quorate');
+    if (this.settings.waitForAll) flags.push('WaitForAll');
+    if (this.lastManStanding) flags.push('LastManStanding');
+    if (this.settings.tieBreaker.kind !== 'none') flags.push('AutoTieBreaker');
+    return {
+      nodeId: this.us.nodeId,
+      ringId: this.announcedRingId,
+      nodes: this.announcedMembers.length,
+      quorate: this.announcedQuorate,
+      expectedVotes: this.us.expectedVotes,
+      highestExpected: tally.highestExpected,
+      totalVotes: tally.totalVotes,
+      quorum: this.quorum,
+      flags,
+      members: this.announcedMembers.map((nodeId) => ({
+        nodeId,
+        votes: this.nodes.get(nodeId)?.votes ?? 0,
+        name: '',
+      })),
+    };
+  }
+
+  // ---- events ---------------------------------------------------------------------------------------------
+
+  /** votequorum.c `votequorum_last_man_standing_timer_fn`. */
+  private onTick(now: number): void {
+    if (now < this.lastManStandingDeadline) return;
+    this.lastManStandingDeadline = Number.POSITIVE_INFINITY;
+    if (this.clusterIsQuorate) this.recalculateQuorum(true, true);
+  }
+
+  /** votequorum.c `votequorum_sync_init` + `votequorum_sync_process`, vsf_quorum.c `quorum_sync_init`. */
+  private onConfigChange(memberList: readonly number[], ringId: RingId, now: number): void {
+    const newMembers = [...new Set(memberList)].sort((a, b) => a - b);
+    if (newMembers.length > 1) this.us.flags &= ~NodeFlag.first;
+    let nodesLeft = false;
+    for (const nodeId of this.members) {
+      if (newMembers.includes(nodeId)) continue;
+      nodesLeft = true;
+      const node = this.nodes.get(nodeId);
+      if (node) node.member = false;
+    }
+    if (this.lastManStanding) {
+      const enoughLeft = newMembers.length >= this.quorum && nodesLeft;
+      const tieBreakerSide =
+        newMembers.length <= this.quorum && this.settings.tieBreaker.kind !== 'none' && this.lowestNodeIdIsMember();
+      if (enoughLeft || tieBreakerSide) this.lastManStandingDeadline = now + this.settings.lastManStandingWindowMs;
+    }
+    this.previousMembers = this.members;
+    this.members = newMembers;
+    this.ringId = { rep: ringId.rep, seq: ringId.seq };
+    this.syncPending = new Set(newMembers);
+    this.logList('Sync members', newMembers);
+    const joined = newMembers.filter((nodeId) => !this.announcedMembers.includes(nodeId));
+    const left = this.announcedMembers.filter((nodeId) => !newMembers.includes(nodeId));
+    if (joined.length > 0) this.logList('Sync joined', joined);
+    if (left.length > 0) this.logList('Sync left', left);
+    this.broadcast({
+      type: 'nodeinfo',
+      nodeId: this.us.nodeId,
+      votes: this.us.votes,
+      expectedVotes: this.us.expectedVotes,
+      flags: this.us.flags,
+      ringId: this.ringId,
+    });
+  }
+
+  private onReceive(from: number, payload: Uint8Array): void {
+    const decoded = decodeQuorumMessage(payload);
+    if (!decoded.ok) {
+      this.log('warning', `Ignoring invalid votequorum message from node ${from}: ${decoded.error}`);
+      return;
+    }
+    if (!this.members.includes(from)) {
+      this.log('debug', `Ignoring votequorum message from node ${from}, not a member of the current ring`);
+      return;
+    }
+    const message = decoded.message;
+    if (message.type === 'nodeinfo') {
+      if (message.nodeId !== from || !this.ringId || !sameRing(message.ringId, this.ringId)) {
+        this.log('debug', `Ignoring stale or foreign nodeinfo from node ${from}`);
+        return;
+      }
+      this.onNodeInfo(message);
+      this.syncPending?.delete(from);
+      if (this.syncPending?.size === 0) this.activateSync();
+      return;
+    }
+    this.log('debug', `got reconfigure message from cluster node ${from} for ${message.nodeId}`);
+    if (message.param === ReconfigureParam.expectedVotes) {
+      this.setMembersExpectedVotes(message.value);
+      this.recalculateQuorum(true, false);
+      return;
+    }
+    const node = this.nodes.get(message.nodeId);
+    if (!node) return;
+    node.votes = message.value;
+    this.recalculateQuorum(true, false);
+  }
+
+  /** votequorum.c `message_handler_req_exec_votequorum_nodeinfo`. */
+  private onNodeInfo(message: NodeInfoMessage): void {
+    let node = this.nodes.get(message.nodeId);
+    const isNew = node === undefined;
+    if (!node) {
+      node = { nodeId: message.nodeId, member: false, votes: 0, expectedVotes: 0, flags: 0 };
+      this.nodes.set(node.nodeId, node);
+    }
+    const before = { ...node };
+    node.flags = message.flags;
+    node.votes = message.votes;
+    node.member = true;
+    const senderQuorate = (message.flags & NodeFlag.quorate) !== 0;
+    let allowDecrease = false;
+    if (!this.clusterIsQuorate && senderQuorate) {
+      allowDecrease = true;
+      this.us.expectedVotes = message.expectedVotes;
+    }
+    node.expectedVotes = senderQuorate ? message.expectedVotes : this.us.expectedVotes;
+    if (this.lastManStanding && node.votes > 1) {
+      this.log(
+        'warning',
+        'Last Man Standing feature is supported only when all cluster nodes votes are set to 1. Disabling LMS.',
+      );
+      this.lastManStanding = false;
+      this.lastManStandingDeadline = Number.POSITIVE_INFINITY;
+    }
+    const changed =
+      isNew ||
+      node === this.us ||
+      (node.flags & NodeFlag.first) !== 0 ||
+      before.votes !== node.votes ||
+      before.expectedVotes !== node.expectedVotes ||
+      before.flags !== node.flags ||
+      !before.member;
+    if (changed) this.recalculateQuorum(allowDecrease, false);
+    if (this.settings.waitForAll && senderQuorate && (node.flags & NodeFlag.waitForAllStatus) === 0) {
+      this.setWaitForAllStatus(false);
+    }
+  }
+
+  /** votequorum.c `votequorum_sync_activate`. */
+  private activateSync(): void {
+    this.syncPending = null;
+    this.recalculateQuorum(false, false);
+    this.announce();
+  }
+
+  /** votequorum.c `message_handler_req_lib_votequorum_setexpected`. */
+  private onSetExpected(expectedVotes: number): void {
+    const error = this.checkExpectedVotes(expectedVotes);
+    this.answer('setExpected', error);
+    if (error) return;
+    this.broadcast({
+      type: 'reconfigure',
+      param: ReconfigureParam.expectedVotes,
+      nodeId: this.us.nodeId,
+      value: expectedVotes,
+    });
+  }
+
+  /** Expected votes below the current total, or that would cost a quorate cluster its quorum, are refused. */
+  private checkExpectedVotes(expectedVotes: number): QuorumRequestError | null {
+    if (!isVoteCount(expectedVotes)) return 'CS_ERR_INVALID_PARAM';
+    const { quorum, totalVotes } = this.calculateQuorum(true, expectedVotes);
+    if (expectedVotes < totalVotes || (this.clusterIsQuorate && quorum > totalVotes)) return 'CS_ERR_INVALID_PARAM';
+    return null;
+  }
+
+  /** votequorum.c `message_handler_req_lib_votequorum_setvotes`. */
+  private onSetVotes(nodeId: number, votes: number): void {
+    const error = this.checkNodeVotes(nodeId, votes);
+    this.answer('setVotes', error);
+    if (error) return;
+    this.broadcast({ type: 'reconfigure', param: ReconfigureParam.nodeVotes, nodeId, value: votes });
+  }
+
+  /** Refuses an unknown node, and votes giving a quorum below half or above the total of the members. */
+  private checkNodeVotes(nodeId: number, votes: number): QuorumRequestError | null {
+    const node = this.nodes.get(nodeId);
+    if (!node) return 'CS_ERR_NAME_NOT_FOUND';
+    if (!isVoteCount(votes)) return 'CS_ERR_INVALID_PARAM';
+    const savedVotes = node.votes;
+    node.votes = votes;
+    const { quorum, totalVotes } = this.calculateQuorum(true, 0);
+    node.votes = savedVotes;
+    if (quorum < Math.floor(totalVotes / 2) || quorum > totalVotes) return 'CS_ERR_INVALID_PARAM';
+    return null;
+  }
+
+  // ---- quorum calculation (votequorum.c "quorum calculation core bits") -----------------------------------
+
+  /** votequorum.c `calculate_quorum`: the quorum the current members give (without storing it). */
+  private calculateQuorum(allowDecrease: boolean, maxExpected: number): { quorum: number; totalVotes: number } {
+    const tally = this.tallyMembers();
+    const highestExpected = maxExpected > 0 ? maxExpected : tally.highestExpected;
+    let quorum = Math.max(majorityOf(highestExpected), majorityOf(tally.totalVotes));
+    if (!allowDecrease) quorum = Math.max(this.quorum, quorum);
+    if (this.settings.twoNode && tally.memberCount <= 2) quorum = 1;
+    return { quorum, totalVotes: tally.totalVotes };
+  }
+
+  /** votequorum.c `recalculate_quorum`. */
+  private recalculateQuorum(allowDecrease: boolean, byCurrentNodes: boolean): void {
+    const tally = this.tallyMembers();
+    const maxExpected = byCurrentNodes ? tally.memberCount : 0;
+    if (tally.totalVotes > this.us.expectedVotes) this.us.expectedVotes = tally.totalVotes;
+    const { quorum, totalVotes } = this.calculateQuorum(allowDecrease, maxExpected);
+    this.quorum = quorum;
+    this.setMembersExpectedVotes(maxExpected);
+    this.areWeQuorate(totalVotes);
+  }
+
+  /** votequorum.c `are_we_quorate`. */
+  private areWeQuorate(totalVotes: number): void {
+    if (this.settings.waitForAll && this.waitForAllStatus) {
+      if (totalVotes !== this.us.expectedVotes) {
+        this.log(
+          'notice',
+          `Waiting for all cluster members. Current votes: ${totalVotes} expected_votes: ${this.us.expectedVotes}`,
+        );
+        return;
+      }
+      this.setWaitForAllStatus(false);
+    }
+    let quorate = this.quorum <= totalVotes;
+    if (quorate) {
+      const memberIds = this.memberNodeIds();
+      this.lowestNodeId = Math.min(...memberIds);
+      this.highestNodeId = Math.max(...memberIds);
+    }
+    if (
+      this.settings.tieBreaker.kind !== 'none' &&
+      totalVotes === Math.floor(this.us.expectedVotes / 2) &&
+      this.previousMembers.length - this.members.length < this.quorum &&
+      this.tieBreakerAllowsQuorum()
+    ) {
+      quorate = true;
+    }
+    const changed = quorate !== this.clusterIsQuorate;
+    this.clusterIsQuorate = quorate;
+    if (quorate) this.us.flags |= NodeFlag.quorate;
+    else this.us.flags &= ~NodeFlag.quorate;
+    // Deviation: the partial count in the middle of a sync does not re-arm wait_for_all (see the header).
+    if (this.settings.waitForAll && (quorate || this.syncPending === null)) this.setWaitForAllStatus(!quorate);
+    if (changed && this.syncPending === null) this.announce();
+  }
+
+  /** votequorum.c `check_auto_tie_breaker`. */
+  private tieBreakerAllowsQuorum(): boolean {
+    const tieBreaker = this.settings.tieBreaker;
+    if (tieBreaker.kind === 'lowest') return this.lowestNodeIdIsMember();
+    if (tieBreaker.kind === 'highest') return this.isMember(this.highestNodeId);
+    if (tieBreaker.kind === 'none') return false;
+    const listed = tieBreaker.nodeIds;
+    const index = listed.findIndex((nodeId) => this.members.includes(nodeId));
+    if (index < 0) return false;
+    // A node listed earlier that was with us before the change may be in the other half: no quorum.
+    return !listed.slice(0, index).some((nodeId) => this.previousMembers.includes(nodeId));
+  }
+
+  /** votequorum.c `check_low_node_id_partition`: the lowest id of the last quorate view is still with us. */
+  private lowestNodeIdIsMember(): boolean {
+    return this.isMember(this.lowestNodeId);
+  }
+
+  private isMember(nodeId: number): boolean {
+    return this.nodes.get(nodeId)?.member === true;
+  }
+
+  /** votequorum.c `get_total_votes` / the loop in `calculate_quorum` and `getinfo`. */
+  private tallyMembers(): MemberTally {
+    const tally: MemberTally = { totalVotes: 0, memberCount: 0, highestExpected: 0 };
+    for (const node of this.nodes.values()) {
+      if (!node.member) continue;
+      tally.totalVotes += node.votes;
+      tally.memberCount += 1;
+      tally.highestExpected = Math.max(tally.highestExpected, node.expectedVotes);
+    }
+    return tally;
+  }
+
+  private memberNodeIds(): number[] {
+    return [...this.nodes.values()].filter((node) => node.member).map((node) => node.nodeId);
+  }
+
+  /** votequorum.c `update_node_expected_votes` (0 = leave unchanged). */
+  private setMembersExpectedVotes(expectedVotes: number): void {
+    if (expectedVotes === 0) return;
+    for (const node of this.nodes.values()) {
+      if (node.member) node.expectedVotes = expectedVotes;
+    }
+  }
+
+  /** votequorum.c `update_wait_for_all_status`. */
+  private setWaitForAllStatus(waiting: boolean): void {
+    this.waitForAllStatus = waiting;
+    if (waiting) this.us.flags |= NodeFlag.waitForAllStatus;
+    else this.us.flags &= ~NodeFlag.waitForAllStatus;
+  }
+
+  // ---- output ---------------------------------------------------------------------------------------------
+
+  /** The quorum callback: exec/vsf_quorum.c `quorum_api_set_quorum`. */
+  private announce(): void {
+    const quorate = this.clusterIsQuorate;
+    const changed = quorate !== this.announcedQuorate;
+    if (quorate && changed) {
+      this.log('notice', 'This node is within the primary component and will provide service.');
+    } else if (changed) {
+      this.log('notice', 'This node is within the non-primary component and will NOT provide any services.');
+    }
+    this.announcedQuorate = quorate;
+    this.announcedMembers = [...this.members];
+    this.announcedRingId = this.ringId;
+    this.logList('Members', this.members);
+    this.output.push({
+      type: 'quorumChange',
+      quorate,
+      changed,
+      members: [...this.members],
+      ringId: this.ringId,
+    });
+  }
+
+  private answer(request: 'setExpected' | 'setVotes', error: QuorumRequestError | null): void {
+    this.output.push(
+      error ? { type: 'requestResult', request, ok: false, error } : { type: 'requestResult', request, ok: true },
+    );
+  }
+
+  private broadcast(message: Parameters<typeof encodeQuorumMessage>[0]): void {
+    this.output.push({ type: 'broadcast', payload: encodeQuorumMessage(message) });
+  }
+
+  /** exec/vsf_quorum.c `log_view_list`: `Members[3]: 1 2 3`. */
+  private logList(label: string, nodeIds: readonly number[]): void {
+    this.log('notice', `${label}[${nodeIds.length}]:${nodeIds.map((nodeId) => ` ${nodeId}`).join('')}`);
+  }
+
+  private log(level: QuorumLogAction['level'], message: string): void {
+    this.output.push({ type: 'log', level, subsystem: 'QUORUM', message });
+  }
+}
+
+/** `floor(votes / 2) + 1`, written `(votes + 2) / 2` in votequorum.c. */
+export function majorityOf(votes: number): number {
+  return Math.floor((votes + 2) / 2);
+}
+
+function isVoteCount(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+function sameRing(a: RingId, b: RingId): boolean {
+  return a.rep === b.rep && a.seq === b.seq;
+}
