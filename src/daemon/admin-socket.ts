@@ -22,8 +22,8 @@ export class AdminError extends Error {
 /** One client connection, as seen by handlers (for subscriptions and per-connection state). */
 export interface AdminConnection {
   readonly id: number;
-  /** Sends an event line if the connection subscribed to `topic`. */
-  push(topic: string, data: unknown): void;
+  /** Sends an event line (named `event`, default the topic) if the connection subscribed to `topic`. */
+  push(topic: string, data: unknown, event?: string): void;
   readonly topics: Set<string>;
   /** Called when the connection closes (handlers register cleanups, e.g. CPG leave). */
   onClose(cleanup: () => void): void;
@@ -165,8 +165,8 @@ class ConnectionImpl implements AdminConnection {
     this.write(message);
   }
 
-  push(topic: string, data: unknown): void {
-    if (this.topics.has(topic)) this.write({ event: topic, data });
+  push(topic: string, data: unknown, event = topic): void {
+    if (this.topics.has(topic)) this.write({ event, data });
   }
 
   onClose(cleanup: () => void): void {

@@ -1,22 +1,135 @@
-/** `corolink start`: the embedded default (`npm start`). Until the daemon exists it lists what is available. */
+/**
+ * `corolink start` (`npm start`): the embedded default. Starts a 3-node cluster with two links on loopback
+ * (link0 127.0.10.1–3, link1 127.0.20.1–3; no root needed), shows each node's status, walks through the seed's
+ * drill — pull link0 of one node, the cluster stays quorate and messages keep flowing, plug it back — and then
+ * keeps the cluster running until Ctrl-C, which stops every daemon cleanly.
+ */
 import type { Command } from 'commander';
+import type { StatusV1 } from '../../client/schema.ts';
+import { LocalCluster } from '../../lab/local-cluster.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import { linkStatusLines, statusText } from '../format/status.ts';
+
+/** Node whose link0 the drill pulls. */
+const DRILL_NODE = 3;
+const DRILL_LINK = 0;
+/** Interval of the demo message stream. */
+const STREAM_INTERVAL_MS = 50;
+const WAIT_MS = 20_000;
+
+interface StartFlags {
+  wait: boolean;
+  basePort: string;
+}
+
+const say = (text = '') => process.stdout.write(`${text}\n`);
+
+function linkState(status: StatusV1, nodeid: number, link: number): string | undefined {
+  return status.members.find((m) => m.nodeid === nodeid)?.links.find((l) => l.link === link)?.state;
+}
 
 export function register(program: Command): void {
   program
     .command('start')
-    .description('run the embedded default: a local 3-node cluster with two links on loopback')
-    .addHelpText('after', '\nExample:\n  npm start')
-    .action(() => {
-      process.stdout.write(
-        [
-          'corolink 0.1.0 — the local 3-node demo cluster is not available yet (it arrives with the daemon).',
-          'Available now:',
-          '  corolink config check FILE [--json]   validate a corosync.conf and show the effective values',
-          '  corolink config fmt FILE               print a corosync.conf normalised',
-          '  corolink config migrate FILE           turn a corosync 2 (rrp) config into knet links',
-          '  corolink keygen [-o FILE]              make an authkey',
-          '',
-        ].join('\n'),
-      );
+    .description(
+      'run the embedded default: a local 3-node cluster with two links on loopback, and the cable-pull drill',
+    )
+    .option('--no-wait', 'stop the cluster after the drill instead of waiting for Ctrl-C')
+    .option('--base-port <port>', 'UDP port of link0 (link1 uses the next one)', '5405')
+    .addHelpText('after', '\nExample:\n  npm start\n  corolink start --no-wait')
+    .action(async (flags: StartFlags) => {
+      const basePort = Number(flags.basePort);
+      if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65534) {
+        throw new CliError(
+          `--base-port must be an integer from 1024 to 65534, not "${flags.basePort}"`,
+          ExitCode.usage,
+        );
+      }
+      say('Starting a local 3-node corolink cluster on loopback: link0 127.0.10.1–3, link1 127.0.20.1–3 …');
+      const cluster = await LocalCluster.start({ nodes: 3, links: 2, basePort }).catch((error: Error) => {
+        throw new CliError(`cannot start the local cluster: ${error.message}`, ExitCode.unavailable);
+      });
+      let stopping = false;
+      const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        say('\nStopping the cluster (every daemon leaves cleanly) …');
+        await cluster.stop();
+        say('Stopped.');
+      };
+      try {
+        const allUp = (s: StatusV1) =>
+          s.quorum.quorate && s.members.length === 3 && s.members.every((m) => m.links.every((l) => l.state === 'UP'));
+        await cluster.waitFor(allUp, { timeoutMs: WAIT_MS });
+        for (const node of cluster.nodes) {
+          say(`\n===== corolink status on ${node.name} =====`);
+          process.stdout.write(statusText(await cluster.status(node.nodeid), { date: new Date() }));
+        }
+        await drill(cluster);
+        if (!flags.wait) return;
+        const n1 = cluster.node(1);
+        say('\nThe cluster keeps running. Try, in another terminal:');
+        say(`  npx corolink status --socket ${n1.socket}`);
+        say(`  npx corolink link disable 0 --socket ${cluster.node(DRILL_NODE).socket}`);
+        say(`  npx corolink logs -f --socket ${n1.socket}`);
+        say(`Logs: ${cluster.dir}/n*.log. Press Ctrl-C to stop.`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+      } finally {
+        await stop();
+      }
     });
+}
+
+/** The seed's drill: pull link0 of node 3, watch the cluster stay quorate with messages flowing, plug it back. */
+async function drill(cluster: LocalCluster): Promise<void> {
+  const sender = await cluster.client(1);
+  const receiver = await cluster.client(2);
+  try {
+    const receiverGroup = await receiver.cpgJoin('demo');
+    let received = 0;
+    receiverGroup.on('message', () => received++);
+    const senderGroup = await sender.cpgJoin('demo');
+    let sent = 0;
+    const stream = setInterval(() => {
+      senderGroup.send(`message ${++sent}`).catch(() => sent--);
+    }, STREAM_INTERVAL_MS);
+    try {
+      const before = await cluster.status(1);
+      say(
+        `\n===== Drill: pull the link${DRILL_LINK} cable of n${DRILL_NODE} (corolink link disable ${DRILL_LINK}) =====`,
+      );
+      const client3 = await cluster.client(DRILL_NODE);
+      await client3.setLinkEnabled(DRILL_LINK, false);
+      const [during] = await cluster.waitFor((s) => linkState(s, DRILL_NODE, DRILL_LINK) === 'DOWN', {
+        nodes: [1],
+        timeoutMs: WAIT_MS,
+      });
+      process.stdout.write(`${linkStatusLines(during!).join('\n')}\n`);
+      const receivedDuring = received;
+      await new Promise((r) => setTimeout(r, 1000));
+      say(
+        `Quorate: ${during!.quorum.quorate ? 'yes' : 'NO'}; ring id ${before.ring_id} → ${during!.ring_id}` +
+          ` (${before.ring_id === during!.ring_id ? 'no membership change' : 'membership changed'}); ` +
+          `messages delivered on n2 in the last second: ${received - receivedDuring}`,
+      );
+      say(`\n===== Plug it back (corolink link enable ${DRILL_LINK}) =====`);
+      await client3.setLinkEnabled(DRILL_LINK, true);
+      client3.close();
+      const [after] = await cluster.waitFor((s) => linkState(s, DRILL_NODE, DRILL_LINK) === 'UP', {
+        nodes: [1],
+        timeoutMs: WAIT_MS,
+      });
+      process.stdout.write(`${linkStatusLines(after!).join('\n')}\n`);
+    } finally {
+      clearInterval(stream);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    say(`Messages sent by n1: ${sent}, delivered on n2: ${received}.`);
+  } finally {
+    sender.close();
+    receiver.close();
+  }
 }

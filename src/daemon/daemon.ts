@@ -1,0 +1,232 @@
+/**
+ * `corolink daemon`: loads corosync.conf and the authkey, finds the local node, starts the engine and the admin
+ * socket, and leaves the cluster cleanly on SIGTERM/SIGINT (peers see a leave, not a failure).
+ */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
+import { type AdminConnection, AdminError, AdminSocketServer, type Handler } from './admin-socket.ts';
+import { EngineRefusal, NodeEngine } from './engine.ts';
+import { findLocalNode } from './identity.ts';
+import { Logger, type LogRecord } from './log.ts';
+import { buildLinks, buildQuorum, buildStatus, quorumState } from './status.ts';
+
+export const DEFAULT_CONFIG_PATH = '/etc/corolink/corosync.conf';
+export const DEFAULT_AUTHKEY_PATH = '/etc/corolink/authkey';
+export const DEFAULT_SOCKET_PATH = '/run/corolink/corolink.sock';
+/** Log lines returned by `logs` when the caller does not say. */
+const DEFAULT_LOG_LINES = 100;
+const MAX_LOG_LINES = 2000;
+/** The admin-socket topics a client may subscribe to. */
+const TOPICS = new Set(['log', 'link', 'membership', 'quorum', 'cpg']);
+
+export interface DaemonOptions {
+  configPath: string;
+  authkeyPath: string;
+  socketPath: string;
+  nodeId?: number;
+  name?: string;
+  /** Log to stderr even when the logging section does not say so (default true: foreground daemon). */
+  forceStderr?: boolean;
+}
+
+/** A startup failure meant for the admin: one clear line. */
+export class DaemonStartError extends Error {}
+
+export interface RunningDaemon {
+  engine: NodeEngine;
+  logger: Logger;
+  admin: AdminSocketServer;
+  stop(): Promise<void>;
+}
+
+/** Loads and checks the config; throws DaemonStartError with every error listed. */
+async function loadValidConfig(path: string): Promise<CheckedConfig> {
+  let checked: CheckedConfig;
+  try {
+    checked = await loadConfigFile(path);
+  } catch (error) {
+    throw new DaemonStartError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (!checked.valid) {
+    const errors = checked.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+    throw new DaemonStartError(`${path} is not valid:\n${errors.join('\n')}`);
+  }
+  return checked;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const checked = await loadValidConfig(options.configPath);
+  const identity = findLocalNode(checked.config.nodes, {
+    ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
+    ...(options.name === undefined ? {} : { name: options.name }),
+  });
+  if (!identity.ok) throw new DaemonStartError(identity.message);
+  let authkey: Uint8Array | undefined;
+  if (checked.effective.crypto.cipher !== 'none') {
+    try {
+      authkey = await readFile(options.authkeyPath);
+    } catch (error) {
+      throw new DaemonStartError(`cannot read the authkey ${options.authkeyPath}: ${(error as Error).message}`);
+    }
+  }
+  const logging = checked.config.logging;
+  const logger = new Logger({
+    toStderr: options.forceStderr !== false || logging.to_stderr === true,
+    ...(logging.to_logfile === true && logging.logfile ? { logFile: logging.logfile } : {}),
+    debug: logging.debug === 'on' || logging.debug === 'trace',
+    ...(identity.node.name ? { host: identity.node.name } : {}),
+  });
+  logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
+  const engine = await NodeEngine.start({ checked, localNode: identity.node, authkey, logger }).catch((error) => {
+    throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
+  });
+  const admin = new AdminSocketServer(options.socketPath, adminHandlers(engine, logger));
+  wireEvents(engine, logger, admin);
+  try {
+    await admin.listen();
+  } catch (error) {
+    await engine.stop();
+    throw new DaemonStartError(`cannot open the admin socket ${options.socketPath}: ${(error as Error).message}`);
+  }
+  logger.log('notice', 'MAIN', 'Corolink Cluster Engine started and ready to provide service.');
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await engine.stop();
+      await admin.close();
+      logger.log('notice', 'MAIN', 'Corolink Cluster Engine exiting normally');
+    })();
+    return stopping;
+  };
+  return { engine, logger, admin, stop };
+}
+
+/** The JSON shape of a log record on the admin socket (ISO time). */
+function logRecordJson(record: LogRecord) {
+  return { ...record, time: new Date(record.time).toISOString() };
+}
+
+function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {
+  logger.subscribe((record) => admin.broadcast('log', logRecordJson(record)));
+  engine.on('link', (event) => admin.broadcast('link', event));
+  engine.on('membership', (event) => admin.broadcast('membership', event));
+  engine.on('quorum', () => admin.broadcast('quorum', quorumState(engine)));
+}
+
+function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handler> {
+  const cpgConnections = new Map<number, AdminConnection>();
+  const toAddress = (a: { nodeId: number; pid: number; reason?: string }) => ({
+    nodeid: a.nodeId,
+    pid: a.pid,
+    ...(a.reason ? { reason: a.reason } : {}),
+  });
+  engine.on('cpgDeliver', (e) =>
+    cpgConnections
+      .get(e.pid)
+      ?.push(
+        'cpg',
+        { group: e.group, nodeid: e.sender.nodeId, pid: e.sender.pid, data: Buffer.from(e.payload).toString('base64') },
+        'cpgDeliver',
+      ),
+  );
+  engine.on('cpgConfchg', (e) =>
+    cpgConnections.get(e.pid)?.push(
+      'cpg',
+      {
+        group: e.group,
+        members: e.members.map(toAddress),
+        left: e.left.map(toAddress),
+        joined: e.joined.map(toAddress),
+      },
+      'cpgConfchg',
+    ),
+  );
+  const group = (params: Record<string, unknown>): string => {
+    const name = params.group;
+    if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 128) {
+      throw new AdminError('bad_request', 'group must be a non-empty string of at most 128 bytes');
+    }
+    return name;
+  };
+  const refusal = (error: unknown): never => {
+    if (error instanceof EngineRefusal) {
+      throw new AdminError(error.code === 'not_found' ? 'not_found' : 'refused', error.message);
+    }
+    throw error;
+  };
+  const registerProcess = (connection: AdminConnection) => {
+    if (cpgConnections.has(connection.id)) return;
+    cpgConnections.set(connection.id, connection);
+    connection.topics.add('cpg');
+    connection.onClose(() => {
+      cpgConnections.delete(connection.id);
+      engine.processDown(connection.id);
+    });
+  };
+  return {
+    status: () => buildStatus(engine),
+    links: () => buildLinks(engine, performance.now()),
+    quorum: () => buildQuorum(engine),
+    setExpected: (params) => {
+      const votes = params.votes;
+      if (typeof votes !== 'number' || !Number.isInteger(votes) || votes < 1) {
+        throw new AdminError('bad_request', 'votes must be a positive integer');
+      }
+      try {
+        engine.setExpected(votes);
+      } catch (error) {
+        refusal(error);
+      }
+      return buildQuorum(engine);
+    },
+    setLinkEnabled: (params) => {
+      const { link, enabled } = params;
+      if (typeof link !== 'number' || !Number.isInteger(link) || link < 0 || link > 7 || typeof enabled !== 'boolean') {
+        throw new AdminError('bad_request', 'expected {link: 0–7, enabled: true|false}');
+      }
+      try {
+        engine.setLinkEnabled(link, enabled);
+      } catch (error) {
+        refusal(error);
+      }
+      return { link, enabled };
+    },
+    logs: (params) => {
+      const lines = params.lines ?? DEFAULT_LOG_LINES;
+      if (typeof lines !== 'number' || !Number.isInteger(lines) || lines < 0) {
+        throw new AdminError('bad_request', 'lines must be a non-negative integer');
+      }
+      return { lines: logger.recent(Math.min(lines, MAX_LOG_LINES)).map(logRecordJson) };
+    },
+    subscribe: (params, connection) => {
+      const topics = params.topics;
+      if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || !TOPICS.has(t))) {
+        throw new AdminError('bad_request', `topics must be a list of ${[...TOPICS].join(', ')}`);
+      }
+      for (const topic of topics as string[]) connection.topics.add(topic);
+      return { ok: true };
+    },
+    cpgJoin: (params, connection) => {
+      const name = group(params);
+      registerProcess(connection);
+      engine.cpgJoin(name, connection.id);
+      return { ok: true };
+    },
+    cpgLeave: (params, connection) => {
+      engine.cpgLeave(group(params), connection.id);
+      return { ok: true };
+    },
+    cpgMcast: (params, connection) => {
+      const name = group(params);
+      if (typeof params.data !== 'string') throw new AdminError('bad_request', 'data must be a base64 string');
+      registerProcess(connection);
+      try {
+        engine.cpgMulticast(name, connection.id, Buffer.from(params.data, 'base64'));
+      } catch (error) {
+        refusal(error);
+      }
+      return { ok: true };
+    },
+  };
+}

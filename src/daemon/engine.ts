@@ -1,0 +1,310 @@
+/**
+ * One running cluster node: the UDP transport driver (src/transport/udp.ts) under the pure service stack
+ * (Totem + votequorum + CPG, ./stack.ts), wired together with the real clock. The admin socket, the CLI and the
+ * demo talk to this class; everything it learns is also logged in corosync's words.
+ */
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { CheckedConfig, NodeConfig } from '../config/index.ts';
+import { PacketCrypto } from '../crypto/packet-crypto.ts';
+import type { QuorumOptions } from '../quorum/index.ts';
+import { formatRingId, type RingId, type TotemOptions } from '../totem/index.ts';
+import { Transport } from '../transport/transport.ts';
+import type { LinkOptions } from '../transport/types.ts';
+import { UdpTransport } from '../transport/udp.ts';
+import { clusterIdFromName } from '../wire/cluster-id.ts';
+import { CoreDriver } from './core-driver.ts';
+import type { Logger } from './log.ts';
+import { ServiceStack, type StackAction, type StackEvent } from './stack.ts';
+
+/** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
+const DEFAULT_LINK_MTU = 1400;
+/** Largest Totem payload: one message of the transport (which fragments up to 1 MiB). */
+const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024;
+
+export interface EngineOptions {
+  checked: CheckedConfig;
+  localNode: NodeConfig;
+  /** The authkey bytes (undefined only with crypto_cipher: none + allow_crypto_none). */
+  authkey: Uint8Array | undefined;
+  logger: Logger;
+}
+
+/** Events the engine emits for the admin socket and embedding applications. */
+export interface EngineEvents {
+  link: [event: { nodeid: number; link: number; state: 'UP' | 'DOWN'; reason: string | null }];
+  membership: [
+    event: { kind: 'transitional' | 'regular'; members: number[]; left: number[]; joined: number[]; ring_id: string },
+  ];
+  quorum: [event: { quorate: boolean; changed: boolean; members: number[] }];
+  cpgDeliver: [event: { group: string; pid: number; sender: { nodeId: number; pid: number }; payload: Uint8Array }];
+  cpgConfchg: [event: Extract<StackAction, { type: 'cpgConfchg' }>];
+  cpgRequestFailed: [event: Extract<StackAction, { type: 'cpgRequestFailed' }>];
+}
+
+/** A refused request (CPG multicast under backpressure, an invalid expected-votes value). */
+export class EngineRefusal extends Error {
+  constructor(
+    readonly code: 'backpressure' | 'invalid' | 'not_found',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class NodeEngine extends EventEmitter<EngineEvents> {
+  readonly localNodeId: number;
+  private stackDriver!: CoreDriver<StackEvent, StackAction>;
+  private udp!: UdpTransport;
+  private lastQuorumRequest: Extract<StackAction, { type: 'quorumRequest' }> | undefined;
+  private ringId: RingId | null = null;
+  private readonly startedAt = performance.now();
+  private stopped = false;
+
+  private constructor(readonly options: EngineOptions) {
+    super();
+    this.localNodeId = options.localNode.nodeid!;
+  }
+
+  /** Binds the link sockets and starts the protocol. Rejects when a socket cannot be bound. */
+  static async start(options: EngineOptions): Promise<NodeEngine> {
+    const engine = new NodeEngine(options);
+    await engine.open();
+    return engine;
+  }
+
+  get checked(): CheckedConfig {
+    return this.options.checked;
+  }
+
+  /** The current ring id (`rep.seq` in hex), or null before the first membership. */
+  get ringIdText(): string | null {
+    return this.ringId ? formatRingId(this.ringId) : null;
+  }
+
+  /** The stack's Totem/quorum snapshots. */
+  stackSnapshot(): ReturnType<ServiceStack['snapshot']> {
+    return this.stack.snapshot();
+  }
+
+  /** The transport driver's snapshot (links, peers, counters). */
+  transportSnapshot(): ReturnType<UdpTransport['snapshot']> {
+    return this.udp.snapshot();
+  }
+
+  /** Milliseconds since the engine started (monotonic). */
+  uptimeMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  setLinkEnabled(link: number, enabled: boolean): void {
+    if (!this.options.checked.effective.links.some((l) => l.link === link)) {
+      throw new EngineRefusal('not_found', `link ${link} is not configured on this node`);
+    }
+    this.log('notice', `link ${link} administratively ${enabled ? 'enabled' : 'disabled'}`);
+    this.udp.setLinkEnabled(link, enabled);
+  }
+
+  /** Sets expected votes cluster-wide (`corolink expected`). */
+  setExpected(votes: number): void {
+    this.lastQuorumRequest = undefined;
+    this.stackDriver.feed({ type: 'setExpected', votes });
+    const result = this.lastQuorumRequest as Extract<StackAction, { type: 'quorumRequest' }> | undefined;
+    if (result && !result.ok) {
+      throw new EngineRefusal('invalid', `expected votes ${votes} refused (${result.error ?? 'invalid'})`);
+    }
+  }
+
+  cpgJoin(group: string, pid: number): void {
+    this.stackDriver.feed({ type: 'cpgJoin', group, pid });
+  }
+
+  cpgLeave(group: string, pid: number): void {
+    this.stackDriver.feed({ type: 'cpgLeave', group, pid });
+  }
+
+  /** Multicasts to a group in agreed order; refused with `backpressure` when Totem's queue is full. */
+  cpgMulticast(group: string, pid: number, payload: Uint8Array): void {
+    if (!this.stack.canSend()) throw new EngineRefusal('backpressure', 'the totem send queue is full; retry later');
+    this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload });
+  }
+
+  /** A local process (an admin-socket client) went away: its group memberships end (CPG_REASON_PROCDOWN). */
+  processDown(pid: number): void {
+    this.stackDriver.feed({ type: 'processDown', pid });
+  }
+
+  /** Clean leave: tells the peers (they see a leave, not a failure), then closes the sockets. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.log('notice', 'leaving the cluster');
+    this.stackDriver.feed({ type: 'leave' });
+    // Let the leave datagrams go out before the sockets close.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.stackDriver.close();
+    await this.udp.close();
+  }
+
+  private get stack(): ServiceStack {
+    return this.stackDriver.core as ServiceStack;
+  }
+
+  private async open(): Promise<void> {
+    const { checked, localNode, authkey } = this.options;
+    const { effective, config } = checked;
+    const me = this.localNodeId;
+    const peers = config.nodes.filter((n) => n.nodeid !== undefined && n.nodeid !== me);
+    const localLinks = effective.links.filter((l) => localNode.addresses.some((a) => a.link === l.link));
+    const linkOptions: LinkOptions[] = localLinks.map((l) => ({
+      link: l.link,
+      priority: l.priority,
+      pingIntervalMs: l.pingIntervalMs,
+      pingTimeoutMs: l.pingTimeoutMs,
+      pongCount: l.pongCount,
+      mtu: l.mtu > 0 ? l.mtu : DEFAULT_LINK_MTU,
+    }));
+    const now = performance.now();
+    const clusterName = effective.totem.clusterName ?? '';
+    const transportCore = new Transport(
+      {
+        localNodeId: me,
+        clusterId: clusterIdFromName(clusterName),
+        linkMode: effective.totem.linkMode,
+        links: linkOptions,
+        peers: peers.map((p) => ({ nodeId: p.nodeid!, links: p.addresses.map((a) => a.link) })),
+        failbackHoldMs: effective.failbackHoldMs,
+        maxMessageBytes: effective.maxMessageBytes,
+      },
+      now,
+    );
+    const crypto = new PacketCrypto({
+      localNodeId: me,
+      clusterName,
+      cipher: effective.crypto.cipher === 'none' ? 'none' : 'aes256',
+      ...(authkey ? { authkey } : {}),
+      allowCryptoNone: effective.crypto.allowNone,
+      nodelist: config.nodes.flatMap((n) => n.addresses.map((a) => ({ nodeId: n.nodeid ?? 0, address: a.address }))),
+      onWarning: (message) => this.log('warning', message),
+    });
+    const portOf = (link: number) => effective.links.find((l) => l.link === link)?.mcastport;
+    const endpoint = (a: { link: number; address: string }) => ({
+      link: a.link,
+      address: a.address,
+      ...(portOf(a.link) === undefined ? {} : { port: portOf(a.link) }),
+    });
+    const stack = new ServiceStack(
+      { totem: this.totemOptions(), quorum: this.quorumOptions(), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX },
+      now,
+    );
+    this.stackDriver = new CoreDriver<StackEvent, StackAction>(stack, (actions) => this.dispatch(actions), {
+      type: 'tick',
+    });
+    for (const line of stack.startupLog()) this.dispatch([line]);
+    for (const l of localLinks) {
+      const address = localNode.addresses.find((a) => a.link === l.link)?.address;
+      this.options.logger.log(
+        'notice',
+        'TOTEM',
+        `Configured link number ${l.link}: local addr: ${address}, port=${l.mcastport}`,
+      );
+    }
+    this.udp = await UdpTransport.open({
+      core: transportCore,
+      crypto,
+      localEndpoints: localNode.addresses.filter((a) => localLinks.some((l) => l.link === a.link)).map(endpoint),
+      peers: peers.map((p) => ({ nodeId: p.nodeid!, endpoints: p.addresses.map(endpoint) })),
+    });
+    this.udp.on('deliver', (from, payload) => this.stackDriver.feed({ type: 'transportDeliver', from, payload }));
+    this.udp.on('hostUp', (nodeId) => this.stackDriver.feed({ type: 'hostUp', nodeId }));
+    this.udp.on('hostDown', (nodeId) => this.stackDriver.feed({ type: 'hostDown', nodeId }));
+    this.udp.on('linkUp', (c) => this.emit('link', { nodeid: c.nodeId, link: c.link, state: 'UP', reason: null }));
+    this.udp.on('linkDown', (c) =>
+      this.emit('link', { nodeid: c.nodeId, link: c.link, state: 'DOWN', reason: c.reason }),
+    );
+    this.udp.on('log', (record) => this.options.logger.log(record.level, 'KNET', record.message));
+    this.stackDriver.feed({ type: 'tick' });
+  }
+
+  private totemOptions(): TotemOptions {
+    const { effective, config } = this.options.checked;
+    const t = effective.totem;
+    return {
+      localNodeId: this.localNodeId,
+      nodes: config.nodes.map((n) => n.nodeid!).filter((id) => id !== undefined),
+      tokenMs: t.tokenMs,
+      tokenRetransmitMs: t.tokenRetransmitMs,
+      holdMs: t.holdMs,
+      joinMs: t.joinMs,
+      consensusMs: t.consensusMs,
+      mergeMs: t.mergeMs,
+      maxMessages: t.maxMessages,
+      windowSize: t.windowSize,
+      failToRecvConst: t.failToRecvConst,
+      seqnoUnchangedConst: t.seqnoUnchangedConst,
+      tokenWarningPct: t.tokenWarningPct,
+    };
+  }
+
+  private quorumOptions(): QuorumOptions {
+    const { effective, config } = this.options.checked;
+    const q = effective.quorum;
+    const tieBreaker = q.autoTieBreakerNode.trim();
+    return {
+      localNodeId: this.localNodeId,
+      nodelist: config.nodes.map((n) => ({ nodeId: n.nodeid!, quorumVotes: n.quorum_votes ?? 1 })),
+      ...(config.quorum.expected_votes === undefined ? {} : { expectedVotes: config.quorum.expected_votes }),
+      twoNode: q.twoNode,
+      waitForAll: q.waitForAll,
+      lastManStanding: q.lastManStanding,
+      lastManStandingWindowMs: q.lastManStandingWindowMs,
+      autoTieBreaker: q.autoTieBreaker,
+      autoTieBreakerNode:
+        tieBreaker === 'lowest' || tieBreaker === 'highest' ? tieBreaker : tieBreaker.split(/\s+/).map(Number),
+    };
+  }
+
+  private dispatch(actions: StackAction[]): void {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'transportSend':
+          this.udp.send(action.to, action.payload, { urgent: action.urgent });
+          break;
+        case 'membership':
+          if (action.kind === 'regular') this.ringId = action.ringId;
+          this.emit('membership', {
+            kind: action.kind,
+            members: action.members,
+            left: action.left,
+            joined: action.joined,
+            ring_id: formatRingId(action.ringId),
+          });
+          break;
+        case 'quorum':
+          this.emit('quorum', { quorate: action.quorate, changed: action.changed, members: action.members });
+          break;
+        case 'quorumRequest':
+          this.lastQuorumRequest = action;
+          break;
+        case 'cpgDeliver':
+          this.emit('cpgDeliver', action);
+          break;
+        case 'cpgConfchg':
+          this.emit('cpgConfchg', action);
+          break;
+        case 'cpgRequestFailed':
+          this.emit('cpgRequestFailed', action);
+          break;
+        case 'backpressure':
+          break;
+        case 'log':
+          this.options.logger.log(action.level, action.subsystem, action.message);
+          break;
+      }
+    }
+  }
+
+  private log(level: 'notice' | 'warning', message: string): void {
+    this.options.logger.log(level, 'MAIN', message);
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * A cluster of real corolink daemons on this machine's loopback: each node is a child process bound to its
+ * own 127.0.<subnet>.<host> address per link (Linux routes all of 127/8 to lo, so no root is needed). Used by
+ * `npm start`, the integration and browser tests and the benchmarks. Every process it starts is stopped by PID.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CorolinkClient } from '../client/client.ts';
+import type { StatusV1 } from '../client/schema.ts';
+import { clusterConfigText } from '../config/index.ts';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/corolink.mjs');
+const AUTHKEY_BYTES = 256;
+/** How long a daemon may take to open its admin socket (tsx compiles the sources on first start). */
+const START_TIMEOUT_MS = 30_000;
+const POLL_INTERVAL_MS = 50;
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface LocalClusterOptions {
+  /** Working directory for configs, keys, sockets and logs (default: a new temp dir, removed on stop). */
+  dir?: string;
+  nodes?: number;
+  links?: number;
+  linkMode?: 'passive' | 'active' | 'rr';
+  /** Third octet of each link's 127.0.X.0/24 network (default 10, 20, 30, …). */
+  linkSubnets?: number[];
+  /** Host octet of node 1 (node n gets firstHost + n − 1); tests pick distinct ones to run side by side. */
+  firstHost?: number;
+  /** UDP port of link 0 (link l uses basePort + l); default 5405. */
+  basePort?: number;
+  clusterName?: string;
+  totemExtra?: Record<string, string | number>;
+  quorumExtra?: Record<string, string | number>;
+  /** Link priorities by link number (default: link0 highest). */
+  priorities?: number[];
+}
+
+export interface LocalNode {
+  nodeid: number;
+  name: string;
+  socket: string;
+  logFile: string;
+  addresses: Record<number, string>;
+  process: ChildProcess | undefined;
+}
+
+export class LocalCluster {
+  readonly nodes: LocalNode[];
+  readonly configPath: string;
+  readonly authkeyPath: string;
+
+  private constructor(
+    readonly dir: string,
+    private readonly ownsDir: boolean,
+    options: Required<Pick<LocalClusterOptions, 'nodes' | 'links' | 'firstHost'>> & LocalClusterOptions,
+  ) {
+    const subnets = options.linkSubnets ?? Array.from({ length: options.links }, (_, l) => 10 * (l + 1));
+    const basePort = options.basePort ?? 5405;
+    this.configPath = join(dir, 'corosync.conf');
+    this.authkeyPath = join(dir, 'authkey');
+    this.nodes = Array.from({ length: options.nodes }, (_, i) => {
+      const nodeid = i + 1;
+      const host = options.firstHost + i;
+      const addresses: Record<number, string> = {};
+      for (let l = 0; l < options.links; l++) addresses[l] = `127.0.${subnets[l]}.${host}`;
+      return {
+        nodeid,
+        name: `n${nodeid}`,
+        socket: join(dir, `n${nodeid}.sock`),
+        logFile: join(dir, `n${nodeid}.log`),
+        addresses,
+        process: undefined,
+      };
+    });
+    const text = clusterConfigText({
+      clusterName: options.clusterName ?? 'demo',
+      linkMode: options.linkMode ?? 'passive',
+      links: Array.from({ length: options.links }, (_, l) => ({
+        link: l,
+        priority: options.priorities?.[l] ?? 10 * (options.links - l),
+        port: basePort + l,
+      })),
+      nodes: this.nodes.map((n) => ({ nodeid: n.nodeid, name: n.name, addresses: n.addresses })),
+      logging: { to_syslog: 'no', to_stderr: 'yes' },
+      ...(options.totemExtra ? { totemExtra: options.totemExtra } : {}),
+      ...(options.quorumExtra ? { quorumExtra: options.quorumExtra } : {}),
+    });
+    writeFileSync(this.configPath, text);
+    writeFileSync(this.authkeyPath, randomBytes(AUTHKEY_BYTES), { mode: 0o400 });
+  }
+
+  /** Writes the config and key, starts every daemon and waits until each answers on its admin socket. */
+  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const ownsDir = options.dir === undefined;
+    const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'corolink-'));
+    mkdirSync(dir, { recursive: true });
+    const cluster = new LocalCluster(dir, ownsDir, {
+      ...options,
+      nodes: options.nodes ?? 3,
+      links: options.links ?? 2,
+      firstHost: options.firstHost ?? 1,
+    });
+    try {
+      for (const node of cluster.nodes) cluster.spawn(node);
+      await Promise.all(cluster.nodes.map((node) => cluster.waitForSocket(node)));
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  node(nodeid: number): LocalNode {
+    const node = this.nodes.find((n) => n.nodeid === nodeid);
+    if (!node) throw new RangeError(`no node ${nodeid} in this local cluster`);
+    return node;
+  }
+
+  /** A client connected to one node's daemon (the caller closes it). */
+  client(nodeid: number): Promise<CorolinkClient> {
+    return CorolinkClient.connect({ socket: this.node(nodeid).socket, reconnect: false });
+  }
+
+  /** One node's status (a fresh connection each time). */
+  async status(nodeid: number): Promise<StatusV1> {
+    const client = await this.client(nodeid);
+    try {
+      return await client.status();
+    } finally {
+      client.close();
+    }
+  }
+
+  /**
+   * Polls the status of the given nodes (default: every running node) until `predicate` holds for all of them;
+   * rejects after `timeoutMs` with the last statuses in the message.
+   */
+  async waitFor(
+    predicate: (status: StatusV1) => boolean,
+    { timeoutMs = 20_000, nodes }: { timeoutMs?: number; nodes?: number[] } = {},
+  ): Promise<StatusV1[]> {
+    const ids = nodes ?? this.nodes.filter((n) => n.process).map((n) => n.nodeid);
+    const deadline = Date.now() + timeoutMs;
+    let last: StatusV1[] = [];
+    for (;;) {
+      try {
+        last = await Promise.all(ids.map((id) => this.status(id)));
+        if (last.every(predicate)) return last;
+      } catch {
+        // A daemon that is (re)starting does not answer yet.
+      }
+      if (Date.now() > deadline) {
+        const summary = last.map(
+          (s) => `n${s.local_nodeid}: ring ${s.ring_id} members ${s.members.map((m) => m.nodeid)}`,
+        );
+        throw new Error(
+          `local cluster: condition not met within ${timeoutMs} ms (${summary.join('; ') || 'no status'})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    }
+  }
+
+  /** Waits until every running node sees one quorate membership of all running nodes. */
+  waitForQuorateMembership(count = this.nodes.filter((n) => n.process).length, timeoutMs = 20_000) {
+    return this.waitFor((s) => s.quorum.quorate && s.members.length === count, { timeoutMs });
+  }
+
+  /** Kills one daemon (SIGKILL by default: a crash) and waits for it to exit. */
+  async kill(nodeid: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const node = this.node(nodeid);
+    const child = node.process;
+    node.process = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Starts a stopped daemon again and waits for its admin socket. */
+  async restart(nodeid: number): Promise<void> {
+    const node = this.node(nodeid);
+    if (node.process) return;
+    this.spawn(node);
+    await this.waitForSocket(node);
+  }
+
+  /** Stops every daemon (SIGTERM: a clean leave) and removes the temp dir it made. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => this.kill(node.nodeid, 'SIGTERM')));
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private spawn(node: LocalNode): void {
+    const log = openSync(node.logFile, 'a');
+    try {
+      node.process = spawn(
+        process.execPath,
+        [
+          BIN,
+          'daemon',
+          '-c',
+          this.configPath,
+          '-k',
+          this.authkeyPath,
+          '--nodeid',
+          String(node.nodeid),
+          '--socket',
+          node.socket,
+        ],
+        { stdio: ['ignore', log, log] },
+      );
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  private async waitForSocket(node: LocalNode): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      const child = node.process;
+      if (!child || child.exitCode !== null) {
+        throw new Error(`daemon n${node.nodeid} exited during start (exit ${child?.exitCode}); see ${node.logFile}`);
+      }
+      try {
+        (await this.client(node.nodeid)).close();
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`daemon n${node.nodeid} did not open ${node.socket} in time`);
+        await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+      }
+    }
+  }
+}
