@@ -1,0 +1,311 @@
+/**
+ * Every default and derived value, in one place, computed as corosync 3 computes it
+ * (exec/totemconfig.h constants; exec/totemconfig.c `totem_volatile_config_read()` and
+ * `totem_calc_knet_ping_timers()`; exec/votequorum.c for quorum), plus corolink's documented deviations:
+ * a fast link-detection profile and a failback hold-down. docs/config.md has the same table.
+ */
+import type { ClusterConfig, InterfaceConfig } from './model.ts';
+import type { KnetTransport, LinkMode, PingProfile, Transport } from './schema.ts';
+
+/** totemconfig.h TOKEN_TIMEOUT: base token-loss timeout. */
+export const DEFAULT_TOKEN_MS = 3000;
+/** totemconfig.h TOKEN_COEFFICIENT: added per node above 2 (Proxmox ≥ 9.2 writes 125). */
+export const DEFAULT_TOKEN_COEFFICIENT_MS = 650;
+/** totemconfig.h TOKEN_RETRANSMITS_BEFORE_LOSS_CONST. */
+export const DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS = 4;
+/** token_retransmit = token / (retransmits + 0.2) (totemconfig.c). */
+export const TOKEN_RETRANSMIT_DIVISOR_EXTRA = 0.2;
+/** hold = token_retransmit × 0.8 − 1000/HZ with HZ = 100 (totemconfig.c). */
+export const HOLD_FACTOR = 0.8;
+/** 1000/HZ subtracted from the hold timeout (HZ = 100). */
+export const HOLD_TICK_MS = 10;
+/** consensus = 1.2 × token (totemconfig.c). */
+export const CONSENSUS_FACTOR = 1.2;
+/** totemconfig.h JOIN_TIMEOUT. */
+export const DEFAULT_JOIN_MS = 50;
+/** totemconfig.h MERGE_TIMEOUT. */
+export const DEFAULT_MERGE_MS = 200;
+/** totemconfig.h DOWNCHECK_TIMEOUT. */
+export const DEFAULT_DOWNCHECK_MS = 1000;
+/** totemconfig.h FAIL_TO_RECV_CONST. */
+export const DEFAULT_FAIL_TO_RECV_CONST = 2500;
+/** totemconfig.h SEQNO_UNCHANGED_CONST. */
+export const DEFAULT_SEQNO_UNCHANGED_CONST = 30;
+/** totemconfig.h MAX_NETWORK_DELAY. */
+export const DEFAULT_MAX_NETWORK_DELAY_MS = 50;
+/** totemconfig.h WINDOW_SIZE. */
+export const DEFAULT_WINDOW_SIZE = 50;
+/** totemconfig.h MAX_MESSAGES. */
+export const DEFAULT_MAX_MESSAGES = 17;
+/** totemconfig.h MISS_COUNT_CONST. */
+export const DEFAULT_MISS_COUNT_CONST = 5;
+/** totemconfig.h TOKEN_WARNING (% of the token timeout). */
+export const DEFAULT_TOKEN_WARNING_PCT = 75;
+/** totemconfig.c: netmtu for knet. */
+export const DEFAULT_KNET_NETMTU = 65_536;
+/** totemconfig.h MINIMUM_TIMEOUT: (1000/HZ) × 3. token, token_retransmit, join, consensus, merge, downcheck, max_network_delay. */
+export const MINIMUM_TIMEOUT_MS = 30;
+/** totemconfig.h MINIMUM_TIMEOUT_HOLD. */
+export const MINIMUM_HOLD_MS = 14;
+/** totemconfig.c: knet_pong_count default (libknet's own is 5). */
+export const DEFAULT_PONG_COUNT = 2;
+/** knet ping_precision default (latency samples). */
+export const DEFAULT_PING_PRECISION = 2048;
+/** totemconfig.c: knet_link_priority default; 0 is treated as 1. */
+export const DEFAULT_LINK_PRIORITY = 1;
+/** totemconfig.h DEFAULT_PORT: link N listens on 5405 + N. */
+export const DEFAULT_MCASTPORT = 5405;
+/** votequorum.c: default votes of a node. */
+export const DEFAULT_QUORUM_VOTES = 1;
+/** votequorum.c: last_man_standing_window default. */
+export const DEFAULT_LMS_WINDOW_MS = 10_000;
+/** corolink fast profile: ping every 20 ms … */
+export const FAST_PING_INTERVAL_MS = 20;
+/** … declare the link down after 250 ms without a pong (a pulled cable is noticed in ≤ 0.3 s) … */
+export const FAST_PING_TIMEOUT_MS = 250;
+/** … and up again after 2 pongs. */
+export const FAST_PONG_COUNT = 2;
+/** corolink: passive mode waits this long before returning traffic to a recovered better link. */
+export const DEFAULT_FAILBACK_HOLD_MS = 2000;
+/** corolink: the largest message the transport carries (contracts.md). */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** Link timers as one profile computes them. */
+export interface LinkTimers {
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  pongCount: number;
+}
+
+/** One knet link as the daemon runs it. */
+export interface EffectiveLink extends LinkTimers {
+  link: number;
+  priority: number;
+  pingPrecision: number;
+  mcastport: number;
+  transport: KnetTransport;
+  /** 0 = PMTU discovery. */
+  mtu: number;
+  /** What corosync would use for the same link (differs when corolink's fast profile applies). */
+  corosync: LinkTimers;
+}
+
+/** Totem timers and limits, effective values (identical to corosync's). */
+export interface EffectiveTotem {
+  clusterName: string | null;
+  configVersion: number;
+  transport: Transport;
+  linkMode: LinkMode;
+  ipVersion: string;
+  /** The configured token before token_coefficient. */
+  baseTokenMs: number;
+  tokenCoefficientMs: number;
+  /** token + (nodes − 2) × token_coefficient for 3+ nodes. */
+  tokenMs: number;
+  tokenRetransmitMs: number;
+  tokenRetransmitsBeforeLossConst: number;
+  holdMs: number;
+  joinMs: number;
+  sendJoinMs: number;
+  consensusMs: number;
+  mergeMs: number;
+  downCheckMs: number;
+  failToRecvConst: number;
+  seqnoUnchangedConst: number;
+  maxNetworkDelayMs: number;
+  maxMessages: number;
+  windowSize: number;
+  missCountConst: number;
+  tokenWarningPct: number;
+  netmtu: number;
+}
+
+/** Effective crypto as totem_get_crypto() resolves secauth/crypto_cipher/crypto_hash. */
+export interface EffectiveCrypto {
+  model: string;
+  cipher: string;
+  hash: string;
+  /** corolink { allow_crypto_none }. */
+  allowNone: boolean;
+}
+
+/** One node as the cluster sees it. */
+export interface EffectiveNode {
+  nodeId: number | null;
+  name: string | null;
+  votes: number;
+  addresses: Record<number, string>;
+}
+
+/** Effective votequorum settings. */
+export interface EffectiveQuorum {
+  provider: string | null;
+  totalVotes: number;
+  expectedVotes: number;
+  /** Votes needed for quorum: a majority of expected votes, or 1 in two_node mode. */
+  quorumVotes: number;
+  twoNode: boolean;
+  waitForAll: boolean;
+  lastManStanding: boolean;
+  lastManStandingWindowMs: number;
+  autoTieBreaker: boolean;
+  autoTieBreakerNode: string;
+}
+
+/** Everything the layers above need, defaults applied and derived values computed. */
+export interface EffectiveConfig {
+  totem: EffectiveTotem;
+  links: EffectiveLink[];
+  nodes: EffectiveNode[];
+  quorum: EffectiveQuorum;
+  crypto: EffectiveCrypto;
+  pingProfile: PingProfile;
+  failbackHoldMs: number;
+  maxMessageBytes: number;
+}
+
+/** corosync's effective token: token + (nodes − 2) × coefficient when the nodelist has 3 or more nodes. */
+export function effectiveTokenMs(baseTokenMs: number, coefficientMs: number, nodeCount: number): number {
+  return nodeCount > 2 ? baseTokenMs + (nodeCount - 2) * coefficientMs : baseTokenMs;
+}
+
+/** An explicit positive value, or undefined: corosync treats 0 as "not set" for these timers. */
+function explicit(value: number | undefined): number | undefined {
+  return value === undefined || value === 0 ? undefined : value;
+}
+
+/** totem_calc_knet_ping_timers(): timeout = token / pong_count, interval = token / (pong_count × 2). */
+export function corosyncLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: number): LinkTimers {
+  const pongCount = iface.knet_pong_count ?? DEFAULT_PONG_COUNT;
+  return {
+    pongCount,
+    pingTimeoutMs: explicit(iface.knet_ping_timeout) ?? Math.trunc(tokenMs / pongCount),
+    pingIntervalMs: explicit(iface.knet_ping_interval) ?? Math.trunc(tokenMs / (pongCount * 2)),
+  };
+}
+
+/** corolink's fast profile: explicit keys win, unset ones take the fast values. */
+export function fastLinkTimers(iface: Partial<InterfaceConfig>): LinkTimers {
+  return {
+    pongCount: iface.knet_pong_count ?? FAST_PONG_COUNT,
+    pingTimeoutMs: explicit(iface.knet_ping_timeout) ?? FAST_PING_TIMEOUT_MS,
+    pingIntervalMs: explicit(iface.knet_ping_interval) ?? FAST_PING_INTERVAL_MS,
+  };
+}
+
+/** The link numbers in use: every interface's linknumber and every ringN_addr, ascending. */
+export function configuredLinks(config: ClusterConfig): number[] {
+  const links = new Set<number>();
+  for (const iface of config.interfaces) links.add(iface.linknumber ?? 0);
+  for (const node of config.nodes) for (const { link } of node.addresses) links.add(link);
+  return [...links].sort((a, b) => a - b);
+}
+
+function deriveTotem(config: ClusterConfig, linkCount: number): EffectiveTotem {
+  const t = config.totem;
+  const baseTokenMs = explicit(t.token) ?? DEFAULT_TOKEN_MS;
+  const tokenCoefficientMs = t.token_coefficient ?? DEFAULT_TOKEN_COEFFICIENT_MS;
+  const tokenMs = effectiveTokenMs(baseTokenMs, tokenCoefficientMs, config.nodes.length);
+  const retransmits = t.token_retransmits_before_loss_const ?? DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS;
+  const tokenRetransmitMs =
+    explicit(t.token_retransmit) ?? Math.trunc(tokenMs / (retransmits + TOKEN_RETRANSMIT_DIVISOR_EXTRA));
+  return {
+    clusterName: t.cluster_name ?? null,
+    configVersion: t.config_version ?? 0,
+    transport: (t.transport ?? 'knet') as Transport,
+    // totemconfig.c forces passive with a single link.
+    linkMode: linkCount > 1 ? ((t.link_mode ?? 'passive') as LinkMode) : 'passive',
+    ipVersion: t.ip_version ?? 'ipv6-4',
+    baseTokenMs,
+    tokenCoefficientMs,
+    tokenMs,
+    tokenRetransmitMs,
+    tokenRetransmitsBeforeLossConst: retransmits,
+    holdMs: explicit(t.hold) ?? Math.trunc(tokenRetransmitMs * HOLD_FACTOR - HOLD_TICK_MS),
+    joinMs: explicit(t.join) ?? DEFAULT_JOIN_MS,
+    sendJoinMs: t.send_join ?? 0,
+    consensusMs: explicit(t.consensus) ?? Math.trunc(CONSENSUS_FACTOR * tokenMs),
+    mergeMs: explicit(t.merge) ?? DEFAULT_MERGE_MS,
+    downCheckMs: explicit(t.downcheck) ?? DEFAULT_DOWNCHECK_MS,
+    failToRecvConst: t.fail_recv_const ?? DEFAULT_FAIL_TO_RECV_CONST,
+    seqnoUnchangedConst: t.seqno_unchanged_const ?? DEFAULT_SEQNO_UNCHANGED_CONST,
+    maxNetworkDelayMs: explicit(t.max_network_delay) ?? DEFAULT_MAX_NETWORK_DELAY_MS,
+    maxMessages: t.max_messages ?? DEFAULT_MAX_MESSAGES,
+    windowSize: t.window_size ?? DEFAULT_WINDOW_SIZE,
+    missCountConst: t.miss_count_const ?? DEFAULT_MISS_COUNT_CONST,
+    tokenWarningPct: t.token_warning ?? DEFAULT_TOKEN_WARNING_PCT,
+    netmtu: t.netmtu ?? DEFAULT_KNET_NETMTU,
+  };
+}
+
+/** totem_get_crypto(): secauth on = aes256/sha256, explicit crypto_cipher/crypto_hash override (default none). */
+export function deriveCrypto(config: ClusterConfig): EffectiveCrypto {
+  const t = config.totem;
+  const secauth = t.secauth === true;
+  return {
+    model: t.crypto_model ?? 'nss',
+    cipher: t.crypto_cipher ?? (secauth ? 'aes256' : 'none'),
+    hash: t.crypto_hash ?? (secauth ? 'sha256' : 'none'),
+    allowNone: config.corolink.allow_crypto_none === true,
+  };
+}
+
+function deriveQuorum(config: ClusterConfig, nodes: EffectiveNode[]): EffectiveQuorum {
+  const q = config.quorum;
+  const totalVotes = nodes.reduce((sum, node) => sum + node.votes, 0);
+  const expectedVotes = q.expected_votes ?? totalVotes;
+  const twoNode = q.two_node === true;
+  return {
+    provider: q.provider ?? null,
+    totalVotes,
+    expectedVotes,
+    quorumVotes: twoNode ? 1 : Math.floor(expectedVotes / 2) + 1,
+    twoNode,
+    // votequorum.c: wait_for_all defaults to two_node.
+    waitForAll: q.wait_for_all ?? twoNode,
+    lastManStanding: q.last_man_standing === true,
+    lastManStandingWindowMs: q.last_man_standing_window ?? DEFAULT_LMS_WINDOW_MS,
+    autoTieBreaker: q.auto_tie_breaker === true,
+    autoTieBreakerNode: q.auto_tie_breaker_node ?? 'lowest',
+  };
+}
+
+/** Applies every default and derivation to a model. Pure; never throws, even on an invalid model. */
+export function deriveEffective(config: ClusterConfig): EffectiveConfig {
+  const linkNumbers = configuredLinks(config);
+  const totem = deriveTotem(config, linkNumbers.length);
+  const pingProfile = (config.corolink.ping_profile ?? 'fast') as PingProfile;
+  const links = linkNumbers.map((link): EffectiveLink => {
+    const iface: Partial<InterfaceConfig> = config.interfaces.findLast((i) => (i.linknumber ?? 0) === link) ?? {};
+    const corosync = corosyncLinkTimers(iface, totem.tokenMs);
+    const timers = pingProfile === 'corosync' ? corosync : fastLinkTimers(iface);
+    return {
+      link,
+      ...timers,
+      priority: iface.knet_link_priority || DEFAULT_LINK_PRIORITY,
+      pingPrecision: iface.knet_ping_precision ?? DEFAULT_PING_PRECISION,
+      mcastport: iface.mcastport ?? DEFAULT_MCASTPORT + link,
+      transport: (iface.knet_transport ?? 'udp') as KnetTransport,
+      mtu: config.totem.knet_mtu ?? 0,
+      corosync,
+    };
+  });
+  const nodes = config.nodes.map(
+    (node): EffectiveNode => ({
+      nodeId: node.nodeid ?? null,
+      name: node.name ?? null,
+      votes: node.quorum_votes ?? DEFAULT_QUORUM_VOTES,
+      addresses: Object.fromEntries(node.addresses.map(({ link, address }) => [link, address])),
+    }),
+  );
+  return {
+    totem,
+    links,
+    nodes,
+    quorum: deriveQuorum(config, nodes),
+    crypto: deriveCrypto(config),
+    pingProfile,
+    failbackHoldMs: config.corolink.failback_hold ?? DEFAULT_FAILBACK_HOLD_MS,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * corolink's corosync.conf engine: lossless parser/printer, typed model, defaults and derived values,
+ * validation, corosync 2 → 3 migration and a layout-preserving editing API. See docs/config.md.
+ */
+export { addressFamily, IPV4_LINK_PREFIX, IPV6_LINK_PREFIX, linkNetwork } from './addresses.ts';
+export { type CheckedConfig, checkConfigText } from './check.ts';
+export * from './defaults.ts';
+export {
+  type Diagnostic,
+  formatDiagnostic,
+  hasErrors,
+  type Severity,
+  type SourcePosition,
+  sortDiagnostics,
+} from './diagnostics.ts';
+export {
+  addLink,
+  addNode,
+  bumpConfigVersion,
+  ConfigEditError,
+  type NewNode,
+  type NodeSelector,
+  nodeSections,
+  removeKey,
+  removeNode,
+  setKey,
+} from './edit.ts';
+export { formatConfig } from './format.ts';
+export { type ClusterSpec, clusterConfigText, type GeneratedLink, type GeneratedNode } from './generate.ts';
+export { loadConfigFile } from './load.ts';
+export { type MigrationResult, migrateRrpToKnet } from './migrate.ts';
+export {
+  buildModel,
+  type ClusterConfig,
+  type ExtraEntry,
+  type InterfaceConfig,
+  type ModelResult,
+  type NodeAddress,
+  type NodeConfig,
+} from './model.ts';
+export { MAX_LINE_BYTES, type ParseResult, parseConfig } from './parse.ts';
+export { printConfig } from './print.ts';
+export { MAX_LINK_NUMBER } from './schema.ts';
+export type { ConfigTree, LineEnding, SectionNode, TreeNode } from './syntax.ts';
+export { QUORUM_PROVIDER, validateConfig } from './validate.ts';

@@ -1,0 +1,143 @@
+/** Defaults and derived values: corosync's formulas (reference §1.3 worked examples) and corolink's deviations. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  buildModel,
+  DEFAULT_FAILBACK_HOLD_MS,
+  deriveEffective,
+  type EffectiveConfig,
+  FAST_PING_INTERVAL_MS,
+  FAST_PING_TIMEOUT_MS,
+  parseConfig,
+} from '../../src/config/index.ts';
+
+interface ConfigShape {
+  nodes: number;
+  totem?: string;
+  iface?: string;
+  quorum?: string;
+  corolink?: string;
+}
+
+function configText({ nodes, totem = '', iface = '', quorum = '', corolink }: ConfigShape): string {
+  const nodeBlocks = Array.from(
+    { length: nodes },
+    (_, i) => `  node {\n    name: n${i + 1}\n    nodeid: ${i + 1}\n    ring0_addr: 198.18.10.${i + 1}\n  }\n`,
+  ).join('');
+  return [
+    `totem {\n  version: 2\n  cluster_name: t\n${totem}  interface {\n    linknumber: 0\n${iface}  }\n}\n`,
+    `nodelist {\n${nodeBlocks}}\n`,
+    `quorum {\n  provider: corosync_votequorum\n${quorum}}\n`,
+    corolink === undefined ? '' : `corolink {\n${corolink}}\n`,
+  ].join('');
+}
+
+function effectiveOf(shape: ConfigShape): EffectiveConfig {
+  return deriveEffective(buildModel(parseConfig(configText(shape)).tree).config);
+}
+
+// nodes, token_coefficient, token, token_retransmit, hold, consensus, knet ping_timeout, knet ping_interval
+const WORKED_EXAMPLES: [number, number | undefined, number, number, number, number, number, number][] = [
+  [2, undefined, 3000, 714, 561, 3600, 1500, 750],
+  [3, undefined, 3650, 869, 685, 4380, 1825, 912],
+  [3, 125, 3125, 744, 585, 3750, 1562, 781],
+  [5, undefined, 4950, 1178, 932, 5940, 2475, 1237],
+  [8, undefined, 6900, 1642, 1303, 8280, 3450, 1725],
+  [16, undefined, 12100, 2880, 2294, 14520, 6050, 3025],
+  [16, 125, 4750, 1130, 894, 5700, 2375, 1187],
+  [32, undefined, 22500, 5357, 4275, 27000, 11250, 5625],
+];
+
+describe('derived totem values match corosync', () => {
+  for (const [nodes, coefficient, token, retransmit, hold, consensus, pingTimeout, pingInterval] of WORKED_EXAMPLES) {
+    test(`${nodes} nodes, token_coefficient ${coefficient ?? 'default'}`, () => {
+      const totem = coefficient === undefined ? '' : `  token_coefficient: ${coefficient}\n`;
+      const effective = effectiveOf({ nodes, totem, corolink: '  ping_profile: corosync\n' });
+      assert.equal(effective.totem.tokenMs, token);
+      assert.equal(effective.totem.tokenRetransmitMs, retransmit);
+      assert.equal(effective.totem.holdMs, hold);
+      assert.equal(effective.totem.consensusMs, consensus);
+      const [link] = effective.links;
+      assert.equal(link?.pingTimeoutMs, pingTimeout);
+      assert.equal(link?.pingIntervalMs, pingInterval);
+      assert.deepEqual(link?.corosync, { pingTimeoutMs: pingTimeout, pingIntervalMs: pingInterval, pongCount: 2 });
+    });
+  }
+
+  test('other totem defaults', () => {
+    const { totem } = effectiveOf({ nodes: 3 });
+    assert.deepEqual(
+      [totem.joinMs, totem.mergeMs, totem.downCheckMs, totem.failToRecvConst, totem.seqnoUnchangedConst],
+      [50, 200, 1000, 2500, 30],
+    );
+    assert.deepEqual(
+      [totem.maxMessages, totem.windowSize, totem.transport, totem.linkMode],
+      [17, 50, 'knet', 'passive'],
+    );
+  });
+
+  test('explicit totem values win over derivations', () => {
+    const { totem } = effectiveOf({ nodes: 3, totem: '  token: 1000\n  consensus: 5000\n  token_retransmit: 100\n' });
+    assert.equal(totem.tokenMs, 1650);
+    assert.equal(totem.consensusMs, 5000);
+    assert.equal(totem.tokenRetransmitMs, 100);
+    assert.equal(totem.holdMs, 70);
+  });
+});
+
+describe('corolink link timers', () => {
+  test('fast profile by default, with corosync values alongside', () => {
+    const [link] = effectiveOf({ nodes: 3 }).links;
+    assert.equal(link?.pingIntervalMs, FAST_PING_INTERVAL_MS);
+    assert.equal(link?.pingTimeoutMs, FAST_PING_TIMEOUT_MS);
+    assert.equal(link?.pongCount, 2);
+    assert.deepEqual(link?.corosync, { pingIntervalMs: 912, pingTimeoutMs: 1825, pongCount: 2 });
+  });
+
+  test('explicit keys win in both profiles; an unset partner is derived on its own', () => {
+    for (const profile of ['fast', 'corosync']) {
+      const [link] = effectiveOf({
+        nodes: 2,
+        iface: '    knet_ping_interval: 100\n',
+        corolink: `  ping_profile: ${profile}\n`,
+      }).links;
+      assert.equal(link?.pingIntervalMs, 100);
+      assert.equal(link?.pingTimeoutMs, profile === 'fast' ? FAST_PING_TIMEOUT_MS : 1500);
+    }
+  });
+
+  test('pong_count changes corosync derivation', () => {
+    const [link] = effectiveOf({ nodes: 2, iface: '    knet_pong_count: 3\n' }).links;
+    assert.equal(link?.pongCount, 3);
+    assert.deepEqual(link?.corosync, { pingTimeoutMs: 1000, pingIntervalMs: 500, pongCount: 3 });
+  });
+
+  test('priority 0 counts as 1, mcastport is 5405 + link, failback hold defaults to 2000 ms', () => {
+    const effective = effectiveOf({ nodes: 2, iface: '    knet_link_priority: 0\n' });
+    assert.equal(effective.links[0]?.priority, 1);
+    assert.equal(effective.links[0]?.mcastport, 5405);
+    assert.equal(effective.failbackHoldMs, DEFAULT_FAILBACK_HOLD_MS);
+    assert.equal(effectiveOf({ nodes: 2, corolink: '  failback_hold: 500\n' }).failbackHoldMs, 500);
+  });
+});
+
+describe('quorum and crypto', () => {
+  test('two_node implies wait_for_all and a quorum of one vote', () => {
+    const { quorum } = effectiveOf({ nodes: 2, quorum: '  two_node: 1\n' });
+    assert.deepEqual([quorum.twoNode, quorum.waitForAll, quorum.quorumVotes, quorum.expectedVotes], [true, true, 1, 2]);
+  });
+
+  test('expected votes default to the nodelist total; quorum is a majority', () => {
+    const { quorum } = effectiveOf({ nodes: 5 });
+    assert.deepEqual([quorum.expectedVotes, quorum.quorumVotes, quorum.waitForAll], [5, 3, false]);
+  });
+
+  test('secauth on means aes256/sha256 unless crypto keys say otherwise', () => {
+    assert.deepEqual(
+      [effectiveOf({ nodes: 2, totem: '  secauth: on\n' }).crypto.cipher, effectiveOf({ nodes: 2 }).crypto.cipher],
+      ['aes256', 'none'],
+    );
+    const explicit = effectiveOf({ nodes: 2, totem: '  secauth: on\n  crypto_hash: sha512\n' }).crypto;
+    assert.deepEqual([explicit.cipher, explicit.hash], ['aes256', 'sha512']);
+  });
+});
