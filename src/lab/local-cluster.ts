@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ const AUTHKEY_BYTES = 256;
 const START_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_MS = 50;
 const STOP_TIMEOUT_MS = 10_000;
+/** Lines of a failed daemon's log quoted in the error. */
+const LOG_TAIL_LINES = 5;
 
 export interface LocalClusterOptions {
   /** Working directory for configs, keys, sockets and logs (default: a new temp dir, removed on stop). */
@@ -226,7 +228,8 @@ export class LocalCluster {
     for (;;) {
       const child = node.process;
       if (!child || child.exitCode !== null) {
-        throw new Error(`daemon n${node.nodeid} exited during start (exit ${child?.exitCode}); see ${node.logFile}`);
+        const tail = readFileSync(node.logFile, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+        throw new Error(`daemon n${node.nodeid} exited during start (exit ${child?.exitCode}):\n${tail}`);
       }
       try {
         (await this.client(node.nodeid)).close();
