@@ -39,6 +39,7 @@ export {
   type NodeConfig,
 } from './model.ts';
 export { MAX_LINE_BYTES, type ParseResult, parseConfig } from './parse.ts';
+export { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from './paths.ts';
 export { printConfig } from './print.ts';
 export { MAX_LINK_NUMBER } from './schema.ts';
 export type { ConfigTree, LineEnding, SectionNode, TreeNode } from './syntax.ts';

@@ -11,9 +11,6 @@ import { findLocalNode } from './identity.ts';
 import { Logger, type LogRecord } from './log.ts';
 import { buildLinks, buildQuorum, buildStatus, quorumState } from './status.ts';
 
-export const DEFAULT_CONFIG_PATH = '/etc/corolink/corosync.conf';
-export const DEFAULT_AUTHKEY_PATH = '/etc/corolink/authkey';
-export const DEFAULT_SOCKET_PATH = '/run/corolink/corolink.sock';
 /** Log lines returned by `logs` when the caller does not say. */
 const DEFAULT_LOG_LINES = 100;
 const MAX_LOG_LINES = 2000;

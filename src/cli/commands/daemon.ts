@@ -1,12 +1,7 @@
 /** `corolink daemon`: run one cluster node in the foreground (systemd runs it the same way). */
 import type { Command } from 'commander';
-import {
-  DaemonStartError,
-  DEFAULT_AUTHKEY_PATH,
-  DEFAULT_CONFIG_PATH,
-  DEFAULT_SOCKET_PATH,
-  startDaemon,
-} from '../../daemon/daemon.ts';
+import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../../config/paths.ts';
+import { DaemonStartError, startDaemon } from '../../daemon/daemon.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 
 interface DaemonFlags {

@@ -1,9 +1,9 @@
 /** `corolink keygen`: a random cluster authkey, as corosync-keygen makes one (256 random bytes, mode 0400). */
 import type { Command } from 'commander';
+import { DEFAULT_AUTHKEY_PATH } from '../../config/paths.ts';
 import { AUTHKEY_BYTES, writeAuthkey } from '../authkey.ts';
 
 /** Where corolink looks for its authkey by default. */
-export const DEFAULT_AUTHKEY_PATH = '/etc/corolink/authkey';
 
 async function keygen(options: { output: string; force?: boolean }): Promise<void> {
   await writeAuthkey(options.output, { force: options.force === true });

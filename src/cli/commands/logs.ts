@@ -1,0 +1,62 @@
+/** `corolink logs [-n N] [-f]`: the daemon's recent log lines; `-f` keeps printing new ones until Ctrl-C. */
+import type { Command } from 'commander';
+import { type LogRecord, MAX_LOG_LINES } from '../../client/schema.ts';
+import {
+  addDaemonOptions,
+  type DaemonCommandOptions,
+  parseIntegerArgument,
+  runUntilInterrupted,
+  withDaemon,
+} from '../daemon-call.ts';
+
+/** Lines shown when `-n` is not given. */
+const DEFAULT_LINES = 50;
+
+interface LogsOptions extends DaemonCommandOptions {
+  lines: string;
+  follow?: boolean;
+}
+
+function printRecord(record: LogRecord, json: boolean | undefined): void {
+  process.stdout.write(`${json ? JSON.stringify(record) : record.text}\n`);
+}
+
+const recordKey = (record: LogRecord) => `${record.time}\u0000${record.text}`;
+
+/** Registers `corolink logs`. */
+export function register(program: Command): void {
+  addDaemonOptions(
+    program
+      .command('logs')
+      .description('print the last log lines of the daemon (--json: one JSON object per line)')
+      .option('-n, --lines <count>', 'how many recent lines', String(DEFAULT_LINES))
+      .option('-f, --follow', 'keep printing new lines until Ctrl-C (survives a daemon restart)')
+      .addHelpText('after', '\nExamples:\n  corolink logs -n 20\n  corolink logs -f    # watch links fail over live'),
+  ).action(async (options: LogsOptions) => {
+    const lines = parseIntegerArgument(options.lines, 'lines', 1, MAX_LOG_LINES);
+    if (!options.follow) {
+      const records = await withDaemon(options, (client) => client.logs({ lines }));
+      for (const record of records) printRecord(record, options.json);
+      return;
+    }
+    await withDaemon(
+      options,
+      async (client) => {
+        // Subscribe first and hold new lines until the history is printed, so nothing falls in between.
+        const early: LogRecord[] = [];
+        let live = false;
+        await client.onLog((record) => {
+          if (live) printRecord(record, options.json);
+          else early.push(record);
+        });
+        const history = await client.logs({ lines });
+        for (const record of history) printRecord(record, options.json);
+        const printed = new Set(history.map(recordKey));
+        for (const record of early) if (!printed.has(recordKey(record))) printRecord(record, options.json);
+        live = true;
+        await runUntilInterrupted(client);
+      },
+      { reconnect: true },
+    );
+  });
+}

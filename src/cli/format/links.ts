@@ -1,0 +1,74 @@
+/**
+ * Text of `corolink links`: the local links, then one row per peer × link with what `corosync-cfgtool -s` / `-n`
+ * show (enabled, connected, mtu) plus knet's statistics (priority, latency, down count) and why a link is down.
+ */
+import type { LinksV1 } from '../../client/schema.ts';
+import { hexNodeId, table } from './text.ts';
+
+/** Options of `linksText`. */
+export interface LinksTextOptions {
+  /** Node names by node id (from `status`); a node without a name shows `-`. */
+  names?: ReadonlyMap<number, string>;
+  /** The transport name for the first line (default `knet`). */
+  transport?: string;
+}
+
+const yesNo = (value: boolean) => (value ? 'yes' : 'no');
+const milliseconds = (value: number | null) => (value === null ? '-' : value.toFixed(2));
+
+/** The `corolink links` report. */
+export function linksText(links: LinksV1, options: LinksTextOptions = {}): string {
+  const localLinks = [...links.links].sort((a, b) => a.link - b.link);
+  const peers = [...links.peers].sort((a, b) => a.nodeid - b.nodeid || a.link - b.link);
+  const lines = [`Local node ID ${hexNodeId(links.local_nodeid)}, transport ${options.transport ?? 'knet'}`, ''];
+  lines.push(
+    ...table(
+      ['Link', 'Address', 'Enabled', 'Priority', 'MTU'],
+      localLinks.map((link) => [
+        `link${link.link}`,
+        link.address,
+        yesNo(link.enabled),
+        String(link.priority),
+        link.mtu === undefined ? '-' : String(link.mtu),
+      ]),
+      ['left', 'left', 'left', 'right', 'right'],
+    ),
+    '',
+  );
+  if (peers.length === 0) {
+    lines.push('No peers configured.');
+    return `${lines.join('\n')}\n`;
+  }
+  lines.push(
+    ...table(
+      [
+        'Nodeid',
+        'Name',
+        'Link',
+        'State',
+        'Enabled',
+        'Connected',
+        'Priority',
+        'Latency min/avg/max ms',
+        'Downs',
+        'MTU',
+        'Reason',
+      ],
+      peers.map((peer) => [
+        hexNodeId(peer.nodeid),
+        options.names?.get(peer.nodeid) ?? '-',
+        `link${peer.link}`,
+        peer.state,
+        yesNo(peer.enabled),
+        yesNo(peer.connected),
+        String(peer.priority),
+        `${milliseconds(peer.latency_ms.min)}/${milliseconds(peer.latency_ms.avg)}/${milliseconds(peer.latency_ms.max)}`,
+        String(peer.down_count),
+        String(peer.mtu),
+        peer.reason ?? '',
+      ]),
+      ['left', 'left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'left'],
+    ),
+  );
+  return `${lines.join('\n')}\n`;
+}

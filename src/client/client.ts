@@ -1,0 +1,528 @@
+/**
+ * `CorolinkClient`: an application's connection to the local corolink daemon over the admin socket
+ * (newline-delimited JSON, docs/contracts.md "Admin socket"). Typed calls, event subscriptions, CPG groups,
+ * bounded call timeouts, write backpressure, and reconnection with re-subscription and re-join (docs/client.md).
+ */
+import { EventEmitter } from 'node:events';
+import { createConnection, type Socket } from 'node:net';
+import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
+import { type CpgConfchg, CpgGroup, type CpgGroupHost, MAX_GROUP_NAME_BYTES } from './cpg-group.ts';
+import {
+  BackpressureError,
+  CallTimeoutError,
+  ClientClosedError,
+  type CorolinkError,
+  DaemonRequestError,
+  DaemonUnavailableError,
+  InvalidArgumentError,
+  ProtocolError,
+} from './errors.ts';
+import { encodeLine, LineDecoder } from './framing.ts';
+import { QueuedIterator } from './queued-iterator.ts';
+import {
+  type LinkEvent,
+  type LinksV1,
+  type LogRecord,
+  MAX_LINK_NUMBER,
+  MAX_LOG_LINES,
+  type MembershipEvent,
+  type QuorumEvent,
+  type QuorumV1,
+  type StatusV1,
+  UINT32_MAX,
+} from './schema.ts';
+
+/** Where the daemon listens when neither an option nor COROLINK_SOCKET says otherwise. */
+export { DEFAULT_SOCKET_PATH };
+/** Default time a call waits for its answer. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+/** Default time a connection attempt may take. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** First reconnect delay; it doubles per failed attempt up to `reconnectMaxDelayMs`. */
+export const DEFAULT_RECONNECT_INITIAL_DELAY_MS = 100;
+/** Longest delay between two reconnect attempts. */
+export const DEFAULT_RECONNECT_MAX_DELAY_MS = 5_000;
+/** Unread events an iterator from `watch()` may hold before it fails with `EventOverflowError`. */
+export const DEFAULT_MAX_QUEUED_EVENTS = 10_000;
+/** Bytes the client may hold unsent (the socket said "wait") before new calls reject with `BackpressureError`. */
+export const DEFAULT_MAX_UNSENT_BYTES = 8 * 1024 * 1024;
+
+/** Event topics of the `subscribe` method. */
+export type Topic = 'log' | 'link' | 'membership' | 'quorum';
+
+/** Options of `CorolinkClient.connect()`. */
+export interface ClientOptions {
+  /** Admin socket path; default `$COROLINK_SOCKET`, else /run/corolink/corolink.sock. */
+  socket?: string;
+  /** A call rejects with `CallTimeoutError` after this long (default 10 000 ms). */
+  callTimeoutMs?: number;
+  /** A connection attempt fails after this long (default 5 000 ms). */
+  connectTimeoutMs?: number;
+  /** Reconnect after the connection breaks (default true). The first `connect()` never retries. */
+  reconnect?: boolean;
+  /** First delay before a reconnect attempt (default 100 ms); doubles per failure. */
+  reconnectInitialDelayMs?: number;
+  /** Upper bound of the reconnect delay (default 5 000 ms). */
+  reconnectMaxDelayMs?: number;
+  /** Give up (emit `closed`) after this many failed attempts in a row (default: never give up). */
+  maxReconnectAttempts?: number;
+  /** Bound of each `watch()` iterator's queue (default 10 000). */
+  maxQueuedEvents?: number;
+  /** Bound of unsent bytes while the socket applies backpressure (default 8 MiB). */
+  maxUnsentBytes?: number;
+}
+
+/** Events of a `CorolinkClient`. */
+export interface ClientEvents {
+  /** The connection broke; pending calls were rejected with `DaemonUnavailableError`. */
+  disconnected: [DaemonUnavailableError];
+  /** A reconnect attempt is scheduled. */
+  reconnecting: [{ attempt: number; delayMs: number }];
+  /** Connected again; subscriptions were renewed and groups re-joined. */
+  reconnected: [];
+  /** The client is closed for good: `close()` was called (no argument) or reconnecting gave up. */
+  closed: [CorolinkError | undefined];
+  log: [LogRecord];
+  link: [LinkEvent];
+  membership: [MembershipEvent];
+  quorum: [QuorumEvent];
+}
+
+/** The admin socket path: the explicit one, else `$COROLINK_SOCKET`, else the default. */
+export function resolveSocketPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return explicit || env.COROLINK_SOCKET || DEFAULT_SOCKET_PATH;
+}
+
+interface PendingCall {
+  method: string;
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+type ConnectionState = 'open' | 'reconnecting' | 'closed';
+
+const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum']);
+
+function describeSocketError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such socket (ENOENT)';
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  if (code === 'EACCES') return 'permission denied (EACCES)';
+  if (code) return code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Opens one Unix socket connection, failing after `timeoutMs`. */
+function openSocket(path: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new DaemonUnavailableError(path, `no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new DaemonUnavailableError(path, describeSocketError(error), { cause: error }));
+    });
+  });
+}
+
+function requireInteger(value: number, name: string, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+/** A connection to the local corolink daemon. Create it with `CorolinkClient.connect()`. */
+export class CorolinkClient extends EventEmitter<ClientEvents> {
+  /** The admin socket path in use. */
+  readonly socketPath: string;
+  private readonly options: Required<Omit<ClientOptions, 'socket'>>;
+  private socket: Socket | null = null;
+  private state: ConnectionState = 'open';
+  private readonly decoder = new LineDecoder();
+  private readonly pending = new Map<number, PendingCall>();
+  private nextId = 1;
+  private readonly unsent: string[] = [];
+  private unsentBytes = 0;
+  private socketBlocked = false;
+  private readonly topics = new Set<Topic | 'cpg'>();
+  private readonly groups = new Map<string, CpgGroup>();
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly groupHost: CpgGroupHost = {
+    call: (method, params) => this.call(method, params),
+    forgetGroup: (name) => this.groups.delete(name),
+  };
+
+  private constructor(socketPath: string, options: ClientOptions) {
+    super();
+    this.socketPath = socketPath;
+    this.options = {
+      callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      reconnect: options.reconnect ?? true,
+      reconnectInitialDelayMs: options.reconnectInitialDelayMs ?? DEFAULT_RECONNECT_INITIAL_DELAY_MS,
+      reconnectMaxDelayMs: options.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS,
+      maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
+      maxQueuedEvents: options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS,
+      maxUnsentBytes: options.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES,
+    };
+  }
+
+  /** Connects to the daemon. Rejects with `DaemonUnavailableError` when it cannot be reached (no retry). */
+  static async connect(options: ClientOptions = {}): Promise<CorolinkClient> {
+    const client = new CorolinkClient(resolveSocketPath(options.socket), options);
+    client.attach(await openSocket(client.socketPath, client.options.connectTimeoutMs));
+    return client;
+  }
+
+  /** True while connected (false while reconnecting and after `close()`). */
+  get connected(): boolean {
+    return this.state === 'open';
+  }
+
+  /** The cluster state (`corolink status --json`). */
+  status(): Promise<StatusV1> {
+    return this.call('status', {}) as Promise<StatusV1>;
+  }
+
+  /** Every local link and every peer × link with its statistics. */
+  links(): Promise<LinksV1> {
+    return this.call('links', {}) as Promise<LinksV1>;
+  }
+
+  /** votequorum's state and the members. */
+  quorum(): Promise<QuorumV1> {
+    return this.call('quorum', {}) as Promise<QuorumV1>;
+  }
+
+  /** Sets expected votes (like `pvecm expected N`); resolves with the new quorum state. */
+  async setExpected(votes: number): Promise<QuorumV1> {
+    requireInteger(votes, 'expected votes', 1, UINT32_MAX);
+    return (await this.call('setExpected', { votes })) as QuorumV1;
+  }
+
+  /** Enables or disables one of the local node's links (administrative, this node only). */
+  async setLinkEnabled(link: number, enabled: boolean): Promise<{ link: number; enabled: boolean }> {
+    requireInteger(link, 'link', 0, MAX_LINK_NUMBER);
+    return (await this.call('setLinkEnabled', { link, enabled })) as { link: number; enabled: boolean };
+  }
+
+  /** The last log lines held by the daemon, oldest first. */
+  async logs(options: { lines?: number } = {}): Promise<LogRecord[]> {
+    if (options.lines !== undefined) requireInteger(options.lines, 'lines', 1, MAX_LOG_LINES);
+    const result = (await this.call('logs', options.lines === undefined ? {} : { lines: options.lines })) as {
+      lines: LogRecord[];
+    };
+    return result.lines;
+  }
+
+  /** Calls `listener` for every quorum change; resolves, once subscribed, to a function that stops it. */
+  onQuorum(listener: (event: QuorumEvent) => void): Promise<() => void> {
+    return this.listen('quorum', listener);
+  }
+
+  /** Calls `listener` for every link state change of a peer. */
+  onLink(listener: (event: LinkEvent) => void): Promise<() => void> {
+    return this.listen('link', listener);
+  }
+
+  /** Calls `listener` for every Totem configuration change. */
+  onMembership(listener: (event: MembershipEvent) => void): Promise<() => void> {
+    return this.listen('membership', listener);
+  }
+
+  /** Calls `listener` for every log line of the daemon. */
+  onLog(listener: (event: LogRecord) => void): Promise<() => void> {
+    return this.listen('log', listener);
+  }
+
+  /**
+   * The events of one topic as an async iterator (`for await (const q of await client.watch('quorum'))`).
+   * Breaking out of the loop detaches it. A reader more than `maxQueuedEvents` behind gets `EventOverflowError`.
+   */
+  async watch<K extends Topic>(topic: K): Promise<AsyncIterableIterator<ClientEvents[K][0]>> {
+    const listener = (event: ClientEvents[K][0]) => iterator.push(event);
+    const onClosed = () => iterator.end();
+    const iterator: QueuedIterator<ClientEvents[K][0]> = new QueuedIterator(topic, this.options.maxQueuedEvents, () => {
+      this.off(topic, listener as never);
+      this.off('closed', onClosed);
+    });
+    this.on(topic, listener as never);
+    this.on('closed', onClosed);
+    try {
+      await this.subscribe(topic);
+    } catch (error) {
+      await iterator.return();
+      throw error;
+    }
+    return iterator;
+  }
+
+  /**
+   * Joins a CPG group (one `CpgGroup` per name per client). The group receives `message` and `confchg`
+   * events from the moment of the join; it is re-joined automatically after a reconnect.
+   */
+  async cpgJoin(name: string): Promise<CpgGroup> {
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes === 0 || bytes > MAX_GROUP_NAME_BYTES) {
+      throw new InvalidArgumentError(`a group name is 1 to ${MAX_GROUP_NAME_BYTES} bytes, got ${bytes}`);
+    }
+    if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
+    await this.subscribe('cpg');
+    const group = new CpgGroup(name, this.groupHost);
+    this.groups.set(name, group);
+    try {
+      await this.call('cpgJoin', { group: name });
+    } catch (error) {
+      this.groups.delete(name);
+      group.markClosed();
+      throw error;
+    }
+    group.release();
+    return group;
+  }
+
+  /** Closes the connection for good: pending calls reject with `ClientClosedError`, groups are closed. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.shutDown(undefined);
+  }
+
+  /**
+   * Sends one request and resolves with its result. Rejects with `DaemonRequestError` (the daemon's code),
+   * `CallTimeoutError`, `DaemonUnavailableError`, `BackpressureError` (unsent bytes over the bound) or
+   * `ClientClosedError`. The typed methods above are the usual way in; this one reaches any contract method.
+   */
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    if (this.state === 'closed') return Promise.reject(new ClientClosedError());
+    if (this.state !== 'open') {
+      return Promise.reject(new DaemonUnavailableError(this.socketPath, 'not connected (reconnecting)'));
+    }
+    const id = this.nextId++;
+    const line = encodeLine({ id, method, params });
+    if (this.unsentBytes + Buffer.byteLength(line) > this.options.maxUnsentBytes) {
+      return Promise.reject(
+        new BackpressureError(`${this.unsentBytes} bytes wait for the socket to drain; retry later`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new CallTimeoutError(method, this.options.callTimeoutMs));
+      }, this.options.callTimeoutMs);
+      this.pending.set(id, { method, resolve, reject, timer });
+      this.write(line);
+    });
+  }
+
+  private async listen<K extends Topic>(topic: K, listener: (event: ClientEvents[K][0]) => void): Promise<() => void> {
+    this.on(topic, listener as never);
+    try {
+      await this.subscribe(topic);
+    } catch (error) {
+      this.off(topic, listener as never);
+      throw error;
+    }
+    return () => {
+      this.off(topic, listener as never);
+    };
+  }
+
+  /** Adds a topic to the daemon-side subscription (the whole set is sent, so the call is idempotent). */
+  private async subscribe(topic: Topic | 'cpg'): Promise<void> {
+    if (this.topics.has(topic)) return;
+    this.topics.add(topic);
+    try {
+      await this.call('subscribe', { topics: [...this.topics] });
+    } catch (error) {
+      this.topics.delete(topic);
+      throw error;
+    }
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    this.state = 'open';
+    this.socketBlocked = false;
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('drain', () => {
+      this.socketBlocked = false;
+      this.flush();
+    });
+    socket.on('error', () => {
+      // The 'close' event that follows reports the loss; the error itself needs no other handling.
+    });
+    socket.on('close', () => {
+      if (this.socket === socket) this.connectionLost('connection closed');
+    });
+  }
+
+  /** Queues a line and writes as much as the socket accepts; stops when `write()` returns false until 'drain'. */
+  private write(line: string): void {
+    this.unsent.push(line);
+    this.unsentBytes += Buffer.byteLength(line);
+    this.flush();
+  }
+
+  private flush(): void {
+    const socket = this.socket;
+    while (socket && !this.socketBlocked && this.unsent.length > 0) {
+      const line = this.unsent.shift()!;
+      this.unsentBytes -= Buffer.byteLength(line);
+      this.socketBlocked = !socket.write(line);
+    }
+  }
+
+  private receive(chunk: Buffer): void {
+    let lines: string[];
+    try {
+      lines = this.decoder.push(chunk);
+    } catch (error) {
+      this.dropConnection(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    for (const line of lines) {
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        this.dropConnection(new ProtocolError(`the daemon sent a line that is not JSON: ${line.slice(0, 80)}`).message);
+        return;
+      }
+      this.handleMessage(message);
+    }
+  }
+
+  private handleMessage(message: unknown): void {
+    if (typeof message !== 'object' || message === null) return;
+    const record = message as { id?: unknown; event?: unknown; data?: unknown; result?: unknown; error?: unknown };
+    if (typeof record.event === 'string') {
+      this.dispatchEvent(record.event, record.data);
+      return;
+    }
+    if (typeof record.id !== 'number') return; // `{"id": null, "error": …}`: the daemon could not read a line of ours
+    const call = this.pending.get(record.id);
+    if (!call) return; // answer to a call that already timed out
+    this.pending.delete(record.id);
+    clearTimeout(call.timer);
+    if (record.error !== undefined) {
+      const error = record.error as { code?: unknown; message?: unknown };
+      call.reject(
+        new DaemonRequestError(
+          typeof error.code === 'string' ? error.code : 'internal',
+          typeof error.message === 'string' ? error.message : `${call.method} failed`,
+          call.method,
+        ),
+      );
+    } else call.resolve(record.result);
+  }
+
+  private dispatchEvent(event: string, data: unknown): void {
+    if (TOPICS.has(event)) {
+      this.emit(event as Topic, data as never);
+      return;
+    }
+    const payload = data as { group?: string; nodeid: number; pid: number; data: string } & CpgConfchg;
+    const group = typeof payload?.group === 'string' ? this.groups.get(payload.group) : undefined;
+    if (!group) return;
+    if (event === 'cpgDeliver') {
+      group.deliver({ nodeid: payload.nodeid, pid: payload.pid, data: Buffer.from(payload.data ?? '', 'base64') });
+    } else if (event === 'cpgConfchg') {
+      group.confchg({ members: payload.members ?? [], left: payload.left ?? [], joined: payload.joined ?? [] });
+    }
+  }
+
+  /** Ends a connection we can no longer trust (garbage from the daemon); the loss is handled as a disconnect. */
+  private dropConnection(reason: string): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.connectionLost(reason);
+    socket.destroy();
+  }
+
+  private connectionLost(reason: string): void {
+    if (this.state !== 'open') return;
+    this.socket = null;
+    this.decoder.reset();
+    this.unsent.length = 0;
+    this.unsentBytes = 0;
+    const error = new DaemonUnavailableError(this.socketPath, reason);
+    this.rejectPending(error);
+    if (!this.options.reconnect) {
+      this.emit('disconnected', error);
+      this.shutDown(error);
+      return;
+    }
+    this.state = 'reconnecting';
+    this.emit('disconnected', error);
+    this.scheduleReconnect(1);
+  }
+
+  private scheduleReconnect(attempt: number): void {
+    if (this.state !== 'reconnecting') return;
+    if (attempt > this.options.maxReconnectAttempts) {
+      this.shutDown(new DaemonUnavailableError(this.socketPath, `gave up after ${attempt - 1} reconnect attempts`));
+      return;
+    }
+    const delayMs = Math.min(
+      this.options.reconnectInitialDelayMs * 2 ** (attempt - 1),
+      this.options.reconnectMaxDelayMs,
+    );
+    this.emit('reconnecting', { attempt, delayMs });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.reconnect(attempt);
+    }, delayMs);
+  }
+
+  private async reconnect(attempt: number): Promise<void> {
+    let socket: Socket;
+    try {
+      socket = await openSocket(this.socketPath, this.options.connectTimeoutMs);
+    } catch {
+      this.scheduleReconnect(attempt + 1);
+      return;
+    }
+    if (this.state !== 'reconnecting') {
+      socket.destroy();
+      return;
+    }
+    this.attach(socket);
+    try {
+      if (this.topics.size > 0) await this.call('subscribe', { topics: [...this.topics] });
+      for (const name of this.groups.keys()) await this.call('cpgJoin', { group: name });
+    } catch {
+      // The connection broke again during the renewal: connectionLost() already scheduled the next attempt.
+      return;
+    }
+    if (this.connected) this.emit('reconnected');
+  }
+
+  private rejectPending(error: Error): void {
+    for (const call of this.pending.values()) {
+      clearTimeout(call.timer);
+      call.reject(error);
+    }
+    this.pending.clear();
+  }
+
+  private shutDown(error: CorolinkError | undefined): void {
+    this.state = 'closed';
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.rejectPending(new ClientClosedError());
+    for (const group of this.groups.values()) group.markClosed();
+    this.groups.clear();
+    const socket = this.socket;
+    this.socket = null;
+    socket?.destroy();
+    this.emit('closed', error);
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The versioned data contract of the admin socket (docs/contracts.md "Admin socket"), as typebox schemas.
+ * The TypeScript types of the client library are derived from these schemas, and docs/status.schema.json is
+ * `statusSchemaDocument()` printed as JSON, so the types, the runtime check and the published schema cannot drift.
+ * Objects accept extra properties: a newer daemon may add fields without breaking version-1 clients.
+ */
+import { type Static, Type } from 'typebox';
+
+/** The contract version every result carries in `version`. */
+export const CONTRACT_VERSION = 1;
+/** Largest uint32: corosync's bound of node ids and votes. */
+export const UINT32_MAX = 4_294_967_295;
+/** Highest knet link number (8 links, 0–7). */
+export const MAX_LINK_NUMBER = 7;
+/** Most log lines one `logs` call may ask for. */
+export const MAX_LOG_LINES = 1_000_000;
+
+const NodeId = Type.Integer({ minimum: 1, maximum: UINT32_MAX, description: 'corosync nodeid (uint32, > 0)' });
+const LinkNumber = Type.Integer({ minimum: 0, maximum: MAX_LINK_NUMBER, description: 'knet link number (0–7)' });
+const LinkState = Type.Union([Type.Literal('UP'), Type.Literal('DOWN')], { description: 'link state' });
+const NullableString = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
+const NullableNumber = (description: string) => Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description });
+
+/** One link of a member as seen from the local node. */
+export const MemberLinkSchema = Type.Object({
+  link: LinkNumber,
+  state: LinkState,
+  address: NullableString('the address of the node on this link'),
+  reason: NullableString('why the link is DOWN (e.g. "no pong for 262 ms", "disabled"); null when UP'),
+  latency_ms: NullableNumber('average round trip of the heartbeat in ms; null for the local node or when unknown'),
+});
+
+/** A node in the current membership. */
+export const MemberSchema = Type.Object({
+  nodeid: NodeId,
+  name: Type.String(),
+  votes: Type.Integer({ minimum: 0 }),
+  local: Type.Boolean({ description: 'true for the node that answered' }),
+  links: Type.Array(MemberLinkSchema),
+});
+
+/** A configured node (nodelist), member or not. */
+export const ConfiguredNodeSchema = Type.Object({
+  nodeid: NodeId,
+  name: Type.String(),
+  votes: Type.Integer({ minimum: 0 }),
+  member: Type.Boolean({ description: 'true when the node is in the current membership' }),
+});
+
+/** votequorum's state (`corosync-quorumtool -s`, "Votequorum information"). */
+export const QuorumStateSchema = Type.Object({
+  quorate: Type.Boolean(),
+  expected_votes: Type.Integer({ minimum: 0 }),
+  highest_expected: Type.Integer({ minimum: 0 }),
+  total_votes: Type.Integer({ minimum: 0 }),
+  quorum: Type.Integer({ minimum: 0 }),
+  flags: Type.Array(Type.String(), {
+    description: 'Quorate, 2Node, WaitForAll, LastManStanding, AutoTieBreaker, AllowDownscale, Qdevice',
+  }),
+});
+
+/** Cluster-wide settings from corosync.conf (the "Cluster information" section of `pvecm status`). */
+export const ClusterInfoSchema = Type.Object({
+  name: Type.String(),
+  config_version: Type.Integer({ minimum: 0 }),
+  transport: Type.String(),
+  secure_auth: Type.Boolean(),
+  link_mode: Type.Union([Type.Literal('passive'), Type.Literal('active'), Type.Literal('rr')]),
+});
+
+/** The result of the `status` method and of `corolink status --json`. */
+export const StatusV1Schema = Type.Object({
+  version: Type.Literal(CONTRACT_VERSION),
+  cluster: ClusterInfoSchema,
+  local_nodeid: NodeId,
+  ring_id: Type.String({ description: 'rep.seq in hex, e.g. "1.2c"; changes exactly when the membership changes' }),
+  totem_state: Type.String({ description: 'e.g. "operational", "gather"' }),
+  quorum: QuorumStateSchema,
+  members: Type.Array(MemberSchema),
+  nodes: Type.Array(ConfiguredNodeSchema),
+});
+
+/** One local link (the `links` method's `links[]`). */
+export const LocalLinkSchema = Type.Object({
+  link: LinkNumber,
+  enabled: Type.Boolean(),
+  address: Type.String({ description: 'the local address bound for this link' }),
+  priority: Type.Integer({ minimum: 0, maximum: 255 }),
+  mtu: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+/** Latency of a link's heartbeat in ms; null values before the first pong. */
+export const LatencySchema = Type.Object({
+  min: NullableNumber('lowest round trip (ms)'),
+  avg: NullableNumber('average round trip (ms)'),
+  max: NullableNumber('highest round trip (ms)'),
+});
+
+/** One peer × one link (the `links` method's `peers[]`, one entry per pair). */
+export const PeerLinkSchema = Type.Object({
+  nodeid: NodeId,
+  link: LinkNumber,
+  enabled: Type.Boolean(),
+  connected: Type.Boolean(),
+  state: LinkState,
+  reason: NullableString('why the link is DOWN; null when UP'),
+  priority: Type.Integer({ minimum: 0, maximum: 255 }),
+  latency_ms: LatencySchema,
+  mtu: Type.Integer({ minimum: 0 }),
+  down_count: Type.Integer({ minimum: 0 }),
+  tx_packets: Type.Integer({ minimum: 0 }),
+  rx_packets: Type.Integer({ minimum: 0 }),
+  tx_bytes: Type.Integer({ minimum: 0 }),
+  rx_bytes: Type.Integer({ minimum: 0 }),
+  errors: Type.Integer({ minimum: 0 }),
+  last_change_ms: NullableNumber('ms since the last state change'),
+});
+
+/** The result of the `links` method and of `corolink links --json`. */
+export const LinksV1Schema = Type.Object({
+  version: Type.Literal(CONTRACT_VERSION),
+  local_nodeid: NodeId,
+  links: Type.Array(LocalLinkSchema),
+  peers: Type.Array(PeerLinkSchema),
+});
+
+/** The result of the `quorum` and `setExpected` methods: votequorum's state plus the members. */
+export const QuorumV1Schema = Type.Intersect([QuorumStateSchema, Type.Object({ members: Type.Array(MemberSchema) })]);
+
+/** One log line (the `logs` method and the `log` event). */
+export const LogRecordSchema = Type.Object({
+  time: Type.String({ description: 'ISO 8601 time the line was logged' }),
+  level: Type.String(),
+  subsystem: Type.String(),
+  message: Type.String(),
+  text: Type.String({ description: 'the formatted line, e.g. "[KNET  ] link: host: 2 link: 1 is down"' }),
+});
+
+/** `link` event: a peer's link changed state. */
+export const LinkEventSchema = Type.Object({
+  nodeid: NodeId,
+  link: LinkNumber,
+  state: LinkState,
+  reason: NullableString('why'),
+});
+
+/** `membership` event: a Totem configuration change. */
+export const MembershipEventSchema = Type.Object({
+  kind: Type.Union([Type.Literal('transitional'), Type.Literal('regular')]),
+  members: Type.Array(NodeId),
+  left: Type.Array(NodeId),
+  joined: Type.Array(NodeId),
+  ring_id: Type.String(),
+});
+
+/** `quorum` event: votequorum's new state. */
+export const QuorumEventSchema = QuorumStateSchema;
+
+/** The cluster state seen by the local node (see docs/contracts.md). */
+export type StatusV1 = Static<typeof StatusV1Schema>;
+/** A node of the current membership with its links. */
+export type Member = Static<typeof MemberSchema>;
+/** A member's link as seen from the local node. */
+export type MemberLink = Static<typeof MemberLinkSchema>;
+/** A configured node. */
+export type ConfiguredNode = Static<typeof ConfiguredNodeSchema>;
+/** votequorum's state. */
+export type QuorumState = Static<typeof QuorumStateSchema>;
+/** The `links` result. */
+export type LinksV1 = Static<typeof LinksV1Schema>;
+/** A local link. */
+export type LocalLink = Static<typeof LocalLinkSchema>;
+/** One peer × link. */
+export type PeerLink = Static<typeof PeerLinkSchema>;
+/** The `quorum` / `setExpected` result. */
+export type QuorumV1 = Static<typeof QuorumV1Schema>;
+/** One log line. */
+export type LogRecord = Static<typeof LogRecordSchema>;
+/** Payload of a `link` event. */
+export type LinkEvent = Static<typeof LinkEventSchema>;
+/** Payload of a `membership` event. */
+export type MembershipEvent = Static<typeof MembershipEventSchema>;
+/** Payload of a `quorum` event. */
+export type QuorumEvent = Static<typeof QuorumEventSchema>;
+
+/** The JSON Schema document published as docs/status.schema.json (draft 2020-12, one `$defs` entry per result). */
+export function statusSchemaDocument(): Record<string, unknown> {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://corolink.dev/schema/status.v1.json',
+    title: 'corolink admin socket results, version 1',
+    description:
+      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`) and LogRecord (`logs`, `log` events). Generated from src/client/schema.ts.',
+    $ref: '#/$defs/StatusV1',
+    $defs: {
+      StatusV1: StatusV1Schema,
+      LinksV1: LinksV1Schema,
+      QuorumV1: QuorumV1Schema,
+      LogRecord: LogRecordSchema,
+    },
+  };
+}

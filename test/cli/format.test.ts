@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { Value } from 'typebox/value';
+import { linksText } from '../../src/cli/format/links.ts';
+import { nodesText, quorumText, statusText } from '../../src/cli/format/status.ts';
+import { ctime, field, hexNodeId } from '../../src/cli/format/text.ts';
+import type { StatusV1 } from '../../src/client/schema.ts';
+import { LinksV1Schema, StatusV1Schema, statusSchemaDocument } from '../../src/client/schema.ts';
+import { inquorateStatus, quorateLinks, quorateStatus } from './fixtures.ts';
+
+/** Wed Nov  4 09:05:07 2026 in local time, whatever the test machine's time zone. */
+const date = new Date(2026, 10, 4, 9, 5, 7);
+
+describe('text helpers', () => {
+  it('pads labels like printf "%-17s %s" so values start at column 19', () => {
+    assert.equal(field('Name:', 'demo'), 'Name:             demo');
+    assert.equal(field('Highest expected:', 3).indexOf('3'), 18);
+  });
+
+  it('prints node ids as 0x%08x', () => {
+    assert.equal(hexNodeId(1), '0x00000001');
+    assert.equal(hexNodeId(0x1c), '0x0000001c');
+    assert.equal(hexNodeId(4_294_967_295), '0xffffffff');
+  });
+
+  it('prints dates like ctime(), day of month padded with a space', () => {
+    assert.equal(ctime(date), 'Wed Nov  4 09:05:07 2026');
+    assert.equal(ctime(new Date(2026, 10, 24, 21, 49, 34)), 'Tue Nov 24 21:49:34 2026');
+  });
+});
+
+describe('statusText', () => {
+  it('prints the pvecm status sections and the link status of every node', () => {
+    const expected = [
+      'Cluster information',
+      '-------------------',
+      'Name:             demo',
+      'Config Version:   3',
+      'Transport:        knet',
+      'Secure auth:      on',
+      '',
+      'Quorum information',
+      '------------------',
+      'Date:             Wed Nov  4 09:05:07 2026',
+      'Quorum provider:  corosync_votequorum',
+      'Nodes:            3',
+      'Node ID:          0x00000001',
+      'Ring ID:          1.2c',
+      'Quorate:          Yes',
+      '',
+      'Votequorum information',
+      '----------------------',
+      'Expected votes:   3',
+      'Highest expected: 3',
+      'Total votes:      3',
+      'Quorum:           2  ',
+      'Flags:            Quorate ',
+      '',
+      'Membership information',
+      '----------------------',
+      '    Nodeid      Votes Name',
+      '0x00000001          1 n1 (local)',
+      '0x00000002          1 n2',
+      '0x00000003          1 n3',
+      '',
+      'Link status',
+      '-----------',
+      'Node 0x00000001 n1 (local)',
+      '    link0: UP      127.0.10.1',
+      '    link1: UP      127.0.20.1',
+      'Node 0x00000002 n2',
+      '    link0: UP      0.08 ms',
+      '    link1: UP      0.10 ms',
+      'Node 0x00000003 n3',
+      '    link0: DOWN    (no pong for 262 ms)',
+      '    link1: UP      0.12 ms',
+      '',
+    ].join('\n');
+    assert.equal(statusText(quorateStatus, { date }), expected);
+  });
+
+  it('shows an inquorate node: Quorate No, Activity blocked, empty flags, hex ids, non-members', () => {
+    const text = statusText(inquorateStatus, { date });
+    const lines = text.split('\n');
+    assert.ok(lines.includes('Secure auth:      off'));
+    assert.ok(lines.includes('Node ID:          0x0000001c'));
+    assert.ok(lines.includes('Ring ID:          1c.1f3'));
+    assert.ok(lines.includes('Nodes:            1'));
+    assert.ok(lines.includes('Quorate:          No'));
+    assert.ok(lines.includes('Total votes:      1'));
+    assert.ok(lines.includes('Quorum:           2 Activity blocked'));
+    assert.ok(lines.includes('Flags:            '));
+    assert.ok(lines.includes('0x0000001c          1 lab-n28 (local)'));
+    const linkStatus = lines.slice(lines.indexOf('Link status'));
+    assert.deepEqual(linkStatus, [
+      'Link status',
+      '-----------',
+      'Node 0x0000001c lab-n28 (local)',
+      '    link0: DOWN    (disabled)',
+      'Node 0x00000002 lab-n2 (not a member)',
+      'Node 0x000000ff lab-n255 (not a member)',
+      '',
+    ]);
+  });
+});
+
+describe('quorumText', () => {
+  it('reproduces the corosync-quorumtool -s sample of the reference byte for byte', () => {
+    const sample: StatusV1 = {
+      ...quorateStatus,
+      members: ['pve1', 'pve2', 'pve3'].map((name, index) => ({
+        nodeid: index + 1,
+        name,
+        votes: 1,
+        local: index === 0,
+        links: [],
+      })),
+    };
+    const expected = [
+      'Quorum information',
+      '------------------',
+      'Date:             Tue Nov 24 21:49:34 2026',
+      'Quorum provider:  corosync_votequorum',
+      'Nodes:            3',
+      'Node ID:          1',
+      'Ring ID:          1.2c',
+      'Quorate:          Yes',
+      '',
+      'Votequorum information',
+      '----------------------',
+      'Expected votes:   3',
+      'Highest expected: 3',
+      'Total votes:      3',
+      'Quorum:           2  ',
+      'Flags:            Quorate ',
+      '',
+      'Membership information',
+      '----------------------',
+      '    Nodeid      Votes Name',
+      '         1          1 pve1 (local)',
+      '         2          1 pve2',
+      '         3          1 pve3',
+      '',
+    ].join('\n');
+    assert.equal(quorumText(sample, { date: new Date(2026, 10, 24, 21, 49, 34) }), expected);
+  });
+
+  it('lists several flags, each followed by a space', () => {
+    const twoNode = {
+      ...quorateStatus,
+      quorum: { ...quorateStatus.quorum, flags: ['2Node', 'Quorate', 'WaitForAll'] },
+    };
+    assert.ok(quorumText(twoNode, { date }).includes('\nFlags:            2Node Quorate WaitForAll \n'));
+  });
+});
+
+describe('nodesText', () => {
+  it('prints the corosync-quorumtool -l table with decimal ids right-aligned to 10, after an empty line', () => {
+    assert.equal(
+      nodesText(inquorateStatus),
+      [
+        '',
+        'Membership information',
+        '----------------------',
+        '    Nodeid      Votes Name',
+        '        28          1 lab-n28 (local)',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('linksText', () => {
+  it('lists local links, then every peer × link with state, latency, down count and reason, aligned', () => {
+    const names = new Map([
+      [2, 'n2'],
+      [3, 'n3'],
+    ]);
+    const expected = [
+      'Local node ID 0x00000001, transport knet',
+      '',
+      'Link   Address     Enabled  Priority   MTU',
+      'link0  127.0.10.1  yes             1     -',
+      'link1  127.0.20.1  yes             0  1397',
+      '',
+      'Nodeid      Name  Link   State  Enabled  Connected  Priority  Latency min/avg/max ms  Downs   MTU  Reason',
+      '0x00000002  n2    link0  UP     yes      yes               1          0.05/0.11/0.20      0  1397',
+      '0x00000002  n2    link1  UP     yes      yes               0          0.05/0.11/0.20      0  1397',
+      '0x00000003  n3    link0  DOWN   yes      no                1                   -/-/-      2  1397  no pong for 262 ms',
+      '0x00000003  n3    link1  UP     yes      yes               0          0.05/0.11/0.20      0  1397',
+      '',
+    ].join('\n');
+    assert.equal(linksText(quorateLinks, { names }), expected);
+  });
+
+  it('says so when there are no peers, and shows - for unknown names', () => {
+    const text = linksText({ ...quorateLinks, peers: [] });
+    assert.ok(text.endsWith('\nNo peers configured.\n'));
+    assert.ok(linksText(quorateLinks).includes('0x00000002  -     link0'));
+  });
+});
+
+describe('status schema (docs/status.schema.json)', () => {
+  it('accepts the fixtures', () => {
+    for (const status of [quorateStatus, inquorateStatus]) {
+      assert.ok(Value.Check(StatusV1Schema, status), JSON.stringify([...Value.Errors(StatusV1Schema, status)]));
+    }
+    assert.ok(Value.Check(LinksV1Schema, quorateLinks), JSON.stringify([...Value.Errors(LinksV1Schema, quorateLinks)]));
+  });
+
+  it('rejects a wrong version, a nodeid of 0, a link 8 and a lowercase state', () => {
+    assert.equal(Value.Check(StatusV1Schema, { ...quorateStatus, version: 2 }), false);
+    assert.equal(Value.Check(StatusV1Schema, { ...quorateStatus, local_nodeid: 0 }), false);
+    const badLink = structuredClone(quorateStatus);
+    badLink.members[0]!.links[0]!.link = 8;
+    assert.equal(Value.Check(StatusV1Schema, badLink), false);
+    const badState = structuredClone(quorateLinks) as unknown as { peers: { state: string }[] };
+    badState.peers[0]!.state = 'up';
+    assert.equal(Value.Check(LinksV1Schema, badState), false);
+  });
+
+  it('is the published file, generated from src/client/schema.ts', () => {
+    const published = JSON.parse(readFileSync('docs/status.schema.json', 'utf8'));
+    assert.deepEqual(
+      published,
+      JSON.parse(JSON.stringify(statusSchemaDocument())),
+      'docs/status.schema.json is stale: regenerate it from statusSchemaDocument() (see docs/client.md)',
+    );
+  });
+});

@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { CorolinkClient, resolveSocketPath } from '../../src/client/client.ts';
+import type { CpgConfchg, CpgMessage } from '../../src/client/cpg-group.ts';
+import {
+  BackpressureError,
+  CallTimeoutError,
+  ClientClosedError,
+  DaemonRequestError,
+  DaemonUnavailableError,
+  EventOverflowError,
+  InvalidArgumentError,
+} from '../../src/client/errors.ts';
+import { LineDecoder } from '../../src/client/framing.ts';
+import type { QuorumEvent } from '../../src/client/schema.ts';
+import { quorateLinks, quorateStatus } from '../cli/fixtures.ts';
+import { FakeDaemon, FakeDaemonError, NO_ANSWER, tempDir, waitUntil } from './fake-daemon.ts';
+
+const quorumEvent = (quorate: boolean): QuorumEvent => ({ ...quorateStatus.quorum, quorate });
+
+describe('LineDecoder', () => {
+  it('reassembles lines split anywhere, including inside a multi-byte character', () => {
+    const decoder = new LineDecoder();
+    const bytes = Buffer.from('{"a":"é✓"}\n\n{"b":2}\n{"c"', 'utf8');
+    const lines: string[] = [];
+    for (let i = 0; i < bytes.length; i++) lines.push(...decoder.push(bytes.subarray(i, i + 1)));
+    assert.deepEqual(lines, ['{"a":"é✓"}', '{"b":2}']);
+    assert.deepEqual(decoder.push(Buffer.from(':3}\n')), ['{"c":3}']);
+  });
+
+  it('refuses a line longer than its bound', () => {
+    const decoder = new LineDecoder(8);
+    assert.throws(() => decoder.push(Buffer.from('0123456789')), RangeError);
+  });
+});
+
+describe('resolveSocketPath', () => {
+  it('prefers the explicit path, then COROLINK_SOCKET, then the default', () => {
+    assert.equal(resolveSocketPath('/x.sock', { COROLINK_SOCKET: '/y.sock' }), '/x.sock');
+    assert.equal(resolveSocketPath(undefined, { COROLINK_SOCKET: '/y.sock' }), '/y.sock');
+    assert.equal(resolveSocketPath(undefined, {}), '/run/corolink/corolink.sock');
+  });
+});
+
+describe('CorolinkClient', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let daemon: FakeDaemon;
+  let client: CorolinkClient | undefined;
+
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => dir.cleanup());
+  beforeEach(async () => {
+    daemon = await FakeDaemon.start(join(dir.path, 'corolink.sock'));
+    daemon.handlers.status = () => quorateStatus;
+    daemon.handlers.links = () => quorateLinks;
+  });
+  afterEach(async () => {
+    client?.close();
+    client = undefined;
+    await daemon.stop();
+  });
+
+  const connect = async (options: Parameters<typeof CorolinkClient.connect>[0] = {}) => {
+    client = await CorolinkClient.connect({ socket: daemon.path, ...options });
+    return client;
+  };
+
+  it('rejects connect with DaemonUnavailableError when nothing listens', async () => {
+    await assert.rejects(CorolinkClient.connect({ socket: join(dir.path, 'missing.sock') }), (error) => {
+      assert.ok(error instanceof DaemonUnavailableError);
+      assert.equal(error.code, 'unavailable');
+      assert.match(error.reason, /ENOENT/);
+      return true;
+    });
+  });
+
+  it('calls the typed methods and sends the documented params', async () => {
+    const c = await connect();
+    daemon.handlers.setExpected = (params) => ({ ...quorateStatus.quorum, expected_votes: params.votes, members: [] });
+    daemon.handlers.setLinkEnabled = (params) => params;
+    daemon.handlers.logs = (params) => ({
+      lines: [{ time: 't', level: 'info', subsystem: 'KNET', message: `n=${params.lines}`, text: 'x' }],
+    });
+    assert.deepEqual(await c.status(), quorateStatus);
+    assert.deepEqual(await c.links(), quorateLinks);
+    assert.equal((await c.setExpected(1)).expected_votes, 1);
+    assert.deepEqual(await c.setLinkEnabled(1, false), { link: 1, enabled: false });
+    assert.equal((await c.logs({ lines: 5 }))[0]?.message, 'n=5');
+    assert.deepEqual(daemon.requestsOf('setLinkEnabled'), [{ link: 1, enabled: false }]);
+  });
+
+  it('rejects bad arguments with InvalidArgumentError before sending anything', async () => {
+    const c = await connect();
+    await assert.rejects(c.setLinkEnabled(8, true), InvalidArgumentError);
+    await assert.rejects(c.setExpected(0), InvalidArgumentError);
+    await assert.rejects(c.logs({ lines: -1 }), InvalidArgumentError);
+    await assert.rejects(c.cpgJoin(''), InvalidArgumentError);
+    await assert.rejects(c.cpgJoin('x'.repeat(129)), InvalidArgumentError);
+    assert.equal(daemon.requests.length, 0);
+  });
+
+  it('matches 500 concurrent calls to their answers, even answered out of order', async () => {
+    const c = await connect();
+    daemon.handlers.echo = async (params) => {
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 20)));
+      return params;
+    };
+    const results = await Promise.all(Array.from({ length: 500 }, (_, n) => c.call('echo', { n })));
+    assert.deepEqual(
+      results,
+      Array.from({ length: 500 }, (_, n) => ({ n })),
+    );
+  });
+
+  it('reads answers and events split across chunk boundaries', async () => {
+    const c = await connect();
+    daemon.writeChunkBytes = 7;
+    const events: QuorumEvent[] = [];
+    await c.onQuorum((event) => events.push(event));
+    daemon.broadcast('quorum', 'quorum', quorumEvent(false));
+    assert.deepEqual(await c.status(), quorateStatus);
+    await waitUntil(() => events.length === 1, 2000, 'the quorum event');
+    assert.equal(events[0]?.quorate, false);
+  });
+
+  it('maps daemon errors to DaemonRequestError with the daemon code and the method', async () => {
+    const c = await connect();
+    daemon.handlers.setExpected = () => {
+      throw new FakeDaemonError('not_quorate', 'expected votes cannot be changed now');
+    };
+    await assert.rejects(c.setExpected(2), (error) => {
+      assert.ok(error instanceof DaemonRequestError);
+      assert.equal(error.code, 'not_quorate');
+      assert.equal(error.method, 'setExpected');
+      assert.equal(error.message, 'expected votes cannot be changed now');
+      return true;
+    });
+    await assert.rejects(c.call('noSuchMethod'), { name: 'DaemonRequestError', code: 'not_found' });
+  });
+
+  it('rejects a call with CallTimeoutError when no answer comes in time, and ignores the late answer', async () => {
+    const c = await connect({ callTimeoutMs: 50 });
+    daemon.handlers.status = () => NO_ANSWER;
+    const started = Date.now();
+    await assert.rejects(c.status(), (error) => error instanceof CallTimeoutError && error.code === 'timeout');
+    assert.ok(Date.now() - started < 1000);
+    daemon.handlers.status = () => quorateStatus;
+    assert.deepEqual(await c.status(), quorateStatus);
+  });
+
+  it('joins a group, receives confchg and its own messages, leaves', async () => {
+    const c = await connect();
+    const group = await c.cpgJoin('demo');
+    const messages: CpgMessage[] = [];
+    const changes: CpgConfchg[] = [];
+    group.on('message', (message) => messages.push(message));
+    group.on('confchg', (change) => changes.push(change));
+    await group.send('hello');
+    await group.send(new Uint8Array([0, 255]));
+    await waitUntil(() => messages.length === 2, 2000, 'two messages');
+    assert.equal(Buffer.from(messages[0]!.data).toString('utf8'), 'hello');
+    assert.deepEqual([...messages[1]!.data], [0, 255]);
+    assert.equal(messages[0]!.nodeid, 1);
+    assert.deepEqual(daemon.requestsOf('subscribe').at(-1), { topics: ['cpg'] });
+    await assert.rejects(c.cpgJoin('demo'), InvalidArgumentError);
+    const second = await CorolinkClient.connect({ socket: daemon.path });
+    await second.cpgJoin('demo');
+    await waitUntil(() => changes.length === 2, 2000, 'the confchg of the second join');
+    assert.equal(changes[0]!.members.length, 1, 'the confchg of the own join comes first');
+    assert.equal(changes[1]!.members.length, 2);
+    second.close();
+    await group.leave();
+    assert.equal(group.closed, true);
+    await assert.rejects(group.send('late'), ClientClosedError);
+    assert.deepEqual(daemon.requestsOf('cpgLeave'), [{ group: 'demo' }]);
+  });
+
+  it('signals a full daemon queue with BackpressureError, then sends once there is room', async () => {
+    const c = await connect();
+    const group = await c.cpgJoin('busy');
+    const messages: CpgMessage[] = [];
+    group.on('message', (message) => messages.push(message));
+    daemon.cpgQueueFull = true;
+    await assert.rejects(group.send('one'), (error) => {
+      assert.ok(error instanceof BackpressureError);
+      assert.equal(error.code, 'backpressure');
+      assert.equal(error.group, 'busy');
+      return true;
+    });
+    daemon.cpgQueueFull = false;
+    await group.send('two');
+    await waitUntil(() => messages.length === 1, 2000, 'the message sent after the queue drained');
+    assert.equal(Buffer.from(messages[0]!.data).toString(), 'two');
+  });
+
+  it('stops writing when the socket is full and refuses calls beyond maxUnsentBytes', async () => {
+    const c = await connect({ maxUnsentBytes: 1024 * 1024, callTimeoutMs: 20_000 });
+    daemon.handlers.big = () => ({ ok: true });
+    for (const connection of daemon.connections) connection.socket.pause();
+    const payload = 'x'.repeat(256 * 1024);
+    const outcomes = Array.from({ length: 64 }, () =>
+      c.call('big', { payload }).then(
+        () => 'answered',
+        (error) => (error instanceof BackpressureError ? 'refused' : `unexpected ${error}`),
+      ),
+    );
+    for (const connection of daemon.connections) connection.socket.resume();
+    const results = await Promise.all(outcomes);
+    assert.ok(results.includes('refused'), 'some calls must be refused');
+    assert.ok(results.includes('answered'), 'the calls taken must be answered');
+    assert.deepEqual(
+      results.filter((r) => r !== 'refused' && r !== 'answered'),
+      [],
+    );
+    assert.equal(daemon.requestsOf('big').length, results.filter((r) => r === 'answered').length);
+  });
+
+  it('delivers events through watch() and detaches when the loop ends', async () => {
+    const c = await connect();
+    const iterator = await c.watch('quorum');
+    daemon.broadcast('quorum', 'quorum', quorumEvent(false));
+    daemon.broadcast('quorum', 'quorum', quorumEvent(true));
+    const seen: boolean[] = [];
+    for await (const event of iterator) {
+      seen.push(event.quorate);
+      if (seen.length === 2) break;
+    }
+    assert.deepEqual(seen, [false, true]);
+    assert.equal(c.listenerCount('quorum'), 0);
+  });
+
+  it('ends a watch() iterator that falls too far behind with EventOverflowError', async () => {
+    const c = await connect({ maxQueuedEvents: 2 });
+    const iterator = await c.watch('link');
+    const linkEvent = { nodeid: 2, link: 0, state: 'DOWN', reason: 'no pong' };
+    for (let i = 0; i < 3; i++) daemon.broadcast('link', 'link', linkEvent);
+    await waitUntil(() => c.listenerCount('link') === 0, 2000, 'the overflow');
+    assert.deepEqual(await iterator.next(), { value: linkEvent, done: false });
+    assert.deepEqual(await iterator.next(), { value: linkEvent, done: false });
+    await assert.rejects(iterator.next(), EventOverflowError);
+  });
+
+  it('treats a line that is not JSON as a broken connection', async () => {
+    const c = await connect({ reconnect: false });
+    daemon.handlers.status = () => NO_ANSWER;
+    const pending = c.status();
+    await waitUntil(() => daemon.requestsOf('status').length === 1, 2000, 'the status request');
+    daemon.sendRaw('this is not json\n');
+    await assert.rejects(pending, (error) => error instanceof DaemonUnavailableError && /not JSON/.test(error.reason));
+    assert.equal(c.connected, false);
+  });
+
+  it('after a daemon restart: rejects pending calls, reconnects, re-subscribes and re-joins its groups', async () => {
+    const c = await connect({ reconnectInitialDelayMs: 10, reconnectMaxDelayMs: 50 });
+    const quorumEvents: QuorumEvent[] = [];
+    await c.onQuorum((event) => quorumEvents.push(event));
+    const group = await c.cpgJoin('survivors');
+    const messages: CpgMessage[] = [];
+    group.on('message', (message) => messages.push(message));
+    daemon.handlers.status = () => NO_ANSWER;
+    const pending = c.status();
+    await waitUntil(() => daemon.requestsOf('status').length === 1, 2000, 'the status request');
+    const disconnected = once(c, 'disconnected');
+    await daemon.stop();
+    await assert.rejects(pending, DaemonUnavailableError);
+    await disconnected;
+    await assert.rejects(c.status(), DaemonUnavailableError);
+    const requestsBefore = daemon.requests.length;
+    daemon.handlers.status = () => quorateStatus;
+    const reconnected = once(c, 'reconnected');
+    await daemon.listen();
+    await reconnected;
+    const renewed = daemon.requests.slice(requestsBefore);
+    assert.deepEqual(renewed, [
+      { method: 'subscribe', params: { topics: ['quorum', 'cpg'] } },
+      { method: 'cpgJoin', params: { group: 'survivors' } },
+    ]);
+    daemon.broadcast('quorum', 'quorum', quorumEvent(false));
+    await group.send('after restart');
+    await waitUntil(() => quorumEvents.length === 1 && messages.length === 1, 2000, 'events after the restart');
+    assert.equal(Buffer.from(messages[0]!.data).toString(), 'after restart');
+    assert.deepEqual(await c.status(), quorateStatus);
+  });
+
+  it('backs off with doubling, bounded delays and gives up after maxReconnectAttempts', async () => {
+    const c = await connect({ reconnectInitialDelayMs: 5, reconnectMaxDelayMs: 20, maxReconnectAttempts: 4 });
+    const delays: number[] = [];
+    c.on('reconnecting', ({ delayMs }) => delays.push(delayMs));
+    const closed = once(c, 'closed');
+    await daemon.stop();
+    const [error] = await closed;
+    assert.deepEqual(delays, [5, 10, 20, 20]);
+    assert.ok(error instanceof DaemonUnavailableError);
+    assert.match(error.reason, /gave up after 4 reconnect attempts/);
+    await assert.rejects(c.status(), ClientClosedError);
+  });
+
+  it('close() rejects pending calls with ClientClosedError and closes groups', async () => {
+    const c = await connect();
+    const group = await c.cpgJoin('g');
+    daemon.handlers.status = () => NO_ANSWER;
+    const pending = c.status();
+    c.close();
+    await assert.rejects(pending, ClientClosedError);
+    assert.equal(group.closed, true);
+    assert.equal(c.connected, false);
+  });
+});
