@@ -1,0 +1,313 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { canonicalAddress } from './address.ts';
+import { assertAuthkeyLength, derivePacketKey } from './keys.ts';
+import {
+  CLEAR_HEADER_BYTES,
+  COUNTER_OFFSET,
+  CRC_OFFSET,
+  ENCRYPTED_HEADER_BYTES,
+  ENCRYPTED_OVERHEAD_BYTES,
+  FORMAT_AES256_GCM_V1,
+  FORMAT_CLEAR_V1,
+  GCM_NONCE_BYTES,
+  GCM_TAG_BYTES,
+  MAX_DATAGRAM_BYTES,
+  SENDER_OFFSET,
+  SESSION_ID_BYTES,
+  SESSION_OFFSET,
+} from './packet-format.ts';
+import { ReplayWindow } from './replay-window.ts';
+
+/** Counter values per wall-clock millisecond at a session's start (see docs/crypto.md, "nonce"). */
+export const COUNTER_STEPS_PER_MS = 1024;
+/** Sessions per peer whose keys stay cached (the current one and the one before a restart). */
+export const CACHED_SESSIONS_PER_PEER = 2;
+
+const CIPHER = 'aes-256-gcm';
+const UINT32_RANGE = 2 ** 32;
+
+/** Why `open` dropped a datagram. */
+export type RejectReason =
+  | 'too_short'
+  | 'too_long'
+  | 'unlisted_ip'
+  | 'bad_format'
+  | 'sender_mismatch'
+  | 'own_node'
+  | 'replayed'
+  | 'auth_failed';
+
+/** Every reject reason, for counters and reports. */
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'too_short',
+  'too_long',
+  'unlisted_ip',
+  'bad_format',
+  'sender_mismatch',
+  'own_node',
+  'replayed',
+  'auth_failed',
+];
+
+/** Result of `open`. */
+export type OpenResult =
+  | { ok: true; frame: Buffer; fromNodeId: number }
+  | { ok: false; reason: RejectReason; fromNodeId?: number };
+
+/** One nodelist entry: a node id and one of its addresses (any link). */
+export interface ListedAddress {
+  nodeId: number;
+  address: string;
+}
+
+/** Options of `PacketCrypto`. */
+export interface PacketCryptoOptions {
+  localNodeId: number;
+  clusterName: string;
+  /** `aes256`: AES-256-GCM; `none`: clear frames with a CRC-32 (only with `allowCryptoNone`). */
+  cipher: 'aes256' | 'none';
+  /** The authkey file bytes (128..4096); ignored for `none`. */
+  authkey?: Uint8Array;
+  /** Must be true for `cipher: 'none'` — an explicit opt-out of authentication. */
+  allowCryptoNone?: boolean;
+  /** All addresses of the nodelist (block_unlisted_ips): datagrams from other source IPs are dropped. */
+  nodelist: readonly ListedAddress[];
+  /** Wall clock in ms, read once at construction to start the counter (default `Date.now`). */
+  wallClockMs?: () => number;
+  /** Source of the random session id (default `crypto.randomBytes`). */
+  randomBytes?: (size: number) => Buffer;
+  /** Receives warnings (e.g. that crypto is off). */
+  onWarning?: (message: string) => void;
+}
+
+/** Counters of `PacketCrypto`. */
+export interface PacketCryptoStats {
+  sealed: number;
+  opened: number;
+  rejected: Record<RejectReason, number>;
+}
+
+interface SessionKey {
+  sessionId: Buffer;
+  key: Buffer;
+}
+
+interface PeerState {
+  readonly window: ReplayWindow;
+  /** Most recently used first. */
+  readonly sessions: SessionKey[];
+}
+
+/**
+ * Packet protection of one node: `seal` every outgoing frame, `open` every incoming datagram.
+ * Keys per (sender, session) from HKDF over the authkey, nonce = sender id | counter, a replay window per peer,
+ * and a source-address filter over the nodelist. `open` never throws on any input.
+ */
+export class PacketCrypto {
+  private readonly localNodeId: number;
+  private readonly clusterName: string;
+  private readonly encrypt: boolean;
+  private readonly authkey: Buffer;
+  private readonly sealKey: Buffer;
+  private readonly header: Buffer;
+  private readonly nonce = Buffer.alloc(GCM_NONCE_BYTES);
+  private readonly openNonce = Buffer.alloc(GCM_NONCE_BYTES);
+  private counter: number;
+  private nodesByAddress = new Map<string, readonly number[]>();
+  private readonly peers = new Map<number, PeerState>();
+  private readonly counters: PacketCryptoStats;
+
+  constructor(options: PacketCryptoOptions) {
+    this.localNodeId = options.localNodeId;
+    this.clusterName = options.clusterName;
+    this.encrypt = options.cipher === 'aes256';
+    this.counters = { sealed: 0, opened: 0, rejected: zeroRejections() };
+    this.setNodelist(options.nodelist);
+    this.header = Buffer.alloc(this.encrypt ? ENCRYPTED_HEADER_BYTES : CLEAR_HEADER_BYTES);
+    this.header[0] = this.encrypt ? FORMAT_AES256_GCM_V1 : FORMAT_CLEAR_V1;
+    this.header.writeUInt32BE(options.localNodeId, SENDER_OFFSET);
+    this.counter = Math.floor((options.wallClockMs ?? Date.now)()) * COUNTER_STEPS_PER_MS;
+    if (!this.encrypt) {
+      if (options.allowCryptoNone !== true) {
+        throw new Error(
+          'crypto_cipher: none requires allowCryptoNone: packets would be neither secret nor authenticated',
+        );
+      }
+      options.onWarning?.('crypto_cipher is none: cluster traffic is NOT encrypted or authenticated');
+      this.authkey = Buffer.alloc(0);
+      this.sealKey = Buffer.alloc(0);
+      return;
+    }
+    if (options.authkey === undefined) throw new Error('crypto_cipher aes256 needs an authkey');
+    assertAuthkeyLength(options.authkey);
+    this.authkey = Buffer.from(options.authkey);
+    const sessionId = (options.randomBytes ?? randomBytes)(SESSION_ID_BYTES);
+    sessionId.copy(this.header, SESSION_OFFSET);
+    this.sealKey = derivePacketKey(this.authkey, this.clusterName, this.localNodeId, sessionId);
+    this.nonce.writeUInt32BE(options.localNodeId, 0);
+  }
+
+  /** Bytes `seal` adds to a frame. */
+  get overheadBytes(): number {
+    return this.encrypt ? ENCRYPTED_OVERHEAD_BYTES : CLEAR_HEADER_BYTES;
+  }
+
+  /** Replaces the nodelist addresses (a node was added or removed). */
+  setNodelist(nodelist: readonly ListedAddress[]): void {
+    const byAddress = new Map<string, number[]>();
+    for (const { nodeId, address } of nodelist) {
+      const key = canonicalAddress(address);
+      const ids = byAddress.get(key) ?? [];
+      if (!ids.includes(nodeId)) ids.push(nodeId);
+      byAddress.set(key, ids);
+    }
+    this.nodesByAddress = byAddress;
+  }
+
+  /** Protects one frame for sending; the result is one datagram. */
+  seal(frame: Uint8Array): Buffer {
+    if (frame.length + this.overheadBytes > MAX_DATAGRAM_BYTES) {
+      throw new RangeError(`frame of ${frame.length} bytes does not fit one datagram`);
+    }
+    this.counters.sealed++;
+    return this.encrypt ? this.sealEncrypted(frame) : this.sealClear(frame);
+  }
+
+  /**
+   * Checks and unwraps one received datagram from `sourceAddress` (its IP). `expectedSender`, when given, is the
+   * node the datagram must come from (the driver knows it from the source address:port on the link; 0 = none):
+   * anything else is rejected before it can touch the replay window. Never throws.
+   */
+  open(datagram: Uint8Array, sourceAddress: string, expectedSender?: number): OpenResult {
+    const result = this.openUnchecked(datagram, sourceAddress, expectedSender);
+    if (result.ok) this.counters.opened++;
+    else this.counters.rejected[result.reason]++;
+    return result;
+  }
+
+  /** A copy of the counters. */
+  stats(): PacketCryptoStats {
+    return { sealed: this.counters.sealed, opened: this.counters.opened, rejected: { ...this.counters.rejected } };
+  }
+
+  private sealEncrypted(frame: Uint8Array): Buffer {
+    const counter = this.counter++;
+    if (!Number.isSafeInteger(counter)) throw new RangeError('packet counter exhausted');
+    writeCounter(this.header, COUNTER_OFFSET, counter);
+    writeCounter(this.nonce, 4, counter);
+    const out = Buffer.allocUnsafe(ENCRYPTED_OVERHEAD_BYTES + frame.length);
+    this.header.copy(out, 0);
+    const cipher = createCipheriv(CIPHER, this.sealKey, this.nonce, { authTagLength: GCM_TAG_BYTES });
+    cipher.setAAD(this.header);
+    cipher.update(frame).copy(out, ENCRYPTED_HEADER_BYTES);
+    cipher.final();
+    cipher.getAuthTag().copy(out, ENCRYPTED_HEADER_BYTES + frame.length);
+    return out;
+  }
+
+  private sealClear(frame: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(CLEAR_HEADER_BYTES + frame.length);
+    this.header.copy(out, 0, 0, CRC_OFFSET);
+    out.set(frame, CLEAR_HEADER_BYTES);
+    out.writeUInt32BE(clearChecksum(out), CRC_OFFSET);
+    return out;
+  }
+
+  private openUnchecked(datagram: Uint8Array, sourceAddress: string, expectedSender: number | undefined): OpenResult {
+    const listed = this.nodesByAddress.get(sourceAddress) ?? this.nodesByAddress.get(safeCanonical(sourceAddress));
+    if (listed === undefined) return { ok: false, reason: 'unlisted_ip' };
+    const minimum = this.encrypt ? ENCRYPTED_OVERHEAD_BYTES : CLEAR_HEADER_BYTES;
+    if (datagram.length < minimum) return { ok: false, reason: 'too_short' };
+    if (datagram.length > MAX_DATAGRAM_BYTES) return { ok: false, reason: 'too_long' };
+    const bytes = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length);
+    if (bytes[0] !== (this.encrypt ? FORMAT_AES256_GCM_V1 : FORMAT_CLEAR_V1))
+      return { ok: false, reason: 'bad_format' };
+    const sender = bytes.readUInt32BE(SENDER_OFFSET);
+    if (!listed.includes(sender) || (expectedSender !== undefined && sender !== expectedSender)) {
+      return { ok: false, reason: 'sender_mismatch' };
+    }
+    if (sender === this.localNodeId) return { ok: false, reason: 'own_node' };
+    return this.encrypt ? this.openEncrypted(bytes, sender) : this.openClear(bytes, sender);
+  }
+
+  private openClear(bytes: Buffer, sender: number): OpenResult {
+    if (bytes.readUInt32BE(CRC_OFFSET) !== clearChecksum(bytes)) {
+      return { ok: false, reason: 'auth_failed', fromNodeId: sender };
+    }
+    return { ok: true, frame: bytes.subarray(CLEAR_HEADER_BYTES), fromNodeId: sender };
+  }
+
+  private openEncrypted(bytes: Buffer, sender: number): OpenResult {
+    const counter = readCounter(bytes, COUNTER_OFFSET);
+    if (!Number.isSafeInteger(counter)) return { ok: false, reason: 'bad_format', fromNodeId: sender };
+    const peer = this.peerState(sender);
+    if (!peer.window.check(counter)) return { ok: false, reason: 'replayed', fromNodeId: sender };
+    const sessionId = bytes.subarray(SESSION_OFFSET, SESSION_OFFSET + SESSION_ID_BYTES);
+    const cached = peer.sessions.find((session) => session.sessionId.equals(sessionId));
+    const key = cached?.key ?? derivePacketKey(this.authkey, this.clusterName, sender, sessionId);
+    const frame = this.decrypt(bytes, key, sender, counter);
+    if (frame === undefined) return { ok: false, reason: 'auth_failed', fromNodeId: sender };
+    peer.window.commit(counter);
+    rememberSession(peer, cached ?? { sessionId: Buffer.from(sessionId), key });
+    return { ok: true, frame, fromNodeId: sender };
+  }
+
+  private decrypt(bytes: Buffer, key: Buffer, sender: number, counter: number): Buffer | undefined {
+    this.openNonce.writeUInt32BE(sender, 0);
+    writeCounter(this.openNonce, 4, counter);
+    const tagStart = bytes.length - GCM_TAG_BYTES;
+    try {
+      const decipher = createDecipheriv(CIPHER, key, this.openNonce, { authTagLength: GCM_TAG_BYTES });
+      decipher.setAAD(bytes.subarray(0, ENCRYPTED_HEADER_BYTES));
+      decipher.setAuthTag(bytes.subarray(tagStart));
+      const frame = decipher.update(bytes.subarray(ENCRYPTED_HEADER_BYTES, tagStart));
+      decipher.final();
+      return frame;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private peerState(nodeId: number): PeerState {
+    let peer = this.peers.get(nodeId);
+    if (peer === undefined) {
+      peer = { window: new ReplayWindow(), sessions: [] };
+      this.peers.set(nodeId, peer);
+    }
+    return peer;
+  }
+}
+
+function zeroRejections(): Record<RejectReason, number> {
+  return Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<RejectReason, number>;
+}
+
+function rememberSession(peer: PeerState, session: SessionKey): void {
+  const index = peer.sessions.indexOf(session);
+  if (index === 0) return;
+  if (index > 0) peer.sessions.splice(index, 1);
+  peer.sessions.unshift(session);
+  peer.sessions.length = Math.min(peer.sessions.length, CACHED_SESSIONS_PER_PEER);
+}
+
+function clearChecksum(datagram: Buffer): number {
+  return crc32(datagram.subarray(CLEAR_HEADER_BYTES), crc32(datagram.subarray(0, CRC_OFFSET)));
+}
+
+function writeCounter(target: Buffer, offset: number, counter: number): void {
+  target.writeUInt32BE(Math.floor(counter / UINT32_RANGE), offset);
+  target.writeUInt32BE(counter % UINT32_RANGE, offset + 4);
+}
+
+function readCounter(source: Buffer, offset: number): number {
+  return source.readUInt32BE(offset) * UINT32_RANGE + source.readUInt32BE(offset + 4);
+}
+
+function safeCanonical(address: string): string {
+  try {
+    return canonicalAddress(address);
+  } catch {
+    return address;
+  }
+}

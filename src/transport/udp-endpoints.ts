@@ -1,0 +1,74 @@
+import { isIPv6 } from 'node:net';
+import { canonicalAddress } from '../crypto/address.ts';
+
+/** corosync's default `mcastport`; link N listens on DEFAULT_BASE_PORT + N unless configured. */
+export const DEFAULT_BASE_PORT = 5405;
+
+/** One address of a node on one link. */
+export interface LinkEndpoint {
+  link: number;
+  address: string;
+  /** UDP port; default DEFAULT_BASE_PORT + link. */
+  port?: number;
+}
+
+/** A resolved address + port. */
+export interface ResolvedEndpoint {
+  address: string;
+  port: number;
+  family: 'udp4' | 'udp6';
+}
+
+/** Fills in the default port and canonicalizes the address of an endpoint. */
+export function resolveEndpoint(endpoint: LinkEndpoint): ResolvedEndpoint {
+  const address = canonicalAddress(endpoint.address);
+  return {
+    address,
+    port: endpoint.port ?? DEFAULT_BASE_PORT + endpoint.link,
+    family: isIPv6(address) ? 'udp6' : 'udp4',
+  };
+}
+
+/** Key of a source address in the per-link source map. */
+function sourceKey(address: string, port: number): string {
+  return `${address}|${port}`;
+}
+
+/**
+ * Per-link peer addresses: where to send to a node, and which node a source IP:port belongs to.
+ * A datagram on link L is accepted only from the address:port the nodelist gives its sender on L.
+ */
+export class PeerEndpoints {
+  private readonly byNode = new Map<number, Map<number, ResolvedEndpoint>>();
+  private readonly bySource = new Map<number, Map<string, number>>();
+
+  /** Adds (or replaces) a node's address on one link. */
+  add(nodeId: number, endpoint: LinkEndpoint): void {
+    const resolved = resolveEndpoint(endpoint);
+    this.remove(nodeId, endpoint.link);
+    const links = this.byNode.get(nodeId) ?? new Map<number, ResolvedEndpoint>();
+    links.set(endpoint.link, resolved);
+    this.byNode.set(nodeId, links);
+    const sources = this.bySource.get(endpoint.link) ?? new Map<string, number>();
+    sources.set(sourceKey(resolved.address, resolved.port), nodeId);
+    this.bySource.set(endpoint.link, sources);
+  }
+
+  /** Forgets a node's address on one link. */
+  remove(nodeId: number, link: number): void {
+    const old = this.byNode.get(nodeId)?.get(link);
+    if (old === undefined) return;
+    this.byNode.get(nodeId)?.delete(link);
+    this.bySource.get(link)?.delete(sourceKey(old.address, old.port));
+  }
+
+  /** Where to send to `nodeId` on `link`. */
+  destination(nodeId: number, link: number): ResolvedEndpoint | undefined {
+    return this.byNode.get(nodeId)?.get(link);
+  }
+
+  /** The node whose address on `link` is address:port. */
+  nodeAt(link: number, address: string, port: number): number | undefined {
+    return this.bySource.get(link)?.get(sourceKey(address, port));
+  }
+}

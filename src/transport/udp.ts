@@ -1,0 +1,351 @@
+/**
+ * The real-socket driver of the transport core: one UDP socket per local link, every frame sealed with
+ * src/crypto before it leaves and opened (authenticated, source-checked, replay-checked) before the core sees it,
+ * the core driven with `performance.now()` and one re-armable timer at `core.nextDeadline()`.
+ * Nothing a datagram contains can make it throw: crypto and the core reject and count.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { canonicalAddress } from '../crypto/address.ts';
+import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
+import type { Transport } from './transport.ts';
+import type { LinkStatus, LogAction, TransportAction, TransportCounters, TransportEvent } from './types.ts';
+import { PendingBundle, splitBundle } from './udp-bundle.ts';
+import { type LinkEndpoint, PeerEndpoints, type ResolvedEndpoint, resolveEndpoint } from './udp-endpoints.ts';
+
+/** SO_RCVBUF / SO_SNDBUF asked for every link socket (knet wants big buffers; capped by net.core.rmem_max). */
+export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Default largest UDP payload per datagram: Ethernet MTU 1500 − IPv4 20 − UDP 8 (IPv6: − 40 − 8). */
+export const DEFAULT_MAX_DATAGRAM_BYTES = { udp4: 1472, udp6: 1452 } as const;
+/** Node id 0 does not exist: the expected sender of a datagram from an address:port no peer has on the link. */
+const NO_NODE = 0;
+/** Smallest timer delay: Node timers have 1 ms resolution, so an earlier deadline is polled 1 ms later. */
+const MIN_TIMER_DELAY_MS = 1;
+
+/** Options of `UdpTransport.open`. */
+export interface UdpTransportOptions {
+  /** The pure transport core, already constructed with the same links and peers. */
+  core: Transport;
+  /** Packet protection (its nodelist must list the peers' addresses). */
+  crypto: PacketCrypto;
+  /** This node's address on each local link. */
+  localEndpoints: LinkEndpoint[];
+  /** Every peer's addresses, per link. */
+  peers: { nodeId: number; endpoints: LinkEndpoint[] }[];
+  /** Monotonic clock in ms (default `performance.now`). */
+  clock?: () => number;
+  /** Socket buffer size (default SOCKET_BUFFER_BYTES). */
+  socketBufferBytes?: number;
+  /**
+   * Largest UDP payload to send (the path MTU minus IP/UDP headers; default DEFAULT_MAX_DATAGRAM_BYTES). Frames to
+   * one peer on one link produced in the same event-loop turn are bundled into datagrams up to this size.
+   */
+  maxDatagramBytes?: number;
+}
+
+/** Status of one local link socket. */
+export interface UdpLinkSocketStatus {
+  link: number;
+  address: string;
+  port: number;
+  enabled: boolean;
+}
+
+/** Driver counters and state for `corolink links` / metrics. */
+export interface UdpTransportSnapshot {
+  links: UdpLinkSocketStatus[];
+  datagramsSent: number;
+  datagramsReceived: number;
+  /** transmit actions with no known peer address on the link. */
+  noAddressDrops: number;
+  sendErrors: Record<string, number>;
+  /** Frames handed to / received from the core (a datagram carries one frame or a bundle of several). */
+  framesSent: number;
+  framesReceived: number;
+  /** Authenticated datagrams whose bundle structure was malformed. */
+  malformedBundles: number;
+  /** Exceptions thrown by the core (a bug): caught, logged and counted so the driver keeps running. */
+  coreExceptions: number;
+  crypto: PacketCryptoStats;
+  /** The core's per peer × link status and counters. */
+  peerLinks: LinkStatus[];
+  transport: TransportCounters;
+}
+
+/** Events of `UdpTransport`. */
+export interface UdpTransportEvents {
+  deliver: [from: number, payload: Uint8Array];
+  linkUp: [change: { nodeId: number; link: number; reason: string }];
+  linkDown: [change: { nodeId: number; link: number; reason: string }];
+  hostUp: [nodeId: number];
+  hostDown: [nodeId: number];
+  log: [record: LogAction];
+}
+
+interface LinkSocket {
+  link: number;
+  endpoint: ResolvedEndpoint;
+  socket: Socket;
+  enabled: boolean;
+  /** Plaintext bytes one datagram may carry on this link (max datagram − crypto overhead). */
+  bundleBudgetBytes: number;
+  /** Frames waiting for the end of the event-loop turn, by destination node. */
+  pending: Map<number, PeerQueue>;
+}
+
+/** The frames queued for one peer on one link, and the (reused) completion callback of their sends. */
+interface PeerQueue {
+  bundle: PendingBundle;
+  afterSend: (error: Error | null) => void;
+}
+
+/** The UDP driver: create with `UdpTransport.open`, stop with `close`. */
+export class UdpTransport extends EventEmitter<UdpTransportEvents> {
+  private readonly core: Transport;
+  private readonly crypto: PacketCrypto;
+  private readonly clock: () => number;
+  private readonly peers = new PeerEndpoints();
+  private readonly sockets = new Map<number, LinkSocket>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private closed = false;
+  private flushScheduled = false;
+  private readonly maxDatagramBytes: number | undefined;
+  private readonly counters = {
+    datagramsSent: 0,
+    datagramsReceived: 0,
+    noAddressDrops: 0,
+    sendErrors: {} as Record<string, number>,
+    framesSent: 0,
+    framesReceived: 0,
+    malformedBundles: 0,
+    coreExceptions: 0,
+  };
+
+  private constructor(options: UdpTransportOptions) {
+    super();
+    this.core = options.core;
+    this.crypto = options.crypto;
+    this.clock = options.clock ?? (() => performance.now());
+    this.maxDatagramBytes = options.maxDatagramBytes;
+    for (const peer of options.peers) {
+      for (const endpoint of peer.endpoints) this.peers.add(peer.nodeId, endpoint);
+    }
+  }
+
+  /** Binds one socket per local link and starts the core's clock. Rejects if a bind fails (all sockets closed). */
+  static async open(options: UdpTransportOptions): Promise<UdpTransport> {
+    const transport = new UdpTransport(options);
+    try {
+      for (const endpoint of options.localEndpoints) {
+        await transport.bindLink(endpoint, options.socketBufferBytes ?? SOCKET_BUFFER_BYTES);
+      }
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
+    transport.run({ type: 'tick' });
+    return transport;
+  }
+
+  /** Sends one message (best effort); `urgent` = control traffic, sent on every up link. */
+  send(to: number | 'all', payload: Uint8Array, options: { urgent?: boolean } = {}): void {
+    this.run({ type: 'send', to, payload, urgent: options.urgent === true });
+  }
+
+  /** Administratively enables or disables a local link (a disabled link sends nothing). */
+  setLinkEnabled(link: number, enabled: boolean): void {
+    const socket = this.sockets.get(link);
+    if (socket !== undefined) socket.enabled = enabled;
+    this.run({ type: 'setLinkEnabled', link, enabled });
+  }
+
+  /** Counters and socket state. */
+  snapshot(): UdpTransportSnapshot {
+    return {
+      links: [...this.sockets.values()].map(({ link, endpoint, enabled }) => ({
+        link,
+        address: endpoint.address,
+        port: endpoint.port,
+        enabled,
+      })),
+      datagramsSent: this.counters.datagramsSent,
+      datagramsReceived: this.counters.datagramsReceived,
+      noAddressDrops: this.counters.noAddressDrops,
+      sendErrors: { ...this.counters.sendErrors },
+      framesSent: this.counters.framesSent,
+      framesReceived: this.counters.framesReceived,
+      malformedBundles: this.counters.malformedBundles,
+      coreExceptions: this.counters.coreExceptions,
+      crypto: this.crypto.stats(),
+      peerLinks: this.core.linkStatus(this.clock()),
+      transport: this.core.counters(),
+    };
+  }
+
+  /** Stops the timer and closes every socket; later calls and datagrams are ignored. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const sockets = [...this.sockets.values()];
+    this.sockets.clear();
+    await Promise.all(sockets.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+  }
+
+  private async bindLink(endpoint: LinkEndpoint, bufferBytes: number): Promise<void> {
+    const resolved = resolveEndpoint(endpoint);
+    const socket = createSocket({
+      type: resolved.family,
+      ipv6Only: resolved.family === 'udp6',
+      recvBufferSize: bufferBytes,
+      sendBufferSize: bufferBytes,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) => {
+        socket.close();
+        reject(error);
+      };
+      socket.once('error', failed);
+      socket.bind({ address: resolved.address, port: resolved.port, exclusive: true }, () => {
+        socket.off('error', failed);
+        resolve();
+      });
+    });
+    const link = endpoint.link;
+    const decodeAddress = resolved.family === 'udp6' ? canonicalAddress : (address: string) => address;
+    socket.on('message', (datagram, remote) => this.onDatagram(link, datagram, remote, decodeAddress));
+    socket.on('error', (error) => this.log('warning', `link ${link} socket error: ${error.message}`));
+    const maxDatagramBytes = this.maxDatagramBytes ?? DEFAULT_MAX_DATAGRAM_BYTES[resolved.family];
+    this.sockets.set(link, {
+      link,
+      endpoint: resolved,
+      socket,
+      enabled: true,
+      bundleBudgetBytes: maxDatagramBytes - this.crypto.overheadBytes,
+      pending: new Map(),
+    });
+  }
+
+  private onDatagram(link: number, datagram: Buffer, remote: RemoteInfo, decodeAddress: (a: string) => string): void {
+    if (this.closed) return;
+    this.counters.datagramsReceived++;
+    const address = decodeAddress(remote.address);
+    const opened = this.crypto.open(datagram, address, this.peers.nodeAt(link, address, remote.port) ?? NO_NODE);
+    if (!opened.ok) return;
+    const frames = splitBundle(opened.frame);
+    if (frames === null) {
+      this.counters.malformedBundles++;
+      return;
+    }
+    for (const frame of frames) {
+      this.counters.framesReceived++;
+      this.run({ type: 'receive', link, bytes: frame });
+    }
+  }
+
+  private run(event: TransportEvent): void {
+    if (this.closed) return;
+    let actions: TransportAction[];
+    try {
+      actions = this.core.step(event, this.clock());
+    } catch (error) {
+      this.counters.coreExceptions++;
+      this.log('error', `transport core failed on ${event.type}: ${(error as Error).message}`);
+      return;
+    }
+    for (const action of actions) this.perform(action);
+    this.rearm();
+  }
+
+  private perform(action: TransportAction): void {
+    switch (action.type) {
+      case 'transmit':
+        this.transmit(action.link, action.to, action.bytes);
+        return;
+      case 'deliver':
+        this.emit('deliver', action.from, action.payload);
+        return;
+      case 'linkUp':
+      case 'linkDown':
+        this.emit(action.type, { nodeId: action.nodeId, link: action.link, reason: action.reason });
+        return;
+      case 'hostUp':
+      case 'hostDown':
+        this.emit(action.type, action.nodeId);
+        return;
+      case 'log':
+        this.emit('log', action);
+        return;
+    }
+  }
+
+  /** Queues a frame; queues are sealed and sent at the end of the current event-loop turn (or when full). */
+  private transmit(link: number, to: number, frame: Uint8Array): void {
+    const local = this.sockets.get(link);
+    if (local === undefined || this.peers.destination(to, link) === undefined) {
+      this.counters.noAddressDrops++;
+      return;
+    }
+    let queue = local.pending.get(to);
+    if (queue === undefined) {
+      const afterSend = (error: Error | null) => {
+        if (error) this.onSendError(link, to, error);
+      };
+      queue = { bundle: new PendingBundle(link, to), afterSend };
+      local.pending.set(to, queue);
+    }
+    if (queue.bundle.size > 0 && !queue.bundle.fits(frame, local.bundleBudgetBytes)) this.sendPending(local, queue);
+    queue.bundle.add(frame);
+    this.counters.framesSent++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const local of this.sockets.values()) {
+      for (const queue of local.pending.values()) if (queue.bundle.size > 0) this.sendPending(local, queue);
+    }
+  }
+
+  private sendPending(local: LinkSocket, queue: PeerQueue): void {
+    const { link, to } = queue.bundle;
+    const destination = this.peers.destination(to, link);
+    const plaintext = queue.bundle.take();
+    if (destination === undefined || this.closed) return;
+    try {
+      const datagram = this.crypto.seal(plaintext);
+      this.counters.datagramsSent++;
+      local.socket.send(datagram, destination.port, destination.address, queue.afterSend);
+    } catch (error) {
+      const code = error instanceof RangeError ? 'EMSGSIZE' : undefined;
+      queueMicrotask(() => this.onSendError(link, to, Object.assign(error as Error, code ? { code } : {})));
+    }
+  }
+
+  private onSendError(link: number, to: number, error: Error): void {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+    this.counters.sendErrors[code] = (this.counters.sendErrors[code] ?? 0) + 1;
+    this.run({ type: 'sendError', link, to, code });
+  }
+
+  private rearm(): void {
+    const deadline = this.core.nextDeadline();
+    if (this.closed || !Number.isFinite(deadline) || deadline >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = deadline;
+    const delay = Math.max(MIN_TIMER_DELAY_MS, Math.ceil(deadline - this.clock()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.run({ type: 'tick' });
+    }, delay);
+  }
+
+  private log(level: 'warning' | 'error', message: string): void {
+    this.emit('log', { type: 'log', level, subsystem: 'KNET', message });
+  }
+}

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { canonicalAddress } from '../../src/crypto/address.ts';
+import { COUNTER_STEPS_PER_MS, PacketCrypto } from '../../src/crypto/packet-crypto.ts';
+import { ENCRYPTED_OVERHEAD_BYTES, SESSION_OFFSET } from '../../src/crypto/packet-format.ts';
+import { REPLAY_WINDOW_PACKETS } from '../../src/crypto/replay-window.ts';
+import { makeCrypto, TEST_NODELIST, testAuthkey } from './helpers.ts';
+
+const FROM_1 = '127.0.10.1';
+const frame = (text: string) => Buffer.from(text, 'utf8');
+
+function expectFrame(result: ReturnType<PacketCrypto['open']>, text: string, fromNodeId = 1): void {
+  assert.equal(result.ok, true, result.ok ? '' : `rejected: ${result.reason}`);
+  if (result.ok) {
+    assert.equal(result.frame.toString('utf8'), text);
+    assert.equal(result.fromNodeId, fromNodeId);
+  }
+}
+
+function expectReject(result: ReturnType<PacketCrypto['open']>, reason: string): void {
+  assert.equal(result.ok, false);
+  if (!result.ok) assert.equal(result.reason, reason);
+}
+
+describe('PacketCrypto aes256', () => {
+  test('round trip: the frame comes back with the sender id, and is not readable on the wire', () => {
+    const a = makeCrypto(1);
+    const b = makeCrypto(2);
+    const secret = 'totem token 12345 secret payload';
+    const sealed = a.seal(frame(secret));
+    assert.equal(sealed.length, secret.length + ENCRYPTED_OVERHEAD_BYTES);
+    assert.equal(sealed.includes(Buffer.from('secret')), false);
+    expectFrame(b.open(sealed, FROM_1), secret);
+    expectFrame(b.open(a.seal(Buffer.alloc(0)), FROM_1), '');
+    assert.equal(b.stats().opened, 2);
+    assert.equal(a.stats().sealed, 2);
+  });
+
+  test('flipping any single bit of a sealed datagram makes it fail', () => {
+    const a = makeCrypto(1);
+    const b = makeCrypto(2);
+    const sealed = a.seal(frame('bit flip target'));
+    const reasons = new Map<number, string>();
+    for (let bit = 0; bit < sealed.length * 8; bit++) {
+      const mutated = Buffer.from(sealed);
+      mutated[bit >> 3]! ^= 1 << (bit & 7);
+      const result = b.open(mutated, FROM_1);
+      assert.equal(result.ok, false, `bit ${bit} flipped was accepted`);
+      if (!result.ok) reasons.set(bit, result.reason);
+    }
+    const sessionAndBody = [...reasons].filter(([bit]) => bit >= SESSION_OFFSET * 8 && (bit < 13 * 8 || bit >= 21 * 8));
+    assert.ok(
+      sessionAndBody.every(([, reason]) => reason === 'auth_failed'),
+      'session/body/tag flips fail auth',
+    );
+    const total = Object.values(b.stats().rejected).reduce((sum, count) => sum + count, 0);
+    assert.equal(total, sealed.length * 8);
+    expectFrame(b.open(sealed, FROM_1), 'bit flip target');
+  });
+
+  test('a different authkey or cluster name cannot open the packet', () => {
+    const sealed = makeCrypto(1).seal(frame('x'));
+    expectReject(makeCrypto(2, { authkey: testAuthkey(8) }).open(sealed, FROM_1), 'auth_failed');
+    expectReject(makeCrypto(2, { clusterName: 'other' }).open(sealed, FROM_1), 'auth_failed');
+  });
+
+  test('a replayed packet is rejected; reordering within the window is accepted exactly once', () => {
+    const a = makeCrypto(1);
+    const b = makeCrypto(2);
+    const packets = Array.from({ length: 10 }, (_, index) => a.seal(frame(`m${index}`)));
+    for (const index of [9, 3, 0, 7, 1, 2, 8, 4, 6, 5]) expectFrame(b.open(packets[index]!, FROM_1), `m${index}`);
+    for (const packet of packets) expectReject(b.open(packet, FROM_1), 'replayed');
+    assert.equal(b.stats().rejected.replayed, 10);
+  });
+
+  test('a packet older than the replay window is rejected even if never seen', () => {
+    const a = makeCrypto(1);
+    const b = makeCrypto(2);
+    const old = a.seal(frame('old'));
+    const edge = a.seal(frame('edge'));
+    for (let index = 0; index < REPLAY_WINDOW_PACKETS - 2; index++) a.seal(frame('skipped'));
+    expectFrame(b.open(a.seal(frame('newest')), FROM_1), 'newest');
+    expectFrame(b.open(edge, FROM_1), 'edge');
+    expectReject(b.open(old, FROM_1), 'replayed');
+  });
+
+  test('a restarted sender (new session, later clock) is accepted; its old packets are not', () => {
+    let wallMs = 1_700_000_000_000;
+    const before = makeCrypto(1, { wallClockMs: () => wallMs });
+    const b = makeCrypto(2);
+    const oldPackets = Array.from({ length: 3 }, (_, index) => before.seal(frame(`old${index}`)));
+    expectFrame(b.open(oldPackets[0]!, FROM_1), 'old0');
+    wallMs += 1;
+    const after = makeCrypto(1, { wallClockMs: () => wallMs });
+    expectFrame(b.open(after.seal(frame('new0')), FROM_1), 'new0');
+    for (let index = 0; index < REPLAY_WINDOW_PACKETS; index++) b.open(after.seal(frame('fill')), FROM_1);
+    expectReject(b.open(oldPackets[1]!, FROM_1), 'replayed');
+    expectReject(b.open(oldPackets[0]!, FROM_1), 'replayed');
+  });
+
+  test('two sessions started in the same millisecond use different keys (no nonce reuse)', () => {
+    const sessionBytes = [Buffer.alloc(8, 1), Buffer.alloc(8, 2)];
+    const makeAt = () => makeCrypto(1, { wallClockMs: () => 5, randomBytes: () => sessionBytes.shift()! });
+    const first = makeAt().seal(frame('same counter'));
+    const second = makeAt().seal(frame('same counter'));
+    assert.equal(first.subarray(13, 21).equals(second.subarray(13, 21)), true, 'same counter');
+    assert.notDeepEqual(first.subarray(21), second.subarray(21), 'different key → different ciphertext');
+    assert.equal(first.readUInt32BE(17), 5 * COUNTER_STEPS_PER_MS);
+  });
+
+  test('datagrams from IPs outside the nodelist, or claiming another node, are dropped', () => {
+    const a = makeCrypto(1);
+    const b = makeCrypto(2);
+    const sealed = a.seal(frame('x'));
+    expectReject(b.open(sealed, '127.0.99.9'), 'unlisted_ip');
+    expectReject(b.open(sealed, '127.0.10.3'), 'sender_mismatch');
+    expectReject(a.open(a.seal(frame('self')), FROM_1), 'own_node');
+    expectReject(b.open(sealed.subarray(0, 36), FROM_1), 'too_short');
+    expectReject(b.open(Buffer.alloc(70_000), FROM_1), 'too_long');
+    const wrongFormat = Buffer.from(sealed);
+    wrongFormat[0] = 0x42;
+    expectReject(b.open(wrongFormat, FROM_1), 'bad_format');
+    assert.deepEqual(b.stats().rejected, {
+      too_short: 1,
+      too_long: 1,
+      unlisted_ip: 1,
+      bad_format: 1,
+      sender_mismatch: 1,
+      own_node: 0,
+      replayed: 0,
+      auth_failed: 0,
+    });
+    expectFrame(b.open(sealed, FROM_1), 'x');
+  });
+
+  test('a sender other than the expected one is rejected before it can move the replay window', () => {
+    const b = makeCrypto(2);
+    const real = makeCrypto(1, { wallClockMs: () => 1_000 });
+    const newerImpostor = makeCrypto(1, { wallClockMs: () => 9_000 });
+    expectReject(b.open(newerImpostor.seal(frame('from another port')), FROM_1, 0), 'sender_mismatch');
+    expectFrame(b.open(real.seal(frame('real')), FROM_1, 1), 'real');
+  });
+
+  test('IPv6 addresses match in any spelling', () => {
+    const nodelist = [
+      { nodeId: 1, address: '0:0:0:0:0:0:0:1' },
+      { nodeId: 2, address: '::2' },
+    ];
+    const sealed = makeCrypto(1, { nodelist }).seal(frame('v6'));
+    expectFrame(makeCrypto(2, { nodelist }).open(sealed, '::1'), 'v6');
+    assert.equal(canonicalAddress('::ffff:127.0.10.1'), '127.0.10.1');
+    assert.equal(canonicalAddress('FE80::0:1%eth0'), 'fe80::1');
+  });
+
+  test('rejects a too short authkey', () => {
+    assert.throws(() => makeCrypto(1, { authkey: Buffer.alloc(16) }), /128\.\.4096/);
+  });
+});
+
+describe('PacketCrypto none', () => {
+  test('refused without allowCryptoNone', () => {
+    assert.throws(() => makeCrypto(1, { cipher: 'none' }), /allowCryptoNone/);
+  });
+
+  test('with allowCryptoNone: warns, frames pass in clear with a CRC, corruption is caught', () => {
+    const warnings: string[] = [];
+    const a = new PacketCrypto({
+      localNodeId: 1,
+      clusterName: 'lab',
+      cipher: 'none',
+      allowCryptoNone: true,
+      nodelist: TEST_NODELIST,
+      onWarning: (message) => warnings.push(message),
+    });
+    const b = makeCrypto(2, { cipher: 'none', allowCryptoNone: true });
+    assert.match(warnings[0] ?? '', /NOT encrypted/);
+    const sealed = a.seal(frame('clear text long enough for an encrypted minimum'));
+    assert.equal(sealed.includes(Buffer.from('clear')), true);
+    expectFrame(b.open(sealed, FROM_1), 'clear text long enough for an encrypted minimum');
+    const corrupted = Buffer.from(sealed);
+    corrupted[corrupted.length - 1]! ^= 0x10;
+    expectReject(b.open(corrupted, FROM_1), 'auth_failed');
+    expectReject(makeCrypto(2).open(sealed, FROM_1), 'bad_format');
+    expectReject(b.open(makeCrypto(1).seal(frame('enc')), FROM_1), 'bad_format');
+  });
+});
