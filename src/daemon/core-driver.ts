@@ -65,7 +65,8 @@ export class CoreDriver<Event extends { type: string }, Action> {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.armedAt = Number.POSITIVE_INFINITY;
-      this.feed(this.tickEvent);
+      // As in the UDP driver: let pending network input in first, so a late timer does not see stale state.
+      setImmediate(() => this.feed(this.tickEvent));
     }, delay);
   }
 }

@@ -341,7 +341,9 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.run({ type: 'tick' });
+      // Tick in the check phase, after the poll phase has read the datagrams that queued up while this process
+      // was not running: a timer that fires late must not judge links by pongs still sitting in the socket.
+      setImmediate(() => this.run({ type: 'tick' }));
     }, delay);
   }
 
