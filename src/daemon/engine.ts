@@ -3,6 +3,7 @@
  * (Totem + votequorum + CPG, ./stack.ts), wired together with the real clock. The admin socket, the CLI and the
  * demo talk to this class; everything it learns is also logged in corosync's words.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { CheckedConfig, NodeConfig } from '../config/index.ts';
@@ -125,7 +126,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
 
   /** Multicasts to a group in agreed order; refused with `backpressure` when Totem's queue is full. */
   cpgMulticast(group: string, pid: number, payload: Uint8Array): void {
-    if (!this.stack.canSend()) throw new EngineRefusal('backpressure', 'the totem send queue is full; retry later');
+    if (!this.stack.canSend())
+      throw new EngineRefusal('backpressure', 'backpressure: the totem send queue is full; retry later');
     this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload });
   }
 
@@ -175,6 +177,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
         peers: peers.map((p) => ({ nodeId: p.nodeid!, links: p.addresses.map((a) => a.link) })),
         failbackHoldMs: effective.failbackHoldMs,
         maxMessageBytes: effective.maxMessageBytes,
+        // Peers reset their duplicate filters for us when this changes: it must differ at every restart.
+        incarnation: randomBytes(4).readUInt32BE(0),
       },
       now,
     );

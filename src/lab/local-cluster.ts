@@ -39,6 +39,8 @@ export interface LocalClusterOptions {
   quorumExtra?: Record<string, string | number>;
   /** Link priorities by link number (default: link0 highest). */
   priorities?: number[];
+  /** HTTP dashboard/metrics port of node 1 on 127.0.0.1 (node n gets httpBasePort + n − 1); default: no HTTP. */
+  httpBasePort?: number;
 }
 
 export interface LocalNode {
@@ -47,6 +49,8 @@ export interface LocalNode {
   socket: string;
   logFile: string;
   addresses: Record<number, string>;
+  /** The node's dashboard URL (`http://127.0.0.1:port/`), when the cluster has HTTP ports. */
+  httpUrl: string | undefined;
   process: ChildProcess | undefined;
 }
 
@@ -75,6 +79,7 @@ export class LocalCluster {
         socket: join(dir, `n${nodeid}.sock`),
         logFile: join(dir, `n${nodeid}.log`),
         addresses,
+        httpUrl: options.httpBasePort === undefined ? undefined : `http://127.0.0.1:${options.httpBasePort + i}/`,
         process: undefined,
       };
     });
@@ -215,6 +220,7 @@ export class LocalCluster {
           String(node.nodeid),
           '--socket',
           node.socket,
+          ...(node.httpUrl === undefined ? [] : ['--http-port', new URL(node.httpUrl).port]),
         ],
         { stdio: ['ignore', log, log] },
       );

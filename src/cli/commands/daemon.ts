@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../../config/paths.ts';
 import { DaemonStartError, startDaemon } from '../../daemon/daemon.ts';
+import { DEFAULT_HTTP_ADDRESS, startWebServer, type WebServer } from '../../web/server.ts';
+import { tokenPathFor } from '../../web/token.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 
 interface DaemonFlags {
@@ -10,12 +12,21 @@ interface DaemonFlags {
   socket?: string;
   nodeid?: string;
   name?: string;
+  httpPort?: string;
 }
 
 function parseNodeId(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 0xffffffff) {
     throw new CliError(`--nodeid must be an integer from 1 to 4294967295, not "${text}"`, ExitCode.usage);
+  }
+  return Number(text);
+}
+
+function parseHttpPort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) > 65535) {
+    throw new CliError(`--http-port must be an integer from 0 to 65535, not "${text}"`, ExitCode.usage);
   }
   return Number(text);
 }
@@ -29,6 +40,7 @@ export function register(program: Command): void {
     .option('--socket <path>', 'admin socket to create (default: $COROLINK_SOCKET or /run/corolink/corolink.sock)')
     .option('--nodeid <id>', 'which node of the nodelist this is (default: by host name or local address)')
     .option('--name <name>', 'which node of the nodelist this is, by name')
+    .option('--http-port <port>', 'HTTP dashboard/metrics port, overriding corolink { http_port } (0 = off)')
     .addHelpText(
       'after',
       '\nExample:\n  corolink daemon -c /etc/corolink/corosync.conf --nodeid 1 --socket /run/corolink/corolink.sock',
@@ -38,12 +50,14 @@ export function register(program: Command): void {
         throw new CliError('give --nodeid or --name, not both', ExitCode.usage);
       }
       const nodeId = parseNodeId(flags.nodeid);
+      const httpPort = parseHttpPort(flags.httpPort);
+      const socketPath = flags.socket ?? process.env.COROLINK_SOCKET ?? DEFAULT_SOCKET_PATH;
       let daemon: Awaited<ReturnType<typeof startDaemon>>;
       try {
         daemon = await startDaemon({
           configPath: flags.config,
           authkeyPath: flags.authkey,
-          socketPath: flags.socket ?? process.env.COROLINK_SOCKET ?? DEFAULT_SOCKET_PATH,
+          socketPath,
           ...(nodeId === undefined ? {} : { nodeId }),
           ...(flags.name === undefined ? {} : { name: flags.name }),
         });
@@ -51,11 +65,27 @@ export function register(program: Command): void {
         if (error instanceof DaemonStartError) throw new CliError(error.message, ExitCode.invalid);
         throw error;
       }
+      // The daemon layer knows nothing of HTTP; this command composes the node with its dashboard server.
+      const { corolink } = daemon.engine.checked.config;
+      const port = httpPort ?? corolink.http_port ?? 0;
+      const address = corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
+      let web: WebServer | undefined;
+      if (port > 0) {
+        const tokenPath = tokenPathFor(socketPath);
+        const { engine, logger } = daemon;
+        web = await startWebServer({ engine, logger, address, port, tokenPath }).catch(async (error: Error) => {
+          await daemon.stop();
+          throw new CliError(`cannot open the HTTP server on ${address}:${port}: ${error.message}`, ExitCode.invalid);
+        });
+      }
       await new Promise<void>((resolve) => {
         const shutdown = () => {
           process.off('SIGTERM', shutdown);
           process.off('SIGINT', shutdown);
-          void daemon.stop().then(resolve);
+          void (async () => {
+            await web?.close();
+            await daemon.stop();
+          })().then(resolve);
         };
         process.on('SIGTERM', shutdown);
         process.on('SIGINT', shutdown);

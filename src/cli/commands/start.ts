@@ -16,10 +16,13 @@ const DRILL_LINK = 0;
 /** Interval of the demo message stream. */
 const STREAM_INTERVAL_MS = 50;
 const WAIT_MS = 20_000;
+/** Dashboard/metrics port of node 1 on 127.0.0.1 (node n gets this + n − 1). */
+const DEFAULT_HTTP_PORT = '5480';
 
 interface StartFlags {
   wait: boolean;
   basePort: string;
+  httpPort: string;
 }
 
 const say = (text = '') => process.stdout.write(`${text}\n`);
@@ -36,6 +39,11 @@ export function register(program: Command): void {
     )
     .option('--no-wait', 'stop the cluster after the drill instead of waiting for Ctrl-C')
     .option('--base-port <port>', 'UDP port of link0 (link1 uses the next one)', '5405')
+    .option(
+      '--http-port <port>',
+      'dashboard/metrics port of n1 on 127.0.0.1 (n2, n3: the next ones; 0 = off)',
+      DEFAULT_HTTP_PORT,
+    )
     .addHelpText('after', '\nExample:\n  npm start\n  corolink start --no-wait')
     .action(async (flags: StartFlags) => {
       const basePort = Number(flags.basePort);
@@ -45,8 +53,17 @@ export function register(program: Command): void {
           ExitCode.usage,
         );
       }
+      const httpPort = Number(flags.httpPort);
+      if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65533) {
+        throw new CliError(`--http-port must be an integer from 0 to 65533, not "${flags.httpPort}"`, ExitCode.usage);
+      }
       say('Starting a local 3-node corolink cluster on loopback: link0 127.0.10.1–3, link1 127.0.20.1–3 …');
-      const cluster = await LocalCluster.start({ nodes: 3, links: 2, basePort }).catch((error: Error) => {
+      const cluster = await LocalCluster.start({
+        nodes: 3,
+        links: 2,
+        basePort,
+        ...(httpPort === 0 ? {} : { httpBasePort: httpPort }),
+      }).catch((error: Error) => {
         throw new CliError(`cannot start the local cluster: ${error.message}`, ExitCode.unavailable);
       });
       let stopping = false;
@@ -61,6 +78,8 @@ export function register(program: Command): void {
         const allUp = (s: StatusV1) =>
           s.quorum.quorate && s.members.length === 3 && s.members.every((m) => m.links.every((l) => l.state === 'UP'));
         await cluster.waitFor(allUp, { timeoutMs: WAIT_MS });
+        const dashboard = cluster.node(1).httpUrl;
+        if (dashboard) say(`\nDashboard of n1: ${dashboard} (metrics: ${dashboard}metrics)`);
         for (const node of cluster.nodes) {
           say(`\n===== corolink status on ${node.name} =====`);
           process.stdout.write(statusText(await cluster.status(node.nodeid), { date: new Date() }));
@@ -72,6 +91,7 @@ export function register(program: Command): void {
         say(`  npx corolink status --socket ${n1.socket}`);
         say(`  npx corolink link disable 0 --socket ${cluster.node(DRILL_NODE).socket}`);
         say(`  npx corolink logs -f --socket ${n1.socket}`);
+        if (dashboard) say(`Watch it live on the dashboard: ${dashboard}`);
         say(`Logs: ${cluster.dir}/n*.log. Press Ctrl-C to stop.`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);

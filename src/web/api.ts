@@ -1,0 +1,94 @@
+/**
+ * The JSON API under `/api/`: the same versioned documents as the admin socket (built by src/daemon/status.ts),
+ * the dashboard's history, and the two state-changing requests, which need the admin token (./token.ts).
+ */
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { EngineRefusal, type NodeEngine } from '../daemon/engine.ts';
+import { buildLinks, buildQuorum, buildStatus } from '../daemon/status.ts';
+import { type ClusterHistory, EVENTS_KEPT, SAMPLE_INTERVAL_MS } from './history.ts';
+import { authorized } from './token.ts';
+
+/** Methods that only read: everything else needs the token. */
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+function apiError(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.code(status).send({ error: { code, message } });
+}
+
+/** Answers an EngineRefusal as the admin socket does (not_found → 404, others → 409); rethrows anything else. */
+function refusal(reply: FastifyReply, error: unknown) {
+  if (!(error instanceof EngineRefusal)) throw error;
+  return error.code === 'not_found'
+    ? apiError(reply, 404, 'not_found', error.message)
+    : apiError(reply, 409, 'refused', error.message);
+}
+
+export function registerApi(app: FastifyInstance, engine: NodeEngine, history: ClusterHistory, token: string): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (READ_METHODS.has(request.method) || authorized(request.headers.authorization, token)) return;
+    reply.header('www-authenticate', 'Bearer realm="corolink"');
+    return apiError(reply, 401, 'unauthorized', 'this request needs the admin token (Authorization: Bearer …)');
+  });
+
+  app.get('/api/status', async () => buildStatus(engine));
+  app.get('/api/links', async () => buildLinks(engine, performance.now()));
+  app.get('/api/quorum', async () => buildQuorum(engine));
+  app.get<{ Querystring: { limit?: number } }>(
+    '/api/events',
+    { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 0 } } } } },
+    async (request) => ({ version: 1, events: history.recentEvents(request.query.limit ?? EVENTS_KEPT) }),
+  );
+  app.get('/api/history', async () => ({
+    version: 1,
+    local_nodeid: engine.localNodeId,
+    interval_ms: SAMPLE_INTERVAL_MS,
+    rows: history.samples(),
+  }));
+
+  app.post<{ Params: { link: number; action: 'enable' | 'disable' } }>(
+    '/api/links/:link/:action',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['link', 'action'],
+          properties: {
+            link: { type: 'integer', minimum: 0, maximum: 7 },
+            action: { type: 'string', enum: ['enable', 'disable'] },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { link, action } = request.params;
+      const enabled = action === 'enable';
+      try {
+        engine.setLinkEnabled(link, enabled);
+      } catch (error) {
+        return refusal(reply, error);
+      }
+      return { link, enabled };
+    },
+  );
+  app.post<{ Body: { votes: number } }>(
+    '/api/expected',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['votes'],
+          properties: { votes: { type: 'integer', minimum: 1 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        engine.setExpected(request.body.votes);
+      } catch (error) {
+        return refusal(reply, error);
+      }
+      return buildQuorum(engine);
+    },
+  );
+}

@@ -1,0 +1,330 @@
+// corolink dashboard: loads the daemon's JSON API once, then follows the live stream (/api/stream, server-sent
+// events). Plain ES module, no dependencies; every state is shown as text as well as colour.
+
+/** Samples kept per peer × link (five minutes at one per second, as the daemon keeps). */
+const SAMPLES_KEPT = 300;
+const TIMELINE_KEPT = 200;
+const SPARK_WIDTH = 180;
+const SPARK_HEIGHT = 28;
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+const state = {
+  status: null,
+  /** "nodeid:link" → { state, latency_ms, reason } from the peers' view. */
+  cells: new Map(),
+  /** "nodeid:link" → [{ time, up, latency_ms }] */
+  history: new Map(),
+  events: [],
+};
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  for (const child of children) node.append(child);
+  return node;
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { cache: 'no-store' });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+const key = (nodeid, link) => `${nodeid}:${link}`;
+const timeText = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
+const latencyText = (ms) => (ms === null || ms === undefined ? 'no latency yet' : `${ms.toFixed(3)} ms`);
+
+function pushSample(nodeid, link, sample) {
+  const k = key(nodeid, link);
+  const list = state.history.get(k) ?? [];
+  list.push(sample);
+  if (list.length > SAMPLES_KEPT) list.splice(0, list.length - SAMPLES_KEPT);
+  state.history.set(k, list);
+}
+
+/** An SVG sparkline of the latency samples; down samples are red ticks along the bottom. */
+function sparkline(samples) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('width', SPARK_WIDTH);
+  svg.setAttribute('height', SPARK_HEIGHT);
+  svg.setAttribute('role', 'img');
+  const latencies = samples.filter((s) => s.up && s.latency_ms !== null).map((s) => s.latency_ms);
+  const max = Math.max(0.001, ...latencies);
+  svg.setAttribute('aria-label', `latency over the last ${samples.length} s, peak ${max.toFixed(3)} ms`);
+  const step = SPARK_WIDTH / SAMPLES_KEPT;
+  const offset = SPARK_WIDTH - samples.length * step;
+  let points = [];
+  const flush = () => {
+    if (points.length > 1) {
+      const line = document.createElementNS(SVG_NS, 'polyline');
+      line.setAttribute('points', points.join(' '));
+      line.setAttribute('fill', 'none');
+      line.setAttribute('stroke', 'currentColor');
+      line.setAttribute('stroke-width', '1.5');
+      svg.append(line);
+    }
+    points = [];
+  };
+  samples.forEach((sample, i) => {
+    const x = offset + i * step;
+    if (sample.up && sample.latency_ms !== null) {
+      const y = SPARK_HEIGHT - 3 - (sample.latency_ms / max) * (SPARK_HEIGHT - 6);
+      points.push(`${x.toFixed(1)},${y.toFixed(1)}`);
+    } else {
+      flush();
+      if (!sample.up) {
+        const tick = document.createElementNS(SVG_NS, 'rect');
+        tick.setAttribute('x', x.toFixed(1));
+        tick.setAttribute('y', SPARK_HEIGHT - 4);
+        tick.setAttribute('width', Math.max(1, step).toFixed(1));
+        tick.setAttribute('height', 4);
+        tick.setAttribute('fill', '#c62828');
+        svg.append(tick);
+      }
+    }
+  });
+  flush();
+  return svg;
+}
+
+function linkNumbers() {
+  const numbers = new Set();
+  for (const member of state.status?.members ?? []) for (const l of member.links) numbers.add(l.link);
+  for (const k of state.cells.keys()) numbers.add(Number(k.split(':')[1]));
+  return [...numbers].sort((a, b) => a - b);
+}
+
+function cellFor(node, link) {
+  const local = node.nodeid === state.status.local_nodeid;
+  const localLink = local
+    ? state.status.members.find((m) => m.nodeid === node.nodeid)?.links.find((l) => l.link === link)
+    : undefined;
+  const cell = local
+    ? { state: localLink?.state ?? 'DOWN', latency_ms: null, reason: localLink?.reason ?? null }
+    : (state.cells.get(key(node.nodeid, link)) ?? { state: 'DOWN', latency_ms: null, reason: 'no data' });
+  const td = el('td', { class: 'cell', 'data-cell': key(node.nodeid, link), 'data-state': cell.state });
+  td.append(el('div', { class: 'state' }, cell.state === 'UP' ? '✔ UP' : '✖ DOWN'));
+  const detail = local
+    ? `local link${cell.reason ? ` (${cell.reason})` : ' (enabled)'}`
+    : cell.state === 'UP'
+      ? latencyText(cell.latency_ms)
+      : (cell.reason ?? 'down');
+  td.append(el('div', { class: 'detail' }, detail));
+  if (!local) td.append(sparkline(state.history.get(key(node.nodeid, link)) ?? []));
+  return td;
+}
+
+function renderMatrix() {
+  if (!state.status) return;
+  const links = linkNumbers();
+  const head = $('matrix').tHead;
+  head.replaceChildren(el('tr', {}, el('th', {}, 'Node'), ...links.map((l) => el('th', { scope: 'col' }, `link${l}`))));
+  const members = new Set(state.status.members.map((m) => m.nodeid));
+  const rows = state.status.nodes.map((node) => {
+    const local = node.nodeid === state.status.local_nodeid;
+    const label = `${node.name} (id ${node.nodeid})${local ? ' · this node' : ''}${members.has(node.nodeid) ? '' : ' · NOT A MEMBER'}`;
+    return el(
+      'tr',
+      { 'data-node': node.nodeid },
+      el('th', { scope: 'row' }, label),
+      ...links.map((l) => cellFor(node, l)),
+    );
+  });
+  $('matrix').tBodies[0].replaceChildren(...rows);
+}
+
+function renderQuorum() {
+  const q = state.status?.quorum;
+  if (!q) return;
+  $('quorum').dataset.quorate = String(q.quorate);
+  $('quorate').textContent = q.quorate ? '✔ Quorate' : '✖ NOT quorate (activity blocked)';
+  $('total-votes').textContent = q.total_votes;
+  $('expected-votes').textContent = q.expected_votes;
+  $('quorum-votes').textContent = q.quorum;
+  $('quorum-flags').textContent = q.flags.length ? q.flags.join(' ') : '(none)';
+}
+
+function renderHeader() {
+  const s = state.status;
+  if (!s) return;
+  $('cluster-name').textContent = s.cluster.name;
+  const me = s.nodes.find((n) => n.nodeid === s.local_nodeid);
+  $('local-node').textContent = `${me?.name ?? '?'} (id ${s.local_nodeid})`;
+  $('ring-id').textContent = s.ring_id;
+  $('config-version').textContent = s.cluster.config_version;
+  $('members').textContent = s.members.map((m) => `${m.name} (id ${m.nodeid})`).join(', ');
+}
+
+/** One timeline line: [severity, tag, text]. */
+function describe(event) {
+  const d = event.data;
+  switch (event.type) {
+    case 'link':
+      return [
+        d.state === 'UP' ? 'good' : 'bad',
+        `link ${d.state}`,
+        `node ${d.nodeid} link${d.link} is ${d.state.toLowerCase()}${d.reason ? ` (${d.reason})` : ''}`,
+      ];
+    case 'membership':
+      return [
+        d.left.length ? 'bad' : 'good',
+        'membership',
+        `ring ${d.ring_id}: members ${d.members.join(', ')}` +
+          (d.joined.length ? `; joined ${d.joined.join(', ')}` : '') +
+          (d.left.length ? `; left ${d.left.join(', ')}` : ''),
+      ];
+    case 'quorum':
+      return [
+        d.quorate ? 'good' : 'bad',
+        d.quorate ? 'quorate' : 'NOT quorate',
+        `votes ${d.total_votes}/${d.expected_votes}, quorum ${d.quorum}`,
+      ];
+    case 'config':
+      return ['info', 'config', `config_version ${d.previous} → ${d.config_version}`];
+    default:
+      return ['info', event.type, JSON.stringify(d)];
+  }
+}
+
+function eventItem(event) {
+  const [severity, tag, text] = describe(event);
+  return el(
+    'li',
+    { 'data-severity': severity, 'data-type': event.type },
+    el('time', { datetime: new Date(event.time).toISOString() }, timeText(event.time)),
+    el('span', { class: 'tag' }, tag),
+    text,
+  );
+}
+
+function renderTimeline() {
+  const newest = state.events.slice(-TIMELINE_KEPT).reverse();
+  $('timeline').replaceChildren(...newest.map(eventItem));
+  $('membership-history').replaceChildren(...newest.filter((e) => e.type === 'membership').map(eventItem));
+}
+
+/** One enable/disable button per local link; the token is kept for this browser tab only. */
+function renderAdmin() {
+  const me = state.status?.members.find((m) => m.nodeid === state.status.local_nodeid);
+  const buttons = (me?.links ?? []).map((l) => {
+    const action = l.state === 'UP' ? 'disable' : 'enable';
+    const button = el(
+      'button',
+      { type: 'button', 'data-link': l.link, 'data-action': action },
+      `${action} link${l.link}`,
+    );
+    button.addEventListener('click', () =>
+      changeLink(l.link, action).catch((error) => {
+        $('admin-result').textContent = `request failed: ${error.message}`;
+      }),
+    );
+    return button;
+  });
+  $('admin-buttons').replaceChildren(...buttons);
+}
+
+async function changeLink(link, action) {
+  const token = $('admin-token').value.trim();
+  sessionStorage.setItem('corolink-token', token);
+  const response = await fetch(`/api/links/${link}/${action}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const body = await response.json().catch(() => ({}));
+  $('admin-result').textContent = response.ok
+    ? `link${link} ${action}d on this node`
+    : `refused (HTTP ${response.status}): ${body.error?.message ?? 'unknown error'}`;
+  await refreshStatus();
+}
+
+function render() {
+  renderHeader();
+  renderQuorum();
+  renderMatrix();
+  renderAdmin();
+}
+
+async function refreshStatus() {
+  state.status = await getJson('/api/status');
+  render();
+}
+
+/** Loads everything from scratch (first load and after the stream reconnects). */
+async function loadAll() {
+  const [status, links, history, events] = await Promise.all([
+    getJson('/api/status'),
+    getJson('/api/links'),
+    getJson('/api/history'),
+    getJson('/api/events'),
+  ]);
+  state.status = status;
+  state.cells.clear();
+  for (const p of links.peers) {
+    state.cells.set(key(p.nodeid, p.link), { state: p.state, latency_ms: p.latency_ms.avg, reason: p.reason });
+  }
+  state.history.clear();
+  for (const row of history.rows) {
+    for (const s of row.samples) pushSample(s.nodeid, s.link, { time: row.time, up: s.up, latency_ms: s.latency_ms });
+  }
+  state.events = events.events;
+  render();
+  renderTimeline();
+}
+
+function onSample(row) {
+  for (const s of row.samples) {
+    pushSample(s.nodeid, s.link, { time: row.time, up: s.up, latency_ms: s.latency_ms });
+    const cell = state.cells.get(key(s.nodeid, s.link));
+    const reason = s.up ? null : (cell?.reason ?? 'down');
+    state.cells.set(key(s.nodeid, s.link), { state: s.up ? 'UP' : 'DOWN', latency_ms: s.latency_ms, reason });
+  }
+  renderMatrix();
+}
+
+function onEvent(event) {
+  state.events.push(event);
+  if (state.events.length > TIMELINE_KEPT) state.events.splice(0, state.events.length - TIMELINE_KEPT);
+  if (event.type === 'link') {
+    const d = event.data;
+    const previous = state.cells.get(key(d.nodeid, d.link));
+    state.cells.set(key(d.nodeid, d.link), {
+      state: d.state,
+      latency_ms: previous?.latency_ms ?? null,
+      reason: d.reason,
+    });
+    renderMatrix();
+  } else {
+    refreshStatus().catch(() => {});
+  }
+  renderTimeline();
+}
+
+function connect() {
+  const feed = $('feed');
+  const source = new EventSource('/api/stream');
+  let opened = false;
+  source.addEventListener('open', () => {
+    feed.dataset.state = 'live';
+    feed.textContent = '● live';
+    if (opened) loadAll().catch(() => {});
+    opened = true;
+  });
+  source.addEventListener('error', () => {
+    feed.dataset.state = 'reconnecting';
+    feed.textContent = '✖ reconnecting…';
+  });
+  source.addEventListener('sample', (e) => onSample(JSON.parse(e.data)));
+  for (const type of ['link', 'membership', 'quorum', 'config']) {
+    source.addEventListener(type, (e) => onEvent(JSON.parse(e.data)));
+  }
+}
+
+$('admin-token').value = sessionStorage.getItem('corolink-token') ?? '';
+$('admin-form').addEventListener('submit', (e) => e.preventDefault());
+loadAll()
+  .catch((error) => {
+    $('feed').textContent = `cannot load: ${error.message}`;
+  })
+  .finally(connect);

@@ -1,0 +1,210 @@
+/**
+ * `/metrics`: the daemon's Prometheus exposition (docs/metrics.md). Each daemon has its own prom-client
+ * registry (never the global one); the values are read lazily from the engine snapshots on every scrape, except
+ * the latency histogram, which observes the dashboard history's once-a-second link samples.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { NodeEngine } from '../daemon/engine.ts';
+import type { ClusterHistory } from './history.ts';
+
+/** Histogram buckets for link round trips, seconds (loopback ~0.05 ms up to a slow WAN). */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+type Labels = Record<string, string | number>;
+
+/** A counter whose absolute value comes from a snapshot: reset, then set through `inc`. */
+class SnapshotCounter {
+  private readonly counter: Counter;
+
+  constructor(registry: Registry, name: string, help: string, labelNames: string[] = []) {
+    this.counter = new Counter({ name, help, labelNames, registers: [registry] });
+  }
+
+  reset(): void {
+    this.counter.reset();
+  }
+
+  set(labels: Labels, value: number): void {
+    this.counter.inc(labels, value);
+  }
+}
+
+/** A gauge reset at every scrape, so that rows of vanished peers or links disappear. */
+function gauge(registry: Registry, name: string, help: string, labelNames: string[] = []): Gauge {
+  return new Gauge({ name, help, labelNames, registers: [registry] });
+}
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly contentType = this.registry.contentType;
+  private readonly info = gauge(this.registry, 'corolink_info', 'Always 1: this daemon, its cluster and node id', [
+    'cluster',
+    'nodeid',
+  ]);
+  private readonly linkUp = gauge(this.registry, 'corolink_link_up', '1 when the heartbeat says peer × link works', [
+    'peer',
+    'link',
+  ]);
+  private readonly linkEnabled = gauge(
+    this.registry,
+    'corolink_link_enabled',
+    '1 when the local link is administratively enabled and the peer has an address on it',
+    ['peer', 'link'],
+  );
+  private readonly linkLatency = gauge(
+    this.registry,
+    'corolink_link_latency_seconds',
+    'Average round trip of the heartbeat (knet latency), per peer × link',
+    ['peer', 'link'],
+  );
+  private readonly counters = {
+    txPackets: this.counter('corolink_link_tx_packets_total', 'Packets sent to the peer on the link'),
+    rxPackets: this.counter('corolink_link_rx_packets_total', 'Packets received from the peer on the link'),
+    txBytes: this.counter('corolink_link_tx_bytes_total', 'Bytes sent to the peer on the link'),
+    rxBytes: this.counter('corolink_link_rx_bytes_total', 'Bytes received from the peer on the link'),
+    down: this.counter('corolink_link_down_total', 'Times the peer × link went down'),
+    sendErrors: this.counter('corolink_link_send_errors_total', 'Socket send errors to the peer on the link'),
+  };
+  private readonly dropped = new SnapshotCounter(
+    this.registry,
+    'corolink_dropped_total',
+    'Frames or messages dropped, by direction (rx, tx) and reason',
+    ['direction', 'reason'],
+  );
+  private readonly membershipSize = gauge(this.registry, 'corolink_membership_size', 'Nodes in the current ring');
+  private readonly member = gauge(this.registry, 'corolink_node_member', '1 when the configured node is a member', [
+    'nodeid',
+  ]);
+  private readonly ringSeq = gauge(this.registry, 'corolink_ring_seq', 'Sequence number of the current ring id');
+  private readonly ringRep = gauge(this.registry, 'corolink_ring_rep', 'Representative node id of the current ring');
+  private readonly quorate = gauge(
+    this.registry,
+    'corolink_quorate',
+    '1 when this node is part of a quorate partition',
+  );
+  private readonly totalVotes = gauge(this.registry, 'corolink_quorum_total_votes', 'Sum of the members’ votes');
+  private readonly expectedVotes = gauge(this.registry, 'corolink_quorum_expected_votes', 'Expected votes');
+  private readonly quorumVotes = gauge(this.registry, 'corolink_quorum_needed_votes', 'Votes needed for quorum');
+  private readonly tokenRotation = gauge(
+    this.registry,
+    'corolink_totem_token_rotation_seconds',
+    'Time of the last full token rotation',
+  );
+  private readonly pending = gauge(this.registry, 'corolink_totem_pending_messages', 'Messages waiting for the token');
+  private readonly totem = {
+    retransmits: new SnapshotCounter(
+      this.registry,
+      'corolink_totem_retransmits_total',
+      'Messages this node multicast again for the retransmit list',
+    ),
+    tokenRetransmits: new SnapshotCounter(
+      this.registry,
+      'corolink_totem_token_retransmits_total',
+      'Tokens resent because no newer token arrived in time',
+    ),
+    delivered: new SnapshotCounter(
+      this.registry,
+      'corolink_totem_messages_delivered_total',
+      'Messages delivered in agreed order to the services',
+    ),
+    configurations: new SnapshotCounter(
+      this.registry,
+      'corolink_totem_membership_changes_total',
+      'Regular configurations installed',
+    ),
+  };
+  private readonly configVersion = gauge(this.registry, 'corolink_config_version', 'config_version of corosync.conf');
+  private readonly cfsWrites = new SnapshotCounter(
+    this.registry,
+    'corolink_cfs_writes_total',
+    'Writes committed to the replicated config store (0 until the store exists)',
+  );
+
+  constructor(
+    private readonly engine: NodeEngine,
+    history: ClusterHistory,
+  ) {
+    const histogram = new Histogram({
+      name: 'corolink_link_latency_sampled_seconds',
+      help: 'Heartbeat round trip sampled once a second per peer × link (up links only)',
+      labelNames: ['peer', 'link'],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    history.observeSamples((sample) => {
+      if (sample.up && sample.latency_ms !== null) {
+        histogram.observe({ peer: sample.nodeid, link: sample.link }, sample.latency_ms / 1000);
+      }
+    });
+  }
+
+  /** Reads the snapshots and renders the Prometheus text format. */
+  async render(): Promise<string> {
+    this.collect();
+    return this.registry.metrics();
+  }
+
+  private counter(name: string, help: string): SnapshotCounter {
+    return new SnapshotCounter(this.registry, name, help, ['peer', 'link']);
+  }
+
+  private collect(): void {
+    const engine = this.engine;
+    const { totem, quorum } = engine.stackSnapshot();
+    const transport = engine.transportSnapshot();
+    const { config, effective } = engine.checked;
+    for (const metric of [this.info, this.linkUp, this.linkEnabled, this.linkLatency, this.member]) metric.reset();
+    for (const metric of [...Object.values(this.counters), this.dropped]) metric.reset();
+    this.info.set({ cluster: effective.totem.clusterName ?? '', nodeid: engine.localNodeId }, 1);
+    for (const s of transport.peerLinks) {
+      const labels = { peer: s.nodeId, link: s.link };
+      this.linkUp.set(labels, s.connected ? 1 : 0);
+      this.linkEnabled.set(labels, s.enabled ? 1 : 0);
+      if (s.latency) this.linkLatency.set(labels, s.latency.avgMs / 1000);
+      this.counters.txPackets.set(labels, s.counters.txPackets);
+      this.counters.rxPackets.set(labels, s.counters.rxPackets);
+      this.counters.txBytes.set(labels, s.counters.txBytes);
+      this.counters.rxBytes.set(labels, s.counters.rxBytes);
+      this.counters.down.set(labels, s.counters.downCount);
+      this.counters.sendErrors.set(labels, s.counters.sendErrors);
+    }
+    const drops: [string, Record<string, number>][] = [
+      ['rx', transport.transport.rejected],
+      ['rx', prefixed('crypto_', transport.crypto.rejected)],
+      ['tx', transport.transport.txDropped],
+      ['tx', { no_address: transport.noAddressDrops }],
+    ];
+    for (const [direction, reasons] of drops) {
+      for (const [reason, value] of Object.entries(reasons)) this.dropped.set({ direction, reason }, value);
+    }
+    const members = new Set(totem.members);
+    this.membershipSize.set(totem.members.length);
+    for (const node of config.nodes) {
+      if (node.nodeid !== undefined) this.member.set({ nodeid: node.nodeid }, members.has(node.nodeid) ? 1 : 0);
+    }
+    this.ringSeq.set(totem.ringId?.seq ?? 0);
+    this.ringRep.set(totem.ringId?.rep ?? 0);
+    this.quorate.set(quorum.quorate ? 1 : 0);
+    this.totalVotes.set(quorum.totalVotes);
+    this.expectedVotes.set(quorum.expectedVotes);
+    this.quorumVotes.set(quorum.quorum);
+    this.tokenRotation.set(totem.tokenRotationMs / 1000);
+    this.pending.set(totem.pending);
+    const totemValues: [SnapshotCounter, number][] = [
+      [this.totem.retransmits, totem.retransmitted],
+      [this.totem.tokenRetransmits, totem.tokenRetransmits],
+      [this.totem.delivered, totem.delivered],
+      [this.totem.configurations, totem.configurations],
+      [this.cfsWrites, 0],
+    ];
+    for (const [metric, value] of totemValues) {
+      metric.reset();
+      metric.set({}, value);
+    }
+    this.configVersion.set(effective.totem.configVersion);
+  }
+}
+
+function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [`${prefix}${key}`, value]));
+}

@@ -1,0 +1,128 @@
+// The dashboard in a real browser (Debian's Chromium driven by playwright-core): a 3-node loopback cluster, link0
+// of node 3 pulled and plugged back through the CLI, the cell following within the ping timeout plus 2 s while
+// the quorum panel stays quorate. Skips with one line when Chromium is not installed (CI installs it).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { tokenPathFor } from '../../src/web/token.ts';
+
+const run = promisify(execFile);
+/** Debian's binary without its shell wrapper, else the wrapper. */
+const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((path) => existsSync(path));
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+/** The fast profile's ping timeout (250 ms) plus 2 s: how long a pulled cable may take to show. */
+const CELL_CHANGE_MS = 250 + 2000;
+const PAGE_READY_MS = 15_000;
+const SCREENSHOTS = 'test-results';
+/** The browser's document as the page conditions use it (tests compile without the DOM lib). */
+declare const document: { querySelectorAll(selector: string): { length: number } };
+
+/** Page condition, run in the browser: 3 node rows, 2 link columns, all 6 cells UP. */
+function allUp(): boolean {
+  return (
+    document.querySelectorAll('#matrix tbody tr[data-node]').length === 3 &&
+    document.querySelectorAll('#matrix thead th').length === 3 &&
+    document.querySelectorAll('td.cell[data-state="UP"]').length === 6
+  );
+}
+
+const cell = (nodeid: number, link: number, state: 'UP' | 'DOWN') =>
+  `td.cell[data-cell="${nodeid}:${link}"][data-state="${state}"]`;
+
+async function cli(cluster: LocalCluster, nodeid: number, ...args: string[]): Promise<void> {
+  await run(process.execPath, ['bin/corolink.mjs', ...args, '--socket', cluster.node(nodeid).socket]);
+}
+
+/** Opens a node's dashboard and waits until it shows 3 nodes × 2 links, all UP, and quorum. */
+async function openDashboard(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(allUp, undefined, { timeout: PAGE_READY_MS });
+  await page.waitForSelector('#quorum[data-quorate="true"]', { timeout: PAGE_READY_MS });
+  await page.waitForSelector('#feed[data-state="live"]', { timeout: PAGE_READY_MS });
+  return page;
+}
+
+describe('the live dashboard', {
+  skip: CHROMIUM ? false : 'chromium is not installed (apt-get install chromium)',
+}, () => {
+  let cluster: LocalCluster;
+  let context: BrowserContext;
+  let profile: string;
+
+  before(async () => {
+    cluster = await LocalCluster.start({ firstHost: 151, basePort: 35405, httpBasePort: 35490 });
+    await cluster.waitFor((s) => s.quorum.quorate && s.members.every((m) => m.links.every((l) => l.state === 'UP')));
+    profile = mkdtempSync(join(tmpdir(), 'corolink-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM!,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+  after(async () => {
+    await context?.close();
+    await cluster?.stop();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  test('every node serves the dashboard of the whole cluster', async () => {
+    for (const nodeid of [2, 3]) {
+      const page = await openDashboard(context, cluster.node(nodeid).httpUrl!);
+      assert.match((await page.textContent('#local-node')) ?? '', new RegExp(`id ${nodeid}\\b`));
+      await page.close();
+    }
+  });
+
+  test('the admin buttons need the token: refused without it, applied with it', async () => {
+    const page = await openDashboard(context, cluster.node(2).httpUrl!);
+    await page.click('#admin-buttons button[data-link="1"][data-action="disable"]');
+    await page.waitForSelector('#admin-result:has-text("HTTP 401")', { timeout: PAGE_READY_MS });
+    assert.ok(await page.$(cell(2, 1, 'UP')), 'a refused request changes nothing');
+    await page.fill('#admin-token', readFileSync(tokenPathFor(cluster.node(2).socket), 'utf8').trim());
+    await page.click('#admin-buttons button[data-link="1"][data-action="disable"]');
+    await page.waitForSelector(cell(2, 1, 'DOWN'), { timeout: PAGE_READY_MS });
+    await page.click('#admin-buttons button[data-link="1"][data-action="enable"]');
+    await page.waitForSelector(cell(2, 1, 'UP'), { timeout: PAGE_READY_MS });
+    await page.close();
+  });
+
+  test('pulling link0 of node 3 turns its cell DOWN while the cluster stays quorate, and back UP', async () => {
+    const page = await openDashboard(context, cluster.node(1).httpUrl!);
+    assert.equal(await page.textContent('#config-version'), '1');
+    await page.waitForSelector(`${cell(3, 0, 'UP')} svg polyline`, { timeout: PAGE_READY_MS });
+
+    await cli(cluster, 3, 'link', 'disable', '0');
+    const pulled = Date.now();
+    await page.waitForSelector(cell(3, 0, 'DOWN'), { timeout: CELL_CHANGE_MS });
+    assert.ok(Date.now() - pulled <= CELL_CHANGE_MS);
+    assert.ok(await page.$(cell(3, 1, 'UP')), 'link1 of node 3 stays UP');
+    assert.ok(await page.$('#quorum[data-quorate="true"]'), 'the quorum panel stays quorate');
+    assert.match((await page.textContent('td.cell[data-cell="3:0"]')) ?? '', /DOWN/);
+    await page.waitForSelector('#timeline li[data-type="link"][data-severity="bad"]', { timeout: CELL_CHANGE_MS });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-link0-down.png'), fullPage: true });
+
+    await cli(cluster, 3, 'link', 'enable', '0');
+    const plugged = Date.now();
+    await page.waitForSelector(cell(3, 0, 'UP'), { timeout: CELL_CHANGE_MS });
+    assert.ok(Date.now() - plugged <= CELL_CHANGE_MS);
+    assert.ok(await page.$('#quorum[data-quorate="true"]'), 'the quorum panel stays quorate');
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-recovered.png'), fullPage: true });
+    await page.close();
+  });
+});

@@ -1,0 +1,161 @@
+// The daemon's HTTP server on a 3-node loopback cluster: /metrics parsed with a real Prometheus text parser, the
+// JSON API, the live stream, and the admin token guarding every state change.
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
+import type { LinksV1, QuorumV1, StatusV1 } from '../../src/client/schema.ts';
+import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { tokenPathFor } from '../../src/web/token.ts';
+import { SseReader } from './sse-reader.ts';
+
+/** The fast ping profile's timeout (250 ms) plus a generous margin for a loaded machine. */
+const LINK_EVENT_TIMEOUT_MS = 5000;
+
+async function metrics(url: string): Promise<PrometheusFamily[]> {
+  const response = await fetch(`${url}metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  return parsePrometheusTextFormat(await response.text());
+}
+
+function family(families: PrometheusFamily[], name: string): PrometheusFamily {
+  const found = families.find((f) => f.name === name);
+  assert.ok(found, `metric ${name} is exported`);
+  return found;
+}
+
+/** The value of the sample of `name` whose labels include `labels`. */
+function value(families: PrometheusFamily[], name: string, labels: Record<string, string> = {}): number {
+  const sample = family(families, name).metrics.find((m) =>
+    Object.entries(labels).every(([k, v]) => m.labels?.[k] === v),
+  );
+  assert.ok(sample, `${name}${JSON.stringify(labels)} has a sample`);
+  return Number(sample.value);
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  assert.equal(response.status, 200, url);
+  return (await response.json()) as T;
+}
+
+describe('the HTTP server of a 3-node loopback cluster', () => {
+  let cluster: LocalCluster;
+  let n1: string;
+  let n3: string;
+
+  before(async () => {
+    cluster = await LocalCluster.start({ firstHost: 161, basePort: 35415, httpBasePort: 35480 });
+    await cluster.waitFor((s) => s.quorum.quorate && s.members.every((m) => m.links.every((l) => l.state === 'UP')));
+    n1 = cluster.node(1).httpUrl!;
+    n3 = cluster.node(3).httpUrl!;
+  });
+  after(() => cluster?.stop());
+
+  test('/metrics has every documented family with the cluster’s values', async () => {
+    const families = await metrics(n1);
+    for (const peer of ['2', '3']) {
+      for (const link of ['0', '1']) {
+        assert.equal(value(families, 'corolink_link_up', { peer, link }), 1);
+        assert.equal(value(families, 'corolink_link_down_total', { peer, link }), 0);
+        assert.ok(value(families, 'corolink_link_rx_packets_total', { peer, link }) > 0);
+        assert.ok(value(families, 'corolink_link_tx_bytes_total', { peer, link }) > 0);
+        assert.ok(value(families, 'corolink_link_latency_seconds', { peer, link }) > 0);
+      }
+    }
+    assert.equal(family(families, 'corolink_link_latency_sampled_seconds').type, 'HISTOGRAM');
+    assert.equal(family(families, 'corolink_link_rx_bytes_total').type, 'COUNTER');
+    assert.equal(family(families, 'corolink_dropped_total').type, 'COUNTER');
+    assert.equal(value(families, 'corolink_membership_size'), 3);
+    assert.equal(value(families, 'corolink_node_member', { nodeid: '3' }), 1);
+    assert.ok(value(families, 'corolink_ring_seq') > 0);
+    assert.equal(value(families, 'corolink_quorate'), 1);
+    assert.equal(value(families, 'corolink_quorum_total_votes'), 3);
+    assert.equal(value(families, 'corolink_quorum_expected_votes'), 3);
+    assert.equal(value(families, 'corolink_quorum_needed_votes'), 2);
+    assert.ok(value(families, 'corolink_totem_token_rotation_seconds') >= 0);
+    assert.ok(value(families, 'corolink_totem_messages_delivered_total') > 0);
+    assert.ok(value(families, 'corolink_totem_retransmits_total') >= 0);
+    assert.equal(value(families, 'corolink_config_version'), 1);
+    assert.equal(value(families, 'corolink_cfs_writes_total'), 0);
+    assert.equal(value(families, 'corolink_info', { cluster: 'demo', nodeid: '1' }), 1);
+  });
+
+  test('/api/ serves the documents the CLI shows, the history and the event timeline', async () => {
+    const status = await getJson<StatusV1>(`${n1}api/status`);
+    assert.equal(status.version, 1);
+    assert.equal(status.local_nodeid, 1);
+    assert.equal(status.members.length, 3);
+    const links = await getJson<LinksV1>(`${n1}api/links`);
+    assert.equal(links.peers.length, 4);
+    const quorum = await getJson<QuorumV1>(`${n1}api/quorum`);
+    assert.equal(quorum.quorate, true);
+    const events = await getJson<{ events: { type: string; data: { members?: number[] } }[] }>(`${n1}api/events`);
+    assert.ok(events.events.some((e) => e.type === 'membership' && e.data.members?.length === 3));
+    assert.ok(events.events.some((e) => e.type === 'quorum'));
+    const history = await getJson<{ interval_ms: number; rows: { samples: unknown[] }[] }>(`${n1}api/history`);
+    assert.equal(history.interval_ms, 1000);
+    assert.ok(history.rows.length >= 1);
+    assert.equal(history.rows.at(-1)!.samples.length, 4);
+  });
+
+  test('state changes without the admin token get 401 and change nothing; no CORS headers', async () => {
+    const tokenPath = tokenPathFor(cluster.node(3).socket);
+    assert.equal(statSync(tokenPath).mode & 0o777, 0o600);
+    const attempts: RequestInit[] = [
+      { method: 'POST' },
+      { method: 'POST', headers: { authorization: 'Bearer 0123456789abcdef0123456789abcdef' } },
+      { method: 'POST', headers: { authorization: readFileSync(tokenPath, 'utf8').trim() } },
+    ];
+    for (const init of attempts) {
+      const response = await fetch(`${n3}api/links/0/disable`, init);
+      assert.equal(response.status, 401);
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'unauthorized');
+    }
+    const expected = await fetch(`${n3}api/expected`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ votes: 1 }),
+    });
+    assert.equal(expected.status, 401);
+    const preflight = await fetch(`${n3}api/links/0/disable`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://example.invalid', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+    const links = await getJson<LinksV1>(`${n3}api/links`);
+    assert.ok(links.links.every((l) => l.enabled));
+    const quorum = await getJson<QuorumV1>(`${n3}api/quorum`);
+    assert.equal(quorum.expected_votes, 3);
+    const families = await metrics(n1);
+    assert.equal(value(families, 'corolink_link_up', { peer: '3', link: '0' }), 1);
+  });
+
+  test('with the token a link goes down and up again, seen live on another node’s stream', async () => {
+    const token = readFileSync(tokenPathFor(cluster.node(3).socket), 'utf8').trim();
+    const post = (path: string) =>
+      fetch(`${n3}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const stream = await SseReader.open(`${n1}api/stream`);
+    try {
+      await stream.waitFor((f) => f.event === 'sample', LINK_EVENT_TIMEOUT_MS);
+      const disabled = await post('api/links/0/disable');
+      assert.equal(disabled.status, 200);
+      assert.deepEqual(await disabled.json(), { link: 0, enabled: false });
+      const isLink = (state: string) => (f: { event: string; data: unknown }) => {
+        const data = (f.data as { data?: { nodeid?: number; link?: number; state?: string } }).data;
+        return f.event === 'link' && data?.nodeid === 3 && data.link === 0 && data.state === state;
+      };
+      await stream.waitFor(isLink('DOWN'), LINK_EVENT_TIMEOUT_MS);
+      const during = await metrics(n1);
+      assert.equal(value(during, 'corolink_link_up', { peer: '3', link: '0' }), 0);
+      assert.ok(value(during, 'corolink_link_down_total', { peer: '3', link: '0' }) >= 1);
+      assert.equal(value(during, 'corolink_quorate'), 1);
+      assert.equal((await post('api/links/0/enable')).status, 200);
+      await stream.waitFor(isLink('UP'), LINK_EVENT_TIMEOUT_MS);
+      assert.equal((await post('api/links/9/enable')).status, 400);
+    } finally {
+      stream.close();
+    }
+  });
+});
