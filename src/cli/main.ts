@@ -6,18 +6,19 @@ import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { CliError, ExitCode } from './exit-codes.ts';
 
-export function buildProgram(): Command {
+/** The program with the commands `argv` needs (all of them when it names none). */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('corolink')
     .description('corolink: a redundant-link cluster engine (corosync.conf, knet-style links, Totem, votequorum)')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, argv);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;

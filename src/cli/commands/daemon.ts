@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../../config/paths.ts';
 import { DaemonStartError, startDaemon } from '../../daemon/daemon.ts';
-import { DEFAULT_HTTP_ADDRESS, startWebServer, type WebServer } from '../../web/server.ts';
-import { tokenPathFor } from '../../web/token.ts';
+import type { WebServer } from '../../web/server.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 
 interface DaemonFlags {
@@ -68,9 +67,12 @@ export function register(program: Command): void {
       // The daemon layer knows nothing of HTTP; this command composes the node with its dashboard server.
       const { corolink } = daemon.engine.checked.config;
       const port = httpPort ?? corolink.http_port ?? 0;
-      const address = corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
       let web: WebServer | undefined;
       if (port > 0) {
+        // Loaded only when configured: a node without a dashboard does not carry the HTTP stack.
+        const { DEFAULT_HTTP_ADDRESS, startWebServer } = await import('../../web/server.ts');
+        const { tokenPathFor } = await import('../../web/token.ts');
+        const address = corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
         const tokenPath = tokenPathFor(socketPath);
         const { engine, logger } = daemon;
         web = await startWebServer({ engine, logger, address, port, tokenPath }).catch(async (error: Error) => {
