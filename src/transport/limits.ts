@@ -1,0 +1,33 @@
+/**
+ * Named bounds of the transport core. knet's equivalents are cited; where corolink differs the reason is given.
+ */
+
+/** knet KNET_MAX_LINK: links 0..7 per host. */
+export const MAX_LINKS = 8;
+
+/** knet KNET_LINK_PONG_TIMEOUT_BACKOFF: the pong timeout is multiplied by this right after a link is (re)created or goes down. */
+export const PONG_TIMEOUT_BACKOFF_START = 10;
+
+/** The backoff multiplier decreases by one per this many ms, down to 1 (knet: once per second). */
+export const PONG_TIMEOUT_BACKOFF_STEP_MS = 1000;
+
+/** knet KNET_LINK_PONG_TIMEOUT_LAT_MUL: the pong timeout also allows this many average latencies. */
+export const PONG_TIMEOUT_LATENCY_MULTIPLIER = 2;
+
+/** knet ping_precision default: the running latency average covers at most this many samples. */
+export const LATENCY_PRECISION_SAMPLES = 2048;
+
+/** Per-source duplicate filter width in sequence numbers (knet: 4096-entry circular buffer). Power of two. */
+export const DEDUP_WINDOW_SEQS = 4096;
+
+/** At most this many partially reassembled messages per peer; the oldest is evicted beyond it. */
+export const MAX_PARTIAL_MESSAGES_PER_PEER = 32;
+
+/** At most this many bytes of partially reassembled messages per peer; the oldest is evicted beyond it. */
+export const MAX_REASSEMBLY_BYTES_PER_PEER = 4 * 1024 * 1024;
+
+/** Recent single-link data frames kept per peer so they can be re-sent on another link when theirs fails. */
+export const FAILOVER_RING_FRAMES = 64;
+
+/** Smallest link MTU accepted (header + fragment header + a useful payload). */
+export const MIN_LINK_MTU_BYTES = 128;

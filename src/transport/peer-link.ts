@@ -1,0 +1,196 @@
+/**
+ * Heartbeat state of one peer × local link: pings, pongs, connected (up) / down, latency, counters.
+ *
+ * knet (threads_heartbeat.c, threads_rx.c; reference §2.2):
+ * - a ping every ping_interval on every enabled link; the peer answers with a pong echoing the timestamp;
+ * - a pong with latency > pong_timeout is discarded; otherwise latency feeds the running average
+ *   avg = (avg × (n − 1) + sample) / n, n capped at the precision (2048);
+ * - up: knet flips the link after pong_count good pongs **plus one** (an off-by-one in its code); corolink
+ *   declares it up after exactly pongCount good pongs (the documented meaning of pong_count);
+ * - down: no pong for pong_timeout × backoff + 2 × average latency; backoff starts at 10 when the link is
+ *   (re)created or goes down and drops by 1 per second to 1 — a flap damper, kept as is;
+ * - a socket error is immediate down evidence (corolink: any send error reported by the driver).
+ * corolink deviations: pings are scheduled per link at exact deadlines (knet wakes every 200 ms); pongs while
+ * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs are liveness evidence (data
+ * from a peer proves the peer→us direction only, and a one-way path must not look up; knet 1.35's "fast data
+ * up" is not copied).
+ */
+import { nextSeq, seqDistance } from '../wire/sequence.ts';
+import {
+  LATENCY_PRECISION_SAMPLES,
+  PONG_TIMEOUT_BACKOFF_START,
+  PONG_TIMEOUT_BACKOFF_STEP_MS,
+  PONG_TIMEOUT_LATENCY_MULTIPLIER,
+} from './limits.ts';
+import type { LatencyStats, LinkCounters, LinkOptions } from './types.ts';
+
+/** What a pong did to the link. */
+export type PongOutcome = 'discarded' | 'refreshed' | 'counted' | 'up';
+
+/** Heartbeat state machine of one peer on one local link. */
+export class PeerLink {
+  /** Heartbeat says the path works. */
+  connected = false;
+  /** Good pongs gathered while not connected. */
+  pongsGathered = 0;
+  /** When the last good pong arrived (−Infinity: never). */
+  lastPongAtMs = Number.NEGATIVE_INFINITY;
+  /** Since when the link is connected (meaningful while connected). */
+  upSinceMs = 0;
+  /** Last up/down change (or creation / re-enable). */
+  lastChangeMs: number;
+  /** The last send error since the last good pong, or null. */
+  lastSendError: string | null = null;
+  /** Latency statistics; null until the first good pong. */
+  latency: LatencyStats | null = null;
+  /** Counters shown by `corolink links`. */
+  readonly counters: LinkCounters = {
+    txPackets: 0,
+    txBytes: 0,
+    rxPackets: 0,
+    rxBytes: 0,
+    pingsSent: 0,
+    pongsReceived: 0,
+    pongsDiscarded: 0,
+    sendErrors: 0,
+    upCount: 0,
+    downCount: 0,
+  };
+  private nextPingAtMs: number;
+  private nextPingSeq = 0;
+  private lastPongSeq: number | null = null;
+  private backoffSinceMs: number;
+
+  constructor(
+    readonly nodeId: number,
+    /** The local link's options (shared with every peer on that link). */
+    readonly options: LinkOptions,
+    now: number,
+  ) {
+    this.nextPingAtMs = now;
+    this.backoffSinceMs = now;
+    this.lastChangeMs = now;
+  }
+
+  /** The link number. */
+  get link(): number {
+    return this.options.link;
+  }
+
+  /** Restarts heartbeating as for a new link (created or re-enabled): ping now, full backoff. */
+  restart(now: number): void {
+    this.nextPingAtMs = now;
+    this.backoffSinceMs = now;
+    this.lastChangeMs = now;
+    this.pongsGathered = 0;
+    this.lastPongAtMs = Number.NEGATIVE_INFINITY;
+    this.lastSendError = null;
+  }
+
+  /** Whether a ping is due at `now`. */
+  pingDue(now: number): boolean {
+    return now >= this.nextPingAtMs;
+  }
+
+  /** Takes the next ping sequence number and schedules the following ping. */
+  takePing(now: number): number {
+    const seq = this.nextPingSeq;
+    this.nextPingSeq = nextSeq(seq);
+    this.nextPingAtMs = now + this.options.pingIntervalMs;
+    this.counters.pingsSent++;
+    return seq;
+  }
+
+  /** The current pong-timeout multiplier (10 → 1, one step per second since creation or the last down). */
+  backoff(now: number): number {
+    const steps = Math.floor((now - this.backoffSinceMs) / PONG_TIMEOUT_BACKOFF_STEP_MS);
+    return Math.max(1, PONG_TIMEOUT_BACKOFF_START - steps);
+  }
+
+  /** knet pong_timeout_adj: how long without a pong before a connected link goes down. */
+  pongTimeoutAdjustedMs(now: number): number {
+    const latencyAllowanceMs = PONG_TIMEOUT_LATENCY_MULTIPLIER * (this.latency?.avgMs ?? 0);
+    return this.options.pingTimeoutMs * this.backoff(now) + latencyAllowanceMs;
+  }
+
+  /** When a connected link goes down without a further pong (the backoff only shrinks, so this only moves earlier). */
+  pongDeadlineMs(now: number): number {
+    return this.lastPongAtMs + this.pongTimeoutAdjustedMs(now);
+  }
+
+  /**
+   * Whether a connected link has gone too long without a pong. Compares with the very deadline nextDeadline()
+   * reports (not `now − lastPong ≥ timeout`, which can round differently and re-arm the same instant forever).
+   */
+  timedOut(now: number): boolean {
+    return this.connected && now >= this.pongDeadlineMs(now);
+  }
+
+  /** Handles a pong echoing (pingSeq, sentAtMs). */
+  onPong(pingSeq: number, sentAtMs: number, now: number): PongOutcome {
+    const latencyMs = now - sentAtMs;
+    const fresh = this.lastPongSeq === null || seqDistance(pingSeq, this.lastPongSeq) > 0;
+    const sentByUs = seqDistance(pingSeq, this.nextPingSeq) < 0;
+    if (!fresh || !sentByUs || latencyMs < 0 || latencyMs > this.options.pingTimeoutMs) {
+      this.counters.pongsDiscarded++;
+      return 'discarded';
+    }
+    this.counters.pongsReceived++;
+    this.recordLatency(latencyMs);
+    const gapMs = now - this.lastPongAtMs;
+    this.lastPongSeq = pingSeq;
+    this.lastPongAtMs = now;
+    this.lastSendError = null;
+    if (this.connected) return 'refreshed';
+    this.pongsGathered = gapMs > this.options.pingTimeoutMs ? 1 : this.pongsGathered + 1;
+    return this.pongsGathered >= this.options.pongCount ? 'up' : 'counted';
+  }
+
+  /** Records a send error; the caller takes the link down if it was connected. */
+  onSendError(code: string): void {
+    this.counters.sendErrors++;
+    this.lastSendError = code;
+    this.pongsGathered = 0;
+  }
+
+  /** Marks the link up. */
+  markUp(now: number): void {
+    this.connected = true;
+    this.upSinceMs = now;
+    this.lastChangeMs = now;
+    this.counters.upCount++;
+  }
+
+  /** Marks the link down and restarts the backoff. */
+  markDown(now: number): void {
+    this.connected = false;
+    this.pongsGathered = 0;
+    this.lastChangeMs = now;
+    this.backoffSinceMs = now;
+    this.counters.downCount++;
+  }
+
+  /** Good pongs gathered that still count at `now` (the count restarts after a pingTimeoutMs gap). */
+  pongsGatheredAt(now: number): number {
+    return now - this.lastPongAtMs > this.options.pingTimeoutMs ? 0 : this.pongsGathered;
+  }
+
+  /** The earliest time this link needs a tick: the next ping, or the pong deadline of a connected link. */
+  nextDeadline(now: number): number {
+    if (!this.connected) return this.nextPingAtMs;
+    return Math.min(this.nextPingAtMs, this.pongDeadlineMs(now));
+  }
+
+  private recordLatency(sampleMs: number): void {
+    const stats = this.latency;
+    if (stats === null) {
+      this.latency = { minMs: sampleMs, avgMs: sampleMs, maxMs: sampleMs, samples: 1 };
+      return;
+    }
+    const samples = Math.min(stats.samples + 1, LATENCY_PRECISION_SAMPLES);
+    stats.avgMs = (stats.avgMs * (samples - 1) + sampleMs) / samples;
+    stats.samples = samples;
+    stats.minMs = Math.min(stats.minMs, sampleMs);
+    stats.maxMs = Math.max(stats.maxMs, sampleMs);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The most recent data frames sent to one peer over a single link (passive and rr modes), so that when that
+ * link fails they can be re-sent at once on the link that replaces it.
+ *
+ * knet does not do this: frames sent between the moment a link died and the moment the heartbeat notices are
+ * lost and Totem's retransmission recovers them (reference §2.8). corolink re-sends the frames that went out on
+ * the failed link since shortly before its last pong; duplicates are harmless because the receiver filters by
+ * sequence number. Bounded to FAILOVER_RING_FRAMES entries; recording a frame allocates nothing.
+ */
+import { FAILOVER_RING_FRAMES } from './limits.ts';
+
+/** A fixed-size ring of (link, frame, send time). */
+export class RecentFrames {
+  private readonly frames: (Uint8Array | undefined)[] = new Array(FAILOVER_RING_FRAMES).fill(undefined);
+  private readonly links = new Int8Array(FAILOVER_RING_FRAMES);
+  private readonly sentAtMs = new Float64Array(FAILOVER_RING_FRAMES);
+  private next = 0;
+
+  /** Remembers that `frame` went out on `link` at `now`, overwriting the oldest entry. */
+  record(link: number, frame: Uint8Array, now: number): void {
+    this.frames[this.next] = frame;
+    this.links[this.next] = link;
+    this.sentAtMs[this.next] = now;
+    this.next = (this.next + 1) % FAILOVER_RING_FRAMES;
+  }
+
+  /** Removes and returns, oldest first, the frames sent on `link` at or after `sinceMs`. */
+  takeSentOn(link: number, sinceMs: number): Uint8Array[] {
+    const taken: Uint8Array[] = [];
+    for (let age = FAILOVER_RING_FRAMES; age >= 1; age--) {
+      const slot = (this.next - age + FAILOVER_RING_FRAMES) % FAILOVER_RING_FRAMES;
+      const frame = this.frames[slot];
+      if (frame === undefined || this.links[slot] !== link || this.sentAtMs[slot]! < sinceMs) continue;
+      taken.push(frame);
+      this.frames[slot] = undefined;
+    }
+    return taken;
+  }
+
+  /** Forgets every frame (peer removed, host down). */
+  clear(): void {
+    this.frames.fill(undefined);
+  }
+}

@@ -1,0 +1,750 @@
+/**
+ * The transport core: a knet-like link manager for the local node × peers × links, as a pure state machine
+ * (`step(event, now) → actions`, `nextDeadline()`; docs/contracts.md § Transport, docs/transport.md).
+ *
+ * What knet does (reference §2): per peer × link heartbeats decide up/down (see peer-link.ts); data to a peer
+ * goes on the links its link mode picks (selection.ts); every data frame carries a per-sending-host sequence
+ * number and the receiver drops duplicates (dedup.ts); messages larger than the data MTU are fragmented and
+ * reassembled (reassembly.ts); link and host changes are logged in knet's words (knet-log.ts).
+ *
+ * Where corolink deliberately differs:
+ * - urgent (control) messages go on EVERY up link whatever the link mode, deduplicated by the receiver, so a
+ *   single link cut never loses a Totem token (knet: passive mode uses one link for everything);
+ * - passive mode has a fail-back hold-down (failbackHoldMs) before traffic returns to a recovered better link;
+ * - frames recently sent on a link that fails are re-sent at once on the replacement link (recent-frames.ts);
+ * - every frame names its cluster and its sender's incarnation; a sender restart resets the receiver's
+ *   duplicate filter and reassembly buffers for it;
+ * - the data MTU used for fragmentation is the smallest configured link MTU (knet: the smallest discovered
+ *   PMTU); PMTU probes are answered but not yet sent (no discovery yet).
+ * Delivery is best effort, like knet: Totem retransmits.
+ */
+import { fnv1a32 } from '../wire/cluster-id.ts';
+import {
+  decodePacket,
+  encodeData,
+  encodeFragment,
+  encodePingPong,
+  encodePmtuReply,
+  FLAG_URGENT,
+  FRAGMENT_HEADER_BYTES,
+  type FrameHeader,
+  HEADER_BYTES,
+  MAX_FRAME_BYTES,
+  MAX_LINK_ID,
+  type Packet,
+  relinkFrame,
+} from '../wire/packet.ts';
+import { nextSeq } from '../wire/sequence.ts';
+import { DeliveredWindow } from './dedup.ts';
+import { activeLinksLog, knetLog, linkDownLog, linkUpLog, noActiveLinksLog, passiveBestLinkLog } from './knet-log.ts';
+import { MAX_LINKS, MAX_REASSEMBLY_BYTES_PER_PEER, MIN_LINK_MTU_BYTES } from './limits.ts';
+import { PeerLink } from './peer-link.ts';
+import { Reassembler } from './reassembly.ts';
+import { RecentFrames } from './recent-frames.ts';
+import { choosePassiveLink, inHoldDown, isBetterLink, nextFailbackMs } from './selection.ts';
+import type {
+  LinkCounters,
+  LinkOptions,
+  LinkStatus,
+  TransportAction,
+  TransportCounters,
+  TransportEvent,
+  TransportOptions,
+} from './types.ts';
+
+/**
+ * Send errors that prove the path is broken (the interface is down or lost its address): the link goes down at
+ * once. Others (ENOBUFS, EAGAIN, EMSGSIZE…) are only counted.
+ */
+export const LINK_DOWN_SEND_ERRORS: ReadonlySet<string> = new Set([
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
+]);
+
+/** A local link: its options and whether it is administratively enabled. */
+interface LocalLink {
+  readonly options: LinkOptions;
+  enabled: boolean;
+}
+
+/** Everything the core keeps about one peer. */
+interface PeerState {
+  readonly nodeId: number;
+  /** By link number; undefined where the peer has no address or the local link does not exist. */
+  readonly links: (PeerLink | undefined)[];
+  /** Connected links of enabled local links, by link number. */
+  eligible: PeerLink[];
+  /** Passive mode: the link carrying data now. */
+  passiveLink: PeerLink | null;
+  /** Passive mode: when a held-down better link may take over. */
+  failbackAtMs: number;
+  /** rr mode: index into `eligible` of the next link to use. */
+  rrCursor: number;
+  /** At least one eligible link. */
+  reachable: boolean;
+  /** The sender incarnation last seen in its frames. */
+  incarnation: number | null;
+  readonly delivered: DeliveredWindow;
+  readonly reassembly: Reassembler;
+  readonly recent: RecentFrames;
+}
+
+/** Why `options` cannot describe a link, or null when it can. */
+export function linkOptionsProblem(options: LinkOptions): string | null {
+  if (!Number.isInteger(options.link) || options.link < 0 || options.link > MAX_LINK_ID) return 'link number';
+  if (!Number.isFinite(options.priority)) return 'priority';
+  if (!(options.pingIntervalMs > 0) || !(options.pingTimeoutMs > 0)) return 'ping interval/timeout';
+  if (!Number.isInteger(options.pongCount) || options.pongCount < 1) return 'pong count';
+  if (!Number.isInteger(options.mtu) || options.mtu < MIN_LINK_MTU_BYTES || options.mtu > MAX_FRAME_BYTES) {
+    return 'mtu';
+  }
+  return null;
+}
+
+function isNodeId(value: number): boolean {
+  return Number.isInteger(value) && value > 0 && value <= 0xffffffff;
+}
+
+/** Default incarnation: a hash of the construction time (differs between restarts of a process or a sim node). */
+function incarnationFromClock(now: number): number {
+  return fnv1a32(new Uint8Array(new Float64Array([now]).buffer));
+}
+
+function zeroCounters(): LinkCounters {
+  return {
+    txPackets: 0,
+    txBytes: 0,
+    rxPackets: 0,
+    rxBytes: 0,
+    pingsSent: 0,
+    pongsReceived: 0,
+    pongsDiscarded: 0,
+    sendErrors: 0,
+    upCount: 0,
+    downCount: 0,
+  };
+}
+
+/** The knet-like link manager core. */
+export class Transport {
+  private readonly localLinks: (LocalLink | undefined)[] = new Array(MAX_LINKS).fill(undefined);
+  private readonly peers = new Map<number, PeerState>();
+  /** Reused header for every frame this node encodes. */
+  private readonly header: FrameHeader;
+  /** Frames of the message being sent, by link (a broadcast is encoded once per link). */
+  private readonly frameCache: (Uint8Array | Uint8Array[] | undefined)[] = new Array(MAX_LINKS).fill(undefined);
+  private txSeq = 0;
+  private dataMtuBytes = Number.POSITIVE_INFINITY;
+  private lastNow: number;
+  private cachedDeadline = Number.POSITIVE_INFINITY;
+  private deadlineDirty = true;
+  private readonly stats: TransportCounters = {
+    rejected: {},
+    txDropped: {},
+    reassemblyEvictions: 0,
+    failoverResends: 0,
+    delivered: 0,
+  };
+
+  constructor(
+    private readonly options: TransportOptions,
+    now: number,
+  ) {
+    if (!isNodeId(options.localNodeId)) throw new RangeError('transport: invalid localNodeId');
+    if (!Number.isInteger(options.clusterId) || options.clusterId < 0 || options.clusterId > 0xffffffff) {
+      throw new RangeError('transport: invalid clusterId');
+    }
+    if (!(options.maxMessageBytes > 0) || options.maxMessageBytes > MAX_REASSEMBLY_BYTES_PER_PEER) {
+      throw new RangeError(`transport: maxMessageBytes must be in 1..${MAX_REASSEMBLY_BYTES_PER_PEER}`);
+    }
+    if (!(options.failbackHoldMs >= 0)) throw new RangeError('transport: invalid failbackHoldMs');
+    this.lastNow = now;
+    this.header = {
+      clusterId: options.clusterId,
+      sourceNodeId: options.localNodeId,
+      incarnation: (options.incarnation ?? incarnationFromClock(now)) >>> 0,
+      link: 0,
+      seq: 0,
+      flags: 0,
+    };
+    for (const link of options.links) {
+      const problem = linkOptionsProblem(link);
+      if (problem !== null) throw new RangeError(`transport: link ${link.link}: invalid ${problem}`);
+      if (this.localLinks[link.link] !== undefined) throw new RangeError(`transport: link ${link.link} twice`);
+      this.localLinks[link.link] = { options: { ...link }, enabled: true };
+    }
+    this.updateDataMtu();
+    for (const peer of options.peers) {
+      if (!isNodeId(peer.nodeId) || peer.nodeId === options.localNodeId || this.peers.has(peer.nodeId)) {
+        throw new RangeError(`transport: invalid or repeated peer ${peer.nodeId}`);
+      }
+      this.peers.set(peer.nodeId, this.newPeer(peer.nodeId, peer.links, now));
+    }
+  }
+
+  /** Feeds one event; returns the actions to perform, in order. Never throws on bad input. */
+  step(event: TransportEvent, now: number): TransportAction[] {
+    this.lastNow = now;
+    const actions: TransportAction[] = [];
+    switch (event.type) {
+      case 'send':
+        this.send(event.to, event.payload, event.urgent === true, now, actions);
+        return actions;
+      case 'receive':
+        this.receive(event.link, event.bytes, now, actions);
+        return actions;
+      case 'tick':
+        this.tick(now, actions);
+        break;
+      case 'sendError':
+        this.sendError(event.to, event.link, event.code, now, actions);
+        break;
+      case 'setLinkEnabled':
+        this.setLinkEnabled(event.link, event.enabled, now, actions);
+        break;
+      case 'addLink':
+        this.addLink(event.options, event.peers, now, actions);
+        break;
+      case 'removeLink':
+        this.removeLink(event.link, now, actions);
+        break;
+      case 'addPeer':
+        this.addPeer(event.nodeId, event.links, now, actions);
+        break;
+      case 'removePeer':
+        this.removePeer(event.nodeId, now, actions);
+        break;
+    }
+    this.deadlineDirty = true;
+    return actions;
+  }
+
+  /** Absolute time at which the core wants a tick (next ping, pong deadline, end of a hold-down). */
+  nextDeadline(): number {
+    if (!this.deadlineDirty) return this.cachedDeadline;
+    let deadline = Number.POSITIVE_INFINITY;
+    for (const peer of this.peers.values()) {
+      deadline = Math.min(deadline, peer.failbackAtMs);
+      for (const peerLink of peer.links) {
+        if (peerLink !== undefined && this.isEnabled(peerLink.link)) {
+          deadline = Math.min(deadline, peerLink.nextDeadline(this.lastNow));
+        }
+      }
+    }
+    this.cachedDeadline = deadline;
+    this.deadlineDirty = false;
+    return deadline;
+  }
+
+  /** Per peer × local link status at `now`, ordered by node id then link (for `corolink links`). */
+  linkStatus(now: number): LinkStatus[] {
+    const statuses: LinkStatus[] = [];
+    const peers = [...this.peers.values()].sort((a, b) => a.nodeId - b.nodeId);
+    for (const peer of peers) {
+      for (const local of this.localLinks) {
+        if (local !== undefined) statuses.push(this.statusOf(peer, local, now));
+      }
+    }
+    return statuses;
+  }
+
+  /** Whether the peer has at least one usable link (knet host `reachable`). */
+  isReachable(nodeId: number): boolean {
+    return this.peers.get(nodeId)?.reachable === true;
+  }
+
+  /** A copy of the transport-wide counters. */
+  counters(): TransportCounters {
+    return {
+      ...this.stats,
+      rejected: { ...this.stats.rejected },
+      txDropped: { ...this.stats.txDropped },
+    };
+  }
+
+  // ---- sending -------------------------------------------------------------------------------------------
+
+  private send(to: number | 'all', payload: Uint8Array, urgent: boolean, now: number, actions: TransportAction[]) {
+    if (payload.length > this.options.maxMessageBytes) {
+      this.dropTx('message_too_large', actions);
+      return;
+    }
+    this.txSeq = nextSeq(this.txSeq);
+    this.header.seq = this.txSeq;
+    this.header.flags = urgent ? FLAG_URGENT : 0;
+    this.frameCache.fill(undefined);
+    if (to === 'all') {
+      for (const peer of this.peers.values()) this.route(peer, payload, urgent, now, actions);
+      return;
+    }
+    const peer = this.peers.get(to);
+    if (peer === undefined) this.dropTx('unknown_node', actions);
+    else this.route(peer, payload, urgent, now, actions);
+  }
+
+  private route(peer: PeerState, payload: Uint8Array, urgent: boolean, now: number, actions: TransportAction[]) {
+    const mode = this.options.linkMode;
+    if (urgent || mode === 'active') {
+      if (peer.eligible.length === 0) this.dropTx('no_link', actions);
+      for (const peerLink of peer.eligible) this.transmitMessage(peer, peerLink, payload, false, now, actions);
+      return;
+    }
+    const peerLink = mode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
+    if (peerLink === null) this.dropTx('no_link', actions);
+    else this.transmitMessage(peer, peerLink, payload, true, now, actions);
+  }
+
+  private nextRoundRobin(peer: PeerState): PeerLink | null {
+    const count = peer.eligible.length;
+    if (count === 0) return null;
+    const peerLink = peer.eligible[peer.rrCursor % count]!;
+    peer.rrCursor = (peer.rrCursor + 1) % count;
+    return peerLink;
+  }
+
+  private transmitMessage(
+    peer: PeerState,
+    peerLink: PeerLink,
+    payload: Uint8Array,
+    remember: boolean,
+    now: number,
+    actions: TransportAction[],
+  ) {
+    const frames = this.framesOn(peerLink.link, payload);
+    if (frames instanceof Uint8Array) {
+      this.emit(peer, peerLink, frames, remember, now, actions);
+      return;
+    }
+    for (const frame of frames) this.emit(peer, peerLink, frame, remember, now, actions);
+  }
+
+  /** The frames of the current message on `link`: one data frame, or fragments of at most the data MTU. */
+  private framesOn(link: number, payload: Uint8Array): Uint8Array | Uint8Array[] {
+    const cached = this.frameCache[link];
+    if (cached !== undefined) return cached;
+    this.header.link = link;
+    let frames: Uint8Array | Uint8Array[];
+    if (HEADER_BYTES + payload.length <= this.dataMtuBytes) {
+      frames = encodeData(this.header, payload);
+    } else {
+      const chunkBytes = this.dataMtuBytes - HEADER_BYTES - FRAGMENT_HEADER_BYTES;
+      const count = Math.ceil(payload.length / chunkBytes);
+      frames = [];
+      for (let index = 0; index < count; index++) {
+        const offset = index * chunkBytes;
+        const length = Math.min(chunkBytes, payload.length - offset);
+        frames.push(encodeFragment(this.header, payload, offset, length, index, count));
+      }
+    }
+    this.frameCache[link] = frames;
+    return frames;
+  }
+
+  private emit(
+    peer: PeerState,
+    peerLink: PeerLink,
+    frame: Uint8Array,
+    remember: boolean,
+    now: number,
+    actions: TransportAction[],
+  ) {
+    actions.push({ type: 'transmit', link: peerLink.link, to: peer.nodeId, bytes: frame });
+    peerLink.counters.txPackets++;
+    peerLink.counters.txBytes += frame.length;
+    if (remember) peer.recent.record(peerLink.link, frame, now);
+  }
+
+  /** Header for a control frame (ping, pong, PMTU) on `link`. */
+  private controlHeader(link: number): FrameHeader {
+    this.header.link = link;
+    this.header.seq = 0;
+    this.header.flags = 0;
+    return this.header;
+  }
+
+  private dropTx(reason: string, actions: TransportAction[]) {
+    const count = (this.stats.txDropped[reason] ?? 0) + 1;
+    this.stats.txDropped[reason] = count;
+    if (isPowerOfTwo(count)) actions.push(knetLog('debug', `tx: message not sent: ${reason} (${count} so far)`));
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------------------
+
+  private receive(link: number, bytes: Uint8Array, now: number, actions: TransportAction[]) {
+    if (this.localLinks[link] === undefined) return this.reject('unknown_link', link, actions);
+    const decoded = decodePacket(bytes, this.options.clusterId);
+    if (!decoded.ok) return this.reject(decoded.reason, link, actions);
+    const packet = decoded.packet;
+    const source = packet.header.sourceNodeId;
+    if (packet.header.link !== link) return this.reject('link_mismatch', link, actions);
+    if (source === this.options.localNodeId) return this.reject('own_node', link, actions);
+    const peer = this.peers.get(source);
+    if (peer === undefined) return this.reject('unknown_node', link, actions);
+    const peerLink = peer.links[link];
+    if (peerLink === undefined) return this.reject('no_address', link, actions);
+    peerLink.counters.rxPackets++;
+    peerLink.counters.rxBytes += bytes.length;
+    this.noteIncarnation(peer, packet.header.incarnation, actions);
+    this.handlePacket(peer, peerLink, packet, now, actions);
+  }
+
+  private handlePacket(peer: PeerState, peerLink: PeerLink, packet: Packet, now: number, actions: TransportAction[]) {
+    const enabled = this.isEnabled(peerLink.link);
+    switch (packet.type) {
+      case 'data':
+        this.acceptMessage(peer, packet.header.seq, packet.payload, peerLink.link, actions);
+        return;
+      case 'fragment':
+        this.acceptFragment(peer, packet, peerLink.link, actions);
+        return;
+      case 'ping':
+        if (!enabled) return;
+        this.emit(
+          peer,
+          peerLink,
+          encodePingPong('pong', this.controlHeader(peerLink.link), packet.pingSeq, packet.sentAtMs),
+          false,
+          now,
+          actions,
+        );
+        return;
+      case 'pong':
+        if (enabled) this.acceptPong(peer, peerLink, packet.pingSeq, packet.sentAtMs, now, actions);
+        return;
+      case 'pmtuProbe':
+        if (!enabled) return;
+        this.emit(
+          peer,
+          peerLink,
+          encodePmtuReply(this.controlHeader(peerLink.link), packet.probeSeq, packet.frameBytes),
+          false,
+          now,
+          actions,
+        );
+        return;
+      case 'pmtuReply':
+        return; // no PMTU discovery yet: replies are counted in rxPackets and otherwise ignored
+    }
+  }
+
+  private noteIncarnation(peer: PeerState, incarnation: number, actions: TransportAction[]) {
+    if (peer.incarnation === incarnation) return;
+    if (peer.incarnation !== null) {
+      peer.delivered.reset();
+      peer.reassembly.clear();
+      actions.push(knetLog('info', `rx: host: ${peer.nodeId} restarted, resetting its sequence and defrag buffers`));
+    }
+    peer.incarnation = incarnation;
+  }
+
+  private acceptMessage(peer: PeerState, seq: number, payload: Uint8Array, link: number, actions: TransportAction[]) {
+    const verdict = peer.delivered.check(seq);
+    if (verdict !== 'new') return this.reject(verdict, link, actions);
+    peer.delivered.mark(seq);
+    this.stats.delivered++;
+    actions.push({ type: 'deliver', from: peer.nodeId, payload });
+  }
+
+  private acceptFragment(
+    peer: PeerState,
+    fragment: Packet & { type: 'fragment' },
+    link: number,
+    actions: TransportAction[],
+  ) {
+    const seq = fragment.header.seq;
+    const verdict = peer.delivered.check(seq);
+    if (verdict !== 'new') return this.reject(verdict, link, actions);
+    if (fragment.messageBytes > this.options.maxMessageBytes) return this.reject('message_too_large', link, actions);
+    const result = peer.reassembly.add({
+      seq,
+      messageBytes: fragment.messageBytes,
+      offset: fragment.offset,
+      index: fragment.index,
+      count: fragment.count,
+      payload: fragment.payload,
+    });
+    if (result.status === 'complete') this.acceptMessage(peer, seq, result.message, link, actions);
+    else if (result.status !== 'incomplete') this.reject(result.status, link, actions);
+  }
+
+  private acceptPong(
+    peer: PeerState,
+    peerLink: PeerLink,
+    pingSeq: number,
+    sentAtMs: number,
+    now: number,
+    actions: TransportAction[],
+  ) {
+    const outcome = peerLink.onPong(pingSeq, sentAtMs, now);
+    if (outcome === 'discarded') this.reject('pong_discarded', peerLink.link, actions);
+    else if (outcome === 'up') this.linkUp(peer, peerLink, now, actions);
+  }
+
+  /** Counts a dropped frame by reason; logs it at debug level on the 1st, 2nd, 4th, 8th… occurrence. */
+  private reject(reason: string, link: number, actions: TransportAction[]) {
+    const count = (this.stats.rejected[reason] ?? 0) + 1;
+    this.stats.rejected[reason] = count;
+    if (isPowerOfTwo(count)) {
+      actions.push(knetLog('debug', `rx: dropped frame on link ${link}: ${reason} (${count} so far)`));
+    }
+  }
+
+  // ---- heartbeat and link state ------------------------------------------------------------------------
+
+  private tick(now: number, actions: TransportAction[]) {
+    for (const peer of this.peers.values()) {
+      for (const peerLink of peer.links) {
+        if (peerLink === undefined || !this.isEnabled(peerLink.link)) continue;
+        if (peerLink.timedOut(now)) {
+          const silentMs = Math.round(now - peerLink.lastPongAtMs);
+          this.linkDown(peer, peerLink, `no pong for ${silentMs} ms`, now, actions);
+        }
+        if (peerLink.pingDue(now)) {
+          const pingSeq = peerLink.takePing(now);
+          const ping = encodePingPong('ping', this.controlHeader(peerLink.link), pingSeq, now);
+          this.emit(peer, peerLink, ping, false, now, actions);
+        }
+      }
+      if (now >= peer.failbackAtMs) this.refreshPeer(peer, now, actions);
+    }
+  }
+
+  private sendError(to: number, link: number, code: string, now: number, actions: TransportAction[]) {
+    const peer = this.peers.get(to);
+    const peerLink = peer?.links[link];
+    if (peer === undefined || peerLink === undefined) return;
+    peerLink.onSendError(code);
+    if (peerLink.connected && LINK_DOWN_SEND_ERRORS.has(code)) {
+      this.linkDown(peer, peerLink, `send error ${code}`, now, actions);
+    }
+  }
+
+  private linkUp(peer: PeerState, peerLink: PeerLink, now: number, actions: TransportAction[]) {
+    peerLink.markUp(now);
+    actions.push(linkUpLog(peer.nodeId, peerLink.link));
+    actions.push({
+      type: 'linkUp',
+      nodeId: peer.nodeId,
+      link: peerLink.link,
+      reason: `${peerLink.options.pongCount} pongs received`,
+    });
+    this.refreshPeer(peer, now, actions);
+  }
+
+  private linkDown(peer: PeerState, peerLink: PeerLink, reason: string, now: number, actions: TransportAction[]) {
+    peerLink.markDown(now);
+    actions.push(linkDownLog(peer.nodeId, peerLink.link));
+    actions.push({ type: 'linkDown', nodeId: peer.nodeId, link: peerLink.link, reason });
+    this.refreshPeer(peer, now, actions);
+    this.failOver(peer, peerLink, now, actions);
+  }
+
+  /** Recomputes a peer's usable links and data link(s); logs changes; raises hostUp/hostDown. */
+  private refreshPeer(peer: PeerState, now: number, actions: TransportAction[]) {
+    const before = peer.eligible;
+    const eligible = peer.links.filter(
+      (peerLink): peerLink is PeerLink => peerLink?.connected === true && this.isEnabled(peerLink.link),
+    );
+    const changed = eligible.length !== before.length || eligible.some((peerLink, i) => peerLink !== before[i]);
+    peer.eligible = eligible;
+    if (this.options.linkMode === 'passive') {
+      const current = peer.passiveLink?.link ?? null;
+      const chosen = choosePassiveLink(eligible, current, now, this.options.failbackHoldMs);
+      if (chosen !== peer.passiveLink) {
+        actions.push(
+          chosen === null
+            ? noActiveLinksLog(peer.nodeId)
+            : passiveBestLinkLog(peer.nodeId, chosen.link, chosen.options.priority),
+        );
+      }
+      peer.passiveLink = chosen;
+      peer.failbackAtMs = nextFailbackMs(eligible, chosen?.link ?? null, this.options.failbackHoldMs);
+    } else if (changed) {
+      peer.rrCursor = 0;
+      actions.push(
+        eligible.length === 0 ? noActiveLinksLog(peer.nodeId) : activeLinksLog(peer.nodeId, eligible.length),
+      );
+    }
+    const reachable = eligible.length > 0;
+    if (reachable === peer.reachable) return;
+    peer.reachable = reachable;
+    if (reachable) {
+      actions.push({ type: 'hostUp', nodeId: peer.nodeId });
+      return;
+    }
+    // knet clears a host's dedup and defrag buffers when it has no active link left.
+    peer.delivered.reset();
+    peer.reassembly.clear();
+    peer.recent.clear();
+    actions.push({ type: 'hostDown', nodeId: peer.nodeId });
+  }
+
+  /** Re-sends the frames that went out on `failed` since shortly before its last pong, on the new link(s). */
+  private failOver(peer: PeerState, failed: PeerLink, now: number, actions: TransportAction[]) {
+    if (this.options.linkMode === 'active' || peer.eligible.length === 0) return;
+    const sinceMs = failed.lastPongAtMs - failed.options.pingIntervalMs;
+    for (const frame of peer.recent.takeSentOn(failed.link, sinceMs)) {
+      const target = this.options.linkMode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
+      if (target === null) return;
+      this.emit(peer, target, relinkFrame(frame, target.link), true, now, actions);
+      this.stats.failoverResends++;
+    }
+  }
+
+  // ---- administration ------------------------------------------------------------------------------------
+
+  private setLinkEnabled(link: number, enabled: boolean, now: number, actions: TransportAction[]) {
+    const local = this.localLinks[link];
+    if (local === undefined) {
+      actions.push(knetLog('warning', `link: cannot ${enabled ? 'enable' : 'disable'} unknown link ${link}`));
+      return;
+    }
+    if (local.enabled === enabled) return;
+    local.enabled = enabled;
+    actions.push(knetLog('notice', `link: link ${link} ${enabled ? 'enabled' : 'disabled'}`));
+    for (const peer of this.peers.values()) {
+      const peerLink = peer.links[link];
+      if (peerLink === undefined) continue;
+      if (enabled) peerLink.restart(now);
+      else if (peerLink.connected) this.linkDown(peer, peerLink, 'disabled', now, actions);
+    }
+  }
+
+  private addLink(options: LinkOptions, peers: { nodeId: number }[], now: number, actions: TransportAction[]) {
+    const problem = linkOptionsProblem(options);
+    if (problem !== null || this.localLinks[options.link] !== undefined) {
+      actions.push(knetLog('warning', `link: cannot add link ${options.link}: ${problem ?? 'already configured'}`));
+      return;
+    }
+    const local: LocalLink = { options: { ...options }, enabled: true };
+    this.localLinks[options.link] = local;
+    this.updateDataMtu();
+    for (const { nodeId } of peers) {
+      const peer = this.peers.get(nodeId);
+      if (peer !== undefined) peer.links[options.link] = new PeerLink(nodeId, local.options, now);
+    }
+    actions.push(knetLog('notice', `link: link ${options.link} added (pri: ${options.priority})`));
+  }
+
+  private removeLink(link: number, now: number, actions: TransportAction[]) {
+    if (this.localLinks[link] === undefined) {
+      actions.push(knetLog('warning', `link: cannot remove unknown link ${link}`));
+      return;
+    }
+    for (const peer of this.peers.values()) {
+      const peerLink = peer.links[link];
+      if (peerLink?.connected) this.linkDown(peer, peerLink, 'link removed', now, actions);
+      peer.links[link] = undefined;
+    }
+    this.localLinks[link] = undefined;
+    this.updateDataMtu();
+    actions.push(knetLog('notice', `link: link ${link} removed`));
+  }
+
+  private addPeer(nodeId: number, links: number[], now: number, actions: TransportAction[]) {
+    if (!isNodeId(nodeId) || nodeId === this.options.localNodeId || this.peers.has(nodeId)) {
+      actions.push(knetLog('warning', `host: cannot add host ${nodeId}`));
+      return;
+    }
+    this.peers.set(nodeId, this.newPeer(nodeId, links, now));
+    actions.push(knetLog('notice', `host: host: ${nodeId} added`));
+  }
+
+  private removePeer(nodeId: number, now: number, actions: TransportAction[]) {
+    const peer = this.peers.get(nodeId);
+    if (peer === undefined) {
+      actions.push(knetLog('warning', `host: cannot remove unknown host ${nodeId}`));
+      return;
+    }
+    for (const peerLink of peer.links) {
+      if (peerLink?.connected) this.linkDown(peer, peerLink, 'host removed', now, actions);
+    }
+    this.peers.delete(nodeId);
+    actions.push(knetLog('notice', `host: host: ${nodeId} removed`));
+  }
+
+  private newPeer(nodeId: number, links: number[], now: number): PeerState {
+    const peerLinks: (PeerLink | undefined)[] = new Array(MAX_LINKS).fill(undefined);
+    for (const link of links) {
+      const local = this.localLinks[link];
+      if (local !== undefined) peerLinks[link] = new PeerLink(nodeId, local.options, now);
+    }
+    return {
+      nodeId,
+      links: peerLinks,
+      eligible: [],
+      passiveLink: null,
+      failbackAtMs: Number.POSITIVE_INFINITY,
+      rrCursor: 0,
+      reachable: false,
+      incarnation: null,
+      delivered: new DeliveredWindow(),
+      reassembly: new Reassembler(this.stats),
+      recent: new RecentFrames(),
+    };
+  }
+
+  // ---- queries -------------------------------------------------------------------------------------------
+
+  private isEnabled(link: number): boolean {
+    return this.localLinks[link]?.enabled === true;
+  }
+
+  /** Global data MTU: the smallest configured link MTU, so any fragment fits any link. */
+  private updateDataMtu() {
+    let mtu = Number.POSITIVE_INFINITY;
+    for (const local of this.localLinks) if (local !== undefined) mtu = Math.min(mtu, local.options.mtu);
+    this.dataMtuBytes = mtu;
+  }
+
+  private statusOf(peer: PeerState, local: LocalLink, now: number): LinkStatus {
+    const link = local.options.link;
+    const peerLink = peer.links[link];
+    const inUse = peerLink !== undefined && this.carriesData(peer, peerLink);
+    return {
+      nodeId: peer.nodeId,
+      link,
+      enabled: local.enabled && peerLink !== undefined,
+      connected: peerLink?.connected === true,
+      inUse,
+      reason: peerLink === undefined ? 'no address' : inUse ? null : this.idleReason(peer, peerLink, local, now),
+      priority: local.options.priority,
+      mtu: local.options.mtu,
+      latency: peerLink?.latency ? { ...peerLink.latency } : null,
+      counters: peerLink ? { ...peerLink.counters } : zeroCounters(),
+      lastChangeMs: peerLink?.lastChangeMs ?? now,
+    };
+  }
+
+  private carriesData(peer: PeerState, peerLink: PeerLink): boolean {
+    if (this.options.linkMode === 'passive') return peer.passiveLink === peerLink;
+    return peer.eligible.includes(peerLink);
+  }
+
+  /** Why a link does not carry data now (see LinkStatus.reason). */
+  private idleReason(peer: PeerState, peerLink: PeerLink, local: LocalLink, now: number): string {
+    if (!local.enabled) return 'disabled';
+    if (peerLink.connected) {
+      const inUse = peer.passiveLink;
+      if (inUse !== null && isBetterLink(peerLink, inUse) && inHoldDown(peerLink, now, this.options.failbackHoldMs)) {
+        return 'hold-down';
+      }
+      return `standby (best link: ${inUse?.link ?? 'none'})`;
+    }
+    const gathered = peerLink.pongsGatheredAt(now);
+    const waiting = `waiting for pong_count pongs (${gathered}/${peerLink.options.pongCount})`;
+    if (gathered > 0) return waiting;
+    if (peerLink.lastSendError !== null) return `send error ${peerLink.lastSendError}`;
+    const silentSinceMs = Number.isFinite(peerLink.lastPongAtMs) ? peerLink.lastPongAtMs : peerLink.lastChangeMs;
+    const silentMs = now - silentSinceMs;
+    return silentMs > peerLink.options.pingTimeoutMs ? `no pong for ${Math.round(silentMs)} ms` : waiting;
+  }
+}
+
+/** 1, 2, 4, 8…: the occurrences of a repeated event worth a log line (bounded log volume). */
+function isPowerOfTwo(count: number): boolean {
+  return Number.isInteger(Math.log2(count));
+}
