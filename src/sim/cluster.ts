@@ -1,0 +1,242 @@
+/**
+ * A simulated corolink cluster: N nodes (transport core + Totem core each, see node.ts) on a VirtualNetwork, driven
+ * by one Scheduler, all randomness from one seed. Faults come from the network (cut, partition, loss …) and from
+ * crash / restart / leave / timer lateness here. Each node incarnation keeps a trace of what Totem delivered
+ * (docs/contracts.md § Simulated cluster) for the EVS checkers.
+ */
+import {
+  CONSENSUS_FACTOR,
+  DEFAULT_FAIL_TO_RECV_CONST,
+  DEFAULT_JOIN_MS,
+  DEFAULT_MAX_MESSAGES,
+  DEFAULT_MERGE_MS,
+  DEFAULT_SEQNO_UNCHANGED_CONST,
+  DEFAULT_TOKEN_COEFFICIENT_MS,
+  DEFAULT_TOKEN_MS,
+  DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS,
+  DEFAULT_WINDOW_SIZE,
+  effectiveTokenMs,
+  FAST_PING_INTERVAL_MS,
+  FAST_PING_TIMEOUT_MS,
+  FAST_PONG_COUNT,
+  MAX_MESSAGE_BYTES,
+  TOKEN_RETRANSMIT_DIVISOR_EXTRA,
+} from '../config/defaults.ts';
+import { TotemCore } from '../totem/totem.ts';
+import type { Guarantee, TotemOptions, TotemSnapshot } from '../totem/types.ts';
+import { Transport } from '../transport/transport.ts';
+import type { LinkMode } from '../transport/types.ts';
+import { clusterIdFromName } from '../wire/cluster-id.ts';
+import type { ClusterTrace, FuzzCluster } from './fuzz-run.ts';
+import { VirtualNetwork } from './network.ts';
+import { SimNode } from './node.ts';
+import { Rng } from './rng.ts';
+import { Scheduler } from './scheduler.ts';
+
+/** Totem options without the per-node fields. */
+export type SimTotemOptions = Omit<TotemOptions, 'localNodeId' | 'nodes' | 'initialRingSeq'>;
+
+/** Link timing of the simulated transports (corolink's fast profile by default). */
+export interface SimTransportOptions {
+  linkMode: LinkMode;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  pongCount: number;
+  failbackHoldMs: number;
+  mtu: number;
+}
+
+/** Options of a simulated cluster. */
+export interface SimClusterOptions {
+  seed: number;
+  /** Node ids (the nodelist). */
+  nodes: number[];
+  /** Links per node (default 2). */
+  links?: number;
+  /** Overrides of corosync's default Totem timings (derived for the node count). */
+  totem?: Partial<SimTotemOptions>;
+  transport?: Partial<SimTransportOptions>;
+  /** One-way network latency (default: the network's 0.1 ms). */
+  baseDelayMs?: number;
+}
+
+/** Link MTU of the simulated transports (a 1500-byte Ethernet minus IP/UDP and crypto overhead). */
+const SIM_LINK_MTU = 1400;
+/** Default passive-mode failback hold. */
+const SIM_FAILBACK_HOLD_MS = 1000;
+
+/** corosync's derived Totem timings for a nodelist of `nodeCount` nodes (reference §1.3). */
+export function corosyncTotemOptions(nodeCount: number): SimTotemOptions {
+  const tokenMs = effectiveTokenMs(DEFAULT_TOKEN_MS, DEFAULT_TOKEN_COEFFICIENT_MS, nodeCount);
+  return {
+    tokenMs,
+    tokenRetransmitMs: Math.trunc(tokenMs / (DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS + TOKEN_RETRANSMIT_DIVISOR_EXTRA)),
+    joinMs: DEFAULT_JOIN_MS,
+    consensusMs: Math.trunc(CONSENSUS_FACTOR * tokenMs),
+    mergeMs: DEFAULT_MERGE_MS,
+    maxMessages: DEFAULT_MAX_MESSAGES,
+    windowSize: DEFAULT_WINDOW_SIZE,
+    failToRecvConst: DEFAULT_FAIL_TO_RECV_CONST,
+    seqnoUnchangedConst: DEFAULT_SEQNO_UNCHANGED_CONST,
+  };
+}
+
+/** A simulated cluster; implements the fuzz runner's {@link FuzzCluster}. */
+export class SimCluster implements FuzzCluster {
+  readonly scheduler = new Scheduler();
+  readonly network: VirtualNetwork;
+  readonly nodeIds: number[];
+  private readonly rng: Rng;
+  private readonly totemOptions: SimTotemOptions;
+  private readonly transportOptions: SimTransportOptions;
+  private readonly links: number;
+  private readonly current = new Map<number, SimNode>();
+  private readonly incarnations: SimNode[] = [];
+  /** Highest ring seq each node used (corosync's /var/lib/corosync/ringid_<nodeid>, survives a crash). */
+  private readonly ringSeqOnDisk = new Map<number, number>();
+
+  /** Builds and starts every node. */
+  constructor(options: SimClusterOptions) {
+    this.nodeIds = [...options.nodes].sort((a, b) => a - b);
+    this.links = options.links ?? 2;
+    this.rng = new Rng(options.seed);
+    const networkOptions =
+      options.baseDelayMs === undefined
+        ? { links: this.links }
+        : { links: this.links, baseDelayMs: options.baseDelayMs };
+    this.network = new VirtualNetwork(this.scheduler, this.rng.fork(), networkOptions);
+    this.totemOptions = { ...corosyncTotemOptions(this.nodeIds.length), ...options.totem };
+    this.transportOptions = {
+      linkMode: 'passive',
+      pingIntervalMs: FAST_PING_INTERVAL_MS,
+      pingTimeoutMs: FAST_PING_TIMEOUT_MS,
+      pongCount: FAST_PONG_COUNT,
+      failbackHoldMs: SIM_FAILBACK_HOLD_MS,
+      mtu: SIM_LINK_MTU,
+      ...options.transport,
+    };
+    for (const node of this.nodeIds) this.start(node);
+  }
+
+  /** The Totem timings every node uses. */
+  get totem(): SimTotemOptions {
+    return this.totemOptions;
+  }
+
+  /** The running incarnation of `node` (throws when it is down). */
+  node(node: number): SimNode {
+    const sim = this.current.get(node);
+    if (!sim) throw new Error(`sim: node ${node} is down`);
+    return sim;
+  }
+
+  /** Totem status of a running node. */
+  snapshot(node: number): TotemSnapshot {
+    return this.node(node).totem.snapshot();
+  }
+
+  /** Multicasts from `node`; false when the node is down or refused it (backpressure). */
+  multicast(node: number, payload: Uint8Array, guarantee: Guarantee = 'agreed'): boolean {
+    return this.current.get(node)?.multicast(payload, guarantee) ?? false;
+  }
+
+  /** Stops the node; its state is lost except the ring seq "on disk". */
+  crash(node: number): void {
+    const sim = this.current.get(node);
+    if (!sim) return;
+    this.ringSeqOnDisk.set(node, sim.totem.snapshot().highestRingSeq);
+    sim.stop();
+    this.current.delete(node);
+  }
+
+  /** Clean shutdown: the node sends its leave notice and stops. */
+  leave(node: number): void {
+    const sim = this.current.get(node);
+    if (!sim) return;
+    this.ringSeqOnDisk.set(node, sim.totem.snapshot().highestRingSeq);
+    sim.leave();
+    this.current.delete(node);
+  }
+
+  /** Starts a stopped node again with fresh state (a new incarnation). */
+  restart(node: number): void {
+    if (!this.current.has(node)) this.start(node);
+  }
+
+  /** True while the node runs. */
+  isUp(node: number): boolean {
+    return this.current.has(node);
+  }
+
+  /** From now on every timer of `node` fires `lateMs` late (0 = on time). */
+  setTimerLateness(node: number, lateMs: number): void {
+    this.current.get(node)?.setTimerLateness(lateMs);
+  }
+
+  /** Every incarnation's trace so far (in start order). */
+  traces(): ClusterTrace[] {
+    return this.incarnations.map((sim) => sim.trace);
+  }
+
+  /** Runs the virtual clock for `ms`. */
+  runFor(ms: number): void {
+    this.scheduler.runFor(ms);
+  }
+
+  /** Runs until `predicate()` holds (checked every `pollMs`) or `limitMs` passed; returns whether it held. */
+  runUntil(predicate: () => boolean, limitMs: number, pollMs = 10): boolean {
+    const deadline = this.scheduler.now() + limitMs;
+    while (!predicate()) {
+      if (this.scheduler.now() >= deadline) return false;
+      this.scheduler.runFor(Math.min(pollMs, deadline - this.scheduler.now()));
+    }
+    return true;
+  }
+
+  /** True when every running node in `nodes` (default: all running) is operational on one ring of exactly them. */
+  converged(nodes: readonly number[] = [...this.current.keys()]): boolean {
+    const expected = [...nodes].sort((a, b) => a - b).join(' ');
+    const rings = new Set<string>();
+    for (const node of nodes) {
+      const sim = this.current.get(node);
+      if (!sim) return false;
+      const status = sim.totem.snapshot();
+      if (status.state !== 'operational' || status.members.join(' ') !== expected || !status.ringId) return false;
+      rings.add(`${status.ringId.rep}.${status.ringId.seq}`);
+    }
+    return rings.size === 1;
+  }
+
+  private start(node: number): void {
+    const now = this.scheduler.now();
+    const allLinks = Array.from({ length: this.links }, (_, link) => link);
+    const { linkMode, failbackHoldMs, pingIntervalMs, pingTimeoutMs, pongCount, mtu } = this.transportOptions;
+    const transport = new Transport(
+      {
+        localNodeId: node,
+        clusterId: clusterIdFromName('sim'),
+        linkMode,
+        links: allLinks.map((link) => ({ link, priority: 1, pingIntervalMs, pingTimeoutMs, pongCount, mtu })),
+        peers: this.nodeIds.filter((peer) => peer !== node).map((nodeId) => ({ nodeId, links: allLinks })),
+        failbackHoldMs,
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+        incarnation: this.rng.int(0, 0xffffffff),
+      },
+      now,
+    );
+    const ringSeq = this.ringSeqOnDisk.get(node);
+    const totem = new TotemCore(
+      {
+        ...this.totemOptions,
+        localNodeId: node,
+        nodes: this.nodeIds,
+        ...(ringSeq === undefined ? {} : { initialRingSeq: ringSeq }),
+      },
+      now,
+    );
+    const incarnation = this.incarnations.filter((sim) => sim.nodeId === node).length;
+    const sim = new SimNode(node, incarnation, transport, totem, this.scheduler, this.network);
+    this.current.set(node, sim);
+    this.incarnations.push(sim);
+  }
+}

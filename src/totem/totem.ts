@@ -1,0 +1,860 @@
+/**
+ * Totem single-ring protocol (SRP): total order, reliability, flow control and membership as a pure state machine.
+ *
+ * Sources: Amir, Moser, Melliar-Smith, Agarwal, Ciarfella, "The Totem single-ring ordering and membership protocol",
+ * ACM TOCS 13(4), 1995 — §3 (token, seq, aru, retransmit list, flow control), §4 (membership: gather, commit,
+ * recovery; transitional and regular configurations) — and corosync's exec/totemsrp.c (read, not copied).
+ *
+ * Deliberate deviations (docs/totem.md explains each):
+ * - Fast failure detection: `peerUnreachable` (every transport link to a member down) puts that node in the fail set
+ *   and starts a membership round at once; consensus among the remaining nodes still decides.
+ * - Token hold as corosync does it (representative holds the token on an idle ring, TOKEN_HOLD_CANCEL releases it).
+ * - Recovery ends when the representative sees, on two successive visits, the new ring's aru equal to its seq with no
+ *   backlog and no retransmit request; it then sets `install` in the token and every member installs the ring on
+ *   seeing it (instead of corosync's retrans_flg / install_seq / received_flg bookkeeping).
+ * - Old-ring messages: those some transitional member delivered in the old configuration are delivered there by all;
+ *   the rest (after the first gap too, holes skipped) in the transitional configuration — corosync drops messages
+ *   after the first unrecoverable gap.
+ * - Safe delivery is implemented (corosync treats safe as agreed): a safe message is delivered once the token's aru
+ *   covered it on two successive visits of this node.
+ * - Sequence numbers are 53-bit and never wrap; a leave is a JOIN with the sender in its own fail set.
+ */
+
+import { activeMembers, applyJoin, type GatherSets } from './membership.ts';
+import {
+  type CommitEntry,
+  type CommitMessage,
+  decodeMessage,
+  encodeMessage,
+  type JoinMessage,
+  type McastMessage,
+  type TokenMessage,
+  type TotemMessage,
+} from './messages.ts';
+import { planRecovery, type RecoveryPlan } from './recovery.ts';
+import { formatRingId, sameRingId, successor } from './ring-id.ts';
+import { RingLog } from './ring-log.ts';
+import { allowedMessages, requestMissing, takeRetransmissions, updateAru, updateFlowControl } from './token.ts';
+import type {
+  Guarantee,
+  MembershipState,
+  RingId,
+  TotemAction,
+  TotemEvent,
+  TotemLogLevel,
+  TotemOptions,
+  TotemSnapshot,
+} from './types.ts';
+
+/** A new ring's seq is the highest known ring seq plus this (corosync). */
+export const RING_SEQ_STEP = 4;
+/** Default token warning threshold, percent of the token timeout (corosync token_warning). */
+export const DEFAULT_TOKEN_WARNING_PCT = 75;
+/** Default bound of the pending (not yet sent) queue before multicasts are refused. */
+export const DEFAULT_MAX_PENDING_MESSAGES = 4096;
+/** A leave notice is sent this many times (best effort; peers fall back to token loss). */
+export const LEAVE_NOTICE_COPIES = 2;
+/** corosync's hold formula: 0.8 × token_retransmit − 1000/HZ (HZ = 100). */
+const HOLD_FRACTION = 0.8;
+const HOLD_TICK_MS = 10;
+const PERCENT = 100;
+
+/** Why a node enters GATHER (corosync's `gather_state_from` codes and texts, plus our transport evidence). */
+const GATHER_REASONS = {
+  startup: [0, 'consensus timeout'],
+  consensusExpired: [3, 'The consensus timeout expired.'],
+  tokenLostOperational: [2, 'The token was lost in the OPERATIONAL state.'],
+  tokenLostCommit: [4, 'The token was lost in the COMMIT state.'],
+  tokenLostRecovery: [5, 'The token was lost in the RECOVERY state.'],
+  failedToReceive: [6, 'failed to receive'],
+  foreignOperational: [7, 'foreign message in operational state'],
+  foreignGather: [8, 'foreign message in gather state'],
+  mergeOperational: [9, 'merge during operational state'],
+  mergeJoin: [11, 'merge during join'],
+  joinOperational: [12, 'join during operational state'],
+  joinCommit: [13, 'join during commit state'],
+  joinRecovery: [14, 'join during recovery'],
+  peerUnreachable: [16, 'peer unreachable on every link'],
+} as const;
+type GatherReason = keyof typeof GATHER_REASONS;
+
+interface PendingMessage {
+  payload: Uint8Array;
+  guarantee: Guarantee;
+}
+
+function difference(list: readonly number[], remove: readonly number[]): number[] {
+  return list.filter((id) => !remove.includes(id));
+}
+
+/** The Totem SRP core for one node. Drive it with `step(event, now)`; tick it at `nextDeadline()`. */
+export class TotemCore {
+  private readonly me: number;
+  private readonly holdMs: number;
+  private readonly tokenWarningPct: number;
+  private readonly maxPending: number;
+  private now: number;
+  private out: TotemAction[] = [];
+  private state: MembershipState = 'gather';
+
+  /** The installed ring (last regular configuration) and the one being formed in commit/recovery. */
+  private installed: RingLog | null = null;
+  private forming: RingLog | null = null;
+  private highestRingSeq: number;
+  /** Highest ring seq this node entered COMMIT for: an older commit token is stale. */
+  private lastCommittedRingSeq: number;
+
+  // gather
+  private readonly sets: GatherSets = { proc: new Set<number>(), fail: new Set<number>() };
+  private readonly consensus = new Set<number>();
+  private readonly leftCleanly = new Set<number>();
+
+  // recovery
+  private recoveryPlan: RecoveryPlan | null = null;
+  private recoveryQueue: McastMessage[] = [];
+
+  // token bookkeeping of the current ring (reset when a new ring is committed)
+  private lastTokenSeq = -1;
+  private lastSentToken: { to: number; bytes: Uint8Array } | null = null;
+  private heldToken: TokenMessage | null = null;
+  private previousForwardAru = -1;
+  private previousVisitSeq = -1;
+  private previousVisitAt = -1;
+  private safeAru = 0;
+  private lastTokenAru = -1;
+  private aruStuckCount = 0;
+  private seqUnchangedCount = 0;
+  private sentLastVisit = 0;
+  private backlogLastVisit = 0;
+
+  private readonly pending: PendingMessage[] = [];
+
+  // timers (absolute ms, Infinity = off)
+  private holdUntil = Infinity;
+  private tokenRetransmitAt = Infinity;
+  private tokenWarningAt = Infinity;
+  private tokenLossAt = Infinity;
+  private tokenReceivedAt = 0;
+  private joinAt = Infinity;
+  private consensusAt = Infinity;
+  private mergeAt = Infinity;
+
+  private readonly stats = {
+    tokenRotationMs: 0,
+    retransmitted: 0,
+    retransmitRequested: 0,
+    tokenRetransmits: 0,
+    delivered: 0,
+    badMessages: 0,
+    configurations: 0,
+  };
+
+  /** Starts in GATHER with only itself, which at once forms a single-node ring (as corosync does at startup). */
+  constructor(
+    private readonly options: TotemOptions,
+    now: number,
+  ) {
+    this.me = options.localNodeId;
+    this.now = now;
+    this.highestRingSeq = options.initialRingSeq ?? 0;
+    this.lastCommittedRingSeq = this.highestRingSeq;
+    this.holdMs = options.holdMs ?? Math.max(0, options.tokenRetransmitMs * HOLD_FRACTION - HOLD_TICK_MS);
+    this.tokenWarningPct = options.tokenWarningPct ?? DEFAULT_TOKEN_WARNING_PCT;
+    this.maxPending = options.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
+    this.enterGather('startup');
+  }
+
+  /** Handles one event; returns the actions (including those produced by the constructor on the first call). */
+  step(event: TotemEvent, now: number): TotemAction[] {
+    this.now = now;
+    if (this.state !== 'left') {
+      switch (event.type) {
+        case 'tick':
+          this.onTick();
+          break;
+        case 'receive':
+          this.onReceive(event.payload);
+          break;
+        case 'multicast':
+          this.onMulticast(event.payload, event.guarantee ?? 'agreed');
+          break;
+        case 'peerUnreachable':
+          this.onPeerUnreachable(event.nodeId);
+          break;
+        case 'peerReachable':
+          this.onPeerReachable(event.nodeId);
+          break;
+        case 'leave':
+          this.onLeave();
+          break;
+      }
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  /** Absolute time of the next timer; Infinity when none. */
+  nextDeadline(): number {
+    if (this.state === 'left') return Infinity;
+    const hold = this.heldToken ? this.holdUntil : Infinity;
+    return Math.min(
+      hold,
+      this.tokenRetransmitAt,
+      this.tokenWarningAt,
+      this.tokenLossAt,
+      this.joinAt,
+      this.consensusAt,
+      this.mergeAt,
+    );
+  }
+
+  /** True when a multicast would be queued rather than refused (backpressure). */
+  canSend(): boolean {
+    return this.state !== 'left' && this.pending.length < this.maxPending;
+  }
+
+  /** Status for `corolink status` and metrics. */
+  snapshot(): TotemSnapshot {
+    const ring = this.installed;
+    return {
+      state: this.state,
+      ringId: ring ? { ...ring.ringId } : null,
+      members: ring ? [...ring.members] : [],
+      highestRingSeq: this.highestRingSeq,
+      myAru: ring?.aru ?? 0,
+      highestSeqReceived: ring?.highSeq ?? 0,
+      tokenRotationMs: this.stats.tokenRotationMs,
+      retransmitted: this.stats.retransmitted,
+      retransmitRequested: this.stats.retransmitRequested,
+      tokenRetransmits: this.stats.tokenRetransmits,
+      delivered: this.stats.delivered,
+      pending: this.pending.length,
+      retained: ring?.size ?? 0,
+      badMessages: this.stats.badMessages,
+      configurations: this.stats.configurations,
+    };
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private onTick(): void {
+    const now = this.now;
+    if (this.heldToken && now >= this.holdUntil) this.releaseHeldToken();
+    if (now >= this.tokenRetransmitAt) this.retransmitToken();
+    if (now >= this.tokenWarningAt) {
+      this.tokenWarningAt = Infinity;
+      this.log('notice', `Token has not been received in ${Math.trunc(now - this.tokenReceivedAt)} ms `);
+    }
+    if (now >= this.tokenLossAt) this.onTokenLoss();
+    if (now >= this.joinAt) {
+      this.sendJoin();
+      this.joinAt = now + this.options.joinMs;
+    }
+    if (now >= this.consensusAt) this.onConsensusTimeout();
+    if (now >= this.mergeAt) this.sendMergeDetect();
+  }
+
+  private onReceive(bytes: Uint8Array): void {
+    const message = decodeMessage(bytes);
+    if (!message) {
+      this.stats.badMessages++;
+      return;
+    }
+    this.dispatch(message);
+  }
+
+  private dispatch(message: TotemMessage): void {
+    switch (message.type) {
+      case 'token':
+        this.onToken(message);
+        break;
+      case 'mcast':
+        this.onMcast(message);
+        break;
+      case 'join':
+        this.onJoin(message);
+        break;
+      case 'commit':
+        this.onCommit(message);
+        break;
+      case 'mergeDetect':
+        this.onForeignRing(message.sender, message.ringId, 'mergeOperational');
+        break;
+      case 'holdCancel':
+        if (this.heldToken && sameRingId(message.ringId, this.heldToken.ringId)) this.releaseHeldToken();
+        break;
+    }
+  }
+
+  private onMulticast(payload: Uint8Array, guarantee: Guarantee): void {
+    if (this.pending.length >= this.maxPending) {
+      this.out.push({ type: 'backpressure', pending: this.pending.length });
+      return;
+    }
+    this.pending.push({ payload, guarantee });
+    if (this.pending.length > 1 || this.state !== 'operational' || !this.installed) return;
+    if (this.heldToken) {
+      this.releaseHeldToken();
+    } else if (this.seqUnchangedCount > 0 && this.installed.ringId.rep !== this.me) {
+      const cancel = encodeMessage({ type: 'holdCancel', sender: this.me, ringId: this.installed.ringId });
+      this.send(this.installed.ringId.rep, cancel, true);
+    }
+  }
+
+  private onPeerUnreachable(nodeId: number): void {
+    if (nodeId === this.me) return;
+    const inRing = this.state === 'operational' && this.installed?.members.includes(nodeId);
+    const inGather = this.state !== 'operational' && this.sets.proc.has(nodeId) && !this.sets.fail.has(nodeId);
+    if (!inRing && !inGather) return;
+    this.log('notice', `Node ${nodeId} is unreachable on every link, forming new configuration.`);
+    this.sets.fail.add(nodeId);
+    this.enterGather('peerUnreachable');
+  }
+
+  /** A node came within reach: invite it at once (merge detect, or my JOIN when gathering). */
+  private onPeerReachable(nodeId: number): void {
+    if (nodeId === this.me) return;
+    if (this.state === 'gather') {
+      this.send(nodeId, encodeMessage(this.joinMessage()), true);
+    } else if (this.state === 'operational' && !this.installed!.members.includes(nodeId)) {
+      this.send(nodeId, encodeMessage({ type: 'mergeDetect', sender: this.me, ringId: this.installed!.ringId }), true);
+    }
+  }
+
+  private onLeave(): void {
+    const members = this.installed ? [...this.installed.members] : [this.me];
+    const notice = encodeMessage({
+      type: 'join',
+      sender: this.me,
+      proc: members,
+      fail: [this.me],
+      ringSeq: this.highestRingSeq,
+    });
+    for (let copy = 0; copy < LEAVE_NOTICE_COPIES; copy++) this.send('all', notice, true);
+    this.log('notice', 'Leaving the ring: sent leave notice, stopping.');
+    this.state = 'left';
+    this.heldToken = null;
+  }
+
+  // ---------------------------------------------------------------- membership: gather
+
+  private enterGather(reason: GatherReason): void {
+    const [code, text] = GATHER_REASONS[reason];
+    this.log('debug', `entering GATHER state from ${code}(${text}).`);
+    this.state = 'gather';
+    this.forming = null;
+    this.recoveryPlan = null;
+    this.recoveryQueue = [];
+    this.heldToken = null;
+    this.lastSentToken = null;
+    this.tokenRetransmitAt = Infinity;
+    this.tokenWarningAt = Infinity;
+    this.tokenLossAt = Infinity;
+    this.mergeAt = Infinity;
+    this.sets.proc.add(this.me);
+    this.sets.fail.delete(this.me);
+    this.consensus.clear();
+    this.consensus.add(this.me);
+    this.sendJoin();
+    this.joinAt = this.now + this.options.joinMs;
+    this.consensusAt = this.now + this.options.consensusMs;
+    this.checkConsensus();
+  }
+
+  private joinMessage(): JoinMessage {
+    return {
+      type: 'join',
+      sender: this.me,
+      proc: [...this.sets.proc].sort((a, b) => a - b),
+      fail: [...this.sets.fail].sort((a, b) => a - b),
+      ringSeq: this.highestRingSeq,
+    };
+  }
+
+  private sendJoin(): void {
+    this.send('all', encodeMessage(this.joinMessage()), true);
+  }
+
+  private onJoin(join: JoinMessage): void {
+    if (join.sender === this.me) return;
+    this.highestRingSeq = Math.max(this.highestRingSeq, join.ringSeq);
+    if (join.fail.includes(join.sender)) {
+      this.onLeaveNotice(join.sender);
+      return;
+    }
+    const oldMembers = new Set(this.installed?.members ?? []);
+    switch (this.state) {
+      case 'operational': {
+        const member = oldMembers.has(join.sender);
+        if (member && join.ringSeq < this.installed!.ringId.seq) return; // straggler from the round that formed us
+        const verdict = applyJoin(this.me, this.sets, join, oldMembers);
+        if (member || verdict === 'merged') this.enterGather(member ? 'joinOperational' : 'mergeJoin');
+        return;
+      }
+      case 'gather': {
+        const verdict = applyJoin(this.me, this.sets, join, oldMembers);
+        if (verdict === 'merged') {
+          this.enterGather('mergeJoin');
+        } else if (verdict === 'agree') {
+          this.consensus.add(join.sender);
+          this.checkConsensus();
+        }
+        return;
+      }
+      case 'commit':
+      case 'recovery': {
+        const forming = this.forming!;
+        if (!forming.members.includes(join.sender) || join.ringSeq < forming.ringId.seq) return;
+        applyJoin(this.me, this.sets, join, oldMembers);
+        this.enterGather(this.state === 'commit' ? 'joinCommit' : 'joinRecovery');
+        return;
+      }
+      case 'left':
+        return;
+    }
+  }
+
+  private onLeaveNotice(sender: number): void {
+    const known = this.sets.proc.has(sender) || this.installed?.members.includes(sender);
+    if (!known || this.sets.fail.has(sender)) return;
+    this.log('notice', `Node ${sender} left the ring (leave notice), forming new configuration.`);
+    this.leftCleanly.add(sender);
+    this.sets.fail.add(sender);
+    this.enterGather(this.state === 'operational' ? 'joinOperational' : 'mergeJoin');
+  }
+
+  private checkConsensus(): void {
+    if (this.state !== 'gather') return;
+    const active = activeMembers(this.sets);
+    if (!active.every((id) => this.consensus.has(id)) || active[0] !== this.me) return;
+    this.highestRingSeq += RING_SEQ_STEP;
+    const commit: CommitMessage = {
+      type: 'commit',
+      ringId: { rep: this.me, seq: this.highestRingSeq },
+      members: active,
+      entries: [],
+    };
+    this.onCommit(commit);
+  }
+
+  private onConsensusTimeout(): void {
+    for (const id of activeMembers(this.sets)) if (!this.consensus.has(id)) this.sets.fail.add(id);
+    this.enterGather('consensusExpired');
+  }
+
+  /** A message of another ring: a partition to merge with (TOCS §4.4, corosync memb_merge_detect). */
+  private onForeignRing(sender: number, ringId: RingId, reason: GatherReason): void {
+    if (sender === this.me) return;
+    if (this.state === 'operational') {
+      const installed = this.installed!;
+      if (sameRingId(ringId, installed.ringId)) return;
+      if (installed.members.includes(sender) && ringId.seq <= installed.ringId.seq) return; // stale
+      this.sets.proc.add(sender);
+      this.enterGather(reason);
+    } else if (this.state === 'gather' && !this.sets.proc.has(sender)) {
+      this.sets.proc.add(sender);
+      this.enterGather('foreignGather');
+    }
+  }
+
+  // ---------------------------------------------------------------- membership: commit and recovery
+
+  private onCommit(commit: CommitMessage): void {
+    this.highestRingSeq = Math.max(this.highestRingSeq, commit.ringId.seq);
+    if (commit.entries.length < commit.members.length) {
+      this.onCommitFirstRotation(commit);
+      return;
+    }
+    const forming = this.forming;
+    if (!forming || !sameRingId(commit.ringId, forming.ringId)) return;
+    if (this.state === 'commit') {
+      this.tokenRetransmitAt = Infinity;
+      this.enterRecovery(commit.entries);
+      this.forwardCommit(commit);
+    } else if (this.state === 'recovery' && commit.ringId.rep === this.me && this.lastTokenSeq < 0) {
+      this.tokenRetransmitAt = Infinity;
+      this.lastSentToken = null;
+      const token: TokenMessage = {
+        type: 'token',
+        ringId: forming.ringId,
+        tokenSeq: 0,
+        seq: 0,
+        aru: 0,
+        aruAddr: 0,
+        fcc: 0,
+        backlog: 0,
+        install: false,
+        rtr: [],
+      };
+      this.onToken(token);
+    }
+  }
+
+  private onCommitFirstRotation(commit: CommitMessage): void {
+    if (this.state !== 'gather') return;
+    const active = activeMembers(this.sets);
+    const myTurn = commit.members.indexOf(this.me) === commit.entries.length;
+    const sameSet = active.length === commit.members.length && active.every((id, i) => id === commit.members[i]);
+    if (!myTurn || !sameSet || commit.ringId.seq <= this.lastCommittedRingSeq) return; // stale: never reuse a ring
+    this.lastCommittedRingSeq = commit.ringId.seq;
+    this.log('debug', 'entering COMMIT state.');
+    this.state = 'commit';
+    this.forming = new RingLog(commit.ringId, commit.members);
+    this.resetTokenBookkeeping();
+    this.joinAt = Infinity;
+    this.consensusAt = Infinity;
+    this.restartTokenLossTimer();
+    const old = this.installed;
+    const entry: CommitEntry = {
+      nodeId: this.me,
+      oldRingId: old ? old.ringId : null,
+      aru: old?.aru ?? 0,
+      highSeq: old?.highSeq ?? 0,
+      highDelivered: old?.highDelivered ?? 0,
+    };
+    this.forwardCommit({ ...commit, entries: [...commit.entries, entry] });
+  }
+
+  private forwardCommit(commit: CommitMessage): void {
+    const next = successor(commit.members, this.me);
+    if (next === this.me) {
+      this.onCommit(commit);
+      return;
+    }
+    const bytes = encodeMessage(commit);
+    this.send(next, bytes, true);
+    this.lastSentToken = { to: next, bytes };
+    this.tokenRetransmitAt = this.now + this.options.tokenRetransmitMs;
+  }
+
+  private enterRecovery(entries: readonly CommitEntry[]): void {
+    this.log('debug', 'entering RECOVERY state.');
+    this.state = 'recovery';
+    this.restartTokenLossTimer();
+    const plan = planRecovery(this.me, this.installed, entries);
+    this.recoveryPlan = plan;
+    this.recoveryQueue = plan.resend.map((seq) => this.installed!.get(seq)!);
+  }
+
+  private enterOperational(): void {
+    const newRing = this.forming!;
+    const old = this.installed;
+    const plan = this.recoveryPlan!;
+    const transitional = plan.transitional;
+    const left = old ? difference(old.members, transitional) : [];
+    const failed = left.filter((id) => !this.leftCleanly.has(id));
+    const joined = difference(newRing.members, transitional);
+    if (old) {
+      this.deliverOldRing(old, plan.maxDelivered, false);
+      this.configChange('transitional', transitional, left, [], failed, newRing.ringId);
+      this.deliverOldRing(old, plan.highSeq, true);
+    }
+    this.configChange('regular', [...newRing.members], left, joined, failed, newRing.ringId);
+    this.log('debug', 'entering OPERATIONAL state.');
+    const changes =
+      (joined.length ? ` joined: ${joined.join(' ')}` : '') + (left.length ? ` left: ${left.join(' ')}` : '');
+    this.log('notice', `A new membership (${formatRingId(newRing.ringId)}) was formed. Members${changes}`);
+    if (failed.length) this.log('notice', `Failed to receive the leave message. failed: ${failed.join(' ')}`);
+    this.stats.configurations++;
+    this.state = 'operational';
+    this.installed = newRing;
+    this.forming = null;
+    this.recoveryPlan = null;
+    this.recoveryQueue = [];
+    this.sets.proc.clear();
+    for (const id of newRing.members) this.sets.proc.add(id);
+    this.sets.fail.clear();
+    this.leftCleanly.clear();
+    this.joinAt = Infinity;
+    this.consensusAt = Infinity;
+    this.mergeAt = newRing.ringId.rep === this.me ? this.now + this.options.mergeMs : Infinity;
+  }
+
+  /** Delivers old-ring messages up to `upTo`; `skipHoles` (transitional configuration) steps over missing seqs. */
+  private deliverOldRing(old: RingLog, upTo: number, skipHoles: boolean): void {
+    for (let seq = old.highDelivered + 1; seq <= upTo; seq++) {
+      const message = old.get(seq);
+      if (!message && !skipHoles) break;
+      if (message) this.deliver(message);
+      old.highDelivered = seq;
+    }
+  }
+
+  // ---------------------------------------------------------------- operational: messages and token
+
+  private onMcast(message: McastMessage): void {
+    const installed = this.installed;
+    if (installed && sameRingId(message.ringId, installed.ringId)) {
+      if (this.state !== 'operational' && this.state !== 'gather') return; // old ring frozen from commit on
+      installed.add(message);
+      if (this.state === 'operational') this.deliverInOrder(installed);
+      return;
+    }
+    const forming = this.forming;
+    if (forming && sameRingId(message.ringId, forming.ringId)) {
+      const inner = message.inner;
+      if (forming.add(message) && inner && installed && sameRingId(inner.ringId, installed.ringId)) {
+        installed.add({ type: 'mcast', ...inner, inner: null });
+      }
+      return;
+    }
+    this.onForeignRing(message.sender, message.ringId, 'foreignOperational');
+  }
+
+  private activeRing(): RingLog | null {
+    if (this.state === 'operational') return this.installed;
+    if (this.state === 'recovery') return this.forming;
+    return null;
+  }
+
+  private onToken(received: TokenMessage): void {
+    const ring = this.activeRing();
+    if (!ring || !sameRingId(received.ringId, ring.ringId) || received.tokenSeq <= this.lastTokenSeq) return;
+    const token: TokenMessage = { ...received, rtr: [...received.rtr] };
+    this.lastTokenSeq = token.tokenSeq;
+    this.tokenRetransmitAt = Infinity;
+    this.restartTokenLossTimer();
+    if (this.previousVisitAt >= 0) this.stats.tokenRotationMs = this.now - this.previousVisitAt;
+    this.previousVisitAt = this.now;
+    if (this.state === 'recovery' && token.install) this.enterOperational();
+    const active = this.activeRing()!;
+    const idleVisit = token.seq === this.previousVisitSeq && token.aru === token.seq && token.rtr.length === 0;
+    this.seqUnchangedCount = idleVisit ? this.seqUnchangedCount + 1 : 0;
+
+    this.safeAru = Math.min(this.previousForwardAru, token.aru);
+    active.release(this.safeAru);
+    const retransmittedNow = this.serveRetransmitList(token, active);
+    this.requestMissing(token, active);
+    const sentNow = this.sendNewMessages(token, active, retransmittedNow);
+    if (sentNow + retransmittedNow > 0 || token.rtr.length > 0) this.seqUnchangedCount = 0;
+    this.updateFlowControl(token, retransmittedNow + sentNow);
+    updateAru(token, active.aru, this.me);
+    if (this.state === 'operational' && this.failedToReceive(token)) return;
+    if (this.state === 'recovery' && this.recoveryComplete(token, sentNow)) {
+      token.install = true;
+      this.enterOperational();
+    }
+    this.previousForwardAru = token.aru;
+    this.previousVisitSeq = token.seq;
+    this.forwardToken({ ...token, tokenSeq: token.tokenSeq + 1 });
+    if (this.state === 'operational') this.deliverInOrder(this.installed!);
+  }
+
+  /** Re-multicasts requested messages I hold; returns how many. */
+  private serveRetransmitList(token: TokenMessage, ring: RingLog): number {
+    const held = takeRetransmissions(token, ring);
+    for (const message of held) this.send('all', encodeMessage(message), false);
+    this.stats.retransmitted += held.length;
+    return held.length;
+  }
+
+  private requestMissing(token: TokenMessage, ring: RingLog): void {
+    const added = requestMissing(token, ring, this.previousVisitSeq);
+    if (added.length === 0) return;
+    this.stats.retransmitRequested += added.length;
+    this.log('notice', `Retransmit List: ${added.map((seq) => seq.toString(16)).join(' ')}`);
+  }
+
+  private sendNewMessages(token: TokenMessage, ring: RingLog, retransmittedNow: number): number {
+    const allowed = allowedMessages(token, this.options, retransmittedNow);
+    let sent = 0;
+    while (sent < allowed) {
+      const message = this.nextOutgoing(token, ring);
+      if (!message) break;
+      ring.add(message);
+      this.send('all', encodeMessage(message), false);
+      sent++;
+    }
+    return sent;
+  }
+
+  /** The next message to order: an old-ring message in recovery, an application message when operational. */
+  private nextOutgoing(token: TokenMessage, ring: RingLog): McastMessage | null {
+    const base = { ringId: ring.ringId, sender: this.me };
+    if (this.state === 'recovery') {
+      const old = this.recoveryQueue.shift();
+      if (!old) return null;
+      token.seq++;
+      return { type: 'mcast', ...base, seq: token.seq, guarantee: 'agreed', payload: new Uint8Array(0), inner: old };
+    }
+    const next = this.pending.shift();
+    if (!next) return null;
+    token.seq++;
+    return { type: 'mcast', ...base, seq: token.seq, guarantee: next.guarantee, payload: next.payload, inner: null };
+  }
+
+  private updateFlowControl(token: TokenMessage, sentNow: number): void {
+    const backlogNow = this.state === 'recovery' ? this.recoveryQueue.length : this.pending.length;
+    updateFlowControl(token, {
+      sentNow,
+      sentLastVisit: this.sentLastVisit,
+      backlogNow,
+      backlogLastVisit: this.backlogLastVisit,
+    });
+    this.sentLastVisit = sentNow;
+    this.backlogLastVisit = backlogNow;
+  }
+
+  /** corosync's FAILED TO RECEIVE: my aru held the ring back for failToRecvConst rotations → new membership. */
+  private failedToReceive(token: TokenMessage): boolean {
+    this.aruStuckCount = token.aru === this.lastTokenAru && token.aruAddr !== 0 ? this.aruStuckCount + 1 : 0;
+    this.lastTokenAru = token.aru;
+    if (this.aruStuckCount <= this.options.failToRecvConst || token.aruAddr !== this.me) return false;
+    this.log('error', 'FAILED TO RECEIVE');
+    this.enterGather('failedToReceive');
+    return true;
+  }
+
+  /**
+   * Representative only: every member holds every new-ring message (aru = seq on two successive visits, nothing sent
+   * meanwhile), no member has old messages left to re-send (backlog 0) and nobody asks for retransmissions.
+   */
+  private recoveryComplete(token: TokenMessage, sentNow: number): boolean {
+    return (
+      token.ringId.rep === this.me &&
+      sentNow === 0 &&
+      token.seq === this.previousVisitSeq &&
+      token.aru === token.seq &&
+      this.previousForwardAru === token.seq &&
+      token.backlog === 0 &&
+      token.rtr.length === 0 &&
+      this.recoveryQueue.length === 0
+    );
+  }
+
+  private isIdle(): boolean {
+    return this.seqUnchangedCount > this.options.seqnoUnchangedConst;
+  }
+
+  private forwardToken(token: TokenMessage): void {
+    const ring = this.activeRing()!;
+    const next = successor(ring.members, this.me);
+    const idle = this.state === 'operational' && this.pending.length === 0 && ring.highDelivered === ring.highSeq;
+    const holding = idle && ring.ringId.rep === this.me && (next === this.me || this.isIdle());
+    if (holding || next === this.me) {
+      this.heldToken = token;
+      this.holdUntil = holding ? this.now + this.holdMs : this.now;
+      return;
+    }
+    this.transmitToken(token, next);
+  }
+
+  private releaseHeldToken(): void {
+    const token = this.heldToken!;
+    this.heldToken = null;
+    const ring = this.activeRing();
+    if (!ring) return;
+    const next = successor(ring.members, this.me);
+    if (next === this.me) this.onToken(token);
+    else this.transmitToken(token, next);
+  }
+
+  private transmitToken(token: TokenMessage, next: number): void {
+    const bytes = encodeMessage(token);
+    this.send(next, bytes, true);
+    this.lastSentToken = { to: next, bytes };
+    this.tokenRetransmitAt = this.now + this.options.tokenRetransmitMs;
+  }
+
+  /** token_retransmit expired: resend my last token (or commit token); the receiver drops it if it had it. */
+  private retransmitToken(): void {
+    const last = this.lastSentToken;
+    this.tokenRetransmitAt = last ? this.now + this.options.tokenRetransmitMs : Infinity;
+    if (!last) return;
+    this.stats.tokenRetransmits++;
+    this.send(last.to, last.bytes, true);
+  }
+
+  private onTokenLoss(): void {
+    this.tokenLossAt = Infinity;
+    if (this.state === 'operational') {
+      this.log(
+        'notice',
+        `A processor failed, forming new configuration: token timed out (${this.options.tokenMs}ms), waiting ${this.options.consensusMs}ms for consensus.`,
+      );
+      this.enterGather('tokenLostOperational');
+    } else if (this.state === 'commit') {
+      this.enterGather('tokenLostCommit');
+    } else if (this.state === 'recovery') {
+      this.enterGather('tokenLostRecovery');
+    }
+  }
+
+  private restartTokenLossTimer(): void {
+    this.tokenReceivedAt = this.now;
+    this.tokenLossAt = this.now + this.options.tokenMs;
+    const warnPct = this.tokenWarningPct;
+    this.tokenWarningAt =
+      warnPct > 0 && this.state === 'operational' ? this.now + (this.options.tokenMs * warnPct) / PERCENT : Infinity;
+  }
+
+  private resetTokenBookkeeping(): void {
+    this.lastTokenSeq = -1;
+    this.lastSentToken = null;
+    this.tokenRetransmitAt = Infinity;
+    this.heldToken = null;
+    this.previousForwardAru = -1;
+    this.previousVisitSeq = -1;
+    this.previousVisitAt = -1;
+    this.safeAru = 0;
+    this.lastTokenAru = -1;
+    this.aruStuckCount = 0;
+    this.seqUnchangedCount = 0;
+    this.sentLastVisit = 0;
+    this.backlogLastVisit = 0;
+  }
+
+  private sendMergeDetect(): void {
+    const installed = this.installed!;
+    this.mergeAt = this.now + this.options.mergeMs;
+    const bytes = encodeMessage({ type: 'mergeDetect', sender: this.me, ringId: installed.ringId });
+    for (const id of this.options.nodes) if (!installed.members.includes(id)) this.send(id, bytes, true);
+  }
+
+  // ---------------------------------------------------------------- delivery and output
+
+  /** Delivers in seq order up to the first gap; a safe message waits until the token proved every member has it. */
+  private deliverInOrder(ring: RingLog): void {
+    for (;;) {
+      const message = ring.get(ring.highDelivered + 1);
+      if (!message) return;
+      if (!message.inner) {
+        if (message.guarantee === 'safe' && message.seq > this.safeAru) return;
+        this.deliver(message);
+      }
+      ring.highDelivered = message.seq;
+    }
+  }
+
+  private deliver(message: McastMessage): void {
+    this.stats.delivered++;
+    this.out.push({
+      type: 'deliver',
+      sender: message.sender,
+      payload: message.payload,
+      ringId: { ...message.ringId },
+      seq: message.seq,
+      guarantee: message.guarantee,
+    });
+  }
+
+  private configChange(
+    kind: 'transitional' | 'regular',
+    members: number[],
+    left: number[],
+    joined: number[],
+    failed: number[],
+    ringId: RingId,
+  ): void {
+    this.out.push({ type: 'configChange', kind, members, left, joined, failed, ringId: { ...ringId } });
+  }
+
+  private send(to: number | 'all', payload: Uint8Array, control: boolean): void {
+    this.out.push({ type: 'send', to, payload, control });
+  }
+
+  private log(level: TotemLogLevel, message: string): void {
+    this.out.push({ type: 'log', level, subsystem: 'TOTEM', message });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Public types of the Totem core (single-ring ordering and membership): options, input events, output actions,
+ * status snapshot. The contract is docs/contracts.md § Totem; docs/totem.md explains the behaviour.
+ */
+
+/** Ring identifier: representative (lowest node id of the ring) and ring sequence number; printed `rep.seq` (hex). */
+export interface RingId {
+  rep: number;
+  seq: number;
+}
+
+/** Delivery guarantee of a multicast: agreed (total order) or safe (total order + every member has it). */
+export type Guarantee = 'agreed' | 'safe';
+
+/** Totem timing and flow-control options (corosync's `totem { }` values after derivation by the config layer). */
+export interface TotemOptions {
+  /** This node's id (non-zero u32). */
+  localNodeId: number;
+  /** Every configured node id (the nodelist), including this node. */
+  nodes: number[];
+  /** Token loss timeout (corosync's effective token: token + (n−2) × token_coefficient). */
+  tokenMs: number;
+  /** Resend the last token when no newer token came back within this time. */
+  tokenRetransmitMs: number;
+  /** How long the representative holds the token on an idle ring. Default 0.8 × tokenRetransmitMs − 10. */
+  holdMs?: number;
+  /** Interval between JOIN resends in the gather state. */
+  joinMs: number;
+  /** Time to reach consensus in the gather state before silent nodes are declared failed. */
+  consensusMs: number;
+  /** Interval between MERGE_DETECT messages from the representative of an operational ring. */
+  mergeMs: number;
+  /** Most new messages one node may send per token visit. */
+  maxMessages: number;
+  /** Most messages all nodes together may send per token rotation. */
+  windowSize: number;
+  /** Token rotations with my aru holding the ring back before I declare myself failed to receive. */
+  failToRecvConst: number;
+  /** Idle token rotations before the representative starts holding the token. */
+  seqnoUnchangedConst: number;
+  /** Token warning threshold in percent of tokenMs (corosync token_warning, 0 disables). Default 75. */
+  tokenWarningPct?: number;
+  /** Largest number of not yet sent messages queued; a multicast beyond it is refused. Default 4096. */
+  maxPendingMessages?: number;
+  /** Highest ring seq this node used before (corosync's ringid file), so a restart never reuses a ring id. */
+  initialRingSeq?: number;
+}
+
+/** Input events of the Totem core. */
+export type TotemEvent =
+  | { type: 'tick' }
+  /** One whole message from the transport. */
+  | { type: 'receive'; from: number; payload: Uint8Array }
+  /** Multicast from the layer above; refused with a `backpressure` action when the pending queue is full. */
+  | { type: 'multicast'; payload: Uint8Array; guarantee?: Guarantee }
+  /** Transport: every link to the node is down (hostDown) — failure evidence. */
+  | { type: 'peerUnreachable'; nodeId: number }
+  /** Transport: a link to the node came up (hostUp). */
+  | { type: 'peerReachable'; nodeId: number }
+  /** Clean shutdown: tell the peers we leave, then stop. */
+  | { type: 'leave' };
+
+/** Log severity levels (corosync's). */
+export type TotemLogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error';
+
+/** Output actions of the Totem core. */
+export type TotemAction =
+  /** control → the transport sends it on every up link (urgent). */
+  | { type: 'send'; to: number | 'all'; payload: Uint8Array; control: boolean }
+  /** A message delivered in agreed order; `ringId`/`seq` name the ring it was sent in and its place there. */
+  | { type: 'deliver'; sender: number; payload: Uint8Array; ringId: RingId; seq: number; guarantee: Guarantee }
+  /**
+   * A configuration change. transitional: members that move together from the old ring, `left` = old members not
+   * among them, `joined` empty. regular: the new ring, `joined` = members new to this node, `left` as in the
+   * transitional change. `failed` ⊆ `left`: nodes that vanished without a leave notice. `ringId` = the new ring.
+   */
+  | {
+      type: 'configChange';
+      kind: 'transitional' | 'regular';
+      members: number[];
+      left: number[];
+      joined: number[];
+      failed: number[];
+      ringId: RingId;
+    }
+  /** The multicast was refused: `pending` messages already wait for the token. Retry later (CS_ERR_TRY_AGAIN). */
+  | { type: 'backpressure'; pending: number }
+  | { type: 'log'; level: TotemLogLevel; subsystem: 'TOTEM'; message: string };
+
+/** Membership state (TOCS §4). `left` after a `leave` event: the core ignores everything. */
+export type MembershipState = 'operational' | 'gather' | 'commit' | 'recovery' | 'left';
+
+/** Status of the Totem core for `corolink status` and metrics. */
+export interface TotemSnapshot {
+  state: MembershipState;
+  /** The installed (last regular) ring; null before the first ring formed. */
+  ringId: RingId | null;
+  members: number[];
+  /** Highest ring seq used or seen (persist it: `initialRingSeq` after a restart). */
+  highestRingSeq: number;
+  /** All messages of the installed ring up to this seq are here. */
+  myAru: number;
+  highestSeqReceived: number;
+  /** Time of the last full token rotation seen by this node, ms (0 until two visits). */
+  tokenRotationMs: number;
+  /** Messages this node re-multicast for the retransmit list. */
+  retransmitted: number;
+  /** Sequence numbers this node asked for on the retransmit list. */
+  retransmitRequested: number;
+  /** Tokens this node resent because no newer token arrived in time. */
+  tokenRetransmits: number;
+  /** Messages delivered to the layer above. */
+  delivered: number;
+  /** Messages waiting for the token. */
+  pending: number;
+  /** Messages of the installed ring kept for retransmission and recovery (released once every member has them). */
+  retained: number;
+  /** Received messages that failed to decode. */
+  badMessages: number;
+  /** Configuration changes (regular) installed. */
+  configurations: number;
+}
