@@ -9,6 +9,7 @@ import { type AdminConnection, AdminError, AdminSocketServer, type Handler } fro
 import { EngineRefusal, NodeEngine } from './engine.ts';
 import { findLocalNode } from './identity.ts';
 import { Logger, type LogRecord } from './log.ts';
+import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
 import { buildLinks, buildQuorum, buildStatus, quorumState } from './status.ts';
 
 /** Log lines returned by `logs` when the caller does not say. */
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   socketPath: string;
   nodeId?: number;
   name?: string;
+  /** Directory for the ring sequence file (default /var/lib/corolink). */
+  stateDir?: string;
   /** Log to stderr even when the logging section does not say so (default true: foreground daemon). */
   forceStderr?: boolean;
 }
@@ -75,7 +78,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...(identity.node.name ? { host: identity.node.name } : {}),
   });
   logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
-  const engine = await NodeEngine.start({ checked, localNode: identity.node, authkey, logger }).catch((error) => {
+  const engine = await NodeEngine.start({
+    checked,
+    localNode: identity.node,
+    authkey,
+    logger,
+    stateDir: options.stateDir ?? DEFAULT_STATE_DIR,
+  }).catch((error) => {
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
   const admin = new AdminSocketServer(options.socketPath, adminHandlers(engine, logger));

@@ -16,6 +16,7 @@ import { UdpTransport } from '../transport/udp.ts';
 import { clusterIdFromName } from '../wire/cluster-id.ts';
 import { CoreDriver } from './core-driver.ts';
 import type { Logger } from './log.ts';
+import { RingSeqFile } from './ring-seq-file.ts';
 import { ServiceStack, type StackAction, type StackEvent } from './stack.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
@@ -28,6 +29,8 @@ export interface EngineOptions {
   localNode: NodeConfig;
   /** The authkey bytes (undefined only with crypto_cipher: none + allow_crypto_none). */
   authkey: Uint8Array | undefined;
+  /** Where the ring sequence file lives (corosync: /var/lib/corosync). */
+  stateDir: string;
   logger: Logger;
 }
 
@@ -61,6 +64,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private ringId: RingId | null = null;
   private readonly startedAt = performance.now();
   private stopped = false;
+  private ringSeqFile!: RingSeqFile;
 
   private constructor(readonly options: EngineOptions) {
     super();
@@ -197,8 +201,10 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       address: a.address,
       ...(portOf(a.link) === undefined ? {} : { port: portOf(a.link) }),
     });
+    this.ringSeqFile = new RingSeqFile(this.options.stateDir, me);
+    const totem = { ...this.totemOptions(), initialRingSeq: this.ringSeqFile.read() };
     const stack = new ServiceStack(
-      { totem: this.totemOptions(), quorum: this.quorumOptions(), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX },
+      { totem, quorum: this.quorumOptions(), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX },
       now,
     );
     this.stackDriver = new CoreDriver<StackEvent, StackAction>(stack, (actions) => this.dispatch(actions), {
@@ -275,7 +281,10 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
           this.udp.send(action.to, action.payload, { urgent: action.urgent });
           break;
         case 'membership':
-          if (action.kind === 'regular') this.ringId = action.ringId;
+          if (action.kind === 'regular') {
+            this.ringId = action.ringId;
+            this.ringSeqFile.write(this.stack.totem.snapshot().highestRingSeq);
+          }
           this.emit('membership', {
             kind: action.kind,
             members: action.members,

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../../config/paths.ts';
 import { DaemonStartError, startDaemon } from '../../daemon/daemon.ts';
+import { DEFAULT_STATE_DIR } from '../../daemon/ring-seq-file.ts';
 import type { WebServer } from '../../web/server.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 
@@ -11,6 +12,7 @@ interface DaemonFlags {
   socket?: string;
   nodeid?: string;
   name?: string;
+  stateDir: string;
   httpPort?: string;
 }
 
@@ -39,6 +41,7 @@ export function register(program: Command): void {
     .option('--socket <path>', 'admin socket to create (default: $COROLINK_SOCKET or /run/corolink/corolink.sock)')
     .option('--nodeid <id>', 'which node of the nodelist this is (default: by host name or local address)')
     .option('--name <name>', 'which node of the nodelist this is, by name')
+    .option('--state-dir <dir>', 'where the node keeps its ring id across restarts', DEFAULT_STATE_DIR)
     .option('--http-port <port>', 'HTTP dashboard/metrics port, overriding corolink { http_port } (0 = off)')
     .addHelpText(
       'after',
@@ -57,6 +60,7 @@ export function register(program: Command): void {
           configPath: flags.config,
           authkeyPath: flags.authkey,
           socketPath,
+          stateDir: flags.stateDir,
           ...(nodeId === undefined ? {} : { nodeId }),
           ...(flags.name === undefined ? {} : { name: flags.name }),
         });

@@ -1,0 +1,149 @@
+// Wire format of CPG messages carried in Totem's agreed order (one encoded message may span several fragments,
+// see fragments.ts). Little-endian; decode never throws and returns undefined for malformed input.
+
+import type { RingId } from './types.ts';
+
+/** Longest group name in UTF-8 bytes (corosync `CPG_MAX_NAME_LENGTH`). */
+export const GROUP_NAME_BYTES_MAX = 128;
+
+/** A process's membership announcement inside a sync message. */
+export interface SyncMember {
+  group: string;
+  pid: number;
+}
+
+/** A CPG message as multicast through Totem. */
+export type CpgMessage =
+  | { type: 'sync'; ringId: RingId; members: SyncMember[] }
+  | { type: 'join'; group: string; pid: number }
+  | { type: 'leave'; group: string; pid: number }
+  | { type: 'procdown'; group: string; pid: number }
+  | { type: 'data'; group: string; pid: number; payload: Uint8Array };
+
+const TYPE_CODES = { sync: 1, join: 2, leave: 3, procdown: 4, data: 5 } as const;
+const PID_BYTES = 4;
+const RING_ID_BYTES = 4 + 8;
+const COUNT_BYTES = 4;
+const NAME_LENGTH_BYTES = 1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** True when `group` is a usable group name (non-empty, at most {@link GROUP_NAME_BYTES_MAX} UTF-8 bytes). */
+export function isValidGroupName(group: string): boolean {
+  const length = encoder.encode(group).length;
+  return length > 0 && length <= GROUP_NAME_BYTES_MAX;
+}
+
+/** Encodes one CPG message. The caller has validated group names. */
+export function encodeCpgMessage(message: CpgMessage): Uint8Array {
+  const parts: Uint8Array[] = [Uint8Array.of(TYPE_CODES[message.type])];
+  if (message.type === 'sync') {
+    const header = new DataView(new ArrayBuffer(RING_ID_BYTES + COUNT_BYTES));
+    header.setUint32(0, message.ringId.rep, true);
+    header.setFloat64(4, message.ringId.seq, true);
+    header.setUint32(RING_ID_BYTES, message.members.length, true);
+    parts.push(new Uint8Array(header.buffer));
+    for (const member of message.members) parts.push(encodeProcess(member.group, member.pid));
+  } else {
+    parts.push(encodeProcess(message.group, message.pid));
+    if (message.type === 'data') parts.push(message.payload);
+  }
+  return concat(parts);
+}
+
+/** Decodes one CPG message; undefined when the bytes are not a well-formed CPG message. */
+export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
+  const reader = new Reader(bytes);
+  const code = reader.u8();
+  if (code === TYPE_CODES.sync) {
+    const rep = reader.u32();
+    const seq = reader.f64();
+    const count = reader.u32();
+    if (rep === undefined || seq === undefined || count === undefined) return undefined;
+    const members: SyncMember[] = [];
+    for (let i = 0; i < count; i++) {
+      const member = reader.process();
+      if (!member) return undefined;
+      members.push(member);
+    }
+    return reader.atEnd() ? { type: 'sync', ringId: { rep, seq }, members } : undefined;
+  }
+  const process = reader.process();
+  if (!process) return undefined;
+  if (code === TYPE_CODES.data) return { type: 'data', ...process, payload: reader.rest() };
+  if (!reader.atEnd()) return undefined;
+  if (code === TYPE_CODES.join) return { type: 'join', ...process };
+  if (code === TYPE_CODES.leave) return { type: 'leave', ...process };
+  if (code === TYPE_CODES.procdown) return { type: 'procdown', ...process };
+  return undefined;
+}
+
+function encodeProcess(group: string, pid: number): Uint8Array {
+  const name = encoder.encode(group);
+  const out = new Uint8Array(PID_BYTES + NAME_LENGTH_BYTES + name.length);
+  new DataView(out.buffer).setUint32(0, pid, true);
+  out[PID_BYTES] = name.length;
+  out.set(name, PID_BYTES + NAME_LENGTH_BYTES);
+  return out;
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Bounds-checked little-endian reader: every read returns undefined past the end. */
+class Reader {
+  private offset = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  u8(): number | undefined {
+    return this.take(1) ? this.view.getUint8(this.offset - 1) : undefined;
+  }
+
+  u32(): number | undefined {
+    return this.take(4) ? this.view.getUint32(this.offset - 4, true) : undefined;
+  }
+
+  f64(): number | undefined {
+    return this.take(8) ? this.view.getFloat64(this.offset - 8, true) : undefined;
+  }
+
+  process(): SyncMember | undefined {
+    const pid = this.u32();
+    const length = this.u8();
+    if (pid === undefined || length === undefined || length === 0 || length > GROUP_NAME_BYTES_MAX) return undefined;
+    if (!this.take(length)) return undefined;
+    try {
+      return { pid, group: decoder.decode(this.bytes.subarray(this.offset - length, this.offset)) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  rest(): Uint8Array {
+    const out = this.bytes.slice(this.offset);
+    this.offset = this.bytes.length;
+    return out;
+  }
+
+  atEnd(): boolean {
+    return this.offset === this.bytes.length;
+  }
+
+  private take(count: number): boolean {
+    if (this.offset + count > this.bytes.length) return false;
+    this.offset += count;
+    return true;
+  }
+}

@@ -1,0 +1,75 @@
+// Fragmentation of CPG messages into Totem messages (the job corosync's totempg does): Totem carries at most one
+// frame per message, a CPG message may be up to 1 MiB. Totem delivers each sender's messages in the order it sent
+// them, so the fragments of one message arrive consecutively among that sender's messages; reassembly keeps one
+// partial message per sender node and drops it when a fragment is missing or the node leaves the ring.
+
+import { concat } from './codec.ts';
+
+/** First byte of every CPG fragment. */
+export const FRAGMENT_MAGIC = 0xc7;
+/** Bytes of the fragment header: magic u8, index u16, count u16. */
+export const FRAGMENT_HEADER_BYTES = 5;
+/** Most fragments one message may have (the u16 count field). */
+export const FRAGMENTS_PER_MESSAGE_MAX = 0xffff;
+
+/** Splits an encoded message into Totem payloads of at most `totemPayloadBytesMax` bytes. */
+export function fragment(message: Uint8Array, totemPayloadBytesMax: number): Uint8Array[] {
+  const chunkBytes = totemPayloadBytesMax - FRAGMENT_HEADER_BYTES;
+  const count = Math.max(1, Math.ceil(message.length / chunkBytes));
+  if (chunkBytes <= 0 || count > FRAGMENTS_PER_MESSAGE_MAX) throw new RangeError('CPG message too large to fragment');
+  const out: Uint8Array[] = [];
+  for (let index = 0; index < count; index++) {
+    const chunk = message.subarray(index * chunkBytes, (index + 1) * chunkBytes);
+    const frame = new Uint8Array(FRAGMENT_HEADER_BYTES + chunk.length);
+    const view = new DataView(frame.buffer);
+    view.setUint8(0, FRAGMENT_MAGIC);
+    view.setUint16(1, index, true);
+    view.setUint16(3, count, true);
+    frame.set(chunk, FRAGMENT_HEADER_BYTES);
+    out.push(frame);
+  }
+  return out;
+}
+
+/** Result of feeding one Totem payload to the {@link Reassembler}. */
+export type ReassemblyResult =
+  | { kind: 'complete'; message: Uint8Array }
+  | { kind: 'partial' }
+  | { kind: 'malformed'; reason: string };
+
+/** Rebuilds messages from fragments, one partial message per sender node. */
+export class Reassembler {
+  private readonly partial = new Map<number, { count: number; chunks: Uint8Array[] }>();
+
+  /** Feeds one delivered Totem payload from `sender`. */
+  add(sender: number, payload: Uint8Array): ReassemblyResult {
+    if (payload.length < FRAGMENT_HEADER_BYTES || payload[0] !== FRAGMENT_MAGIC) {
+      return { kind: 'malformed', reason: 'not a CPG fragment' };
+    }
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const index = view.getUint16(1, true);
+    const count = view.getUint16(3, true);
+    const chunk = payload.slice(FRAGMENT_HEADER_BYTES);
+    const current = this.partial.get(sender);
+    if (index === 0) {
+      this.partial.delete(sender); // an unfinished previous message lost a fragment: it can never complete
+      if (count === 0) return { kind: 'malformed', reason: 'fragment count 0' };
+      if (count === 1) return { kind: 'complete', message: chunk };
+      this.partial.set(sender, { count, chunks: [chunk] });
+      return { kind: 'partial' };
+    }
+    if (!current || current.count !== count || current.chunks.length !== index) {
+      this.partial.delete(sender);
+      return { kind: 'malformed', reason: `unexpected fragment ${index}/${count}` };
+    }
+    current.chunks.push(chunk);
+    if (current.chunks.length < count) return { kind: 'partial' };
+    this.partial.delete(sender);
+    return { kind: 'complete', message: concat(current.chunks) };
+  }
+
+  /** Forgets the partial message of a node that left the ring. */
+  forget(sender: number): void {
+    this.partial.delete(sender);
+  }
+}

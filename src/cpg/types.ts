@@ -1,0 +1,73 @@
+// Public types of the CPG (closed process groups) core: its events, actions and addresses (reference §5).
+
+import type { RingId } from '../totem/types.ts';
+
+export type { RingId };
+
+/** A process in a group, as corosync's `cpg_address` names it. */
+export interface ProcessAddress {
+  nodeId: number;
+  pid: number;
+}
+
+/** Why a process joined or left a group (corosync's `cpg_reason`). */
+export type CpgReason =
+  | 'CPG_REASON_JOIN'
+  | 'CPG_REASON_LEAVE'
+  | 'CPG_REASON_NODEDOWN'
+  | 'CPG_REASON_NODEUP'
+  | 'CPG_REASON_PROCDOWN';
+
+/** corosync's numeric values of {@link CpgReason} (`UNDEFINED` = 0 is used for plain member lists). */
+export const CPG_REASON_CODES: Readonly<Record<CpgReason, number>> = {
+  CPG_REASON_JOIN: 1,
+  CPG_REASON_LEAVE: 2,
+  CPG_REASON_NODEDOWN: 3,
+  CPG_REASON_NODEUP: 4,
+  CPG_REASON_PROCDOWN: 5,
+};
+
+/** A process entering or leaving a group, with the reason. */
+export interface MemberChange extends ProcessAddress {
+  reason: CpgReason;
+}
+
+/** Inputs of the CPG core. Totem events come from the node's Totem core; local ones from processes on this node. */
+export type CpgEvent =
+  | { type: 'tick' }
+  | { type: 'totemDeliver'; sender: number; payload: Uint8Array }
+  | {
+      type: 'totemConfigChange';
+      kind: 'transitional' | 'regular';
+      members: number[];
+      left: number[];
+      joined: number[];
+      ringId: RingId;
+    }
+  | { type: 'localJoin'; group: string; pid: number }
+  | { type: 'localLeave'; group: string; pid: number }
+  | { type: 'localMulticast'; group: string; pid: number; payload: Uint8Array }
+  | { type: 'processDown'; pid: number };
+
+/** Error codes of rejected local requests (corosync's `cs_error_t` names). */
+export type CpgError =
+  | 'CS_ERR_EXIST'
+  | 'CS_ERR_NOT_EXIST'
+  | 'CS_ERR_TRY_AGAIN'
+  | 'CS_ERR_TOO_BIG'
+  | 'CS_ERR_INVALID_PARAM';
+
+/** Outputs of the CPG core. `deliver` and `confchg` are addressed to one local process (`pid`). */
+export type CpgAction =
+  | { type: 'totemMulticast'; payload: Uint8Array }
+  | { type: 'deliver'; group: string; pid: number; sender: ProcessAddress; payload: Uint8Array }
+  | {
+      type: 'confchg';
+      group: string;
+      pid: number;
+      members: ProcessAddress[];
+      left: MemberChange[];
+      joined: MemberChange[];
+    }
+  | { type: 'requestFailed'; request: 'join' | 'leave' | 'multicast'; group: string; pid: number; error: CpgError }
+  | { type: 'log'; level: 'debug' | 'info' | 'notice' | 'warning' | 'error'; subsystem: 'CPG'; message: string };

@@ -1,0 +1,303 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { fragment, Reassembler } from '../../src/cpg/fragments.ts';
+import { Cpg, type CpgAction, MESSAGE_BYTES_MAX } from '../../src/cpg/index.ts';
+import { FakeTotem } from './fake-totem.ts';
+
+const text = (s: string) => new TextEncoder().encode(s);
+const str = (b: Uint8Array) => new TextDecoder().decode(b);
+type Confchg = Extract<CpgAction, { type: 'confchg' }>;
+const summary = (c: Confchg) => ({
+  to: c.pid,
+  members: c.members.map((m) => `${m.nodeId}/${m.pid}`),
+  left: c.left.map((m) => `${m.nodeId}/${m.pid}:${m.reason}`),
+  joined: c.joined.map((m) => `${m.nodeId}/${m.pid}:${m.reason}`),
+});
+
+function threeNodes(): FakeTotem {
+  const totem = new FakeTotem([1, 2, 3]);
+  totem.configure([[1, 2, 3]]);
+  totem.run();
+  return totem;
+}
+
+describe('CPG on one ring', () => {
+  test('join is reported to every member at the same point, with reason JOIN', () => {
+    const totem = threeNodes();
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 100 });
+    totem.run();
+    totem.local(2, { type: 'localJoin', group: 'g', pid: 200 });
+    totem.run();
+    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+      { to: 100, members: ['1/100'], left: [], joined: ['1/100:CPG_REASON_JOIN'] },
+      { to: 100, members: ['1/100', '2/200'], left: [], joined: ['2/200:CPG_REASON_JOIN'] },
+    ]);
+    assert.deepEqual(totem.take(2, 'confchg').map(summary), [
+      { to: 200, members: ['1/100', '2/200'], left: [], joined: ['2/200:CPG_REASON_JOIN'] },
+    ]);
+    assert.deepEqual(totem.take(3, 'confchg'), []); // no local member on node 3
+    for (const id of [1, 2, 3])
+      assert.deepEqual(totem.nodes.get(id)!.members('g'), [
+        { nodeId: 1, pid: 100 },
+        { nodeId: 2, pid: 200 },
+      ]);
+  });
+
+  test('multicasts reach every local member of the group, sender included, in one order', () => {
+    const totem = threeNodes();
+    for (const [node, pid] of [
+      [1, 10],
+      [1, 11],
+      [2, 20],
+      [3, 30],
+    ] as const)
+      totem.local(node, { type: 'localJoin', group: 'g', pid });
+    totem.local(3, { type: 'localJoin', group: 'other', pid: 31 });
+    totem.run();
+    totem.local(1, { type: 'localMulticast', group: 'g', pid: 10, payload: text('a') });
+    totem.local(2, { type: 'localMulticast', group: 'g', pid: 20, payload: text('b') });
+    totem.local(3, { type: 'localMulticast', group: 'other', pid: 31, payload: text('x') });
+    totem.run();
+    const seen = (node: number) =>
+      totem
+        .take(node, 'deliver')
+        .map((d) => `${d.pid}<-${d.sender.nodeId}/${d.sender.pid}:${d.group}:${str(d.payload)}`);
+    assert.deepEqual(seen(1), ['10<-1/10:g:a', '11<-1/10:g:a', '10<-2/20:g:b', '11<-2/20:g:b']);
+    assert.deepEqual(seen(2), ['20<-1/10:g:a', '20<-2/20:g:b']);
+    assert.deepEqual(seen(3), ['30<-1/10:g:a', '30<-2/20:g:b', '31<-3/31:other:x']);
+  });
+
+  test('leave: the leaver gets the confchg showing it leave, then nothing more', () => {
+    const totem = threeNodes();
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
+    totem.local(2, { type: 'localJoin', group: 'g', pid: 20 });
+    totem.run();
+    totem.take(1, 'confchg');
+    totem.take(2, 'confchg');
+    totem.local(2, { type: 'localLeave', group: 'g', pid: 20 });
+    totem.run();
+    totem.local(1, { type: 'localMulticast', group: 'g', pid: 10, payload: text('after') });
+    totem.run();
+    const expected = { members: ['1/10'], left: ['2/20:CPG_REASON_LEAVE'], joined: [] };
+    assert.deepEqual(totem.take(2, 'confchg').map(summary), [{ to: 20, ...expected }]);
+    assert.deepEqual(totem.take(1, 'confchg').map(summary), [{ to: 10, ...expected }]);
+    assert.deepEqual(totem.take(2, 'deliver'), []);
+  });
+
+  test('a process that dies leaves every group with reason PROCDOWN and gets nothing', () => {
+    const totem = threeNodes();
+    totem.local(1, { type: 'localJoin', group: 'a', pid: 10 });
+    totem.local(1, { type: 'localJoin', group: 'b', pid: 10 });
+    totem.local(2, { type: 'localJoin', group: 'a', pid: 20 });
+    totem.run();
+    totem.take(1, 'confchg');
+    totem.take(2, 'confchg');
+    totem.local(1, { type: 'processDown', pid: 10 });
+    totem.run();
+    assert.deepEqual(totem.take(1, 'confchg'), []);
+    assert.deepEqual(totem.take(2, 'confchg').map(summary), [
+      { to: 20, members: ['2/20'], left: ['1/10:CPG_REASON_PROCDOWN'], joined: [] },
+    ]);
+    assert.deepEqual(totem.nodes.get(3)!.groups(), ['a']);
+  });
+
+  test('bad requests fail with corosync error codes and change nothing', () => {
+    const totem = threeNodes();
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
+    const errors = [
+      totem.local(1, { type: 'localJoin', group: 'g', pid: 10 }),
+      totem.local(1, { type: 'localJoin', group: '', pid: 11 }),
+      totem.local(1, { type: 'localJoin', group: 'x'.repeat(129), pid: 11 }),
+      totem.local(1, { type: 'localLeave', group: 'g', pid: 11 }),
+      totem.local(1, { type: 'localMulticast', group: 'h', pid: 10, payload: text('x') }),
+      totem.local(1, { type: 'localMulticast', group: 'g', pid: 10, payload: new Uint8Array(MESSAGE_BYTES_MAX + 1) }),
+    ].map((actions) => (actions[0]?.type === 'requestFailed' ? actions[0].error : actions[0]?.type));
+    assert.deepEqual(errors, [
+      'CS_ERR_EXIST',
+      'CS_ERR_INVALID_PARAM',
+      'CS_ERR_INVALID_PARAM',
+      'CS_ERR_NOT_EXIST',
+      'CS_ERR_NOT_EXIST',
+      'CS_ERR_TOO_BIG',
+    ]);
+  });
+
+  test('a 1 MiB message is fragmented into Totem-sized payloads and reassembled, interleaved with others', () => {
+    const totem = new FakeTotem([1, 2], 256);
+    totem.configure([[1, 2]]);
+    totem.run();
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
+    totem.local(2, { type: 'localJoin', group: 'g', pid: 20 });
+    totem.run();
+    const big = new Uint8Array(MESSAGE_BYTES_MAX).map((_, i) => (i * 7) % 251);
+    const actions = totem.local(1, { type: 'localMulticast', group: 'g', pid: 10, payload: big });
+    assert.ok(actions.length > 4000 && actions.every((a) => a.type === 'totemMulticast' && a.payload.length <= 256));
+    totem.local(2, { type: 'localMulticast', group: 'g', pid: 20, payload: text('small') });
+    totem.run(); // round-robin: node 2's message is delivered between node 1's fragments
+    const got = totem.take(2, 'deliver');
+    assert.deepEqual(
+      got.map((d) => d.payload.length),
+      [5, MESSAGE_BYTES_MAX],
+    );
+    assert.deepEqual(got[1]!.payload, big);
+  });
+});
+
+describe('CPG across configuration changes', () => {
+  test('a node failure removes its processes with reason NODEDOWN at the transitional configuration', () => {
+    const totem = threeNodes();
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
+    totem.local(3, { type: 'localJoin', group: 'g', pid: 30 });
+    totem.run();
+    totem.take(1, 'confchg');
+    totem.crash(3);
+    totem.configure([[1, 2]]);
+    totem.run();
+    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+      { to: 10, members: ['1/10'], left: ['3/30:CPG_REASON_NODEDOWN'], joined: [] },
+    ]);
+    assert.deepEqual(totem.nodes.get(2)!.members('g'), [{ nodeId: 1, pid: 10 }]);
+  });
+
+  test('merging partitions: each side sees the other side as NODEUP, and all agree on the view', () => {
+    const totem = new FakeTotem([1, 2, 3]);
+    totem.configure([[1, 2], [3]]);
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
+    totem.local(3, { type: 'localJoin', group: 'g', pid: 30 });
+    totem.run();
+    totem.take(1, 'confchg');
+    totem.take(3, 'confchg');
+    totem.configure([[1, 2, 3]]);
+    totem.run();
+    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+      { to: 10, members: ['1/10', '3/30'], left: [], joined: ['3/30:CPG_REASON_NODEUP'] },
+    ]);
+    assert.deepEqual(totem.take(3, 'confchg').map(summary), [
+      { to: 30, members: ['1/10', '3/30'], left: [], joined: ['1/10:CPG_REASON_NODEUP'] },
+    ]);
+    for (const id of [1, 2, 3]) assert.deepEqual(totem.nodes.get(id)!.members('g').length, 2);
+  });
+
+  test('a join still queued in Totem when the ring changes is reported once, as JOIN', () => {
+    const totem = threeNodes();
+    totem.local(2, { type: 'localJoin', group: 'g', pid: 20 });
+    totem.run();
+    totem.take(2, 'confchg');
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 }); // not delivered before the ring changes
+    totem.crash(3);
+    totem.configure([[1, 2]]);
+    totem.run();
+    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+      { to: 10, members: ['1/10', '2/20'], left: [], joined: ['1/10:CPG_REASON_JOIN'] },
+    ]);
+    assert.deepEqual(totem.take(2, 'confchg').map(summary), [
+      { to: 20, members: ['1/10', '2/20'], left: [], joined: ['1/10:CPG_REASON_JOIN'] },
+    ]);
+  });
+
+  test('requests made during the sync phase are sent once it ends; messages held in it follow the confchg', () => {
+    const totem = threeNodes();
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
+    totem.run();
+    totem.local(1, { type: 'localMulticast', group: 'g', pid: 10, payload: text('old') }); // crosses the change
+    totem.configure([[1, 2, 3]]);
+    totem.local(2, { type: 'localJoin', group: 'g', pid: 20 }); // during sync: queued
+    assert.equal(totem.nodes.get(2)!.isOperational(), false);
+    totem.run();
+    assert.equal(totem.nodes.get(2)!.isOperational(), true);
+    assert.deepEqual(totem.take(2, 'confchg').map(summary), [
+      { to: 20, members: ['1/10', '2/20'], left: [], joined: ['2/20:CPG_REASON_JOIN'] },
+    ]);
+    assert.deepEqual(
+      totem.take(1, 'deliver').map((d) => str(d.payload)),
+      ['old'],
+    );
+  });
+
+  test('a restarted node learns every group from the sync and its peers see NODEDOWN then NODEUP', () => {
+    const totem = threeNodes();
+    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
+    totem.local(3, { type: 'localJoin', group: 'g', pid: 30 });
+    totem.run();
+    totem.take(1, 'confchg');
+    totem.crash(3);
+    totem.configure([[1, 2]]);
+    totem.run();
+    totem.local(3, { type: 'localJoin', group: 'g', pid: 31 });
+    totem.configure([[1, 2, 3]]);
+    totem.run();
+    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+      { to: 10, members: ['1/10'], left: ['3/30:CPG_REASON_NODEDOWN'], joined: [] },
+      { to: 10, members: ['1/10', '3/31'], left: [], joined: ['3/31:CPG_REASON_NODEUP'] },
+    ]);
+    assert.deepEqual(totem.take(3, 'confchg').map(summary), [
+      { to: 31, members: ['1/10', '3/31'], left: [], joined: ['1/10:CPG_REASON_NODEUP', '3/31:CPG_REASON_JOIN'] },
+    ]);
+  });
+
+  test('the same ordered stream gives the same views everywhere under random joins, leaves and changes', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const totem = new FakeTotem([1, 2, 3, 4]);
+    totem.configure([[1, 2, 3, 4]]);
+    for (let round = 0; round < 300; round++) {
+      const node = 1 + Math.floor(random() * 4);
+      const pid = 1 + Math.floor(random() * 3);
+      const group = random() < 0.5 ? 'a' : 'b';
+      const roll = random();
+      if (roll < 0.4) totem.local(node, { type: 'localJoin', group, pid });
+      else if (roll < 0.7) totem.local(node, { type: 'localLeave', group, pid });
+      else if (roll < 0.8) totem.local(node, { type: 'processDown', pid });
+      else if (roll < 0.9)
+        totem.configure(
+          random() < 0.5
+            ? [
+                [1, 2],
+                [3, 4],
+              ]
+            : [[1, 2, 3, 4]],
+        );
+      if (random() < 0.5) totem.run();
+    }
+    totem.configure([[1, 2, 3, 4]]);
+    totem.run();
+    const views = [1, 2, 3, 4].map((id) => JSON.stringify(['a', 'b'].map((g) => totem.nodes.get(id)!.members(g))));
+    assert.equal(new Set(views).size, 1, views.join('\n'));
+  });
+
+  test('decoding garbage never throws', () => {
+    const cpg = new Cpg({ localNodeId: 1 }, 0);
+    cpg.step(
+      { type: 'totemConfigChange', kind: 'regular', members: [1], left: [], joined: [], ringId: { rep: 1, seq: 4 } },
+      0,
+    );
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Uint8Array.from({ length: i % 40 }, (_, j) => (i * 31 + j * 17) % 256);
+      if (i % 3 === 0 && bytes.length > 5) bytes.set([0xc7, 0, 0, 1, 0]);
+      assert.doesNotThrow(() => cpg.step({ type: 'totemDeliver', sender: 2, payload: bytes }, 0));
+    }
+  });
+});
+
+describe('CPG fragments', () => {
+  test('fragment and Reassembler round-trip, and a lost fragment drops only its message', () => {
+    const message = Uint8Array.from({ length: 1000 }, (_, i) => i % 256);
+    const frames = fragment(message, 100);
+    assert.equal(frames.length, Math.ceil(1000 / 95));
+    const reassembler = new Reassembler();
+    const results = frames.map((frame) => reassembler.add(7, frame));
+    assert.deepEqual(results.at(-1), { kind: 'complete', message });
+    assert.ok(results.slice(0, -1).every((r) => r.kind === 'partial'));
+    const lossy = frames.filter((_, i) => i !== 3).map((frame) => reassembler.add(7, frame).kind);
+    assert.deepEqual(lossy.slice(0, 4), ['partial', 'partial', 'partial', 'malformed']);
+    assert.ok(!lossy.includes('complete'));
+    assert.deepEqual(reassembler.add(7, fragment(text('next'), 100)[0]!), { kind: 'complete', message: text('next') });
+  });
+
+  test('a Totem payload too small for a 1 MiB message is refused at construction', () => {
+    assert.throws(() => new Cpg({ localNodeId: 1, totemPayloadBytesMax: 16 }, 0), RangeError);
+  });
+});
