@@ -118,6 +118,15 @@ export class SimCluster implements FuzzCluster {
     for (const node of this.nodeIds) this.start(node);
   }
 
+  /**
+   * How long a configuration must stay unchanged to be called stable (the fuzz runner waits this long before its
+   * liveness multicasts): a consensus round plus a link's ping timeout, so failure evidence from before a heal has
+   * either played out or expired.
+   */
+  get stableMs(): number {
+    return this.totemOptions.consensusMs + this.transportOptions.pingTimeoutMs;
+  }
+
   /** The Totem timings every node uses. */
   get totem(): SimTotemOptions {
     return this.totemOptions;

@@ -50,6 +50,18 @@ export interface FuzzCluster {
   setTimerLateness(node: number, lateMs: number): void;
   /** Every incarnation's trace so far. */
   traces(): ClusterTrace[];
+  /**
+   * True when every running node in `nodes` is *now* operational on one ring of exactly them. Traces lag the cores: a
+   * node that already left its ring (GATHER) still shows that ring as its last configuration. Optional (an oracle
+   * cluster whose traces are its state need not implement it).
+   */
+  converged?(nodes: readonly number[]): boolean;
+  /**
+   * How long (virtual ms) the configuration must stay unchanged before the liveness multicasts: long enough for
+   * failure evidence from before the heal (a link timeout, a consensus round) to have played out. Default
+   * {@link DEFAULT_LIVENESS_STABLE_MS}.
+   */
+  readonly stableMs?: number;
 }
 
 /** Builds a cluster of `nodes` nodes (ids 1…nodes) on `links` links, all randomness derived from `seed`. */
@@ -85,6 +97,8 @@ export const DEFAULT_SAFETY_MS = 3000;
 export const DEFAULT_LIVENESS_MS_MAX = 60_000;
 /** How often the liveness phase looks at the traces. */
 export const LIVENESS_POLL_MS = 100;
+/** Default time one ring of all nodes must stay unchanged before the liveness multicasts (see FuzzCluster.stableMs). */
+export const DEFAULT_LIVENESS_STABLE_MS = 1000;
 /** Messages each node multicasts once the cluster has converged. */
 export const LIVENESS_MULTICASTS_PER_NODE = 3;
 /**
@@ -145,9 +159,14 @@ export function runSeed(createCluster: ClusterFactory, options: SeedOptions, sch
   };
 }
 
-/** Converge to one ring of every node, then deliver messages multicast by every node; returns what failed. */
+/**
+ * Converge to one stable ring of every node, then deliver messages multicast by every node; returns what failed.
+ * Liveness is promised for messages multicast in a stable configuration: a message sent while the membership is
+ * still changing is ordered in whatever ring its sender is in next and delivered there (extended virtual synchrony),
+ * which need not contain every node — self-delivery and the EVS checkers still judge those.
+ */
 function runLivenessPhase(cluster: FuzzCluster, traffic: Traffic, nodeIds: number[], boundMs: number): Violation[] {
-  const converged = runUntilEmpty(cluster, boundMs, () => checkConvergence(traffic.traces(), nodeIds));
+  const converged = runUntilStable(cluster, traffic, nodeIds, boundMs);
   if (converged.length > 0) return converged;
   const perNode = nodeIds.map((node) =>
     Array.from({ length: LIVENESS_MULTICASTS_PER_NODE }, () => traffic.multicastUntilAccepted(node, boundMs)),
@@ -164,6 +183,41 @@ function runLivenessPhase(cluster: FuzzCluster, traffic: Traffic, nodeIds: numbe
     });
   }
   return violations;
+}
+
+/**
+ * Advances virtual time until one ring of every node is installed (in the traces and, when the cluster can tell, in
+ * the cores right now) and no node installed any configuration for the cluster's `stableMs`; at most `boundMs`.
+ * Returns the convergence violations of the last poll (none when the ring became stable).
+ */
+function runUntilStable(cluster: FuzzCluster, traffic: Traffic, nodeIds: number[], boundMs: number): Violation[] {
+  const stableMs = cluster.stableMs ?? DEFAULT_LIVENESS_STABLE_MS;
+  const deadline = cluster.scheduler.now() + boundMs;
+  let configurations = -1;
+  let stableSince = cluster.scheduler.now();
+  for (;;) {
+    const traces = traffic.traces();
+    const violations = checkConvergence(traces, nodeIds);
+    const count = traces.reduce((sum, t) => sum + t.entries.filter((e) => e.kind === 'config').length, 0);
+    const now = cluster.scheduler.now();
+    if (violations.length > 0 || count !== configurations || !(cluster.converged?.(nodeIds) ?? true)) {
+      configurations = count;
+      stableSince = now;
+    }
+    if (violations.length === 0 && now - stableSince >= stableMs) return [];
+    if (now >= deadline) {
+      if (violations.length > 0) return violations;
+      return [
+        {
+          invariant: 'convergence',
+          nodes: [...nodeIds],
+          messages: [],
+          detail: `one ring of all nodes never stayed unchanged for ${stableMs} ms within ${boundMs} ms`,
+        },
+      ];
+    }
+    runWithinBudget(cluster, LIVENESS_POLL_MS);
+  }
 }
 
 /** Advances virtual time in polls until `check` returns no violation or `boundMs` passed; returns the last result. */

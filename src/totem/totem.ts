@@ -393,6 +393,10 @@ export class TotemCore {
         return;
       }
       case 'gather': {
+        // A JOIN that fails me but was sent before its sender knew of my current ring (lower ring seq) is stale: it
+        // answers a JOIN of mine from before that ring. Taking it made two nodes fail each other, form single-node
+        // rings, merge, and fail each other again at network speed (a JOIN storm the fuzzer found, seed 912).
+        if (join.fail.includes(this.me) && this.installed && join.ringSeq < this.installed.ringId.seq) return;
         const verdict = applyJoin(this.me, this.sets, join, oldMembers);
         if (verdict === 'merged') {
           this.enterGather('mergeJoin');
@@ -641,10 +645,14 @@ export class TotemCore {
     if (this.state === 'operational') this.deliverInOrder(this.installed!);
   }
 
-  /** Re-multicasts requested messages I hold; returns how many. */
+  /**
+   * Re-multicasts requested messages I hold; returns how many. They go as control traffic (on every up link, the
+   * receiver drops the extra copies): a message lost on a link that just died in passive mode is then recovered within
+   * one token rotation instead of after the transport declares the link down. Retransmissions are rare.
+   */
   private serveRetransmitList(token: TokenMessage, ring: RingLog): number {
     const held = takeRetransmissions(token, ring);
-    for (const message of held) this.send('all', encodeMessage(message), false);
+    for (const message of held) this.send('all', encodeMessage(message), true);
     this.stats.retransmitted += held.length;
     return held.length;
   }
