@@ -31,3 +31,10 @@ export const FAILOVER_RING_FRAMES = 64;
 
 /** Smallest link MTU accepted (header + fragment header + a useful payload). */
 export const MIN_LINK_MTU_BYTES = 128;
+
+/**
+ * Passive mode: the data link is *suspect* when no pong came for this many ping intervals (at least a quarter of
+ * the ping timeout). While it is suspect, data also goes on the best other link; the receiver drops duplicates.
+ */
+export const SUSPECT_AFTER_PING_INTERVALS = 3;
+export const SUSPECT_MIN_TIMEOUT_FRACTION = 0.25;

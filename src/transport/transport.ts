@@ -37,7 +37,13 @@ import {
 import { nextSeq } from '../wire/sequence.ts';
 import { DeliveredWindow } from './dedup.ts';
 import { activeLinksLog, knetLog, linkDownLog, linkUpLog, noActiveLinksLog, passiveBestLinkLog } from './knet-log.ts';
-import { MAX_LINKS, MAX_REASSEMBLY_BYTES_PER_PEER, MIN_LINK_MTU_BYTES } from './limits.ts';
+import {
+  MAX_LINKS,
+  MAX_REASSEMBLY_BYTES_PER_PEER,
+  MIN_LINK_MTU_BYTES,
+  SUSPECT_AFTER_PING_INTERVALS,
+  SUSPECT_MIN_TIMEOUT_FRACTION,
+} from './limits.ts';
 import { PeerLink } from './peer-link.ts';
 import { Reassembler } from './reassembly.ts';
 import { RecentFrames } from './recent-frames.ts';
@@ -81,6 +87,8 @@ interface PeerState {
   passiveLink: PeerLink | null;
   /** Passive mode: when a held-down better link may take over. */
   failbackAtMs: number;
+  /** Passive mode: the data link found suspect (no recent pong) and the standby link covering it, or null. */
+  covering: { suspect: PeerLink; standby: PeerLink } | null;
   /** rr mode: index into `eligible` of the next link to use. */
   rrCursor: number;
   /** At least one eligible link. */
@@ -146,6 +154,7 @@ export class Transport {
     txDropped: {},
     reassemblyEvictions: 0,
     failoverResends: 0,
+    suspectResends: 0,
     delivered: 0,
   };
 
@@ -293,8 +302,46 @@ export class Transport {
       return;
     }
     const peerLink = mode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
-    if (peerLink === null) this.dropTx('no_link', actions);
-    else this.transmitMessage(peer, peerLink, payload, true, now, actions);
+    if (peerLink === null) {
+      this.dropTx('no_link', actions);
+      return;
+    }
+    this.transmitMessage(peer, peerLink, payload, true, now, actions);
+    if (mode === 'passive') {
+      const standby = this.standbyFor(peer, peerLink, now, actions);
+      if (standby !== null) this.transmitMessage(peer, standby, payload, false, now, actions);
+    }
+  }
+
+  /**
+   * Passive mode: while the data link misses pongs (suspect, not yet down), the best other link carries a copy of
+   * the data, and when the suspicion starts the frames sent on the data link since its last pong are re-sent
+   * there. This closes most of the failover gap (detection would take the whole ping timeout) at the cost of
+   * duplicate data only while a link is in doubt. Returns the standby link, or null when the data link is fine.
+   */
+  private standbyFor(peer: PeerState, dataLink: PeerLink, now: number, actions: TransportAction[]): PeerLink | null {
+    const { pingIntervalMs, pingTimeoutMs } = dataLink.options;
+    const suspectAfterMs = Math.max(
+      SUSPECT_AFTER_PING_INTERVALS * pingIntervalMs,
+      SUSPECT_MIN_TIMEOUT_FRACTION * pingTimeoutMs,
+    );
+    if (now - dataLink.lastPongAtMs <= suspectAfterMs) {
+      peer.covering = null;
+      return null;
+    }
+    let standby: PeerLink | null = null;
+    for (const candidate of peer.eligible) {
+      if (candidate !== dataLink && (standby === null || isBetterLink(candidate, standby))) standby = candidate;
+    }
+    if (standby === null) return null;
+    if (peer.covering?.suspect !== dataLink || peer.covering.standby !== standby) {
+      peer.covering = { suspect: dataLink, standby };
+      for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.lastPongAtMs - pingIntervalMs)) {
+        this.emit(peer, standby, relinkFrame(frame, standby.link), false, now, actions);
+        this.stats.suspectResends++;
+      }
+    }
+    return standby;
   }
 
   private nextRoundRobin(peer: PeerState): PeerLink | null {
@@ -677,6 +724,7 @@ export class Transport {
       links: peerLinks,
       eligible: [],
       passiveLink: null,
+      covering: null,
       failbackAtMs: Number.POSITIVE_INFINITY,
       rrCursor: 0,
       reachable: false,

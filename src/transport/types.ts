@@ -149,6 +149,8 @@ export interface TransportCounters {
   reassemblyEvictions: number;
   /** Frames re-sent on another link after the link they went out on failed. */
   failoverResends: number;
+  /** Frames re-sent on a standby link when the passive data link became suspect (no pong for a while). */
+  suspectResends: number;
   /** Whole messages delivered. */
   delivered: number;
 }
