@@ -4,23 +4,14 @@
  * `npm start`, the integration and browser tests and the benchmarks. Every process it starts is stopped by PID.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CorolinkClient } from '../client/client.ts';
 import type { StatusV1 } from '../client/schema.ts';
-import { clusterConfigText } from '../config/index.ts';
+import { daemonArgs, statusAt, waitForSocket, waitForStatuses, writeClusterFiles } from './daemon-process.ts';
 
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/corolink.mjs');
-const AUTHKEY_BYTES = 256;
-/** How long a daemon may take to open its admin socket (tsx compiles the sources on first start). */
-const START_TIMEOUT_MS = 30_000;
-const POLL_INTERVAL_MS = 50;
 const STOP_TIMEOUT_MS = 10_000;
-/** Lines of a failed daemon's log quoted in the error. */
-const LOG_TAIL_LINES = 5;
 
 export interface LocalClusterOptions {
   /** Working directory for configs, keys, sockets and logs (default: a new temp dir, removed on stop). */
@@ -65,7 +56,6 @@ export class LocalCluster {
     options: Required<Pick<LocalClusterOptions, 'nodes' | 'links' | 'firstHost'>> & LocalClusterOptions,
   ) {
     const subnets = options.linkSubnets ?? Array.from({ length: options.links }, (_, l) => 10 * (l + 1));
-    const basePort = options.basePort ?? 5405;
     this.configPath = join(dir, 'corosync.conf');
     this.authkeyPath = join(dir, 'authkey');
     this.nodes = Array.from({ length: options.nodes }, (_, i) => {
@@ -83,21 +73,14 @@ export class LocalCluster {
         process: undefined,
       };
     });
-    const text = clusterConfigText({
-      clusterName: options.clusterName ?? 'demo',
-      linkMode: options.linkMode ?? 'passive',
-      links: Array.from({ length: options.links }, (_, l) => ({
-        link: l,
-        priority: options.priorities?.[l] ?? 10 * (options.links - l),
-        port: basePort + l,
-      })),
-      nodes: this.nodes.map((n) => ({ nodeid: n.nodeid, name: n.name, addresses: n.addresses })),
-      logging: { to_syslog: 'no', to_stderr: 'yes' },
-      ...(options.totemExtra ? { totemExtra: options.totemExtra } : {}),
-      ...(options.quorumExtra ? { quorumExtra: options.quorumExtra } : {}),
-    });
-    writeFileSync(this.configPath, text);
-    writeFileSync(this.authkeyPath, randomBytes(AUTHKEY_BYTES), { mode: 0o400 });
+    writeClusterFiles(
+      {
+        ...options,
+        nodes: this.nodes.map((n) => ({ nodeid: n.nodeid, name: n.name, addresses: n.addresses })),
+      },
+      this.configPath,
+      this.authkeyPath,
+    );
   }
 
   /** Writes the config and key, starts every daemon and waits until each answers on its admin socket. */
@@ -133,43 +116,25 @@ export class LocalCluster {
   }
 
   /** One node's status (a fresh connection each time). */
-  async status(nodeid: number): Promise<StatusV1> {
-    const client = await this.client(nodeid);
-    try {
-      return await client.status();
-    } finally {
-      client.close();
-    }
+  status(nodeid: number): Promise<StatusV1> {
+    return statusAt(this.node(nodeid).socket);
   }
 
   /**
    * Polls the status of the given nodes (default: every running node) until `predicate` holds for all of them;
    * rejects after `timeoutMs` with the last statuses in the message.
    */
-  async waitFor(
+  waitFor(
     predicate: (status: StatusV1) => boolean,
     { timeoutMs = 20_000, nodes }: { timeoutMs?: number; nodes?: number[] } = {},
   ): Promise<StatusV1[]> {
     const ids = nodes ?? this.nodes.filter((n) => n.process).map((n) => n.nodeid);
-    const deadline = Date.now() + timeoutMs;
-    let last: StatusV1[] = [];
-    for (;;) {
-      try {
-        last = await Promise.all(ids.map((id) => this.status(id)));
-        if (last.every(predicate)) return last;
-      } catch {
-        // A daemon that is (re)starting does not answer yet.
-      }
-      if (Date.now() > deadline) {
-        const summary = last.map(
-          (s) => `n${s.local_nodeid}: ring ${s.ring_id} members ${s.members.map((m) => m.nodeid)}`,
-        );
-        throw new Error(
-          `local cluster: condition not met within ${timeoutMs} ms (${summary.join('; ') || 'no status'})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-    }
+    return waitForStatuses(
+      ids.map((id) => this.node(id).socket),
+      predicate,
+      timeoutMs,
+      'local cluster',
+    );
   }
 
   /** Waits until every running node sees one quorate membership of all running nodes. */
@@ -210,16 +175,15 @@ export class LocalCluster {
       node.process = spawn(
         process.execPath,
         [
-          BIN,
-          'daemon',
-          '-c',
-          this.configPath,
-          '-k',
-          this.authkeyPath,
-          '--nodeid',
-          String(node.nodeid),
-          '--socket',
-          node.socket,
+          // Extra node flags for the daemons (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a benchmark),
+          // space-separated; NODE_OPTIONS refuses some of them.
+          ...(process.env.COROLINK_DAEMON_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
+          ...daemonArgs({
+            configPath: this.configPath,
+            authkeyPath: this.authkeyPath,
+            nodeid: node.nodeid,
+            socket: node.socket,
+          }),
           ...(node.httpUrl === undefined ? [] : ['--http-port', new URL(node.httpUrl).port]),
         ],
         { stdio: ['ignore', log, log] },
@@ -229,21 +193,10 @@ export class LocalCluster {
     }
   }
 
-  private async waitForSocket(node: LocalNode): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
+  private waitForSocket(node: LocalNode): Promise<void> {
+    return waitForSocket(node.socket, `n${node.nodeid}`, node.logFile, () => {
       const child = node.process;
-      if (!child || child.exitCode !== null) {
-        const tail = readFileSync(node.logFile, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
-        throw new Error(`daemon n${node.nodeid} exited during start (exit ${child?.exitCode}):\n${tail}`);
-      }
-      try {
-        (await this.client(node.nodeid)).close();
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`daemon n${node.nodeid} did not open ${node.socket} in time`);
-        await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-      }
-    }
+      return !child || child.exitCode !== null ? `exit ${child?.exitCode}` : undefined;
+    });
   }
 }

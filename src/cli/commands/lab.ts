@@ -1,0 +1,224 @@
+/**
+ * `corolink lab …`: the cable-pull lab (docs/lab.md) — real hosts in network namespaces on 198.18.0.0/15, one
+ * switch per link, a daemon per host, and the faults to throw at them. Needs root. Every verb is bounded in time.
+ */
+import type { Command } from 'commander';
+import { labUnavailableReason } from '../../lab/command.ts';
+import { MAX_LAB_LINKS, MAX_LAB_NODES } from '../../lab/lab-state.ts';
+import { NetnsLab } from '../../lab/netns-lab.ts';
+import { printJson } from '../daemon-call.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import { statusText } from '../format/status.ts';
+
+/** Time limit of a verb (flap and exec add their own duration). */
+const VERB_LIMIT_MS = 120_000;
+const DEFAULT_EXEC_LIMIT_S = 300;
+
+interface DirFlag {
+  dir?: string;
+}
+
+/** Parses a host ("3" or "n3"). */
+function host(text: string): number {
+  const value = Number(/^n?(\d+)$/.exec(text)?.[1]);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LAB_NODES)
+    throw new CliError(`host must be 1–${MAX_LAB_NODES} (or n1…), got '${text}'`, ExitCode.usage);
+  return value;
+}
+
+/** Parses a link ("0" or "link0"). */
+function link(text: string): number {
+  const value = Number(/^(?:link)?(\d)$/.exec(text)?.[1]);
+  if (!Number.isInteger(value) || value < 0 || value >= MAX_LAB_LINKS)
+    throw new CliError(`link must be 0–${MAX_LAB_LINKS - 1} (or link0…), got '${text}'`, ExitCode.usage);
+  return value;
+}
+
+/** Parses a non-negative number option. */
+function amount(text: string | undefined, name: string, max: number): number {
+  if (text === undefined) return 0;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > max)
+    throw new CliError(`${name} must be a number from 0 to ${max}, got '${text}'`, ExitCode.usage);
+  return value;
+}
+
+/** Runs a verb as root within `limitMs`; lab errors become one-line CLI errors. */
+async function verb<T>(limitMs: number, action: () => Promise<T>): Promise<T> {
+  const reason = labUnavailableReason();
+  if (reason) throw new CliError(reason, ExitCode.notQuorate);
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CliError(`gave up after ${limitMs / 1000} s`, ExitCode.unavailable)), limitMs);
+  });
+  try {
+    return await Promise.race([action(), limit]);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(error instanceof Error ? error.message : String(error), ExitCode.invalid);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const say = (text: string) => process.stdout.write(`${text}\n`);
+
+/** Adds one lab verb with `--dir` and a bounded action on the opened lab. */
+function labVerb(
+  lab: Command,
+  spec: string,
+  description: string,
+  action: (opened: NetnsLab, args: string[], flags: Record<string, string | boolean | undefined>) => Promise<void>,
+): Command {
+  return lab
+    .command(spec)
+    .description(description)
+    .option('--dir <path>', 'lab directory (default: $COROLINK_LAB_DIR or /run/corolink-lab)')
+    .action(async (...raw: unknown[]) => {
+      const command = raw.at(-1) as Command;
+      const flags = command.opts() as DirFlag & Record<string, string | boolean | undefined>;
+      const args = command.args;
+      const limit = VERB_LIMIT_MS + 1000 * amount(flags.for as string | undefined, '--for', 3600);
+      await verb(limit, () => action(NetnsLab.open(flags.dir), args, flags));
+    });
+}
+
+/** Registers `corolink lab` and its verbs. */
+export function register(program: Command): void {
+  const lab = program
+    .command('lab')
+    .description('the cable-pull lab: hosts in network namespaces with real links, and faults (root only)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  corolink lab up --nodes 3 --links 2\n  corolink lab cut 3 0\n  corolink lab status\n  corolink lab down',
+    );
+
+  lab
+    .command('up')
+    .description('create N hosts (namespaces n1…nN), one switch per link, a config, an authkey and the daemons')
+    .option('--nodes <n>', 'number of hosts', '3')
+    .option('--links <n>', 'number of link networks', '2')
+    .option('--links-configured <k>', 'configure only the first K links in corosync.conf')
+    .option('--mode <mode>', 'knet link mode: passive, active or rr', 'passive')
+    .option('--no-daemons', 'prepare hosts, config and key but start no daemon')
+    .option('--dir <path>', 'lab directory (default: $COROLINK_LAB_DIR or /run/corolink-lab)')
+    .action(async (flags: Record<string, string | boolean | undefined> & DirFlag) => {
+      const mode = String(flags.mode);
+      if (mode !== 'passive' && mode !== 'active' && mode !== 'rr')
+        throw new CliError(`--mode must be passive, active or rr, got '${mode}'`, ExitCode.usage);
+      const nodes = amount(flags.nodes as string, '--nodes', MAX_LAB_NODES);
+      const links = amount(flags.links as string, '--links', MAX_LAB_LINKS);
+      const configured =
+        flags.linksConfigured === undefined
+          ? links
+          : amount(flags.linksConfigured as string, '--links-configured', links);
+      const opened = await verb(VERB_LIMIT_MS, () =>
+        NetnsLab.up({
+          ...(flags.dir ? { dir: flags.dir } : {}),
+          nodes,
+          links,
+          linksConfigured: configured,
+          mode,
+          daemons: flags.daemons !== false,
+        }),
+      );
+      say(`lab ${opened.prefix} up in ${opened.dir}: ${nodes} hosts × ${links} links (${configured} configured)`);
+      for (const n of opened.nodeids) say(`  n${n}: namespace ${opened.namespace(n)}, socket ${opened.socket(n)}`);
+    });
+
+  labVerb(lab, 'cut <host> <link>', "pull a host's cable on one link (its veth loses carrier)", async (l, [h, k]) => {
+    await l.cut(host(h!), link(k!));
+  });
+  labVerb(lab, 'restore <host> <link>', 'plug the cable back in', async (l, [h, k]) => {
+    await l.restore(host(h!), link(k!));
+  });
+  labVerb(lab, 'cut-switch <link>', 'switch off the whole network of one link', async (l, [k]) => {
+    await l.cutSwitch(link(k!));
+  });
+  labVerb(lab, 'restore-switch <link>', 'switch the network of one link on again', async (l, [k]) => {
+    await l.restoreSwitch(link(k!));
+  });
+  labVerb(lab, 'flap <host> <link>', 'pull and plug a cable every --period ms for --for s', async (l, [h, k], f) => {
+    const period = amount(f.period as string, '--period', 60_000);
+    const seconds = amount(f.for as string, '--for', 3600);
+    if (period < 10) throw new CliError('--period must be at least 10 ms', ExitCode.usage);
+    say(`${await l.flap(host(h!), link(k!), period, seconds * 1000)} cuts`);
+  })
+    .option('--period <ms>', 'time between changes', '500')
+    .option('--for <s>', 'how long to flap', '30');
+  labVerb(
+    lab,
+    'netem <host> <link>',
+    'impair what a host sends on one link (all zero: clear)',
+    async (l, [h, k], f) => {
+      const options = {
+        lossPercent: amount(f.loss as string | undefined, '--loss', 100),
+        delayMs: amount(f.delay as string | undefined, '--delay', 60_000),
+        jitterMs: amount(f.jitter as string | undefined, '--jitter', 60_000),
+        duplicatePercent: amount(f.duplicate as string | undefined, '--duplicate', 100),
+        reorderPercent: amount(f.reorder as string | undefined, '--reorder', 100),
+      };
+      say(await l.netem(host(h!), link(k!), options));
+    },
+  )
+    .option('--loss <percent>', 'random loss')
+    .option('--delay <ms>', 'added delay')
+    .option('--jitter <ms>', 'delay variation')
+    .option('--duplicate <percent>', 'duplicated packets')
+    .option('--reorder <percent>', 'reordered packets');
+  labVerb(
+    lab,
+    'partition <groups...>',
+    'split the hosts: `partition 1,2 3` (unnamed hosts form one more group)',
+    async (l, groups) => {
+      await l.partition(groups.map((g) => g.split(',').map(host)));
+    },
+  );
+  labVerb(
+    lab,
+    'break <a> <b>',
+    'cut every link between two hosts only (asymmetric reachability)',
+    async (l, [a, b]) => {
+      await l.breakPair(host(a!), host(b!));
+    },
+  );
+  labVerb(lab, 'heal', 'undo every network fault (cables, switches, partitions, netem, addresses)', async (l) => {
+    await l.heal();
+  });
+  labVerb(lab, 'crash <host>', "SIGKILL a host's daemon", async (l, [h]) => {
+    await l.crash(host(h!));
+  });
+  labVerb(lab, 'start <host>', "start a host's daemon", async (l, [h]) => {
+    await l.start(host(h!));
+  });
+  labVerb(
+    lab,
+    'status',
+    'the cluster as seen from every host (--json: one object keyed by host name)',
+    async (l, _a, f) => {
+      const all = await l.statusAll();
+      if (f.json) return printJson(all);
+      for (const [name, status] of Object.entries(all)) {
+        say(`===== ${name} =====`);
+        process.stdout.write(status ? statusText(status, { date: new Date() }) : 'daemon not running\n');
+      }
+    },
+  ).option('--json', 'print JSON');
+  labVerb(
+    lab,
+    'exec <host> <command...>',
+    "run a command in a host's namespace (COROLINK_SOCKET preset)",
+    async (l, [h, ...cmd], f) => {
+      const seconds = amount((f.timeout as string) ?? String(DEFAULT_EXEC_LIMIT_S), '--timeout', 3600);
+      process.exitCode = await l.exec(host(h!), cmd, seconds * 1000);
+    },
+  ).option('--timeout <s>', 'kill the command after this many seconds', String(DEFAULT_EXEC_LIMIT_S));
+  lab
+    .command('down')
+    .description('stop every daemon and remove every namespace, bridge and file of the lab')
+    .option('--dir <path>', 'lab directory (default: $COROLINK_LAB_DIR or /run/corolink-lab)')
+    .action(async (flags: DirFlag) => {
+      await verb(VERB_LIMIT_MS, () => NetnsLab.open(flags.dir).down());
+      say('lab down');
+    });
+}

@@ -1,0 +1,222 @@
+/**
+ * A steady CPG message stream across real daemons, with the checker the chaos tests and benchmarks use:
+ * every sender multicasts `<nodeid>:<seq>` at a fixed interval; every node records what it delivers and every
+ * configuration change it sees. `problems()` reports duplicates, order disagreements between any two nodes,
+ * and accepted messages of the given senders missing on the given nodes.
+ */
+import { CorolinkClient } from '../client/client.ts';
+import type { CpgGroup } from '../client/cpg-group.ts';
+import type { MembershipEvent } from '../client/schema.ts';
+
+/** One node's view: what it delivered and the membership changes it reported. */
+export interface StreamNode {
+  nodeid: number;
+  socket: string;
+  client: CorolinkClient | undefined;
+  group: CpgGroup | undefined;
+  delivered: string[];
+  memberships: MembershipEvent[];
+  /** Milliseconds (performance.now) of each delivery, parallel to `delivered`. */
+  deliveredAt: number[];
+}
+
+/** Problems in one node's list (duplicates) or between two nodes (order). */
+function pairOrderProblem(a: StreamNode, b: StreamNode): string | undefined {
+  const inA = new Set(a.delivered);
+  const inB = new Set(b.delivered);
+  const aCommon = a.delivered.filter((m) => inB.has(m));
+  const bCommon = b.delivered.filter((m) => inA.has(m));
+  const at = aCommon.findIndex((m, i) => m !== bCommon[i]);
+  if (at < 0) return undefined;
+  return `n${a.nodeid} and n${b.nodeid} disagree on the order at common message ${at}: ${aCommon[at]} vs ${bCommon[at]}`;
+}
+
+/** A stream over one CPG group joined on every node. */
+export class CpgStream {
+  private readonly accepted = new Map<number, string[]>();
+  private sending = false;
+  private readonly loops: Promise<void>[] = [];
+
+  private constructor(
+    readonly nodes: StreamNode[],
+    private readonly groupName: string,
+  ) {}
+
+  /** Connects to every node (nodeid → admin socket), joins `group` and starts recording. */
+  static async open(sockets: Map<number, string>, group = 'chaos'): Promise<CpgStream> {
+    const stream = new CpgStream(
+      [...sockets].map(([nodeid, socket]) => ({
+        nodeid,
+        socket,
+        client: undefined,
+        group: undefined,
+        delivered: [],
+        deliveredAt: [],
+        memberships: [],
+      })),
+      group,
+    );
+    try {
+      for (const node of stream.nodes) await stream.attach(node);
+    } catch (error) {
+      stream.close();
+      throw error;
+    }
+    return stream;
+  }
+
+  node(nodeid: number): StreamNode {
+    const node = this.nodes.find((n) => n.nodeid === nodeid);
+    if (!node) throw new RangeError(`node ${nodeid} is not in the stream`);
+    return node;
+  }
+
+  /** (Re)connects one node (after its daemon restarted), keeping what it recorded so far. */
+  async attach(node: StreamNode): Promise<void> {
+    node.client?.close();
+    const client = await CorolinkClient.connect({ socket: node.socket, reconnect: false });
+    node.client = client;
+    await client.onMembership((event) => node.memberships.push(event));
+    const group = await client.cpgJoin(this.groupName);
+    group.on('message', (m) => {
+      node.delivered.push(`${m.nodeid}:${Buffer.from(m.data).toString()}`);
+      node.deliveredAt.push(performance.now());
+    });
+    node.group = group;
+  }
+
+  /** Forgets a node's connection (its daemon is about to be killed or was). */
+  detach(nodeid: number): void {
+    const node = this.node(nodeid);
+    node.client?.close();
+    node.client = undefined;
+    node.group = undefined;
+  }
+
+  /**
+   * Starts sending from `senders`, one message per `intervalMs` each. A refused send (backpressure, daemon
+   * gone) is not counted and not retried; the sequence number only advances on acceptance.
+   */
+  start(senders: number[], intervalMs: number): void {
+    this.sending = true;
+    for (const nodeid of senders) {
+      const accepted = this.accepted.get(nodeid) ?? [];
+      this.accepted.set(nodeid, accepted);
+      this.loops.push(
+        (async () => {
+          while (this.sending) {
+            const group = this.node(nodeid).group;
+            const text = String(accepted.length);
+            if (group) {
+              try {
+                await group.send(text);
+                accepted.push(`${nodeid}:${text}`);
+              } catch {
+                // Not accepted: not part of the stream.
+              }
+            }
+            await new Promise((r) => setTimeout(r, intervalMs));
+          }
+        })(),
+      );
+    }
+  }
+
+  /** Stops sending and waits for the send loops to end. */
+  async stop(): Promise<void> {
+    this.sending = false;
+    await Promise.all(this.loops.splice(0));
+  }
+
+  /** How many messages each sender has had accepted so far (a mark for `problems({ after })`). */
+  mark(): Map<number, number> {
+    return new Map([...this.accepted].map(([nodeid, list]) => [nodeid, list.length]));
+  }
+
+  /** Total deliveries on each of `on` (for waiting on progress). */
+  deliveredCounts(on: number[]): number[] {
+    return on.map((n) => this.node(n).delivered.length);
+  }
+
+  /** Waits until each of `on` delivered `count` more messages than now; false on timeout. */
+  async progress(on: number[], count: number, timeoutMs: number): Promise<boolean> {
+    const base = this.deliveredCounts(on);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() <= deadline) {
+      if (this.deliveredCounts(on).every((c, i) => c >= base[i]! + count)) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  }
+
+  /** Messages accepted from `nodeid`. */
+  acceptedFrom(nodeid: number): string[] {
+    return this.accepted.get(nodeid) ?? [];
+  }
+
+  /** Waits until every accepted message of `senders` was delivered on every one of `on`; false on timeout. */
+  async drain(senders: number[], on: number[], timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const expected = senders.flatMap((s) => this.acceptedFrom(s));
+    for (;;) {
+      const done = on.every((n) => {
+        const seen = new Set(this.node(n).delivered);
+        return expected.every((m) => seen.has(m));
+      });
+      if (done) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Everything wrong with the stream: a message delivered twice on a node, two nodes delivering common
+   * messages in different orders, and — for `complete` — an accepted message of one of `complete.senders`
+   * (from its `after` mark on) missing on one of `complete.on`. Empty when the stream is intact.
+   */
+  problems(complete?: { senders: number[]; on: number[]; after?: Map<number, number> }): string[] {
+    const found: string[] = [];
+    for (const node of this.nodes) {
+      const seen = new Set<string>();
+      const dup = node.delivered.find((m) => seen.has(m) || !seen.add(m));
+      if (dup !== undefined) found.push(`n${node.nodeid} delivered ${dup} more than once`);
+    }
+    for (const [i, a] of this.nodes.entries())
+      for (const b of this.nodes.slice(i + 1)) {
+        const problem = pairOrderProblem(a, b);
+        if (problem) found.push(problem);
+      }
+    if (complete)
+      for (const n of complete.on) {
+        const seen = new Set(this.node(n).delivered);
+        for (const s of complete.senders) {
+          const missing = this.acceptedFrom(s)
+            .slice(complete.after?.get(s) ?? 0)
+            .filter((m) => !seen.has(m));
+          if (missing.length > 0)
+            found.push(`n${n} misses ${missing.length} message(s) from n${s}, first ${missing[0]}`);
+        }
+      }
+    return found;
+  }
+
+  /** Regular configurations reported by any node since the stream opened or `clearMemberships()`. */
+  regularChanges(): { nodeid: number; ring_id: string; members: number[] }[] {
+    return this.nodes.flatMap((n) =>
+      n.memberships
+        .filter((e) => e.kind === 'regular')
+        .map((e) => ({ nodeid: n.nodeid, ring_id: e.ring_id, members: e.members })),
+    );
+  }
+
+  /** Forgets the membership changes recorded so far. */
+  clearMemberships(): void {
+    for (const node of this.nodes) node.memberships.length = 0;
+  }
+
+  /** Closes every connection (sending must be stopped first). */
+  close(): void {
+    this.sending = false;
+    for (const node of this.nodes) node.client?.close();
+  }
+}

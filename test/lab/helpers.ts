@@ -1,0 +1,75 @@
+// Shared pieces of the chaos tests: the skip reason, starting a lab with a CPG stream, link and stream checks.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StatusV1 } from '../../src/client/schema.ts';
+import { labUnavailableReason } from '../../src/lab/command.ts';
+import { CpgStream } from '../../src/lab/cpg-stream.ts';
+import { type LabOptions, NetnsLab } from '../../src/lab/netns-lab.ts';
+
+/** Why the chaos tests cannot run here (printed as the skip reason), or undefined. */
+export const skipReason = labUnavailableReason();
+
+/** Interval of each sender's steady stream (3 senders × 50 msg/s). */
+export const STREAM_INTERVAL_MS = 20;
+
+/** State of `nodeid`'s link `link` as seen in `status`. */
+export function linkState(status: StatusV1, nodeid: number, link: number): string | undefined {
+  return status.members.find((m) => m.nodeid === nodeid)?.links.find((l) => l.link === link)?.state;
+}
+
+/** One quorate membership of `count` with every link of every member UP. */
+export function healthy(count: number) {
+  return (s: StatusV1) =>
+    s.quorum.quorate && s.members.length === count && s.members.every((m) => m.links.every((l) => l.state === 'UP'));
+}
+
+/** A lab in a fresh temp dir, waited until healthy, with a CPG stream joined on every host. */
+export async function startLab(options: Omit<LabOptions, 'dir'>): Promise<{ lab: NetnsLab; stream: CpgStream }> {
+  const lab = await NetnsLab.up({ ...options, dir: mkdtempSync(join(tmpdir(), 'corolink-lab-')) });
+  try {
+    await lab.waitFor(healthy(options.nodes), { timeoutMs: 60_000 });
+    const stream = await CpgStream.open(new Map(lab.nodeids.map((n) => [n, lab.socket(n)])));
+    return { lab, stream };
+  } catch (error) {
+    await lab.down();
+    throw error;
+  }
+}
+
+/** Asserts every host reports the same ring id and no host reported a new configuration since `clearMemberships`. */
+export async function assertNoConfigurationChange(lab: NetnsLab, stream: CpgStream, ringId: string): Promise<void> {
+  const statuses = await Promise.all(lab.nodeids.map((n) => lab.status(n)));
+  const why = () => `\n${lab.nodeids.map((n) => membershipLogTail(lab, n)).join('\n')}`;
+  assert.deepEqual(
+    statuses.map((s) => s.ring_id),
+    statuses.map(() => ringId),
+    `ring id unchanged everywhere${statuses.some((s) => s.ring_id !== ringId) ? why() : ''}`,
+  );
+  assert.deepEqual(stream.regularChanges(), [], 'no configuration change reported by any host');
+}
+
+/** The last Totem lines about failures and memberships in host `nodeid`'s log (for failure messages). */
+export function membershipLogTail(lab: NetnsLab, nodeid: number, lines = 6): string {
+  return readFileSync(lab.logFile(nodeid), 'utf8')
+    .split('\n')
+    .filter((line) => /TOTEM.*(membership|failed|unreachable|Token|consensus)/i.test(line))
+    .slice(-lines)
+    .join('\n');
+}
+
+/** Stops the stream, waits for the in-flight messages and asserts the stream is intact. */
+export async function assertStreamIntact(
+  stream: CpgStream,
+  complete: { senders: number[]; on: number[]; after?: Map<number, number> },
+): Promise<void> {
+  await stream.stop();
+  await stream.drain(complete.senders, complete.on, 20_000);
+  assert.deepEqual(stream.problems(complete), [], 'every message exactly once, in one order, on every node');
+  const counts = stream.deliveredCounts(complete.on);
+  assert.ok(
+    counts.every((c) => c > 0),
+    `messages were delivered (${counts})`,
+  );
+}
