@@ -67,6 +67,8 @@ export interface JoinMessage {
   proc: number[];
   fail: number[];
   ringSeq: number;
+  /** Nodes the sender's transport cannot reach on any link (absent when none): see docs/totem.md, asymmetry. */
+  unreachable?: number[];
 }
 
 /** One member's entry in the commit token: what it holds of its old ring. */
@@ -93,6 +95,8 @@ export interface MergeDetectMessage {
   type: 'mergeDetect';
   sender: number;
   ringId: RingId;
+  /** Nodes the sender's transport cannot reach on any link (absent when none). */
+  unreachable?: number[];
 }
 
 /** TOKEN_HOLD_CANCEL: "I have data" — the representative stops holding the token. */
@@ -281,6 +285,7 @@ export function encodeMessage(message: TotemMessage): Uint8Array {
       w.ids(message.proc);
       w.ids(message.fail);
       w.u53(message.ringSeq);
+      w.ids(message.unreachable ?? []);
       break;
     case 'commit':
       w.ringId(message.ringId);
@@ -295,12 +300,21 @@ export function encodeMessage(message: TotemMessage): Uint8Array {
       }
       break;
     case 'mergeDetect':
+      w.u32(message.sender);
+      w.ringId(message.ringId);
+      w.ids(message.unreachable ?? []);
+      break;
     case 'holdCancel':
       w.u32(message.sender);
       w.ringId(message.ringId);
       break;
   }
   return w.finish();
+}
+
+/** The optional `unreachable` field: omitted when empty, so messages without it round-trip unchanged. */
+function withUnreachable(ids: number[]): { unreachable?: number[] } {
+  return ids.length === 0 ? {} : { unreachable: ids };
 }
 
 function decodeBody(r: Reader, type: number): TotemMessage | null {
@@ -333,6 +347,7 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
         proc: r.ids(MAX_PROCESSORS),
         fail: r.ids(MAX_PROCESSORS),
         ringSeq: r.u53(),
+        ...withUnreachable(r.ids(MAX_PROCESSORS)),
       };
     case TYPE_CODES.commit: {
       const ringId = r.ringId();
@@ -354,7 +369,7 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
       return { type: 'commit', ringId, members, entries };
     }
     case TYPE_CODES.mergeDetect:
-      return { type: 'mergeDetect', sender: r.nodeId(), ringId: r.ringId() };
+      return { type: 'mergeDetect', sender: r.nodeId(), ringId: r.ringId(), ...withUnreachable(r.ids(MAX_PROCESSORS)) };
     case TYPE_CODES.holdCancel:
       return { type: 'holdCancel', sender: r.nodeId(), ringId: r.ringId() };
     default:

@@ -28,6 +28,7 @@ import {
   encodeMessage,
   type JoinMessage,
   type McastMessage,
+  type MergeDetectMessage,
   type TokenMessage,
   type TotemMessage,
 } from './messages.ts';
@@ -58,6 +59,10 @@ export const LEAVE_NOTICE_COPIES = 2;
 const HOLD_FRACTION = 0.8;
 const HOLD_TICK_MS = 10;
 const PERCENT = 100;
+/** How often the same broken pair is logged while its node keeps asking to be admitted. */
+const ASYMMETRY_LOG_INTERVAL_MS = 10_000;
+/** At most one `Retransmit List` line per this interval. */
+const RETRANSMIT_LOG_INTERVAL_MS = 1000;
 
 /** Why a node enters GATHER (corosync's `gather_state_from` codes and texts, plus our transport evidence). */
 const GATHER_REASONS = {
@@ -108,6 +113,12 @@ export class TotemCore {
   private readonly sets: GatherSets = { proc: new Set<number>(), fail: new Set<number>() };
   private readonly consensus = new Set<number>();
   private readonly leftCleanly = new Set<number>();
+  /** Peers the transport reports unreachable on every link (carried in JOIN and MERGE_DETECT). */
+  private readonly unreachable = new Set<number>();
+  /** When each broken pair was last logged (asymmetric reachability). */
+  private readonly asymmetryLoggedAt = new Map<string, number>();
+  private retransmitLoggedAt = Number.NEGATIVE_INFINITY;
+  private retransmitRequestsUnlogged = 0;
 
   // recovery
   private recoveryPlan: RecoveryPlan | null = null;
@@ -209,9 +220,9 @@ export class TotemCore {
     );
   }
 
-  /** True when a multicast would be queued rather than refused (backpressure). */
-  canSend(): boolean {
-    return this.state !== 'left' && this.pending.length < this.maxPending;
+  /** True when `count` (default 1) more multicasts would be queued rather than refused (backpressure). */
+  canSend(count = 1): boolean {
+    return this.state !== 'left' && this.pending.length + count <= this.maxPending;
   }
 
   /** Status for `corolink status` and metrics. */
@@ -279,6 +290,7 @@ export class TotemCore {
         this.onCommit(message);
         break;
       case 'mergeDetect':
+        if (this.state === 'operational' && this.cannotReachMembers(message.sender, message.unreachable)) break;
         this.onForeignRing(message.sender, message.ringId, 'mergeOperational');
         break;
       case 'holdCancel':
@@ -295,7 +307,7 @@ export class TotemCore {
     this.pending.push({ payload, guarantee });
     if (this.pending.length > 1 || this.state !== 'operational' || !this.installed) return;
     if (this.heldToken) {
-      this.releaseHeldToken();
+      this.revisitHeldToken();
     } else if (this.seqUnchangedCount > 0 && this.installed.ringId.rep !== this.me) {
       const cancel = encodeMessage({ type: 'holdCancel', sender: this.me, ringId: this.installed.ringId });
       this.send(this.installed.ringId.rep, cancel, true);
@@ -304,6 +316,7 @@ export class TotemCore {
 
   private onPeerUnreachable(nodeId: number): void {
     if (nodeId === this.me) return;
+    this.unreachable.add(nodeId);
     const inRing = this.state === 'operational' && this.installed?.members.includes(nodeId);
     const inGather = this.state !== 'operational' && this.sets.proc.has(nodeId) && !this.sets.fail.has(nodeId);
     if (!inRing && !inGather) return;
@@ -315,10 +328,11 @@ export class TotemCore {
   /** A node came within reach: invite it at once (merge detect, or my JOIN when gathering). */
   private onPeerReachable(nodeId: number): void {
     if (nodeId === this.me) return;
+    this.unreachable.delete(nodeId);
     if (this.state === 'gather') {
       this.send(nodeId, encodeMessage(this.joinMessage()), true);
     } else if (this.state === 'operational' && !this.installed!.members.includes(nodeId)) {
-      this.send(nodeId, encodeMessage({ type: 'mergeDetect', sender: this.me, ringId: this.installed!.ringId }), true);
+      this.send(nodeId, encodeMessage(this.mergeDetectMessage(this.installed!.ringId)), true);
     }
   }
 
@@ -369,7 +383,39 @@ export class TotemCore {
       proc: [...this.sets.proc].sort((a, b) => a - b),
       fail: [...this.sets.fail].sort((a, b) => a - b),
       ringSeq: this.highestRingSeq,
+      ...this.unreachableField(),
     };
+  }
+
+  private mergeDetectMessage(ringId: RingId): MergeDetectMessage {
+    return { type: 'mergeDetect', sender: this.me, ringId, ...this.unreachableField() };
+  }
+
+  private unreachableField(): { unreachable?: number[] } {
+    return this.unreachable.size === 0 ? {} : { unreachable: [...this.unreachable].sort((a, b) => a - b) };
+  }
+
+  /**
+   * Asymmetric reachability (corosync#750): a node outside my ring that cannot reach some member of it on any
+   * link must not be admitted — taking it in would make that member and it fail each other, and the ring would
+   * re-form again and again. It stays out (its own partition) until its transport reaches every member; the log
+   * names the broken pair, at most once per pair every ASYMMETRY_LOG_INTERVAL_MS.
+   */
+  private cannotReachMembers(sender: number, unreachable: readonly number[] | undefined): boolean {
+    const installed = this.installed;
+    if (!installed || !unreachable) return false;
+    const broken = unreachable.find((id) => id !== sender && installed.members.includes(id));
+    if (broken === undefined) return false;
+    const pair = `${Math.min(sender, broken)}-${Math.max(sender, broken)}`;
+    const lastLogged = this.asymmetryLoggedAt.get(pair) ?? Number.NEGATIVE_INFINITY;
+    if (this.now - lastLogged >= ASYMMETRY_LOG_INTERVAL_MS) {
+      this.asymmetryLoggedAt.set(pair, this.now);
+      this.log(
+        'warning',
+        `Node ${sender} cannot reach node ${broken} on any link (asymmetric reachability): not admitting node ${sender} into the ring.`,
+      );
+    }
+    return true;
   }
 
   private sendJoin(): void {
@@ -388,6 +434,7 @@ export class TotemCore {
       case 'operational': {
         const member = oldMembers.has(join.sender);
         if (member && join.ringSeq < this.installed!.ringId.seq) return; // straggler from the round that formed us
+        if (!member && this.cannotReachMembers(join.sender, join.unreachable)) return;
         const verdict = applyJoin(this.me, this.sets, join, oldMembers);
         if (member || verdict === 'merged') this.enterGather(member ? 'joinOperational' : 'mergeJoin');
         return;
@@ -661,7 +708,17 @@ export class TotemCore {
     const added = requestMissing(token, ring, this.previousVisitSeq);
     if (added.length === 0) return;
     this.stats.retransmitRequested += added.length;
-    this.log('notice', `Retransmit List: ${added.map((seq) => seq.toString(16)).join(' ')}`);
+    // corosync logs every request; on a flapping link that floods the log, so at most one line per interval,
+    // saying how many requests it stands for.
+    if (this.now - this.retransmitLoggedAt < RETRANSMIT_LOG_INTERVAL_MS) {
+      this.retransmitRequestsUnlogged += added.length;
+      return;
+    }
+    const more = this.retransmitRequestsUnlogged;
+    this.retransmitLoggedAt = this.now;
+    this.retransmitRequestsUnlogged = 0;
+    const list = added.map((seq) => seq.toString(16)).join(' ');
+    this.log('notice', `Retransmit List: ${list}${more > 0 ? ` (and ${more} more since the last report)` : ''}`);
   }
 
   private sendNewMessages(token: TokenMessage, ring: RingLog, retransmittedNow: number): number {
@@ -689,7 +746,29 @@ export class TotemCore {
     const next = this.pending.shift();
     if (!next) return null;
     token.seq++;
-    return { type: 'mcast', ...base, seq: token.seq, guarantee: next.guarantee, payload: next.payload, inner: null };
+    const payload = this.packWithFollowers(next);
+    return { type: 'mcast', ...base, seq: token.seq, guarantee: next.guarantee, payload, inner: null };
+  }
+
+  /** totempg packing: `first` joined with the pending payloads after it that fit the packer's budget. */
+  private packWithFollowers(first: PendingMessage): Uint8Array {
+    const packer = this.options.packer;
+    const pending = this.pending;
+    if (!packer || pending.length === 0) return first.payload;
+    let count = 1;
+    let bytes = first.payload.length;
+    while (count <= pending.length) {
+      const candidate = pending[count - 1]!;
+      if (candidate.guarantee !== first.guarantee) break;
+      if (packer.packedBytes(count + 1, bytes + candidate.payload.length) > packer.budgetBytes) break;
+      count++;
+      bytes += candidate.payload.length;
+    }
+    if (count === 1) return first.payload;
+    const taken = pending.splice(0, count - 1);
+    const payloads = [first.payload];
+    for (const message of taken) payloads.push(message.payload);
+    return packer.pack(payloads);
   }
 
   private updateFlowControl(token: TokenMessage, sentNow: number): void {
@@ -746,6 +825,18 @@ export class TotemCore {
       return;
     }
     this.transmitToken(token, next);
+  }
+
+  /**
+   * A multicast on the representative while it holds the (idle) token: the token is here, so this is a new visit
+   * at once — the message is ordered now and the token goes on carrying it, instead of first making an empty
+   * rotation and ordering the message one rotation later (that rotation was the whole self-delivery latency of
+   * the representative). The held token is one hop newer than the one received, so the visit is accepted.
+   */
+  private revisitHeldToken(): void {
+    const token = this.heldToken!;
+    this.heldToken = null;
+    this.onToken(token);
   }
 
   private releaseHeldToken(): void {
@@ -816,7 +907,7 @@ export class TotemCore {
   private sendMergeDetect(): void {
     const installed = this.installed!;
     this.mergeAt = this.now + this.options.mergeMs;
-    const bytes = encodeMessage({ type: 'mergeDetect', sender: this.me, ringId: installed.ringId });
+    const bytes = encodeMessage(this.mergeDetectMessage(installed.ringId));
     for (const id of this.options.nodes) if (!installed.members.includes(id)) this.send(id, bytes, true);
   }
 

@@ -44,6 +44,21 @@ export interface TotemOptions {
   maxPendingMessages?: number;
   /** Highest ring seq this node used before (corosync's ringid file), so a restart never reuses a ring id. */
   initialRingSeq?: number;
+  /**
+   * totempg-style packing (off when absent): at a token visit, consecutive pending payloads of one guarantee are
+   * joined by `pack` into one MCAST while `packedBytes(count, bytes)` stays within `budgetBytes` (about one
+   * transport frame). The pack is ordered and delivered as one message; the layer above unpacks it, so a pack is
+   * delivered atomically, in order, at one seq. Flow control counts MCASTs, as corosync's does.
+   */
+  packer?: TotemPacker;
+}
+
+/** How the layer above joins several payloads into one MCAST (see `TotemOptions.packer`); pure functions. */
+export interface TotemPacker {
+  budgetBytes: number;
+  /** Size of the pack of `count` payloads of `bytes` bytes in total. */
+  packedBytes(count: number, bytes: number): number;
+  pack(payloads: Uint8Array[]): Uint8Array;
 }
 
 /** Input events of the Totem core. */

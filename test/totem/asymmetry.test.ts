@@ -1,0 +1,42 @@
+// Asymmetric reachability (corosync#750): nodes 1 and 2 lose every link between them while both still reach
+// node 3. The cluster must settle on one membership and keep it — no endless re-forming — and the log must name
+// the broken pair. When the links come back, the three nodes merge again.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SimCluster } from '../../src/sim/cluster.ts';
+
+/** The transport's start-up pong-timeout backoff has decayed. */
+const TRANSPORT_SETTLED_MS = 11_000;
+/** Time allowed to settle after the break: link-down detection, gather, consensus. */
+const SETTLE_MS = 15_000;
+/** The membership must then stay the same this long (several token + consensus periods). */
+const STABLE_MS = 60_000;
+
+test('nodes 1 and 2 cannot reach each other, both reach 3: one stable membership, the broken pair logged', () => {
+  const nodes = [1, 2, 3];
+  const cluster = new SimCluster({ seed: 750, nodes, links: 2 });
+  assert.ok(cluster.runUntil(() => cluster.converged(nodes), 5000));
+  cluster.runFor(TRANSPORT_SETTLED_MS);
+  cluster.network.blockPair(1, 2);
+  cluster.runFor(SETTLE_MS);
+  const configCount = () =>
+    nodes.map((node) => cluster.node(node).trace.entries.filter((entry) => entry.kind === 'config').length);
+  const settled = configCount();
+  const ringBefore = nodes.map((node) => cluster.snapshot(node).ringId);
+  cluster.runFor(STABLE_MS);
+  assert.deepEqual(configCount(), settled, 'no configuration change after settling');
+  assert.deepEqual(
+    nodes.map((node) => cluster.snapshot(node).ringId),
+    ringBefore,
+  );
+  const members3 = cluster.snapshot(3).members;
+  assert.equal(members3.length, 2, `node 3 is in a ring with exactly one of nodes 1, 2: ${members3}`);
+  const logged = cluster.node(3).logs.some((line) => /Node [12] cannot reach node [12] on any link/.test(line.message));
+  assert.ok(logged, 'node 3 names the broken pair');
+
+  cluster.network.heal();
+  assert.ok(
+    cluster.runUntil(() => cluster.converged(nodes), 20_000),
+    'the three nodes merge again',
+  );
+});
