@@ -8,7 +8,7 @@
  * - up: knet flips the link after pong_count good pongs **plus one** (an off-by-one in its code); corolink
  *   declares it up after exactly pongCount good pongs (the documented meaning of pong_count);
  * - down: no pong for pong_timeout × backoff + 2 × average latency; backoff starts at 10 when the link is
- *   (re)created or goes down and drops by 1 per second to 1 — a flap damper, kept as is;
+ *   (re)created or goes down and drops by 1 per second to 1 — a flap damper (corolink: only after a down);
  * - a socket error is immediate down evidence (corolink: any send error reported by the driver).
  * corolink deviations: pings are scheduled per link at exact deadlines (knet wakes every 200 ms); pongs while
  * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs are liveness evidence (data
@@ -60,6 +60,12 @@ export class PeerLink {
   private nextPingSeq = 0;
   private lastPongSeq: number | null = null;
   private backoffSinceMs: number;
+  /**
+   * The multiplier the backoff starts from: 1 for a new or re-enabled link, PONG_TIMEOUT_BACKOFF_START after a
+   * down. corolink deviation: knet also starts new links at 10, which makes the first cable pull after a start
+   * take up to 10 × the ping timeout to notice; flap damping only needs it after a link has actually failed.
+   */
+  private backoffStart = 1;
 
   constructor(
     readonly nodeId: number,
@@ -77,10 +83,11 @@ export class PeerLink {
     return this.options.link;
   }
 
-  /** Restarts heartbeating as for a new link (created or re-enabled): ping now, full backoff. */
+  /** Restarts heartbeating as for a new link (created or re-enabled): ping now, no backoff. */
   restart(now: number): void {
     this.nextPingAtMs = now;
     this.backoffSinceMs = now;
+    this.backoffStart = 1;
     this.lastChangeMs = now;
     this.pongsGathered = 0;
     this.lastPongAtMs = Number.NEGATIVE_INFINITY;
@@ -101,10 +108,10 @@ export class PeerLink {
     return seq;
   }
 
-  /** The current pong-timeout multiplier (10 → 1, one step per second since creation or the last down). */
+  /** The current pong-timeout multiplier (after a down: 10 → 1, one step per second; a new link: 1). */
   backoff(now: number): number {
     const steps = Math.floor((now - this.backoffSinceMs) / PONG_TIMEOUT_BACKOFF_STEP_MS);
-    return Math.max(1, PONG_TIMEOUT_BACKOFF_START - steps);
+    return Math.max(1, this.backoffStart - steps);
   }
 
   /** knet pong_timeout_adj: how long without a pong before a connected link goes down. */
@@ -167,6 +174,7 @@ export class PeerLink {
     this.pongsGathered = 0;
     this.lastChangeMs = now;
     this.backoffSinceMs = now;
+    this.backoffStart = PONG_TIMEOUT_BACKOFF_START;
     this.counters.downCount++;
   }
 
