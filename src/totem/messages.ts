@@ -97,6 +97,8 @@ export interface MergeDetectMessage {
   ringId: RingId;
   /** Nodes the sender's transport cannot reach on any link (absent when none). */
   unreachable?: number[];
+  /** The members of the sender's ring (absent when unknown), so a node that cannot reach one of them stays out. */
+  members?: number[];
 }
 
 /** TOKEN_HOLD_CANCEL: "I have data" — the representative stops holding the token. */
@@ -303,6 +305,7 @@ export function encodeMessage(message: TotemMessage): Uint8Array {
       w.u32(message.sender);
       w.ringId(message.ringId);
       w.ids(message.unreachable ?? []);
+      w.ids(message.members ?? []);
       break;
     case 'holdCancel':
       w.u32(message.sender);
@@ -368,8 +371,12 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
       if (!sorted || members.length === 0 || entries.some((e, i) => e.nodeId !== members[i])) return null;
       return { type: 'commit', ringId, members, entries };
     }
-    case TYPE_CODES.mergeDetect:
-      return { type: 'mergeDetect', sender: r.nodeId(), ringId: r.ringId(), ...withUnreachable(r.ids(MAX_PROCESSORS)) };
+    case TYPE_CODES.mergeDetect: {
+      const head = { type: 'mergeDetect' as const, sender: r.nodeId(), ringId: r.ringId() };
+      const unreachable = withUnreachable(r.ids(MAX_PROCESSORS));
+      const members = r.ids(MAX_PROCESSORS);
+      return { ...head, ...unreachable, ...(members.length === 0 ? {} : { members }) };
+    }
     case TYPE_CODES.holdCancel:
       return { type: 'holdCancel', sender: r.nodeId(), ringId: r.ringId() };
     default:

@@ -117,6 +117,8 @@ export class TotemCore {
   private readonly unreachable = new Set<number>();
   /** When each broken pair was last logged (asymmetric reachability). */
   private readonly asymmetryLoggedAt = new Map<string, number>();
+  /** Nodes refused for asymmetric reachability, until a JOIN or MERGE_DETECT of theirs no longer lists a member. */
+  private readonly notAdmitted = new Set<number>();
   private retransmitLoggedAt = Number.NEGATIVE_INFINITY;
   private retransmitRequestsUnlogged = 0;
 
@@ -291,6 +293,7 @@ export class TotemCore {
         break;
       case 'mergeDetect':
         if (this.state === 'operational' && this.cannotReachMembers(message.sender, message.unreachable)) break;
+        if (message.members?.some((id) => this.unreachable.has(id))) break; // a ring I cannot fully reach
         this.onForeignRing(message.sender, message.ringId, 'mergeOperational');
         break;
       case 'holdCancel':
@@ -388,7 +391,8 @@ export class TotemCore {
   }
 
   private mergeDetectMessage(ringId: RingId): MergeDetectMessage {
-    return { type: 'mergeDetect', sender: this.me, ringId, ...this.unreachableField() };
+    const members = this.installed ? [...this.installed.members] : [];
+    return { type: 'mergeDetect', sender: this.me, ringId, ...this.unreachableField(), members };
   }
 
   private unreachableField(): { unreachable?: number[] } {
@@ -403,9 +407,12 @@ export class TotemCore {
    */
   private cannotReachMembers(sender: number, unreachable: readonly number[] | undefined): boolean {
     const installed = this.installed;
-    if (!installed || !unreachable) return false;
-    const broken = unreachable.find((id) => id !== sender && installed.members.includes(id));
-    if (broken === undefined) return false;
+    const broken = installed ? unreachable?.find((id) => id !== sender && installed.members.includes(id)) : undefined;
+    if (broken === undefined) {
+      this.notAdmitted.delete(sender);
+      return false;
+    }
+    this.notAdmitted.add(sender);
     const pair = `${Math.min(sender, broken)}-${Math.max(sender, broken)}`;
     const lastLogged = this.asymmetryLoggedAt.get(pair) ?? Number.NEGATIVE_INFINITY;
     if (this.now - lastLogged >= ASYMMETRY_LOG_INTERVAL_MS) {
@@ -497,6 +504,8 @@ export class TotemCore {
   /** A message of another ring: a partition to merge with (TOCS §4.4, corosync memb_merge_detect). */
   private onForeignRing(sender: number, ringId: RingId, reason: GatherReason): void {
     if (sender === this.me) return;
+    // Its own ring's messages (quorum and CPG traffic of a lone node) must not pull it in by the back door.
+    if (this.state === 'operational' && this.notAdmitted.has(sender)) return;
     if (this.state === 'operational') {
       const installed = this.installed!;
       if (sameRingId(ringId, installed.ringId)) return;
@@ -650,6 +659,9 @@ export class TotemCore {
       }
       return;
     }
+    // While some peer is unreachable, a foreign ring may hold it: merge only on a MERGE_DETECT, which lists the
+    // ring's members (above), not on its ordinary traffic.
+    if (this.unreachable.size > 0) return;
     this.onForeignRing(message.sender, message.ringId, 'foreignOperational');
   }
 

@@ -15,6 +15,8 @@ import type { FaultEvent } from '../../src/sim/faults.ts';
 import { runSeed } from '../../src/sim/fuzz-run.ts';
 import { createFuzzCluster, FUZZ_TOTEM_TIMINGS, FUZZ_TRANSPORT_TIMINGS } from '../../src/sim/fuzz-target.ts';
 
+/** Fine enough to catch the gather state, which lasts well under a millisecond on the virtual LAN. */
+const GATHER_POLL_MS = 0.01;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -89,9 +91,15 @@ describe('Totem liveness after healing', () => {
     };
     assert.ok(cluster.runUntil(() => cluster.converged(nodeIds), 5000));
     cluster.runFor(1000);
-    // 2 is cut off long enough for the token to be lost; the heal comes while everyone gathers.
+    // 2 is cut off until the others notice and start gathering; the heal comes while they gather.
     cluster.network.partition([[1, 3], [2]]);
-    cluster.runFor(FUZZ_TOTEM_TIMINGS.tokenMs! + 100);
+    assert.ok(
+      cluster.runUntil(
+        () => cluster.snapshot(1).state === 'gather',
+        FUZZ_TOTEM_TIMINGS.tokenMs! + 1000,
+        GATHER_POLL_MS,
+      ),
+    );
     assert.equal(cluster.snapshot(1).state, 'gather');
     cluster.network.heal();
     const duringChange = [send(1), send(2), send(3)];
