@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
+import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import { type CpgConfchg, CpgGroup, type CpgGroupHost, MAX_GROUP_NAME_BYTES } from './cpg-group.ts';
 import {
   BackpressureError,
@@ -221,6 +222,26 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       lines: LogRecord[];
     };
     return result.lines;
+  }
+
+  /** The replicated store's files whose path starts with `prefix` (docs/cfs.md). */
+  cfsLs(prefix?: string): Promise<CfsFileInfo[]> {
+    return cfsLs((m, p) => this.call(m, p), prefix);
+  }
+
+  /** One file of the replicated store; rejects with code `not_found` when there is none. */
+  cfsGet(path: string): Promise<CfsFile> {
+    return cfsGet((m, p) => this.call(m, p), path);
+  }
+
+  /** Writes a file cluster-wide; resolves once committed on this node after ordering (`not_quorate` when read-only). */
+  cfsPut(path: string, data: Uint8Array | string): Promise<CfsWriteResult> {
+    return cfsPut((m, p) => this.call(m, p), path, data);
+  }
+
+  /** Removes a file cluster-wide; resolves once committed on this node after ordering. */
+  cfsRm(path: string): Promise<CfsWriteResult> {
+    return cfsRm((m, p) => this.call(m, p), path);
   }
 
   /** Calls `listener` for every quorum change; resolves, once subscribed, to a function that stops it. */

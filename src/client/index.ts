@@ -1,4 +1,5 @@
 /** The corolink client library: `import { CorolinkClient } from 'corolink/client'` (see docs/client.md). */
+export * from './cfs.ts';
 export * from './client.ts';
 export * from './cpg-group.ts';
 export * from './errors.ts';

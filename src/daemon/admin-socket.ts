@@ -27,6 +27,12 @@ export interface AdminConnection {
   readonly topics: Set<string>;
   /** Called when the connection closes (handlers register cleanups, e.g. CPG leave). */
   onClose(cleanup: () => void): void;
+  /**
+   * Undefined while the client reads what it is sent; else (unread output over OUTPUT_PACE_BYTES) a promise that
+   * settles once it was all read ('drain') or the connection closed. Requests that add traffic (a CPG multicast) wait on
+   * it, so a sender that falls behind on its own deliveries is slowed instead of closed as a slow client.
+   */
+  outputBacklog(): Promise<void> | undefined;
 }
 
 export type Handler = (params: Record<string, unknown>, connection: AdminConnection) => unknown | Promise<unknown>;
@@ -36,6 +42,8 @@ const MAX_LINE_BYTES = 2 * 1024 * 1024;
 /** A connection whose unread output exceeds this is too slow for live events and is closed. */
 const MAX_PENDING_OUTPUT_BYTES = 16 * 1024 * 1024;
 const SOCKET_MODE = 0o660;
+/** Unread output above which a connection's new multicasts wait (well below MAX_PENDING_OUTPUT_BYTES). */
+const OUTPUT_PACE_BYTES = 4 * 1024 * 1024;
 
 export class AdminSocketServer {
   readonly counters = { requests: 0, badRequests: 0, connections: 0, slowClientsClosed: 0 };
@@ -154,6 +162,7 @@ export class AdminSocketServer {
 class ConnectionImpl implements AdminConnection {
   readonly topics = new Set<string>();
   private readonly cleanups: (() => void)[] = [];
+  private drained: Promise<void> | undefined;
 
   constructor(
     readonly id: number,
@@ -171,6 +180,23 @@ class ConnectionImpl implements AdminConnection {
 
   onClose(cleanup: () => void): void {
     this.cleanups.push(cleanup);
+  }
+
+  outputBacklog(): Promise<void> | undefined {
+    // Once waiting, every later request waits too (until 'drain'), so a connection's multicasts keep their order.
+    if (this.drained) return this.drained;
+    if (this.socket.destroyed || this.socket.writableLength <= OUTPUT_PACE_BYTES) return undefined;
+    this.drained = new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+    return this.drained;
   }
 
   runCleanups(): void {

@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
 import { type AdminConnection, AdminError, AdminSocketServer, type Handler } from './admin-socket.ts';
-import { EngineRefusal, NodeEngine } from './engine.ts';
+import { cfsHandlers } from './cfs-handlers.ts';
+import { CfsService } from './cfs-service.ts';
+import { BACKPRESSURE_REFUSAL, EngineRefusal, NodeEngine } from './engine.ts';
 import { findLocalNode } from './identity.ts';
 import { Logger, type LogRecord } from './log.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
@@ -37,6 +39,7 @@ export interface RunningDaemon {
   engine: NodeEngine;
   logger: Logger;
   admin: AdminSocketServer;
+  cfs: CfsService;
   stop(): Promise<void>;
 }
 
@@ -87,12 +90,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }).catch((error) => {
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
-  const admin = new AdminSocketServer(options.socketPath, adminHandlers(engine, logger));
+  const cfs = new CfsService(engine, options.stateDir ?? DEFAULT_STATE_DIR, (level, message) =>
+    logger.log(level, 'CFS', message),
+  );
+  const admin = new AdminSocketServer(options.socketPath, { ...adminHandlers(engine, logger), ...cfsHandlers(cfs) });
   wireEvents(engine, logger, admin);
   try {
     await admin.listen();
   } catch (error) {
     await engine.stop();
+    cfs.close();
     throw new DaemonStartError(`cannot open the admin socket ${options.socketPath}: ${(error as Error).message}`);
   }
   logger.log('notice', 'MAIN', 'Corolink Cluster Engine started and ready to provide service.');
@@ -101,11 +108,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     stopping ??= (async () => {
       await engine.stop();
       await admin.close();
+      cfs.close();
       logger.log('notice', 'MAIN', 'Corolink Cluster Engine exiting normally');
     })();
     return stopping;
   };
-  return { engine, logger, admin, stop };
+  return { engine, logger, admin, cfs, stop };
 }
 
 /** The JSON shape of a log record on the admin socket (ISO time). */
@@ -120,7 +128,11 @@ function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer
   engine.on('quorum', () => admin.broadcast('quorum', quorumState(engine)));
 }
 
+const OK = { ok: true };
+
 function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handler> {
+  // Made once, like the engine's refusal: the hot path of a sender retrying against a full queue.
+  const backpressureError = new AdminError('refused', BACKPRESSURE_REFUSAL.message);
   const cpgConnections = new Map<number, AdminConnection>();
   const toAddress = (a: { nodeId: number; pid: number; reason?: string }) => ({
     nodeid: a.nodeId,
@@ -128,13 +140,16 @@ function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handl
     ...(a.reason ? { reason: a.reason } : {}),
   });
   engine.on('cpgDeliver', (e) =>
-    cpgConnections
-      .get(e.pid)
-      ?.push(
-        'cpg',
-        { group: e.group, nodeid: e.sender.nodeId, pid: e.sender.pid, data: Buffer.from(e.payload).toString('base64') },
-        'cpgDeliver',
-      ),
+    cpgConnections.get(e.pid)?.push(
+      'cpg',
+      {
+        group: e.group,
+        nodeid: e.sender.nodeId,
+        pid: e.sender.pid,
+        data: Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength).toString('base64'),
+      },
+      'cpgDeliver',
+    ),
   );
   engine.on('cpgConfchg', (e) =>
     cpgConnections.get(e.pid)?.push(
@@ -156,6 +171,7 @@ function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handl
     return name;
   };
   const refusal = (error: unknown): never => {
+    if (error === BACKPRESSURE_REFUSAL) throw backpressureError;
     if (error instanceof EngineRefusal) {
       throw new AdminError(error.code === 'not_found' ? 'not_found' : 'refused', error.message);
     }
@@ -227,12 +243,20 @@ function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handl
       const name = group(params);
       if (typeof params.data !== 'string') throw new AdminError('bad_request', 'data must be a base64 string');
       registerProcess(connection);
-      try {
-        engine.cpgMulticast(name, connection.id, Buffer.from(params.data, 'base64'));
-      } catch (error) {
-        refusal(error);
-      }
-      return { ok: true };
+      const data = Buffer.from(params.data, 'base64');
+      const multicast = () => {
+        let admitted: Promise<void> | undefined;
+        try {
+          admitted = engine.cpgMulticast(name, connection.id, data);
+        } catch (error) {
+          refusal(error);
+        }
+        // Totem's queue was full: answer once the message entered it (the sender is paced by this answer).
+        return admitted === undefined ? OK : admitted.then(() => OK, refusal);
+      };
+      // The sender does not keep up reading its deliveries: wait (in order) until it caught up.
+      const backlog = connection.outputBacklog();
+      return backlog === undefined ? multicast() : backlog.then(multicast);
     },
   };
 }

@@ -14,15 +14,18 @@ import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import { clusterIdFromName } from '../wire/cluster-id.ts';
+import { HEADER_BYTES } from '../wire/packet.ts';
 import { CoreDriver } from './core-driver.ts';
 import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
-import { ServiceStack, type StackAction, type StackEvent } from './stack.ts';
+import { ServiceStack, type StackAction, type StackEvent, stackPacker } from './stack.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
 const DEFAULT_LINK_MTU = 1400;
 /** Largest Totem payload: one message of the transport (which fragments up to 1 MiB). */
 const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024;
+/** Room for the Totem MCAST header (34 bytes) with a margin, when sizing packs to one transport frame. */
+const TOTEM_MCAST_HEADER_BUDGET = 64;
 
 export interface EngineOptions {
   checked: CheckedConfig;
@@ -56,6 +59,27 @@ export class EngineRefusal extends Error {
   }
 }
 
+/** Most CPG multicasts that may wait for room in Totem's queue, and their total bytes; beyond: backpressure. */
+const MAX_WAITING_MULTICASTS = 1024;
+const MAX_WAITING_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Totem payloads a CPG message may take (CPG fragments above TOTEM_PAYLOAD_BYTES_MAX; generous): a message is let
+ * into Totem's queue only when all its fragments fit, so no fragment is refused half-way through a message.
+ */
+function totemPayloadsFor(payload: Uint8Array): number {
+  return 2 + Math.floor(payload.length / (TOTEM_PAYLOAD_BYTES_MAX / 2));
+}
+
+/**
+ * The one backpressure refusal, made once: a sender retrying against a full queue meets it thousands of times a
+ * second, and building an Error (with its stack trace) each time was a visible cost in the daemon's profile.
+ */
+export const BACKPRESSURE_REFUSAL = new EngineRefusal(
+  'backpressure',
+  'backpressure: the totem send queue is full; retry later',
+);
+
 export class NodeEngine extends EventEmitter<EngineEvents> {
   readonly localNodeId: number;
   private stackDriver!: CoreDriver<StackEvent, StackAction>;
@@ -64,6 +88,16 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private ringId: RingId | null = null;
   private readonly startedAt = performance.now();
   private stopped = false;
+  /** Multicasts waiting for room in Totem's queue, oldest first (see cpgMulticast). */
+  private waiting: {
+    group: string;
+    pid: number;
+    payload: Uint8Array;
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }[] = [];
+  private waitingBytes = 0;
+  private admitScheduled = false;
   private ringSeqFile!: RingSeqFile;
 
   private constructor(readonly options: EngineOptions) {
@@ -128,22 +162,60 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     this.stackDriver.feed({ type: 'cpgLeave', group, pid });
   }
 
-  /** Multicasts to a group in agreed order; refused with `backpressure` when Totem's queue is full. */
-  cpgMulticast(group: string, pid: number, payload: Uint8Array): void {
-    if (!this.stack.canSend())
-      throw new EngineRefusal('backpressure', 'backpressure: the totem send queue is full; retry later');
-    this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload });
+  /**
+   * Multicasts to a group in agreed order. When Totem's queue is full the request waits (FIFO, behind every
+   * earlier waiting one) and the returned promise settles once it entered the queue: a busy sender is paced by
+   * late answers instead of thousands of refusals a second, each of which cost the daemon a whole request.
+   * Beyond MAX_WAITING_MULTICASTS / MAX_WAITING_BYTES waiting, it is refused with `backpressure`.
+   */
+  cpgMulticast(group: string, pid: number, payload: Uint8Array): undefined | Promise<void> {
+    if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload))) {
+      this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload });
+      return undefined;
+    }
+    if (
+      this.stopped ||
+      this.waiting.length >= MAX_WAITING_MULTICASTS ||
+      this.waitingBytes + payload.length > MAX_WAITING_BYTES
+    ) {
+      throw BACKPRESSURE_REFUSAL;
+    }
+    this.waitingBytes += payload.length;
+    return new Promise((resolve, reject) => this.waiting.push({ group, pid, payload, resolve, reject }));
   }
 
   /** A local process (an admin-socket client) went away: its group memberships end (CPG_REASON_PROCDOWN). */
   processDown(pid: number): void {
+    const gone = this.waiting.filter((w) => w.pid === pid);
+    if (gone.length > 0) {
+      this.waiting = this.waiting.filter((w) => w.pid !== pid);
+      for (const w of gone) {
+        this.waitingBytes -= w.payload.length;
+        w.reject(BACKPRESSURE_REFUSAL);
+      }
+    }
     this.stackDriver.feed({ type: 'processDown', pid });
+  }
+
+  /** Moves waiting multicasts into Totem's queue while it has room (run outside a stack step). */
+  private admitWaiting(): void {
+    this.admitScheduled = false;
+    let admitted = 0;
+    while (admitted < this.waiting.length && this.stack.canSend(totemPayloadsFor(this.waiting[admitted]!.payload))) {
+      const w = this.waiting[admitted++]!;
+      this.waitingBytes -= w.payload.length;
+      this.stackDriver.feed({ type: 'cpgMulticast', group: w.group, pid: w.pid, payload: w.payload });
+      w.resolve();
+    }
+    if (admitted > 0) this.waiting = this.waiting.slice(admitted);
   }
 
   /** Clean leave: tells the peers (they see a leave, not a failure), then closes the sockets. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const w of this.waiting) w.reject(BACKPRESSURE_REFUSAL);
+    this.waiting = [];
     this.log('notice', 'leaving the cluster');
     this.stackDriver.feed({ type: 'leave' });
     // Let the leave datagrams go out before the sockets close.
@@ -202,7 +274,14 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       ...(portOf(a.link) === undefined ? {} : { port: portOf(a.link) }),
     });
     this.ringSeqFile = new RingSeqFile(this.options.stateDir, me);
-    const totem = { ...this.totemOptions(), initialRingSeq: this.ringSeqFile.read() };
+    // totempg packing: small payloads share one MCAST, sized to fit one frame of the smallest link MTU.
+    const frameBytes = Math.min(...linkOptions.map((l) => l.mtu));
+    const packBudget = frameBytes - HEADER_BYTES - TOTEM_MCAST_HEADER_BUDGET;
+    const totem = {
+      ...this.totemOptions(),
+      initialRingSeq: this.ringSeqFile.read(),
+      ...(Number.isFinite(packBudget) && packBudget > 0 ? { packer: stackPacker(packBudget) } : {}),
+    };
     const stack = new ServiceStack(
       { totem, quorum: this.quorumOptions(), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX },
       now,
@@ -275,6 +354,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   }
 
   private dispatch(actions: StackAction[]): void {
+    // Totem makes room when the token visits; admit waiting multicasts once this step is over.
+    if (this.waiting.length > 0 && !this.admitScheduled) {
+      this.admitScheduled = true;
+      setImmediate(() => this.admitWaiting());
+    }
     for (const action of actions) {
       switch (action.type) {
         case 'transportSend':

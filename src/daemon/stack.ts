@@ -8,12 +8,56 @@ import type { CpgAction, CpgError, MemberChange, ProcessAddress } from '../cpg/i
 import { Cpg } from '../cpg/index.ts';
 import type { QuorumAction, QuorumOptions, QuorumRequestError, QuorumSnapshot } from '../quorum/index.ts';
 import { QuorumCore } from '../quorum/index.ts';
-import type { Guarantee, RingId, TotemAction, TotemOptions, TotemSnapshot } from '../totem/index.ts';
+import type { Guarantee, RingId, TotemAction, TotemOptions, TotemPacker, TotemSnapshot } from '../totem/index.ts';
 import { TotemCore } from '../totem/index.ts';
 
 /** Service ids: the first byte of every Totem payload. */
 const SERVICE_QUORUM = 1;
 const SERVICE_CPG = 2;
+/**
+ * A pack of several service payloads in one Totem MCAST (corosync's totempg packing):
+ * SERVICE_PACK | { length u16 BE | payload (its own service byte first) }+ — unpacked in order on delivery.
+ */
+const SERVICE_PACK = 0;
+const PACK_HEADER_BYTES = 1;
+const PACK_LENGTH_BYTES = 2;
+
+/** The Totem packer of the stack (TotemOptions.packer) for a budget of `budgetBytes` per pack. */
+export function stackPacker(budgetBytes: number): TotemPacker {
+  return {
+    budgetBytes,
+    packedBytes: (count, bytes) => PACK_HEADER_BYTES + count * PACK_LENGTH_BYTES + bytes,
+    pack(payloads) {
+      let size = PACK_HEADER_BYTES;
+      for (const p of payloads) size += PACK_LENGTH_BYTES + p.length;
+      const out = new Uint8Array(size);
+      out[0] = SERVICE_PACK;
+      let offset = PACK_HEADER_BYTES;
+      for (const p of payloads) {
+        out[offset] = p.length >>> 8;
+        out[offset + 1] = p.length & 0xff;
+        out.set(p, offset + PACK_LENGTH_BYTES);
+        offset += PACK_LENGTH_BYTES + p.length;
+      }
+      return out;
+    },
+  };
+}
+
+/** The payloads of a pack (views), or null when it is malformed. */
+function unpack(pack: Uint8Array): Uint8Array[] | null {
+  const out: Uint8Array[] = [];
+  let offset = PACK_HEADER_BYTES;
+  while (offset < pack.length) {
+    if (offset + PACK_LENGTH_BYTES > pack.length) return null;
+    const length = (pack[offset]! << 8) | pack[offset + 1]!;
+    const start = offset + PACK_LENGTH_BYTES;
+    if (length === 0 || start + length > pack.length) return null;
+    out.push(pack.subarray(start, start + length));
+    offset = start + length;
+  }
+  return out;
+}
 
 export type StackLogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error';
 
@@ -172,9 +216,9 @@ export class ServiceStack {
     return Math.min(this.totem.nextDeadline(), this.quorum.nextDeadline(), this.cpg.nextDeadline());
   }
 
-  /** Whether Totem would take another multicast now. */
-  canSend(): boolean {
-    return this.totem.canSend();
+  /** Whether Totem would take `count` (default 1) more multicasts now. */
+  canSend(count = 1): boolean {
+    return this.totem.canSend(count);
   }
 
   snapshot(): { totem: TotemSnapshot; quorum: QuorumSnapshot } {
@@ -202,21 +246,13 @@ export class ServiceStack {
         this.output.push({ type: 'transportSend', to: action.to, payload: action.payload, urgent: action.control });
         break;
       case 'deliver': {
-        const service = action.payload[0];
-        const body = action.payload.subarray(1);
-        if (service === SERVICE_QUORUM) {
-          queue.push({
-            from: 'quorum',
-            actions: this.quorum.step({ type: 'receive', from: action.sender, payload: body }, now),
-          });
-        } else if (service === SERVICE_CPG) {
-          queue.push({
-            from: 'cpg',
-            actions: this.cpg.step({ type: 'totemDeliver', sender: action.sender, payload: body }, now),
-          });
-        } else {
-          this.unknownServiceMessages++;
+        if (action.payload[0] !== SERVICE_PACK) {
+          this.deliverService(action.sender, action.payload, queue);
+          break;
         }
+        const payloads = unpack(action.payload);
+        if (payloads === null) this.unknownServiceMessages++;
+        else for (const payload of payloads) this.deliverService(action.sender, payload, queue);
         break;
       }
       case 'configChange': {
@@ -235,6 +271,22 @@ export class ServiceStack {
       case 'log':
         this.output.push(action);
         break;
+    }
+  }
+
+  /** One service payload in agreed order: to votequorum or CPG by its service byte. */
+  private deliverService(sender: number, payload: Uint8Array, queue: Routed[]): void {
+    const service = payload[0];
+    const body = payload.subarray(1);
+    if (service === SERVICE_QUORUM) {
+      queue.push({
+        from: 'quorum',
+        actions: this.quorum.step({ type: 'receive', from: sender, payload: body }, this.now),
+      });
+    } else if (service === SERVICE_CPG) {
+      queue.push({ from: 'cpg', actions: this.cpg.step({ type: 'totemDeliver', sender, payload: body }, this.now) });
+    } else {
+      this.unknownServiceMessages++;
     }
   }
 

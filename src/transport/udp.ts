@@ -150,7 +150,12 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
 
   /** Sends one message (best effort); `urgent` = control traffic, sent on every up link. */
   send(to: number | 'all', payload: Uint8Array, options: { urgent?: boolean } = {}): void {
-    this.run({ type: 'send', to, payload, urgent: options.urgent === true });
+    const urgent = options.urgent === true;
+    this.run({ type: 'send', to, payload, urgent });
+    // Control traffic (the Totem token above all) leaves at once, with the frames queued before it, instead of at
+    // the end of the turn: the rest of the turn (delivering a token visit's messages to local clients) must not
+    // delay the token's next hop — that delay, on every hop, was most of a loaded ring's rotation time.
+    if (urgent) this.flush();
   }
 
   /** Administratively enables or disables a local link (a disabled link sends nothing). */

@@ -117,12 +117,13 @@ export class DaemonMetrics {
   private readonly cfsWrites = new SnapshotCounter(
     this.registry,
     'corolink_cfs_writes_total',
-    'Writes committed to the replicated config store (0 until the store exists)',
+    'Writes committed to the replicated config store',
   );
 
   constructor(
     private readonly engine: NodeEngine,
     history: ClusterHistory,
+    private readonly cfsWriteCount: () => number = () => 0,
   ) {
     const histogram = new Histogram({
       name: 'corolink_link_latency_sampled_seconds',
@@ -195,7 +196,7 @@ export class DaemonMetrics {
       [this.totem.tokenRetransmits, totem.tokenRetransmits],
       [this.totem.delivered, totem.delivered],
       [this.totem.configurations, totem.configurations],
-      [this.cfsWrites, 0],
+      [this.cfsWrites, this.cfsWriteCount()],
     ];
     for (const [metric, value] of totemValues) {
       metric.reset();

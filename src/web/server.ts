@@ -32,6 +32,8 @@ export interface WebServerOptions {
   port: number;
   /** The admin token file (created 0600 when missing). */
   tokenPath: string;
+  /** Writes committed to the replicated file store so far (`corolink_cfs_writes_total`). */
+  cfsWrites?: () => number;
 }
 
 export interface WebServer {
@@ -59,7 +61,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const { engine, logger } = options;
   const token = loadOrCreateToken(options.tokenPath);
   const history = new ClusterHistory(engine);
-  const metrics = new DaemonMetrics(engine, history);
+  const metrics = new DaemonMetrics(engine, history, options.cfsWrites);
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.setErrorHandler(async (error: { statusCode?: number; validation?: unknown; message: string }, _req, reply) => {
     if (error.validation) return reply.code(400).send({ error: { code: 'bad_request', message: error.message } });

@@ -78,11 +78,14 @@ export function register(program: Command): void {
         const { tokenPathFor } = await import('../../web/token.ts');
         const address = corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
         const tokenPath = tokenPathFor(socketPath);
-        const { engine, logger } = daemon;
-        web = await startWebServer({ engine, logger, address, port, tokenPath }).catch(async (error: Error) => {
-          await daemon.stop();
-          throw new CliError(`cannot open the HTTP server on ${address}:${port}: ${error.message}`, ExitCode.invalid);
-        });
+        const { engine, logger, cfs } = daemon;
+        const cfsWrites = () => cfs.core.counters.writes;
+        web = await startWebServer({ engine, logger, address, port, tokenPath, cfsWrites }).catch(
+          async (error: Error) => {
+            await daemon.stop();
+            throw new CliError(`cannot open the HTTP server on ${address}:${port}: ${error.message}`, ExitCode.invalid);
+          },
+        );
       }
       await new Promise<void>((resolve) => {
         const shutdown = () => {

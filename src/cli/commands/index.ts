@@ -1,31 +1,33 @@
-/** The list of subcommands. Each module exports `register(program)`; add one line per command module. */
+/**
+ * The subcommands, loaded on demand: `corolink status` imports only status.ts and what it needs, so a quick
+ * command starts fast and the long-running daemon does not carry every other command's code. Add one line per
+ * command module (each exports `register(program)`).
+ */
 import type { Command } from 'commander';
-import { register as registerConfig } from './config.ts';
-import { register as registerCpg } from './cpg.ts';
-import { register as registerCreate } from './create.ts';
-import { register as registerDaemon } from './daemon.ts';
-import { register as registerExpected } from './expected.ts';
-import { register as registerKeygen } from './keygen.ts';
-import { register as registerLink } from './link.ts';
-import { register as registerLinks } from './links.ts';
-import { register as registerLogs } from './logs.ts';
-import { register as registerNodes } from './nodes.ts';
-import { register as registerQuorum } from './quorum.ts';
-import { register as registerStart } from './start.ts';
-import { register as registerStatus } from './status.ts';
 
-export function registerCommands(program: Command): void {
-  registerStart(program);
-  registerConfig(program);
-  registerKeygen(program);
-  registerStatus(program);
-  registerNodes(program);
-  registerLinks(program);
-  registerQuorum(program);
-  registerExpected(program);
-  registerLink(program);
-  registerLogs(program);
-  registerCreate(program);
-  registerCpg(program);
-  registerDaemon(program);
+type CommandModule = { register(program: Command): void };
+
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  start: () => import('./start.ts'),
+  config: () => import('./config.ts'),
+  keygen: () => import('./keygen.ts'),
+  status: () => import('./status.ts'),
+  nodes: () => import('./nodes.ts'),
+  links: () => import('./links.ts'),
+  quorum: () => import('./quorum.ts'),
+  expected: () => import('./expected.ts'),
+  link: () => import('./link.ts'),
+  logs: () => import('./logs.ts'),
+  create: () => import('./create.ts'),
+  cpg: () => import('./cpg.ts'),
+  cfs: () => import('./cfs.ts'),
+  daemon: () => import('./daemon.ts'),
+  lab: () => import('./lab.ts'),
+};
+
+/** Registers the command named by the first non-option argument, or every command (for help and errors). */
+export async function registerCommands(program: Command, argv: readonly string[]): Promise<void> {
+  const name = argv.find((arg) => !arg.startsWith('-'));
+  const selected = name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
+  for (const command of selected) (await COMMANDS[command]!()).register(program);
 }

@@ -1,0 +1,269 @@
+/**
+ * The replicated state machine of the file store (docs/cfs.md). It sees the daemon's CPG group `corolink-cfs`
+ * (one member per node): configuration changes and messages in agreed order. Writes are applied by every node in
+ * delivery order and numbered by a cluster-wide sequence; after every configuration change the members agree on
+ * one state (summaries, then the source's full state) before writes are accepted again.
+ *
+ * No sockets, timers or clocks: the driver (./service.ts) passes `mtime` and the quorum state in, sends the
+ * `multicast` actions through CPG and answers clients on `done`. The store is the only side effect (SQLite).
+ */
+import { type CfsMessage, decodeCfsMessage, encodeCfsMessage, type StateEntryHeader } from './codec.ts';
+import { FILE_BYTES_MAX, pathProblem, TOTAL_BYTES_MAX } from './limits.ts';
+import type { CfsEntry, CfsStore } from './store.ts';
+
+/** Why a write failed: maps to the admin socket's error codes. `unknown`: the driver gave up waiting (see docs). */
+export type CfsErrorCode = 'invalid' | 'not_quorate' | 'syncing' | 'not_found' | 'too_big' | 'unknown';
+
+export type CfsResult = { ok: true; version: number } | { ok: false; code: CfsErrorCode; message: string };
+
+export type CfsEvent =
+  | { type: 'confchg'; members: number[] }
+  | { type: 'deliver'; sender: number; payload: Uint8Array }
+  | { type: 'put'; req: number; path: string; data: Uint8Array; mtime: number; quorate: boolean }
+  | { type: 'rm'; req: number; path: string; quorate: boolean };
+
+export type CfsAction =
+  | { type: 'multicast'; payload: Uint8Array }
+  | { type: 'done'; req: number; result: CfsResult }
+  | { type: 'log'; level: 'notice' | 'warning'; message: string };
+
+/** What each node reported in its summary. */
+interface Summary {
+  seq: number;
+  digest: string;
+}
+
+/** Phase: `joining` before the first view, `syncing` from a view until agreement, then `synced`. */
+export type CfsPhase = 'joining' | 'syncing' | 'synced';
+
+/** Counters for metrics and tests. */
+export interface CfsCounters {
+  writes: number;
+  refused: Record<CfsErrorCode, number>;
+  syncs: number;
+  stateTransfers: number;
+}
+
+const sameMembers = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((n, i) => n === b[i]);
+
+export class CfsCore {
+  readonly counters: CfsCounters = {
+    writes: 0,
+    refused: { invalid: 0, not_quorate: 0, syncing: 0, not_found: 0, too_big: 0, unknown: 0 },
+    syncs: 0,
+    stateTransfers: 0,
+  };
+  private phaseValue: CfsPhase = 'joining';
+  private members: number[] = [];
+  private summaries = new Map<number, Summary>();
+  /** The node whose state everybody takes in this sync (undefined until every summary is in). */
+  private source: number | undefined;
+  private incoming: CfsEntry[] = [];
+
+  constructor(
+    private readonly localNodeId: number,
+    private readonly store: CfsStore,
+    private readonly chunkBytes = FILE_BYTES_MAX,
+  ) {}
+
+  get phase(): CfsPhase {
+    return this.phaseValue;
+  }
+
+  step(event: CfsEvent): CfsAction[] {
+    switch (event.type) {
+      case 'confchg':
+        return this.onConfchg(event.members);
+      case 'deliver':
+        return this.onDeliver(event.sender, event.payload);
+      case 'put':
+      case 'rm':
+        return this.submit(event);
+    }
+  }
+
+  private submit(event: Extract<CfsEvent, { type: 'put' | 'rm' }>): CfsAction[] {
+    const refusal = this.checkSubmit(event);
+    if (refusal) return [this.refuse(event.req, refusal[0], refusal[1])];
+    const origin = this.localNodeId;
+    const message: CfsMessage =
+      event.type === 'put'
+        ? { type: 'put', origin, req: event.req, path: event.path, mtime: event.mtime, data: event.data }
+        : { type: 'rm', origin, req: event.req, path: event.path };
+    return [{ type: 'multicast', payload: encodeCfsMessage(message) }];
+  }
+
+  private checkSubmit(event: Extract<CfsEvent, { type: 'put' | 'rm' }>): [CfsErrorCode, string] | undefined {
+    const problem = pathProblem(event.path);
+    if (problem) return ['invalid', problem];
+    if (event.type === 'put' && event.data.byteLength > FILE_BYTES_MAX) {
+      return ['too_big', `file of ${event.data.byteLength} bytes is larger than the limit of ${FILE_BYTES_MAX}`];
+    }
+    if (!event.quorate) return ['not_quorate', 'this node is not quorate: the store is read-only'];
+    if (this.phaseValue !== 'synced') return ['syncing', 'the store is synchronising after a membership change; retry'];
+    return this.checkApply(
+      event.type === 'put' ? { path: event.path, size: event.data.byteLength } : { path: event.path },
+    );
+  }
+
+  /** Checks that depend on the store (identical on every synced node, so the outcome is agreed). */
+  private checkApply(write: { path: string; size?: number }): [CfsErrorCode, string] | undefined {
+    const current = this.store.get(write.path);
+    if (write.size === undefined) return current ? undefined : ['not_found', `no such file: ${write.path}`];
+    const total = this.store.totalBytes() - (current?.data.byteLength ?? 0) + write.size;
+    if (total > TOTAL_BYTES_MAX) return ['too_big', `the store would exceed its limit of ${TOTAL_BYTES_MAX} bytes`];
+    return undefined;
+  }
+
+  private refuse(req: number, code: CfsErrorCode, message: string): CfsAction {
+    this.counters.refused[code]++;
+    return { type: 'done', req, result: { ok: false, code, message } };
+  }
+
+  private onConfchg(members: number[]): CfsAction[] {
+    this.members = [...members].sort((a, b) => a - b);
+    this.phaseValue = 'syncing';
+    this.summaries = new Map();
+    this.source = undefined;
+    this.incoming = [];
+    const summary: CfsMessage = {
+      type: 'summary',
+      members: this.members,
+      seq: this.store.appliedSeq(),
+      digest: this.store.digest(),
+    };
+    return [{ type: 'multicast', payload: encodeCfsMessage(summary) }];
+  }
+
+  private onDeliver(sender: number, payload: Uint8Array): CfsAction[] {
+    const message = decodeCfsMessage(payload);
+    if (!message)
+      return [{ type: 'log', level: 'warning', message: `dropped a malformed message from node ${sender}` }];
+    switch (message.type) {
+      case 'put':
+      case 'rm':
+        return this.applyWrite(message);
+      case 'summary':
+        return this.onSummary(sender, message);
+      case 'state':
+        if (this.isFromSource(sender, message.members))
+          this.incoming.push(...unpackState(message.entries, message.data));
+        return [];
+      case 'stateEnd':
+        return this.isFromSource(sender, message.members) ? this.finishTransfer(message) : [];
+    }
+  }
+
+  private applyWrite(message: Extract<CfsMessage, { type: 'put' | 'rm' }>): CfsAction[] {
+    const mine = message.origin === this.localNodeId;
+    if (this.phaseValue !== 'synced') {
+      // Every member is in the same phase at this point of the agreed stream: all drop it.
+      return mine ? [this.refuse(message.req, 'syncing', 'a membership change interrupted the write; retry')] : [];
+    }
+    const refusal = this.checkApply(
+      message.type === 'put' ? { path: message.path, size: message.data.byteLength } : message,
+    );
+    if (refusal) return mine ? [this.refuse(message.req, refusal[0], refusal[1])] : [];
+    const seq = this.store.appliedSeq() + 1;
+    if (message.type === 'put') this.store.put(seq, message.path, message.data, message.mtime);
+    else this.store.rm(seq, message.path);
+    this.counters.writes++;
+    return mine ? [{ type: 'done', req: message.req, result: { ok: true, version: seq } }] : [];
+  }
+
+  private onSummary(sender: number, message: Extract<CfsMessage, { type: 'summary' }>): CfsAction[] {
+    if (this.phaseValue !== 'syncing' || !sameMembers(message.members, this.members)) return [];
+    if (!this.members.includes(sender)) return [];
+    this.summaries.set(sender, { seq: message.seq, digest: message.digest });
+    if (this.summaries.size < this.members.length) return [];
+    // Every summary is in: the source is the highest sequence, ties to the lowest node id (members are sorted).
+    let source = this.members[0]!;
+    for (const node of this.members) if (this.summaries.get(node)!.seq > this.summaries.get(source)!.seq) source = node;
+    const best = this.summaries.get(source)!;
+    if (this.members.every((n) => this.summaries.get(n)!.digest === best.digest)) return this.finishSync();
+    this.source = source;
+    return source === this.localNodeId ? this.sendState() : [];
+  }
+
+  private isFromSource(sender: number, members: number[]): boolean {
+    return this.phaseValue === 'syncing' && sender === this.source && sameMembers(members, this.members);
+  }
+
+  /** The source multicasts its whole state in chunks that each fit one CPG message, then `stateEnd`. */
+  private sendState(): CfsAction[] {
+    const actions: CfsAction[] = [];
+    const flush = (entries: CfsEntry[]) => {
+      const headers: StateEntryHeader[] = entries.map((e) => ({
+        path: e.path,
+        version: e.version,
+        mtime: e.mtime,
+        size: e.data.byteLength,
+      }));
+      const data = Buffer.concat(entries.map((e) => e.data));
+      actions.push({
+        type: 'multicast',
+        payload: encodeCfsMessage({ type: 'state', members: this.members, entries: headers, data }),
+      });
+    };
+    let chunk: CfsEntry[] = [];
+    let bytes = 0;
+    for (const entry of this.store.entries()) {
+      const cost = entry.data.byteLength + Buffer.byteLength(entry.path) + 64;
+      if (chunk.length > 0 && bytes + cost > this.chunkBytes) {
+        flush(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(entry);
+      bytes += cost;
+    }
+    if (chunk.length > 0) flush(chunk);
+    const end: CfsMessage = {
+      type: 'stateEnd',
+      members: this.members,
+      seq: this.store.appliedSeq(),
+      digest: this.store.digest(),
+    };
+    actions.push({ type: 'multicast', payload: encodeCfsMessage(end) });
+    return actions;
+  }
+
+  private finishTransfer(end: Extract<CfsMessage, { type: 'stateEnd' }>): CfsAction[] {
+    const actions: CfsAction[] = [];
+    if (this.store.appliedSeq() !== end.seq || this.store.digest() !== end.digest) {
+      this.store.replace(end.seq, this.incoming);
+      this.counters.stateTransfers++;
+      actions.push({
+        type: 'log',
+        level: 'notice',
+        message: `took the state of node ${this.source} (write ${end.seq}, ${this.incoming.length} files)`,
+      });
+    }
+    return [...actions, ...this.finishSync()];
+  }
+
+  private finishSync(): CfsAction[] {
+    this.phaseValue = 'synced';
+    this.source = undefined;
+    this.incoming = [];
+    this.counters.syncs++;
+    return [
+      {
+        type: 'log',
+        level: 'notice',
+        message: `synchronised with nodes ${this.members.join(' ')} at write ${this.store.appliedSeq()}`,
+      },
+    ];
+  }
+}
+
+/** The entries of one STATE chunk: headers plus their contents back to back. */
+function unpackState(headers: StateEntryHeader[], data: Uint8Array): CfsEntry[] {
+  let offset = 0;
+  return headers.map((h) => {
+    const entry = { path: h.path, version: h.version, mtime: h.mtime, data: data.subarray(offset, offset + h.size) };
+    offset += h.size;
+    return entry;
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * The node's copy of the replicated file store in SQLite (better-sqlite3): one table of entries and the sequence
+ * number of the last applied write. WAL with `synchronous = FULL`, so a returned write is on disk (fsync) —
+ * the daemon acknowledges a write only after this commit. Every method is synchronous.
+ */
+import { createHash } from 'node:crypto';
+import Database, { type Statement } from 'better-sqlite3';
+
+/** One file of the store. `version` is the cluster-wide sequence number of the write that set it. */
+export interface CfsEntry {
+  path: string;
+  data: Uint8Array;
+  version: number;
+  /** Milliseconds since the epoch, set by the node that submitted the write. */
+  mtime: number;
+}
+
+/** An entry without its content (for listings). */
+export type CfsEntryInfo = Omit<CfsEntry, 'data'> & { size: number };
+
+interface Row {
+  path: string;
+  content: Buffer;
+  version: number;
+  mtime: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, content BLOB NOT NULL, version INTEGER NOT NULL, mtime INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+export class CfsStore {
+  private readonly db: Database;
+  private seq: number;
+  private total: number;
+  private readonly setSeq: Statement;
+  private readonly upsert: Statement;
+  private readonly remove: Statement;
+
+  /** Opens (creating) the database file; `':memory:'` for tests. */
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.setSeq = this.db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    );
+    this.upsert = this.db.prepare(
+      'INSERT INTO entries (path, content, version, mtime) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET content = excluded.content, version = excluded.version, mtime = excluded.mtime',
+    );
+    this.remove = this.db.prepare('DELETE FROM entries WHERE path = ?');
+    const seqRow = this.db.prepare<{ value: number }>("SELECT value FROM meta WHERE key = 'seq'").get();
+    this.seq = seqRow?.value ?? 0;
+    this.total =
+      this.db.prepare<{ total: number | null }>('SELECT SUM(LENGTH(content)) AS total FROM entries').get()?.total ?? 0;
+  }
+
+  /** Sequence number of the last applied write (0 for an empty, never-written store). */
+  appliedSeq(): number {
+    return this.seq;
+  }
+
+  /** Sum of all contents in bytes. */
+  totalBytes(): number {
+    return this.total;
+  }
+
+  get(path: string): CfsEntry | undefined {
+    const row = this.db.prepare<Row>('SELECT path, content, version, mtime FROM entries WHERE path = ?').get(path);
+    return row && toEntry(row);
+  }
+
+  /** Entries whose path starts with `prefix`, sorted by path, without contents. */
+  list(prefix = ''): CfsEntryInfo[] {
+    return this.db
+      .prepare<CfsEntryInfo>(
+        'SELECT path, LENGTH(content) AS size, version, mtime FROM entries WHERE substr(path, 1, length(?)) = ? ORDER BY path',
+      )
+      .all(prefix, prefix);
+  }
+
+  /** Every entry with its content, sorted by path. */
+  entries(): CfsEntry[] {
+    return this.db.prepare<Row>('SELECT path, content, version, mtime FROM entries ORDER BY path').all().map(toEntry);
+  }
+
+  /** Applies write number `seq`: sets `entry` (its version is `seq`). One transaction, fsynced. */
+  put(seq: number, path: string, data: Uint8Array, mtime: number): void {
+    const previous = this.sizeOf(path);
+    this.db.transaction(() => {
+      this.upsert.run(path, asBuffer(data), seq, mtime);
+      this.setSeq.run(seq);
+    })();
+    this.seq = seq;
+    this.total += data.byteLength - previous;
+  }
+
+  /** Applies write number `seq`: removes `path`. One transaction, fsynced. */
+  rm(seq: number, path: string): void {
+    const previous = this.sizeOf(path);
+    this.db.transaction(() => {
+      this.remove.run(path);
+      this.setSeq.run(seq);
+    })();
+    this.seq = seq;
+    this.total -= previous;
+  }
+
+  /** Replaces the whole store (synchronisation from another node). One transaction, fsynced. */
+  replace(seq: number, entries: readonly CfsEntry[]): void {
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM entries');
+      for (const e of entries) this.upsert.run(e.path, asBuffer(e.data), e.version, e.mtime);
+      this.setSeq.run(seq);
+    })();
+    this.seq = seq;
+    this.total = entries.reduce((sum, e) => sum + e.data.byteLength, 0);
+  }
+
+  /** SHA-256 (hex) over the sequence number and every entry (path, version, mtime, content) in path order. */
+  digest(): string {
+    const hash = createHash('sha256').update(`seq ${this.seq}\n`);
+    const rows = this.db.prepare<Row>('SELECT path, content, version, mtime FROM entries ORDER BY path').iterate();
+    for (const row of rows) {
+      hash.update(`${row.path}\0${row.version}\0${row.mtime}\0${row.content.byteLength}\0`).update(row.content);
+    }
+    return hash.digest('hex');
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private sizeOf(path: string): number {
+    return (
+      this.db.prepare<{ size: number }>('SELECT LENGTH(content) AS size FROM entries WHERE path = ?').get(path)?.size ??
+      0
+    );
+  }
+}
+
+function toEntry(row: Row): CfsEntry {
+  return { path: row.path, data: new Uint8Array(row.content), version: row.version, mtime: row.mtime };
+}
+
+/** better-sqlite3 binds Buffers (not plain Uint8Arrays) as BLOBs; this is a view, no copy. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
