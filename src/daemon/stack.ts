@@ -83,15 +83,8 @@ export type StackEvent =
 
 export type StackAction =
   | { type: 'transportSend'; to: number | 'all'; payload: Uint8Array; urgent: boolean }
-  | {
-      type: 'membership';
-      kind: 'transitional' | 'regular';
-      members: number[];
-      left: number[];
-      joined: number[];
-      failed: number[];
-      ringId: RingId;
-    }
+  /** Totem's configuration change, passed up as is. */
+  | (Omit<Extract<TotemAction, { type: 'configChange' }>, 'type'> & { type: 'membership' })
   | { type: 'quorum'; quorate: boolean; changed: boolean; members: number[]; ringId: RingId | null }
   | { type: 'quorumRequest'; request: 'setExpected' | 'setVotes'; ok: boolean; error?: QuorumRequestError }
   | { type: 'cpgDeliver'; group: string; pid: number; sender: ProcessAddress; payload: Uint8Array }

@@ -27,6 +27,22 @@ import type { LatencyStats, LinkCounters, LinkOptions } from './types.ts';
 /** What a pong did to the link. */
 export type PongOutcome = 'discarded' | 'refreshed' | 'counted' | 'up';
 
+/** Link counters, all zero (a new link, or a peer × link that has none). */
+export function zeroLinkCounters(): LinkCounters {
+  return {
+    txPackets: 0,
+    txBytes: 0,
+    rxPackets: 0,
+    rxBytes: 0,
+    pingsSent: 0,
+    pongsReceived: 0,
+    pongsDiscarded: 0,
+    sendErrors: 0,
+    upCount: 0,
+    downCount: 0,
+  };
+}
+
 /** Heartbeat state machine of one peer on one local link. */
 export class PeerLink {
   /** Heartbeat says the path works. */
@@ -44,18 +60,7 @@ export class PeerLink {
   /** Latency statistics; null until the first good pong. */
   latency: LatencyStats | null = null;
   /** Counters shown by `corolink links`. */
-  readonly counters: LinkCounters = {
-    txPackets: 0,
-    txBytes: 0,
-    rxPackets: 0,
-    rxBytes: 0,
-    pingsSent: 0,
-    pongsReceived: 0,
-    pongsDiscarded: 0,
-    sendErrors: 0,
-    upCount: 0,
-    downCount: 0,
-  };
+  readonly counters: LinkCounters = zeroLinkCounters();
   private nextPingAtMs: number;
   private nextPingSeq = 0;
   private lastPongSeq: number | null = null;

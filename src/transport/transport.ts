@@ -44,12 +44,11 @@ import {
   SUSPECT_AFTER_PING_INTERVALS,
   SUSPECT_MIN_TIMEOUT_FRACTION,
 } from './limits.ts';
-import { PeerLink } from './peer-link.ts';
+import { PeerLink, zeroLinkCounters } from './peer-link.ts';
 import { Reassembler } from './reassembly.ts';
 import { RecentFrames } from './recent-frames.ts';
 import { choosePassiveLink, inHoldDown, isBetterLink, nextFailbackMs } from './selection.ts';
 import type {
-  LinkCounters,
   LinkOptions,
   LinkStatus,
   TransportAction,
@@ -119,21 +118,6 @@ function isNodeId(value: number): boolean {
 /** Default incarnation: a hash of the construction time (differs between restarts of a process or a sim node). */
 function incarnationFromClock(now: number): number {
   return fnv1a32(new Uint8Array(new Float64Array([now]).buffer));
-}
-
-function zeroCounters(): LinkCounters {
-  return {
-    txPackets: 0,
-    txBytes: 0,
-    rxPackets: 0,
-    rxBytes: 0,
-    pingsSent: 0,
-    pongsReceived: 0,
-    pongsDiscarded: 0,
-    sendErrors: 0,
-    upCount: 0,
-    downCount: 0,
-  };
 }
 
 /** The knet-like link manager core. */
@@ -762,7 +746,7 @@ export class Transport {
       priority: local.options.priority,
       mtu: local.options.mtu,
       latency: peerLink?.latency ? { ...peerLink.latency } : null,
-      counters: peerLink ? { ...peerLink.counters } : zeroCounters(),
+      counters: peerLink ? { ...peerLink.counters } : zeroLinkCounters(),
       lastChangeMs: peerLink?.lastChangeMs ?? now,
     };
   }
