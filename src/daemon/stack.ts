@@ -114,6 +114,8 @@ export class ServiceStack {
   /** Messages from Totem whose service byte is unknown or missing. */
   unknownServiceMessages = 0;
   private output: StackAction[] = [];
+  /** Service messages Totem had no room for yet, in order (see `multicast`). */
+  private readonly overflow: { payload: Uint8Array; guarantee: Guarantee }[] = [];
   private now: number;
 
   constructor(options: StackOptions, now: number) {
@@ -200,6 +202,7 @@ export class ServiceStack {
         break;
     }
     for (let item = queue.shift(); item; item = queue.shift()) this.route(item, queue);
+    this.drainOverflow(queue);
     const actions = this.output;
     this.output = [];
     return actions;
@@ -209,9 +212,9 @@ export class ServiceStack {
     return Math.min(this.totem.nextDeadline(), this.quorum.nextDeadline(), this.cpg.nextDeadline());
   }
 
-  /** Whether Totem would take `count` (default 1) more multicasts now. */
+  /** Whether Totem would take `count` (default 1) more multicasts now, after the service messages waiting. */
   canSend(count = 1): boolean {
-    return this.totem.canSend(count);
+    return this.totem.canSend(count + this.overflow.length);
   }
 
   snapshot(): { totem: TotemSnapshot; quorum: QuorumSnapshot } {
@@ -350,10 +353,27 @@ export class ServiceStack {
     }
   }
 
+  /**
+   * Hands a service's message to Totem. A service message is never dropped: when Totem's queue is full (or older
+   * overflow is still waiting, to keep the order) it waits in `overflow` and goes in at the end of a later step.
+   */
   private multicast(service: number, body: Uint8Array, guarantee: Guarantee, queue: Routed[]): void {
     const payload = new Uint8Array(body.length + 1);
     payload[0] = service;
     payload.set(body, 1);
+    if (this.overflow.length > 0 || !this.totem.canSend()) {
+      this.overflow.push({ payload, guarantee });
+      return;
+    }
     queue.push({ from: 'totem', actions: this.totem.step({ type: 'multicast', payload, guarantee }, this.now) });
+  }
+
+  /** Moves overflow into Totem while it has room (its actions are routed like any other). */
+  private drainOverflow(queue: Routed[]): void {
+    while (this.overflow.length > 0 && this.totem.canSend()) {
+      const { payload, guarantee } = this.overflow.shift()!;
+      queue.push({ from: 'totem', actions: this.totem.step({ type: 'multicast', payload, guarantee }, this.now) });
+      for (let item = queue.shift(); item; item = queue.shift()) this.route(item, queue);
+    }
   }
 }
