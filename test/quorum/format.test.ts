@@ -64,8 +64,8 @@ describe('corosync-quorumtool -s text', () => {
       date: 'Tue Sep 14 11:06:47 2021',
       hexNodeIds: true,
       nodeNames: new Map([
-        [1, '192.168.15.91'],
-        [2, '192.168.15.92'],
+        [1, '198.18.10.91'],
+        [2, '198.18.10.92'],
       ]),
     });
     assert.equal(
@@ -91,8 +91,8 @@ describe('corosync-quorumtool -s text', () => {
         'Membership information',
         '----------------------',
         '    Nodeid      Votes Name',
-        '0x00000001          1 192.168.15.91',
-        '0x00000002          1 192.168.15.92 (local)',
+        '0x00000001          1 198.18.10.91',
+        '0x00000002          1 198.18.10.92 (local)',
         '',
       ].join('\n'),
     );
