@@ -347,25 +347,36 @@ class Traffic {
   }
 
   traces(): NodeTrace[] {
-    return this.cluster.traces().map((trace) => ({
-      node: trace.node,
-      incarnation: trace.incarnation,
-      ended: trace.ended,
-      submitted: this.submitted.get(`${trace.node}#${trace.incarnation}`) ?? [],
-      entries: trace.entries.map((entry) =>
-        entry.kind === 'config'
-          ? entry
-          : {
-              kind: 'deliver',
-              sender: entry.sender,
-              msgId: decodeMessageId(entry.payload),
-              ringId: entry.ringId,
-              seq: entry.seq,
-              guarantee: entry.guarantee,
-            },
-      ),
-    }));
+    return checkerTraces(this.cluster.traces(), this.submitted);
   }
+}
+
+/**
+ * A cluster's traces as the EVS checkers read them: payloads are message ids (UTF-8), and each incarnation gets
+ * what it submitted (`submitted` keyed `node#incarnation`).
+ */
+export function checkerTraces(
+  traces: readonly ClusterTrace[],
+  submitted: ReadonlyMap<string, NodeTrace['submitted']>,
+): NodeTrace[] {
+  return traces.map((trace) => ({
+    node: trace.node,
+    incarnation: trace.incarnation,
+    ended: trace.ended,
+    submitted: submitted.get(`${trace.node}#${trace.incarnation}`) ?? [],
+    entries: trace.entries.map((entry) =>
+      entry.kind === 'config'
+        ? entry
+        : {
+            kind: 'deliver',
+            sender: entry.sender,
+            msgId: decodeMessageId(entry.payload),
+            ringId: entry.ringId,
+            seq: entry.seq,
+            guarantee: entry.guarantee,
+          },
+    ),
+  }));
 }
 
 const encoder = new TextEncoder();

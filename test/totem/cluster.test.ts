@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkTraces, type NodeTrace, type Violation } from '../../src/sim/checkers.ts';
 import { SimCluster, type SimClusterOptions } from '../../src/sim/cluster.ts';
+import { checkerTraces } from '../../src/sim/fuzz-run.ts';
 import type { Guarantee } from '../../src/totem/types.ts';
 
 const encoder = new TextEncoder();
@@ -37,17 +38,7 @@ class Bench {
   }
 
   traces(): NodeTrace[] {
-    return this.cluster.traces().map((trace) => ({
-      node: trace.node,
-      incarnation: trace.incarnation,
-      ended: trace.ended,
-      submitted: this.submitted.get(`${trace.node}#${trace.incarnation}`) ?? [],
-      entries: trace.entries.map((entry) =>
-        entry.kind === 'config'
-          ? entry
-          : { ...entry, kind: 'deliver' as const, msgId: decoder.decode(entry.payload), payload: undefined },
-      ),
-    }));
+    return checkerTraces(this.cluster.traces(), this.submitted);
   }
 
   violations(quiescent = true): Violation[] {
