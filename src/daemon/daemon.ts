@@ -30,6 +30,11 @@ export interface DaemonOptions {
   stateDir?: string;
   /** Log to stderr even when the logging section does not say so (default true: foreground daemon). */
   forceStderr?: boolean;
+  /**
+   * Work the caller must finish before the links open, given the checked config. Loading modules blocks the event
+   * loop, and once the links are up, peers would read that block as silence.
+   */
+  prepare?: (checked: CheckedConfig) => Promise<void>;
 }
 
 /** A startup failure meant for the admin: one clear line. */
@@ -65,6 +70,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...(options.name === undefined ? {} : { name: options.name }),
   });
   if (!identity.ok) throw new DaemonStartError(identity.message);
+  await options.prepare?.(checked);
   let authkey: Uint8Array | undefined;
   if (checked.effective.crypto.cipher !== 'none') {
     try {

@@ -38,3 +38,10 @@ export const MIN_LINK_MTU_BYTES = 128;
  */
 export const SUSPECT_AFTER_PING_INTERVALS = 3;
 export const SUSPECT_MIN_TIMEOUT_FRACTION = 0.25;
+
+/**
+ * A step that comes this much later than the core's own deadline means this process was not scheduled (a GC pause,
+ * a blocked event loop, a stopped VM): the time it missed is not counted as peer silence (corosync warns "main
+ * process was not scheduled for … ms" in the same case, but still lets the links time out).
+ */
+export const PAUSE_THRESHOLD_MS = 50;

@@ -158,6 +158,11 @@ export class PeerLink {
     return this.pongsGathered >= this.options.pongCount ? 'up' : 'counted';
   }
 
+  /** Forgives `pausedMs` of silence: this process was not running, so the peer's pongs could not be read. */
+  forgivePause(pausedMs: number): void {
+    this.lastPongAtMs += pausedMs;
+  }
+
   /** Records a send error; the caller takes the link down if it was connected. */
   onSendError(code: string): void {
     this.counters.sendErrors++;

@@ -41,6 +41,7 @@ import {
   MAX_LINKS,
   MAX_REASSEMBLY_BYTES_PER_PEER,
   MIN_LINK_MTU_BYTES,
+  PAUSE_THRESHOLD_MS,
   SUSPECT_AFTER_PING_INTERVALS,
   SUSPECT_MIN_TIMEOUT_FRACTION,
 } from './limits.ts';
@@ -139,6 +140,7 @@ export class Transport {
     reassemblyEvictions: 0,
     failoverResends: 0,
     suspectResends: 0,
+    pauses: 0,
     delivered: 0,
   };
 
@@ -180,8 +182,9 @@ export class Transport {
 
   /** Feeds one event; returns the actions to perform, in order. Never throws on bad input. */
   step(event: TransportEvent, now: number): TransportAction[] {
-    this.lastNow = now;
     const actions: TransportAction[] = [];
+    this.forgivePause(now, actions);
+    this.lastNow = now;
     switch (event.type) {
       case 'send':
         this.send(event.to, event.payload, event.urgent === true, now, actions);
@@ -524,6 +527,24 @@ export class Transport {
   }
 
   // ---- heartbeat and link state ------------------------------------------------------------------------
+
+  /** A step far past the core's own deadline: the process was paused, and the pause is nobody's link failure. */
+  private forgivePause(now: number, actions: TransportAction[]) {
+    // Measured from the deadline, or from the previous step when that deadline was already overdue then.
+    const pausedMs = now - Math.max(this.nextDeadline(), this.lastNow);
+    if (!(pausedMs > PAUSE_THRESHOLD_MS) || !Number.isFinite(pausedMs)) return;
+    for (const peer of this.peers.values()) {
+      for (const peerLink of peer.links) peerLink?.forgivePause(pausedMs);
+    }
+    this.deadlineDirty = true;
+    this.stats.pauses++;
+    actions.push(
+      knetLog(
+        'warning',
+        `this process was not scheduled for ${Math.round(pausedMs)} ms; link timeouts extended by as much`,
+      ),
+    );
+  }
 
   private tick(now: number, actions: TransportAction[]) {
     for (const peer of this.peers.values()) {

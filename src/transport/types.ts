@@ -151,6 +151,8 @@ export interface TransportCounters {
   failoverResends: number;
   /** Frames re-sent on a standby link when the passive data link became suspect (no pong for a while). */
   suspectResends: number;
+  /** Steps that came so late that this process must have been paused (its silence is not held against links). */
+  pauses: number;
   /** Whole messages delivered. */
   delivered: number;
 }

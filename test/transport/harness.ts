@@ -42,6 +42,8 @@ export class SimCluster {
   readonly recorded: Recorded[] = [];
   readonly nodeIds: number[];
   private readonly timers = new Map<number, number>();
+  /** Datagrams that reached a paused node, waiting in its socket; undefined when the node runs. */
+  private readonly paused = new Map<number, { link: number; bytes: Uint8Array }[]>();
   private readonly deliverHandlers: ((node: number, from: number, payload: Uint8Array) => void)[] = [];
 
   constructor(readonly options: ClusterOptions) {
@@ -76,9 +78,11 @@ export class SimCluster {
       this.scheduler.now(),
     );
     this.cores.set(node, core);
-    this.network.addHost(node, (datagram) =>
-      this.step(node, { type: 'receive', link: datagram.link, bytes: datagram.bytes }),
-    );
+    this.network.addHost(node, (datagram) => {
+      const queue = this.paused.get(node);
+      if (queue !== undefined) queue.push(datagram);
+      else this.step(node, { type: 'receive', link: datagram.link, bytes: datagram.bytes });
+    });
     this.step(node, { type: 'tick' });
   }
 
@@ -88,6 +92,23 @@ export class SimCluster {
     this.cores.delete(node);
     const timer = this.timers.get(node);
     if (timer !== undefined) this.scheduler.cancel(timer);
+  }
+
+  /**
+   * Stops a node's process for `ms` (a GC pause, a blocked event loop): no timer fires, datagrams wait in its
+   * socket. On resume the waiting datagrams are read first, then the overdue timer ticks (the daemon's order).
+   */
+  pause(node: number, ms: number): void {
+    const timer = this.timers.get(node);
+    if (timer !== undefined) this.scheduler.cancel(timer);
+    this.timers.delete(node);
+    this.paused.set(node, []);
+    this.scheduler.after(ms, () => {
+      const queue = this.paused.get(node) ?? [];
+      this.paused.delete(node);
+      for (const datagram of queue) this.step(node, { type: 'receive', link: datagram.link, bytes: datagram.bytes });
+      this.step(node, { type: 'tick' });
+    });
   }
 
   /** Feeds one event to a node's core and performs its actions. */

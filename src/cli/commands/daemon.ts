@@ -32,6 +32,13 @@ function parseHttpPort(text: string | undefined): number | undefined {
   return Number(text);
 }
 
+type WebModules = typeof import('../../web/server.ts') & typeof import('../../web/token.ts');
+
+async function loadWebModules(): Promise<WebModules> {
+  const [server, token] = await Promise.all([import('../../web/server.ts'), import('../../web/token.ts')]);
+  return { ...server, ...token };
+}
+
 export function register(program: Command): void {
   program
     .command('daemon')
@@ -54,6 +61,8 @@ export function register(program: Command): void {
       const nodeId = parseNodeId(flags.nodeid);
       const httpPort = parseHttpPort(flags.httpPort);
       const socketPath = flags.socket ?? process.env.COROLINK_SOCKET ?? DEFAULT_SOCKET_PATH;
+      let webModules: WebModules | undefined;
+      let port = 0;
       let daemon: Awaited<ReturnType<typeof startDaemon>>;
       try {
         daemon = await startDaemon({
@@ -63,20 +72,21 @@ export function register(program: Command): void {
           stateDir: flags.stateDir,
           ...(nodeId === undefined ? {} : { nodeId }),
           ...(flags.name === undefined ? {} : { name: flags.name }),
+          prepare: async (checked) => {
+            port = httpPort ?? checked.config.corolink.http_port ?? 0;
+            // Loaded only when configured: a node without a dashboard does not carry the HTTP stack.
+            if (port > 0) webModules = await loadWebModules();
+          },
         });
       } catch (error) {
         if (error instanceof DaemonStartError) throw new CliError(error.message, ExitCode.invalid);
         throw error;
       }
       // The daemon layer knows nothing of HTTP; this command composes the node with its dashboard server.
-      const { corolink } = daemon.engine.checked.config;
-      const port = httpPort ?? corolink.http_port ?? 0;
       let web: WebServer | undefined;
-      if (port > 0) {
-        // Loaded only when configured: a node without a dashboard does not carry the HTTP stack.
-        const { DEFAULT_HTTP_ADDRESS, startWebServer } = await import('../../web/server.ts');
-        const { tokenPathFor } = await import('../../web/token.ts');
-        const address = corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
+      if (webModules !== undefined) {
+        const { DEFAULT_HTTP_ADDRESS, startWebServer, tokenPathFor } = webModules;
+        const address = daemon.engine.checked.config.corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
         const tokenPath = tokenPathFor(socketPath);
         const { engine, logger, cfs } = daemon;
         const cfsWrites = () => cfs.core.counters.writes;
