@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The one entry point: runs the TypeScript sources through tsx's loader, so `npm ci` alone is enough.
+// The one entry point: runs the bundle that `npm ci` (prepare) builds from src/ into dist/ (scripts/build.mjs).
 import v8 from 'node:v8';
-import { register } from 'tsx/esm/api';
 
 if (process.argv[2] === 'daemon') {
   // A long-running node allocates little per message: a small young generation keeps its resident memory down
@@ -9,5 +8,6 @@ if (process.argv[2] === 'daemon') {
   v8.setFlagsFromString('--max-semi-space-size=1');
   v8.setFlagsFromString('--optimize-for-size');
 }
-register();
-await import('../src/cli/main.ts');
+// Source maps are built but not loaded by default (they cost a daemon ~6 MiB): NODE_OPTIONS=--enable-source-maps
+// makes stack traces name src/ files and lines.
+await import('../dist/main.mjs');

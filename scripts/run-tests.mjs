@@ -21,6 +21,9 @@ if (files.length === 0) {
   console.error(`run-tests: no test file matches ${filters.join(' ') || 'test/**/*.test.ts'}`);
   process.exit(1);
 }
+// The tests run the corolink executable, which runs the bundle: build it from the sources under test first.
+const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+if (built.status !== 0) process.exit(built.status ?? 1);
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
 });

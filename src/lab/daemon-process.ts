@@ -5,16 +5,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CorolinkClient } from '../client/client.ts';
 import type { StatusV1 } from '../client/schema.ts';
 import { clusterConfigText } from '../config/index.ts';
 
+/** The package's root: the nearest directory above this module (src/lab/ or a dist/ bundle) with bin/corolink.mjs. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'bin/corolink.mjs'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`corolink: no bin/corolink.mjs above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
 /** The corolink executable. */
-export const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/corolink.mjs');
+export const BIN = join(packageRoot(), 'bin/corolink.mjs');
 const AUTHKEY_BYTES = 256;
-/** How long a daemon may take to open its admin socket (tsx compiles the sources on first start). */
+/** How long a daemon may take to open its admin socket on a loaded machine. */
 export const START_TIMEOUT_MS = 30_000;
 /** Interval of every status poll. */
 export const POLL_INTERVAL_MS = 50;
