@@ -71,6 +71,11 @@ export class CfsCore {
     return this.phaseValue;
   }
 
+  /** The nodes of the current view of the group, sorted. */
+  get view(): readonly number[] {
+    return this.members;
+  }
+
   step(event: CfsEvent): CfsAction[] {
     switch (event.type) {
       case 'confchg':

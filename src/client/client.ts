@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
+import type { ConfigProposal, ConfigText } from './config.ts';
 import { type CpgConfchg, CpgGroup, type CpgGroupHost, MAX_GROUP_NAME_BYTES } from './cpg-group.ts';
 import {
   BackpressureError,
@@ -222,6 +223,25 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       lines: LogRecord[];
     };
     return result.lines;
+  }
+
+  /** The cluster config the daemon runs: corosync.conf's text and its config_version. */
+  configGet(): Promise<ConfigText> {
+    return this.call('configGet', {}) as Promise<ConfigText>;
+  }
+
+  /**
+   * Proposes a new cluster corosync.conf: the daemon plans it against the running config (what applies live, what
+   * needs a restart, what is refused) and, unless refused or `dryRun`, commits it to the store, from which every
+   * node applies it. Resolves with the plan; `applied` says whether it was committed.
+   */
+  configPropose(text: string, options: { force?: boolean; dryRun?: boolean } = {}): Promise<ConfigProposal> {
+    if (typeof text !== 'string') return Promise.reject(new TypeError('text must be a string'));
+    return this.call('configPropose', {
+      text,
+      ...(options.force === undefined ? {} : { force: options.force }),
+      ...(options.dryRun === undefined ? {} : { dry_run: options.dryRun }),
+    }) as Promise<ConfigProposal>;
   }
 
   /** The replicated store's files whose path starts with `prefix` (docs/cfs.md). */

@@ -1,6 +1,7 @@
 /** The corolink client library: `import { CorolinkClient } from 'corolink/client'` (see docs/client.md). */
 export * from './cfs.ts';
 export * from './client.ts';
+export * from './config.ts';
 export * from './cpg-group.ts';
 export * from './errors.ts';
 export * from './schema.ts';

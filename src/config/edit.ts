@@ -293,6 +293,48 @@ export function addLink(
   });
 }
 
+/** The `interface { }` of totem for link `link`, if any. */
+function interfaceSection(tree: ConfigTree, link: number): SectionNode | undefined {
+  const totem = findSection(tree, ['totem']);
+  return totem
+    ? sectionsNamed(totem, 'interface').find((i) => lastPair(i, 'linknumber')?.value === String(link))
+    : undefined;
+}
+
+/** Removes link `link`: its interface section and `ring<link>_addr` of every node. Throws when it is not there. */
+export function removeLink(tree: ConfigTree, link: number): void {
+  const key = `ring${link}_addr`;
+  const iface = interfaceSection(tree, link);
+  if (!iface && !nodeSections(tree).some((s) => lastPair(s, key))) {
+    throw new ConfigEditError(`link ${link} is not configured`);
+  }
+  applyEdit(tree, () => {
+    for (const section of nodeSections(tree)) {
+      section.children = section.children.filter((c) => c.kind !== 'pair' || c.key !== key);
+    }
+    const totem = findSection(tree, ['totem']);
+    if (totem && iface) totem.children = totem.children.filter((c) => c !== iface);
+  });
+}
+
+/** Sets `key: value` in the interface section of link `link`, creating the section when the link has none. */
+export function setLinkOption(tree: ConfigTree, link: number, key: string, value: string): void {
+  if (!nodeSections(tree).some((s) => lastPair(s, `ring${link}_addr`)) && !interfaceSection(tree, link)) {
+    throw new ConfigEditError(`link ${link} is not configured`);
+  }
+  applyEdit(tree, () => {
+    let iface = interfaceSection(tree, link);
+    if (!iface) {
+      const totemSection = ensureSection(tree, ['totem']);
+      const eol = dominantLineEnding(tree);
+      iface = makeSection(childIndent(tree, totemSection, 1), 'interface', eol);
+      iface.children = [makePair(depthIndent(tree, 2), 'linknumber', String(link), eol)];
+      insertChild(totemSection, iface, sectionsNamed(totemSection, 'interface').at(-1));
+    }
+    setKeyIn(tree, iface, 2, key, value);
+  });
+}
+
 /** Increments totem.config_version (creating it as 1); returns the new version. */
 export function bumpConfigVersion(tree: ConfigTree): number {
   const totem = findSection(tree, ['totem']);

@@ -3,6 +3,14 @@
  * validation, corosync 2 → 3 migration and a layout-preserving editing API. See docs/config.md.
  */
 export { addressFamily, IPV4_LINK_PREFIX, IPV6_LINK_PREFIX, linkNetwork } from './addresses.ts';
+export {
+  type ChangeEffect,
+  type ConfigChange,
+  type ConfigChangePlan,
+  type PlanOptions,
+  planConfigChange,
+  refusalMessage,
+} from './change-plan.ts';
 export { type CheckedConfig, checkConfigText } from './check.ts';
 export * from './defaults.ts';
 export {
@@ -22,8 +30,10 @@ export {
   type NodeSelector,
   nodeSections,
   removeKey,
+  removeLink,
   removeNode,
   setKey,
+  setLinkOption,
 } from './edit.ts';
 export { formatConfig } from './format.ts';
 export { type ClusterSpec, clusterConfigText, type GeneratedLink, type GeneratedNode } from './generate.ts';

@@ -114,7 +114,8 @@ export class PacketCrypto {
   private readonly nonce = Buffer.alloc(GCM_NONCE_BYTES);
   private readonly openNonce = Buffer.alloc(GCM_NONCE_BYTES);
   private counter: number;
-  private nodesByAddress = new Map<string, readonly number[]>();
+  /** Source-address filter: the node ids listed for each canonical address. */
+  private nodesByAddress = new Map<string, number[]>();
   private readonly peers = new Map<number, PeerState>();
   private readonly counters: PacketCryptoStats;
 
@@ -155,14 +156,31 @@ export class PacketCrypto {
 
   /** Replaces the nodelist addresses (a node was added or removed). */
   setNodelist(nodelist: readonly ListedAddress[]): void {
-    const byAddress = new Map<string, number[]>();
-    for (const { nodeId, address } of nodelist) {
+    this.nodesByAddress = new Map();
+    this.listAddresses(nodelist);
+  }
+
+  /** Adds nodelist entries (a link was added at run time); entries already listed are kept once. */
+  listAddresses(entries: readonly ListedAddress[]): void {
+    for (const { nodeId, address } of entries) {
       const key = canonicalAddress(address);
-      const ids = byAddress.get(key) ?? [];
+      const ids = this.nodesByAddress.get(key) ?? [];
       if (!ids.includes(nodeId)) ids.push(nodeId);
-      byAddress.set(key, ids);
+      this.nodesByAddress.set(key, ids);
     }
-    this.nodesByAddress = byAddress;
+  }
+
+  /**
+   * Removes nodelist entries (a link was removed at run time): datagrams from those addresses no longer pass as
+   * from those nodes. The caller decides what is no longer in use (one entry may serve several links).
+   */
+  unlistAddresses(entries: readonly ListedAddress[]): void {
+    for (const { nodeId, address } of entries) {
+      const key = canonicalAddress(address);
+      const remaining = (this.nodesByAddress.get(key) ?? []).filter((id) => id !== nodeId);
+      if (remaining.length > 0) this.nodesByAddress.set(key, remaining);
+      else this.nodesByAddress.delete(key);
+    }
   }
 
   /** Protects one frame for sending; the result is one datagram. */

@@ -7,6 +7,7 @@ import type { CfsErrorCode } from '../cfs/core.ts';
 import { pathProblem } from '../cfs/limits.ts';
 import { AdminError, type ErrorCode, type Handler } from './admin-socket.ts';
 import type { CfsService, CfsWrite } from './cfs-service.ts';
+import { CLUSTER_CONFIG_PATH } from './cluster-config.ts';
 
 const ERROR_CODES: Record<CfsErrorCode, ErrorCode> = {
   invalid: 'bad_request',
@@ -21,6 +22,18 @@ function pathParam(params: Record<string, unknown>): string {
   const problem = pathProblem(params.path);
   if (problem) throw new AdminError('bad_request', problem);
   return params.path as string;
+}
+
+/** A path a plain write may change: the cluster config changes only through a checked plan. */
+function writablePath(params: Record<string, unknown>): string {
+  const path = pathParam(params);
+  if (path === CLUSTER_CONFIG_PATH) {
+    throw new AdminError(
+      'refused',
+      `${path} is the cluster config: change it with corolink config apply (or link/add/delnode)`,
+    );
+  }
+  return path;
 }
 
 async function write(cfs: CfsService, request: CfsWrite) {
@@ -43,10 +56,10 @@ export function cfsHandlers(cfs: CfsService): Record<string, Handler> {
       return { ...entry, data: Buffer.from(entry.data).toString('base64') };
     },
     cfsPut: (params) => {
-      const path = pathParam(params);
+      const path = writablePath(params);
       if (typeof params.data !== 'string') throw new AdminError('bad_request', 'data must be a base64 string');
       return write(cfs, { type: 'put', path, data: Buffer.from(params.data, 'base64') });
     },
-    cfsRm: (params) => write(cfs, { type: 'rm', path: pathParam(params) }),
+    cfsRm: (params) => write(cfs, { type: 'rm', path: writablePath(params) }),
   };
 }

@@ -16,6 +16,9 @@ export const CFS_PID = 0;
 const RETRY_MS = 10;
 /** A write not delivered back within this long is answered "outcome unknown" (it may still be applied). */
 const WRITE_TIMEOUT_MS = 60_000;
+/** How long a write refused during a synchronisation is retried, and how often. */
+const SYNC_RETRY_MS = 5_000;
+const SYNC_RETRY_INTERVAL_MS = 50;
 const UNKNOWN_OUTCOME = 'the write may or may not be applied; read it back';
 
 export type CfsWrite = { type: 'put'; path: string; data: Uint8Array } | { type: 'rm'; path: string };
@@ -28,6 +31,7 @@ export class CfsService {
   /** Payloads waiting for Totem to accept them, in order. */
   private readonly outbox: Uint8Array[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly changeListeners: (() => void)[] = [];
 
   constructor(
     private readonly engine: NodeEngine,
@@ -57,8 +61,21 @@ export class CfsService {
     return this.store.list(prefix);
   }
 
-  /** Submits a write; resolves once it is committed locally after ordering (or refused). */
-  write(write: CfsWrite): Promise<CfsResult> {
+  /**
+   * Submits a write; resolves once it is committed locally after ordering (or refused). A write refused because the
+   * store is synchronising after a membership change is submitted again for up to SYNC_RETRY_MS: a sync takes a
+   * few messages, and a client should not have to race it.
+   */
+  async write(write: CfsWrite): Promise<CfsResult> {
+    const deadline = Date.now() + SYNC_RETRY_MS;
+    for (;;) {
+      const result = await this.writeOnce(write);
+      if (result.ok || result.code !== 'syncing' || Date.now() >= deadline) return result;
+      await new Promise((resolve) => setTimeout(resolve, SYNC_RETRY_INTERVAL_MS));
+    }
+  }
+
+  private writeOnce(write: CfsWrite): Promise<CfsResult> {
     const req = this.nextReq++;
     const quorate = this.engine.stackSnapshot().quorum.quorate;
     const result = new Promise<CfsResult>((resolve) => {
@@ -78,8 +95,18 @@ export class CfsService {
     this.store.close();
   }
 
+  /** Calls `listener` after every step that committed a write or finished a synchronisation. */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
   private feed(event: CfsEvent): void {
+    const seqBefore = this.store.appliedSeq();
+    const syncsBefore = this.core.counters.syncs;
     for (const action of this.core.step(event)) this.dispatch(action);
+    if (this.store.appliedSeq() !== seqBefore || this.core.counters.syncs !== syncsBefore) {
+      for (const listener of this.changeListeners) listener();
+    }
   }
 
   private dispatch(action: CfsAction): void {

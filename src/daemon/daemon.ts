@@ -8,6 +8,8 @@ import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/
 import { type AdminConnection, AdminError, AdminSocketServer, type Handler } from './admin-socket.ts';
 import { cfsHandlers } from './cfs-handlers.ts';
 import { CfsService } from './cfs-service.ts';
+import { ClusterConfigService } from './cluster-config.ts';
+import { configHandlers } from './config-handlers.ts';
 import { BACKPRESSURE_REFUSAL, EngineRefusal, NodeEngine } from './engine.ts';
 import { findLocalNode } from './identity.ts';
 import { Logger, type LogRecord } from './log.ts';
@@ -99,7 +101,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const cfs = new CfsService(engine, options.stateDir ?? DEFAULT_STATE_DIR, (level, message) =>
     logger.log(level, 'CFS', message),
   );
-  const admin = new AdminSocketServer(options.socketPath, { ...adminHandlers(engine, logger), ...cfsHandlers(cfs) });
+  const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger);
+  const configVersion = () => engine.checked.effective.totem.configVersion;
+  const admin = new AdminSocketServer(options.socketPath, {
+    ...adminHandlers(engine, logger),
+    ...cfsHandlers(cfs),
+    ...configHandlers(clusterConfig, configVersion),
+  });
   wireEvents(engine, logger, admin);
   try {
     await admin.listen();

@@ -6,13 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { CheckedConfig, NodeConfig } from '../config/index.ts';
+import type { CheckedConfig, ConfigChangePlan, EffectiveLink, NodeConfig } from '../config/index.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
 import type { QuorumOptions } from '../quorum/index.ts';
 import { formatRingId, type RingId, type TotemOptions } from '../totem/index.ts';
 import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
+import type { LinkEndpoint } from '../transport/udp-endpoints.ts';
 import { clusterIdFromName } from '../wire/cluster-id.ts';
 import { HEADER_BYTES } from '../wire/packet.ts';
 import { CoreDriver } from './core-driver.ts';
@@ -28,6 +29,7 @@ const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024;
 const TOTEM_MCAST_HEADER_BUDGET = 64;
 
 export interface EngineOptions {
+  /** The running cluster config (replaced by reconfigure). */
   checked: CheckedConfig;
   localNode: NodeConfig;
   /** The authkey bytes (undefined only with crypto_cipher: none + allow_crypto_none). */
@@ -79,6 +81,24 @@ export const BACKPRESSURE_REFUSAL = new EngineRefusal(
   'backpressure',
   'backpressure: the totem send queue is full; retry later',
 );
+
+/** The transport's options of one configured link. */
+function linkOptionsOf(l: EffectiveLink): LinkOptions {
+  return {
+    link: l.link,
+    priority: l.priority,
+    pingIntervalMs: l.pingIntervalMs,
+    pingTimeoutMs: l.pingTimeoutMs,
+    pongCount: l.pongCount,
+    mtu: l.mtu > 0 ? l.mtu : DEFAULT_LINK_MTU,
+  };
+}
+
+/** A node's address on a link with the link's configured port. */
+function endpointOf(checked: CheckedConfig, a: { link: number; address: string }): LinkEndpoint {
+  const port = checked.effective.links.find((l) => l.link === a.link)?.mcastport;
+  return { link: a.link, address: a.address, ...(port === undefined ? {} : { port }) };
+}
 
 export class NodeEngine extends EventEmitter<EngineEvents> {
   readonly localNodeId: number;
@@ -142,6 +162,41 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     }
     this.log('notice', `link ${link} administratively ${enabled ? 'enabled' : 'disabled'}`);
     this.udp.setLinkEnabled(link, enabled);
+  }
+
+  /**
+   * Applies a committed cluster config whose plan (src/config/change-plan.ts) is ok: opens, closes and re-tunes
+   * links. Everything else the plan lists takes effect at the next start (the caller logs which).
+   */
+  async reconfigure(next: CheckedConfig, plan: ConfigChangePlan): Promise<void> {
+    const me = next.config.nodes.find((n) => n.nodeid === this.localNodeId);
+    for (const link of plan.linksRemoved) {
+      if (this.udp.snapshot().links.some((l) => l.link === link)) await this.udp.removeLink(link);
+    }
+    for (const link of plan.linksAdded) {
+      const local = me?.addresses.find((a) => a.link === link);
+      const options = next.effective.links.find((l) => l.link === link);
+      if (local === undefined || options === undefined) continue;
+      const peers = next.config.nodes.flatMap((n) => {
+        const address = n.addresses.find((a) => a.link === link);
+        return n.nodeid === this.localNodeId || n.nodeid === undefined || address === undefined
+          ? []
+          : [{ nodeId: n.nodeid, endpoint: endpointOf(next, address) }];
+      });
+      this.options.logger.log(
+        'notice',
+        'TOTEM',
+        `Configured link number ${link}: local addr: ${local.address}, port=${options.mcastport}`,
+      );
+      await this.udp.addLink(endpointOf(next, local), peers, linkOptionsOf(options));
+    }
+    for (const link of plan.linksUpdated) {
+      const options = next.effective.links.find((l) => l.link === link);
+      if (options === undefined) continue;
+      const { priority, pingIntervalMs, pingTimeoutMs, pongCount } = linkOptionsOf(options);
+      this.udp.updateLink(link, { priority, pingIntervalMs, pingTimeoutMs, pongCount });
+    }
+    this.options.checked = next;
   }
 
   /** Sets expected votes cluster-wide (`corolink expected`). */
@@ -234,14 +289,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     const me = this.localNodeId;
     const peers = config.nodes.filter((n) => n.nodeid !== undefined && n.nodeid !== me);
     const localLinks = effective.links.filter((l) => localNode.addresses.some((a) => a.link === l.link));
-    const linkOptions: LinkOptions[] = localLinks.map((l) => ({
-      link: l.link,
-      priority: l.priority,
-      pingIntervalMs: l.pingIntervalMs,
-      pingTimeoutMs: l.pingTimeoutMs,
-      pongCount: l.pongCount,
-      mtu: l.mtu > 0 ? l.mtu : DEFAULT_LINK_MTU,
-    }));
+    const linkOptions = localLinks.map(linkOptionsOf);
     const now = performance.now();
     const clusterName = effective.totem.clusterName ?? '';
     const transportCore = new Transport(
@@ -267,12 +315,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       nodelist: config.nodes.flatMap((n) => n.addresses.map((a) => ({ nodeId: n.nodeid ?? 0, address: a.address }))),
       onWarning: (message) => this.log('warning', message),
     });
-    const portOf = (link: number) => effective.links.find((l) => l.link === link)?.mcastport;
-    const endpoint = (a: { link: number; address: string }) => ({
-      link: a.link,
-      address: a.address,
-      ...(portOf(a.link) === undefined ? {} : { port: portOf(a.link) }),
-    });
+    const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
     this.ringSeqFile = new RingSeqFile(this.options.stateDir, me);
     // totempg packing: small payloads share one MCAST, sized to fit one frame of the smallest link MTU.
     const frameBytes = Math.min(...linkOptions.map((l) => l.mtu));

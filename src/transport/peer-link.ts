@@ -62,6 +62,8 @@ export class PeerLink {
   /** Counters shown by `corolink links`. */
   readonly counters: LinkCounters = zeroLinkCounters();
   private nextPingAtMs: number;
+  /** When the last ping went out (−Infinity: none since creation or restart). */
+  private lastPingAtMs = Number.NEGATIVE_INFINITY;
   private nextPingSeq = 0;
   private lastPongSeq: number | null = null;
   private backoffSinceMs: number;
@@ -91,6 +93,7 @@ export class PeerLink {
   /** Restarts heartbeating as for a new link (created or re-enabled): ping now, no backoff. */
   restart(now: number): void {
     this.nextPingAtMs = now;
+    this.lastPingAtMs = Number.NEGATIVE_INFINITY;
     this.backoffSinceMs = now;
     this.backoffStart = 1;
     this.lastChangeMs = now;
@@ -108,9 +111,18 @@ export class PeerLink {
   takePing(now: number): number {
     const seq = this.nextPingSeq;
     this.nextPingSeq = nextSeq(seq);
+    this.lastPingAtMs = now;
     this.nextPingAtMs = now + this.options.pingIntervalMs;
     this.counters.pingsSent++;
     return seq;
+  }
+
+  /**
+   * The ping interval changed: the next ping is due one new interval after the last one (at once if that is
+   * past), not after the old interval — lowering a 1 s interval to 20 ms must not wait out the old second.
+   */
+  retimePing(): void {
+    if (Number.isFinite(this.lastPingAtMs)) this.nextPingAtMs = this.lastPingAtMs + this.options.pingIntervalMs;
   }
 
   /** The current pong-timeout multiplier (after a down: 10 → 1, one step per second; a new link: 1). */

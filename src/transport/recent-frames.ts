@@ -37,6 +37,13 @@ export class RecentFrames {
     return taken;
   }
 
+  /** Forgets the frames sent on `link` (the link was removed: nothing may be re-sent from it later). */
+  forgetLink(link: number): void {
+    for (let slot = 0; slot < FAILOVER_RING_FRAMES; slot++) {
+      if (this.links[slot] === link) this.frames[slot] = undefined;
+    }
+  }
+
   /** Forgets every frame (peer removed, host down). */
   clear(): void {
     this.frames.fill(undefined);

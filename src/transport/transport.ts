@@ -51,6 +51,7 @@ import { RecentFrames } from './recent-frames.ts';
 import { choosePassiveLink, inHoldDown, isBetterLink, nextFailbackMs } from './selection.ts';
 import type {
   LinkOptions,
+  LinkOptionsUpdate,
   LinkStatus,
   TransportAction,
   TransportCounters,
@@ -72,9 +73,13 @@ export const LINK_DOWN_SEND_ERRORS: ReadonlySet<string> = new Set([
 
 /** A local link: its options and whether it is administratively enabled. */
 interface LocalLink {
+  /** One object shared by every peer's PeerLink on this link, so that `updateLink` re-tunes them all at once. */
   readonly options: LinkOptions;
   enabled: boolean;
 }
+
+/** The options `updateLink` may change on a running link. */
+const TUNABLE_LINK_OPTIONS = ['priority', 'pingIntervalMs', 'pingTimeoutMs', 'pongCount'] as const;
 
 /** Everything the core keeps about one peer. */
 interface PeerState {
@@ -207,11 +212,20 @@ export class Transport {
       case 'removeLink':
         this.removeLink(event.link, now, actions);
         break;
+      case 'updateLink':
+        this.updateLink(event.link, event.options, now, actions);
+        break;
       case 'addPeer':
         this.addPeer(event.nodeId, event.links, now, actions);
         break;
       case 'removePeer':
         this.removePeer(event.nodeId, now, actions);
+        break;
+      case 'addPeerLink':
+        this.addPeerLink(event.nodeId, event.link, now, actions);
+        break;
+      case 'removePeerLink':
+        this.removePeerLink(event.nodeId, event.link, now, actions);
         break;
     }
     this.deadlineDirty = true;
@@ -245,6 +259,12 @@ export class Transport {
       }
     }
     return statuses;
+  }
+
+  /** A copy of a local link's current options, or undefined when the link does not exist. */
+  linkOptions(link: number): LinkOptions | undefined {
+    const local = this.localLinks[link];
+    return local === undefined ? undefined : { ...local.options };
   }
 
   /** Whether the peer has at least one usable link (knet host `reachable`). */
@@ -674,11 +694,12 @@ export class Transport {
     const local: LocalLink = { options: { ...options }, enabled: true };
     this.localLinks[options.link] = local;
     this.updateDataMtu();
+    actions.push(knetLog('notice', `link: link ${options.link} added (pri: ${options.priority})`));
     for (const { nodeId } of peers) {
       const peer = this.peers.get(nodeId);
       if (peer !== undefined) peer.links[options.link] = new PeerLink(nodeId, local.options, now);
+      else actions.push(knetLog('warning', `link: cannot add host: ${nodeId} link: ${options.link}: unknown host`));
     }
-    actions.push(knetLog('notice', `link: link ${options.link} added (pri: ${options.priority})`));
   }
 
   private removeLink(link: number, now: number, actions: TransportAction[]) {
@@ -688,12 +709,80 @@ export class Transport {
     }
     for (const peer of this.peers.values()) {
       const peerLink = peer.links[link];
-      if (peerLink?.connected) this.linkDown(peer, peerLink, 'link removed', now, actions);
-      peer.links[link] = undefined;
+      if (peerLink !== undefined) this.forgetPeerLink(peer, peerLink, 'link removed', now, actions);
     }
     this.localLinks[link] = undefined;
     this.updateDataMtu();
     actions.push(knetLog('notice', `link: link ${link} removed`));
+  }
+
+  /**
+   * Re-tunes a running link in place: its PeerLinks share `local.options`, so every peer sees the change at once
+   * and no link goes down. A priority change re-chooses the passive data link now; new ping timings apply from
+   * the next ping (re-timed from the last one) and the next timeout check; a new pong count from the next pong.
+   */
+  private updateLink(link: number, update: LinkOptionsUpdate, now: number, actions: TransportAction[]) {
+    const local = this.localLinks[link];
+    if (local === undefined) {
+      actions.push(knetLog('warning', `link: cannot update unknown link ${link}`));
+      return;
+    }
+    const before = { ...local.options };
+    const after = { ...before, ...tunableChanges(update) };
+    const problem = linkOptionsProblem(after);
+    if (problem !== null) {
+      actions.push(knetLog('warning', `link: cannot update link ${link}: invalid ${problem}`));
+      return;
+    }
+    Object.assign(local.options, after);
+    if (after.priority !== before.priority) {
+      actions.push(knetLog('notice', `link: link ${link} priority set to: ${after.priority}`));
+      for (const peer of this.peers.values()) this.refreshPeer(peer, now, actions);
+    }
+    if (after.pingIntervalMs !== before.pingIntervalMs || after.pingTimeoutMs !== before.pingTimeoutMs) {
+      const timers = `interval: ${after.pingIntervalMs} timeout: ${after.pingTimeoutMs}`;
+      actions.push(knetLog('notice', `link: link ${link} timeout update - ${timers}`));
+      for (const peer of this.peers.values()) peer.links[link]?.retimePing();
+    }
+    if (after.pongCount !== before.pongCount) {
+      actions.push(knetLog('notice', `link: link ${link} pong count update: ${after.pongCount}`));
+    }
+  }
+
+  private addPeerLink(nodeId: number, link: number, now: number, actions: TransportAction[]) {
+    const peer = this.peers.get(nodeId);
+    const local = this.localLinks[link];
+    if (peer === undefined || local === undefined || peer.links[link] !== undefined) {
+      const problem = peer === undefined ? 'unknown host' : local === undefined ? 'unknown link' : 'already configured';
+      actions.push(knetLog('warning', `link: cannot add host: ${nodeId} link: ${link}: ${problem}`));
+      return;
+    }
+    peer.links[link] = new PeerLink(nodeId, local.options, now);
+    actions.push(knetLog('notice', `link: host: ${nodeId} link: ${link} added`));
+  }
+
+  private removePeerLink(nodeId: number, link: number, now: number, actions: TransportAction[]) {
+    const peer = this.peers.get(nodeId);
+    const peerLink = peer?.links[link];
+    if (peer === undefined || peerLink === undefined) {
+      const problem = peer === undefined ? 'unknown host' : 'no such link';
+      actions.push(knetLog('warning', `link: cannot remove host: ${nodeId} link: ${link}: ${problem}`));
+      return;
+    }
+    this.forgetPeerLink(peer, peerLink, 'address removed', now, actions);
+    actions.push(knetLog('notice', `link: host: ${nodeId} link: ${link} removed`));
+  }
+
+  /**
+   * A peer × link ceases to exist (local link removed, or the peer's address on it): down first if it was up —
+   * which fails its recent data over to the remaining links — then every trace of it is dropped, so that a link
+   * re-added under the same number starts from scratch.
+   */
+  private forgetPeerLink(peer: PeerState, peerLink: PeerLink, reason: string, now: number, actions: TransportAction[]) {
+    if (peerLink.connected) this.linkDown(peer, peerLink, reason, now, actions);
+    peer.links[peerLink.link] = undefined;
+    peer.recent.forgetLink(peerLink.link);
+    if (peer.covering?.suspect === peerLink || peer.covering?.standby === peerLink) peer.covering = null;
   }
 
   private addPeer(nodeId: number, links: number[], now: number, actions: TransportAction[]) {
@@ -795,6 +884,16 @@ export class Transport {
     const silentMs = now - silentSinceMs;
     return silentMs > peerLink.options.pingTimeoutMs ? `no pong for ${Math.round(silentMs)} ms` : waiting;
   }
+}
+
+/** The tunable fields present in an update (anything else an untyped caller put there is ignored). */
+function tunableChanges(update: LinkOptionsUpdate | undefined): LinkOptionsUpdate {
+  const changes: LinkOptionsUpdate = {};
+  for (const key of TUNABLE_LINK_OPTIONS) {
+    const value = update?.[key];
+    if (value !== undefined) changes[key] = value;
+  }
+  return changes;
 }
 
 /** 1, 2, 4, 8…: the occurrences of a repeated event worth a log line (bounded log volume). */

@@ -57,10 +57,23 @@ export type TransportEvent =
   | { type: 'sendError'; link: number; to: number; code: string }
   /** Administratively enable or disable a local link: a disabled link sends nothing. */
   | { type: 'setLinkEnabled'; link: number; enabled: boolean }
+  /** A new local link (it pings at once, comes up per peer after pongCount pongs); `peers` have an address on it. */
   | { type: 'addLink'; options: LinkOptions; peers: { nodeId: number }[] }
+  /** Removes a local link and all its state; its data fails over to the remaining links. */
   | { type: 'removeLink'; link: number }
+  /** Re-tunes a local link in place, without taking it down (docs/transport.md § Live link changes). */
+  | { type: 'updateLink'; link: number; options: LinkOptionsUpdate }
   | { type: 'addPeer'; nodeId: number; links: number[] }
-  | { type: 'removePeer'; nodeId: number };
+  | { type: 'removePeer'; nodeId: number }
+  /** A known peer got an address on an existing local link (a link only some peers have). */
+  | { type: 'addPeerLink'; nodeId: number; link: number }
+  /** A peer lost its address on a local link: that peer × link goes down and is forgotten. */
+  | { type: 'removePeerLink'; nodeId: number; link: number };
+
+/** The link options `updateLink` may change on a running link (the MTU and the link number are fixed). */
+export type LinkOptionsUpdate = Partial<
+  Pick<LinkOptions, 'priority' | 'pingIntervalMs' | 'pingTimeoutMs' | 'pongCount'>
+>;
 
 /** Log severity levels (corosync's). */
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error';

@@ -62,6 +62,25 @@ export class PeerEndpoints {
     this.bySource.get(link)?.delete(sourceKey(old.address, old.port));
   }
 
+  /** Forgets every node's address on `link`; returns the forgotten (node, address) pairs. */
+  forgetLink(link: number): { nodeId: number; address: string }[] {
+    const forgotten: { nodeId: number; address: string }[] = [];
+    for (const [nodeId, links] of this.byNode) {
+      const endpoint = links.get(link);
+      if (endpoint === undefined) continue;
+      links.delete(link);
+      forgotten.push({ nodeId, address: endpoint.address });
+    }
+    this.bySource.delete(link);
+    return forgotten;
+  }
+
+  /** Whether `nodeId` still has `address` (canonical) on some link. */
+  hasAddress(nodeId: number, address: string): boolean {
+    for (const endpoint of this.byNode.get(nodeId)?.values() ?? []) if (endpoint.address === address) return true;
+    return false;
+  }
+
   /** Where to send to `nodeId` on `link`. */
   destination(nodeId: number, link: number): ResolvedEndpoint | undefined {
     return this.byNode.get(nodeId)?.get(link);

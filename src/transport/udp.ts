@@ -8,8 +8,16 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { canonicalAddress } from '../crypto/address.ts';
 import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
-import type { Transport } from './transport.ts';
-import type { LinkStatus, LogAction, TransportAction, TransportCounters, TransportEvent } from './types.ts';
+import { linkOptionsProblem, type Transport } from './transport.ts';
+import type {
+  LinkOptions,
+  LinkOptionsUpdate,
+  LinkStatus,
+  LogAction,
+  TransportAction,
+  TransportCounters,
+  TransportEvent,
+} from './types.ts';
 import { PendingBundle, splitBundle } from './udp-bundle.ts';
 import { type LinkEndpoint, PeerEndpoints, type ResolvedEndpoint, resolveEndpoint } from './udp-endpoints.ts';
 
@@ -106,6 +114,9 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private readonly clock: () => number;
   private readonly peers = new PeerEndpoints();
   private readonly sockets = new Map<number, LinkSocket>();
+  /** Links whose socket `addLink` is binding (a second add of the same link must fail, not race). */
+  private readonly linksBeingAdded = new Set<number>();
+  private readonly socketBufferBytes: number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private closed = false;
@@ -128,6 +139,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.crypto = options.crypto;
     this.clock = options.clock ?? (() => performance.now());
     this.maxDatagramBytes = options.maxDatagramBytes;
+    this.socketBufferBytes = options.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
     for (const peer of options.peers) {
       for (const endpoint of peer.endpoints) this.peers.add(peer.nodeId, endpoint);
     }
@@ -138,7 +150,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     const transport = new UdpTransport(options);
     try {
       for (const endpoint of options.localEndpoints) {
-        await transport.bindLink(endpoint, options.socketBufferBytes ?? SOCKET_BUFFER_BYTES);
+        transport.sockets.set(endpoint.link, await transport.bindLink(endpoint));
       }
     } catch (error) {
       await transport.close();
@@ -165,15 +177,69 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.run({ type: 'setLinkEnabled', link, enabled });
   }
 
+  /**
+   * Adds a local link to the running transport: binds its socket (as `open` does), registers the peers' addresses
+   * on it (in the crypto's source-address filter too), then the core starts heartbeating on it; it carries data
+   * once it is up. Rejects, with nothing changed, when the link exists, an endpoint names another link, the
+   * options are invalid or the bind fails.
+   */
+  async addLink(
+    local: LinkEndpoint,
+    peers: { nodeId: number; endpoint: LinkEndpoint }[],
+    options: LinkOptions,
+  ): Promise<void> {
+    const link = options.link;
+    const problem = this.addLinkProblem(local, peers, options);
+    if (problem !== null) throw new Error(`cannot add link ${link}: ${problem}`);
+    this.linksBeingAdded.add(link);
+    let socket: LinkSocket;
+    try {
+      socket = await this.bindLink(local);
+    } catch (error) {
+      throw new Error(`cannot add link ${link}: ${(error as Error).message}`, { cause: error });
+    } finally {
+      this.linksBeingAdded.delete(link);
+    }
+    if (this.closed) {
+      await closeSocket(socket.socket);
+      throw new Error(`cannot add link ${link}: the transport was closed`);
+    }
+    this.sockets.set(link, socket);
+    for (const { nodeId, endpoint } of peers) this.peers.add(nodeId, endpoint);
+    this.crypto.listAddresses(peers.map(({ nodeId, endpoint }) => ({ nodeId, address: endpoint.address })));
+    this.run({ type: 'addLink', options, peers: peers.map(({ nodeId }) => ({ nodeId })) });
+  }
+
+  /**
+   * Removes a local link: the core takes it down (its recent data fails over to the remaining links), the socket
+   * closes, and the peers' addresses on it are forgotten — in the crypto's filter too, unless another link still
+   * uses them. Rejects when the link does not exist.
+   */
+  async removeLink(link: number): Promise<void> {
+    const local = this.sockets.get(link);
+    if (local === undefined) throw new Error(`cannot remove link ${link}: no such link`);
+    this.sendQueued(local); // what the core already handed over for this link still leaves on it
+    this.sockets.delete(link);
+    local.socket.removeAllListeners('message');
+    this.run({ type: 'removeLink', link });
+    const forgotten = this.peers.forgetLink(link);
+    this.crypto.unlistAddresses(forgotten.filter(({ nodeId, address }) => !this.peers.hasAddress(nodeId, address)));
+    // dgram resolves even an IP literal on the next tick, and a socket closed before that drops the send silently.
+    await new Promise((resolve) => setImmediate(resolve));
+    await closeSocket(local.socket);
+  }
+
+  /** Re-tunes a running link (priority, ping timings, pong count) without taking it down; unknown link: a warning. */
+  updateLink(link: number, options: LinkOptionsUpdate): void {
+    this.run({ type: 'updateLink', link, options });
+  }
+
   /** Counters and socket state. */
   snapshot(): UdpTransportSnapshot {
     return {
-      links: [...this.sockets.values()].map(({ link, endpoint, enabled }) => ({
-        link,
-        address: endpoint.address,
-        port: endpoint.port,
-        enabled,
-      })),
+      links: [...this.sockets.values()]
+        .map(({ link, endpoint, enabled }) => ({ link, address: endpoint.address, port: endpoint.port, enabled }))
+        .sort((a, b) => a.link - b.link),
       datagramsSent: this.counters.datagramsSent,
       datagramsReceived: this.counters.datagramsReceived,
       noAddressDrops: this.counters.noAddressDrops,
@@ -195,16 +261,35 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.timer = undefined;
     const sockets = [...this.sockets.values()];
     this.sockets.clear();
-    await Promise.all(sockets.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+    await Promise.all(sockets.map(({ socket }) => closeSocket(socket)));
   }
 
-  private async bindLink(endpoint: LinkEndpoint, bufferBytes: number): Promise<void> {
+  /** Why `addLink` must refuse, or null. */
+  private addLinkProblem(
+    local: LinkEndpoint,
+    peers: { endpoint: LinkEndpoint }[],
+    options: LinkOptions,
+  ): string | null {
+    const link = options.link;
+    if (this.closed) return 'the transport is closed';
+    if (this.sockets.has(link) || this.linksBeingAdded.has(link) || this.core.linkOptions(link) !== undefined) {
+      return 'the link already exists';
+    }
+    if (local.link !== link || peers.some(({ endpoint }) => endpoint.link !== link)) {
+      return 'an endpoint names another link';
+    }
+    const invalid = linkOptionsProblem(options);
+    return invalid === null ? null : `invalid ${invalid}`;
+  }
+
+  /** Binds the socket of one local link (closed again if the bind fails). */
+  private async bindLink(endpoint: LinkEndpoint): Promise<LinkSocket> {
     const resolved = resolveEndpoint(endpoint);
     const socket = createSocket({
       type: resolved.family,
       ipv6Only: resolved.family === 'udp6',
-      recvBufferSize: bufferBytes,
-      sendBufferSize: bufferBytes,
+      recvBufferSize: this.socketBufferBytes,
+      sendBufferSize: this.socketBufferBytes,
     });
     await new Promise<void>((resolve, reject) => {
       const failed = (error: Error) => {
@@ -222,14 +307,14 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     socket.on('message', (datagram, remote) => this.onDatagram(link, datagram, remote, decodeAddress));
     socket.on('error', (error) => this.log('warning', `link ${link} socket error: ${error.message}`));
     const maxDatagramBytes = this.maxDatagramBytes ?? DEFAULT_MAX_DATAGRAM_BYTES[resolved.family];
-    this.sockets.set(link, {
+    return {
       link,
       endpoint: resolved,
       socket,
       enabled: true,
       bundleBudgetBytes: maxDatagramBytes - this.crypto.overheadBytes,
       pending: new Map(),
-    });
+    };
   }
 
   private onDatagram(link: number, datagram: Buffer, remote: RemoteInfo, decodeAddress: (a: string) => string): void {
@@ -311,9 +396,12 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
 
   private flush(): void {
     this.flushScheduled = false;
-    for (const local of this.sockets.values()) {
-      for (const queue of local.pending.values()) if (queue.bundle.size > 0) this.sendPending(local, queue);
-    }
+    for (const local of this.sockets.values()) this.sendQueued(local);
+  }
+
+  /** Sends every queued frame of one link. */
+  private sendQueued(local: LinkSocket): void {
+    for (const queue of local.pending.values()) if (queue.bundle.size > 0) this.sendPending(local, queue);
   }
 
   private sendPending(local: LinkSocket, queue: PeerQueue): void {
@@ -355,4 +443,8 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private log(level: 'warning' | 'error', message: string): void {
     this.emit('log', { type: 'log', level, subsystem: 'KNET', message });
   }
+}
+
+function closeSocket(socket: Socket): Promise<void> {
+  return new Promise((resolve) => socket.close(() => resolve()));
 }

@@ -65,11 +65,11 @@ describe('the replicated file store on a 3-node loopback cluster', () => {
   after(() => cluster?.stop());
 
   test('a put on node 1 is readable on nodes 2 and 3, through the client and the CLI', async () => {
-    const written = await put(cluster, 1, 'corosync.conf', 'totem { version: 2 }');
+    const written = await put(cluster, 1, 'app/settings.conf', 'totem { version: 2 }');
     assert.ok(written.version >= 1);
     for (const nodeid of [2, 3]) {
-      const file = await eventually(`corosync.conf on n${nodeid}`, () =>
-        at(cluster, nodeid, (c) => c.cfsGet('corosync.conf')),
+      const file = await eventually(`app/settings.conf on n${nodeid}`, () =>
+        at(cluster, nodeid, (c) => c.cfsGet('app/settings.conf')),
       );
       assert.equal(Buffer.from(file.data).toString(), 'totem { version: 2 }');
       assert.equal(file.version, written.version);
@@ -151,14 +151,14 @@ describe('the replicated file store on a 3-node loopback cluster', () => {
     await cluster.waitFor((s) => !s.quorum.quorate, { nodes: [1], timeoutMs: 30_000 });
     const beforeList = listing(await at(cluster, 1, (c) => c.cfsLs()));
     await assert.rejects(
-      at(cluster, 1, (c) => c.cfsPut('corosync.conf', 'minority write')),
+      at(cluster, 1, (c) => c.cfsPut('app/settings.conf', 'minority write')),
       (error: unknown) => error instanceof DaemonRequestError && error.code === 'not_quorate',
     );
     await assert.rejects(
-      at(cluster, 1, (c) => c.cfsRm('corosync.conf')),
+      at(cluster, 1, (c) => c.cfsRm('app/settings.conf')),
       (error: unknown) => error instanceof DaemonRequestError && error.code === 'not_quorate',
     );
-    const file = await at(cluster, 1, (c) => c.cfsGet('corosync.conf'));
+    const file = await at(cluster, 1, (c) => c.cfsGet('app/settings.conf'));
     assert.equal(Buffer.from(file.data).toString(), 'totem { version: 2 }');
     assert.equal(listing(await at(cluster, 1, (c) => c.cfsLs())), beforeList);
   });

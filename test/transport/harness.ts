@@ -32,6 +32,8 @@ export interface ClusterOptions {
   failbackHoldMs?: number;
   mtu?: number;
   maxMessageBytes?: number;
+  /** Links 0..coreLinks-1 are configured in the cores at start (default `links`); the network always has `links`. */
+  coreLinks?: number;
 }
 
 /** N nodes (ids 1..N) × L links on a virtual network. */
@@ -52,19 +54,29 @@ export class SimCluster {
     for (const node of this.nodeIds) this.start(node);
   }
 
-  /** The link options every node uses. */
+  /** The link options every node starts with. */
   linkOptions(): LinkOptions[] {
-    return Array.from({ length: this.options.links }, (_, link) => ({
-      link,
-      priority: this.options.priorityOf?.(link) ?? 1,
-      ...FAST_PROFILE,
-      mtu: this.options.mtu ?? 1400,
-    }));
+    return Array.from({ length: this.options.coreLinks ?? this.options.links }, (_, link) => this.linkOption(link));
+  }
+
+  /** The options of link `link` (priority from `priorityOf`, the fast profile, the cluster's MTU). */
+  linkOption(link: number): LinkOptions {
+    return { link, priority: this.options.priorityOf?.(link) ?? 1, ...FAST_PROFILE, mtu: this.options.mtu ?? 1400 };
+  }
+
+  /** Every node but `node`, as the `peers` of an `addLink` event. */
+  peersOf(node: number): { nodeId: number }[] {
+    return this.nodeIds.filter((peer) => peer !== node).map((nodeId) => ({ nodeId }));
+  }
+
+  /** Feeds every running node the event `eventFor(node)` at the current virtual time (an admin change on all). */
+  stepEvery(eventFor: (node: number) => TransportEvent): void {
+    for (const node of this.cores.keys()) this.step(node, eventFor(node));
   }
 
   /** (Re)starts a node with a fresh core. */
   start(node: number): void {
-    const allLinks = Array.from({ length: this.options.links }, (_, link) => link);
+    const allLinks = this.linkOptions().map(({ link }) => link);
     const core = new Transport(
       {
         localNodeId: node,
@@ -248,4 +260,76 @@ export class AckingTraffic {
       this.unacked.get(`${node}>${from}`)?.delete(id);
     }
   }
+}
+
+/** Payload tag of MessageStream messages (AckingTraffic uses 1 and 2 in 9-byte payloads). */
+const STREAM_KIND = 3;
+const STREAM_PAYLOAD_BYTES = 12;
+
+/**
+ * A fire-and-forget stream: every `everyMs` each node sends one numbered message to every other node. Unlike
+ * AckingTraffic nothing is retransmitted, so whatever the transport loses stays lost and shows in `lost()`.
+ */
+export class MessageStream {
+  private readonly sent: { from: number; to: number; id: number }[] = [];
+  /** Deliveries per `from>to#id`. */
+  private readonly deliveries = new Map<string, number>();
+  private nextId = 1;
+  private running = true;
+
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly everyMs: number,
+  ) {
+    cluster.onDeliver((node, from, payload) => this.onDeliver(node, from, payload));
+    this.sendRound();
+  }
+
+  /** Stops sending (run the clock a little longer for the last messages to land). */
+  stop(): void {
+    this.running = false;
+  }
+
+  /** Messages sent so far. */
+  get sentCount(): number {
+    return this.sent.length;
+  }
+
+  /** Messages sent but never delivered, as `from>to#id`. */
+  lost(): string[] {
+    return this.sent.map(streamKey).filter((key) => !this.deliveries.has(key));
+  }
+
+  /** Messages delivered more than once, as `from>to#id`. */
+  duplicates(): string[] {
+    return [...this.deliveries].filter(([, count]) => count > 1).map(([key]) => key);
+  }
+
+  private sendRound(): void {
+    if (!this.running) return;
+    for (const from of this.cluster.cores.keys()) {
+      for (const to of this.cluster.nodeIds.filter((node) => node !== from)) {
+        const id = this.nextId++;
+        const payload = new Uint8Array(STREAM_PAYLOAD_BYTES);
+        const view = new DataView(payload.buffer);
+        view.setUint8(0, STREAM_KIND);
+        view.setUint32(1, from);
+        view.setUint32(5, id);
+        this.sent.push({ from, to, id });
+        this.cluster.step(from, { type: 'send', to, payload });
+      }
+    }
+    this.cluster.scheduler.after(this.everyMs, () => this.sendRound());
+  }
+
+  private onDeliver(node: number, from: number, payload: Uint8Array): void {
+    if (payload.length !== STREAM_PAYLOAD_BYTES || payload[0] !== STREAM_KIND) return;
+    const id = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(5);
+    const key = streamKey({ from, to: node, id });
+    this.deliveries.set(key, (this.deliveries.get(key) ?? 0) + 1);
+  }
+}
+
+function streamKey({ from, to, id }: { from: number; to: number; id: number }): string {
+  return `${from}>${to}#${id}`;
 }

@@ -40,6 +40,20 @@ async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
+/** Waits (bounded) until node 1's store holds the cluster config. */
+async function waitForStoredConfig(cluster: LocalCluster): Promise<void> {
+  const client = await cluster.client(1);
+  try {
+    const deadline = Date.now() + LINK_EVENT_TIMEOUT_MS;
+    while (!(await client.cfsLs()).some((e) => e.path === 'corosync.conf')) {
+      assert.ok(Date.now() < deadline, 'the cluster config is stored within the timeout');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    client.close();
+  }
+}
+
 describe('the HTTP server of a 3-node loopback cluster', () => {
   let cluster: LocalCluster;
   let n1: string;
@@ -48,6 +62,8 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
   before(async () => {
     cluster = await LocalCluster.start({ firstHost: 161, basePort: 35415, httpBasePort: 35480 });
     await cluster.waitFor((s) => s.quorum.quorate && s.members.every((m) => m.links.every((l) => l.state === 'UP')));
+    // The quorate cluster's first write: its running corosync.conf, stored by node 1 (docs/reconfiguration.md).
+    await waitForStoredConfig(cluster);
     n1 = cluster.node(1).httpUrl!;
     n3 = cluster.node(3).httpUrl!;
   });
@@ -78,7 +94,7 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     assert.ok(value(families, 'corolink_totem_messages_delivered_total') > 0);
     assert.ok(value(families, 'corolink_totem_retransmits_total') >= 0);
     assert.equal(value(families, 'corolink_config_version'), 1);
-    assert.equal(value(families, 'corolink_cfs_writes_total'), 0);
+    assert.equal(value(families, 'corolink_cfs_writes_total'), 1, 'the stored cluster config');
     assert.equal(value(families, 'corolink_info', { cluster: 'demo', nodeid: '1' }), 1);
   });
 

@@ -1,6 +1,7 @@
 /**
- * `corolink config check|fmt|migrate`: validate a corosync.conf and show its effective values, print it with
- * normalised layout, or migrate a corosync 2 (rrp) file to knet links. Diagnostics go to stderr as
+ * `corolink config check|fmt|migrate|show|diff|apply`: validate a corosync.conf and show its effective values, print
+ * it with normalised layout, migrate a corosync 2 (rrp) file to knet links, print it (or its model), and plan a
+ * change from the current file to a new one (src/config/change-plan.ts). Diagnostics go to stderr as
  * `file:line:col: severity: message`; exit 0 when valid (warnings allowed), 1 when not, 74 when unreadable.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
@@ -8,15 +9,18 @@ import type { Command } from 'commander';
 import {
   type CheckedConfig,
   checkConfigText,
+  DEFAULT_CONFIG_PATH,
   type Diagnostic,
   type EffectiveConfig,
   formatConfig,
   formatDiagnostic,
   migrateRrpToKnet,
   parseConfig,
+  planConfigChange,
   printConfig,
 } from '../../config/index.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
+import { formatPlan, lineDiff } from '../format-plan.ts';
 
 const FILE_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file',
@@ -177,11 +181,64 @@ async function migrateCommand(file: string, options: { output?: string }): Promi
   process.exitCode = result.valid ? ExitCode.ok : ExitCode.invalid;
 }
 
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function showCommand(options: { config: string; json?: boolean }): Promise<void> {
+  const text = await readConfigText(options.config);
+  if (!options.json) {
+    process.stdout.write(text);
+    return;
+  }
+  const checked = checkConfigText(text, options.config);
+  const errors = checked.diagnostics.filter((d) => d.severity === 'error');
+  printJson({ file: options.config, valid: checked.valid, errors, config: checked.config });
+}
+
+interface PlanCommandOptions {
+  current: string;
+  force?: boolean;
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+/** Reads the current and the new file and plans the change; exit 0 when it may be applied, 1 when not. */
+async function planFiles(file: string, options: PlanCommandOptions) {
+  // One after the other, so that with both files missing the message always names the current one.
+  const currentText = await readConfigText(options.current);
+  const nextText = await readConfigText(file);
+  const plan = planConfigChange(checkConfigText(currentText, options.current), checkConfigText(nextText, file), {
+    force: options.force === true,
+  });
+  process.exitCode = plan.ok ? ExitCode.ok : ExitCode.invalid;
+  return { plan, currentText, nextText };
+}
+
+async function diffCommand(file: string, options: PlanCommandOptions): Promise<void> {
+  const { plan, currentText, nextText } = await planFiles(file, options);
+  const diff = lineDiff(currentText, nextText, { from: options.current, to: file });
+  if (options.json) printJson({ diff, plan });
+  else process.stdout.write(`${diff}\n\n${formatPlan(plan)}\n`);
+}
+
+async function applyCommand(file: string, options: PlanCommandOptions): Promise<void> {
+  if (!options.dryRun) {
+    throw new CliError(
+      'config apply needs the running daemon to change the cluster, which this command cannot reach yet; use --dry-run to see the plan',
+      ExitCode.usage,
+    );
+  }
+  const { plan } = await planFiles(file, options);
+  if (options.json) printJson(plan);
+  else process.stdout.write(`${formatPlan(plan)}\n`);
+}
+
 /** Registers `corolink config …`. */
 export function register(program: Command): void {
   const config = program
     .command('config')
-    .description('check, format or migrate a corosync.conf')
+    .description('check, format, migrate, show or diff a corosync.conf; plan a change to a running cluster')
     .addHelpText(
       'after',
       '\nExamples:\n  corolink config check /etc/corosync/corosync.conf\n  corolink config migrate old.conf -o corosync.conf',
@@ -215,4 +272,39 @@ export function register(program: Command): void {
       '\nExit status: 0 when the migrated file is valid, 1 when it still needs manual changes.\n\nExample:\n  corolink config migrate /etc/corosync/corosync.conf -o corosync.conf.new',
     )
     .action(migrateCommand);
+  config
+    .command('show')
+    .description('print a corosync.conf as it is (--json: its typed model)')
+    .option('-c, --config <file>', 'the config file', DEFAULT_CONFIG_PATH)
+    .option('--json', 'print one JSON object {file, valid, errors, config} with the typed model')
+    .addHelpText(
+      'after',
+      '\nExit status: 0, 74 unreadable.\n\nExample:\n  corolink config show -c corosync.conf --json',
+    )
+    .action(showCommand);
+  config
+    .command('diff')
+    .description('line diff from the current config to FILE, then the change plan (what applies live, what not)')
+    .argument('<file>', 'the new corosync.conf')
+    .option('-c, --current <file>', 'the current config file', DEFAULT_CONFIG_PATH)
+    .option('--force', 'plan as if forced: link and quorum safety refusals become warnings')
+    .option('--json', 'print one JSON object {diff, plan}')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 the change may be applied, 1 it is refused, 74 unreadable.\n\nExample:\n  corolink config diff corosync.conf.new -c /etc/corolink/corosync.conf',
+    )
+    .action(diffCommand);
+  config
+    .command('apply')
+    .description('plan the change from the current config to FILE key by key: live, at the next restart, or refused')
+    .argument('<file>', 'the new corosync.conf')
+    .option('-c, --current <file>', 'the current config file', DEFAULT_CONFIG_PATH)
+    .option('--dry-run', 'only print the plan (required for now)')
+    .option('--force', 'accept a change that leaves nodes without a common link or the cluster without quorum')
+    .option('--json', 'print the plan as one JSON object')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 the change may be applied, 1 it is refused, 64 without --dry-run, 74 unreadable.\n\nExample:\n  corolink config apply --dry-run corosync.conf.new --json',
+    )
+    .action(applyCommand);
 }

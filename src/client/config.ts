@@ -1,0 +1,15 @@
+/** Shapes of the cluster-config methods of the admin socket (docs/reconfiguration.md). */
+import type { ConfigChangePlan } from '../config/index.ts';
+
+/** `configGet`: the running corosync.conf. */
+export interface ConfigText {
+  text: string;
+  config_version: number;
+}
+
+/** `configPropose`: the plan, whether it was committed, and the config_version now running on this node. */
+export interface ConfigProposal {
+  plan: ConfigChangePlan;
+  applied: boolean;
+  config_version: number;
+}

@@ -1,0 +1,136 @@
+/**
+ * The cluster's corosync.conf lives in the replicated store (docs/cfs.md) under `corosync.conf`, as Proxmox keeps
+ * it in /etc/pve. Every node applies a committed version with a higher config_version live (links opened, closed,
+ * re-tuned), rewrites its local file atomically and logs what needs a restart. Changes enter only through
+ * `propose`, which plans them against the running config (src/config/change-plan.ts) and refuses unsafe ones
+ * before anything is written. docs/reconfiguration.md.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import type { CfsResult } from '../cfs/core.ts';
+import {
+  type CheckedConfig,
+  type ConfigChangePlan,
+  checkConfigText,
+  planConfigChange,
+  printConfig,
+} from '../config/index.ts';
+import type { CfsService } from './cfs-service.ts';
+import type { NodeEngine } from './engine.ts';
+import type { Logger } from './log.ts';
+
+/** The store path of the cluster-wide corosync.conf. */
+export const CLUSTER_CONFIG_PATH = 'corosync.conf';
+
+/** The outcome of a proposal: the plan, and the store version when it was committed. */
+export interface ProposalResult {
+  plan: ConfigChangePlan;
+  committed: CfsResult | null;
+}
+
+export class ClusterConfigService {
+  private runningText: string;
+  /** The store version of corosync.conf last looked at (0: none yet). */
+  private seenVersion = 0;
+  private applying: Promise<void> = Promise.resolve();
+  /** A seeding write is in flight (quorum events come in bursts: one write is enough). */
+  private seeding = false;
+
+  constructor(
+    private readonly engine: NodeEngine,
+    private readonly cfs: CfsService,
+    private readonly configPath: string,
+    private readonly logger: Logger,
+  ) {
+    this.runningText = printConfig(engine.checked.tree);
+    cfs.onChange(() => {
+      this.applying = this.applying
+        .then(() => this.onStoreChange())
+        .catch((error: Error) => this.log('error', error.message));
+    });
+    engine.on('quorum', () => this.seedIfMissing());
+  }
+
+  /** The running config's text. */
+  get text(): string {
+    return this.runningText;
+  }
+
+  /** Plans `text` against the running config; unless `dryRun` (or refused), commits it to the store. */
+  async propose(text: string, options: { force?: boolean; dryRun?: boolean } = {}): Promise<ProposalResult> {
+    const next = checkConfigText(text, 'proposed corosync.conf');
+    const plan = planConfigChange(this.engine.checked, next, { force: options.force === true });
+    if (!plan.ok || options.dryRun === true) return { plan, committed: null };
+    const committed = await this.cfs.write({ type: 'put', path: CLUSTER_CONFIG_PATH, data: Buffer.from(text) });
+    // The write's own delivery applied it (onStoreChange); wait for that before answering.
+    await this.applying;
+    return { plan, committed };
+  }
+
+  /** A synced, quorate store without corosync.conf gets the running one from its lowest member. */
+  private seedIfMissing(): void {
+    const { cfs, engine } = this;
+    if (cfs.core.phase !== 'synced' || cfs.get(CLUSTER_CONFIG_PATH) !== undefined) return;
+    if (!engine.stackSnapshot().quorum.quorate || cfs.core.view[0] !== engine.localNodeId) return;
+    void cfs.write({ type: 'put', path: CLUSTER_CONFIG_PATH, data: Buffer.from(this.runningText) }).then((result) => {
+      if (result.ok)
+        this.log('notice', `stored the cluster config (config_version ${this.version(this.engine.checked)})`);
+    });
+  }
+
+  private async onStoreChange(): Promise<void> {
+    const entry = this.cfs.get(CLUSTER_CONFIG_PATH);
+    if (entry === undefined) {
+      this.seedIfMissing();
+      return;
+    }
+    if (entry.version === this.seenVersion) return;
+    this.seenVersion = entry.version;
+    const text = Buffer.from(entry.data).toString('utf8');
+    if (text === this.runningText) return;
+    const next = checkConfigText(text, `cfs:${CLUSTER_CONFIG_PATH}`);
+    const running = this.engine.checked;
+    const [from, to] = [this.version(running), this.version(next)];
+    if (next.valid && to < from) {
+      this.log(
+        'warning',
+        `the cluster's corosync.conf has config_version ${to}, older than this node's ${from}: kept ${from}`,
+      );
+      return;
+    }
+    // Safety (a pair without a common link, quorum) was judged by the proposer, who may have forced it; the rest
+    // (validity, config_version, keys that cannot change) is checked again here.
+    const plan = planConfigChange(running, next, { force: true });
+    if (!plan.ok) {
+      this.log('error', `cannot apply the cluster's corosync.conf (config_version ${to}): ${plan.errors.join('; ')}`);
+      return;
+    }
+    await this.engine.reconfigure(next, plan);
+    this.runningText = text;
+    writeFileAtomic(this.configPath, text);
+    const live = plan.changes.filter((c) => c.effect === 'live').map((c) => c.key);
+    const restart = plan.changes.filter((c) => c.effect === 'restart').map((c) => c.key);
+    this.log('notice', `config_version ${from} → ${to} applied live: ${live.join(', ') || 'nothing to change'}`);
+    if (restart.length > 0) this.log('warning', `takes effect at the next restart: ${restart.join(', ')}`);
+  }
+
+  private version(checked: CheckedConfig): number {
+    return checked.effective.totem.configVersion;
+  }
+
+  private log(level: 'notice' | 'warning' | 'error', message: string): void {
+    this.logger.log(level, 'CFS', message);
+  }
+}
+
+/** Replaces `path` with `text` so that a crash leaves the old or the new file, never a torn one. */
+export function writeFileAtomic(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  const fd = openSync(temporary, 'w', 0o644);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+}

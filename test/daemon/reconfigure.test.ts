@@ -1,0 +1,187 @@
+// Live reconfiguration on a 3-node loopback cluster started with link0 only: the cluster config lives in the
+// replicated store, `corolink link add|priority|remove` change it through the checked flow, every node applies the
+// committed version live; refusals change nothing.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { StatusV1 } from '../../src/client/schema.ts';
+import { CpgStream } from '../../src/lab/cpg-stream.ts';
+import { LocalCluster } from '../../src/lab/local-cluster.ts';
+
+const execFileAsync = promisify(execFile);
+const FIRST_HOST = 181;
+const STREAM_INTERVAL_MS = 20;
+const SETTLE_TIMEOUT_MS = 20_000;
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(cluster: LocalCluster, nodeid: number, ...args: string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [
+      'bin/corolink.mjs',
+      ...args,
+      '--socket',
+      cluster.node(nodeid).socket,
+    ]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** `--addr nN=127.0.<subnet>.<host>` for every node. */
+function addrFlags(cluster: LocalCluster, subnet: number, except?: number): string[] {
+  return cluster.nodes
+    .filter((n) => n.nodeid !== except)
+    .flatMap((n) => ['--addr', `${n.name}=127.0.${subnet}.${FIRST_HOST + n.nodeid - 1}`]);
+}
+
+const linkUpEverywhere = (link: number) => (s: StatusV1) =>
+  s.quorum.quorate &&
+  s.members.length === 3 &&
+  s.members.every((m) => m.links.find((l) => l.link === link)?.state === 'UP');
+
+describe('live reconfiguration of a running 3-node cluster', () => {
+  let cluster: LocalCluster;
+  let stream: CpgStream;
+  let ringId: string | null;
+
+  /** Every node's config_version and the cluster config text of node 1. */
+  async function versions(): Promise<number[]> {
+    const statuses = await Promise.all([1, 2, 3].map((n) => cluster.status(n)));
+    return statuses.map((s) => s.cluster.config_version);
+  }
+
+  async function configText(): Promise<string> {
+    const client = await cluster.client(1);
+    try {
+      return (await client.configGet()).text;
+    } finally {
+      client.close();
+    }
+  }
+
+  before(async () => {
+    cluster = await LocalCluster.start({ nodes: 3, links: 1, firstHost: FIRST_HOST, basePort: 36405 });
+    await cluster.waitFor(linkUpEverywhere(0), { timeoutMs: SETTLE_TIMEOUT_MS });
+    ringId = (await cluster.status(1)).ring_id;
+    stream = await CpgStream.open(new Map(cluster.nodes.map((n) => [n.nodeid, n.socket])), 'reconfigure');
+    stream.start([1, 2, 3], STREAM_INTERVAL_MS);
+  });
+  after(async () => {
+    await stream?.stop().catch(() => {});
+    await cluster?.stop();
+  });
+
+  test('refused: a new link without an address for every node; nothing changes', async () => {
+    const before = await configText();
+    const run = await cli(cluster, 1, 'link', 'add', '1', ...addrFlags(cluster, 20, 3), '--yes');
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /no address given for node 'n3' on link 1/);
+    assert.equal(await configText(), before);
+    assert.deepEqual(await versions(), [1, 1, 1]);
+  });
+
+  test('refused: a new link on the network of link0; nothing changes', async () => {
+    const before = await configText();
+    const sameNetwork = cluster.nodes.flatMap((n) => ['--addr', `${n.name}=127.0.10.${FIRST_HOST + 10 + n.nodeid}`]);
+    const run = await cli(cluster, 1, 'link', 'add', '1', ...sameNetwork, '--yes');
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /refused: .*127\.0\.10\.0\/24/);
+    assert.equal(await configText(), before);
+    assert.deepEqual(await versions(), [1, 1, 1]);
+  });
+
+  test('refused: a config_version that goes backwards, and writing corosync.conf around the plan', async () => {
+    const client = await cluster.client(2);
+    try {
+      const { text } = await client.configGet();
+      const backwards = text.replace(/config_version: \d+/, 'config_version: 0');
+      const proposal = await client.configPropose(backwards);
+      assert.equal(proposal.plan.ok, false);
+      assert.equal(proposal.applied, false);
+      assert.match(proposal.plan.errors.join('\n'), /config_version went backwards \(1 → 0\)/);
+      await assert.rejects(client.cfsPut('corosync.conf', text), /change it with corolink config apply/);
+    } finally {
+      client.close();
+    }
+    assert.deepEqual(await versions(), [1, 1, 1]);
+  });
+
+  test('--dry-run shows the diff and the plan and changes nothing', async () => {
+    const run = await cli(cluster, 1, 'link', 'add', '1', ...addrFlags(cluster, 20), '--dry-run');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /\+\s*ring1_addr: 127\.0\.20\.181/);
+    assert.match(run.stdout, /live/);
+    assert.deepEqual(await versions(), [1, 1, 1]);
+  });
+
+  test('link add 1: every node opens link1 live, config_version 2, no membership change, stream intact', async () => {
+    const run = await cli(cluster, 1, 'link', 'add', '1', ...addrFlags(cluster, 20), '--yes');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /config_version 1 → 2: applied/);
+    assert.match(run.stdout, /n2 link1: UP/);
+    const statuses = await cluster.waitFor(
+      (s) => linkUpEverywhere(0)(s) && linkUpEverywhere(1)(s) && s.cluster.config_version === 2,
+      { timeoutMs: SETTLE_TIMEOUT_MS },
+    );
+    assert.deepEqual(
+      statuses.map((s) => s.ring_id),
+      [ringId, ringId, ringId],
+      'no configuration change of the membership',
+    );
+    assert.match(await configText(), /ring1_addr: 127\.0\.20\.183/);
+  });
+
+  test('with link1 in place, disabling link0 on node 3 keeps the cluster quorate and the stream flowing', async () => {
+    const client = await cluster.client(3);
+    try {
+      await client.setLinkEnabled(0, false);
+      await cluster.waitFor((s) => s.quorum.quorate && s.members.length === 3, { timeoutMs: SETTLE_TIMEOUT_MS });
+      assert.ok(await stream.progress([1, 2, 3], 20, SETTLE_TIMEOUT_MS), 'the stream keeps flowing on link1');
+      await client.setLinkEnabled(0, true);
+    } finally {
+      client.close();
+    }
+    await cluster.waitFor(linkUpEverywhere(0), { timeoutMs: SETTLE_TIMEOUT_MS });
+  });
+
+  test('link priority and link remove apply live everywhere', async () => {
+    const priority = await cli(cluster, 2, 'link', 'priority', '1', '20', '--yes');
+    assert.equal(priority.code, 0, priority.stderr);
+    await cluster.waitFor((s) => s.cluster.config_version === 3, { timeoutMs: SETTLE_TIMEOUT_MS });
+    assert.match(await configText(), /knet_link_priority: 20/);
+    const removed = await cli(cluster, 3, 'link', 'remove', '1', '--yes');
+    assert.equal(removed.code, 0, removed.stderr);
+    const statuses = await cluster.waitFor(
+      (s) => s.cluster.config_version === 4 && s.members.every((m) => m.links.every((l) => l.link === 0)),
+      { timeoutMs: SETTLE_TIMEOUT_MS },
+    );
+    assert.deepEqual(
+      statuses.map((s) => s.ring_id),
+      [ringId, ringId, ringId],
+    );
+    const refused = await cli(cluster, 1, 'link', 'remove', '0', '--yes');
+    assert.equal(refused.code, 1, 'removing the last link is refused');
+    assert.deepEqual(await versions(), [4, 4, 4]);
+    await stream.stop();
+    assert.ok(await stream.drain([1, 2, 3], [1, 2, 3], SETTLE_TIMEOUT_MS), 'every accepted message delivered');
+    assert.deepEqual(stream.problems({ senders: [1, 2, 3], on: [1, 2, 3] }), [], 'every message once, one order');
+  });
+
+  test('refused while not quorate: the store is read-only', async () => {
+    await cluster.kill(2, 'SIGTERM');
+    await cluster.kill(3, 'SIGTERM');
+    await cluster.waitFor((s) => !s.quorum.quorate, { nodes: [1], timeoutMs: SETTLE_TIMEOUT_MS });
+    const run = await cli(cluster, 1, 'link', 'priority', '0', '5', '--yes');
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /not quorate/);
+    assert.deepEqual((await cluster.status(1)).cluster.config_version, 4);
+  });
+});

@@ -1,0 +1,70 @@
+// Issue 7's headline on real (namespaced) hosts: a running 3-node cluster with link0 only gets link1 with one
+// command — every host opens it live, the membership never changes, the stream stays intact — and then survives
+// a pulled link0 cable.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { CpgStream } from '../../src/lab/cpg-stream.ts';
+import type { NetnsLab } from '../../src/lab/netns-lab.ts';
+import {
+  assertNoConfigurationChange,
+  assertStreamIntact,
+  linkState,
+  STREAM_INTERVAL_MS,
+  skipReason,
+  startLab,
+} from './helpers.ts';
+
+const execFileAsync = promisify(execFile);
+const ALL = [1, 2, 3];
+
+describe('netns lab: add link1 to a running cluster', { skip: skipReason }, () => {
+  let lab: NetnsLab;
+  let stream: CpgStream;
+  let ringId: string;
+
+  before(async () => {
+    ({ lab, stream } = await startLab({ nodes: 3, links: 2, linksConfigured: 1 }));
+    ringId = (await lab.status(1)).ring_id;
+  });
+
+  after(async () => {
+    stream?.close();
+    await lab?.down();
+  });
+
+  test('link add 1 → link0 and link1 UP everywhere at config_version 2, no membership change; cut n3 link0 → quorate', async () => {
+    stream.clearMemberships();
+    stream.start(ALL, STREAM_INTERVAL_MS);
+    assert.ok(await stream.progress(ALL, 50, 10_000), 'stream flowing before the change');
+    const addrs = ALL.flatMap((n) => ['--addr', `n${n}=198.18.20.${n}`]);
+    const { stdout } = await execFileAsync(process.execPath, [
+      'bin/corolink.mjs',
+      'link',
+      'add',
+      '1',
+      ...addrs,
+      '--yes',
+      '--socket',
+      lab.socket(1),
+    ]);
+    assert.match(stdout, /config_version 1 → 2: applied/);
+    await lab.waitFor(
+      (s) =>
+        s.cluster.config_version === 2 && ALL.every((n) => linkState(s, n, 0) === 'UP' && linkState(s, n, 1) === 'UP'),
+      { timeoutMs: 20_000 },
+    );
+    await assertNoConfigurationChange(lab, stream, ringId);
+
+    await lab.cut(3, 0);
+    await lab.waitFor((s) => s.quorum.quorate && linkState(s, 3, 0) === 'DOWN' && linkState(s, 3, 1) === 'UP', {
+      nodes: [1, 2],
+      timeoutMs: 15_000,
+    });
+    assert.ok(await stream.progress(ALL, 100, 20_000), 'stream flowing over link1');
+    await lab.restore(3, 0);
+    await assertNoConfigurationChange(lab, stream, ringId);
+    await assertStreamIntact(stream, { senders: ALL, on: ALL });
+  });
+});
