@@ -59,6 +59,15 @@ function editedText(current: string, edit: (tree: ConfigTree) => void): string {
   return printConfig(tree);
 }
 
+/** A whole new text whose config_version equals the running one gets it raised by one (the classic mistake). */
+function withVersionRaised(text: string, runningVersion: number): string {
+  if (checkConfigText(text, 'corosync.conf').effective.totem.configVersion !== runningVersion) return text;
+  const { tree } = parseConfig(text, 'corosync.conf');
+  const raised = bumpConfigVersion(tree);
+  process.stderr.write(`note: config_version was not raised; set to ${raised}\n`);
+  return printConfig(tree);
+}
+
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -71,7 +80,8 @@ async function confirm(question: string): Promise<boolean> {
 
 /**
  * Runs the change flow. `edit` changes the tree of the running config (throw ConfigEditError for a wrong
- * request); `newText`, instead, replaces it whole (config apply). `after` runs once the change is committed.
+ * request); `text`, instead, replaces it whole (config apply; config_version raised if it was left as it is, a
+ * lower one is refused by the plan). `after` runs once the change is committed.
  */
 export async function changeClusterConfig(
   options: ChangeOptions,
@@ -80,7 +90,8 @@ export async function changeClusterConfig(
 ): Promise<void> {
   await withDaemon(options, async (client) => {
     const current = await client.configGet();
-    const text = 'text' in change ? change.text : editedText(current.text, change.edit);
+    const text =
+      'text' in change ? withVersionRaised(change.text, current.config_version) : editedText(current.text, change.edit);
     const preview = await client.configPropose(text, { force: options.force === true, dryRun: true });
     const human = !options.json;
     if (human) process.stdout.write(`${lineDiff(current.text, text)}\n${formatPlan(preview.plan)}\n`);

@@ -70,10 +70,13 @@ export class ClusterConfigService {
   private seedIfMissing(): void {
     const { cfs, engine } = this;
     if (cfs.core.phase !== 'synced' || cfs.get(CLUSTER_CONFIG_PATH) !== undefined) return;
-    if (!engine.stackSnapshot().quorum.quorate || cfs.core.view[0] !== engine.localNodeId) return;
+    if (this.seeding || !engine.stackSnapshot().quorum.quorate || cfs.core.view[0] !== engine.localNodeId) return;
+    this.seeding = true;
     void cfs.write({ type: 'put', path: CLUSTER_CONFIG_PATH, data: Buffer.from(this.runningText) }).then((result) => {
-      if (result.ok)
+      this.seeding = false;
+      if (result.ok) {
         this.log('notice', `stored the cluster config (config_version ${this.version(this.engine.checked)})`);
+      }
     });
   }
 

@@ -125,10 +125,11 @@ describe('corolink config apply', () => {
     assert.equal(JSON.parse(forced.stdout).ok, true);
   });
 
-  it('without --dry-run: one line, usage exit; an unreadable file: exit 74', () => {
-    const run = corolink('config', 'apply', file('tuned.conf', TUNED), '-c', current);
-    assert.equal(run.status, ExitCode.usage);
-    assert.match(run.stderr, /^corolink: config apply needs the running daemon .* use --dry-run to see the plan\n$/);
+  it('without --dry-run it needs the daemon (one line, exit 69); an unreadable file: exit 74', () => {
+    const socket = join(dir.path, 'no-daemon.sock');
+    const run = corolink('config', 'apply', file('tuned.conf', TUNED), '--socket', socket, '--yes');
+    assert.equal(run.status, ExitCode.unavailable);
+    assert.match(run.stderr, /^corolink: .*no-daemon\.sock.*\(is it running\?\)\n$/);
     const missing = join(dir.path, 'missing.conf');
     const unreadable = corolink('config', 'apply', '--dry-run', missing, '-c', current);
     assert.equal(unreadable.status, ExitCode.io);

@@ -3,6 +3,8 @@
 // committed version live; refusals change nothing.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { StatusV1 } from '../../src/client/schema.ts';
@@ -171,8 +173,25 @@ describe('live reconfiguration of a running 3-node cluster', () => {
     assert.equal(refused.code, 1, 'removing the last link is refused');
     assert.deepEqual(await versions(), [4, 4, 4]);
     await stream.stop();
-    assert.ok(await stream.drain([1, 2, 3], [1, 2, 3], SETTLE_TIMEOUT_MS), 'every accepted message delivered');
+    const drained = await stream.drain([1, 2, 3], [1, 2, 3], SETTLE_TIMEOUT_MS);
+    assert.deepEqual(stream.problems({ senders: [1, 2, 3], on: [1, 2, 3] }).slice(0, 10), [], 'nothing lost');
+    assert.ok(drained, 'every accepted message delivered');
     assert.deepEqual(stream.problems({ senders: [1, 2, 3], on: [1, 2, 3] }), [], 'every message once, one order');
+  });
+
+  test('config apply FILE: a forgotten config_version bump is made for the admin, and the file applies live', async () => {
+    const file = join(cluster.dir, 'tuned.conf');
+    const tuned = (await configText()).replace(
+      /knet_link_priority: \d+(\n\s+linknumber: 0\n)/,
+      'knet_link_priority: 7$1',
+    );
+    assert.match(tuned, /knet_link_priority: 7/);
+    writeFileSync(file, tuned);
+    const run = await cli(cluster, 2, 'config', 'apply', file, '--yes');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /config_version was not raised; set to 5/);
+    await cluster.waitFor((s) => s.cluster.config_version === 5, { timeoutMs: SETTLE_TIMEOUT_MS });
+    assert.match(await configText(), /knet_link_priority: 7/);
   });
 
   test('refused while not quorate: the store is read-only', async () => {
@@ -182,6 +201,6 @@ describe('live reconfiguration of a running 3-node cluster', () => {
     const run = await cli(cluster, 1, 'link', 'priority', '0', '5', '--yes');
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /not quorate/);
-    assert.deepEqual((await cluster.status(1)).cluster.config_version, 4);
+    assert.deepEqual((await cluster.status(1)).cluster.config_version, 5);
   });
 });

@@ -19,6 +19,7 @@ import {
   planConfigChange,
   printConfig,
 } from '../../config/index.ts';
+import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { formatPlan, lineDiff } from '../format-plan.ts';
 
@@ -222,12 +223,14 @@ async function diffCommand(file: string, options: PlanCommandOptions): Promise<v
   else process.stdout.write(`${diff}\n\n${formatPlan(plan)}\n`);
 }
 
-async function applyCommand(file: string, options: PlanCommandOptions): Promise<void> {
+/**
+ * With --dry-run: plans FILE against the current file offline (no daemon needed). Otherwise: the running daemon plans
+ * it against the running cluster config and, once confirmed, every node applies it (src/cli/config-change.ts).
+ */
+async function applyCommand(file: string, options: PlanCommandOptions & ChangeOptions): Promise<void> {
   if (!options.dryRun) {
-    throw new CliError(
-      'config apply needs the running daemon to change the cluster, which this command cannot reach yet; use --dry-run to see the plan',
-      ExitCode.usage,
-    );
+    await changeClusterConfig(options, { text: await readConfigText(file) });
+    return;
   }
   const { plan } = await planFiles(file, options);
   if (options.json) printJson(plan);
@@ -294,17 +297,17 @@ export function register(program: Command): void {
       '\nExit status: 0 the change may be applied, 1 it is refused, 74 unreadable.\n\nExample:\n  corolink config diff corosync.conf.new -c /etc/corolink/corosync.conf',
     )
     .action(diffCommand);
-  config
-    .command('apply')
-    .description('plan the change from the current config to FILE key by key: live, at the next restart, or refused')
-    .argument('<file>', 'the new corosync.conf')
-    .option('-c, --current <file>', 'the current config file', DEFAULT_CONFIG_PATH)
-    .option('--dry-run', 'only print the plan (required for now)')
-    .option('--force', 'accept a change that leaves nodes without a common link or the cluster without quorum')
-    .option('--json', 'print the plan as one JSON object')
-    .addHelpText(
-      'after',
-      '\nExit status: 0 the change may be applied, 1 it is refused, 64 without --dry-run, 74 unreadable.\n\nExample:\n  corolink config apply --dry-run corosync.conf.new --json',
-    )
-    .action(applyCommand);
+  addChangeOptions(
+    config
+      .command('apply')
+      .description(
+        'change the running cluster to FILE: diff, plan (live / at the next restart / refused), confirm, apply on every node',
+      )
+      .argument('<file>', 'the new corosync.conf')
+      .option('-c, --current <file>', 'with --dry-run: the current config file to plan against', DEFAULT_CONFIG_PATH)
+      .addHelpText(
+        'after',
+        '\nWithout --dry-run the running daemon (--socket) plans the change against the cluster config and commits it;\nconfig_version is raised by one if FILE left it unchanged, and refused if it went backwards.\n\nExit status: 0 applied (or may be applied), 1 refused, 2 not quorate, 64 not confirmed, 69 no daemon, 74 unreadable.\n\nExamples:\n  corolink config apply --dry-run corosync.conf.new --json\n  corolink config apply corosync.conf.new --yes',
+      ),
+  ).action(applyCommand);
 }
