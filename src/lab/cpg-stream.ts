@@ -18,7 +18,12 @@ export interface StreamNode {
   memberships: MembershipEvent[];
   /** Milliseconds (performance.now) of each delivery, parallel to `delivered`. */
   deliveredAt: number[];
+  /** Node ids in the group as this node last saw it (its latest confchg). */
+  groupMembers: number[];
 }
+
+/** How long `open` waits for every node to see the whole group before a stream may start. */
+const GROUP_COMPLETE_TIMEOUT_MS = 20_000;
 
 /** Problems in one node's list (duplicates) or between two nodes (order). */
 function pairOrderProblem(a: StreamNode, b: StreamNode): string | undefined {
@@ -53,11 +58,15 @@ export class CpgStream {
         delivered: [],
         deliveredAt: [],
         memberships: [],
+        groupMembers: [],
       })),
       group,
     );
     try {
       for (const node of stream.nodes) await stream.attach(node);
+      // A message sent before a node's join is ordered is rightly not delivered to it: the stream starts only once
+      // every node sees every other in the group.
+      await stream.waitForCompleteGroup();
     } catch (error) {
       stream.close();
       throw error;
@@ -78,11 +87,28 @@ export class CpgStream {
     node.client = client;
     await client.onMembership((event) => node.memberships.push(event));
     const group = await client.cpgJoin(this.groupName);
+    group.on('confchg', (change) => {
+      node.groupMembers = change.members.map((m) => m.nodeid);
+    });
     group.on('message', (m) => {
       node.delivered.push(`${m.nodeid}:${Buffer.from(m.data).toString()}`);
       node.deliveredAt.push(performance.now());
     });
     node.group = group;
+  }
+
+  private async waitForCompleteGroup(): Promise<void> {
+    const everyone = this.nodes.map((n) => n.nodeid);
+    const deadline = Date.now() + GROUP_COMPLETE_TIMEOUT_MS;
+    while (!this.nodes.every((n) => everyone.every((id) => n.groupMembers.includes(id)))) {
+      if (Date.now() > deadline) {
+        const views = this.nodes.map((n) => `n${n.nodeid}: ${n.groupMembers.join(' ') || '-'}`).join('; ');
+        throw new Error(
+          `group ${this.groupName} not complete on every node within ${GROUP_COMPLETE_TIMEOUT_MS} ms (${views})`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** Forgets a node's connection (its daemon is about to be killed or was). */

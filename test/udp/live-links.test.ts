@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterEach, describe, test } from 'node:test';
-import { PacketCrypto } from '../../src/crypto/packet-crypto.ts';
-import { Transport } from '../../src/transport/transport.ts';
 import type { LinkOptions } from '../../src/transport/types.ts';
-import { UdpTransport, type UdpTransportEvents } from '../../src/transport/udp.ts';
+import type { UdpTransport, UdpTransportEvents } from '../../src/transport/udp.ts';
 import type { LinkEndpoint } from '../../src/transport/udp-endpoints.ts';
-import { clusterIdFromName } from '../../src/wire/cluster-id.ts';
-import { testAuthkey } from '../crypto/helpers.ts';
+import { openTransport } from './open-transport.ts';
 import { FAST_PROFILE, loopbackAddress } from './peer-config.ts';
 import { freePorts } from './peer-process.ts';
 
@@ -78,34 +75,14 @@ async function openPairOnLink0() {
     address: loopbackAddress(nodeId, link),
     port: ports[(nodeId - 1) * 2 + link]!,
   });
-  const open = (nodeId: number) => {
-    const peer = 3 - nodeId;
-    const crypto = new PacketCrypto({
-      localNodeId: nodeId,
-      clusterName: CLUSTER,
-      cipher: 'aes256',
-      authkey: testAuthkey(),
-      nodelist: NODES.map((id) => ({ nodeId: id, address: loopbackAddress(id, 0) })),
+  const open = (nodeId: number) =>
+    openTransport({
+      cluster: CLUSTER,
+      nodeId,
+      links: [linkOptions(0)],
+      endpointsOf: (id) => [endpoint(id, 0)],
+      listed: NODES.map((id) => ({ nodeId: id, address: loopbackAddress(id, 0) })),
     });
-    const core = new Transport(
-      {
-        localNodeId: nodeId,
-        clusterId: clusterIdFromName(CLUSTER),
-        linkMode: 'passive',
-        links: [linkOptions(0)],
-        peers: [{ nodeId: peer, links: [0] }],
-        failbackHoldMs: 1000,
-        maxMessageBytes: 1024 * 1024,
-      },
-      performance.now(),
-    );
-    return UdpTransport.open({
-      core,
-      crypto,
-      localEndpoints: [endpoint(nodeId, 0)],
-      peers: [{ nodeId: peer, endpoints: [endpoint(peer, 0)] }],
-    });
-  };
   const one = await open(1);
   opened.push(one);
   const oneUp = nextEvent(one, 'linkUp');

@@ -5,8 +5,8 @@ import { afterEach, describe, test } from 'node:test';
 import { PacketCrypto } from '../../src/crypto/packet-crypto.ts';
 import { Transport } from '../../src/transport/transport.ts';
 import { UdpTransport } from '../../src/transport/udp.ts';
-import { clusterIdFromName } from '../../src/wire/cluster-id.ts';
 import { testAuthkey } from '../crypto/helpers.ts';
+import { openTransport } from './open-transport.ts';
 import { FAST_PROFILE, loopbackAddress } from './peer-config.ts';
 import { freePorts } from './peer-process.ts';
 
@@ -36,34 +36,14 @@ async function openPair(
   const ports = [all.slice(0, 2), all.slice(2, 4)];
   const endpointsOf = (nodeId: number) =>
     LINKS.map((link) => ({ link, address: loopbackAddress(nodeId, link), port: ports[nodeId - 1]![link]! }));
-  const open = (nodeId: number) => {
-    const peer = 3 - nodeId;
-    const crypto = new PacketCrypto({
-      localNodeId: nodeId,
-      clusterName: CLUSTER,
-      cipher: 'aes256',
-      authkey: testAuthkey(),
-      nodelist: [1, 2].flatMap((id) => endpointsOf(id).map(({ address }) => ({ nodeId: id, address }))),
+  const open = (nodeId: number) =>
+    openTransport({
+      cluster: CLUSTER,
+      nodeId,
+      links: LINKS.map((link) => ({ link, priority: 10 - link, mtu, ...FAST_PROFILE })),
+      endpointsOf,
+      listed: [1, 2].flatMap((id) => endpointsOf(id).map(({ address }) => ({ nodeId: id, address }))),
     });
-    const core = new Transport(
-      {
-        localNodeId: nodeId,
-        clusterId: clusterIdFromName(CLUSTER),
-        linkMode: 'passive',
-        links: LINKS.map((link) => ({ link, priority: 10 - link, mtu, ...FAST_PROFILE })),
-        peers: [{ nodeId: peer, links: LINKS }],
-        failbackHoldMs: 1000,
-        maxMessageBytes: 1024 * 1024,
-      },
-      performance.now(),
-    );
-    return UdpTransport.open({
-      core,
-      crypto,
-      localEndpoints: endpointsOf(nodeId),
-      peers: [{ nodeId: peer, endpoints: endpointsOf(peer) }],
-    });
-  };
   const one = await open(1);
   opened.push(one);
   const oneUp = allLinksUp(one);
