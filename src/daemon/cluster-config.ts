@@ -70,7 +70,13 @@ export class ClusterConfigService {
   private seedIfMissing(): void {
     const { cfs, engine } = this;
     if (cfs.core.phase !== 'synced' || cfs.get(CLUSTER_CONFIG_PATH) !== undefined) return;
-    if (this.seeding || !engine.stackSnapshot().quorum.quorate || cfs.core.view[0] !== engine.localNodeId) return;
+    const quorum = engine.stackSnapshot().quorum;
+    // The store's view must be the whole membership: right after a merge, Totem is quorate while the group's view
+    // may still be this node alone, and every node would think itself the lowest member.
+    const members = quorum.members.map((m) => m.nodeId).sort((a, b) => a - b);
+    const view = cfs.core.view;
+    const wholeMembership = view.length === members.length && view.every((node, i) => node === members[i]);
+    if (this.seeding || !quorum.quorate || !wholeMembership || view[0] !== engine.localNodeId) return;
     this.seeding = true;
     void cfs.write({ type: 'put', path: CLUSTER_CONFIG_PATH, data: Buffer.from(this.runningText) }).then((result) => {
       this.seeding = false;
