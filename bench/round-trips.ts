@@ -1,8 +1,9 @@
 /**
  * Agreed round trips (multicast one 64-byte message, wait for its own delivery) on both engines, with a fault
  * injected `faultAfterMs` into the run: the longest round trip is the delivery stall the fault caused, the
- * percentiles are the self-delivery latency. Corosync: ../shared/anchors/corosync/cpgbench.c (`-m lat`, libcpg) in the hosts'
- * namespaces; corolink: the client library over the admin sockets.
+ * percentiles are the self-delivery latency (with a no-op fault: on an idle ring). Corosync:
+ * ../shared/anchors/corosync/cpgbench.c (`-m lat`, libcpg) in the hosts' namespaces; corolink: the client library
+ * over the admin sockets. Every wait is bounded.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -14,7 +15,10 @@ import type { NetnsLab } from '../src/lab/netns-lab.ts';
 
 /** Round-trip statistics in microseconds. */
 export interface RoundTrips {
+  /** Round trips in the statistics. */
   n: number;
+  /** Round trips made, warm-up included (what the traffic of the run carried). */
+  total: number;
   p50Us: number;
   p99Us: number;
   maxUs: number;
@@ -23,9 +27,15 @@ export interface RoundTrips {
 /** The libcpg benchmark program provided with the Corosync anchors (../shared beside the checkout). */
 const SOURCE = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/anchors/corosync/cpgbench.c');
 const MESSAGE_BYTES = 64;
-/** Corosync round trips per run (≈ 5 s at its ≈ 250 µs round trip, plus the stall). */
+/** Corosync round trips per fault run (≈ 5 s at its ≈ 250 µs round trip, plus the stall). */
 const COROSYNC_ROUND_TRIPS = 20_000;
+/** Warm-up round trips cpgbench makes before it measures (`-W`). */
+const WARMUP = 100;
+/** cpgbench's own time limit (`-T`); the process is killed LIMIT_GRACE_S after it. */
 const PROCESS_LIMIT_S = 120;
+const LIMIT_GRACE_S = 10;
+/** Longest corolink round trip before the run is given up. */
+const ROUND_TRIP_TIMEOUT_MS = 30_000;
 
 /** Compiles the anchors' cpgbench.c into `dir` (once) and returns the binary. */
 export async function buildCpgbench(dir: string): Promise<string> {
@@ -37,77 +47,124 @@ export async function buildCpgbench(dir: string): Promise<string> {
   return binary;
 }
 
-function percentiles(rtts: number[]): RoundTrips {
-  const sorted = [...rtts].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
-  return { n: sorted.length, p50Us: at(0.5), p99Us: at(0.99), maxUs: sorted.at(-1)! };
+/** What one cpgbench process printed, with its exit code (5: incomplete, its -T limit was reached). */
+export interface CpgbenchRun {
+  nodeid: number;
+  code: number | null;
+  /** Its JSON line, or undefined when it printed none (killed, or failed before the end). */
+  result: Record<string, number | string | boolean> | undefined;
 }
 
-/** Corosync: n1 runs round trips, n2 and n3 are group members; `fault` runs `faultAfterMs` into the run. */
+/**
+ * Runs cpgbench with `args` in host `nodeid`'s namespace, in CPG group `group`, with its own time limit
+ * `limitS` (`-T`); SIGKILLed `LIMIT_GRACE_S` after that. Never rejects after the spawn.
+ */
+export function runCpgbench(
+  lab: NetnsLab,
+  cpgbench: string,
+  nodeid: number,
+  group: string,
+  args: string[],
+  limitS = PROCESS_LIMIT_S,
+): Promise<CpgbenchRun> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', lab.namespace(nodeid), cpgbench, ...args, '-g', group, '-T', String(limitS)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      err += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (limitS + LIMIT_GRACE_S) * 1000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').at(-1) ?? '';
+      let result: CpgbenchRun['result'];
+      try {
+        result = line.startsWith('{') ? JSON.parse(line) : undefined;
+      } catch {
+        result = undefined;
+      }
+      if (code !== 0) console.error(`cpgbench ${args.join(' ')} on n${nodeid} exited ${code}: ${err.trim()}`);
+      resolvePromise({ nodeid, code, result });
+    });
+  });
+}
+
+function percentiles(rtts: number[], total: number): RoundTrips {
+  const sorted = [...rtts].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
+  return { n: sorted.length, total, p50Us: at(0.5), p99Us: at(0.99), maxUs: sorted.at(-1)! };
+}
+
+/**
+ * Corosync: n1 runs `count` round trips (after WARMUP), n2 and n3 are group members; `fault` runs `faultAfterMs`
+ * into the run.
+ */
 export async function corosyncRoundTrips(
   lab: NetnsLab,
   cpgbench: string,
   faultAfterMs: number,
   fault: () => Promise<unknown>,
+  count = COROSYNC_ROUND_TRIPS,
 ): Promise<RoundTrips> {
   const group = `rt${process.pid}${Date.now() % 100000}`;
-  const run = (nodeid: number, args: string[]) =>
-    new Promise<string>((resolvePromise, reject) => {
-      const child = spawn('ip', [
-        'netns',
-        'exec',
-        lab.namespace(nodeid),
-        cpgbench,
-        ...args,
-        '-g',
-        group,
-        '-T',
-        String(PROCESS_LIMIT_S),
-      ]);
-      let out = '';
-      child.stdout.on('data', (chunk) => {
-        out += chunk;
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), (PROCESS_LIMIT_S + 10) * 1000);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        if (code === 0) resolvePromise(out);
-        else reject(new Error(`cpgbench on n${nodeid} exited ${code}`));
-      });
-    });
-  const receivers = [2, 3].map((n) => run(n, ['-m', 'recv', '-S', '1']));
+  const receivers = [2, 3].map((n) => runCpgbench(lab, cpgbench, n, group, ['-m', 'recv', '-S', '1']));
   await new Promise((r) => setTimeout(r, 500));
-  const sender = run(1, [
+  const sender = runCpgbench(lab, cpgbench, 1, group, [
     '-m',
     'lat',
     '-s',
     String(MESSAGE_BYTES),
     '-n',
-    String(COROSYNC_ROUND_TRIPS),
+    String(count),
     '-W',
-    '100',
+    String(WARMUP),
     '-w',
     '3',
   ]);
   await new Promise((r) => setTimeout(r, faultAfterMs));
   await fault();
-  const result = JSON.parse((await sender).trim().split('\n').at(-1)!) as Record<string, number>;
-  await Promise.all(receivers);
-  return { n: result.rtt_n!, p50Us: result.rtt_us_p50!, p99Us: result.rtt_us_p99!, maxUs: result.rtt_us_max! };
+  const [run, ...others] = await Promise.all([sender, ...receivers]);
+  const result = run!.result;
+  if (run!.code !== 0 || !result || typeof result.rtt_n !== 'number')
+    throw new Error(`cpgbench -m lat on n1 failed (exit ${run!.code})`);
+  for (const other of others) if (other.code !== 0) throw new Error(`cpgbench -m recv on n${other.nodeid} failed`);
+  return {
+    n: result.rtt_n,
+    total: result.rtt_n + WARMUP,
+    p50Us: Number(result.rtt_us_p50),
+    p99Us: Number(result.rtt_us_p99),
+    maxUs: Number(result.rtt_us_max),
+  };
 }
 
-/** corolink: the same through the client library, for `durationMs`. */
+/**
+ * corolink: the same through the client library, for `durationMs` (or until `count` measured round trips, after
+ * `warmup` unmeasured ones).
+ */
 export async function corolinkRoundTrips(
   lab: NetnsLab,
   durationMs: number,
   faultAfterMs: number,
   fault: () => Promise<unknown>,
+  { count = Number.POSITIVE_INFINITY, warmup = 0 }: { count?: number; warmup?: number } = {},
 ): Promise<RoundTrips> {
   const clients = await Promise.all(
     [1, 2, 3].map((n) => CorolinkClient.connect({ socket: lab.socket(n), reconnect: false })),
   );
   try {
-    const groups = await Promise.all(clients.map((c) => c.cpgJoin('round-trips')));
+    const groups = await Promise.all(clients.map((c) => c.cpgJoin(`round-trips-${Date.now() % 100000}`)));
     const sender = groups[0]!;
     let waiting: { seq: string; done: () => void } | undefined;
     sender.on('message', (m) => {
@@ -117,18 +174,28 @@ export async function corolinkRoundTrips(
     const faulted = new Promise((r) => setTimeout(r, faultAfterMs)).then(fault);
     const rtts: number[] = [];
     const end = performance.now() + durationMs;
-    for (let seq = 0; performance.now() < end; seq++) {
+    let seq = 0;
+    for (; performance.now() < end && rtts.length < count; seq++) {
       const text = `${seq}:`.padEnd(MESSAGE_BYTES, '.');
       const started = performance.now();
-      const delivered = new Promise<void>((done) => {
+      let timer: NodeJS.Timeout | undefined;
+      const delivered = new Promise<void>((done, fail) => {
         waiting = { seq: `${seq}:`, done };
+        timer = setTimeout(
+          () => fail(new Error(`corolink round trip ${seq} not delivered in ${ROUND_TRIP_TIMEOUT_MS} ms`)),
+          ROUND_TRIP_TIMEOUT_MS,
+        );
       });
-      await sender.send(text);
-      await delivered;
-      rtts.push((performance.now() - started) * 1000);
+      try {
+        await sender.send(text);
+        await delivered;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (seq >= warmup) rtts.push((performance.now() - started) * 1000);
     }
     await faulted;
-    return percentiles(rtts);
+    return percentiles(rtts, seq);
   } finally {
     for (const client of clients) client.close();
   }

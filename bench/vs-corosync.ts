@@ -1,32 +1,57 @@
 /**
  * `npm run bench:vs-corosync`: the same netns lab topology (3 hosts × 2 links, src/lab) run with real Corosync 3
- * (Debian's package) and with corolink, both at their default timings, rounds interleaved. Measured from log
- * timestamps of node 1 (both engines log the same lines): link-down detection after a pulled cable, crash →
- * new membership, partition heal → merged membership; the longest agreed round trip (the delivery stall) while
- * link0 of node 3 is pulled, with the round-trip p50/p99; and resident memory per daemon when idle. Prints a table
- * (median, min–max of BENCH_RUNS rounds, default 5) and, as the last line, one JSON object.
+ * (Debian's package) and with corolink, both at their default timings and link mode (passive), plus Corosync in
+ * active link mode (every packet on every link) as a second reference for the cable cut; rounds interleaved, the
+ * engine order rotating from run to run. Measured:
+ * - from log timestamps of node 1 (both engines log the same lines): link-down detection after a pulled cable,
+ *   crash → new membership, partition heal → merged membership;
+ * - the longest agreed round trip (the delivery stall) while link0 of node 3 is pulled, with the round-trip
+ *   p50/p99 and the bytes every host sent on each link during that run (veth tx counters);
+ * - agreed throughput, one sender on node 1, received per node, for 64 B, 1 KiB and 64 KiB (bench/throughput.ts);
+ * - resident memory per daemon when idle and right after the throughput runs;
+ * - self-delivery latency on an idle ring once the daemons are warm (after the throughput runs): p50/p99 of 2000
+ *   round trips of 64 B after 100 unmeasured ones, as Corosync's anchor figures.
+ * Prints a table (median, min–max of BENCH_RUNS rounds, default 5, and the ratio corolink/corosync) and, as the
+ * last line, one JSON object with every figure and ratio. Every wait is bounded.
  * Needs root, iproute2 and `apt-get install corosync libcpg-dev` (gcc builds ../shared/anchors/corosync/cpgbench.c).
  */
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labUnavailableReason } from '../src/lab/command.ts';
+import { ipIn, labUnavailableReason } from '../src/lab/command.ts';
+import { names } from '../src/lab/lab-state.ts';
 import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
 import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips } from './round-trips.ts';
+import { corolinkThroughput, corosyncThroughput, type Throughput } from './throughput.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** Round-trip runs: the cable is pulled this far in; corolink's run lasts ROUND_TRIP_MS. */
 const FAULT_AFTER_MS = 2_000;
 const ROUND_TRIP_MS = 8_000;
+/** Idle-ring latency: measured round trips after warm-up ones (as the anchors: 2000, cpgbench's default 100). */
+const LATENCY_ROUND_TRIPS = 2_000;
+const LATENCY_WARMUP = 100;
+const LATENCY_LIMIT_MS = 30_000;
+/** Throughput: messages per size (a few seconds at Corosync's anchor rates), and the time limits per size. */
+const SIZES = [
+  { key: '64', label: '64 B', bytes: 64, count: 80_000 },
+  { key: '1k', label: '1 KiB', bytes: 1024, count: 60_000 },
+  { key: '64k', label: '64 KiB', bytes: 64 * 1024, count: 3_000 },
+] as const;
+const COROSYNC_THROUGHPUT_LIMIT_S = 20;
+const COROLINK_SEND_LIMIT_MS = 8_000;
 const EVENT_TIMEOUT_MS = 30_000;
 const SETTLE_MS = 3_000;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One engine on a lab: start/crash daemons, where each logs, which PID it has. */
+type EngineName = 'corosync' | 'corosync-active' | 'corolink';
+const ENGINES: EngineName[] = ['corosync', 'corosync-active', 'corolink'];
+
+/** One engine on a lab: start/crash daemons, where each logs, which PID it has, the client-side benchmarks. */
 interface Engine {
-  name: string;
+  name: EngineName;
   lab: NetnsLab;
   logFile(nodeid: number): string;
   start(nodeid: number): Promise<void>;
@@ -34,8 +59,14 @@ interface Engine {
   pid(nodeid: number): number | undefined;
   /** Agreed round trips from n1 with `fault` injected FAULT_AFTER_MS into the run. */
   roundTrips(fault: () => Promise<unknown>): Promise<RoundTrips>;
+  /** Self-delivery latency on an idle ring. */
+  latency(): Promise<RoundTrips>;
+  /** Agreed throughput of `count` messages of `bytes` bytes from n1. */
+  throughput(bytes: number, count: number): Promise<Throughput>;
   stop(): Promise<void>;
 }
+
+const noFault = async () => undefined;
 
 async function corolinkEngine(): Promise<Engine> {
   const lab = await NetnsLab.up({ dir: mkdtempSync(join(tmpdir(), 'corolink-bench-')), nodes: 3, links: 2 });
@@ -47,18 +78,21 @@ async function corolinkEngine(): Promise<Engine> {
     crash: (n) => lab.crash(n),
     pid: (n) => lab.pid(n),
     roundTrips: (fault) => corolinkRoundTrips(lab, ROUND_TRIP_MS, FAULT_AFTER_MS, fault),
+    latency: () =>
+      corolinkRoundTrips(lab, LATENCY_LIMIT_MS, 0, noFault, { count: LATENCY_ROUND_TRIPS, warmup: LATENCY_WARMUP }),
+    throughput: (bytes, count) => corolinkThroughput(lab, bytes, count, COROLINK_SEND_LIMIT_MS),
     stop: () => lab.down(),
   };
 }
 
-async function corosyncEngine(cpgbench: string): Promise<Engine> {
+async function corosyncEngine(cpgbench: string, mode: 'passive' | 'active'): Promise<Engine> {
   const lab = await NetnsLab.up({
     dir: mkdtempSync(join(tmpdir(), 'corolink-bench-')),
     nodes: 3,
     links: 2,
     daemons: false,
   });
-  const hosts = new CorosyncHosts(lab);
+  const hosts = new CorosyncHosts(lab, mode);
   try {
     for (const n of lab.nodeids) await hosts.start(n);
   } catch (error) {
@@ -67,13 +101,15 @@ async function corosyncEngine(cpgbench: string): Promise<Engine> {
     throw error;
   }
   return {
-    name: 'corosync',
+    name: mode === 'active' ? 'corosync-active' : 'corosync',
     lab,
     logFile: (n) => hosts.logFile(n),
     start: (n) => hosts.start(n),
     crash: (n) => hosts.stop(n, 'SIGKILL'),
     pid: (n) => hosts.pid(n),
     roundTrips: (fault) => corosyncRoundTrips(lab, cpgbench, FAULT_AFTER_MS, fault),
+    latency: () => corosyncRoundTrips(lab, cpgbench, 0, noFault, LATENCY_ROUND_TRIPS),
+    throughput: (bytes, count) => corosyncThroughput(lab, cpgbench, bytes, count, COROSYNC_THROUGHPUT_LIMIT_S),
     stop: async () => {
       await hosts.stopAll();
       await lab.down();
@@ -118,39 +154,104 @@ function rssMiB(pid: number | undefined): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 }
 
+/** Mean resident memory of the engine's daemons, MiB. */
+function meanRssMiB(engine: Engine): number {
+  const rss = engine.lab.nodeids.map((n) => rssMiB(engine.pid(n)));
+  return rss.reduce((a, b) => a + b, 0) / rss.length;
+}
+
+/** Bytes every host has sent so far on each link (tx counter of the host end of its cable), summed over hosts. */
+async function txBytesPerLink(lab: NetnsLab): Promise<number[]> {
+  const perLink: number[] = [];
+  for (let l = 0; l < lab.links; l++) {
+    let sum = 0;
+    for (const n of lab.nodeids) {
+      const [dev] = JSON.parse(await ipIn(lab.namespace(n), '-s', '-j', 'link', 'show', 'dev', names.hostPort(l))) as {
+        stats64: { tx: { bytes: number } };
+      }[];
+      sum += dev!.stats64.tx.bytes;
+    }
+    perLink.push(sum);
+  }
+  return perLink;
+}
+
 type Sample = Record<string, number>;
 
-async function round(make: () => Promise<Engine>): Promise<Sample> {
-  const engine = await make();
-  try {
-    const { lab } = engine;
-    await lineAfter(engine.logFile(1), 0, /Members\[3\]/);
-    await pause(SETTLE_MS);
-    const rss = lab.nodeids.map((n) => rssMiB(engine.pid(n)));
-    const linkDownS = await timeTo(engine, /link: host: 3 link: 0 is down/, () => lab.cut(3, 0));
-    await timeTo(engine, /host: 3 link: 0 is up/, () => lab.restore(3, 0));
-    await pause(SETTLE_MS);
-    const rtt = await engine.roundTrips(() => lab.cut(3, 0));
-    await timeTo(engine, /host: 3 link: 0 is up/, () => lab.restore(3, 0));
-    await pause(SETTLE_MS);
-    const crashS = await timeTo(engine, /A new membership/, () => engine.crash(3));
-    await timeTo(engine, /Members\[3\]/, () => engine.start(3));
-    await pause(SETTLE_MS);
-    await timeTo(engine, /Members\[2\]/, () => lab.partition([[1, 2], [3]]));
-    await pause(SETTLE_MS);
-    const healS = await timeTo(engine, /Members\[3\]/, () => lab.heal());
-    return {
-      linkDownS,
-      cutStallS: rtt.maxUs / 1e6,
-      rttP50Us: rtt.p50Us,
-      rttP99Us: rtt.p99Us,
-      crashS,
-      healS,
-      rssIdleMiB: rss.reduce((a, b) => a + b, 0) / rss.length,
-    };
-  } finally {
-    await engine.stop();
+/** Agreed round trips while n3's link0 is pulled FAULT_AFTER_MS in, with the bytes sent per link meanwhile. */
+async function cutStall(engine: Engine): Promise<Sample> {
+  const { lab } = engine;
+  const before = await txBytesPerLink(lab);
+  const rtt = await engine.roundTrips(() => lab.cut(3, 0));
+  const after = await txBytesPerLink(lab);
+  const sent = after.map((b, l) => b - before[l]!);
+  return {
+    cutStallS: rtt.maxUs / 1e6,
+    rttP50Us: rtt.p50Us,
+    rttP99Us: rtt.p99Us,
+    cutTxLink0MB: sent[0]! / 1e6,
+    cutTxLink1MB: sent[1]! / 1e6,
+    cutTxPerRtB: sent.reduce((a, b) => a + b, 0) / rtt.total,
+  };
+}
+
+/** Every measurement, on one freshly built lab. */
+async function fullRound(engine: Engine): Promise<Sample> {
+  const { lab } = engine;
+  await lineAfter(engine.logFile(1), 0, /Members\[3\]/);
+  await pause(SETTLE_MS);
+  const rssIdleMiB = meanRssMiB(engine);
+  const tput: Sample = {};
+  const logFrom = size(engine.logFile(1));
+  for (const s of SIZES) {
+    const t = await engine.throughput(s.bytes, s.count);
+    tput[`tput${s.key}MsgsPerS`] = t.msgsPerS;
+    tput[`tput${s.key}MBPerS`] = t.mbPerS;
+    console.error(
+      `  ${engine.name} ${s.label}: ${Math.round(t.msgsPerS)} msgs/s, sent ${t.sent}, delivered ${t.delivered}`,
+    );
   }
+  const rssLoadedMiB = meanRssMiB(engine);
+  // Membership changes the load caused (token lost while a daemon was starved): they cut into the throughput.
+  tput.tputNewMemberships = readFileSync(engine.logFile(1))
+    .subarray(logFrom)
+    .toString()
+    .split('\n')
+    .filter((line) => /A new membership/.test(line)).length;
+  // Latency once the daemons are warm (corolink's JIT has compiled the paths), on an idle ring again.
+  await pause(SETTLE_MS);
+  const lat = await engine.latency();
+  await pause(SETTLE_MS);
+  const linkDownS = await timeTo(engine, /link: host: 3 link: 0 is down/, () => lab.cut(3, 0));
+  await timeTo(engine, /host: 3 link: 0 is up/, () => lab.restore(3, 0));
+  await pause(SETTLE_MS);
+  const cut = await cutStall(engine);
+  await timeTo(engine, /host: 3 link: 0 is up/, () => lab.restore(3, 0));
+  await pause(SETTLE_MS);
+  const crashS = await timeTo(engine, /A new membership/, () => engine.crash(3));
+  await timeTo(engine, /Members\[3\]/, () => engine.start(3));
+  await pause(SETTLE_MS);
+  await timeTo(engine, /Members\[2\]/, () => lab.partition([[1, 2], [3]]));
+  await pause(SETTLE_MS);
+  const healS = await timeTo(engine, /Members\[3\]/, () => lab.heal());
+  return {
+    linkDownS,
+    ...cut,
+    crashS,
+    healS,
+    latP50Us: lat.p50Us,
+    latP99Us: lat.p99Us,
+    ...tput,
+    rssIdleMiB,
+    rssLoadedMiB,
+  };
+}
+
+/** The second reference (Corosync in active link mode): only the cut stall and its bytes per link. */
+async function cutRound(engine: Engine): Promise<Sample> {
+  await lineAfter(engine.logFile(1), 0, /Members\[3\]/);
+  await pause(SETTLE_MS);
+  return cutStall(engine);
 }
 
 function median(values: number[]): number {
@@ -158,6 +259,33 @@ function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/** The table's rows: JSON key, label, decimals. */
+const METRICS: { key: string; label: string; digits: number }[] = [
+  { key: 'linkDownS', label: 'link-down detection: n3 link0 pulled → n1 logs it down (s)', digits: 2 },
+  { key: 'cutStallS', label: 'cut stall: longest agreed round trip while n3 link0 is pulled (s)', digits: 3 },
+  { key: 'rttP50Us', label: 'round trip p50 in the cut run (µs)', digits: 0 },
+  { key: 'rttP99Us', label: 'round trip p99 in the cut run (µs)', digits: 0 },
+  { key: 'cutTxLink0MB', label: 'sent on link0 in the cut run, all hosts (MB)', digits: 2 },
+  { key: 'cutTxLink1MB', label: 'sent on link1 in the cut run, all hosts (MB)', digits: 2 },
+  { key: 'cutTxPerRtB', label: 'sent on both links per round trip in the cut run (B)', digits: 0 },
+  { key: 'crashS', label: 'crash: kill -9 n3 → n1 logs a new membership (s)', digits: 2 },
+  { key: 'healS', label: 'partition {1,2} / {3} healed → n1 logs Members[3] (s)', digits: 2 },
+  { key: 'latP50Us', label: 'self-delivery latency p50, idle ring, 64 B (µs)', digits: 0 },
+  { key: 'latP99Us', label: 'self-delivery latency p99, idle ring, 64 B (µs)', digits: 0 },
+  ...SIZES.flatMap((s) => [
+    { key: `tput${s.key}MsgsPerS`, label: `agreed throughput ${s.label}, 1 sender, per node (msgs/s)`, digits: 0 },
+    { key: `tput${s.key}MBPerS`, label: `agreed throughput ${s.label}, 1 sender, per node (MB/s)`, digits: 2 },
+  ]),
+  { key: 'tputNewMemberships', label: 'new memberships n1 logged during the throughput runs (count)', digits: 0 },
+  { key: 'rssIdleMiB', label: 'RSS per daemon, idle (MiB)', digits: 1 },
+  { key: 'rssLoadedMiB', label: 'RSS per daemon, right after the throughput runs (MiB)', digits: 1 },
+];
+
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : undefined;
+const showRatio = (r: number | undefined) =>
+  r === undefined ? '' : r >= 10 ? r.toFixed(1) : r >= 0.1 ? r.toFixed(2) : r.toPrecision(2);
 
 const reason = labUnavailableReason();
 if (reason) {
@@ -170,29 +298,85 @@ if (!existsSync('/usr/sbin/corosync')) {
 }
 
 const cpgbench = await buildCpgbench(join(tmpdir(), 'corolink-bench-bin'));
-const samples: Record<string, Sample[]> = { corosync: [], corolink: [] };
+const makers: Record<EngineName, () => Promise<Engine>> = {
+  corosync: () => corosyncEngine(cpgbench, 'passive'),
+  'corosync-active': () => corosyncEngine(cpgbench, 'active'),
+  corolink: corolinkEngine,
+};
+const rounds: Record<EngineName, (engine: Engine) => Promise<Sample>> = {
+  corosync: fullRound,
+  'corosync-active': cutRound,
+  corolink: fullRound,
+};
+const samples: Record<EngineName, Sample[]> = { corosync: [], 'corosync-active': [], corolink: [] };
+const failures: string[] = [];
+const started = Date.now();
 for (let run = 0; run < RUNS; run++) {
-  for (const [name, make] of [
-    ['corosync', () => corosyncEngine(cpgbench)],
-    ['corolink', corolinkEngine],
-  ] as const) {
-    const sample = await round(make);
-    samples[name]!.push(sample);
-    console.error(`run ${run + 1}/${RUNS} ${name}: ${JSON.stringify(sample)}`);
+  // Interleaved, the order rotating: no engine always runs first (or right after another one).
+  const order = ENGINES.map((_, i) => ENGINES[(i + run) % ENGINES.length]!);
+  for (const name of order) {
+    const t0 = Date.now();
+    try {
+      const engine = await makers[name]();
+      try {
+        const sample = await rounds[name](engine);
+        samples[name].push(sample);
+        console.error(
+          `run ${run + 1}/${RUNS} ${name} (${((Date.now() - t0) / 1000).toFixed(0)} s): ${JSON.stringify(sample)}`,
+        );
+      } finally {
+        await engine.stop();
+      }
+    } catch (error) {
+      failures.push(`run ${run + 1} ${name}: ${(error as Error).message}`);
+      console.error(`run ${run + 1}/${RUNS} ${name} FAILED after ${((Date.now() - t0) / 1000).toFixed(0)} s:`, error);
+    }
   }
 }
 
-const metrics = ['linkDownS', 'cutStallS', 'rttP50Us', 'rttP99Us', 'crashS', 'healS', 'rssIdleMiB'];
 const summary: Record<string, Record<string, number>> = {};
-console.log(`| metric | corosync 3.1.7 median (min–max) | corolink median (min–max) |  (${RUNS} interleaved runs)`);
-console.log('|---|---|---|');
-for (const metric of metrics) {
-  const cells = (['corosync', 'corolink'] as const).map((name) => {
-    const values = samples[name]!.map((s) => s[metric]!);
-    summary[name] = { ...summary[name], [metric]: Number(median(values).toFixed(3)) };
-    const digits = metric.endsWith('Us') ? 0 : 2;
-    return `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
-  });
-  console.log(`| ${metric} | ${cells.join(' | ')} |`);
+const range: Record<string, Record<string, [number, number]>> = {};
+const ratios: Record<string, number> = {};
+const ratiosVsActive: Record<string, number> = {};
+const round3 = (x: number) => Number(x.toFixed(3));
+const cellOf = (name: EngineName, key: string, digits: number): string => {
+  const values = samples[name].map((s) => s[key]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  if (values.length === 0) return '–';
+  const mid = median(values);
+  summary[name] = { ...summary[name], [key]: round3(mid) };
+  range[name] = { ...range[name], [key]: [round3(Math.min(...values)), round3(Math.max(...values))] };
+  return `${mid.toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+};
+const counts = ENGINES.map((name) => `${name} ${samples[name].length}`).join(', ');
+console.log(`Median (min–max) of ${RUNS} interleaved runs (rounds that completed: ${counts}).`);
+console.log('');
+console.log(
+  '| metric | Corosync 3.1.7 (passive) | Corosync active | corolink (passive) | corolink / Corosync | corolink / Corosync active |',
+);
+console.log('|---|---|---|---|---|---|');
+for (const { key, label, digits } of METRICS) {
+  const cells = ENGINES.map((name) => cellOf(name, key, digits));
+  const r = ratio(summary.corolink?.[key], summary.corosync?.[key]);
+  const ra = ratio(summary.corolink?.[key], summary['corosync-active']?.[key]);
+  if (r !== undefined) ratios[key] = Number(r.toPrecision(3));
+  if (ra !== undefined) ratiosVsActive[key] = Number(ra.toPrecision(3));
+  console.log(`| ${label} | ${cells.join(' | ')} | ${showRatio(r)} | ${showRatio(ra)} |`);
 }
-console.log(JSON.stringify({ runs: RUNS, date: new Date().toISOString(), ...summary }));
+const minutes = (Date.now() - started) / 60_000;
+console.log('');
+console.log(`${failures.length} failed rounds; ${minutes.toFixed(1)} min in all.`);
+for (const failure of failures) console.log(`- ${failure}`);
+console.log(
+  JSON.stringify({
+    runs: RUNS,
+    date: new Date().toISOString(),
+    minutes: Number(minutes.toFixed(1)),
+    completed: Object.fromEntries(ENGINES.map((name) => [name, samples[name].length])),
+    failures,
+    ...Object.fromEntries(ENGINES.map((name) => [name, summary[name] ?? {}])),
+    ratio: ratios,
+    ratioVsActive: ratiosVsActive,
+    range: Object.fromEntries(ENGINES.map((name) => [name, range[name] ?? {}])),
+  }),
+);
+if (ENGINES.some((name) => samples[name].length === 0)) process.exitCode = 1;
