@@ -193,7 +193,7 @@ export class Cpg {
       const left = gone.map((member) => change(member, 'CPG_REASON_NODEDOWN'));
       actions.push(...this.confchg(group, this.view.members(group), left, []));
     }
-    for (const node of this.ringMembers) if (!this.knownNodes.has(node)) this.reassembler.forget(node);
+    this.reassembler.forgetAll();
     return actions;
   }
 

@@ -40,6 +40,8 @@ export type ReassemblyResult =
 /** Rebuilds messages from fragments, one partial message per sender node. */
 export class Reassembler {
   private readonly partial = new Map<number, { count: number; chunks: Uint8Array[] }>();
+  /** Senders whose partial message a configuration change cut: their next continuation fragments are its rest. */
+  private readonly cut = new Set<number>();
 
   /** Feeds one delivered Totem payload from `sender`. */
   add(sender: number, payload: Uint8Array): ReassemblyResult {
@@ -52,6 +54,7 @@ export class Reassembler {
     const chunk = payload.slice(FRAGMENT_HEADER_BYTES);
     const current = this.partial.get(sender);
     if (index === 0) {
+      this.cut.delete(sender);
       this.partial.delete(sender); // an unfinished previous message lost a fragment: it can never complete
       if (count === 0) return { kind: 'malformed', reason: 'fragment count 0' };
       if (count === 1) return { kind: 'complete', message: chunk };
@@ -60,6 +63,9 @@ export class Reassembler {
     }
     if (!current || current.count !== count || current.chunks.length !== index) {
       this.partial.delete(sender);
+      if (this.cut.has(sender)) {
+        return { kind: 'malformed', reason: `fragment ${index}/${count} of a message cut by a configuration change` };
+      }
       return { kind: 'malformed', reason: `unexpected fragment ${index}/${count}` };
     }
     current.chunks.push(chunk);
@@ -68,8 +74,13 @@ export class Reassembler {
     return { kind: 'complete', message: concat(current.chunks) };
   }
 
-  /** Forgets the partial message of a node that left the ring. */
-  forget(sender: number): void {
-    this.partial.delete(sender);
+  /**
+   * At a configuration change: forgets every partial message, the local node's own included. Members arriving
+   * from another partition never saw the first fragments, so a message whose fragments straddle the change can
+   * only be delivered by all members of the new configuration if it is delivered by none (virtual synchrony).
+   */
+  forgetAll(): void {
+    for (const sender of this.partial.keys()) this.cut.add(sender);
+    this.partial.clear();
   }
 }

@@ -60,6 +60,15 @@ export class FakeTotem {
     }
   }
 
+  /** Delivers only the next queued multicast of `sender` to its component (a token visit cut short). */
+  deliverNext(sender: number): void {
+    const payload = this.outbox.get(sender)!.shift();
+    const members = this.components.find((c) => c.includes(sender));
+    if (!payload || !members) return;
+    for (const node of members)
+      this.collect(node, this.nodes.get(node)!.step({ type: 'totemDeliver', sender, payload }, 0));
+  }
+
   /** Crashes a node: its queued multicasts vanish and it leaves the components (call configure next). */
   crash(node: number): void {
     this.outbox.set(node, []);
