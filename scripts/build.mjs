@@ -2,8 +2,11 @@
 // Builds dist/ from src/: one ES module bundle per entry point, split so that each CLI command loads only its
 // own code (commands are imported on demand), plus the dashboard's static files. Runs in `npm ci` (prepare),
 // `npm start` and `npm test`; bin/corolink.mjs runs dist/main.mjs.
-import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+//
+// Files are replaced one by one (temp file + rename), the entry point last, and stale ones removed afterwards: a
+// corolink process started while another build runs (two test runs side by side) never sees a half-written dist/.
+import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -11,9 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const outdir = join(root, 'dist');
 
-rmSync(outdir, { recursive: true, force: true });
-mkdirSync(outdir, { recursive: true });
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: { main: 'src/cli/main.ts' },
   outdir,
@@ -28,6 +29,19 @@ await build({
   external: Object.keys(pkg.dependencies).filter((name) => name !== 'typebox'),
   sourcemap: 'linked',
   logLevel: 'warning',
+  write: false,
 });
+mkdirSync(outdir, { recursive: true });
+const isEntry = (path) => basename(path).startsWith('main.mjs');
+const outputs = [...result.outputFiles].sort((a, b) => Number(isEntry(a.path)) - Number(isEntry(b.path)));
+for (const file of outputs) {
+  const temporary = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(temporary, file.contents);
+  renameSync(temporary, file.path);
+}
+const written = new Set(outputs.map((file) => basename(file.path)));
+for (const name of readdirSync(outdir)) {
+  if (name !== 'dashboard' && !name.endsWith('.tmp') && !written.has(name)) rmSync(join(outdir, name), { force: true });
+}
 // The web server reads its page relative to its own module: dist/dashboard/.
 cpSync(join(root, 'src/web/dashboard'), join(outdir, 'dashboard'), { recursive: true });

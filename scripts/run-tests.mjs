@@ -24,7 +24,13 @@ if (files.length === 0) {
 // The tests run the corolink executable, which runs the bundle: build it from the sources under test first.
 const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 if (built.status !== 0) process.exit(built.status ?? 1);
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-});
+// A test that hangs (a leaked socket, a promise never settled) fails after this long instead of holding CI.
+const TEST_TIMEOUT_MS = 10 * 60 * 1000;
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(result.status ?? 1);
