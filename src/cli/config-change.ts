@@ -107,6 +107,10 @@ export async function changeClusterConfig(
       throw new CliError('not applied: confirm with --yes (or answer y at the prompt)', ExitCode.usage);
     }
     const result = await client.configPropose(text, { force: options.force === true });
+    if (!result.applied) {
+      // The commit re-plans (and re-probes new links): what held a moment ago may not hold now.
+      throw new CliError(`refused: ${result.plan.errors.join('; ')} (nothing changed)`, ExitCode.invalid);
+    }
     const outcome = after ? await after(client) : '';
     if (options.json) printJson({ ...result, from_version: current.config_version, dry_run: false });
     else {

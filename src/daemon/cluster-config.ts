@@ -16,6 +16,7 @@ import {
 } from '../config/index.ts';
 import type { CfsService } from './cfs-service.ts';
 import type { NodeEngine } from './engine.ts';
+import type { LinkProbeService } from './link-probe.ts';
 import type { Logger } from './log.ts';
 
 /** The store path of the cluster-wide corosync.conf. */
@@ -40,6 +41,7 @@ export class ClusterConfigService {
     private readonly cfs: CfsService,
     private readonly configPath: string,
     private readonly logger: Logger,
+    private readonly probe: LinkProbeService,
   ) {
     this.runningText = printConfig(engine.checked.tree);
     cfs.onChange(() => {
@@ -58,12 +60,35 @@ export class ClusterConfigService {
   /** Plans `text` against the running config; unless `dryRun` (or refused), commits it to the store. */
   async propose(text: string, options: { force?: boolean; dryRun?: boolean } = {}): Promise<ProposalResult> {
     const next = checkConfigText(text, 'proposed corosync.conf');
-    const plan = planConfigChange(this.engine.checked, next, { force: options.force === true });
+    const force = options.force === true;
+    const plan = await this.withReachability(planConfigChange(this.engine.checked, next, { force }), next, force);
     if (!plan.ok || options.dryRun === true) return { plan, committed: null };
     const committed = await this.cfs.write({ type: 'put', path: CLUSTER_CONFIG_PATH, data: Buffer.from(text) });
     // The write's own delivery applied it (onStoreChange); wait for that before answering.
     await this.applying;
     return { plan, committed };
+  }
+
+  /** The plan, with the pre-flight probe of every added link: unreachable pairs are errors (forced: warnings). */
+  private async withReachability(
+    plan: ConfigChangePlan,
+    next: CheckedConfig,
+    force: boolean,
+  ): Promise<ConfigChangePlan> {
+    if (!plan.ok || plan.linksAdded.length === 0) return plan;
+    const problems: string[] = [];
+    for (const link of plan.linksAdded) {
+      const port = next.effective.links.find((l) => l.link === link)?.mcastport;
+      const addresses: Record<number, string> = {};
+      for (const node of next.config.nodes) {
+        const address = node.addresses.find((a) => a.link === link)?.address;
+        if (node.nodeid !== undefined && address !== undefined) addresses[node.nodeid] = address;
+      }
+      if (port !== undefined) problems.push(...(await this.probe.probe(link, port, addresses)).problems);
+    }
+    if (problems.length === 0) return plan;
+    if (force) return { ...plan, warnings: [...plan.warnings, ...problems.map((p) => `forced: ${p}`)] };
+    return { ...plan, ok: false, errors: [...plan.errors, ...problems] };
   }
 
   /** A synced, quorate store without corosync.conf gets the running one from its lowest member. */

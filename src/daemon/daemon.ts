@@ -12,6 +12,7 @@ import { ClusterConfigService } from './cluster-config.ts';
 import { configHandlers } from './config-handlers.ts';
 import { BACKPRESSURE_REFUSAL, EngineRefusal, NodeEngine } from './engine.ts';
 import { findLocalNode } from './identity.ts';
+import { LinkProbeService } from './link-probe.ts';
 import { Logger, type LogRecord } from './log.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
 import { buildLinks, buildQuorum, buildStatus, quorumState } from './status.ts';
@@ -101,7 +102,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const cfs = new CfsService(engine, options.stateDir ?? DEFAULT_STATE_DIR, (level, message) =>
     logger.log(level, 'CFS', message),
   );
-  const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger);
+  const probe = new LinkProbeService(engine, (level, message) => logger.log(level, 'KNET', message));
+  const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const configVersion = () => engine.checked.effective.totem.configVersion;
   const admin = new AdminSocketServer(options.socketPath, {
     ...adminHandlers(engine, logger),

@@ -3,6 +3,7 @@
 // committed version live; refusals change nothing.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -114,6 +115,22 @@ describe('live reconfiguration of a running 3-node cluster', () => {
       client.close();
     }
     assert.deepEqual(await versions(), [1, 1, 1]);
+  });
+
+  test('refused: the pre-flight probe finds an address a node cannot listen on; nothing changes', async () => {
+    // Node 3's new address and port are taken by another socket: its probe cannot bind, so the link could not work.
+    const squatter = createSocket('udp4');
+    await new Promise<void>((resolve) => squatter.bind(5406, `127.0.20.${FIRST_HOST + 2}`, resolve));
+    try {
+      const before = await configText();
+      const run = await cli(cluster, 1, 'link', 'add', '1', ...addrFlags(cluster, 20), '--yes');
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /link 1: node 3: cannot bind 127\.0\.20\.183:5406 \(EADDRINUSE\)/);
+      assert.equal(await configText(), before);
+      assert.deepEqual(await versions(), [1, 1, 1]);
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
   });
 
   test('--dry-run shows the diff and the plan and changes nothing', async () => {

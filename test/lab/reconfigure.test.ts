@@ -39,16 +39,27 @@ describe('netns lab: add link1 to a running cluster', { skip: skipReason }, () =
     stream.start(ALL, STREAM_INTERVAL_MS);
     assert.ok(await stream.progress(ALL, 50, 10_000), 'stream flowing before the change');
     const addrs = ALL.flatMap((n) => ['--addr', `n${n}=198.18.20.${n}`]);
-    const { stdout } = await execFileAsync(process.execPath, [
-      'bin/corolink.mjs',
-      'link',
-      'add',
-      '1',
-      ...addrs,
-      '--yes',
-      '--socket',
-      lab.socket(1),
-    ]);
+    const linkAdd = () =>
+      execFileAsync(process.execPath, [
+        'bin/corolink.mjs',
+        'link',
+        'add',
+        '1',
+        ...addrs,
+        '--yes',
+        '--socket',
+        lab.socket(1),
+      ]);
+    // Pre-flight: with n3's link1 cable pulled, the probe finds n3 unreachable and nothing is committed.
+    await lab.cut(3, 1);
+    await assert.rejects(linkAdd(), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stderr, /link 1: nodes 1 \(198\.18\.20\.1\) and 3 \(198\.18\.20\.3\) cannot reach each other/);
+      return true;
+    });
+    assert.equal((await lab.status(1)).cluster.config_version, 1, 'nothing committed');
+    await lab.restore(3, 1);
+    const { stdout } = await linkAdd();
     assert.match(stdout, /config_version 1 → 2: applied/);
     await lab.waitFor(
       (s) =>
