@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { CorolinkClient } from '../client/client.ts';
-import type { ConfigProposal } from '../client/config.ts';
+import type { ConfigProposal, ConfigText } from '../client/config.ts';
 import {
   bumpConfigVersion,
   ConfigEditError,
@@ -19,6 +19,9 @@ import {
 import { addDaemonOptions, type DaemonCommandOptions, printJson, withDaemon } from './daemon-call.ts';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { formatPlan, lineDiff } from './format-plan.ts';
+
+/** Makes the new text from the running config (undefined: nothing to change). */
+export type NewText = (current: ConfigText, client: CorolinkClient) => Promise<string | undefined>;
 
 /** Options of a config-changing command. */
 export interface ChangeOptions extends DaemonCommandOptions {
@@ -68,6 +71,16 @@ function withVersionRaised(text: string, runningVersion: number): string {
   return printConfig(tree);
 }
 
+/** A whole new text (given, or made from the running config), its config_version raised if left unchanged. */
+async function newText(
+  given: string | NewText,
+  current: ConfigText,
+  client: CorolinkClient,
+): Promise<string | undefined> {
+  const text = typeof given === 'string' ? given : await given(current, client);
+  return text === undefined ? undefined : withVersionRaised(text, current.config_version);
+}
+
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -85,13 +98,16 @@ async function confirm(question: string): Promise<boolean> {
  */
 export async function changeClusterConfig(
   options: ChangeOptions,
-  change: { edit: (tree: ConfigTree) => void } | { text: string },
+  change: { edit: (tree: ConfigTree) => void } | { text: string | NewText },
   after?: (client: CorolinkClient) => Promise<string>,
 ): Promise<void> {
   await withDaemon(options, async (client) => {
     const current = await client.configGet();
-    const text =
-      'text' in change ? withVersionRaised(change.text, current.config_version) : editedText(current.text, change.edit);
+    const text = 'edit' in change ? editedText(current.text, change.edit) : await newText(change.text, current, client);
+    if (text === undefined) {
+      process.stderr.write('no change: nothing applied\n');
+      return;
+    }
     const preview = await client.configPropose(text, { force: options.force === true, dryRun: true });
     const human = !options.json;
     if (human) process.stdout.write(`${lineDiff(current.text, text)}\n${formatPlan(preview.plan)}\n`);

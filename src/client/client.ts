@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
-import type { ConfigProposal, ConfigText } from './config.ts';
+import type { ConfigProposal, ConfigText, ConfigVersionInfo } from './config.ts';
 import { type CpgConfchg, CpgGroup, type CpgGroupHost, MAX_GROUP_NAME_BYTES } from './cpg-group.ts';
 import {
   BackpressureError,
@@ -225,9 +225,15 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     return result.lines;
   }
 
-  /** The cluster config the daemon runs: corosync.conf's text and its config_version. */
-  configGet(): Promise<ConfigText> {
-    return this.call('configGet', {}) as Promise<ConfigText>;
+  /** The cluster config the daemon runs (or an earlier `version` from the history): its text and config_version. */
+  configGet(version?: number): Promise<ConfigText> {
+    if (version !== undefined) requireInteger(version, 'config_version', 0, Number.MAX_SAFE_INTEGER);
+    return this.call('configGet', version === undefined ? {} : { version }) as Promise<ConfigText>;
+  }
+
+  /** Every stored version of the cluster config, oldest first (the running one marked `current`). */
+  async configHistory(): Promise<ConfigVersionInfo[]> {
+    return ((await this.call('configHistory', {})) as { versions: ConfigVersionInfo[] }).versions;
   }
 
   /**

@@ -13,3 +13,12 @@ export interface ConfigProposal {
   applied: boolean;
   config_version: number;
 }
+
+/** `configHistory`: one stored version of the cluster config. */
+export interface ConfigVersionInfo {
+  config_version: number;
+  /** When it was stored (ms since the epoch; 0 when unknown). */
+  mtime: number;
+  size: number;
+  current: boolean;
+}

@@ -21,6 +21,17 @@ import type { Logger } from './log.ts';
 
 /** The store path of the cluster-wide corosync.conf. */
 export const CLUSTER_CONFIG_PATH = 'corosync.conf';
+/** Earlier versions, kept in the store as `config-history/<config_version>.conf` (for history and rollback). */
+const HISTORY_PREFIX = 'config-history/';
+
+/** One version of the cluster config. */
+export interface ConfigVersionInfo {
+  config_version: number;
+  /** When it was stored (ms since the epoch). */
+  mtime: number;
+  size: number;
+  current: boolean;
+}
 
 /** The outcome of a proposal: the plan, and the store version when it was committed. */
 export interface ProposalResult {
@@ -63,10 +74,49 @@ export class ClusterConfigService {
     const force = options.force === true;
     const plan = await this.withReachability(planConfigChange(this.engine.checked, next, { force }), next, force);
     if (!plan.ok || options.dryRun === true) return { plan, committed: null };
+    const archived = await this.archiveRunning();
+    if (!archived.ok) return { plan, committed: archived };
     const committed = await this.cfs.write({ type: 'put', path: CLUSTER_CONFIG_PATH, data: Buffer.from(text) });
     // The write's own delivery applied it (onStoreChange); wait for that before answering.
     await this.applying;
     return { plan, committed };
+  }
+
+  /** Every stored version, oldest first, the running one last. */
+  history(): ConfigVersionInfo[] {
+    const current = this.version(this.engine.checked);
+    const versions = this.cfs
+      .list(HISTORY_PREFIX)
+      .map((e) => ({
+        config_version: Number(e.path.slice(HISTORY_PREFIX.length, -'.conf'.length)),
+        mtime: e.mtime,
+        size: e.size,
+      }))
+      .filter((v) => Number.isSafeInteger(v.config_version) && v.config_version !== current)
+      .map((v) => ({ ...v, current: false }));
+    const running = this.cfs.get(CLUSTER_CONFIG_PATH);
+    versions.push({
+      config_version: current,
+      mtime: running?.mtime ?? 0,
+      size: Buffer.byteLength(this.runningText),
+      current: true,
+    });
+    return versions.sort((a, b) => a.config_version - b.config_version);
+  }
+
+  /** The text of a stored version (the running one included), or undefined. */
+  versionText(version: number): string | undefined {
+    if (version === this.version(this.engine.checked)) return this.runningText;
+    const entry = this.cfs.get(`${HISTORY_PREFIX}${version}.conf`);
+    return entry ? Buffer.from(entry.data).toString('utf8') : undefined;
+  }
+
+  /** Keeps the running version in the history before it is replaced (once per version). */
+  private async archiveRunning(): Promise<CfsResult> {
+    const path = `${HISTORY_PREFIX}${this.version(this.engine.checked)}.conf`;
+    const kept = this.cfs.get(path);
+    if (kept) return { ok: true, version: kept.version };
+    return this.cfs.write({ type: 'put', path, data: Buffer.from(this.runningText) });
   }
 
   /** The plan, with the pre-flight probe of every added link: unreachable pairs are errors (forced: warnings). */

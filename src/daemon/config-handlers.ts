@@ -1,6 +1,6 @@
 /**
- * Admin-socket methods of the cluster config (docs/reconfiguration.md): `configGet` → the running corosync.conf
- * and its config_version; `configPropose {text, force?, dry_run?}` → the change plan, committed to the store and
+ * Admin-socket methods of the cluster config (docs/reconfiguration.md): `configGet {version?}` → the running
+ * corosync.conf (or a stored earlier version) and its config_version; `configHistory` → every stored version; `configPropose {text, force?, dry_run?}` → the change plan, committed to the store and
  * applied on every node unless it is refused or a dry run.
  */
 import { AdminError, type Handler } from './admin-socket.ts';
@@ -11,7 +11,17 @@ const CONFIG_TEXT_BYTES_MAX = 256 * 1024;
 
 export function configHandlers(service: ClusterConfigService, configVersion: () => number): Record<string, Handler> {
   return {
-    configGet: () => ({ text: service.text, config_version: configVersion() }),
+    configGet: (params) => {
+      if (params.version === undefined) return { text: service.text, config_version: configVersion() };
+      const version = params.version;
+      if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+        throw new AdminError('bad_request', 'version must be a non-negative integer');
+      }
+      const text = service.versionText(version);
+      if (text === undefined) throw new AdminError('not_found', `config_version ${version} is not in the history`);
+      return { text, config_version: version };
+    },
+    configHistory: () => ({ versions: service.history() }),
     configPropose: async (params) => {
       const { text, force, dry_run: dryRun } = params;
       if (typeof text !== 'string' || Buffer.byteLength(text) > CONFIG_TEXT_BYTES_MAX) {

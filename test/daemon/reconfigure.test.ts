@@ -23,20 +23,26 @@ interface CliRun {
   stderr: string;
 }
 
-async function cli(cluster: LocalCluster, nodeid: number, ...args: string[]): Promise<CliRun> {
+async function cliWithEnv(
+  env: Record<string, string>,
+  cluster: LocalCluster,
+  nodeid: number,
+  ...args: string[]
+): Promise<CliRun> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [
-      'bin/corolink.mjs',
-      ...args,
-      '--socket',
-      cluster.node(nodeid).socket,
-    ]);
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      ['bin/corolink.mjs', ...args, '--socket', cluster.node(nodeid).socket],
+      { env: { ...process.env, ...env } },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 }
+
+const cli = (cluster: LocalCluster, nodeid: number, ...args: string[]) => cliWithEnv({}, cluster, nodeid, ...args);
 
 /** `--addr nN=127.0.<subnet>.<host>` for every node. */
 function addrFlags(cluster: LocalCluster, subnet: number, except?: number): string[] {
@@ -211,6 +217,43 @@ describe('live reconfiguration of a running 3-node cluster', () => {
     assert.match(await configText(), /knet_link_priority: 7/);
   });
 
+  test('config edit: the edited file is checked, its forgotten config_version bump made, and applied', async () => {
+    const unchanged = await cliWithEnv({ EDITOR: 'true', VISUAL: '' }, cluster, 1, 'config', 'edit', '--yes');
+    assert.equal(unchanged.code, 0, unchanged.stderr);
+    assert.match(unchanged.stderr, /no change: nothing applied/);
+    const editor = "sed -i 's/knet_link_priority: 7/knet_link_priority: 8/'";
+    const run = await cliWithEnv({ EDITOR: editor, VISUAL: '' }, cluster, 3, 'config', 'edit', '--yes');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /config_version was not raised; set to 6/);
+    await cluster.waitFor((s) => s.cluster.config_version === 6, { timeoutMs: SETTLE_TIMEOUT_MS });
+    assert.match(await configText(), /knet_link_priority: 8/);
+  });
+
+  test('config history lists every version; rollback applies an earlier one as a new version', async () => {
+    const history = await cli(cluster, 2, 'config', 'history', '--json');
+    assert.equal(history.code, 0, history.stderr);
+    const versions = JSON.parse(history.stdout) as { config_version: number; current: boolean }[];
+    assert.deepEqual(
+      versions.map((v) => [v.config_version, v.current]),
+      [
+        [1, false],
+        [2, false],
+        [3, false],
+        [4, false],
+        [5, false],
+        [6, true],
+      ],
+    );
+    const run = await cli(cluster, 2, 'config', 'rollback', '5', '--yes');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /config_version 6 → 7: applied/);
+    await cluster.waitFor((s) => s.cluster.config_version === 7, { timeoutMs: SETTLE_TIMEOUT_MS });
+    assert.match(await configText(), /knet_link_priority: 7/);
+    const missing = await cli(cluster, 2, 'config', 'rollback', '99', '--yes');
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /config_version 99 is not in the history/);
+  });
+
   test('refused while not quorate: the store is read-only', async () => {
     await cluster.kill(2, 'SIGTERM');
     await cluster.kill(3, 'SIGTERM');
@@ -218,6 +261,6 @@ describe('live reconfiguration of a running 3-node cluster', () => {
     const run = await cli(cluster, 1, 'link', 'priority', '0', '5', '--yes');
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /not quorate/);
-    assert.deepEqual((await cluster.status(1)).cluster.config_version, 5);
+    assert.deepEqual((await cluster.status(1)).cluster.config_version, 7);
   });
 });

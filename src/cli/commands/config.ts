@@ -22,6 +22,7 @@ import {
 import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { formatPlan, lineDiff } from '../format-plan.ts';
+import { registerClusterVerbs } from './config-cluster.ts';
 
 const FILE_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file',
@@ -310,4 +311,5 @@ export function register(program: Command): void {
         '\nWithout --dry-run the running daemon (--socket) plans the change against the cluster config and commits it;\nconfig_version is raised by one if FILE left it unchanged, and refused if it went backwards.\n\nExit status: 0 applied (or may be applied), 1 refused, 2 not quorate, 64 not confirmed, 69 no daemon, 74 unreadable.\n\nExample:\n  corolink config apply --dry-run corosync.conf.new --json\n  corolink config apply corosync.conf.new --yes',
       ),
   ).action(applyCommand);
+  registerClusterVerbs(config);
 }
