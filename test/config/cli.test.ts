@@ -92,7 +92,7 @@ describe('corolink keygen', () => {
     const commands = [...config.commands, program.commands.find((c) => c.name() === 'keygen')!];
     assert.deepEqual(
       commands.map((c) => c.name()),
-      ['check', 'fmt', 'migrate', 'show', 'diff', 'apply', 'keygen'],
+      ['check', 'fmt', 'migrate', 'show', 'diff', 'apply', 'edit', 'history', 'rollback', 'keygen'],
     );
     for (const command of commands) {
       let help = '';

@@ -60,7 +60,7 @@ export function registerClusterVerbs(config: Command): void {
       .description("edit the running cluster's corosync.conf in $EDITOR; checked, diffed and applied on every node")
       .addHelpText(
         'after',
-        '\nconfig_version is raised by one if you forget to; lowering it is refused.\n\nExample:\n  EDITOR=nano corolink config edit',
+        '\nconfig_version is raised by one if you forget to; lowering it is refused. The editor is $VISUAL, $EDITOR or vi.\n\nExample:\n  corolink config edit --socket /run/corolink/corolink.sock',
       ),
   ).action((options: ChangeOptions) =>
     changeClusterConfig(options, { text: async (current) => editInEditor(current) }),
