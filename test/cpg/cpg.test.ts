@@ -14,6 +14,19 @@ const summary = (c: Confchg) => ({
   joined: c.joined.map((m) => `${m.nodeId}/${m.pid}:${m.reason}`),
 });
 
+/** Processes 1/10 and 3/30 in group `g` (node 1's confchg taken), then node 3 crashes: nodes 1 and 2 re-form. */
+function node3CrashedOutOfGroup(): FakeTotem {
+  const totem = threeNodes();
+  totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
+  totem.local(3, { type: 'localJoin', group: 'g', pid: 30 });
+  totem.run();
+  totem.take(1, 'confchg');
+  totem.crash(3);
+  totem.configure([[1, 2]]);
+  totem.run();
+  return totem;
+}
+
 function threeNodes(): FakeTotem {
   const totem = new FakeTotem([1, 2, 3]);
   totem.configure([[1, 2, 3]]);
@@ -168,14 +181,7 @@ describe('CPG across configuration changes', () => {
   });
 
   test('a node failure removes its processes with reason NODEDOWN at the transitional configuration', () => {
-    const totem = threeNodes();
-    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
-    totem.local(3, { type: 'localJoin', group: 'g', pid: 30 });
-    totem.run();
-    totem.take(1, 'confchg');
-    totem.crash(3);
-    totem.configure([[1, 2]]);
-    totem.run();
+    const totem = node3CrashedOutOfGroup();
     assert.deepEqual(totem.take(1, 'confchg').map(summary), [
       { to: 10, members: ['1/10'], left: ['3/30:CPG_REASON_NODEDOWN'], joined: [] },
     ]);
@@ -238,14 +244,7 @@ describe('CPG across configuration changes', () => {
   });
 
   test('a restarted node learns every group from the sync and its peers see NODEDOWN then NODEUP', () => {
-    const totem = threeNodes();
-    totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
-    totem.local(3, { type: 'localJoin', group: 'g', pid: 30 });
-    totem.run();
-    totem.take(1, 'confchg');
-    totem.crash(3);
-    totem.configure([[1, 2]]);
-    totem.run();
+    const totem = node3CrashedOutOfGroup();
     totem.local(3, { type: 'localJoin', group: 'g', pid: 31 });
     totem.configure([[1, 2, 3]]);
     totem.run();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { StatusV1 } from '../../src/client/schema.ts';
 import { labUnavailableReason } from '../../src/lab/command.ts';
 import { CpgStream } from '../../src/lab/cpg-stream.ts';
@@ -36,6 +37,28 @@ export async function startLab(options: Omit<LabOptions, 'dir'>): Promise<{ lab:
     await lab.down();
     throw error;
   }
+}
+
+/** A lab of the suite it is called in: started (healthy, stream joined) before its tests, taken down after. */
+export interface LabSuite {
+  lab: NetnsLab;
+  stream: CpgStream;
+  /** The ring id once the lab was healthy. */
+  ringId: string;
+}
+
+/** Registers the suite's before/after hooks (call it inside `describe`); the fields are set once `before` ran. */
+export function useLab(options: Omit<LabOptions, 'dir'>): LabSuite {
+  const suite = {} as LabSuite;
+  before(async () => {
+    Object.assign(suite, await startLab(options));
+    suite.ringId = (await suite.lab.status(1)).ring_id;
+  });
+  after(async () => {
+    suite.stream?.close();
+    await suite.lab?.down();
+  });
+  return suite;
 }
 
 /** Asserts every host reports the same ring id and no host reported a new configuration since `clearMemberships`. */

@@ -2,8 +2,7 @@
 // steady CPG stream; 30 s of loss + jitter on link0, then 30 s of link0 of one host flapping every 500 ms.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import type { CpgStream } from '../../src/lab/cpg-stream.ts';
+import { describe, test } from 'node:test';
 import type { NetnsLab } from '../../src/lab/netns-lab.ts';
 import {
   assertNoConfigurationChange,
@@ -11,7 +10,7 @@ import {
   healthy,
   STREAM_INTERVAL_MS,
   skipReason,
-  startLab,
+  useLab,
 } from './helpers.ts';
 
 const ALL = [1, 2, 3];
@@ -37,46 +36,35 @@ function topKinds(lines: string[]): string {
 }
 
 describe('netns lab, 3 hosts × 2 links: lossy, jittery and flapping link0', { skip: skipReason }, () => {
-  let lab: NetnsLab;
-  let stream: CpgStream;
-  let ringId: string;
-
-  before(async () => {
-    ({ lab, stream } = await startLab({ nodes: 3, links: 2 }));
-    ringId = (await lab.status(1)).ring_id;
-  });
-
-  after(async () => {
-    stream?.close();
-    await lab?.down();
-  });
+  const suite = useLab({ nodes: 3, links: 2 });
 
   test('20 % loss and 50 ms jitter on link0 for 30 s: no configuration change', async (t) => {
-    const jitter = await lab.netemAvailable();
+    const jitter = await suite.lab.netemAvailable();
     if (!jitter) t.diagnostic('this kernel has no sch_netem: 20 % loss only (BPF filter), no jitter');
-    stream.clearMemberships();
-    stream.start(ALL, STREAM_INTERVAL_MS);
-    for (const n of ALL) await lab.netem(n, 0, { lossPercent: 20, ...(jitter ? { jitterMs: 50, delayMs: 50 } : {}) });
+    suite.stream.clearMemberships();
+    suite.stream.start(ALL, STREAM_INTERVAL_MS);
+    for (const n of ALL)
+      await suite.lab.netem(n, 0, { lossPercent: 20, ...(jitter ? { jitterMs: 50, delayMs: 50 } : {}) });
     const end = Date.now() + IMPAIRED_MS;
     while (Date.now() < end) {
-      assert.ok(await stream.progress(ALL, 10, 10_000), 'stream keeps flowing');
+      assert.ok(await suite.stream.progress(ALL, 10, 10_000), 'stream keeps flowing');
       await new Promise((r) => setTimeout(r, 1000));
     }
-    for (const n of ALL) await lab.clearNetem(n, 0);
-    await lab.waitFor(healthy(3), { timeoutMs: 20_000 });
-    await assertNoConfigurationChange(lab, stream, ringId);
-    await assertStreamIntact(stream, { senders: ALL, on: ALL });
+    for (const n of ALL) await suite.lab.clearNetem(n, 0);
+    await suite.lab.waitFor(healthy(3), { timeoutMs: 20_000 });
+    await assertNoConfigurationChange(suite.lab, suite.stream, suite.ringId);
+    await assertStreamIntact(suite.stream, { senders: ALL, on: ALL });
   });
 
   test('link0 of n3 flapping every 500 ms for 30 s: no configuration change, log volume bounded', async () => {
-    stream.clearMemberships();
-    stream.start(ALL, STREAM_INTERVAL_MS);
-    const linesBefore = ALL.map((n) => logLines(lab, n).length);
-    const cuts = await lab.flap(3, 0, FLAP_PERIOD_MS, IMPAIRED_MS);
-    await lab.waitFor(healthy(3), { timeoutMs: 20_000 });
-    const written = ALL.map((n, i) => logLines(lab, n).slice(linesBefore[i]!));
-    await assertNoConfigurationChange(lab, stream, ringId);
-    await assertStreamIntact(stream, { senders: ALL, on: ALL });
+    suite.stream.clearMemberships();
+    suite.stream.start(ALL, STREAM_INTERVAL_MS);
+    const linesBefore = ALL.map((n) => logLines(suite.lab, n).length);
+    const cuts = await suite.lab.flap(3, 0, FLAP_PERIOD_MS, IMPAIRED_MS);
+    await suite.lab.waitFor(healthy(3), { timeoutMs: 20_000 });
+    const written = ALL.map((n, i) => logLines(suite.lab, n).slice(linesBefore[i]!));
+    await assertNoConfigurationChange(suite.lab, suite.stream, suite.ringId);
+    await assertStreamIntact(suite.stream, { senders: ALL, on: ALL });
     assert.ok(cuts >= 20, `${cuts} cuts`);
     for (const [i, lines] of written.entries())
       assert.ok(

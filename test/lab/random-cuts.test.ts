@@ -1,9 +1,7 @@
 // Random cable pulls on a bigger lab (issue 6, test 8): 5 hosts × 3 links, 60 s of random cuts and restores
 // that always leave every pair of hosts a common working link; no configuration change, stream intact.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { CpgStream } from '../../src/lab/cpg-stream.ts';
-import type { NetnsLab } from '../../src/lab/netns-lab.ts';
+import { describe, test } from 'node:test';
 import { Rng } from '../../src/sim/rng.ts';
 import {
   assertNoConfigurationChange,
@@ -11,7 +9,7 @@ import {
   healthy,
   STREAM_INTERVAL_MS,
   skipReason,
-  startLab,
+  useLab,
 } from './helpers.ts';
 
 const NODES = 5;
@@ -24,30 +22,19 @@ const MAX_GAP_MS = 1_500;
 const SENDERS = [1, 3, 5];
 
 describe('netns lab, 5 hosts × 3 links: random cuts and restores', { skip: skipReason }, () => {
-  let lab: NetnsLab;
-  let stream: CpgStream;
-
-  before(async () => {
-    ({ lab, stream } = await startLab({ nodes: NODES, links: LINKS }));
-  });
-
-  after(async () => {
-    stream?.close();
-    await lab?.down();
-  });
+  const suite = useLab({ nodes: NODES, links: LINKS });
 
   test('60 s of random cuts keeping a common link for every pair: no configuration change, stream intact', async (t) => {
     const seed = Number(process.env.LAB_SEED ?? Math.floor(Math.random() * 0x1_0000_0000));
     t.diagnostic(`seed ${seed} (rerun with LAB_SEED=${seed})`);
     const rng = new Rng(seed);
     const random = () => rng.next();
-    const ringId = (await lab.status(1)).ring_id;
     /** up[n][l]: host n's cable on link l is plugged in. */
     const up = ALL.map(() => Array.from({ length: LINKS }, () => true));
     const pairsStillConnected = () =>
       ALL.every((a) => ALL.every((b) => a === b || up[a - 1]!.some((isUp, l) => isUp && up[b - 1]![l])));
-    stream.clearMemberships();
-    stream.start(SENDERS, STREAM_INTERVAL_MS);
+    suite.stream.clearMemberships();
+    suite.stream.start(SENDERS, STREAM_INTERVAL_MS);
     const end = Date.now() + CHAOS_MS;
     let actions = 0;
     while (Date.now() < end) {
@@ -57,21 +44,21 @@ describe('netns lab, 5 hosts × 3 links: random cuts and restores', { skip: skip
       if (row[l]) {
         row[l] = false;
         if (pairsStillConnected()) {
-          await lab.cut(n, l);
+          await suite.lab.cut(n, l);
           actions++;
         } else row[l] = true;
       } else {
         row[l] = true;
-        await lab.restore(n, l);
+        await suite.lab.restore(n, l);
         actions++;
       }
       await new Promise((r) => setTimeout(r, MIN_GAP_MS + random() * (MAX_GAP_MS - MIN_GAP_MS)));
     }
-    await lab.heal();
-    await lab.waitFor(healthy(NODES), { timeoutMs: 30_000 });
+    await suite.lab.heal();
+    await suite.lab.waitFor(healthy(NODES), { timeoutMs: 30_000 });
     t.diagnostic(`${actions} cuts and restores`);
-    await assertNoConfigurationChange(lab, stream, ringId);
-    await assertStreamIntact(stream, { senders: SENDERS, on: ALL });
+    await assertNoConfigurationChange(suite.lab, suite.stream, suite.ringId);
+    await assertStreamIntact(suite.stream, { senders: SENDERS, on: ALL });
     assert.ok(actions > 20);
   });
 });

@@ -3,41 +3,27 @@
 // a pulled link0 cable.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { CpgStream } from '../../src/lab/cpg-stream.ts';
-import type { NetnsLab } from '../../src/lab/netns-lab.ts';
 import {
   assertNoConfigurationChange,
   assertStreamIntact,
   linkState,
   STREAM_INTERVAL_MS,
   skipReason,
-  startLab,
+  useLab,
 } from './helpers.ts';
 
 const execFileAsync = promisify(execFile);
 const ALL = [1, 2, 3];
 
 describe('netns lab: add link1 to a running cluster', { skip: skipReason }, () => {
-  let lab: NetnsLab;
-  let stream: CpgStream;
-  let ringId: string;
-
-  before(async () => {
-    ({ lab, stream } = await startLab({ nodes: 3, links: 2, linksConfigured: 1 }));
-    ringId = (await lab.status(1)).ring_id;
-  });
-
-  after(async () => {
-    stream?.close();
-    await lab?.down();
-  });
+  const suite = useLab({ nodes: 3, links: 2, linksConfigured: 1 });
 
   test('link add 1 → link0 and link1 UP everywhere at config_version 2, no membership change; cut n3 link0 → quorate', async () => {
-    stream.clearMemberships();
-    stream.start(ALL, STREAM_INTERVAL_MS);
-    assert.ok(await stream.progress(ALL, 50, 10_000), 'stream flowing before the change');
+    suite.stream.clearMemberships();
+    suite.stream.start(ALL, STREAM_INTERVAL_MS);
+    assert.ok(await suite.stream.progress(ALL, 50, 10_000), 'stream flowing before the change');
     const addrs = ALL.flatMap((n) => ['--addr', `n${n}=198.18.20.${n}`]);
     const linkAdd = () =>
       execFileAsync(process.execPath, [
@@ -48,34 +34,34 @@ describe('netns lab: add link1 to a running cluster', { skip: skipReason }, () =
         ...addrs,
         '--yes',
         '--socket',
-        lab.socket(1),
+        suite.lab.socket(1),
       ]);
     // Pre-flight: with n3's link1 cable pulled, the probe finds n3 unreachable and nothing is committed.
-    await lab.cut(3, 1);
+    await suite.lab.cut(3, 1);
     await assert.rejects(linkAdd(), (error: { code: number; stderr: string }) => {
       assert.equal(error.code, 1);
       assert.match(error.stderr, /link 1: nodes 1 \(198\.18\.20\.1\) and 3 \(198\.18\.20\.3\) cannot reach each other/);
       return true;
     });
-    assert.equal((await lab.status(1)).cluster.config_version, 1, 'nothing committed');
-    await lab.restore(3, 1);
+    assert.equal((await suite.lab.status(1)).cluster.config_version, 1, 'nothing committed');
+    await suite.lab.restore(3, 1);
     const { stdout } = await linkAdd();
     assert.match(stdout, /config_version 1 → 2: applied/);
-    await lab.waitFor(
+    await suite.lab.waitFor(
       (s) =>
         s.cluster.config_version === 2 && ALL.every((n) => linkState(s, n, 0) === 'UP' && linkState(s, n, 1) === 'UP'),
       { timeoutMs: 20_000 },
     );
-    await assertNoConfigurationChange(lab, stream, ringId);
+    await assertNoConfigurationChange(suite.lab, suite.stream, suite.ringId);
 
-    await lab.cut(3, 0);
-    await lab.waitFor((s) => s.quorum.quorate && linkState(s, 3, 0) === 'DOWN' && linkState(s, 3, 1) === 'UP', {
+    await suite.lab.cut(3, 0);
+    await suite.lab.waitFor((s) => s.quorum.quorate && linkState(s, 3, 0) === 'DOWN' && linkState(s, 3, 1) === 'UP', {
       nodes: [1, 2],
       timeoutMs: 15_000,
     });
-    assert.ok(await stream.progress(ALL, 100, 20_000), 'stream flowing over link1');
-    await lab.restore(3, 0);
-    await assertNoConfigurationChange(lab, stream, ringId);
-    await assertStreamIntact(stream, { senders: ALL, on: ALL });
+    assert.ok(await suite.stream.progress(ALL, 100, 20_000), 'stream flowing over link1');
+    await suite.lab.restore(3, 0);
+    await assertNoConfigurationChange(suite.lab, suite.stream, suite.ringId);
+    await assertStreamIntact(suite.stream, { senders: ALL, on: ALL });
   });
 });
