@@ -40,7 +40,7 @@ export function formatPlan(plan: ConfigChangePlan): string {
   const count = (effect: ChangeEffect) => plan.changes.filter((c) => c.effect === effect).length;
   lines.push(
     plan.ok
-      ? `Plan: ok (${count('live')} live, ${count('restart')} at the next restart)`
+      ? `Plan: ok (${count('live')} live${count('restart') > 0 ? `, ${count('restart')} at the next restart` : ''})`
       : `Plan: refused (${[
           count('refused') > 0 && plural(count('refused'), 'refused change'),
           errors.length > 0 && plural(errors.length, 'error'),

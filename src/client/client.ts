@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
+import { JOIN_TOKEN_TTL_MAX_MS } from '../daemon/join-service.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
-import type { ConfigProposal, ConfigText, ConfigVersionInfo } from './config.ts';
+import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
 import { type CpgConfchg, CpgGroup, type CpgGroupHost, MAX_GROUP_NAME_BYTES } from './cpg-group.ts';
 import {
   BackpressureError,
@@ -248,6 +249,12 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       ...(options.force === undefined ? {} : { force: options.force }),
       ...(options.dryRun === undefined ? {} : { dry_run: options.dryRun }),
     }) as Promise<ConfigProposal>;
+  }
+
+  /** Makes a one-time join token valid for `ttlMs` (default: one hour), stored cluster-wide. */
+  joinTokenCreate(ttlMs?: number): Promise<JoinTokenInfo> {
+    if (ttlMs !== undefined) requireInteger(ttlMs, 'ttl_ms', 1000, JOIN_TOKEN_TTL_MAX_MS);
+    return this.call('joinTokenCreate', ttlMs === undefined ? {} : { ttl_ms: ttlMs }) as Promise<JoinTokenInfo>;
   }
 
   /** The replicated store's files whose path starts with `prefix` (docs/cfs.md). */

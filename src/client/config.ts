@@ -22,3 +22,6 @@ export interface ConfigVersionInfo {
   size: number;
   current: boolean;
 }
+
+/** `joinTokenCreate`: a one-time join token for `corolink add` (docs/reconfiguration.md). */
+export type { CreatedJoinToken as JoinTokenInfo } from '../daemon/join-service.ts';

@@ -11,16 +11,7 @@
  */
 import type { TSchema } from 'typebox';
 import { canonicalAddress, linkNetwork } from './addresses.ts';
-import {
-  type ChangeEffect,
-  EFFECTIVE_VALUES,
-  live,
-  type Rule,
-  refused,
-  restart,
-  ruleFor,
-  ruleKeyOf,
-} from './change-rules.ts';
+import { type ChangeEffect, EFFECTIVE_VALUES, live, type Rule, refused, ruleFor, ruleKeyOf } from './change-rules.ts';
 import type { CheckedConfig } from './check.ts';
 import type { EffectiveLink, EffectiveNode } from './defaults.ts';
 import { formatDiagnostic } from './diagnostics.ts';
@@ -286,8 +277,8 @@ class Planner {
         `nodelist.node.nodeid=${node.nodeid}`,
         summary(node),
         null,
-        restart(
-          'corolink takes a node out of the nodelist when the daemons restart; until then it is only out of the membership',
+        live(
+          'every node stops talking to it and votequorum stops counting it (run `corolink delnode` with the node powered off)',
         ),
       );
     }
@@ -297,7 +288,7 @@ class Planner {
         `nodelist.node.nodeid=${node.nodeid}`,
         null,
         summary(node),
-        restart('corolink admits a new node once the running daemons restart with it in the nodelist'),
+        live('every node starts heartbeating to it and admits it into the membership once it runs this config'),
       );
     }
     plan.nodesRemoved.sort(byNumber);

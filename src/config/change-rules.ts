@@ -16,12 +16,13 @@ export const live = (reason: string): Rule => ({ effect: 'live', reason });
 export const restart = (reason: string): Rule => ({ effect: 'restart', reason });
 export const refused = (reason: string): Rule => ({ effect: 'refused', reason });
 
-const TOTEM_TIMING = restart(
-  'corolink reads Totem timers and limits when the daemon starts (corosync re-reads them on corosync-cfgtool -R): restart node by node',
+const TOTEM_TIMING = live(
+  'Totem takes new timers and limits as it next arms each timer, without a membership change (corosync: corosync-cfgtool -R)',
 );
+const TOTEM_AT_START = restart('corolink reads it only when the daemon starts');
 const LINK_TUNING = live('the link is re-tuned in place (knet changes priority and ping timers at run time)');
-const QUORUM_LIVE = restart(
-  'corolink reads votes when the daemon starts (votequorum(5) can change them at run time; `corolink expected` changes expected votes now): restart node by node',
+const QUORUM_LIVE = live(
+  "votequorum recalculates expected votes and quorum at once and tells the other nodes (votequorum's config reload)",
 );
 const QUORUM_AT_START = restart(
   'votequorum reads it only at start (only votes, quorum_votes, expected_votes and two_node change at run time); restart every node soon: until all run the new value they may judge quorum differently',
@@ -85,21 +86,25 @@ const RULES: Readonly<Record<string, Rule>> = {
       'token_retransmits_before_loss_const',
       'hold',
       'join',
-      'send_join',
       'consensus',
       'merge',
-      'downcheck',
       'fail_recv_const',
       'seqno_unchanged_const',
-      'heartbeat_failures_allowed',
-      'max_network_delay',
       'window_size',
       'max_messages',
-      'miss_count_const',
       'token_warning',
+    ].map((key) => [`totem.${key}`, TOTEM_TIMING]),
+  ),
+  ...Object.fromEntries(
+    [
+      'send_join',
+      'downcheck',
+      'heartbeat_failures_allowed',
+      'max_network_delay',
+      'miss_count_const',
       'block_unlisted_ips',
       'cancel_token_hold_on_retransmit',
-    ].map((key) => [`totem.${key}`, TOTEM_TIMING]),
+    ].map((key) => [`totem.${key}`, TOTEM_AT_START]),
   ),
   ...Object.fromEntries(
     ['knet_link_priority', 'knet_ping_interval', 'knet_ping_timeout', 'knet_ping_precision', 'knet_pong_count'].map(

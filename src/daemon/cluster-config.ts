@@ -5,15 +5,17 @@
  * `propose`, which plans them against the running config (src/config/change-plan.ts) and refuses unsafe ones
  * before anything is written. docs/reconfiguration.md.
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { CfsResult } from '../cfs/core.ts';
 import {
   type CheckedConfig,
   type ConfigChangePlan,
+  type ConfigStamp,
   checkConfigText,
   planConfigChange,
   printConfig,
 } from '../config/index.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 import type { CfsService } from './cfs-service.ts';
 import type { NodeEngine } from './engine.ts';
 import type { LinkProbeService } from './link-probe.ts';
@@ -33,6 +35,29 @@ export interface ConfigVersionInfo {
   current: boolean;
 }
 
+/** How often a node kept out of the membership asks the same node for the cluster's config. */
+const CONFIG_REQUEST_INTERVAL_MS = 2000;
+
+/** The point-to-point messages of the config exchange (JSON). */
+type PeerMessage = { type: 'configRequest' } | { type: 'config'; text: string };
+
+function encodePeerMessage(message: PeerMessage): Uint8Array {
+  return Buffer.from(JSON.stringify(message));
+}
+
+function decodePeerMessage(payload: Uint8Array): PeerMessage | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(payload).toString('utf8'));
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { type, text } = value as { type?: unknown; text?: unknown };
+    if (type === 'configRequest') return { type };
+    if (type === 'config' && typeof text === 'string') return { type, text };
+  } catch {
+    // not JSON: malformed
+  }
+  return undefined;
+}
+
 /** The outcome of a proposal: the plan, and the store version when it was committed. */
 export interface ProposalResult {
   plan: ConfigChangePlan;
@@ -46,6 +71,9 @@ export class ClusterConfigService {
   private applying: Promise<void> = Promise.resolve();
   /** A seeding write is in flight (quorum events come in bursts: one write is enough). */
   private seeding = false;
+  /** When this node last asked each node for the cluster's config (performance.now()). */
+  private readonly lastRequestAt = new Map<number, number>();
+  readonly counters = { malformedPeerMessages: 0 };
 
   constructor(
     private readonly engine: NodeEngine,
@@ -61,6 +89,8 @@ export class ClusterConfigService {
         .catch((error: Error) => this.log('error', error.message));
     });
     engine.on('quorum', () => this.seedIfMissing());
+    engine.on('configMismatch', (event) => this.onConfigMismatch(event, performance.now()));
+    engine.on('peerMessage', (from, payload) => this.onPeerMessage(from, payload));
   }
 
   /** The running config's text. */
@@ -169,9 +199,13 @@ export class ClusterConfigService {
     }
     if (entry.version === this.seenVersion) return;
     this.seenVersion = entry.version;
-    const text = Buffer.from(entry.data).toString('utf8');
-    if (text === this.runningText) return;
-    const next = checkConfigText(text, `cfs:${CLUSTER_CONFIG_PATH}`);
+    await this.apply(Buffer.from(entry.data).toString('utf8'), `cfs:${CLUSTER_CONFIG_PATH}`);
+  }
+
+  /** Applies a newer cluster config (from the store, or fetched from a member); false when it was not applied. */
+  private async apply(text: string, source: string): Promise<boolean> {
+    if (text === this.runningText) return false;
+    const next = checkConfigText(text, source);
     const running = this.engine.checked;
     const [from, to] = [this.version(running), this.version(next)];
     if (next.valid && to < from) {
@@ -179,14 +213,21 @@ export class ClusterConfigService {
         'warning',
         `the cluster's corosync.conf has config_version ${to}, older than this node's ${from}: kept ${from}`,
       );
-      return;
+      return false;
+    }
+    if (next.valid && !next.config.nodes.some((n) => n.nodeid === this.engine.localNodeId)) {
+      this.log(
+        'error',
+        `this node (nodeid ${this.engine.localNodeId}) is not in the nodelist of the cluster's config_version ${to}: it was removed from the cluster and takes no part in it; stop its daemon`,
+      );
+      return false;
     }
     // Safety (a pair without a common link, quorum) was judged by the proposer, who may have forced it; the rest
     // (validity, config_version, keys that cannot change) is checked again here.
     const plan = planConfigChange(running, next, { force: true });
     if (!plan.ok) {
       this.log('error', `cannot apply the cluster's corosync.conf (config_version ${to}): ${plan.errors.join('; ')}`);
-      return;
+      return false;
     }
     await this.engine.reconfigure(next, plan);
     this.runningText = text;
@@ -195,6 +236,47 @@ export class ClusterConfigService {
     const restart = plan.changes.filter((c) => c.effect === 'restart').map((c) => c.key);
     this.log('notice', `config_version ${from} → ${to} applied live: ${live.join(', ') || 'nothing to change'}`);
     if (restart.length > 0) this.log('warning', `takes effect at the next restart: ${restart.join(', ')}`);
+    return true;
+  }
+
+  /**
+   * Totem kept a node with another config out of the membership. When it is this node that is behind, and it is
+   * not quorate (a quorate node never takes a config from outside its membership), it asks that node for the
+   * cluster's config, at most once per CONFIG_REQUEST_INTERVAL_MS.
+   */
+  private onConfigMismatch(event: { nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }, now: number): void {
+    if (event.theirs.version <= event.ours.version || this.engine.stackSnapshot().quorum.quorate) return;
+    if (now - (this.lastRequestAt.get(event.nodeId) ?? -Infinity) < CONFIG_REQUEST_INTERVAL_MS) return;
+    this.lastRequestAt.set(event.nodeId, now);
+    this.log(
+      'notice',
+      `this node runs config_version ${event.ours.version}, node ${event.nodeId} runs ${event.theirs.version}: asking it for the cluster's config before joining`,
+    );
+    this.engine.sendPeerMessage(event.nodeId, encodePeerMessage({ type: 'configRequest' }));
+  }
+
+  /** The config exchange with a node kept out of the membership (docs/reconfiguration.md). */
+  private onPeerMessage(from: number, payload: Uint8Array): void {
+    const message = decodePeerMessage(payload);
+    if (message === undefined) {
+      this.counters.malformedPeerMessages++;
+      this.log('warning', `dropped a malformed config message from node ${from}`);
+      return;
+    }
+    const quorate = this.engine.stackSnapshot().quorum.quorate;
+    if (message.type === 'configRequest') {
+      // Only a quorate node speaks for the cluster.
+      if (quorate) this.engine.sendPeerMessage(from, encodePeerMessage({ type: 'config', text: this.runningText }));
+      return;
+    }
+    if (quorate) return;
+    this.applying = this.applying
+      .then(async () => {
+        if (await this.apply(message.text, `node ${from}`)) {
+          this.log('notice', `took the cluster's config from node ${from}: joining the membership`);
+        }
+      })
+      .catch((error: Error) => this.log('error', error.message));
   }
 
   private version(checked: CheckedConfig): number {
@@ -204,17 +286,4 @@ export class ClusterConfigService {
   private log(level: 'notice' | 'warning' | 'error', message: string): void {
     this.logger.log(level, 'CFS', message);
   }
-}
-
-/** Replaces `path` with `text` so that a crash leaves the old or the new file, never a torn one. */
-export function writeFileAtomic(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temporary, 'w', 0o644);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
 }

@@ -1,16 +1,36 @@
 /**
  * Admin-socket methods of the cluster config (docs/reconfiguration.md): `configGet {version?}` → the running
  * corosync.conf (or a stored earlier version) and its config_version; `configHistory` → every stored version; `configPropose {text, force?, dry_run?}` → the change plan, committed to the store and
- * applied on every node unless it is refused or a dry run.
+ * applied on every node unless it is refused or a dry run; `joinTokenCreate {ttl_ms?}` → a one-time join token.
  */
 import { AdminError, type Handler } from './admin-socket.ts';
 import type { ClusterConfigService } from './cluster-config.ts';
+import { JOIN_TOKEN_TTL_MAX_MS, type JoinService, JoinServiceError } from './join-service.ts';
+
+/** A join token's life when the caller does not say: one hour. */
+const JOIN_TOKEN_TTL_DEFAULT_MS = 3600 * 1000;
 
 /** Largest proposed config text (it is stored as one file of the store). */
 const CONFIG_TEXT_BYTES_MAX = 256 * 1024;
 
-export function configHandlers(service: ClusterConfigService, configVersion: () => number): Record<string, Handler> {
+export function configHandlers(
+  service: ClusterConfigService,
+  join: JoinService,
+  configVersion: () => number,
+): Record<string, Handler> {
   return {
+    joinTokenCreate: async (params) => {
+      const ttl = params.ttl_ms ?? JOIN_TOKEN_TTL_DEFAULT_MS;
+      if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1000 || ttl > JOIN_TOKEN_TTL_MAX_MS) {
+        throw new AdminError('bad_request', `ttl_ms must be an integer from 1000 to ${JOIN_TOKEN_TTL_MAX_MS}`);
+      }
+      try {
+        return await join.createToken(ttl);
+      } catch (error) {
+        if (error instanceof JoinServiceError) throw new AdminError(error.code, error.message);
+        throw error;
+      }
+    },
     configGet: (params) => {
       if (params.version === undefined) return { text: service.text, config_version: configVersion() };
       const version = params.version;

@@ -12,6 +12,7 @@ import { ClusterConfigService } from './cluster-config.ts';
 import { configHandlers } from './config-handlers.ts';
 import { BACKPRESSURE_REFUSAL, EngineRefusal, NodeEngine } from './engine.ts';
 import { findLocalNode } from './identity.ts';
+import { JoinService } from './join-service.ts';
 import { LinkProbeService } from './link-probe.ts';
 import { Logger, type LogRecord } from './log.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
@@ -104,17 +105,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   );
   const probe = new LinkProbeService(engine, (level, message) => logger.log(level, 'KNET', message));
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
+  const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
   const admin = new AdminSocketServer(options.socketPath, {
     ...adminHandlers(engine, logger),
     ...cfsHandlers(cfs),
-    ...configHandlers(clusterConfig, configVersion),
+    ...configHandlers(clusterConfig, join, configVersion),
   });
   wireEvents(engine, logger, admin);
   try {
     await admin.listen();
   } catch (error) {
     await engine.stop();
+    await join.close();
     cfs.close();
     throw new DaemonStartError(`cannot open the admin socket ${options.socketPath}: ${(error as Error).message}`);
   }
@@ -124,6 +127,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     stopping ??= (async () => {
       await engine.stop();
       await admin.close();
+      await join.close();
       cfs.close();
       logger.log('notice', 'MAIN', 'Corolink Cluster Engine exiting normally');
     })();

@@ -6,10 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { CheckedConfig, ConfigChangePlan, EffectiveLink, NodeConfig } from '../config/index.ts';
+import {
+  type CheckedConfig,
+  type ConfigChangePlan,
+  type ConfigStamp,
+  configStampOf,
+  type EffectiveLink,
+  type NodeConfig,
+} from '../config/index.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
 import type { QuorumOptions } from '../quorum/index.ts';
-import { formatRingId, type RingId, type TotemOptions } from '../totem/index.ts';
+import { formatRingId, type RingId, type TotemOptions, type TotemTimings } from '../totem/index.ts';
 import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
@@ -49,6 +56,10 @@ export interface EngineEvents {
   cpgDeliver: [event: { group: string; pid: number; sender: { nodeId: number; pid: number }; payload: Uint8Array }];
   cpgConfchg: [event: Extract<StackAction, { type: 'cpgConfchg' }>];
   cpgRequestFailed: [event: Extract<StackAction, { type: 'cpgRequestFailed' }>];
+  /** A node with another cluster config was kept out of the membership (docs/reconfiguration.md). */
+  configMismatch: [event: { nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }];
+  /** A point-to-point message from another daemon (`sendPeerMessage`). */
+  peerMessage: [from: number, payload: Uint8Array];
 }
 
 /** A refused request (CPG multicast under backpressure, an invalid expected-votes value). */
@@ -98,6 +109,29 @@ function linkOptionsOf(l: EffectiveLink): LinkOptions {
 function endpointOf(checked: CheckedConfig, a: { link: number; address: string }): LinkEndpoint {
   const port = checked.effective.links.find((l) => l.link === a.link)?.mcastport;
   return { link: a.link, address: a.address, ...(port === undefined ? {} : { port }) };
+}
+
+/** The node ids of a config's nodelist. */
+function nodeIdsOf(checked: CheckedConfig): number[] {
+  return checked.config.nodes.flatMap((n) => (n.nodeid === undefined ? [] : [n.nodeid]));
+}
+
+/** Totem's timers and limits, as the config layer derived them. */
+function totemTimingsOf(checked: CheckedConfig): TotemTimings {
+  const t = checked.effective.totem;
+  return {
+    tokenMs: t.tokenMs,
+    tokenRetransmitMs: t.tokenRetransmitMs,
+    holdMs: t.holdMs,
+    joinMs: t.joinMs,
+    consensusMs: t.consensusMs,
+    mergeMs: t.mergeMs,
+    maxMessages: t.maxMessages,
+    windowSize: t.windowSize,
+    failToRecvConst: t.failToRecvConst,
+    seqnoUnchangedConst: t.seqnoUnchangedConst,
+    tokenWarningPct: t.tokenWarningPct,
+  };
 }
 
 export class NodeEngine extends EventEmitter<EngineEvents> {
@@ -170,8 +204,17 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
    */
   async reconfigure(next: CheckedConfig, plan: ConfigChangePlan): Promise<void> {
     const me = next.config.nodes.find((n) => n.nodeid === this.localNodeId);
+    for (const nodeId of plan.nodesRemoved) this.udp.removePeer(nodeId);
     for (const link of plan.linksRemoved) {
       if (this.udp.snapshot().links.some((l) => l.link === link)) await this.udp.removeLink(link);
+    }
+    for (const nodeId of plan.nodesAdded) {
+      const node = next.config.nodes.find((n) => n.nodeid === nodeId);
+      if (node === undefined || nodeId === this.localNodeId) continue;
+      this.udp.addPeer(
+        nodeId,
+        node.addresses.map((a) => endpointOf(next, a)),
+      );
     }
     for (const link of plan.linksAdded) {
       const local = me?.addresses.find((a) => a.link === link);
@@ -197,6 +240,16 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       this.udp.updateLink(link, { priority, pingIntervalMs, pingTimeoutMs, pongCount });
     }
     this.options.checked = next;
+    this.stackDriver.feed({
+      type: 'reconfigure',
+      totem: { nodes: nodeIdsOf(next), configStamp: configStampOf(next), timings: totemTimingsOf(next) },
+      quorum: this.quorumOptions(),
+    });
+  }
+
+  /** Sends a point-to-point message to another daemon, outside Totem's order (best effort). */
+  sendPeerMessage(to: number, payload: Uint8Array): void {
+    this.stackDriver.feed({ type: 'peerSend', to, payload });
   }
 
   /** Sets expected votes cluster-wide (`corolink expected`). */
@@ -359,22 +412,12 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   }
 
   private totemOptions(): TotemOptions {
-    const { effective, config } = this.options.checked;
-    const t = effective.totem;
+    const { checked } = this.options;
     return {
       localNodeId: this.localNodeId,
-      nodes: config.nodes.map((n) => n.nodeid!).filter((id) => id !== undefined),
-      tokenMs: t.tokenMs,
-      tokenRetransmitMs: t.tokenRetransmitMs,
-      holdMs: t.holdMs,
-      joinMs: t.joinMs,
-      consensusMs: t.consensusMs,
-      mergeMs: t.mergeMs,
-      maxMessages: t.maxMessages,
-      windowSize: t.windowSize,
-      failToRecvConst: t.failToRecvConst,
-      seqnoUnchangedConst: t.seqnoUnchangedConst,
-      tokenWarningPct: t.tokenWarningPct,
+      nodes: nodeIdsOf(checked),
+      configStamp: configStampOf(checked),
+      ...totemTimingsOf(checked),
     };
   }
 
@@ -436,6 +479,12 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
           this.emit('cpgRequestFailed', action);
           break;
         case 'backpressure':
+          break;
+        case 'configMismatch':
+          this.emit('configMismatch', { nodeId: action.nodeId, theirs: action.theirs, ours: action.ours });
+          break;
+        case 'peerDeliver':
+          this.emit('peerMessage', action.from, action.payload);
           break;
         case 'log':
           this.options.logger.log(action.level, action.subsystem, action.message);

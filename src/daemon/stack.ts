@@ -8,7 +8,16 @@ import type { CpgAction, CpgError, MemberChange, ProcessAddress } from '../cpg/i
 import { Cpg } from '../cpg/index.ts';
 import type { QuorumAction, QuorumOptions, QuorumRequestError, QuorumSnapshot } from '../quorum/index.ts';
 import { QuorumCore } from '../quorum/index.ts';
-import type { Guarantee, RingId, TotemAction, TotemOptions, TotemPacker, TotemSnapshot } from '../totem/index.ts';
+import type {
+  ConfigStamp,
+  Guarantee,
+  RingId,
+  TotemAction,
+  TotemOptions,
+  TotemPacker,
+  TotemSnapshot,
+  TotemTimings,
+} from '../totem/index.ts';
 import { TotemCore } from '../totem/index.ts';
 
 /** Service ids: the first byte of every Totem payload. */
@@ -20,6 +29,12 @@ const SERVICE_CPG = 2;
  */
 const SERVICE_PACK = 0;
 const PACK_HEADER_BYTES = 1;
+/**
+ * First bytes of a point-to-point message between two daemons outside Totem's order (a node fetching the cluster
+ * config it is not admitted without). Totem messages start with their magic (0xc07a, little-endian), so the two
+ * never collide on a link.
+ */
+const PEER_MESSAGE_PREFIX = [0xd1, 0x7c] as const;
 const PACK_LENGTH_BYTES = 2;
 
 /** The Totem packer of the stack (TotemOptions.packer) for a budget of `budgetBytes` per pack. */
@@ -42,6 +57,10 @@ export function stackPacker(budgetBytes: number): TotemPacker {
       return out;
     },
   };
+}
+
+function isPeerMessage(payload: Uint8Array): boolean {
+  return payload[0] === PEER_MESSAGE_PREFIX[0] && payload[1] === PEER_MESSAGE_PREFIX[1];
 }
 
 /** The payloads of a pack (views), or null when it is malformed. */
@@ -79,6 +98,14 @@ export type StackEvent =
   | { type: 'processDown'; pid: number }
   | { type: 'setExpected'; votes: number }
   | { type: 'setVotes'; votes: number; nodeId?: number }
+  /** A new cluster config applied at run time (docs/reconfiguration.md): the parts Totem and votequorum take live. */
+  | {
+      type: 'reconfigure';
+      totem: { nodes: number[]; configStamp: ConfigStamp; timings: Partial<TotemTimings> };
+      quorum: QuorumOptions;
+    }
+  /** A point-to-point message to one daemon, outside Totem (delivered there as `peerDeliver`). */
+  | { type: 'peerSend'; to: number; payload: Uint8Array }
   | { type: 'leave' };
 
 export type StackAction =
@@ -99,6 +126,10 @@ export type StackAction =
   | { type: 'cpgRequestFailed'; request: 'join' | 'leave' | 'multicast'; group: string; pid: number; error: CpgError }
   /** Totem refused a multicast: the sender should retry later. */
   | { type: 'backpressure'; pending: number }
+  /** A node with another cluster config was not admitted into the membership (Totem's `configMismatch`). */
+  | { type: 'configMismatch'; nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }
+  /** A point-to-point message from another daemon (see `peerSend`). */
+  | { type: 'peerDeliver'; from: number; payload: Uint8Array }
   | { type: 'log'; level: StackLogLevel; subsystem: 'TOTEM' | 'QUORUM' | 'CPG'; message: string };
 
 /** Internal work items: a core's actions waiting to be routed. */
@@ -148,10 +179,26 @@ export class ServiceStack {
         queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'tick' }, now) });
         break;
       case 'transportDeliver':
+        if (isPeerMessage(event.payload)) {
+          const payload = event.payload.subarray(PEER_MESSAGE_PREFIX.length);
+          this.output.push({ type: 'peerDeliver', from: event.from, payload });
+          break;
+        }
         queue.push({
           from: 'totem',
           actions: this.totem.step({ type: 'receive', from: event.from, payload: event.payload }, now),
         });
+        break;
+      case 'peerSend': {
+        const payload = new Uint8Array(PEER_MESSAGE_PREFIX.length + event.payload.length);
+        payload.set(PEER_MESSAGE_PREFIX);
+        payload.set(event.payload, PEER_MESSAGE_PREFIX.length);
+        this.output.push({ type: 'transportSend', to: event.to, payload, urgent: false });
+        break;
+      }
+      case 'reconfigure':
+        queue.push({ from: 'totem', actions: this.totem.step({ type: 'reconfigure', ...event.totem }, now) });
+        queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'reconfigure', options: event.quorum }, now) });
         break;
       case 'hostUp':
       case 'hostDown':
@@ -262,8 +309,7 @@ export class ServiceStack {
         break;
       }
       case 'backpressure':
-        this.output.push(action);
-        break;
+      case 'configMismatch':
       case 'log':
         this.output.push(action);
         break;
@@ -307,6 +353,9 @@ export class ServiceStack {
           ok: action.ok,
           ...(action.ok ? {} : { error: action.error }),
         });
+        break;
+      case 'reconfigureResult':
+        // A refused reload is logged by votequorum itself (and it keeps running with its current data).
         break;
       case 'log':
         this.output.push(action);

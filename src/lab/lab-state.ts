@@ -23,6 +23,8 @@ export interface LabState {
   /** Unique prefix of every namespace, bridge and veth of this lab (e.g. "cl3f9a"). */
   prefix: string;
   nodes: number;
+  /** Hosts 1…members are in the generated config; the rest are spare hosts for `corolink add` (default: all). */
+  members?: number;
   /** Link networks brought up. */
   links: number;
   /** Links in the generated config (the first K of `links`). */

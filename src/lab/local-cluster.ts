@@ -37,6 +37,9 @@ export interface LocalClusterOptions {
 export interface LocalNode {
   nodeid: number;
   name: string;
+  /** The corosync.conf and authkey this node's daemon reads (shared, except for a node that joined later). */
+  configPath: string;
+  authkeyPath: string;
   socket: string;
   logFile: string;
   addresses: Record<number, string>;
@@ -66,6 +69,8 @@ export class LocalCluster {
       return {
         nodeid,
         name: `n${nodeid}`,
+        configPath: join(dir, 'corosync.conf'),
+        authkeyPath: join(dir, 'authkey'),
         socket: join(dir, `n${nodeid}.sock`),
         logFile: join(dir, `n${nodeid}.log`),
         addresses,
@@ -163,6 +168,27 @@ export class LocalCluster {
     await this.waitForSocket(node);
   }
 
+  /**
+   * Starts the daemon of a node that joined the running cluster (`corolink add` wrote its own config and authkey)
+   * and waits for its admin socket.
+   */
+  async startJoined(
+    node: Pick<LocalNode, 'nodeid' | 'name' | 'configPath' | 'authkeyPath' | 'addresses'>,
+  ): Promise<LocalNode> {
+    if (this.nodes.some((n) => n.nodeid === node.nodeid)) throw new RangeError(`node ${node.nodeid} exists`);
+    const joined: LocalNode = {
+      ...node,
+      socket: join(this.dir, `n${node.nodeid}.sock`),
+      logFile: join(this.dir, `n${node.nodeid}.log`),
+      httpUrl: undefined,
+      process: undefined,
+    };
+    this.nodes.push(joined);
+    this.spawn(joined);
+    await this.waitForSocket(joined);
+    return joined;
+  }
+
   /** Stops every daemon (SIGTERM: a clean leave) and removes the temp dir it made. */
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((node) => this.kill(node.nodeid, 'SIGTERM')));
@@ -179,8 +205,8 @@ export class LocalCluster {
           // space-separated; NODE_OPTIONS refuses some of them.
           ...(process.env.COROLINK_DAEMON_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
           ...daemonArgs({
-            configPath: this.configPath,
-            authkeyPath: this.authkeyPath,
+            configPath: node.configPath,
+            authkeyPath: node.authkeyPath,
             nodeid: node.nodeid,
             socket: node.socket,
           }),

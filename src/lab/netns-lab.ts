@@ -50,6 +50,11 @@ export interface LabOptions {
   links: number;
   /** Links in the config (default: all). */
   linksConfigured?: number;
+  /**
+   * Hosts in the config (default: all): hosts members+1…nodes are networked but left out of the nodelist and not
+   * started, to join later with `corolink add` (their config and key then live in `hostConfigPath`).
+   */
+  members?: number;
   mode?: LinkMode;
   /** Start a daemon per host (default true). */
   daemons?: boolean;
@@ -89,12 +94,16 @@ export class NetnsLab {
       throw new RangeError(`--links must be 1–${MAX_LAB_LINKS}`);
     if (!Number.isInteger(linksConfigured) || linksConfigured < 1 || linksConfigured > options.links)
       throw new RangeError(`--links-configured must be 1–${options.links}`);
+    const members = options.members ?? options.nodes;
+    if (!Number.isInteger(members) || members < 1 || members > options.nodes)
+      throw new RangeError(`--members must be 1–${options.nodes}`);
     if (readState(dir)) throw new Error(`a lab is already up in ${dir} (run \`corolink lab down\` first)`);
     mkdirSync(dir, { recursive: true });
     const state: LabState = {
       version: 1,
       prefix: newPrefix(),
       nodes: options.nodes,
+      members,
       links: options.links,
       linksConfigured,
       mode: options.mode ?? 'passive',
@@ -109,7 +118,7 @@ export class NetnsLab {
         {
           linkMode: state.mode,
           links: linksConfigured,
-          nodes: lab.nodeids.map((nodeid) => ({
+          nodes: lab.memberIds.map((nodeid) => ({
             nodeid,
             name: lab.hostName(nodeid),
             addresses: Object.fromEntries(
@@ -122,7 +131,7 @@ export class NetnsLab {
         lab.authkeyPath,
       );
       await lab.buildNetwork();
-      if (options.daemons !== false) await Promise.all(lab.nodeids.map((n) => lab.start(n)));
+      if (options.daemons !== false) await Promise.all(lab.memberIds.map((n) => lab.start(n)));
     } catch (error) {
       await lab.down();
       throw error;
@@ -141,6 +150,11 @@ export class NetnsLab {
   /** Node ids 1…N. */
   get nodeids(): number[] {
     return Array.from({ length: this.state.nodes }, (_, i) => i + 1);
+  }
+
+  /** The hosts in the generated config (spare hosts excluded). */
+  get memberIds(): number[] {
+    return this.nodeids.slice(0, this.state.members ?? this.state.nodes);
   }
 
   /** Number of link networks. */
@@ -164,6 +178,19 @@ export class NetnsLab {
 
   get authkeyPath(): string {
     return join(this.dir, 'authkey');
+  }
+
+  /** The corosync.conf host `nodeid`'s daemon reads: the shared one, or its own for a spare host. */
+  hostConfigPath(nodeid: number): string {
+    return this.isSpare(nodeid) ? join(this.dir, `n${nodeid}`, 'corosync.conf') : this.configPath;
+  }
+
+  hostAuthkeyPath(nodeid: number): string {
+    return this.isSpare(nodeid) ? join(this.dir, `n${nodeid}`, 'authkey') : this.authkeyPath;
+  }
+
+  private isSpare(nodeid: number): boolean {
+    return !this.memberIds.includes(this.checkNode(nodeid));
   }
 
   hostName(nodeid: number): string {
@@ -343,7 +370,12 @@ export class NetnsLab {
           'exec',
           this.namespace(nodeid),
           process.execPath,
-          ...daemonArgs({ configPath: this.configPath, authkeyPath: this.authkeyPath, nodeid, socket }),
+          ...daemonArgs({
+            configPath: this.hostConfigPath(nodeid),
+            authkeyPath: this.hostAuthkeyPath(nodeid),
+            nodeid,
+            socket,
+          }),
         ],
         { detached: true, stdio: ['ignore', log, log] },
       );

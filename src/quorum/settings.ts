@@ -4,7 +4,8 @@
  * `expected_votes`, `wait_for_all` following `two_node` unless set, two_node disabled by auto_tie_breaker,
  * auto_tie_breaker disabled on an odd nodelist without wait_for_all (fatal together with last_man_standing).
  * Fatal configuration errors throw `QuorumConfigError` with corosync's message; adjustments come back as log
- * actions (corosync's LOG_CRIT/LOG_WARNING lines; CRIT maps to our `error` level).
+ * actions (corosync's LOG_CRIT/LOG_WARNING lines; CRIT maps to our `error` level). `reloadQuorumSettings()` applies
+ * the same rules to a reloaded configuration, keeping the keys corosync reads only at startup.
  * Not supported (see docs/quorum.md): quorum devices, allow_downscale, expected_votes_tracking.
  */
 import type { QuorumLogAction, QuorumOptions } from './types.ts';
@@ -41,13 +42,73 @@ export class QuorumConfigError extends Error {
   }
 }
 
+/**
+ * The keys votequorum reads only at startup (the `if (!runtime)` block of `votequorum_readconfig()`; corosync makes
+ * them read-only in the cmap), as they were resolved then. A reload keeps these.
+ */
+export interface QuorumStartupKeys {
+  /** `quorum.wait_for_all` as configured; undefined: it follows two_node, also on reload (`wait_for_all_autoset`). */
+  waitForAll: boolean | undefined;
+  lastManStanding: boolean;
+  lastManStandingWindowMs: number;
+  /** auto_tie_breaker as parsed, before the odd-cluster check (`initial_auto_tie_breaker`). */
+  tieBreaker: TieBreaker;
+}
+
+type LogAt = (level: QuorumLogAction['level'], message: string) => void;
+
 /** Applies votequorum's startup rules; throws `QuorumConfigError` on a fatal configuration. */
-export function resolveQuorumSettings(options: QuorumOptions): { settings: QuorumSettings; log: QuorumLogAction[] } {
+export function resolveQuorumSettings(options: QuorumOptions): {
+  settings: QuorumSettings;
+  log: QuorumLogAction[];
+  startup: QuorumStartupKeys;
+} {
+  const { log, logAt } = collectLog();
+  requireCount('localNodeId', options.localNodeId, 1);
+  const startup = readStartupKeys(options, logAt);
+  const settings = readRuntimeKeys(options, startup, logAt);
+  return { settings, log, startup };
+}
+
+/**
+ * The settings a running node takes from a reloaded configuration (`votequorum_readconfig(VOTEQUORUM_READCONFIG_RUNTIME)`):
+ * the nodelist, `expected_votes`, `votes` and `two_node` are read again; wait_for_all (unless it follows two_node),
+ * last_man_standing and auto_tie_breaker keep their startup values, auto_tie_breaker being checked again against
+ * the new nodelist (odd total without wait_for_all: disabled, fatal with last_man_standing). Throws
+ * `QuorumConfigError` where the startup rules would (corosync then goes on with its current runtime data).
+ */
+export function reloadQuorumSettings(
+  options: QuorumOptions,
+  startup: QuorumStartupKeys,
+): { settings: QuorumSettings; log: QuorumLogAction[] } {
+  const { log, logAt } = collectLog();
+  requireCount('localNodeId', options.localNodeId, 1);
+  const settings = readRuntimeKeys(options, startup, logAt);
+  return { settings, log };
+}
+
+function collectLog(): { log: QuorumLogAction[]; logAt: LogAt } {
   const log: QuorumLogAction[] = [];
-  const logAt = (level: QuorumLogAction['level'], message: string): void => {
+  const logAt: LogAt = (level, message) => {
     log.push({ type: 'log', level, subsystem: 'QUORUM', message });
   };
-  requireCount('localNodeId', options.localNodeId, 1);
+  return { log, logAt };
+}
+
+/** The `if (!runtime)` block of `votequorum_readconfig()`. */
+function readStartupKeys(options: QuorumOptions, logAt: LogAt): QuorumStartupKeys {
+  const lastManStandingWindowMs = options.lastManStandingWindowMs ?? DEFAULT_LAST_MAN_STANDING_WINDOW_MS;
+  requireCount('lastManStandingWindowMs', lastManStandingWindowMs, 0);
+  return {
+    waitForAll: options.waitForAll,
+    lastManStanding: options.lastManStanding ?? false,
+    lastManStandingWindowMs,
+    tieBreaker: resolveTieBreaker(options, logAt),
+  };
+}
+
+/** Everything else `votequorum_readconfig()` does, at startup and on reload alike. */
+function readRuntimeKeys(options: QuorumOptions, startup: QuorumStartupKeys, logAt: LogAt): QuorumSettings {
   const localEntry = options.nodelist?.find((node) => node.nodeId === options.localNodeId);
   const nodelistVotes = localEntry ? sumNodelistVotes(options.nodelist ?? []) : 0;
   const configuredExpected = options.expectedVotes ?? 0;
@@ -58,10 +119,10 @@ export function resolveQuorumSettings(options: QuorumOptions): { settings: Quoru
   const votes = localEntry ? (localEntry.quorumVotes ?? 1) : (options.votes ?? 1);
   requireCount('votes', votes, 0);
 
-  let tieBreaker = resolveTieBreaker(options, logAt);
-  const lastManStanding = options.lastManStanding ?? false;
+  let tieBreaker = startup.tieBreaker;
+  const lastManStanding = startup.lastManStanding;
   let twoNode = options.twoNode ?? false;
-  const waitForAll = options.waitForAll ?? twoNode;
+  const waitForAll = startup.waitForAll ?? twoNode;
   if (twoNode && tieBreaker.kind !== 'none') {
     logAt('error', 'two_node and auto_tie_breaker are both specified but are not compatible.');
     logAt('error', 'two_node has been disabled, please fix your corosync.conf');
@@ -78,20 +139,15 @@ export function resolveQuorumSettings(options: QuorumOptions): { settings: Quoru
     logAt('error', 'Therefore auto_tie_breaker has been disabled. Please fix your corosync.conf');
     tieBreaker = { kind: 'none' };
   }
-  const lastManStandingWindowMs = options.lastManStandingWindowMs ?? DEFAULT_LAST_MAN_STANDING_WINDOW_MS;
-  requireCount('lastManStandingWindowMs', lastManStandingWindowMs, 0);
   return {
-    settings: {
-      localNodeId: options.localNodeId,
-      votes,
-      expectedVotes: configuredExpected > 0 ? configuredExpected : nodelistVotes,
-      twoNode,
-      waitForAll,
-      lastManStanding,
-      lastManStandingWindowMs,
-      tieBreaker,
-    },
-    log,
+    localNodeId: options.localNodeId,
+    votes,
+    expectedVotes: configuredExpected > 0 ? configuredExpected : nodelistVotes,
+    twoNode,
+    waitForAll,
+    lastManStanding,
+    lastManStandingWindowMs: startup.lastManStandingWindowMs,
+    tieBreaker,
   };
 }
 
@@ -104,10 +160,7 @@ function sumNodelistVotes(nodelist: NonNullable<QuorumOptions['nodelist']>): num
   return sum;
 }
 
-function resolveTieBreaker(
-  options: QuorumOptions,
-  logAt: (level: QuorumLogAction['level'], message: string) => void,
-): TieBreaker {
+function resolveTieBreaker(options: QuorumOptions, logAt: LogAt): TieBreaker {
   const node = options.autoTieBreakerNode;
   if (!options.autoTieBreaker) {
     if (node !== undefined) logAt('warning', 'auto_tie_breaker_node: is meaningless if auto_tie_breaker is set to 0');

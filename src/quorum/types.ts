@@ -67,7 +67,13 @@ export type QuorumEvent =
   /** `corosync-quorumtool -e` / `pvecm expected`: set expected votes cluster-wide. */
   | { type: 'setExpected'; votes: number }
   /** `corosync-quorumtool -v votes -n nodeId`: set a node's votes cluster-wide (default: this node). */
-  | { type: 'setVotes'; votes: number; nodeId?: number };
+  | { type: 'setVotes'; votes: number; nodeId?: number }
+  /**
+   * A reloaded configuration (corosync's `votequorum_refresh_config`): the full options built from the new
+   * corosync.conf, `localNodeId` unchanged. Nodelist, `expectedVotes`, `votes` and `twoNode` take effect at once;
+   * the other keys only at the next restart (see docs/quorum.md).
+   */
+  | { type: 'reconfigure'; options: QuorumOptions };
 
 /** corosync's error names for a refused runtime request. */
 export type QuorumRequestError = 'CS_ERR_INVALID_PARAM' | 'CS_ERR_NAME_NOT_FOUND';
@@ -84,6 +90,12 @@ export type QuorumAction =
   /** Answer to `setExpected` / `setVotes`: accepted (a broadcast follows) or refused with corosync's error. */
   | { type: 'requestResult'; request: 'setExpected' | 'setVotes'; ok: true }
   | { type: 'requestResult'; request: 'setExpected' | 'setVotes'; ok: false; error: QuorumRequestError }
+  /**
+   * Answer to `reconfigure`: applied (broadcasts may follow), or refused with nothing changed; `message` is the
+   * reason (the `QuorumConfigError` the constructor would throw).
+   */
+  | { type: 'reconfigureResult'; ok: true }
+  | { type: 'reconfigureResult'; ok: false; error: 'CS_ERR_INVALID_PARAM'; message: string }
   | QuorumLogAction;
 
 /** The words `corosync-quorumtool` prints on its `Flags:` line, in its order. */

@@ -9,18 +9,31 @@
  *   quorum service's `quorum_api_set_quorum`, exec/vsf_quorum.c, which also writes the log lines);
  * - `calculate_quorum`, `recalculate_quorum`, `are_we_quorate`, `check_auto_tie_breaker`, the nodeinfo and
  *   reconfigure handlers, `setexpected`/`setvotes` validation and the last-man-standing timer are ported
- *   rule for rule; `getinfo` + corosync-quorumtool give `snapshot()`.
- * Deliberate deviations (docs/quorum.md): no quorum device, allow_downscale, expected_votes_tracking,
- * cancel-wait-for-all or config reload; the sync waits for ring-tagged nodeinfo messages instead of
- * corosync's separate sync barrier; a runtime request changes nothing locally until its own multicast is
- * delivered (corosync pre-applies it on the requesting node); quorum is a full integer (corosync: uint8_t);
- * the constructor announces nothing: the first announcement follows the first configuration change;
- * wait_for_all is re-armed only by an inquorate result outside a sync or at its end, not by the partial count
- * in the middle of a sync (in corosync a node that stays quorate across a membership change could re-arm it
- * on its own nodeinfo, before its peers' arrive, and end the sync inquorate while its peers are quorate).
+ *   rule for rule; `getinfo` + corosync-quorumtool give `snapshot()`;
+ * - a configuration reload (`reconfigure` event) follows `votequorum_refresh_config`: the runtime keys are read
+ *   again (`votequorum_readconfig(VOTEQUORUM_READCONFIG_RUNTIME)`), the nodeinfo is multicast, plus a node-votes
+ *   and an expected-votes reconfigure message when those changed.
+ * Deliberate deviations (docs/quorum.md): no quorum device, allow_downscale, expected_votes_tracking or
+ * cancel-wait-for-all; a reload the constructor would refuse changes nothing (corosync goes on with its runtime
+ * data, having re-read two_node by then), it recalculates quorum at once (corosync: when its nodeinfo comes
+ * back) and nodes no longer in the nodelist are forgotten once they are not members; the sync waits for
+ * ring-tagged nodeinfo messages instead of corosync's separate sync barrier; a runtime request changes nothing
+ * locally until its own multicast is delivered (corosync pre-applies it on the requesting node); quorum is a
+ * full integer (corosync: uint8_t); the constructor announces nothing: the first announcement follows the first
+ * configuration change; wait_for_all is re-armed only by an inquorate result outside a sync or at its end, not
+ * by the partial count in the middle of a sync (in corosync a node that stays quorate across a membership change
+ * could re-arm it on its own nodeinfo, before its peers' arrive, and end the sync inquorate while its peers are
+ * quorate).
  */
 import { decodeQuorumMessage, encodeQuorumMessage, NodeFlag, type NodeInfoMessage, ReconfigureParam } from './codec.ts';
-import { type QuorumSettings, resolveQuorumSettings } from './settings.ts';
+import {
+  DEFAULT_LAST_MAN_STANDING_WINDOW_MS,
+  QuorumConfigError,
+  type QuorumSettings,
+  type QuorumStartupKeys,
+  reloadQuorumSettings,
+  resolveQuorumSettings,
+} from './settings.ts';
 import type {
   QuorumAction,
   QuorumEvent,
@@ -53,7 +66,12 @@ interface MemberTally {
 export class QuorumCore {
   /** Configuration adjustments made at startup (corosync's CRIT/WARNING lines), for the driver to log. */
   readonly configLog: readonly QuorumLogAction[];
-  private readonly settings: QuorumSettings;
+  private settings: QuorumSettings;
+  /** What the keys read only at startup were (for `reconfigure`). */
+  private readonly startupKeys: QuorumStartupKeys;
+  private readonly startupOptions: QuorumOptions;
+  /** Node ids of the nodelist in use; null without one (no entry for this node: expected_votes only). */
+  private nodelistIds: ReadonlySet<number> | null;
   private readonly nodes = new Map<number, NodeRecord>();
   private readonly us: NodeRecord;
   private quorum = 0;
@@ -79,9 +97,12 @@ export class QuorumCore {
 
   /** @throws QuorumConfigError on a configuration corosync refuses to start with. */
   constructor(options: QuorumOptions, _now: number) {
-    const { settings, log } = resolveQuorumSettings(options);
+    const { settings, log, startup } = resolveQuorumSettings(options);
     this.settings = settings;
     this.configLog = log;
+    this.startupKeys = startup;
+    this.startupOptions = { ...options };
+    this.nodelistIds = nodelistIdsOf(options);
     this.lastManStanding = settings.lastManStanding;
     this.us = {
       nodeId: settings.localNodeId,
@@ -113,6 +134,9 @@ export class QuorumCore {
         break;
       case 'setVotes':
         this.onSetVotes(event.nodeId ?? this.us.nodeId, event.votes);
+        break;
+      case 'reconfigure':
+        this.onReconfigure(event.options);
         break;
     }
     const actions = this.output;
@@ -171,6 +195,8 @@ export class QuorumCore {
       nodesLeft = true;
       const node = this.nodes.get(nodeId);
       if (node) node.member = false;
+      // A node no longer in the nodelist (taken out by a reload) is forgotten once it has left.
+      if (node && !this.inNodelist(nodeId)) this.nodes.delete(nodeId);
     }
     if (this.lastManStanding) {
       const enoughLeft = newMembers.length >= this.quorum && nodesLeft;
@@ -187,14 +213,7 @@ export class QuorumCore {
     const left = this.announcedMembers.filter((nodeId) => !newMembers.includes(nodeId));
     if (joined.length > 0) this.logList('Sync joined', joined);
     if (left.length > 0) this.logList('Sync left', left);
-    this.broadcast({
-      type: 'nodeinfo',
-      nodeId: this.us.nodeId,
-      votes: this.us.votes,
-      expectedVotes: this.us.expectedVotes,
-      flags: this.us.flags,
-      ringId: this.ringId,
-    });
+    this.sendNodeInfo(this.ringId);
   }
 
   private onReceive(from: number, payload: Uint8Array): void {
@@ -318,6 +337,104 @@ export class QuorumCore {
     node.votes = savedVotes;
     if (quorum < Math.floor(totalVotes / 2) || quorum > totalVotes) return 'CS_ERR_INVALID_PARAM';
     return null;
+  }
+
+  /**
+   * votequorum.c `votequorum_refresh_config` + `votequorum_readconfig(VOTEQUORUM_READCONFIG_RUNTIME)`: the nodelist,
+   * expected_votes, votes and two_node are read again (wait_for_all follows two_node unless set; auto_tie_breaker
+   * is checked again against the new nodelist), this node's votes and expected votes are reset from them, its
+   * nodeinfo is multicast, then a node-votes and an expected-votes reconfigure message when those changed (the
+   * latter sets every member's expected votes, decrease allowed). Deviations: a configuration the constructor
+   * would refuse changes nothing; quorum is recalculated at once, without decrease (that comes with the
+   * expected-votes message) unless the node is in no ring yet; non-members outside the new nodelist are forgotten.
+   */
+  private onReconfigure(options: QuorumOptions): void {
+    let resolved: ReturnType<typeof reloadQuorumSettings>;
+    try {
+      if (options.localNodeId !== this.us.nodeId) {
+        throw new QuorumConfigError(
+          `configuration error: nodeid cannot change at runtime (${this.us.nodeId} → ${options.localNodeId})`,
+        );
+      }
+      resolveQuorumSettings(options); // refused as a restart with it would be
+      resolved = reloadQuorumSettings(options, this.startupKeys);
+    } catch (error) {
+      if (!(error instanceof QuorumConfigError)) throw error;
+      this.log('warning', error.message);
+      this.log('warning', 'will continue with current runtime data');
+      this.output.push({ type: 'reconfigureResult', ok: false, error: 'CS_ERR_INVALID_PARAM', message: error.message });
+      return;
+    }
+    const settings = resolved.settings;
+    this.output.push(...resolved.log);
+    this.logStartupOnlyChanges(options);
+    const old = {
+      votes: this.us.votes,
+      expectedVotes: this.us.expectedVotes,
+      nodes: this.nodelistIds?.size ?? 0,
+      twoNode: this.settings.twoNode,
+    };
+    this.settings = settings;
+    this.nodelistIds = nodelistIdsOf(options);
+    this.us.votes = settings.votes;
+    this.us.expectedVotes = settings.expectedVotes;
+    // wait_for_all_status is set only at startup; it is cleared when two_node no longer implies wait_for_all.
+    if (!settings.waitForAll && this.waitForAllStatus) this.setWaitForAllStatus(false);
+    for (const node of [...this.nodes.values()]) {
+      if (!node.member && !this.inNodelist(node.nodeId)) this.nodes.delete(node.nodeId);
+    }
+    // Only what changed is logged: most reloads (a link re-tuned, a token raised) leave votequorum as it was.
+    const nodeCount = this.nodelistIds?.size ?? 0;
+    const changes: string[] = [];
+    if (settings.expectedVotes !== old.expectedVotes) {
+      changes.push(`expected_votes ${old.expectedVotes} → ${settings.expectedVotes}`);
+    }
+    if (nodeCount !== old.nodes) changes.push(`nodes ${old.nodes} → ${nodeCount}`);
+    if (settings.votes !== old.votes) changes.push(`votes ${old.votes} → ${settings.votes}`);
+    if (settings.twoNode !== old.twoNode) changes.push(`two_node ${Number(old.twoNode)} → ${Number(settings.twoNode)}`);
+    if (changes.length > 0) this.log('notice', `configuration reloaded: ${changes.join(', ')}`);
+    this.output.push({ type: 'reconfigureResult', ok: true });
+    // Outside any ring nothing was announced yet and no message would come back: take the decrease at once.
+    this.recalculateQuorum(this.ringId === null, false);
+    if (this.ringId === null) return; // the first configuration change sends the nodeinfo
+    this.sendNodeInfo(this.ringId);
+    if (settings.votes !== old.votes) {
+      this.broadcast({
+        type: 'reconfigure',
+        param: ReconfigureParam.nodeVotes,
+        nodeId: this.us.nodeId,
+        value: settings.votes,
+      });
+    }
+    if (settings.expectedVotes !== old.expectedVotes) {
+      this.broadcast({
+        type: 'reconfigure',
+        param: ReconfigureParam.expectedVotes,
+        nodeId: this.us.nodeId,
+        value: settings.expectedVotes,
+      });
+    }
+  }
+
+  /** wait_for_all, last_man_standing and auto_tie_breaker are read only at startup (read-only keys in corosync). */
+  private logStartupOnlyChanges(options: QuorumOptions): void {
+    const before = this.startupOptions;
+    const window = (value: QuorumOptions) => value.lastManStandingWindowMs ?? DEFAULT_LAST_MAN_STANDING_WINDOW_MS;
+    const tieBreakerNode = (value: QuorumOptions) => String(value.autoTieBreakerNode ?? 'lowest');
+    const keys: [string, unknown, unknown][] = [
+      ['wait_for_all', before.waitForAll, options.waitForAll],
+      ['last_man_standing', before.lastManStanding ?? false, options.lastManStanding ?? false],
+      ['last_man_standing_window', window(before), window(options)],
+      ['auto_tie_breaker', before.autoTieBreaker ?? false, options.autoTieBreaker ?? false],
+      ['auto_tie_breaker_node', tieBreakerNode(before), tieBreakerNode(options)],
+    ];
+    for (const [key, startup, reloaded] of keys) {
+      if (startup !== reloaded) this.log('notice', `quorum.${key} changed: takes effect at the next restart`);
+    }
+  }
+
+  private inNodelist(nodeId: number): boolean {
+    return this.nodelistIds === null || this.nodelistIds.has(nodeId);
   }
 
   // ---- quorum calculation (votequorum.c "quorum calculation core bits") -----------------------------------
@@ -455,6 +572,18 @@ export class QuorumCore {
     });
   }
 
+  /** votequorum.c `votequorum_exec_send_nodeinfo` for this node, tagged with the ring it is sent in. */
+  private sendNodeInfo(ringId: RingId): void {
+    this.broadcast({
+      type: 'nodeinfo',
+      nodeId: this.us.nodeId,
+      votes: this.us.votes,
+      expectedVotes: this.us.expectedVotes,
+      flags: this.us.flags,
+      ringId,
+    });
+  }
+
   private answer(request: 'setExpected' | 'setVotes', error: QuorumRequestError | null): void {
     this.output.push(
       error ? { type: 'requestResult', request, ok: false, error } : { type: 'requestResult', request, ok: true },
@@ -482,6 +611,13 @@ export function majorityOf(votes: number): number {
 
 function isVoteCount(value: number): boolean {
   return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+/** The node ids of the nodelist votequorum uses: only one that lists this node counts (otherwise "no nodelist"). */
+function nodelistIdsOf(options: QuorumOptions): ReadonlySet<number> | null {
+  const nodelist = options.nodelist ?? [];
+  if (!nodelist.some((node) => node.nodeId === options.localNodeId)) return null;
+  return new Set(nodelist.map((node) => node.nodeId));
 }
 
 function sameRing(a: RingId, b: RingId): boolean {

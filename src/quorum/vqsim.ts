@@ -3,7 +3,8 @@
  * `QuorumCore` per node on a virtual clock, plays Totem's part (each partition of running nodes is one ring;
  * a membership change gives every member a regular configuration change with a new ring id, then the
  * broadcasts are delivered to all ring members, sender included, in one agreed order) and lets a test
- * start, crash, restart, partition and heal nodes and advance time. Every step runs to quiescence.
+ * start, crash, restart, partition and heal nodes, reload the configuration and advance time. Every step runs
+ * to quiescence.
  * Deterministic: no randomness, no real time.
  */
 import type { QuorumAction, QuorumNodelistEntry, QuorumOptions, QuorumSnapshot, RingId } from './types.ts';
@@ -47,8 +48,12 @@ export class QuorumSimulator {
   private readonly rings = new Map<number, SimulatedRing>();
   private groups: number[][] | null = null;
   private readonly pending: PendingBroadcast[] = [];
+  /** The configuration nodes start with (the last one reloaded). */
+  private options: QuorumSimulatorOptions;
 
-  constructor(private readonly options: QuorumSimulatorOptions) {}
+  constructor(options: QuorumSimulatorOptions) {
+    this.options = options;
+  }
 
   /** Current virtual time in ms. */
   now(): number {
@@ -119,6 +124,27 @@ export class QuorumSimulator {
   /** `corosync-quorumtool -v votes -n targetNodeId` on `nodeId`; returns the request's result action. */
   setVotes(nodeId: number, targetNodeId: number, votes: number): QuorumAction | undefined {
     return this.request(nodeId, { type: 'setVotes', nodeId: targetNodeId, votes });
+  }
+
+  /**
+   * Edits corosync.conf and reloads it (`corosync-cfgtool -R`) on the given running nodes, all by default: each
+   * gets a `reconfigure` event, then the broadcasts are delivered. Nodes started from now on use `options` too.
+   * Returns each node's `reconfigureResult`, in the order of the node ids.
+   */
+  reconfigure(options: QuorumSimulatorOptions, ...nodeIds: number[]): (QuorumAction | undefined)[] {
+    this.options = options;
+    const ids = nodeIds.length > 0 ? nodeIds : this.runningNodes();
+    const results = ids.map((nodeId) => {
+      const event = {
+        type: 'reconfigure',
+        options: { ...options.quorum, localNodeId: nodeId, nodelist: options.nodelist },
+      } as const;
+      const actions = this.core(nodeId).step(event, this.time);
+      this.apply(nodeId, actions);
+      return actions.find((action) => action.type === 'reconfigureResult');
+    });
+    this.settle();
+    return results;
   }
 
   /** A running node's status snapshot. */

@@ -7,12 +7,12 @@
  * corosync's u32 with serial-number arithmetic — a ring would need 2^53 messages to wrap, so plain comparisons are
  * correct. Decoding never throws: anything malformed yields `null` and the caller counts it.
  */
-import type { Guarantee, RingId } from './types.ts';
+import type { ConfigStamp, Guarantee, RingId } from './types.ts';
 
 /** Header magic ('totem' for corolink), distinguishes Totem messages from stray bytes. */
 export const TOTEM_MAGIC = 0xc07a;
 /** Wire format version; a different version is rejected. */
-export const TOTEM_WIRE_VERSION = 1;
+export const TOTEM_WIRE_VERSION = 2;
 /** Most nodes in a ring, a join set or a commit token (corosync PROCESSOR_COUNT_MAX). */
 export const MAX_PROCESSORS = 384;
 /** Most entries on the token's retransmit list (corosync RETRANSMIT_ENTRIES_MAX). */
@@ -69,6 +69,8 @@ export interface JoinMessage {
   ringSeq: number;
   /** Nodes the sender's transport cannot reach on any link (absent when none): see docs/totem.md, asymmetry. */
   unreachable?: number[];
+  /** The cluster config the sender runs: a stranger with another one is not admitted. */
+  stamp: ConfigStamp;
 }
 
 /** One member's entry in the commit token: what it holds of its old ring. */
@@ -99,6 +101,8 @@ export interface MergeDetectMessage {
   unreachable?: number[];
   /** The members of the sender's ring (absent when unknown), so a node that cannot reach one of them stays out. */
   members?: number[];
+  /** The cluster config the sender runs: a ring with another one is not merged with. */
+  stamp: ConfigStamp;
 }
 
 /** TOKEN_HOLD_CANCEL: "I have data" — the representative stops holding the token. */
@@ -156,6 +160,10 @@ class Writer {
     this.u16(ids.length);
     for (const id of ids) this.u32(id);
   }
+  stamp(stamp: ConfigStamp): void {
+    this.u53(stamp.version);
+    this.u32(stamp.digest);
+  }
   blob(payload: Uint8Array): void {
     this.u32(payload.length);
     this.reserve(payload.length);
@@ -210,6 +218,9 @@ class Reader {
   }
   ringId(): RingId {
     return { rep: this.nodeId(), seq: this.u53() };
+  }
+  stamp(): ConfigStamp {
+    return { version: this.u53(), digest: this.u32() };
   }
   ids(max: number): number[] {
     const count = this.u16();
@@ -288,6 +299,7 @@ export function encodeMessage(message: TotemMessage): Uint8Array {
       w.ids(message.fail);
       w.u53(message.ringSeq);
       w.ids(message.unreachable ?? []);
+      w.stamp(message.stamp);
       break;
     case 'commit':
       w.ringId(message.ringId);
@@ -306,6 +318,7 @@ export function encodeMessage(message: TotemMessage): Uint8Array {
       w.ringId(message.ringId);
       w.ids(message.unreachable ?? []);
       w.ids(message.members ?? []);
+      w.stamp(message.stamp);
       break;
     case 'holdCancel':
       w.u32(message.sender);
@@ -351,6 +364,7 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
         fail: r.ids(MAX_PROCESSORS),
         ringSeq: r.u53(),
         ...withUnreachable(r.ids(MAX_PROCESSORS)),
+        stamp: r.stamp(),
       };
     case TYPE_CODES.commit: {
       const ringId = r.ringId();
@@ -375,7 +389,7 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
       const head = { type: 'mergeDetect' as const, sender: r.nodeId(), ringId: r.ringId() };
       const unreachable = withUnreachable(r.ids(MAX_PROCESSORS));
       const members = r.ids(MAX_PROCESSORS);
-      return { ...head, ...unreachable, ...(members.length === 0 ? {} : { members }) };
+      return { ...head, ...unreachable, ...(members.length === 0 ? {} : { members }), stamp: r.stamp() };
     }
     case TYPE_CODES.holdCancel:
       return { type: 'holdCancel', sender: r.nodeId(), ringId: r.ringId() };

@@ -20,6 +20,7 @@
  * - Sequence numbers are 53-bit and never wrap; a leave is a JOIN with the sender in its own fail set.
  */
 
+import { DEFAULT_CONFIG_STAMP, mismatchText, sameStamp, stampProblem } from './config-stamp.ts';
 import { activeMembers, applyJoin, type GatherSets } from './membership.ts';
 import {
   type CommitEntry,
@@ -35,8 +36,16 @@ import {
 import { planRecovery, type RecoveryPlan } from './recovery.ts';
 import { formatRingId, sameRingId, successor } from './ring-id.ts';
 import { RingLog } from './ring-log.ts';
+import {
+  definedTimings,
+  describeTimingChanges,
+  type EffectiveTimings,
+  effectiveTimings,
+  timingsProblem,
+} from './timings.ts';
 import { allowedMessages, requestMissing, takeRetransmissions, updateAru, updateFlowControl } from './token.ts';
 import type {
+  ConfigStamp,
   Guarantee,
   MembershipState,
   RingId,
@@ -45,19 +54,15 @@ import type {
   TotemLogLevel,
   TotemOptions,
   TotemSnapshot,
+  TotemTimings,
 } from './types.ts';
 
 /** A new ring's seq is the highest known ring seq plus this (corosync). */
 export const RING_SEQ_STEP = 4;
-/** Default token warning threshold, percent of the token timeout (corosync token_warning). */
-export const DEFAULT_TOKEN_WARNING_PCT = 75;
 /** Default bound of the pending (not yet sent) queue before multicasts are refused. */
 export const DEFAULT_MAX_PENDING_MESSAGES = 4096;
 /** A leave notice is sent this many times (best effort; peers fall back to token loss). */
 export const LEAVE_NOTICE_COPIES = 2;
-/** corosync's hold formula: 0.8 × token_retransmit − 1000/HZ (HZ = 100). */
-const HOLD_FRACTION = 0.8;
-const HOLD_TICK_MS = 10;
 const PERCENT = 100;
 /** How often the same broken pair is logged while its node keeps asking to be admitted. */
 const ASYMMETRY_LOG_INTERVAL_MS = 10_000;
@@ -95,8 +100,11 @@ function difference(list: readonly number[], remove: readonly number[]): number[
 /** The Totem SRP core for one node. Drive it with `step(event, now)`; tick it at `nextDeadline()`. */
 export class TotemCore {
   private readonly me: number;
-  private readonly holdMs: number;
-  private readonly tokenWarningPct: number;
+  /** A copy of the options given; `reconfigure` replaces its nodes and timings. */
+  private readonly options: TotemOptions;
+  /** The timings in effect (defaults filled in), recomputed by `reconfigure`. */
+  private timings: EffectiveTimings;
+  private stamp: ConfigStamp;
   private readonly maxPending: number;
   private now: number;
   private out: TotemAction[] = [];
@@ -119,6 +127,10 @@ export class TotemCore {
   private readonly asymmetryLoggedAt = new Map<string, number>();
   /** Nodes refused for asymmetric reachability, until a JOIN or MERGE_DETECT of theirs no longer lists a member. */
   private readonly notAdmitted = new Set<number>();
+  /** The stamp each node last sent in a JOIN or MERGE_DETECT (its MCASTs carry none). */
+  private readonly peerStamps = new Map<number, ConfigStamp>();
+  /** The stamp of each node last reported in a `configMismatch` action (cleared when my stamp changes). */
+  private readonly mismatchReported = new Map<number, ConfigStamp>();
   private retransmitLoggedAt = Number.NEGATIVE_INFINITY;
   private retransmitRequestsUnlogged = 0;
 
@@ -160,19 +172,21 @@ export class TotemCore {
     delivered: 0,
     badMessages: 0,
     configurations: 0,
+    configMismatches: 0,
   };
 
   /** Starts in GATHER with only itself, which at once forms a single-node ring (as corosync does at startup). */
-  constructor(
-    private readonly options: TotemOptions,
-    now: number,
-  ) {
+  constructor(options: TotemOptions, now: number) {
+    const stamp = options.configStamp ?? DEFAULT_CONFIG_STAMP;
+    const problem = stampProblem(stamp);
+    if (problem) throw new RangeError(`TotemOptions.configStamp: ${problem}`);
+    this.options = { ...options, nodes: [...options.nodes] };
     this.me = options.localNodeId;
     this.now = now;
+    this.timings = effectiveTimings(this.options);
+    this.stamp = { ...stamp };
     this.highestRingSeq = options.initialRingSeq ?? 0;
     this.lastCommittedRingSeq = this.highestRingSeq;
-    this.holdMs = options.holdMs ?? Math.max(0, options.tokenRetransmitMs * HOLD_FRACTION - HOLD_TICK_MS);
-    this.tokenWarningPct = options.tokenWarningPct ?? DEFAULT_TOKEN_WARNING_PCT;
     this.maxPending = options.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
     this.enterGather('startup');
   }
@@ -199,6 +213,9 @@ export class TotemCore {
           break;
         case 'leave':
           this.onLeave();
+          break;
+        case 'reconfigure':
+          this.onReconfigure(event);
           break;
       }
     }
@@ -246,6 +263,7 @@ export class TotemCore {
       retained: ring?.size ?? 0,
       badMessages: this.stats.badMessages,
       configurations: this.stats.configurations,
+      configMismatches: this.stats.configMismatches,
     };
   }
 
@@ -262,7 +280,7 @@ export class TotemCore {
     if (now >= this.tokenLossAt) this.onTokenLoss();
     if (now >= this.joinAt) {
       this.sendJoin();
-      this.joinAt = now + this.options.joinMs;
+      this.joinAt = now + this.timings.joinMs;
     }
     if (now >= this.consensusAt) this.onConsensusTimeout();
     if (now >= this.mergeAt) this.sendMergeDetect();
@@ -292,6 +310,7 @@ export class TotemCore {
         this.onCommit(message);
         break;
       case 'mergeDetect':
+        if (this.refusedForConfig(message.sender, message.stamp)) break;
         if (this.state === 'operational' && this.cannotReachMembers(message.sender, message.unreachable)) break;
         if (message.members?.some((id) => this.unreachable.has(id))) break; // a ring I cannot fully reach
         this.onForeignRing(message.sender, message.ringId, 'mergeOperational');
@@ -347,11 +366,44 @@ export class TotemCore {
       proc: members,
       fail: [this.me],
       ringSeq: this.highestRingSeq,
+      stamp: this.stamp,
     });
     for (let copy = 0; copy < LEAVE_NOTICE_COPIES; copy++) this.send('all', notice, true);
     this.log('notice', 'Leaving the ring: sent leave notice, stopping.');
     this.state = 'left';
     this.heldToken = null;
+  }
+
+  private onReconfigure(event: Extract<TotemEvent, { type: 'reconfigure' }>): void {
+    if (event.nodes) this.options.nodes = [...event.nodes];
+    if (event.configStamp) this.setStamp(event.configStamp);
+    if (event.timings) this.setTimings(event.timings);
+  }
+
+  /** My stamp from now on: it decides at the next JOIN or MERGE_DETECT; mismatches are reported afresh. */
+  private setStamp(stamp: ConfigStamp): void {
+    const problem = stampProblem(stamp);
+    if (problem) {
+      this.log('warning', `config stamp not changed: ${problem}`);
+      return;
+    }
+    if (sameStamp(stamp, this.stamp)) return;
+    this.stamp = { ...stamp };
+    this.mismatchReported.clear();
+  }
+
+  /** New timings apply from the next time each timer is armed: the running ring is not disturbed. */
+  private setTimings(changes: Partial<TotemTimings>): void {
+    const problem = timingsProblem(changes);
+    if (problem) {
+      this.log('warning', `timings not changed: ${problem}`);
+      return;
+    }
+    const before = this.timings;
+    Object.assign(this.options, definedTimings(changes));
+    this.timings = effectiveTimings(this.options);
+    const changed = describeTimingChanges(before, this.timings);
+    if (changed) this.log('notice', `timings changed: ${changed}`);
   }
 
   // ---------------------------------------------------------------- membership: gather
@@ -374,8 +426,8 @@ export class TotemCore {
     this.consensus.clear();
     this.consensus.add(this.me);
     this.sendJoin();
-    this.joinAt = this.now + this.options.joinMs;
-    this.consensusAt = this.now + this.options.consensusMs;
+    this.joinAt = this.now + this.timings.joinMs;
+    this.consensusAt = this.now + this.timings.consensusMs;
     this.checkConsensus();
   }
 
@@ -387,12 +439,40 @@ export class TotemCore {
       fail: [...this.sets.fail].sort((a, b) => a - b),
       ringSeq: this.highestRingSeq,
       ...this.unreachableField(),
+      stamp: this.stamp,
     };
   }
 
   private mergeDetectMessage(ringId: RingId): MergeDetectMessage {
     const members = this.installed ? [...this.installed.members] : [];
-    return { type: 'mergeDetect', sender: this.me, ringId, ...this.unreachableField(), members };
+    return { type: 'mergeDetect', sender: this.me, ringId, ...this.unreachableField(), members, stamp: this.stamp };
+  }
+
+  /**
+   * A node outside my installed ring that runs another cluster config (its last JOIN or MERGE_DETECT carried a
+   * different stamp) is not admitted. Members are: nodes apply a config change a few ms apart, and that must not
+   * split a running ring.
+   */
+  private runsOtherConfig(nodeId: number): boolean {
+    const theirs = this.peerStamps.get(nodeId);
+    return theirs !== undefined && !sameStamp(theirs, this.stamp) && !this.installed?.members.includes(nodeId);
+  }
+
+  /** Records the stamp of a JOIN or MERGE_DETECT; true when the message must be ignored (counted, reported once). */
+  private refusedForConfig(sender: number, stamp: ConfigStamp): boolean {
+    if (sender === this.me) return false;
+    this.peerStamps.set(sender, stamp);
+    if (!this.runsOtherConfig(sender)) {
+      this.mismatchReported.delete(sender);
+      return false;
+    }
+    this.stats.configMismatches++;
+    const reported = this.mismatchReported.get(sender);
+    if (reported && sameStamp(reported, stamp)) return true;
+    this.mismatchReported.set(sender, stamp);
+    this.out.push({ type: 'configMismatch', nodeId: sender, theirs: { ...stamp }, ours: { ...this.stamp } });
+    this.log('warning', mismatchText(sender, stamp, this.stamp));
+    return true;
   }
 
   private unreachableField(): { unreachable?: number[] } {
@@ -431,8 +511,10 @@ export class TotemCore {
 
   private onJoin(join: JoinMessage): void {
     if (join.sender === this.me) return;
+    const leaving = join.fail.includes(join.sender);
+    if (!leaving && this.refusedForConfig(join.sender, join.stamp)) return; // a leave is honoured whatever the config
     this.highestRingSeq = Math.max(this.highestRingSeq, join.ringSeq);
-    if (join.fail.includes(join.sender)) {
+    if (leaving) {
       this.onLeaveNotice(join.sender);
       return;
     }
@@ -506,6 +588,7 @@ export class TotemCore {
     if (sender === this.me) return;
     // Its own ring's messages (quorum and CPG traffic of a lone node) must not pull it in by the back door.
     if (this.state === 'operational' && this.notAdmitted.has(sender)) return;
+    if (this.runsOtherConfig(sender)) return;
     if (this.state === 'operational') {
       const installed = this.installed!;
       if (sameRingId(ringId, installed.ringId)) return;
@@ -585,7 +668,7 @@ export class TotemCore {
     const bytes = encodeMessage(commit);
     this.send(next, bytes, true);
     this.lastSentToken = { to: next, bytes };
-    this.tokenRetransmitAt = this.now + this.options.tokenRetransmitMs;
+    this.tokenRetransmitAt = this.now + this.timings.tokenRetransmitMs;
   }
 
   private enterRecovery(entries: readonly CommitEntry[]): void {
@@ -628,7 +711,7 @@ export class TotemCore {
     this.leftCleanly.clear();
     this.joinAt = Infinity;
     this.consensusAt = Infinity;
-    this.mergeAt = newRing.ringId.rep === this.me ? this.now + this.options.mergeMs : Infinity;
+    this.mergeAt = newRing.ringId.rep === this.me ? this.now + this.timings.mergeMs : Infinity;
   }
 
   /** Delivers old-ring messages up to `upTo`; `skipHoles` (transitional configuration) steps over missing seqs. */
@@ -734,7 +817,7 @@ export class TotemCore {
   }
 
   private sendNewMessages(token: TokenMessage, ring: RingLog, retransmittedNow: number): number {
-    const allowed = allowedMessages(token, this.options, retransmittedNow);
+    const allowed = allowedMessages(token, this.timings, retransmittedNow);
     let sent = 0;
     while (sent < allowed) {
       const message = this.nextOutgoing(token, ring);
@@ -799,7 +882,7 @@ export class TotemCore {
   private failedToReceive(token: TokenMessage): boolean {
     this.aruStuckCount = token.aru === this.lastTokenAru && token.aruAddr !== 0 ? this.aruStuckCount + 1 : 0;
     this.lastTokenAru = token.aru;
-    if (this.aruStuckCount <= this.options.failToRecvConst || token.aruAddr !== this.me) return false;
+    if (this.aruStuckCount <= this.timings.failToRecvConst || token.aruAddr !== this.me) return false;
     this.log('error', 'FAILED TO RECEIVE');
     this.enterGather('failedToReceive');
     return true;
@@ -823,7 +906,7 @@ export class TotemCore {
   }
 
   private isIdle(): boolean {
-    return this.seqUnchangedCount > this.options.seqnoUnchangedConst;
+    return this.seqUnchangedCount > this.timings.seqnoUnchangedConst;
   }
 
   private forwardToken(token: TokenMessage): void {
@@ -833,7 +916,7 @@ export class TotemCore {
     const holding = idle && ring.ringId.rep === this.me && (next === this.me || this.isIdle());
     if (holding || next === this.me) {
       this.heldToken = token;
-      this.holdUntil = holding ? this.now + this.holdMs : this.now;
+      this.holdUntil = holding ? this.now + this.timings.holdMs : this.now;
       return;
     }
     this.transmitToken(token, next);
@@ -865,13 +948,13 @@ export class TotemCore {
     const bytes = encodeMessage(token);
     this.send(next, bytes, true);
     this.lastSentToken = { to: next, bytes };
-    this.tokenRetransmitAt = this.now + this.options.tokenRetransmitMs;
+    this.tokenRetransmitAt = this.now + this.timings.tokenRetransmitMs;
   }
 
   /** token_retransmit expired: resend my last token (or commit token); the receiver drops it if it had it. */
   private retransmitToken(): void {
     const last = this.lastSentToken;
-    this.tokenRetransmitAt = last ? this.now + this.options.tokenRetransmitMs : Infinity;
+    this.tokenRetransmitAt = last ? this.now + this.timings.tokenRetransmitMs : Infinity;
     if (!last) return;
     this.stats.tokenRetransmits++;
     this.send(last.to, last.bytes, true);
@@ -882,7 +965,7 @@ export class TotemCore {
     if (this.state === 'operational') {
       this.log(
         'notice',
-        `A processor failed, forming new configuration: token timed out (${this.options.tokenMs}ms), waiting ${this.options.consensusMs}ms for consensus.`,
+        `A processor failed, forming new configuration: token timed out (${this.timings.tokenMs}ms), waiting ${this.timings.consensusMs}ms for consensus.`,
       );
       this.enterGather('tokenLostOperational');
     } else if (this.state === 'commit') {
@@ -894,10 +977,10 @@ export class TotemCore {
 
   private restartTokenLossTimer(): void {
     this.tokenReceivedAt = this.now;
-    this.tokenLossAt = this.now + this.options.tokenMs;
-    const warnPct = this.tokenWarningPct;
+    this.tokenLossAt = this.now + this.timings.tokenMs;
+    const warnPct = this.timings.tokenWarningPct;
     this.tokenWarningAt =
-      warnPct > 0 && this.state === 'operational' ? this.now + (this.options.tokenMs * warnPct) / PERCENT : Infinity;
+      warnPct > 0 && this.state === 'operational' ? this.now + (this.timings.tokenMs * warnPct) / PERCENT : Infinity;
   }
 
   private resetTokenBookkeeping(): void {
@@ -918,7 +1001,7 @@ export class TotemCore {
 
   private sendMergeDetect(): void {
     const installed = this.installed!;
-    this.mergeAt = this.now + this.options.mergeMs;
+    this.mergeAt = this.now + this.timings.mergeMs;
     const bytes = encodeMessage(this.mergeDetectMessage(installed.ringId));
     for (const id of this.options.nodes) if (!installed.members.includes(id)) this.send(id, bytes, true);
   }

@@ -12,6 +12,15 @@ export interface RingId {
 /** Delivery guarantee of a multicast: agreed (total order) or safe (total order + every member has it). */
 export type Guarantee = 'agreed' | 'safe';
 
+/**
+ * Which cluster config a node runs: `version` = corosync.conf config_version (a non-negative safe integer), `digest` =
+ * a u32 hash of the nodelist computed by the caller. A node outside my ring with a different stamp is not admitted.
+ */
+export interface ConfigStamp {
+  version: number;
+  digest: number;
+}
+
 /** Totem timing and flow-control options (corosync's `totem { }` values after derivation by the config layer). */
 export interface TotemOptions {
   /** This node's id (non-zero u32). */
@@ -51,7 +60,25 @@ export interface TotemOptions {
    * delivered atomically, in order, at one seq. Flow control counts MCASTs, as corosync's does.
    */
   packer?: TotemPacker;
+  /** The cluster config this node runs (carried in JOIN and MERGE_DETECT). Default `{ version: 0, digest: 0 }`. */
+  configStamp?: ConfigStamp;
 }
+
+/** The options a `reconfigure` event may change at run time; each applies from the next time its timer is armed. */
+export type TotemTimings = Pick<
+  TotemOptions,
+  | 'tokenMs'
+  | 'tokenRetransmitMs'
+  | 'holdMs'
+  | 'joinMs'
+  | 'consensusMs'
+  | 'mergeMs'
+  | 'maxMessages'
+  | 'windowSize'
+  | 'failToRecvConst'
+  | 'seqnoUnchangedConst'
+  | 'tokenWarningPct'
+>;
 
 /** How the layer above joins several payloads into one MCAST (see `TotemOptions.packer`); pure functions. */
 export interface TotemPacker {
@@ -73,7 +100,13 @@ export type TotemEvent =
   /** Transport: a link to the node came up (hostUp). */
   | { type: 'peerReachable'; nodeId: number }
   /** Clean shutdown: tell the peers we leave, then stop. */
-  | { type: 'leave' };
+  | { type: 'leave' }
+  /**
+   * The cluster config changed at run time. `nodes` replaces the nodelist (MERGE_DETECT targets; a removed member
+   * stays until failure detection takes it out), `configStamp` replaces my stamp, `timings` apply from the next time
+   * each timer is armed (an invalid value refuses all of `timings`, with a warning). No membership change by itself.
+   */
+  | { type: 'reconfigure'; nodes?: number[]; configStamp?: ConfigStamp; timings?: Partial<TotemTimings> };
 
 /** Log severity levels (corosync's). */
 export type TotemLogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error';
@@ -100,6 +133,11 @@ export type TotemAction =
     }
   /** The multicast was refused: `pending` messages already wait for the token. Retry later (CS_ERR_TRY_AGAIN). */
   | { type: 'backpressure'; pending: number }
+  /**
+   * A JOIN or MERGE_DETECT of a node outside my ring was ignored: it runs another cluster config. Reported once per
+   * (node, its stamp) until its stamp or mine changes; the messages stay ignored (counted in `configMismatches`).
+   */
+  | { type: 'configMismatch'; nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }
   | { type: 'log'; level: TotemLogLevel; subsystem: 'TOTEM'; message: string };
 
 /** Membership state (TOCS §4). `left` after a `leave` event: the core ignores everything. */
@@ -134,4 +172,6 @@ export interface TotemSnapshot {
   badMessages: number;
   /** Configuration changes (regular) installed. */
   configurations: number;
+  /** JOIN and MERGE_DETECT messages ignored because their sender, outside my ring, runs another config. */
+  configMismatches: number;
 }

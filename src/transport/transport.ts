@@ -267,6 +267,11 @@ export class Transport {
     return local === undefined ? undefined : { ...local.options };
   }
 
+  /** Whether the node is a configured peer (knet: a host was added). */
+  hasPeer(nodeId: number): boolean {
+    return this.peers.has(nodeId);
+  }
+
   /** Whether the peer has at least one usable link (knet host `reachable`). */
   isReachable(nodeId: number): boolean {
     return this.peers.get(nodeId)?.reachable === true;

@@ -229,6 +229,34 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     await closeSocket(local.socket);
   }
 
+  /**
+   * Adds a node to the running transport (a node added to the nodelist): its addresses on the local links are
+   * registered (in the crypto's source-address filter too), then the core starts heartbeating to it. Endpoints on
+   * links this node does not have are ignored. Throws, with nothing changed, when the node is already known.
+   */
+  addPeer(nodeId: number, endpoints: LinkEndpoint[]): void {
+    if (this.core.hasPeer(nodeId)) {
+      throw new Error(`cannot add node ${nodeId}: it is already a peer`);
+    }
+    const usable = endpoints.filter((e) => this.sockets.has(e.link));
+    for (const endpoint of usable) this.peers.add(nodeId, endpoint);
+    this.crypto.listAddresses(usable.map((e) => ({ nodeId, address: e.address })));
+    this.run({ type: 'addPeer', nodeId, links: usable.map((e) => e.link) });
+  }
+
+  /** Removes a node (taken out of the nodelist): its links go down, its addresses are forgotten. Unknown: no-op. */
+  removePeer(nodeId: number): void {
+    const forgotten: { nodeId: number; address: string }[] = [];
+    for (const link of this.sockets.keys()) {
+      const endpoint = this.peers.destination(nodeId, link);
+      if (endpoint === undefined) continue;
+      forgotten.push({ nodeId, address: endpoint.address });
+      this.peers.remove(nodeId, link);
+    }
+    this.crypto.unlistAddresses(forgotten);
+    this.run({ type: 'removePeer', nodeId });
+  }
+
   /** Re-tunes a running link (priority, ping timings, pong count) without taking it down; unknown link: a warning. */
   updateLink(link: number, options: LinkOptionsUpdate): void {
     this.run({ type: 'updateLink', link, options });

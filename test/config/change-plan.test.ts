@@ -166,7 +166,7 @@ describe('planConfigChange: refused and restart keys', () => {
 });
 
 describe('planConfigChange: live changes', () => {
-  test('link tuning applies live; timers, votes and logging at the next restart; re-tuned links are listed', () => {
+  test('link tuning, Totem timers and votes apply live; logging at the next restart; re-tuned links are listed', () => {
     const result = plan(
       next(
         ['link_mode: passive', 'link_mode: passive\n  token: 5000\n  consensus: 7000\n  join: 60'],
@@ -180,19 +180,15 @@ describe('planConfigChange: live changes', () => {
     for (const key of [
       'totem.interface.linknumber=1.knet_link_priority',
       'totem.interface.linknumber=1.knet_ping_interval',
-    ]) {
-      assert.equal(changeOf(result, key).effect, 'live', key);
-    }
-    for (const key of [
       'totem.token',
       'totem.consensus',
       'totem.join',
       'nodelist.node.nodeid=3.quorum_votes',
       'quorum.expected_votes',
-      'logging.debug',
     ]) {
-      assert.equal(changeOf(result, key).effect, 'restart', key);
+      assert.equal(changeOf(result, key).effect, 'live', key);
     }
+    assert.equal(changeOf(result, 'logging.debug').effect, 'restart');
     assert.deepEqual(result.linksUpdated, [1]);
     assert.deepEqual([result.linksAdded, result.linksRemoved], [[], []]);
   });
@@ -204,10 +200,11 @@ describe('planConfigChange: live changes', () => {
     const node = changeOf(added, 'nodelist.node.nodeid=4');
     assert.deepEqual(
       [node.from, node.to, node.effect],
-      [null, 'n4, 1 vote(s), link0 198.18.10.4, link1 198.18.20.4', 'restart'],
+      [null, 'n4, 1 vote(s), link0 198.18.10.4, link1 198.18.20.4', 'live'],
     );
     const removed = planSpecs({ nodes: nodes(4, [0, 1]) }, {});
     assert.deepEqual([removed.ok, removed.nodesRemoved], [true, [4]]);
+    assert.equal(changeOf(removed, 'nodelist.node.nodeid=4').effect, 'live');
 
     const withLink2 = { links: [{ link: 0 }, { link: 1 }, { link: 2 }], nodes: nodes(3, [0, 1, 2]) };
     const linkAdded = planSpecs({}, withLink2);

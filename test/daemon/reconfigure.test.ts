@@ -2,44 +2,26 @@
 // replicated store, `corolink link add|priority|remove` change it through the checked flow, every node applies the
 // committed version live; refusals change nothing.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { StatusV1 } from '../../src/client/schema.ts';
 import { CpgStream } from '../../src/lab/cpg-stream.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { type CliRun, runCli } from './run-cli.ts';
 
-const execFileAsync = promisify(execFile);
 const FIRST_HOST = 181;
 const STREAM_INTERVAL_MS = 20;
 const SETTLE_TIMEOUT_MS = 20_000;
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cliWithEnv(
+function cliWithEnv(
   env: Record<string, string>,
   cluster: LocalCluster,
   nodeid: number,
   ...args: string[]
 ): Promise<CliRun> {
-  try {
-    const { stdout, stderr } = await execFileAsync(
-      process.execPath,
-      ['bin/corolink.mjs', ...args, '--socket', cluster.node(nodeid).socket],
-      { env: { ...process.env, ...env } },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+  return runCli([...args, '--socket', cluster.node(nodeid).socket], env);
 }
 
 const cli = (cluster: LocalCluster, nodeid: number, ...args: string[]) => cliWithEnv({}, cluster, nodeid, ...args);

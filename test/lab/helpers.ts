@@ -30,8 +30,8 @@ export function healthy(count: number) {
 export async function startLab(options: Omit<LabOptions, 'dir'>): Promise<{ lab: NetnsLab; stream: CpgStream }> {
   const lab = await NetnsLab.up({ ...options, dir: mkdtempSync(join(tmpdir(), 'corolink-lab-')) });
   try {
-    await lab.waitFor(healthy(options.nodes), { timeoutMs: 60_000 });
-    const stream = await CpgStream.open(new Map(lab.nodeids.map((n) => [n, lab.socket(n)])));
+    await lab.waitFor(healthy(lab.memberIds.length), { timeoutMs: 60_000 });
+    const stream = await CpgStream.open(new Map(lab.memberIds.map((n) => [n, lab.socket(n)])));
     return { lab, stream };
   } catch (error) {
     await lab.down();

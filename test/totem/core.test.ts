@@ -5,6 +5,8 @@ import { TotemCore } from '../../src/totem/totem.ts';
 import { MiniRing, THREE_NODE_TIMINGS } from './mini-ring.ts';
 
 const encoder = new TextEncoder();
+/** The config stamp of a core given none. */
+const stamp = { version: 0, digest: 0 };
 
 /** A formed 3-node ring, idle. */
 function formedRing(options = {}): MiniRing {
@@ -48,11 +50,11 @@ describe('Totem core: startup and ring formation', () => {
   test('a JOIN from a stranger that excludes me is ignored (no storm of single-node rings)', () => {
     const core = new TotemCore({ ...THREE_NODE_TIMINGS, localNodeId: 1, nodes: [1, 2] }, 0);
     core.step({ type: 'tick' }, 0);
-    const join = encodeMessage({ type: 'join', sender: 2, proc: [1, 2], fail: [1], ringSeq: 40 });
+    const join = encodeMessage({ type: 'join', sender: 2, proc: [1, 2], fail: [1], ringSeq: 40, stamp });
     const actions = core.step({ type: 'receive', from: 2, payload: join }, 1);
     assert.deepEqual(actions, []);
     assert.deepEqual(core.snapshot().ringId, { rep: 1, seq: 4 });
-    const welcoming = encodeMessage({ type: 'join', sender: 2, proc: [2], fail: [], ringSeq: 40 });
+    const welcoming = encodeMessage({ type: 'join', sender: 2, proc: [2], fail: [], ringSeq: 40, stamp });
     const merging = core.step({ type: 'receive', from: 2, payload: welcoming }, 2);
     assert.equal(core.snapshot().state, 'gather', 'a stranger that does not exclude me is merged with');
     assert.ok(merging.some((a) => a.type === 'send'));

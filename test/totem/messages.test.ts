@@ -9,6 +9,7 @@ import {
 } from '../../src/totem/messages.ts';
 
 const ring = { rep: 1, seq: 0x2c };
+const stamp = { version: 7, digest: 0x9e3779b9 };
 const samples: TotemMessage[] = [
   {
     type: 'token',
@@ -40,7 +41,7 @@ const samples: TotemMessage[] = [
     payload: new Uint8Array(0),
     inner: { ringId: ring, sender: 2, seq: 8, guarantee: 'agreed', payload: new Uint8Array([7]) },
   },
-  { type: 'join', sender: 3, proc: [1, 2, 3], fail: [2], ringSeq: 0x2c },
+  { type: 'join', sender: 3, proc: [1, 2, 3], fail: [2], ringSeq: 0x2c, stamp },
   {
     type: 'commit',
     ringId: { rep: 1, seq: 0x30 },
@@ -50,7 +51,7 @@ const samples: TotemMessage[] = [
       { nodeId: 3, oldRingId: null, aru: 0, highSeq: 0, highDelivered: 0 },
     ],
   },
-  { type: 'mergeDetect', sender: 4, ringId: { rep: 4, seq: 8 } },
+  { type: 'mergeDetect', sender: 4, ringId: { rep: 4, seq: 8 }, stamp },
   { type: 'holdCancel', sender: 2, ringId: ring },
 ];
 
@@ -85,7 +86,10 @@ describe('Totem message codec', () => {
   });
 
   test('insane fields are rejected: node id 0, aru above seq, oversized retransmit list, unsorted commit members', () => {
-    assert.equal(decodeMessage(encodeMessage({ type: 'join', sender: 0, proc: [1], fail: [], ringSeq: 0 })), null);
+    assert.equal(
+      decodeMessage(encodeMessage({ type: 'join', sender: 0, proc: [1], fail: [], ringSeq: 0, stamp })),
+      null,
+    );
     const token = samples[0] as Extract<TotemMessage, { type: 'token' }>;
     assert.equal(decodeMessage(encodeMessage({ ...token, aru: token.seq + 1 })), null);
     const rtr = Array.from({ length: MAX_RETRANSMIT_ENTRIES + 1 }, (_, i) => i + 1);

@@ -46,16 +46,27 @@ export class MiniRing {
   private inFlight: InFlight[] = [];
   private order = 0;
 
+  /** Starts the cores of `running` (default: every node of `nodes`, the nodelist each core is given). */
   constructor(
     readonly nodes: number[],
-    options: Partial<TotemOptions> = {},
+    private readonly options: Partial<TotemOptions> = {},
     readonly delayMs = 0.1,
+    running: number[] = nodes,
   ) {
-    for (const node of nodes) {
-      this.cores.set(node, new TotemCore({ ...THREE_NODE_TIMINGS, ...options, localNodeId: node, nodes }, 0));
-      this.actions.set(node, []);
-    }
-    for (const node of nodes) this.step(node, { type: 'tick' });
+    for (const node of running) this.createCore(node, {});
+    for (const node of running) this.step(node, { type: 'tick' });
+  }
+
+  /** Starts (or restarts, with a fresh state) a node's core now; `options` override the bench's for it. */
+  start(node: number, options: Partial<TotemOptions> = {}): void {
+    this.createCore(node, options);
+    this.step(node, { type: 'tick' });
+  }
+
+  private createCore(node: number, options: Partial<TotemOptions>): void {
+    const all = { ...THREE_NODE_TIMINGS, ...this.options, ...options, localNodeId: node, nodes: this.nodes };
+    this.cores.set(node, new TotemCore(all, this.now));
+    if (!this.actions.has(node)) this.actions.set(node, []);
   }
 
   /** Feeds an event to a node's core and routes its actions. */

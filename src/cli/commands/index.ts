@@ -7,6 +7,9 @@ import type { Command } from 'commander';
 
 type CommandModule = { register(program: Command): void };
 
+/** One module registers `join-token`, `add` and `delnode`. */
+const joinCommands = () => import('./join.ts');
+
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   start: () => import('./start.ts'),
   config: () => import('./config.ts'),
@@ -21,6 +24,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   create: () => import('./create.ts'),
   cpg: () => import('./cpg.ts'),
   cfs: () => import('./cfs.ts'),
+  'join-token': joinCommands,
+  add: joinCommands,
+  delnode: joinCommands,
   daemon: () => import('./daemon.ts'),
   lab: () => import('./lab.ts'),
 };
@@ -29,5 +35,6 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 export async function registerCommands(program: Command, argv: readonly string[]): Promise<void> {
   const name = argv.find((arg) => !arg.startsWith('-'));
   const selected = name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
-  for (const command of selected) (await COMMANDS[command]!()).register(program);
+  // A module that registers several commands is loaded (and registers) once.
+  for (const load of new Set(selected.map((command) => COMMANDS[command]!))) (await load()).register(program);
 }

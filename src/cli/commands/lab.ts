@@ -99,6 +99,7 @@ export function register(program: Command): void {
     .option('--nodes <n>', 'number of hosts', '3')
     .option('--links <n>', 'number of link networks', '2')
     .option('--links-configured <k>', 'configure only the first K links in corosync.conf')
+    .option('--members <m>', 'put only hosts n1…nM in corosync.conf; the rest are spare hosts for `corolink add`')
     .option('--mode <mode>', 'knet link mode: passive, active or rr', 'passive')
     .option('--no-daemons', 'prepare hosts, config and key but start no daemon')
     .option('--dir <path>', 'lab directory (default: $COROLINK_LAB_DIR or /run/corolink-lab)')
@@ -112,8 +113,10 @@ export function register(program: Command): void {
         flags.linksConfigured === undefined
           ? links
           : amount(flags.linksConfigured as string, '--links-configured', links);
+      const members = flags.members === undefined ? nodes : amount(flags.members as string, '--members', nodes);
       const opened = await verb(VERB_LIMIT_MS, () =>
         NetnsLab.up({
+          members,
           ...(flags.dir ? { dir: flags.dir } : {}),
           nodes,
           links,
