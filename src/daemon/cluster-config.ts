@@ -5,7 +5,6 @@
  * `propose`, which plans them against the running config (src/config/change-plan.ts) and refuses unsafe ones
  * before anything is written. docs/reconfiguration.md.
  */
-import { performance } from 'node:perf_hooks';
 import type { CfsResult } from '../cfs/core.ts';
 import {
   type CheckedConfig,
@@ -35,8 +34,9 @@ export interface ConfigVersionInfo {
   current: boolean;
 }
 
-/** How often a node kept out of the membership asks the same node for the cluster's config. */
+/** How often, and how many times, a node kept out of the membership asks a node for the cluster's config. */
 const CONFIG_REQUEST_INTERVAL_MS = 2000;
+const CONFIG_REQUEST_ATTEMPTS = 30;
 
 /** The point-to-point messages of the config exchange (JSON). */
 type PeerMessage = { type: 'configRequest' } | { type: 'config'; text: string };
@@ -71,8 +71,8 @@ export class ClusterConfigService {
   private applying: Promise<void> = Promise.resolve();
   /** A seeding write is in flight (quorum events come in bursts: one write is enough). */
   private seeding = false;
-  /** When this node last asked each node for the cluster's config (performance.now()). */
-  private readonly lastRequestAt = new Map<number, number>();
+  /** The retry timer of each node this node is asking for the cluster's config. */
+  private readonly asking = new Map<number, NodeJS.Timeout>();
   readonly counters = { malformedPeerMessages: 0 };
 
   constructor(
@@ -89,7 +89,7 @@ export class ClusterConfigService {
         .catch((error: Error) => this.log('error', error.message));
     });
     engine.on('quorum', () => this.seedIfMissing());
-    engine.on('configMismatch', (event) => this.onConfigMismatch(event, performance.now()));
+    engine.on('configMismatch', (event) => this.onConfigMismatch(event));
     engine.on('peerMessage', (from, payload) => this.onPeerMessage(from, payload));
   }
 
@@ -239,20 +239,38 @@ export class ClusterConfigService {
     return true;
   }
 
+  /** Stops asking other nodes for the cluster's config (the daemon stops). */
+  close(): void {
+    for (const timer of this.asking.values()) clearTimeout(timer);
+    this.asking.clear();
+  }
+
   /**
    * Totem kept a node with another config out of the membership. When it is this node that is behind, and it is
    * not quorate (a quorate node never takes a config from outside its membership), it asks that node for the
-   * cluster's config, at most once per CONFIG_REQUEST_INTERVAL_MS.
+   * cluster's config.
    */
-  private onConfigMismatch(event: { nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }, now: number): void {
-    if (event.theirs.version <= event.ours.version || this.engine.stackSnapshot().quorum.quorate) return;
-    if (now - (this.lastRequestAt.get(event.nodeId) ?? -Infinity) < CONFIG_REQUEST_INTERVAL_MS) return;
-    this.lastRequestAt.set(event.nodeId, now);
+  private onConfigMismatch(event: { nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }): void {
+    if (event.theirs.version <= event.ours.version || this.asking.has(event.nodeId)) return;
+    if (this.engine.stackSnapshot().quorum.quorate) return;
     this.log(
       'notice',
       `this node runs config_version ${event.ours.version}, node ${event.nodeId} runs ${event.theirs.version}: asking it for the cluster's config before joining`,
     );
-    this.engine.sendPeerMessage(event.nodeId, encodePeerMessage({ type: 'configRequest' }));
+    this.ask(event.nodeId, event.theirs.version, CONFIG_REQUEST_ATTEMPTS);
+  }
+
+  /**
+   * Asks `nodeId` for its config, again every CONFIG_REQUEST_INTERVAL_MS (a request or answer is one datagram and
+   * may be lost), until this node runs `version` or later, is quorate, or the attempts are used up.
+   */
+  private ask(nodeId: number, version: number, attemptsLeft: number): void {
+    this.asking.delete(nodeId);
+    const done = this.version(this.engine.checked) >= version || this.engine.stackSnapshot().quorum.quorate;
+    if (done || attemptsLeft === 0) return;
+    this.engine.sendPeerMessage(nodeId, encodePeerMessage({ type: 'configRequest' }));
+    const retry = setTimeout(() => this.ask(nodeId, version, attemptsLeft - 1), CONFIG_REQUEST_INTERVAL_MS);
+    this.asking.set(nodeId, retry.unref());
   }
 
   /** The config exchange with a node kept out of the membership (docs/reconfiguration.md). */

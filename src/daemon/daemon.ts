@@ -125,6 +125,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      clusterConfig.close();
       await engine.stop();
       await admin.close();
       await join.close();
