@@ -113,8 +113,13 @@ function registerAdd(program: Command): void {
     } catch (error) {
       if (error instanceof JoinError) {
         const unavailable = error.code === 'unreachable' || error.code === 'timeout';
+        // The member commits the node before its answer is checked here: on a mismatch it is in the nodelist.
+        const outcome =
+          error.code === 'fingerprint_mismatch'
+            ? `nothing written here; the member may have added node ${name}: check \`corolink nodes\` there and delnode it`
+            : 'nothing changed';
         throw new CliError(
-          `join refused: ${error.message} (nothing changed)`,
+          `join refused: ${error.message} (${outcome})`,
           unavailable ? ExitCode.unavailable : ExitCode.invalid,
         );
       }
