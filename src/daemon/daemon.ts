@@ -44,11 +44,22 @@ export interface DaemonOptions {
 /** A startup failure meant for the admin: one clear line. */
 export class DaemonStartError extends Error {}
 
+/** Counters of the daemon's services, for metrics. */
+export interface ServiceCounters {
+  /** Writes committed to the replicated file store. */
+  cfsWrites: number;
+  /** Nodes added with a join token through this member. */
+  joins: number;
+  /** Join attempts refused by this member, by reason (join-protocol error codes). */
+  joinRefused: Record<string, number>;
+}
+
 export interface RunningDaemon {
   engine: NodeEngine;
   logger: Logger;
   admin: AdminSocketServer;
   cfs: CfsService;
+  serviceCounters(): ServiceCounters;
   stop(): Promise<void>;
 }
 
@@ -134,7 +145,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     })();
     return stopping;
   };
-  return { engine, logger, admin, cfs, stop };
+  const serviceCounters = (): ServiceCounters => ({
+    cfsWrites: cfs.core.counters.writes,
+    joins: join.counters.joined,
+    joinRefused: { ...join.counters.refused },
+  });
+  return { engine, logger, admin, cfs, serviceCounters, stop };
 }
 
 /** The JSON shape of a log record on the admin socket (ISO time). */

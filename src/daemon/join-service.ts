@@ -184,7 +184,12 @@ export class JoinService {
       port,
       lookup: (id) => this.lookup(id),
       now: () => Date.now(),
-      handle: (request, tokenId) => this.serialized(() => this.handle(request, tokenId)),
+      handle: async (request, tokenId) => {
+        const answer = await this.serialized(() => this.handle(request, tokenId));
+        // The protocol reports its own refusals (onRefused); the service's answers are counted here.
+        if (!answer.ok) this.onRefused(answer.code, answer.message, `node ${request.name}`);
+        return answer;
+      },
       onRefused: (code, message, remote) => this.onRefused(code, message, remote),
     });
     this.log('notice', `join service listening on ${address}:${port}/tcp while a join token exists`);

@@ -2,13 +2,11 @@
  * The Totem timings in effect (defaults filled in) and their change at run time (`reconfigure`): validation and
  * the log line naming what changed, in corosync.conf's key names.
  */
+// corosync's defaults live in the config layer, which the daemon's options come from; a core built without them
+// (the simulator, tests) derives the same values from the same constants.
+import { DEFAULT_TOKEN_WARNING_PCT, HOLD_FACTOR, HOLD_TICK_MS } from '../config/defaults.ts';
 import type { TotemOptions, TotemTimings } from './types.ts';
 
-/** Default token warning threshold, percent of the token timeout (corosync token_warning). */
-export const DEFAULT_TOKEN_WARNING_PCT = 75;
-/** corosync's hold formula: 0.8 × token_retransmit − 1000/HZ (HZ = 100). */
-const HOLD_FRACTION = 0.8;
-const HOLD_TICK_MS = 10;
 const MAX_PERCENT = 100;
 
 /** Every timing with its defaults applied. */
@@ -44,7 +42,7 @@ export function effectiveTimings(options: TotemOptions): EffectiveTimings {
   return {
     tokenMs: options.tokenMs,
     tokenRetransmitMs: options.tokenRetransmitMs,
-    holdMs: options.holdMs ?? Math.max(0, options.tokenRetransmitMs * HOLD_FRACTION - HOLD_TICK_MS),
+    holdMs: options.holdMs ?? Math.max(0, options.tokenRetransmitMs * HOLD_FACTOR - HOLD_TICK_MS),
     joinMs: options.joinMs,
     consensusMs: options.consensusMs,
     mergeMs: options.mergeMs,

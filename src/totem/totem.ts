@@ -375,7 +375,13 @@ export class TotemCore {
   }
 
   private onReconfigure(event: Extract<TotemEvent, { type: 'reconfigure' }>): void {
-    if (event.nodes) this.options.nodes = [...event.nodes];
+    if (event.nodes) {
+      this.options.nodes = [...event.nodes];
+      // A node taken out of the nodelist is heard no more (the transport drops it): forget what it sent.
+      for (const map of [this.peerStamps, this.mismatchReported]) {
+        for (const nodeId of map.keys()) if (!event.nodes.includes(nodeId)) map.delete(nodeId);
+      }
+    }
     if (event.configStamp) this.setStamp(event.configStamp);
     if (event.timings) this.setTimings(event.timings);
   }

@@ -244,7 +244,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.run({ type: 'addPeer', nodeId, links: usable.map((e) => e.link) });
   }
 
-  /** Removes a node (taken out of the nodelist): its links go down, its addresses are forgotten. Unknown: no-op. */
+  /** Removes a node (taken out of the nodelist): its links go down, its addresses are forgotten (unknown: a warning). */
   removePeer(nodeId: number): void {
     const forgotten: { nodeId: number; address: string }[] = [];
     for (const link of this.sockets.keys()) {

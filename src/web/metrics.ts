@@ -4,6 +4,7 @@
  * the latency histogram, which observes the dashboard history's once-a-second link samples.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import type { ClusterHistory } from './history.ts';
 
@@ -119,11 +120,27 @@ export class DaemonMetrics {
     'corolink_cfs_writes_total',
     'Writes committed to the replicated config store',
   );
+  private readonly configMismatches = new SnapshotCounter(
+    this.registry,
+    'corolink_totem_config_mismatches_total',
+    'JOIN and MERGE_DETECT messages ignored because their sender runs another cluster config',
+  );
+  private readonly joins = new SnapshotCounter(
+    this.registry,
+    'corolink_joins_total',
+    'Nodes added to the cluster with a join token through this member',
+  );
+  private readonly joinRefused = new SnapshotCounter(
+    this.registry,
+    'corolink_join_refused_total',
+    'Join attempts this member refused, by reason',
+    ['reason'],
+  );
 
   constructor(
     private readonly engine: NodeEngine,
     history: ClusterHistory,
-    private readonly cfsWriteCount: () => number = () => 0,
+    private readonly serviceCounters: () => ServiceCounters = () => ({ cfsWrites: 0, joins: 0, joinRefused: {} }),
   ) {
     const histogram = new Histogram({
       name: 'corolink_link_latency_sampled_seconds',
@@ -191,17 +208,22 @@ export class DaemonMetrics {
     this.quorumVotes.set(quorum.quorum);
     this.tokenRotation.set(totem.tokenRotationMs / 1000);
     this.pending.set(totem.pending);
+    const services = this.serviceCounters();
     const totemValues: [SnapshotCounter, number][] = [
       [this.totem.retransmits, totem.retransmitted],
       [this.totem.tokenRetransmits, totem.tokenRetransmits],
       [this.totem.delivered, totem.delivered],
       [this.totem.configurations, totem.configurations],
-      [this.cfsWrites, this.cfsWriteCount()],
+      [this.configMismatches, totem.configMismatches],
+      [this.cfsWrites, services.cfsWrites],
+      [this.joins, services.joins],
     ];
     for (const [metric, value] of totemValues) {
       metric.reset();
       metric.set({}, value);
     }
+    this.joinRefused.reset();
+    for (const [reason, value] of Object.entries(services.joinRefused)) this.joinRefused.set({ reason }, value);
     this.configVersion.set(effective.totem.configVersion);
   }
 }

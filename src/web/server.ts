@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import type { Logger } from '../daemon/log.ts';
 import { registerApi } from './api.ts';
@@ -32,8 +33,8 @@ export interface WebServerOptions {
   port: number;
   /** The admin token file (created 0600 when missing). */
   tokenPath: string;
-  /** Writes committed to the replicated file store so far (`corolink_cfs_writes_total`). */
-  cfsWrites?: () => number;
+  /** The daemon's service counters (cfs writes, joins), for the metrics. */
+  serviceCounters?: () => ServiceCounters;
 }
 
 export interface WebServer {
@@ -61,7 +62,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const { engine, logger } = options;
   const token = loadOrCreateToken(options.tokenPath);
   const history = new ClusterHistory(engine);
-  const metrics = new DaemonMetrics(engine, history, options.cfsWrites);
+  const metrics = new DaemonMetrics(engine, history, options.serviceCounters);
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.setErrorHandler(async (error: { statusCode?: number; validation?: unknown; message: string }, _req, reply) => {
     if (error.validation) return reply.code(400).send({ error: { code: 'bad_request', message: error.message } });

@@ -13,6 +13,7 @@ import { type CliRun, runCli } from './run-cli.ts';
 
 const FIRST_HOST = 191;
 const BASE_PORT = 36505;
+const HTTP_BASE_PORT = 36580;
 const SETTLE_TIMEOUT_MS = 20_000;
 
 const corolink = (...args: string[]) => runCli(args);
@@ -51,12 +52,25 @@ describe('join-token, add and delnode on a running cluster', () => {
     );
   }
 
+  /** The value of one sample of node `nodeid`'s /metrics (`name{labels}` as printed), or undefined. */
+  async function metric(nodeid: number, sample: string): Promise<number | undefined> {
+    const text = await (await fetch(`${cluster.node(nodeid).httpUrl}metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+  }
+
   async function versions(nodes = [1, 2, 3]): Promise<number[]> {
     return (await Promise.all(nodes.map((n) => cluster.status(n)))).map((s) => s.cluster.config_version);
   }
 
   before(async () => {
-    cluster = await LocalCluster.start({ nodes: 3, links: 1, firstHost: FIRST_HOST, basePort: BASE_PORT });
+    cluster = await LocalCluster.start({
+      nodes: 3,
+      links: 1,
+      firstHost: FIRST_HOST,
+      basePort: BASE_PORT,
+      httpBasePort: HTTP_BASE_PORT,
+    });
     await cluster.waitForQuorateMembership(3);
     n4Config = join(cluster.dir, 'n4', 'corosync.conf');
     n4Authkey = join(cluster.dir, 'n4', 'authkey');
@@ -103,6 +117,11 @@ describe('join-token, add and delnode on a running cluster', () => {
     assert.match(otherNetwork.stderr, /is not on link 0's network/);
 
     assert.deepEqual(await versions(), [1, 1, 1], 'config_version unchanged everywhere');
+    // Counted by the member that was asked (n1): the protocol's refusals and the service's.
+    assert.equal(await metric(1, 'corolink_join_refused_total{reason="auth_failed"}'), 1);
+    assert.equal(await metric(1, 'corolink_join_refused_total{reason="expired"}'), 1);
+    assert.equal(await metric(1, 'corolink_join_refused_total{reason="refused"}'), 3);
+    assert.equal(await metric(1, 'corolink_joins_total'), 0);
     assert.equal(existsSync(n4Config), false, 'nothing written on the joiner');
     assert.equal((await cluster.status(1)).nodes.length, 3, 'nodelist unchanged');
   });
@@ -127,6 +146,8 @@ describe('join-token, add and delnode on a running cluster', () => {
     assert.match(reused.stderr, /unknown or already used join token/);
     assert.deepEqual(readFileSync(n4Authkey), readFileSync(cluster.authkeyPath), "n4's files untouched");
     assert.deepEqual(await versions([1, 2, 3, 4]), [2, 2, 2, 2]);
+    assert.equal(await metric(1, 'corolink_joins_total'), 1);
+    assert.equal(await metric(1, 'corolink_join_refused_total{reason="unknown_token"}'), 1);
   });
 
   test('delnode: refused while n4 runs; after it stopped, removed live and the cluster stays quorate', async () => {
@@ -164,6 +185,7 @@ describe('join-token, add and delnode on a running cluster', () => {
       log1,
       /node 3 runs config_version 3, this node runs 4: not admitted to the membership until it has taken the current cluster config/,
     );
+    assert.ok(((await metric(1, 'corolink_totem_config_mismatches_total')) ?? 0) > 0, 'counted by the members');
     const log3 = readFileSync(cluster.node(3).logFile, 'utf8');
     assert.match(log3, /took the cluster's config from node \d: joining the membership/);
     assert.match(readFileSync(cluster.configPath, 'utf8'), /config_version: 4/);

@@ -232,4 +232,26 @@ describe('UdpTransport: live link changes on loopback', () => {
     await link1Up;
     assert.deepEqual(linksOf(one), [0, 1]);
   });
+
+  test('removePeer forgets a node (links down, address unlisted); addPeer brings it back; a known node is refused', async () => {
+    const { one, two, endpoint } = await openPairOnLink0();
+    const down = nextEvent(one, 'hostDown', (nodeId) => nodeId === 2);
+    one.removePeer(2);
+    await down;
+    assert.deepEqual(one.snapshot().peerLinks, [], 'no status rows for a removed node');
+    assert.equal(await probeSource(one, loopbackAddress(2, 0), endpoint(1, 0)), 'unlisted', 'its address is forgotten');
+
+    const up = nextEvent(one, 'linkUp', (c) => c.nodeId === 2 && c.link === 0);
+    one.addPeer(2, [endpoint(2, 0), endpoint(2, 1)]); // link 1 is not a local link of node 1: ignored
+    await up;
+    assert.deepEqual(
+      one.snapshot().peerLinks.map((row) => [row.nodeId, row.link]),
+      [[2, 0]],
+    );
+    const delivered = nextEvent(two, 'deliver', (_from, payload) => Buffer.from(payload).toString() === 'welcome back');
+    one.send(2, Buffer.from('welcome back'));
+    await delivered;
+    assert.throws(() => one.addPeer(2, [endpoint(2, 0)]), /cannot add node 2: it is already a peer/);
+    assert.equal(one.snapshot().coreExceptions, 0);
+  });
 });

@@ -95,6 +95,9 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     assert.ok(value(families, 'corolink_totem_retransmits_total') >= 0);
     assert.equal(value(families, 'corolink_config_version'), 1);
     assert.equal(value(families, 'corolink_cfs_writes_total'), 1, 'the stored cluster config');
+    assert.equal(value(families, 'corolink_totem_config_mismatches_total'), 0);
+    assert.equal(value(families, 'corolink_joins_total'), 0);
+    assert.equal(family(families, 'corolink_join_refused_total').type, 'COUNTER');
     assert.equal(value(families, 'corolink_info', { cluster: 'demo', nodeid: '1' }), 1);
   });
 

@@ -88,9 +88,8 @@ export function register(program: Command): void {
         const { DEFAULT_HTTP_ADDRESS, startWebServer, tokenPathFor } = webModules;
         const address = daemon.engine.checked.config.corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
         const tokenPath = tokenPathFor(socketPath);
-        const { engine, logger, cfs } = daemon;
-        const cfsWrites = () => cfs.core.counters.writes;
-        web = await startWebServer({ engine, logger, address, port, tokenPath, cfsWrites }).catch(
+        const { engine, logger, serviceCounters } = daemon;
+        web = await startWebServer({ engine, logger, address, port, tokenPath, serviceCounters }).catch(
           async (error: Error) => {
             await daemon.stop();
             throw new CliError(`cannot open the HTTP server on ${address}:${port}: ${error.message}`, ExitCode.invalid);
