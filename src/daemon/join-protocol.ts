@@ -115,6 +115,8 @@ export interface JoinToken {
 export interface StoredJoinToken {
   id: string;
   secretHex: string;
+  /** The authkey fingerprint the token promised: the member checks its authkey still matches before it commits. */
+  fingerprint: string;
   expires: number;
   createdBy: number;
   created: number;
@@ -166,6 +168,7 @@ export function storedTokenOf(token: JoinToken, createdBy: number, created: numb
   return {
     id: token.id,
     secretHex: Buffer.from(token.secret).toString('hex'),
+    fingerprint: token.fingerprint,
     expires: token.expires,
     createdBy,
     created,

@@ -221,6 +221,14 @@ export class JoinService {
     }
     const problem = this.requestProblem(request);
     if (problem !== undefined) return refuse('refused', problem);
+    // The joiner refuses an authkey that is not the one its token names: find that out before the node is added.
+    const promised = this.lookup(tokenId)?.fingerprint;
+    if (promised !== fingerprintOf(this.authkey())) {
+      return refuse(
+        'refused',
+        `the cluster authkey changed since join token ${tokenId} was made (fingerprint ${promised} → ${fingerprintOf(this.authkey())}): make a new token`,
+      );
+    }
     const nodeId = Math.max(0, ...this.engine.checked.config.nodes.map((n) => n.nodeid ?? 0)) + 1;
     const { tree } = parseConfig(this.clusterConfig.text, 'corosync.conf');
     addNode(tree, {
@@ -291,10 +299,13 @@ function parseStored(data: Uint8Array | undefined): StoredJoinToken | undefined 
   if (data === undefined) return undefined;
   try {
     const value = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<StoredJoinToken>;
-    if (typeof value.id !== 'string' || typeof value.secretHex !== 'string' || typeof value.expires !== 'number') {
-      return undefined;
-    }
-    return value as StoredJoinToken;
+    const { id, secretHex, fingerprint, expires } = value;
+    const complete =
+      typeof id === 'string' &&
+      typeof secretHex === 'string' &&
+      typeof fingerprint === 'string' &&
+      typeof expires === 'number';
+    return complete ? (value as StoredJoinToken) : undefined;
   } catch {
     return undefined;
   }

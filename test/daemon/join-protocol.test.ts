@@ -138,12 +138,13 @@ describe('join tokens', () => {
     assert.deepEqual(parseJoinToken(`  ${text}\n`), token);
   });
 
-  test('the store keeps the id, the secret in hex, the expiry and who made it when', () => {
+  test('the store keeps the id, the secret in hex, the fingerprint, the expiry and who made it when', () => {
     const token = newToken();
     const stored = storedTokenOf(token, 2, NOW);
     assert.deepEqual(JSON.parse(JSON.stringify(stored)), {
       id: token.id,
       secretHex: Buffer.from(token.secret).toString('hex'),
+      fingerprint: token.fingerprint,
       expires: EXPIRES,
       createdBy: 2,
       created: NOW,

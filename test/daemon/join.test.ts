@@ -213,4 +213,23 @@ describe('join-token, add and delnode on a running cluster', () => {
       assert.match(readFileSync(cluster.node(nodeid).logFile, 'utf8'), /timings changed: token \d+ → 5650 ms/);
     }
   });
+
+  test('a token made before the authkey changed is refused before the node is added', async () => {
+    const before = await token();
+    // The authkey is rotated: every daemon restarts with the new key; the token stays in the store.
+    await Promise.all([1, 2, 3].map((n) => cluster.kill(n, 'SIGTERM')));
+    const key = readFileSync(cluster.authkeyPath);
+    writeFileSync(
+      cluster.authkeyPath,
+      key.map((byte) => byte ^ 0xff),
+    );
+    for (const n of [1, 2, 3]) await cluster.restart(n);
+    await cluster.waitFor((s) => s.quorum.quorate && s.members.length === 3, { timeoutMs: SETTLE_TIMEOUT_MS });
+    const version = (await versions())[0]!;
+    const run = await add(before.token, { name: 'n6', link0: `127.0.10.${FIRST_HOST + 5}`, force: true });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /the cluster authkey changed since join token [0-9a-f]{16} was made .*make a new token/);
+    assert.deepEqual(await versions(), [version, version, version], 'nothing committed');
+    assert.equal((await cluster.status(1)).nodes.length, 3);
+  });
 });
