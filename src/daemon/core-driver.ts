@@ -4,6 +4,7 @@
  * does the same with its virtual clock.
  */
 import { performance } from 'node:perf_hooks';
+import { AssertionError } from '../base/assert.ts';
 
 /** The shape every protocol core has. */
 export interface PureCore<Event, Action> {
@@ -26,6 +27,8 @@ export class CoreDriver<Event extends { type: string }, Action> {
     private readonly dispatch: (actions: Action[]) => void,
     private readonly tickEvent: Event,
     private readonly clock: () => number = () => performance.now(),
+    /** Called with a failed assertion of the core before it propagates (the daemon stops there: ./fail-stop.ts). */
+    private readonly onAssertion?: (error: AssertionError) => void,
   ) {}
 
   /**
@@ -41,6 +44,10 @@ export class CoreDriver<Event extends { type: string }, Action> {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
         this.dispatch(this.core.step(next, this.clock()));
       }
+    } catch (error) {
+      // The caller (a request handler) may catch errors; a broken invariant must not be caught with them.
+      if (error instanceof AssertionError) this.onAssertion?.(error);
+      throw error;
     } finally {
       this.stepping = false;
     }

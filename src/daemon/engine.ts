@@ -24,6 +24,7 @@ import type { LinkEndpoint } from '../transport/udp-endpoints.ts';
 import { clusterIdFromName } from '../wire/cluster-id.ts';
 import { HEADER_BYTES } from '../wire/packet.ts';
 import { CoreDriver } from './core-driver.ts';
+import { type FailStopLog, failStop, watchAssertions } from './fail-stop.ts';
 import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
 import { ServiceStack, type StackAction, type StackEvent, stackPacker } from './stack.ts';
@@ -153,6 +154,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private waitingBytes = 0;
   private admitScheduled = false;
   private ringSeqFile!: RingSeqFile;
+  private unwatchAssertions: () => void = () => {};
 
   private constructor(readonly options: EngineOptions) {
     super();
@@ -330,7 +332,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     await new Promise((resolve) => setImmediate(resolve));
     this.stackDriver.close();
     await this.udp.close();
+    this.unwatchAssertions();
   }
+
+  /** What a failed assertion is logged with: every core's snapshot. */
+  private readonly failureState = () => ({ stack: this.stack.snapshot(), transport: this.udp?.snapshot() });
+  private readonly failStopLog: FailStopLog = (level, subsystem, message) =>
+    this.options.logger.log(level, subsystem, message);
 
   private get stack(): ServiceStack {
     return this.stackDriver.core as ServiceStack;
@@ -382,9 +390,14 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       { totem, quorum: this.quorumOptions(), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX },
       now,
     );
-    this.stackDriver = new CoreDriver<StackEvent, StackAction>(stack, (actions) => this.dispatch(actions), {
-      type: 'tick',
-    });
+    this.stackDriver = new CoreDriver<StackEvent, StackAction>(
+      stack,
+      (actions) => this.dispatch(actions),
+      { type: 'tick' },
+      undefined,
+      (error) => failStop(error, this.failureState, this.failStopLog),
+    );
+    this.unwatchAssertions = watchAssertions(this.failureState, this.failStopLog);
     for (const line of stack.startupLog()) this.dispatch([line]);
     for (const l of localLinks) {
       const address = localNode.addresses.find((a) => a.link === l.link)?.address;

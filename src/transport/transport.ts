@@ -18,6 +18,7 @@
  *   PMTU); PMTU probes are answered but not yet sent (no discovery yet).
  * Delivery is best effort, like knet: Totem retransmits.
  */
+import { assert } from '../base/assert.ts';
 import { fnv1a32 } from '../wire/cluster-id.ts';
 import {
   decodePacket,
@@ -318,6 +319,7 @@ export class Transport {
       this.dropTx('no_link', actions);
       return;
     }
+    assert(peerLink.connected, 'knet: data goes out only on a connected link');
     this.transmitMessage(peer, peerLink, payload, true, now, actions);
     if (mode === 'passive') {
       const standby = this.standbyFor(peer, peerLink, now, actions);
@@ -503,6 +505,7 @@ export class Transport {
     const verdict = peer.delivered.check(seq);
     if (verdict !== 'new') return this.reject(verdict, link, actions);
     peer.delivered.mark(seq);
+    assert(peer.delivered.check(seq) !== 'new', 'knet: a delivered seq is never new again');
     this.stats.delivered++;
     actions.push({ type: 'deliver', from: peer.nodeId, payload });
   }
@@ -637,6 +640,7 @@ export class Transport {
             : passiveBestLinkLog(peer.nodeId, chosen.link, chosen.options.priority),
         );
       }
+      assert(chosen === null || eligible.includes(chosen), 'knet: the passive data link is an eligible link');
       peer.passiveLink = chosen;
       peer.failbackAtMs = nextFailbackMs(eligible, chosen?.link ?? null, this.options.failbackHoldMs);
     } else if (changed) {
@@ -646,6 +650,10 @@ export class Transport {
       );
     }
     const reachable = eligible.length > 0;
+    assert(
+      this.options.linkMode !== 'passive' || reachable === (peer.passiveLink !== null),
+      'knet: a reachable peer has a passive data link, an unreachable one none',
+    );
     if (reachable === peer.reachable) return;
     peer.reachable = reachable;
     if (reachable) {

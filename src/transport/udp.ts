@@ -6,6 +6,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { AssertionError } from '../base/assert.ts';
 import { canonicalAddress } from '../crypto/address.ts';
 import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
 import { linkOptionsProblem, type Transport } from './transport.ts';
@@ -368,6 +369,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     try {
       actions = this.core.step(event, this.clock());
     } catch (error) {
+      if (error instanceof AssertionError) throw error; // a broken invariant stops the process (never counted)
       this.counters.coreExceptions++;
       this.log('error', `transport core failed on ${event.type}: ${(error as Error).message}`);
       return;
