@@ -189,6 +189,7 @@ export class QuorumCore {
   /** votequorum.c `votequorum_sync_init` + `votequorum_sync_process`, vsf_quorum.c `quorum_sync_init`. */
   private onConfigChange(memberList: readonly number[], ringId: RingId, now: number): void {
     const newMembers = [...new Set(memberList)].sort((a, b) => a - b);
+    assert(newMembers.includes(this.us.nodeId), 'votequorum: a configuration holds this node');
     if (newMembers.length > 1) this.us.flags &= ~NodeFlag.first;
     let nodesLeft = false;
     for (const nodeId of this.members) {

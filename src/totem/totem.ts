@@ -776,7 +776,10 @@ export class TotemCore {
   private onToken(received: TokenMessage): void {
     const ring = this.activeRing();
     if (!ring || !sameRingId(received.ringId, ring.ringId) || received.tokenSeq <= this.lastTokenSeq) return;
-    assert(received.seq >= this.previousVisitSeq, 'Totem: the token seq never goes back within a ring');
+    if (this.contradictsRing(received, ring)) {
+      this.stats.badMessages++;
+      return;
+    }
     const token: TokenMessage = { ...received, rtr: [...received.rtr] };
     this.lastTokenSeq = token.tokenSeq;
     this.tokenRetransmitAt = Infinity;
@@ -803,10 +806,20 @@ export class TotemCore {
       token.install = true;
       this.enterOperational();
     }
+    assert(token.seq >= this.previousVisitSeq, 'Totem: the token seq never goes back within a ring');
     this.previousForwardAru = token.aru;
     this.previousVisitSeq = token.seq;
     this.forwardToken({ ...token, tokenSeq: token.tokenSeq + 1 });
     if (this.state === 'operational') this.deliverInOrder(this.installed!);
+  }
+
+  /**
+   * A token that contradicts what this node saw of its ring — its seq below the last visit's or below a message
+   * already received, or its aru above its seq — is a forgery or a peer's bug: dropped and counted (the ring then
+   * re-forms by token loss), so that the assertions on the token this node forwards hold whatever arrives.
+   */
+  private contradictsRing(token: TokenMessage, ring: RingLog): boolean {
+    return token.seq < this.previousVisitSeq || token.seq < ring.highSeq || token.aru > token.seq;
   }
 
   /**
