@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AssertionError } from '../../src/base/assert.ts';
 import { Cpg } from '../../src/cpg/cpg.ts';
+import type { CpgEvent } from '../../src/cpg/types.ts';
 
-function regular(members: number[]) {
+function regular(members: number[]): CpgEvent {
   return {
     type: 'totemConfigChange',
     kind: 'regular',
