@@ -17,13 +17,12 @@
 // departed nodes identically on every surviving node.
 
 import { assert, isStrictlyAscending } from '../base/assert.ts';
+import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import { type CpgMessage, decodeCpgMessage, encodeCpgMessage, isValidGroupName, type SyncMember } from './codec.ts';
 import { fragment, Reassembler } from './fragments.ts';
 import { addressesMissingFrom, compareAddresses, GroupView, sameAddress } from './group-view.ts';
 import type { CpgAction, CpgError, CpgEvent, CpgReason, MemberChange, ProcessAddress, RingId } from './types.ts';
 
-/** Largest application message (corosync `MESSAGE_SIZE_MAX`, 1 MiB). */
-export const MESSAGE_BYTES_MAX = 1024 * 1024;
 /** Default largest Totem payload one fragment may use. */
 export const DEFAULT_TOTEM_PAYLOAD_BYTES_MAX = 1024;
 /** Smallest usable Totem payload: a 1 MiB message must fit in the fragment count field. */

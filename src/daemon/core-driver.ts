@@ -13,7 +13,7 @@ export interface PureCore<Event, Action> {
 }
 
 /** Longest single timer delay; a core with a far deadline is simply ticked again later. */
-const MAX_TIMER_MS = 60_000;
+const TIMER_MS_MAX = 60_000;
 
 export class CoreDriver<Event extends { type: string }, Action> {
   private timer: NodeJS.Timeout | undefined;
@@ -68,7 +68,7 @@ export class CoreDriver<Event extends { type: string }, Action> {
     this.timer = undefined;
     this.armedAt = deadline;
     if (!Number.isFinite(deadline)) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.clock()));
+    const delay = Math.min(TIMER_MS_MAX, Math.max(0, deadline - this.clock()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.armedAt = Number.POSITIVE_INFINITY;

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { GROUP_NAME_BYTES_MAX, LINK_NUMBER_MAX } from '../base/limits.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
 import { type AdminConnection, AdminError, AdminSocketServer, type Handler } from './admin-socket.ts';
 import { cfsHandlers } from './cfs-handlers.ts';
@@ -20,7 +21,6 @@ import { buildLinks, buildQuorum, buildStatus, quorumState } from './status.ts';
 
 /** Log lines returned by `logs` when the caller does not say. */
 const DEFAULT_LOG_LINES = 100;
-const MAX_LOG_LINES = 2000;
 /** The admin-socket topics a client may subscribe to. */
 const TOPICS = new Set(['log', 'link', 'membership', 'quorum', 'cpg']);
 
@@ -202,8 +202,8 @@ function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handl
   );
   const group = (params: Record<string, unknown>): string => {
     const name = params.group;
-    if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 128) {
-      throw new AdminError('bad_request', 'group must be a non-empty string of at most 128 bytes');
+    if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > GROUP_NAME_BYTES_MAX) {
+      throw new AdminError('bad_request', `group must be a non-empty string of at most ${GROUP_NAME_BYTES_MAX} bytes`);
     }
     return name;
   };
@@ -241,8 +241,14 @@ function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handl
     },
     setLinkEnabled: (params) => {
       const { link, enabled } = params;
-      if (typeof link !== 'number' || !Number.isInteger(link) || link < 0 || link > 7 || typeof enabled !== 'boolean') {
-        throw new AdminError('bad_request', 'expected {link: 0–7, enabled: true|false}');
+      if (
+        typeof link !== 'number' ||
+        !Number.isInteger(link) ||
+        link < 0 ||
+        link > LINK_NUMBER_MAX ||
+        typeof enabled !== 'boolean'
+      ) {
+        throw new AdminError('bad_request', `expected {link: 0–${LINK_NUMBER_MAX}, enabled: true|false}`);
       }
       try {
         engine.setLinkEnabled(link, enabled);
@@ -256,7 +262,7 @@ function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handl
       if (typeof lines !== 'number' || !Number.isInteger(lines) || lines < 0) {
         throw new AdminError('bad_request', 'lines must be a non-negative integer');
       }
-      return { lines: logger.recent(Math.min(lines, MAX_LOG_LINES)).map(logRecordJson) };
+      return { lines: logger.recent(lines).map(logRecordJson) };
     },
     subscribe: (params, connection) => {
       const topics = params.topics;

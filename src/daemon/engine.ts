@@ -74,8 +74,8 @@ export class EngineRefusal extends Error {
 }
 
 /** Most CPG multicasts that may wait for room in Totem's queue, and their total bytes; beyond: backpressure. */
-const MAX_WAITING_MULTICASTS = 1024;
-const MAX_WAITING_BYTES = 16 * 1024 * 1024;
+const WAITING_MULTICASTS_MAX = 1024;
+const WAITING_BYTES_MAX = 16 * 1024 * 1024;
 
 /**
  * Totem payloads a CPG message may take (CPG fragments above TOTEM_PAYLOAD_BYTES_MAX; generous): a message is let
@@ -276,7 +276,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
    * Multicasts to a group in agreed order. When Totem's queue is full the request waits (FIFO, behind every
    * earlier waiting one) and the returned promise settles once it entered the queue: a busy sender is paced by
    * late answers instead of thousands of refusals a second, each of which cost the daemon a whole request.
-   * Beyond MAX_WAITING_MULTICASTS / MAX_WAITING_BYTES waiting, it is refused with `backpressure`.
+   * Beyond WAITING_MULTICASTS_MAX / WAITING_BYTES_MAX waiting, it is refused with `backpressure`.
    */
   cpgMulticast(group: string, pid: number, payload: Uint8Array): undefined | Promise<void> {
     if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload))) {
@@ -285,8 +285,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     }
     if (
       this.stopped ||
-      this.waiting.length >= MAX_WAITING_MULTICASTS ||
-      this.waitingBytes + payload.length > MAX_WAITING_BYTES
+      this.waiting.length >= WAITING_MULTICASTS_MAX ||
+      this.waitingBytes + payload.length > WAITING_BYTES_MAX
     ) {
       throw BACKPRESSURE_REFUSAL;
     }

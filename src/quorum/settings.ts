@@ -8,10 +8,9 @@
  * the same rules to a reloaded configuration, keeping the keys corosync reads only at startup.
  * Not supported (see docs/quorum.md): quorum devices, allow_downscale, expected_votes_tracking.
  */
+// The default comes from the config layer, where every default is; the daemon passes the derived value.
+import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
 import type { QuorumLogAction, QuorumOptions } from './types.ts';
-
-/** Default `last_man_standing_window` in ms (votequorum.c `DEFAULT_LMS_WIN`). */
-export const DEFAULT_LAST_MAN_STANDING_WINDOW_MS = 10000;
 
 /** The resolved auto_tie_breaker mode (votequorum.c `ATB_NONE/LOWEST/HIGHEST/LIST`). */
 export type TieBreaker =

@@ -26,9 +26,9 @@
  * quorate).
  */
 import { assert, isStrictlyAscending } from '../base/assert.ts';
+import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
 import { decodeQuorumMessage, encodeQuorumMessage, NodeFlag, type NodeInfoMessage, ReconfigureParam } from './codec.ts';
 import {
-  DEFAULT_LAST_MAN_STANDING_WINDOW_MS,
   QuorumConfigError,
   type QuorumSettings,
   type QuorumStartupKeys,

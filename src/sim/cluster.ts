@@ -4,6 +4,7 @@
  * crash / restart / leave / timer lateness here. Each node incarnation keeps a trace of what Totem delivered
  * (docs/contracts.md § Simulated cluster) for the EVS checkers.
  */
+import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import {
   CONSENSUS_FACTOR,
   DEFAULT_FAIL_TO_RECV_CONST,
@@ -19,7 +20,6 @@ import {
   FAST_PING_INTERVAL_MS,
   FAST_PING_TIMEOUT_MS,
   FAST_PONG_COUNT,
-  MAX_MESSAGE_BYTES,
   TOKEN_RETRANSMIT_DIVISOR_EXTRA,
 } from '../config/defaults.ts';
 import { TotemCore } from '../totem/totem.ts';
@@ -228,7 +228,7 @@ export class SimCluster implements FuzzCluster {
         links: allLinks.map((link) => ({ link, priority: 1, pingIntervalMs, pingTimeoutMs, pongCount, mtu })),
         peers: this.nodeIds.filter((peer) => peer !== node).map((nodeId) => ({ nodeId, links: allLinks })),
         failbackHoldMs,
-        maxMessageBytes: MAX_MESSAGE_BYTES,
+        maxMessageBytes: MESSAGE_BYTES_MAX,
         incarnation: this.rng.int(0, 0xffffffff),
       },
       now,

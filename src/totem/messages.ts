@@ -14,11 +14,11 @@ export const TOTEM_MAGIC = 0xc07a;
 /** Wire format version; a different version is rejected. */
 export const TOTEM_WIRE_VERSION = 2;
 /** Most nodes in a ring, a join set or a commit token (corosync PROCESSOR_COUNT_MAX). */
-export const MAX_PROCESSORS = 384;
+export const PROCESSORS_MAX = 384;
 /** Most entries on the token's retransmit list (corosync RETRANSMIT_ENTRIES_MAX). */
-export const MAX_RETRANSMIT_ENTRIES = 30;
+export const RETRANSMIT_ENTRIES_MAX = 30;
 /** Largest application payload (corosync MESSAGE_SIZE_MAX, 1 MiB). */
-export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+export const PAYLOAD_BYTES_MAX = 1024 * 1024;
 
 const U32_SPAN = 0x1_0000_0000;
 const TYPE_CODES = { token: 0, mcast: 1, mergeDetect: 2, join: 3, commit: 4, holdCancel: 5 } as const;
@@ -56,7 +56,7 @@ export interface TokenMessage {
   backlog: number;
   /** Recovery only: the representative found every member holding every recovered message — install the ring. */
   install: boolean;
-  /** Seqs someone misses (≤ MAX_RETRANSMIT_ENTRIES). */
+  /** Seqs someone misses (≤ RETRANSMIT_ENTRIES_MAX). */
   rtr: number[];
 }
 
@@ -239,7 +239,7 @@ class Reader {
   }
   blob(): Uint8Array {
     const length = this.u32();
-    if (length > MAX_PAYLOAD_BYTES) this.ok = false;
+    if (length > PAYLOAD_BYTES_MAX) this.ok = false;
     const at = this.take(length);
     return at < 0 ? new Uint8Array(0) : this.bytes.slice(at, at + length);
   }
@@ -345,7 +345,7 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
       const backlog = r.u32();
       const install = r.flag();
       const count = r.u16();
-      if (count > MAX_RETRANSMIT_ENTRIES) return null;
+      if (count > RETRANSMIT_ENTRIES_MAX) return null;
       const rtr: number[] = [];
       for (let i = 0; i < count; i++) rtr.push(r.u53());
       if (aru > seq || rtr.some((s) => s > seq)) return null;
@@ -360,15 +360,15 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
       return {
         type: 'join',
         sender: r.nodeId(),
-        proc: r.ids(MAX_PROCESSORS),
-        fail: r.ids(MAX_PROCESSORS),
+        proc: r.ids(PROCESSORS_MAX),
+        fail: r.ids(PROCESSORS_MAX),
         ringSeq: r.u53(),
-        ...withUnreachable(r.ids(MAX_PROCESSORS)),
+        ...withUnreachable(r.ids(PROCESSORS_MAX)),
         stamp: r.stamp(),
       };
     case TYPE_CODES.commit: {
       const ringId = r.ringId();
-      const members = r.ids(MAX_PROCESSORS);
+      const members = r.ids(PROCESSORS_MAX);
       const count = r.u16();
       if (count > members.length) return null;
       const entries: CommitEntry[] = [];
@@ -387,8 +387,8 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
     }
     case TYPE_CODES.mergeDetect: {
       const head = { type: 'mergeDetect' as const, sender: r.nodeId(), ringId: r.ringId() };
-      const unreachable = withUnreachable(r.ids(MAX_PROCESSORS));
-      const members = r.ids(MAX_PROCESSORS);
+      const unreachable = withUnreachable(r.ids(PROCESSORS_MAX));
+      const members = r.ids(PROCESSORS_MAX);
       return { ...head, ...unreachable, ...(members.length === 0 ? {} : { members }), stamp: r.stamp() };
     }
     case TYPE_CODES.holdCancel:

@@ -29,7 +29,7 @@ export const DEFAULT_MAX_DATAGRAM_BYTES = { udp4: 1472, udp6: 1452 } as const;
 /** Node id 0 does not exist: the expected sender of a datagram from an address:port no peer has on the link. */
 const NO_NODE = 0;
 /** Smallest timer delay: Node timers have 1 ms resolution, so an earlier deadline is polled 1 ms later. */
-const MIN_TIMER_DELAY_MS = 1;
+const TIMER_DELAY_MS_MIN = 1;
 
 /** Options of `UdpTransport.open`. */
 export interface UdpTransportOptions {
@@ -460,7 +460,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     if (this.closed || !Number.isFinite(deadline) || deadline >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = deadline;
-    const delay = Math.max(MIN_TIMER_DELAY_MS, Math.ceil(deadline - this.clock()));
+    const delay = Math.max(TIMER_DELAY_MS_MIN, Math.ceil(deadline - this.clock()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;

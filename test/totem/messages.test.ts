@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import {
   decodeMessage,
   encodeMessage,
-  MAX_RETRANSMIT_ENTRIES,
+  RETRANSMIT_ENTRIES_MAX,
   TOTEM_MAGIC,
   type TotemMessage,
 } from '../../src/totem/messages.ts';
@@ -92,7 +92,7 @@ describe('Totem message codec', () => {
     );
     const token = samples[0] as Extract<TotemMessage, { type: 'token' }>;
     assert.equal(decodeMessage(encodeMessage({ ...token, aru: token.seq + 1 })), null);
-    const rtr = Array.from({ length: MAX_RETRANSMIT_ENTRIES + 1 }, (_, i) => i + 1);
+    const rtr = Array.from({ length: RETRANSMIT_ENTRIES_MAX + 1 }, (_, i) => i + 1);
     assert.equal(decodeMessage(encodeMessage({ ...token, seq: 100, aru: 0, rtr })), null);
     const commit = samples[4] as Extract<TotemMessage, { type: 'commit' }>;
     assert.equal(decodeMessage(encodeMessage({ ...commit, members: [3, 1] })), null);

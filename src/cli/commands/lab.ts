@@ -3,8 +3,9 @@
  * switch per link, a daemon per host, and the faults to throw at them. Needs root. Every verb is bounded in time.
  */
 import type { Command } from 'commander';
+import { LINKS_MAX } from '../../base/limits.ts';
 import { labUnavailableReason } from '../../lab/command.ts';
-import { MAX_LAB_LINKS, MAX_LAB_NODES } from '../../lab/lab-state.ts';
+import { LAB_NODES_MAX } from '../../lab/lab-state.ts';
 import { NetnsLab } from '../../lab/netns-lab.ts';
 import { printJson } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
@@ -21,16 +22,16 @@ interface DirFlag {
 /** Parses a host ("3" or "n3"). */
 function host(text: string): number {
   const value = Number(/^n?(\d+)$/.exec(text)?.[1]);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_LAB_NODES)
-    throw new CliError(`host must be 1–${MAX_LAB_NODES} (or n1…), got '${text}'`, ExitCode.usage);
+  if (!Number.isInteger(value) || value < 1 || value > LAB_NODES_MAX)
+    throw new CliError(`host must be 1–${LAB_NODES_MAX} (or n1…), got '${text}'`, ExitCode.usage);
   return value;
 }
 
 /** Parses a link ("0" or "link0"). */
 function link(text: string): number {
   const value = Number(/^(?:link)?(\d)$/.exec(text)?.[1]);
-  if (!Number.isInteger(value) || value < 0 || value >= MAX_LAB_LINKS)
-    throw new CliError(`link must be 0–${MAX_LAB_LINKS - 1} (or link0…), got '${text}'`, ExitCode.usage);
+  if (!Number.isInteger(value) || value < 0 || value >= LINKS_MAX)
+    throw new CliError(`link must be 0–${LINKS_MAX - 1} (or link0…), got '${text}'`, ExitCode.usage);
   return value;
 }
 
@@ -107,8 +108,8 @@ export function register(program: Command): void {
       const mode = String(flags.mode);
       if (mode !== 'passive' && mode !== 'active' && mode !== 'rr')
         throw new CliError(`--mode must be passive, active or rr, got '${mode}'`, ExitCode.usage);
-      const nodes = amount(flags.nodes as string, '--nodes', MAX_LAB_NODES);
-      const links = amount(flags.links as string, '--links', MAX_LAB_LINKS);
+      const nodes = amount(flags.nodes as string, '--nodes', LAB_NODES_MAX);
+      const links = amount(flags.links as string, '--links', LINKS_MAX);
       const configured =
         flags.linksConfigured === undefined
           ? links
