@@ -15,13 +15,13 @@ export const DEFAULT_TOKEN_COEFFICIENT_MS = 650;
 /** totemconfig.h TOKEN_RETRANSMITS_BEFORE_LOSS_CONST. */
 export const DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS = 4;
 /** token_retransmit = token / (retransmits + 0.2) (totemconfig.c). */
-export const TOKEN_RETRANSMIT_DIVISOR_EXTRA = 0.2;
+const TOKEN_RETRANSMIT_DIVISOR_EXTRA = 0.2;
 /** hold = token_retransmit × 0.8 − 1000/HZ with HZ = 100 (totemconfig.c). */
 const HOLD_FACTOR = 0.8;
 /** 1000/HZ subtracted from the hold timeout (HZ = 100). */
 const HOLD_TICK_MS = 10;
 /** consensus = 1.2 × token (totemconfig.c). */
-export const CONSENSUS_FACTOR = 1.2;
+const CONSENSUS_FACTOR = 1.2;
 /** totemconfig.h JOIN_TIMEOUT. */
 export const DEFAULT_JOIN_MS = 50;
 /** totemconfig.h MERGE_TIMEOUT. */
@@ -168,6 +168,16 @@ export function effectiveTokenMs(baseTokenMs: number, coefficientMs: number, nod
   return nodeCount > 2 ? baseTokenMs + (nodeCount - 2) * coefficientMs : baseTokenMs;
 }
 
+/** corosync's derived token_retransmit: token / (token_retransmits_before_loss_const + 0.2), truncated. */
+export function derivedTokenRetransmitMs(tokenMs: number, retransmits = DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS): number {
+  return Math.trunc(tokenMs / (retransmits + TOKEN_RETRANSMIT_DIVISOR_EXTRA));
+}
+
+/** corosync's derived consensus: 1.2 × token, truncated. */
+export function derivedConsensusMs(tokenMs: number): number {
+  return Math.trunc(CONSENSUS_FACTOR * tokenMs);
+}
+
 /** corosync's derived hold: token_retransmit × 0.8 − 10 ms, truncated to whole ms as totemconfig.c's int (≥ 0). */
 export function derivedHoldMs(tokenRetransmitMs: number): number {
   return Math.max(0, Math.trunc(tokenRetransmitMs * HOLD_FACTOR - HOLD_TICK_MS));
@@ -211,8 +221,7 @@ function deriveTotem(config: ClusterConfig, linkCount: number): EffectiveTotem {
   const tokenCoefficientMs = t.token_coefficient ?? DEFAULT_TOKEN_COEFFICIENT_MS;
   const tokenMs = effectiveTokenMs(baseTokenMs, tokenCoefficientMs, config.nodes.length);
   const retransmits = t.token_retransmits_before_loss_const ?? DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS;
-  const tokenRetransmitMs =
-    explicit(t.token_retransmit) ?? Math.trunc(tokenMs / (retransmits + TOKEN_RETRANSMIT_DIVISOR_EXTRA));
+  const tokenRetransmitMs = explicit(t.token_retransmit) ?? derivedTokenRetransmitMs(tokenMs, retransmits);
   return {
     clusterName: t.cluster_name ?? null,
     configVersion: t.config_version ?? 0,
@@ -228,7 +237,7 @@ function deriveTotem(config: ClusterConfig, linkCount: number): EffectiveTotem {
     holdMs: explicit(t.hold) ?? derivedHoldMs(tokenRetransmitMs),
     joinMs: explicit(t.join) ?? DEFAULT_JOIN_MS,
     sendJoinMs: t.send_join ?? 0,
-    consensusMs: explicit(t.consensus) ?? Math.trunc(CONSENSUS_FACTOR * tokenMs),
+    consensusMs: explicit(t.consensus) ?? derivedConsensusMs(tokenMs),
     mergeMs: explicit(t.merge) ?? DEFAULT_MERGE_MS,
     downCheckMs: explicit(t.downcheck) ?? DEFAULT_DOWNCHECK_MS,
     failToRecvConst: t.fail_recv_const ?? DEFAULT_FAIL_TO_RECV_CONST,

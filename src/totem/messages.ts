@@ -7,6 +7,7 @@
  * corosync's u32 with serial-number arithmetic — a ring would need 2^53 messages to wrap, so plain comparisons are
  * correct. Decoding never throws: anything malformed yields `null` and the caller counts it.
  */
+import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import type { ConfigStamp, Guarantee, RingId } from './types.ts';
 
 /** Header magic ('totem' for corolink), distinguishes Totem messages from stray bytes. */
@@ -17,8 +18,6 @@ export const TOTEM_WIRE_VERSION = 2;
 export const PROCESSORS_MAX = 384;
 /** Most entries on the token's retransmit list (corosync RETRANSMIT_ENTRIES_MAX). */
 export const RETRANSMIT_ENTRIES_MAX = 30;
-/** Largest application payload (corosync MESSAGE_SIZE_MAX, 1 MiB). */
-export const PAYLOAD_BYTES_MAX = 1024 * 1024;
 
 const U32_SPAN = 0x1_0000_0000;
 const TYPE_CODES = { token: 0, mcast: 1, mergeDetect: 2, join: 3, commit: 4, holdCancel: 5 } as const;
@@ -239,7 +238,7 @@ class Reader {
   }
   blob(): Uint8Array {
     const length = this.u32();
-    if (length > PAYLOAD_BYTES_MAX) this.ok = false;
+    if (length > MESSAGE_BYTES_MAX) this.ok = false;
     const at = this.take(length);
     return at < 0 ? new Uint8Array(0) : this.bytes.slice(at, at + length);
   }

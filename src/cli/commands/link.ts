@@ -25,7 +25,7 @@ function addSwitch(parent: Command, verb: 'enable' | 'disable'): void {
   addDaemonOptions(
     parent
       .command(verb)
-      .argument('<link>', 'link number, 0–7')
+      .argument('<link>', `link number, 0–${LINK_NUMBER_MAX}`)
       .description(`${verb} a link of the local node (peers see it go ${verb === 'enable' ? 'up' : 'down'})`)
       .addHelpText('after', `\nExample:\n  corolink link ${verb} 1`),
   ).action(async (linkText: string, options: DaemonCommandOptions) => {
@@ -70,7 +70,7 @@ function registerClusterVerbs(link: Command): void {
   addChangeOptions(
     link
       .command('add')
-      .argument('<link>', 'link number, 0–7')
+      .argument('<link>', `link number, 0–${LINK_NUMBER_MAX}`)
       .requiredOption('--addr <node=address...>', 'the address of every node on the new link (repeat per node)')
       .option('--priority <n>', 'knet_link_priority of the new link (passive mode: highest carries the traffic)')
       .description('add a link to the running cluster: every node opens it live (config_version is bumped)')
@@ -92,7 +92,7 @@ function registerClusterVerbs(link: Command): void {
   addChangeOptions(
     link
       .command('remove')
-      .argument('<link>', 'link number, 0–7')
+      .argument('<link>', `link number, 0–${LINK_NUMBER_MAX}`)
       .description('remove a link from the running cluster (refused if a pair of nodes would have no link left)')
       .addHelpText('after', '\nExample:\n  corolink link remove 1 --yes'),
   ).action(async (linkText: string, options: ChangeOptions) => {
@@ -102,7 +102,7 @@ function registerClusterVerbs(link: Command): void {
   addChangeOptions(
     link
       .command('priority')
-      .argument('<link>', 'link number, 0–7')
+      .argument('<link>', `link number, 0–${LINK_NUMBER_MAX}`)
       .argument('<priority>', `knet_link_priority, 0–${LINK_PRIORITY_MAX}`)
       .description('change the priority of a link cluster-wide, live')
       .addHelpText('after', '\nExample:\n  corolink link priority 1 20 --yes'),
