@@ -1,3 +1,5 @@
+import { ASSERTION_EXIT_CODE } from '../daemon/fail-stop.ts';
+
 /** Exit codes of every corolink command: one meaning each, documented in docs/cli.md. */
 export const ExitCode = {
   /** Success (for `status`: the cluster is quorate). */
@@ -6,6 +8,8 @@ export const ExitCode = {
   invalid: 1,
   /** `status`/`quorum`: the node is not quorate. `lab`: not root. */
   notQuorate: 2,
+  /** `daemon`: stopped on a failed assertion (src/daemon/fail-stop.ts). */
+  assertionFailed: ASSERTION_EXIT_CODE,
   /** Bad command-line arguments (sysexits EX_USAGE). */
   usage: 64,
   /** A file could not be read or written (sysexits EX_IOERR / EX_CANTCREAT). */
