@@ -625,6 +625,10 @@ export class TotemCore {
     }
     const forming = this.forming;
     if (!forming || !sameRingId(commit.ringId, forming.ringId)) return;
+    if (!this.commitMatches(commit, forming)) {
+      this.stats.badMessages++;
+      return;
+    }
     if (this.state === 'commit') {
       this.tokenRetransmitAt = Infinity;
       this.enterRecovery(commit.entries);
@@ -673,6 +677,22 @@ export class TotemCore {
       highDelivered: old?.highDelivered ?? 0,
     };
     this.forwardCommit({ ...commit, entries: [...commit.entries, entry] });
+  }
+
+  /**
+   * A full commit token must hold one entry per member of the ring being formed, in ring order, mine naming the
+   * ring I come from; one that does not (a forgery or a peer's bug) is dropped and counted, so that the recovery
+   * planned from it holds this node.
+   */
+  private commitMatches(commit: CommitMessage, forming: RingLog): boolean {
+    const members = forming.members;
+    if (commit.entries.length !== members.length || commit.members.length !== members.length) return false;
+    if (!commit.entries.every((entry, i) => entry.nodeId === members[i] && commit.members[i] === members[i])) {
+      return false;
+    }
+    const mine = commit.entries[members.indexOf(this.me)]!.oldRingId;
+    const old = this.installed;
+    return old === null ? mine === null : mine !== null && sameRingId(mine, old.ringId);
   }
 
   private forwardCommit(commit: CommitMessage): void {
