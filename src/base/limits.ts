@@ -12,5 +12,9 @@ export const LINK_NUMBER_MAX = LINKS_MAX - 1;
 export const GROUP_NAME_BYTES_MAX = 128;
 /** corosync MESSAGE_SIZE_MAX: the largest message an application (CPG) or the transport carries (contracts.md). */
 export const MESSAGE_BYTES_MAX = 1024 * 1024;
+/** Highest knet link priority (uint8). */
+export const LINK_PRIORITY_MAX = 255;
+/** Largest 32-bit unsigned value: corosync's nodeid, votes and expected_votes are uint32. */
+export const UINT32_MAX = 4_294_967_295;
 /** A percentage (token_warning) is at most this. */
 export const PERCENT_MAX = 100;

@@ -5,12 +5,8 @@
  * Sources: corosync.conf(5), votequorum(5), exec/totemconfig.c (see docs/config.md).
  */
 import { type Static, type TLiteral, type TSchema, Type } from 'typebox';
-import { LINK_NUMBER_MAX, LINKS_MAX, PERCENT_MAX } from '../base/limits.ts';
+import { LINK_NUMBER_MAX, LINK_PRIORITY_MAX, LINKS_MAX, PERCENT_MAX, UINT32_MAX } from '../base/limits.ts';
 
-/** Largest 32-bit unsigned value: corosync's nodeid, votes and expected_votes are uint32. */
-export const UINT32_MAX = 4_294_967_295;
-/** Highest knet link priority (uint8). */
-export const LINK_PRIORITY_MAX = 255;
 /** Highest UDP port. */
 export const PORT_MAX = 65_535;
 

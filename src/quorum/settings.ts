@@ -9,6 +9,7 @@
  * Not supported (see docs/quorum.md): quorum devices, allow_downscale, expected_votes_tracking.
  */
 // The default comes from the config layer, where every default is; the daemon passes the derived value.
+import { UINT32_MAX } from '../base/limits.ts';
 import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
 import type { QuorumLogAction, QuorumOptions } from './types.ts';
 
@@ -177,7 +178,7 @@ function resolveTieBreaker(options: QuorumOptions, logAt: LogAt): TieBreaker {
 }
 
 function requireCount(name: string, value: number, minimum: number): void {
-  if (!Number.isInteger(value) || value < minimum || value > 0xffffffff) {
-    throw new QuorumConfigError(`configuration error: ${name} must be an integer from ${minimum} to 4294967295`);
+  if (!Number.isInteger(value) || value < minimum || value > UINT32_MAX) {
+    throw new QuorumConfigError(`configuration error: ${name} must be an integer from ${minimum} to ${UINT32_MAX}`);
   }
 }

@@ -26,6 +26,7 @@
  * quorate).
  */
 import { assert, isStrictlyAscending } from '../base/assert.ts';
+import { UINT32_MAX } from '../base/limits.ts';
 import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
 import { decodeQuorumMessage, encodeQuorumMessage, NodeFlag, type NodeInfoMessage, ReconfigureParam } from './codec.ts';
 import {
@@ -626,7 +627,7 @@ export function majorityOf(votes: number): number {
 }
 
 function isVoteCount(value: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+  return Number.isInteger(value) && value >= 0 && value <= UINT32_MAX;
 }
 
 /** The node ids of the nodelist votequorum uses: only one that lists this node counts (otherwise "no nodelist"). */

@@ -8,8 +8,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
-import { LINK_NUMBER_MAX } from '../../base/limits.ts';
-import { UINT32_MAX } from '../../client/schema.ts';
+import { LINK_NUMBER_MAX, LINK_PRIORITY_MAX, UINT32_MAX } from '../../base/limits.ts';
 import {
   type ClusterSpec,
   checkConfigText,
@@ -18,7 +17,6 @@ import {
   type GeneratedNode,
 } from '../../config/index.ts';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH } from '../../config/paths.ts';
-import { LINK_PRIORITY_MAX } from '../../config/schema.ts';
 import { AUTHKEY_BYTES, writeAuthkey } from '../authkey.ts';
 import { parseIntegerArgument, printJson } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';

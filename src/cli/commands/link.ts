@@ -3,10 +3,9 @@
  * `link add|remove|priority`, which go through the checked config-change flow (src/cli/config-change.ts).
  */
 import type { Command } from 'commander';
-import { LINK_NUMBER_MAX } from '../../base/limits.ts';
+import { LINK_NUMBER_MAX, LINK_PRIORITY_MAX } from '../../base/limits.ts';
 import type { CorolinkClient } from '../../client/client.ts';
 import { addLink, removeLink, setLinkOption } from '../../config/index.ts';
-import { LINK_PRIORITY_MAX } from '../../config/schema.ts';
 import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
 import {
   addDaemonOptions,
