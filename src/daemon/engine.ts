@@ -408,6 +408,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       );
     }
     this.udp = await UdpTransport.open({
+      onAssertion: (error) => failStop(error, this.failureState, this.failStopLog),
       core: transportCore,
       crypto,
       localEndpoints: localNode.addresses.filter((a) => localLinks.some((l) => l.link === a.link)).map(endpoint),

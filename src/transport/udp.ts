@@ -43,6 +43,8 @@ export interface UdpTransportOptions {
   peers: { nodeId: number; endpoints: LinkEndpoint[] }[];
   /** Monotonic clock in ms (default `performance.now`). */
   clock?: () => number;
+  /** Called with a failed assertion of the core before it propagates: a caller that catches errors must not swallow it. */
+  onAssertion?: (error: AssertionError) => void;
   /** Socket buffer size (default SOCKET_BUFFER_BYTES). */
   socketBufferBytes?: number;
   /**
@@ -113,6 +115,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private readonly core: Transport;
   private readonly crypto: PacketCrypto;
   private readonly clock: () => number;
+  private readonly onAssertion: ((error: AssertionError) => void) | undefined;
   private readonly peers = new PeerEndpoints();
   private readonly sockets = new Map<number, LinkSocket>();
   /** Links whose socket `addLink` is binding (a second add of the same link must fail, not race). */
@@ -139,6 +142,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.core = options.core;
     this.crypto = options.crypto;
     this.clock = options.clock ?? (() => performance.now());
+    this.onAssertion = options.onAssertion;
     this.maxDatagramBytes = options.maxDatagramBytes;
     this.socketBufferBytes = options.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
     for (const peer of options.peers) {
@@ -369,7 +373,10 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     try {
       actions = this.core.step(event, this.clock());
     } catch (error) {
-      if (error instanceof AssertionError) throw error; // a broken invariant stops the process (never counted)
+      if (error instanceof AssertionError) {
+        this.onAssertion?.(error); // a broken invariant stops the process: never counted, never swallowed
+        throw error;
+      }
       this.counters.coreExceptions++;
       this.log('error', `transport core failed on ${event.type}: ${(error as Error).message}`);
       return;
