@@ -46,7 +46,8 @@ export function parseDataDriven(text: string, file: string): Chunk[] {
     const commands: string[] = [];
     while (i < lines.length && lines[i] !== SEPARATOR) {
       const command = lines[i]!;
-      if (command.trim() === '') throw new Error(`${file}:${i + 1}: blank line before '${SEPARATOR}' (commands end with '${SEPARATOR}')`);
+      if (command.trim() === '')
+        throw new Error(`${file}:${i + 1}: blank line before '${SEPARATOR}' (commands end with '${SEPARATOR}')`);
       commands.push(command);
       i++;
     }
@@ -57,7 +58,8 @@ export function parseDataDriven(text: string, file: string): Chunk[] {
       // Long form: output may contain blank lines; it ends at a `----` / `----` pair.
       i++;
       while (i < lines.length && !(lines[i] === SEPARATOR && lines[i + 1] === SEPARATOR)) expected.push(lines[i++]!);
-      if (i >= lines.length) throw new Error(`${file}:${start}: output opened with '${SEPARATOR}' twice is never closed`);
+      if (i >= lines.length)
+        throw new Error(`${file}:${start}: output opened with '${SEPARATOR}' twice is never closed`);
       i += 2;
     } else {
       while (i < lines.length && lines[i]!.trim() !== '') expected.push(lines[i++]!);

@@ -35,6 +35,8 @@ interface Incarnation {
 export class TotemScript {
   private cluster: SimCluster | undefined;
   private readonly incarnations = new Map<number, Incarnation[]>();
+  /** Incarnations stopped by `leave` (a clean shutdown), shown as `<left>` rather than `<crashed>`. */
+  private readonly left = new Set<SimNode>();
 
   /** Runs one command line; returns its output ('' when it prints nothing). */
   run(line: string): string {
@@ -42,7 +44,8 @@ export class TotemScript {
     if (name === undefined) return '';
     if (name === 'ring') return this.ring(args);
     const command = this.commands[name];
-    if (!command) throw new ScriptError(`unknown command '${name}' (commands: ring, ${Object.keys(this.commands).join(', ')})`);
+    if (!command)
+      throw new ScriptError(`unknown command '${name}' (commands: ring, ${Object.keys(this.commands).join(', ')})`);
     if (!this.cluster) throw new ScriptError(`'${name}' before 'ring'`);
     return command(this.cluster, args);
   }
@@ -53,7 +56,8 @@ export class TotemScript {
       this.track(cluster);
       return '';
     },
-    'run-until-stable': (cluster, args) => this.runUntilStable(cluster, args[0] ? number(args[0], 'limit') : WAIT_LIMIT_MS),
+    'run-until-stable': (cluster, args) =>
+      this.runUntilStable(cluster, args[0] ? number(args[0], 'limit') : WAIT_LIMIT_MS),
     send: (cluster, args) => {
       const [node, ...rest] = args;
       const id = nodeId(node, cluster, 'send N MESSAGE… [safe]');
@@ -70,7 +74,10 @@ export class TotemScript {
       return '';
     },
     leave: (cluster, args) => {
-      for (const id of nodeIds(args, cluster, 'leave N…')) cluster.leave(id);
+      for (const id of nodeIds(args, cluster, 'leave N…')) {
+        if (cluster.isUp(id)) this.left.add(cluster.node(id));
+        cluster.leave(id);
+      }
       return '';
     },
     restart: (cluster, args) => {
@@ -88,7 +95,16 @@ export class TotemScript {
       const groups = args
         .join(' ')
         .split('|')
-        .map((group) => nodeIds(group.trim().split(/[\s,]+/).filter(Boolean), cluster, 'partition A,B | C'));
+        .map((group) =>
+          nodeIds(
+            group
+              .trim()
+              .split(/[\s,]+/)
+              .filter(Boolean),
+            cluster,
+            'partition A,B | C',
+          ),
+        );
       if (groups.length < 2) throw new ScriptError('partition A,B | C: at least two groups');
       cluster.network.partition(groups);
       return '';
@@ -96,7 +112,10 @@ export class TotemScript {
     loss: (cluster, args) => {
       const [pct, ...rest] = args;
       const lossPct = number(pct, 'loss PCT [linkK] [node=N]');
-      const options = keyValues(rest.filter((arg) => !arg.startsWith('link')), ['node']);
+      const options = keyValues(
+        rest.filter((arg) => !arg.startsWith('link')),
+        ['node'],
+      );
       const host = options.node === undefined ? undefined : nodeId(options.node, cluster, 'loss … node=N');
       const linkArg = rest.find((arg) => arg.startsWith('link'));
       const links = linkArg ? [link(linkArg, cluster)] : linkRange(cluster);
@@ -152,7 +171,8 @@ export class TotemScript {
     const nodes = Array.from({ length: size }, (_, i) => i + 1);
     const clusterOptions: SimClusterOptions = { seed: options.seed ? number(options.seed, 'seed') : 1, nodes };
     if (options.links) clusterOptions.links = number(options.links, 'links');
-    if (options['ping-timeout']) clusterOptions.transport = { pingTimeoutMs: number(options['ping-timeout'], 'ping-timeout') };
+    if (options['ping-timeout'])
+      clusterOptions.transport = { pingTimeoutMs: number(options['ping-timeout'], 'ping-timeout') };
     const cluster = new SimCluster(clusterOptions);
     this.cluster = cluster;
     // `down=` nodes are configured but stopped before the clock starts: they can join later with `restart`.
@@ -169,7 +189,7 @@ export class TotemScript {
       for (const incarnation of list) {
         incarnation.deliveriesShown = incarnation.sim.trace.entries.length;
         incarnation.logsShown = incarnation.sim.logs.length;
-        incarnation.crashShown = true;
+        incarnation.crashShown = incarnation.sim.trace.ended === 'crashed';
       }
     }
     return this.commands.state!(cluster, []);
@@ -214,7 +234,8 @@ export class TotemScript {
     const stableMs = cluster.totem.tokenMs + cluster.totem.consensusMs;
     let last = fingerprint();
     let since = cluster.scheduler.now();
-    const operational = () => cluster.nodeIds.every((id) => !cluster.isUp(id) || cluster.snapshot(id).state === 'operational');
+    const operational = () =>
+      cluster.nodeIds.every((id) => !cluster.isUp(id) || cluster.snapshot(id).state === 'operational');
     const stable = cluster.runUntil(
       () => {
         const now = fingerprint();
@@ -242,7 +263,10 @@ export class TotemScript {
     }
   }
 
-  /** Messages and configuration changes a node delivered since last shown; `<crashed>` where an incarnation ended. */
+  /**
+   * Messages and configuration changes a node delivered since last shown, `<crashed>` or `<left>` where an incarnation ended;
+   * `-` when nothing new, `down` when nothing new and the node is down.
+   */
   private deliveries(node: number): string[] {
     const words: string[] = [];
     for (const incarnation of this.incarnations.get(node) ?? []) {
@@ -258,11 +282,12 @@ export class TotemScript {
       }
       incarnation.deliveriesShown = trace.entries.length;
       if (trace.ended === 'crashed' && !incarnation.crashShown) {
-        words.push('<crashed>');
-        incarnation.crashShown = true;
+        words.push(this.left.has(incarnation.sim) ? '<left>' : '<crashed>');
+        incarnation.crashShown = incarnation.sim.trace.ended === 'crashed';
       }
     }
-    return [words.length ? words.join(' ') : '-'];
+    if (words.length) return [words.join(' ')];
+    return [this.cluster?.isUp(node) ? '-' : 'down'];
   }
 
   /** Totem's log lines (with `all`, the transport's too) since last shown. */
