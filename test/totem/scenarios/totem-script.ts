@@ -112,6 +112,7 @@ export class TotemScript {
     loss: (cluster, args) => {
       const [pct, ...rest] = args;
       const lossPct = number(pct, 'loss PCT [linkK] [node=N]');
+      if (lossPct > 100) throw new ScriptError(`loss PCT: ${lossPct} is above 100`);
       const options = keyValues(
         rest.filter((arg) => !arg.startsWith('link')),
         ['node'],
