@@ -397,7 +397,6 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       undefined,
       (error) => failStop(error, this.failureState, this.failStopLog),
     );
-    this.unwatchAssertions = watchAssertions(this.failureState, this.failStopLog);
     for (const line of stack.startupLog()) this.dispatch([line]);
     for (const l of localLinks) {
       const address = localNode.addresses.find((a) => a.link === l.link)?.address;
@@ -414,6 +413,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       localEndpoints: localNode.addresses.filter((a) => localLinks.some((l) => l.link === a.link)).map(endpoint),
       peers: peers.map((p) => ({ nodeId: p.nodeid!, endpoints: p.addresses.map(endpoint) })),
     });
+    this.unwatchAssertions = watchAssertions(this.failureState, this.failStopLog);
     this.udp.on('deliver', (from, payload) => this.stackDriver.feed({ type: 'transportDeliver', from, payload }));
     this.udp.on('hostUp', (nodeId) => this.stackDriver.feed({ type: 'hostUp', nodeId }));
     this.udp.on('hostDown', (nodeId) => this.stackDriver.feed({ type: 'hostDown', nodeId }));
