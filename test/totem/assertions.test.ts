@@ -3,8 +3,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AssertionError } from '../../src/base/assert.ts';
-import { encodeMessage, type McastMessage, type TokenMessage } from '../../src/totem/messages.ts';
+import {
+  type CommitEntry,
+  type CommitMessage,
+  decodeMessage,
+  encodeMessage,
+  type JoinMessage,
+  type McastMessage,
+  type TokenMessage,
+} from '../../src/totem/messages.ts';
 import { RingLog } from '../../src/totem/ring-log.ts';
+import { TotemCore } from '../../src/totem/totem.ts';
 import { MiniRing } from './mini-ring.ts';
 
 function formedRing(): MiniRing {
@@ -61,5 +70,38 @@ describe('Totem assertions', () => {
     assert.equal(after.badMessages, before.badMessages + 2);
     assert.equal(after.delivered, before.delivered);
     assert.equal(after.state, 'operational');
+  });
+});
+
+describe('Totem commit token validation', () => {
+  test('a full commit token without one entry per member, mine naming my old ring, is dropped and counted', () => {
+    const timings = { tokenMs: 1000, tokenRetransmitMs: 238, joinMs: 50, consensusMs: 1200, mergeMs: 200 };
+    const options = { ...timings, maxMessages: 17, windowSize: 50, failToRecvConst: 2500, seqnoUnchangedConst: 30 };
+    const core = new TotemCore({ ...options, localNodeId: 1, nodes: [1, 2] }, 0);
+    core.step({ type: 'tick' }, 0);
+    assert.equal(core.snapshot().state, 'operational', 'a lone node forms its own ring at once');
+    const stamp = { version: 0, digest: 0 };
+    const join: JoinMessage = { type: 'join', sender: 2, proc: [1, 2], fail: [], ringSeq: 0, stamp };
+    core.step({ type: 'receive', from: 2, payload: encodeMessage(join) }, 1); // merges: node 2 joins the gather
+    const sent = core.step({ type: 'receive', from: 2, payload: encodeMessage(join) }, 1); // agrees: consensus
+    const first = sent
+      .filter((action) => action.type === 'send')
+      .map((action) => decodeMessage(action.payload))
+      .find((message): message is CommitMessage => message?.type === 'commit');
+    assert.ok(first && first.entries.length === 1, 'node 1 commits and forwards its entry to node 2');
+    assert.equal(core.snapshot().state, 'commit');
+    const theirs: CommitEntry = { nodeId: 2, oldRingId: null, aru: 0, highSeq: 0, highDelivered: 0 };
+    const mine = first.entries[0]!;
+    const forged: CommitMessage[] = [
+      { ...first, entries: [theirs, mine] }, // not in ring order
+      { ...first, entries: [{ ...mine, oldRingId: { rep: 9, seq: 99 } }, theirs] }, // not my old ring
+      { ...first, members: [1, 2, 3], entries: [mine, theirs, { ...theirs, nodeId: 3 }] }, // another member set
+    ];
+    for (const commit of forged) core.step({ type: 'receive', from: 2, payload: encodeMessage(commit) }, 2);
+    assert.equal(core.snapshot().badMessages, forged.length);
+    assert.equal(core.snapshot().state, 'commit');
+    core.step({ type: 'receive', from: 2, payload: encodeMessage({ ...first, entries: [mine, theirs] }) }, 3);
+    assert.equal(core.snapshot().state, 'recovery', 'the true commit token is taken');
+    assert.equal(core.snapshot().badMessages, forged.length);
   });
 });
