@@ -8,7 +8,7 @@
  * the same rules to a reloaded configuration, keeping the keys corosync reads only at startup.
  * Not supported (see docs/quorum.md): quorum devices, allow_downscale, expected_votes_tracking.
  */
-import type { QuorumLogAction, QuorumOptions } from './types.ts';
+import type { AutoTieBreakerNode, QuorumLogAction, QuorumOptions } from './types.ts';
 
 /** Default `last_man_standing_window` in ms (votequorum.c `DEFAULT_LMS_WIN`). */
 export const DEFAULT_LAST_MAN_STANDING_WINDOW_MS = 10000;
@@ -158,6 +158,16 @@ function sumNodelistVotes(nodelist: NonNullable<QuorumOptions['nodelist']>): num
     sum += node.quorumVotes ?? 1;
   }
   return sum;
+}
+
+/**
+ * The `quorum.auto_tie_breaker_node` key as written (`lowest`, `highest` or node ids separated by spaces);
+ * undefined when the key is not set, so that only a key really set draws corosync's "meaningless" warning.
+ */
+export function parseAutoTieBreakerNode(text: string | undefined): AutoTieBreakerNode | undefined {
+  if (text === undefined) return undefined;
+  const value = text.trim();
+  return value === 'lowest' || value === 'highest' ? value : value.split(/\s+/).map(Number);
 }
 
 function resolveTieBreaker(options: QuorumOptions, logAt: LogAt): TieBreaker {
