@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
 import { checkConfigText } from '../../src/config/index.ts';
 import { FakeDaemon, FakeDaemonError, tempDir, waitUntil } from '../client/fake-daemon.ts';
-import { inquorateStatus, quorateLinks, quorateStatus } from './fixtures.ts';
+import { healthyLinks, inquorateStatus, quorateLinks, quorateStatus } from './fixtures.ts';
 
 interface RunResult {
   code: number | null;
@@ -139,8 +139,15 @@ describe('corolink CLI against a daemon', () => {
     assert.equal(nodes.code, 0);
     assert.match(nodes.stdout, /\n {9}1 {10}1 n1 \(local\)\n/);
     const links = await run(['links', '--socket', socket]);
-    assert.equal(links.code, 0);
-    assert.match(links.stdout, /0x00000003 {2}n3 {4}link0 {2}DOWN .* no pong for 262 ms\n/);
+    assert.equal(links.code, ExitCode.faultyLink, 'a link down: exit 1 as corosync-cfgtool -s');
+    assert.match(links.stdout, /0x00000003 {2}n3 {4}link0 {2}127\.0\.10\.3 {2}DOWN {3}no {6}.* no pong for 262 ms\n/);
+    assert.match(links.stdout, /0x00000003 {2}n3 {4}link1 {2}127\.0\.20\.3 {2}UP {5}yes {5}/, 'link1 carries n3');
+    assert.match(links.stdout, /0x00000002 {2}n2 {4}link1 {2}127\.0\.20\.2 {2}UP {5}no {6}/, 'n2: link1 standby');
+    const json = await run(['links', '--json', '--socket', socket]);
+    assert.equal(json.code, ExitCode.faultyLink);
+    assert.deepEqual(JSON.parse(json.stdout), quorateLinks);
+    daemon.handlers.links = () => healthyLinks;
+    assert.equal((await run(['links', '--socket', socket])).code, ExitCode.ok, 'every link up: exit 0');
   });
 
   it('expected and link disable send the request; daemon errors map to exit codes', async () => {

@@ -172,7 +172,7 @@ describe('nodesText', () => {
 });
 
 describe('linksText', () => {
-  it('lists local links, then every peer × link with state, latency, down count and reason, aligned', () => {
+  it('lists local links, then every peer × link with address, state, active, latency, down count and reason, aligned', () => {
     const names = new Map([
       [2, 'n2'],
       [3, 'n3'],
@@ -184,11 +184,11 @@ describe('linksText', () => {
       'link0  127.0.10.1  yes             1     -',
       'link1  127.0.20.1  yes             0  1397',
       '',
-      'Nodeid      Name  Link   State  Enabled  Connected  Priority  Latency min/avg/max ms  Downs   MTU  Reason',
-      '0x00000002  n2    link0  UP     yes      yes               1          0.05/0.11/0.20      0  1397',
-      '0x00000002  n2    link1  UP     yes      yes               0          0.05/0.11/0.20      0  1397',
-      '0x00000003  n3    link0  DOWN   yes      no                1                   -/-/-      2  1397  no pong for 262 ms',
-      '0x00000003  n3    link1  UP     yes      yes               0          0.05/0.11/0.20      0  1397',
+      'Nodeid      Name  Link   Address     State  Active  Enabled  Connected  Priority  Latency min/avg/max ms  Downs   MTU  Reason',
+      '0x00000002  n2    link0  127.0.10.2  UP     yes     yes      yes               1          0.05/0.11/0.20      0  1397',
+      '0x00000002  n2    link1  127.0.20.2  UP     no      yes      yes               0          0.05/0.11/0.20      0  1397',
+      '0x00000003  n3    link0  127.0.10.3  DOWN   no      yes      no                1                   -/-/-      2  1397  no pong for 262 ms',
+      '0x00000003  n3    link1  127.0.20.3  UP     yes     yes      yes               0          0.05/0.11/0.20      0  1397',
       '',
     ].join('\n');
     assert.equal(linksText(quorateLinks, { names }), expected);
