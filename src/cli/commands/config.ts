@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import {
   type CheckedConfig,
   checkConfigText,
-  DEFAULT_CONFIG_PATH,
   type Diagnostic,
   type EffectiveConfig,
   formatConfig,
@@ -20,6 +19,7 @@ import {
   printConfig,
 } from '../../config/index.ts';
 import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
+import { defaultConfigPath } from '../config-path.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { formatPlan, lineDiff } from '../format-plan.ts';
 import { registerClusterVerbs } from './config-cluster.ts';
@@ -279,7 +279,11 @@ export function register(program: Command): void {
   config
     .command('show')
     .description('print a corosync.conf as it is (--json: its typed model)')
-    .option('-c, --config <file>', 'the config file', DEFAULT_CONFIG_PATH)
+    .option(
+      '-c, --config <file>',
+      'the config file ($COROLINK_CONFIG, else /etc/corolink/corosync.conf)',
+      defaultConfigPath(),
+    )
     .option('--json', 'print one JSON object {file, valid, errors, config} with the typed model')
     .addHelpText(
       'after',
@@ -290,7 +294,11 @@ export function register(program: Command): void {
     .command('diff')
     .description('line diff from the current config to FILE, then the change plan (what applies live, what not)')
     .argument('<file>', 'the new corosync.conf')
-    .option('-c, --current <file>', 'the current config file', DEFAULT_CONFIG_PATH)
+    .option(
+      '-c, --current <file>',
+      'the current config file ($COROLINK_CONFIG, else /etc/corolink/corosync.conf)',
+      defaultConfigPath(),
+    )
     .option('--force', 'plan as if forced: link and quorum safety refusals become warnings')
     .option('--json', 'print one JSON object {diff, plan}')
     .addHelpText(
@@ -305,7 +313,11 @@ export function register(program: Command): void {
         'change the running cluster to FILE: diff, plan (live / at the next restart / refused), confirm, apply on every node',
       )
       .argument('<file>', 'the new corosync.conf')
-      .option('-c, --current <file>', 'with --dry-run: the current config file to plan against', DEFAULT_CONFIG_PATH)
+      .option(
+        '-c, --current <file>',
+        'with --dry-run: the current config file to plan against ($COROLINK_CONFIG, else /etc/corolink/…)',
+        defaultConfigPath(),
+      )
       .addHelpText(
         'after',
         '\nWithout --dry-run the running daemon (--socket) plans the change against the cluster config and commits it;\nconfig_version is raised by one if FILE left it unchanged, and refused if it went backwards.\n\nExit status: 0 applied (or may be applied), 1 refused, 2 not quorate, 64 not confirmed, 69 no daemon, 74 unreadable.\n\nExample:\n  corolink config apply --dry-run corosync.conf.new --json\n  corolink config apply corosync.conf.new --yes',
