@@ -230,6 +230,23 @@ describe('corolink CLI against a daemon', () => {
     assert.equal(result.stdout, 'last 50\n[KNET  ] link: host: 2 link: 1 is down\n');
   });
 
+  it('logs -f --exit ends (exit 0) when the daemon is gone', async () => {
+    const follow = start(['logs', '-f', '--exit', '--socket', socket]);
+    let output = '';
+    follow.child.stdout!.on('data', (chunk) => {
+      output += chunk;
+    });
+    await waitUntil(() => output.includes('last 50'), 10_000, 'the log history');
+    await daemon.stop();
+    try {
+      const result = await follow.done;
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, 'corolink: the daemon is gone: stopped following (--exit)\n');
+    } finally {
+      await daemon.listen();
+    }
+  });
+
   it('cpg watch prints confchg and messages as JSON lines until Ctrl-C', async () => {
     const watch = start(['cpg', 'watch', 'lab', '--json', '--socket', socket]);
     let output = '';
