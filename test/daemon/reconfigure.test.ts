@@ -211,6 +211,22 @@ describe('live reconfiguration of a running 3-node cluster', () => {
     assert.match(await configText(), /knet_link_priority: 8/);
   });
 
+  test('config show: the running config through the daemon (no file needed), else the file, saying which', async () => {
+    const missing = join(cluster.dir, 'no-such.conf');
+    const running = await cliWithEnv({ COROLINK_CONFIG: missing }, cluster, 2, 'config', 'show');
+    assert.equal(running.code, 0, running.stderr);
+    assert.match(running.stdout, /config_version: 6\n/);
+    assert.match(running.stderr, /^corolink: the running config \(config_version 6\), from .*n2\.sock\n$/);
+    const json = await cliWithEnv({ COROLINK_CONFIG: missing }, cluster, 2, 'config', 'show', '--json');
+    assert.deepEqual((({ source, config_version }) => ({ source, config_version }))(JSON.parse(json.stdout)), {
+      source: 'daemon',
+      config_version: 6,
+    });
+    const noDaemon = await runCli(['config', 'show', '--socket', missing], { COROLINK_CONFIG: cluster.configPath });
+    assert.equal(noDaemon.code, 0, noDaemon.stderr);
+    assert.equal(noDaemon.stderr, `corolink: no daemon at ${missing}: the file ${cluster.configPath}\n`);
+  });
+
   test('config history lists every version; rollback applies an earlier one as a new version', async () => {
     const history = await cli(cluster, 2, 'config', 'history', '--json');
     assert.equal(history.code, 0, history.stderr);
