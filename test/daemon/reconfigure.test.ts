@@ -42,6 +42,8 @@ describe('live reconfiguration of a running 3-node cluster', () => {
   let cluster: LocalCluster;
   let stream: CpgStream;
   let ringId: string | null;
+  /** Just before the first change: version 1 is older, every later version newer. */
+  let firstChangeAt = 0;
 
   /** Every node's config_version and the cluster config text of node 1. */
   async function versions(): Promise<number[]> {
@@ -130,6 +132,7 @@ describe('live reconfiguration of a running 3-node cluster', () => {
   });
 
   test('link add 1: every node opens link1 live, config_version 2, no membership change, stream intact', async () => {
+    firstChangeAt = Date.now();
     const run = await cli(cluster, 1, 'link', 'add', '1', ...addrFlags(cluster, 20), '--yes');
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /config_version 1 → 2: applied/);
@@ -230,7 +233,12 @@ describe('live reconfiguration of a running 3-node cluster', () => {
   test('config history lists every version; rollback applies an earlier one as a new version', async () => {
     const history = await cli(cluster, 2, 'config', 'history', '--json');
     assert.equal(history.code, 0, history.stderr);
-    const versions = JSON.parse(history.stdout) as { config_version: number; current: boolean }[];
+    const versions = JSON.parse(history.stdout) as { config_version: number; current: boolean; mtime: number }[];
+    // Each version's time is when it was committed: version 1 came before the first change (not when it was archived).
+    assert.ok(versions[0]!.mtime <= firstChangeAt, `version 1 at ${versions[0]!.mtime}, first change ${firstChangeAt}`);
+    for (let i = 1; i < versions.length; i++) {
+      assert.ok(versions[i - 1]!.mtime <= versions[i]!.mtime, `version ${i} not after version ${i + 1}`);
+    }
     assert.deepEqual(
       versions.map((v) => [v.config_version, v.current]),
       [
