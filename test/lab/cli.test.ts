@@ -55,9 +55,11 @@ describe('corolink lab (CLI)', { skip: skipReason }, () => {
     assert.ok(row3.endsWith(join(dir, 'n3.log')), row3);
     await NetnsLab.open(dir).waitFor(healthy(3), { timeoutMs: 30_000 });
     await lab(dir, 'cut', '3', '0');
-    await NetnsLab.open(dir).waitFor((s) => s.local_nodeid === 3 || linkState(s, 3, 0) === 'DOWN', {
-      timeoutMs: 15_000,
-    });
+    const cutSeen = (s: StatusV1) =>
+      s.local_nodeid === 3
+        ? linkState(s, 1, 0) === 'DOWN' && linkState(s, 2, 0) === 'DOWN'
+        : linkState(s, 3, 0) === 'DOWN';
+    await NetnsLab.open(dir).waitFor(cutSeen, { timeoutMs: 15_000 });
 
     // Compact: one row per host, the ring ids side by side; n1 and n2 reach n3 on link1 only, n3 nobody on link0.
     const { stdout: text } = await lab(dir, 'status');
