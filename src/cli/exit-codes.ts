@@ -6,6 +6,8 @@ export const ExitCode = {
   ok: 0,
   /** The input was read but is invalid (e.g. `config check` found errors). */
   invalid: 1,
+  /** `links`: a link to a peer is down (corosync-cfgtool -s exits 1 on a faulty link). */
+  faultyLink: 1,
   /** `status`/`quorum`: the node is not quorate. `lab`: not root. */
   notQuorate: 2,
   /** `daemon`: stopped on a failed assertion (src/daemon/fail-stop.ts). */

@@ -15,7 +15,7 @@ import {
   type NodeConfig,
 } from '../config/index.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
-import type { QuorumOptions } from '../quorum/index.ts';
+import { parseAutoTieBreakerNode, type QuorumOptions } from '../quorum/index.ts';
 import { formatRingId, type RingId, type TotemOptions, type TotemTimings } from '../totem/index.ts';
 import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
@@ -438,7 +438,6 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private quorumOptions(): QuorumOptions {
     const { effective, config } = this.options.checked;
     const q = effective.quorum;
-    const tieBreaker = q.autoTieBreakerNode.trim();
     return {
       localNodeId: this.localNodeId,
       nodelist: config.nodes.map((n) => ({ nodeId: n.nodeid!, quorumVotes: n.quorum_votes ?? 1 })),
@@ -448,8 +447,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       lastManStanding: q.lastManStanding,
       lastManStandingWindowMs: q.lastManStandingWindowMs,
       autoTieBreaker: q.autoTieBreaker,
-      autoTieBreakerNode:
-        tieBreaker === 'lowest' || tieBreaker === 'highest' ? tieBreaker : tieBreaker.split(/\s+/).map(Number),
+      // The key as written, not its default: corosync warns about it only when it is set.
+      autoTieBreakerNode: parseAutoTieBreakerNode(config.quorum.auto_tie_breaker_node),
     };
   }
 

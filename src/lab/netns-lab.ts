@@ -427,14 +427,22 @@ export class NetnsLab {
   }
 
   /**
-   * Runs `command` inside host `nodeid`'s namespace with COROLINK_SOCKET preset, output to this process's
+   * Runs `command` inside host `nodeid`'s namespace with COROLINK_SOCKET and COROLINK_CONFIG preset, output to this process's
    * stdout/stderr; killed after `timeoutMs`. Resolves with the exit code.
    */
   exec(nodeid: number, command: string[], timeoutMs: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const child = spawn(
         'ip',
-        ['netns', 'exec', this.namespace(nodeid), 'env', `COROLINK_SOCKET=${this.socket(nodeid)}`, ...command],
+        [
+          'netns',
+          'exec',
+          this.namespace(nodeid),
+          'env',
+          `COROLINK_SOCKET=${this.socket(nodeid)}`,
+          `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`,
+          ...command,
+        ],
         { stdio: 'inherit' },
       );
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

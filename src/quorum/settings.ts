@@ -11,7 +11,7 @@
 // The default comes from the config layer, where every default is; the daemon passes the derived value.
 import { UINT32_MAX } from '../base/limits.ts';
 import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
-import type { QuorumLogAction, QuorumOptions } from './types.ts';
+import type { AutoTieBreakerNode, QuorumLogAction, QuorumOptions } from './types.ts';
 
 /** The resolved auto_tie_breaker mode (votequorum.c `ATB_NONE/LOWEST/HIGHEST/LIST`). */
 export type TieBreaker =
@@ -158,6 +158,16 @@ function sumNodelistVotes(nodelist: NonNullable<QuorumOptions['nodelist']>): num
     sum += node.quorumVotes ?? 1;
   }
   return sum;
+}
+
+/**
+ * The `quorum.auto_tie_breaker_node` key as written (`lowest`, `highest` or node ids separated by spaces);
+ * undefined when the key is not set, so that only a key really set draws corosync's "meaningless" warning.
+ */
+export function parseAutoTieBreakerNode(text: string | undefined): AutoTieBreakerNode | undefined {
+  if (text === undefined) return undefined;
+  const value = text.trim();
+  return value === 'lowest' || value === 'highest' ? value : value.split(/\s+/).map(Number);
 }
 
 function resolveTieBreaker(options: QuorumOptions, logAt: LogAt): TieBreaker {

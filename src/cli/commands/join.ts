@@ -160,16 +160,22 @@ function registerDelnode(program: Command): void {
     const member = status.members.find((m) =>
       'nodeid' in selector ? m.nodeid === selector.nodeid : m.name === nodeText,
     );
-    if (member?.local) throw new CliError(`node ${nodeText} is this node: run delnode on another member`);
+    // Refusals, not usage errors: exit 1 like every refused change (docs/cli.md).
+    if (member?.local) {
+      throw new CliError(`node ${nodeText} is this node: run delnode on another member`, ExitCode.invalid);
+    }
     if (member !== undefined && !options.force) {
       throw new CliError(
         `node ${nodeText} is a member of the running cluster: power it off (stop its daemon) first, or --force (nothing changed)`,
+        ExitCode.invalid,
       );
     }
     await changeClusterConfig(options, {
       edit: (tree) => {
         const known = nodeSections(tree).length;
-        if (!removeNode(tree, selector)) throw new CliError(`no node ${nodeText} in the nodelist (of ${known})`);
+        if (!removeNode(tree, selector)) {
+          throw new CliError(`no node ${nodeText} in the nodelist (of ${known})`, ExitCode.invalid);
+        }
       },
     });
   });
