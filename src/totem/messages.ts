@@ -405,3 +405,15 @@ export function decodeMessage(bytes: Uint8Array): TotemMessage | null {
   const message = decodeBody(r, r.u8());
   return message && r.atEnd() ? message : null;
 }
+
+/**
+ * The hop counter of an ORF token without decoding the rest (null for any other message): lets the daemon's token
+ * trace and rotation metric recognise tokens on the hot path cheaply.
+ */
+export function peekTokenSeq(bytes: Uint8Array): number | null {
+  const r = new Reader(bytes);
+  if (r.u16() !== TOTEM_MAGIC || r.u8() !== TOTEM_WIRE_VERSION || r.u8() !== TYPE_CODES.token) return null;
+  r.ringId();
+  const tokenSeq = r.u53();
+  return r.ok ? tokenSeq : null;
+}

@@ -121,6 +121,8 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private timerAt = Number.POSITIVE_INFINITY;
   private closed = false;
   private flushScheduled = false;
+  /** When the datagram being handled (or the last one) was read from its socket, on `clock`. */
+  private receivedAt = 0;
   private readonly maxDatagramBytes: number | undefined;
   private readonly counters = {
     datagramsSent: 0,
@@ -168,6 +170,11 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     // the end of the turn: the rest of the turn (delivering a token visit's messages to local clients) must not
     // delay the token's next hop — that delay, on every hop, was most of a loaded ring's rotation time.
     if (urgent) this.flush();
+  }
+
+  /** When the datagram now being delivered was read from its socket (`clock` time): for the token trace. */
+  get lastReceiveAt(): number {
+    return this.receivedAt;
   }
 
   /** Administratively enables or disables a local link (a disabled link sends nothing). */
@@ -347,6 +354,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
 
   private onDatagram(link: number, datagram: Buffer, remote: RemoteInfo, decodeAddress: (a: string) => string): void {
     if (this.closed) return;
+    this.receivedAt = this.clock();
     this.counters.datagramsReceived++;
     const address = decodeAddress(remote.address);
     const opened = this.crypto.open(datagram, address, this.peers.nodeAt(link, address, remote.port) ?? NO_NODE);
