@@ -415,6 +415,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     this.udp.on('deliver', (from, payload) => {
       this.tokenTrace.received(from, payload, this.udp.lastReceiveAt);
       this.stackDriver.feed({ type: 'transportDeliver', from, payload });
+      this.tokenTrace.stepped();
     });
     this.udp.on('hostUp', (nodeId) => this.stackDriver.feed({ type: 'hostUp', nodeId }));
     this.udp.on('hostDown', (nodeId) => this.stackDriver.feed({ type: 'hostDown', nodeId }));

@@ -50,14 +50,18 @@ export class TokenTrace {
     }
     if (rotationMs !== null) this.options.onRotation(rotationMs / 1000);
     if (this.options.trace === null) return;
-    this.flushHop(null);
     this.hop = { tokenSeq, from, receivedAt, steppedAt: this.options.clock(), rotationMs };
   }
 
-  /** A message handed to the socket (urgent sends only: a token forward is one). Closes the open hop. */
+  /** A message handed to the socket (urgent sends only: a token forward is one). */
   sent(to: number | 'all', payload: Uint8Array): void {
     if (this.hop === null || to === 'all' || peekTokenSeq(payload) === null) return;
     this.flushHop(to);
+  }
+
+  /** The step of the received message is over: a token it did not forward was held (hold, or a one-node ring). */
+  stepped(): void {
+    this.flushHop(null);
   }
 
   private flushHop(to: number | null): void {

@@ -62,10 +62,12 @@ test('trace mode logs each hop: receive time, step and forward delays, the rotat
   setNow(100.5);
   trace.sent('all', mcast);
   trace.sent(2, token(11));
+  trace.stepped();
   setNow(103.25);
   trace.received(3, token(13), 103);
   setNow(110);
-  trace.received(3, token(16), 106); // the last one was held, not forwarded
+  trace.stepped(); // held, not forwarded
+  trace.stepped(); // nothing open: nothing logged
   assert.deepEqual(lines, [
     'token hop seq=10 from 3 rx=1000100.000 step=+250µs to 2 fwd=+500µs',
     'token hop seq=13 from 3 rx=1000103.000 step=+250µs held rotation=3.000ms',
