@@ -1,8 +1,9 @@
 /**
  * Summarises the token trace (`logging { debug: trace }` or COROLINK_TOKEN_TRACE=1) of the daemons of one ring:
  * `node --import tsx bench/token-trace-report.ts n1.log n2.log n3.log [fromEpochMs toEpochMs]`.
- * Per hop: step = socket read → core step, fwd = socket read → token handed to the socket, wire = the previous
- * node's forward → this node's socket read (kernel + the time this process was busy elsewhere), and rotation.
+ * Per hop: step = socket read → core step, fwd = socket read → token handed to the socket, reading = socket read
+ * of the first message since the previous token → socket read of this token (this node handling the visit's
+ * messages), wire = the previous node's forward → this node's first socket read (kernel + scheduling), rotation.
  * Prints p50 / p90 / p99 / mean of each in µs.
  */
 import { readFileSync } from 'node:fs';
@@ -15,10 +16,13 @@ interface Hop {
   step: number;
   fwd: number | null;
   rotation: number | null;
+  messages: number;
+  /** Socket read of the first message since the previous token → socket read of this token. */
+  reading: number;
 }
 
 const LINE =
-  /token hop seq=(\d+) from (\d+) rx=([\d.]+) step=\+(\d+)µs (?:to \d+ fwd=\+(\d+)µs|held)(?: rotation=([\d.]+)ms)?/;
+  /token hop seq=(\d+) from (\d+) rx=([\d.]+) step=\+(\d+)µs (?:to \d+ fwd=\+(\d+)µs|held)(?: rotation=([\d.]+)ms)? after (\d+) msgs from -(\d+)µs/;
 const files = process.argv.slice(2).filter((a) => !/^\d+(\.\d+)?$/.test(a));
 const [from = 0, to = Number.POSITIVE_INFINITY] = process.argv
   .slice(2)
@@ -39,6 +43,8 @@ files.forEach((file, index) => {
       step: Number(m[4]),
       fwd: m[5] === undefined ? null : Number(m[5]),
       rotation: m[6] === undefined ? null : Number(m[6]) * 1000,
+      messages: Number(m[7]),
+      reading: Number(m[8]),
     });
   }
 });
@@ -50,7 +56,7 @@ for (const hop of hops) {
   const previous = bySeq.get(hop.seq - 1);
   // (token seqs start over with each ring: a "previous" hop later than this one, or long before, is another ring's)
   if (previous?.fwd != null && previous.rx <= hop.rx && hop.rx - previous.rx < 1000)
-    wire.push(Math.round((hop.rx - previous.rx) * 1000 - previous.fwd));
+    wire.push(Math.round((hop.rx - previous.rx) * 1000 - previous.fwd - hop.reading));
 }
 function summary(name: string, values: number[]): void {
   const sorted = [...values].sort((a, b) => a - b);
@@ -69,6 +75,14 @@ summary(
   hops.flatMap((h) => (h.fwd === null ? [] : [h.fwd])),
 );
 summary('wire', wire);
+summary(
+  'reading',
+  hops.map((h) => h.reading),
+);
+summary(
+  'messages',
+  hops.map((h) => h.messages),
+);
 summary(
   'rotation',
   hops.flatMap((h) => (h.rotation === null ? [] : [Math.round(h.rotation)])),

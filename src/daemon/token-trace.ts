@@ -2,7 +2,7 @@
  * The token's path through this daemon, measured with the real clock outside the pure Totem core: the rotation
  * (time between two arrivals of the ORF token, for `corolink_totem_token_rotation_seconds`) and, in trace mode
  * (`logging { debug: trace }` or COROLINK_TOKEN_TRACE=1), one line per hop with its receive → step → forward times
- * (docs/benchmarks.md, "Token rotation"). Absolute times are epoch ms with µs, so the lines of the three daemons
+ * and the messages read since the previous token (docs/benchmarks.md, "Token rotation"). Absolute times are epoch ms with µs, so the lines of the three daemons
  * of a ring can be merged to see the time each hop spends between two processes.
  */
 import { peekTokenSeq } from '../totem/index.ts';
@@ -14,6 +14,9 @@ interface OpenHop {
   receivedAt: number;
   steppedAt: number;
   rotationMs: number | null;
+  /** Messages received between the previous token and this one, and when the first of them was read. */
+  messages: number;
+  firstMessageAt: number;
 }
 
 export interface TokenTraceOptions {
@@ -31,6 +34,9 @@ export class TokenTrace {
   private lastTokenSeq = -1;
   private lastArrivalAt = Number.NEGATIVE_INFINITY;
   private hop: OpenHop | null = null;
+  /** Other messages received since the last token (trace mode), and when the first of them was read. */
+  private messagesBetween = 0;
+  private firstMessageAt = 0;
 
   constructor(private readonly options: TokenTraceOptions) {}
 
@@ -41,7 +47,10 @@ export class TokenTrace {
    */
   received(from: number, payload: Uint8Array, receivedAt: number): void {
     const tokenSeq = peekTokenSeq(payload);
-    if (tokenSeq === null) return;
+    if (tokenSeq === null) {
+      if (this.messagesBetween++ === 0) this.firstMessageAt = receivedAt;
+      return;
+    }
     const newer = tokenSeq > this.lastTokenSeq;
     const rotationMs = newer && this.lastArrivalAt >= 0 ? receivedAt - this.lastArrivalAt : null;
     if (tokenSeq !== this.lastTokenSeq) {
@@ -50,7 +59,10 @@ export class TokenTrace {
     }
     if (rotationMs !== null) this.options.onRotation(rotationMs / 1000);
     if (this.options.trace === null) return;
-    this.hop = { tokenSeq, from, receivedAt, steppedAt: this.options.clock(), rotationMs };
+    const messages = this.messagesBetween;
+    const firstMessageAt = messages > 0 ? this.firstMessageAt : receivedAt;
+    this.messagesBetween = 0;
+    this.hop = { tokenSeq, from, receivedAt, steppedAt: this.options.clock(), rotationMs, messages, firstMessageAt };
   }
 
   /** A message handed to the socket (urgent sends only: a token forward is one). */
@@ -72,9 +84,10 @@ export class TokenTrace {
     const absolute = (this.options.timeOrigin + hop.receivedAt).toFixed(3);
     const forward = to === null ? 'held' : `to ${to} fwd=+${us(this.options.clock() - hop.receivedAt)}µs`;
     const rotation = hop.rotationMs === null ? '' : ` rotation=${hop.rotationMs.toFixed(3)}ms`;
+    const before = `after ${hop.messages} msgs from -${us(hop.receivedAt - hop.firstMessageAt)}µs`;
     this.options.trace(
       `token hop seq=${hop.tokenSeq} from ${hop.from} rx=${absolute} step=+${us(hop.steppedAt - hop.receivedAt)}µs ` +
-        `${forward}${rotation}`,
+        `${forward}${rotation} ${before}`,
     );
   }
 }

@@ -60,6 +60,8 @@ test('trace mode logs each hop: receive time, step and forward delays, the rotat
   setNow(100.25);
   trace.received(3, token(10), 100);
   setNow(100.5);
+  trace.received(3, mcast, 101);
+  trace.received(3, mcast, 102.5);
   trace.sent('all', mcast);
   trace.sent(2, token(11));
   trace.stepped();
@@ -69,8 +71,8 @@ test('trace mode logs each hop: receive time, step and forward delays, the rotat
   trace.stepped(); // held, not forwarded
   trace.stepped(); // nothing open: nothing logged
   assert.deepEqual(lines, [
-    'token hop seq=10 from 3 rx=1000100.000 step=+250µs to 2 fwd=+500µs',
-    'token hop seq=13 from 3 rx=1000103.000 step=+250µs held rotation=3.000ms',
+    'token hop seq=10 from 3 rx=1000100.000 step=+250µs to 2 fwd=+500µs after 0 msgs from -0µs',
+    'token hop seq=13 from 3 rx=1000103.000 step=+250µs held rotation=3.000ms after 2 msgs from -2000µs',
   ]);
 });
 
