@@ -18,7 +18,7 @@ import type {
   TransportCounters,
   TransportEvent,
 } from './types.ts';
-import { PendingBundle, splitBundle } from './udp-bundle.ts';
+import { PendingBundle, sameFrames, splitBundle } from './udp-bundle.ts';
 import { type LinkEndpoint, PeerEndpoints, type ResolvedEndpoint, resolveEndpoint } from './udp-endpoints.ts';
 
 /** SO_RCVBUF / SO_SNDBUF asked for every link socket (knet wants big buffers; capped by net.core.rmem_max). */
@@ -99,6 +99,19 @@ interface LinkSocket {
   bundleBudgetBytes: number;
   /** Frames waiting for the end of the event-loop turn, by destination node. */
   pending: Map<number, PeerQueue>;
+  /** The last datagram sealed on this link in this flush, see `sendPending`. */
+  lastSealed: SealedBundle | null;
+}
+
+/**
+ * A sealed datagram and the peers it went to. A multicast hands the same frame objects to every peer on a link, so
+ * the next peer's bundle is usually the same frames: it gets the same datagram instead of a second AES-GCM seal.
+ * Nothing binds a datagram to its receiver, and no peer gets one datagram twice (its replay window would drop it).
+ */
+interface SealedBundle {
+  frames: readonly Uint8Array[];
+  datagram: Buffer;
+  recipients: number[];
 }
 
 /** The frames queued for one peer on one link, and the (reused) completion callback of their sends. */
@@ -349,6 +362,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       enabled: true,
       bundleBudgetBytes: maxDatagramBytes - this.crypto.overheadBytes,
       pending: new Map(),
+      lastSealed: null,
     };
   }
 
@@ -438,15 +452,25 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   /** Sends every queued frame of one link. */
   private sendQueued(local: LinkSocket): void {
     for (const queue of local.pending.values()) if (queue.bundle.size > 0) this.sendPending(local, queue);
+    local.lastSealed = null;
   }
 
   private sendPending(local: LinkSocket, queue: PeerQueue): void {
     const { link, to } = queue.bundle;
     const destination = this.peers.destination(to, link);
+    const frames = queue.bundle.queued;
     const plaintext = queue.bundle.take();
     if (destination === undefined || this.closed) return;
     try {
-      const datagram = this.crypto.seal(plaintext);
+      const last = local.lastSealed;
+      let datagram: Buffer;
+      if (last !== null && !last.recipients.includes(to) && sameFrames(last.frames, frames)) {
+        datagram = last.datagram;
+        last.recipients.push(to);
+      } else {
+        datagram = this.crypto.seal(plaintext);
+        local.lastSealed = { frames, datagram, recipients: [to] };
+      }
       this.counters.datagramsSent++;
       local.socket.send(datagram, destination.port, destination.address, queue.afterSend);
     } catch (error) {
