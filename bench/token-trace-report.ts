@@ -1,9 +1,10 @@
 /**
  * Summarises the token trace (`logging { debug: trace }` or COROLINK_TOKEN_TRACE=1) of the daemons of one ring:
  * `node --import tsx bench/token-trace-report.ts n1.log n2.log n3.log [fromEpochMs toEpochMs]`.
- * Per hop: step = socket read → core step, fwd = socket read → token handed to the socket, reading = socket read
- * of the first message since the previous token → socket read of this token (this node handling the visit's
- * messages), wire = the previous node's forward → this node's first socket read (kernel + scheduling), rotation.
+ * Per hop: step = socket read → core step, fwd = socket read → token handed to the socket (the visit: new
+ * messages sent first), gap = the previous node's token send → this node's socket read of it (the kernel, the
+ * scheduler, and this node still handling the visit's messages read before the token), reading = the socket read
+ * of the first message since the previous token → the token's read. A rotation is the sum of fwd + gap over the ring.
  * Prints p50 / p90 / p99 / mean of each in µs.
  */
 import { readFileSync } from 'node:fs';
@@ -51,12 +52,15 @@ files.forEach((file, index) => {
 // The hop that forwarded token seq s - 1 (its sender), to measure the wire + scheduling gap.
 const bySeq = new Map<number, Hop>();
 for (const hop of hops) bySeq.set(hop.seq, hop);
-const wire: number[] = [];
+const gaps: number[] = [];
+const gapsByNode = new Map<number, number[]>();
 for (const hop of hops) {
   const previous = bySeq.get(hop.seq - 1);
   // (token seqs start over with each ring: a "previous" hop later than this one, or long before, is another ring's)
-  if (previous?.fwd != null && previous.rx <= hop.rx && hop.rx - previous.rx < 1000)
-    wire.push(Math.round((hop.rx - previous.rx) * 1000 - previous.fwd - hop.reading));
+  if (previous?.fwd == null || previous.rx > hop.rx || hop.rx - previous.rx >= 1000) continue;
+  const gap = Math.round((hop.rx - previous.rx) * 1000 - previous.fwd);
+  gaps.push(gap);
+  gapsByNode.set(hop.node, [...(gapsByNode.get(hop.node) ?? []), gap]);
 }
 function summary(name: string, values: number[]): void {
   const sorted = [...values].sort((a, b) => a - b);
@@ -74,7 +78,7 @@ summary(
   'fwd',
   hops.flatMap((h) => (h.fwd === null ? [] : [h.fwd])),
 );
-summary('wire', wire);
+summary('gap', gaps);
 summary(
   'reading',
   hops.map((h) => h.reading),
@@ -88,3 +92,11 @@ summary(
   hops.flatMap((h) => (h.rotation === null ? [] : [Math.round(h.rotation)])),
 );
 console.log(`held ${hops.filter((h) => h.fwd === null).length} of ${hops.length} hops`);
+for (const [node, nodeGaps] of [...gapsByNode].sort((a, b) => a[0] - b[0])) {
+  console.log(`node of ${files[node - 1]}:`);
+  summary(
+    '  fwd',
+    hops.flatMap((h) => (h.node === node && h.fwd !== null ? [h.fwd] : [])),
+  );
+  summary('  gap', nodeGaps);
+}
