@@ -4,7 +4,8 @@
  * Per hop: step = socket read → core step, fwd = socket read → token handed to the socket (the visit: new
  * messages sent first), gap = the previous node's token send → this node's socket read of it (the kernel, the
  * scheduler, and this node still handling the visit's messages read before the token), reading = the socket read
- * of the first message since the previous token → the token's read. A rotation is the sum of fwd + gap over the ring.
+ * of the first message since the previous token → the token's read, idle = time the node's event loop slept since
+ * the previous token. A rotation is the sum of fwd + gap over the ring.
  * Prints p50 / p90 / p99 / mean of each in µs.
  */
 import { readFileSync } from 'node:fs';
@@ -20,10 +21,12 @@ interface Hop {
   messages: number;
   /** Socket read of the first message since the previous token → socket read of this token. */
   reading: number;
+  /** Time this node's event loop slept since the previous token. */
+  idle: number | null;
 }
 
 const LINE =
-  /token hop seq=(\d+) from (\d+) rx=([\d.]+) step=\+(\d+)µs (?:to \d+ fwd=\+(\d+)µs|held)(?: rotation=([\d.]+)ms)? after (\d+) msgs from -(\d+)µs/;
+  /token hop seq=(\d+) from (\d+) rx=([\d.]+) step=\+(\d+)µs (?:to \d+ fwd=\+(\d+)µs|held)(?: rotation=([\d.]+)ms)? after (\d+) msgs from -(\d+)µs(?: idle=(\d+)µs)?/;
 const files = process.argv.slice(2).filter((a) => !/^\d+(\.\d+)?$/.test(a));
 const [from = 0, to = Number.POSITIVE_INFINITY] = process.argv
   .slice(2)
@@ -46,6 +49,7 @@ files.forEach((file, index) => {
       rotation: m[6] === undefined ? null : Number(m[6]) * 1000,
       messages: Number(m[7]),
       reading: Number(m[8]),
+      idle: m[9] === undefined ? null : Number(m[9]),
     });
   }
 });
@@ -99,4 +103,8 @@ for (const [node, nodeGaps] of [...gapsByNode].sort((a, b) => a[0] - b[0])) {
     hops.flatMap((h) => (h.node === node && h.fwd !== null ? [h.fwd] : [])),
   );
   summary('  gap', nodeGaps);
+  summary(
+    '  idle',
+    hops.flatMap((h) => (h.node === node && h.idle !== null ? [h.idle] : [])),
+  );
 }

@@ -381,6 +381,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       timeOrigin: performance.timeOrigin,
       onRotation: (seconds) => this.emit('tokenRotation', seconds),
       trace: this.options.tokenTrace ? (line) => this.options.logger.log('debug', 'TOTEM', line) : null,
+      loopIdle: () => performance.eventLoopUtilization().idle,
     });
     // totempg packing: small payloads share one MCAST, sized to fit one frame of the smallest link MTU.
     const frameBytes = Math.min(...linkOptions.map((l) => l.mtu));

@@ -1,9 +1,10 @@
 /**
  * The token's path through this daemon, measured with the real clock outside the pure Totem core: the rotation
  * (time between two arrivals of the ORF token, for `corolink_totem_token_rotation_seconds`) and, in trace mode
- * (`logging { debug: trace }` or COROLINK_TOKEN_TRACE=1), one line per hop with its receive → step → forward times
- * and the messages read since the previous token (docs/benchmarks.md, "Token rotation"). Absolute times are epoch ms with µs, so the lines of the three daemons
- * of a ring can be merged to see the time each hop spends between two processes.
+ * (`logging { debug: trace }` or COROLINK_TOKEN_TRACE=1), one line per hop with its receive → step → forward times,
+ * the messages read since the previous token and how long the event loop slept meanwhile (docs/benchmarks.md,
+ * "Token rotation"). Absolute times are epoch ms with µs, so the lines of the three daemons of a ring can be merged
+ * to see the time each hop spends between two processes (bench/token-trace-report.ts).
  */
 import { peekTokenSeq } from '../totem/index.ts';
 
@@ -17,6 +18,8 @@ interface OpenHop {
   /** Messages received between the previous token and this one, and when the first of them was read. */
   messages: number;
   firstMessageAt: number;
+  /** Time the event loop slept since the previous token arrived. */
+  idleMs: number;
 }
 
 export interface TokenTraceOptions {
@@ -28,6 +31,11 @@ export interface TokenTraceOptions {
   onRotation: (seconds: number) => void;
   /** Where trace lines go; null: trace mode off (only the rotation is measured). */
   trace: ((line: string) => void) | null;
+  /**
+   * Total time the event loop has been idle, ms (performance.eventLoopUtilization().idle): a hop's wait while the
+   * loop slept is the kernel's and the scheduler's, a wait while it was busy is this daemon's own work.
+   */
+  loopIdle: () => number;
 }
 
 export class TokenTrace {
@@ -37,6 +45,7 @@ export class TokenTrace {
   /** Other messages received since the last token (trace mode), and when the first of them was read. */
   private messagesBetween = 0;
   private firstMessageAt = 0;
+  private loopIdleAtLastToken = 0;
 
   constructor(private readonly options: TokenTraceOptions) {}
 
@@ -59,10 +68,14 @@ export class TokenTrace {
     }
     if (rotationMs !== null) this.options.onRotation(rotationMs / 1000);
     if (this.options.trace === null) return;
+    const loopIdle = this.options.loopIdle();
+    const idleMs = loopIdle - this.loopIdleAtLastToken;
+    this.loopIdleAtLastToken = loopIdle;
     const messages = this.messagesBetween;
     const firstMessageAt = messages > 0 ? this.firstMessageAt : receivedAt;
     this.messagesBetween = 0;
-    this.hop = { tokenSeq, from, receivedAt, steppedAt: this.options.clock(), rotationMs, messages, firstMessageAt };
+    const steppedAt = this.options.clock();
+    this.hop = { tokenSeq, from, receivedAt, steppedAt, rotationMs, messages, firstMessageAt, idleMs };
   }
 
   /** A message handed to the socket (urgent sends only: a token forward is one). */
@@ -84,7 +97,7 @@ export class TokenTrace {
     const absolute = (this.options.timeOrigin + hop.receivedAt).toFixed(3);
     const forward = to === null ? 'held' : `to ${to} fwd=+${us(this.options.clock() - hop.receivedAt)}µs`;
     const rotation = hop.rotationMs === null ? '' : ` rotation=${hop.rotationMs.toFixed(3)}ms`;
-    const before = `after ${hop.messages} msgs from -${us(hop.receivedAt - hop.firstMessageAt)}µs`;
+    const before = `after ${hop.messages} msgs from -${us(hop.receivedAt - hop.firstMessageAt)}µs idle=${us(hop.idleMs)}µs`;
     this.options.trace(
       `token hop seq=${hop.tokenSeq} from ${hop.from} rx=${absolute} step=+${us(hop.steppedAt - hop.receivedAt)}µs ` +
         `${forward}${rotation} ${before}`,

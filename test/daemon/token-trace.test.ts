@@ -37,6 +37,7 @@ function traced(): { trace: TokenTrace; rotations: number[]; lines: string[]; se
     timeOrigin: 1_000_000,
     onRotation: (seconds) => rotations.push(seconds),
     trace: (line) => lines.push(line),
+    loopIdle: () => now / 2,
   });
   return { trace, rotations, lines, setNow: (ms) => (now = ms) };
 }
@@ -71,14 +72,20 @@ test('trace mode logs each hop: receive time, step and forward delays, the rotat
   trace.stepped(); // held, not forwarded
   trace.stepped(); // nothing open: nothing logged
   assert.deepEqual(lines, [
-    'token hop seq=10 from 3 rx=1000100.000 step=+250µs to 2 fwd=+500µs after 0 msgs from -0µs',
-    'token hop seq=13 from 3 rx=1000103.000 step=+250µs held rotation=3.000ms after 2 msgs from -2000µs',
+    'token hop seq=10 from 3 rx=1000100.000 step=+250µs to 2 fwd=+500µs after 0 msgs from -0µs idle=50125µs',
+    'token hop seq=13 from 3 rx=1000103.000 step=+250µs held rotation=3.000ms after 2 msgs from -2000µs idle=1500µs',
   ]);
 });
 
 test('without trace mode only rotations are measured', () => {
   const rotations: number[] = [];
-  const trace = new TokenTrace({ clock: () => 0, timeOrigin: 0, onRotation: (s) => rotations.push(s), trace: null });
+  const trace = new TokenTrace({
+    clock: () => 0,
+    timeOrigin: 0,
+    onRotation: (s) => rotations.push(s),
+    trace: null,
+    loopIdle: () => 0,
+  });
   trace.received(2, token(1), 1);
   trace.sent(3, token(2));
   trace.received(2, token(4), 2);
