@@ -22,6 +22,8 @@ export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 const U32_SPAN = 0x1_0000_0000;
 const TYPE_CODES = { token: 0, mcast: 1, mergeDetect: 2, join: 3, commit: 4, holdCancel: 5 } as const;
+/** Where the type code sits in the header: after magic u16 and version u8. */
+const TYPE_OFFSET = 3;
 
 /** One application message as ordered on a ring (corosync `mcast` header + payload). */
 export interface RegularMessage {
@@ -411,6 +413,7 @@ export function decodeMessage(bytes: Uint8Array): TotemMessage | null {
  * trace and rotation metric recognise tokens on the hot path cheaply.
  */
 export function peekTokenSeq(bytes: Uint8Array): number | null {
+  if (bytes[TYPE_OFFSET] !== TYPE_CODES.token) return null; // most messages: no reader allocated
   const r = new Reader(bytes);
   if (r.u16() !== TOTEM_MAGIC || r.u8() !== TOTEM_WIRE_VERSION || r.u8() !== TYPE_CODES.token) return null;
   r.ringId();
