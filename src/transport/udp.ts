@@ -19,7 +19,13 @@ import type {
   TransportEvent,
 } from './types.ts';
 import { PendingBundle, sameFrames, splitBundle } from './udp-bundle.ts';
-import { type LinkEndpoint, PeerEndpoints, type ResolvedEndpoint, resolveEndpoint } from './udp-endpoints.ts';
+import {
+  type LinkEndpoint,
+  literalLookup,
+  PeerEndpoints,
+  type ResolvedEndpoint,
+  resolveEndpoint,
+} from './udp-endpoints.ts';
 
 /** SO_RCVBUF / SO_SNDBUF asked for every link socket (knet wants big buffers; capped by net.core.rmem_max). */
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -244,7 +250,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.run({ type: 'removeLink', link });
     const forgotten = this.peers.forgetLink(link);
     this.crypto.unlistAddresses(forgotten.filter(({ nodeId, address }) => !this.peers.hasAddress(nodeId, address)));
-    // dgram resolves even an IP literal on the next tick, and a socket closed before that drops the send silently.
+    // Let the send requests queued above complete before the socket closes (a closed socket drops them silently).
     await new Promise((resolve) => setImmediate(resolve));
     await closeSocket(local.socket);
   }
@@ -338,6 +344,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       ipv6Only: resolved.family === 'udp6',
       recvBufferSize: this.socketBufferBytes,
       sendBufferSize: this.socketBufferBytes,
+      lookup: literalLookup,
     });
     await new Promise<void>((resolve, reject) => {
       const failed = (error: Error) => {
