@@ -61,9 +61,14 @@ export class CoreDriver<Event extends { type: string }, Action> {
     this.timer = undefined;
   }
 
+  /**
+   * Arms the timer for the core's deadline unless one is armed at that time or earlier: a timer that fires early
+   * costs one tick that finds nothing due (and re-arms), while moving the timer on every step cost a clearTimeout
+   * and a setTimeout per token hop — Totem pushes its token timers back at every visit. Same policy as the UDP driver.
+   */
   private arm(): void {
     const deadline = this.core.nextDeadline();
-    if (deadline === this.armedAt && this.timer) return;
+    if (this.timer && this.armedAt <= deadline) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.armedAt = deadline;

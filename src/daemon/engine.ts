@@ -28,6 +28,7 @@ import { type FailStopLog, failStop, watchAssertions } from './fail-stop.ts';
 import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
 import { ServiceStack, type StackAction, type StackEvent, stackPacker } from './stack.ts';
+import { TokenTrace } from './token-trace.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
 const DEFAULT_LINK_MTU = 1400;
@@ -45,10 +46,14 @@ export interface EngineOptions {
   /** Where the ring sequence file lives (corosync: /var/lib/corosync). */
   stateDir: string;
   logger: Logger;
+  /** Log one line per token hop (`logging.debug: trace`; see ./token-trace.ts). */
+  tokenTrace?: boolean;
 }
 
 /** Events the engine emits for the admin socket and embedding applications. */
 export interface EngineEvents {
+  /** One token rotation measured here (seconds between two arrivals of the token). */
+  tokenRotation: [seconds: number];
   link: [event: { nodeid: number; link: number; state: 'UP' | 'DOWN'; reason: string | null }];
   membership: [
     event: { kind: 'transitional' | 'regular'; members: number[]; left: number[]; joined: number[]; ring_id: string },
@@ -155,6 +160,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private admitScheduled = false;
   private ringSeqFile!: RingSeqFile;
   private unwatchAssertions: () => void = () => {};
+  private tokenTrace!: TokenTrace;
 
   private constructor(readonly options: EngineOptions) {
     super();
@@ -378,6 +384,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     });
     const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
     this.ringSeqFile = new RingSeqFile(this.options.stateDir, me);
+    this.tokenTrace = new TokenTrace({
+      clock: () => performance.now(),
+      timeOrigin: performance.timeOrigin,
+      onRotation: (seconds) => this.emit('tokenRotation', seconds),
+      trace: this.options.tokenTrace ? (line) => this.options.logger.log('debug', 'TOTEM', line) : null,
+      loopIdle: () => performance.eventLoopUtilization().idle,
+    });
     // totempg packing: small payloads share one MCAST, sized to fit one frame of the smallest link MTU.
     const frameBytes = Math.min(...linkOptions.map((l) => l.mtu));
     const packBudget = frameBytes - HEADER_BYTES - TOTEM_MCAST_HEADER_BUDGET;
@@ -414,7 +427,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       peers: peers.map((p) => ({ nodeId: p.nodeid!, endpoints: p.addresses.map(endpoint) })),
     });
     this.unwatchAssertions = watchAssertions(this.failureState, this.failStopLog);
-    this.udp.on('deliver', (from, payload) => this.stackDriver.feed({ type: 'transportDeliver', from, payload }));
+    this.udp.on('deliver', (from, payload) => {
+      this.tokenTrace.received(from, payload, this.udp.lastReceiveAt);
+      this.stackDriver.feed({ type: 'transportDeliver', from, payload });
+      this.tokenTrace.stepped();
+    });
     this.udp.on('hostUp', (nodeId) => this.stackDriver.feed({ type: 'hostUp', nodeId }));
     this.udp.on('hostDown', (nodeId) => this.stackDriver.feed({ type: 'hostDown', nodeId }));
     this.udp.on('linkUp', (c) => this.emit('link', { nodeid: c.nodeId, link: c.link, state: 'UP', reason: null }));
@@ -462,6 +479,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       switch (action.type) {
         case 'transportSend':
           this.udp.send(action.to, action.payload, { urgent: action.urgent });
+          if (action.urgent) this.tokenTrace.sent(action.to, action.payload);
           break;
         case 'membership':
           if (action.kind === 'regular') {

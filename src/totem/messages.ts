@@ -21,6 +21,8 @@ export const RETRANSMIT_ENTRIES_MAX = 30;
 
 const U32_SPAN = 0x1_0000_0000;
 const TYPE_CODES = { token: 0, mcast: 1, mergeDetect: 2, join: 3, commit: 4, holdCancel: 5 } as const;
+/** Where the type code sits in the header: after magic u16 and version u8. */
+const TYPE_OFFSET = 3;
 
 /** One application message as ordered on a ring (corosync `mcast` header + payload). */
 export interface RegularMessage {
@@ -403,4 +405,17 @@ export function decodeMessage(bytes: Uint8Array): TotemMessage | null {
   if (r.u16() !== TOTEM_MAGIC || r.u8() !== TOTEM_WIRE_VERSION) return null;
   const message = decodeBody(r, r.u8());
   return message && r.atEnd() ? message : null;
+}
+
+/**
+ * The hop counter of an ORF token without decoding the rest (null for any other message): lets the daemon's token
+ * trace and rotation metric recognise tokens on the hot path cheaply.
+ */
+export function peekTokenSeq(bytes: Uint8Array): number | null {
+  if (bytes[TYPE_OFFSET] !== TYPE_CODES.token) return null; // most messages: no reader allocated
+  const r = new Reader(bytes);
+  if (r.u16() !== TOTEM_MAGIC || r.u8() !== TOTEM_WIRE_VERSION || r.u8() !== TYPE_CODES.token) return null;
+  r.ringId();
+  const tokenSeq = r.u53();
+  return r.ok ? tokenSeq : null;
 }

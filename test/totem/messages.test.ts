@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   decodeMessage,
   encodeMessage,
+  peekTokenSeq,
   RETRANSMIT_ENTRIES_MAX,
   TOTEM_MAGIC,
   type TotemMessage,
@@ -110,5 +111,17 @@ describe('Totem message codec', () => {
       const decoded = decodeMessage(bytes);
       assert.ok(decoded === null || typeof decoded.type === 'string');
     }
+  });
+
+  test('peekTokenSeq reads the hop counter of a token and of nothing else', () => {
+    for (const message of samples) {
+      const bytes = encodeMessage(message);
+      assert.equal(peekTokenSeq(bytes), message.type === 'token' ? message.tokenSeq : null);
+    }
+    const token = encodeMessage(samples[0]!);
+    assert.equal(peekTokenSeq(token.subarray(0, 20)), null);
+    const wrongMagic = token.slice();
+    wrongMagic[0] = 0;
+    assert.equal(peekTokenSeq(wrongMagic), null);
   });
 });
