@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../../config/paths.ts';
 import { DaemonStartError, startDaemon } from '../../daemon/daemon.ts';
 import { DEFAULT_STATE_DIR } from '../../daemon/ring-seq-file.ts';
+import { notifySystemd } from '../../daemon/systemd.ts';
 import type { WebServer } from '../../web/server.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 
@@ -96,8 +97,11 @@ export function register(program: Command): void {
           },
         );
       }
+      // The links are bound and the admin socket (and the HTTP server, if any) listens: READY=1 under systemd.
+      const stopNotifying = notifySystemd(daemon);
       await new Promise<void>((resolve) => {
         const shutdown = () => {
+          stopNotifying();
           process.off('SIGTERM', shutdown);
           process.off('SIGINT', shutdown);
           void (async () => {
