@@ -99,9 +99,13 @@ export function register(program: Command): void {
       }
       // The links are bound and the admin socket (and the HTTP server, if any) listens: READY=1 under systemd.
       const stopNotifying = notifySystemd(daemon);
+      // SIGHUP: logrotate moved the log file; write on at its path (`corolink logs --reopen` does the same).
+      const reopenLog = () => daemon.logger.reopen();
+      process.on('SIGHUP', reopenLog);
       await new Promise<void>((resolve) => {
         const shutdown = () => {
           stopNotifying();
+          process.off('SIGHUP', reopenLog);
           process.off('SIGTERM', shutdown);
           process.off('SIGINT', shutdown);
           void (async () => {

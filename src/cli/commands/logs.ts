@@ -1,4 +1,7 @@
-/** `corolink logs [-n N] [-f]`: the daemon's recent log lines; `-f` keeps printing new ones until Ctrl-C. */
+/**
+ * `corolink logs [-n N] [-f]`: the daemon's recent log lines; `-f` keeps printing new ones until Ctrl-C.
+ * `corolink logs --reopen`: the daemon reopens its log file (after logrotate moved it; SIGHUP does the same).
+ */
 import type { Command } from 'commander';
 import { type LogRecord, MAX_LOG_LINES } from '../../client/schema.ts';
 import {
@@ -15,6 +18,7 @@ const DEFAULT_LINES = 50;
 interface LogsOptions extends DaemonCommandOptions {
   lines: string;
   follow?: boolean;
+  reopen?: boolean;
 }
 
 function printRecord(record: LogRecord, json: boolean | undefined): void {
@@ -31,8 +35,18 @@ export function register(program: Command): void {
       .description('print the last log lines of the daemon (--json: one JSON object per line)')
       .option('-n, --lines <count>', 'how many recent lines', String(DEFAULT_LINES))
       .option('-f, --follow', 'keep printing new lines until Ctrl-C (survives a daemon restart)')
-      .addHelpText('after', '\nExamples:\n  corolink logs -n 20\n  corolink logs -f    # watch links fail over live'),
+      .option('--reopen', 'make the daemon reopen its log file at its path (after logrotate moved it)')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  corolink logs -n 20\n  corolink logs -f    # watch links fail over live\n  corolink logs --reopen',
+      ),
   ).action(async (options: LogsOptions) => {
+    if (options.reopen) {
+      const { reopened } = (await withDaemon(options, (client) => client.call('logReopen'))) as { reopened: boolean };
+      if (!options.json) process.stdout.write(reopened ? 'log file reopened\n' : 'the daemon writes no log file\n');
+      else process.stdout.write(`${JSON.stringify({ reopened })}\n`);
+      return;
+    }
     const lines = parseIntegerArgument(options.lines, 'lines', 1, MAX_LOG_LINES);
     if (!options.follow) {
       const records = await withDaemon(options, (client) => client.logs({ lines }));
