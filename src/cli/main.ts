@@ -2,20 +2,9 @@
  * The `corolink` command line: one program, subcommands registered from ./commands.
  * Every failure reaches the user as one line on stderr and a distinct exit code (./exit-codes.ts).
  */
-import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands/index.ts';
+import { CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
-
-/** The program with the commands `argv` needs (all of them when it names none). */
-export async function buildProgram(argv: readonly string[]): Promise<Command> {
-  const program = new Command('corolink')
-    .description('corolink: a redundant-link cluster engine (corosync.conf, knet-style links, Totem, votequorum)')
-    .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  await registerCommands(program, argv);
-  return program;
-}
+import { buildProgram } from './program.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const program = await buildProgram(argv);
