@@ -2,6 +2,7 @@
  * The command tree as plain data, read from commander's registered commands: the one source of the man pages
  * (scripts/build-man.ts) and the shell completions (`corolink completion`), so that they say what --help says.
  */
+import type { EventEmitter } from 'node:events';
 import type { Command } from 'commander';
 
 export interface OptionNode {
@@ -38,8 +39,12 @@ const HELP_OPTION: OptionNode = {
 export function commandTree(command: Command, parent: string[] = []): CommandNode {
   const path = [...parent, command.name()];
   let after = '';
-  // addHelpText registers listeners of this event; emitting it collects their text.
-  command.emit('afterHelp', { error: false, command, write: (text: string) => (after += text) });
+  // addHelpText registers listeners of this event (a Command is an EventEmitter); emitting it collects their text.
+  (command as unknown as EventEmitter).emit('afterHelp', {
+    error: false,
+    command,
+    write: (text: string) => (after += text),
+  });
   return {
     path,
     description: command.description(),

@@ -29,7 +29,7 @@ const wordsOf = (node: CommandNode) => [
 
 describe('man pages', () => {
   test('man -l renders every page without a warning', async () => {
-    const pages = readdirSync(manDir, { recursive: true }).filter((p) => /\.\d$/.test(p));
+    const pages = readdirSync(manDir, { recursive: true, encoding: 'utf8' }).filter((p) => /\.\d$/.test(p));
     assert.ok(pages.length >= tree.subcommands.length + 2);
     for (const page of pages) {
       const { stdout, stderr } = await run('man', ['--warnings', '-l', join(manDir, page)], {
