@@ -68,13 +68,21 @@ export interface LoggerOptions {
 const DEFAULT_RING_SIZE = 2000;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+/** The last second formatted: a burst of records within one second formats its date once (bench:log). */
+let cachedSecond = { start: Number.NaN, text: '' };
+
 /** `Nov 24 21:52:18.149` in local time (`timestamp: hires`), without the milliseconds for `on`. */
 export function formatTimestamp(time: number, mode: TimestampMode = 'hires'): string {
-  const d = new Date(time);
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  const seconds =
-    `${MONTHS[d.getMonth()]} ${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:` + pad(d.getSeconds());
-  return mode === 'hires' ? `${seconds}.${pad(d.getMilliseconds(), 3)}` : seconds;
+  const ms = ((time % 1000) + 1000) % 1000;
+  const start = time - ms;
+  if (start !== cachedSecond.start) {
+    const d = new Date(start);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const text =
+      `${MONTHS[d.getMonth()]} ${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:` + pad(d.getSeconds());
+    cachedSecond = { start, text };
+  }
+  return mode === 'hires' ? `${cachedSecond.text}.${String(ms).padStart(3, '0')}` : cachedSecond.text;
 }
 
 /** The corosync log-file line for one record. */

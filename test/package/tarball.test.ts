@@ -129,7 +129,15 @@ describe('the npm package, packed and installed offline', () => {
   });
 
   test('the tarball holds the bundle, the types and the docs, and no tests, benchmarks or sources', () => {
-    for (const path of ['bin/corolink.mjs', 'dist/main.mjs', 'dist/client.mjs', 'types/index.d.ts', 'LICENSE']) {
+    for (const path of [
+      'bin/corolink.mjs',
+      'dist/main.mjs',
+      'dist/client.mjs',
+      'types/index.d.ts',
+      'man/man8/corolink.8',
+      'man/man5/corolink.conf.5',
+      'LICENSE',
+    ]) {
       assert.ok(files.includes(path), `${path} is in the tarball`);
     }
     assert.ok(files.includes('packaging/corolink.service'));
