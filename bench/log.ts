@@ -3,7 +3,7 @@
 // blocks are measured with perf_hooks.monitorEventLoopDelay from the first line until the last reached the file.
 // The same burst written the old way (one appendFileSync per line) is the baseline. Last line: one JSON object.
 import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { formatLogLine, Logger } from '../src/daemon/log.ts';
@@ -82,6 +82,8 @@ try {
       sync_p99_block_ms: sync.p99BlockMs,
       sync_total_ms: sync.totalMs,
       bytes: async.bytes,
+      // On a shared machine the longest block is mostly the wait for a core: read it with the load.
+      load_average_1m: Number(loadavg()[0]!.toFixed(1)),
     }),
   );
 } finally {
