@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds dist/ from src/: one ES module bundle per entry point, split so that each CLI command loads only its
 // own code (commands are imported on demand), plus the dashboard's static files. Runs in `npm ci` (prepare),
-// `npm start` and `npm test`; bin/corolink.mjs runs dist/main.mjs.
+// `npm start` and `npm test`; bin/corolink.mjs runs dist/main.mjs, and dist/client.mjs is the client library that
+// `import … from 'corolink'` loads (package.json exports; its types come from scripts/build-types.mjs).
 //
 // Files are replaced one by one (temp file + rename), the entry point last, and stale ones removed afterwards: a
 // corolink process started while another build runs (two test runs side by side) never sees a half-written dist/.
@@ -16,7 +17,7 @@ const outdir = join(root, 'dist');
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { main: 'src/cli/main.ts' },
+  entryPoints: { main: 'src/cli/main.ts', client: 'src/client/index.ts' },
   outdir,
   bundle: true,
   splitting: true,
@@ -26,13 +27,13 @@ const result = await build({
   outExtension: { '.js': '.mjs' },
   // npm packages stay in node_modules, loaded by Node as usual, except typebox: bundled, only the validator parts
   // the config layer uses are kept (the whole package costs a daemon ~20 MiB of resident memory; bench:daemon).
-  external: Object.keys(pkg.dependencies).filter((name) => name !== 'typebox'),
+  external: Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).filter((name) => name !== 'typebox'),
   sourcemap: 'linked',
   logLevel: 'warning',
   write: false,
 });
 mkdirSync(outdir, { recursive: true });
-const isEntry = (path) => basename(path).startsWith('main.mjs');
+const isEntry = (path) => /^(main|client)\.mjs/.test(basename(path));
 const outputs = [...result.outputFiles].sort((a, b) => Number(isEntry(a.path)) - Number(isEntry(b.path)));
 for (const file of outputs) {
   const temporary = `${file.path}.${process.pid}.tmp`;

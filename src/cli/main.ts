@@ -2,9 +2,9 @@
  * The `corolink` command line: one program, subcommands registered from ./commands.
  * Every failure reaches the user as one line on stderr and a distinct exit code (./exit-codes.ts).
  */
-import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands/index.ts';
+import { CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
+import { buildProgram } from './program.ts';
 
 /** Commander's prefix of its own error messages, replaced by ours so that every error reads the same. */
 const PARSER_ERROR_PREFIX = /^error: /;
@@ -21,18 +21,6 @@ function jsonRequested(argv: readonly string[]): boolean {
  */
 function printError(message: string, exitCode: number, json: boolean): void {
   process.stderr.write(json ? `${JSON.stringify({ error: { code: exitCode, message } })}\n` : `corolink: ${message}\n`);
-}
-
-/** The program with the commands `argv` needs (all of them when it names none). */
-export async function buildProgram(argv: readonly string[]): Promise<Command> {
-  const program = new Command('corolink')
-    .description('corolink: a redundant-link cluster engine (corosync.conf, knet-style links, Totem, votequorum)')
-    .version('0.1.0')
-    // Parser errors are printed by `main` like every other error (commands inherit this setting).
-    .configureOutput({ outputError: () => {} })
-    .exitOverride();
-  await registerCommands(program, argv);
-  return program;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-/** The corolink client library: `import { CorolinkClient } from 'corolink/client'` (see docs/client.md). */
+/** The corolink client library: `import { CorolinkClient } from 'corolink'` (or 'corolink/client'; docs/client.md). */
 export * from './cfs.ts';
 export * from './client.ts';
 export * from './config.ts';

@@ -16,6 +16,7 @@ import { findLocalNode } from './identity.ts';
 import { JoinService } from './join-service.ts';
 import { LinkProbeService } from './link-probe.ts';
 import { Logger, type LogRecord } from './log.ts';
+import { loggingSetup } from './log-config.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
 import { buildLinks, buildQuorum, buildStatus, quorumState } from './status.ts';
 
@@ -94,15 +95,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       throw new DaemonStartError(`cannot read the authkey ${options.authkeyPath}: ${(error as Error).message}`);
     }
   }
-  const logging = checked.config.logging;
-  const tokenTrace = logging.debug === 'trace' || process.env.COROLINK_TOKEN_TRACE === '1';
-  const logger = new Logger({
-    toStderr: options.forceStderr !== false || logging.to_stderr === true,
-    ...(logging.to_logfile === true && logging.logfile ? { logFile: logging.logfile } : {}),
-    debug: logging.debug === 'on' || tokenTrace,
-    ...(identity.node.name ? { host: identity.node.name } : {}),
-  });
+  const tokenTrace = checked.config.logging.debug === 'trace' || process.env.COROLINK_TOKEN_TRACE === '1';
+  const logging = loggingSetup(
+    tokenTrace ? { ...checked.config.logging, debug: 'trace' } : checked.config.logging,
+    checked.config.loggerSubsys,
+    {
+      forceStderr: options.forceStderr !== false,
+      nodeId: identity.node.nodeid,
+      ...(identity.node.name ? { host: identity.node.name } : {}),
+    },
+  );
+  const logger = new Logger(logging.options);
   logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
+  for (const warning of [...logging.warnings, ...logger.startupWarnings()]) logger.log('warning', 'MAIN', warning);
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
@@ -144,6 +149,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       await join.close();
       cfs.close();
       logger.log('notice', 'MAIN', 'Corolink Cluster Engine exiting normally');
+      await logger.close();
     })();
     return stopping;
   };
@@ -266,6 +272,7 @@ function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handl
       }
       return { lines: logger.recent(lines).map(logRecordJson) };
     },
+    logReopen: () => ({ reopened: logger.reopen() }),
     subscribe: (params, connection) => {
       const topics = params.topics;
       if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || !TOPICS.has(t))) {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_SOCKET_PATH } from '../../config/paths.ts';
 import { DaemonStartError, startDaemon } from '../../daemon/daemon.ts';
 import { DEFAULT_STATE_DIR } from '../../daemon/ring-seq-file.ts';
+import { notifySystemd } from '../../daemon/systemd.ts';
 import type { WebServer } from '../../web/server.ts';
 import { defaultConfigPath } from '../config-path.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
@@ -118,11 +119,18 @@ export function register(program: Command): void {
           },
         );
       }
+      // The links are bound and the admin socket (and the HTTP server, if any) listens: READY=1 under systemd.
+      const stopNotifying = notifySystemd(daemon);
+      // SIGHUP: logrotate moved the log file; write on at its path (`corolink logs --reopen` does the same).
+      const reopenLog = () => daemon.logger.reopen();
+      process.on('SIGHUP', reopenLog);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const shutdown = () => {
           if (stopping) return;
           stopping = true;
+          stopNotifying();
+          process.off('SIGHUP', reopenLog);
           process.off('SIGTERM', shutdown);
           process.off('SIGINT', shutdown);
           void (async () => {

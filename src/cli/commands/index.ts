@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   delnode: joinCommands,
   daemon: () => import('./daemon.ts'),
   lab: () => import('./lab.ts'),
+  completion: () => import('./completion.ts'),
 };
 
 /** Registers the command named by the first non-option argument, or every command (for help and errors). */

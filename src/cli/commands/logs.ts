@@ -1,6 +1,7 @@
 /**
  * `corolink logs [-n N] [-f [--exit]]`: the daemon's recent log lines; `-f` keeps printing new ones until Ctrl-C
  * (across daemon restarts), or with `--exit` until the daemon is gone.
+ * `corolink logs --reopen`: the daemon reopens its log file (after logrotate moved it; SIGHUP does the same).
  */
 import type { Command } from 'commander';
 import type { CorolinkClient } from '../../client/client.ts';
@@ -21,6 +22,7 @@ interface LogsOptions extends DaemonCommandOptions {
   lines: string;
   follow?: boolean;
   exit?: boolean;
+  reopen?: boolean;
 }
 
 /** `-f --exit`: resolves when the daemon closes the connection (it stopped or crashed), or on Ctrl-C. */
@@ -55,11 +57,18 @@ export function register(program: Command): void {
       .option('-n, --lines <count>', 'how many recent lines', String(DEFAULT_LINES))
       .option('-f, --follow', 'keep printing new lines until Ctrl-C (survives a daemon restart)')
       .option('--exit', 'with -f: stop (exit 0) when the daemon is gone instead of waiting for it to come back')
+      .option('--reopen', 'make the daemon reopen its log file at its path (after logrotate moved it)')
       .addHelpText(
         'after',
-        '\nExamples:\n  corolink logs -n 20\n  corolink logs -f    # watch links fail over live\n  corolink logs -f --exit',
+        '\nExamples:\n  corolink logs -n 20\n  corolink logs -f    # watch links fail over live\n  corolink logs -f --exit\n  corolink logs --reopen',
       ),
   ).action(async (options: LogsOptions) => {
+    if (options.reopen) {
+      const { reopened } = (await withDaemon(options, (client) => client.call('logReopen'))) as { reopened: boolean };
+      if (!options.json) process.stdout.write(reopened ? 'log file reopened\n' : 'the daemon writes no log file\n');
+      else process.stdout.write(`${JSON.stringify({ reopened })}\n`);
+      return;
+    }
     const lines = parseIntegerArgument(options.lines, 'lines', 1, MAX_LOG_LINES);
     if (options.exit && !options.follow) throw new CliError('--exit goes with -f (--follow)', ExitCode.usage);
     if (!options.follow) {

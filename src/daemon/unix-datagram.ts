@@ -1,0 +1,49 @@
+/**
+ * Unix datagram sockets, which Node's own dgram module does not have, through the unix-dgram addon (an optional
+ * dependency: its install compiles it; without it the daemon still runs and says what it cannot do). systemd's
+ * NOTIFY_SOCKET, the journal's native socket and syslog's /dev/log are all unix datagram sockets.
+ */
+import { createRequire } from 'node:module';
+import type { UnixDgramSocket } from 'unix-dgram';
+
+type UnixDgram = typeof import('unix-dgram');
+
+let loaded: UnixDgram | Error | undefined;
+
+/** The addon, or the error that says why it cannot be loaded (not installed, not compiled). */
+export function loadUnixDgram(): UnixDgram | Error {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)('unix-dgram') as UnixDgram;
+    } catch (error) {
+      loaded = new Error(
+        `unix datagram sockets are unavailable (the optional unix-dgram addon: ${(error as Error).message.split('\n')[0]})`,
+      );
+    }
+  }
+  return loaded;
+}
+
+/** One unbound socket that sends datagrams to paths; errors of a send go to `onError`, never thrown. */
+export class DatagramSender {
+  private constructor(private readonly socket: UnixDgramSocket) {}
+
+  /** A sender, or the error saying why unix datagrams are unavailable. */
+  static open(): DatagramSender | Error {
+    const dgram = loadUnixDgram();
+    if (dgram instanceof Error) return dgram;
+    const socket = dgram.createSocket('unix_dgram');
+    return new DatagramSender(socket);
+  }
+
+  /** Sends one datagram (the kernel takes it or refuses it at once: no queue on our side). */
+  send(path: string, data: Buffer, onError: (error: Error) => void): void {
+    this.socket.send(data, 0, data.length, path, (error) => {
+      if (error) onError(error);
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
