@@ -369,7 +369,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       onWarning: (message) => this.log('warning', message),
     });
     const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
-    this.ringSeqFile = new RingSeqFile(this.options.stateDir, me);
+    this.ringSeqFile = new RingSeqFile(this.options.stateDir, me, (message) => this.log('warning', message));
     // totempg packing: small payloads share one MCAST, sized to fit one frame of the smallest link MTU.
     const frameBytes = Math.min(...linkOptions.map((l) => l.mtu));
     const packBudget = frameBytes - HEADER_BYTES - TOTEM_MCAST_HEADER_BUDGET;

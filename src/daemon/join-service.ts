@@ -299,10 +299,10 @@ function parseStored(data: Uint8Array | undefined): StoredJoinToken | undefined 
   if (data === undefined) return undefined;
   try {
     const value = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<StoredJoinToken>;
-    const { id, secretHex, fingerprint, expires } = value;
+    const { id, verifierHex, fingerprint, expires } = value;
     const complete =
       typeof id === 'string' &&
-      typeof secretHex === 'string' &&
+      typeof verifierHex === 'string' &&
       typeof fingerprint === 'string' &&
       typeof expires === 'number';
     return complete ? (value as StoredJoinToken) : undefined;
