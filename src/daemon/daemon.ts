@@ -54,6 +54,8 @@ export interface ServiceCounters {
   joins: number;
   /** Join attempts refused by this member, by reason (join-protocol error codes). */
   joinRefused: Record<string, number>;
+  /** Admin socket refusals: bad requests, slow clients closed, accept errors. */
+  adminRefused: Record<string, number>;
 }
 
 export interface RunningDaemon {
@@ -183,6 +185,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     cfsWrites: cfs.core.counters.writes,
     joins: join.counters.joined,
     joinRefused: { ...join.counters.refused },
+    adminRefused: {
+      bad_request: admin.counters.badRequests,
+      slow_client: admin.counters.slowClientsClosed,
+      accept_failed: admin.counters.acceptErrors,
+    },
   });
   return { engine, logger, admin, cfs, serviceCounters, stop };
 }

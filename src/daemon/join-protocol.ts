@@ -52,6 +52,13 @@ import {
   verify,
 } from 'node:crypto';
 import { type AddressInfo, createServer, isIP, type Server, Socket } from 'node:net';
+import {
+  JOIN_ATTEMPT_WINDOW_MS,
+  JOIN_ATTEMPTS_PER_SOURCE_MAX,
+  JOIN_CONNECTIONS_MAX,
+  JOIN_HANDSHAKE_TIMEOUT_MS,
+  JOIN_SOURCES_TRACKED_MAX,
+} from './limits.ts';
 
 const TOKEN_PREFIX = 'corolink-join-1.';
 const TOKEN_ID_BYTES = 8;
@@ -69,6 +76,7 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = 4;
 /** Largest frame body either side accepts: a corosync.conf for hundreds of nodes fits many times over. */
 const MAX_FRAME_BYTES = 256 * 1024;
+/** The joiner's time for the whole exchange, the member's commit included. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 const FRAME_HELLO = 0x01;
@@ -91,6 +99,9 @@ const JOIN_ERROR_CODES = [
   'unreachable',
   'timeout',
   'fingerprint_mismatch',
+  'rate_limited',
+  'connection_limit',
+  'accept_failed',
 ] as const;
 export type JoinErrorCode = (typeof JOIN_ERROR_CODES)[number];
 
@@ -621,33 +632,52 @@ export interface JoinServerOptions {
   now: () => number;
   /** Called once the request authenticated; commits the node and answers. A throw answers `refused`. */
   handle: (request: JoinRequest, tokenId: string) => Promise<JoinAnswer>;
-  /** Every connection refused by the protocol (not handle's own ok:false answers), to count and log. */
-  onRefused: (code: JoinErrorCode, message: string, remote: string) => void;
-  /** For reading the hello and the request (default 30000). */
+  /**
+   * Every connection refused by the protocol or the listener's limits (not handle's own ok:false answers), to count
+   * and log; `source` is the remote address without its port.
+   */
+  onRefused: (code: JoinErrorCode, message: string, remote: string, source: string) => void;
+  /** For reading the hello and the request (default JOIN_HANDSHAKE_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Connections held at once (default JOIN_CONNECTIONS_MAX). */
+  connectionsMax?: number;
 }
 
 /** The member's join service: one join exchange per connection. */
 export class JoinServer {
   private readonly sockets = new Set<Socket>();
   private readonly timeoutMs: number;
+  /** Attempts per source address in its current window (insertion order: oldest window first). */
+  private readonly attempts = new Map<string, { start: number; count: number }>();
   private closing = false;
 
   private constructor(
     private readonly server: Server,
     private readonly options: JoinServerOptions,
   ) {
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs ?? JOIN_HANDSHAKE_TIMEOUT_MS;
   }
 
   static async listen(options: JoinServerOptions): Promise<JoinServer> {
     const server = createServer();
     const join = new JoinServer(server, options);
+    // Over the limit, Node closes a new connection at accept ('drop'): a flood holds no more descriptors than this.
+    server.maxConnections = options.connectionsMax ?? JOIN_CONNECTIONS_MAX;
     server.on('connection', (socket) => join.accept(socket));
+    server.on('drop', (dropped) => {
+      const source = dropped?.remoteAddress ?? 'unknown';
+      const remote = hostPort(source, dropped?.remotePort ?? 0);
+      join.report('connection_limit', `${server.maxConnections} join connections open: ${remote} closed`, remote);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {
         server.off('error', reject);
+        // Accept errors (EMFILE, ENFILE: no descriptor left) are reported, never thrown; libuv drops the pending
+        // connection and accepting resumes when descriptors are free again.
+        server.on('error', (error: NodeJS.ErrnoException) =>
+          join.report('accept_failed', `cannot accept a join connection: ${error.code ?? error.message}`, 'accept'),
+        );
         resolve();
       });
     });
@@ -679,9 +709,34 @@ export class JoinServer {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    const remote = hostPort(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0);
+    socket.on('error', () => undefined);
+    const source = socket.remoteAddress ?? 'unknown';
+    const remote = hostPort(source, socket.remotePort ?? 0);
+    if (!this.admitAttempt(source)) {
+      const refusal = new JoinError(
+        'rate_limited',
+        `more than ${JOIN_ATTEMPTS_PER_SOURCE_MAX} join attempts from ${source} in ${JOIN_ATTEMPT_WINDOW_MS / 1000} s: try again later`,
+      );
+      this.report(refusal.code, refusal.message, remote);
+      socket.end(errorFrame(refusal), () => socket.destroy());
+      return;
+    }
     // serve() catches everything; only a throwing onRefused could get here.
     this.serve(socket, remote).catch(() => socket.destroy());
+  }
+
+  /** Counts an attempt of `source`; false once it made JOIN_ATTEMPTS_PER_SOURCE_MAX in the current window. */
+  private admitAttempt(source: string): boolean {
+    const now = this.options.now();
+    const known = this.attempts.get(source);
+    if (known !== undefined && now - known.start < JOIN_ATTEMPT_WINDOW_MS) {
+      known.count++;
+      return known.count <= JOIN_ATTEMPTS_PER_SOURCE_MAX;
+    }
+    this.attempts.delete(source);
+    this.attempts.set(source, { start: now, count: 1 });
+    if (this.attempts.size > JOIN_SOURCES_TRACKED_MAX) this.attempts.delete(this.attempts.keys().next().value!);
+    return true;
   }
 
   private async serve(socket: Socket, remote: string): Promise<void> {
@@ -757,7 +812,7 @@ export class JoinServer {
 
   private report(code: JoinErrorCode, message: string, remote: string): void {
     // Connections cut by close() are not refusals.
-    if (!this.closing) this.options.onRefused(code, message, remote);
+    if (!this.closing) this.options.onRefused(code, message, remote, remote.replace(/^\[?(.*?)\]?:\d+$/, '$1'));
   }
 
   /** Sends the last frame and closes; a joiner that keeps its end open is cut off after timeoutMs. */

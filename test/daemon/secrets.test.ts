@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -33,6 +34,19 @@ async function asNobody(...command: string[]): Promise<{ code: number; stderr: s
 }
 
 const mode = (path: string) => statSync(path).mode & 0o7777;
+
+/** One raw admin-socket request (the client library would not send a null). */
+async function adminRequest(socket: string, method: string, params: unknown): Promise<Record<string, unknown>> {
+  const connection = connect(socket);
+  connection.write(`${JSON.stringify({ id: 1, method, params })}\n`);
+  let text = '';
+  for await (const chunk of connection) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  connection.destroy();
+  return JSON.parse(text) as Record<string, unknown>;
+}
 
 describe('secrets at rest', { skip: isRoot ? false : 'needs root (runs commands as user nobody)' }, () => {
   let cluster: LocalCluster;
@@ -114,6 +128,14 @@ describe('secrets at rest', { skip: isRoot ? false : 'needs root (runs commands 
     const status = await cluster.status(1);
     assert.equal(status.nodes.length, 3, 'nodelist unchanged');
     assert.equal(status.quorum.expected_votes, 3);
+  });
+
+  test('joinTokenCreate {ttl_ms: null} is a bad request, not a one-hour token', async () => {
+    const answer = await adminRequest(cluster.node(1).socket, 'joinTokenCreate', { ttl_ms: null });
+    assert.deepEqual(answer.error, {
+      code: 'bad_request',
+      message: 'ttl_ms must be an integer from 1000 to 604800000 (leave it out for one hour)',
+    });
   });
 
   test('an authkey other users can read is refused at start, with the command to fix it', async () => {
