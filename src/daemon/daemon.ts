@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
 import { type AdminConnection, AdminError, AdminSocketServer, type Handler } from './admin-socket.ts';
+import { watchAuthFailures } from './auth-failure-log.ts';
 import { cfsHandlers } from './cfs-handlers.ts';
 import { CfsService } from './cfs-service.ts';
 import { ClusterConfigService } from './cluster-config.ts';
@@ -168,10 +169,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     cfs.close();
     throw new DaemonStartError(`cannot open the admin socket ${options.socketPath}: ${(error as Error).message}`);
   }
+  const stopAuthWatch = watchAuthFailures(engine, logger);
   logger.log('notice', 'MAIN', 'Corolink Cluster Engine started and ready to provide service.');
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      stopAuthWatch();
       clusterConfig.close();
       await engine.stop();
       await admin.close();
