@@ -126,6 +126,12 @@ export const LinksV1Schema = Type.Object({
   local_nodeid: NodeId,
   links: Type.Array(LocalLinkSchema),
   peers: Type.Array(PeerLinkSchema),
+  auth_failures: Type.Optional(
+    Type.Array(Type.Object({ source: Type.String(), packets: Type.Integer({ minimum: 1 }) }), {
+      description:
+        'Datagrams that failed authentication since the daemon started, by source address (a node with the wrong authkey?)',
+    }),
+  ),
 });
 
 /** The result of the `quorum` and `setExpected` methods: votequorum's state plus the members. */

@@ -68,6 +68,11 @@ export const FAST_PING_TIMEOUT_MS = 250;
 export const FAST_PONG_COUNT = 2;
 /** corolink: passive mode waits this long before returning traffic to a recovered better link. */
 export const DEFAULT_FAILBACK_HOLD_MS = 2000;
+/**
+ * corolink: the largest corosync.conf read or proposed. A nodelist of hundreds of nodes is tens of KiB; the file must
+ * also fit a join answer (256 KiB) and a store file. Checked before parsing, so a huge file costs no time or memory.
+ */
+export const CONFIG_FILE_BYTES_MAX = 256 * 1024;
 
 /** Link timers as one profile computes them. */
 export interface LinkTimers {

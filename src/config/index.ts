@@ -39,7 +39,7 @@ export {
 } from './edit.ts';
 export { formatConfig } from './format.ts';
 export { type ClusterSpec, clusterConfigText, type GeneratedLink, type GeneratedNode } from './generate.ts';
-export { loadConfigFile } from './load.ts';
+export { configSizeProblem, loadConfigFile, readConfigFile } from './load.ts';
 export { type MigrationResult, migrateRrpToKnet } from './migrate.ts';
 export {
   buildModel,

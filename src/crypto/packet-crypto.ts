@@ -86,7 +86,12 @@ export interface PacketCryptoStats {
   sealed: number;
   opened: number;
   rejected: Record<RejectReason, number>;
+  /** Datagrams that failed authentication, by source IP (at most AUTH_FAILED_SOURCES_MAX sources). */
+  authFailedBySource: Record<string, number>;
 }
+
+/** Sources whose authentication failures are told apart (a wrong-authkey node is one of a few). */
+const AUTH_FAILED_SOURCES_MAX = 256;
 
 interface SessionKey {
   sessionId: Buffer;
@@ -117,7 +122,8 @@ export class PacketCrypto {
   /** Source-address filter: the node ids listed for each canonical address. */
   private nodesByAddress = new Map<string, number[]>();
   private readonly peers = new Map<number, PeerState>();
-  private readonly counters: PacketCryptoStats;
+  private readonly counters: Omit<PacketCryptoStats, 'authFailedBySource'>;
+  private readonly authFailedBySource = new Map<string, number>();
 
   constructor(options: PacketCryptoOptions) {
     this.localNodeId = options.localNodeId;
@@ -201,12 +207,23 @@ export class PacketCrypto {
     const result = this.openUnchecked(datagram, sourceAddress, expectedSender);
     if (result.ok) this.counters.opened++;
     else this.counters.rejected[result.reason]++;
+    if (!result.ok && result.reason === 'auth_failed') {
+      const known = this.authFailedBySource.get(sourceAddress);
+      if (known !== undefined || this.authFailedBySource.size < AUTH_FAILED_SOURCES_MAX) {
+        this.authFailedBySource.set(sourceAddress, (known ?? 0) + 1);
+      }
+    }
     return result;
   }
 
   /** A copy of the counters. */
   stats(): PacketCryptoStats {
-    return { sealed: this.counters.sealed, opened: this.counters.opened, rejected: { ...this.counters.rejected } };
+    return {
+      sealed: this.counters.sealed,
+      opened: this.counters.opened,
+      rejected: { ...this.counters.rejected },
+      authFailedBySource: Object.fromEntries(this.authFailedBySource),
+    };
   }
 
   private sealEncrypted(frame: Uint8Array): Buffer {

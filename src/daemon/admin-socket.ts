@@ -46,7 +46,7 @@ const SOCKET_MODE = 0o660;
 const OUTPUT_PACE_BYTES = 4 * 1024 * 1024;
 
 export class AdminSocketServer {
-  readonly counters = { requests: 0, badRequests: 0, connections: 0, slowClientsClosed: 0 };
+  readonly counters = { requests: 0, badRequests: 0, connections: 0, slowClientsClosed: 0, acceptErrors: 0 };
   private server: Server | undefined;
   private readonly connections = new Set<ConnectionImpl>();
   private nextConnectionId = 1;
@@ -57,7 +57,7 @@ export class AdminSocketServer {
   ) {}
 
   async listen(): Promise<void> {
-    mkdirSync(dirname(this.path), { recursive: true });
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     if (await isListening(this.path)) throw new Error(`another daemon is already listening on ${this.path}`);
     removeStaleSocket(this.path);
     const server = createServer((socket) => this.accept(socket));
@@ -66,6 +66,9 @@ export class AdminSocketServer {
       server.once('error', reject);
       server.listen(this.path, () => {
         server.off('error', reject);
+        // An accept error (EMFILE, ENFILE: no descriptor left) is counted, never thrown: libuv drops that
+        // connection and the socket answers again once descriptors are free.
+        server.on('error', () => this.counters.acceptErrors++);
         resolve();
       });
     });

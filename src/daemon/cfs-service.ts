@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type CfsAction, CfsCore, type CfsEvent, type CfsResult } from '../cfs/core.ts';
 import { type CfsEntry, type CfsEntryInfo, CfsStore } from '../cfs/store.ts';
 import { EngineRefusal, type NodeEngine } from './engine.ts';
+import { ensurePrivateFile } from './private-fs.ts';
 
 /** The CPG group of the daemons' store replicas. */
 export const CFS_GROUP = 'corolink-cfs';
@@ -39,7 +40,17 @@ export class CfsService {
     stateDir: string,
     private readonly log: (level: 'notice' | 'warning', message: string) => void,
   ) {
-    this.store = new CfsStore(join(stateDir, `cfs_${engine.localNodeId}.sqlite`));
+    const file = join(stateDir, `cfs_${engine.localNodeId}.sqlite`);
+    // SQLite gives its -wal and -shm files the database file's mode: made 0600 first, they follow.
+    for (const [path, create] of [
+      [file, true],
+      [`${file}-wal`, false],
+      [`${file}-shm`, false],
+    ] as const) {
+      const note = ensurePrivateFile(path, 'the file store', { create });
+      if (note !== undefined) log('warning', note);
+    }
+    this.store = new CfsStore(file);
     this.core = new CfsCore(engine.localNodeId, this.store);
     engine.on('cpgConfchg', (e) => {
       if (e.group === CFS_GROUP && e.pid === CFS_PID) {

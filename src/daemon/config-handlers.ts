@@ -3,15 +3,13 @@
  * corosync.conf (or a stored earlier version) and its config_version; `configHistory` → every stored version; `configPropose {text, force?, dry_run?}` → the change plan, committed to the store and
  * applied on every node unless it is refused or a dry run; `joinTokenCreate {ttl_ms?}` → a one-time join token.
  */
+import { CONFIG_FILE_BYTES_MAX } from '../config/defaults.ts';
 import { AdminError, type Handler } from './admin-socket.ts';
 import type { ClusterConfigService } from './cluster-config.ts';
 import { JOIN_TOKEN_TTL_MAX_MS, type JoinService, JoinServiceError } from './join-service.ts';
 
 /** A join token's life when the caller does not say: one hour. */
 const JOIN_TOKEN_TTL_DEFAULT_MS = 3600 * 1000;
-
-/** Largest proposed config text (it is stored as one file of the store). */
-const CONFIG_TEXT_BYTES_MAX = 256 * 1024;
 
 export function configHandlers(
   service: ClusterConfigService,
@@ -20,9 +18,12 @@ export function configHandlers(
 ): Record<string, Handler> {
   return {
     joinTokenCreate: async (params) => {
-      const ttl = params.ttl_ms ?? JOIN_TOKEN_TTL_DEFAULT_MS;
+      const ttl = params.ttl_ms === undefined ? JOIN_TOKEN_TTL_DEFAULT_MS : params.ttl_ms;
       if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1000 || ttl > JOIN_TOKEN_TTL_MAX_MS) {
-        throw new AdminError('bad_request', `ttl_ms must be an integer from 1000 to ${JOIN_TOKEN_TTL_MAX_MS}`);
+        throw new AdminError(
+          'bad_request',
+          `ttl_ms must be an integer from 1000 to ${JOIN_TOKEN_TTL_MAX_MS} (leave it out for one hour)`,
+        );
       }
       try {
         return await join.createToken(ttl);
@@ -44,8 +45,8 @@ export function configHandlers(
     configHistory: () => ({ versions: service.history() }),
     configPropose: async (params) => {
       const { text, force, dry_run: dryRun } = params;
-      if (typeof text !== 'string' || Buffer.byteLength(text) > CONFIG_TEXT_BYTES_MAX) {
-        throw new AdminError('bad_request', `text must be a string of at most ${CONFIG_TEXT_BYTES_MAX} bytes`);
+      if (typeof text !== 'string' || Buffer.byteLength(text) > CONFIG_FILE_BYTES_MAX) {
+        throw new AdminError('bad_request', `text must be a string of at most ${CONFIG_FILE_BYTES_MAX} bytes`);
       }
       if (
         (force !== undefined && typeof force !== 'boolean') ||

@@ -2,11 +2,13 @@
  * `corolink daemon`: loads corosync.conf and the authkey, finds the local node, starts the engine and the admin
  * socket, and leaves the cluster cleanly on SIGTERM/SIGINT (peers see a leave, not a failure).
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GROUP_NAME_BYTES_MAX, LINK_NUMBER_MAX } from '../base/limits.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
 import { type AdminConnection, AdminError, AdminSocketServer, type Handler } from './admin-socket.ts';
+import { watchAuthFailures } from './auth-failure-log.ts';
 import { cfsHandlers } from './cfs-handlers.ts';
 import { CfsService } from './cfs-service.ts';
 import { ClusterConfigService } from './cluster-config.ts';
@@ -17,6 +19,7 @@ import { JoinService } from './join-service.ts';
 import { LinkProbeService } from './link-probe.ts';
 import { Logger, type LogRecord } from './log.ts';
 import { loggingSetup } from './log-config.ts';
+import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
 import { buildLinks, buildQuorum, buildStatus, quorumState } from './status.ts';
 
@@ -53,6 +56,8 @@ export interface ServiceCounters {
   joins: number;
   /** Join attempts refused by this member, by reason (join-protocol error codes). */
   joinRefused: Record<string, number>;
+  /** Admin socket refusals: bad requests, slow clients closed, accept errors. */
+  adminRefused: Record<string, number>;
 }
 
 export interface RunningDaemon {
@@ -79,6 +84,33 @@ async function loadValidConfig(path: string): Promise<CheckedConfig> {
   return checked;
 }
 
+/** Reads the authkey, refusing one that other users can read (docs/security.md). */
+async function readAuthkey(path: string): Promise<Uint8Array> {
+  let problem: string | undefined;
+  try {
+    const file = await open(path, 'r');
+    try {
+      problem = secretModeProblem(path, await file.stat());
+      if (problem === undefined) return await file.readFile();
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    throw new DaemonStartError(`cannot read the authkey ${path}: ${(error as Error).message}`);
+  }
+  throw new DaemonStartError(`refusing the authkey: ${problem}`);
+}
+
+/** ensurePrivateDir with its refusals as start failures. */
+function privateDir(path: string, what: string): string | undefined {
+  try {
+    return ensurePrivateDir(path, what);
+  } catch (error) {
+    if (error instanceof PrivatePathError) throw new DaemonStartError(error.message);
+    throw new DaemonStartError(`cannot make ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const checked = await loadValidConfig(options.configPath);
   const identity = findLocalNode(checked.config.nodes, {
@@ -87,14 +119,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   });
   if (!identity.ok) throw new DaemonStartError(identity.message);
   await options.prepare?.(checked);
-  let authkey: Uint8Array | undefined;
-  if (checked.effective.crypto.cipher !== 'none') {
-    try {
-      authkey = await readFile(options.authkeyPath);
-    } catch (error) {
-      throw new DaemonStartError(`cannot read the authkey ${options.authkeyPath}: ${(error as Error).message}`);
-    }
-  }
+  const authkey = checked.effective.crypto.cipher === 'none' ? undefined : await readAuthkey(options.authkeyPath);
   const tokenTrace = checked.config.logging.debug === 'trace' || process.env.COROLINK_TOKEN_TRACE === '1';
   const logging = loggingSetup(
     tokenTrace ? { ...checked.config.logging, debug: 'trace' } : checked.config.logging,
@@ -108,19 +133,31 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const logger = new Logger(logging.options);
   logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
   for (const warning of [...logging.warnings, ...logger.startupWarnings()]) logger.log('warning', 'MAIN', warning);
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  for (const [path, what] of [
+    [stateDir, 'the state directory'],
+    [dirname(options.socketPath), 'the admin socket directory'],
+  ] as const) {
+    const note = privateDir(path, what);
+    if (note !== undefined) logger.log('warning', 'MAIN', note);
+  }
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
     authkey,
     logger,
-    stateDir: options.stateDir ?? DEFAULT_STATE_DIR,
+    stateDir,
     tokenTrace,
   }).catch((error) => {
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
-  const cfs = new CfsService(engine, options.stateDir ?? DEFAULT_STATE_DIR, (level, message) =>
-    logger.log(level, 'CFS', message),
-  );
+  let cfs: CfsService;
+  try {
+    cfs = new CfsService(engine, stateDir, (level, message) => logger.log(level, 'CFS', message));
+  } catch (error) {
+    await engine.stop();
+    throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
+  }
   const probe = new LinkProbeService(engine, (level, message) => logger.log(level, 'KNET', message));
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
@@ -139,10 +176,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     cfs.close();
     throw new DaemonStartError(`cannot open the admin socket ${options.socketPath}: ${(error as Error).message}`);
   }
+  const stopAuthWatch = watchAuthFailures(engine, logger);
   logger.log('notice', 'MAIN', 'Corolink Cluster Engine started and ready to provide service.');
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      stopAuthWatch();
       clusterConfig.close();
       await engine.stop();
       await admin.close();
@@ -157,6 +196,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     cfsWrites: cfs.core.counters.writes,
     joins: join.counters.joined,
     joinRefused: { ...join.counters.refused },
+    adminRefused: {
+      bad_request: admin.counters.badRequests,
+      slow_client: admin.counters.slowClientsClosed,
+      accept_failed: admin.counters.acceptErrors,
+    },
   });
   return { engine, logger, admin, cfs, serviceCounters, stop };
 }

@@ -383,7 +383,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       onWarning: (message) => this.log('warning', message),
     });
     const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
-    this.ringSeqFile = new RingSeqFile(this.options.stateDir, me);
+    this.ringSeqFile = new RingSeqFile(this.options.stateDir, me, (message) => this.log('warning', message));
     this.tokenTrace = new TokenTrace({
       clock: () => performance.now(),
       timeOrigin: performance.timeOrigin,

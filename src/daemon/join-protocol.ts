@@ -5,28 +5,33 @@
  *
  * Token: `corolink-join-1.` + base64url(JSON {id, secret (base64url), cluster, fingerprint, port, expires}). The id
  * (8 random bytes, hex) names the token in the store and travels in the clear; the secret (32 random bytes) never
- * goes on the wire. The fingerprint (`fingerprintOf(authkey)`) lets the joiner check the authkey it receives.
+ * goes on the wire and is not stored: it is the seed of an Ed25519 key pair, and the store keeps only its public key
+ * (the verifier), so whoever reads the store cannot sign for the token. The fingerprint (`fingerprintOf(authkey)`)
+ * lets the joiner check the authkey it receives.
  *
  * Frames: u32 BE body length, then the body: one type byte and its payload. A body is 1..256 KiB; a longer length
  * prefix is refused as soon as it arrives. The exchange is strictly one frame each way in turn:
  *
- *   joiner → member  HELLO   0x01 | version (1) | token id (8 bytes) | joiner's ephemeral X25519 public key (32)
+ *   joiner → member  HELLO   0x01 | version (2) | token id (8 bytes) | joiner's ephemeral X25519 public key (32)
  *   member → joiner  ACCEPT  0x02 | member's ephemeral X25519 public key (32)
  *                    or ERROR (unknown or expired token, bad hello, timeout)
- *   joiner → member  SEALED  0x03 | AES-256-GCM(JSON JoinRequest) | tag (16)
+ *   joiner → member  SEALED  0x03 | AES-256-GCM(Ed25519 signature of the transcript (64) | JSON JoinRequest) | tag
  *   member → joiner  SEALED  AES-256-GCM(JSON JoinAnswer, authkey in base64), then the member closes
- *                    or ERROR (the request failed authentication, bad frame, timeout)
+ *                    or ERROR (the signature or the frame failed authentication, bad frame, timeout)
  *   ERROR            0x04 | JSON {code, message}, in the clear and unauthenticated: sent only while no shared key
  *                    is confirmed (a forged one can only abort a join, which a man in the middle can do anyway).
  *
- * Keys: transcript = SHA-256("corolink-join/1" | token id | joiner public key | member public key);
- * ikm = X25519(ephemeral keys) | token secret; each direction's key = HKDF-SHA256(ikm, salt = transcript,
- * info = "corolink-join/1 client->server" or "… server->client", 32 bytes). Without the secret nobody (a man in the
- * middle included) derives the keys; with the secret but not an ephemeral private key, a recorded exchange stays
- * sealed (forward secrecy). Every sealed frame has the transcript as AAD and a per-direction counter (from 0) as
- * nonce, so a frame cannot be replayed, reordered or moved to another session. The member learns that the joiner
- * holds the secret when the request opens; the joiner learns the same of the member when the answer opens, and
- * then checks the authkey against the token's fingerprint.
+ * Keys: transcript = SHA-256("corolink-join/2" | token id | verifier | joiner public key | member public key);
+ * each direction's key = HKDF-SHA256(X25519(ephemeral keys), salt = transcript, info = "corolink-join/2
+ * client->server" or "… server->client", 32 bytes). The member answers only a request whose signature of the
+ * transcript verifies with the stored verifier: only the holder of the secret can sign, and the signature binds the
+ * ephemeral keys, so it cannot be replayed or relayed into another session (a man in the middle has other keys on
+ * each side), and the answer is sealed to the joiner who made the signed ephemeral key. The joiner authenticates
+ * the member by the authkey it receives, checked against the token's fingerprint (a hash nobody can invert): an
+ * impostor can read a request (a name and addresses) and refuse it, but cannot give a key that passes. A recorded
+ * exchange stays sealed even to a later holder of the secret (forward secrecy: ephemeral keys). Every sealed frame
+ * has the transcript as AAD and a per-direction counter (from 0) as nonce, so a frame cannot be replayed, reordered
+ * or moved to another session.
  *
  * The member reads the hello and the request within timeoutMs of accepting (a deadline, not an idle timer); its
  * handler then runs untimed, and a joiner that does not close after the answer is cut off timeoutMs later. The
@@ -36,22 +41,35 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
+  createPrivateKey,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
   type KeyObject,
   randomBytes,
+  sign,
+  verify,
 } from 'node:crypto';
 import { type AddressInfo, createServer, isIP, type Server, Socket } from 'node:net';
 import { LINK_NUMBER_MAX } from '../base/limits.ts';
+import {
+  JOIN_ATTEMPT_WINDOW_MS,
+  JOIN_ATTEMPTS_PER_SOURCE_MAX,
+  JOIN_CONNECTIONS_MAX,
+  JOIN_HANDSHAKE_TIMEOUT_MS,
+  JOIN_SOURCES_TRACKED_MAX,
+} from './limits.ts';
 
 const TOKEN_PREFIX = 'corolink-join-1.';
 const TOKEN_ID_BYTES = 8;
 const SECRET_BYTES = 32;
 const FINGERPRINT_BYTES = 16;
-const PROTOCOL_VERSION = 1;
-const PROTOCOL_LABEL = 'corolink-join/1';
+const PROTOCOL_VERSION = 2;
+const PROTOCOL_LABEL = 'corolink-join/2';
+const SIGNATURE_BYTES = 64;
+/** PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const PUBLIC_KEY_BYTES = 32;
 const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
@@ -59,6 +77,7 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = 4;
 /** Largest frame body either side accepts: a corosync.conf for hundreds of nodes fits many times over. */
 const FRAME_BYTES_MAX = 256 * 1024;
+/** The joiner's time for the whole exchange, the member's commit included. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 const FRAME_HELLO = 0x01;
@@ -82,6 +101,9 @@ const JOIN_ERROR_CODES = [
   'unreachable',
   'timeout',
   'fingerprint_mismatch',
+  'rate_limited',
+  'connection_limit',
+  'accept_failed',
 ] as const;
 export type JoinErrorCode = (typeof JOIN_ERROR_CODES)[number];
 
@@ -101,7 +123,7 @@ export class JoinError extends Error {
 export interface JoinToken {
   /** 16 hex chars (8 random bytes): names the token in the cluster's store. */
   id: string;
-  /** 32 random bytes. */
+  /** 32 random bytes: the seed of the token's Ed25519 signing key. */
   secret: Uint8Array;
   /** cluster_name. */
   cluster: string;
@@ -116,7 +138,8 @@ export interface JoinToken {
 /** What the store keeps of a token (the member side). JSON-serialisable. */
 export interface StoredJoinToken {
   id: string;
-  secretHex: string;
+  /** verifierOf(secret) in hex: checks the joiner's signature; the secret cannot be rebuilt from it. */
+  verifierHex: string;
   /** The authkey fingerprint the token promised: the member checks its authkey still matches before it commits. */
   fingerprint: string;
   expires: number;
@@ -166,10 +189,18 @@ export function fingerprintOf(authkey: Uint8Array): string {
   return `SHA256:${[...digest].map((byte) => byte.toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
 }
 
+const signingKeyOf = (secret: Uint8Array): KeyObject =>
+  createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' });
+
+/** The Ed25519 public key (32 bytes) of a token's secret: what the member keeps to verify the joiner. */
+export function verifierOf(secret: Uint8Array): Buffer {
+  return Buffer.from(createPublicKey(signingKeyOf(secret)).export({ format: 'jwk' }).x!, 'base64url');
+}
+
 export function storedTokenOf(token: JoinToken, createdBy: number, created: number): StoredJoinToken {
   return {
     id: token.id,
-    secretHex: Buffer.from(token.secret).toString('hex'),
+    verifierHex: verifierOf(token.secret).toString('hex'),
     fingerprint: token.fingerprint,
     expires: token.expires,
     createdBy,
@@ -436,6 +467,11 @@ class Channel {
     private readonly transcript: Buffer,
   ) {}
 
+  /** What the joiner signs: the session's transcript. */
+  get signed(): Buffer {
+    return this.transcript;
+  }
+
   seal(plaintext: Buffer): Buffer {
     const cipher = createCipheriv('aes-256-gcm', this.sendKey, nonceOf(this.sent++));
     cipher.setAAD(this.transcript);
@@ -466,7 +502,7 @@ function nonceOf(counter: number): Buffer {
 
 interface Handshake {
   shared: Buffer;
-  secret: Uint8Array;
+  verifier: Buffer;
   tokenId: Buffer;
   clientPublic: Buffer;
   serverPublic: Buffer;
@@ -476,12 +512,12 @@ function deriveChannel(role: 'client' | 'server', handshake: Handshake): Channel
   const transcript = createHash('sha256')
     .update(PROTOCOL_LABEL)
     .update(handshake.tokenId)
+    .update(handshake.verifier)
     .update(handshake.clientPublic)
     .update(handshake.serverPublic)
     .digest();
-  const ikm = Buffer.concat([handshake.shared, handshake.secret]);
   const key = (direction: string) =>
-    Buffer.from(hkdfSync('sha256', ikm, transcript, `${PROTOCOL_LABEL} ${direction}`, KEY_BYTES));
+    Buffer.from(hkdfSync('sha256', handshake.shared, transcript, `${PROTOCOL_LABEL} ${direction}`, KEY_BYTES));
   const clientToServer = key('client->server');
   const serverToClient = key('server->client');
   return role === 'client'
@@ -575,8 +611,11 @@ async function exchange(
   const serverPublic = expectMemberFrame(await frames.read(), FRAME_ACCEPT, peer);
   if (serverPublic.length !== PUBLIC_KEY_BYTES) throw new JoinError('protocol', `${peer} sent a malformed accept`);
   const shared = agree(privateKey, serverPublic, peer);
-  const channel = deriveChannel('client', { shared, secret: token.secret, tokenId, clientPublic, serverPublic });
-  socket.write(encodeFrame(FRAME_SEALED, channel.seal(Buffer.from(JSON.stringify(request), 'utf8'))));
+  const verifier = verifierOf(token.secret);
+  const channel = deriveChannel('client', { shared, verifier, tokenId, clientPublic, serverPublic });
+  const signature = sign(null, channel.signed, signingKeyOf(token.secret));
+  const body = Buffer.concat([signature, Buffer.from(JSON.stringify(request), 'utf8')]);
+  socket.write(encodeFrame(FRAME_SEALED, channel.seal(body)));
   const plaintext = channel.open(expectMemberFrame(await frames.read(), FRAME_SEALED, peer));
   if (!plaintext) throw new JoinError('auth_failed', `${AUTH_FAILED_MESSAGE} (the answer of ${peer})`);
   const answer = parseJoinAnswer(plaintext, peer);
@@ -595,33 +634,52 @@ export interface JoinServerOptions {
   now: () => number;
   /** Called once the request authenticated; commits the node and answers. A throw answers `refused`. */
   handle: (request: JoinRequest, tokenId: string) => Promise<JoinAnswer>;
-  /** Every connection refused by the protocol (not handle's own ok:false answers), to count and log. */
-  onRefused: (code: JoinErrorCode, message: string, remote: string) => void;
-  /** For reading the hello and the request (default 30000). */
+  /**
+   * Every connection refused by the protocol or the listener's limits (not handle's own ok:false answers), to count
+   * and log; `source` is the remote address without its port.
+   */
+  onRefused: (code: JoinErrorCode, message: string, remote: string, source: string) => void;
+  /** For reading the hello and the request (default JOIN_HANDSHAKE_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Connections held at once (default JOIN_CONNECTIONS_MAX). */
+  connectionsMax?: number;
 }
 
 /** The member's join service: one join exchange per connection. */
 export class JoinServer {
   private readonly sockets = new Set<Socket>();
   private readonly timeoutMs: number;
+  /** Attempts per source address in its current window (insertion order: oldest window first). */
+  private readonly attempts = new Map<string, { start: number; count: number }>();
   private closing = false;
 
   private constructor(
     private readonly server: Server,
     private readonly options: JoinServerOptions,
   ) {
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs ?? JOIN_HANDSHAKE_TIMEOUT_MS;
   }
 
   static async listen(options: JoinServerOptions): Promise<JoinServer> {
     const server = createServer();
     const join = new JoinServer(server, options);
+    // Over the limit, Node closes a new connection at accept ('drop'): a flood holds no more descriptors than this.
+    server.maxConnections = options.connectionsMax ?? JOIN_CONNECTIONS_MAX;
     server.on('connection', (socket) => join.accept(socket));
+    server.on('drop', (dropped) => {
+      const source = dropped?.remoteAddress ?? 'unknown';
+      const remote = hostPort(source, dropped?.remotePort ?? 0);
+      join.report('connection_limit', `${server.maxConnections} join connections open: ${remote} closed`, remote);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {
         server.off('error', reject);
+        // Accept errors (EMFILE, ENFILE: no descriptor left) are reported, never thrown; libuv drops the pending
+        // connection and accepting resumes when descriptors are free again.
+        server.on('error', (error: NodeJS.ErrnoException) =>
+          join.report('accept_failed', `cannot accept a join connection: ${error.code ?? error.message}`, 'accept'),
+        );
         resolve();
       });
     });
@@ -653,9 +711,34 @@ export class JoinServer {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    const remote = hostPort(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0);
+    socket.on('error', () => undefined);
+    const source = socket.remoteAddress ?? 'unknown';
+    const remote = hostPort(source, socket.remotePort ?? 0);
+    if (!this.admitAttempt(source)) {
+      const refusal = new JoinError(
+        'rate_limited',
+        `more than ${JOIN_ATTEMPTS_PER_SOURCE_MAX} join attempts from ${source} in ${JOIN_ATTEMPT_WINDOW_MS / 1000} s: try again later`,
+      );
+      this.report(refusal.code, refusal.message, remote);
+      socket.end(errorFrame(refusal), () => socket.destroy());
+      return;
+    }
     // serve() catches everything; only a throwing onRefused could get here.
     this.serve(socket, remote).catch(() => socket.destroy());
+  }
+
+  /** Counts an attempt of `source`; false once it made JOIN_ATTEMPTS_PER_SOURCE_MAX in the current window. */
+  private admitAttempt(source: string): boolean {
+    const now = this.options.now();
+    const known = this.attempts.get(source);
+    if (known !== undefined && now - known.start < JOIN_ATTEMPT_WINDOW_MS) {
+      known.count++;
+      return known.count <= JOIN_ATTEMPTS_PER_SOURCE_MAX;
+    }
+    this.attempts.delete(source);
+    this.attempts.set(source, { start: now, count: 1 });
+    if (this.attempts.size > JOIN_SOURCES_TRACKED_MAX) this.attempts.delete(this.attempts.keys().next().value!);
+    return true;
   }
 
   private async serve(socket: Socket, remote: string): Promise<void> {
@@ -669,9 +752,12 @@ export class JoinServer {
     try {
       const session = await this.handshake(socket, frames, remote);
       const plaintext = session.channel.open(expectFrame(await frames.read(), FRAME_SEALED, remote));
-      if (!plaintext) throw new JoinError('auth_failed', AUTH_FAILED_MESSAGE);
+      const signature = plaintext?.subarray(0, SIGNATURE_BYTES);
+      const signed =
+        signature?.length === SIGNATURE_BYTES && verify(null, session.channel.signed, session.verifier, signature);
+      if (!plaintext || !signed) throw new JoinError('auth_failed', AUTH_FAILED_MESSAGE);
       channel = session.channel;
-      const request = parseJoinRequest(plaintext);
+      const request = parseJoinRequest(plaintext.subarray(SIGNATURE_BYTES));
       clearTimeout(deadline);
       this.finish(socket, sealAnswer(channel, await this.answer(request, session.tokenId, remote)));
     } catch (error) {
@@ -691,28 +777,29 @@ export class JoinServer {
     socket: Socket,
     frames: FrameReader,
     remote: string,
-  ): Promise<{ tokenId: string; channel: Channel }> {
+  ): Promise<{ tokenId: string; channel: Channel; verifier: KeyObject }> {
     const { tokenId, clientPublic } = parseHello(await frames.read(), remote);
-    const secret = this.admit(tokenId.toString('hex'));
+    const verifier = this.admit(tokenId.toString('hex'));
     const { privateKey, publicKey } = generateKeyPairSync('x25519');
     const serverPublic = rawPublicKey(publicKey);
     const shared = agree(privateKey, clientPublic, remote);
     socket.write(encodeFrame(FRAME_ACCEPT, serverPublic));
-    const channel = deriveChannel('server', { shared, secret, tokenId, clientPublic, serverPublic });
-    return { tokenId: tokenId.toString('hex'), channel };
+    const channel = deriveChannel('server', { shared, verifier, tokenId, clientPublic, serverPublic });
+    return { tokenId: tokenId.toString('hex'), channel, verifier: ed25519PublicKey(verifier, tokenId) };
   }
 
-  /** The secret of a usable token; unknown and expired tokens are refused before any key exists. */
+  /** The verifier of a usable token; unknown and expired tokens are refused before any key exists. */
   private admit(tokenId: string): Buffer {
     const stored = this.options.lookup(tokenId);
     if (!stored) throw new JoinError('unknown_token', `unknown or already used join token ${tokenId}`);
     if (this.options.now() >= stored.expires) {
       throw new JoinError('expired', `join token expired at ${new Date(stored.expires).toISOString()}`);
     }
-    const secret = Buffer.from(stored.secretHex, 'hex');
-    // A damaged store must not turn into a short (guessable) secret.
-    if (secret.length !== SECRET_BYTES) throw new JoinError('refused', `the stored join token ${tokenId} is damaged`);
-    return secret;
+    const verifier = Buffer.from(stored.verifierHex, 'hex');
+    if (verifier.length !== PUBLIC_KEY_BYTES) {
+      throw new JoinError('refused', `the stored join token ${tokenId} is damaged`);
+    }
+    return verifier;
   }
 
   private async answer(request: JoinRequest, tokenId: string, remote: string): Promise<JoinAnswer> {
@@ -727,7 +814,7 @@ export class JoinServer {
 
   private report(code: JoinErrorCode, message: string, remote: string): void {
     // Connections cut by close() are not refusals.
-    if (!this.closing) this.options.onRefused(code, message, remote);
+    if (!this.closing) this.options.onRefused(code, message, remote, remote.replace(/^\[?(.*?)\]?:\d+$/, '$1'));
   }
 
   /** Sends the last frame and closes; a joiner that keeps its end open is cut off after timeoutMs. */
@@ -753,6 +840,15 @@ function sealAnswer(channel: Channel, answer: JoinAnswer): Buffer {
     );
   }
   return encodeFrame(FRAME_SEALED, channel.seal(plaintext));
+}
+
+/** A stored verifier as a key; a damaged one is refused like a damaged token. */
+function ed25519PublicKey(verifier: Buffer, tokenId: Buffer): KeyObject {
+  try {
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: verifier.toString('base64url') }, format: 'jwk' });
+  } catch {
+    throw new JoinError('refused', `the stored join token ${tokenId.toString('hex')} is damaged`);
+  }
 }
 
 function parseHello(frame: Buffer, remote: string): { tokenId: Buffer; clientPublic: Buffer } {

@@ -32,6 +32,7 @@ import {
   storedTokenOf,
 } from './join-protocol.ts';
 import type { Logger } from './log.ts';
+import { LogSummary } from './log-summary.ts';
 
 const TOKEN_PREFIX = 'join-tokens/';
 /** An expired token is kept this long (a late joiner is told "expired", not "unknown"), then removed. */
@@ -73,6 +74,8 @@ export class JoinService {
   private joining: Promise<unknown> = Promise.resolve();
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Refusals are logged once per kind and source, then summed up (a flood of wrong secrets is one line per 10 s). */
+  private readonly refusalLog = new LogSummary((message) => this.log('warning', message));
 
   constructor(
     private readonly engine: NodeEngine,
@@ -117,6 +120,7 @@ export class JoinService {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.expiryTimer);
+    this.refusalLog.close();
     await this.listening;
     await this.server?.close();
     this.server = undefined;
@@ -187,10 +191,10 @@ export class JoinService {
       handle: async (request, tokenId) => {
         const answer = await this.serialized(() => this.handle(request, tokenId));
         // The protocol reports its own refusals (onRefused); the service's answers are counted here.
-        if (!answer.ok) this.onRefused(answer.code, answer.message, `node ${request.name}`);
+        if (!answer.ok) this.onRefused(answer.code, answer.message, `node ${request.name}`, request.name);
         return answer;
       },
-      onRefused: (code, message, remote) => this.onRefused(code, message, remote),
+      onRefused: (code, message, remote, source) => this.onRefused(code, message, remote, source),
     });
     this.log('notice', `join service listening on ${address}:${port}/tcp while a join token exists`);
   }
@@ -209,9 +213,13 @@ export class JoinService {
     return run;
   }
 
-  private onRefused(code: JoinErrorCode, message: string, remote: string): void {
+  private onRefused(code: JoinErrorCode, message: string, remote: string, source: string): void {
     this.counters.refused[code] = (this.counters.refused[code] ?? 0) + 1;
-    this.log('warning', `join from ${remote} refused (${code}): ${message}`);
+    this.refusalLog.note(
+      `${code} ${source}`,
+      `join from ${remote} refused (${code}): ${message}`,
+      (count, seconds) => `${count} more joins from ${source} refused (${code}) in the last ${seconds} s`,
+    );
   }
 
   /** Checks the request, adds the node, uses the token up; nothing changes unless all of it succeeds. */
@@ -299,10 +307,10 @@ function parseStored(data: Uint8Array | undefined): StoredJoinToken | undefined 
   if (data === undefined) return undefined;
   try {
     const value = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<StoredJoinToken>;
-    const { id, secretHex, fingerprint, expires } = value;
+    const { id, verifierHex, fingerprint, expires } = value;
     const complete =
       typeof id === 'string' &&
-      typeof secretHex === 'string' &&
+      typeof verifierHex === 'string' &&
       typeof fingerprint === 'string' &&
       typeof expires === 'number';
     return complete ? (value as StoredJoinToken) : undefined;

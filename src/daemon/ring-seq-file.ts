@@ -2,8 +2,10 @@
  * The highest Totem ring sequence this node has used, kept on disk like corosync's `ringid_<nodeid>` file, so a
  * restarted daemon never reuses a ring id and is readmitted at once instead of after the others lose the token.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-fs.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/corolink';
 
@@ -11,8 +13,13 @@ export class RingSeqFile {
   private readonly path: string;
   private written = -1;
 
-  constructor(stateDir: string, nodeId: number) {
-    mkdirSync(stateDir, { recursive: true });
+  /** `warn` reports a value that could not be stored (the daemon runs on; the next membership change retries). */
+  constructor(
+    stateDir: string,
+    nodeId: number,
+    private readonly warn: (message: string) => void = () => undefined,
+  ) {
+    mkdirSync(stateDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     this.path = join(stateDir, `ringid_${nodeId}`);
   }
 
@@ -26,12 +33,17 @@ export class RingSeqFile {
     }
   }
 
-  /** Stores a higher value (atomically: write, then rename). */
+  /** Stores a higher value (atomically, mode 0600); a failure (disk full, no file descriptor left) is reported. */
   write(seq: number): void {
     if (seq <= this.written) return;
-    const temporary = `${this.path}.tmp`;
-    writeFileSync(temporary, `${seq}\n`);
-    renameSync(temporary, this.path);
-    this.written = seq;
+    try {
+      writeFileAtomic(this.path, `${seq}\n`, PRIVATE_FILE_MODE);
+      this.written = seq;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      this.warn(
+        `cannot store ring sequence ${seq} in ${this.path} (${code}): retried at the next membership change; a restart before then may wait for a token loss to be readmitted`,
+      );
+    }
   }
 }

@@ -103,6 +103,10 @@ export function buildLinks(engine: NodeEngine, now: number): LinksV1 {
       address: l.address,
       priority: priorities.get(l.link) ?? 1,
     })),
+    auth_failures: Object.entries(transport.crypto.authFailedBySource).map(([source, packets]) => ({
+      source,
+      packets,
+    })),
     peers: transport.peerLinks.map((s) => ({
       nodeid: s.nodeId,
       link: s.link,

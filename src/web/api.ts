@@ -7,11 +7,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LINK_NUMBER_MAX } from '../base/limits.ts';
 import { EngineRefusal, type NodeEngine } from '../daemon/engine.ts';
 import { buildLinks, buildQuorum, buildStatus } from '../daemon/status.ts';
+import { READ_METHODS } from './guard.ts';
 import { type ClusterHistory, EVENTS_KEPT, SAMPLE_INTERVAL_MS } from './history.ts';
 import { authorized } from './token.ts';
-
-/** Methods that only read: everything else needs the token. */
-const READ_METHODS = new Set(['GET', 'HEAD']);
 
 function apiError(reply: FastifyReply, status: number, code: string, message: string) {
   return reply.code(status).send({ error: { code, message } });
@@ -25,9 +23,17 @@ function refusal(reply: FastifyReply, error: unknown) {
     : apiError(reply, 409, 'refused', error.message);
 }
 
-export function registerApi(app: FastifyInstance, engine: NodeEngine, history: ClusterHistory, token: string): void {
+/** Registers the API; `onUnauthorized` is told of every request refused for want of the token (source address). */
+export function registerApi(
+  app: FastifyInstance,
+  engine: NodeEngine,
+  history: ClusterHistory,
+  token: string,
+  onUnauthorized: (source: string, what: string) => void,
+): void {
   app.addHook('onRequest', async (request, reply) => {
     if (READ_METHODS.has(request.method) || authorized(request.headers.authorization, token)) return;
+    onUnauthorized(request.ip, `${request.method} ${request.url.slice(0, 64)} without the admin token`);
     reply.header('www-authenticate', 'Bearer realm="corolink"');
     return apiError(reply, 401, 'unauthorized', 'this request needs the admin token (Authorization: Bearer …)');
   });

@@ -138,10 +138,29 @@ export class DaemonMetrics {
     ['reason'],
   );
 
+  private readonly adminRefused = new SnapshotCounter(
+    this.registry,
+    'corolink_admin_refused_total',
+    'Admin socket requests or connections refused, by reason',
+    ['reason'],
+  );
+  private readonly httpRefused = new SnapshotCounter(
+    this.registry,
+    'corolink_http_refused_total',
+    'HTTP connections or requests refused, by reason',
+    ['reason'],
+  );
+
   constructor(
     private readonly engine: NodeEngine,
     history: ClusterHistory,
-    private readonly serviceCounters: () => ServiceCounters = () => ({ cfsWrites: 0, joins: 0, joinRefused: {} }),
+    private readonly serviceCounters: () => ServiceCounters = () => ({
+      cfsWrites: 0,
+      joins: 0,
+      joinRefused: {},
+      adminRefused: {},
+    }),
+    private readonly httpRefusals: () => Record<string, number> = () => ({}),
   ) {
     const histogram = new Histogram({
       name: 'corolink_link_latency_sampled_seconds',
@@ -229,8 +248,15 @@ export class DaemonMetrics {
       metric.reset();
       metric.set({}, value);
     }
-    this.joinRefused.reset();
-    for (const [reason, value] of Object.entries(services.joinRefused)) this.joinRefused.set({ reason }, value);
+    const refusals: [SnapshotCounter, Record<string, number>][] = [
+      [this.joinRefused, services.joinRefused],
+      [this.adminRefused, services.adminRefused],
+      [this.httpRefused, this.httpRefusals()],
+    ];
+    for (const [metric, reasons] of refusals) {
+      metric.reset();
+      for (const [reason, value] of Object.entries(reasons)) metric.set({ reason }, value);
+    }
     this.configVersion.set(effective.totem.configVersion);
   }
 }

@@ -9,6 +9,7 @@ import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import type { Logger } from '../daemon/log.ts';
 import { registerApi } from './api.ts';
+import { allowedHosts, BOUNDED_SERVER_OPTIONS, HttpGuard } from './guard.ts';
 import { ClusterHistory } from './history.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { registerStream } from './stream.ts';
@@ -51,7 +52,6 @@ function registerDashboard(app: FastifyInstance): void {
         .type(asset.type)
         .header('cache-control', 'no-cache')
         .header('content-security-policy', CONTENT_SECURITY_POLICY)
-        .header('x-content-type-options', 'nosniff')
         .send(body),
     );
   }
@@ -62,8 +62,16 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const { engine, logger } = options;
   const token = loadOrCreateToken(options.tokenPath);
   const history = new ClusterHistory(engine);
-  const metrics = new DaemonMetrics(engine, history, options.serviceCounters);
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const guard = new HttpGuard(allowedHosts(engine.checked.config, options.address), logger);
+  const metrics = new DaemonMetrics(engine, history, options.serviceCounters, () => guard.refused);
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    ...BOUNDED_SERVER_OPTIONS,
+    clientErrorHandler: guard.clientError,
+  });
+  guard.guardServer(app.server);
+  guard.register(app);
   app.setErrorHandler(async (error: { statusCode?: number; validation?: unknown; message: string }, _req, reply) => {
     if (error.validation) return reply.code(400).send({ error: { code: 'bad_request', message: error.message } });
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
@@ -71,17 +79,21 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       .code(status)
       .send({ error: { code: status === 500 ? 'internal' : 'bad_request', message: error.message } });
   });
-  registerApi(app, engine, history, token);
+  registerApi(app, engine, history, token, (source, what) => guard.refuse('unauthorized', source, what));
   registerStream(app, history);
   registerDashboard(app);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
-  app.addHook('onClose', async () => history.close());
+  app.addHook('onClose', async () => {
+    history.close();
+    guard.close();
+  });
   try {
     await app.listen({ host: options.address, port: options.port });
   } catch (error) {
     await app.close();
     throw error;
   }
+  guard.guardAccept(app.server);
   const host = options.address.includes(':') ? `[${options.address}]` : options.address;
   const url = `http://${host}:${options.port}/`;
   logger.log('notice', 'MAIN', `HTTP dashboard and metrics on ${url} (admin token in ${options.tokenPath})`);

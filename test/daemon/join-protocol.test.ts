@@ -19,6 +19,7 @@ import {
   requestJoin,
   type StoredJoinToken,
   storedTokenOf,
+  verifierOf,
 } from '../../src/daemon/join-protocol.ts';
 
 const HOST = '127.0.0.1';
@@ -115,7 +116,7 @@ function frame(type: number, ...parts: Uint8Array[]): Buffer {
 /** A well-formed HELLO for `token`: version 1, token id, a fresh X25519 public key. */
 function hello(token: JoinToken): Buffer {
   const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
-  return frame(0x01, Buffer.of(1), Buffer.from(token.id, 'hex'), Buffer.from(jwk.x!, 'base64url'));
+  return frame(0x01, Buffer.of(2), Buffer.from(token.id, 'hex'), Buffer.from(jwk.x!, 'base64url'));
 }
 
 /** A local port nobody listens on (an ephemeral port just released). */
@@ -138,12 +139,16 @@ describe('join tokens', () => {
     assert.deepEqual(parseJoinToken(`  ${text}\n`), token);
   });
 
-  test('the store keeps the id, the secret in hex, the fingerprint, the expiry and who made it when', () => {
+  test('the store keeps the id, a verifier (not the secret), the fingerprint, the expiry and who made it when', () => {
     const token = newToken();
     const stored = storedTokenOf(token, 2, NOW);
-    assert.deepEqual(JSON.parse(JSON.stringify(stored)), {
+    const text = JSON.stringify(stored);
+    for (const encoding of ['hex', 'base64', 'base64url'] as const) {
+      assert.ok(!text.includes(Buffer.from(token.secret).toString(encoding)), `no secret in ${encoding}`);
+    }
+    assert.deepEqual(JSON.parse(text), {
       id: token.id,
-      secretHex: Buffer.from(token.secret).toString('hex'),
+      verifierHex: verifierOf(token.secret).toString('hex'),
       fingerprint: token.fingerprint,
       expires: EXPIRES,
       createdBy: 2,
@@ -248,6 +253,17 @@ describe('join exchange', () => {
     assert.deepEqual(member.handled, []);
   });
 
+  test('what the store keeps (the verifier) used as the secret fails authentication; handle is never called', async (t) => {
+    const member = await startMember(t);
+    const fromStore = { ...member.token, secret: verifierOf(member.token.secret) };
+    await rejectsWith(join(fromStore), 'auth_failed', 'wrong join token: authentication failed');
+    assert.deepEqual(
+      member.refusals.map((r) => r.code),
+      ['auth_failed'],
+    );
+    assert.deepEqual(member.handled, []);
+  });
+
   test("an authkey that does not match the token's fingerprint is refused by the joiner", async (t) => {
     const member = await startMember(t);
     const other = { ...member.token, fingerprint: fingerprintOf(randomBytes(256)) };
@@ -308,8 +324,8 @@ describe('join exchange', () => {
       [Buffer.from('\x00\x00\x00\x05hello'), /sent an unexpected frame \(type 104\)/],
       [Buffer.from('GET / HTTP/1.1\r\nHost: n1\r\n\r\n'), /sent a frame of 1195725856 bytes, over the 262144-byte/],
       [oversize, /sent a frame of 4294967295 bytes/],
-      [frame(0x01, Buffer.of(9)), /join protocol version 9 is not supported \(this member speaks version 1\)/],
-      [frame(0x01, Buffer.of(1), randomBytes(10)), /sent a malformed hello/],
+      [frame(0x01, Buffer.of(9)), /join protocol version 9 is not supported \(this member speaks version 2\)/],
+      [frame(0x01, Buffer.of(2), randomBytes(10)), /sent a malformed hello/],
     ];
     for (const [bytes, message] of hostile) {
       const answer = plainError(await rawExchange(member.server.port, bytes));

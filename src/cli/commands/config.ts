@@ -4,7 +4,7 @@
  * change from the current file to a new one (src/config/change-plan.ts). Diagnostics go to stderr as
  * `file:line:col: severity: message`; exit 0 when valid (warnings allowed), 1 when not, 74 when unreadable.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CorolinkClient, resolveSocketPath } from '../../client/client.ts';
 import type { ConfigText } from '../../client/config.ts';
@@ -20,6 +20,7 @@ import {
   parseConfig,
   planConfigChange,
   printConfig,
+  readConfigFile,
 } from '../../config/index.ts';
 import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
 import { defaultConfigPath } from '../config-path.ts';
@@ -41,7 +42,7 @@ function describeFileError(error: unknown): string {
 
 async function readConfigText(file: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    return await readConfigFile(file);
   } catch (error) {
     throw new CliError(`cannot read ${file}: ${describeFileError(error)}`, ExitCode.io);
   }

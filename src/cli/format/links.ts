@@ -41,6 +41,10 @@ export function linksText(links: LinksV1, options: LinksTextOptions = {}): strin
     ),
     '',
   );
+  for (const failure of links.auth_failures ?? []) {
+    lines.push(`${failure.packets} packets from ${failure.source} failed authentication (wrong authkey?)`);
+  }
+  if (links.auth_failures?.length) lines.push('');
   if (peers.length === 0) {
     lines.push('No peers configured.');
     return `${lines.join('\n')}\n`;

@@ -1,0 +1,32 @@
+/**
+ * Bounds of the daemon's listeners (docs/security.md, "Cluster network"): what one source or a flood of
+ * connections may hold. Every such limit lives here.
+ */
+
+/** Connections the HTTP server holds at once (dashboards, scrapers, live streams); more are closed at accept. */
+export const HTTP_CONNECTIONS_MAX = 256;
+/** Time to receive a request's headers. */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/** Time to receive a whole request, body included (a body trickled after a 401 is cut off by it). */
+export const HTTP_REQUEST_TIMEOUT_MS = 15_000;
+/** A connection with no traffic either way this long is closed (the live stream sends a keepalive every 15 s). */
+export const HTTP_IDLE_TIMEOUT_MS = 60_000;
+/** How long an idle keep-alive connection waits for its next request. */
+export const HTTP_KEEPALIVE_TIMEOUT_MS = 5_000;
+/** How often the HTTP server looks for requests over their header or request timeout. */
+export const HTTP_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** Largest request body (the API's bodies are a few bytes of JSON). */
+export const HTTP_BODY_BYTES_MAX = 64 * 1024;
+
+/** Connections the join service holds at once; more are closed at accept. */
+export const JOIN_CONNECTIONS_MAX = 32;
+/** Time a joiner has, from its connection, to send the hello and the signed request. */
+export const JOIN_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Join attempts (connections) one source address may make per JOIN_ATTEMPT_WINDOW_MS; more are closed unread. */
+export const JOIN_ATTEMPTS_PER_SOURCE_MAX = 10;
+export const JOIN_ATTEMPT_WINDOW_MS = 60_000;
+/** Source addresses whose attempts are remembered; beyond it, the oldest are forgotten. */
+export const JOIN_SOURCES_TRACKED_MAX = 4096;
+
+/** Repeated refusals of one kind and source are logged once, then summed up in one line per this interval. */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
