@@ -174,7 +174,7 @@ test('a registered engine gets its messages in agreed order and its sync phases 
   }
   const journal3 = c.engines.get(3)!.journal;
   assert.deepEqual(journal3.slice(-3), [
-    `init 1,2,3 (cpg operational, quorum ring ${c.stacks.get(3)!.snapshot().totem.ringId.seq})`,
+    `init 1,2,3 (cpg operational, quorum ring ${c.stacks.get(3)!.snapshot().totem.ringId?.seq})`,
     'processed',
     'activate',
   ]);
