@@ -102,18 +102,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...(identity.node.name ? { host: identity.node.name } : {}),
   });
   logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  const cfs = new CfsService(stateDir, identity.node.nodeid!);
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
     authkey,
     logger,
-    stateDir: options.stateDir ?? DEFAULT_STATE_DIR,
+    stateDir,
+    services: cfs.services,
   }).catch((error) => {
+    cfs.close();
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
-  const cfs = new CfsService(engine, options.stateDir ?? DEFAULT_STATE_DIR, (level, message) =>
-    logger.log(level, 'CFS', message),
-  );
+  cfs.attach(engine);
   const probe = new LinkProbeService(engine, (level, message) => logger.log(level, 'KNET', message));
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);

@@ -26,7 +26,7 @@ import { HEADER_BYTES } from '../wire/packet.ts';
 import { CoreDriver } from './core-driver.ts';
 import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
-import { ServiceStack, type StackAction, type StackEvent, stackPacker } from './stack.ts';
+import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackPacker } from './stack.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
 const DEFAULT_LINK_MTU = 1400;
@@ -44,6 +44,8 @@ export interface EngineOptions {
   /** Where the ring sequence file lives (corosync: /var/lib/corosync). */
   stateDir: string;
   logger: Logger;
+  /** The service engines the stack registers after votequorum and CPG (the file store). */
+  services?: StackOptions['services'];
 }
 
 /** Events the engine emits for the admin socket and embedding applications. */
@@ -60,6 +62,8 @@ export interface EngineEvents {
   configMismatch: [event: { nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }];
   /** A point-to-point message from another daemon (`sendPeerMessage`). */
   peerMessage: [from: number, payload: Uint8Array];
+  /** Output of a registered service engine (see `serviceRequest`). */
+  serviceOutput: [service: number, output: unknown];
 }
 
 /** A refused request (CPG multicast under backpressure, an invalid expected-votes value). */
@@ -252,6 +256,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     this.stackDriver.feed({ type: 'peerSend', to, payload });
   }
 
+  /** A request to the registered service engine `service` (its answers come as `serviceOutput` events). */
+  serviceRequest(service: number, request: unknown): void {
+    this.stackDriver.feed({ type: 'serviceRequest', service, request });
+  }
+
   /** Sets expected votes cluster-wide (`corolink expected`). */
   setExpected(votes: number): void {
     this.lastQuorumRequest = undefined;
@@ -379,7 +388,12 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       ...(Number.isFinite(packBudget) && packBudget > 0 ? { packer: stackPacker(packBudget) } : {}),
     };
     const stack = new ServiceStack(
-      { totem, quorum: this.quorumOptions(), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX },
+      {
+        totem,
+        quorum: this.quorumOptions(),
+        totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX,
+        ...(this.options.services === undefined ? {} : { services: this.options.services }),
+      },
       now,
     );
     this.stackDriver = new CoreDriver<StackEvent, StackAction>(stack, (actions) => this.dispatch(actions), {
@@ -485,6 +499,9 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
           break;
         case 'peerDeliver':
           this.emit('peerMessage', action.from, action.payload);
+          break;
+        case 'serviceOutput':
+          this.emit('serviceOutput', action.service, action.output);
           break;
         case 'log':
           this.options.logger.log(action.level, action.subsystem, action.message);

@@ -88,8 +88,11 @@ export interface StackOptions {
   quorum: QuorumOptions;
   /** Largest Totem payload (CPG fragments above it). */
   totemPayloadBytesMax?: number;
-  /** Engines registered after votequorum (1) and CPG (2), in this order; it is also their sync order. */
-  services?: readonly ServiceEngine[];
+  /**
+   * Builds the engines registered after votequorum (1) and CPG (2), in this order, which is also their sync order.
+   * `payloadBytesMax`: the largest payload an engine may multicast (undefined: the engine's own default).
+   */
+  services?: (context: { payloadBytesMax: number | undefined }) => readonly ServiceEngine[];
 }
 
 export type StackEvent =
@@ -178,18 +181,18 @@ export class ServiceStack {
     this.now = now;
     this.totem = new TotemCore(options.totem, now);
     const quorum = new QuorumEngine(options.quorum, now);
+    const payloadBytesMax =
+      options.totemPayloadBytesMax === undefined ? undefined : options.totemPayloadBytesMax - SERVICE_ID_BYTES;
     const cpg = new CpgEngine(
       {
         localNodeId: options.totem.localNodeId,
-        ...(options.totemPayloadBytesMax === undefined
-          ? {}
-          : { totemPayloadBytesMax: options.totemPayloadBytesMax - SERVICE_ID_BYTES }),
+        ...(payloadBytesMax === undefined ? {} : { totemPayloadBytesMax: payloadBytesMax }),
       },
       now,
     );
     this.quorum = quorum.core;
     this.cpg = cpg.core;
-    for (const engine of [quorum, cpg, ...(options.services ?? [])]) this.register(engine);
+    for (const engine of [quorum, cpg, ...(options.services?.({ payloadBytesMax }) ?? [])]) this.register(engine);
     this.sync = new ServiceSync([...this.engines.values()]);
   }
 

@@ -97,7 +97,7 @@ function cluster() {
         {
           totem: { ...corosyncTotemOptions(3), localNodeId: id, nodes: NODES },
           quorum: { localNodeId: id, nodelist: NODES.map((nodeId) => ({ nodeId })) },
-          services: [engine],
+          services: () => [engine],
         },
         now,
       ),
