@@ -104,19 +104,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const cfs = new CfsService(stateDir, identity.node.nodeid!);
+  const probe = new LinkProbeService((level, message) => logger.log(level, 'KNET', message));
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
     authkey,
     logger,
     stateDir,
-    services: cfs.services,
+    services: (context) => [...cfs.services(context), probe.serviceEngine],
   }).catch((error) => {
     cfs.close();
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
   cfs.attach(engine);
-  const probe = new LinkProbeService(engine, (level, message) => logger.log(level, 'KNET', message));
+  probe.attach(engine);
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
