@@ -201,11 +201,6 @@ export class ServiceStack {
     return [...this.quorum.configLog];
   }
 
-  /** Completed syncs (every engine activated after a regular configuration). */
-  get syncsCompleted(): number {
-    return this.sync.completed;
-  }
-
   step(event: StackEvent, now: number): StackAction[] {
     this.now = now;
     this.output = [];

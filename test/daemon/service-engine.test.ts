@@ -6,11 +6,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConfigChange, EngineAction, RegularChange, ServiceEngine } from '../../src/daemon/service-engine.ts';
 import { ServiceSync } from '../../src/daemon/service-sync.ts';
-import { ServiceStack, type StackAction, type StackEvent } from '../../src/daemon/stack.ts';
-import { corosyncTotemOptions } from '../../src/sim/cluster.ts';
+import type { StackEvent } from '../../src/daemon/stack.ts';
+import { stackCluster } from './stack-cluster.ts';
 
 const TEST_SERVICE_ID = 9;
-const RUN_LIMIT_MS = 60_000;
 const NODES = [1, 2, 3];
 
 const text = (payload: Uint8Array) => Buffer.from(payload).toString('utf8');
@@ -77,57 +76,18 @@ class JournalEngine implements ServiceEngine {
   }
 }
 
-/** Stacks wired back to back (no transport); `cut` nodes neither send nor receive. */
 function cluster() {
-  let now = 0;
-  const cut = new Set<number>();
   const engines = new Map<number, JournalEngine>();
-  const stacks = new Map<number, ServiceStack>();
-  const outputs = new Map<number, StackAction[]>(NODES.map((id) => [id, []]));
-  for (const id of NODES) {
+  const c = stackCluster(NODES, (id) => () => {
     const engine = new JournalEngine(id, () => {
-      const stack = stacks.get(id)!;
+      const stack = c.stacks.get(id)!;
       const quorumRing = stack.snapshot().quorum.ringId;
       return `cpg ${stack.cpg.isOperational() ? 'operational' : 'syncing'}, quorum ring ${quorumRing?.seq}`;
     });
     engines.set(id, engine);
-    stacks.set(
-      id,
-      new ServiceStack(
-        {
-          totem: { ...corosyncTotemOptions(3), localNodeId: id, nodes: NODES },
-          quorum: { localNodeId: id, nodelist: NODES.map((nodeId) => ({ nodeId })) },
-          services: () => [engine],
-        },
-        now,
-      ),
-    );
-  }
-  const wire: { to: number; from: number; payload: Uint8Array }[] = [];
-  const step = (id: number, event: StackEvent) => {
-    for (const action of stacks.get(id)!.step(event, now)) {
-      if (action.type !== 'transportSend') outputs.get(id)!.push(action);
-      else if (!cut.has(id)) {
-        for (const to of action.to === 'all' ? NODES.filter((n) => n !== id) : [action.to]) {
-          if (!cut.has(to)) wire.push({ to, from: id, payload: action.payload });
-        }
-      }
-    }
-  };
-  const runUntil = (done: () => boolean) => {
-    while (!done()) {
-      assert.ok(now < RUN_LIMIT_MS, 'the cluster did not get there in time');
-      const datagram = wire.shift();
-      if (datagram) {
-        step(datagram.to, { type: 'transportDeliver', from: datagram.from, payload: datagram.payload });
-        continue;
-      }
-      now = Math.max(now + 0.1, Math.min(...[...stacks.values()].map((s) => s.nextDeadline()), now + 10));
-      for (const id of NODES) step(id, { type: 'tick' });
-    }
-  };
-  const members = (id: number) => stacks.get(id)!.snapshot().totem.members.length;
-  return { cut, engines, stacks, outputs, step, runUntil, members };
+    return [engine];
+  });
+  return { ...c, engines };
 }
 
 test('a registered engine gets its messages in agreed order and its sync phases in order, after quorum and CPG', () => {
