@@ -81,6 +81,10 @@ export class CfsEngine implements ServiceEngine {
     return Number.POSITIVE_INFINITY;
   }
 
+  tick(): EngineAction[] {
+    return [];
+  }
+
   private run(event: CfsEvent): EngineAction[] {
     const seqBefore = this.store.appliedSeq();
     const syncsBefore = this.core.counters.syncs;

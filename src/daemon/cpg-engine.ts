@@ -68,6 +68,10 @@ export class CpgEngine implements ServiceEngine {
   nextDeadline(): number {
     return this.core.nextDeadline();
   }
+
+  tick(now: number): EngineAction[] {
+    return run(this.core.step({ type: 'tick' }, now));
+  }
 }
 
 function run(actions: CpgAction[]): EngineAction[] {

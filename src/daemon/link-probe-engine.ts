@@ -93,4 +93,8 @@ export class LinkProbeEngine implements ServiceEngine {
   nextDeadline(): number {
     return Number.POSITIVE_INFINITY;
   }
+
+  tick(): EngineAction[] {
+    return [];
+  }
 }

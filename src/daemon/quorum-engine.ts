@@ -15,7 +15,7 @@ const sameRing = (a: RingId | null, b: RingId | undefined) => a !== null && a.re
 export class QuorumEngine implements ServiceEngine {
   readonly id = QUORUM_SERVICE_ID;
   readonly name = 'QUORUM';
-  readonly requests = ['tick', 'setExpected', 'setVotes', 'reconfigure'] as const;
+  readonly requests = ['setExpected', 'setVotes', 'reconfigure'] as const;
   readonly core: QuorumCore;
   /** The ring whose sync runs, until the core announces quorum for it. */
   private syncRing: RingId | undefined;
@@ -26,8 +26,6 @@ export class QuorumEngine implements ServiceEngine {
 
   request(event: StackEvent, now: number): EngineAction[] {
     switch (event.type) {
-      case 'tick':
-        return this.run(this.core.step({ type: 'tick' }, now));
       case 'setExpected':
         return this.run(this.core.step({ type: 'setExpected', votes: event.votes }, now));
       case 'setVotes': {
@@ -71,6 +69,10 @@ export class QuorumEngine implements ServiceEngine {
 
   nextDeadline(): number {
     return this.core.nextDeadline();
+  }
+
+  tick(now: number): EngineAction[] {
+    return this.run(this.core.step({ type: 'tick' }, now));
   }
 
   private run(actions: QuorumAction[]): EngineAction[] {

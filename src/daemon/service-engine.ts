@@ -30,8 +30,8 @@ export interface ServiceEngine {
   readonly name: string;
   /**
    * The stack events this engine handles (routed to `request`); a `serviceRequest` naming this engine's id is
-   * routed to it too. One event type belongs to one engine, except `tick` and `reconfigure`, which every engine
-   * listing them gets.
+   * routed to it too. One event type belongs to one engine, except `reconfigure`, which every engine listing it
+   * gets. The stack handles `tick` itself (see `tick`).
    */
   readonly requests: readonly StackEvent['type'][];
   request(event: StackEvent, now: number): EngineAction[];
@@ -53,6 +53,8 @@ export interface ServiceEngine {
   syncActivate(now: number): EngineAction[];
   /** When the engine next needs a `tick`; Infinity when never. */
   nextDeadline(): number;
+  /** Every stack `tick` (the driver ticks at the stack's earliest deadline, which counts every engine's). */
+  tick(now: number): EngineAction[];
 }
 
 /** Checks an engine before it is registered; `taken` holds the ids already registered. */

@@ -159,7 +159,7 @@ const STACK_EVENTS: ReadonlySet<StackEvent['type']> = new Set([
   'leave',
 ]);
 /** Stack events every engine listing them gets. */
-const SHARED_EVENTS: ReadonlySet<StackEvent['type']> = new Set(['tick', 'reconfigure']);
+const SHARED_EVENTS: ReadonlySet<StackEvent['type']> = new Set(['reconfigure']);
 
 export class ServiceStack {
   readonly totem: TotemCore;
@@ -208,6 +208,7 @@ export class ServiceStack {
     switch (event.type) {
       case 'tick':
         queue.push({ from: 'totem', actions: this.totem.step({ type: 'tick' }, now) });
+        for (const engine of this.engines.values()) queue.push({ from: engine, actions: engine.tick(now) });
         break;
       case 'transportDeliver':
         if (isPeerMessage(event.payload)) {

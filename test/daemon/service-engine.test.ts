@@ -74,6 +74,10 @@ class JournalEngine implements ServiceEngine {
   nextDeadline(): number {
     return Number.POSITIVE_INFINITY;
   }
+
+  tick(): EngineAction[] {
+    return [];
+  }
 }
 
 function cluster() {
@@ -166,6 +170,7 @@ function fakeEngine(name: string, journal: string[]): ServiceEngine & { done: bo
       return [];
     },
     nextDeadline: () => Number.POSITIVE_INFINITY,
+    tick: () => [],
   };
 }
 
