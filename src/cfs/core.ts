@@ -1,6 +1,6 @@
 /**
- * The replicated state machine of the file store (docs/cfs.md). It sees the daemon's CPG group `corolink-cfs`
- * (one member per node): configuration changes and messages in agreed order. Writes are applied by every node in
+ * The replicated state machine of the file store (docs/cfs.md). It sees the cluster's membership (one member per
+ * node): configuration changes and messages in agreed order. Writes are applied by every node in
  * delivery order and numbered by a cluster-wide sequence; after every configuration change the members agree on
  * one state (summaries, then the source's full state) before writes are accepted again.
  *
