@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConfigChange, EngineAction, RegularChange, ServiceEngine } from '../../src/daemon/service-engine.ts';
 import { ServiceSync } from '../../src/daemon/service-sync.ts';
-import type { StackEvent } from '../../src/daemon/stack.ts';
+import { ServiceStack, type StackEvent } from '../../src/daemon/stack.ts';
+import { corosyncTotemOptions } from '../../src/sim/cluster.ts';
 import { stackCluster } from './stack-cluster.ts';
 
 const TEST_SERVICE_ID = 9;
@@ -204,4 +205,24 @@ test('ServiceSync: engines sync one after the other, a configuration change abor
   assert.deepEqual(journal.slice(4), ['b init 8', 'a activate', 'b activate']);
   assert.equal(sync.completed, 1);
   assert.equal(sync.running, false);
+});
+
+test('the registry refuses an engine without a free service id in 1–255 or one that claims a taken event', () => {
+  const journal: string[] = [];
+  const register = (engine: ServiceEngine) => () =>
+    new ServiceStack(
+      {
+        totem: { ...corosyncTotemOptions(1), localNodeId: 1, nodes: [1] },
+        quorum: { localNodeId: 1, nodelist: [{ nodeId: 1 }] },
+        services: () => [engine],
+      },
+      0,
+    );
+  const engine = (id: number, requests: StackEvent['type'][] = []) => ({ ...fakeEngine('x', journal), id, requests });
+  assert.throws(register(engine(2)), /service x: id 2 is already registered/);
+  assert.throws(register(engine(0)), /service x: id 0 is not in 1–255/);
+  assert.throws(register(engine(256)), /service x: id 256 is not in 1–255/);
+  assert.throws(register(engine(9, ['cpgJoin'])), /service x: cpgJoin events already go to CPG/);
+  assert.throws(register(engine(9, ['transportDeliver'])), /the stack handles transportDeliver events itself/);
+  assert.doesNotThrow(register(engine(9, ['reconfigure'])));
 });
