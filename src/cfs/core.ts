@@ -1,15 +1,22 @@
 /**
- * The replicated state machine of the file store (docs/cfs.md). It sees the daemon's CPG group `corolink-cfs`
- * (one member per node): configuration changes and messages in agreed order. Writes are applied by every node in
+ * The replicated state machine of the file store (docs/cfs.md). It sees the cluster's membership (one member per
+ * node): configuration changes and messages in agreed order. Writes are applied by every node in
  * delivery order and numbered by a cluster-wide sequence; after every configuration change the members agree on
  * one state (summaries, then the source's full state) before writes are accepted again.
  *
- * No sockets, timers or clocks: the driver (./service.ts) passes `mtime` and the quorum state in, sends the
- * `multicast` actions through CPG and answers clients on `done`. The store is the only side effect (SQLite).
+ * No sockets, timers or clocks: the driver (src/daemon/cfs-engine.ts, a service engine of the stack) passes `mtime`
+ * and the quorum state in, multicasts the `multicast` actions in agreed order and answers clients on `done`. The
+ * store is the only side effect: the {@link CfsStorage} the driver hands in (SQLite in the daemon).
  */
 import { type CfsMessage, decodeCfsMessage, encodeCfsMessage, type StateEntryHeader } from './codec.ts';
 import { FILE_BYTES_MAX, pathProblem, TOTAL_BYTES_MAX } from './limits.ts';
 import type { CfsEntry, CfsStore } from './store.ts';
+
+/** What the core reads and writes of the node's copy (CfsStore; anything with the same methods in a test). */
+export type CfsStorage = Pick<
+  CfsStore,
+  'appliedSeq' | 'totalBytes' | 'get' | 'entries' | 'put' | 'rm' | 'replace' | 'digest'
+>;
 
 /** Why a write failed: maps to the admin socket's error codes. `unknown`: the driver gave up waiting (see docs). */
 export type CfsErrorCode = 'invalid' | 'not_quorate' | 'syncing' | 'not_found' | 'too_big' | 'unknown';
@@ -17,6 +24,9 @@ export type CfsErrorCode = 'invalid' | 'not_quorate' | 'syncing' | 'not_found' |
 export type CfsResult = { ok: true; version: number } | { ok: false; code: CfsErrorCode; message: string };
 
 export type CfsEvent =
+  /** A configuration change is under way: writes stop (refused, or dropped when delivered) until the next sync. */
+  | { type: 'suspend' }
+  /** The view of `members` starts: its sync begins (summaries, then the source's state if they differ). */
   | { type: 'confchg'; members: number[] }
   | { type: 'deliver'; sender: number; payload: Uint8Array }
   | { type: 'put'; req: number; path: string; data: Uint8Array; mtime: number; quorate: boolean }
@@ -63,7 +73,7 @@ export class CfsCore {
 
   constructor(
     private readonly localNodeId: number,
-    private readonly store: CfsStore,
+    private readonly store: CfsStorage,
     private readonly chunkBytes = FILE_BYTES_MAX,
   ) {}
 
@@ -78,6 +88,9 @@ export class CfsCore {
 
   step(event: CfsEvent): CfsAction[] {
     switch (event.type) {
+      case 'suspend':
+        if (this.phaseValue !== 'joining') this.restartSync([]);
+        return [];
       case 'confchg':
         return this.onConfchg(event.members);
       case 'deliver':
@@ -126,12 +139,17 @@ export class CfsCore {
     return { type: 'done', req, result: { ok: false, code, message } };
   }
 
-  private onConfchg(members: number[]): CfsAction[] {
+  /** Forgets the sync under way: writes wait for the sync of the view of `members`. */
+  private restartSync(members: number[]): void {
     this.members = [...members].sort((a, b) => a - b);
     this.phaseValue = 'syncing';
     this.summaries = new Map();
     this.source = undefined;
     this.incoming = [];
+  }
+
+  private onConfchg(members: number[]): CfsAction[] {
+    this.restartSync(members);
     const summary: CfsMessage = {
       type: 'summary',
       members: this.members,

@@ -1,20 +1,16 @@
 /**
- * Puts the file store's state machine (src/cfs/core.ts) on a running NodeEngine: the daemon itself is the member
- * `{node, pid 0}` of the CPG group `corolink-cfs` (admin-socket processes have pids from 1), so the store rides
- * on CPG's agreed order, sync and fragmentation. Answers each write once its own delivery committed it.
+ * The daemon's side of the replicated file store: it opens the SQLite copy and builds the store's service engine
+ * (./cfs-engine.ts) for the stack to register, submits clients' writes to it and answers each write once its own
+ * delivery committed it (or it was refused).
  */
 import { join } from 'node:path';
-import { type CfsAction, CfsCore, type CfsEvent, type CfsResult } from '../cfs/core.ts';
+import type { CfsCore, CfsResult } from '../cfs/core.ts';
 import { type CfsEntry, type CfsEntryInfo, CfsStore } from '../cfs/store.ts';
-import { EngineRefusal, type NodeEngine } from './engine.ts';
+import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from './cfs-engine.ts';
+import type { NodeEngine } from './engine.ts';
 import { ensurePrivateFile } from './private-fs.ts';
+import type { StackOptions } from './stack.ts';
 
-/** The CPG group of the daemons' store replicas. */
-export const CFS_GROUP = 'corolink-cfs';
-/** The daemon's own CPG pid (admin connections count from 1). */
-export const CFS_PID = 0;
-/** Delay before a multicast refused under backpressure is tried again. */
-const RETRY_MS = 10;
 /** A write not delivered back within this long is answered "outcome unknown" (it may still be applied). */
 const WRITE_TIMEOUT_MS = 60_000;
 /** How long a write refused during a synchronisation is retried, and how often. */
@@ -27,20 +23,19 @@ export type CfsWrite = { type: 'put'; path: string; data: Uint8Array; mtime?: nu
 
 export class CfsService {
   readonly store: CfsStore;
-  readonly core: CfsCore;
+  private cfsEngine: CfsEngine | undefined;
+  private engine: NodeEngine | undefined;
   private nextReq = 1;
   private readonly pending = new Map<number, (result: CfsResult) => void>();
-  /** Payloads waiting for Totem to accept them, in order. */
-  private readonly outbox: Uint8Array[] = [];
-  private retryTimer: NodeJS.Timeout | undefined;
   private readonly changeListeners: (() => void)[] = [];
 
+  /** Opens (creating) this node's copy in `stateDir`; `services` then goes into the node engine's options. */
   constructor(
-    private readonly engine: NodeEngine,
     stateDir: string,
-    private readonly log: (level: 'notice' | 'warning', message: string) => void,
+    private readonly localNodeId: number,
+    log: (level: 'warning', message: string) => void,
   ) {
-    const file = join(stateDir, `cfs_${engine.localNodeId}.sqlite`);
+    const file = join(stateDir, `cfs_${localNodeId}.sqlite`);
     // SQLite gives its -wal and -shm files the database file's mode: made 0600 first, they follow.
     for (const [path, create] of [
       [file, true],
@@ -51,18 +46,26 @@ export class CfsService {
       if (note !== undefined) log('warning', note);
     }
     this.store = new CfsStore(file);
-    this.core = new CfsCore(engine.localNodeId, this.store);
-    engine.on('cpgConfchg', (e) => {
-      if (e.group === CFS_GROUP && e.pid === CFS_PID) {
-        this.feed({ type: 'confchg', members: e.members.filter((m) => m.pid === CFS_PID).map((m) => m.nodeId) });
-      }
+  }
+
+  /** The stack's `services` option: the store's engine. */
+  readonly services: NonNullable<StackOptions['services']> = ({ payloadBytesMax }) => {
+    this.cfsEngine = new CfsEngine(this.localNodeId, this.store, payloadBytesMax);
+    return [this.cfsEngine];
+  };
+
+  /** Starts serving once `engine` runs the stack built with `services`. */
+  attach(engine: NodeEngine): void {
+    this.engine = engine;
+    engine.on('serviceOutput', (service, output) => {
+      if (service === CFS_SERVICE_ID) this.onOutput(output as CfsOutput);
     });
-    engine.on('cpgDeliver', (e) => {
-      if (e.group === CFS_GROUP && e.pid === CFS_PID && e.sender.pid === CFS_PID) {
-        this.feed({ type: 'deliver', sender: e.sender.nodeId, payload: e.payload });
-      }
-    });
-    engine.cpgJoin(CFS_GROUP, CFS_PID);
+  }
+
+  /** The store's state machine (phase, view, counters). */
+  get core(): CfsCore {
+    if (this.cfsEngine === undefined) throw new Error('the file store runs on no node engine yet');
+    return this.cfsEngine.core;
   }
 
   get(path: string): CfsEntry | undefined {
@@ -89,7 +92,9 @@ export class CfsService {
 
   private writeOnce(write: CfsWrite): Promise<CfsResult> {
     const req = this.nextReq++;
-    const quorate = this.engine.stackSnapshot().quorum.quorate;
+    const engine = this.engine;
+    if (engine === undefined) throw new Error('the file store runs on no node engine yet');
+    const quorate = engine.stackSnapshot().quorum.quorate;
     const result = new Promise<CfsResult>((resolve) => {
       const timer = setTimeout(() => this.giveUp(req, `no delivery within ${WRITE_TIMEOUT_MS} ms`), WRITE_TIMEOUT_MS);
       this.pending.set(req, (outcome) => {
@@ -97,14 +102,13 @@ export class CfsService {
         resolve(outcome);
       });
     });
-    this.feed(
-      write.type === 'put' ? { ...write, req, mtime: write.mtime ?? Date.now(), quorate } : { ...write, req, quorate },
-    );
+    const request: CfsRequest =
+      write.type === 'put' ? { ...write, req, mtime: write.mtime ?? Date.now(), quorate } : { ...write, req, quorate };
+    engine.serviceRequest(CFS_SERVICE_ID, request);
     return result;
   }
 
   close(): void {
-    clearTimeout(this.retryTimer);
     for (const req of [...this.pending.keys()]) this.giveUp(req, 'the daemon is stopping');
     this.store.close();
   }
@@ -114,28 +118,9 @@ export class CfsService {
     this.changeListeners.push(listener);
   }
 
-  private feed(event: CfsEvent): void {
-    const seqBefore = this.store.appliedSeq();
-    const syncsBefore = this.core.counters.syncs;
-    for (const action of this.core.step(event)) this.dispatch(action);
-    if (this.store.appliedSeq() !== seqBefore || this.core.counters.syncs !== syncsBefore) {
-      for (const listener of this.changeListeners) listener();
-    }
-  }
-
-  private dispatch(action: CfsAction): void {
-    switch (action.type) {
-      case 'multicast':
-        this.outbox.push(action.payload);
-        this.flush();
-        break;
-      case 'done':
-        this.settle(action.req, action.result);
-        break;
-      case 'log':
-        this.log(action.level, action.message);
-        break;
-    }
+  private onOutput(output: CfsOutput): void {
+    if (output.type === 'done') this.settle(output.req, output.result);
+    else for (const listener of this.changeListeners) listener();
   }
 
   private settle(req: number, result: CfsResult): void {
@@ -147,26 +132,5 @@ export class CfsService {
   private giveUp(req: number, why: string): void {
     this.core.counters.refused.unknown++;
     this.settle(req, { ok: false, code: 'unknown', message: `${why}: ${UNKNOWN_OUTCOME}` });
-  }
-
-  /** Sends queued payloads in order; when even the engine's wait queue is full, tries again shortly. */
-  private flush(): void {
-    if (this.retryTimer) return;
-    while (this.outbox.length > 0) {
-      try {
-        // Either sent now or waiting, in order, in the engine's queue (it rejects only when the engine stops).
-        this.engine
-          .cpgMulticast(CFS_GROUP, CFS_PID, this.outbox[0]!)
-          ?.catch(() => this.log('warning', 'a store message was dropped: the engine is stopping'));
-      } catch (error) {
-        if (!(error instanceof EngineRefusal)) throw error;
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.flush();
-        }, RETRY_MS);
-        return;
-      }
-      this.outbox.shift();
-    }
   }
 }

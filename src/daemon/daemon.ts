@@ -141,6 +141,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const note = privateDir(path, what);
     if (note !== undefined) logger.log('warning', 'MAIN', note);
   }
+  let cfs: CfsService;
+  try {
+    cfs = new CfsService(stateDir, identity.node.nodeid!, (level, message) => logger.log(level, 'CFS', message));
+  } catch (error) {
+    throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
+  }
+  const probe = new LinkProbeService((level, message) => logger.log(level, 'KNET', message));
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
@@ -148,17 +155,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
+    services: (context) => [...cfs.services(context), probe.serviceEngine],
   }).catch((error) => {
+    cfs.close();
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
-  let cfs: CfsService;
-  try {
-    cfs = new CfsService(engine, stateDir, (level, message) => logger.log(level, 'CFS', message));
-  } catch (error) {
-    await engine.stop();
-    throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
-  }
-  const probe = new LinkProbeService(engine, (level, message) => logger.log(level, 'KNET', message));
+  cfs.attach(engine);
+  probe.attach(engine);
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;

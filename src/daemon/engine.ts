@@ -27,7 +27,7 @@ import { CoreDriver } from './core-driver.ts';
 import { type FailStopLog, failStop, watchAssertions } from './fail-stop.ts';
 import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
-import { ServiceStack, type StackAction, type StackEvent, stackPacker } from './stack.ts';
+import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackPacker } from './stack.ts';
 import { TokenTrace } from './token-trace.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
@@ -48,6 +48,8 @@ export interface EngineOptions {
   logger: Logger;
   /** Log one line per token hop (`logging.debug: trace`; see ./token-trace.ts). */
   tokenTrace?: boolean;
+  /** The service engines the stack registers after votequorum and CPG (the file store). */
+  services?: StackOptions['services'];
 }
 
 /** Events the engine emits for the admin socket and embedding applications. */
@@ -66,6 +68,8 @@ export interface EngineEvents {
   configMismatch: [event: { nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }];
   /** A point-to-point message from another daemon (`sendPeerMessage`). */
   peerMessage: [from: number, payload: Uint8Array];
+  /** Output of a registered service engine (see `serviceRequest`). */
+  serviceOutput: [service: number, output: unknown];
 }
 
 /** A refused request (CPG multicast under backpressure, an invalid expected-votes value). */
@@ -260,6 +264,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     this.stackDriver.feed({ type: 'peerSend', to, payload });
   }
 
+  /** A request to the registered service engine `service` (its answers come as `serviceOutput` events). */
+  serviceRequest(service: number, request: unknown): void {
+    this.stackDriver.feed({ type: 'serviceRequest', service, request });
+  }
+
   /** Sets expected votes cluster-wide (`corolink expected`). */
   setExpected(votes: number): void {
     this.lastQuorumRequest = undefined;
@@ -400,7 +409,12 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       ...(Number.isFinite(packBudget) && packBudget > 0 ? { packer: stackPacker(packBudget) } : {}),
     };
     const stack = new ServiceStack(
-      { totem, quorum: this.quorumOptions(), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX },
+      {
+        totem,
+        quorum: this.quorumOptions(),
+        totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX,
+        ...(this.options.services === undefined ? {} : { services: this.options.services }),
+      },
       now,
     );
     this.stackDriver = new CoreDriver<StackEvent, StackAction>(
@@ -516,6 +530,9 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
           break;
         case 'peerDeliver':
           this.emit('peerMessage', action.from, action.payload);
+          break;
+        case 'serviceOutput':
+          this.emit('serviceOutput', action.service, action.output);
           break;
         case 'log':
           this.options.logger.log(action.level, action.subsystem, action.message);

@@ -2,78 +2,57 @@
  * The pre-flight check of `corolink link add`: before a new link is committed, every member binds a UDP socket on
  * its own new address and port and sends a few probes to every other member's; each reports whom it heard. A pair
  * that did not hear each other both ways, an address a node cannot bind, or a member that does not answer makes
- * the change refused (unless forced). The members talk through the CPG group `corolink-probe` (the daemon is its
- * pid 0), so a request reaches every member at the same point of the agreed order. docs/reconfiguration.md.
+ * the change refused (unless forced). The members talk through the probe's service engine
+ * (./link-probe-engine.ts), so a request reaches every member at the same point of the agreed order.
+ * docs/reconfiguration.md.
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { NodeEngine } from './engine.ts';
+import {
+  LinkProbeEngine,
+  PROBE_SERVICE_ID,
+  type ProbeMessage,
+  type ProbeReport,
+  type ProbeRequest,
+} from './link-probe-engine.ts';
 
-const PROBE_GROUP = 'corolink-probe';
-const PROBE_PID = 0;
 /** How long each member sends probes, and how often. */
 const PROBE_MS = 1000;
 const PROBE_EVERY_MS = 100;
 /** How long the requester waits for every member's report beyond PROBE_MS. */
 const REPORT_SLACK_MS = 3000;
 
-/** What the requester asks: the link, its port, and every node's address on it. */
-interface ProbeRequest {
-  type: 'request';
-  id: string;
-  link: number;
-  port: number;
-  addresses: Record<string, string>;
-}
-
-/** One member's report: whom it heard, or why it could not listen. */
-interface ProbeReport {
-  type: 'report';
-  id: string;
-  node: number;
-  heard: number[];
-  error: string | null;
-}
-
 /** The outcome: one line per problem (empty when every pair reached each other both ways). */
 export interface ProbeOutcome {
   problems: string[];
 }
 
-function decode(payload: Uint8Array): ProbeRequest | ProbeReport | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(payload).toString('utf8')) as ProbeRequest | ProbeReport;
-    if (typeof value?.id !== 'string') return undefined;
-    if (value.type === 'request' && Number.isInteger(value.port) && typeof value.addresses === 'object') return value;
-    if (value.type === 'report' && Number.isInteger(value.node) && Array.isArray(value.heard)) return value;
-  } catch {
-    // Not ours: ignored below.
-  }
-  return undefined;
-}
-
-const encode = (message: ProbeRequest | ProbeReport) => Buffer.from(JSON.stringify(message));
-
 export class LinkProbeService {
+  /** The engine to register with the stack (the node engine's `services`) before `attach`. */
+  readonly serviceEngine = new LinkProbeEngine();
   private readonly waiting = new Map<string, { reports: Map<number, ProbeReport>; done: () => void }>();
+  private engine: NodeEngine | undefined;
 
-  constructor(
-    private readonly engine: NodeEngine,
-    private readonly log: (level: 'notice' | 'warning', message: string) => void,
-  ) {
-    engine.on('cpgDeliver', (e) => {
-      if (e.group !== PROBE_GROUP || e.pid !== PROBE_PID || e.sender.pid !== PROBE_PID) return;
-      const message = decode(e.payload);
-      if (message?.type === 'request') void this.answer(message);
-      else if (message?.type === 'report') this.collect(message);
+  constructor(private readonly log: (level: 'notice' | 'warning', message: string) => void) {}
+
+  /** Starts serving once `engine` runs a stack with `serviceEngine` registered. */
+  attach(engine: NodeEngine): void {
+    this.engine = engine;
+    engine.on('serviceOutput', (service, output) => {
+      if (service !== PROBE_SERVICE_ID) return;
+      const message = output as ProbeMessage;
+      if (message.type === 'request') void this.answer(engine, message);
+      else this.collect(message);
     });
-    engine.cpgJoin(PROBE_GROUP, PROBE_PID);
   }
 
   /** Probes `link` (UDP `port`) between the current members at `addresses` (node id → address). */
   async probe(link: number, port: number, addresses: Record<number, string>): Promise<ProbeOutcome> {
-    const members = [...this.engine.stackSnapshot().totem.members].sort((a, b) => a - b);
+    const engine = this.engine;
+    if (engine === undefined) throw new Error('the link probe runs on no node engine yet');
+    const members = [...engine.stackSnapshot().totem.members].sort((a, b) => a - b);
     const id = randomBytes(8).toString('hex');
     const reports = new Map<number, ProbeReport>();
     const finished = new Promise<void>((resolve) => {
@@ -89,7 +68,7 @@ export class LinkProbeService {
       });
     });
     const request: ProbeRequest = { type: 'request', id, link, port, addresses };
-    await this.engine.cpgMulticast(PROBE_GROUP, PROBE_PID, encode(request));
+    engine.serviceRequest(PROBE_SERVICE_ID, request);
     await finished;
     this.waiting.delete(id);
     return { problems: judge(link, port, addresses, members, reports) };
@@ -103,8 +82,8 @@ export class LinkProbeService {
   }
 
   /** Listens on this node's new address, probes every other member's, then reports. */
-  private async answer(request: ProbeRequest): Promise<void> {
-    const me = this.engine.localNodeId;
+  private async answer(engine: NodeEngine, request: ProbeRequest): Promise<void> {
+    const me = engine.localNodeId;
     const own = request.addresses[me];
     const report: ProbeReport = { type: 'report', id: request.id, node: me, heard: [], error: null };
     if (own === undefined) report.error = 'no address on the new link';
@@ -116,11 +95,7 @@ export class LinkProbeService {
       }
     }
     if (report.error) this.log('warning', `link ${request.link} probe: ${report.error}`);
-    try {
-      await this.engine.cpgMulticast(PROBE_GROUP, PROBE_PID, encode(report));
-    } catch {
-      // The requester counts a missing report as a problem.
-    }
+    engine.serviceRequest(PROBE_SERVICE_ID, report);
   }
 }
 

@@ -1,13 +1,13 @@
 /**
- * The pure service stack above the transport: Totem, votequorum and CPG composed into one state machine with
- * the same `step(event, now) → actions` / `nextDeadline()` shape as each of them. Totem carries both services'
- * messages in its agreed order; the first payload byte says which service a message belongs to (corosync's
- * service id). The daemon drives this stack with real sockets and clocks; the simulator can drive the same code.
+ * The pure service stack above the transport: Totem and a registry of service engines (./service-engine.ts:
+ * votequorum, CPG, and whatever the driver registers) composed into one state machine with the same
+ * `step(event, now) → actions` / `nextDeadline()` shape as each of them. Totem carries every service's messages in
+ * its agreed order; the first payload byte is the service id of the engine it belongs to (corosync's service id),
+ * and after each configuration change the engines sync in registration order (./service-sync.ts). The daemon
+ * drives this stack with real sockets and clocks; the simulator can drive the same code.
  */
-import type { CpgAction, CpgError, MemberChange, ProcessAddress } from '../cpg/index.ts';
-import { Cpg } from '../cpg/index.ts';
-import type { QuorumAction, QuorumOptions, QuorumRequestError, QuorumSnapshot } from '../quorum/index.ts';
-import { QuorumCore } from '../quorum/index.ts';
+import type { Cpg, CpgError, MemberChange, ProcessAddress } from '../cpg/index.ts';
+import type { QuorumCore, QuorumOptions, QuorumRequestError, QuorumSnapshot } from '../quorum/index.ts';
 import type {
   ConfigStamp,
   Guarantee,
@@ -19,10 +19,13 @@ import type {
   TotemTimings,
 } from '../totem/index.ts';
 import { TotemCore } from '../totem/index.ts';
+import { CpgEngine } from './cpg-engine.ts';
+import { QuorumEngine } from './quorum-engine.ts';
+import { type EngineAction, engineProblem, type ServiceEngine } from './service-engine.ts';
+import { type EngineOutput, ServiceSync } from './service-sync.ts';
 
-/** Service ids: the first byte of every Totem payload. */
-const SERVICE_QUORUM = 1;
-const SERVICE_CPG = 2;
+/** Every Totem payload starts with the service id of its engine (service-engine.ts), one byte. */
+const SERVICE_ID_BYTES = 1;
 /**
  * A pack of several service payloads in one Totem MCAST (corosync's totempg packing):
  * SERVICE_PACK | { length u16 BE | payload (its own service byte first) }+ — unpacked in order on delivery.
@@ -85,6 +88,11 @@ export interface StackOptions {
   quorum: QuorumOptions;
   /** Largest Totem payload (CPG fragments above it). */
   totemPayloadBytesMax?: number;
+  /**
+   * Builds the engines registered after votequorum (1) and CPG (2), in this order, which is also their sync order.
+   * `payloadBytesMax`: the largest payload an engine may multicast (undefined: the engine's own default).
+   */
+  services?: (context: { payloadBytesMax: number | undefined }) => readonly ServiceEngine[];
 }
 
 export type StackEvent =
@@ -106,6 +114,8 @@ export type StackEvent =
     }
   /** A point-to-point message to one daemon, outside Totem (delivered there as `peerDeliver`). */
   | { type: 'peerSend'; to: number; payload: Uint8Array }
+  /** A request to the registered engine with this service id (its `request` reads `request`). */
+  | { type: 'serviceRequest'; service: number; request: unknown }
   | { type: 'leave' };
 
 export type StackAction =
@@ -130,13 +140,26 @@ export type StackAction =
   | { type: 'configMismatch'; nodeId: number; theirs: ConfigStamp; ours: ConfigStamp }
   /** A point-to-point message from another daemon (see `peerSend`). */
   | { type: 'peerDeliver'; from: number; payload: Uint8Array }
-  | { type: 'log'; level: StackLogLevel; subsystem: 'TOTEM' | 'QUORUM' | 'CPG'; message: string };
+  /** Output of a registered engine for its daemon-side adapter (`service` is the engine's id). */
+  | { type: 'serviceOutput'; service: number; output: unknown }
+  | { type: 'log'; level: StackLogLevel; subsystem: 'TOTEM' | 'QUORUM' | 'CPG' | 'CFS' | 'KNET'; message: string };
 
-/** Internal work items: a core's actions waiting to be routed. */
-type Routed =
-  | { from: 'totem'; actions: TotemAction[] }
-  | { from: 'quorum'; actions: QuorumAction[] }
-  | { from: 'cpg'; actions: CpgAction[] };
+/** Internal work items: actions waiting to be routed, Totem's or one engine's. */
+type Routed = { from: 'totem'; actions: TotemAction[] } | { from: ServiceEngine; actions: EngineAction[] };
+
+/** Stack events the stack itself handles (the others are routed to the engine that lists them). */
+const STACK_EVENTS: ReadonlySet<StackEvent['type']> = new Set([
+  'tick',
+  'transportDeliver',
+  'hostUp',
+  'hostDown',
+  'reconfigure',
+  'peerSend',
+  'serviceRequest',
+  'leave',
+]);
+/** Stack events every engine listing them gets. */
+const SHARED_EVENTS: ReadonlySet<StackEvent['type']> = new Set(['reconfigure']);
 
 export class ServiceStack {
   readonly totem: TotemCore;
@@ -144,6 +167,11 @@ export class ServiceStack {
   readonly cpg: Cpg;
   /** Messages from Totem whose service byte is unknown or missing. */
   unknownServiceMessages = 0;
+  /** The registry: service id → engine, in registration order (which is the sync order). */
+  private readonly engines = new Map<number, ServiceEngine>();
+  /** Which engines take each stack event. */
+  private readonly handlers = new Map<StackEvent['type'], ServiceEngine[]>();
+  private readonly sync: ServiceSync;
   private output: StackAction[] = [];
   /** Service messages Totem had no room for yet, in order (see `multicast`). */
   private readonly overflow: { payload: Uint8Array; guarantee: Guarantee }[] = [];
@@ -152,16 +180,20 @@ export class ServiceStack {
   constructor(options: StackOptions, now: number) {
     this.now = now;
     this.totem = new TotemCore(options.totem, now);
-    this.quorum = new QuorumCore(options.quorum, now);
-    this.cpg = new Cpg(
+    const quorum = new QuorumEngine(options.quorum, now);
+    const payloadBytesMax =
+      options.totemPayloadBytesMax === undefined ? undefined : options.totemPayloadBytesMax - SERVICE_ID_BYTES;
+    const cpg = new CpgEngine(
       {
         localNodeId: options.totem.localNodeId,
-        ...(options.totemPayloadBytesMax === undefined
-          ? {}
-          : { totemPayloadBytesMax: options.totemPayloadBytesMax - 1 }),
+        ...(payloadBytesMax === undefined ? {} : { totemPayloadBytesMax: payloadBytesMax }),
       },
       now,
     );
+    this.quorum = quorum.core;
+    this.cpg = cpg.core;
+    for (const engine of [quorum, cpg, ...(options.services?.({ payloadBytesMax }) ?? [])]) this.register(engine);
+    this.sync = new ServiceSync([...this.engines.values()]);
   }
 
   /** votequorum's startup adjustments (e.g. two_node forcing wait_for_all), as log actions. */
@@ -176,7 +208,7 @@ export class ServiceStack {
     switch (event.type) {
       case 'tick':
         queue.push({ from: 'totem', actions: this.totem.step({ type: 'tick' }, now) });
-        queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'tick' }, now) });
+        for (const engine of this.engines.values()) queue.push({ from: engine, actions: engine.tick(now) });
         break;
       case 'transportDeliver':
         if (isPeerMessage(event.payload)) {
@@ -198,7 +230,6 @@ export class ServiceStack {
       }
       case 'reconfigure':
         queue.push({ from: 'totem', actions: this.totem.step({ type: 'reconfigure', ...event.totem }, now) });
-        queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'reconfigure', options: event.quorum }, now) });
         break;
       case 'hostUp':
       case 'hostDown':
@@ -210,43 +241,18 @@ export class ServiceStack {
           ),
         });
         break;
-      case 'cpgJoin':
-      case 'cpgLeave':
-        queue.push({
-          from: 'cpg',
-          actions: this.cpg.step(
-            { type: event.type === 'cpgJoin' ? 'localJoin' : 'localLeave', group: event.group, pid: event.pid },
-            now,
-          ),
-        });
+      case 'serviceRequest': {
+        const engine = this.engines.get(event.service);
+        if (engine === undefined) throw new RangeError(`serviceRequest: no service with id ${event.service}`);
+        queue.push({ from: engine, actions: engine.request(event, now) });
         break;
-      case 'cpgMulticast':
-        queue.push({
-          from: 'cpg',
-          actions: this.cpg.step(
-            { type: 'localMulticast', group: event.group, pid: event.pid, payload: event.payload },
-            now,
-          ),
-        });
-        break;
-      case 'processDown':
-        queue.push({ from: 'cpg', actions: this.cpg.step({ type: 'processDown', pid: event.pid }, now) });
-        break;
-      case 'setExpected':
-        queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'setExpected', votes: event.votes }, now) });
-        break;
-      case 'setVotes':
-        queue.push({
-          from: 'quorum',
-          actions: this.quorum.step(
-            { type: 'setVotes', votes: event.votes, ...(event.nodeId === undefined ? {} : { nodeId: event.nodeId }) },
-            now,
-          ),
-        });
-        break;
+      }
       case 'leave':
         queue.push({ from: 'totem', actions: this.totem.step({ type: 'leave' }, now) });
         break;
+    }
+    for (const engine of this.handlers.get(event.type) ?? []) {
+      queue.push({ from: engine, actions: engine.request(event, now) });
     }
     for (let item = queue.shift(); item; item = queue.shift()) this.route(item, queue);
     this.drainOverflow(queue);
@@ -256,7 +262,9 @@ export class ServiceStack {
   }
 
   nextDeadline(): number {
-    return Math.min(this.totem.nextDeadline(), this.quorum.nextDeadline(), this.cpg.nextDeadline());
+    let deadline = this.totem.nextDeadline();
+    for (const engine of this.engines.values()) deadline = Math.min(deadline, engine.nextDeadline());
+    return deadline;
   }
 
   /** Whether Totem would take `count` (default 1) more multicasts now, after the service messages waiting. */
@@ -268,22 +276,35 @@ export class ServiceStack {
     return { totem: this.totem.snapshot(), quorum: this.quorum.snapshot() };
   }
 
+  /** Adds an engine to the registry and routes the stack events it lists to it. */
+  private register(engine: ServiceEngine): void {
+    const problem = engineProblem(engine, new Set(this.engines.keys()));
+    if (problem) throw new RangeError(problem);
+    for (const type of engine.requests) {
+      const taken = this.handlers.get(type) ?? [];
+      if (STACK_EVENTS.has(type) && !SHARED_EVENTS.has(type)) {
+        throw new RangeError(`service ${engine.name}: the stack handles ${type} events itself`);
+      }
+      if (taken.length > 0 && !SHARED_EVENTS.has(type)) {
+        throw new RangeError(`service ${engine.name}: ${type} events already go to ${taken[0]!.name}`);
+      }
+      this.handlers.set(type, [...taken, engine]);
+    }
+    this.engines.set(engine.id, engine);
+  }
+
   private route(item: Routed, queue: Routed[]): void {
-    switch (item.from) {
-      case 'totem':
-        for (const action of item.actions) this.routeTotem(action, queue);
-        break;
-      case 'quorum':
-        for (const action of item.actions) this.routeQuorum(action, queue);
-        break;
-      case 'cpg':
-        for (const action of item.actions) this.routeCpg(action, queue);
-        break;
+    if (item.from === 'totem') {
+      for (const action of item.actions) this.routeTotem(action, queue);
+      return;
+    }
+    for (const action of item.actions) {
+      if (action.type === 'multicast') this.multicast(item.from.id, action.payload, 'agreed', queue);
+      else this.output.push(action);
     }
   }
 
   private routeTotem(action: TotemAction, queue: Routed[]): void {
-    const now = this.now;
     switch (action.type) {
       case 'send':
         this.output.push({ type: 'transportSend', to: action.to, payload: action.payload, urgent: action.control });
@@ -299,13 +320,12 @@ export class ServiceStack {
         break;
       }
       case 'configChange': {
-        const { kind, members, left, joined, failed, ringId } = action;
-        this.output.push({ type: 'membership', kind, members, left, joined, failed, ringId });
-        queue.push({ from: 'quorum', actions: this.quorum.step({ type: 'configChange', kind, members, ringId }, now) });
-        queue.push({
-          from: 'cpg',
-          actions: this.cpg.step({ type: 'totemConfigChange', kind, members, left, joined, ringId }, now),
-        });
+        const { type: _, ...change } = action;
+        this.output.push({ ...change, type: 'membership' });
+        for (const engine of this.engines.values()) {
+          queue.push({ from: engine, actions: engine.confchg(change, this.now) });
+        }
+        this.queueSync(this.sync.configChange(change, this.now), queue);
         break;
       }
       case 'backpressure':
@@ -316,90 +336,19 @@ export class ServiceStack {
     }
   }
 
-  /** One service payload in agreed order: to votequorum or CPG by its service byte. */
+  /** One service payload in agreed order: to the engine its service byte names. */
   private deliverService(sender: number, payload: Uint8Array, queue: Routed[]): void {
-    const service = payload[0];
-    const body = payload.subarray(1);
-    if (service === SERVICE_QUORUM) {
-      queue.push({
-        from: 'quorum',
-        actions: this.quorum.step({ type: 'receive', from: sender, payload: body }, this.now),
-      });
-    } else if (service === SERVICE_CPG) {
-      queue.push({ from: 'cpg', actions: this.cpg.step({ type: 'totemDeliver', sender, payload: body }, this.now) });
-    } else {
+    const engine = this.engines.get(payload[0]!);
+    if (engine === undefined) {
       this.unknownServiceMessages++;
+      return;
     }
+    queue.push({ from: engine, actions: engine.deliver(sender, payload.subarray(SERVICE_ID_BYTES), this.now) });
+    this.queueSync(this.sync.delivered(this.now), queue);
   }
 
-  private routeQuorum(action: QuorumAction, queue: Routed[]): void {
-    switch (action.type) {
-      case 'broadcast':
-        this.multicast(SERVICE_QUORUM, action.payload, 'agreed', queue);
-        break;
-      case 'quorumChange':
-        this.output.push({
-          type: 'quorum',
-          quorate: action.quorate,
-          changed: action.changed,
-          members: action.members,
-          ringId: action.ringId,
-        });
-        break;
-      case 'requestResult':
-        this.output.push({
-          type: 'quorumRequest',
-          request: action.request,
-          ok: action.ok,
-          ...(action.ok ? {} : { error: action.error }),
-        });
-        break;
-      case 'reconfigureResult':
-        // A refused reload is logged by votequorum itself (and it keeps running with its current data).
-        break;
-      case 'log':
-        this.output.push(action);
-        break;
-    }
-  }
-
-  private routeCpg(action: CpgAction, queue: Routed[]): void {
-    switch (action.type) {
-      case 'totemMulticast':
-        this.multicast(SERVICE_CPG, action.payload, 'agreed', queue);
-        break;
-      case 'deliver':
-        this.output.push({
-          type: 'cpgDeliver',
-          group: action.group,
-          pid: action.pid,
-          sender: action.sender,
-          payload: action.payload,
-        });
-        break;
-      case 'confchg':
-        this.output.push({
-          type: 'cpgConfchg',
-          group: action.group,
-          pid: action.pid,
-          members: action.members,
-          left: action.left,
-          joined: action.joined,
-        });
-        break;
-      case 'requestFailed':
-        this.output.push({
-          type: 'cpgRequestFailed',
-          request: action.request,
-          group: action.group,
-          pid: action.pid,
-          error: action.error,
-        });
-        break;
-      case 'log':
-        this.output.push(action);
-        break;
-    }
+  private queueSync(outputs: EngineOutput[], queue: Routed[]): void {
+    for (const { engine, actions } of outputs) queue.push({ from: engine, actions });
   }
 
   /**
@@ -407,9 +356,9 @@ export class ServiceStack {
    * overflow is still waiting, to keep the order) it waits in `overflow` and goes in at the end of a later step.
    */
   private multicast(service: number, body: Uint8Array, guarantee: Guarantee, queue: Routed[]): void {
-    const payload = new Uint8Array(body.length + 1);
+    const payload = new Uint8Array(SERVICE_ID_BYTES + body.length);
     payload[0] = service;
-    payload.set(body, 1);
+    payload.set(body, SERVICE_ID_BYTES);
     if (this.overflow.length > 0 || !this.totem.canSend()) {
       this.overflow.push({ payload, guarantee });
       return;

@@ -1,0 +1,116 @@
+/**
+ * The replicated file store (src/cfs/core.ts) as the stack's service engine 3. Every daemon runs it, so its view
+ * is the Totem membership: a configuration change suspends writes (confchg), and its sync — summaries, then the
+ * source's state when they differ — is the last sync phase, after votequorum's and CPG's. Messages above one Totem
+ * payload (a file of up to 1 MiB, a state chunk) are fragmented as CPG's are. The store itself (SQLite) is the
+ * adapter the daemon hands in; clients' writes come as `serviceRequest`s and are answered by `serviceOutput`s.
+ */
+import { type CfsAction, CfsCore, type CfsEvent, type CfsResult, type CfsStorage } from '../cfs/core.ts';
+import { fragment, Reassembler } from '../cpg/fragments.ts';
+import { DEFAULT_TOTEM_PAYLOAD_BYTES_MAX } from '../cpg/index.ts';
+import type { ConfigChange, EngineAction, RegularChange, ServiceEngine } from './service-engine.ts';
+import type { StackEvent } from './stack.ts';
+
+/** The file store's service id: the first byte of its Totem payloads. */
+export const CFS_SERVICE_ID = 3;
+
+/** A client's write, as the daemon submits it (`serviceRequest` to CFS_SERVICE_ID). */
+export type CfsRequest = Extract<CfsEvent, { type: 'put' | 'rm' }>;
+
+/** What the engine tells the daemon (`serviceOutput` from CFS_SERVICE_ID). */
+export type CfsOutput =
+  /** A write's outcome, for the client that submitted `req`. */
+  | { type: 'done'; req: number; result: CfsResult }
+  /** A write was committed or a sync finished: the store's content may have changed. */
+  | { type: 'changed' };
+
+export class CfsEngine implements ServiceEngine {
+  readonly id = CFS_SERVICE_ID;
+  readonly name = 'CFS';
+  readonly requests = [] as const;
+  readonly core: CfsCore;
+  private readonly reassembler = new Reassembler();
+  private readonly totemPayloadBytesMax: number;
+
+  /** `totemPayloadBytesMax`: the largest payload the engine may hand the stack (its service id not counted). */
+  constructor(
+    localNodeId: number,
+    private readonly store: CfsStorage,
+    totemPayloadBytesMax = DEFAULT_TOTEM_PAYLOAD_BYTES_MAX,
+  ) {
+    this.core = new CfsCore(localNodeId, store);
+    this.totemPayloadBytesMax = totemPayloadBytesMax;
+  }
+
+  request(event: StackEvent): EngineAction[] {
+    return event.type === 'serviceRequest' ? this.run(event.request as CfsRequest) : [];
+  }
+
+  deliver(sender: number, payload: Uint8Array): EngineAction[] {
+    const result = this.reassembler.add(sender, payload);
+    if (result.kind === 'partial') return [];
+    if (result.kind === 'malformed') return [log('warning', `dropped a message from node ${sender}: ${result.reason}`)];
+    return this.run({ type: 'deliver', sender, payload: result.message });
+  }
+
+  /** A message cut by the change can never reach every member of the next view (virtual synchrony): forgotten. */
+  confchg(_change: ConfigChange): EngineAction[] {
+    this.reassembler.forgetAll();
+    return this.run({ type: 'suspend' });
+  }
+
+  syncInit(change: RegularChange): EngineAction[] {
+    return this.run({ type: 'confchg', members: change.members });
+  }
+
+  syncProcess(): boolean {
+    return this.core.phase === 'synced';
+  }
+
+  /** The next confchg already suspended writes and forgot the sync under way. */
+  syncAbort(): EngineAction[] {
+    return [];
+  }
+
+  /** The core accepts writes again once its own sync finished (it is the last engine to sync). */
+  syncActivate(): EngineAction[] {
+    return [];
+  }
+
+  nextDeadline(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
+  tick(): EngineAction[] {
+    return [];
+  }
+
+  private run(event: CfsEvent): EngineAction[] {
+    const seqBefore = this.store.appliedSeq();
+    const syncsBefore = this.core.counters.syncs;
+    const out = this.core.step(event).flatMap((action) => this.convert(action));
+    if (this.store.appliedSeq() !== seqBefore || this.core.counters.syncs !== syncsBefore) {
+      out.push(output({ type: 'changed' }));
+    }
+    return out;
+  }
+
+  private convert(action: CfsAction): EngineAction[] {
+    switch (action.type) {
+      case 'multicast':
+        return fragment(action.payload, this.totemPayloadBytesMax).map((payload) => ({ type: 'multicast', payload }));
+      case 'done':
+        return [output({ type: 'done', req: action.req, result: action.result })];
+      case 'log':
+        return [log(action.level, action.message)];
+    }
+  }
+}
+
+function output(value: CfsOutput): EngineAction {
+  return { type: 'serviceOutput', service: CFS_SERVICE_ID, output: value };
+}
+
+function log(level: 'notice' | 'warning', message: string): EngineAction {
+  return { type: 'log', level, subsystem: 'CFS', message };
+}

@@ -1,0 +1,92 @@
+/**
+ * CPG (src/cpg) as the stack's service engine 2: a transitional configuration removes the departed nodes' members
+ * at once (confchg); its SYNC exchange of local memberships is the sync phase after a regular configuration,
+ * complete once the group view is rebuilt and CPG is operational again.
+ */
+import type { CpgAction, CpgOptions } from '../cpg/index.ts';
+import { Cpg } from '../cpg/index.ts';
+import type { ConfigChange, EngineAction, RegularChange, ServiceEngine } from './service-engine.ts';
+import type { StackEvent } from './stack.ts';
+
+/** CPG's service id: the first byte of its Totem payloads. */
+export const CPG_SERVICE_ID = 2;
+
+export class CpgEngine implements ServiceEngine {
+  readonly id = CPG_SERVICE_ID;
+  readonly name = 'CPG';
+  readonly requests = ['cpgJoin', 'cpgLeave', 'cpgMulticast', 'processDown'] as const;
+  readonly core: Cpg;
+
+  constructor(options: CpgOptions, now: number) {
+    this.core = new Cpg(options, now);
+  }
+
+  request(event: StackEvent, now: number): EngineAction[] {
+    switch (event.type) {
+      case 'cpgJoin':
+        return run(this.core.step({ type: 'localJoin', group: event.group, pid: event.pid }, now));
+      case 'cpgLeave':
+        return run(this.core.step({ type: 'localLeave', group: event.group, pid: event.pid }, now));
+      case 'cpgMulticast': {
+        const { group, pid, payload } = event;
+        return run(this.core.step({ type: 'localMulticast', group, pid, payload }, now));
+      }
+      case 'processDown':
+        return run(this.core.step({ type: 'processDown', pid: event.pid }, now));
+      default:
+        return [];
+    }
+  }
+
+  deliver(sender: number, payload: Uint8Array, now: number): EngineAction[] {
+    return run(this.core.step({ type: 'totemDeliver', sender, payload }, now));
+  }
+
+  confchg(change: ConfigChange, now: number): EngineAction[] {
+    if (change.kind !== 'transitional') return [];
+    return run(this.core.step({ type: 'totemConfigChange', ...change }, now));
+  }
+
+  syncInit(change: RegularChange, now: number): EngineAction[] {
+    return run(this.core.step({ type: 'totemConfigChange', ...change }, now));
+  }
+
+  syncProcess(): boolean {
+    return this.core.isOperational();
+  }
+
+  /** The transitional configuration that interrupts a sync already abandons it in the core. */
+  syncAbort(): EngineAction[] {
+    return [];
+  }
+
+  /** CPG delivers the new view and the held messages when its own sync completes. */
+  syncActivate(): EngineAction[] {
+    return [];
+  }
+
+  nextDeadline(): number {
+    return this.core.nextDeadline();
+  }
+
+  tick(now: number): EngineAction[] {
+    return run(this.core.step({ type: 'tick' }, now));
+  }
+}
+
+function run(actions: CpgAction[]): EngineAction[] {
+  return actions.map((action): EngineAction => {
+    switch (action.type) {
+      case 'totemMulticast':
+        return { type: 'multicast', payload: action.payload };
+      case 'deliver':
+        return { ...action, type: 'cpgDeliver' };
+      case 'confchg':
+        return { ...action, type: 'cpgConfchg' };
+      case 'requestFailed':
+        return { ...action, type: 'cpgRequestFailed' };
+      default:
+        return action; // log
+    }
+  });
+}
