@@ -74,9 +74,10 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
    */
   async send(data: Uint8Array | string): Promise<void> {
     if (this.left) throw new ClientClosedError(`group ${this.name}`);
+    // A copy: the caller may reuse its buffer before the socket took the bytes.
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     try {
-      await this.host.call('cpgMcast', { group: this.name, data: bytes.toString('base64') });
+      await this.host.call('cpgMcast', { group: this.name, data: bytes });
     } catch (error) {
       if (isBackpressure(error))
         throw new BackpressureError(`the daemon's send queue for group ${this.name} is full; retry later`, this.name);

@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
-import { MAX_LINK_NUMBER, UINT32_MAX } from '../../client/schema.ts';
+import { MAX_LINK_NUMBER, UINT32_MAX } from '../../ipc/schema.ts';
 import {
   type ClusterSpec,
   checkConfigText,

@@ -1,6 +1,6 @@
 /** `corolink logs [-n N] [-f]`: the daemon's recent log lines; `-f` keeps printing new ones until Ctrl-C. */
 import type { Command } from 'commander';
-import { type LogRecord, MAX_LOG_LINES } from '../../client/schema.ts';
+import { type LogRecord, MAX_LOG_LINES } from '../../ipc/schema.ts';
 import {
   addDaemonOptions,
   type DaemonCommandOptions,

@@ -5,7 +5,7 @@
  * keeps the cluster running until Ctrl-C, which stops every daemon cleanly.
  */
 import type { Command } from 'commander';
-import type { StatusV1 } from '../../client/schema.ts';
+import type { StatusV1 } from '../../ipc/schema.ts';
 import { LocalCluster } from '../../lab/local-cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { linkStatusLines, statusText } from '../format/status.ts';

@@ -2,7 +2,7 @@
  * Text of `corolink links`: the local links, then one row per peer × link with what `corosync-cfgtool -s` / `-n`
  * show (enabled, connected, mtu) plus knet's statistics (priority, latency, down count) and why a link is down.
  */
-import type { LinksV1 } from '../../client/schema.ts';
+import type { LinksV1 } from '../../ipc/schema.ts';
 import { hexNodeId, table } from './text.ts';
 
 /** Options of `linksText`. */

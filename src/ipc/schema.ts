@@ -190,7 +190,7 @@ export function statusSchemaDocument(): Record<string, unknown> {
     $id: 'https://corolink.dev/schema/status.v1.json',
     title: 'corolink admin socket results, version 1',
     description:
-      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`) and LogRecord (`logs`, `log` events). Generated from src/client/schema.ts.',
+      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`) and LogRecord (`logs`, `log` events). Generated from src/ipc/schema.ts.',
     $ref: '#/$defs/StatusV1',
     $defs: {
       StatusV1: StatusV1Schema,
