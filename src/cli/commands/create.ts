@@ -8,7 +8,6 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
-import { MAX_LINK_NUMBER, UINT32_MAX } from '../../ipc/schema.ts';
 import {
   type ClusterSpec,
   checkConfigText,
@@ -18,6 +17,7 @@ import {
 } from '../../config/index.ts';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH } from '../../config/paths.ts';
 import { MAX_LINK_PRIORITY } from '../../config/schema.ts';
+import { MAX_LINK_NUMBER, UINT32_MAX } from '../../ipc/schema.ts';
 import { AUTHKEY_BYTES, writeAuthkey } from '../authkey.ts';
 import { parseIntegerArgument, printJson } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';

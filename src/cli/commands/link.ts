@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import type { CorolinkClient } from '../../client/client.ts';
-import { MAX_LINK_NUMBER } from '../../ipc/schema.ts';
 import { addLink, removeLink, setLinkOption } from '../../config/index.ts';
+import { MAX_LINK_NUMBER } from '../../ipc/schema.ts';
 import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
 import {
   addDaemonOptions,
