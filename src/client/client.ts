@@ -1,7 +1,8 @@
 /**
  * `CorolinkClient`: an application's connection to the local corolink daemon over the admin socket
- * (docs/contracts.md "Admin socket"; binary framing by default, JSON lines on request). Typed calls, event subscriptions, CPG groups,
- * bounded call timeouts, write backpressure, and reconnection with re-subscription and re-join (docs/client.md).
+ * (docs/contracts.md "Admin socket"; binary framing by default, JSON lines on request). Typed calls, event
+ * subscriptions, CPG groups, bounded call timeouts, write backpressure, and reconnection with re-subscription and
+ * re-join (docs/client.md).
  */
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
@@ -149,6 +150,7 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
     }, timeoutMs);
     const opened = () => {
       clearTimeout(timer);
+      socket.pause(); // until attach() listens: nothing the daemon sends may be lost in between
       socket.removeAllListeners('error');
       socket.removeAllListeners('data');
       socket.removeAllListeners('close');
@@ -470,6 +472,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       if (this.socket === socket) this.connectionLost('connection closed');
     });
     if (rest.length > 0) this.receive(rest);
+    socket.resume();
   }
 
   /** Queues a frame and writes as much as the socket accepts; stops when `write()` returns false until 'drain'. */
