@@ -10,20 +10,9 @@ import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
 import { binary } from '../ipc/binary.ts';
 import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Message } from '../ipc/framing.ts';
 import { jsonLines } from '../ipc/json-lines.ts';
-import { bytesOf, JOIN_TOKEN_TTL_MAX_MS, JOIN_TOKEN_TTL_MIN_MS } from '../ipc/methods.ts';
+import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO } from '../ipc/negotiate.ts';
-import {
-  type LinkEvent,
-  type LinksV1,
-  type LogRecord,
-  MAX_LINK_NUMBER,
-  MAX_LOG_LINES,
-  type MembershipEvent,
-  type QuorumEvent,
-  type QuorumV1,
-  type StatusV1,
-  UINT32_MAX,
-} from '../ipc/schema.ts';
+import type { LinkEvent, LinksV1, LogRecord, MembershipEvent, QuorumEvent, QuorumV1, StatusV1 } from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
 import { type CpgConfchg, CpgGroup, type CpgGroupHost, MAX_GROUP_NAME_BYTES } from './cpg-group.ts';
@@ -181,12 +170,6 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
   });
 }
 
-function requireInteger(value: number, name: string, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-}
-
 /** A connection to the local corolink daemon. Create it with `CorolinkClient.connect()`. */
 export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** The admin socket path in use. */
@@ -256,19 +239,16 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
 
   /** Sets expected votes (like `pvecm expected N`); resolves with the new quorum state. */
   async setExpected(votes: number): Promise<QuorumV1> {
-    requireInteger(votes, 'expected votes', 1, UINT32_MAX);
     return (await this.call('setExpected', { votes })) as QuorumV1;
   }
 
   /** Enables or disables one of the local node's links (administrative, this node only). */
   async setLinkEnabled(link: number, enabled: boolean): Promise<{ link: number; enabled: boolean }> {
-    requireInteger(link, 'link', 0, MAX_LINK_NUMBER);
     return (await this.call('setLinkEnabled', { link, enabled })) as { link: number; enabled: boolean };
   }
 
   /** The last log lines held by the daemon, oldest first. */
   async logs(options: { lines?: number } = {}): Promise<LogRecord[]> {
-    if (options.lines !== undefined) requireInteger(options.lines, 'lines', 1, MAX_LOG_LINES);
     const result = (await this.call('logs', options.lines === undefined ? {} : { lines: options.lines })) as {
       lines: LogRecord[];
     };
@@ -277,7 +257,6 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
 
   /** The cluster config the daemon runs (or an earlier `version` from the history): its text and config_version. */
   configGet(version?: number): Promise<ConfigText> {
-    if (version !== undefined) requireInteger(version, 'config_version', 0, Number.MAX_SAFE_INTEGER);
     return this.call('configGet', version === undefined ? {} : { version }) as Promise<ConfigText>;
   }
 
@@ -292,7 +271,6 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
    * node applies it. Resolves with the plan; `applied` says whether it was committed.
    */
   configPropose(text: string, options: { force?: boolean; dryRun?: boolean } = {}): Promise<ConfigProposal> {
-    if (typeof text !== 'string') return Promise.reject(new TypeError('text must be a string'));
     return this.call('configPropose', {
       text,
       ...(options.force === undefined ? {} : { force: options.force }),
@@ -302,7 +280,6 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
 
   /** Makes a one-time join token valid for `ttlMs` (default: one hour), stored cluster-wide. */
   joinTokenCreate(ttlMs?: number): Promise<JoinTokenInfo> {
-    if (ttlMs !== undefined) requireInteger(ttlMs, 'ttl_ms', JOIN_TOKEN_TTL_MIN_MS, JOIN_TOKEN_TTL_MAX_MS);
     return this.call('joinTokenCreate', ttlMs === undefined ? {} : { ttl_ms: ttlMs }) as Promise<JoinTokenInfo>;
   }
 
@@ -408,6 +385,9 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     if (this.state !== 'open') {
       return Promise.reject(new DaemonUnavailableError(this.socketPath, 'not connected (reconnecting)'));
     }
+    // The contract's own check (src/ipc): what the daemon would refuse is refused here, before anything is sent.
+    const problem = isMethod(method) ? paramsProblem(method, params) : undefined;
+    if (problem !== undefined) return Promise.reject(new InvalidArgumentError(`${method}: ${problem}`));
     const id = this.nextId++;
     const frame = this.codec.encode({ id, method, params });
     const bytes = frame.reduce((sum, piece) => sum + piece.byteLength, 0);
