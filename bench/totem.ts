@@ -74,6 +74,10 @@ try {
     const seconds = Math.max(1e-6, (last - first) / 1000);
     const msgsPerS = Math.round((delivered - 1) / seconds);
     rows.push({ label: size.label, msgsPerS, mbPerS: (msgsPerS * size.bytes) / 1e6, delivered });
+    // Each phase as it ends, so a run the machine's load breaks still shows what it measured.
+    // (epoch ms of the phase: `bench/token-trace-report.ts` takes them to summarise the phase's token hops)
+    const epoch = (t: number) => (performance.timeOrigin + t).toFixed(0);
+    console.error(`${size.label}: ${msgsPerS} msgs/s (${delivered} delivered) ${epoch(first)} ${epoch(last)}`);
   }
   const samples: number[] = [];
   const own = groups[0]!;

@@ -31,7 +31,7 @@ const PHASE_TIMEOUT_MS = 20_000;
 const REPLY_TIMEOUT_MS = 5000;
 /** After a blast, the receiver is polled until its count stops growing (in-flight datagrams drained). */
 const DRAIN_POLL_MS = 250;
-const MAX_DRAIN_POLLS = 20;
+const DRAIN_POLLS_MAX = 20;
 const BYTES_PER_MB = 1e6;
 
 interface Row {
@@ -75,7 +75,7 @@ async function receiverStats(receiver: PeerProcess): Promise<ReceiveSummary> {
   let last = -1;
   let stats = (await receiver.request({ cmd: 'recvStats' }, 'recvStats', REPLY_TIMEOUT_MS)) as PeerEvent &
     ReceiveSummary;
-  for (let poll = 0; poll < MAX_DRAIN_POLLS && stats.delivered !== last; poll++) {
+  for (let poll = 0; poll < DRAIN_POLLS_MAX && stats.delivered !== last; poll++) {
     last = stats.delivered;
     await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     stats = (await receiver.request({ cmd: 'recvStats' }, 'recvStats', REPLY_TIMEOUT_MS)) as PeerEvent & ReceiveSummary;

@@ -67,7 +67,7 @@ function withVersionRaised(text: string, runningVersion: number): string {
   if (checkConfigText(text, 'corosync.conf').effective.totem.configVersion !== runningVersion) return text;
   const { tree } = parseConfig(text, 'corosync.conf');
   const raised = bumpConfigVersion(tree);
-  process.stderr.write(`note: config_version was not raised; set to ${raised}\n`);
+  process.stderr.write(`corolink: note: config_version was not raised; set to ${raised}\n`);
   return printConfig(tree);
 }
 
@@ -105,7 +105,7 @@ export async function changeClusterConfig(
     const current = await client.configGet();
     const text = 'edit' in change ? editedText(current.text, change.edit) : await newText(change.text, current, client);
     if (text === undefined) {
-      process.stderr.write('no change: nothing applied\n');
+      process.stderr.write('corolink: no change: nothing applied\n');
       return;
     }
     const preview = await client.configPropose(text, { force: options.force === true, dryRun: true });

@@ -6,12 +6,30 @@ import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { CliError, ExitCode } from './exit-codes.ts';
 
+/** Commander's prefix of its own error messages, replaced by ours so that every error reads the same. */
+const PARSER_ERROR_PREFIX = /^error: /;
+
+/** True when the command line asks for JSON (`--json` before any `--`): errors are then JSON too. */
+function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * Prints an error the one way every command does: `corolink: message` on stderr, or with `--json`
+ * `{"error":{"code":<exit code>,"message":…}}` as one line on stderr (stdout carries only results).
+ */
+function printError(message: string, exitCode: number, json: boolean): void {
+  process.stderr.write(json ? `${JSON.stringify({ error: { code: exitCode, message } })}\n` : `corolink: ${message}\n`);
+}
+
 /** The program with the commands `argv` needs (all of them when it names none). */
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('corolink')
     .description('corolink: a redundant-link cluster engine (corosync.conf, knet-style links, Totem, votequorum)')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    // Parser errors are printed by `main` like every other error (commands inherit this setting).
+    .configureOutput({ outputError: () => {} })
     .exitOverride();
   await registerCommands(program, argv);
   return program;
@@ -19,6 +37,7 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
 
 export async function main(argv: string[]): Promise<number> {
   const program = await buildProgram(argv);
+  const json = jsonRequested(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
@@ -27,14 +46,15 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version are "errors" to commander; they already printed their text.
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
       if (error.code === 'commander.help') return ExitCode.ok;
+      printError(`${error.message.replace(PARSER_ERROR_PREFIX, '')} (run with --help for usage)`, ExitCode.usage, json);
       return ExitCode.usage;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`corolink: ${error.message}\n`);
+      printError(error.message, error.exitCode, json);
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`corolink: internal error: ${message}\n`);
+    printError(`internal error: ${message}`, ExitCode.internal, json);
     if (process.env.COROLINK_DEBUG) console.error(error);
     return ExitCode.internal;
   }

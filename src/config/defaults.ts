@@ -4,6 +4,7 @@
  * `totem_calc_knet_ping_timers()`; exec/votequorum.c for quorum), plus corolink's documented deviations:
  * a fast link-detection profile and a failback hold-down. docs/config.md has the same table.
  */
+import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import type { ClusterConfig, InterfaceConfig } from './model.ts';
 import type { KnetTransport, LinkMode, PingProfile, Transport } from './schema.ts';
 
@@ -14,13 +15,13 @@ export const DEFAULT_TOKEN_COEFFICIENT_MS = 650;
 /** totemconfig.h TOKEN_RETRANSMITS_BEFORE_LOSS_CONST. */
 export const DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS = 4;
 /** token_retransmit = token / (retransmits + 0.2) (totemconfig.c). */
-export const TOKEN_RETRANSMIT_DIVISOR_EXTRA = 0.2;
+const TOKEN_RETRANSMIT_DIVISOR_EXTRA = 0.2;
 /** hold = token_retransmit × 0.8 − 1000/HZ with HZ = 100 (totemconfig.c). */
-export const HOLD_FACTOR = 0.8;
+const HOLD_FACTOR = 0.8;
 /** 1000/HZ subtracted from the hold timeout (HZ = 100). */
-export const HOLD_TICK_MS = 10;
+const HOLD_TICK_MS = 10;
 /** consensus = 1.2 × token (totemconfig.c). */
-export const CONSENSUS_FACTOR = 1.2;
+const CONSENSUS_FACTOR = 1.2;
 /** totemconfig.h JOIN_TIMEOUT. */
 export const DEFAULT_JOIN_MS = 50;
 /** totemconfig.h MERGE_TIMEOUT. */
@@ -44,9 +45,9 @@ export const DEFAULT_TOKEN_WARNING_PCT = 75;
 /** totemconfig.c: netmtu for knet. */
 export const DEFAULT_KNET_NETMTU = 65_536;
 /** totemconfig.h MINIMUM_TIMEOUT: (1000/HZ) × 3. token, token_retransmit, join, consensus, merge, downcheck, max_network_delay. */
-export const MINIMUM_TIMEOUT_MS = 30;
+export const TIMEOUT_MS_MIN = 30;
 /** totemconfig.h MINIMUM_TIMEOUT_HOLD. */
-export const MINIMUM_HOLD_MS = 14;
+export const HOLD_MS_MIN = 14;
 /** totemconfig.c: knet_pong_count default (libknet's own is 5). */
 export const DEFAULT_PONG_COUNT = 2;
 /** knet ping_precision default (latency samples). */
@@ -57,8 +58,8 @@ export const DEFAULT_LINK_PRIORITY = 1;
 export const DEFAULT_MCASTPORT = 5405;
 /** votequorum.c: default votes of a node. */
 export const DEFAULT_QUORUM_VOTES = 1;
-/** votequorum.c: last_man_standing_window default. */
-export const DEFAULT_LMS_WINDOW_MS = 10_000;
+/** votequorum.c DEFAULT_LMS_WIN: last_man_standing_window default. */
+export const DEFAULT_LAST_MAN_STANDING_WINDOW_MS = 10_000;
 /** corolink fast profile: ping every 20 ms … */
 export const FAST_PING_INTERVAL_MS = 20;
 /** … declare the link down after 250 ms without a pong (a pulled cable is noticed in ≤ 0.3 s) … */
@@ -67,8 +68,6 @@ export const FAST_PING_TIMEOUT_MS = 250;
 export const FAST_PONG_COUNT = 2;
 /** corolink: passive mode waits this long before returning traffic to a recovered better link. */
 export const DEFAULT_FAILBACK_HOLD_MS = 2000;
-/** corolink: the largest message the transport carries (contracts.md). */
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** Link timers as one profile computes them. */
 export interface LinkTimers {
@@ -169,6 +168,21 @@ export function effectiveTokenMs(baseTokenMs: number, coefficientMs: number, nod
   return nodeCount > 2 ? baseTokenMs + (nodeCount - 2) * coefficientMs : baseTokenMs;
 }
 
+/** corosync's derived token_retransmit: token / (token_retransmits_before_loss_const + 0.2), truncated. */
+export function derivedTokenRetransmitMs(tokenMs: number, retransmits = DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS): number {
+  return Math.trunc(tokenMs / (retransmits + TOKEN_RETRANSMIT_DIVISOR_EXTRA));
+}
+
+/** corosync's derived consensus: 1.2 × token, truncated. */
+export function derivedConsensusMs(tokenMs: number): number {
+  return Math.trunc(CONSENSUS_FACTOR * tokenMs);
+}
+
+/** corosync's derived hold: token_retransmit × 0.8 − 10 ms, truncated to whole ms as totemconfig.c's int (≥ 0). */
+export function derivedHoldMs(tokenRetransmitMs: number): number {
+  return Math.max(0, Math.trunc(tokenRetransmitMs * HOLD_FACTOR - HOLD_TICK_MS));
+}
+
 /** An explicit positive value, or undefined: corosync treats 0 as "not set" for these timers. */
 function explicit(value: number | undefined): number | undefined {
   return value === undefined || value === 0 ? undefined : value;
@@ -207,8 +221,7 @@ function deriveTotem(config: ClusterConfig, linkCount: number): EffectiveTotem {
   const tokenCoefficientMs = t.token_coefficient ?? DEFAULT_TOKEN_COEFFICIENT_MS;
   const tokenMs = effectiveTokenMs(baseTokenMs, tokenCoefficientMs, config.nodes.length);
   const retransmits = t.token_retransmits_before_loss_const ?? DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS;
-  const tokenRetransmitMs =
-    explicit(t.token_retransmit) ?? Math.trunc(tokenMs / (retransmits + TOKEN_RETRANSMIT_DIVISOR_EXTRA));
+  const tokenRetransmitMs = explicit(t.token_retransmit) ?? derivedTokenRetransmitMs(tokenMs, retransmits);
   return {
     clusterName: t.cluster_name ?? null,
     configVersion: t.config_version ?? 0,
@@ -221,10 +234,10 @@ function deriveTotem(config: ClusterConfig, linkCount: number): EffectiveTotem {
     tokenMs,
     tokenRetransmitMs,
     tokenRetransmitsBeforeLossConst: retransmits,
-    holdMs: explicit(t.hold) ?? Math.trunc(tokenRetransmitMs * HOLD_FACTOR - HOLD_TICK_MS),
+    holdMs: explicit(t.hold) ?? derivedHoldMs(tokenRetransmitMs),
     joinMs: explicit(t.join) ?? DEFAULT_JOIN_MS,
     sendJoinMs: t.send_join ?? 0,
-    consensusMs: explicit(t.consensus) ?? Math.trunc(CONSENSUS_FACTOR * tokenMs),
+    consensusMs: explicit(t.consensus) ?? derivedConsensusMs(tokenMs),
     mergeMs: explicit(t.merge) ?? DEFAULT_MERGE_MS,
     downCheckMs: explicit(t.downcheck) ?? DEFAULT_DOWNCHECK_MS,
     failToRecvConst: t.fail_recv_const ?? DEFAULT_FAIL_TO_RECV_CONST,
@@ -264,7 +277,7 @@ function deriveQuorum(config: ClusterConfig, nodes: EffectiveNode[]): EffectiveQ
     // votequorum.c: wait_for_all defaults to two_node.
     waitForAll: q.wait_for_all ?? twoNode,
     lastManStanding: q.last_man_standing === true,
-    lastManStandingWindowMs: q.last_man_standing_window ?? DEFAULT_LMS_WINDOW_MS,
+    lastManStandingWindowMs: q.last_man_standing_window ?? DEFAULT_LAST_MAN_STANDING_WINDOW_MS,
     autoTieBreaker: q.auto_tie_breaker === true,
     autoTieBreakerNode: q.auto_tie_breaker_node ?? 'lowest',
   };
@@ -306,6 +319,6 @@ export function deriveEffective(config: ClusterConfig): EffectiveConfig {
     crypto: deriveCrypto(config),
     pingProfile,
     failbackHoldMs: config.corolink.failback_hold ?? DEFAULT_FAILBACK_HOLD_MS,
-    maxMessageBytes: MAX_MESSAGE_BYTES,
+    maxMessageBytes: MESSAGE_BYTES_MAX,
   };
 }

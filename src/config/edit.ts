@@ -5,7 +5,8 @@
  * Every function mutates the tree in place and renumbers its lines; invalid requests throw ConfigEditError.
  */
 
-import { MAX_LINK_NUMBER } from './schema.ts';
+import { LINK_NUMBER_MAX } from '../base/limits.ts';
+
 import {
   allLines,
   type CommentLine,
@@ -254,8 +255,8 @@ export function addLink(
   addresses: Readonly<Record<string, string>>,
   options: Readonly<Record<string, string>> = {},
 ): void {
-  if (!Number.isInteger(link) || link < 0 || link > MAX_LINK_NUMBER) {
-    throw new ConfigEditError(`link number ${link} is out of range (0–${MAX_LINK_NUMBER})`);
+  if (!Number.isInteger(link) || link < 0 || link > LINK_NUMBER_MAX) {
+    throw new ConfigEditError(`link number ${link} is out of range (0–${LINK_NUMBER_MAX})`);
   }
   const nodes = nodeSections(tree);
   if (nodes.length === 0) throw new ConfigEditError('the nodelist has no node to add a link to');

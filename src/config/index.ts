@@ -2,6 +2,8 @@
  * corolink's corosync.conf engine: lossless parser/printer, typed model, defaults and derived values,
  * validation, corosync 2 → 3 migration and a layout-preserving editing API. See docs/config.md.
  */
+
+export { LINK_NUMBER_MAX } from '../base/limits.ts';
 export { addressFamily, canonicalAddress, IPV4_LINK_PREFIX, IPV6_LINK_PREFIX, linkNetwork } from './addresses.ts';
 export {
   type ChangeEffect,
@@ -48,10 +50,9 @@ export {
   type NodeAddress,
   type NodeConfig,
 } from './model.ts';
-export { MAX_LINE_BYTES, type ParseResult, parseConfig } from './parse.ts';
+export { LINE_BYTES_MAX, type ParseResult, parseConfig } from './parse.ts';
 export { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from './paths.ts';
 export { printConfig } from './print.ts';
-export { MAX_LINK_NUMBER } from './schema.ts';
 export { type ConfigStamp, configStampOf } from './stamp.ts';
 export type { ConfigTree, LineEnding, SectionNode, TreeNode } from './syntax.ts';
 export { QUORUM_PROVIDER, validateConfig } from './validate.ts';

@@ -19,7 +19,7 @@ import type {
 } from './syntax.ts';
 
 /** corosync reads lines with fgets() into a 512-byte buffer: the text plus `\n` and NUL must fit. */
-export const MAX_LINE_BYTES = 510;
+export const LINE_BYTES_MAX = 510;
 
 /** Sections that may legitimately appear several times in one parent (every other repeat is merged by corosync). */
 export const REPEATABLE_SECTIONS: ReadonlySet<string> = new Set(['node', 'interface', 'logger_subsys', 'member']);
@@ -127,12 +127,12 @@ class Parser {
     const { text } = physical;
     const start = firstNonBlank(text);
     const end = lastNonBlankEnd(text);
-    if (Buffer.byteLength(text) + (physical.eol === '\r\n' ? 1 : 0) > MAX_LINE_BYTES) {
+    if (Buffer.byteLength(text) + (physical.eol === '\r\n' ? 1 : 0) > LINE_BYTES_MAX) {
       this.report(
         'error',
         'syntax',
         { line, column: 1 },
-        `Line too long (corosync reads at most ${MAX_LINE_BYTES} bytes)`,
+        `Line too long (corosync reads at most ${LINE_BYTES_MAX} bytes)`,
       );
     }
     if (start >= end) {

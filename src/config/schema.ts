@@ -5,17 +5,10 @@
  * Sources: corosync.conf(5), votequorum(5), exec/totemconfig.c (see docs/config.md).
  */
 import { type Static, type TLiteral, type TSchema, Type } from 'typebox';
+import { LINK_NUMBER_MAX, LINK_PRIORITY_MAX, LINKS_MAX, PERCENT_MAX, UINT32_MAX } from '../base/limits.ts';
 
-/** Highest knet link number (`KNET_MAX_LINK` = 8 links, 0–7). */
-export const MAX_LINK_NUMBER = 7;
-/** Largest 32-bit unsigned value: corosync's nodeid, votes and expected_votes are uint32. */
-export const UINT32_MAX = 4_294_967_295;
-/** Highest knet link priority (uint8). */
-export const MAX_LINK_PRIORITY = 255;
 /** Highest UDP port. */
-export const MAX_PORT = 65_535;
-/** token_warning is a percentage of the token timeout. */
-export const MAX_PERCENT = 100;
+export const PORT_MAX = 65_535;
 
 /**
  * How corosync spells a boolean key. `yesno`: totem/logging strings `yes`/`no`/`on`/`off`;
@@ -57,7 +50,7 @@ export const TotemSchema = Type.Object({
   rrp_mode: text('corosync 2 redundant ring mode (legacy)'),
   token: ms('token loss timeout before token_coefficient'),
   token_coefficient: ms('added per node above 2'),
-  token_warning: count('% of token timeout', 0, MAX_PERCENT),
+  token_warning: count('% of token timeout', 0, PERCENT_MAX),
   token_retransmit: ms('token retransmit timeout'),
   token_retransmits_before_loss_const: count('retransmits before token loss', 1),
   hold: ms('token hold timeout'),
@@ -96,15 +89,15 @@ export const TotemSchema = Type.Object({
 
 /** `totem { interface { } }`: one knet link. */
 export const InterfaceSchema = Type.Object({
-  linknumber: count('link number', 0, MAX_LINK_NUMBER),
+  linknumber: count('link number', 0, LINK_NUMBER_MAX),
   ringnumber: text('corosync 2 ring number (legacy)'),
-  knet_link_priority: count('higher wins in passive mode', 0, MAX_LINK_PRIORITY),
+  knet_link_priority: count('higher wins in passive mode', 0, LINK_PRIORITY_MAX),
   knet_ping_interval: ms('ms between pings (0 = derived)'),
   knet_ping_timeout: ms('ms without pong before link down (0 = derived)'),
   knet_ping_precision: count('latency samples', 1),
-  knet_pong_count: count('pongs before link up', 1, MAX_LINK_PRIORITY),
+  knet_pong_count: count('pongs before link up', 1, LINK_PRIORITY_MAX),
   knet_transport: oneOf(['udp', 'sctp'], 'link transport'),
-  mcastport: count('UDP port', 1, MAX_PORT),
+  mcastport: count('UDP port', 1, PORT_MAX),
   bindnetaddr: text('udp only (legacy)'),
   mcastaddr: text('udp only (legacy)'),
   broadcast: text('udp only (legacy)'),
@@ -112,10 +105,7 @@ export const InterfaceSchema = Type.Object({
 });
 
 /** The keys `ring0_addr` … `ring7_addr`. */
-export const RING_ADDRESS_KEYS: readonly string[] = Array.from(
-  { length: MAX_LINK_NUMBER + 1 },
-  (_, n) => `ring${n}_addr`,
-);
+export const RING_ADDRESS_KEYS: readonly string[] = Array.from({ length: LINKS_MAX }, (_, n) => `ring${n}_addr`);
 
 /** `nodelist { node { } }`. */
 export const NodeSchema = Type.Object({
@@ -179,7 +169,7 @@ export const SystemSchema = Type.Object({
 /** corolink's own section, ignored by corosync (see docs/config.md). */
 export const CorolinkSchema = Type.Object({
   http_address: text('address of the HTTP/metrics endpoint'),
-  http_port: count('port of the HTTP/metrics endpoint (0 = off)', 0, MAX_PORT),
+  http_port: count('port of the HTTP/metrics endpoint (0 = off)', 0, PORT_MAX),
   failback_hold: ms('passive mode: ms a recovered better link must stay up before traffic returns'),
   allow_crypto_none: yesno('allow an unencrypted cluster'),
   ping_profile: oneOf(PING_PROFILES, 'fast (corolink) or corosync link timers'),

@@ -3,13 +3,7 @@
  * corolink's link rules. Every finding points at the line and column of the value (or section) it is about.
  */
 import { addressFamily, canonicalAddress, linkNetwork } from './addresses.ts';
-import {
-  configuredLinks,
-  deriveEffective,
-  type EffectiveConfig,
-  MINIMUM_HOLD_MS,
-  MINIMUM_TIMEOUT_MS,
-} from './defaults.ts';
+import { configuredLinks, deriveEffective, type EffectiveConfig, HOLD_MS_MIN, TIMEOUT_MS_MIN } from './defaults.ts';
 import { type Diagnostic, diagnostic, type SourcePosition } from './diagnostics.ts';
 import { findLegacyForms } from './legacy.ts';
 import type { ClusterConfig, NodeConfig } from './model.ts';
@@ -95,7 +89,7 @@ class Validator {
   /** totem_volatile_config_validate(): the minimums and the consensus ≥ join rule, in corosync's words. */
   private checkTimeouts(): void {
     const t = this.effective.totem;
-    const minimum = (key: string, label: string, value: number, limit = MINIMUM_TIMEOUT_MS) => {
+    const minimum = (key: string, label: string, value: number, limit = TIMEOUT_MS_MIN) => {
       if (value >= limit) return;
       this.error(
         'timeout-minimum',
@@ -105,7 +99,7 @@ class Validator {
     };
     minimum('max_network_delay', 'max_network_delay', t.maxNetworkDelayMs);
     minimum('token', 'token timeout', t.tokenMs);
-    if (t.tokenRetransmitMs < MINIMUM_TIMEOUT_MS && this.config.totem.token_retransmit === undefined) {
+    if (t.tokenRetransmitMs < TIMEOUT_MS_MIN && this.config.totem.token_retransmit === undefined) {
       this.error(
         'timeout-minimum',
         this.at('totem.token', 'totem'),
@@ -114,7 +108,7 @@ class Validator {
     } else {
       minimum('token_retransmit', 'token retransmit timeout', t.tokenRetransmitMs);
     }
-    minimum('hold', 'token hold timeout', t.holdMs, MINIMUM_HOLD_MS);
+    minimum('hold', 'token hold timeout', t.holdMs, HOLD_MS_MIN);
     minimum('join', 'join timeout', t.joinMs);
     minimum('consensus', 'consensus timeout', t.consensusMs);
     if (t.consensusMs < t.joinMs) {

@@ -1,10 +1,8 @@
 // Wire format of CPG messages carried in Totem's agreed order (one encoded message may span several fragments,
 // see fragments.ts). Little-endian; decode never throws and returns undefined for malformed input.
 
+import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import type { RingId } from './types.ts';
-
-/** Longest group name in UTF-8 bytes (corosync `CPG_MAX_NAME_LENGTH`). */
-export const GROUP_NAME_BYTES_MAX = 128;
 
 /** A process's membership announcement inside a sync message. */
 export interface SyncMember {

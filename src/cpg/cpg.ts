@@ -16,13 +16,13 @@
 // Deviation from corosync: no separate downlist exchange — Totem's transitional configuration already names the
 // departed nodes identically on every surviving node.
 
+import { assert, isStrictlyAscending } from '../base/assert.ts';
+import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import { type CpgMessage, decodeCpgMessage, encodeCpgMessage, isValidGroupName, type SyncMember } from './codec.ts';
 import { fragment, Reassembler } from './fragments.ts';
-import { addressesMissingFrom, compareAddresses, GroupView } from './group-view.ts';
+import { addressesMissingFrom, compareAddresses, GroupView, sameAddress } from './group-view.ts';
 import type { CpgAction, CpgError, CpgEvent, CpgReason, MemberChange, ProcessAddress, RingId } from './types.ts';
 
-/** Largest application message (corosync `MESSAGE_SIZE_MAX`, 1 MiB). */
-export const MESSAGE_BYTES_MAX = 1024 * 1024;
 /** Default largest Totem payload one fragment may use. */
 export const DEFAULT_TOTEM_PAYLOAD_BYTES_MAX = 1024;
 /** Smallest usable Totem payload: a 1 MiB message must fit in the fragment count field. */
@@ -198,6 +198,8 @@ export class Cpg {
   }
 
   private regular(event: { members: number[]; ringId: RingId }): CpgAction[] {
+    assert(isStrictlyAscending(event.members), "CPG: a ring's member list is ascending and unique");
+    assert(event.members.includes(this.localNodeId), 'CPG: a regular configuration holds this node');
     this.ringMembers = [...event.members];
     this.operational = false;
     this.sync = { ringId: event.ringId, awaiting: new Set(event.members), announced: new Map() };
@@ -234,8 +236,10 @@ export class Cpg {
       );
       for (const member of left) this.view.remove(group, member);
       for (const member of joined) this.view.add(group, member);
+      assert(sameMembers(this.view.members(group), after), 'CPG: after sync the view is the union of the SYNCs');
       if (left.length > 0 || joined.length > 0) actions.push(...this.confchg(group, after, left, joined));
     }
+    assert(sync.awaiting.size === 0, "CPG: a sync completes only when every member's SYNC arrived");
     this.sync = undefined;
     this.operational = true;
     for (const pid of this.deadPids) if (!this.isLocalMemberAnywhere(pid)) this.deadPids.delete(pid);
@@ -272,6 +276,15 @@ export class Cpg {
    * (a process is only out of the group once it has seen the confchg showing it leave), minus dead processes.
    */
   private confchg(group: string, members: ProcessAddress[], left: MemberChange[], joined: MemberChange[]): CpgAction[] {
+    assert(isStrictlyOrdered(members), 'CPG: a member list is sorted by node id and pid, without duplicates');
+    assert(
+      !left.some((member) => members.some((m) => sameAddress(m, member))),
+      'CPG: a process that left is not a member',
+    );
+    assert(
+      joined.every((member) => members.some((m) => sameAddress(m, member))),
+      'CPG: a process that joined is a member',
+    );
     const local = [...members, ...left].filter((member) => member.nodeId === this.localNodeId);
     const recipients = [...new Set(local.map((member) => member.pid))].filter((pid) => !this.deadPids.has(pid));
     return recipients.map((pid) => ({
@@ -295,6 +308,7 @@ export class Cpg {
     this.held.push(data);
     if (this.held.length <= HELD_MESSAGES_MAX) return [];
     const dropped = this.held.shift()!;
+    assert(this.held.length === HELD_MESSAGES_MAX, 'CPG: the held queue never exceeds its bound');
     return [log('error', `held message queue full, dropped a message of group ${dropped.group}`)];
   }
 
@@ -328,6 +342,17 @@ export class Cpg {
   private isLocalMemberAnywhere(pid: number): boolean {
     return this.view.groupNames().some((group) => this.view.has(group, { nodeId: this.localNodeId, pid }));
   }
+}
+
+/** True when `list` is sorted by {@link compareAddresses} with no address twice. */
+function isStrictlyOrdered(list: readonly ProcessAddress[]): boolean {
+  for (let i = 1; i < list.length; i++) if (compareAddresses(list[i - 1]!, list[i]!) >= 0) return false;
+  return true;
+}
+
+/** True when both lists name the same processes in the same order. */
+function sameMembers(a: readonly ProcessAddress[], b: readonly ProcessAddress[]): boolean {
+  return a.length === b.length && a.every((member, i) => sameAddress(member, b[i]!));
 }
 
 function change(member: ProcessAddress, reason: CpgReason): MemberChange {

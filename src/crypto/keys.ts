@@ -1,9 +1,9 @@
 import { hkdfSync } from 'node:crypto';
 
 /** Smallest authkey corosync accepts (bytes). */
-export const MIN_AUTHKEY_BYTES = 128;
+export const AUTHKEY_BYTES_MIN = 128;
 /** Largest authkey corosync accepts (bytes). */
-export const MAX_AUTHKEY_BYTES = 4096;
+export const AUTHKEY_BYTES_MAX = 4096;
 /** AES-256 key length in bytes. */
 export const AES256_KEY_BYTES = 32;
 
@@ -12,9 +12,9 @@ const INFO_PREFIX = 'corolink/v1 aes-256-gcm packet key';
 
 /** Throws unless the authkey length is within corosync's 128..4096 bytes. */
 export function assertAuthkeyLength(authkey: Uint8Array): void {
-  if (authkey.length < MIN_AUTHKEY_BYTES || authkey.length > MAX_AUTHKEY_BYTES) {
+  if (authkey.length < AUTHKEY_BYTES_MIN || authkey.length > AUTHKEY_BYTES_MAX) {
     throw new RangeError(
-      `authkey must be ${MIN_AUTHKEY_BYTES}..${MAX_AUTHKEY_BYTES} bytes, got ${authkey.length} (corosync-keygen makes 256)`,
+      `authkey must be ${AUTHKEY_BYTES_MIN}..${AUTHKEY_BYTES_MAX} bytes, got ${authkey.length} (corosync-keygen makes 256)`,
     );
   }
 }

@@ -6,13 +6,13 @@ import {
   CLEAR_HEADER_BYTES,
   COUNTER_OFFSET,
   CRC_OFFSET,
+  DATAGRAM_BYTES_MAX,
   ENCRYPTED_HEADER_BYTES,
   ENCRYPTED_OVERHEAD_BYTES,
   FORMAT_AES256_GCM_V1,
   FORMAT_CLEAR_V1,
   GCM_NONCE_BYTES,
   GCM_TAG_BYTES,
-  MAX_DATAGRAM_BYTES,
   SENDER_OFFSET,
   SESSION_ID_BYTES,
   SESSION_OFFSET,
@@ -185,7 +185,7 @@ export class PacketCrypto {
 
   /** Protects one frame for sending; the result is one datagram. */
   seal(frame: Uint8Array): Buffer {
-    if (frame.length + this.overheadBytes > MAX_DATAGRAM_BYTES) {
+    if (frame.length + this.overheadBytes > DATAGRAM_BYTES_MAX) {
       throw new RangeError(`frame of ${frame.length} bytes does not fit one datagram`);
     }
     this.counters.sealed++;
@@ -237,7 +237,7 @@ export class PacketCrypto {
     if (listed === undefined) return { ok: false, reason: 'unlisted_ip' };
     const minimum = this.encrypt ? ENCRYPTED_OVERHEAD_BYTES : CLEAR_HEADER_BYTES;
     if (datagram.length < minimum) return { ok: false, reason: 'too_short' };
-    if (datagram.length > MAX_DATAGRAM_BYTES) return { ok: false, reason: 'too_long' };
+    if (datagram.length > DATAGRAM_BYTES_MAX) return { ok: false, reason: 'too_long' };
     const bytes = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length);
     if (bytes[0] !== (this.encrypt ? FORMAT_AES256_GCM_V1 : FORMAT_CLEAR_V1))
       return { ok: false, reason: 'bad_format' };

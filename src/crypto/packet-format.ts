@@ -35,4 +35,4 @@ export const CRC_OFFSET = 5;
 export const CLEAR_HEADER_BYTES = 9;
 
 /** Largest UDP payload over IPv4 (65,535 − 8 UDP − 20 IP); nothing longer is ever sealed or opened. */
-export const MAX_DATAGRAM_BYTES = 65_507;
+export const DATAGRAM_BYTES_MAX = 65_507;

@@ -92,7 +92,10 @@ export class AdminSocketServer {
   }
 
   async close(): Promise<void> {
-    for (const connection of this.connections) connection.socket.destroy();
+    for (const connection of this.connections) {
+      connection.flush();
+      connection.socket.destroy();
+    }
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -108,6 +111,7 @@ export class AdminSocketServer {
     const refuse = (message: string) => {
       this.counters.badRequests++;
       connection.reply({ id: null, error: { code: 'bad_request', message } });
+      connection.flush();
       socket.end();
     };
     socket.on('data', (chunk: Buffer) => {
@@ -192,6 +196,12 @@ class ConnectionImpl implements AdminConnection {
   codec: FrameCodec = jsonLines;
   private readonly cleanups: (() => void)[] = [];
   private drained: Promise<void> | undefined;
+  /**
+   * Messages written in this turn of the event loop, sent in one socket write when it ends (check phase): a token
+   * visit delivers many messages, and writing each one at once put a syscall per message between the socket read
+   * of those messages and the read of the token behind them (docs/benchmarks.md, "Token rotation").
+   */
+  private queued: Record<string, unknown>[] = [];
 
   constructor(
     readonly id: number,
@@ -239,8 +249,19 @@ class ConnectionImpl implements AdminConnection {
       this.socket.destroy();
       return;
     }
-    for (const piece of this.codec.encode(message)) this.socket.write(piece);
+    if (this.queued.push(message) === 1) setImmediate(this.flush);
   }
+
+  /** Writes the queued messages now, in order, in one socket write (corked: payloads are not copied). */
+  readonly flush = (): void => {
+    const messages = this.queued;
+    if (messages.length === 0) return;
+    this.queued = [];
+    if (this.socket.destroyed) return;
+    this.socket.cork();
+    for (const message of messages) for (const piece of this.codec.encode(message)) this.socket.write(piece);
+    this.socket.uncork();
+  };
 }
 
 function isRequest(value: unknown): value is { id: number; method: string; params?: Record<string, unknown> } {

@@ -21,7 +21,8 @@ const SYNC_RETRY_MS = 5_000;
 const SYNC_RETRY_INTERVAL_MS = 50;
 const UNKNOWN_OUTCOME = 'the write may or may not be applied; read it back';
 
-export type CfsWrite = { type: 'put'; path: string; data: Uint8Array } | { type: 'rm'; path: string };
+/** A write; a put's `mtime` defaults to now (an archived copy keeps its original's). */
+export type CfsWrite = { type: 'put'; path: string; data: Uint8Array; mtime?: number } | { type: 'rm'; path: string };
 
 export class CfsService {
   readonly store: CfsStore;
@@ -85,7 +86,9 @@ export class CfsService {
         resolve(outcome);
       });
     });
-    this.feed(write.type === 'put' ? { ...write, req, mtime: Date.now(), quorate } : { ...write, req, quorate });
+    this.feed(
+      write.type === 'put' ? { ...write, req, mtime: write.mtime ?? Date.now(), quorate } : { ...write, req, quorate },
+    );
     return result;
   }
 

@@ -28,7 +28,7 @@ const HISTORY_PREFIX = 'config-history/';
 /** One version of the cluster config. */
 export interface ConfigVersionInfo {
   config_version: number;
-  /** When it was stored (ms since the epoch). */
+  /** When it was committed (ms since the epoch). */
   mtime: number;
   size: number;
   current: boolean;
@@ -141,12 +141,21 @@ export class ClusterConfigService {
     return entry ? Buffer.from(entry.data).toString('utf8') : undefined;
   }
 
-  /** Keeps the running version in the history before it is replaced (once per version). */
+  /**
+   * Keeps the running version in the history before it is replaced (once per version), with the time it was
+   * committed, not the time it was archived: `config history` shows when each version came into force.
+   */
   private async archiveRunning(): Promise<CfsResult> {
     const path = `${HISTORY_PREFIX}${this.version(this.engine.checked)}.conf`;
     const kept = this.cfs.get(path);
     if (kept) return { ok: true, version: kept.version };
-    return this.cfs.write({ type: 'put', path, data: Buffer.from(this.runningText) });
+    const committed = this.cfs.get(CLUSTER_CONFIG_PATH)?.mtime;
+    return this.cfs.write({
+      type: 'put',
+      path,
+      data: Buffer.from(this.runningText),
+      ...(committed === undefined ? {} : { mtime: committed }),
+    });
   }
 
   /** The plan, with the pre-flight probe of every added link: unreachable pairs are errors (forced: warnings). */

@@ -4,6 +4,7 @@
  * does the same with its virtual clock.
  */
 import { performance } from 'node:perf_hooks';
+import { AssertionError } from '../base/assert.ts';
 
 /** The shape every protocol core has. */
 export interface PureCore<Event, Action> {
@@ -12,7 +13,7 @@ export interface PureCore<Event, Action> {
 }
 
 /** Longest single timer delay; a core with a far deadline is simply ticked again later. */
-const MAX_TIMER_MS = 60_000;
+const TIMER_MS_MAX = 60_000;
 
 export class CoreDriver<Event extends { type: string }, Action> {
   private timer: NodeJS.Timeout | undefined;
@@ -26,6 +27,8 @@ export class CoreDriver<Event extends { type: string }, Action> {
     private readonly dispatch: (actions: Action[]) => void,
     private readonly tickEvent: Event,
     private readonly clock: () => number = () => performance.now(),
+    /** Called with a failed assertion of the core before it propagates (the daemon stops there: ./fail-stop.ts). */
+    private readonly onAssertion?: (error: AssertionError) => void,
   ) {}
 
   /**
@@ -41,6 +44,10 @@ export class CoreDriver<Event extends { type: string }, Action> {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
         this.dispatch(this.core.step(next, this.clock()));
       }
+    } catch (error) {
+      // The caller (a request handler) may catch errors; a broken invariant must not be caught with them.
+      if (error instanceof AssertionError) this.onAssertion?.(error);
+      throw error;
     } finally {
       this.stepping = false;
     }
@@ -54,14 +61,19 @@ export class CoreDriver<Event extends { type: string }, Action> {
     this.timer = undefined;
   }
 
+  /**
+   * Arms the timer for the core's deadline unless one is armed at that time or earlier: a timer that fires early
+   * costs one tick that finds nothing due (and re-arms), while moving the timer on every step cost a clearTimeout
+   * and a setTimeout per token hop — Totem pushes its token timers back at every visit. Same policy as the UDP driver.
+   */
   private arm(): void {
     const deadline = this.core.nextDeadline();
-    if (deadline === this.armedAt && this.timer) return;
+    if (this.timer && this.armedAt <= deadline) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.armedAt = deadline;
     if (!Number.isFinite(deadline)) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.clock()));
+    const delay = Math.min(TIMER_MS_MAX, Math.max(0, deadline - this.clock()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.armedAt = Number.POSITIVE_INFINITY;

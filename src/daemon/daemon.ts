@@ -91,10 +91,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     }
   }
   const logging = checked.config.logging;
+  const tokenTrace = logging.debug === 'trace' || process.env.COROLINK_TOKEN_TRACE === '1';
   const logger = new Logger({
     toStderr: options.forceStderr !== false || logging.to_stderr === true,
     ...(logging.to_logfile === true && logging.logfile ? { logFile: logging.logfile } : {}),
-    debug: logging.debug === 'on' || logging.debug === 'trace',
+    debug: logging.debug === 'on' || tokenTrace,
     ...(identity.node.name ? { host: identity.node.name } : {}),
   });
   logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
@@ -104,6 +105,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     authkey,
     logger,
     stateDir: options.stateDir ?? DEFAULT_STATE_DIR,
+    tokenTrace,
   }).catch((error) => {
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });

@@ -15,7 +15,7 @@ import {
   type NodeConfig,
 } from '../config/index.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
-import type { QuorumOptions } from '../quorum/index.ts';
+import { parseAutoTieBreakerNode, type QuorumOptions } from '../quorum/index.ts';
 import { formatRingId, type RingId, type TotemOptions, type TotemTimings } from '../totem/index.ts';
 import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
@@ -24,9 +24,11 @@ import type { LinkEndpoint } from '../transport/udp-endpoints.ts';
 import { clusterIdFromName } from '../wire/cluster-id.ts';
 import { HEADER_BYTES } from '../wire/packet.ts';
 import { CoreDriver } from './core-driver.ts';
+import { type FailStopLog, failStop, watchAssertions } from './fail-stop.ts';
 import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
 import { ServiceStack, type StackAction, type StackEvent, stackPacker } from './stack.ts';
+import { TokenTrace } from './token-trace.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
 const DEFAULT_LINK_MTU = 1400;
@@ -44,10 +46,14 @@ export interface EngineOptions {
   /** Where the ring sequence file lives (corosync: /var/lib/corosync). */
   stateDir: string;
   logger: Logger;
+  /** Log one line per token hop (`logging.debug: trace`; see ./token-trace.ts). */
+  tokenTrace?: boolean;
 }
 
 /** Events the engine emits for the admin socket and embedding applications. */
 export interface EngineEvents {
+  /** One token rotation measured here (seconds between two arrivals of the token). */
+  tokenRotation: [seconds: number];
   link: [event: { nodeid: number; link: number; state: 'UP' | 'DOWN'; reason: string | null }];
   membership: [
     event: { kind: 'transitional' | 'regular'; members: number[]; left: number[]; joined: number[]; ring_id: string },
@@ -73,8 +79,8 @@ export class EngineRefusal extends Error {
 }
 
 /** Most CPG multicasts that may wait for room in Totem's queue, and their total bytes; beyond: backpressure. */
-const MAX_WAITING_MULTICASTS = 1024;
-const MAX_WAITING_BYTES = 16 * 1024 * 1024;
+const WAITING_MULTICASTS_MAX = 1024;
+const WAITING_BYTES_MAX = 16 * 1024 * 1024;
 
 /**
  * Totem payloads a CPG message may take (CPG fragments above TOTEM_PAYLOAD_BYTES_MAX; generous): a message is let
@@ -153,6 +159,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private waitingBytes = 0;
   private admitScheduled = false;
   private ringSeqFile!: RingSeqFile;
+  private unwatchAssertions: () => void = () => {};
+  private tokenTrace!: TokenTrace;
 
   private constructor(readonly options: EngineOptions) {
     super();
@@ -274,7 +282,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
    * Multicasts to a group in agreed order. When Totem's queue is full the request waits (FIFO, behind every
    * earlier waiting one) and the returned promise settles once it entered the queue: a busy sender is paced by
    * late answers instead of thousands of refusals a second, each of which cost the daemon a whole request.
-   * Beyond MAX_WAITING_MULTICASTS / MAX_WAITING_BYTES waiting, it is refused with `backpressure`.
+   * Beyond WAITING_MULTICASTS_MAX / WAITING_BYTES_MAX waiting, it is refused with `backpressure`.
    */
   cpgMulticast(group: string, pid: number, payload: Uint8Array): undefined | Promise<void> {
     if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload))) {
@@ -283,8 +291,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     }
     if (
       this.stopped ||
-      this.waiting.length >= MAX_WAITING_MULTICASTS ||
-      this.waitingBytes + payload.length > MAX_WAITING_BYTES
+      this.waiting.length >= WAITING_MULTICASTS_MAX ||
+      this.waitingBytes + payload.length > WAITING_BYTES_MAX
     ) {
       throw BACKPRESSURE_REFUSAL;
     }
@@ -330,7 +338,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     await new Promise((resolve) => setImmediate(resolve));
     this.stackDriver.close();
     await this.udp.close();
+    this.unwatchAssertions();
   }
+
+  /** What a failed assertion is logged with: every core's snapshot. */
+  private readonly failureState = () => ({ stack: this.stack.snapshot(), transport: this.udp?.snapshot() });
+  private readonly failStopLog: FailStopLog = (level, subsystem, message) =>
+    this.options.logger.log(level, subsystem, message);
 
   private get stack(): ServiceStack {
     return this.stackDriver.core as ServiceStack;
@@ -370,6 +384,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     });
     const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
     this.ringSeqFile = new RingSeqFile(this.options.stateDir, me);
+    this.tokenTrace = new TokenTrace({
+      clock: () => performance.now(),
+      timeOrigin: performance.timeOrigin,
+      onRotation: (seconds) => this.emit('tokenRotation', seconds),
+      trace: this.options.tokenTrace ? (line) => this.options.logger.log('debug', 'TOTEM', line) : null,
+      loopIdle: () => performance.eventLoopUtilization().idle,
+    });
     // totempg packing: small payloads share one MCAST, sized to fit one frame of the smallest link MTU.
     const frameBytes = Math.min(...linkOptions.map((l) => l.mtu));
     const packBudget = frameBytes - HEADER_BYTES - TOTEM_MCAST_HEADER_BUDGET;
@@ -382,9 +403,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       { totem, quorum: this.quorumOptions(), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX },
       now,
     );
-    this.stackDriver = new CoreDriver<StackEvent, StackAction>(stack, (actions) => this.dispatch(actions), {
-      type: 'tick',
-    });
+    this.stackDriver = new CoreDriver<StackEvent, StackAction>(
+      stack,
+      (actions) => this.dispatch(actions),
+      { type: 'tick' },
+      undefined,
+      (error) => failStop(error, this.failureState, this.failStopLog),
+    );
     for (const line of stack.startupLog()) this.dispatch([line]);
     for (const l of localLinks) {
       const address = localNode.addresses.find((a) => a.link === l.link)?.address;
@@ -395,12 +420,18 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       );
     }
     this.udp = await UdpTransport.open({
+      onAssertion: (error) => failStop(error, this.failureState, this.failStopLog),
       core: transportCore,
       crypto,
       localEndpoints: localNode.addresses.filter((a) => localLinks.some((l) => l.link === a.link)).map(endpoint),
       peers: peers.map((p) => ({ nodeId: p.nodeid!, endpoints: p.addresses.map(endpoint) })),
     });
-    this.udp.on('deliver', (from, payload) => this.stackDriver.feed({ type: 'transportDeliver', from, payload }));
+    this.unwatchAssertions = watchAssertions(this.failureState, this.failStopLog);
+    this.udp.on('deliver', (from, payload) => {
+      this.tokenTrace.received(from, payload, this.udp.lastReceiveAt);
+      this.stackDriver.feed({ type: 'transportDeliver', from, payload });
+      this.tokenTrace.stepped();
+    });
     this.udp.on('hostUp', (nodeId) => this.stackDriver.feed({ type: 'hostUp', nodeId }));
     this.udp.on('hostDown', (nodeId) => this.stackDriver.feed({ type: 'hostDown', nodeId }));
     this.udp.on('linkUp', (c) => this.emit('link', { nodeid: c.nodeId, link: c.link, state: 'UP', reason: null }));
@@ -424,7 +455,6 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private quorumOptions(): QuorumOptions {
     const { effective, config } = this.options.checked;
     const q = effective.quorum;
-    const tieBreaker = q.autoTieBreakerNode.trim();
     return {
       localNodeId: this.localNodeId,
       nodelist: config.nodes.map((n) => ({ nodeId: n.nodeid!, quorumVotes: n.quorum_votes ?? 1 })),
@@ -434,8 +464,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       lastManStanding: q.lastManStanding,
       lastManStandingWindowMs: q.lastManStandingWindowMs,
       autoTieBreaker: q.autoTieBreaker,
-      autoTieBreakerNode:
-        tieBreaker === 'lowest' || tieBreaker === 'highest' ? tieBreaker : tieBreaker.split(/\s+/).map(Number),
+      // The key as written, not its default: corosync warns about it only when it is set.
+      autoTieBreakerNode: parseAutoTieBreakerNode(config.quorum.auto_tie_breaker_node),
     };
   }
 
@@ -449,6 +479,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       switch (action.type) {
         case 'transportSend':
           this.udp.send(action.to, action.payload, { urgent: action.urgent });
+          if (action.urgent) this.tokenTrace.sent(action.to, action.payload);
           break;
         case 'membership':
           if (action.kind === 'regular') {

@@ -44,6 +44,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { type AddressInfo, createServer, isIP, type Server, Socket } from 'node:net';
+import { LINK_NUMBER_MAX } from '../base/limits.ts';
 
 const TOKEN_PREFIX = 'corolink-join-1.';
 const TOKEN_ID_BYTES = 8;
@@ -57,7 +58,7 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = 4;
 /** Largest frame body either side accepts: a corosync.conf for hundreds of nodes fits many times over. */
-const MAX_FRAME_BYTES = 256 * 1024;
+const FRAME_BYTES_MAX = 256 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 const FRAME_HELLO = 0x01;
@@ -67,7 +68,8 @@ const FRAME_ERROR = 0x04;
 
 const AUTH_FAILED_MESSAGE = 'wrong join token: authentication failed';
 const NODE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-const LINK_NUMBER = /^[0-7]$/;
+/** A link number: one digit 0 to LINK_NUMBER_MAX. */
+const LINK_NUMBER = new RegExp(`^[0-${LINK_NUMBER_MAX}]$`);
 const REQUEST_FIELDS = new Set(['name', 'addresses', 'votes']);
 
 const JOIN_ERROR_CODES = [
@@ -269,7 +271,7 @@ function parseAddresses(value: unknown): Record<number, string> {
   if (!isRecord(value)) throw badRequest('addresses must be an object of link number → address');
   const addresses: Record<number, string> = {};
   for (const [link, address] of Object.entries(value)) {
-    if (!LINK_NUMBER.test(link)) throw badRequest(`link ${quote(link)} is not a link number 0..7`);
+    if (!LINK_NUMBER.test(link)) throw badRequest(`link ${quote(link)} is not a link number 0..${LINK_NUMBER_MAX}`);
     if (typeof address !== 'string' || isIP(address) === 0) {
       throw badRequest(`the link ${link} address ${quote(address)} is not an IPv4 or IPv6 address`);
     }
@@ -374,7 +376,7 @@ class FrameReader {
     this.buffered = Buffer.concat([this.buffered, chunk]);
     if (this.buffered.length >= HEADER_BYTES) this.checkLength(this.buffered.readUInt32BE(0));
     // The exchange is one frame at a time: a peer never has more than one frame in flight.
-    if (this.buffered.length > HEADER_BYTES + MAX_FRAME_BYTES) {
+    if (this.buffered.length > HEADER_BYTES + FRAME_BYTES_MAX) {
       this.abort(new JoinError('protocol', `${this.peer} sent more than one frame at a time`));
     }
     this.deliver();
@@ -382,11 +384,11 @@ class FrameReader {
 
   private checkLength(length: number): void {
     if (length === 0) this.abort(new JoinError('protocol', `${this.peer} sent an empty frame`));
-    if (length > MAX_FRAME_BYTES) {
+    if (length > FRAME_BYTES_MAX) {
       this.abort(
         new JoinError(
           'protocol',
-          `${this.peer} sent a frame of ${length} bytes, over the ${MAX_FRAME_BYTES}-byte limit: is it a corolink join service?`,
+          `${this.peer} sent a frame of ${length} bytes, over the ${FRAME_BYTES_MAX}-byte limit: is it a corolink join service?`,
         ),
       );
     }
@@ -407,7 +409,7 @@ class FrameReader {
     if (this.buffered.length < HEADER_BYTES) return undefined;
     const length = this.buffered.readUInt32BE(0);
     const end = HEADER_BYTES + length;
-    if (length === 0 || length > MAX_FRAME_BYTES || this.buffered.length < end) return undefined;
+    if (length === 0 || length > FRAME_BYTES_MAX || this.buffered.length < end) return undefined;
     const frame = this.buffered.subarray(HEADER_BYTES, end);
     this.buffered = this.buffered.subarray(end);
     return frame;
@@ -744,10 +746,10 @@ export class JoinServer {
 /** The answer as a SEALED frame; refused (before sealing: the nonce counter stays unused) when it cannot fit. */
 function sealAnswer(channel: Channel, answer: JoinAnswer): Buffer {
   const plaintext = encodeAnswer(answer);
-  if (plaintext.length > MAX_FRAME_BYTES - 1 - TAG_BYTES) {
+  if (plaintext.length > FRAME_BYTES_MAX - 1 - TAG_BYTES) {
     throw new JoinError(
       'refused',
-      `the join answer is ${plaintext.length} bytes, over the ${MAX_FRAME_BYTES}-byte frame limit`,
+      `the join answer is ${plaintext.length} bytes, over the ${FRAME_BYTES_MAX}-byte frame limit`,
     );
   }
   return encodeFrame(FRAME_SEALED, channel.seal(plaintext));

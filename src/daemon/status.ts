@@ -94,6 +94,7 @@ function peerLinks(node: NodeConfig | undefined, statuses: LinkStatus[], nodeId:
 export function buildLinks(engine: NodeEngine, now: number): LinksV1 {
   const transport = engine.transportSnapshot();
   const priorities = new Map(engine.checked.effective.links.map((l) => [l.link, l.priority]));
+  const nodeById = new Map(engine.checked.config.nodes.map((n) => [n.nodeid!, n]));
   return {
     version: 1,
     local_nodeid: engine.localNodeId,
@@ -106,8 +107,10 @@ export function buildLinks(engine: NodeEngine, now: number): LinksV1 {
     peers: transport.peerLinks.map((s) => ({
       nodeid: s.nodeId,
       link: s.link,
+      address: nodeById.get(s.nodeId)?.addresses.find((a) => a.link === s.link)?.address ?? null,
       enabled: s.enabled,
       connected: s.connected,
+      active: s.inUse,
       state: s.connected ? 'UP' : 'DOWN',
       reason: s.reason,
       priority: s.priority,

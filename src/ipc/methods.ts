@@ -5,8 +5,8 @@
  */
 import { type Static, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
+import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import { pathProblem } from '../cfs/limits.ts';
-import { GROUP_NAME_BYTES_MAX } from '../cpg/codec.ts';
 import { MAX_LINK_NUMBER, UINT32_MAX } from './schema.ts';
 
 /** Error codes of `{"error": {"code": …}}`. */

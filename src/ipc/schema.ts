@@ -100,8 +100,12 @@ export const LatencySchema = Type.Object({
 export const PeerLinkSchema = Type.Object({
   nodeid: NodeId,
   link: LinkNumber,
+  address: NullableString("the peer's address on this link (nodelist); null when it has none"),
   enabled: Type.Boolean(),
   connected: Type.Boolean(),
+  active: Type.Boolean({
+    description: "carries the peer's traffic now (passive: the best connected link; active/rr: every connected link)",
+  }),
   state: LinkState,
   reason: NullableString('why the link is DOWN; null when UP'),
   priority: Type.Integer({ minimum: 0, maximum: 255 }),

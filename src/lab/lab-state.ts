@@ -8,8 +8,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Most hosts and links of one lab. */
-export const MAX_LAB_NODES = 32;
-export const MAX_LAB_LINKS = 8;
+export const LAB_NODES_MAX = 32;
 /** Default lab directory when neither an option nor $COROLINK_LAB_DIR says otherwise. */
 export const DEFAULT_LAB_DIR = '/run/corolink-lab';
 const STATE_FILE = 'lab.json';

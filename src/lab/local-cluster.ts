@@ -1,7 +1,9 @@
 /**
  * A cluster of real corolink daemons on this machine's loopback: each node is a child process bound to its
  * own 127.0.<subnet>.<host> address per link (Linux routes all of 127/8 to lo, so no root is needed). Used by
- * `npm start`, the integration and browser tests and the benchmarks. Every process it starts is stopped by PID.
+ * `npm start`, the integration and browser tests and the benchmarks. Every process it starts is stopped by PID,
+ * and each daemon is tied to this process (`--exit-with-parent`: it leaves when the stdin pipe from here closes),
+ * so that no daemon outlives it, even when it is killed with SIGKILL.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -16,6 +18,8 @@ const STOP_TIMEOUT_MS = 10_000;
 export interface LocalClusterOptions {
   /** Working directory for configs, keys, sockets and logs (default: a new temp dir, removed on stop). */
   dir?: string;
+  /** Where the daemons' log files go instead (kept on stop: `corolink start --keep-logs DIR`). */
+  logDir?: string;
   nodes?: number;
   links?: number;
   linkMode?: 'passive' | 'active' | 'rr';
@@ -52,6 +56,8 @@ export class LocalCluster {
   readonly nodes: LocalNode[];
   readonly configPath: string;
   readonly authkeyPath: string;
+  /** Where the log files are (the working directory unless `logDir` was given). */
+  readonly logDir: string;
 
   private constructor(
     readonly dir: string,
@@ -61,6 +67,7 @@ export class LocalCluster {
     const subnets = options.linkSubnets ?? Array.from({ length: options.links }, (_, l) => 10 * (l + 1));
     this.configPath = join(dir, 'corosync.conf');
     this.authkeyPath = join(dir, 'authkey');
+    this.logDir = options.logDir ?? dir;
     this.nodes = Array.from({ length: options.nodes }, (_, i) => {
       const nodeid = i + 1;
       const host = options.firstHost + i;
@@ -72,7 +79,7 @@ export class LocalCluster {
         configPath: join(dir, 'corosync.conf'),
         authkeyPath: join(dir, 'authkey'),
         socket: join(dir, `n${nodeid}.sock`),
-        logFile: join(dir, `n${nodeid}.log`),
+        logFile: join(this.logDir, `n${nodeid}.log`),
         addresses,
         httpUrl: options.httpBasePort === undefined ? undefined : `http://127.0.0.1:${options.httpBasePort + i}/`,
         process: undefined,
@@ -93,6 +100,7 @@ export class LocalCluster {
     const ownsDir = options.dir === undefined;
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'corolink-'));
     mkdirSync(dir, { recursive: true });
+    if (options.logDir !== undefined) mkdirSync(options.logDir, { recursive: true });
     const cluster = new LocalCluster(dir, ownsDir, {
       ...options,
       nodes: options.nodes ?? 3,
@@ -179,7 +187,7 @@ export class LocalCluster {
     const joined: LocalNode = {
       ...node,
       socket: join(this.dir, `n${node.nodeid}.sock`),
-      logFile: join(this.dir, `n${node.nodeid}.log`),
+      logFile: join(this.logDir, `n${node.nodeid}.log`),
       httpUrl: undefined,
       process: undefined,
     };
@@ -211,8 +219,10 @@ export class LocalCluster {
             socket: node.socket,
           }),
           ...(node.httpUrl === undefined ? [] : ['--http-port', new URL(node.httpUrl).port]),
+          '--exit-with-parent',
         ],
-        { stdio: ['ignore', log, log] },
+        // stdin: the pipe the daemon watches; this process never writes to it, its end means this process is gone.
+        { stdio: ['pipe', log, log] },
       );
     } finally {
       closeSync(log);

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { LINKS_MAX } from '../base/limits.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
 import { ip, ipIn } from './command.ts';
 import {
@@ -29,12 +30,11 @@ import {
   undropTo,
 } from './impair.ts';
 import {
+  LAB_NODES_MAX,
   type LabState,
   type LinkMode,
   labAddress,
   labDir,
-  MAX_LAB_LINKS,
-  MAX_LAB_NODES,
   names,
   newPrefix,
   readState,
@@ -88,10 +88,10 @@ export class NetnsLab {
   static async up(options: LabOptions): Promise<NetnsLab> {
     const dir = labDir(options.dir);
     const linksConfigured = options.linksConfigured ?? options.links;
-    if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > MAX_LAB_NODES)
-      throw new RangeError(`--nodes must be 1–${MAX_LAB_NODES}`);
-    if (!Number.isInteger(options.links) || options.links < 1 || options.links > MAX_LAB_LINKS)
-      throw new RangeError(`--links must be 1–${MAX_LAB_LINKS}`);
+    if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > LAB_NODES_MAX)
+      throw new RangeError(`--nodes must be 1–${LAB_NODES_MAX}`);
+    if (!Number.isInteger(options.links) || options.links < 1 || options.links > LINKS_MAX)
+      throw new RangeError(`--links must be 1–${LINKS_MAX}`);
     if (!Number.isInteger(linksConfigured) || linksConfigured < 1 || linksConfigured > options.links)
       throw new RangeError(`--links-configured must be 1–${options.links}`);
     const members = options.members ?? options.nodes;
@@ -427,14 +427,22 @@ export class NetnsLab {
   }
 
   /**
-   * Runs `command` inside host `nodeid`'s namespace with COROLINK_SOCKET preset, output to this process's
+   * Runs `command` inside host `nodeid`'s namespace with COROLINK_SOCKET and COROLINK_CONFIG preset, output to this process's
    * stdout/stderr; killed after `timeoutMs`. Resolves with the exit code.
    */
   exec(nodeid: number, command: string[], timeoutMs: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const child = spawn(
         'ip',
-        ['netns', 'exec', this.namespace(nodeid), 'env', `COROLINK_SOCKET=${this.socket(nodeid)}`, ...command],
+        [
+          'netns',
+          'exec',
+          this.namespace(nodeid),
+          'env',
+          `COROLINK_SOCKET=${this.socket(nodeid)}`,
+          `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`,
+          ...command,
+        ],
         { stdio: 'inherit' },
       );
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -64,7 +64,7 @@ const NODEINFO_BYTES = HEADER_BYTES + 4 * 7;
 const RECONFIGURE_BYTES = HEADER_BYTES + 1 + 4 * 2;
 const UINT32_SPAN = 2 ** 32;
 /** Largest high word of a ring sequence number that still gives a safe integer. */
-const MAX_SEQ_HIGH_WORD = Math.floor(Number.MAX_SAFE_INTEGER / UINT32_SPAN);
+const SEQ_HIGH_WORD_MAX = Math.floor(Number.MAX_SAFE_INTEGER / UINT32_SPAN);
 
 /** Encodes a message; every number must be an unsigned 32-bit integer (the ring seq a safe integer). */
 export function encodeQuorumMessage(message: QuorumMessage): Uint8Array {
@@ -112,7 +112,7 @@ function decodeNodeInfo(view: DataView): DecodeResult {
   const nodeId = view.getUint32(2);
   if (nodeId === 0) return { ok: false, error: 'nodeinfo for node id 0' };
   const seqHigh = view.getUint32(22);
-  if (seqHigh > MAX_SEQ_HIGH_WORD) return { ok: false, error: 'ring sequence number out of range' };
+  if (seqHigh > SEQ_HIGH_WORD_MAX) return { ok: false, error: 'ring sequence number out of range' };
   return {
     ok: true,
     message: {

@@ -8,10 +8,10 @@
  * the same rules to a reloaded configuration, keeping the keys corosync reads only at startup.
  * Not supported (see docs/quorum.md): quorum devices, allow_downscale, expected_votes_tracking.
  */
-import type { QuorumLogAction, QuorumOptions } from './types.ts';
-
-/** Default `last_man_standing_window` in ms (votequorum.c `DEFAULT_LMS_WIN`). */
-export const DEFAULT_LAST_MAN_STANDING_WINDOW_MS = 10000;
+// The default comes from the config layer, where every default is; the daemon passes the derived value.
+import { UINT32_MAX } from '../base/limits.ts';
+import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
+import type { AutoTieBreakerNode, QuorumLogAction, QuorumOptions } from './types.ts';
 
 /** The resolved auto_tie_breaker mode (votequorum.c `ATB_NONE/LOWEST/HIGHEST/LIST`). */
 export type TieBreaker =
@@ -160,6 +160,16 @@ function sumNodelistVotes(nodelist: NonNullable<QuorumOptions['nodelist']>): num
   return sum;
 }
 
+/**
+ * The `quorum.auto_tie_breaker_node` key as written (`lowest`, `highest` or node ids separated by spaces);
+ * undefined when the key is not set, so that only a key really set draws corosync's "meaningless" warning.
+ */
+export function parseAutoTieBreakerNode(text: string | undefined): AutoTieBreakerNode | undefined {
+  if (text === undefined) return undefined;
+  const value = text.trim();
+  return value === 'lowest' || value === 'highest' ? value : value.split(/\s+/).map(Number);
+}
+
 function resolveTieBreaker(options: QuorumOptions, logAt: LogAt): TieBreaker {
   const node = options.autoTieBreakerNode;
   if (!options.autoTieBreaker) {
@@ -178,7 +188,7 @@ function resolveTieBreaker(options: QuorumOptions, logAt: LogAt): TieBreaker {
 }
 
 function requireCount(name: string, value: number, minimum: number): void {
-  if (!Number.isInteger(value) || value < minimum || value > 0xffffffff) {
-    throw new QuorumConfigError(`configuration error: ${name} must be an integer from ${minimum} to 4294967295`);
+  if (!Number.isInteger(value) || value < minimum || value > UINT32_MAX) {
+    throw new QuorumConfigError(`configuration error: ${name} must be an integer from ${minimum} to ${UINT32_MAX}`);
   }
 }

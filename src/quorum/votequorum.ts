@@ -25,9 +25,11 @@
  * could re-arm it on its own nodeinfo, before its peers' arrive, and end the sync inquorate while its peers are
  * quorate).
  */
+import { assert, isStrictlyAscending } from '../base/assert.ts';
+import { UINT32_MAX } from '../base/limits.ts';
+import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
 import { decodeQuorumMessage, encodeQuorumMessage, NodeFlag, type NodeInfoMessage, ReconfigureParam } from './codec.ts';
 import {
-  DEFAULT_LAST_MAN_STANDING_WINDOW_MS,
   QuorumConfigError,
   type QuorumSettings,
   type QuorumStartupKeys,
@@ -188,6 +190,7 @@ export class QuorumCore {
   /** votequorum.c `votequorum_sync_init` + `votequorum_sync_process`, vsf_quorum.c `quorum_sync_init`. */
   private onConfigChange(memberList: readonly number[], ringId: RingId, now: number): void {
     const newMembers = [...new Set(memberList)].sort((a, b) => a - b);
+    assert(newMembers.includes(this.us.nodeId), 'votequorum: a configuration holds this node');
     if (newMembers.length > 1) this.us.flags &= ~NodeFlag.first;
     let nodesLeft = false;
     for (const nodeId of this.members) {
@@ -206,6 +209,7 @@ export class QuorumCore {
     }
     this.previousMembers = this.members;
     this.members = newMembers;
+    assert(isStrictlyAscending(newMembers), 'votequorum: the member list is ascending and unique');
     this.ringId = { rep: ringId.rep, seq: ringId.seq };
     this.syncPending = new Set(newMembers);
     this.logList('Sync members', newMembers);
@@ -293,6 +297,12 @@ export class QuorumCore {
   /** votequorum.c `votequorum_sync_activate`. */
   private activateSync(): void {
     this.syncPending = null;
+    for (const nodeId of this.members)
+      assert(this.isMember(nodeId), 'votequorum: every ring member is counted after sync');
+    assert(
+      this.tallyMembers().memberCount === this.members.length,
+      'votequorum: only ring members are counted after sync',
+    );
     this.recalculateQuorum(false, false);
     this.announce();
   }
@@ -456,6 +466,8 @@ export class QuorumCore {
     if (tally.totalVotes > this.us.expectedVotes) this.us.expectedVotes = tally.totalVotes;
     const { quorum, totalVotes } = this.calculateQuorum(allowDecrease, maxExpected);
     this.quorum = quorum;
+    assert(quorum >= 1, 'votequorum: quorum is at least one vote');
+    assert(this.us.expectedVotes >= tally.totalVotes, "votequorum: expected votes cover the members' total votes");
     this.setMembersExpectedVotes(maxExpected);
     this.areWeQuorate(totalVotes);
   }
@@ -486,6 +498,10 @@ export class QuorumCore {
     ) {
       quorate = true;
     }
+    assert(
+      !quorate || this.quorum <= totalVotes || this.settings.tieBreaker.kind !== 'none',
+      'votequorum: quorate only with quorum ≤ total votes (or by the tie breaker)',
+    );
     const changed = quorate !== this.clusterIsQuorate;
     this.clusterIsQuorate = quorate;
     if (quorate) this.us.flags |= NodeFlag.quorate;
@@ -559,6 +575,7 @@ export class QuorumCore {
     } else if (changed) {
       this.log('notice', 'This node is within the non-primary component and will NOT provide any services.');
     }
+    assert(this.syncPending === null, 'votequorum: quorum is announced only outside a sync');
     this.announcedQuorate = quorate;
     this.announcedMembers = [...this.members];
     this.announcedRingId = this.ringId;
@@ -610,7 +627,7 @@ export function majorityOf(votes: number): number {
 }
 
 function isVoteCount(value: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+  return Number.isInteger(value) && value >= 0 && value <= UINT32_MAX;
 }
 
 /** The node ids of the nodelist votequorum uses: only one that lists this node counts (otherwise "no nodelist"). */

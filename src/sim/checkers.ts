@@ -40,9 +40,9 @@ export interface CheckOptions {
 }
 
 /** Upper bound on violations reported per invariant, so a badly broken run still prints a short report. */
-export const MAX_VIOLATIONS_PER_INVARIANT = 20;
+export const VIOLATIONS_PER_INVARIANT_MAX = 20;
 
-/** Runs every checker; returns all violations (at most {@link MAX_VIOLATIONS_PER_INVARIANT} per invariant). */
+/** Runs every checker; returns all violations (at most {@link VIOLATIONS_PER_INVARIANT_MAX} per invariant). */
 export function checkTraces(traces: readonly NodeTrace[], options: CheckOptions): Violation[] {
   const found = [
     ...checkWellFormed(traces),
@@ -62,6 +62,6 @@ export function checkTraces(traces: readonly NodeTrace[], options: CheckOptions)
   return found.filter((violation) => {
     const count = (perInvariant.get(violation.invariant) ?? 0) + 1;
     perInvariant.set(violation.invariant, count);
-    return count <= MAX_VIOLATIONS_PER_INVARIANT;
+    return count <= VIOLATIONS_PER_INVARIANT_MAX;
   });
 }

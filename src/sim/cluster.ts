@@ -4,8 +4,8 @@
  * crash / restart / leave / timer lateness here. Each node incarnation keeps a trace of what Totem delivered
  * (docs/contracts.md § Simulated cluster) for the EVS checkers.
  */
+import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import {
-  CONSENSUS_FACTOR,
   DEFAULT_FAIL_TO_RECV_CONST,
   DEFAULT_JOIN_MS,
   DEFAULT_MAX_MESSAGES,
@@ -13,14 +13,13 @@ import {
   DEFAULT_SEQNO_UNCHANGED_CONST,
   DEFAULT_TOKEN_COEFFICIENT_MS,
   DEFAULT_TOKEN_MS,
-  DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS,
   DEFAULT_WINDOW_SIZE,
+  derivedConsensusMs,
+  derivedTokenRetransmitMs,
   effectiveTokenMs,
   FAST_PING_INTERVAL_MS,
   FAST_PING_TIMEOUT_MS,
   FAST_PONG_COUNT,
-  MAX_MESSAGE_BYTES,
-  TOKEN_RETRANSMIT_DIVISOR_EXTRA,
 } from '../config/defaults.ts';
 import { TotemCore } from '../totem/totem.ts';
 import type { Guarantee, TotemOptions, TotemSnapshot } from '../totem/types.ts';
@@ -70,9 +69,9 @@ export function corosyncTotemOptions(nodeCount: number): SimTotemOptions {
   const tokenMs = effectiveTokenMs(DEFAULT_TOKEN_MS, DEFAULT_TOKEN_COEFFICIENT_MS, nodeCount);
   return {
     tokenMs,
-    tokenRetransmitMs: Math.trunc(tokenMs / (DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS + TOKEN_RETRANSMIT_DIVISOR_EXTRA)),
+    tokenRetransmitMs: derivedTokenRetransmitMs(tokenMs),
     joinMs: DEFAULT_JOIN_MS,
-    consensusMs: Math.trunc(CONSENSUS_FACTOR * tokenMs),
+    consensusMs: derivedConsensusMs(tokenMs),
     mergeMs: DEFAULT_MERGE_MS,
     maxMessages: DEFAULT_MAX_MESSAGES,
     windowSize: DEFAULT_WINDOW_SIZE,
@@ -228,7 +227,7 @@ export class SimCluster implements FuzzCluster {
         links: allLinks.map((link) => ({ link, priority: 1, pingIntervalMs, pingTimeoutMs, pongCount, mtu })),
         peers: this.nodeIds.filter((peer) => peer !== node).map((nodeId) => ({ nodeId, links: allLinks })),
         failbackHoldMs,
-        maxMessageBytes: MAX_MESSAGE_BYTES,
+        maxMessageBytes: MESSAGE_BYTES_MAX,
         incarnation: this.rng.int(0, 0xffffffff),
       },
       now,

@@ -3,6 +3,7 @@
 // nodes and deliver everything multicast after healing. The EVS checkers judge the traces of the whole run.
 // Generic over {@link FuzzCluster}, which src/sim/cluster.ts implements.
 
+import { AssertionError } from '../base/assert.ts';
 import type { Guarantee } from '../totem/types.ts';
 import {
   type ConfigEntry,
@@ -134,7 +135,9 @@ export function runSeed(createCluster: ClusterFactory, options: SeedOptions, sch
     healEverything(cluster, nodeIds, options.links);
     violations = runLivenessPhase(cluster, traffic, nodeIds, options.livenessMsMax ?? DEFAULT_LIVENESS_MS_MAX);
   } catch (error) {
-    const invariant = error instanceof WorkBudgetExceeded ? 'work-budget' : 'exception';
+    // A failed assertion names the invariant a core broke: the seed fails with it, like a checker's violation.
+    const invariant =
+      error instanceof WorkBudgetExceeded ? 'work-budget' : error instanceof AssertionError ? 'assertion' : 'exception';
     const detail =
       error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 3).join(' | ') : String(error);
     violations = [{ invariant, nodes: [], messages: [], detail: `at ${cluster.scheduler.now()} ms: ${detail}` }];

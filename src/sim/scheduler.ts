@@ -12,7 +12,7 @@ interface Entry {
 }
 
 /** Guard against a run that schedules events forever at one instant. */
-const MAX_EVENTS_PER_INSTANT = 1_000_000;
+const EVENTS_PER_INSTANT_MAX = 1_000_000;
 
 export class Scheduler {
   private current = 0;
@@ -66,8 +66,8 @@ export class Scheduler {
       const top = this.peekLive();
       if (!top || top.time > time) break;
       if (top.time === lastTime) {
-        if (++sameInstant > MAX_EVENTS_PER_INSTANT) {
-          throw new Error(`Scheduler: more than ${MAX_EVENTS_PER_INSTANT} events at t=${top.time} (livelock?)`);
+        if (++sameInstant > EVENTS_PER_INSTANT_MAX) {
+          throw new Error(`Scheduler: more than ${EVENTS_PER_INSTANT_MAX} events at t=${top.time} (livelock?)`);
         }
       } else {
         sameInstant = 0;

@@ -50,6 +50,7 @@ export type InvariantName =
   | 'convergence'
   | 'liveness-delivery'
   | 'exception'
+  | 'assertion'
   | 'work-budget';
 
 /** One broken invariant: which, where (node ids), which messages, and a human-readable explanation. */

@@ -7,6 +7,7 @@
  * corosync's u32 with serial-number arithmetic — a ring would need 2^53 messages to wrap, so plain comparisons are
  * correct. Decoding never throws: anything malformed yields `null` and the caller counts it.
  */
+import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import type { ConfigStamp, Guarantee, RingId } from './types.ts';
 
 /** Header magic ('totem' for corolink), distinguishes Totem messages from stray bytes. */
@@ -14,14 +15,14 @@ export const TOTEM_MAGIC = 0xc07a;
 /** Wire format version; a different version is rejected. */
 export const TOTEM_WIRE_VERSION = 2;
 /** Most nodes in a ring, a join set or a commit token (corosync PROCESSOR_COUNT_MAX). */
-export const MAX_PROCESSORS = 384;
+export const PROCESSORS_MAX = 384;
 /** Most entries on the token's retransmit list (corosync RETRANSMIT_ENTRIES_MAX). */
-export const MAX_RETRANSMIT_ENTRIES = 30;
-/** Largest application payload (corosync MESSAGE_SIZE_MAX, 1 MiB). */
-export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+export const RETRANSMIT_ENTRIES_MAX = 30;
 
 const U32_SPAN = 0x1_0000_0000;
 const TYPE_CODES = { token: 0, mcast: 1, mergeDetect: 2, join: 3, commit: 4, holdCancel: 5 } as const;
+/** Where the type code sits in the header: after magic u16 and version u8. */
+const TYPE_OFFSET = 3;
 
 /** One application message as ordered on a ring (corosync `mcast` header + payload). */
 export interface RegularMessage {
@@ -56,7 +57,7 @@ export interface TokenMessage {
   backlog: number;
   /** Recovery only: the representative found every member holding every recovered message — install the ring. */
   install: boolean;
-  /** Seqs someone misses (≤ MAX_RETRANSMIT_ENTRIES). */
+  /** Seqs someone misses (≤ RETRANSMIT_ENTRIES_MAX). */
   rtr: number[];
 }
 
@@ -239,7 +240,7 @@ class Reader {
   }
   blob(): Uint8Array {
     const length = this.u32();
-    if (length > MAX_PAYLOAD_BYTES) this.ok = false;
+    if (length > MESSAGE_BYTES_MAX) this.ok = false;
     const at = this.take(length);
     return at < 0 ? new Uint8Array(0) : this.bytes.slice(at, at + length);
   }
@@ -345,7 +346,7 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
       const backlog = r.u32();
       const install = r.flag();
       const count = r.u16();
-      if (count > MAX_RETRANSMIT_ENTRIES) return null;
+      if (count > RETRANSMIT_ENTRIES_MAX) return null;
       const rtr: number[] = [];
       for (let i = 0; i < count; i++) rtr.push(r.u53());
       if (aru > seq || rtr.some((s) => s > seq)) return null;
@@ -360,15 +361,15 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
       return {
         type: 'join',
         sender: r.nodeId(),
-        proc: r.ids(MAX_PROCESSORS),
-        fail: r.ids(MAX_PROCESSORS),
+        proc: r.ids(PROCESSORS_MAX),
+        fail: r.ids(PROCESSORS_MAX),
         ringSeq: r.u53(),
-        ...withUnreachable(r.ids(MAX_PROCESSORS)),
+        ...withUnreachable(r.ids(PROCESSORS_MAX)),
         stamp: r.stamp(),
       };
     case TYPE_CODES.commit: {
       const ringId = r.ringId();
-      const members = r.ids(MAX_PROCESSORS);
+      const members = r.ids(PROCESSORS_MAX);
       const count = r.u16();
       if (count > members.length) return null;
       const entries: CommitEntry[] = [];
@@ -387,8 +388,8 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
     }
     case TYPE_CODES.mergeDetect: {
       const head = { type: 'mergeDetect' as const, sender: r.nodeId(), ringId: r.ringId() };
-      const unreachable = withUnreachable(r.ids(MAX_PROCESSORS));
-      const members = r.ids(MAX_PROCESSORS);
+      const unreachable = withUnreachable(r.ids(PROCESSORS_MAX));
+      const members = r.ids(PROCESSORS_MAX);
       return { ...head, ...unreachable, ...(members.length === 0 ? {} : { members }), stamp: r.stamp() };
     }
     case TYPE_CODES.holdCancel:
@@ -404,4 +405,17 @@ export function decodeMessage(bytes: Uint8Array): TotemMessage | null {
   if (r.u16() !== TOTEM_MAGIC || r.u8() !== TOTEM_WIRE_VERSION) return null;
   const message = decodeBody(r, r.u8());
   return message && r.atEnd() ? message : null;
+}
+
+/**
+ * The hop counter of an ORF token without decoding the rest (null for any other message): lets the daemon's token
+ * trace and rotation metric recognise tokens on the hot path cheaply.
+ */
+export function peekTokenSeq(bytes: Uint8Array): number | null {
+  if (bytes[TYPE_OFFSET] !== TYPE_CODES.token) return null; // most messages: no reader allocated
+  const r = new Reader(bytes);
+  if (r.u16() !== TOTEM_MAGIC || r.u8() !== TOTEM_WIRE_VERSION || r.u8() !== TYPE_CODES.token) return null;
+  r.ringId();
+  const tokenSeq = r.u53();
+  return r.ok ? tokenSeq : null;
 }

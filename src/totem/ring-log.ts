@@ -2,6 +2,7 @@
  * The messages of one ring, indexed by seq (corosync's sort queue, TOCS §3): what arrived, the all-received-up-to
  * point (aru), the highest seq seen, what was delivered, and garbage collection of messages everyone holds.
  */
+import { assert } from '../base/assert.ts';
 import type { McastMessage } from './messages.ts';
 import type { RingId } from './types.ts';
 
@@ -29,6 +30,7 @@ export class RingLog {
     this.messages.set(seq, message);
     if (seq > this.highSeq) this.highSeq = seq;
     while (this.messages.has(this.aru + 1)) this.aru++;
+    assert(this.aru <= this.highSeq, 'ring log: aru ≤ highest seq received');
     return true;
   }
 
@@ -51,6 +53,7 @@ export class RingLog {
     const upTo = Math.min(everyoneHas, this.highDelivered);
     for (let seq = this.releasedUpTo + 1; seq <= upTo; seq++) this.messages.delete(seq);
     if (upTo > this.releasedUpTo) this.releasedUpTo = upTo;
+    assert(this.releasedUpTo <= this.highDelivered, 'ring log: only delivered messages are released');
   }
 
   /** Messages held (not yet released). */

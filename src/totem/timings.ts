@@ -3,11 +3,11 @@
  * the log line naming what changed, in corosync.conf's key names.
  */
 // corosync's defaults live in the config layer, which the daemon's options come from; a core built without them
-// (the simulator, tests) derives the same values from the same constants.
-import { DEFAULT_TOKEN_WARNING_PCT, HOLD_FACTOR, HOLD_TICK_MS } from '../config/defaults.ts';
-import type { TotemOptions, TotemTimings } from './types.ts';
+// (the simulator, tests) takes the same defaults and the same hold derivation from there.
 
-const MAX_PERCENT = 100;
+import { PERCENT_MAX } from '../base/limits.ts';
+import { DEFAULT_TOKEN_WARNING_PCT, derivedHoldMs } from '../config/defaults.ts';
+import type { TotemOptions, TotemTimings } from './types.ts';
 
 /** Every timing with its defaults applied. */
 export type EffectiveTimings = Required<TotemTimings>;
@@ -18,7 +18,7 @@ const RULES: Record<Rule, { valid: (value: number) => boolean; text: string }> =
   positive: { valid: (value) => value > 0, text: 'a positive number' },
   nonNegative: { valid: (value) => value >= 0, text: 'a non-negative number' },
   count: { valid: (value) => Number.isInteger(value) && value >= 1, text: 'a positive integer' },
-  percent: { valid: (value) => value >= 0 && value <= MAX_PERCENT, text: 'a percentage (0–100)' },
+  percent: { valid: (value) => value >= 0 && value <= PERCENT_MAX, text: 'a percentage (0–100)' },
 };
 
 /** Each timing: its corosync.conf key, the unit it is logged with and its valid values; in log order. */
@@ -42,7 +42,7 @@ export function effectiveTimings(options: TotemOptions): EffectiveTimings {
   return {
     tokenMs: options.tokenMs,
     tokenRetransmitMs: options.tokenRetransmitMs,
-    holdMs: options.holdMs ?? Math.max(0, options.tokenRetransmitMs * HOLD_FACTOR - HOLD_TICK_MS),
+    holdMs: options.holdMs ?? derivedHoldMs(options.tokenRetransmitMs),
     joinMs: options.joinMs,
     consensusMs: options.consensusMs,
     mergeMs: options.mergeMs,

@@ -2,7 +2,7 @@
  * The per-visit rules of the ORF token (TOCS §3; corosync `message_handler_orf_token`, `orf_token_rtr`,
  * `fcc_calculate`, `fcc_token_update`), as pure functions over the token (mutated in place) and my ring log.
  */
-import { MAX_RETRANSMIT_ENTRIES, type McastMessage, type TokenMessage } from './messages.ts';
+import { type McastMessage, RETRANSMIT_ENTRIES_MAX, type TokenMessage } from './messages.ts';
 import type { RingLog } from './ring-log.ts';
 
 /** Most messages in flight on a ring (corosync's sort-queue window, QUEUE_RTR_ITEMS_SIZE_MAX). */
@@ -26,8 +26,8 @@ export function takeRetransmissions(token: TokenMessage, ring: RingLog): McastMe
  * retransmit list, up to its bound; returns the seqs added.
  */
 export function requestMissing(token: TokenMessage, ring: RingLog, assignedBefore: number): number[] {
-  const room = MAX_RETRANSMIT_ENTRIES - token.rtr.length;
-  const missing = ring.missing(Math.min(token.seq, assignedBefore), MAX_RETRANSMIT_ENTRIES);
+  const room = RETRANSMIT_ENTRIES_MAX - token.rtr.length;
+  const missing = ring.missing(Math.min(token.seq, assignedBefore), RETRANSMIT_ENTRIES_MAX);
   const added = missing.filter((seq) => !token.rtr.includes(seq)).slice(0, room);
   token.rtr.push(...added);
   return added;

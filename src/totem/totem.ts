@@ -20,6 +20,7 @@
  * - Sequence numbers are 53-bit and never wrap; a leave is a JOIN with the sender in its own fail set.
  */
 
+import { assert, isStrictlyAscending } from '../base/assert.ts';
 import { DEFAULT_CONFIG_STAMP, mismatchText, sameStamp, stampProblem } from './config-stamp.ts';
 import { activeMembers, applyJoin, type GatherSets } from './membership.ts';
 import {
@@ -153,6 +154,10 @@ export class TotemCore {
   private backlogLastVisit = 0;
 
   private readonly pending: PendingMessage[] = [];
+  /** The last message delivered (its ring and seq), for the delivery-order assertion. */
+  private deliveredRingRep = -1;
+  private deliveredRingSeq = -1;
+  private deliveredSeq = -1;
 
   // timers (absolute ms, Infinity = off)
   private holdUntil = Infinity;
@@ -327,6 +332,7 @@ export class TotemCore {
       return;
     }
     this.pending.push({ payload, guarantee });
+    assert(this.pending.length <= this.maxPending, 'Totem: pending queue within its bound');
     if (this.pending.length > 1 || this.state !== 'operational' || !this.installed) return;
     if (this.heldToken) {
       this.revisitHeldToken();
@@ -540,6 +546,7 @@ export class TotemCore {
         // rings, merge, and fail each other again at network speed (a JOIN storm the fuzzer found, seed 912).
         if (join.fail.includes(this.me) && this.installed && join.ringSeq < this.installed.ringId.seq) return;
         const verdict = applyJoin(this.me, this.sets, join, oldMembers);
+        assert(!this.sets.fail.has(this.me), 'Totem: a node never puts itself in its fail set');
         if (verdict === 'merged') {
           this.enterGather('mergeJoin');
         } else if (verdict === 'agree') {
@@ -575,6 +582,7 @@ export class TotemCore {
     const active = activeMembers(this.sets);
     if (!active.every((id) => this.consensus.has(id)) || active[0] !== this.me) return;
     this.highestRingSeq += RING_SEQ_STEP;
+    assert(this.highestRingSeq > this.lastCommittedRingSeq, 'Totem: a new ring id is above every ring committed to');
     const commit: CommitMessage = {
       type: 'commit',
       ringId: { rep: this.me, seq: this.highestRingSeq },
@@ -617,6 +625,10 @@ export class TotemCore {
     }
     const forming = this.forming;
     if (!forming || !sameRingId(commit.ringId, forming.ringId)) return;
+    if (!this.commitMatches(commit, forming)) {
+      this.stats.badMessages++;
+      return;
+    }
     if (this.state === 'commit') {
       this.tokenRetransmitAt = Infinity;
       this.enterRecovery(commit.entries);
@@ -647,6 +659,8 @@ export class TotemCore {
     const sameSet = active.length === commit.members.length && active.every((id, i) => id === commit.members[i]);
     if (!myTurn || !sameSet || commit.ringId.seq <= this.lastCommittedRingSeq) return; // stale: never reuse a ring
     this.lastCommittedRingSeq = commit.ringId.seq;
+    assert(isStrictlyAscending(commit.members), 'Totem: ring members are ascending and unique');
+    assert(commit.members.includes(this.me), 'Totem: a ring this node commits to has it as a member');
     this.log('debug', 'entering COMMIT state.');
     this.state = 'commit';
     this.forming = new RingLog(commit.ringId, commit.members);
@@ -665,6 +679,22 @@ export class TotemCore {
     this.forwardCommit({ ...commit, entries: [...commit.entries, entry] });
   }
 
+  /**
+   * A full commit token must hold one entry per member of the ring being formed, in ring order, mine naming the
+   * ring I come from; one that does not (a forgery or a peer's bug) is dropped and counted, so that the recovery
+   * planned from it holds this node.
+   */
+  private commitMatches(commit: CommitMessage, forming: RingLog): boolean {
+    const members = forming.members;
+    if (commit.entries.length !== members.length || commit.members.length !== members.length) return false;
+    if (!commit.entries.every((entry, i) => entry.nodeId === members[i] && commit.members[i] === members[i])) {
+      return false;
+    }
+    const mine = commit.entries[members.indexOf(this.me)]!.oldRingId;
+    const old = this.installed;
+    return old === null ? mine === null : mine !== null && sameRingId(mine, old.ringId);
+  }
+
   private forwardCommit(commit: CommitMessage): void {
     const next = successor(commit.members, this.me);
     if (next === this.me) {
@@ -678,6 +708,7 @@ export class TotemCore {
   }
 
   private enterRecovery(entries: readonly CommitEntry[]): void {
+    assert(this.state === 'commit', 'Totem: RECOVERY is entered from COMMIT only');
     this.log('debug', 'entering RECOVERY state.');
     this.state = 'recovery';
     this.restartTokenLossTimer();
@@ -687,10 +718,12 @@ export class TotemCore {
   }
 
   private enterOperational(): void {
+    assert(this.state === 'recovery', 'Totem: OPERATIONAL is entered from RECOVERY only');
     const newRing = this.forming!;
     const old = this.installed;
     const plan = this.recoveryPlan!;
     const transitional = plan.transitional;
+    assert(old === null || transitional.includes(this.me), 'Totem: the transitional set holds this node');
     const left = old ? difference(old.members, transitional) : [];
     const failed = left.filter((id) => !this.leftCleanly.has(id));
     const joined = difference(newRing.members, transitional);
@@ -763,6 +796,10 @@ export class TotemCore {
   private onToken(received: TokenMessage): void {
     const ring = this.activeRing();
     if (!ring || !sameRingId(received.ringId, ring.ringId) || received.tokenSeq <= this.lastTokenSeq) return;
+    if (this.contradictsRing(received, ring)) {
+      this.stats.badMessages++;
+      return;
+    }
     const token: TokenMessage = { ...received, rtr: [...received.rtr] };
     this.lastTokenSeq = token.tokenSeq;
     this.tokenRetransmitAt = Infinity;
@@ -781,16 +818,28 @@ export class TotemCore {
     const sentNow = this.sendNewMessages(token, active, retransmittedNow);
     if (sentNow + retransmittedNow > 0 || token.rtr.length > 0) this.seqUnchangedCount = 0;
     this.updateFlowControl(token, retransmittedNow + sentNow);
+    assert(active.highSeq <= token.seq, 'Totem: every message of the ring has a seq the token gave out');
     updateAru(token, active.aru, this.me);
+    assert(token.aru <= token.seq, 'Totem: the token aru ≤ the token seq');
     if (this.state === 'operational' && this.failedToReceive(token)) return;
     if (this.state === 'recovery' && this.recoveryComplete(token, sentNow)) {
       token.install = true;
       this.enterOperational();
     }
+    assert(token.seq >= this.previousVisitSeq, 'Totem: the token seq never goes back within a ring');
     this.previousForwardAru = token.aru;
     this.previousVisitSeq = token.seq;
     this.forwardToken({ ...token, tokenSeq: token.tokenSeq + 1 });
     if (this.state === 'operational') this.deliverInOrder(this.installed!);
+  }
+
+  /**
+   * A token that contradicts what this node saw of its ring — its seq below the last visit's or below a message
+   * already received, or its aru above its seq — is a forgery or a peer's bug: dropped and counted (the ring then
+   * re-forms by token loss), so that the assertions on the token this node forwards hold whatever arrives.
+   */
+  private contradictsRing(token: TokenMessage, ring: RingLog): boolean {
+    return token.seq < this.previousVisitSeq || token.seq < ring.highSeq || token.aru > token.seq;
   }
 
   /**
@@ -1028,6 +1077,13 @@ export class TotemCore {
   }
 
   private deliver(message: McastMessage): void {
+    const { rep, seq } = message.ringId;
+    if (rep === this.deliveredRingRep && seq === this.deliveredRingSeq) {
+      assert(message.seq > this.deliveredSeq, 'Totem: delivery is strictly in seq order within a ring');
+    }
+    this.deliveredRingRep = rep;
+    this.deliveredRingSeq = seq;
+    this.deliveredSeq = message.seq;
     this.stats.delivered++;
     this.out.push({
       type: 'deliver',

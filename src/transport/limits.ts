@@ -2,9 +2,6 @@
  * Named bounds of the transport core. knet's equivalents are cited; where corolink differs the reason is given.
  */
 
-/** knet KNET_MAX_LINK: links 0..7 per host. */
-export const MAX_LINKS = 8;
-
 /** knet KNET_LINK_PONG_TIMEOUT_BACKOFF: the pong timeout is multiplied by this right after a link is (re)created or goes down. */
 export const PONG_TIMEOUT_BACKOFF_START = 10;
 
@@ -21,23 +18,23 @@ export const LATENCY_PRECISION_SAMPLES = 2048;
 export const DEDUP_WINDOW_SEQS = 4096;
 
 /** At most this many partially reassembled messages per peer; the oldest is evicted beyond it. */
-export const MAX_PARTIAL_MESSAGES_PER_PEER = 32;
+export const PARTIAL_MESSAGES_PER_PEER_MAX = 32;
 
 /** At most this many bytes of partially reassembled messages per peer; the oldest is evicted beyond it. */
-export const MAX_REASSEMBLY_BYTES_PER_PEER = 4 * 1024 * 1024;
+export const REASSEMBLY_BYTES_PER_PEER_MAX = 4 * 1024 * 1024;
 
 /** Recent single-link data frames kept per peer so they can be re-sent on another link when theirs fails. */
 export const FAILOVER_RING_FRAMES = 64;
 
 /** Smallest link MTU accepted (header + fragment header + a useful payload). */
-export const MIN_LINK_MTU_BYTES = 128;
+export const LINK_MTU_BYTES_MIN = 128;
 
 /**
  * Passive mode: the data link is *suspect* when no pong came for this many ping intervals (at least a quarter of
  * the ping timeout). While it is suspect, data also goes on the best other link; the receiver drops duplicates.
  */
 export const SUSPECT_AFTER_PING_INTERVALS = 3;
-export const SUSPECT_MIN_TIMEOUT_FRACTION = 0.25;
+export const SUSPECT_TIMEOUT_FRACTION_MIN = 0.25;
 
 /**
  * A step that comes this much later than the core's own deadline means this process was not scheduled (a GC pause,

@@ -15,6 +15,7 @@
  * from a peer proves the peer→us direction only, and a one-way path must not look up; knet 1.35's "fast data
  * up" is not copied).
  */
+import { assert } from '../base/assert.ts';
 import { nextSeq, seqDistance } from '../wire/sequence.ts';
 import {
   LATENCY_PRECISION_SAMPLES,
@@ -92,6 +93,7 @@ export class PeerLink {
 
   /** Restarts heartbeating as for a new link (created or re-enabled): ping now, no backoff. */
   restart(now: number): void {
+    assert(!this.connected, 'knet: a link restarts only while down');
     this.nextPingAtMs = now;
     this.lastPingAtMs = Number.NEGATIVE_INFINITY;
     this.backoffSinceMs = now;
@@ -184,6 +186,7 @@ export class PeerLink {
 
   /** Marks the link up. */
   markUp(now: number): void {
+    assert(!this.connected, 'knet: a link goes up only from down');
     this.connected = true;
     this.upSinceMs = now;
     this.lastChangeMs = now;
@@ -192,6 +195,7 @@ export class PeerLink {
 
   /** Marks the link down and restarts the backoff. */
   markDown(now: number): void {
+    assert(this.connected, 'knet: a link goes down only from up');
     this.connected = false;
     this.pongsGathered = 0;
     this.lastChangeMs = now;

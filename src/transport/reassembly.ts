@@ -2,13 +2,13 @@
  * Reassembly of fragmented messages from one peer, with bounded memory.
  *
  * knet reassembles in per-host defrag buffers (32 in 1.x, dynamic since kronosnet PR #357/#359). corolink keeps
- * at most MAX_PARTIAL_MESSAGES_PER_PEER partial messages and MAX_REASSEMBLY_BYTES_PER_PEER bytes per peer and
+ * at most PARTIAL_MESSAGES_PER_PEER_MAX partial messages and REASSEMBLY_BYTES_PER_PEER_MAX bytes per peer and
  * evicts the oldest partial message beyond either bound (counted). Fragments of one message may arrive over
  * different links, in any order, duplicated: a fragment is identified by (message seq, index). The sender cuts
  * every fragment but the last to the same size, so the receiver checks that the pieces tile the message exactly
  * (offset = index × size) and drops the partial message on any inconsistency.
  */
-import { MAX_PARTIAL_MESSAGES_PER_PEER, MAX_REASSEMBLY_BYTES_PER_PEER } from './limits.ts';
+import { PARTIAL_MESSAGES_PER_PEER_MAX, REASSEMBLY_BYTES_PER_PEER_MAX } from './limits.ts';
 
 /** One received fragment, as decoded from the wire. */
 export interface FragmentIn {
@@ -92,8 +92,8 @@ export class Reassembler {
 
   private start(fragment: FragmentIn): Partial {
     while (
-      this.partials.size >= MAX_PARTIAL_MESSAGES_PER_PEER ||
-      (this.partials.size > 0 && this.bufferedBytes + fragment.messageBytes > MAX_REASSEMBLY_BYTES_PER_PEER)
+      this.partials.size >= PARTIAL_MESSAGES_PER_PEER_MAX ||
+      (this.partials.size > 0 && this.bufferedBytes + fragment.messageBytes > REASSEMBLY_BYTES_PER_PEER_MAX)
     ) {
       const [oldestSeq, oldest] = this.partials.entries().next().value as [number, Partial];
       this.drop(oldestSeq, oldest);

@@ -18,6 +18,8 @@
  *   PMTU); PMTU probes are answered but not yet sent (no discovery yet).
  * Delivery is best effort, like knet: Totem retransmits.
  */
+import { assert } from '../base/assert.ts';
+import { LINK_NUMBER_MAX, LINKS_MAX } from '../base/limits.ts';
 import { fnv1a32 } from '../wire/cluster-id.ts';
 import {
   decodePacket,
@@ -27,10 +29,9 @@ import {
   encodePmtuReply,
   FLAG_URGENT,
   FRAGMENT_HEADER_BYTES,
+  FRAME_BYTES_MAX,
   type FrameHeader,
   HEADER_BYTES,
-  MAX_FRAME_BYTES,
-  MAX_LINK_ID,
   type Packet,
   relinkFrame,
 } from '../wire/packet.ts';
@@ -38,12 +39,11 @@ import { nextSeq } from '../wire/sequence.ts';
 import { DeliveredWindow } from './dedup.ts';
 import { activeLinksLog, knetLog, linkDownLog, linkUpLog, noActiveLinksLog, passiveBestLinkLog } from './knet-log.ts';
 import {
-  MAX_LINKS,
-  MAX_REASSEMBLY_BYTES_PER_PEER,
-  MIN_LINK_MTU_BYTES,
+  LINK_MTU_BYTES_MIN,
   PAUSE_THRESHOLD_MS,
+  REASSEMBLY_BYTES_PER_PEER_MAX,
   SUSPECT_AFTER_PING_INTERVALS,
-  SUSPECT_MIN_TIMEOUT_FRACTION,
+  SUSPECT_TIMEOUT_FRACTION_MIN,
 } from './limits.ts';
 import { PeerLink, zeroLinkCounters } from './peer-link.ts';
 import { Reassembler } from './reassembly.ts';
@@ -107,11 +107,11 @@ interface PeerState {
 
 /** Why `options` cannot describe a link, or null when it can. */
 export function linkOptionsProblem(options: LinkOptions): string | null {
-  if (!Number.isInteger(options.link) || options.link < 0 || options.link > MAX_LINK_ID) return 'link number';
+  if (!Number.isInteger(options.link) || options.link < 0 || options.link > LINK_NUMBER_MAX) return 'link number';
   if (!Number.isFinite(options.priority)) return 'priority';
   if (!(options.pingIntervalMs > 0) || !(options.pingTimeoutMs > 0)) return 'ping interval/timeout';
   if (!Number.isInteger(options.pongCount) || options.pongCount < 1) return 'pong count';
-  if (!Number.isInteger(options.mtu) || options.mtu < MIN_LINK_MTU_BYTES || options.mtu > MAX_FRAME_BYTES) {
+  if (!Number.isInteger(options.mtu) || options.mtu < LINK_MTU_BYTES_MIN || options.mtu > FRAME_BYTES_MAX) {
     return 'mtu';
   }
   return null;
@@ -128,12 +128,12 @@ function incarnationFromClock(now: number): number {
 
 /** The knet-like link manager core. */
 export class Transport {
-  private readonly localLinks: (LocalLink | undefined)[] = new Array(MAX_LINKS).fill(undefined);
+  private readonly localLinks: (LocalLink | undefined)[] = new Array(LINKS_MAX).fill(undefined);
   private readonly peers = new Map<number, PeerState>();
   /** Reused header for every frame this node encodes. */
   private readonly header: FrameHeader;
   /** Frames of the message being sent, by link (a broadcast is encoded once per link). */
-  private readonly frameCache: (Uint8Array | Uint8Array[] | undefined)[] = new Array(MAX_LINKS).fill(undefined);
+  private readonly frameCache: (Uint8Array | Uint8Array[] | undefined)[] = new Array(LINKS_MAX).fill(undefined);
   private txSeq = 0;
   private dataMtuBytes = Number.POSITIVE_INFINITY;
   private lastNow: number;
@@ -157,8 +157,8 @@ export class Transport {
     if (!Number.isInteger(options.clusterId) || options.clusterId < 0 || options.clusterId > 0xffffffff) {
       throw new RangeError('transport: invalid clusterId');
     }
-    if (!(options.maxMessageBytes > 0) || options.maxMessageBytes > MAX_REASSEMBLY_BYTES_PER_PEER) {
-      throw new RangeError(`transport: maxMessageBytes must be in 1..${MAX_REASSEMBLY_BYTES_PER_PEER}`);
+    if (!(options.maxMessageBytes > 0) || options.maxMessageBytes > REASSEMBLY_BYTES_PER_PEER_MAX) {
+      throw new RangeError(`transport: maxMessageBytes must be in 1..${REASSEMBLY_BYTES_PER_PEER_MAX}`);
     }
     if (!(options.failbackHoldMs >= 0)) throw new RangeError('transport: invalid failbackHoldMs');
     this.lastNow = now;
@@ -318,6 +318,7 @@ export class Transport {
       this.dropTx('no_link', actions);
       return;
     }
+    assert(peerLink.connected, 'knet: data goes out only on a connected link');
     this.transmitMessage(peer, peerLink, payload, true, now, actions);
     if (mode === 'passive') {
       const standby = this.standbyFor(peer, peerLink, now, actions);
@@ -335,7 +336,7 @@ export class Transport {
     const { pingIntervalMs, pingTimeoutMs } = dataLink.options;
     const suspectAfterMs = Math.max(
       SUSPECT_AFTER_PING_INTERVALS * pingIntervalMs,
-      SUSPECT_MIN_TIMEOUT_FRACTION * pingTimeoutMs,
+      SUSPECT_TIMEOUT_FRACTION_MIN * pingTimeoutMs,
     );
     if (now - dataLink.lastPongAtMs <= suspectAfterMs) {
       peer.covering = null;
@@ -503,6 +504,7 @@ export class Transport {
     const verdict = peer.delivered.check(seq);
     if (verdict !== 'new') return this.reject(verdict, link, actions);
     peer.delivered.mark(seq);
+    assert(peer.delivered.check(seq) !== 'new', 'knet: a delivered seq is never new again');
     this.stats.delivered++;
     actions.push({ type: 'deliver', from: peer.nodeId, payload });
   }
@@ -637,6 +639,7 @@ export class Transport {
             : passiveBestLinkLog(peer.nodeId, chosen.link, chosen.options.priority),
         );
       }
+      assert(chosen === null || eligible.includes(chosen), 'knet: the passive data link is an eligible link');
       peer.passiveLink = chosen;
       peer.failbackAtMs = nextFailbackMs(eligible, chosen?.link ?? null, this.options.failbackHoldMs);
     } else if (changed) {
@@ -646,6 +649,10 @@ export class Transport {
       );
     }
     const reachable = eligible.length > 0;
+    assert(
+      this.options.linkMode !== 'passive' || reachable === (peer.passiveLink !== null),
+      'knet: a reachable peer has a passive data link, an unreachable one none',
+    );
     if (reachable === peer.reachable) return;
     peer.reachable = reachable;
     if (reachable) {
@@ -813,7 +820,7 @@ export class Transport {
   }
 
   private newPeer(nodeId: number, links: number[], now: number): PeerState {
-    const peerLinks: (PeerLink | undefined)[] = new Array(MAX_LINKS).fill(undefined);
+    const peerLinks: (PeerLink | undefined)[] = new Array(LINKS_MAX).fill(undefined);
     for (const link of links) {
       const local = this.localLinks[link];
       if (local !== undefined) peerLinks[link] = new PeerLink(nodeId, local.options, now);

@@ -27,6 +27,11 @@ export class PendingBundle {
     return this.frames.length;
   }
 
+  /** The queued frames (the array `take` hands over; it is never changed once taken). */
+  get queued(): readonly Uint8Array[] {
+    return this.frames;
+  }
+
   /** Whether `frame` still fits under `budgetBytes` of plaintext together with the queued frames. */
   fits(frame: Uint8Array, budgetBytes: number): boolean {
     return this.bundleBytes + BUNDLE_LENGTH_BYTES + frame.length <= budgetBytes;
@@ -74,4 +79,11 @@ export function splitBundle(plaintext: Uint8Array): Uint8Array[] | null {
     offset = start + length;
   }
   return frames.length > 0 ? frames : null;
+}
+
+/** Whether two frame lists hold the same frame objects in the same order (the same bundle). */
+export function sameFrames(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -1,4 +1,5 @@
-import { isIPv6 } from 'node:net';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import { canonicalAddress } from '../crypto/address.ts';
 
 /** corosync's default `mcastport`; link N listens on DEFAULT_BASE_PORT + N unless configured. */
@@ -90,4 +91,19 @@ export class PeerEndpoints {
   nodeAt(link: number, address: string, port: number): number | undefined {
     return this.bySource.get(link)?.get(sourceKey(address, port));
   }
+}
+
+/**
+ * The `lookup` of every link socket: an IP literal (all a resolved endpoint holds) is its own address, answered at
+ * once. dgram's default (dns.lookup) answers even a literal on the next tick, so every datagram — the Totem token's
+ * urgent flush too — left only after the rest of the event-loop turn (a visit's deliveries) had run.
+ */
+export function literalLookup(
+  hostname: string,
+  options: LookupOneOptions | number, // dgram passes the family number, whatever @types/node says
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
 }

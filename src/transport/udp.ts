@@ -6,6 +6,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { AssertionError } from '../base/assert.ts';
 import { canonicalAddress } from '../crypto/address.ts';
 import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
 import { linkOptionsProblem, type Transport } from './transport.ts';
@@ -18,8 +19,14 @@ import type {
   TransportCounters,
   TransportEvent,
 } from './types.ts';
-import { PendingBundle, splitBundle } from './udp-bundle.ts';
-import { type LinkEndpoint, PeerEndpoints, type ResolvedEndpoint, resolveEndpoint } from './udp-endpoints.ts';
+import { PendingBundle, sameFrames, splitBundle } from './udp-bundle.ts';
+import {
+  type LinkEndpoint,
+  literalLookup,
+  PeerEndpoints,
+  type ResolvedEndpoint,
+  resolveEndpoint,
+} from './udp-endpoints.ts';
 
 /** SO_RCVBUF / SO_SNDBUF asked for every link socket (knet wants big buffers; capped by net.core.rmem_max). */
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -28,7 +35,7 @@ export const DEFAULT_MAX_DATAGRAM_BYTES = { udp4: 1472, udp6: 1452 } as const;
 /** Node id 0 does not exist: the expected sender of a datagram from an address:port no peer has on the link. */
 const NO_NODE = 0;
 /** Smallest timer delay: Node timers have 1 ms resolution, so an earlier deadline is polled 1 ms later. */
-const MIN_TIMER_DELAY_MS = 1;
+const TIMER_DELAY_MS_MIN = 1;
 
 /** Options of `UdpTransport.open`. */
 export interface UdpTransportOptions {
@@ -42,6 +49,8 @@ export interface UdpTransportOptions {
   peers: { nodeId: number; endpoints: LinkEndpoint[] }[];
   /** Monotonic clock in ms (default `performance.now`). */
   clock?: () => number;
+  /** Called with a failed assertion of the core before it propagates: a caller that catches errors must not swallow it. */
+  onAssertion?: (error: AssertionError) => void;
   /** Socket buffer size (default SOCKET_BUFFER_BYTES). */
   socketBufferBytes?: number;
   /**
@@ -99,6 +108,19 @@ interface LinkSocket {
   bundleBudgetBytes: number;
   /** Frames waiting for the end of the event-loop turn, by destination node. */
   pending: Map<number, PeerQueue>;
+  /** The last datagram sealed on this link in this flush, see `sendPending`. */
+  lastSealed: SealedBundle | null;
+}
+
+/**
+ * A sealed datagram and the peers it went to. A multicast hands the same frame objects to every peer on a link, so
+ * the next peer's bundle is usually the same frames: it gets the same datagram instead of a second AES-GCM seal.
+ * Nothing binds a datagram to its receiver, and no peer gets one datagram twice (its replay window would drop it).
+ */
+interface SealedBundle {
+  frames: readonly Uint8Array[];
+  datagram: Buffer;
+  recipients: number[];
 }
 
 /** The frames queued for one peer on one link, and the (reused) completion callback of their sends. */
@@ -112,6 +134,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private readonly core: Transport;
   private readonly crypto: PacketCrypto;
   private readonly clock: () => number;
+  private readonly onAssertion: ((error: AssertionError) => void) | undefined;
   private readonly peers = new PeerEndpoints();
   private readonly sockets = new Map<number, LinkSocket>();
   /** Links whose socket `addLink` is binding (a second add of the same link must fail, not race). */
@@ -121,6 +144,8 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private timerAt = Number.POSITIVE_INFINITY;
   private closed = false;
   private flushScheduled = false;
+  /** When the datagram being handled (or the last one) was read from its socket, on `clock`. */
+  private receivedAt = 0;
   private readonly maxDatagramBytes: number | undefined;
   private readonly counters = {
     datagramsSent: 0,
@@ -138,6 +163,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.core = options.core;
     this.crypto = options.crypto;
     this.clock = options.clock ?? (() => performance.now());
+    this.onAssertion = options.onAssertion;
     this.maxDatagramBytes = options.maxDatagramBytes;
     this.socketBufferBytes = options.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
     for (const peer of options.peers) {
@@ -168,6 +194,11 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     // the end of the turn: the rest of the turn (delivering a token visit's messages to local clients) must not
     // delay the token's next hop — that delay, on every hop, was most of a loaded ring's rotation time.
     if (urgent) this.flush();
+  }
+
+  /** When the datagram now being delivered was read from its socket (`clock` time): for the token trace. */
+  get lastReceiveAt(): number {
+    return this.receivedAt;
   }
 
   /** Administratively enables or disables a local link (a disabled link sends nothing). */
@@ -224,7 +255,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.run({ type: 'removeLink', link });
     const forgotten = this.peers.forgetLink(link);
     this.crypto.unlistAddresses(forgotten.filter(({ nodeId, address }) => !this.peers.hasAddress(nodeId, address)));
-    // dgram resolves even an IP literal on the next tick, and a socket closed before that drops the send silently.
+    // Let the send requests queued above complete before the socket closes (a closed socket drops them silently).
     await new Promise((resolve) => setImmediate(resolve));
     await closeSocket(local.socket);
   }
@@ -318,6 +349,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       ipv6Only: resolved.family === 'udp6',
       recvBufferSize: this.socketBufferBytes,
       sendBufferSize: this.socketBufferBytes,
+      lookup: literalLookup,
     });
     await new Promise<void>((resolve, reject) => {
       const failed = (error: Error) => {
@@ -342,11 +374,13 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       enabled: true,
       bundleBudgetBytes: maxDatagramBytes - this.crypto.overheadBytes,
       pending: new Map(),
+      lastSealed: null,
     };
   }
 
   private onDatagram(link: number, datagram: Buffer, remote: RemoteInfo, decodeAddress: (a: string) => string): void {
     if (this.closed) return;
+    this.receivedAt = this.clock();
     this.counters.datagramsReceived++;
     const address = decodeAddress(remote.address);
     const opened = this.crypto.open(datagram, address, this.peers.nodeAt(link, address, remote.port) ?? NO_NODE);
@@ -368,6 +402,10 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     try {
       actions = this.core.step(event, this.clock());
     } catch (error) {
+      if (error instanceof AssertionError) {
+        this.onAssertion?.(error); // a broken invariant stops the process: never counted, never swallowed
+        throw error;
+      }
       this.counters.coreExceptions++;
       this.log('error', `transport core failed on ${event.type}: ${(error as Error).message}`);
       return;
@@ -430,15 +468,25 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   /** Sends every queued frame of one link. */
   private sendQueued(local: LinkSocket): void {
     for (const queue of local.pending.values()) if (queue.bundle.size > 0) this.sendPending(local, queue);
+    local.lastSealed = null;
   }
 
   private sendPending(local: LinkSocket, queue: PeerQueue): void {
     const { link, to } = queue.bundle;
     const destination = this.peers.destination(to, link);
+    const frames = queue.bundle.queued;
     const plaintext = queue.bundle.take();
     if (destination === undefined || this.closed) return;
     try {
-      const datagram = this.crypto.seal(plaintext);
+      const last = local.lastSealed;
+      let datagram: Buffer;
+      if (last !== null && !last.recipients.includes(to) && sameFrames(last.frames, frames)) {
+        datagram = last.datagram;
+        last.recipients.push(to);
+      } else {
+        datagram = this.crypto.seal(plaintext);
+        local.lastSealed = { frames, datagram, recipients: [to] };
+      }
       this.counters.datagramsSent++;
       local.socket.send(datagram, destination.port, destination.address, queue.afterSend);
     } catch (error) {
@@ -458,7 +506,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     if (this.closed || !Number.isFinite(deadline) || deadline >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = deadline;
-    const delay = Math.max(MIN_TIMER_DELAY_MS, Math.ceil(deadline - this.clock()));
+    const delay = Math.max(TIMER_DELAY_MS_MIN, Math.ceil(deadline - this.clock()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;

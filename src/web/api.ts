@@ -4,9 +4,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { LINK_NUMBER_MAX } from '../base/limits.ts';
 import { EngineRefusal, type NodeEngine } from '../daemon/engine.ts';
 import { buildLinks, buildQuorum, buildStatus } from '../daemon/status.ts';
-import { MAX_LINK_NUMBER } from '../ipc/schema.ts';
 import { type ClusterHistory, EVENTS_KEPT, SAMPLE_INTERVAL_MS } from './history.ts';
 import { authorized } from './token.ts';
 
@@ -55,7 +55,7 @@ export function registerApi(app: FastifyInstance, engine: NodeEngine, history: C
           type: 'object',
           required: ['link', 'action'],
           properties: {
-            link: { type: 'integer', minimum: 0, maximum: MAX_LINK_NUMBER },
+            link: { type: 'integer', minimum: 0, maximum: LINK_NUMBER_MAX },
             action: { type: 'string', enum: ['enable', 'disable'] },
           },
         },

@@ -10,7 +10,7 @@ import type { ClusterHistory, LiveItem } from './history.ts';
 /** Comment line sent when nothing else was, so proxies keep the connection open. */
 const KEEPALIVE_MS = 15_000;
 /** A client whose unread output exceeds this is too slow for the live feed and is closed. */
-const MAX_PENDING_BYTES = 1024 * 1024;
+const PENDING_BYTES_MAX = 1024 * 1024;
 /** How long a browser waits before reconnecting (SSE `retry:`). */
 const RETRY_MS = 2000;
 
@@ -38,7 +38,7 @@ export function registerStream(app: FastifyInstance, history: ClusterHistory): v
     response.write(`retry: ${RETRY_MS}\n\n`);
     open.add(response);
     const write = (text: string) => {
-      if (response.writableLength > MAX_PENDING_BYTES) {
+      if (response.writableLength > PENDING_BYTES_MAX) {
         response.destroy();
         return;
       }

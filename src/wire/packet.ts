@@ -19,6 +19,7 @@
  * Decoding never throws: it returns `{ ok: false, reason }`. Encoding asserts its inputs (a bad field is a
  * programmer error, not an operating error).
  */
+import { LINK_NUMBER_MAX } from '../base/limits.ts';
 
 /** First two bytes of every corolink frame. */
 export const WIRE_MAGIC = 0xc07c;
@@ -37,13 +38,11 @@ export const PMTU_PROBE_MIN_BODY_BYTES = 4;
 /** Size of a PMTU reply body (probe seq u32 + probed frame size u32). */
 export const PMTU_REPLY_BODY_BYTES = 8;
 /** The body length field is a u16. */
-export const MAX_BODY_BYTES = 0xffff;
+export const BODY_BYTES_MAX = 0xffff;
 /** Largest frame the header can describe. */
-export const MAX_FRAME_BYTES = HEADER_BYTES + MAX_BODY_BYTES;
-/** Highest link number (knet KNET_MAX_LINK = 8 links, 0..7). */
-export const MAX_LINK_ID = 7;
+export const FRAME_BYTES_MAX = HEADER_BYTES + BODY_BYTES_MAX;
 /** Most fragments one message may have (the index/count fields are u16). */
-export const MAX_FRAGMENTS = 0xffff;
+export const FRAGMENTS_MAX = 0xffff;
 /** Flag bit: the frame carries control traffic (sent on every up link). Informational for the receiver. */
 export const FLAG_URGENT = 0x01;
 
@@ -140,10 +139,10 @@ function writeHeader(view: DataView, type: PacketType, header: FrameHeader, body
   assertField(isU32(header.clusterId), 'cluster id');
   assertField(isU32(header.sourceNodeId) && header.sourceNodeId > 0, 'source node id');
   assertField(isU32(header.incarnation), 'incarnation');
-  assertField(Number.isInteger(header.link) && header.link >= 0 && header.link <= MAX_LINK_ID, 'link');
+  assertField(Number.isInteger(header.link) && header.link >= 0 && header.link <= LINK_NUMBER_MAX, 'link');
   assertField(isU32(header.seq), 'seq');
   assertField(Number.isInteger(header.flags) && header.flags >= 0 && header.flags <= 0xff, 'flags');
-  assertField(bodyBytes <= MAX_BODY_BYTES, 'body length');
+  assertField(bodyBytes <= BODY_BYTES_MAX, 'body length');
   view.setUint16(0, WIRE_MAGIC);
   view.setUint8(2, WIRE_VERSION);
   view.setUint8(3, PacketTypeCode[type]);
@@ -178,7 +177,7 @@ export function encodeFragment(
   index: number,
   count: number,
 ): Uint8Array {
-  assertField(count >= 1 && count <= MAX_FRAGMENTS && index >= 0 && index < count, 'fragment index/count');
+  assertField(count >= 1 && count <= FRAGMENTS_MAX && index >= 0 && index < count, 'fragment index/count');
   assertField(length > 0 && offset >= 0 && offset + length <= message.length, 'fragment range');
   const { bytes, view } = allocate(HEADER_BYTES + FRAGMENT_HEADER_BYTES + length);
   writeHeader(view, 'fragment', header, FRAGMENT_HEADER_BYTES + length);
@@ -212,7 +211,7 @@ export function encodePmtuProbe(header: FrameHeader, probeSeq: number, frameByte
   assertField(
     Number.isInteger(frameBytes) &&
       frameBytes >= HEADER_BYTES + PMTU_PROBE_MIN_BODY_BYTES &&
-      frameBytes <= MAX_FRAME_BYTES,
+      frameBytes <= FRAME_BYTES_MAX,
     'probe size',
   );
   const { bytes, view } = allocate(frameBytes);
@@ -233,7 +232,7 @@ export function encodePmtuReply(header: FrameHeader, probeSeq: number, probedByt
 
 /** A copy of an encoded frame re-addressed to another link (used to re-send a frame after its link failed). */
 export function relinkFrame(frame: Uint8Array, link: number): Uint8Array {
-  assertField(Number.isInteger(link) && link >= 0 && link <= MAX_LINK_ID, 'link');
+  assertField(Number.isInteger(link) && link >= 0 && link <= LINK_NUMBER_MAX, 'link');
   const copy = frame.slice();
   copy[LINK_FIELD_OFFSET] = link;
   return copy;
@@ -284,7 +283,7 @@ export function decodePacket(bytes: Uint8Array, expectedClusterId: number): Deco
     flags: view.getUint8(4),
   };
   if (header.clusterId !== expectedClusterId) return reject('wrong_cluster');
-  if (header.link > MAX_LINK_ID) return reject('bad_link');
+  if (header.link > LINK_NUMBER_MAX) return reject('bad_link');
   if (header.sourceNodeId === 0) return reject('bad_node_id');
   switch (type) {
     case 'data':

@@ -13,21 +13,22 @@ const SRC = resolve('src');
  * docs/architecture.md "Layers": the daemon composes independent cores; ipc is the contract of daemon and clients.
  */
 const ALLOWED: Record<string, readonly string[]> = {
-  config: [],
-  wire: ['config'],
-  crypto: ['config', 'wire'],
-  transport: ['config', 'wire', 'crypto'],
-  totem: ['config'],
-  quorum: ['config', 'totem'],
-  cpg: ['config', 'totem'],
-  cfs: ['config'],
-  ipc: ['config', 'cpg', 'cfs'],
-  daemon: ['config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'ipc'],
-  client: ['config', 'ipc'],
-  web: ['config', 'ipc', 'daemon'],
-  cli: ['config', 'ipc', 'client', 'daemon', 'web', 'lab'],
-  sim: ['config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'daemon'],
-  lab: ['config', 'ipc', 'client'],
+  base: [],
+  config: ['base'],
+  wire: ['base', 'config'],
+  crypto: ['base', 'config', 'wire'],
+  transport: ['base', 'config', 'wire', 'crypto'],
+  totem: ['base', 'config'],
+  quorum: ['base', 'config', 'totem'],
+  cpg: ['base', 'config', 'totem'],
+  cfs: ['base', 'config'],
+  ipc: ['base', 'config', 'cpg', 'cfs'],
+  daemon: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'ipc'],
+  client: ['base', 'config', 'ipc'],
+  web: ['base', 'config', 'ipc', 'daemon'],
+  cli: ['base', 'config', 'ipc', 'client', 'daemon', 'web', 'lab'],
+  sim: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'daemon'],
+  lab: ['base', 'config', 'ipc', 'client'],
 };
 
 function sourceFiles(dir: string): string[] {

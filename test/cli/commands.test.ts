@@ -4,9 +4,22 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
-import { checkConfigText } from '../../src/config/index.ts';
+import { checkConfigText, clusterConfigText } from '../../src/config/index.ts';
 import { FakeDaemon, FakeDaemonError, tempDir, waitUntil } from '../client/fake-daemon.ts';
-import { inquorateStatus, quorateLinks, quorateStatus } from './fixtures.ts';
+import { healthyLinks, inquorateStatus, quorateLinks, quorateStatus } from './fixtures.ts';
+
+/** The running config of `quorateStatus`'s cluster (n1, n2, n3 on two links). */
+const THREE_NODES_CONFIG = clusterConfigText({
+  clusterName: 'demo',
+  linkMode: 'passive',
+  links: [{ link: 0 }, { link: 1 }],
+  nodes: [1, 2, 3].map((id) => ({
+    nodeid: id,
+    name: `n${id}`,
+    addresses: { 0: `127.0.10.${id}`, 1: `127.0.20.${id}` },
+  })),
+  configVersion: 3,
+});
 
 interface RunResult {
   code: number | null;
@@ -81,8 +94,34 @@ describe('corolink CLI without a daemon', () => {
     results.forEach((result, index) => {
       const label = cases[index]!.join(' ');
       assert.equal(result.code, ExitCode.usage, label);
-      assert.match(result.stderr, /^(corolink: |error: )/, label);
+      assert.match(result.stderr, /^corolink: [^\n]+\n$/, `${label}: one line, one prefix`);
       assert.doesNotMatch(result.stderr, /\n\s+at /, label);
+    });
+  });
+
+  it('parser errors read like our own: `corolink: …` with a hint, one line', async () => {
+    const result = await run(['status', '--no-such-option']);
+    assert.equal(result.code, ExitCode.usage);
+    assert.equal(result.stderr, "corolink: unknown option '--no-such-option' (run with --help for usage)\n");
+  });
+
+  it('--json: errors are one JSON line on stderr, {error: {code: exit code, message}}; stdout stays empty', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['status', '--json', '--socket', '/tmp/nonexistent.sock'], ExitCode.unavailable, /^cannot reach the corolink/],
+      [['status', '--json', '--no-such-option'], ExitCode.usage, /^unknown option '--no-such-option'/],
+      [['expected', '0', '--json', '--socket', '/tmp/nonexistent.sock'], ExitCode.usage, /^expected votes must be/],
+    ];
+    const results = await runAll(cases.map(([args]) => args));
+    results.forEach((result, index) => {
+      const [args, code, message] = cases[index]!;
+      const label = args.join(' ');
+      assert.equal(result.code, code, label);
+      assert.equal(result.stdout, '', label);
+      assert.equal(result.stderr.split('\n').length, 2, `${label}: one line`);
+      const parsed = JSON.parse(result.stderr) as { error: { code: number; message: string } };
+      assert.deepEqual(Object.keys(parsed), ['error'], label);
+      assert.equal(parsed.error.code, code, label);
+      assert.match(parsed.error.message, message, label);
     });
   });
 
@@ -139,8 +178,15 @@ describe('corolink CLI against a daemon', () => {
     assert.equal(nodes.code, 0);
     assert.match(nodes.stdout, /\n {9}1 {10}1 n1 \(local\)\n/);
     const links = await run(['links', '--socket', socket]);
-    assert.equal(links.code, 0);
-    assert.match(links.stdout, /0x00000003 {2}n3 {4}link0 {2}DOWN .* no pong for 262 ms\n/);
+    assert.equal(links.code, ExitCode.faultyLink, 'a link down: exit 1 as corosync-cfgtool -s');
+    assert.match(links.stdout, /0x00000003 {2}n3 {4}link0 {2}127\.0\.10\.3 {2}DOWN {3}no {6}.* no pong for 262 ms\n/);
+    assert.match(links.stdout, /0x00000003 {2}n3 {4}link1 {2}127\.0\.20\.3 {2}UP {5}yes {5}/, 'link1 carries n3');
+    assert.match(links.stdout, /0x00000002 {2}n2 {4}link1 {2}127\.0\.20\.2 {2}UP {5}no {6}/, 'n2: link1 standby');
+    const json = await run(['links', '--json', '--socket', socket]);
+    assert.equal(json.code, ExitCode.faultyLink);
+    assert.deepEqual(JSON.parse(json.stdout), quorateLinks);
+    daemon.handlers.links = () => healthyLinks;
+    assert.equal((await run(['links', '--socket', socket])).code, ExitCode.ok, 'every link up: exit 0');
   });
 
   it('expected and link disable send the request; daemon errors map to exit codes', async () => {
@@ -184,6 +230,23 @@ describe('corolink CLI against a daemon', () => {
     assert.equal(result.stdout, 'last 50\n[KNET  ] link: host: 2 link: 1 is down\n');
   });
 
+  it('logs -f --exit ends (exit 0) when the daemon is gone', async () => {
+    const follow = start(['logs', '-f', '--exit', '--socket', socket]);
+    let output = '';
+    follow.child.stdout!.on('data', (chunk) => {
+      output += chunk;
+    });
+    await waitUntil(() => output.includes('last 50'), 10_000, 'the log history');
+    await daemon.stop();
+    try {
+      const result = await follow.done;
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, 'corolink: the daemon is gone: stopped following (--exit)\n');
+    } finally {
+      await daemon.listen();
+    }
+  });
+
   it('cpg watch prints confchg and messages as JSON lines until Ctrl-C', async () => {
     const watch = start(['cpg', 'watch', 'lab', '--json', '--socket', socket]);
     let output = '';
@@ -206,6 +269,22 @@ describe('corolink CLI against a daemon', () => {
     assert.equal(Buffer.from(message.data, 'base64').toString(), 'hi there');
     assert.equal(records[0].type, 'confchg');
     assert.deepEqual(daemon.requestsOf('cpgLeave').at(-1), { group: 'lab' });
+  });
+
+  it('delnode of a node not in the nodelist, of this node or of a member: refused, exit 1, nothing proposed', async () => {
+    daemon.handlers.status = () => quorateStatus;
+    daemon.handlers.configGet = () => ({ text: THREE_NODES_CONFIG, config_version: 3 });
+    const cases: [string, RegExp][] = [
+      ['99', /^corolink: no node 99 in the nodelist \(of 3\)\n$/],
+      ['n1', /^corolink: node n1 is this node: run delnode on another member\n$/],
+      ['2', /^corolink: node 2 is a member of the running cluster: power it off/],
+    ];
+    for (const [node, message] of cases) {
+      const result = await run(['delnode', node, '--yes', '--socket', socket]);
+      assert.equal(result.code, ExitCode.invalid, `delnode ${node}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+    assert.deepEqual(daemon.requestsOf('configPropose'), []);
   });
 
   it('cpg send joins, multicasts and leaves', async () => {

@@ -72,7 +72,7 @@ export const inquorateStatus: StatusV1 = {
   ],
 };
 
-/** The links of node 1 in `quorateStatus`. */
+/** The links of node 1 in `quorateStatus` (n3's link0 down: `links` exits 1). */
 export const quorateLinks: LinksV1 = {
   version: 1,
   local_nodeid: 1,
@@ -86,8 +86,11 @@ export const quorateLinks: LinksV1 = {
       return {
         nodeid,
         link,
+        address: `127.0.${10 * (link + 1)}.${nodeid}`,
         enabled: true,
         connected: !down,
+        // Passive mode: link0 (priority 1) carries the traffic where it is up, else link1.
+        active: link === 0 ? !down : nodeid === 3,
         state: down ? ('DOWN' as const) : ('UP' as const),
         reason: down ? 'no pong for 262 ms' : null,
         priority: link === 0 ? 1 : 0,
@@ -103,4 +106,16 @@ export const quorateLinks: LinksV1 = {
       };
     }),
   ),
+};
+
+/** `quorateLinks` with every link up. */
+export const healthyLinks: LinksV1 = {
+  ...quorateLinks,
+  peers: quorateLinks.peers.map((peer) => ({
+    ...peer,
+    connected: true,
+    active: peer.link === 0,
+    state: 'UP',
+    reason: null,
+  })),
 };

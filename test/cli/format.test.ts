@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Value } from 'typebox/value';
+import { labHostsText, labStatusText } from '../../src/cli/format/lab.ts';
 import { linksText } from '../../src/cli/format/links.ts';
 import { nodesText, quorumText, statusText } from '../../src/cli/format/status.ts';
 import { ctime, field, hexNodeId } from '../../src/cli/format/text.ts';
@@ -172,7 +173,7 @@ describe('nodesText', () => {
 });
 
 describe('linksText', () => {
-  it('lists local links, then every peer × link with state, latency, down count and reason, aligned', () => {
+  it('lists local links, then every peer × link with address, state, active, latency, down count and reason, aligned', () => {
     const names = new Map([
       [2, 'n2'],
       [3, 'n3'],
@@ -184,11 +185,11 @@ describe('linksText', () => {
       'link0  127.0.10.1  yes             1     -',
       'link1  127.0.20.1  yes             0  1397',
       '',
-      'Nodeid      Name  Link   State  Enabled  Connected  Priority  Latency min/avg/max ms  Downs   MTU  Reason',
-      '0x00000002  n2    link0  UP     yes      yes               1          0.05/0.11/0.20      0  1397',
-      '0x00000002  n2    link1  UP     yes      yes               0          0.05/0.11/0.20      0  1397',
-      '0x00000003  n3    link0  DOWN   yes      no                1                   -/-/-      2  1397  no pong for 262 ms',
-      '0x00000003  n3    link1  UP     yes      yes               0          0.05/0.11/0.20      0  1397',
+      'Nodeid      Name  Link   Address     State  Active  Enabled  Connected  Priority  Latency min/avg/max ms  Downs   MTU  Reason',
+      '0x00000002  n2    link0  127.0.10.2  UP     yes     yes      yes               1          0.05/0.11/0.20      0  1397',
+      '0x00000002  n2    link1  127.0.20.2  UP     no      yes      yes               0          0.05/0.11/0.20      0  1397',
+      '0x00000003  n3    link0  127.0.10.3  DOWN   no      yes      no                1                   -/-/-      2  1397  no pong for 262 ms',
+      '0x00000003  n3    link1  127.0.20.3  UP     yes     yes      yes               0          0.05/0.11/0.20      0  1397',
       '',
     ].join('\n');
     assert.equal(linksText(quorateLinks, { names }), expected);
@@ -226,6 +227,38 @@ describe('status schema (docs/status.schema.json)', () => {
       published,
       JSON.parse(JSON.stringify(statusSchemaDocument())),
       'docs/status.schema.json is stale: regenerate it from statusSchemaDocument() (see docs/client.md)',
+    );
+  });
+});
+
+describe('lab text', () => {
+  it('lab status: one row per host, links up per link counted over the other members', () => {
+    const text = labStatusText({ n1: quorateStatus, n28: inquorateStatus, n3: null });
+    assert.equal(
+      text,
+      [
+        'Host  Ring ID  Members  Quorate  Links up (peers)',
+        'n1    1.2c     1,2,3    yes      link0 1/2 link1 2/2',
+        'n28   1c.1f3   28       NO       link0 0/0',
+        'n3    -        -        -        daemon not running',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('lab up: host, an address per link, config, socket and log', () => {
+    const text = labHostsText([
+      {
+        name: 'n1',
+        addresses: ['198.18.10.1', '198.18.20.1'],
+        config: '/l/corosync.conf',
+        socket: '/l/n1.sock',
+        log: '/l/n1.log',
+      },
+    ]);
+    assert.equal(
+      text,
+      'Host  link0        link1        Config            Socket      Log\nn1    198.18.10.1  198.18.20.1  /l/corosync.conf  /l/n1.sock  /l/n1.log\n',
     );
   });
 });

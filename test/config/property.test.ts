@@ -10,7 +10,7 @@ import { buildModel, type ClusterConfig, formatConfig, parseConfig, printConfig 
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_124);
 const RUNS = 150;
-const MAX_DEPTH = 3;
+const DEPTH_MAX = 3;
 
 type Item =
   | { kind: 'pair'; key: string; value: string }
@@ -75,7 +75,7 @@ function render(items: Item[], layout: Layout): string {
 
 const configText = fc
   .record({
-    items: fc.array(item(MAX_DEPTH), { maxLength: 8 }),
+    items: fc.array(item(DEPTH_MAX), { maxLength: 8 }),
     layout: fc.record({
       unit: fc.constantFrom('  ', '    ', '\t', ''),
       trailing: padding,

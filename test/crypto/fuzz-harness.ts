@@ -1,5 +1,5 @@
 import { type RejectReason as CryptoRejectReason, PacketCrypto } from '../../src/crypto/packet-crypto.ts';
-import { ENCRYPTED_HEADER_BYTES, MAX_DATAGRAM_BYTES } from '../../src/crypto/packet-format.ts';
+import { DATAGRAM_BYTES_MAX, ENCRYPTED_HEADER_BYTES } from '../../src/crypto/packet-format.ts';
 import { Rng } from '../../src/sim/rng.ts';
 import { Transport } from '../../src/transport/transport.ts';
 import { PendingBundle, splitBundle } from '../../src/transport/udp-bundle.ts';
@@ -59,13 +59,13 @@ const SPOOFED_ADDRESS = '127.0.10.3';
 const UNLISTED_ADDRESS = '127.0.99.99';
 const VALID_POOL_SIZE = 256;
 const REPLAY_POOL_SIZE = 256;
-const MAX_RANDOM_BYTES = 1600;
-const MAX_FLIPPED_BITS = 8;
-const MAX_FRAME_PAYLOAD_BYTES = 1400;
-const MAX_BUNDLED_FRAMES = 5;
+const RANDOM_BYTES_MAX = 1600;
+const FLIPPED_BITS_MAX = 8;
+const FRAME_PAYLOAD_BYTES_MAX = 1400;
+const BUNDLED_FRAMES_MAX = 5;
 const CORE_CLOCK_STEP_MS = 0.5;
 const CORE_TICK_EVERY_FRAMES = 64;
-const MAX_REPORTED_EXCEPTIONS = 10;
+const REPORTED_EXCEPTIONS_MAX = 10;
 
 /** A random plaintext frame: a valid frame of any type, then possibly mutated (an insider's garbage). */
 function randomFrame(rng: Rng): Uint8Array {
@@ -77,7 +77,7 @@ function randomFrame(rng: Rng): Uint8Array {
     seq: rng.int(0, 0xffffffff),
     flags: rng.int(0, 255),
   };
-  const payload = randomBytes(rng, rng.int(1, MAX_FRAME_PAYLOAD_BYTES));
+  const payload = randomBytes(rng, rng.int(1, FRAME_PAYLOAD_BYTES_MAX));
   const frame = validFrame(rng, header, payload);
   return rng.chance(0.5) ? mutate(rng, frame) : frame;
 }
@@ -85,7 +85,7 @@ function randomFrame(rng: Rng): Uint8Array {
 /** Several random frames in a bundle (as the UDP driver packs them), then possibly mutated. */
 function randomBundle(rng: Rng): Uint8Array {
   const bundle = new PendingBundle(0, RECEIVER);
-  for (let count = rng.int(2, MAX_BUNDLED_FRAMES); count > 0; count--) bundle.add(randomFrame(rng));
+  for (let count = rng.int(2, BUNDLED_FRAMES_MAX); count > 0; count--) bundle.add(randomFrame(rng));
   const plaintext = bundle.take();
   return rng.chance(0.5) ? mutate(rng, plaintext) : plaintext;
 }
@@ -115,7 +115,7 @@ function mutate(rng: Rng, bytes: Uint8Array): Uint8Array {
     case 0:
       return copy.subarray(0, rng.int(0, copy.length));
     case 1: {
-      for (let flips = rng.int(1, MAX_FLIPPED_BITS); flips > 0 && copy.length > 0; flips--) {
+      for (let flips = rng.int(1, FLIPPED_BITS_MAX); flips > 0 && copy.length > 0; flips--) {
         copy[rng.int(0, copy.length - 1)]! ^= 1 << rng.int(0, 7);
       }
       return copy;
@@ -212,7 +212,7 @@ export function runWireFuzz(seed: number, datagrams: number, sink?: FrameSink): 
     const valid = () => rng.pick(validPool);
     switch (kind) {
       case 'random':
-        return { bytes: randomBytes(rng, rng.int(0, MAX_RANDOM_BYTES)), source: SENDER_ADDRESS };
+        return { bytes: randomBytes(rng, rng.int(0, RANDOM_BYTES_MAX)), source: SENDER_ADDRESS };
       case 'truncated': {
         const packet = valid();
         return { bytes: packet.subarray(0, rng.int(0, packet.length - 1)), source: SENDER_ADDRESS };
@@ -225,7 +225,7 @@ export function runWireFuzz(seed: number, datagrams: number, sink?: FrameSink): 
       case 'replayed':
         return { bytes: replayPool.length > 0 ? rng.pick(replayPool) : flipBits(valid()), source: SENDER_ADDRESS };
       case 'oversized':
-        return { bytes: randomBytes(rng, MAX_DATAGRAM_BYTES + rng.int(1, 64)), source: SENDER_ADDRESS };
+        return { bytes: randomBytes(rng, DATAGRAM_BYTES_MAX + rng.int(1, 64)), source: SENDER_ADDRESS };
       case 'unlisted':
         return { bytes: sender.seal(randomFrame(rng)), source: UNLISTED_ADDRESS };
       case 'spoofed':
@@ -245,7 +245,7 @@ export function runWireFuzz(seed: number, datagrams: number, sink?: FrameSink): 
 
   function flipBits(packet: Buffer): Buffer {
     const copy = Buffer.from(packet);
-    for (let flips = rng.int(1, MAX_FLIPPED_BITS); flips > 0; flips--)
+    for (let flips = rng.int(1, FLIPPED_BITS_MAX); flips > 0; flips--)
       copy[rng.int(0, copy.length - 1)]! ^= 1 << rng.int(0, 7);
     if (copy.equals(packet)) copy[copy.length - 1]! ^= 1; // the flips cancelled out
     return copy;
@@ -281,7 +281,7 @@ const sum = (counts: Record<string, number>) => Object.values(counts).reduce((to
 
 /** Broken invariants of a fuzz run fed into `fuzzCore` (empty when all hold): everything counted, nothing escaped. */
 export function fuzzProblems(report: FuzzReport, core: Transport, coreFrames: number): string[] {
-  const problems = report.exceptions.slice(0, MAX_REPORTED_EXCEPTIONS);
+  const problems = report.exceptions.slice(0, REPORTED_EXCEPTIONS_MAX);
   const check = (ok: boolean, what: string) => {
     if (!ok) problems.push(what);
   };

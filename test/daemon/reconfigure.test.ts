@@ -42,6 +42,8 @@ describe('live reconfiguration of a running 3-node cluster', () => {
   let cluster: LocalCluster;
   let stream: CpgStream;
   let ringId: string | null;
+  /** Just before the first change: version 1 is older, every later version newer. */
+  let firstChangeAt = 0;
 
   /** Every node's config_version and the cluster config text of node 1. */
   async function versions(): Promise<number[]> {
@@ -130,6 +132,7 @@ describe('live reconfiguration of a running 3-node cluster', () => {
   });
 
   test('link add 1: every node opens link1 live, config_version 2, no membership change, stream intact', async () => {
+    firstChangeAt = Date.now();
     const run = await cli(cluster, 1, 'link', 'add', '1', ...addrFlags(cluster, 20), '--yes');
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /config_version 1 → 2: applied/);
@@ -211,10 +214,31 @@ describe('live reconfiguration of a running 3-node cluster', () => {
     assert.match(await configText(), /knet_link_priority: 8/);
   });
 
+  test('config show: the running config through the daemon (no file needed), else the file, saying which', async () => {
+    const missing = join(cluster.dir, 'no-such.conf');
+    const running = await cliWithEnv({ COROLINK_CONFIG: missing }, cluster, 2, 'config', 'show');
+    assert.equal(running.code, 0, running.stderr);
+    assert.match(running.stdout, /config_version: 6\n/);
+    assert.match(running.stderr, /^corolink: the running config \(config_version 6\), from .*n2\.sock\n$/);
+    const json = await cliWithEnv({ COROLINK_CONFIG: missing }, cluster, 2, 'config', 'show', '--json');
+    assert.deepEqual((({ source, config_version }) => ({ source, config_version }))(JSON.parse(json.stdout)), {
+      source: 'daemon',
+      config_version: 6,
+    });
+    const noDaemon = await runCli(['config', 'show', '--socket', missing], { COROLINK_CONFIG: cluster.configPath });
+    assert.equal(noDaemon.code, 0, noDaemon.stderr);
+    assert.equal(noDaemon.stderr, `corolink: no daemon at ${missing}: the file ${cluster.configPath}\n`);
+  });
+
   test('config history lists every version; rollback applies an earlier one as a new version', async () => {
     const history = await cli(cluster, 2, 'config', 'history', '--json');
     assert.equal(history.code, 0, history.stderr);
-    const versions = JSON.parse(history.stdout) as { config_version: number; current: boolean }[];
+    const versions = JSON.parse(history.stdout) as { config_version: number; current: boolean; mtime: number }[];
+    // Each version's time is when it was committed: version 1 came before the first change (not when it was archived).
+    assert.ok(versions[0]!.mtime <= firstChangeAt, `version 1 at ${versions[0]!.mtime}, first change ${firstChangeAt}`);
+    for (let i = 1; i < versions.length; i++) {
+      assert.ok(versions[i - 1]!.mtime <= versions[i]!.mtime, `version ${i} not after version ${i + 1}`);
+    }
     assert.deepEqual(
       versions.map((v) => [v.config_version, v.current]),
       [

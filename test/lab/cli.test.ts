@@ -43,18 +43,39 @@ describe('corolink lab (CLI)', { skip: skipReason }, () => {
   });
 
   test('up → cut 3 0 → status (the seed picture) → down leaves nothing behind', async () => {
-    await lab(dir, 'up', '--nodes', '3', '--links', '2');
+    const { stdout: up } = await lab(dir, 'up', '--nodes', '3', '--links', '2');
     const { prefix } = readState(dir)!;
+    // The summary: every host with its address per link, the config its daemon reads, its socket and log file.
+    assert.match(up, /\nHost +link0 +link1 +Config +Socket +Log\n/);
+    const row3 = up.split('\n').find((line) => line.startsWith('n3 '));
+    assert.ok(row3, up);
+    for (const part of ['198.18.10.3', '198.18.20.3', join(dir, 'corosync.conf'), join(dir, 'n3.sock')]) {
+      assert.ok(row3.includes(part), `${part} in ${row3}`);
+    }
+    assert.ok(row3.endsWith(join(dir, 'n3.log')), row3);
     await NetnsLab.open(dir).waitFor(healthy(3), { timeoutMs: 30_000 });
     await lab(dir, 'cut', '3', '0');
-    await NetnsLab.open(dir).waitFor((s) => s.local_nodeid === 3 || linkState(s, 3, 0) === 'DOWN', {
-      timeoutMs: 15_000,
-    });
+    const cutSeen = (s: StatusV1) =>
+      s.local_nodeid === 3
+        ? linkState(s, 1, 0) === 'DOWN' && linkState(s, 2, 0) === 'DOWN'
+        : linkState(s, 3, 0) === 'DOWN';
+    await NetnsLab.open(dir).waitFor(cutSeen, { timeoutMs: 15_000 });
 
+    // Compact: one row per host, the ring ids side by side; n1 and n2 reach n3 on link1 only, n3 nobody on link0.
     const { stdout: text } = await lab(dir, 'status');
-    const n1 = text.slice(text.indexOf('===== n1 ====='), text.indexOf('===== n2 ====='));
-    assert.match(n1, /Quorate:\s+Yes/);
-    assert.match(n1, /Node 0x00000003 n3\n\s+link0: DOWN.*\n\s+link1: UP/);
+    const rows = text.trimEnd().split('\n');
+    assert.equal(rows.length, 4, text);
+    assert.match(rows[0]!, /^Host +Ring ID +Members +Quorate +Links up \(peers\)$/);
+    const cells = rows.slice(1).map((row) => row.split(/ {2,}/));
+    assert.deepEqual(
+      cells.map(([host, , members, quorate, links]) => [host, members, quorate, links]),
+      [
+        ['n1', '1,2,3', 'yes', 'link0 1/2 link1 2/2'],
+        ['n2', '1,2,3', 'yes', 'link0 1/2 link1 2/2'],
+        ['n3', '1,2,3', 'yes', 'link0 0/2 link1 2/2'],
+      ],
+    );
+    assert.equal(new Set(cells.map((c) => c[1])).size, 1, `one ring id: ${text}`);
 
     const { stdout: json } = await lab(dir, 'status', '--json');
     const all = JSON.parse(json) as Record<string, StatusV1>;
@@ -67,6 +88,18 @@ describe('corolink lab (CLI)', { skip: skipReason }, () => {
 
     const { stdout: inside } = await lab(dir, 'exec', '3', '--', 'ip', '-o', 'addr', 'show', 'link1');
     assert.match(inside, /198\.18\.20\.3\/24/);
+    // exec presets the config path as well as the socket: corolink's own tools work as on a real host.
+    const { stdout: config } = await lab(
+      dir,
+      'exec',
+      '2',
+      '--',
+      process.execPath,
+      'bin/corolink.mjs',
+      'config',
+      'show',
+    );
+    assert.equal(config, readFileSync(join(dir, 'corosync.conf'), 'utf8'));
 
     await lab(dir, 'down');
     assert.equal(existsSync(dir), false, 'lab directory removed');

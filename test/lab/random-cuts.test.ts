@@ -20,8 +20,8 @@ const LINKS = 3;
 const ALL = [1, 2, 3, 4, 5];
 const CHAOS_MS = 60_000;
 /** Pause between two random actions. */
-const MIN_GAP_MS = 200;
-const MAX_GAP_MS = 1_500;
+const GAP_MS_MIN = 200;
+const GAP_MS_MAX = 1_500;
 const SENDERS = [1, 3, 5];
 /** Longest wait for a plugged-back cable's link to be UP again to every host plugged in on that link. */
 const LINK_UP_TIMEOUT_MS = 10_000;
@@ -68,7 +68,7 @@ describe('netns lab, 5 hosts × 3 links: random cuts and restores', { skip: skip
         );
         row[l] = true;
       }
-      await new Promise((r) => setTimeout(r, MIN_GAP_MS + random() * (MAX_GAP_MS - MIN_GAP_MS)));
+      await new Promise((r) => setTimeout(r, GAP_MS_MIN + random() * (GAP_MS_MAX - GAP_MS_MIN)));
     }
     await suite.lab.heal();
     await suite.lab.waitFor(healthy(NODES), { timeoutMs: 30_000 });

@@ -247,7 +247,7 @@ describe('reconfigure: timings', () => {
     for (const node of THREE) {
       const actions = ring.step(node, { type: 'reconfigure', timings: { tokenRetransmitMs: 500 } });
       assert.deepEqual(logLines(actions, 'notice'), [
-        'timings changed: token_retransmit 869 → 500 ms, hold 685.2 → 390 ms',
+        'timings changed: token_retransmit 869 → 500 ms, hold 685 → 390 ms',
       ]);
     }
     ring.runFor(5000);

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import {
   decodeMessage,
   encodeMessage,
-  MAX_RETRANSMIT_ENTRIES,
+  peekTokenSeq,
+  RETRANSMIT_ENTRIES_MAX,
   TOTEM_MAGIC,
   type TotemMessage,
 } from '../../src/totem/messages.ts';
@@ -92,7 +93,7 @@ describe('Totem message codec', () => {
     );
     const token = samples[0] as Extract<TotemMessage, { type: 'token' }>;
     assert.equal(decodeMessage(encodeMessage({ ...token, aru: token.seq + 1 })), null);
-    const rtr = Array.from({ length: MAX_RETRANSMIT_ENTRIES + 1 }, (_, i) => i + 1);
+    const rtr = Array.from({ length: RETRANSMIT_ENTRIES_MAX + 1 }, (_, i) => i + 1);
     assert.equal(decodeMessage(encodeMessage({ ...token, seq: 100, aru: 0, rtr })), null);
     const commit = samples[4] as Extract<TotemMessage, { type: 'commit' }>;
     assert.equal(decodeMessage(encodeMessage({ ...commit, members: [3, 1] })), null);
@@ -110,5 +111,17 @@ describe('Totem message codec', () => {
       const decoded = decodeMessage(bytes);
       assert.ok(decoded === null || typeof decoded.type === 'string');
     }
+  });
+
+  test('peekTokenSeq reads the hop counter of a token and of nothing else', () => {
+    for (const message of samples) {
+      const bytes = encodeMessage(message);
+      assert.equal(peekTokenSeq(bytes), message.type === 'token' ? message.tokenSeq : null);
+    }
+    const token = encodeMessage(samples[0]!);
+    assert.equal(peekTokenSeq(token.subarray(0, 20)), null);
+    const wrongMagic = token.slice();
+    wrongMagic[0] = 0;
+    assert.equal(peekTokenSeq(wrongMagic), null);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_RETRANSMIT_ENTRIES, type McastMessage, type TokenMessage } from '../../src/totem/messages.ts';
+import { type McastMessage, RETRANSMIT_ENTRIES_MAX, type TokenMessage } from '../../src/totem/messages.ts';
 import { RingLog } from '../../src/totem/ring-log.ts';
 import {
   allowedMessages,
@@ -88,7 +88,7 @@ describe('ORF token rules', () => {
     const log = logWith([]);
     const t = token({ seq: 100, rtr: [99] });
     const added = requestMissing(t, log, 100);
-    assert.equal(t.rtr.length, MAX_RETRANSMIT_ENTRIES);
-    assert.equal(added.length, MAX_RETRANSMIT_ENTRIES - 1);
+    assert.equal(t.rtr.length, RETRANSMIT_ENTRIES_MAX);
+    assert.equal(added.length, RETRANSMIT_ENTRIES_MAX - 1);
   });
 });

@@ -4,8 +4,8 @@ import { DeliveredWindow } from '../../src/transport/dedup.ts';
 import {
   DEDUP_WINDOW_SEQS,
   FAILOVER_RING_FRAMES,
-  MAX_PARTIAL_MESSAGES_PER_PEER,
-  MAX_REASSEMBLY_BYTES_PER_PEER,
+  PARTIAL_MESSAGES_PER_PEER_MAX,
+  REASSEMBLY_BYTES_PER_PEER_MAX,
 } from '../../src/transport/limits.ts';
 import { type FragmentIn, Reassembler } from '../../src/transport/reassembly.ts';
 import { RecentFrames } from '../../src/transport/recent-frames.ts';
@@ -89,17 +89,17 @@ describe('reassembly', () => {
   test('bounded by partial messages and by bytes; the oldest is evicted and counted', () => {
     const evictions = { reassemblyEvictions: 0 };
     const reassembler = new Reassembler(evictions);
-    for (let seq = 0; seq < MAX_PARTIAL_MESSAGES_PER_PEER + 3; seq++) reassembler.add(fragment(seq, 0));
-    assert.equal(reassembler.partialCount, MAX_PARTIAL_MESSAGES_PER_PEER);
+    for (let seq = 0; seq < PARTIAL_MESSAGES_PER_PEER_MAX + 3; seq++) reassembler.add(fragment(seq, 0));
+    assert.equal(reassembler.partialCount, PARTIAL_MESSAGES_PER_PEER_MAX);
     assert.equal(evictions.reassemblyEvictions, 3);
     assert.equal(reassembler.add(fragment(0, 1)).status, 'incomplete', 'seq 0 was evicted: starts over');
 
     const big = new Reassembler(evictions);
-    const half = MAX_REASSEMBLY_BYTES_PER_PEER / 2;
+    const half = REASSEMBLY_BYTES_PER_PEER_MAX / 2;
     for (let seq = 0; seq < 3; seq++) {
       big.add({ seq, messageBytes: half, offset: 0, index: 0, count: 2, payload: new Uint8Array(half / 2) });
     }
-    assert.ok(big.partialBytes <= MAX_REASSEMBLY_BYTES_PER_PEER);
+    assert.ok(big.partialBytes <= REASSEMBLY_BYTES_PER_PEER_MAX);
     assert.equal(big.partialCount, 2);
   });
 });

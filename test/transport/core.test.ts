@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { MAX_PARTIAL_MESSAGES_PER_PEER, PONG_TIMEOUT_BACKOFF_START } from '../../src/transport/limits.ts';
+import { PARTIAL_MESSAGES_PER_PEER_MAX, PONG_TIMEOUT_BACKOFF_START } from '../../src/transport/limits.ts';
 import { Transport } from '../../src/transport/transport.ts';
 import type { LinkMode, LinkOptions, TransportAction, TransportOptions } from '../../src/transport/types.ts';
 import { clusterIdFromName } from '../../src/wire/cluster-id.ts';
@@ -472,13 +472,13 @@ describe('transport core: fragmentation', () => {
     const bench = mtuBench();
     const receiver = makeCore(2, { links: [linkOptions(0, 1, MTU), linkOptions(1, 1, MTU)] });
     const sender = bench.cores.get(1)!;
-    const partialMessages = MAX_PARTIAL_MESSAGES_PER_PEER + 8;
+    const partialMessages = PARTIAL_MESSAGES_PER_PEER_MAX + 8;
     for (let i = 0; i < partialMessages; i++) {
       const frames = transmits(sender.step({ type: 'send', to: 2, payload: new Uint8Array(1000) }, bench.now));
       assert.ok(frames.length > 1);
       receiver.step({ type: 'receive', link: frames[0]!.link, bytes: frames[0]!.bytes }, 0);
     }
-    assert.equal(receiver.counters().reassemblyEvictions, partialMessages - MAX_PARTIAL_MESSAGES_PER_PEER);
+    assert.equal(receiver.counters().reassemblyEvictions, partialMessages - PARTIAL_MESSAGES_PER_PEER_MAX);
   });
 
   test('messages above maxMessageBytes are refused at send', () => {

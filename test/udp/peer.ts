@@ -5,6 +5,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
+import { MESSAGE_BYTES_MAX } from '../../src/base/limits.ts';
 import { type OpenResult, PacketCrypto } from '../../src/crypto/packet-crypto.ts';
 import { Transport } from '../../src/transport/transport.ts';
 import { UdpTransport } from '../../src/transport/udp.ts';
@@ -12,7 +13,6 @@ import { clusterIdFromName } from '../../src/wire/cluster-id.ts';
 import type { PeerCommand, PeerProcessConfig } from './peer-config.ts';
 import { ReceiveTally } from './receive-tally.ts';
 
-const MAX_MESSAGE_BYTES = 1024 * 1024;
 const FAILBACK_HOLD_MS = 1000;
 const KIND_DATA = 1;
 const KIND_ACK = 2;
@@ -28,7 +28,7 @@ const BLAST_WINDOW_BYTES = 1024 * 1024;
 const BLAST_STALL_MS = 50;
 const STREAM_TICK_MS = 5;
 const RETRANSMIT_CHECK_MS = 50;
-const MAX_RETRANSMITS = 100_000;
+const RETRANSMITS_MAX = 100_000;
 /** Bytes queued per event-loop turn while blasting (lets pings, pongs and socket reads interleave). */
 const BLAST_BYTES_PER_TURN = 64 * 1024;
 /** Progress events are printed every this many messages. */
@@ -71,7 +71,7 @@ const core = new Transport(
     })),
     peers: config.peers.map((peer) => ({ nodeId: peer.nodeId, links: peer.endpoints.map(({ link }) => link) })),
     failbackHoldMs: FAILBACK_HOLD_MS,
-    maxMessageBytes: MAX_MESSAGE_BYTES,
+    maxMessageBytes: MESSAGE_BYTES_MAX,
   },
   performance.now(),
 );
@@ -153,7 +153,7 @@ function stream(to: number, count: number, ratePerS: number, size: number, retra
   const retransmit = setInterval(() => {
     const now = performance.now();
     for (const entry of unacked.values()) {
-      if (now - entry.sentAt < retransmitMs || retransmits >= MAX_RETRANSMITS) continue;
+      if (now - entry.sentAt < retransmitMs || retransmits >= RETRANSMITS_MAX) continue;
       entry.sentAt = now;
       retransmits++;
       transport.send(to, entry.payload);

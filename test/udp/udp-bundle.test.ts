@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BUNDLE_MARKER, PendingBundle, splitBundle } from '../../src/transport/udp-bundle.ts';
+import { BUNDLE_MARKER, PendingBundle, sameFrames, splitBundle } from '../../src/transport/udp-bundle.ts';
 
 const frame = (text: string) => Buffer.from(`\xc0${text}`, 'latin1');
 
@@ -37,4 +37,21 @@ test('malformed bundles are rejected whole, never thrown on', () => {
   assert.equal(splitBundle(bundle.subarray(0, 2)), null, 'truncated length');
   assert.equal(splitBundle(Buffer.from([BUNDLE_MARKER])), null, 'empty');
   assert.equal(splitBundle(Buffer.from([BUNDLE_MARKER, 0, 0, 1])), null, 'zero-length frame');
+});
+
+test('a bundle of the same frame objects is recognised (one seal serves every peer); equal bytes are not enough', () => {
+  const [a, b] = [frame('a'), frame('b')];
+  const toTwo = new PendingBundle(0, 2);
+  const toThree = new PendingBundle(0, 3);
+  for (const pending of [toTwo, toThree]) {
+    pending.add(a);
+    pending.add(b);
+  }
+  const queued = toTwo.queued;
+  toTwo.take();
+  assert.equal(queued.length, 2, 'the taken frames stay as they were');
+  assert.ok(sameFrames(queued, toThree.queued));
+  assert.ok(!sameFrames(queued, [a]));
+  assert.ok(!sameFrames(queued, [b, a]));
+  assert.ok(!sameFrames(queued, [a, frame('b')]));
 });

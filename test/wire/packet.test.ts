@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { LINK_NUMBER_MAX } from '../../src/base/limits.ts';
 import { clusterIdFromName, fnv1a32 } from '../../src/wire/cluster-id.ts';
 import {
   decodePacket,
@@ -11,7 +12,6 @@ import {
   encodePmtuProbe,
   type FrameHeader,
   HEADER_BYTES,
-  MAX_LINK_ID,
   type Packet,
   PacketTypeCode,
   REJECT_REASONS,
@@ -29,7 +29,7 @@ const headerArb: fc.Arbitrary<FrameHeader> = fc.record({
   clusterId: fc.constant(CLUSTER),
   sourceNodeId: fc.integer({ min: 1, max: 0xffffffff }),
   incarnation: u32,
-  link: fc.integer({ min: 0, max: MAX_LINK_ID }),
+  link: fc.integer({ min: 0, max: LINK_NUMBER_MAX }),
   seq: u32,
   flags: fc.integer({ min: 0, max: 0xff }),
 });
@@ -160,7 +160,7 @@ describe('wire: every rejection reason', () => {
     assert.equal(rejectionOf(ping(), clusterIdFromName('other-cluster')), 'wrong_cluster');
   });
   test('bad_link', () => {
-    assert.equal(rejectionOf(patched(ping(), 5, MAX_LINK_ID + 1)), 'bad_link');
+    assert.equal(rejectionOf(patched(ping(), 5, LINK_NUMBER_MAX + 1)), 'bad_link');
   });
   test('bad_node_id', () => {
     const frame = ping();

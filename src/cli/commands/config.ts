@@ -6,10 +6,12 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { CorolinkClient, resolveSocketPath } from '../../client/client.ts';
+import type { ConfigText } from '../../client/config.ts';
+import { DaemonUnavailableError } from '../../client/errors.ts';
 import {
   type CheckedConfig,
   checkConfigText,
-  DEFAULT_CONFIG_PATH,
   type Diagnostic,
   type EffectiveConfig,
   formatConfig,
@@ -20,6 +22,8 @@ import {
   printConfig,
 } from '../../config/index.ts';
 import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
+import { defaultConfigPath } from '../config-path.ts';
+import { toCliError } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { formatPlan, lineDiff } from '../format-plan.ts';
 import { registerClusterVerbs } from './config-cluster.ts';
@@ -187,15 +191,51 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-async function showCommand(options: { config: string; json?: boolean }): Promise<void> {
-  const text = await readConfigText(options.config);
+/** The running config from the daemon at `socket`, or undefined when no daemon answers there. */
+async function runningConfig(socket: string): Promise<ConfigText | undefined> {
+  let client: CorolinkClient;
+  try {
+    client = await CorolinkClient.connect({ socket, reconnect: false });
+  } catch (error) {
+    if (error instanceof DaemonUnavailableError) return undefined;
+    throw toCliError(error);
+  }
+  try {
+    return await client.configGet();
+  } catch (error) {
+    throw toCliError(error);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * `config show`: the running config through the daemon when one answers (docs/reconfiguration.md), else the file;
+ * `-c FILE` on the command line: that file. Which one it is goes to stderr (stdout stays the config).
+ */
+async function showCommand(options: { config: string; json?: boolean; socket?: string }, command: Command) {
+  let text: string | undefined;
+  let source: { source: 'daemon'; socket: string; config_version: number } | { source: 'file'; file: string };
+  const socket = resolveSocketPath(options.socket);
+  const running = command.getOptionValueSource('config') === 'cli' ? undefined : await runningConfig(socket);
+  if (running) {
+    text = running.text;
+    source = { source: 'daemon', socket, config_version: running.config_version };
+    process.stderr.write(`corolink: the running config (config_version ${running.config_version}), from ${socket}\n`);
+  } else {
+    text = await readConfigText(options.config);
+    source = { source: 'file', file: options.config };
+    if (command.getOptionValueSource('config') !== 'cli') {
+      process.stderr.write(`corolink: no daemon at ${socket}: the file ${options.config}\n`);
+    }
+  }
   if (!options.json) {
     process.stdout.write(text);
     return;
   }
-  const checked = checkConfigText(text, options.config);
+  const checked = checkConfigText(text, 'file' in source ? source.file : 'corosync.conf');
   const errors = checked.diagnostics.filter((d) => d.severity === 'error');
-  printJson({ file: options.config, valid: checked.valid, errors, config: checked.config });
+  printJson({ ...source, valid: checked.valid, errors, config: checked.config });
 }
 
 interface PlanCommandOptions {
@@ -278,19 +318,28 @@ export function register(program: Command): void {
     .action(migrateCommand);
   config
     .command('show')
-    .description('print a corosync.conf as it is (--json: its typed model)')
-    .option('-c, --config <file>', 'the config file', DEFAULT_CONFIG_PATH)
+    .description('print the running config through the daemon, else the file as it is (--json: its typed model)')
+    .option('--socket <path>', 'admin socket of the daemon (default: $COROLINK_SOCKET or /run/corolink/corolink.sock)')
+    .option(
+      '-c, --config <file>',
+      'the config file ($COROLINK_CONFIG, else /etc/corolink/corosync.conf)',
+      defaultConfigPath(),
+    )
     .option('--json', 'print one JSON object {file, valid, errors, config} with the typed model')
     .addHelpText(
       'after',
-      '\nExit status: 0, 74 unreadable.\n\nExample:\n  corolink config show -c corosync.conf --json',
+      '\nWith -c on the command line: that file, not the daemon.\nExit status: 0, 74 unreadable.\n\nExample:\n  corolink config show\n  corolink config show -c corosync.conf --json',
     )
     .action(showCommand);
   config
     .command('diff')
     .description('line diff from the current config to FILE, then the change plan (what applies live, what not)')
     .argument('<file>', 'the new corosync.conf')
-    .option('-c, --current <file>', 'the current config file', DEFAULT_CONFIG_PATH)
+    .option(
+      '-c, --current <file>',
+      'the current config file ($COROLINK_CONFIG, else /etc/corolink/corosync.conf)',
+      defaultConfigPath(),
+    )
     .option('--force', 'plan as if forced: link and quorum safety refusals become warnings')
     .option('--json', 'print one JSON object {diff, plan}')
     .addHelpText(
@@ -305,7 +354,11 @@ export function register(program: Command): void {
         'change the running cluster to FILE: diff, plan (live / at the next restart / refused), confirm, apply on every node',
       )
       .argument('<file>', 'the new corosync.conf')
-      .option('-c, --current <file>', 'with --dry-run: the current config file to plan against', DEFAULT_CONFIG_PATH)
+      .option(
+        '-c, --current <file>',
+        'with --dry-run: the current config file to plan against ($COROLINK_CONFIG, else /etc/corolink/…)',
+        defaultConfigPath(),
+      )
       .addHelpText(
         'after',
         '\nWithout --dry-run the running daemon (--socket) plans the change against the cluster config and commits it;\nconfig_version is raised by one if FILE left it unchanged, and refused if it went backwards.\n\nExit status: 0 applied (or may be applied), 1 refused, 2 not quorate, 64 not confirmed, 69 no daemon, 74 unreadable.\n\nExample:\n  corolink config apply --dry-run corosync.conf.new --json\n  corolink config apply corosync.conf.new --yes',

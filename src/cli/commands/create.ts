@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
+import { LINK_NUMBER_MAX, LINK_PRIORITY_MAX, UINT32_MAX } from '../../base/limits.ts';
 import {
   type ClusterSpec,
   checkConfigText,
@@ -16,8 +17,6 @@ import {
   type GeneratedNode,
 } from '../../config/index.ts';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH } from '../../config/paths.ts';
-import { MAX_LINK_PRIORITY } from '../../config/schema.ts';
-import { MAX_LINK_NUMBER, UINT32_MAX } from '../../ipc/schema.ts';
 import { AUTHKEY_BYTES, writeAuthkey } from '../authkey.ts';
 import { parseIntegerArgument, printJson } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
@@ -44,7 +43,7 @@ export function parseLinkOption(link: number, text: string): NewLink {
     const key = equals < 0 ? (index === 0 ? 'address' : part) : part.slice(0, equals);
     const value = equals < 0 ? part : part.slice(equals + 1);
     if (key === 'address') address = value;
-    else if (key === 'priority') priority = parseIntegerArgument(value, `--link${link} priority`, 0, MAX_LINK_PRIORITY);
+    else if (key === 'priority') priority = parseIntegerArgument(value, `--link${link} priority`, 0, LINK_PRIORITY_MAX);
     else throw new CliError(`--link${link}: unknown property '${key}' (expected ADDRESS[,priority=N])`, ExitCode.usage);
   }
   if (!address || isIP(address) === 0) {
@@ -80,7 +79,7 @@ function specFromOptions(clusterName: string, options: CreateOptions): ClusterSp
     );
   }
   const links: NewLink[] = [];
-  for (let link = 0; link <= MAX_LINK_NUMBER; link++) {
+  for (let link = 0; link <= LINK_NUMBER_MAX; link++) {
     const text = options[`link${link}`];
     if (text !== undefined) links.push(parseLinkOption(link, text));
   }
@@ -120,7 +119,7 @@ export function register(program: Command): void {
       'after',
       '\nExample:\n  corolink create demo --link0 198.18.10.1 --link1 198.18.20.1,priority=10 --name n1 --nodeid 1',
     );
-  for (let link = 0; link <= MAX_LINK_NUMBER; link++) {
+  for (let link = 0; link <= LINK_NUMBER_MAX; link++) {
     command.option(`--link${link} <address>`, `address of this node on link ${link}, optionally ,priority=0-255`);
   }
   command

@@ -1,9 +1,10 @@
 /** `corolink daemon`: run one cluster node in the foreground (systemd runs it the same way). */
 import type { Command } from 'commander';
-import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from '../../config/paths.ts';
+import { DEFAULT_AUTHKEY_PATH, DEFAULT_SOCKET_PATH } from '../../config/paths.ts';
 import { DaemonStartError, startDaemon } from '../../daemon/daemon.ts';
 import { DEFAULT_STATE_DIR } from '../../daemon/ring-seq-file.ts';
 import type { WebServer } from '../../web/server.ts';
+import { defaultConfigPath } from '../config-path.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 
 interface DaemonFlags {
@@ -14,6 +15,21 @@ interface DaemonFlags {
   name?: string;
   stateDir: string;
   httpPort?: string;
+  exitWithParent?: boolean;
+}
+
+/**
+ * Resolves when stdin reaches its end: the parent holds the write end of a pipe and never writes, so the kernel
+ * closes it when the parent dies, even by SIGKILL (Node has no prctl(PR_SET_PDEATHSIG)).
+ */
+function stdinClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on('data', () => {});
+    process.stdin.once('end', resolve);
+    process.stdin.once('error', () => resolve());
+    // Watching stdin must not keep a stopped daemon alive.
+    (process.stdin as { unref?: () => void }).unref?.();
+  });
 }
 
 function parseNodeId(text: string | undefined): number | undefined {
@@ -43,13 +59,18 @@ export function register(program: Command): void {
   program
     .command('daemon')
     .description('run this node of the cluster in the foreground (links, membership, quorum, groups)')
-    .option('-c, --config <file>', 'corosync.conf to read', DEFAULT_CONFIG_PATH)
+    .option(
+      '-c, --config <file>',
+      'corosync.conf to read ($COROLINK_CONFIG, else /etc/corolink/corosync.conf)',
+      defaultConfigPath(),
+    )
     .option('-k, --authkey <file>', 'authkey to read', DEFAULT_AUTHKEY_PATH)
     .option('--socket <path>', 'admin socket to create (default: $COROLINK_SOCKET or /run/corolink/corolink.sock)')
     .option('--nodeid <id>', 'which node of the nodelist this is (default: by host name or local address)')
     .option('--name <name>', 'which node of the nodelist this is, by name')
     .option('--state-dir <dir>', 'where the node keeps its ring id across restarts', DEFAULT_STATE_DIR)
     .option('--http-port <port>', 'HTTP dashboard/metrics port, overriding corolink { http_port } (0 = off)')
+    .option('--exit-with-parent', 'leave cleanly when stdin closes: tie the daemon to the process holding the pipe')
     .addHelpText(
       'after',
       '\nExample:\n  corolink daemon -c /etc/corolink/corosync.conf --nodeid 1 --socket /run/corolink/corolink.sock',
@@ -58,6 +79,7 @@ export function register(program: Command): void {
       if (flags.nodeid !== undefined && flags.name !== undefined) {
         throw new CliError('give --nodeid or --name, not both', ExitCode.usage);
       }
+      const parentGone = flags.exitWithParent ? stdinClosed() : undefined;
       const nodeId = parseNodeId(flags.nodeid);
       const httpPort = parseHttpPort(flags.httpPort);
       const socketPath = flags.socket ?? process.env.COROLINK_SOCKET ?? DEFAULT_SOCKET_PATH;
@@ -97,7 +119,10 @@ export function register(program: Command): void {
         );
       }
       await new Promise<void>((resolve) => {
+        let stopping = false;
         const shutdown = () => {
+          if (stopping) return;
+          stopping = true;
           process.off('SIGTERM', shutdown);
           process.off('SIGINT', shutdown);
           void (async () => {
@@ -107,6 +132,10 @@ export function register(program: Command): void {
         };
         process.on('SIGTERM', shutdown);
         process.on('SIGINT', shutdown);
+        void parentGone?.then(() => {
+          daemon.logger.log('notice', 'MAIN', 'the parent process is gone (stdin closed): leaving');
+          shutdown();
+        });
       });
     });
 }

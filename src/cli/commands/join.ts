@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import { LINKS_MAX } from '../../base/limits.ts';
 import { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, nodeSections, removeNode } from '../../config/index.ts';
 import { writeFileAtomic } from '../../daemon/atomic-file.ts';
 import { JoinError, parseJoinToken, requestJoin } from '../../daemon/join-protocol.ts';
@@ -22,7 +23,7 @@ import {
 } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 
-const LINKS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
+const LINKS = Array.from({ length: LINKS_MAX }, (_, link) => link);
 /** Join token lifetime: the default, and accepted values like `30m`, `2h`, `1d`. */
 const DEFAULT_TTL = '1h';
 const TTL_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -159,16 +160,22 @@ function registerDelnode(program: Command): void {
     const member = status.members.find((m) =>
       'nodeid' in selector ? m.nodeid === selector.nodeid : m.name === nodeText,
     );
-    if (member?.local) throw new CliError(`node ${nodeText} is this node: run delnode on another member`);
+    // Refusals, not usage errors: exit 1 like every refused change (docs/cli.md).
+    if (member?.local) {
+      throw new CliError(`node ${nodeText} is this node: run delnode on another member`, ExitCode.invalid);
+    }
     if (member !== undefined && !options.force) {
       throw new CliError(
         `node ${nodeText} is a member of the running cluster: power it off (stop its daemon) first, or --force (nothing changed)`,
+        ExitCode.invalid,
       );
     }
     await changeClusterConfig(options, {
       edit: (tree) => {
         const known = nodeSections(tree).length;
-        if (!removeNode(tree, selector)) throw new CliError(`no node ${nodeText} in the nodelist (of ${known})`);
+        if (!removeNode(tree, selector)) {
+          throw new CliError(`no node ${nodeText} in the nodelist (of ${known})`, ExitCode.invalid);
+        }
       },
     });
   });

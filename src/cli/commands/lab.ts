@@ -3,12 +3,13 @@
  * switch per link, a daemon per host, and the faults to throw at them. Needs root. Every verb is bounded in time.
  */
 import type { Command } from 'commander';
+import { LINKS_MAX } from '../../base/limits.ts';
 import { labUnavailableReason } from '../../lab/command.ts';
-import { MAX_LAB_LINKS, MAX_LAB_NODES } from '../../lab/lab-state.ts';
+import { LAB_NODES_MAX, labAddress } from '../../lab/lab-state.ts';
 import { NetnsLab } from '../../lab/netns-lab.ts';
 import { printJson } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
-import { statusText } from '../format/status.ts';
+import { labHostsText, labStatusText } from '../format/lab.ts';
 
 /** Time limit of a verb (flap and exec add their own duration). */
 const VERB_LIMIT_MS = 120_000;
@@ -21,16 +22,16 @@ interface DirFlag {
 /** Parses a host ("3" or "n3"). */
 function host(text: string): number {
   const value = Number(/^n?(\d+)$/.exec(text)?.[1]);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_LAB_NODES)
-    throw new CliError(`host must be 1–${MAX_LAB_NODES} (or n1…), got '${text}'`, ExitCode.usage);
+  if (!Number.isInteger(value) || value < 1 || value > LAB_NODES_MAX)
+    throw new CliError(`host must be 1–${LAB_NODES_MAX} (or n1…), got '${text}'`, ExitCode.usage);
   return value;
 }
 
 /** Parses a link ("0" or "link0"). */
 function link(text: string): number {
   const value = Number(/^(?:link)?(\d)$/.exec(text)?.[1]);
-  if (!Number.isInteger(value) || value < 0 || value >= MAX_LAB_LINKS)
-    throw new CliError(`link must be 0–${MAX_LAB_LINKS - 1} (or link0…), got '${text}'`, ExitCode.usage);
+  if (!Number.isInteger(value) || value < 0 || value >= LINKS_MAX)
+    throw new CliError(`link must be 0–${LINKS_MAX - 1} (or link0…), got '${text}'`, ExitCode.usage);
   return value;
 }
 
@@ -107,8 +108,8 @@ export function register(program: Command): void {
       const mode = String(flags.mode);
       if (mode !== 'passive' && mode !== 'active' && mode !== 'rr')
         throw new CliError(`--mode must be passive, active or rr, got '${mode}'`, ExitCode.usage);
-      const nodes = amount(flags.nodes as string, '--nodes', MAX_LAB_NODES);
-      const links = amount(flags.links as string, '--links', MAX_LAB_LINKS);
+      const nodes = amount(flags.nodes as string, '--nodes', LAB_NODES_MAX);
+      const links = amount(flags.links as string, '--links', LINKS_MAX);
       const configured =
         flags.linksConfigured === undefined
           ? links
@@ -126,7 +127,18 @@ export function register(program: Command): void {
         }),
       );
       say(`lab ${opened.prefix} up in ${opened.dir}: ${nodes} hosts × ${links} links (${configured} configured)`);
-      for (const n of opened.nodeids) say(`  n${n}: namespace ${opened.namespace(n)}, socket ${opened.socket(n)}`);
+      process.stdout.write(
+        labHostsText(
+          opened.nodeids.map((n) => ({
+            name: `${opened.hostName(n)} (${opened.namespace(n)})`,
+            addresses: Array.from({ length: links }, (_, l) => labAddress(n, l)),
+            config: opened.hostConfigPath(n),
+            socket: opened.socket(n),
+            log: opened.logFile(n),
+          })),
+        ),
+      );
+      say(`Run a command on a host: corolink lab exec 1 -- corolink status (socket and config preset)`);
     });
 
   labVerb(lab, 'cut <host> <link>', "pull a host's cable on one link (its veth loses carrier)", async (l, [h, k]) => {
@@ -197,25 +209,28 @@ export function register(program: Command): void {
   labVerb(
     lab,
     'status',
-    'the cluster as seen from every host (--json: one object keyed by host name)',
+    'the cluster as seen from every host: ring id, members, quorate, links up (--json: every full status)',
     async (l, _a, f) => {
       const all = await l.statusAll();
       if (f.json) return printJson(all);
-      for (const [name, status] of Object.entries(all)) {
-        say(`===== ${name} =====`);
-        process.stdout.write(status ? statusText(status, { date: new Date() }) : 'daemon not running\n');
-      }
+      process.stdout.write(labStatusText(all));
     },
-  ).option('--json', 'print JSON');
+  ).option('--json', 'print one JSON object keyed by host name, each the host’s full StatusV1');
   labVerb(
     lab,
     'exec <host> <command...>',
-    "run a command in a host's namespace (COROLINK_SOCKET preset)",
+    "run a command in a host's namespace with COROLINK_SOCKET and COROLINK_CONFIG preset",
     async (l, [h, ...cmd], f) => {
       const seconds = amount((f.timeout as string) ?? String(DEFAULT_EXEC_LIMIT_S), '--timeout', 3600);
       process.exitCode = await l.exec(host(h!), cmd, seconds * 1000);
     },
-  ).option('--timeout <s>', 'kill the command after this many seconds', String(DEFAULT_EXEC_LIMIT_S));
+  )
+    .option('--timeout <s>', 'kill the command after this many seconds', String(DEFAULT_EXEC_LIMIT_S))
+    .addHelpText(
+      'after',
+      '\nPut `--` before a command that has options of its own (else they are read as options of exec):\n' +
+        '  corolink lab exec 1 -- ip -br addr\n  corolink lab exec 1 -- corolink config show\n  corolink lab exec 2 corolink status',
+    );
   lab
     .command('down')
     .description('stop every daemon and remove every namespace, bridge and file of the lab')

@@ -3,6 +3,7 @@
  * `link add|remove|priority`, which go through the checked config-change flow (src/cli/config-change.ts).
  */
 import type { Command } from 'commander';
+import { LINK_NUMBER_MAX, LINK_PRIORITY_MAX } from '../../base/limits.ts';
 import type { CorolinkClient } from '../../client/client.ts';
 import { addLink, removeLink, setLinkOption } from '../../config/index.ts';
 import { MAX_LINK_NUMBER } from '../../ipc/schema.ts';
@@ -19,18 +20,16 @@ import { CliError, ExitCode } from '../exit-codes.ts';
 /** How long `link add` waits for the new link to come up to every member before it reports. */
 const LINK_UP_WAIT_MS = 15_000;
 const LINK_UP_POLL_MS = 200;
-/** knet_link_priority range. */
-const MAX_PRIORITY = 255;
 
 function addSwitch(parent: Command, verb: 'enable' | 'disable'): void {
   addDaemonOptions(
     parent
       .command(verb)
-      .argument('<link>', 'link number, 0–7')
+      .argument('<link>', `link number, 0–${LINK_NUMBER_MAX}`)
       .description(`${verb} a link of the local node (peers see it go ${verb === 'enable' ? 'up' : 'down'})`)
       .addHelpText('after', `\nExample:\n  corolink link ${verb} 1`),
   ).action(async (linkText: string, options: DaemonCommandOptions) => {
-    const link = parseIntegerArgument(linkText, 'link', 0, MAX_LINK_NUMBER);
+    const link = parseIntegerArgument(linkText, 'link', 0, LINK_NUMBER_MAX);
     const result = await withDaemon(options, (client) => client.setLinkEnabled(link, verb === 'enable'));
     if (options.json) printJson(result);
     else process.stdout.write(`link${result.link}: ${result.enabled ? 'enabled' : 'disabled'}\n`);
@@ -71,7 +70,7 @@ function registerClusterVerbs(link: Command): void {
   addChangeOptions(
     link
       .command('add')
-      .argument('<link>', 'link number, 0–7')
+      .argument('<link>', `link number, 0–${LINK_NUMBER_MAX}`)
       .requiredOption('--addr <node=address...>', 'the address of every node on the new link (repeat per node)')
       .option('--priority <n>', 'knet_link_priority of the new link (passive mode: highest carries the traffic)')
       .description('add a link to the running cluster: every node opens it live (config_version is bumped)')
@@ -80,11 +79,11 @@ function registerClusterVerbs(link: Command): void {
         '\nExample:\n  corolink link add 1 --addr n1=198.18.20.1 --addr n2=198.18.20.2 --addr n3=198.18.20.3 --yes',
       ),
   ).action(async (linkText: string, options: ChangeOptions & { addr: string[]; priority?: string }) => {
-    const number = parseIntegerArgument(linkText, 'link', 0, MAX_LINK_NUMBER);
+    const number = parseIntegerArgument(linkText, 'link', 0, LINK_NUMBER_MAX);
     const addresses = parseAddresses(options.addr);
     const extra: Record<string, string> = {};
     if (options.priority !== undefined) {
-      extra.knet_link_priority = String(parseIntegerArgument(options.priority, 'priority', 0, MAX_PRIORITY));
+      extra.knet_link_priority = String(parseIntegerArgument(options.priority, 'priority', 0, LINK_PRIORITY_MAX));
     }
     await changeClusterConfig(options, { edit: (tree) => addLink(tree, number, addresses, extra) }, (client) =>
       waitForLinkUp(client, number),
@@ -93,23 +92,23 @@ function registerClusterVerbs(link: Command): void {
   addChangeOptions(
     link
       .command('remove')
-      .argument('<link>', 'link number, 0–7')
+      .argument('<link>', `link number, 0–${LINK_NUMBER_MAX}`)
       .description('remove a link from the running cluster (refused if a pair of nodes would have no link left)')
       .addHelpText('after', '\nExample:\n  corolink link remove 1 --yes'),
   ).action(async (linkText: string, options: ChangeOptions) => {
-    const number = parseIntegerArgument(linkText, 'link', 0, MAX_LINK_NUMBER);
+    const number = parseIntegerArgument(linkText, 'link', 0, LINK_NUMBER_MAX);
     await changeClusterConfig(options, { edit: (tree) => removeLink(tree, number) });
   });
   addChangeOptions(
     link
       .command('priority')
-      .argument('<link>', 'link number, 0–7')
-      .argument('<priority>', `knet_link_priority, 0–${MAX_PRIORITY}`)
+      .argument('<link>', `link number, 0–${LINK_NUMBER_MAX}`)
+      .argument('<priority>', `knet_link_priority, 0–${LINK_PRIORITY_MAX}`)
       .description('change the priority of a link cluster-wide, live')
       .addHelpText('after', '\nExample:\n  corolink link priority 1 20 --yes'),
   ).action(async (linkText: string, priorityText: string, options: ChangeOptions) => {
-    const number = parseIntegerArgument(linkText, 'link', 0, MAX_LINK_NUMBER);
-    const priority = parseIntegerArgument(priorityText, 'priority', 0, MAX_PRIORITY);
+    const number = parseIntegerArgument(linkText, 'link', 0, LINK_NUMBER_MAX);
+    const priority = parseIntegerArgument(priorityText, 'priority', 0, LINK_PRIORITY_MAX);
     await changeClusterConfig(options, {
       edit: (tree) => setLinkOption(tree, number, 'knet_link_priority', String(priority)),
     });

@@ -1,5 +1,9 @@
-/** `corolink logs [-n N] [-f]`: the daemon's recent log lines; `-f` keeps printing new ones until Ctrl-C. */
+/**
+ * `corolink logs [-n N] [-f [--exit]]`: the daemon's recent log lines; `-f` keeps printing new ones until Ctrl-C
+ * (across daemon restarts), or with `--exit` until the daemon is gone.
+ */
 import type { Command } from 'commander';
+import type { CorolinkClient } from '../../client/client.ts';
 import { type LogRecord, MAX_LOG_LINES } from '../../ipc/schema.ts';
 import {
   addDaemonOptions,
@@ -8,6 +12,7 @@ import {
   runUntilInterrupted,
   withDaemon,
 } from '../daemon-call.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
 
 /** Lines shown when `-n` is not given. */
 const DEFAULT_LINES = 50;
@@ -15,6 +20,24 @@ const DEFAULT_LINES = 50;
 interface LogsOptions extends DaemonCommandOptions {
   lines: string;
   follow?: boolean;
+  exit?: boolean;
+}
+
+/** `-f --exit`: resolves when the daemon closes the connection (it stopped or crashed), or on Ctrl-C. */
+function untilDaemonGone(client: CorolinkClient): Promise<void> {
+  return new Promise((resolve) => {
+    const finish = () => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      resolve();
+    };
+    process.once('SIGINT', finish);
+    process.once('SIGTERM', finish);
+    client.once('closed', () => {
+      process.stderr.write('corolink: the daemon is gone: stopped following (--exit)\n');
+      finish();
+    });
+  });
 }
 
 function printRecord(record: LogRecord, json: boolean | undefined): void {
@@ -31,9 +54,14 @@ export function register(program: Command): void {
       .description('print the last log lines of the daemon (--json: one JSON object per line)')
       .option('-n, --lines <count>', 'how many recent lines', String(DEFAULT_LINES))
       .option('-f, --follow', 'keep printing new lines until Ctrl-C (survives a daemon restart)')
-      .addHelpText('after', '\nExamples:\n  corolink logs -n 20\n  corolink logs -f    # watch links fail over live'),
+      .option('--exit', 'with -f: stop (exit 0) when the daemon is gone instead of waiting for it to come back')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  corolink logs -n 20\n  corolink logs -f    # watch links fail over live\n  corolink logs -f --exit',
+      ),
   ).action(async (options: LogsOptions) => {
     const lines = parseIntegerArgument(options.lines, 'lines', 1, MAX_LOG_LINES);
+    if (options.exit && !options.follow) throw new CliError('--exit goes with -f (--follow)', ExitCode.usage);
     if (!options.follow) {
       const records = await withDaemon(options, (client) => client.logs({ lines }));
       for (const record of records) printRecord(record, options.json);
@@ -54,9 +82,9 @@ export function register(program: Command): void {
         const printed = new Set(history.map(recordKey));
         for (const record of early) if (!printed.has(recordKey(record))) printRecord(record, options.json);
         live = true;
-        await runUntilInterrupted(client);
+        await (options.exit ? untilDaemonGone(client) : runUntilInterrupted(client));
       },
-      { reconnect: true },
+      { reconnect: !options.exit },
     );
   });
 }

@@ -1,6 +1,7 @@
 /**
  * Text of `corolink links`: the local links, then one row per peer × link with what `corosync-cfgtool -s` / `-n`
- * show (enabled, connected, mtu) plus knet's statistics (priority, latency, down count) and why a link is down.
+ * show (peer address, enabled, connected, mtu), whether the link carries the peer's traffic now, knet's statistics
+ * (priority, latency, down count) and why a link is down.
  */
 import type { LinksV1 } from '../../ipc/schema.ts';
 import { hexNodeId, table } from './text.ts';
@@ -15,6 +16,11 @@ export interface LinksTextOptions {
 
 const yesNo = (value: boolean) => (value ? 'yes' : 'no');
 const milliseconds = (value: number | null) => (value === null ? '-' : value.toFixed(2));
+
+/** True when a link to a peer is down: `corosync-cfgtool -s` then exits 1, which monitoring relies on. */
+export function hasFaultyLink(links: LinksV1): boolean {
+  return links.peers.some((peer) => peer.state === 'DOWN');
+}
 
 /** The `corolink links` report. */
 export function linksText(links: LinksV1, options: LinksTextOptions = {}): string {
@@ -45,7 +51,9 @@ export function linksText(links: LinksV1, options: LinksTextOptions = {}): strin
         'Nodeid',
         'Name',
         'Link',
+        'Address',
         'State',
+        'Active',
         'Enabled',
         'Connected',
         'Priority',
@@ -58,7 +66,9 @@ export function linksText(links: LinksV1, options: LinksTextOptions = {}): strin
         hexNodeId(peer.nodeid),
         options.names?.get(peer.nodeid) ?? '-',
         `link${peer.link}`,
+        peer.address ?? '-',
         peer.state,
+        yesNo(peer.active),
         yesNo(peer.enabled),
         yesNo(peer.connected),
         String(peer.priority),
@@ -67,7 +77,7 @@ export function linksText(links: LinksV1, options: LinksTextOptions = {}): strin
         String(peer.mtu),
         peer.reason ?? '',
       ]),
-      ['left', 'left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'left'],
+      ['left', 'left', 'left', 'left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'left'],
     ),
   );
   return `${lines.join('\n')}\n`;

@@ -11,7 +11,6 @@ import { refusal } from './refusal.ts';
 
 /** Log lines returned by `logs` when the caller does not say. */
 const DEFAULT_LOG_LINES = 100;
-const MAX_LOG_LINES = 2000;
 
 /** The JSON shape of a log record on the admin socket (ISO time). */
 export function logRecordJson(record: LogRecord) {
@@ -45,7 +44,7 @@ export function statusHandlers(engine: NodeEngine, logger: Logger): StatusHandle
       return { link, enabled };
     },
     logs: ({ lines = DEFAULT_LOG_LINES }) => ({
-      lines: logger.recent(Math.min(lines, MAX_LOG_LINES)).map(logRecordJson),
+      lines: logger.recent(lines).map(logRecordJson),
     }),
     subscribe: ({ topics }, connection) => {
       for (const topic of topics) connection.topics.add(topic);
