@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
+import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
 import { binary } from '../ipc/binary.ts';
 import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Message } from '../ipc/framing.ts';
@@ -15,7 +16,7 @@ import { BINARY_HELLO } from '../ipc/negotiate.ts';
 import type { LinkEvent, LinksV1, LogRecord, MembershipEvent, QuorumEvent, QuorumV1, StatusV1 } from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
-import { type CpgConfchg, CpgGroup, type CpgGroupHost, MAX_GROUP_NAME_BYTES } from './cpg-group.ts';
+import { type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
 import {
   BackpressureError,
   CallTimeoutError,
@@ -351,8 +352,8 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
    */
   async cpgJoin(name: string): Promise<CpgGroup> {
     const bytes = Buffer.byteLength(name, 'utf8');
-    if (bytes === 0 || bytes > MAX_GROUP_NAME_BYTES) {
-      throw new InvalidArgumentError(`a group name is 1 to ${MAX_GROUP_NAME_BYTES} bytes, got ${bytes}`);
+    if (bytes === 0 || bytes > GROUP_NAME_BYTES_MAX) {
+      throw new InvalidArgumentError(`a group name is 1 to ${GROUP_NAME_BYTES_MAX} bytes, got ${bytes}`);
     }
     if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
     await this.subscribe('cpg');

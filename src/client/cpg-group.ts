@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { BackpressureError, ClientClosedError, DaemonRequestError } from './errors.ts';
 
 /** Longest CPG group name in UTF-8 bytes (corosync's `CPG_MAX_NAME_LENGTH`). */
-export const MAX_GROUP_NAME_BYTES = 128;
+export { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 
 /** A message delivered to the group, in the same total order at every member (the sender receives its own). */
 export interface CpgMessage {

@@ -5,9 +5,8 @@
  */
 import { type Static, type TSchema, Type } from 'typebox';
 import { Value } from 'typebox/value';
-import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
+import { GROUP_NAME_BYTES_MAX, LINK_NUMBER_MAX, UINT32_MAX } from '../base/limits.ts';
 import { pathProblem } from '../cfs/limits.ts';
-import { MAX_LINK_NUMBER, UINT32_MAX } from './schema.ts';
 
 /** Error codes of `{"error": {"code": …}}`. */
 export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'internal';
@@ -57,7 +56,7 @@ export const METHOD_PARAMS = {
   quorum: None,
   setExpected: Type.Object({ votes: Type.Integer({ minimum: 1, maximum: UINT32_MAX }) }),
   setLinkEnabled: Type.Object({
-    link: Type.Integer({ minimum: 0, maximum: MAX_LINK_NUMBER }),
+    link: Type.Integer({ minimum: 0, maximum: LINK_NUMBER_MAX }),
     enabled: Type.Boolean(),
   }),
   logs: Type.Object({ lines: Type.Optional(Type.Integer({ minimum: 0 })) }),

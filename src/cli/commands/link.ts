@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { LINK_NUMBER_MAX, LINK_PRIORITY_MAX } from '../../base/limits.ts';
 import type { CorolinkClient } from '../../client/client.ts';
 import { addLink, removeLink, setLinkOption } from '../../config/index.ts';
-import { MAX_LINK_NUMBER } from '../../ipc/schema.ts';
 import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
 import {
   addDaemonOptions,
