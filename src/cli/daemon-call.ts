@@ -55,7 +55,8 @@ export function toCliError(error: unknown): unknown {
 
 /**
  * Connects to the daemon, runs `action`, closes the connection. One-shot commands do not reconnect; follow
- * modes pass `{ reconnect: true }` and survive a daemon restart.
+ * modes pass `{ reconnect: true }` and survive a daemon restart. The CLI speaks JSON lines, the framing a
+ * script with `socat` speaks too (docs/contracts.md "Framing"), so every CLI test covers that path.
  */
 export async function withDaemon<T>(
   options: DaemonCommandOptions,
@@ -64,7 +65,11 @@ export async function withDaemon<T>(
 ): Promise<T> {
   let client: CorolinkClient | undefined;
   try {
-    client = await CorolinkClient.connect({ ...clientOptions, socket: resolveSocketPath(options.socket) });
+    client = await CorolinkClient.connect({
+      ...clientOptions,
+      socket: resolveSocketPath(options.socket),
+      framing: 'json-lines',
+    });
     return await action(client);
   } catch (error) {
     throw toCliError(error);

@@ -1,15 +1,22 @@
 /**
  * `CorolinkClient`: an application's connection to the local corolink daemon over the admin socket
- * (newline-delimited JSON, docs/contracts.md "Admin socket"). Typed calls, event subscriptions, CPG groups,
- * bounded call timeouts, write backpressure, and reconnection with re-subscription and re-join (docs/client.md).
+ * (docs/contracts.md "Admin socket"; binary framing by default, JSON lines on request). Typed calls, event
+ * subscriptions, CPG groups, bounded call timeouts, write backpressure, and reconnection with re-subscription and
+ * re-join (docs/client.md).
  */
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
+import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
-import { JOIN_TOKEN_TTL_MAX_MS } from '../daemon/join-service.ts';
+import { binary } from '../ipc/binary.ts';
+import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Message } from '../ipc/framing.ts';
+import { jsonLines } from '../ipc/json-lines.ts';
+import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
+import { BINARY_HELLO } from '../ipc/negotiate.ts';
+import type { LinkEvent, LinksV1, LogRecord, MembershipEvent, QuorumEvent, QuorumV1, StatusV1 } from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
-import { type CpgConfchg, CpgGroup, type CpgGroupHost, MAX_GROUP_NAME_BYTES } from './cpg-group.ts';
+import { type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
 import {
   BackpressureError,
   CallTimeoutError,
@@ -20,20 +27,7 @@ import {
   InvalidArgumentError,
   ProtocolError,
 } from './errors.ts';
-import { encodeLine, LineDecoder } from './framing.ts';
 import { QueuedIterator } from './queued-iterator.ts';
-import {
-  type LinkEvent,
-  type LinksV1,
-  type LogRecord,
-  MAX_LINK_NUMBER,
-  MAX_LOG_LINES,
-  type MembershipEvent,
-  type QuorumEvent,
-  type QuorumV1,
-  type StatusV1,
-  UINT32_MAX,
-} from './schema.ts';
 
 /** Where the daemon listens when neither an option nor COROLINK_SOCKET says otherwise. */
 export { DEFAULT_SOCKET_PATH };
@@ -49,6 +43,10 @@ export const DEFAULT_RECONNECT_MAX_DELAY_MS = 5_000;
 export const DEFAULT_MAX_QUEUED_EVENTS = 10_000;
 /** Bytes the client may hold unsent (the socket said "wait") before new calls reject with `BackpressureError`. */
 export const DEFAULT_MAX_UNSENT_BYTES = 8 * 1024 * 1024;
+
+/** The admin socket's framings (docs/contracts.md "Framing"). */
+export type Framing = 'binary' | 'json-lines';
+const CODECS: Record<Framing, FrameCodec> = { binary, 'json-lines': jsonLines };
 
 /** Event topics of the `subscribe` method. */
 export type Topic = 'log' | 'link' | 'membership' | 'quorum';
@@ -73,6 +71,8 @@ export interface ClientOptions {
   maxQueuedEvents?: number;
   /** Bound of unsent bytes while the socket applies backpressure (default 8 MiB). */
   maxUnsentBytes?: number;
+  /** The framing: `binary` (default; CPG and cfs data go raw) or `json-lines` (what the CLI and `socat` speak). */
+  framing?: Framing;
 }
 
 /** Events of a `CorolinkClient`. */
@@ -116,30 +116,59 @@ function describeSocketError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Opens one Unix socket connection, failing after `timeoutMs`. */
-function openSocket(path: string, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(path);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new DaemonUnavailableError(path, `no connection within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new DaemonUnavailableError(path, describeSocketError(error), { cause: error }));
-    });
-  });
+/** A connection in its framing; `rest` is what the daemon sent after the hello. */
+interface Opened {
+  socket: Socket;
+  rest: Buffer;
 }
 
-function requireInteger(value: number, name: string, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
+/**
+ * Opens one Unix socket connection in the given framing, failing after `timeoutMs`. The binary framing is asked
+ * for with the hello, and in use once the daemon sent the hello back.
+ */
+function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<Opened> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let received = Buffer.alloc(0);
+    const fail = (error: DaemonUnavailableError) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(() => {
+      fail(new DaemonUnavailableError(path, `no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const opened = () => {
+      clearTimeout(timer);
+      socket.pause(); // until attach() listens: nothing the daemon sends may be lost in between
+      socket.removeAllListeners('error');
+      socket.removeAllListeners('data');
+      socket.removeAllListeners('close');
+      resolve({ socket, rest: received.subarray(BINARY_HELLO.length) });
+    };
+    socket.once('connect', () => {
+      if (framing === 'json-lines') return opened();
+      socket.write(BINARY_HELLO);
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        const hello = received.subarray(0, BINARY_HELLO.length);
+        if (!hello.equals(BINARY_HELLO.subarray(0, hello.length))) {
+          fail(
+            new DaemonUnavailableError(
+              path,
+              `the daemon does not speak the binary framing (it sent ${hello.toString('hex')})`,
+            ),
+          );
+        } else if (hello.length === BINARY_HELLO.length) opened();
+      });
+      socket.once('close', () =>
+        fail(new DaemonUnavailableError(path, 'the daemon closed the connection at the hello')),
+      );
+    });
+    socket.once('error', (error) =>
+      fail(new DaemonUnavailableError(path, describeSocketError(error), { cause: error })),
+    );
+  });
 }
 
 /** A connection to the local corolink daemon. Create it with `CorolinkClient.connect()`. */
@@ -147,12 +176,13 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** The admin socket path in use. */
   readonly socketPath: string;
   private readonly options: Required<Omit<ClientOptions, 'socket'>>;
+  private readonly codec: FrameCodec;
   private socket: Socket | null = null;
   private state: ConnectionState = 'open';
-  private readonly decoder = new LineDecoder();
+  private decoder: FrameDecoder;
   private readonly pending = new Map<number, PendingCall>();
   private nextId = 1;
-  private readonly unsent: string[] = [];
+  private readonly unsent: Uint8Array[] = [];
   private unsentBytes = 0;
   private socketBlocked = false;
   private readonly topics = new Set<Topic | 'cpg'>();
@@ -175,13 +205,16 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
       maxQueuedEvents: options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS,
       maxUnsentBytes: options.maxUnsentBytes ?? DEFAULT_MAX_UNSENT_BYTES,
+      framing: options.framing ?? 'binary',
     };
+    this.codec = CODECS[this.options.framing];
+    this.decoder = this.codec.decoder(DAEMON_FRAME_BYTES_MAX);
   }
 
   /** Connects to the daemon. Rejects with `DaemonUnavailableError` when it cannot be reached (no retry). */
   static async connect(options: ClientOptions = {}): Promise<CorolinkClient> {
     const client = new CorolinkClient(resolveSocketPath(options.socket), options);
-    client.attach(await openSocket(client.socketPath, client.options.connectTimeoutMs));
+    client.attach(await client.open());
     return client;
   }
 
@@ -207,19 +240,16 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
 
   /** Sets expected votes (like `pvecm expected N`); resolves with the new quorum state. */
   async setExpected(votes: number): Promise<QuorumV1> {
-    requireInteger(votes, 'expected votes', 1, UINT32_MAX);
     return (await this.call('setExpected', { votes })) as QuorumV1;
   }
 
   /** Enables or disables one of the local node's links (administrative, this node only). */
   async setLinkEnabled(link: number, enabled: boolean): Promise<{ link: number; enabled: boolean }> {
-    requireInteger(link, 'link', 0, MAX_LINK_NUMBER);
     return (await this.call('setLinkEnabled', { link, enabled })) as { link: number; enabled: boolean };
   }
 
   /** The last log lines held by the daemon, oldest first. */
   async logs(options: { lines?: number } = {}): Promise<LogRecord[]> {
-    if (options.lines !== undefined) requireInteger(options.lines, 'lines', 1, MAX_LOG_LINES);
     const result = (await this.call('logs', options.lines === undefined ? {} : { lines: options.lines })) as {
       lines: LogRecord[];
     };
@@ -228,7 +258,6 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
 
   /** The cluster config the daemon runs (or an earlier `version` from the history): its text and config_version. */
   configGet(version?: number): Promise<ConfigText> {
-    if (version !== undefined) requireInteger(version, 'config_version', 0, Number.MAX_SAFE_INTEGER);
     return this.call('configGet', version === undefined ? {} : { version }) as Promise<ConfigText>;
   }
 
@@ -243,7 +272,6 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
    * node applies it. Resolves with the plan; `applied` says whether it was committed.
    */
   configPropose(text: string, options: { force?: boolean; dryRun?: boolean } = {}): Promise<ConfigProposal> {
-    if (typeof text !== 'string') return Promise.reject(new TypeError('text must be a string'));
     return this.call('configPropose', {
       text,
       ...(options.force === undefined ? {} : { force: options.force }),
@@ -253,7 +281,6 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
 
   /** Makes a one-time join token valid for `ttlMs` (default: one hour), stored cluster-wide. */
   joinTokenCreate(ttlMs?: number): Promise<JoinTokenInfo> {
-    if (ttlMs !== undefined) requireInteger(ttlMs, 'ttl_ms', 1000, JOIN_TOKEN_TTL_MAX_MS);
     return this.call('joinTokenCreate', ttlMs === undefined ? {} : { ttl_ms: ttlMs }) as Promise<JoinTokenInfo>;
   }
 
@@ -325,8 +352,8 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
    */
   async cpgJoin(name: string): Promise<CpgGroup> {
     const bytes = Buffer.byteLength(name, 'utf8');
-    if (bytes === 0 || bytes > MAX_GROUP_NAME_BYTES) {
-      throw new InvalidArgumentError(`a group name is 1 to ${MAX_GROUP_NAME_BYTES} bytes, got ${bytes}`);
+    if (bytes === 0 || bytes > GROUP_NAME_BYTES_MAX) {
+      throw new InvalidArgumentError(`a group name is 1 to ${GROUP_NAME_BYTES_MAX} bytes, got ${bytes}`);
     }
     if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
     await this.subscribe('cpg');
@@ -359,9 +386,13 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     if (this.state !== 'open') {
       return Promise.reject(new DaemonUnavailableError(this.socketPath, 'not connected (reconnecting)'));
     }
+    // The contract's own check (src/ipc): what the daemon would refuse is refused here, before anything is sent.
+    const problem = isMethod(method) ? paramsProblem(method, params) : undefined;
+    if (problem !== undefined) return Promise.reject(new InvalidArgumentError(`${method}: ${problem}`));
     const id = this.nextId++;
-    const line = encodeLine({ id, method, params });
-    if (this.unsentBytes + Buffer.byteLength(line) > this.options.maxUnsentBytes) {
+    const frame = this.codec.encode({ id, method, params });
+    const bytes = frame.reduce((sum, piece) => sum + piece.byteLength, 0);
+    if (this.unsentBytes + bytes > this.options.maxUnsentBytes) {
       return Promise.reject(
         new BackpressureError(`${this.unsentBytes} bytes wait for the socket to drain; retry later`),
       );
@@ -372,7 +403,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
         reject(new CallTimeoutError(method, this.options.callTimeoutMs));
       }, this.options.callTimeoutMs);
       this.pending.set(id, { method, resolve, reject, timer });
-      this.write(line);
+      this.write(frame, bytes);
     });
   }
 
@@ -401,10 +432,15 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  private attach(socket: Socket): void {
+  private open(): Promise<Opened> {
+    return openSocket(this.socketPath, this.options.connectTimeoutMs, this.options.framing);
+  }
+
+  private attach({ socket, rest }: Opened): void {
     this.socket = socket;
     this.state = 'open';
     this.socketBlocked = false;
+    this.decoder = this.codec.decoder(DAEMON_FRAME_BYTES_MAX);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('drain', () => {
       this.socketBlocked = false;
@@ -416,46 +452,44 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     socket.on('close', () => {
       if (this.socket === socket) this.connectionLost('connection closed');
     });
+    if (rest.length > 0) this.receive(rest);
+    socket.resume();
   }
 
-  /** Queues a line and writes as much as the socket accepts; stops when `write()` returns false until 'drain'. */
-  private write(line: string): void {
-    this.unsent.push(line);
-    this.unsentBytes += Buffer.byteLength(line);
+  /** Queues a frame and writes as much as the socket accepts; stops when `write()` returns false until 'drain'. */
+  private write(frame: Uint8Array[], bytes: number): void {
+    this.unsent.push(...frame);
+    this.unsentBytes += bytes;
     this.flush();
   }
 
   private flush(): void {
     const socket = this.socket;
     while (socket && !this.socketBlocked && this.unsent.length > 0) {
-      const line = this.unsent.shift()!;
-      this.unsentBytes -= Buffer.byteLength(line);
-      this.socketBlocked = !socket.write(line);
+      const piece = this.unsent.shift()!;
+      this.unsentBytes -= piece.byteLength;
+      this.socketBlocked = !socket.write(piece);
     }
   }
 
   private receive(chunk: Buffer): void {
-    let lines: string[];
+    let decoded: ReturnType<FrameDecoder['push']>;
     try {
-      lines = this.decoder.push(chunk);
+      decoded = this.decoder.push(chunk);
     } catch (error) {
-      this.dropConnection(error instanceof Error ? error.message : String(error));
+      this.dropConnection(new ProtocolError(`the daemon sent ${(error as Error).message}`).message);
       return;
     }
-    for (const line of lines) {
-      let message: unknown;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        this.dropConnection(new ProtocolError(`the daemon sent a line that is not JSON: ${line.slice(0, 80)}`).message);
+    for (const item of decoded) {
+      if ('problem' in item) {
+        this.dropConnection(new ProtocolError(`the daemon sent ${item.problem}`).message);
         return;
       }
-      this.handleMessage(message);
+      this.handleMessage(item.message);
     }
   }
 
-  private handleMessage(message: unknown): void {
-    if (typeof message !== 'object' || message === null) return;
+  private handleMessage(message: Message): void {
     const record = message as { id?: unknown; event?: unknown; data?: unknown; result?: unknown; error?: unknown };
     if (typeof record.event === 'string') {
       this.dispatchEvent(record.event, record.data);
@@ -483,11 +517,11 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       this.emit(event as Topic, data as never);
       return;
     }
-    const payload = data as { group?: string; nodeid: number; pid: number; data: string } & CpgConfchg;
+    const payload = data as { group?: string; nodeid: number; pid: number; data: Uint8Array | string } & CpgConfchg;
     const group = typeof payload?.group === 'string' ? this.groups.get(payload.group) : undefined;
     if (!group) return;
     if (event === 'cpgDeliver') {
-      group.deliver({ nodeid: payload.nodeid, pid: payload.pid, data: Buffer.from(payload.data ?? '', 'base64') });
+      group.deliver({ nodeid: payload.nodeid, pid: payload.pid, data: bytesOf(payload.data ?? '') });
     } else if (event === 'cpgConfchg') {
       group.confchg({ members: payload.members ?? [], left: payload.left ?? [], joined: payload.joined ?? [] });
     }
@@ -504,7 +538,6 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   private connectionLost(reason: string): void {
     if (this.state !== 'open') return;
     this.socket = null;
-    this.decoder.reset();
     this.unsent.length = 0;
     this.unsentBytes = 0;
     const error = new DaemonUnavailableError(this.socketPath, reason);
@@ -537,18 +570,18 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   }
 
   private async reconnect(attempt: number): Promise<void> {
-    let socket: Socket;
+    let opened: Opened;
     try {
-      socket = await openSocket(this.socketPath, this.options.connectTimeoutMs);
+      opened = await this.open();
     } catch {
       this.scheduleReconnect(attempt + 1);
       return;
     }
     if (this.state !== 'reconnecting') {
-      socket.destroy();
+      opened.socket.destroy();
       return;
     }
-    this.attach(socket);
+    this.attach(opened);
     try {
       if (this.topics.size > 0) await this.call('subscribe', { topics: [...this.topics] });
       for (const name of this.groups.keys()) await this.call('cpgJoin', { group: name });

@@ -24,4 +24,4 @@ export interface ConfigVersionInfo {
 }
 
 /** `joinTokenCreate`: a one-time join token for `corolink add` (docs/reconfiguration.md). */
-export type { CreatedJoinToken as JoinTokenInfo } from '../daemon/join-service.ts';
+export type { JoinTokenInfo } from '../ipc/methods.ts';

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { BackpressureError, ClientClosedError, DaemonRequestError } from './errors.ts';
 
 /** Longest CPG group name in UTF-8 bytes (corosync's `CPG_MAX_NAME_LENGTH`). */
-export const MAX_GROUP_NAME_BYTES = 128;
+export { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 
 /** A message delivered to the group, in the same total order at every member (the sender receives its own). */
 export interface CpgMessage {
@@ -74,9 +74,10 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
    */
   async send(data: Uint8Array | string): Promise<void> {
     if (this.left) throw new ClientClosedError(`group ${this.name}`);
+    // A copy: the caller may reuse its buffer before the socket took the bytes.
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     try {
-      await this.host.call('cpgMcast', { group: this.name, data: bytes.toString('base64') });
+      await this.host.call('cpgMcast', { group: this.name, data: bytes });
     } catch (error) {
       if (isBackpressure(error))
         throw new BackpressureError(`the daemon's send queue for group ${this.name} is full; retry later`, this.name);

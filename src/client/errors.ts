@@ -3,8 +3,10 @@
  * so callers use `instanceof` (or `error.code`), never message matching.
  */
 
+import type { ErrorCode } from '../ipc/methods.ts';
+
 /** Error codes the daemon sends in `{"error": {"code": …}}` (docs/contracts.md). */
-export type DaemonErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'internal';
+export type DaemonErrorCode = ErrorCode;
 
 /** Base class of every corolink client error. */
 export class CorolinkError extends Error {

@@ -1,13 +1,23 @@
 /**
- * The admin socket: a Unix domain socket speaking newline-delimited JSON (docs/contracts.md, "Admin socket").
- * The CLI and the client library use it. A bad line is answered with an error and counted; it never takes
- * the daemon down. Subscriptions push `{event, data}` lines to the connections that asked for them.
+ * The admin socket: a Unix domain socket speaking the contract of src/ipc (docs/contracts.md, "Admin socket") in
+ * the framing the client's first bytes choose: JSON lines (the CLI, `socat`) or binary frames (the client
+ * library). Every request's params are checked against its method's schema before the handler runs. A bad
+ * frame or request is answered with an error and counted; it never takes the daemon down. Subscriptions push
+ * `{event, data}` messages to the connections that asked for them.
  */
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-
-export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'internal';
+import {
+  type Decoded,
+  type FrameCodec,
+  type FrameDecoder,
+  FramingError,
+  REQUEST_FRAME_BYTES_MAX,
+} from '../ipc/framing.ts';
+import { jsonLines } from '../ipc/json-lines.ts';
+import { type ErrorCode, isMethod, type Method, type Params, paramsProblem } from '../ipc/methods.ts';
+import { BINARY_HELLO, negotiate } from '../ipc/negotiate.ts';
 
 /** An error a handler throws to answer with a specific code. */
 export class AdminError extends Error {
@@ -35,10 +45,14 @@ export interface AdminConnection {
   outputBacklog(): Promise<void> | undefined;
 }
 
-export type Handler = (params: Record<string, unknown>, connection: AdminConnection) => unknown | Promise<unknown>;
+/** A method's handler: its params are checked against the method's schema before it runs. */
+export type Handler<M extends Method = Method> = (
+  params: Params<M>,
+  connection: AdminConnection,
+) => unknown | Promise<unknown>;
 
-/** Longest request line accepted (a CPG message of 1 MiB in base64 plus the envelope). */
-const MAX_LINE_BYTES = 2 * 1024 * 1024;
+/** A handler for every method of the contract. */
+export type Handlers = { [M in Method]: Handler<M> };
 /** A connection whose unread output exceeds this is too slow for live events and is closed. */
 const MAX_PENDING_OUTPUT_BYTES = 16 * 1024 * 1024;
 const SOCKET_MODE = 0o660;
@@ -53,7 +67,7 @@ export class AdminSocketServer {
 
   constructor(
     private readonly path: string,
-    private readonly handlers: Record<string, Handler>,
+    private readonly handlers: Handlers,
   ) {}
 
   async listen(): Promise<void> {
@@ -95,26 +109,34 @@ export class AdminSocketServer {
     this.counters.connections++;
     const connection = new ConnectionImpl(this.nextConnectionId++, socket, () => this.counters.slowClientsClosed++);
     this.connections.add(connection);
-    let buffered = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line.trim() !== '') void this.handleLine(line, connection);
-        newline = buffered.indexOf('\n');
+    let decoder: FrameDecoder | undefined;
+    let first = Buffer.alloc(0);
+    const refuse = (message: string) => {
+      this.counters.badRequests++;
+      connection.reply({ id: null, error: { code: 'bad_request', message } });
+      connection.flush();
+      socket.end();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (socket.writableEnded) return;
+      if (!decoder) {
+        first = Buffer.concat([first, chunk]);
+        const chosen = negotiate(first);
+        if ('incomplete' in chosen) return;
+        if ('problem' in chosen) return refuse(chosen.problem);
+        if (chosen.hello) socket.write(BINARY_HELLO);
+        connection.codec = chosen.codec;
+        decoder = chosen.codec.decoder(REQUEST_FRAME_BYTES_MAX);
+        chunk = chosen.rest;
       }
-      if (buffered.length > MAX_LINE_BYTES) {
-        this.counters.badRequests++;
-        connection.reply({
-          id: null,
-          error: { code: 'bad_request', message: `request line over ${MAX_LINE_BYTES} bytes` },
-        });
-        connection.flush();
-        socket.end();
+      let frames: Decoded[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        if (error instanceof FramingError) return refuse(error.message);
+        throw error;
       }
+      for (const frame of frames) void this.handle(frame, connection);
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
@@ -123,16 +145,14 @@ export class AdminSocketServer {
     });
   }
 
-  private async handleLine(line: string, connection: ConnectionImpl): Promise<void> {
+  private async handle(frame: Decoded, connection: ConnectionImpl): Promise<void> {
     this.counters.requests++;
-    let request: unknown;
-    try {
-      request = JSON.parse(line);
-    } catch {
+    if ('problem' in frame) {
       this.counters.badRequests++;
-      connection.reply({ id: null, error: { code: 'bad_request', message: 'request is not valid JSON' } });
+      connection.reply({ id: null, error: { code: 'bad_request', message: frame.problem } });
       return;
     }
+    const request = frame.message;
     if (!isRequest(request)) {
       this.counters.badRequests++;
       connection.reply({
@@ -145,14 +165,21 @@ export class AdminSocketServer {
       return;
     }
     const { id, method } = request;
-    const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined;
-    if (!handler) {
+    if (!isMethod(method)) {
       this.counters.badRequests++;
       connection.reply({ id, error: { code: 'not_found', message: `unknown method "${method}"` } });
       return;
     }
+    const params = request.params ?? {};
+    const problem = paramsProblem(method, params);
+    if (problem !== undefined) {
+      this.counters.badRequests++;
+      connection.reply({ id, error: { code: 'bad_request', message: problem } });
+      return;
+    }
     try {
-      const result = await handler(request.params ?? {}, connection);
+      const handler = this.handlers[method] as Handler;
+      const result = await handler(params as Params<Method>, connection);
       connection.reply({ id, result });
     } catch (error) {
       if (error instanceof AdminError) {
@@ -168,6 +195,8 @@ export class AdminSocketServer {
 
 class ConnectionImpl implements AdminConnection {
   readonly topics = new Set<string>();
+  /** The framing the client chose (JSON lines until it chose). */
+  codec: FrameCodec = jsonLines;
   private readonly cleanups: (() => void)[] = [];
   private drained: Promise<void> | undefined;
   /**
@@ -175,7 +204,7 @@ class ConnectionImpl implements AdminConnection {
    * visit delivers many messages, and writing each one at once put a syscall per message between the socket read
    * of those messages and the read of the token behind them (docs/benchmarks.md, "Token rotation").
    */
-  private queued: unknown[] = [];
+  private queued: Record<string, unknown>[] = [];
 
   constructor(
     readonly id: number,
@@ -183,7 +212,7 @@ class ConnectionImpl implements AdminConnection {
     private readonly onSlowClient: () => void,
   ) {}
 
-  reply(message: unknown): void {
+  reply(message: Record<string, unknown>): void {
     this.write(message);
   }
 
@@ -216,7 +245,7 @@ class ConnectionImpl implements AdminConnection {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
   }
 
-  private write(message: unknown): void {
+  private write(message: Record<string, unknown>): void {
     if (this.socket.destroyed) return;
     if (this.socket.writableLength > MAX_PENDING_OUTPUT_BYTES) {
       this.onSlowClient();
@@ -226,15 +255,15 @@ class ConnectionImpl implements AdminConnection {
     if (this.queued.push(message) === 1) setImmediate(this.flush);
   }
 
-  /** Writes the queued messages now, in order, one JSON line each. */
+  /** Writes the queued messages now, in order, in one socket write (corked: payloads are not copied). */
   readonly flush = (): void => {
     const messages = this.queued;
     if (messages.length === 0) return;
     this.queued = [];
     if (this.socket.destroyed) return;
-    let text = '';
-    for (const message of messages) text += `${JSON.stringify(message)}\n`;
-    this.socket.write(text);
+    this.socket.cork();
+    for (const message of messages) for (const piece of this.codec.encode(message)) this.socket.write(piece);
+    this.socket.uncork();
   };
 }
 

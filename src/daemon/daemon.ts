@@ -4,29 +4,25 @@
  */
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { GROUP_NAME_BYTES_MAX, LINK_NUMBER_MAX } from '../base/limits.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
-import { type AdminConnection, AdminError, AdminSocketServer, type Handler } from './admin-socket.ts';
+import { AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
-import { cfsHandlers } from './cfs-handlers.ts';
 import { CfsService } from './cfs-service.ts';
 import { ClusterConfigService } from './cluster-config.ts';
-import { configHandlers } from './config-handlers.ts';
-import { BACKPRESSURE_REFUSAL, EngineRefusal, NodeEngine } from './engine.ts';
+import { NodeEngine } from './engine.ts';
+import { cfsHandlers } from './handlers/cfs.ts';
+import { configHandlers } from './handlers/config.ts';
+import { cpgHandlers } from './handlers/cpg.ts';
+import { joinHandlers } from './handlers/join.ts';
+import { logRecordJson, statusHandlers } from './handlers/status.ts';
 import { findLocalNode } from './identity.ts';
 import { JoinService } from './join-service.ts';
 import { LinkProbeService } from './link-probe.ts';
-import { Logger, type LogRecord } from './log.ts';
+import { Logger } from './log.ts';
 import { loggingSetup } from './log-config.ts';
 import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
-import { buildLinks, buildQuorum, buildStatus, quorumState } from './status.ts';
-
-/** Log lines returned by `logs` when the caller does not say. */
-const DEFAULT_LOG_LINES = 100;
-/** The admin-socket topics a client may subscribe to. */
-const TOPICS = new Set(['log', 'link', 'membership', 'quorum', 'cpg']);
+import { quorumState } from './status.ts';
 
 export interface DaemonOptions {
   configPath: string;
@@ -166,9 +162,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
   const admin = new AdminSocketServer(options.socketPath, {
-    ...adminHandlers(engine, logger),
+    ...statusHandlers(engine, logger),
+    ...cpgHandlers(engine),
     ...cfsHandlers(cfs),
-    ...configHandlers(clusterConfig, join, configVersion),
+    ...configHandlers(clusterConfig, configVersion),
+    ...joinHandlers(join),
   });
   wireEvents(engine, logger, admin);
   try {
@@ -208,154 +206,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   return { engine, logger, admin, cfs, serviceCounters, stop };
 }
 
-/** The JSON shape of a log record on the admin socket (ISO time). */
-function logRecordJson(record: LogRecord) {
-  return { ...record, time: new Date(record.time).toISOString() };
-}
-
 function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {
   logger.subscribe((record) => admin.broadcast('log', logRecordJson(record)));
   engine.on('link', (event) => admin.broadcast('link', event));
   engine.on('membership', (event) => admin.broadcast('membership', event));
   engine.on('quorum', () => admin.broadcast('quorum', quorumState(engine)));
-}
-
-const OK = { ok: true };
-
-function adminHandlers(engine: NodeEngine, logger: Logger): Record<string, Handler> {
-  // Made once, like the engine's refusal: the hot path of a sender retrying against a full queue.
-  const backpressureError = new AdminError('refused', BACKPRESSURE_REFUSAL.message);
-  const cpgConnections = new Map<number, AdminConnection>();
-  const toAddress = (a: { nodeId: number; pid: number; reason?: string }) => ({
-    nodeid: a.nodeId,
-    pid: a.pid,
-    ...(a.reason ? { reason: a.reason } : {}),
-  });
-  engine.on('cpgDeliver', (e) =>
-    cpgConnections.get(e.pid)?.push(
-      'cpg',
-      {
-        group: e.group,
-        nodeid: e.sender.nodeId,
-        pid: e.sender.pid,
-        data: Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength).toString('base64'),
-      },
-      'cpgDeliver',
-    ),
-  );
-  engine.on('cpgConfchg', (e) =>
-    cpgConnections.get(e.pid)?.push(
-      'cpg',
-      {
-        group: e.group,
-        members: e.members.map(toAddress),
-        left: e.left.map(toAddress),
-        joined: e.joined.map(toAddress),
-      },
-      'cpgConfchg',
-    ),
-  );
-  const group = (params: Record<string, unknown>): string => {
-    const name = params.group;
-    if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > GROUP_NAME_BYTES_MAX) {
-      throw new AdminError('bad_request', `group must be a non-empty string of at most ${GROUP_NAME_BYTES_MAX} bytes`);
-    }
-    return name;
-  };
-  const refusal = (error: unknown): never => {
-    if (error === BACKPRESSURE_REFUSAL) throw backpressureError;
-    if (error instanceof EngineRefusal) {
-      throw new AdminError(error.code === 'not_found' ? 'not_found' : 'refused', error.message);
-    }
-    throw error;
-  };
-  const registerProcess = (connection: AdminConnection) => {
-    if (cpgConnections.has(connection.id)) return;
-    cpgConnections.set(connection.id, connection);
-    connection.topics.add('cpg');
-    connection.onClose(() => {
-      cpgConnections.delete(connection.id);
-      engine.processDown(connection.id);
-    });
-  };
-  return {
-    status: () => buildStatus(engine),
-    links: () => buildLinks(engine, performance.now()),
-    quorum: () => buildQuorum(engine),
-    setExpected: (params) => {
-      const votes = params.votes;
-      if (typeof votes !== 'number' || !Number.isInteger(votes) || votes < 1) {
-        throw new AdminError('bad_request', 'votes must be a positive integer');
-      }
-      try {
-        engine.setExpected(votes);
-      } catch (error) {
-        refusal(error);
-      }
-      return buildQuorum(engine);
-    },
-    setLinkEnabled: (params) => {
-      const { link, enabled } = params;
-      if (
-        typeof link !== 'number' ||
-        !Number.isInteger(link) ||
-        link < 0 ||
-        link > LINK_NUMBER_MAX ||
-        typeof enabled !== 'boolean'
-      ) {
-        throw new AdminError('bad_request', `expected {link: 0–${LINK_NUMBER_MAX}, enabled: true|false}`);
-      }
-      try {
-        engine.setLinkEnabled(link, enabled);
-      } catch (error) {
-        refusal(error);
-      }
-      return { link, enabled };
-    },
-    logs: (params) => {
-      const lines = params.lines ?? DEFAULT_LOG_LINES;
-      if (typeof lines !== 'number' || !Number.isInteger(lines) || lines < 0) {
-        throw new AdminError('bad_request', 'lines must be a non-negative integer');
-      }
-      return { lines: logger.recent(lines).map(logRecordJson) };
-    },
-    logReopen: () => ({ reopened: logger.reopen() }),
-    subscribe: (params, connection) => {
-      const topics = params.topics;
-      if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || !TOPICS.has(t))) {
-        throw new AdminError('bad_request', `topics must be a list of ${[...TOPICS].join(', ')}`);
-      }
-      for (const topic of topics as string[]) connection.topics.add(topic);
-      return { ok: true };
-    },
-    cpgJoin: (params, connection) => {
-      const name = group(params);
-      registerProcess(connection);
-      engine.cpgJoin(name, connection.id);
-      return { ok: true };
-    },
-    cpgLeave: (params, connection) => {
-      engine.cpgLeave(group(params), connection.id);
-      return { ok: true };
-    },
-    cpgMcast: (params, connection) => {
-      const name = group(params);
-      if (typeof params.data !== 'string') throw new AdminError('bad_request', 'data must be a base64 string');
-      registerProcess(connection);
-      const data = Buffer.from(params.data, 'base64');
-      const multicast = () => {
-        let admitted: Promise<void> | undefined;
-        try {
-          admitted = engine.cpgMulticast(name, connection.id, data);
-        } catch (error) {
-          refusal(error);
-        }
-        // Totem's queue was full: answer once the message entered it (the sender is paced by this answer).
-        return admitted === undefined ? OK : admitted.then(() => OK, refusal);
-      };
-      // The sender does not keep up reading its deliveries: wait (in order) until it caught up.
-      const backlog = connection.outputBacklog();
-      return backlog === undefined ? multicast() : backlog.then(multicast);
-    },
-  };
 }

@@ -17,6 +17,7 @@ import {
   parseConfig,
   printConfig,
 } from '../config/index.ts';
+import type { JoinTokenInfo } from '../ipc/methods.ts';
 import type { CfsService } from './cfs-service.ts';
 import type { ClusterConfigService } from './cluster-config.ts';
 import type { NodeEngine } from './engine.ts';
@@ -39,19 +40,6 @@ const TOKEN_PREFIX = 'join-tokens/';
 const EXPIRED_TOKEN_KEPT_MS = 3600 * 1000;
 /** How long closing the join service waits for a join under way to be answered. */
 const JOIN_ANSWER_GRACE_MS = 30_000;
-/** Longest a join token may live (the CLI default is one hour). */
-export const JOIN_TOKEN_TTL_MAX_MS = 7 * 24 * 3600 * 1000;
-
-/** What `corolink join-token` prints. */
-export interface CreatedJoinToken {
-  token: string;
-  id: string;
-  expires: string;
-  fingerprint: string;
-  /** Where joiners can reach this member: its address on the lowest link and the join port. */
-  address: string;
-  port: number;
-}
 
 /** A refusal of `createToken`, with the admin-socket error code. */
 export class JoinServiceError extends Error {
@@ -88,7 +76,7 @@ export class JoinService {
   }
 
   /** Makes a one-time join token valid for `ttlMs`, stored cluster-wide. */
-  async createToken(ttlMs: number): Promise<CreatedJoinToken> {
+  async createToken(ttlMs: number): Promise<JoinTokenInfo> {
     const { address, port } = this.joinEndpoint();
     const expires = Date.now() + ttlMs;
     const token = createJoinToken({

@@ -2,8 +2,9 @@
  * The versioned JSON results of the admin socket (docs/contracts.md, docs/status.schema.json), built from the
  * engine's snapshots: `status` (StatusV1), `links` (LinksV1) and `quorum` (QuorumV1).
  */
-import type { LinksV1, Member, QuorumState, QuorumV1, StatusV1 } from '../client/schema.ts';
+
 import type { NodeConfig } from '../config/index.ts';
+import type { LinksV1, Member, QuorumState, QuorumV1, StatusV1 } from '../ipc/schema.ts';
 import type { LinkStatus } from '../transport/types.ts';
 import type { NodeEngine } from './engine.ts';
 

@@ -6,7 +6,7 @@
  */
 import { CorolinkClient } from '../client/client.ts';
 import type { CpgGroup } from '../client/cpg-group.ts';
-import type { MembershipEvent } from '../client/schema.ts';
+import type { MembershipEvent } from '../ipc/schema.ts';
 
 /** One node's view: what it delivered and the membership changes it reported. */
 export interface StreamNode {

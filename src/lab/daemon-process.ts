@@ -8,8 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CorolinkClient } from '../client/client.ts';
-import type { StatusV1 } from '../client/schema.ts';
 import { clusterConfigText } from '../config/index.ts';
+import type { StatusV1 } from '../ipc/schema.ts';
 
 /** The package's root: the nearest directory above this module (src/lab/ or a dist/ bundle) with bin/corolink.mjs. */
 function packageRoot(): string {

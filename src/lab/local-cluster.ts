@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorolinkClient } from '../client/client.ts';
-import type { StatusV1 } from '../client/schema.ts';
+import type { StatusV1 } from '../ipc/schema.ts';
 import { daemonArgs, statusAt, waitForSocket, waitForStatuses, writeClusterFiles } from './daemon-process.ts';
 
 const STOP_TIMEOUT_MS = 10_000;

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
-import type { StatusV1 } from '../client/schema.ts';
+import type { StatusV1 } from '../ipc/schema.ts';
 import { ip, ipIn } from './command.ts';
 import {
   daemonArgs,

@@ -1,5 +1,5 @@
 /** Fixture results of the admin socket: a 3-node cluster with n3's link0 down, and an inquorate lone node. */
-import type { LinksV1, StatusV1 } from '../../src/client/schema.ts';
+import type { LinksV1, StatusV1 } from '../../src/ipc/schema.ts';
 
 /** Node 1's view: all three nodes members, quorate; link0 to n3 has no pong. */
 export const quorateStatus: StatusV1 = {

@@ -6,8 +6,8 @@ import { labHostsText, labStatusText } from '../../src/cli/format/lab.ts';
 import { linksText } from '../../src/cli/format/links.ts';
 import { nodesText, quorumText, statusText } from '../../src/cli/format/status.ts';
 import { ctime, field, hexNodeId } from '../../src/cli/format/text.ts';
-import type { StatusV1 } from '../../src/client/schema.ts';
-import { LinksV1Schema, StatusV1Schema, statusSchemaDocument } from '../../src/client/schema.ts';
+import type { StatusV1 } from '../../src/ipc/schema.ts';
+import { LinksV1Schema, StatusV1Schema, statusSchemaDocument } from '../../src/ipc/schema.ts';
 import { inquorateStatus, quorateLinks, quorateStatus } from './fixtures.ts';
 
 /** Wed Nov  4 09:05:07 2026 in local time, whatever the test machine's time zone. */
@@ -221,7 +221,7 @@ describe('status schema (docs/status.schema.json)', () => {
     assert.equal(Value.Check(LinksV1Schema, badState), false);
   });
 
-  it('is the published file, generated from src/client/schema.ts', () => {
+  it('is the published file, generated from src/ipc/schema.ts', () => {
     const published = JSON.parse(readFileSync('docs/status.schema.json', 'utf8'));
     assert.deepEqual(
       published,

@@ -13,8 +13,8 @@ import {
   EventOverflowError,
   InvalidArgumentError,
 } from '../../src/client/errors.ts';
-import { LineDecoder } from '../../src/client/framing.ts';
-import type { QuorumEvent } from '../../src/client/schema.ts';
+import { LineDecoder } from '../../src/ipc/json-lines.ts';
+import type { QuorumEvent } from '../../src/ipc/schema.ts';
 import { quorateLinks, quorateStatus } from '../cli/fixtures.ts';
 import { FakeDaemon, FakeDaemonError, NO_ANSWER, tempDir, waitUntil } from './fake-daemon.ts';
 
@@ -245,7 +245,7 @@ describe('CorolinkClient', () => {
   });
 
   it('treats a line that is not JSON as a broken connection', async () => {
-    const c = await connect({ reconnect: false });
+    const c = await connect({ reconnect: false, framing: 'json-lines' });
     daemon.handlers.status = () => NO_ANSWER;
     const pending = c.status();
     await waitUntil(() => daemon.requestsOf('status').length === 1, 2000, 'the status request');

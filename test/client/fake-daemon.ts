@@ -1,12 +1,15 @@
 /**
- * A small in-test daemon speaking the admin socket contract (docs/contracts.md): newline-delimited JSON requests,
- * answers, subscriptions and CPG groups. Tests set handlers per method and can stop and restart it on one path.
+ * A small in-test daemon speaking the admin socket contract (docs/contracts.md) in either framing (the client's
+ * first bytes choose, as with the real daemon): requests, answers, subscriptions and CPG groups. Tests set
+ * handlers per method and can stop and restart it on one path.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineDecoder } from '../../src/client/framing.ts';
+import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Message } from '../../src/ipc/framing.ts';
+import { jsonLines } from '../../src/ipc/json-lines.ts';
+import { BINARY_HELLO, negotiate } from '../../src/ipc/negotiate.ts';
 
 /** Throw from a handler to answer with `{"error": {code, message}}`. */
 export class FakeDaemonError extends Error {
@@ -24,6 +27,8 @@ export interface FakeConnection {
   topics: Set<string>;
   groups: Set<string>;
   pid: number;
+  /** The framing the client chose. */
+  codec: FrameCodec;
 }
 
 /** A method handler: returns the result (or a promise of it), throws `FakeDaemonError`, or returns NO_ANSWER. */
@@ -110,18 +115,36 @@ export class FakeDaemon {
   }
 
   private accept(socket: Socket): void {
-    const connection: FakeConnection = { socket, topics: new Set(), groups: new Set(), pid: this.nextPid++ };
+    const connection: FakeConnection = {
+      socket,
+      topics: new Set(),
+      groups: new Set(),
+      pid: this.nextPid++,
+      codec: jsonLines,
+    };
     this.connections.add(connection);
-    const decoder = new LineDecoder();
-    socket.on('data', (chunk) => {
-      for (const line of decoder.push(chunk)) void this.handle(connection, line);
+    let decoder: FrameDecoder | undefined;
+    let first = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (!decoder) {
+        first = Buffer.concat([first, chunk]);
+        const chosen = negotiate(first);
+        if (!('codec' in chosen)) return;
+        if (chosen.hello) socket.write(BINARY_HELLO);
+        connection.codec = chosen.codec;
+        decoder = chosen.codec.decoder(DAEMON_FRAME_BYTES_MAX);
+        chunk = chosen.rest;
+      }
+      for (const frame of decoder.push(chunk)) {
+        if ('message' in frame) void this.handle(connection, frame.message);
+      }
     });
     socket.on('error', () => undefined);
     socket.on('close', () => this.connections.delete(connection));
   }
 
-  private async handle(connection: FakeConnection, line: string): Promise<void> {
-    const request = JSON.parse(line) as { id: number; method: string; params?: Record<string, unknown> };
+  private async handle(connection: FakeConnection, message: Message): Promise<void> {
+    const request = message as { id: number; method: string; params?: Record<string, unknown> };
     const params = request.params ?? {};
     this.requests.push({ method: request.method, params });
     try {
@@ -180,8 +203,8 @@ export class FakeDaemon {
     }
   }
 
-  private send(connection: FakeConnection, message: unknown): void {
-    const bytes = Buffer.from(`${JSON.stringify(message)}\n`);
+  private send(connection: FakeConnection, message: Message): void {
+    const bytes = Buffer.concat(connection.codec.encode(message));
     const chunk = this.writeChunkBytes;
     if (chunk === null) {
       connection.socket.write(bytes);

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgGroup } from '../../src/client/cpg-group.ts';
 import { BackpressureError } from '../../src/client/errors.ts';
-import type { StatusV1 } from '../../src/client/schema.ts';
+import type { StatusV1 } from '../../src/ipc/schema.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { StatusV1 } from '../../src/client/schema.ts';
+import type { StatusV1 } from '../../src/ipc/schema.ts';
 import { CpgStream } from '../../src/lab/cpg-stream.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { type CliRun, runCli } from './run-cli.ts';

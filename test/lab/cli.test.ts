@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { StatusV1 } from '../../src/client/schema.ts';
+import type { StatusV1 } from '../../src/ipc/schema.ts';
 import { readState } from '../../src/lab/lab-state.ts';
 import { NetnsLab } from '../../src/lab/netns-lab.ts';
 import { healthy, linkState, skipReason } from './helpers.ts';

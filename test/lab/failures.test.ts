@@ -2,7 +2,7 @@
 // steady CPG stream from n1 and n2. Only a majority side is quorate; after repair one membership of 3 again.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { StatusV1 } from '../../src/client/schema.ts';
+import type { StatusV1 } from '../../src/ipc/schema.ts';
 import { assertStreamIntact, healthy, STREAM_INTERVAL_MS, skipReason, useLab } from './helpers.ts';
 
 const ALL = [1, 2, 3];

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import type { StatusV1 } from '../../src/client/schema.ts';
+import type { StatusV1 } from '../../src/ipc/schema.ts';
 import { labUnavailableReason } from '../../src/lab/command.ts';
 import { CpgStream } from '../../src/lab/cpg-stream.ts';
 import { type LabOptions, NetnsLab } from '../../src/lab/netns-lab.ts';

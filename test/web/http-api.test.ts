@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
-import type { LinksV1, QuorumV1, StatusV1 } from '../../src/client/schema.ts';
+import type { LinksV1, QuorumV1, StatusV1 } from '../../src/ipc/schema.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
 import { SseReader } from './sse-reader.ts';

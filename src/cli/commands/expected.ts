@@ -1,6 +1,6 @@
 /** `corolink expected <votes>`: set expected votes (like `pvecm expected` / `corosync-quorumtool -e`). */
 import type { Command } from 'commander';
-import { UINT32_MAX } from '../../client/schema.ts';
+import { UINT32_MAX } from '../../base/limits.ts';
 import {
   addDaemonOptions,
   type DaemonCommandOptions,

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { CorolinkClient } from '../../client/client.ts';
-import { type LogRecord, MAX_LOG_LINES } from '../../client/schema.ts';
+import { type LogRecord, MAX_LOG_LINES } from '../../ipc/schema.ts';
 import {
   addDaemonOptions,
   type DaemonCommandOptions,

@@ -7,7 +7,7 @@
  * daemons are tied to this process: killed with SIGKILL, it leaves no daemon behind (LocalCluster).
  */
 import type { Command } from 'commander';
-import type { StatusV1 } from '../../client/schema.ts';
+import type { StatusV1 } from '../../ipc/schema.ts';
 import { LocalCluster } from '../../lab/local-cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { linkStatusLines, statusText } from '../format/status.ts';

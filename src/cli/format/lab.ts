@@ -1,5 +1,5 @@
 /** Text of `corolink lab up` (where every host's files are) and `corolink lab status` (one row per host). */
-import type { StatusV1 } from '../../client/schema.ts';
+import type { StatusV1 } from '../../ipc/schema.ts';
 import { table } from './text.ts';
 
 /** One lab host as `lab up` lists it. */

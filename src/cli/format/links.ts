@@ -3,7 +3,7 @@
  * show (peer address, enabled, connected, mtu), whether the link carries the peer's traffic now, knet's statistics
  * (priority, latency, down count) and why a link is down.
  */
-import type { LinksV1 } from '../../client/schema.ts';
+import type { LinksV1 } from '../../ipc/schema.ts';
 import { hexNodeId, table } from './text.ts';
 
 /** Options of `linksText`. */

@@ -2,7 +2,7 @@
  * Text of `corolink status`, `corolink quorum` and `corolink nodes`: the sections of `pvecm status` /
  * `corosync-quorumtool -s` / `-l` (docs/cli.md), plus corolink's "Link status" extension. Pure functions.
  */
-import type { Member, StatusV1 } from '../../client/schema.ts';
+import type { Member, StatusV1 } from '../../ipc/schema.ts';
 import { ctime, field, heading, hexNodeId } from './text.ts';
 
 /** When the report was made (the `Date:` line); the caller passes the clock so tests are exact. */

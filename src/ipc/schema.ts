@@ -5,18 +5,15 @@
  * Objects accept extra properties: a newer daemon may add fields without breaking version-1 clients.
  */
 import { type Static, Type } from 'typebox';
+import { LINK_NUMBER_MAX, UINT32_MAX } from '../base/limits.ts';
 
 /** The contract version every result carries in `version`. */
 export const CONTRACT_VERSION = 1;
-/** Largest uint32: corosync's bound of node ids and votes. */
-export const UINT32_MAX = 4_294_967_295;
-/** Highest knet link number (8 links, 0–7). */
-export const MAX_LINK_NUMBER = 7;
 /** Most log lines one `logs` call may ask for. */
 export const MAX_LOG_LINES = 1_000_000;
 
 const NodeId = Type.Integer({ minimum: 1, maximum: UINT32_MAX, description: 'corosync nodeid (uint32, > 0)' });
-const LinkNumber = Type.Integer({ minimum: 0, maximum: MAX_LINK_NUMBER, description: 'knet link number (0–7)' });
+const LinkNumber = Type.Integer({ minimum: 0, maximum: LINK_NUMBER_MAX, description: 'knet link number (0–7)' });
 const LinkState = Type.Union([Type.Literal('UP'), Type.Literal('DOWN')], { description: 'link state' });
 const NullableString = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
 const NullableNumber = (description: string) => Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description });
@@ -200,7 +197,7 @@ export function statusSchemaDocument(): Record<string, unknown> {
     $id: 'https://corolink.dev/schema/status.v1.json',
     title: 'corolink admin socket results, version 1',
     description:
-      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`) and LogRecord (`logs`, `log` events). Generated from src/client/schema.ts.',
+      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`) and LogRecord (`logs`, `log` events). Generated from src/ipc/schema.ts.',
     $ref: '#/$defs/StatusV1',
     $defs: {
       StatusV1: StatusV1Schema,

@@ -1,0 +1,74 @@
+/**
+ * Admin-socket methods of closed process groups: `cpgJoin`, `cpgLeave`, `cpgMcast` (docs/contracts.md); each
+ * connection is one CPG process (pid = connection id) and receives its groups' `cpgDeliver` / `cpgConfchg`
+ * events. A message's bytes go raw in the binary framing, base64 in JSON lines (src/ipc).
+ */
+import { bytesOf } from '../../ipc/methods.ts';
+import type { AdminConnection, Handlers } from '../admin-socket.ts';
+import type { NodeEngine } from '../engine.ts';
+import { refusal } from './refusal.ts';
+
+const OK = { ok: true };
+
+export function cpgHandlers(engine: NodeEngine): Pick<Handlers, 'cpgJoin' | 'cpgLeave' | 'cpgMcast'> {
+  const cpgConnections = new Map<number, AdminConnection>();
+  const toAddress = (a: { nodeId: number; pid: number; reason?: string }) => ({
+    nodeid: a.nodeId,
+    pid: a.pid,
+    ...(a.reason ? { reason: a.reason } : {}),
+  });
+  engine.on('cpgDeliver', (e) =>
+    cpgConnections
+      .get(e.pid)
+      ?.push('cpg', { group: e.group, nodeid: e.sender.nodeId, pid: e.sender.pid, data: e.payload }, 'cpgDeliver'),
+  );
+  engine.on('cpgConfchg', (e) =>
+    cpgConnections.get(e.pid)?.push(
+      'cpg',
+      {
+        group: e.group,
+        members: e.members.map(toAddress),
+        left: e.left.map(toAddress),
+        joined: e.joined.map(toAddress),
+      },
+      'cpgConfchg',
+    ),
+  );
+  const registerProcess = (connection: AdminConnection) => {
+    if (cpgConnections.has(connection.id)) return;
+    cpgConnections.set(connection.id, connection);
+    connection.topics.add('cpg');
+    connection.onClose(() => {
+      cpgConnections.delete(connection.id);
+      engine.processDown(connection.id);
+    });
+  };
+  return {
+    cpgJoin: ({ group }, connection) => {
+      registerProcess(connection);
+      engine.cpgJoin(group, connection.id);
+      return OK;
+    },
+    cpgLeave: ({ group }, connection) => {
+      engine.cpgLeave(group, connection.id);
+      return OK;
+    },
+    cpgMcast: ({ group, data }, connection) => {
+      registerProcess(connection);
+      const payload = bytesOf(data);
+      const multicast = () => {
+        let admitted: Promise<void> | undefined;
+        try {
+          admitted = engine.cpgMulticast(group, connection.id, payload);
+        } catch (error) {
+          refusal(error);
+        }
+        // Totem's queue was full: answer once the message entered it (the sender is paced by this answer).
+        return admitted === undefined ? OK : admitted.then(() => OK, refusal);
+      };
+      // The sender does not keep up reading its deliveries: wait (in order) until it caught up.
+      const backlog = connection.outputBacklog();
+      return backlog === undefined ? multicast() : backlog.then(multicast);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The methods of the admin socket (docs/contracts.md "Admin socket"): each method's parameters as a typebox
+ * schema. The daemon checks every request against its method's schema before a handler runs, so a handler
+ * receives typed, checked parameters; a request that does not fit is answered `bad_request` naming the field.
+ */
+import { type Static, type TSchema, Type } from 'typebox';
+import { Value } from 'typebox/value';
+import { GROUP_NAME_BYTES_MAX, LINK_NUMBER_MAX, UINT32_MAX } from '../base/limits.ts';
+import { pathProblem } from '../cfs/limits.ts';
+import { CONFIG_FILE_BYTES_MAX } from '../config/defaults.ts';
+
+/** Error codes of `{"error": {"code": …}}`. */
+export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'internal';
+
+/** The topics of `subscribe`. */
+export const TOPICS = ['log', 'link', 'membership', 'quorum', 'cpg'] as const;
+export type Topic = (typeof TOPICS)[number];
+
+/** Shortest and longest life of a join token (the CLI default is one hour). */
+export const JOIN_TOKEN_TTL_MIN_MS = 1000;
+export const JOIN_TOKEN_TTL_MAX_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * A binary field: raw bytes in the binary framing, a base64 string in JSON lines (docs/contracts.md); a
+ * receiver reads it with {@link bytesOf}.
+ */
+const Bytes = Type.Refine(
+  Type.Unsafe<Uint8Array | string>({}),
+  (value) => value instanceof Uint8Array || typeof value === 'string',
+  () => 'must be bytes (a base64 string in JSON lines)',
+);
+
+/** The bytes of a binary field, whichever framing carried it. */
+export function bytesOf(value: Uint8Array | string): Uint8Array {
+  return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+}
+
+const GroupName = Type.Refine(
+  Type.String(),
+  (name) => name.length > 0 && Buffer.byteLength(name) <= GROUP_NAME_BYTES_MAX,
+  () => `must be a non-empty string of at most ${GROUP_NAME_BYTES_MAX} bytes`,
+);
+const CfsPath = Type.Refine(
+  Type.String(),
+  (path) => pathProblem(path) === undefined,
+  (path) => (pathProblem(path) ?? '').replace(/^path /, ''),
+);
+const None = Type.Object({});
+
+/** Every method and the schema of its parameters. */
+export const METHOD_PARAMS = {
+  status: None,
+  links: None,
+  quorum: None,
+  setExpected: Type.Object({ votes: Type.Integer({ minimum: 1, maximum: UINT32_MAX }) }),
+  setLinkEnabled: Type.Object({
+    link: Type.Integer({ minimum: 0, maximum: LINK_NUMBER_MAX }),
+    enabled: Type.Boolean(),
+  }),
+  logs: Type.Object({ lines: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  logReopen: None,
+  subscribe: Type.Object({ topics: Type.Array(Type.Union(TOPICS.map((topic) => Type.Literal(topic)))) }),
+  cpgJoin: Type.Object({ group: GroupName }),
+  cpgLeave: Type.Object({ group: GroupName }),
+  cpgMcast: Type.Object({ group: GroupName, data: Bytes }),
+  cfsLs: Type.Object({ prefix: Type.Optional(Type.String()) }),
+  cfsGet: Type.Object({ path: CfsPath }),
+  cfsPut: Type.Object({ path: CfsPath, data: Bytes }),
+  cfsRm: Type.Object({ path: CfsPath }),
+  configGet: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) }),
+  configHistory: None,
+  configPropose: Type.Object({
+    text: Type.Refine(
+      Type.String(),
+      (text) => Buffer.byteLength(text) <= CONFIG_FILE_BYTES_MAX,
+      () => `must be at most ${CONFIG_FILE_BYTES_MAX} bytes`,
+    ),
+    force: Type.Optional(Type.Boolean()),
+    dry_run: Type.Optional(Type.Boolean()),
+  }),
+  joinTokenCreate: Type.Object({
+    ttl_ms: Type.Optional(Type.Integer({ minimum: JOIN_TOKEN_TTL_MIN_MS, maximum: JOIN_TOKEN_TTL_MAX_MS })),
+  }),
+} satisfies Record<string, TSchema>;
+
+export type Method = keyof typeof METHOD_PARAMS;
+/** The checked parameters of a method. */
+export type Params<M extends Method> = Static<(typeof METHOD_PARAMS)[M]>;
+
+export function isMethod(name: string): name is Method {
+  return Object.hasOwn(METHOD_PARAMS, name);
+}
+
+/** Why `params` do not fit the method's schema (naming the field), or undefined when they do. */
+export function paramsProblem(method: Method, params: Record<string, unknown>): string | undefined {
+  const schema: TSchema = METHOD_PARAMS[method];
+  if (Value.Check(schema, params)) return undefined;
+  const errors = [...Value.Errors(schema, params)];
+  const [error] = errors;
+  if (!error) return 'params do not fit the method';
+  if (error.keyword === 'required') {
+    const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? [];
+    return `${missing.join(', ')} is required`;
+  }
+  const field = error.instancePath.slice(1).replaceAll('/', '.') || 'params';
+  if (error.keyword === 'const') {
+    const allowed = errors
+      .filter((e) => e.keyword === 'const' && e.instancePath === error.instancePath)
+      .map((e) => String((e.params as { allowedValue?: unknown }).allowedValue));
+    return `${field} must be one of ${allowed.join(', ')}`;
+  }
+  return `${field} ${error.message}`;
+}
+
+/** `joinTokenCreate`: a one-time join token for `corolink add` (what `corolink join-token` prints). */
+export interface JoinTokenInfo {
+  token: string;
+  id: string;
+  expires: string;
+  fingerprint: string;
+  /** Where joiners can reach this member: its address on the lowest link and the join port. */
+  address: string;
+  port: number;
+}
