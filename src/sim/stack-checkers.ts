@@ -38,7 +38,7 @@ export interface QuorumRecord {
   state: { quorate: boolean; members: number[]; expectedVotes: number } | null;
 }
 
-/** A CPG group view as one member saw it; `view` identifies it across members (ring, members, ordinal). */
+/** A CPG group view as one member saw it; `view` identifies it across members ({@link cpgViewId}). */
 export type CpgEntry =
   | { kind: 'view'; view: string; members: string[] }
   | { kind: 'deliver'; msgId: string; sender: string };
@@ -162,9 +162,10 @@ function cpgSegments(trace: CpgMemberTrace): { view: string; next: string | unde
 
 /**
  * CPG extended virtual synchrony, per group: no message twice at a member; every message was multicast by the
- * process named as its sender; any two members deliver their common messages in the same order; a member of a
- * view that another member moves on from installs the same next view (or none: it died); members that install the
- * same two consecutive views deliver the same messages, in the same order, between them.
+ * process named as its sender; any two members deliver their common messages in the same order; two members that
+ * install the same view and then next views naming both (they stayed together) install the same next view; members
+ * that install the same two consecutive views deliver the same messages, in the same order, between them. (A view
+ * may name a member that never installs it: a node partitioned away during CPG's sync; the next view drops it.)
  */
 export function checkCpg(traces: readonly CpgMemberTrace[]): StackViolation[] {
   const out: StackViolation[] = [];
@@ -231,9 +232,8 @@ function checkCpgPair(
     const other = ySegment.get(s.view);
     if (!other) continue;
     if (s.next !== undefined && other.next !== undefined && s.next !== other.next) {
-      const xIn = viewHas(s.next, y.address);
-      const yIn = viewHas(other.next, x.address);
-      if (xIn || yIn) {
+      // Both moved on from V into views that name both: they stayed together, so it must be one view.
+      if (viewHas(s.next, y.address) && viewHas(other.next, x.address)) {
         out.push({
           invariant: 'cpg-view-agreement',
           nodes,
@@ -252,14 +252,19 @@ function checkCpgPair(
   return out;
 }
 
-/** A view id is `ring|member,member,…|#ordinal`. */
+/** A view id is `member,member,…|#ordinal`. */
 function viewHas(view: string, address: string): boolean {
-  return (view.split('|')[1] ?? '').split(',').includes(address);
+  return (view.split('|')[0] ?? '').split(',').includes(address);
 }
 
-/** Builds the view id a member records (see {@link CpgEntry}); `ordinal` counts earlier equal (ring, members). */
-export function cpgViewId(ring: string, members: readonly string[], ordinal: number): string {
-  return `${ring}|${[...members].sort().join(',')}|#${ordinal}`;
+/**
+ * The id a member records for a view (see {@link CpgEntry}): its sorted members and how many views with exactly
+ * these members the process saw before. Not the Totem ring: a join ordered in the old ring is applied by some
+ * nodes there and by others (that got it only in the transitional configuration) with the next ring's sync —
+ * the same view at the same place in the message stream.
+ */
+export function cpgViewId(members: readonly string[], ordinal: number): string {
+  return `${[...members].sort().join(',')}|#${ordinal}`;
 }
 
 /**

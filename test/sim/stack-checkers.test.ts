@@ -51,10 +51,10 @@ describe('quorum safety', () => {
 });
 
 describe('CPG extended virtual synchrony', () => {
-  const V1 = cpgViewId('1.4', ['1:1', '2:1'], 0);
-  const V2 = cpgViewId('1.8', ['1:1'], 0);
-  const V2b = cpgViewId('1.8', ['2:1'], 0);
-  const view = (id: string): CpgEntry => ({ kind: 'view', view: id, members: id.split('|')[1]!.split(',') });
+  const V1 = cpgViewId(['1:1', '2:1'], 0);
+  const V2 = cpgViewId(['1:1'], 0);
+  const V2b = cpgViewId(['2:1'], 0);
+  const view = (id: string): CpgEntry => ({ kind: 'view', view: id, members: id.split('|')[0]!.split(',') });
   const msg = (msgId: string): CpgEntry => ({ kind: 'deliver', msgId, sender: msgId.split('/')[0]! });
   const member = (node: number, entries: CpgEntry[], sent: string[]): CpgMemberTrace => ({
     group: 'g',
@@ -100,10 +100,13 @@ describe('CPG extended virtual synchrony', () => {
     assert.deepEqual(invariants(checkCpg(traces)), ['cpg-virtual-synchrony']);
   });
 
-  test('a member of the next view that installed another one is caught', () => {
-    const V3 = cpgViewId('1.8', ['1:1', '2:1'], 0);
+  test('two members staying together into different views are caught; a view naming a lost member is not', () => {
+    const V3 = cpgViewId(['1:1', '2:1'], 1);
+    const V4 = cpgViewId(['1:1', '1:2', '2:1'], 0);
     const traces = good();
     traces[0]!.entries = [view(V1), msg('1:1/a'), msg('2:1/b'), view(V3)];
+    assert.deepEqual(checkCpg(traces), []);
+    traces[1]!.entries = [view(V1), msg('1:1/a'), msg('2:1/b'), view(V4)];
     assert.deepEqual(invariants(checkCpg(traces)), ['cpg-view-agreement']);
   });
 });
