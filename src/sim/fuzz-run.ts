@@ -116,7 +116,7 @@ export function shapeForSeed(seed: number): { nodes: number; links: number } {
 
 /** The one-line command that replays a run; with `schedule`, a run of that exact (e.g. minimised) schedule. */
 export function replayCommand(result: Pick<SeedResult, 'seed' | 'nodes' | 'links'>, schedule?: FaultEvent[]): string {
-  const command = `npm run soak:sim -- --seed ${result.seed} --nodes ${result.nodes} --links ${result.links}`;
+  const command = `npm run soak:sim -- --seed ${result.seed} --nodes ${result.nodes} --links ${result.links} --totem`;
   return schedule ? `${command} --schedule '${JSON.stringify(schedule)}'` : command;
 }
 
@@ -240,7 +240,10 @@ export function runWithinBudget(cluster: Pick<FuzzCluster, 'scheduler' | 'networ
 }
 
 /** What an exception that ended a run at virtual time `now` is: its invariant and a short detail. */
-export function thrownViolation(error: unknown, now: number): { invariant: 'work-budget' | 'exception'; detail: string } {
+export function thrownViolation(
+  error: unknown,
+  now: number,
+): { invariant: 'work-budget' | 'exception'; detail: string } {
   const invariant = error instanceof WorkBudgetExceeded ? 'work-budget' : 'exception';
   const detail =
     error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 3).join(' | ') : String(error);

@@ -11,6 +11,7 @@ export type StackInvariantName =
   | 'cpg-no-duplication'
   | 'cpg-no-creation'
   | 'cpg-total-order'
+  | 'cpg-sender-in-view'
   | 'cpg-view-agreement'
   | 'cpg-virtual-synchrony'
   | 'cpg-convergence'
@@ -162,7 +163,8 @@ function cpgSegments(trace: CpgMemberTrace): { view: string; next: string | unde
 
 /**
  * CPG extended virtual synchrony, per group: no message twice at a member; every message was multicast by the
- * process named as its sender; any two members deliver their common messages in the same order; two members that
+ * process named as its sender and is delivered in a view that has its sender (messages of a member that left
+ * come before the view without it); any two members deliver their common messages in the same order; two members that
  * install the same view and then next views naming both (they stayed together) install the same next view; members
  * that install the same two consecutive views deliver the same messages, in the same order, between them. (A view
  * may name a member that never installs it: a node partitioned away during CPG's sync; the next view drops it.)
@@ -173,8 +175,17 @@ export function checkCpg(traces: readonly CpgMemberTrace[]): StackViolation[] {
   for (const t of traces) for (const msgId of t.sent) senderOf.set(msgId, t.address);
   for (const t of traces) {
     const seen = new Set<string>();
+    let view: Extract<CpgEntry, { kind: 'view' }> | undefined;
     for (const entry of t.entries) {
+      if (entry.kind === 'view') view = entry;
       if (entry.kind !== 'deliver') continue;
+      if (!view?.members.includes(entry.sender)) {
+        out.push({
+          invariant: 'cpg-sender-in-view',
+          nodes: [t.node],
+          detail: `${memberLabel(t)} delivered ${entry.msgId} in view [${view?.members ?? ''}], which lacks its sender`,
+        });
+      }
       if (seen.has(entry.msgId)) {
         out.push({
           invariant: 'cpg-no-duplication',

@@ -413,7 +413,12 @@ export class StackSimCluster {
   private applyCfs(runtime: NodeRuntime, action: CfsAction): void {
     switch (action.type) {
       case 'multicast':
-        runtime.host.feed({ type: 'cpgMulticast', group: SIM_CFS_GROUP, pid: CFS_REPLICA_PID, payload: action.payload });
+        runtime.host.feed({
+          type: 'cpgMulticast',
+          group: SIM_CFS_GROUP,
+          pid: CFS_REPLICA_PID,
+          payload: action.payload,
+        });
         break;
       case 'done': {
         const record = runtime.writes.get(action.req);

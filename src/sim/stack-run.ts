@@ -17,7 +17,12 @@ import {
 } from './fuzz-run.ts';
 import { FUZZ_TOTEM_TIMINGS, FUZZ_TRANSPORT_TIMINGS } from './fuzz-target.ts';
 import { Rng } from './rng.ts';
-import { checkStackRecords, type StackInvariantName, type StackRecords, type StackViolation } from './stack-checkers.ts';
+import {
+  checkStackRecords,
+  type StackInvariantName,
+  type StackRecords,
+  type StackViolation,
+} from './stack-checkers.ts';
 import { type StackFactory, StackSimCluster } from './stack-cluster.ts';
 
 /** Default length of the safety phase: shorter than the Totem runs', each virtual second costs more here. */
@@ -52,7 +57,13 @@ export interface StackSeedResult {
   seeded: boolean;
   violations: StackViolation[];
   records: StackRecords;
-  stats: { cpgDeliveries: number; cfsWrites: number; cfsAcknowledged: number; quorumChanges: number; virtualMs: number };
+  stats: {
+    cpgDeliveries: number;
+    cfsWrites: number;
+    cfsAcknowledged: number;
+    quorumChanges: number;
+    virtualMs: number;
+  };
 }
 
 /** The one-line command that replays a whole-stack run. */
@@ -194,7 +205,11 @@ function runLivenessPhase(cluster: StackSimCluster, clients: Clients, boundMs: n
     const problems: { invariant: StackInvariantName; node: number; detail: string }[] = [];
     writes.forEach((w, i) => {
       if (w.result?.ok) return;
-      if (w.result && w.result.code === 'syncing' && w.submittedAt + SYNC_RETRY_INTERVAL_MS <= cluster.scheduler.now()) {
+      if (
+        w.result &&
+        w.result.code === 'syncing' &&
+        w.submittedAt + SYNC_RETRY_INTERVAL_MS <= cluster.scheduler.now()
+      ) {
         writes[i] = cluster.write(w.node, w.path, w.data)!;
       }
       problems.push({
@@ -296,7 +311,9 @@ function formatRecords(result: StackSeedResult): string[] {
   }
   lines.push('  cfs replicas at the end:');
   for (const r of records.replicas) {
-    lines.push(`    node ${r.node} seq ${r.seq}: ${r.entries.map((e) => `${e.path}@${e.version}=${e.data}`).join(' ')}`);
+    lines.push(
+      `    node ${r.node} seq ${r.seq}: ${r.entries.map((e) => `${e.path}@${e.version}=${e.data}`).join(' ')}`,
+    );
   }
   lines.push('  cpg members:');
   for (const t of records.cpg) {

@@ -83,8 +83,15 @@ describe('CPG extended virtual synchrony', () => {
 
   test('a message nobody multicast is caught', () => {
     const traces = good();
-    traces[0]!.entries.push(msg('2:1/zz'));
+    traces[0]!.entries.push(msg('1:1/zz'));
     assert.deepEqual(invariants(checkCpg(traces)), ['cpg-no-creation']);
+  });
+
+  test('a message delivered in a view without its sender is caught', () => {
+    const traces = good();
+    traces[0]!.entries.push(msg('2:1/late'));
+    traces[1]!.sent.push('2:1/late');
+    assert.deepEqual(invariants(checkCpg(traces)), ['cpg-sender-in-view']);
   });
 
   test('two members delivering in different orders are caught', () => {
