@@ -102,7 +102,7 @@ export function runStackSeed(options: StackSeedOptions, schedule?: FaultEvent[])
       nodeIds,
       options.links,
     );
-    violations = runLivenessPhase(cluster, clients, options.livenessMsMax ?? DEFAULT_LIVENESS_MS_MAX);
+    violations = runLivenessPhase(cluster, options.livenessMsMax ?? DEFAULT_LIVENESS_MS_MAX);
   } catch (error) {
     violations = [{ ...thrownViolation(error, cluster.scheduler.now()), nodes: [] }];
   }
@@ -189,7 +189,7 @@ class Clients {
   }
 }
 
-function runLivenessPhase(cluster: StackSimCluster, clients: Clients, boundMs: number): StackViolation[] {
+function runLivenessPhase(cluster: StackSimCluster, boundMs: number): StackViolation[] {
   const unstable = runUntilStable(cluster, boundMs);
   if (unstable.length > 0) return unstable;
   const expected = new Map<string, string[]>();
