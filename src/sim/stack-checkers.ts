@@ -242,8 +242,9 @@ function checkCpgPair(
   for (const s of xs) {
     const other = ySegment.get(s.view);
     if (!other) continue;
-    if (s.next !== undefined && other.next !== undefined && s.next !== other.next) {
-      // Both moved on from V into views that name both: they stayed together, so it must be one view.
+    if (s.next !== undefined && other.next !== undefined && viewMembers(s.next) !== viewMembers(other.next)) {
+      // Both moved on from V into views that name both: they stayed together, so it must be one view. (Members
+      // only: the ordinals of two processes differ when one saw these members together before the other joined.)
       if (viewHas(s.next, y.address) && viewHas(other.next, x.address)) {
         out.push({
           invariant: 'cpg-view-agreement',
@@ -263,9 +264,13 @@ function checkCpgPair(
   return out;
 }
 
-/** A view id is `member,member,…|#ordinal`. */
+/** The members part of a view id (`member,member,…|#ordinal`). */
+function viewMembers(view: string): string {
+  return view.split('|')[0] ?? '';
+}
+
 function viewHas(view: string, address: string): boolean {
-  return (view.split('|')[0] ?? '').split(',').includes(address);
+  return viewMembers(view).split(',').includes(address);
 }
 
 /**

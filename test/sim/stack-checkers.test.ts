@@ -113,6 +113,8 @@ describe('CPG extended virtual synchrony', () => {
     const traces = good();
     traces[0]!.entries = [view(V1), msg('1:1/a'), msg('2:1/b'), view(V3)];
     assert.deepEqual(checkCpg(traces), []);
+    traces[1]!.entries = [view(V1), msg('1:1/a'), msg('2:1/b'), view(cpgViewId(['1:1', '2:1'], 0))];
+    assert.deepEqual(checkCpg(traces), [], 'the same members seen before by one of them (another ordinal)');
     traces[1]!.entries = [view(V1), msg('1:1/a'), msg('2:1/b'), view(V4)];
     assert.deepEqual(invariants(checkCpg(traces)), ['cpg-view-agreement']);
   });
