@@ -1,7 +1,7 @@
 // Soak the real stack in the deterministic simulator over many seeds (VOPR style). By default every node runs the
 // whole stack (transport + Totem + votequorum + CPG + the cfs state machine, src/sim/stack-run.ts); --totem runs
 // transport + Totem alone (src/sim/fuzz-run.ts), with Totem-level EVS checkers and a schedule minimiser.
-//   npm run soak:sim -- --seeds 10000 [--from 1] [--workers 2]
+//   npm run soak:sim -- --seeds 10000 [--from 1] [--workers 2] [--safety-ms 3000]
 //   npm run soak:sim -- --seed 1234 [--nodes 5 --links 2] [--trace]     replay one whole-stack seed
 //   npm run soak:sim -- --totem --seeds 100000 [--minimise]            the Totem-only soak
 //   npm run soak:sim -- --totem --seed 1234 --nodes 5 --links 2 [--schedule '[…]']   replay a Totem seed
@@ -37,6 +37,8 @@ interface Arguments {
   totem: boolean;
   /** Whole-stack replay: print every record of the run. */
   trace: boolean;
+  /** Length of each run's safety phase (default: the mode's own). */
+  safetyMs?: number;
 }
 
 interface SeedReport {
@@ -64,18 +66,23 @@ function parseArguments(argv: string[]): Arguments {
     else if (flag === '--minimise') options.minimise = true;
     else if (flag === '--totem') options.totem = true;
     else if (flag === '--trace') options.trace = true;
+    else if (flag === '--safety-ms') options.safetyMs = value();
     else if (flag === '--schedule') options.schedule = JSON.parse(argv[++i] ?? '[]') as FaultEvent[];
     else throw new Error(`unknown argument ${flag}`);
   }
   if (!options.totem && (options.minimise || options.schedule)) {
     throw new Error('--minimise and --schedule work on Totem runs only (add --totem)');
   }
+  if (options.totem && (options.safetyMs !== undefined || options.trace)) {
+    throw new Error('--safety-ms and --trace work on whole-stack runs only (drop --totem)');
+  }
   return options;
 }
 
-function seedOptions(seed: number, args: Pick<Arguments, 'nodes' | 'links'>): SeedOptions {
+function seedOptions(seed: number, args: Pick<Arguments, 'nodes' | 'links' | 'safetyMs'>): SeedOptions {
   const shape = shapeForSeed(seed);
-  return { seed, nodes: args.nodes ?? shape.nodes, links: args.links ?? shape.links };
+  const options = { seed, nodes: args.nodes ?? shape.nodes, links: args.links ?? shape.links };
+  return args.safetyMs === undefined ? options : { ...options, safetyMs: args.safetyMs };
 }
 
 /** Shrinks a failing run; its report ends with the command that replays exactly the minimised schedule. */
@@ -84,7 +91,10 @@ function minimisedReport(result: SeedResult, options: SeedOptions): string {
 }
 
 /** Runs one seed; a failure's report includes the minimised schedule when asked for. */
-function runOne(seed: number, args: Pick<Arguments, 'nodes' | 'links' | 'minimise' | 'totem'>): SeedReport {
+function runOne(
+  seed: number,
+  args: Pick<Arguments, 'nodes' | 'links' | 'minimise' | 'totem' | 'safetyMs'>,
+): SeedReport {
   const options = seedOptions(seed, args);
   if (!args.totem) {
     const result = runStackSeed(options);
