@@ -1,7 +1,10 @@
-// Soak the real Totem stack in the deterministic simulator over many seeds (VOPR style).
-//   npm run soak:sim -- --seeds 100000 [--from 1] [--workers 2] [--minimise]
-//   npm run soak:sim -- --seed 1234 [--nodes 5 --links 2]          replay one seed, printing its schedule
-//   npm run soak:sim -- --seed 1234 --nodes 5 --links 2 --schedule '[…]'   replay a given (minimised) schedule
+// Soak the real stack in the deterministic simulator over many seeds (VOPR style). By default every node runs the
+// whole stack (transport + Totem + votequorum + CPG + the cfs state machine, src/sim/stack-run.ts); --totem runs
+// transport + Totem alone (src/sim/fuzz-run.ts), with Totem-level EVS checkers and a schedule minimiser.
+//   npm run soak:sim -- --seeds 10000 [--from 1] [--workers 2] [--safety-ms 3000]
+//   npm run soak:sim -- --seed 1234 [--nodes 5 --links 2] [--trace]     replay one whole-stack seed
+//   npm run soak:sim -- --totem --seeds 100000 [--minimise]            the Totem-only soak
+//   npm run soak:sim -- --totem --seed 1234 --nodes 5 --links 2 [--schedule '[…]']   replay a Totem seed
 // Prints progress and every failure with its replay command; the LAST line is a JSON summary.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { FaultEvent } from '../src/sim/faults.ts';
@@ -14,6 +17,7 @@ import {
   shapeForSeed,
 } from '../src/sim/fuzz-run.ts';
 import { createFuzzCluster } from '../src/sim/fuzz-target.ts';
+import { formatStackFailure, runStackSeed } from '../src/sim/stack-run.ts';
 
 /** A worker thread does not inherit tsx's loader: register it, then load this file. */
 const WORKER_BOOTSTRAP = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`;
@@ -29,6 +33,12 @@ interface Arguments {
   workers: number;
   minimise: boolean;
   schedule?: FaultEvent[];
+  /** Transport + Totem only (the Totem-level checkers) instead of the whole stack. */
+  totem: boolean;
+  /** Whole-stack replay: print every record of the run. */
+  trace: boolean;
+  /** Length of each run's safety phase (default: the mode's own). */
+  safetyMs?: number;
 }
 
 interface SeedReport {
@@ -39,7 +49,7 @@ interface SeedReport {
 }
 
 function parseArguments(argv: string[]): Arguments {
-  const options: Arguments = { seeds: 1000, from: 1, workers: 1, minimise: false };
+  const options: Arguments = { seeds: 1000, from: 1, workers: 1, minimise: false, totem: false, trace: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -54,15 +64,25 @@ function parseArguments(argv: string[]): Arguments {
     else if (flag === '--links') options.links = value();
     else if (flag === '--workers') options.workers = value();
     else if (flag === '--minimise') options.minimise = true;
+    else if (flag === '--totem') options.totem = true;
+    else if (flag === '--trace') options.trace = true;
+    else if (flag === '--safety-ms') options.safetyMs = value();
     else if (flag === '--schedule') options.schedule = JSON.parse(argv[++i] ?? '[]') as FaultEvent[];
     else throw new Error(`unknown argument ${flag}`);
+  }
+  if (!options.totem && (options.minimise || options.schedule)) {
+    throw new Error('--minimise and --schedule work on Totem runs only (add --totem)');
+  }
+  if (options.totem && (options.safetyMs !== undefined || options.trace)) {
+    throw new Error('--safety-ms and --trace work on whole-stack runs only (drop --totem)');
   }
   return options;
 }
 
-function seedOptions(seed: number, args: Pick<Arguments, 'nodes' | 'links'>): SeedOptions {
+function seedOptions(seed: number, args: Pick<Arguments, 'nodes' | 'links' | 'safetyMs'>): SeedOptions {
   const shape = shapeForSeed(seed);
-  return { seed, nodes: args.nodes ?? shape.nodes, links: args.links ?? shape.links };
+  const options = { seed, nodes: args.nodes ?? shape.nodes, links: args.links ?? shape.links };
+  return args.safetyMs === undefined ? options : { ...options, safetyMs: args.safetyMs };
 }
 
 /** Shrinks a failing run; its report ends with the command that replays exactly the minimised schedule. */
@@ -71,8 +91,17 @@ function minimisedReport(result: SeedResult, options: SeedOptions): string {
 }
 
 /** Runs one seed; a failure's report includes the minimised schedule when asked for. */
-function runOne(seed: number, args: Pick<Arguments, 'nodes' | 'links' | 'minimise'>): SeedReport {
+function runOne(
+  seed: number,
+  args: Pick<Arguments, 'nodes' | 'links' | 'minimise' | 'totem' | 'safetyMs'>,
+): SeedReport {
   const options = seedOptions(seed, args);
+  if (!args.totem) {
+    const result = runStackSeed(options);
+    const invariants = [...new Set(result.violations.map((v) => v.invariant))];
+    const report = result.violations.length > 0 ? formatStackFailure(result) : '';
+    return { seed, violations: result.violations.length, invariants, report };
+  }
   const result = runSeed(createFuzzCluster, options);
   if (result.violations.length === 0) return { seed, violations: 0, invariants: [], report: '' };
   const minimised = args.minimise ? `\n${minimisedReport(result, options)}` : '';
@@ -93,6 +122,14 @@ function seedsOfWorker(args: Arguments, worker: number): number[] {
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
   const started = performance.now();
+  if (args.seed !== undefined && !args.totem) {
+    const result = runStackSeed(seedOptions(args.seed, args));
+    console.log(formatStackFailure(result, { trace: args.trace }));
+    const duration_s = (performance.now() - started) / 1000;
+    console.log(JSON.stringify({ seeds: 1, violations: result.violations.length, duration_s, ...result.stats }));
+    process.exitCode = result.violations.length > 0 ? 1 : 0;
+    return;
+  }
   if (args.seed !== undefined) {
     const options = seedOptions(args.seed, args);
     const result = runSeed(createFuzzCluster, options, args.schedule);
@@ -135,7 +172,8 @@ async function main(): Promise<void> {
     }),
   );
   const duration_s = Math.round((performance.now() - started) / 100) / 10;
-  console.log(JSON.stringify({ seeds: done, violations: failedSeeds, duration_s, invariants, from: args.from }));
+  const mode = args.totem ? 'totem' : 'stack';
+  console.log(JSON.stringify({ seeds: done, violations: failedSeeds, duration_s, invariants, from: args.from, mode }));
   process.exitCode = failedSeeds > 0 ? 1 : 0;
 }
 

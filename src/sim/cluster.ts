@@ -105,15 +105,7 @@ export class SimCluster implements FuzzCluster {
         : { links: this.links, baseDelayMs: options.baseDelayMs };
     this.network = new VirtualNetwork(this.scheduler, this.rng.fork(), networkOptions);
     this.totemOptions = { ...corosyncTotemOptions(this.nodeIds.length), ...options.totem };
-    this.transportOptions = {
-      linkMode: 'passive',
-      pingIntervalMs: FAST_PING_INTERVAL_MS,
-      pingTimeoutMs: FAST_PING_TIMEOUT_MS,
-      pongCount: FAST_PONG_COUNT,
-      failbackHoldMs: SIM_FAILBACK_HOLD_MS,
-      mtu: SIM_LINK_MTU,
-      ...options.transport,
-    };
+    this.transportOptions = simTransportOptions(options.transport);
     for (const node of this.nodeIds) this.start(node);
   }
 
@@ -217,21 +209,7 @@ export class SimCluster implements FuzzCluster {
 
   private start(node: number): void {
     const now = this.scheduler.now();
-    const allLinks = Array.from({ length: this.links }, (_, link) => link);
-    const { linkMode, failbackHoldMs, pingIntervalMs, pingTimeoutMs, pongCount, mtu } = this.transportOptions;
-    const transport = new Transport(
-      {
-        localNodeId: node,
-        clusterId: clusterIdFromName('sim'),
-        linkMode,
-        links: allLinks.map((link) => ({ link, priority: 1, pingIntervalMs, pingTimeoutMs, pongCount, mtu })),
-        peers: this.nodeIds.filter((peer) => peer !== node).map((nodeId) => ({ nodeId, links: allLinks })),
-        failbackHoldMs,
-        maxMessageBytes: MESSAGE_BYTES_MAX,
-        incarnation: this.rng.int(0, 0xffffffff),
-      },
-      now,
-    );
+    const transport = simTransport(node, this.nodeIds, this.links, this.transportOptions, this.rng, now);
     const ringSeq = this.ringSeqOnDisk.get(node);
     const totem = new TotemCore(
       {
@@ -247,4 +225,43 @@ export class SimCluster implements FuzzCluster {
     this.current.set(node, sim);
     this.incarnations.push(sim);
   }
+}
+
+/** The transport options of a simulated cluster: corolink's fast link profile unless overridden. */
+export function simTransportOptions(overrides: Partial<SimTransportOptions> = {}): SimTransportOptions {
+  return {
+    linkMode: 'passive',
+    pingIntervalMs: FAST_PING_INTERVAL_MS,
+    pingTimeoutMs: FAST_PING_TIMEOUT_MS,
+    pongCount: FAST_PONG_COUNT,
+    failbackHoldMs: SIM_FAILBACK_HOLD_MS,
+    mtu: SIM_LINK_MTU,
+    ...overrides,
+  };
+}
+
+/** A fresh transport core for one incarnation of `node` (its random incarnation number drawn from `rng`). */
+export function simTransport(
+  node: number,
+  nodeIds: readonly number[],
+  links: number,
+  options: SimTransportOptions,
+  rng: Rng,
+  now: number,
+): Transport {
+  const allLinks = Array.from({ length: links }, (_, link) => link);
+  const { linkMode, failbackHoldMs, pingIntervalMs, pingTimeoutMs, pongCount, mtu } = options;
+  return new Transport(
+    {
+      localNodeId: node,
+      clusterId: clusterIdFromName('sim'),
+      linkMode,
+      links: allLinks.map((link) => ({ link, priority: 1, pingIntervalMs, pingTimeoutMs, pongCount, mtu })),
+      peers: nodeIds.filter((peer) => peer !== node).map((nodeId) => ({ nodeId, links: allLinks })),
+      failbackHoldMs,
+      maxMessageBytes: MESSAGE_BYTES_MAX,
+      incarnation: rng.int(0, 0xffffffff),
+    },
+    now,
+  );
 }

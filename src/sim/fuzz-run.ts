@@ -117,7 +117,7 @@ export function shapeForSeed(seed: number): { nodes: number; links: number } {
 
 /** The one-line command that replays a run; with `schedule`, a run of that exact (e.g. minimised) schedule. */
 export function replayCommand(result: Pick<SeedResult, 'seed' | 'nodes' | 'links'>, schedule?: FaultEvent[]): string {
-  const command = `npm run soak:sim -- --seed ${result.seed} --nodes ${result.nodes} --links ${result.links}`;
+  const command = `npm run soak:sim -- --seed ${result.seed} --nodes ${result.nodes} --links ${result.links} --totem`;
   return schedule ? `${command} --schedule '${JSON.stringify(schedule)}'` : command;
 }
 
@@ -135,12 +135,7 @@ export function runSeed(createCluster: ClusterFactory, options: SeedOptions, sch
     healEverything(cluster, nodeIds, options.links);
     violations = runLivenessPhase(cluster, traffic, nodeIds, options.livenessMsMax ?? DEFAULT_LIVENESS_MS_MAX);
   } catch (error) {
-    // A failed assertion names the invariant a core broke: the seed fails with it, like a checker's violation.
-    const invariant =
-      error instanceof WorkBudgetExceeded ? 'work-budget' : error instanceof AssertionError ? 'assertion' : 'exception';
-    const detail =
-      error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 3).join(' | ') : String(error);
-    violations = [{ invariant, nodes: [], messages: [], detail: `at ${cluster.scheduler.now()} ms: ${detail}` }];
+    violations = [{ ...thrownViolation(error, cluster.scheduler.now()), nodes: [], messages: [] }];
   }
   const traces = traffic.traces();
   const all = [...checkTraces(traces, { quiescent: violations.length === 0 }), ...violations];
@@ -235,7 +230,7 @@ function runUntilEmpty(cluster: FuzzCluster, boundMs: number, check: () => Viola
 }
 
 /** Runs `ms` of virtual time in poll steps; throws once the run has sent more than its datagram budget. */
-function runWithinBudget(cluster: FuzzCluster, ms: number): void {
+export function runWithinBudget(cluster: Pick<FuzzCluster, 'scheduler' | 'network'>, ms: number): void {
   const end = cluster.scheduler.now() + ms;
   while (cluster.scheduler.now() < end) {
     cluster.scheduler.runUntil(Math.min(end, cluster.scheduler.now() + LIVENESS_POLL_MS));
@@ -245,11 +240,23 @@ function runWithinBudget(cluster: FuzzCluster, ms: number): void {
   }
 }
 
+/** What an exception that ended a run at virtual time `now` is: its invariant and a short detail. */
+export function thrownViolation(
+  error: unknown,
+  now: number,
+): { invariant: 'work-budget' | 'assertion' | 'exception'; detail: string } {
+  // A failed assertion names the invariant a core broke: the seed fails with it, like a checker's violation.
+  const invariant =
+    error instanceof WorkBudgetExceeded ? 'work-budget' : error instanceof AssertionError ? 'assertion' : 'exception';
+  const detail =
+    error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 3).join(' | ') : String(error);
+  return { invariant, detail: `at ${now} ms: ${detail}` };
+}
+
 /** The run exceeded {@link DATAGRAMS_PER_RUN_MAX}. */
-class WorkBudgetExceeded extends Error {}
+export class WorkBudgetExceeded extends Error {}
 
 function applyFault(cluster: FuzzCluster, traffic: Traffic, event: FaultEvent, links: number): void {
-  const network = cluster.network;
   switch (event.kind) {
     case 'crash':
       if (cluster.isUp(event.node)) traffic.crash(event.node);
@@ -257,41 +264,55 @@ function applyFault(cluster: FuzzCluster, traffic: Traffic, event: FaultEvent, l
     case 'restart':
       if (!cluster.isUp(event.node)) traffic.restart(event.node);
       return;
-    case 'partition':
-      network.partition(event.groups);
-      return;
-    case 'heal':
-      network.heal();
-      return;
-    case 'cut':
-      network.cut(event.node, event.link, event.direction);
-      return;
-    case 'restore':
-      network.restore(event.node, event.link);
-      return;
-    case 'cutSwitch':
-      network.cutSwitch(event.link);
-      return;
-    case 'restoreSwitch':
-      network.restoreSwitch(event.link);
-      return;
-    case 'conditions':
-      if (event.link < links) network.setConditions(event.link, event.conditions, event.host);
-      return;
-    case 'clearConditions':
-      network.clearConditions();
-      return;
     case 'timerLateness':
       if (cluster.isUp(event.node)) cluster.setTimerLateness(event.node, event.lateMs);
       return;
     case 'multicast':
       traffic.multicast(event.node, event.guarantee);
       return;
+    default:
+      applyNetworkFault(cluster.network, event, links);
+  }
+}
+
+/** Plays a fault of the network (partition, cut, impairment …) on it; false for node faults and multicasts. */
+export function applyNetworkFault(network: VirtualNetwork, event: FaultEvent, links: number): boolean {
+  switch (event.kind) {
+    case 'partition':
+      network.partition(event.groups);
+      return true;
+    case 'heal':
+      network.heal();
+      return true;
+    case 'cut':
+      network.cut(event.node, event.link, event.direction);
+      return true;
+    case 'restore':
+      network.restore(event.node, event.link);
+      return true;
+    case 'cutSwitch':
+      network.cutSwitch(event.link);
+      return true;
+    case 'restoreSwitch':
+      network.restoreSwitch(event.link);
+      return true;
+    case 'conditions':
+      if (event.link < links) network.setConditions(event.link, event.conditions, event.host);
+      return true;
+    case 'clearConditions':
+      network.clearConditions();
+      return true;
+    default:
+      return false;
   }
 }
 
 /** Liveness phase entry: every cable, switch and partition healed, impairments gone, clocks fixed, nodes up. */
-function healEverything(cluster: FuzzCluster, nodeIds: readonly number[], links: number): void {
+export function healEverything(
+  cluster: Pick<FuzzCluster, 'network' | 'isUp' | 'restart' | 'setTimerLateness'>,
+  nodeIds: readonly number[],
+  links: number,
+): void {
   const network = cluster.network;
   network.heal();
   network.clearConditions();

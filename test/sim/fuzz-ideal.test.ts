@@ -28,11 +28,14 @@ describe('fuzz runner on an ideal cluster', () => {
     const result = runSeed(flawed, options);
     const invariants = new Set(result.violations.map((v) => v.invariant));
     assert.ok(invariants.has('virtual-synchrony'), formatFailure(result));
-    assert.match(formatFailure(result), /replay: npm run soak:sim -- --seed 3 --nodes 4 --links 2$/);
+    assert.match(formatFailure(result), /replay: npm run soak:sim -- --seed 3 --nodes 4 --links 2 --totem$/);
     const small = minimise(flawed, result, options);
     assert.ok(small.schedule.length < result.schedule.length);
     assert.equal(small.violations[0]?.invariant, result.violations[0]?.invariant);
-    assert.match(formatFailure(small), /replay: npm run soak:sim -- --seed 3 --nodes 4 --links 2 --schedule '\[.*\]'$/);
+    assert.match(
+      formatFailure(small),
+      /replay: npm run soak:sim -- --seed 3 --nodes 4 --links 2 --totem --schedule '\[.*\]'$/,
+    );
     assert.deepEqual(runSeed(flawed, options, small.schedule).violations, small.violations);
   });
 });

@@ -1,4 +1,4 @@
-// Randomized fault seeds 1501–1750 on the real stack (see seed-batch.ts; replay: npm run soak:sim -- --seed N).
+// Randomized fault seeds 1501–1750 on the real stack (see seed-batch.ts; replay: npm run soak:sim -- --seed N --totem).
 import { seedBatchTest } from './seed-batch.ts';
 
 seedBatchTest(1501);

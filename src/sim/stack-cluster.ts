@@ -1,0 +1,447 @@
+/**
+ * A simulated cluster running the whole stack on every node (stack-node.ts) plus the clients an application would
+ * be: CPG processes joining, leaving, dying and multicasting; a replica of the file store (src/cfs/core.ts over an
+ * in-memory SQLite store that survives a crash, like the daemon's file) riding on a CPG group as the daemon's
+ * cfs-service.ts does; writers submitting to it; and an observer of every quorum notification. What the clients
+ * see is kept as {@link StackRecords} for the checkers (stack-checkers.ts).
+ */
+import { type CfsAction, CfsCore, type CfsEvent } from '../cfs/core.ts';
+import { CfsStore } from '../cfs/store.ts';
+import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackPacker } from '../daemon/stack.ts';
+import type { RingId } from '../totem/types.ts';
+import {
+  corosyncTotemOptions,
+  type SimTotemOptions,
+  type SimTransportOptions,
+  simTransport,
+  simTransportOptions,
+} from './cluster.ts';
+import { VirtualNetwork } from './network.ts';
+import { Rng } from './rng.ts';
+import { Scheduler } from './scheduler.ts';
+import {
+  type CfsReplica,
+  type CfsWriteRecord,
+  type CpgMemberTrace,
+  cpgViewId,
+  type StackRecords,
+} from './stack-checkers.ts';
+import { type StackCore, StackSimNode } from './stack-node.ts';
+import { ringKey } from './trace.ts';
+
+/** The CPG group the store replicas share (one member per node, pid {@link CFS_REPLICA_PID}). */
+export const SIM_CFS_GROUP = 'sim-cfs';
+/** The replica's pid: client processes count from 1 within each incarnation's pid range. */
+const CFS_REPLICA_PID = 0;
+/** Pids of one incarnation: `incarnation × PIDS_PER_INCARNATION + n`, so a pid is never reused on a node. */
+const PIDS_PER_INCARNATION = 1_000_000;
+/** Totem payload budget of one pack of small service messages (the daemon derives its own from the link MTU). */
+const SIM_PACK_BUDGET_BYTES = 1024;
+
+/** Builds a stack for one incarnation: the real ServiceStack by default, a wrapper in the broken-service tests. */
+export type StackFactory = (options: StackOptions, now: number) => StackCore;
+
+export interface StackClusterOptions {
+  seed: number;
+  /** Node ids (the nodelist). */
+  nodes: number[];
+  links?: number;
+  totem?: Partial<SimTotemOptions>;
+  transport?: Partial<SimTransportOptions>;
+  createStack?: StackFactory;
+}
+
+/** A CPG client process on one node incarnation. */
+interface SimProcess {
+  pid: number;
+  trace: CpgMemberTrace;
+  sentCount: number;
+  ordinals: Map<string, number>;
+}
+
+/** Per incarnation: what its clients know and hold. */
+interface NodeRuntime {
+  host: StackSimNode;
+  quorate: boolean;
+  /** The latest regular configuration. */
+  regular: { ring: string; members: number[] } | null;
+  cfs: CfsCore;
+  writes: Map<number, CfsWriteRecord>;
+  nextReq: number;
+  processes: Map<number, SimProcess>;
+  nextPid: number;
+  /** The last refusal of a client request fed outside a step (requests are answered synchronously). */
+  refused: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const address = (nodeId: number, pid: number) => `${nodeId}:${pid}`;
+
+export class StackSimCluster {
+  readonly scheduler = new Scheduler();
+  readonly network: VirtualNetwork;
+  readonly nodeIds: number[];
+  readonly records: StackRecords = { quorum: [], cpg: [], cfsWrites: [], replicas: [] };
+  private readonly rng: Rng;
+  private readonly links: number;
+  private readonly totemOptions: SimTotemOptions;
+  private readonly transportOptions: SimTransportOptions;
+  private readonly createStack: StackFactory;
+  private readonly current = new Map<number, NodeRuntime>();
+  private readonly incarnations = new Map<number, number>();
+  /** Each node's store "on disk": it outlives crashes, as the daemon's SQLite file does. */
+  private readonly stores = new Map<number, CfsStore>();
+  /** Ring seq each node wrote "to disk" at its last regular configuration (the daemon's ring-seq file). */
+  private readonly ringSeqOnDisk = new Map<number, number>();
+
+  constructor(options: StackClusterOptions) {
+    this.nodeIds = [...options.nodes].sort((a, b) => a - b);
+    this.links = options.links ?? 2;
+    this.rng = new Rng(options.seed);
+    this.network = new VirtualNetwork(this.scheduler, this.rng.fork(), { links: this.links });
+    this.totemOptions = { ...corosyncTotemOptions(this.nodeIds.length), ...options.totem };
+    this.transportOptions = simTransportOptions(options.transport);
+    this.createStack = options.createStack ?? ((stackOptions, now) => new ServiceStack(stackOptions, now));
+    for (const node of this.nodeIds) this.stores.set(node, new CfsStore(':memory:'));
+    for (const node of this.nodeIds) this.start(node);
+  }
+
+  /** How long everything must stay unchanged to be called stable: a consensus round plus a link timeout. */
+  get stableMs(): number {
+    return this.totemOptions.consensusMs + this.transportOptions.pingTimeoutMs;
+  }
+
+  isUp(node: number): boolean {
+    return this.current.has(node);
+  }
+
+  /** Stops the node: its processes die with it, its store survives. */
+  crash(node: number): void {
+    const runtime = this.current.get(node);
+    if (!runtime) return;
+    runtime.host.stop();
+    for (const process of runtime.processes.values()) process.trace.ended = 'gone';
+    this.current.delete(node);
+    this.recordQuorum(node, runtime, null);
+  }
+
+  /** Starts a stopped node again: fresh cores, the same store. */
+  restart(node: number): void {
+    if (!this.current.has(node)) this.start(node);
+  }
+
+  setTimerLateness(node: number, lateMs: number): void {
+    this.current.get(node)?.host.setTimerLateness(lateMs);
+  }
+
+  /** Closes every store (the cluster is done). */
+  close(): void {
+    for (const store of this.stores.values()) store.close();
+  }
+
+  // --- clients --------------------------------------------------------------------------------------------------
+
+  /** Pids of the node's processes that are still members (or joining). */
+  livePids(node: number): number[] {
+    const runtime = this.current.get(node);
+    if (!runtime) return [];
+    return [...runtime.processes.values()].filter((p) => p.trace.ended === 'alive').map((p) => p.pid);
+  }
+
+  /** A new process on `node` joins `group`; returns its pid, or undefined when CPG refused (or the node is down). */
+  spawn(node: number, group: string): number | undefined {
+    const runtime = this.current.get(node);
+    if (!runtime) return undefined;
+    const pid = runtime.nextPid++;
+    const trace: CpgMemberTrace = { group, node, address: address(node, pid), entries: [], sent: [], ended: 'alive' };
+    // Registered first: on a ring of one node the join's confchg comes back within the request.
+    runtime.processes.set(pid, { pid, trace, sentCount: 0, ordinals: new Map() });
+    if (!this.request(runtime, { type: 'cpgJoin', group, pid })) {
+      runtime.processes.delete(pid);
+      return undefined;
+    }
+    this.records.cpg.push(trace);
+    return pid;
+  }
+
+  /** The process leaves its group (it sees the confchg of its own leave, then nothing). */
+  leave(node: number, pid: number): void {
+    const runtime = this.current.get(node);
+    const process = runtime?.processes.get(pid);
+    if (!runtime || !process || process.trace.ended !== 'alive') return;
+    if (this.request(runtime, { type: 'cpgLeave', group: process.trace.group, pid })) process.trace.ended = 'gone';
+  }
+
+  /** The process dies without leaving. */
+  kill(node: number, pid: number): void {
+    const runtime = this.current.get(node);
+    const process = runtime?.processes.get(pid);
+    if (!runtime || !process || process.trace.ended !== 'alive') return;
+    process.trace.ended = 'gone';
+    runtime.processes.delete(pid);
+    runtime.host.feed({ type: 'processDown', pid });
+  }
+
+  /** The process multicasts a message with a unique id; returns the id, or undefined when CPG refused it. */
+  multicast(node: number, pid: number): string | undefined {
+    const runtime = this.current.get(node);
+    const process = runtime?.processes.get(pid);
+    if (!runtime || !process || process.trace.ended !== 'alive') return undefined;
+    const msgId = `${process.trace.address}/${process.sentCount++}`;
+    const event: StackEvent = { type: 'cpgMulticast', group: process.trace.group, pid, payload: encoder.encode(msgId) };
+    process.trace.sent.push(msgId); // before: it may be delivered within the request
+    if (this.request(runtime, event)) return msgId;
+    process.trace.sent.pop();
+    return undefined;
+  }
+
+  /** Submits a write of `data` to `path` at the node's store replica; the record gets its answer later. */
+  write(node: number, path: string, data: string): CfsWriteRecord | undefined {
+    const runtime = this.current.get(node);
+    if (!runtime) return undefined;
+    const record: CfsWriteRecord = {
+      node,
+      incarnation: runtime.host.incarnation,
+      path,
+      data,
+      submittedAt: this.scheduler.now(),
+      quorateAtSubmit: runtime.quorate,
+    };
+    this.records.cfsWrites.push(record);
+    const req = runtime.nextReq++;
+    runtime.writes.set(req, record);
+    // mtime is whole milliseconds (the daemon's Date.now()); the store's codec carries no fractions.
+    const mtime = Math.floor(this.scheduler.now());
+    this.feedCfs(runtime, { type: 'put', req, path, data: encoder.encode(data), mtime, quorate: runtime.quorate });
+    return record;
+  }
+
+  // --- state for the liveness phase -----------------------------------------------------------------------------
+
+  /**
+   * What is not yet converged: one regular configuration of every node on one ring, every node quorate, every
+   * store replica synchronised with every node, every group's view at every live process = its live processes.
+   * Empty when all hold.
+   */
+  unconverged(): string[] {
+    const problems: string[] = [];
+    const all = this.nodeIds.join(' ');
+    const rings = new Set<string>();
+    for (const node of this.nodeIds) {
+      const runtime = this.current.get(node);
+      if (!runtime) {
+        problems.push(`node ${node} is down`);
+        continue;
+      }
+      if (runtime.regular?.members.join(' ') !== all) problems.push(`node ${node} is not in a ring of all nodes`);
+      else rings.add(runtime.regular.ring);
+      if (!runtime.quorate) problems.push(`node ${node} is not quorate`);
+      if (runtime.cfs.phase !== 'synced' || runtime.cfs.view.join(' ') !== all) {
+        problems.push(`node ${node}'s store is ${runtime.cfs.phase} with [${runtime.cfs.view}]`);
+      }
+    }
+    if (rings.size > 1) problems.push(`nodes are on ${rings.size} rings`);
+    if (problems.length > 0) return problems;
+    for (const [group, traces] of this.liveGroups()) {
+      const expected = traces.map((t) => t.address).sort();
+      for (const trace of traces) {
+        const views = trace.entries.filter((e) => e.kind === 'view');
+        const members = views[views.length - 1]?.members ?? [];
+        if ([...members].sort().join(' ') !== expected.join(' ')) {
+          problems.push(`cpg: ${trace.address} sees [${members}] in ${group}, live members are [${expected}]`);
+        }
+      }
+    }
+    return problems;
+  }
+
+  /** A fingerprint of everything {@link unconverged} looks at: equal fingerprints mean nothing changed. */
+  fingerprint(): string {
+    const parts: string[] = [];
+    for (const [node, runtime] of this.current) {
+      const views = [...runtime.processes.values()].map((p) => p.trace.entries.length).join(',');
+      parts.push(`${node}:${runtime.regular?.ring}:${runtime.quorate}:${runtime.cfs.phase}:${views}`);
+    }
+    return parts.join(' ');
+  }
+
+  /** Live processes (of running nodes) by group. */
+  liveGroups(): Map<string, CpgMemberTrace[]> {
+    const groups = new Map<string, CpgMemberTrace[]>();
+    for (const runtime of this.current.values()) {
+      for (const process of runtime.processes.values()) {
+        if (process.trace.ended !== 'alive') continue;
+        groups.set(process.trace.group, [...(groups.get(process.trace.group) ?? []), process.trace]);
+      }
+    }
+    return groups;
+  }
+
+  /** Applied write sequence of every running node's store. */
+  appliedSeqs(): number[] {
+    return [...this.current.keys()].map((node) => this.stores.get(node)!.appliedSeq());
+  }
+
+  /** Records every running node's store for the end-of-run checks. */
+  recordReplicas(): CfsReplica[] {
+    this.records.replicas = [...this.current.keys()].map((node) => {
+      const store = this.stores.get(node)!;
+      return {
+        node,
+        seq: store.appliedSeq(),
+        entries: store
+          .entries()
+          .map((e) => ({ path: e.path, version: e.version, data: decoder.decode(e.data) }))
+          .sort((a, b) => (a.path < b.path ? -1 : 1)),
+      };
+    });
+    return this.records.replicas;
+  }
+
+  // --- wiring ---------------------------------------------------------------------------------------------------
+
+  private start(node: number): void {
+    const now = this.scheduler.now();
+    const incarnation = this.incarnations.get(node) ?? 0;
+    this.incarnations.set(node, incarnation + 1);
+    const transport = simTransport(node, this.nodeIds, this.links, this.transportOptions, this.rng, now);
+    const ringSeq = this.ringSeqOnDisk.get(node);
+    const stack = this.createStack(
+      {
+        totem: {
+          ...this.totemOptions,
+          localNodeId: node,
+          nodes: this.nodeIds,
+          packer: stackPacker(SIM_PACK_BUDGET_BYTES),
+          ...(ringSeq === undefined ? {} : { initialRingSeq: ringSeq }),
+        },
+        quorum: { localNodeId: node, nodelist: this.nodeIds.map((nodeId) => ({ nodeId, quorumVotes: 1 })) },
+      },
+      now,
+    );
+    const host = new StackSimNode(node, incarnation, transport, stack, this.scheduler, this.network);
+    const runtime: NodeRuntime = {
+      host,
+      quorate: false,
+      regular: null,
+      cfs: new CfsCore(node, this.stores.get(node)!),
+      writes: new Map(),
+      nextReq: 1,
+      processes: new Map(),
+      nextPid: incarnation * PIDS_PER_INCARNATION + 1,
+      refused: false,
+    };
+    this.current.set(node, runtime);
+    this.recordQuorum(node, runtime, { quorate: false, members: [] });
+    host.run((action) => this.onAction(runtime, action));
+    if (!this.request(runtime, { type: 'cpgJoin', group: SIM_CFS_GROUP, pid: CFS_REPLICA_PID })) {
+      throw new Error(`sim: node ${node}'s store replica could not join ${SIM_CFS_GROUP}`);
+    }
+  }
+
+  /** Feeds a client request outside any step; false when the stack refused it. */
+  private request(runtime: NodeRuntime, event: StackEvent): boolean {
+    runtime.refused = false;
+    runtime.host.feed(event);
+    return !runtime.refused;
+  }
+
+  private onAction(runtime: NodeRuntime, action: Exclude<StackAction, { type: 'transportSend' | 'log' }>): void {
+    switch (action.type) {
+      case 'membership':
+        if (action.kind === 'regular') {
+          runtime.regular = { ring: ringKey(action.ringId), members: [...action.members].sort((a, b) => a - b) };
+          this.ringSeqOnDisk.set(runtime.host.nodeId, action.ringId.seq);
+        }
+        break;
+      case 'quorum':
+        runtime.quorate = action.quorate;
+        this.recordQuorum(runtime.host.nodeId, runtime, action);
+        break;
+      case 'cpgConfchg':
+        this.onConfchg(runtime, action);
+        break;
+      case 'cpgDeliver':
+        if (action.group === SIM_CFS_GROUP) {
+          if (action.pid === CFS_REPLICA_PID && action.sender.pid === CFS_REPLICA_PID) {
+            this.feedCfs(runtime, { type: 'deliver', sender: action.sender.nodeId, payload: action.payload });
+          }
+          break;
+        }
+        runtime.processes.get(action.pid)?.trace.entries.push({
+          kind: 'deliver',
+          msgId: decoder.decode(action.payload),
+          sender: address(action.sender.nodeId, action.sender.pid),
+        });
+        break;
+      case 'cpgRequestFailed':
+        if (action.pid === CFS_REPLICA_PID && action.group === SIM_CFS_GROUP) {
+          // The daemon's driver retries in order; CPG refuses only with thousands of frames queued, never here.
+          throw new Error(`sim: CPG refused the store replica's ${action.request} (${action.error})`);
+        }
+        runtime.refused = true;
+        break;
+      case 'backpressure':
+      case 'quorumRequest':
+      case 'configMismatch':
+      case 'peerDeliver':
+        break;
+    }
+  }
+
+  private onConfchg(runtime: NodeRuntime, action: Extract<StackAction, { type: 'cpgConfchg' }>): void {
+    if (action.group === SIM_CFS_GROUP) {
+      if (action.pid !== CFS_REPLICA_PID) return;
+      const members = action.members.filter((m) => m.pid === CFS_REPLICA_PID).map((m) => m.nodeId);
+      this.feedCfs(runtime, { type: 'confchg', members });
+      return;
+    }
+    const process = runtime.processes.get(action.pid);
+    if (!process) return;
+    const members = action.members.map((m) => address(m.nodeId, m.pid));
+    const key = [...members].sort().join(',');
+    const ordinal = process.ordinals.get(key) ?? 0;
+    process.ordinals.set(key, ordinal + 1);
+    process.trace.entries.push({ kind: 'view', view: cpgViewId(members, ordinal), members });
+  }
+
+  private feedCfs(runtime: NodeRuntime, event: CfsEvent): void {
+    for (const action of runtime.cfs.step(event)) this.applyCfs(runtime, action);
+  }
+
+  private applyCfs(runtime: NodeRuntime, action: CfsAction): void {
+    switch (action.type) {
+      case 'multicast':
+        runtime.host.feed({
+          type: 'cpgMulticast',
+          group: SIM_CFS_GROUP,
+          pid: CFS_REPLICA_PID,
+          payload: action.payload,
+        });
+        break;
+      case 'done': {
+        const record = runtime.writes.get(action.req);
+        runtime.writes.delete(action.req);
+        if (record) record.result = action.result.ok ? action.result : { ok: false, code: action.result.code };
+        break;
+      }
+      case 'log':
+        break;
+    }
+  }
+
+  private recordQuorum(
+    node: number,
+    runtime: NodeRuntime,
+    state: { quorate: boolean; members: number[]; ringId?: RingId | null } | null,
+  ): void {
+    this.records.quorum.push({
+      at: this.scheduler.now(),
+      node,
+      incarnation: runtime.host.incarnation,
+      // The simulator never changes expected votes: every node expects one vote per node of the nodelist.
+      state: state && { quorate: state.quorate, members: [...state.members], expectedVotes: this.nodeIds.length },
+    });
+  }
+}

@@ -1,0 +1,4 @@
+// Whole-stack randomized fault seeds 1001–1250 (see stack-seed-batch.ts; replay: npm run soak:sim -- --seed N --trace).
+import { stackSeedBatchTest } from './stack-seed-batch.ts';
+
+stackSeedBatchTest(1001);

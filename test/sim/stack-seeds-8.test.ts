@@ -1,0 +1,4 @@
+// Whole-stack randomized fault seeds 1751–2000 (see stack-seed-batch.ts; replay: npm run soak:sim -- --seed N --trace).
+import { stackSeedBatchTest } from './stack-seed-batch.ts';
+
+stackSeedBatchTest(1751);
