@@ -27,7 +27,7 @@ describe('fuzz runner and assertions', () => {
     const failure = result.violations.find((violation) => violation.invariant === 'assertion');
     assert.ok(failure, formatFailure(result));
     assert.match(failure.detail, /Totem: delivery is strictly in seq order within a ring/);
-    assert.match(formatFailure(result), /replay: npm run soak:sim -- --seed 7 --nodes 3 --links 1$/);
+    assert.match(formatFailure(result), /replay: npm run soak:sim -- --seed 7 --nodes 3 --links 1 --totem$/);
     assert.deepEqual(runSeed(createFuzzCluster, options).violations, [], 'the same seed passes on the intact stack');
   });
 });
