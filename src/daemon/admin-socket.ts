@@ -54,9 +54,9 @@ export type Handler<M extends Method = Method> = (
 /** A handler for every method of the contract. */
 export type Handlers = { [M in Method]: Handler<M> };
 /** A connection whose unread output exceeds this is too slow for live events and is closed. */
-const MAX_PENDING_OUTPUT_BYTES = 16 * 1024 * 1024;
+const PENDING_OUTPUT_BYTES_MAX = 16 * 1024 * 1024;
 const SOCKET_MODE = 0o660;
-/** Unread output above which a connection's new multicasts wait (well below MAX_PENDING_OUTPUT_BYTES). */
+/** Unread output above which a connection's new multicasts wait (well below PENDING_OUTPUT_BYTES_MAX). */
 const OUTPUT_PACE_BYTES = 4 * 1024 * 1024;
 
 export class AdminSocketServer {
@@ -247,7 +247,7 @@ class ConnectionImpl implements AdminConnection {
 
   private write(message: Record<string, unknown>): void {
     if (this.socket.destroyed) return;
-    if (this.socket.writableLength > MAX_PENDING_OUTPUT_BYTES) {
+    if (this.socket.writableLength > PENDING_OUTPUT_BYTES_MAX) {
       this.onSlowClient();
       this.socket.destroy();
       return;

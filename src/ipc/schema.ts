@@ -10,7 +10,7 @@ import { LINK_NUMBER_MAX, UINT32_MAX } from '../base/limits.ts';
 /** The contract version every result carries in `version`. */
 export const CONTRACT_VERSION = 1;
 /** Most log lines one `logs` call may ask for. */
-export const MAX_LOG_LINES = 1_000_000;
+export const LOG_LINES_MAX = 1_000_000;
 
 const NodeId = Type.Integer({ minimum: 1, maximum: UINT32_MAX, description: 'corosync nodeid (uint32, > 0)' });
 const LinkNumber = Type.Integer({ minimum: 0, maximum: LINK_NUMBER_MAX, description: 'knet link number (0–7)' });

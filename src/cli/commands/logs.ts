@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { CorolinkClient } from '../../client/client.ts';
-import { type LogRecord, MAX_LOG_LINES } from '../../ipc/schema.ts';
+import { LOG_LINES_MAX, type LogRecord } from '../../ipc/schema.ts';
 import {
   addDaemonOptions,
   type DaemonCommandOptions,
@@ -69,7 +69,7 @@ export function register(program: Command): void {
       else process.stdout.write(`${JSON.stringify({ reopened })}\n`);
       return;
     }
-    const lines = parseIntegerArgument(options.lines, 'lines', 1, MAX_LOG_LINES);
+    const lines = parseIntegerArgument(options.lines, 'lines', 1, LOG_LINES_MAX);
     if (options.exit && !options.follow) throw new CliError('--exit goes with -f (--follow)', ExitCode.usage);
     if (!options.follow) {
       const records = await withDaemon(options, (client) => client.logs({ lines }));
