@@ -50,3 +50,91 @@ export interface HaWatchdog {
   feed(): void;
   close(): Promise<void>;
 }
+
+/** A resource's requested state (ha-manager's `state` property). */
+export type HaRequestedState = 'started' | 'stopped' | 'disabled' | 'ignored';
+
+/** Service states as ha-manager names them. */
+export type HaServiceState =
+  | 'started'
+  | 'starting'
+  | 'stopping'
+  | 'stopped'
+  | 'recovery'
+  | 'fence'
+  | 'freeze'
+  | 'migrate'
+  | 'relocate'
+  | 'error';
+
+/** Node states as ha-manager names them. */
+export type HaNodeState = 'online' | 'unknown' | 'fence' | 'gone' | 'maintenance';
+
+/** A resource's settings beside its type-specific part (ha-manager's service properties). */
+export interface HaResourceSettings {
+  state: HaRequestedState;
+  /** Restarts on the same node after a failed start (default 1). */
+  maxRestart: number;
+  /** Relocations to another node after the restarts failed (default 1). */
+  maxRelocate: number;
+  /** The group (resources.cfg `group:` section) it belongs to, if any. */
+  group?: string;
+  comment?: string;
+}
+
+/** What `corolink ha status` shows (ha-manager status), as data. */
+export interface HaStatusSnapshot {
+  quorate: boolean;
+  /** The cluster manager's node, null while none is elected. */
+  manager: { nodeId: number; name: string } | null;
+  nodes: {
+    nodeId: number;
+    name: string;
+    state: HaNodeState;
+    /** The local manager: active (runs services), idle (none assigned), lost (no report in this membership). */
+    lrm: 'active' | 'idle' | 'lost';
+    /** Daemon clock (ms) of the local manager's last report. */
+    lastReportAt: number | null;
+  }[];
+  services: {
+    sid: string;
+    group: string | null;
+    /** Where it runs or is placed; null when nowhere. */
+    nodeId: number | null;
+    state: HaServiceState;
+    requested: HaRequestedState;
+    restarts: number;
+    relocations: number;
+    /** The last error (failed command, fence reason), for `ha status --verbose`. */
+    message: string | null;
+  }[];
+  /** Counters for metrics. */
+  counters: { recoveries: number; restarts: number; relocations: number; fences: number };
+}
+
+/** An HA state change as clients see it (`client.ha` events, the log's `[HA    ]` lines, SSE). */
+export interface HaEvent {
+  sid: string | null;
+  nodeId: number | null;
+  /** One line in the log's shape, e.g. `service exec:web: recovery from n3 to n1 (n3 fenced)`. */
+  message: string;
+  state?: HaServiceState | HaNodeState;
+}
+
+/** What the admin side (ipc handlers, web) asks of the HA managers in the daemon. Writes resolve once agreed. */
+export interface HaControl {
+  status(): HaStatusSnapshot;
+  /** The text of `ha/resources.cfg` (ha-manager's section format). */
+  resourcesText(): string;
+  /** Adds a resource; `section` is one resources.cfg section (validated: errors name line:column). */
+  add(section: string): Promise<void>;
+  remove(sid: string): Promise<void>;
+  set(sid: string, changes: Partial<HaResourceSettings>): Promise<void>;
+  migrate(sid: string, nodeId: number): Promise<void>;
+  relocate(sid: string, nodeId: number): Promise<void>;
+  /** A group section (`group: NAME` with `resources`, `nodes` priorities, `restricted`, `nofailback`). */
+  groupSet(section: string): Promise<void>;
+  groupRemove(name: string): Promise<void>;
+  nodeMaintenance(nodeId: number, on: boolean): Promise<void>;
+  onEvent(listener: (event: HaEvent) => void): () => void;
+}
