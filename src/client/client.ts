@@ -16,7 +16,7 @@ import { BINARY_HELLO } from '../ipc/negotiate.ts';
 import type { LinkEvent, LinksV1, LogRecord, MembershipEvent, QuorumEvent, QuorumV1, StatusV1 } from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
-import { type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
+import { type CpgAddress, type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
 import {
   BackpressureError,
   CallTimeoutError,
@@ -61,7 +61,7 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Reconnect after the connection breaks (default true). The first `connect()` never retries. */
   reconnect?: boolean;
-  /** First delay before a reconnect attempt (default 100 ms); doubles per failure. */
+  /** First delay before a reconnect attempt (default 100 ms); doubles per failure, each delay jittered down to half. */
   reconnectInitialDelayMs?: number;
   /** Upper bound of the reconnect delay (default 5 000 ms). */
   reconnectMaxDelayMs?: number;
@@ -114,6 +114,12 @@ function describeSocketError(error: unknown): string {
   if (code === 'EACCES') return 'permission denied (EACCES)';
   if (code) return code;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The own address a `cpgJoin` answer carries (an older daemon answers `{ ok: true }` only: pid 0 then). */
+function localAddressOf(result: unknown): CpgAddress {
+  const { nodeid, pid } = (result ?? {}) as { nodeid?: unknown; pid?: unknown };
+  return { nodeid: typeof nodeid === 'number' ? nodeid : 0, pid: typeof pid === 'number' ? pid : 0 };
 }
 
 /** A connection in its framing; `rest` is what the daemon sent after the hello. */
@@ -191,6 +197,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   private readonly groupHost: CpgGroupHost = {
     call: (method, params) => this.call(method, params),
     forgetGroup: (name) => this.groups.delete(name),
+    maxQueuedEvents: 0, // set in the constructor, from the options
   };
 
   private constructor(socketPath: string, options: ClientOptions) {
@@ -209,6 +216,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     };
     this.codec = CODECS[this.options.framing];
     this.decoder = this.codec.decoder(DAEMON_FRAME_BYTES_MAX);
+    this.groupHost.maxQueuedEvents = this.options.maxQueuedEvents;
   }
 
   /** Connects to the daemon. Rejects with `DaemonUnavailableError` when it cannot be reached (no retry). */
@@ -357,10 +365,11 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     }
     if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
     await this.subscribe('cpg');
-    const group = new CpgGroup(name, this.groupHost);
+    // Registered before the answer: the confchg of the own join may come first; its events are held till then.
+    const group = new CpgGroup(name, this.groupHost, { nodeid: 0, pid: 0 });
     this.groups.set(name, group);
     try {
-      await this.call('cpgJoin', { group: name });
+      group.rejoined(localAddressOf(await this.call('cpgJoin', { group: name })));
     } catch (error) {
       this.groups.delete(name);
       group.markClosed();
@@ -370,10 +379,25 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     return group;
   }
 
-  /** Closes the connection for good: pending calls reject with `ClientClosedError`, groups are closed. */
-  close(): void {
-    if (this.state === 'closed') return;
-    this.shutDown(undefined);
+  /** Every CPG group with members on the cluster as the daemon sees it (libcpg's cpg_iteration, corosync-cpgtool). */
+  async cpgGroups(): Promise<{ group: string; members: CpgAddress[] }[]> {
+    return ((await this.call('cpgGroups', {})) as { groups: { group: string; members: CpgAddress[] }[] }).groups;
+  }
+
+  /**
+   * Closes the connection for good: pending calls reject with `ClientClosedError`, groups are closed. Resolves
+   * once the socket is closed.
+   */
+  close(): Promise<void> {
+    const socket = this.socket;
+    if (this.state !== 'closed') this.shutDown(undefined);
+    if (!socket || socket.closed) return Promise.resolve();
+    return new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  /** `await using client = await CorolinkClient.connect()`: closes at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /**
@@ -558,10 +582,12 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       this.shutDown(new DaemonUnavailableError(this.socketPath, `gave up after ${attempt - 1} reconnect attempts`));
       return;
     }
-    const delayMs = Math.min(
+    const ceilingMs = Math.min(
       this.options.reconnectInitialDelayMs * 2 ** (attempt - 1),
       this.options.reconnectMaxDelayMs,
     );
+    // Jittered (between half and all of the back-off): clients of one restarted daemon do not come back in step.
+    const delayMs = Math.round(ceilingMs * (0.5 + Math.random() / 2));
     this.emit('reconnecting', { attempt, delayMs });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -584,7 +610,8 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     this.attach(opened);
     try {
       if (this.topics.size > 0) await this.call('subscribe', { topics: [...this.topics] });
-      for (const name of this.groups.keys()) await this.call('cpgJoin', { group: name });
+      for (const [name, group] of this.groups)
+        group.rejoined(localAddressOf(await this.call('cpgJoin', { group: name })));
     } catch {
       // The connection broke again during the renewal: connectionLost() already scheduled the next attempt.
       return;

@@ -62,7 +62,14 @@ export const METHOD_PARAMS = {
   subscribe: Type.Object({ topics: Type.Array(Type.Union(TOPICS.map((topic) => Type.Literal(topic)))) }),
   cpgJoin: Type.Object({ group: GroupName }),
   cpgLeave: Type.Object({ group: GroupName }),
-  cpgMcast: Type.Object({ group: GroupName, data: Bytes }),
+  /** `seq`: the sender's own numbering (u32, ascending per group); with it a refusal never reorders its messages. */
+  cpgMcast: Type.Object({
+    group: GroupName,
+    data: Bytes,
+    seq: Type.Optional(Type.Integer({ minimum: 0, maximum: UINT32_MAX })),
+  }),
+  cpgMembership: Type.Object({ group: GroupName }),
+  cpgGroups: None,
   cfsLs: Type.Object({ prefix: Type.Optional(Type.String()) }),
   cfsGet: Type.Object({ path: CfsPath }),
   cfsPut: Type.Object({ path: CfsPath, data: Bytes }),
