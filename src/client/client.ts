@@ -13,7 +13,16 @@ import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Messag
 import { jsonLines } from '../ipc/json-lines.ts';
 import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO } from '../ipc/negotiate.ts';
-import type { LinkEvent, LinksV1, LogRecord, MembershipEvent, QuorumEvent, QuorumV1, StatusV1 } from '../ipc/schema.ts';
+import type {
+  ClusterLinksV1,
+  LinkEvent,
+  LinksV1,
+  LogRecord,
+  MembershipEvent,
+  QuorumEvent,
+  QuorumV1,
+  StatusV1,
+} from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
 import { type CpgAddress, type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
@@ -239,6 +248,11 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** Every local link and every peer × link with its statistics. */
   links(): Promise<LinksV1> {
     return this.call('links', {}) as Promise<LinksV1>;
+  }
+
+  /** Every member's view of every peer × link, gathered through the ring (`corolink status --cluster`). */
+  clusterLinks(): Promise<ClusterLinksV1> {
+    return this.call('clusterLinks', {}) as Promise<ClusterLinksV1>;
   }
 
   /** votequorum's state and the members. */

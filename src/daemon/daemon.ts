@@ -4,6 +4,7 @@
  */
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { VERSION } from '../base/version.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
 import { AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
@@ -18,6 +19,7 @@ import { logRecordJson, statusHandlers } from './handlers/status.ts';
 import { findLocalNode } from './identity.ts';
 import { JoinService } from './join-service.ts';
 import { LinkProbeService } from './link-probe.ts';
+import { LinkViewService } from './link-view.ts';
 import { Logger } from './log.ts';
 import { loggingSetup } from './log-config.ts';
 import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
@@ -127,7 +129,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
   );
   const logger = new Logger(logging.options);
-  logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
+  logger.log('notice', 'MAIN', `corolink ${VERSION} starting: node ${identity.node.nodeid} (found by ${identity.how})`);
   for (const warning of [...logging.warnings, ...logger.startupWarnings()]) logger.log('warning', 'MAIN', warning);
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   for (const [path, what] of [
@@ -144,6 +146,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
   }
   const probe = new LinkProbeService((level, message) => logger.log(level, 'KNET', message));
+  const linkView = new LinkViewService();
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
@@ -151,18 +154,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
-    services: (context) => [...cfs.services(context), probe.serviceEngine],
+    services: (context) => [...cfs.services(context), probe.serviceEngine, linkView.serviceEngine],
   }).catch((error) => {
     cfs.close();
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
   cfs.attach(engine);
   probe.attach(engine);
+  linkView.attach(engine);
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
   const admin = new AdminSocketServer(options.socketPath, {
-    ...statusHandlers(engine, logger),
+    ...statusHandlers(engine, logger, linkView),
     ...cpgHandlers(engine),
     ...cfsHandlers(cfs),
     ...configHandlers(clusterConfig, configVersion),

@@ -51,6 +51,7 @@ const None = Type.Object({});
 export const METHOD_PARAMS = {
   status: None,
   links: None,
+  clusterLinks: None,
   quorum: None,
   setExpected: Type.Object({ votes: Type.Integer({ minimum: 1, maximum: UINT32_MAX }) }),
   setLinkEnabled: Type.Object({

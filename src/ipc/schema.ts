@@ -132,6 +132,28 @@ export const LinksV1Schema = Type.Object({
 });
 
 /** The result of the `quorum` and `setExpected` methods: votequorum's state plus the members. */
+/** `clusterLinks`: every member's view of every path, gathered through the ring (`corolink status --cluster`). */
+export const ClusterLinksV1Schema = Type.Object({
+  version: Type.Literal(CONTRACT_VERSION),
+  local_nodeid: NodeId,
+  views: Type.Array(
+    Type.Object({
+      nodeid: NodeId,
+      name: Type.String(),
+      paths: Type.Array(
+        Type.Object({
+          nodeid: NodeId,
+          name: Type.String(),
+          link: LinkNumber,
+          state: Type.Union([Type.Literal('UP'), Type.Literal('DOWN')]),
+          active: Type.Boolean({ description: 'this link carries the traffic towards nodeid now' }),
+        }),
+      ),
+    }),
+  ),
+  missing: Type.Array(NodeId, { description: 'members whose view has not arrived yet (right after a change)' }),
+});
+
 export const QuorumV1Schema = Type.Intersect([QuorumStateSchema, Type.Object({ members: Type.Array(MemberSchema) })]);
 
 /** One log line (the `logs` method and the `log` event). */
@@ -179,6 +201,8 @@ export type LinksV1 = Static<typeof LinksV1Schema>;
 export type LocalLink = Static<typeof LocalLinkSchema>;
 /** One peer × link. */
 export type PeerLink = Static<typeof PeerLinkSchema>;
+/** The `clusterLinks` result. */
+export type ClusterLinksV1 = Static<typeof ClusterLinksV1Schema>;
 /** The `quorum` / `setExpected` result. */
 export type QuorumV1 = Static<typeof QuorumV1Schema>;
 /** One log line. */

@@ -104,10 +104,7 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
 
   test('/metrics has every documented family with the cluster’s values', async () => {
     const families = await metrics(n1);
-    assert.equal(
-      value(families, 'corolink_info', { cluster: 'demo', nodeid: '1', name: 'n1', version: VERSION }),
-      1,
-    );
+    assert.equal(value(families, 'corolink_info', { cluster: 'demo', nodeid: '1', name: 'n1', version: VERSION }), 1);
     for (const nodeid of ['2', '3']) {
       const name = `n${nodeid}`;
       for (const link of ['0', '1']) {
