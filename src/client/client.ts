@@ -13,7 +13,16 @@ import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Messag
 import { jsonLines } from '../ipc/json-lines.ts';
 import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO } from '../ipc/negotiate.ts';
-import type { LinkEvent, LinksV1, LogRecord, MembershipEvent, QuorumEvent, QuorumV1, StatusV1 } from '../ipc/schema.ts';
+import type {
+  HaEventV1,
+  LinkEvent,
+  LinksV1,
+  LogRecord,
+  MembershipEvent,
+  QuorumEvent,
+  QuorumV1,
+  StatusV1,
+} from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
 import { type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
@@ -27,6 +36,7 @@ import {
   InvalidArgumentError,
   ProtocolError,
 } from './errors.ts';
+import { HaClient } from './ha.ts';
 import { QueuedIterator } from './queued-iterator.ts';
 
 /** Where the daemon listens when neither an option nor COROLINK_SOCKET says otherwise. */
@@ -49,7 +59,7 @@ export type Framing = 'binary' | 'json-lines';
 const CODECS: Record<Framing, FrameCodec> = { binary, 'json-lines': jsonLines };
 
 /** Event topics of the `subscribe` method. */
-export type Topic = 'log' | 'link' | 'membership' | 'quorum';
+export type Topic = 'log' | 'link' | 'membership' | 'quorum' | 'ha';
 
 /** Options of `CorolinkClient.connect()`. */
 export interface ClientOptions {
@@ -89,6 +99,8 @@ export interface ClientEvents {
   link: [LinkEvent];
   membership: [MembershipEvent];
   quorum: [QuorumEvent];
+  /** An HA state change (service or node), with the line the daemon's log shows after `[HA    ]`. */
+  ha: [HaEventV1];
 }
 
 /** The admin socket path: the explicit one, else `$COROLINK_SOCKET`, else the default. */
@@ -105,7 +117,7 @@ interface PendingCall {
 
 type ConnectionState = 'open' | 'reconnecting' | 'closed';
 
-const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum']);
+const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum', 'ha']);
 
 function describeSocketError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -175,6 +187,11 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
 export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** The admin socket path in use. */
   readonly socketPath: string;
+  /** The HA managers: status, resource and group edits, migrate/relocate, maintenance, events (./ha.ts). */
+  readonly ha: HaClient = new HaClient(
+    (method, params) => this.call(method, params),
+    (listener) => this.listen('ha', listener),
+  );
   private readonly options: Required<Omit<ClientOptions, 'socket'>>;
   private readonly codec: FrameCodec;
   private socket: Socket | null = null;
