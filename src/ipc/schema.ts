@@ -164,7 +164,8 @@ export const MembershipEventSchema = Type.Object({
 /** `quorum` event: votequorum's new state. */
 export const QuorumEventSchema = QuorumStateSchema;
 
-const HA_SERVICE_STATES = [
+/** Service states as ha-manager names them (src/ha/contract.ts `HaServiceState`). */
+export const HA_SERVICE_STATES = [
   'started',
   'starting',
   'stopping',

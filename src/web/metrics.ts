@@ -7,6 +7,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
+import type { HaStatusV1 } from '../ipc/schema.ts';
+import { HaMetrics } from './ha-metrics.ts';
 import type { ClusterHistory } from './history.ts';
 
 /** Histogram buckets for link round trips, seconds (loopback ~0.05 ms up to a slow WAN). */
@@ -151,6 +153,9 @@ export class DaemonMetrics {
     ['reason'],
   );
 
+  /** The HA metrics, on a node with HA. */
+  private readonly ha: HaMetrics | undefined;
+
   constructor(
     private readonly engine: NodeEngine,
     history: ClusterHistory,
@@ -161,7 +166,9 @@ export class DaemonMetrics {
       adminRefused: {},
     }),
     private readonly httpRefusals: () => Record<string, number> = () => ({}),
+    haStatus?: () => HaStatusV1 | undefined,
   ) {
+    this.ha = haStatus === undefined ? undefined : new HaMetrics(this.registry, engine.localNodeId, haStatus);
     const histogram = new Histogram({
       name: 'corolink_link_latency_sampled_seconds',
       help: 'Heartbeat round trip sampled once a second per peer × link (up links only)',
@@ -258,6 +265,7 @@ export class DaemonMetrics {
       for (const [reason, value] of Object.entries(reasons)) metric.set({ reason }, value);
     }
     this.configVersion.set(effective.totem.configVersion);
+    this.ha?.collect();
   }
 }
 
