@@ -79,7 +79,7 @@ export function resourceSection(sid: string, options: HaResourceOptions): string
     throw new CliError(`${flag(option)} is for ${owners.join('/')} resources, not ${type}`, ExitCode.usage);
   }
   const missing = required.filter((option) => options[option] === undefined).map(flag);
-  if (missing.length > 0) throw new CliError(`a ${type} resource needs ${missing.join(', ')}`, ExitCode.usage);
+  if (missing.length > 0) throw new CliError(`${type} resources need ${missing.join(', ')}`, ExitCode.usage);
   const lines = [`${type}: ${sid.slice(type.length + 1)}`];
   for (const [option, key] of SETTING_KEYS) {
     const value = options[option];
