@@ -267,16 +267,22 @@ function renderHa(ha) {
     ),
   );
   $('ha-nodes').tBodies[0].replaceChildren(
-    ...ha.nodes.map((n) =>
-      el(
-        'tr',
-        { 'data-node': n.nodeid, 'data-severity': n.state === 'online' ? 'good' : 'bad' },
-        el('th', { scope: 'row' }, `${n.name || n.nodeid} (id ${n.nodeid})`),
-        el('td', { class: 'ha-state' }, n.state),
-        el('td', {}, n.lrm),
+    ...[...ha.nodes]
+      .sort((a, b) => a.nodeid - b.nodeid)
+      .map((n) =>
+        el(
+          'tr',
+          {
+            'data-node': n.nodeid,
+            'data-severity': n.state === 'online' ? 'good' : n.state === 'maintenance' ? 'info' : 'bad',
+          },
+          el('th', { scope: 'row' }, `${n.name || n.nodeid} (id ${n.nodeid})`),
+          el('td', { class: 'ha-state' }, n.state),
+          el('td', {}, n.lrm),
+        ),
       ),
-    ),
   );
+  $('ha').dataset.enabled = 'true';
   $('ha').hidden = false;
 }
 
@@ -285,6 +291,7 @@ async function pollHa() {
   try {
     const response = await fetch('/api/ha', { cache: 'no-store' });
     if (response.status === 404) {
+      $('ha').dataset.enabled = 'false';
       $('ha').hidden = true;
       return;
     }
