@@ -91,7 +91,11 @@ export function haHandlers(ha: () => HaControl | undefined): HaHandlers {
   };
   const write = async (change: (control: HaControl) => Promise<void>) => {
     const current = control();
-    await change(current).catch(refusedWrite);
+    try {
+      await change(current);
+    } catch (error) {
+      refusedWrite(error);
+    }
     return OK;
   };
   return {
