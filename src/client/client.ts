@@ -15,6 +15,7 @@ import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO } from '../ipc/negotiate.ts';
 import type {
   ClusterLinksV1,
+  HaEventV1,
   LinkEvent,
   LinksV1,
   LogRecord,
@@ -36,6 +37,7 @@ import {
   InvalidArgumentError,
   ProtocolError,
 } from './errors.ts';
+import { HaClient } from './ha.ts';
 import { QueuedIterator } from './queued-iterator.ts';
 
 /** Where the daemon listens when neither an option nor COROLINK_SOCKET says otherwise. */
@@ -58,7 +60,7 @@ export type Framing = 'binary' | 'json-lines';
 const CODECS: Record<Framing, FrameCodec> = { binary, 'json-lines': jsonLines };
 
 /** Event topics of the `subscribe` method. */
-export type Topic = 'log' | 'link' | 'membership' | 'quorum';
+export type Topic = 'log' | 'link' | 'membership' | 'quorum' | 'ha';
 
 /** Options of `CorolinkClient.connect()`. */
 export interface ClientOptions {
@@ -98,6 +100,8 @@ export interface ClientEvents {
   link: [LinkEvent];
   membership: [MembershipEvent];
   quorum: [QuorumEvent];
+  /** An HA state change (service or node), with the line the daemon's log shows after `[HA    ]`. */
+  ha: [HaEventV1];
 }
 
 /** The admin socket path: the explicit one, else `$COROLINK_SOCKET`, else the default. */
@@ -114,7 +118,7 @@ interface PendingCall {
 
 type ConnectionState = 'open' | 'reconnecting' | 'closed';
 
-const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum']);
+const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum', 'ha']);
 
 function describeSocketError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -190,6 +194,11 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
 export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** The admin socket path in use. */
   readonly socketPath: string;
+  /** The HA managers: status, resource and group edits, migrate/relocate, maintenance, events (./ha.ts). */
+  readonly ha: HaClient = new HaClient(
+    (method, params) => this.call(method, params),
+    (listener) => this.listen('ha', listener),
+  );
   private readonly options: Required<Omit<ClientOptions, 'socket'>>;
   private readonly codec: FrameCodec;
   private socket: Socket | null = null;

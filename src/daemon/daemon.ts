@@ -6,6 +6,8 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { VERSION } from '../base/version.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
+import type { HaControl } from '../ha/contract.ts';
+import type { HaStatusV1 } from '../ipc/schema.ts';
 import { AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfsService } from './cfs-service.ts';
@@ -14,6 +16,7 @@ import { NodeEngine } from './engine.ts';
 import { cfsHandlers } from './handlers/cfs.ts';
 import { configHandlers } from './handlers/config.ts';
 import { cpgHandlers } from './handlers/cpg.ts';
+import { broadcastHaEvents, haHandlers, haStatusJson } from './handlers/ha.ts';
 import { joinHandlers } from './handlers/join.ts';
 import { logRecordJson, statusHandlers } from './handlers/status.ts';
 import { findLocalNode } from './identity.ts';
@@ -63,6 +66,10 @@ export interface RunningDaemon {
   logger: Logger;
   admin: AdminSocketServer;
   cfs: CfsService;
+  /** The HA managers' admin seam; undefined when HA is not enabled on this node. */
+  ha: HaControl | undefined;
+  /** `ha`'s status in the admin socket's shape (the dashboard and metrics read it); undefined without HA. */
+  haStatus(): HaStatusV1 | undefined;
   serviceCounters(): ServiceCounters;
   stop(): Promise<void>;
 }
@@ -165,14 +172,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
+  // The HA managers (docs/ha.md) plug in here; until then this node runs without HA and says so when asked.
+  const ha = undefined as HaControl | undefined;
   const admin = new AdminSocketServer(options.socketPath, {
     ...statusHandlers(engine, logger, linkView),
     ...cpgHandlers(engine),
     ...cfsHandlers(cfs),
     ...configHandlers(clusterConfig, configVersion),
     ...joinHandlers(join),
+    ...haHandlers(() => ha),
   });
   wireEvents(engine, logger, admin);
+  const stopHaEvents = ha === undefined ? undefined : broadcastHaEvents(ha, admin);
   try {
     await admin.listen();
   } catch (error) {
@@ -187,6 +198,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const stop = () => {
     stopping ??= (async () => {
       stopAuthWatch();
+      stopHaEvents?.();
       clusterConfig.close();
       await engine.stop();
       await admin.close();
@@ -207,7 +219,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       accept_failed: admin.counters.acceptErrors,
     },
   });
-  return { engine, logger, admin, cfs, serviceCounters, stop };
+  const haStatus = () => (ha === undefined ? undefined : haStatusJson(ha.status()));
+  return { engine, logger, admin, cfs, ha, haStatus, serviceCounters, stop };
 }
 
 function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {

@@ -9,7 +9,9 @@ import { VERSION } from '../base/version.ts';
 import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import { JOIN_REFUSALS } from '../daemon/join-service.ts';
+import type { HaStatusV1 } from '../ipc/schema.ts';
 import { HTTP_REFUSALS } from './guard.ts';
+import { HaMetrics } from './ha-metrics.ts';
 import type { ClusterHistory } from './history.ts';
 
 /**
@@ -185,6 +187,9 @@ export class DaemonMetrics {
     ['reason'],
   );
 
+  /** The HA metrics, on a node with HA. */
+  private readonly ha: HaMetrics | undefined;
+
   constructor(
     private readonly engine: NodeEngine,
     history: ClusterHistory,
@@ -195,7 +200,9 @@ export class DaemonMetrics {
       adminRefused: {},
     }),
     private readonly httpRefusals: () => Record<string, number> = () => ({}),
+    haStatus?: () => HaStatusV1 | undefined,
   ) {
+    this.ha = haStatus === undefined ? undefined : new HaMetrics(this.registry, engine.localNodeId, haStatus);
     const histogram = new Histogram({
       name: 'corolink_link_latency_sampled_seconds',
       help: 'Heartbeat round trip sampled once a second per peer × link (up links only)',
@@ -309,6 +316,7 @@ export class DaemonMetrics {
     const memory = process.memoryUsage();
     this.process.resident.set(memory.rss);
     this.process.heap.set(memory.heapUsed);
+    this.ha?.collect();
   }
 }
 
