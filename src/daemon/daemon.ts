@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { VERSION } from '../base/version.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
 import type { HaControl } from '../ha/contract.ts';
-import type { HaStatusV1 } from '../ipc/schema.ts';
+import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfsService } from './cfs-service.ts';
@@ -70,6 +70,8 @@ export interface RunningDaemon {
   ha: HaControl | undefined;
   /** `ha`'s status in the admin socket's shape (the dashboard and metrics read it); undefined without HA. */
   haStatus(): HaStatusV1 | undefined;
+  /** Every member's view of every path (the `clusterLinks` method, `/api/cluster-links`). */
+  clusterLinks(): ClusterLinksV1;
   serviceCounters(): ServiceCounters;
   stop(): Promise<void>;
 }
@@ -220,7 +222,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
   });
   const haStatus = () => (ha === undefined ? undefined : haStatusJson(ha.status()));
-  return { engine, logger, admin, cfs, ha, haStatus, serviceCounters, stop };
+  const clusterLinks = () => linkView.clusterLinks();
+  return { engine, logger, admin, cfs, ha, haStatus, clusterLinks, serviceCounters, stop };
 }
 
 function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {

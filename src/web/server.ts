@@ -8,8 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import type { Logger } from '../daemon/log.ts';
-import type { HaStatusV1 } from '../ipc/schema.ts';
-import { registerApi, registerHaApi } from './api.ts';
+import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
+import { registerApi, registerClusterLinksApi, registerHaApi } from './api.ts';
 import { allowedHosts, BOUNDED_SERVER_OPTIONS, HttpGuard } from './guard.ts';
 import { ClusterHistory } from './history.ts';
 import { DaemonMetrics } from './metrics.ts';
@@ -39,6 +39,8 @@ export interface WebServerOptions {
   serviceCounters?: () => ServiceCounters;
   /** The HA status (src/daemon/handlers/ha.ts), on a node with HA: `/api/ha`, the dashboard panel, the metrics. */
   haStatus?: () => HaStatusV1 | undefined;
+  /** Every member's view of every path (`/api/cluster-links`, the dashboard's cluster-wide matrix). */
+  clusterLinks?: () => ClusterLinksV1;
 }
 
 export interface WebServer {
@@ -84,6 +86,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
   registerApi(app, engine, history, token, (source, what) => guard.refuse('unauthorized', source, what));
   registerHaApi(app, options.haStatus ?? (() => undefined));
+  if (options.clusterLinks) registerClusterLinksApi(app, options.clusterLinks);
   registerStream(app, history);
   registerDashboard(app);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { haStatusJson } from '../../src/daemon/handlers/ha.ts';
+import { cutLoopbackOneWay } from '../../src/lab/impair.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
 import { haSnapshot } from '../ipc/ha-fixtures.ts';
@@ -160,6 +161,38 @@ describe('the live dashboard', {
     assert.ok(Date.now() - plugged <= CELL_CHANGE_MS);
     assert.ok(await page.$('#quorum[data-quorate="true"]'), 'the quorum panel stays quorate');
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-recovered.png'), fullPage: true });
+    await page.close();
+  });
+
+  test('the cluster-wide matrix shows a one-direction cut between two other nodes, and the active link', {
+    skip: process.getuid?.() === 0 ? false : 'cutting one direction on lo needs root (tc)',
+  }, async () => {
+    const page = await openDashboard(context, cluster.node(1).httpUrl!);
+    // Passive link mode: exactly one link per peer carries the traffic, marked in this node's own matrix.
+    await page.waitForFunction(
+      () => document.querySelectorAll('#matrix td.cell[data-active="true"]').length === 2,
+      undefined,
+      { timeout: PAGE_READY_MS },
+    );
+    await page.waitForFunction(
+      () => document.querySelectorAll('#cluster-matrix .path[data-state="UP"]').length === 12,
+      undefined,
+      { timeout: PAGE_READY_MS },
+    );
+    const undo = await cutLoopbackOneWay(cluster.node(2).addresses[0]!, cluster.node(3).addresses[0]!);
+    try {
+      const downSeen = '#cluster-matrix td[data-path="2>3"] .path[data-link="0"][data-state="DOWN"]';
+      const downSeenBack = '#cluster-matrix td[data-path="3>2"] .path[data-link="0"][data-state="DOWN"]';
+      await page.waitForSelector(`${downSeen}, ${downSeenBack}`, { timeout: PAGE_READY_MS });
+      await page.waitForSelector('#down-paths li[data-severity="bad"]', { timeout: PAGE_READY_MS });
+      // Node 1's own view is all up: only the cluster-wide matrix shows the cut between n2 and n3.
+      assert.equal(await page.$$eval('#matrix td.cell[data-state="DOWN"]', (cells) => cells.length), 0);
+      assert.ok(await page.$('#quorum[data-quorate="true"]'), 'the cluster stays quorate');
+      await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-one-way-cut.png'), fullPage: true });
+    } finally {
+      await undo();
+    }
+    await page.waitForSelector('#down-paths li[data-severity="good"]', { timeout: PAGE_READY_MS });
     await page.close();
   });
 });

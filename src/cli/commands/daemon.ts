@@ -111,7 +111,7 @@ export function register(program: Command): void {
         const { DEFAULT_HTTP_ADDRESS, startWebServer, tokenPathFor } = webModules;
         const address = daemon.engine.checked.config.corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
         const tokenPath = tokenPathFor(socketPath);
-        const { engine, logger, serviceCounters } = daemon;
+        const { engine, logger, serviceCounters, clusterLinks } = daemon;
         const haStatus = daemon.ha === undefined ? undefined : daemon.haStatus;
         web = await startWebServer({
           engine,
@@ -120,6 +120,7 @@ export function register(program: Command): void {
           port,
           tokenPath,
           serviceCounters,
+          clusterLinks,
           ...(haStatus === undefined ? {} : { haStatus }),
         }).catch(async (error: Error) => {
           await daemon.stop();

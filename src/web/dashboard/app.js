@@ -7,6 +7,8 @@ const TIMELINE_KEPT = 200;
 const SPARK_WIDTH = 180;
 const SPARK_HEIGHT = 28;
 const SVG_NS = 'http://www.w3.org/2000/svg';
+/** How often the cluster-wide link view is read (/api/cluster-links). */
+const CLUSTER_LINKS_POLL_MS = 1000;
 /** How often the HA panel reads /api/ha (HA events are not in the live stream). */
 const HA_POLL_MS = 2000;
 /** Service states shown as healthy / as failed; the others are transitions. */
@@ -20,6 +22,8 @@ const state = {
   /** "nodeid:link" → [{ time, up, latency_ms }] */
   history: new Map(),
   events: [],
+  /** "nodeid:link" → true on the links that carry the traffic to that peer (this node's row of the cluster view). */
+  active: new Map(),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -109,8 +113,16 @@ function cellFor(node, link) {
   const cell = local
     ? { state: localLink?.state ?? 'DOWN', latency_ms: null, reason: localLink?.reason ?? null }
     : (state.cells.get(key(node.nodeid, link)) ?? { state: 'DOWN', latency_ms: null, reason: 'no data' });
-  const td = el('td', { class: 'cell', 'data-cell': key(node.nodeid, link), 'data-state': cell.state });
-  td.append(el('div', { class: 'state' }, cell.state === 'UP' ? '✔ UP' : '✖ DOWN'));
+  const active = !local && state.active.get(key(node.nodeid, link)) === true;
+  const td = el('td', {
+    class: 'cell',
+    'data-cell': key(node.nodeid, link),
+    'data-state': cell.state,
+    'data-active': String(active),
+  });
+  td.append(
+    el('div', { class: 'state' }, `${cell.state === 'UP' ? '✔ UP' : '✖ DOWN'}${active ? ' ⇄ carries traffic' : ''}`),
+  );
   const detail = local
     ? `local link${cell.reason ? ` (${cell.reason})` : ' (enabled)'}`
     : cell.state === 'UP'
@@ -286,6 +298,68 @@ function renderHa(ha) {
   $('ha').hidden = false;
 }
 
+/** The cluster-wide matrix: every member's view of every other member, one line per link, ⇄ on the active one. */
+function renderClusterLinks(view) {
+  const nodes = view.views.map((v) => ({ nodeid: v.nodeid, name: v.name }));
+  $('cluster-matrix').tHead.replaceChildren(
+    el('tr', {}, el('th', {}, 'From \\ To'), ...nodes.map((n) => el('th', { scope: 'col' }, n.name))),
+  );
+  const rows = view.views.map((from) =>
+    el(
+      'tr',
+      { 'data-from': from.nodeid },
+      el('th', { scope: 'row' }, `${from.name}${from.nodeid === view.local_nodeid ? ' · this node' : ''}`),
+      ...nodes.map((to) => {
+        if (to.nodeid === from.nodeid) return el('td', { class: 'path-cell self' }, '—');
+        const paths = from.paths.filter((p) => p.nodeid === to.nodeid).sort((a, b) => a.link - b.link);
+        return el(
+          'td',
+          { class: 'path-cell', 'data-path': `${from.nodeid}>${to.nodeid}` },
+          ...paths.map((p) =>
+            el(
+              'div',
+              { class: 'path', 'data-link': p.link, 'data-state': p.state, 'data-active': String(p.active) },
+              `link${p.link} ${p.state === 'UP' ? '✔ UP' : '✖ DOWN'}${p.active ? ' ⇄' : ''}`,
+            ),
+          ),
+        );
+      }),
+    ),
+  );
+  $('cluster-matrix').tBodies[0].replaceChildren(...rows);
+  const stateOf = new Map();
+  for (const from of view.views)
+    for (const p of from.paths) stateOf.set(`${from.nodeid}>${p.nodeid}:${p.link}`, p.state);
+  const down = view.views.flatMap((from) =>
+    from.paths
+      .filter((p) => p.state === 'DOWN')
+      .map((p) => {
+        const oneWay = stateOf.get(`${p.nodeid}>${from.nodeid}:${p.link}`) === 'UP';
+        return el(
+          'li',
+          { 'data-severity': 'bad', 'data-one-way': String(oneWay) },
+          `${from.name} → ${p.name} link${p.link} is DOWN${oneWay ? ` (${p.name} → ${from.name} is UP: one direction only)` : ''}`,
+        );
+      }),
+  );
+  $('down-paths').replaceChildren(
+    ...(down.length ? down : [el('li', { 'data-severity': 'good' }, 'every path is up')]),
+  );
+  const mine = view.views.find((v) => v.nodeid === view.local_nodeid);
+  state.active = new Map((mine?.paths ?? []).map((p) => [key(p.nodeid, p.link), p.active]));
+  renderMatrix();
+}
+
+/** Reads /api/cluster-links every CLUSTER_LINKS_POLL_MS. */
+async function pollClusterLinks() {
+  try {
+    renderClusterLinks(await getJson('/api/cluster-links'));
+  } catch {
+    // The daemon is unreachable for a moment: the next poll tries again.
+  }
+  setTimeout(pollClusterLinks, CLUSTER_LINKS_POLL_MS);
+}
+
 /** Reads /api/ha every HA_POLL_MS; a node without HA answers 404 and the panel stays hidden for good. */
 async function pollHa() {
   try {
@@ -392,3 +466,4 @@ loadAll()
   })
   .finally(connect);
 void pollHa();
+void pollClusterLinks();
