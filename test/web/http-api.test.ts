@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
 import { VERSION } from '../../src/base/version.ts';
-import type { LinksV1, QuorumV1, StatusV1 } from '../../src/ipc/schema.ts';
+import type { ClusterLinksV1, LinksV1, QuorumV1, StatusV1 } from '../../src/ipc/schema.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
 import { SseReader } from './sse-reader.ts';
@@ -172,6 +172,25 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     assert.equal(history.interval_ms, 1000);
     assert.ok(history.rows.length >= 1);
     assert.equal(history.rows.at(-1)!.samples.length, 4);
+  });
+
+  test('the page, its icon (no 404 for /favicon.ico) and the cluster-wide link view', async () => {
+    for (const path of ['favicon.ico', 'favicon.svg']) {
+      const response = await fetch(`${n1}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get('content-type'), 'image/svg+xml', path);
+      assert.match(await response.text(), /^<svg /);
+    }
+    const view = await getJson<ClusterLinksV1>(`${n1}api/cluster-links`);
+    assert.deepEqual(
+      view.views.map((v) => [v.nodeid, v.paths.filter((p) => p.state === 'UP').length]),
+      [
+        [1, 4],
+        [2, 4],
+        [3, 4],
+      ],
+      'every member reports its 2 peers × 2 links, all up',
+    );
   });
 
   test('state changes without the admin token get 401 and change nothing; no CORS headers', async () => {

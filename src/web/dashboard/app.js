@@ -42,7 +42,12 @@ async function getJson(path) {
 }
 
 const key = (nodeid, link) => `${nodeid}:${link}`;
-const timeText = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
+/** `2026-12-03 19:55:07` in the browser's time zone: the timeline spans days when the page stays open. */
+const timeText = (ms) => {
+  const d = new Date(ms);
+  const two = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${d.toLocaleTimeString([], { hour12: false })}`;
+};
 const latencyText = (ms) => (ms === null || ms === undefined ? 'no latency yet' : `${ms.toFixed(3)} ms`);
 
 function pushSample(nodeid, link, sample) {
@@ -60,8 +65,36 @@ function sparkline(samples) {
   svg.setAttribute('height', SPARK_HEIGHT);
   svg.setAttribute('role', 'img');
   const latencies = samples.filter((s) => s.up && s.latency_ms !== null).map((s) => s.latency_ms);
-  const max = Math.max(0.001, ...latencies);
-  svg.setAttribute('aria-label', `latency over the last ${samples.length} s, peak ${max.toFixed(3)} ms`);
+  const peak = Math.max(0.001, ...latencies);
+  // Scaled to 1.5 × the 95th percentile, not the peak: one start-up spike must not flatten the other 299
+  // samples. Samples above the scale are drawn at the top edge, and the peak is named in the label.
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const p95 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] : 0.001;
+  const max = Math.min(peak, Math.max(0.001, p95 * 1.5));
+  svg.setAttribute(
+    'aria-label',
+    `latency over the last ${samples.length} s, scale 0–${max.toFixed(3)} ms, peak ${peak.toFixed(3)} ms`,
+  );
+  // The axis: a baseline at 0 and the scale's top value written at the top left.
+  const axis = document.createElementNS(SVG_NS, 'line');
+  for (const [name, value] of [
+    ['x1', 0],
+    ['y1', SPARK_HEIGHT - 0.5],
+    ['x2', SPARK_WIDTH],
+    ['y2', SPARK_HEIGHT - 0.5],
+  ]) {
+    axis.setAttribute(name, value);
+  }
+  axis.setAttribute('stroke', '#9e9e9e');
+  svg.append(axis);
+  const label = document.createElementNS(SVG_NS, 'text');
+  label.setAttribute('x', 1);
+  label.setAttribute('y', 8);
+  label.setAttribute('font-size', 8);
+  label.setAttribute('fill', '#616161');
+  label.setAttribute('class', 'scale');
+  label.textContent = `${max.toFixed(max < 1 ? 2 : 0)} ms${peak > max ? ` (peak ${peak.toFixed(1)})` : ''}`;
+  svg.append(label);
   const step = SPARK_WIDTH / SAMPLES_KEPT;
   const offset = SPARK_WIDTH - samples.length * step;
   let points = [];
@@ -79,7 +112,7 @@ function sparkline(samples) {
   samples.forEach((sample, i) => {
     const x = offset + i * step;
     if (sample.up && sample.latency_ms !== null) {
-      const y = SPARK_HEIGHT - 3 - (sample.latency_ms / max) * (SPARK_HEIGHT - 6);
+      const y = SPARK_HEIGHT - 3 - (Math.min(sample.latency_ms, max) / max) * (SPARK_HEIGHT - 6);
       points.push(`${x.toFixed(1)},${y.toFixed(1)}`);
     } else {
       flush();
