@@ -1,0 +1,127 @@
+// The qdevice-net client against Debian's real corosync-qnetd (root; run under the flock lock): two clients are
+// the two nodes of a 2-node cluster; ffsplit gives both the vote in one membership and exactly the tie-breaker's
+// side the vote in a split, the same on every rerun.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { QdeviceClusterView, QdeviceNetOptions } from '../../src/daemon/qdevice-contract.ts';
+import { QdeviceNetClient } from '../../src/daemon/qdevice-net.ts';
+import { type Qnetd, qnetdSkipReason, startQnetd } from './qnetd-process.ts';
+
+const WAIT_MS = 15_000;
+const skip = qnetdSkipReason();
+
+/** Clients whose every log line re-checks the waiters: the state changes of the core are what we wait on. */
+class Node {
+  readonly client: QdeviceNetClient;
+  readonly lines: string[] = [];
+  private waiters = new Set<() => void>();
+
+  constructor(options: QdeviceNetOptions) {
+    this.client = new QdeviceNetClient(options, (level, subsystem, message) => {
+      this.lines.push(`${level} [${subsystem}] ${message}`);
+      for (const waiter of [...this.waiters]) waiter();
+    });
+  }
+
+  until(what: string, predicate: () => boolean): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = (): void => {
+        if (!predicate()) return;
+        this.waiters.delete(waiter);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`timed out waiting for ${what}; log:\n${this.lines.slice(-30).join('\n')}`));
+      }, WAIT_MS);
+      this.waiters.add(waiter);
+    });
+  }
+}
+
+function options(clusterName: string, localNodeId: number, port: number, tieBreaker: QdeviceNetOptions['tieBreaker']) {
+  return {
+    clusterName,
+    localNodeId,
+    host: '127.0.0.1',
+    port,
+    algorithm: 'ffsplit',
+    tieBreaker,
+    tls: 'off',
+    timeoutMs: 10_000,
+    syncTimeoutMs: 30_000,
+  } satisfies QdeviceNetOptions;
+}
+
+function view(members: number[], rep: number, seq: number): QdeviceClusterView {
+  return { configVersion: 1, nodeIds: [1, 2], members, ringId: { rep, seq }, quorate: members.length === 2 };
+}
+
+const voted = (node: Node, castVote: boolean, seq: number) => (): boolean => {
+  const v = node.client.vote();
+  return (
+    v.castVote === castVote && v.ringId?.seq === seq && node.client.status().lastVote === (castVote ? 'ack' : 'nack')
+  );
+};
+
+describe('qdevice-net client with the real corosync-qnetd (TLS off)', { skip: skip ?? false }, () => {
+  let qnetd: Qnetd;
+
+  before(async () => {
+    qnetd = await startQnetd(['-s', 'off']);
+  });
+
+  after(async () => {
+    await qnetd?.stop();
+  });
+
+  for (const [tieBreaker, winner] of [
+    ['lowest', 1],
+    ['highest', 2],
+  ] as const) {
+    test(`ffsplit with tie_breaker ${tieBreaker}: both voted together, node ${winner} alone in a split`, async () => {
+      const cluster = `live-${tieBreaker}`;
+      const nodes = [1, 2].map((id) => new Node(options(cluster, id, qnetd.port, tieBreaker)));
+      const [n1, n2] = nodes as [Node, Node];
+      try {
+        for (const node of nodes) {
+          node.client.update(view([1, 2], 1, 4));
+          node.client.start();
+        }
+        await Promise.all(nodes.map((node) => node.until('ACK in one membership', voted(node, true, 4))));
+        for (const node of nodes) assert.equal(node.client.status().state, 'connected');
+
+        const listing = await qnetd.tool('-l');
+        assert.match(listing, new RegExp(`Cluster "${cluster}":`));
+        assert.match(listing, /Node ID 1:/);
+        assert.match(listing, /Node ID 2:/);
+
+        let seq = 4;
+        for (const round of [1, 2]) {
+          seq += 4;
+          n1.client.update(view([1], 1, seq));
+          n2.client.update(view([2], 2, seq));
+          const loser = winner === 1 ? n2 : n1;
+          const champion = winner === 1 ? n1 : n2;
+          await champion.until(`round ${round}: ACK for the tie-breaker's side`, voted(champion, true, seq));
+          await loser.until(`round ${round}: NACK for the other side`, voted(loser, false, seq));
+          assert.deepEqual(
+            nodes.map((node) => node.client.vote().castVote),
+            [winner === 1, winner === 2],
+            `round ${round}: exactly node ${winner} has the vote`,
+          );
+          seq += 4;
+          for (const node of nodes) node.client.update(view([1, 2], 1, seq));
+          await Promise.all(
+            nodes.map((node) => node.until(`round ${round}: ACK after the merge`, voted(node, true, seq))),
+          );
+        }
+        for (const node of nodes) assert.equal(node.client.counters().badMessages, 0);
+      } finally {
+        await Promise.all(nodes.map((node) => node.client.stop()));
+      }
+    });
+  }
+});
