@@ -2,9 +2,13 @@
 // the two nodes of a 2-node cluster; ffsplit gives both the vote in one membership and exactly the tie-breaker's
 // side the vote in a split, the same on every rerun.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { QdeviceClusterView, QdeviceNetOptions } from '../../src/daemon/qdevice-contract.ts';
 import { QdeviceNetClient } from '../../src/daemon/qdevice-net.ts';
+import { makeQnetdTestCerts, type QnetdTestCerts, qnetdCertsSkipReason } from './qnetd-certs.ts';
 import { type Qnetd, qnetdSkipReason, startQnetd } from './qnetd-process.ts';
 
 const WAIT_MS = 15_000;
@@ -41,7 +45,13 @@ class Node {
   }
 }
 
-function options(clusterName: string, localNodeId: number, port: number, tieBreaker: QdeviceNetOptions['tieBreaker']) {
+function options(
+  clusterName: string,
+  localNodeId: number,
+  port: number,
+  tieBreaker: QdeviceNetOptions['tieBreaker'],
+  tls: Pick<QdeviceNetOptions, 'tls' | 'tlsFiles'> = { tls: 'off' },
+): QdeviceNetOptions {
   return {
     clusterName,
     localNodeId,
@@ -49,10 +59,10 @@ function options(clusterName: string, localNodeId: number, port: number, tieBrea
     port,
     algorithm: 'ffsplit',
     tieBreaker,
-    tls: 'off',
     timeoutMs: 10_000,
     syncTimeoutMs: 30_000,
-  } satisfies QdeviceNetOptions;
+    ...tls,
+  };
 }
 
 function view(members: number[], rep: number, seq: number): QdeviceClusterView {
@@ -66,6 +76,58 @@ const voted = (node: Node, castVote: boolean, seq: number) => (): boolean => {
   );
 };
 
+/**
+ * Two clients as nodes 1 and 2: both get ACK in one membership and qnetd lists both; then twice a split (each
+ * node alone in its ring) gives exactly `winner` the vote, and the merge gives it back to both.
+ */
+async function ffsplitRounds(
+  qnetd: Qnetd,
+  cluster: string,
+  tieBreaker: QdeviceNetOptions['tieBreaker'],
+  winner: 1 | 2,
+  tls?: Pick<QdeviceNetOptions, 'tls' | 'tlsFiles'>,
+): Promise<void> {
+  const nodes = [1, 2].map((id) => new Node(options(cluster, id, qnetd.port, tieBreaker, tls)));
+  const [n1, n2] = nodes as [Node, Node];
+  try {
+    for (const node of nodes) {
+      node.client.update(view([1, 2], 1, 4));
+      node.client.start();
+    }
+    await Promise.all(nodes.map((node) => node.until('ACK in one membership', voted(node, true, 4))));
+    for (const node of nodes) {
+      assert.equal(node.client.status().state, 'connected');
+      assert.equal(node.client.status().tls, tls !== undefined && tls.tls !== 'off');
+    }
+
+    const listing = await qnetd.tool('-l');
+    assert.match(listing, new RegExp(`Cluster "${cluster}":`));
+    assert.match(listing, /Node ID 1:/);
+    assert.match(listing, /Node ID 2:/);
+
+    let seq = 4;
+    for (const round of [1, 2]) {
+      seq += 4;
+      n1.client.update(view([1], 1, seq));
+      n2.client.update(view([2], 2, seq));
+      const [champion, loser] = winner === 1 ? [n1, n2] : [n2, n1];
+      await champion.until(`round ${round}: ACK for the tie-breaker's side`, voted(champion, true, seq));
+      await loser.until(`round ${round}: NACK for the other side`, voted(loser, false, seq));
+      assert.deepEqual(
+        nodes.map((node) => node.client.vote().castVote),
+        [winner === 1, winner === 2],
+        `round ${round}: exactly node ${winner} has the vote`,
+      );
+      seq += 4;
+      for (const node of nodes) node.client.update(view([1, 2], 1, seq));
+      await Promise.all(nodes.map((node) => node.until(`round ${round}: ACK after the merge`, voted(node, true, seq))));
+    }
+    for (const node of nodes) assert.equal(node.client.counters().badMessages, 0);
+  } finally {
+    await Promise.all(nodes.map((node) => node.client.stop()));
+  }
+}
+
 describe('qdevice-net client with the real corosync-qnetd (TLS off)', { skip: skip ?? false }, () => {
   let qnetd: Qnetd;
 
@@ -77,51 +139,49 @@ describe('qdevice-net client with the real corosync-qnetd (TLS off)', { skip: sk
     await qnetd?.stop();
   });
 
-  for (const [tieBreaker, winner] of [
-    ['lowest', 1],
-    ['highest', 2],
-  ] as const) {
-    test(`ffsplit with tie_breaker ${tieBreaker}: both voted together, node ${winner} alone in a split`, async () => {
-      const cluster = `live-${tieBreaker}`;
-      const nodes = [1, 2].map((id) => new Node(options(cluster, id, qnetd.port, tieBreaker)));
-      const [n1, n2] = nodes as [Node, Node];
-      try {
-        for (const node of nodes) {
-          node.client.update(view([1, 2], 1, 4));
-          node.client.start();
-        }
-        await Promise.all(nodes.map((node) => node.until('ACK in one membership', voted(node, true, 4))));
-        for (const node of nodes) assert.equal(node.client.status().state, 'connected');
+  test('ffsplit, tie_breaker lowest: both voted together, node 1 alone in a split', () =>
+    ffsplitRounds(qnetd, 'live-lowest', 'lowest', 1));
 
-        const listing = await qnetd.tool('-l');
-        assert.match(listing, new RegExp(`Cluster "${cluster}":`));
-        assert.match(listing, /Node ID 1:/);
-        assert.match(listing, /Node ID 2:/);
+  test('ffsplit, tie_breaker highest: node 2 alone in a split', () =>
+    ffsplitRounds(qnetd, 'live-highest', 'highest', 2));
+});
 
-        let seq = 4;
-        for (const round of [1, 2]) {
-          seq += 4;
-          n1.client.update(view([1], 1, seq));
-          n2.client.update(view([2], 2, seq));
-          const loser = winner === 1 ? n2 : n1;
-          const champion = winner === 1 ? n1 : n2;
-          await champion.until(`round ${round}: ACK for the tie-breaker's side`, voted(champion, true, seq));
-          await loser.until(`round ${round}: NACK for the other side`, voted(loser, false, seq));
-          assert.deepEqual(
-            nodes.map((node) => node.client.vote().castVote),
-            [winner === 1, winner === 2],
-            `round ${round}: exactly node ${winner} has the vote`,
-          );
-          seq += 4;
-          for (const node of nodes) node.client.update(view([1, 2], 1, seq));
-          await Promise.all(
-            nodes.map((node) => node.until(`round ${round}: ACK after the merge`, voted(node, true, seq))),
-          );
-        }
-        for (const node of nodes) assert.equal(node.client.counters().badMessages, 0);
-      } finally {
-        await Promise.all(nodes.map((node) => node.client.stop()));
-      }
-    });
-  }
+describe('qdevice-net client with the real corosync-qnetd (TLS required, client certificate required)', {
+  skip: skip ?? qnetdCertsSkipReason() ?? false,
+}, () => {
+  let qnetd: Qnetd;
+  let dir: string;
+  let certs: QnetdTestCerts;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'corolink-qnetd-tls-'));
+    certs = await makeQnetdTestCerts(dir, ['tls-live', 'another-cluster']);
+    qnetd = await startQnetd(['-s', 'req', '-c', 'on', `nss_db_dir=${certs.nssDb}`]);
+  });
+
+  after(async () => {
+    await qnetd?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('STARTTLS with a client certificate signed by the qnetd CA: ffsplit as without TLS', () =>
+    ffsplitRounds(qnetd, 'tls-live', 'lowest', 1, { tls: 'on', tlsFiles: certs.files['tls-live'] }));
+
+  test('a certificate for another cluster name is refused: qnetd closes, the client never votes', async () => {
+    const node = new Node(
+      options('tls-live', 1, qnetd.port, 'lowest', { tls: 'required', tlsFiles: certs.files['another-cluster'] }),
+    );
+    try {
+      node.client.update(view([1, 2], 1, 4));
+      node.client.start();
+      await node.until('the server to close the connection', () =>
+        node.lines.some((l) => l.endsWith('Server closed connection')),
+      );
+      assert.notEqual(node.client.status().state, 'connected');
+      assert.equal(node.client.vote().castVote, false);
+      assert.match(qnetd.output(), /Client doesn't sent certificate with valid CN/);
+    } finally {
+      await node.client.stop();
+    }
+  });
 });
