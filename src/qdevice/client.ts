@@ -313,13 +313,17 @@ export class QdeviceNetCore {
   }
 
   private beginConnect(): void {
-    assert(this.view?.ringId != null, 'qdevice-net: a connection starts with a ring id to announce');
+    this.reconnectDeadline = null;
+    if (!this.view?.ringId) {
+      // Nothing to announce yet: the next view with a ring id starts the connection.
+      this.stateValue = 'idle';
+      return;
+    }
     this.stateValue = 'waitingConnect';
     this.reader = new QnetdFrameReader(MSG_RECEIVE_BYTES_INITIAL);
     this.usingTls = false;
     this.counters.connects++;
     this.connectDeadline = this.now + this.timers.connectTimeoutMs;
-    this.reconnectDeadline = null;
     const { host, port } = this.options;
     this.log('debug', `Trying connect to qnetd server ${host}:${port} (timeout = ${this.timers.connectTimeoutMs}ms)`);
     this.out.push({ type: 'connect', host, port });
@@ -339,7 +343,8 @@ export class QdeviceNetCore {
       return;
     }
     if (!this.socketOpen()) return;
-    this.log('debug', 'Server closed connection');
+    if (error === undefined) this.log('debug', 'Server closed connection');
+    else this.log('error', `Unhandled error when reading from server. Disconnecting from server (${error})`);
     this.disconnect();
   }
 
@@ -350,10 +355,7 @@ export class QdeviceNetCore {
       this.disconnect();
     }
     if (this.echoDeadline !== null && now >= this.echoDeadline) this.onEchoTimer();
-    if (this.reconnectDeadline !== null && now >= this.reconnectDeadline) {
-      this.reconnectDeadline = null;
-      this.beginConnect();
-    }
+    if (this.reconnectDeadline !== null && now >= this.reconnectDeadline) this.beginConnect();
   }
 
   /**

@@ -292,6 +292,20 @@ describe('qdevice-net client core', () => {
     assert.equal(h.core.counters.connects, 2);
   });
 
+  test('a socket error is logged with its text; without a ring id to announce the client waits for one', () => {
+    const h = new Harness();
+    h.connect();
+    h.step({ type: 'view', view: { ...VIEW, ringId: null } });
+    h.step({ type: 'closed', error: 'read ECONNRESET' });
+    assert.ok(h.log.includes('Unhandled error when reading from server. Disconnecting from server (read ECONNRESET)'));
+    h.takeActions();
+    h.advance();
+    assert.deepEqual(h.takeActions(), [], 'no ring id: no connection attempt');
+    assert.equal(h.core.nextDeadline(), null);
+    h.step({ type: 'view', view: VIEW });
+    assert.deepEqual(h.takeActions(), ['connect']);
+  });
+
   test('bad input from qnetd is counted and drops the connection', () => {
     const h = new Harness();
     const sent = h.connect();
