@@ -144,6 +144,34 @@ describe('qdevice-net client with the real corosync-qnetd (TLS off)', { skip: sk
 
   test('ffsplit, tie_breaker highest: node 2 alone in a split', () =>
     ffsplitRounds(qnetd, 'live-highest', 'highest', 2));
+
+  test('qnetd stopped: both lose the vote (ffsplit NACKs when disconnected); qnetd back: both vote again', async () => {
+    // A 2 s device timeout: heartbeat 1600 ms, reconnect delay below 900 ms, connect timeout 1600 ms.
+    const nodes = [1, 2].map(
+      (id) => new Node({ ...options('live-restart', id, qnetd.port, 'lowest'), timeoutMs: 2000 }),
+    );
+    try {
+      for (const node of nodes) {
+        node.client.update(view([1, 2], 1, 4));
+        node.client.start();
+      }
+      await Promise.all(nodes.map((node) => node.until('ACK', voted(node, true, 4))));
+      await qnetd.stop();
+      await Promise.all(
+        nodes.map((node) =>
+          node.until(
+            'the vote withdrawn',
+            () => !node.client.vote().castVote && node.client.status().state !== 'connected',
+          ),
+        ),
+      );
+      qnetd = await startQnetd(['-s', 'off'], { port: qnetd.port });
+      await Promise.all(nodes.map((node) => node.until('ACK after the restart', voted(node, true, 4))));
+      for (const node of nodes) assert.ok(node.client.counters().connects >= 2);
+    } finally {
+      await Promise.all(nodes.map((node) => node.client.stop()));
+    }
+  });
 });
 
 describe('qdevice-net client with the real corosync-qnetd (TLS required, client certificate required)', {

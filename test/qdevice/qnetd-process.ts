@@ -37,10 +37,13 @@ export interface Qnetd {
   stop(): Promise<void>;
 }
 
-/** Starts `corosync-qnetd -f -d` with extra arguments (`-s off`, or an NSS db through `-S nss_db_dir=`). */
-export async function startQnetd(extra: readonly string[], dir?: string): Promise<Qnetd> {
-  const home = dir ?? mkdtempSync(join(tmpdir(), 'corolink-qnetd-'));
-  const port = await freePort();
+/**
+ * Starts `corosync-qnetd -f -d` with extra arguments (`-s off`, or an NSS db through `nss_db_dir=…`), on a free
+ * port or the given one (a restart).
+ */
+export async function startQnetd(extra: readonly string[], at: { port?: number } = {}): Promise<Qnetd> {
+  const home = mkdtempSync(join(tmpdir(), 'corolink-qnetd-'));
+  const port = at.port ?? (await freePort());
   const socket = join(home, 'qnetd.sock');
   const settings = [`lock_file=${join(home, 'qnetd.pid')}`, `local_socket_file=${socket}`];
   const nss = extra.find((a) => a.startsWith('nss_db_dir='));
@@ -86,7 +89,7 @@ export async function startQnetd(extra: readonly string[], dir?: string): Promis
     stop: async () => {
       if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
       await exited;
-      if (dir === undefined) rmSync(home, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     },
   };
 }
