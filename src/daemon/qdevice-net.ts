@@ -40,6 +40,8 @@ export class QdeviceNetClient implements QdeviceVoteSource {
   constructor(
     private readonly options: QdeviceNetOptions,
     private readonly log: QdeviceLog,
+    /** Called after every step of the core (a message, a timer, a view): for metrics and status events. */
+    private readonly onChange?: (status: QdeviceNetStatus) => void,
   ) {
     this.core = new QdeviceNetCore(options, Math.random);
   }
@@ -87,6 +89,7 @@ export class QdeviceNetClient implements QdeviceVoteSource {
   private feed(event: QdeviceNetEvent): void {
     for (const action of this.core.step(event, performance.now())) this.apply(action);
     this.schedule();
+    this.onChange?.(this.status());
   }
 
   private schedule(): void {
@@ -204,6 +207,10 @@ export class QdeviceNetClient implements QdeviceVoteSource {
 }
 
 /** The daemon's factory for `quorum.device.model: net`. */
-export function createQdeviceNet(options: QdeviceNetOptions, log: QdeviceLog): QdeviceNetClient {
-  return new QdeviceNetClient(options, log);
+export function createQdeviceNet(
+  options: QdeviceNetOptions,
+  log: QdeviceLog,
+  onChange?: (status: QdeviceNetStatus) => void,
+): QdeviceNetClient {
+  return new QdeviceNetClient(options, log, onChange);
 }

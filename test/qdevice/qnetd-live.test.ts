@@ -14,17 +14,22 @@ import { type Qnetd, qnetdSkipReason, startQnetd } from './qnetd-process.ts';
 const WAIT_MS = 15_000;
 const skip = qnetdSkipReason();
 
-/** Clients whose every log line re-checks the waiters: the state changes of the core are what we wait on. */
+/** A client whose every step re-checks the waiters: the state changes of the core are what we wait on. */
 class Node {
   readonly client: QdeviceNetClient;
   readonly lines: string[] = [];
   private waiters = new Set<() => void>();
 
   constructor(options: QdeviceNetOptions) {
-    this.client = new QdeviceNetClient(options, (level, subsystem, message) => {
-      this.lines.push(`${level} [${subsystem}] ${message}`);
-      for (const waiter of [...this.waiters]) waiter();
-    });
+    this.client = new QdeviceNetClient(
+      options,
+      (level, subsystem, message) => {
+        this.lines.push(`${level} [${subsystem}] ${message}`);
+      },
+      () => {
+        for (const waiter of [...this.waiters]) waiter();
+      },
+    );
   }
 
   until(what: string, predicate: () => boolean): Promise<void> {
@@ -144,6 +149,23 @@ describe('qdevice-net client with the real corosync-qnetd (TLS off)', { skip: sk
 
   test('ffsplit, tie_breaker highest: node 2 alone in a split', () =>
     ffsplitRounds(qnetd, 'live-highest', 'highest', 2));
+
+  test('heartbeats: qnetd answers the echo requests, the client stays connected across them', async () => {
+    // A 1250 ms device timeout: heartbeat 1000 ms (qnetd's minimum); qnetd drops a client silent for 1500 ms.
+    const node = new Node({ ...options('live-heartbeat', 1, qnetd.port, 'lowest'), timeoutMs: 1250 });
+    try {
+      node.client.update(view([1, 2], 1, 4));
+      node.client.start();
+      await node.until('a first echo reply', () => node.client.status().lastHeartbeatAt !== null);
+      const first = node.client.status().lastHeartbeatAt ?? 0;
+      await node.until('a later echo reply', () => (node.client.status().lastHeartbeatAt ?? 0) > first);
+      assert.equal(node.client.status().state, 'connected');
+      assert.equal(node.client.counters().connects, 1);
+      assert.equal(node.client.counters().disconnects, 0);
+    } finally {
+      await node.client.stop();
+    }
+  });
 
   test('qnetd stopped: both lose the vote (ffsplit NACKs when disconnected); qnetd back: both vote again', async () => {
     // A 2 s device timeout: heartbeat 1600 ms, reconnect delay below 900 ms, connect timeout 1600 ms.
