@@ -1,6 +1,6 @@
 // The qdevice-net client against Debian's real corosync-qnetd (root; run under the flock lock): two clients are
-// the two nodes of a 2-node cluster; ffsplit gives both the vote in one membership and exactly the tie-breaker's
-// side the vote in a split, the same on every rerun.
+// the two nodes of a 2-node cluster; ffsplit (and lms, 2nodelms) give both the vote in one membership and exactly
+// the tie-breaker's side the vote in a split, the same on every rerun; plain TCP and TLS with client certificates.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,14 +85,18 @@ const voted = (node: Node, castVote: boolean, seq: number) => (): boolean => {
  * Two clients as nodes 1 and 2: both get ACK in one membership and qnetd lists both; then twice a split (each
  * node alone in its ring) gives exactly `winner` the vote, and the merge gives it back to both.
  */
-async function ffsplitRounds(
+async function splitRounds(
   qnetd: Qnetd,
   cluster: string,
   tieBreaker: QdeviceNetOptions['tieBreaker'],
   winner: 1 | 2,
   tls?: Pick<QdeviceNetOptions, 'tls' | 'tlsFiles'>,
+  algorithm: QdeviceNetOptions['algorithm'] = 'ffsplit',
 ): Promise<void> {
-  const nodes = [1, 2].map((id) => new Node(options(cluster, id, qnetd.port, tieBreaker, tls)));
+  // A 2 s device timeout (heartbeat 1600 ms): lms answers ask-later first and decides on qnetd's heartbeat timer.
+  const nodes = [1, 2].map(
+    (id) => new Node({ ...options(cluster, id, qnetd.port, tieBreaker, tls), algorithm, timeoutMs: 2000 }),
+  );
   const [n1, n2] = nodes as [Node, Node];
   try {
     for (const node of nodes) {
@@ -145,10 +149,15 @@ describe('qdevice-net client with the real corosync-qnetd (TLS off)', { skip: sk
   });
 
   test('ffsplit, tie_breaker lowest: both voted together, node 1 alone in a split', () =>
-    ffsplitRounds(qnetd, 'live-lowest', 'lowest', 1));
+    splitRounds(qnetd, 'live-lowest', 'lowest', 1));
 
-  test('ffsplit, tie_breaker highest: node 2 alone in a split', () =>
-    ffsplitRounds(qnetd, 'live-highest', 'highest', 2));
+  test('ffsplit, tie_breaker highest: node 2 alone in a split', () => splitRounds(qnetd, 'live-highest', 'highest', 2));
+
+  test('lms, tie_breaker lowest: node 1 alone in a split', () =>
+    splitRounds(qnetd, 'live-lms', 'lowest', 1, undefined, 'lms'));
+
+  test('2nodelms, tie_breaker 2: node 2 alone in a split', () =>
+    splitRounds(qnetd, 'live-2nodelms', 2, 2, undefined, '2nodelms'));
 
   test('heartbeats: qnetd answers the echo requests, the client stays connected across them', async () => {
     // A 1250 ms device timeout: heartbeat 1000 ms (qnetd's minimum); qnetd drops a client silent for 1500 ms.
@@ -215,7 +224,7 @@ describe('qdevice-net client with the real corosync-qnetd (TLS required, client 
   });
 
   test('STARTTLS with a client certificate signed by the qnetd CA: ffsplit as without TLS', () =>
-    ffsplitRounds(qnetd, 'tls-live', 'lowest', 1, { tls: 'on', tlsFiles: certs.files['tls-live'] }));
+    splitRounds(qnetd, 'tls-live', 'lowest', 1, { tls: 'on', tlsFiles: certs.files['tls-live'] }));
 
   test('a certificate for another cluster name is refused: qnetd closes, the client never votes', async () => {
     const node = new Node(
