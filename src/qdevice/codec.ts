@@ -39,7 +39,6 @@ export const MsgType = {
   heuristicsChange: 16,
   heuristicsChangeReply: 17,
 } as const;
-export type MsgTypeCode = (typeof MsgType)[keyof typeof MsgType];
 /** Every message type this side knows (sent in init as the supported messages). */
 export const MSG_TYPES_SUPPORTED: readonly number[] = Object.values(MsgType);
 

@@ -3,8 +3,6 @@
  * the timers it derives from `quorum.device.timeout` (`qdevice_net_instance_init_from_cmap`).
  */
 
-/** `QNETD_DEFAULT_HOST_PORT`. */
-export const QNETD_PORT_DEFAULT = 5403;
 /** The CN qnetd's server certificate carries (`QDEVICE_NET_DEFAULT_NSS_QNETD_CN`). */
 export const QNETD_SERVER_CN = 'Qnetd Server';
 /** Largest message accepted before the server's init reply says otherwise (`net_initial_msg_receive_size`). */
