@@ -200,10 +200,6 @@ export class QdeviceNetCore {
     this.timers = qdeviceNetTimers(options.timeoutMs);
   }
 
-  get state(): QdeviceNetState {
-    return this.stateValue;
-  }
-
   step(event: QdeviceNetEvent, now: number): QdeviceNetAction[] {
     this.now = now;
     switch (event.type) {
