@@ -92,10 +92,10 @@ async function splitRounds(
   winner: 1 | 2,
   tls?: Pick<QdeviceNetOptions, 'tls' | 'tlsFiles'>,
   algorithm: QdeviceNetOptions['algorithm'] = 'ffsplit',
+  timeoutMs = 10_000,
 ): Promise<void> {
-  // A 2 s device timeout (heartbeat 1600 ms): lms answers ask-later first and decides on qnetd's heartbeat timer.
   const nodes = [1, 2].map(
-    (id) => new Node({ ...options(cluster, id, qnetd.port, tieBreaker, tls), algorithm, timeoutMs: 2000 }),
+    (id) => new Node({ ...options(cluster, id, qnetd.port, tieBreaker, tls), algorithm, timeoutMs }),
   );
   const [n1, n2] = nodes as [Node, Node];
   try {
@@ -154,14 +154,15 @@ describe('qdevice-net client with the real corosync-qnetd (TLS off)', { skip: sk
   test('ffsplit, tie_breaker highest: node 2 alone in a split', () => splitRounds(qnetd, 'live-highest', 'highest', 2));
 
   test('lms, tie_breaker lowest: node 1 alone in a split', () =>
-    splitRounds(qnetd, 'live-lms', 'lowest', 1, undefined, 'lms'));
+    // lms answers ask-later first and decides on a timer of the client's heartbeat interval: 3 s timeout, 2.4 s.
+    splitRounds(qnetd, 'live-lms', 'lowest', 1, undefined, 'lms', 3000));
 
   test('2nodelms, tie_breaker 2: node 2 alone in a split', () =>
     splitRounds(qnetd, 'live-2nodelms', 2, 2, undefined, '2nodelms'));
 
   test('heartbeats: qnetd answers the echo requests, the client stays connected across them', async () => {
-    // A 1250 ms device timeout: heartbeat 1000 ms (qnetd's minimum); qnetd drops a client silent for 1500 ms.
-    const node = new Node({ ...options('live-heartbeat', 1, qnetd.port, 'lowest'), timeoutMs: 1250 });
+    // A 2500 ms device timeout: heartbeat 2000 ms; qnetd drops a client silent for 3000 ms.
+    const node = new Node({ ...options('live-heartbeat', 1, qnetd.port, 'lowest'), timeoutMs: 2500 });
     try {
       node.client.update(view([1, 2], 1, 4));
       node.client.start();
@@ -177,9 +178,9 @@ describe('qdevice-net client with the real corosync-qnetd (TLS off)', { skip: sk
   });
 
   test('qnetd stopped: both lose the vote (ffsplit NACKs when disconnected); qnetd back: both vote again', async () => {
-    // A 2 s device timeout: heartbeat 1600 ms, reconnect delay below 900 ms, connect timeout 1600 ms.
+    // A 3 s device timeout: heartbeat 2400 ms, reconnect delay below 1350 ms, connect timeout 2400 ms.
     const nodes = [1, 2].map(
-      (id) => new Node({ ...options('live-restart', id, qnetd.port, 'lowest'), timeoutMs: 2000 }),
+      (id) => new Node({ ...options('live-restart', id, qnetd.port, 'lowest'), timeoutMs: 3000 }),
     );
     try {
       for (const node of nodes) {
