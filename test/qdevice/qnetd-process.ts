@@ -61,7 +61,7 @@ export async function startQnetd(extra: readonly string[], at: { port?: number }
   const child: ChildProcess = spawn('corosync-qnetd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`corosync-qnetd not ready in ${READY_MS} ms:\n${output}`)),
       READY_MS,
@@ -80,6 +80,14 @@ export async function startQnetd(extra: readonly string[], at: { port?: number }
       reject(new Error(`corosync-qnetd exited (${code}):\n${output}`));
     });
   });
+  try {
+    await ready;
+  } catch (error) {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+    await exited;
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
     socket,
