@@ -66,6 +66,11 @@ export class QdeviceNetClient implements QdeviceVoteSource {
     return this.core.vote();
   }
 
+  /** corosync-qdevice's poll: the vote to poll votequorum with, or null for no poll (see QdeviceNetCore.poll). */
+  poll(): ReturnType<QdeviceVoteSource['vote']> | null {
+    return this.core.poll();
+  }
+
   status(): QdeviceNetStatus {
     const s = this.core.status();
     return {

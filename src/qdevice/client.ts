@@ -251,6 +251,15 @@ export class QdeviceNetCore {
     };
   }
 
+  /**
+   * What corosync-qdevice's cast-vote timer would poll votequorum with now, or null while the timer is stopped
+   * (ask later, wait for reply): corosync then does not poll at all and the last vote lasts until votequorum's
+   * device timeout, where `vote()` says false at once.
+   */
+  poll(): { castVote: boolean; ringId: RingId | null } | null {
+    return this.castVoteTimerRunning ? this.vote() : null;
+  }
+
   status(): {
     connected: boolean;
     connecting: boolean;

@@ -235,8 +235,10 @@ describe('qdevice-net client core', () => {
       [NodeState.member, NodeState.dead],
     );
     assert.equal(h.core.vote().castVote, false, 'wait for reply stops the vote');
+    assert.equal(h.core.poll(), null, 'and corosync-qdevice would not poll at all');
     h.reply(listReply(membership?.seqNumber ?? 0, NodeListType.membership, Vote.ack, { nodeId: 1, seq: 12n }));
     assert.deepEqual(h.core.vote(), { castVote: true, ringId: { rep: 1, seq: 12 } });
+    assert.deepEqual(h.core.poll(), { castVote: true, ringId: { rep: 1, seq: 12 } });
   });
 
   test('a config change sends the changed config node list', () => {
