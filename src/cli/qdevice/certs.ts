@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -182,12 +182,14 @@ export async function installRemote(
   }
 }
 
-/** Removes the qdevice-net files (and nothing else) on this node. */
+/** Removes the qdevice-net files on this node, and their parent folder when nothing else is in it. */
 export function removeLocal(files: QdeviceTlsFiles): void {
   rmSync(files.dir, { recursive: true, force: true });
+  const parent = dirname(files.dir);
+  if (existsSync(parent) && readdirSync(parent).length === 0) rmdirSync(parent);
 }
 
-/** Removes the qdevice-net files on another node (pvecm: rm -rf /etc/corosync/qdevice). */
+/** The same on another node (pvecm: rm -rf /etc/corosync/qdevice). */
 export async function removeRemote(shell: RemoteShell, host: string, files: QdeviceTlsFiles): Promise<void> {
-  await shell.run(host, `rm -rf ${shellQuote(files.dir)}`);
+  await shell.run(host, `rm -rf ${shellQuote(files.dir)} && { rmdir ${shellQuote(dirname(files.dir))} 2>/dev/null || true; }`);
 }
