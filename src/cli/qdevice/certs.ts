@@ -191,5 +191,8 @@ export function removeLocal(files: QdeviceTlsFiles): void {
 
 /** The same on another node (pvecm: rm -rf /etc/corosync/qdevice). */
 export async function removeRemote(shell: RemoteShell, host: string, files: QdeviceTlsFiles): Promise<void> {
-  await shell.run(host, `rm -rf ${shellQuote(files.dir)} && { rmdir ${shellQuote(dirname(files.dir))} 2>/dev/null || true; }`);
+  await shell.run(
+    host,
+    `rm -rf ${shellQuote(files.dir)} && { rmdir ${shellQuote(dirname(files.dir))} 2>/dev/null || true; }`,
+  );
 }
