@@ -11,7 +11,10 @@ import {
   removeQuorumDevice,
 } from '../../src/cli/qdevice/device-config.ts';
 import { shellQuote } from '../../src/cli/qdevice/remote-shell.ts';
+import { deviceVoteCounted, waitForDeviceVote } from '../../src/cli/qdevice/verify.ts';
 import { ConfigEditError, checkConfigText, parseConfig, printConfig, removeSection } from '../../src/config/index.ts';
+import type { StatusV1 } from '../../src/ipc/schema.ts';
+import { quorateStatus } from './fixtures.ts';
 
 const TWO_NODES = `totem {
   cluster_name: demo
@@ -119,6 +122,53 @@ describe('qdevice: what comes from the qnetd host', () => {
   it('quotes words for the remote shell', () => {
     assert.equal(shellQuote('/etc/corolink/qdevice/net'), '/etc/corolink/qdevice/net');
     assert.equal(shellQuote("it's a dir"), `'it'\\''s a dir'`);
+  });
+});
+
+describe('qdevice: waiting for the vote', () => {
+  /** The 3 members of the fixture with a device of `votes` that votequorum does or does not count yet. */
+  const withDevice = (counted: boolean, votes = 1): StatusV1 => ({
+    ...quorateStatus,
+    quorum: {
+      ...quorateStatus.quorum,
+      expected_votes: 3 + votes,
+      total_votes: counted ? 3 + votes : 3,
+      flags: counted ? ['Quorate', 'Qdevice'] : ['Quorate'],
+    },
+  });
+
+  it('counted only with the Qdevice flag and the device votes in the total', () => {
+    assert.equal(deviceVoteCounted(withDevice(true), 1), true);
+    assert.equal(deviceVoteCounted(withDevice(false), 1), false);
+    assert.equal(
+      deviceVoteCounted({ ...withDevice(true), quorum: { ...withDevice(true).quorum, total_votes: 3 } }, 1),
+      false,
+    );
+    assert.equal(deviceVoteCounted(withDevice(true, 2), 2), true);
+  });
+
+  it('polls until the vote is counted; gives up after the wait with a warning; --wait 0 does not ask', async () => {
+    const sequence = [withDevice(false), withDevice(false), withDevice(true)];
+    let calls = 0;
+    const arriving = { status: async () => sequence[Math.min(calls++, sequence.length - 1)]! };
+    const counted = await waitForDeviceVote(arriving, 1, 10_000);
+    assert.deepEqual(counted, { counted: true, text: 'Qdevice vote counted: total votes 4, expected 4, quorum 2\n' });
+    assert.equal(calls, 3);
+    const never = await waitForDeviceVote({ status: async () => withDevice(false) }, 1, 1);
+    assert.equal(never.counted, false);
+    assert.match(
+      never.text,
+      /^warning: the device's vote is not counted after 0\.001 s \(flags: Quorate, total votes 3\)/,
+    );
+    let asked = false;
+    const asking = {
+      status: async () => {
+        asked = true;
+        return withDevice(true);
+      },
+    };
+    const skipped = await waitForDeviceVote(asking, 1, 0);
+    assert.deepEqual([skipped.counted, asked], [undefined, false]);
   });
 });
 

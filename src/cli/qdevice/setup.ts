@@ -50,10 +50,10 @@ import {
   removeQuorumDevice,
 } from './device-config.ts';
 import { RemoteShell } from './remote-shell.ts';
+import { waitForDeviceVote } from './verify.ts';
 
 /** How long setup waits by default for the cluster to count the device's vote. */
 export const VOTE_WAIT_S_DEFAULT = 30;
-const VOTE_POLL_MS = 250;
 
 /** The options of both verbs. */
 export interface QdeviceOptions extends ChangeOptions {
@@ -210,31 +210,6 @@ function removeStaged(files: QdeviceTlsFiles, clusterName: string): void {
   }
 }
 
-/**
- * Waits (bounded) until this node's votequorum counts the device: the Qdevice flag and its votes in the total.
- * Returns the lines to print; sets a non-zero exit status when the vote did not come.
- */
-async function waitForDeviceVote(client: CorolinkClient, votes: number, waitS: number): Promise<string> {
-  if (waitS === 0) return 'not waiting for the device vote (--wait 0): see `corolink status`\n';
-  const deadline = Date.now() + waitS * 1000;
-  for (;;) {
-    const status = await client.status();
-    const memberVotes = status.members.reduce((sum, m) => sum + m.votes, 0);
-    const { quorum } = status;
-    if (quorum.flags.includes('Qdevice') && quorum.total_votes >= memberVotes + votes) {
-      return `Qdevice vote counted: total votes ${quorum.total_votes}, expected ${quorum.expected_votes}, quorum ${quorum.quorum}\n`;
-    }
-    if (Date.now() >= deadline) {
-      process.exitCode = ExitCode.unavailable;
-      return (
-        `warning: the device's vote is not counted after ${waitS} s (flags: ${quorum.flags.join(' ') || 'none'}, ` +
-        `total votes ${quorum.total_votes}): check \`corolink qdevice status\` on every node and that they reach qnetd (TCP 5403)\n`
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, VOTE_POLL_MS));
-  }
-}
-
 /** `corolink qdevice setup <address>`. */
 export async function qdeviceSetup(address: string, options: SetupOptions): Promise<void> {
   const facts = await clusterFacts(options);
@@ -249,8 +224,11 @@ export async function qdeviceSetup(address: string, options: SetupOptions): Prom
     edit: (tree: Parameters<typeof addQuorumDevice>[0]) =>
       addQuorumDevice(tree, { host: address, algorithm, tieBreaker }),
   };
-  const verify = (client: CorolinkClient) =>
-    waitForDeviceVote(client, deviceVotes(algorithm, facts.nodes.length), waitS);
+  const verify = async (client: CorolinkClient) => {
+    const vote = await waitForDeviceVote(client, deviceVotes(algorithm, facts.nodes.length), waitS * 1000);
+    if (vote.counted === false) process.exitCode = ExitCode.unavailable;
+    return vote.text;
+  };
   if (options.dryRun) return changeClusterConfig(options, edit);
   if (!options.ssh && !options.finish) return stageRequest(files, address, facts);
 
