@@ -56,7 +56,7 @@ describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () 
     await lab.waitFor(healthy(2), { timeoutMs: 60_000 });
   });
   after(async () => {
-    await lab?.down();
+    if (lab && existsSync(lab.dir)) await lab.down();
   });
 
   test('the qnetd host answers on its port from a node: TLS supported, client certificate required', async () => {
@@ -161,5 +161,19 @@ describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () 
     assert.deepEqual(await probe(1, CLUSTER), { result: 'connect_error', code: 'ECONNREFUSED' });
     await lab.startQnetd();
     assert.equal((await probe(1, CLUSTER)).result, 'preinit');
+  });
+
+  test('lab down: no namespace, veth or corosync-qnetd of the lab left', async () => {
+    const pid = JSON.parse(readFileSync(join(lab.dir, 'lab.json'), 'utf8')).qnetd.pid as number;
+    assert.ok(lab.qnetdRunning());
+    await lab.down();
+    assert.equal(
+      existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qnetd'),
+      false,
+    );
+    const { stdout: namespaces } = await execFileAsync('ip', ['netns', 'list']);
+    const { stdout: links } = await execFileAsync('ip', ['-br', 'link']);
+    assert.doesNotMatch(namespaces + links, new RegExp(lab.prefix));
+    assert.equal(existsSync(lab.dir), false);
   });
 });
