@@ -156,7 +156,15 @@ async function step<T>(what: string, action: () => Promise<T> | T): Promise<T> {
 /** The certificate exchange over the remote shell: qnetd's CA, a request made here, signed on the qnetd host. */
 async function exchangeOverShell(shell: RemoteShell, address: string, clusterName: string): Promise<TlsBundle> {
   info(`initializing qnetd server ${address} (corosync-qnetd-certutil -i, unless it has its CA)`);
-  const ca = await step('getting the qnetd CA', () => qnetdCa(shell, address));
+  const ca = await step('getting the qnetd CA', () =>
+    qnetdCa(shell, address).catch((error: Error) => {
+      // ssh's own failure (no route, no key for root) is exit status 255.
+      const hint = / exit status 255/.test(error.message)
+        ? ' (no ssh to it as root? --no-ssh prints the copy steps)'
+        : '';
+      throw new Error(`${error.message}${hint}`);
+    }),
+  );
   info('generating the cluster certificate request (CN=' + clusterName + ')');
   return withPrivateTemp(async (dir) => {
     const { key, request } = await step('making the request', () => makeClusterRequest(clusterName, dir));
