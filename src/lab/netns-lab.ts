@@ -602,6 +602,7 @@ export class NetnsLab {
     await ip('link', 'set', port, 'up');
     await ipIn(ns, 'addr', 'add', `${qnetdAddress()}/24`, 'dev', names.hostPort(0));
     await ipIn(ns, 'link', 'set', names.hostPort(0), 'up');
+    mkdirSync(qnetdPaths(this.dir).etc, { recursive: true, mode: 0o700 });
     const [file, ...args] = qnetdShellArgv(ns, this.dir, 'corosync-qnetd-certutil -i');
     await run(file!, args, QNETD_INIT_TIMEOUT_MS);
     await this.startQnetd();

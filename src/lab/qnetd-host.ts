@@ -4,7 +4,7 @@
  * bind-mounted over it in the host's mount namespace only (`ip netns exec` gives each command a private one), so
  * Debian's unmodified corosync-qnetd-certutil and corosync-qnetd work on it and the machine's own is untouched.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { onPath, run } from './command.ts';
 import { labAddress } from './lab-state.ts';
@@ -57,7 +57,6 @@ export function qnetdUnavailableReason(): string | undefined {
 /** argv that runs the shell `script` on the qnetd host (its namespace, its /etc/corosync/qnetd). */
 export function qnetdShellArgv(namespace: string, labDir: string, script: string): string[] {
   const { etc } = qnetdPaths(labDir);
-  mkdirSync(etc, { recursive: true, mode: 0o700 });
   return [
     'ip',
     'netns',
