@@ -3,7 +3,7 @@
 // nodes, and adds the device to the running config; qnetd accepts the certificate for this cluster only.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -27,6 +27,7 @@ interface ProbeResult {
   handshake?: boolean;
   type?: number;
   code?: string;
+  message?: string;
 }
 
 describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () => {
@@ -62,6 +63,14 @@ describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () 
   test('the qnetd host answers on its port from a node: TLS supported, client certificate required', async () => {
     const answer = await probe(2, CLUSTER);
     assert.deepEqual(answer, { result: 'preinit', preinit: { type: 1, tlsSupported: 1, clientCertRequired: 1 } });
+  });
+
+  test('--dry-run shows the device section and changes nothing', async () => {
+    const { stdout } = await corolink(['qdevice', 'setup', lab.qnetdAddress, '--dry-run']);
+    assert.match(stdout, /\+ {4}model: net\n/);
+    assert.match(stdout, /\+ {6}host: 198\.18\.10\.250\n/);
+    assert.equal((await runningConfig(1)).config_version, 1);
+    assert.equal(existsSync(qdeviceTlsFiles(lab.configPath).dir), false);
   });
 
   test('setup: certificate files 0600 on the nodes, the device section on both, config_version 1 → 2', async () => {
@@ -105,6 +114,28 @@ describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () 
     const refused = await probe(2, 'other', tlsFiles);
     assert.deepEqual([refused.result, refused.handshake], ['closed', true], JSON.stringify(refused));
     assert.match(readFileSync(lab.qnetdFiles.log, 'utf8'), /Client doesn't sent certificate with valid CN/);
+    // A certificate with the right name that qnetd's CA did not sign fails in the handshake.
+    const own = mkdtempSync(join(tmpdir(), 'corolink-qdevice-test-'));
+    await execFileAsync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${CLUSTER}`,
+      '-days',
+      '1',
+      '-keyout',
+      join(own, 'key.pem'),
+      '-out',
+      join(own, 'cert.pem'),
+    ]);
+    const selfSigned = await probe(2, CLUSTER, [files.ca, join(own, 'cert.pem'), join(own, 'key.pem')]);
+    rmSync(own, { recursive: true });
+    // TLS 1.3: the client's side of the handshake completes first; qnetd's verdict comes as an alert.
+    assert.equal(selfSigned.result, 'tls_error', JSON.stringify(selfSigned));
+    assert.match(String(selfSigned.message), /alert unknown ca/);
   });
 
   test('setup again is refused; remove: the section and the files go, config_version 2 → 3', async () => {
