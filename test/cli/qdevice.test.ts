@@ -147,27 +147,36 @@ describe('qdevice: waiting for the vote', () => {
     assert.equal(deviceVoteCounted(withDevice(true, 2), 2), true);
   });
 
-  it('polls until the vote is counted; gives up after the wait with a warning; --wait 0 does not ask', async () => {
+  it('polls every node until each counts the vote; names the ones that do not after the wait; 0: does not ask', async () => {
     const sequence = [withDevice(false), withDevice(false), withDevice(true)];
     let calls = 0;
-    const arriving = { status: async () => sequence[Math.min(calls++, sequence.length - 1)]! };
-    const counted = await waitForDeviceVote(arriving, 1, 10_000);
-    assert.deepEqual(counted, { counted: true, text: 'Qdevice vote counted: total votes 4, expected 4, quorum 2\n' });
-    assert.equal(calls, 3);
-    const never = await waitForDeviceVote({ status: async () => withDevice(false) }, 1, 1);
-    assert.equal(never.counted, false);
-    assert.match(
-      never.text,
-      /^warning: the device's vote is not counted after 0\.001 s \(flags: Quorate, total votes 3\)/,
+    const n1 = { name: 'n1', status: async () => withDevice(true) };
+    const n2 = { name: 'n2', status: async () => sequence[Math.min(calls++, sequence.length - 1)]! };
+    const counted = await waitForDeviceVote([n1, n2], 1, 10_000);
+    assert.equal(counted.counted, true);
+    assert.equal(
+      counted.text,
+      '  n1: Qdevice vote counted: flags Quorate Qdevice, total votes 4, expected 4, quorum 2\n' +
+        '  n2: Qdevice vote counted: flags Quorate Qdevice, total votes 4, expected 4, quorum 2\n',
     );
+    assert.equal(calls, 3);
+    const n3 = { name: 'n3', status: async () => withDevice(false) };
+    const down = { name: 'n4', status: () => Promise.reject(new Error('ssh n4: exit status 255')) };
+    const never = await waitForDeviceVote([n1, n3, down], 1, 1);
+    assert.equal(never.counted, false);
+    assert.match(never.text, /^ {2}n1: Qdevice vote counted/);
+    assert.match(never.text, /\n {2}n3: not yet: flags Quorate, total votes 3, expected 4, quorum 2\n/);
+    assert.match(never.text, /\n {2}n4: not yet: ssh n4: exit status 255\n/);
+    assert.match(never.text, /warning: the device's vote is not counted on n3, n4 after 0\.001 s/);
     let asked = false;
     const asking = {
+      name: 'n1',
       status: async () => {
         asked = true;
         return withDevice(true);
       },
     };
-    const skipped = await waitForDeviceVote(asking, 1, 0);
+    const skipped = await waitForDeviceVote([asking], 1, 0);
     assert.deepEqual([skipped.counted, asked], [undefined, false]);
   });
 });

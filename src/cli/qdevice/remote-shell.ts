@@ -4,6 +4,7 @@
  * `<command…> <host> <script>`, with the script's stdin and stdout as bytes. Every call is bounded in time.
  */
 import { spawn } from 'node:child_process';
+import { CliError, ExitCode } from '../exit-codes.ts';
 
 /** The remote shell pvecm uses (no password prompt: a key must be set up, as for pvecm). */
 export const SSH_COMMAND_DEFAULT = 'ssh -o BatchMode=yes -o ConnectTimeout=10 -l root';
@@ -21,7 +22,7 @@ export class RemoteShell {
 
   constructor(commandLine: string) {
     this.command = commandLine.trim().split(/\s+/).filter(Boolean);
-    if (this.command.length === 0) throw new Error('the remote shell command is empty');
+    if (this.command.length === 0) throw new CliError('--ssh-command is empty', ExitCode.usage);
   }
 
   /** Runs `script` on `host`; resolves with its stdout, rejects naming host, script, exit status and stderr. */

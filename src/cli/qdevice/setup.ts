@@ -50,7 +50,7 @@ import {
   removeQuorumDevice,
 } from './device-config.ts';
 import { RemoteShell } from './remote-shell.ts';
-import { waitForDeviceVote } from './verify.ts';
+import { remoteVoteSource, waitForDeviceVote } from './verify.ts';
 
 /** How long setup waits by default for the cluster to count the device's vote. */
 export const VOTE_WAIT_S_DEFAULT = 30;
@@ -112,6 +112,11 @@ function nodeAddress(node: EffectiveNode): string {
   const address = links.length > 0 ? node.addresses[links[0]!] : undefined;
   if (address === undefined) throw new CliError(`node ${node.name ?? node.nodeId} has no address`, ExitCode.invalid);
   return address;
+}
+
+/** A node's name as status shows it (its nodeid when it has none). */
+function nodeName(facts: ClusterFacts, nodeid: number | null): string {
+  return facts.status.nodes.find((n) => n.nodeid === nodeid)?.name ?? `nodeid ${nodeid}`;
 }
 
 const otherNodes = (facts: ClusterFacts) => facts.nodes.filter((n) => n.nodeId !== facts.status.local_nodeid);
@@ -228,19 +233,23 @@ export async function qdeviceSetup(address: string, options: SetupOptions): Prom
   const tieBreaker = parseTieBreaker(options.tieBreaker, facts.nodes);
   const waitS = parseWait(options.wait);
   const files = qdeviceTlsFiles(options.config);
+  const shell = options.ssh ? new RemoteShell(options.sshCommand) : undefined;
   const edit = {
     edit: (tree: Parameters<typeof addQuorumDevice>[0]) =>
       addQuorumDevice(tree, { host: address, algorithm, tieBreaker }),
   };
   const verify = async (client: CorolinkClient) => {
-    const vote = await waitForDeviceVote(client, deviceVotes(algorithm, facts.nodes.length), waitS * 1000);
+    const local = { name: nodeName(facts, facts.status.local_nodeid), status: () => client.status() };
+    const others = shell
+      ? otherNodes(facts).map((n) => remoteVoteSource(shell, nodeAddress(n), nodeName(facts, n.nodeId)))
+      : [];
+    const vote = await waitForDeviceVote([local, ...others], deviceVotes(algorithm, facts.nodes.length), waitS * 1000);
     if (vote.counted === false) process.exitCode = ExitCode.unavailable;
     return vote.text;
   };
   if (options.dryRun) return changeClusterConfig(options, edit);
-  if (!options.ssh && !options.finish) return stageRequest(files, address, facts);
+  if (!shell && !options.finish) return stageRequest(files, address, facts);
 
-  const shell = options.ssh ? new RemoteShell(options.sshCommand) : undefined;
   const bundle = shell
     ? await exchangeOverShell(shell, address, facts.clusterName)
     : await step('reading the copied files', () => finishStaged(files, facts.clusterName));
