@@ -149,10 +149,15 @@ export async function signOnQnetd(
   return certPemOf(await shell.run(host, script, request), `${host}:${crt}`);
 }
 
-/** Writes the bundle on this node: folder 0700, files 0600, each replaced atomically. */
-export function installBundle(files: QdeviceTlsFiles, bundle: TlsBundle): void {
+/** Makes the qdevice folders on this node (0700, refused when another user owns them or they are symlinks). */
+export function ensureQdeviceDirs(files: QdeviceTlsFiles): void {
   ensurePrivateDir(dirname(files.dir), 'qdevice folder');
   ensurePrivateDir(files.dir, 'qdevice-net folder');
+}
+
+/** Writes the bundle on this node: folder 0700, files 0600, each replaced atomically. */
+export function installBundle(files: QdeviceTlsFiles, bundle: TlsBundle): void {
+  ensureQdeviceDirs(files);
   writeFileAtomic(files.ca, bundle.ca, PRIVATE_FILE_MODE);
   writeFileAtomic(files.cert, bundle.cert, PRIVATE_FILE_MODE);
   writeFileAtomic(files.key, bundle.key, PRIVATE_FILE_MODE);

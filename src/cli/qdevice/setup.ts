@@ -8,15 +8,9 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CorolinkClient } from '../../client/client.ts';
-import {
-  checkConfigText,
-  type EffectiveNode,
-  parseConfig,
-  type QdeviceTlsFiles,
-  qdeviceTlsFiles,
-} from '../../config/index.ts';
+import { checkConfigText, type EffectiveNode, type QdeviceTlsFiles, qdeviceTlsFiles } from '../../config/index.ts';
 import { writeFileAtomic } from '../../daemon/atomic-file.ts';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../daemon/private-fs.ts';
+import { PRIVATE_FILE_MODE } from '../../daemon/private-fs.ts';
 import type { StatusV1 } from '../../ipc/schema.ts';
 import { type ChangeOptions, changeClusterConfig } from '../config-change.ts';
 import { withDaemon } from '../daemon-call.ts';
@@ -27,6 +21,7 @@ import {
   certPemOf,
   checkBundle,
   checkClusterName,
+  ensureQdeviceDirs,
   installBundle,
   installRemote,
   makeClusterRequest,
@@ -100,7 +95,7 @@ async function clusterFacts(options: QdeviceOptions): Promise<ClusterFacts> {
     clusterName,
     nodes: checked.effective.nodes,
     status,
-    deviceConfigured: hasQuorumDevice(parseConfig(current.text, 'corosync.conf').tree),
+    deviceConfigured: hasQuorumDevice(checked.tree),
   };
 }
 
@@ -170,7 +165,7 @@ async function exchangeOverShell(shell: RemoteShell, address: string, clusterNam
       throw new Error(`${error.message}${hint}`);
     }),
   );
-  info('generating the cluster certificate request (CN=' + clusterName + ')');
+  info(`generating the cluster certificate request (CN=${clusterName})`);
   return withPrivateTemp(async (dir) => {
     const { key, request } = await step('making the request', () => makeClusterRequest(clusterName, dir));
     info(`signing it on ${address} (corosync-qnetd-certutil -s -n ${clusterName})`);
@@ -181,8 +176,7 @@ async function exchangeOverShell(shell: RemoteShell, address: string, clusterNam
 
 /** --no-ssh, first step: the key and request here, and the copy steps to do by hand. */
 async function stageRequest(files: QdeviceTlsFiles, address: string, facts: ClusterFacts): Promise<void> {
-  ensurePrivateDir(join(files.dir, '..'), 'qdevice folder');
-  ensurePrivateDir(files.dir, 'qdevice-net folder');
+  ensureQdeviceDirs(files);
   const { key, request } = await withPrivateTemp((dir) => makeClusterRequest(facts.clusterName, dir));
   writeFileAtomic(files.key, key, PRIVATE_FILE_MODE);
   writeFileAtomic(join(files.dir, REQUEST_FILE_NAME), request, PRIVATE_FILE_MODE);
@@ -260,11 +254,11 @@ export async function qdeviceSetup(address: string, options: SetupOptions): Prom
   for (const node of otherNodes(facts)) {
     const host = nodeAddress(node);
     if (shell) {
-      info(`installing them on ${node.name ?? node.nodeId} (${host})`);
+      info(`installing them on ${nodeName(facts, node.nodeId)} (${host})`);
       await step(`installing on ${host}`, () => installRemote(shell, host, files, bundle));
     } else {
       info(
-        `copy them to ${node.name ?? node.nodeId} before applying: scp -p ${files.ca} ${files.cert} ${files.key} root@${host}:${files.dir}/ (folder 0700)`,
+        `copy them to ${nodeName(facts, node.nodeId)} before applying: scp -p ${files.ca} ${files.cert} ${files.key} root@${host}:${files.dir}/ (folder 0700)`,
       );
     }
   }
@@ -287,7 +281,7 @@ export async function qdeviceRemove(options: QdeviceOptions): Promise<void> {
       if (shell) {
         await step(`removing the files on ${host}`, () => removeRemote(shell, host, files));
         lines.push(`removed ${host}:${files.dir}\n`);
-      } else lines.push(`remove ${files.dir} on ${node.name ?? node.nodeId} (${host}) by hand\n`);
+      } else lines.push(`remove ${files.dir} on ${nodeName(facts, node.nodeId)} (${host}) by hand\n`);
     }
     return lines.join('');
   });
