@@ -57,7 +57,8 @@ describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () 
     await lab.waitFor(healthy(2), { timeoutMs: 60_000 });
   });
   after(async () => {
-    if (lab && existsSync(lab.dir)) await lab.down();
+    // From lab.json, which holds the PIDs of what the CLI verbs started too.
+    if (lab && existsSync(lab.dir)) await NetnsLab.open(lab.dir).down();
   });
 
   test('the qnetd host answers on its port from a node: TLS supported, client certificate required', async () => {
@@ -187,16 +188,24 @@ describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () 
   });
 
   test('lab qnetd stop|start: the port closes and answers again', async () => {
-    await lab.stopQnetd();
-    assert.equal(lab.qnetdRunning(), false);
+    const labStatus = async () =>
+      (await execFileAsync(process.execPath, [BIN, 'lab', 'status', '--dir', lab.dir])).stdout
+        .trimEnd()
+        .split('\n')
+        .at(-1);
+    await execFileAsync(process.execPath, [BIN, 'lab', 'qnetd', 'stop', '--dir', lab.dir]);
+    assert.equal(NetnsLab.open(lab.dir).qnetdRunning(), false);
     assert.deepEqual(await probe(1, CLUSTER), { result: 'connect_error', code: 'ECONNREFUSED' });
-    await lab.startQnetd();
+    assert.equal(await labStatus(), 'qnetd 198.18.10.250:5403 stopped');
+    await execFileAsync(process.execPath, [BIN, 'lab', 'qnetd', 'start', '--dir', lab.dir]);
     assert.equal((await probe(1, CLUSTER)).result, 'preinit');
+    assert.equal(await labStatus(), 'qnetd 198.18.10.250:5403 running');
+    lab = NetnsLab.open(lab.dir); // the CLI recorded the new PID in lab.json
+    assert.ok(lab.qnetdRunning());
   });
 
   test('lab down: no namespace, veth or corosync-qnetd of the lab left', async () => {
     const pid = JSON.parse(readFileSync(join(lab.dir, 'lab.json'), 'utf8')).qnetd.pid as number;
-    assert.ok(lab.qnetdRunning());
     await lab.down();
     assert.equal(
       existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('qnetd'),

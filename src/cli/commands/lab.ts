@@ -228,6 +228,7 @@ export function register(program: Command): void {
       const all = await l.statusAll();
       if (f.json) return printJson(all);
       process.stdout.write(labStatusText(all));
+      if (l.hasQnetd) say(`qnetd ${l.qnetdAddress}:${QNETD_PORT} ${l.qnetdRunning() ? 'running' : 'stopped'}`);
     },
   ).option('--json', 'print one JSON object keyed by host name, each the host’s full StatusV1');
   labVerb(
