@@ -3,11 +3,13 @@
 // nodes, and adds the device to the running config; qnetd accepts the certificate for this cluster only.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { RemoteShell } from '../../src/cli/qdevice/remote-shell.ts';
+import { remoteVoteSource } from '../../src/cli/qdevice/verify.ts';
 import { CorolinkClient } from '../../src/client/client.ts';
 import { qdeviceTlsFiles } from '../../src/config/index.ts';
 import { onPath } from '../../src/lab/command.ts';
@@ -137,6 +139,23 @@ describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () 
     // TLS 1.3: the client's side of the handshake completes first; qnetd's verdict comes as an alert.
     assert.equal(selfSigned.result, 'tls_error', JSON.stringify(selfSigned));
     assert.match(String(selfSigned.message), /alert unknown ca/);
+  });
+
+  test("the vote check reads another node's status over the remote shell (corolink status --json there)", async () => {
+    // A `corolink` on PATH, as the package installs it on a real node.
+    const bin = mkdtempSync(join(tmpdir(), 'corolink-bin-'));
+    writeFileSync(join(bin, 'corolink'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const n2 = remoteVoteSource(new RemoteShell(sshCommand()), '198.18.10.2', 'n2');
+      const status = await n2.status();
+      assert.equal(status.local_nodeid, 2);
+      assert.equal(status.cluster.config_version, 2);
+    } finally {
+      process.env.PATH = path;
+      rmSync(bin, { recursive: true });
+    }
   });
 
   test('setup again is refused; remove: the section and the files go, config_version 2 → 3', async () => {
