@@ -196,6 +196,23 @@ export function removeKey(tree: ConfigTree, sectionPath: readonly string[], key:
   });
 }
 
+/** Removes the section at `sectionPath` (e.g. `['quorum', 'device']`) with everything in it; whether it was there. */
+export function removeSection(tree: ConfigTree, sectionPath: readonly string[]): boolean {
+  const section = findSection(tree, sectionPath);
+  if (!section) return false;
+  const parent = sectionPath.length === 1 ? tree : findSection(tree, sectionPath.slice(0, -1))!;
+  applyEdit(tree, () => {
+    parent.children = parent.children.filter((c) => c !== section);
+  });
+  return true;
+}
+
+/** The value of `key` in the section at `sectionPath`, or undefined. */
+export function keyValue(tree: ConfigTree, sectionPath: readonly string[], key: string): string | undefined {
+  const section = findSection(tree, sectionPath);
+  return section ? lastPair(section, key)?.value : undefined;
+}
+
 /** The `node { }` sections of the nodelist. */
 export function nodeSections(tree: ConfigTree): SectionNode[] {
   const nodelist = sectionsNamed(tree, 'nodelist')[0];

@@ -28,12 +28,14 @@ export {
   addNode,
   bumpConfigVersion,
   ConfigEditError,
+  keyValue,
   type NewNode,
   type NodeSelector,
   nodeSections,
   removeKey,
   removeLink,
   removeNode,
+  removeSection,
   setKey,
   setLinkOption,
 } from './edit.ts';
@@ -51,7 +53,14 @@ export {
   type NodeConfig,
 } from './model.ts';
 export { LINE_BYTES_MAX, type ParseResult, parseConfig } from './parse.ts';
-export { DEFAULT_AUTHKEY_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SOCKET_PATH } from './paths.ts';
+export {
+  DEFAULT_AUTHKEY_PATH,
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_SOCKET_PATH,
+  QDEVICE_NET_DIR,
+  type QdeviceTlsFiles,
+  qdeviceTlsFiles,
+} from './paths.ts';
 export { printConfig } from './print.ts';
 export { type ConfigStamp, configStampOf } from './stamp.ts';
 export type { ConfigTree, LineEnding, SectionNode, TreeNode } from './syntax.ts';

@@ -1,4 +1,5 @@
 /** Where corolink keeps its files by default (every command can be pointed elsewhere by flags). */
+import { dirname, join } from 'node:path';
 
 /** The cluster configuration (corosync.conf grammar). */
 export const DEFAULT_CONFIG_PATH = '/etc/corolink/corosync.conf';
@@ -6,3 +7,28 @@ export const DEFAULT_CONFIG_PATH = '/etc/corolink/corosync.conf';
 export const DEFAULT_AUTHKEY_PATH = '/etc/corolink/authkey';
 /** The daemon's admin socket (also `$COROLINK_SOCKET`). */
 export const DEFAULT_SOCKET_PATH = '/run/corolink/corolink.sock';
+
+/** Where `corolink qdevice setup` installs the qdevice-net TLS files: this folder beside the corosync.conf. */
+export const QDEVICE_NET_DIR = 'qdevice/net';
+
+/** The qdevice-net TLS files of one node: PEM, mode 0600, in a folder of mode 0700. */
+export interface QdeviceTlsFiles {
+  dir: string;
+  /** corosync-qnetd's CA certificate (the PEM part of its `qnetd-cacert.crt`). */
+  ca: string;
+  /** This cluster's client certificate: CN = totem.cluster_name, signed by that CA (qnetd checks both). */
+  cert: string;
+  /** The client certificate's private key. */
+  key: string;
+}
+
+/** The qdevice-net TLS files of the node whose corosync.conf is `configPath`. */
+export function qdeviceTlsFiles(configPath: string): QdeviceTlsFiles {
+  const dir = join(dirname(configPath), QDEVICE_NET_DIR);
+  return {
+    dir,
+    ca: join(dir, 'qnetd-cacert.pem'),
+    cert: join(dir, 'cluster-cert.pem'),
+    key: join(dir, 'cluster-key.pem'),
+  };
+}

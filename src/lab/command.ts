@@ -33,7 +33,8 @@ export function tcIn(ns: string, ...args: string[]): Promise<string> {
   return run('ip', ['netns', 'exec', ns, 'tc', ...args]);
 }
 
-function onPath(name: string): boolean {
+/** True when `name` is an executable in $PATH. */
+export function onPath(name: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => {
     try {
       accessSync(join(dir, name), constants.X_OK);

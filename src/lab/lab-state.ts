@@ -35,6 +35,8 @@ export interface LabState {
   bridges: string[];
   /** Daemon PIDs by nodeid (absent: not running). */
   pids: Record<string, number>;
+  /** The qnetd host (`lab up --qnetd`) and its corosync-qnetd's PID (absent: not running). */
+  qnetd?: { pid?: number };
 }
 
 /** The lab directory: the explicit one, else $COROLINK_LAB_DIR, else /run/corolink-lab. */

@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
-import { ip, ipIn } from './command.ts';
+import { ip, ipIn, run } from './command.ts';
 import {
   daemonArgs,
   POLL_INTERVAL_MS,
@@ -40,6 +40,16 @@ import {
   readState,
   writeState,
 } from './lab-state.ts';
+import {
+  isQnetd,
+  qnetdAddress,
+  qnetdDaemonScript,
+  qnetdNames,
+  qnetdPaths,
+  qnetdShellArgv,
+  qnetdUnavailableReason,
+  waitForQnetd,
+} from './qnetd-host.ts';
 
 /** How `NetnsLab.up` builds the lab. */
 export interface LabOptions {
@@ -59,12 +69,25 @@ export interface LabOptions {
   /** Start a daemon per host (default true). */
   daemons?: boolean;
   totemExtra?: Record<string, string | number>;
+  /** Add a host running Debian's corosync-qnetd on link0's network (qnetd-host.ts). */
+  qnetd?: boolean;
 }
 
 const STOP_TIMEOUT_MS = 5_000;
+/** Time limit of corosync-qnetd-certutil -i (it makes two keys). */
+const QNETD_INIT_TIMEOUT_MS = 60_000;
 /** USER_HZ of /proc/<pid>/stat (100 on every Linux architecture Node runs on). */
 const CLOCK_TICKS_PER_SECOND = 100;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** True when process `pid` has exited but is not reaped yet. */
+function isZombie(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
+  } catch {
+    return true;
+  }
+}
 
 /** True when `pid` is alive and is the daemon serving `socket` (guards against reused PIDs). */
 function isDaemon(pid: number | undefined, socket: string): boolean {
@@ -98,6 +121,8 @@ export class NetnsLab {
     if (!Number.isInteger(members) || members < 1 || members > options.nodes)
       throw new RangeError(`--members must be 1–${options.nodes}`);
     if (readState(dir)) throw new Error(`a lab is already up in ${dir} (run \`corolink lab down\` first)`);
+    const noQnetd = options.qnetd ? qnetdUnavailableReason() : undefined;
+    if (noQnetd) throw new Error(noQnetd);
     mkdirSync(dir, { recursive: true });
     const state: LabState = {
       version: 1,
@@ -110,6 +135,7 @@ export class NetnsLab {
       namespaces: [],
       bridges: [],
       pids: {},
+      ...(options.qnetd ? { qnetd: {} } : {}),
     };
     writeState(dir, state);
     const lab = new NetnsLab(dir, state);
@@ -131,6 +157,7 @@ export class NetnsLab {
         lab.authkeyPath,
       );
       await lab.buildNetwork();
+      if (options.qnetd) await lab.buildQnetdHost();
       if (options.daemons !== false) await Promise.all(lab.memberIds.map((n) => lab.start(n)));
     } catch (error) {
       await lab.down();
@@ -397,9 +424,7 @@ export class NetnsLab {
     writeState(this.dir, this.state);
     // `ip netns exec` execs node in place, so the PID is the daemon's; until then its cmdline is ip's.
     await waitForSocket(socket, `n${nodeid}`, this.logFile(nodeid), () =>
-      existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z'
-        ? undefined
-        : 'process gone',
+      existsSync(`/proc/${pid}`) && !isZombie(pid) ? undefined : 'process gone',
     );
   }
 
@@ -462,15 +487,133 @@ export class NetnsLab {
     });
   }
 
+  /** True when the lab has a qnetd host (`lab up --qnetd`). */
+  get hasQnetd(): boolean {
+    return this.state.qnetd !== undefined;
+  }
+
+  /** The qnetd host's address on link0. */
+  get qnetdAddress(): string {
+    return qnetdAddress();
+  }
+
+  /** The qnetd host's namespace. */
+  get qnetdNamespace(): string {
+    this.checkQnetd();
+    return qnetdNames.namespace(this.state.prefix);
+  }
+
+  /** corosync-qnetd's local socket (`corosync-qnetd-tool -l -p <it>`) and its log file. */
+  get qnetdFiles(): { socket: string; log: string } {
+    const { socket, log } = qnetdPaths(this.dir);
+    return { socket, log };
+  }
+
+  /** True while the qnetd host's corosync-qnetd runs. */
+  qnetdRunning(): boolean {
+    return isQnetd(this.state.qnetd?.pid, this.dir);
+  }
+
+  /** Starts corosync-qnetd on the qnetd host (no-op when it runs) and waits until it answers. */
+  async startQnetd(): Promise<void> {
+    this.checkQnetd();
+    if (this.qnetdRunning()) return;
+    const log = openSync(qnetdPaths(this.dir).log, 'a');
+    let pid: number | undefined;
+    try {
+      const [file, ...args] = qnetdShellArgv(this.qnetdNamespace, this.dir, qnetdDaemonScript(this.dir));
+      const child = spawn(file!, args, { detached: true, stdio: ['ignore', log, log] });
+      child.unref();
+      pid = child.pid;
+    } finally {
+      closeSync(log);
+    }
+    if (!pid) throw new Error('cannot start corosync-qnetd');
+    this.state.qnetd = { pid };
+    writeState(this.dir, this.state);
+    // ip, then sh twice, exec in place: the PID is corosync-qnetd's.
+    await waitForQnetd(this.dir, () => existsSync(`/proc/${pid}`) && !isZombie(pid));
+  }
+
+  /** Stops corosync-qnetd (SIGTERM, SIGKILL after a grace period) and waits until it is gone. */
+  async stopQnetd(): Promise<void> {
+    this.checkQnetd();
+    await this.stopProcess(this.state.qnetd?.pid, () => this.qnetdRunning(), 'corosync-qnetd', 'SIGTERM');
+    this.state.qnetd = {};
+    writeState(this.dir, this.state);
+  }
+
+  /**
+   * Runs the shell `script` on a lab host, as `ssh root@host script` would: `host` is an address of the host or
+   * its name (n2, qnetd). A node's shell has COROLINK_SOCKET and COROLINK_CONFIG preset; the qnetd host's has its
+   * own /etc/corosync/qnetd. stdin, stdout and stderr are this process's. Resolves with the exit code.
+   */
+  rsh(host: string, script: string, timeoutMs: number): Promise<number> {
+    const argv = this.hostShellArgv(host, script);
+    return new Promise((resolve, reject) => {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.once('error', reject);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(code ?? (signal ? 128 + 9 : 1));
+      });
+    });
+  }
+
+  private hostShellArgv(host: string, script: string): string[] {
+    if (this.hasQnetd && (host === 'qnetd' || host === qnetdAddress())) {
+      return qnetdShellArgv(this.qnetdNamespace, this.dir, script);
+    }
+    const nodeid = this.nodeids.find(
+      (n) =>
+        host === this.hostName(n) ||
+        Array.from({ length: this.state.links }, (_, l) => labAddress(n, l)).includes(host),
+    );
+    if (nodeid === undefined) throw new RangeError(`no lab host has the name or address '${host}'`);
+    return [
+      'ip',
+      'netns',
+      'exec',
+      this.namespace(nodeid),
+      'env',
+      `COROLINK_SOCKET=${this.socket(nodeid)}`,
+      `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`,
+      'sh',
+      '-c',
+      script,
+    ];
+  }
+
   /** Stops every daemon, deletes every namespace and bridge of this lab and the lab directory. */
   async down(): Promise<void> {
+    if (this.hasQnetd) await this.stopQnetd();
     await Promise.all(this.nodeids.map((n) => this.stopDaemon(n, 'SIGTERM')));
     for (const ns of this.state.namespaces) await ip('netns', 'del', ns).catch(() => undefined);
     for (const bridge of this.state.bridges) await ip('link', 'del', bridge).catch(() => undefined);
     // Deleting a namespace deletes its veths and their switch ends; delete any left in the root namespace.
     for (const n of this.nodeids)
       for (let l = 0; l < this.state.links; l++) await ip('link', 'del', this.switchPort(n, l)).catch(() => undefined);
+    if (this.hasQnetd) await ip('link', 'del', qnetdNames.switchPort(this.state.prefix)).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The qnetd host: a namespace with a cable to link0's switch, its CA made (as Debian's package does), qnetd started. */
+  private async buildQnetdHost(): Promise<void> {
+    const ns = qnetdNames.namespace(this.state.prefix);
+    const port = qnetdNames.switchPort(this.state.prefix);
+    this.record('namespaces', ns);
+    await ip('netns', 'add', ns);
+    await ipIn(ns, 'link', 'set', 'lo', 'up');
+    await ip('link', 'add', port, 'type', 'veth', 'peer', 'name', names.hostPort(0), 'netns', ns);
+    await ip('link', 'set', port, 'master', names.bridge(this.state.prefix, 0));
+    await ip('link', 'set', port, 'up');
+    await ipIn(ns, 'addr', 'add', `${qnetdAddress()}/24`, 'dev', names.hostPort(0));
+    await ipIn(ns, 'link', 'set', names.hostPort(0), 'up');
+    mkdirSync(qnetdPaths(this.dir).etc, { recursive: true, mode: 0o700 });
+    const [file, ...args] = qnetdShellArgv(ns, this.dir, 'corosync-qnetd-certutil -i');
+    await run(file!, args, QNETD_INIT_TIMEOUT_MS);
+    await this.startQnetd();
   }
 
   private async buildNetwork(): Promise<void> {
@@ -510,18 +653,30 @@ export class NetnsLab {
   }
 
   private async stopDaemon(nodeid: number, signal: NodeJS.Signals): Promise<void> {
-    const pid = this.state.pids[nodeid];
-    if (pid && this.running(nodeid)) {
-      process.kill(pid, signal);
-      const deadline = Date.now() + STOP_TIMEOUT_MS;
-      while (this.running(nodeid)) {
-        if (Date.now() > deadline + STOP_TIMEOUT_MS) throw new Error(`daemon n${nodeid} (pid ${pid}) does not exit`);
-        if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
-        await pause(POLL_INTERVAL_MS);
-      }
-    }
+    await this.stopProcess(this.state.pids[nodeid], () => this.running(nodeid), `daemon n${nodeid}`, signal);
     delete this.state.pids[nodeid];
     writeState(this.dir, this.state);
+  }
+
+  /** Sends `signal` to `pid` while `running()`, SIGKILL after a grace period; waits until it is gone. */
+  private async stopProcess(
+    pid: number | undefined,
+    running: () => boolean,
+    label: string,
+    signal: NodeJS.Signals,
+  ): Promise<void> {
+    if (!pid || !running()) return;
+    process.kill(pid, signal);
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (running()) {
+      if (Date.now() > deadline + STOP_TIMEOUT_MS) throw new Error(`${label} (pid ${pid}) does not exit`);
+      if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
+      await pause(POLL_INTERVAL_MS);
+    }
+  }
+
+  private checkQnetd(): void {
+    if (!this.hasQnetd) throw new RangeError('this lab has no qnetd host (lab up --qnetd)');
   }
 
   /** Host `nodeid`'s cable on `link`, for the impairment functions. */

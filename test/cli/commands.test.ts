@@ -126,7 +126,19 @@ describe('corolink CLI without a daemon', () => {
   });
 
   it('every command has --help with an example', async () => {
-    const commands = ['status', 'nodes', 'links', 'quorum', 'expected', 'logs', 'create', 'link disable', 'cpg watch'];
+    const commands = [
+      'status',
+      'nodes',
+      'links',
+      'quorum',
+      'expected',
+      'logs',
+      'create',
+      'link disable',
+      'cpg watch',
+      'qdevice setup',
+      'qdevice remove',
+    ];
     const results = await runAll(commands.map((command) => [...command.split(' '), '--help']));
     results.forEach((result, index) => {
       const command = commands[index]!;

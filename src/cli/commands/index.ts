@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   quorum: () => import('./quorum.ts'),
   expected: () => import('./expected.ts'),
   link: () => import('./link.ts'),
+  qdevice: () => import('./qdevice.ts'),
   logs: () => import('./logs.ts'),
   create: () => import('./create.ts'),
   cpg: () => import('./cpg.ts'),

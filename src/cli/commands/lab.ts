@@ -7,6 +7,7 @@ import { LINKS_MAX } from '../../base/limits.ts';
 import { labUnavailableReason } from '../../lab/command.ts';
 import { LAB_NODES_MAX, labAddress } from '../../lab/lab-state.ts';
 import { NetnsLab } from '../../lab/netns-lab.ts';
+import { QNETD_PORT, qnetdAddress } from '../../lab/qnetd-host.ts';
 import { printJson } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { labHostsText, labStatusText } from '../format/lab.ts';
@@ -103,6 +104,10 @@ export function register(program: Command): void {
     .option('--members <m>', 'put only hosts n1…nM in corosync.conf; the rest are spare hosts for `corolink add`')
     .option('--mode <mode>', 'knet link mode: passive, active or rr', 'passive')
     .option('--no-daemons', 'prepare hosts, config and key but start no daemon')
+    .option(
+      '--qnetd',
+      `add a host running Debian's corosync-qnetd at ${qnetdAddress()} on link0 (for corolink qdevice setup)`,
+    )
     .option('--dir <path>', 'lab directory (default: $COROLINK_LAB_DIR or /run/corolink-lab)')
     .action(async (flags: Record<string, string | boolean | undefined> & DirFlag) => {
       const mode = String(flags.mode);
@@ -124,6 +129,7 @@ export function register(program: Command): void {
           linksConfigured: configured,
           mode,
           daemons: flags.daemons !== false,
+          qnetd: flags.qnetd === true,
         }),
       );
       say(`lab ${opened.prefix} up in ${opened.dir}: ${nodes} hosts × ${links} links (${configured} configured)`);
@@ -138,6 +144,14 @@ export function register(program: Command): void {
           })),
         ),
       );
+      if (opened.hasQnetd) {
+        say(
+          `qnetd (${opened.qnetdNamespace}): ${opened.qnetdAddress}:${QNETD_PORT}, corosync-qnetd-tool -l -p ${opened.qnetdFiles.socket}`,
+        );
+        say(
+          `Set up the device: corolink lab exec 1 -- corolink qdevice setup ${opened.qnetdAddress} --ssh-command 'corolink lab rsh' --yes`,
+        );
+      }
       say(`Run a command on a host: corolink lab exec 1 -- corolink status (socket and config preset)`);
     });
 
@@ -214,6 +228,7 @@ export function register(program: Command): void {
       const all = await l.statusAll();
       if (f.json) return printJson(all);
       process.stdout.write(labStatusText(all));
+      if (l.hasQnetd) say(`qnetd ${l.qnetdAddress}:${QNETD_PORT} ${l.qnetdRunning() ? 'running' : 'stopped'}`);
     },
   ).option('--json', 'print one JSON object keyed by host name, each the host’s full StatusV1');
   labVerb(
@@ -230,6 +245,30 @@ export function register(program: Command): void {
       'after',
       '\nPut `--` before a command that has options of its own (else they are read as options of exec):\n' +
         '  corolink lab exec 1 -- ip -br addr\n  corolink lab exec 1 -- corolink config show\n  corolink lab exec 2 corolink status',
+    );
+  labVerb(
+    lab,
+    'qnetd <action>',
+    "stop or start the qnetd host's corosync-qnetd (lab up --qnetd)",
+    async (l, [action]) => {
+      if (action === 'stop') await l.stopQnetd();
+      else if (action === 'start') await l.startQnetd();
+      else throw new CliError(`qnetd takes stop or start, got '${action}'`, ExitCode.usage);
+    },
+  ).addHelpText('after', '\nExample:\n  corolink lab qnetd stop\n  corolink lab qnetd start');
+  labVerb(
+    lab,
+    'rsh <host> <script>',
+    'run a shell script on a lab host as `ssh root@host script` would (a remote shell for `qdevice setup --ssh-command`)',
+    async (l, [h, script], f) => {
+      const seconds = amount((f.timeout as string) ?? String(DEFAULT_EXEC_LIMIT_S), '--timeout', 3600);
+      process.exitCode = await l.rsh(h!, script!, seconds * 1000);
+    },
+  )
+    .option('--timeout <s>', 'kill the script after this many seconds', String(DEFAULT_EXEC_LIMIT_S))
+    .addHelpText(
+      'after',
+      `\nThe host is a lab address or name (n1…, qnetd).\n\nExample:\n  corolink lab rsh ${qnetdAddress()} 'corosync-qnetd-tool -s'\n  corolink lab exec 1 -- corolink qdevice setup ${qnetdAddress()} --ssh-command 'corolink lab rsh' --yes`,
     );
   lab
     .command('down')
