@@ -60,6 +60,22 @@ export const DEFAULT_MCASTPORT = 5405;
 export const DEFAULT_QUORUM_VOTES = 1;
 /** votequorum.c DEFAULT_LMS_WIN: last_man_standing_window default. */
 export const DEFAULT_LAST_MAN_STANDING_WINDOW_MS = 10_000;
+/** votequorum.h VOTEQUORUM_QDEVICE_DEFAULT_TIMEOUT: quorum.device.timeout. */
+export const DEFAULT_QDEVICE_TIMEOUT_MS = 10_000;
+/** votequorum.h VOTEQUORUM_QDEVICE_DEFAULT_SYNC_TIMEOUT: quorum.device.sync_timeout. */
+export const DEFAULT_QDEVICE_SYNC_TIMEOUT_MS = 30_000;
+/** corosync-qdevice: quorum.device.net.port (corosync-qnetd's port). */
+export const DEFAULT_QDEVICE_NET_PORT = 5403;
+/** corosync-qdevice: quorum.device.net.algorithm. */
+export const DEFAULT_QDEVICE_NET_ALGORITHM = 'ffsplit';
+/** corosync-qdevice: quorum.device.net.tie_breaker. */
+export const DEFAULT_QDEVICE_NET_TIE_BREAKER = 'lowest';
+/** corosync-qdevice: quorum.device.net.tls. */
+export const DEFAULT_QDEVICE_NET_TLS = 'on';
+/** corosync-qdevice.8: quorum.device.net.connect_timeout defaults to 0.8 × quorum.device.timeout. */
+export const QDEVICE_NET_CONNECT_TIMEOUT_FACTOR = 0.8;
+/** The name corosync-qdevice registers its device under in votequorum (QDEVICE_VOTEQUORUM_DEVICE_NAME). */
+export const QDEVICE_NAME = 'Qdevice';
 /** corolink fast profile: ping every 20 ms … */
 export const FAST_PING_INTERVAL_MS = 20;
 /** … declare the link down after 250 ms without a pong (a pulled cable is noticed in ≤ 0.3 s) … */
