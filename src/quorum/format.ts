@@ -79,7 +79,9 @@ export function formatQuorumStatus(snapshot: QuorumSnapshot, options: QuorumStat
   }
   if (device) {
     const votes = device.castVote ? '' : ` (votes ${device.votes})`;
-    lines.push(`${nodeIdText(0)}${padded(String(device.castVote ? device.votes : 0))}           ${device.name}${votes}`);
+    lines.push(
+      `${nodeIdText(0)}${padded(String(device.castVote ? device.votes : 0))}           ${device.name}${votes}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -138,7 +138,9 @@ function readRuntimeKeys(options: QuorumOptions, startup: QuorumStartupKeys, log
   const lastManStanding = startup.lastManStanding;
   let twoNode = options.twoNode ?? false;
   if (twoNode && options.device) {
-    throw new QuorumConfigError('configuration error: two_node and quorum device cannot be configured at the same time!');
+    throw new QuorumConfigError(
+      'configuration error: two_node and quorum device cannot be configured at the same time!',
+    );
   }
   const waitForAll = startup.waitForAll ?? twoNode;
   if (twoNode && tieBreaker.kind !== 'none') {
@@ -198,7 +200,12 @@ function resolveDevice(
   if (device.votes === undefined && nodeCount > 0 && nodeCount !== nodelistVotes) {
     fail('quorum.device.votes must be specified when not all nodes votes 1');
   }
-  if (device.votes !== undefined && device.votes > 0 && configuredExpected > 0 && configuredExpected - device.votes < 2) {
+  if (
+    device.votes !== undefined &&
+    device.votes > 0 &&
+    configuredExpected > 0 &&
+    configuredExpected - device.votes < 2
+  ) {
     fail('quorum.device.votes is too high or expected_votes is too low');
   }
   const votes = device.votes ?? Math.max(0, nodelistVotes - 1);

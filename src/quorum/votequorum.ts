@@ -212,9 +212,7 @@ export class QuorumCore {
       quorum: this.quorum,
       flags,
       members,
-      device: deviceShown
-        ? { name: this.deviceName, votes: this.deviceVotes, castVote: this.castsDeviceVote() }
-        : null,
+      device: deviceShown ? { name: this.deviceName, votes: this.deviceVotes, castVote: this.castsDeviceVote() } : null,
     };
   }
 
@@ -608,7 +606,8 @@ export class QuorumCore {
     if (nodeCount !== old.nodes) changes.push(`nodes ${old.nodes} → ${nodeCount}`);
     if (settings.votes !== old.votes) changes.push(`votes ${old.votes} → ${settings.votes}`);
     if (settings.twoNode !== old.twoNode) changes.push(`two_node ${Number(old.twoNode)} → ${Number(settings.twoNode)}`);
-    if (this.deviceVotes !== old.deviceVotes) changes.push(`quorum.device.votes ${old.deviceVotes} → ${this.deviceVotes}`);
+    if (this.deviceVotes !== old.deviceVotes)
+      changes.push(`quorum.device.votes ${old.deviceVotes} → ${this.deviceVotes}`);
     if (changes.length > 0) this.log('notice', `configuration reloaded: ${changes.join(', ')}`);
     this.output.push({ type: 'reconfigureResult', ok: true });
     // Outside any ring nothing was announced yet and no message would come back: take the decrease at once.
