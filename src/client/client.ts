@@ -13,7 +13,16 @@ import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Messag
 import { jsonLines } from '../ipc/json-lines.ts';
 import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO } from '../ipc/negotiate.ts';
-import type { LinkEvent, LinksV1, LogRecord, MembershipEvent, QuorumEvent, QuorumV1, StatusV1 } from '../ipc/schema.ts';
+import type {
+  LinkEvent,
+  LinksV1,
+  LogRecord,
+  MembershipEvent,
+  QdeviceStatusV1,
+  QuorumEvent,
+  QuorumV1,
+  StatusV1,
+} from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
 import { type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
@@ -236,6 +245,11 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** votequorum's state and the members. */
   quorum(): Promise<QuorumV1> {
     return this.call('quorum', {}) as Promise<QuorumV1>;
+  }
+
+  /** The quorum device's state (`corosync-qdevice-tool -s`, `corolink qdevice status --json`). */
+  qdeviceStatus(): Promise<QdeviceStatusV1> {
+    return this.call('qdeviceStatus', {}) as Promise<QdeviceStatusV1>;
   }
 
   /** Sets expected votes (like `pvecm expected N`); resolves with the new quorum state. */

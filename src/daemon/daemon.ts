@@ -14,6 +14,7 @@ import { cfsHandlers } from './handlers/cfs.ts';
 import { configHandlers } from './handlers/config.ts';
 import { cpgHandlers } from './handlers/cpg.ts';
 import { joinHandlers } from './handlers/join.ts';
+import { qdeviceHandlers } from './handlers/qdevice.ts';
 import { logRecordJson, statusHandlers } from './handlers/status.ts';
 import { findLocalNode } from './identity.ts';
 import { JoinService } from './join-service.ts';
@@ -21,6 +22,7 @@ import { LinkProbeService } from './link-probe.ts';
 import { Logger } from './log.ts';
 import { loggingSetup } from './log-config.ts';
 import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
+import { type QdeviceFactory, QdeviceService } from './qdevice-service.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
 import { quorumState } from './status.ts';
 
@@ -39,6 +41,8 @@ export interface DaemonOptions {
    * loop, and once the links are up, peers would read that block as silence.
    */
   prepare?: (checked: CheckedConfig) => Promise<void>;
+  /** Builds the quorum device's vote source when corosync.conf configures one (default: the qdevice-net client). */
+  qdeviceFactory?: QdeviceFactory;
 }
 
 /** A startup failure meant for the admin: one clear line. */
@@ -54,6 +58,8 @@ export interface ServiceCounters {
   joinRefused: Record<string, number>;
   /** Admin socket refusals: bad requests, slow clients closed, accept errors. */
   adminRefused: Record<string, number>;
+  /** The quorum device's client; absent without a device. */
+  qdevice?: { connected: boolean; lastHeartbeatAgeMs: number | null };
 }
 
 export interface RunningDaemon {
@@ -61,6 +67,7 @@ export interface RunningDaemon {
   logger: Logger;
   admin: AdminSocketServer;
   cfs: CfsService;
+  qdevice: QdeviceService;
   serviceCounters(): ServiceCounters;
   stop(): Promise<void>;
 }
@@ -158,6 +165,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   });
   cfs.attach(engine);
   probe.attach(engine);
+  // MERGE(qdevice-net): `options.qdeviceFactory ?? createQdeviceNet` with `import { createQdeviceNet } from './qdevice-net.ts'`.
+  const qdeviceFactory = options.qdeviceFactory;
+  const qdevice = new QdeviceService(engine, qdeviceFactory, (level, message) => logger.log(level, 'QUORUM', message));
+  await qdevice.start();
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
@@ -167,11 +178,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...cfsHandlers(cfs),
     ...configHandlers(clusterConfig, configVersion),
     ...joinHandlers(join),
+    ...qdeviceHandlers(qdevice),
   });
   wireEvents(engine, logger, admin);
   try {
     await admin.listen();
   } catch (error) {
+    await qdevice.stop();
     await engine.stop();
     await join.close();
     cfs.close();
@@ -184,6 +197,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     stopping ??= (async () => {
       stopAuthWatch();
       clusterConfig.close();
+      await qdevice.stop();
       await engine.stop();
       await admin.close();
       await join.close();
@@ -202,8 +216,21 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       slow_client: admin.counters.slowClientsClosed,
       accept_failed: admin.counters.acceptErrors,
     },
+    ...qdeviceCounters(qdevice),
   });
-  return { engine, logger, admin, cfs, serviceCounters, stop };
+  return { engine, logger, admin, cfs, qdevice, serviceCounters, stop };
+}
+
+function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevice'> {
+  const status = qdevice.status();
+  if (status === null) return {};
+  const heartbeat = status.net.lastHeartbeatAt;
+  return {
+    qdevice: {
+      connected: status.net.state === 'connected',
+      lastHeartbeatAgeMs: heartbeat === null ? null : Math.max(0, performance.now() - heartbeat),
+    },
+  };
 }
 
 function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {

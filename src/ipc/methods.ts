@@ -52,6 +52,7 @@ export const METHOD_PARAMS = {
   status: None,
   links: None,
   quorum: None,
+  qdeviceStatus: None,
   setExpected: Type.Object({ votes: Type.Integer({ minimum: 1, maximum: UINT32_MAX }) }),
   setLinkEnabled: Type.Object({
     link: Type.Integer({ minimum: 0, maximum: LINK_NUMBER_MAX }),

@@ -92,6 +92,26 @@ export class DaemonMetrics {
   private readonly totalVotes = gauge(this.registry, 'corolink_quorum_total_votes', 'Sum of the members’ votes');
   private readonly expectedVotes = gauge(this.registry, 'corolink_quorum_expected_votes', 'Expected votes');
   private readonly quorumVotes = gauge(this.registry, 'corolink_quorum_needed_votes', 'Votes needed for quorum');
+  private readonly deviceVotes = gauge(
+    this.registry,
+    'corolink_quorum_device_votes',
+    'Votes of the quorum device (quorum.device.votes; 0 without a device)',
+  );
+  private readonly qdeviceConnected = gauge(
+    this.registry,
+    'corolink_qdevice_connected',
+    'Whether the qdevice-net client is connected to corosync-qnetd (only with a device)',
+  );
+  private readonly qdeviceCastVote = gauge(
+    this.registry,
+    'corolink_qdevice_cast_vote',
+    "Whether this node's quorum device casts its vote, counted in total votes (only with a device)",
+  );
+  private readonly qdeviceHeartbeat = gauge(
+    this.registry,
+    'corolink_qdevice_last_heartbeat_seconds',
+    "Seconds since corosync-qnetd's last heartbeat reply (only once one arrived)",
+  );
   private readonly pending = gauge(this.registry, 'corolink_totem_pending_messages', 'Messages waiting for the token');
   private readonly totem = {
     retransmits: new SnapshotCounter(
@@ -235,6 +255,14 @@ export class DaemonMetrics {
     this.quorumVotes.set(quorum.quorum);
     this.pending.set(totem.pending);
     const services = this.serviceCounters();
+    this.deviceVotes.set(effective.quorum.device?.votes ?? 0);
+    for (const metric of [this.qdeviceConnected, this.qdeviceCastVote, this.qdeviceHeartbeat]) metric.reset();
+    if (services.qdevice) {
+      this.qdeviceConnected.set(services.qdevice.connected ? 1 : 0);
+      this.qdeviceCastVote.set(quorum.device?.castVote ? 1 : 0);
+      const age = services.qdevice.lastHeartbeatAgeMs;
+      if (age !== null) this.qdeviceHeartbeat.set(age / 1000);
+    }
     const totemValues: [SnapshotCounter, number][] = [
       [this.totem.retransmits, totem.retransmitted],
       [this.totem.tokenRetransmits, totem.tokenRetransmits],

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   links: () => import('./links.ts'),
   quorum: () => import('./quorum.ts'),
   expected: () => import('./expected.ts'),
+  qdevice: () => import('./qdevice.ts'),
   link: () => import('./link.ts'),
   logs: () => import('./logs.ts'),
   create: () => import('./create.ts'),
