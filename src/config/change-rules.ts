@@ -28,7 +28,7 @@ const QUORUM_AT_START = restart(
   'votequorum reads it only at start (only votes, quorum_votes, expected_votes and two_node change at run time); restart every node soon: until all run the new value they may judge quorum differently',
 );
 const QDEVICE_VOTEQUORUM = live(
-  'votequorum takes the device votes and poll timeouts at once on every node (its config reload: quorum.device.votes, timeout, sync_timeout)',
+  'votequorum takes the device votes and poll timeouts at once on every node (its config reload); a new timeout or sync_timeout also restarts the qdevice client',
 );
 const QDEVICE_CLIENT = live(
   'the daemon restarts its qdevice client with the new setting (as pvecm restarts corosync-qdevice); the device vote is back after the client reconnects',

@@ -59,7 +59,7 @@ export interface ServiceCounters {
   /** Admin socket refusals: bad requests, slow clients closed, accept errors. */
   adminRefused: Record<string, number>;
   /** The quorum device's client; absent without a device. */
-  qdevice?: { connected: boolean; lastHeartbeatAgeMs: number | null };
+  qdevice?: { server: string; connected: boolean; lastHeartbeatAgeMs: number | null };
 }
 
 export interface RunningDaemon {
@@ -227,6 +227,7 @@ function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevic
   const heartbeat = status.net.lastHeartbeatAt;
   return {
     qdevice: {
+      server: status.net.server,
       connected: status.net.state === 'connected',
       lastHeartbeatAgeMs: heartbeat === null ? null : Math.max(0, performance.now() - heartbeat),
     },

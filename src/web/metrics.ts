@@ -101,16 +101,19 @@ export class DaemonMetrics {
     this.registry,
     'corolink_qdevice_connected',
     'Whether the qdevice-net client is connected to corosync-qnetd (only with a device)',
+    ['server'],
   );
   private readonly qdeviceCastVote = gauge(
     this.registry,
     'corolink_qdevice_cast_vote',
     "Whether this node's quorum device casts its vote, counted in total votes (only with a device)",
+    ['server'],
   );
   private readonly qdeviceHeartbeat = gauge(
     this.registry,
     'corolink_qdevice_last_heartbeat_seconds',
     "Seconds since corosync-qnetd's last heartbeat reply (only once one arrived)",
+    ['server'],
   );
   private readonly pending = gauge(this.registry, 'corolink_totem_pending_messages', 'Messages waiting for the token');
   private readonly totem = {
@@ -258,10 +261,11 @@ export class DaemonMetrics {
     this.deviceVotes.set(effective.quorum.device?.votes ?? 0);
     for (const metric of [this.qdeviceConnected, this.qdeviceCastVote, this.qdeviceHeartbeat]) metric.reset();
     if (services.qdevice) {
-      this.qdeviceConnected.set(services.qdevice.connected ? 1 : 0);
-      this.qdeviceCastVote.set(quorum.device?.castVote ? 1 : 0);
+      const labels = { server: services.qdevice.server };
+      this.qdeviceConnected.set(labels, services.qdevice.connected ? 1 : 0);
+      this.qdeviceCastVote.set(labels, quorum.device?.castVote ? 1 : 0);
       const age = services.qdevice.lastHeartbeatAgeMs;
-      if (age !== null) this.qdeviceHeartbeat.set(age / 1000);
+      if (age !== null) this.qdeviceHeartbeat.set(labels, age / 1000);
     }
     const totemValues: [SnapshotCounter, number][] = [
       [this.totem.retransmits, totem.retransmitted],

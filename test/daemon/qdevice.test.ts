@@ -17,6 +17,8 @@ import type {
   QdeviceVoteSource,
 } from '../../src/daemon/qdevice-contract.ts';
 import type { RingId } from '../../src/quorum/index.ts';
+import { ClusterHistory } from '../../src/web/history.ts';
+import { DaemonMetrics } from '../../src/web/metrics.ts';
 
 const WAIT_MS = 15_000;
 
@@ -184,6 +186,21 @@ describe('daemon: quorum device through the vote source seam', () => {
     );
     sources[0]!.answering = true;
     await waitUntil('quorate again', async () => ((await client.status()).quorum.quorate ? true : undefined));
+  });
+
+  test('metrics: device votes, connected, cast vote', async () => {
+    const history = new ClusterHistory(daemon.engine);
+    try {
+      const text = await new DaemonMetrics(daemon.engine, history, daemon.serviceCounters).render();
+      const value = (name: string) => text.split('\n').find((line) => line.startsWith(name));
+      const server = '{server="198.18.10.100:5403"}';
+      assert.equal(value('corolink_quorum_device_votes'), 'corolink_quorum_device_votes 1');
+      assert.equal(value('corolink_qdevice_connected'), `corolink_qdevice_connected${server} 1`);
+      assert.equal(value('corolink_qdevice_cast_vote'), `corolink_qdevice_cast_vote${server} 1`);
+      assert.equal(value('corolink_qdevice_last_heartbeat_seconds'), undefined, 'no heartbeat reply yet');
+    } finally {
+      history.close();
+    }
   });
 
   test('stop unregisters the device and stops the source', async () => {
