@@ -7,6 +7,7 @@
  * to quiescence.
  * Deterministic: no randomness, no real time.
  */
+import { QDEVICE_NAME } from '../config/defaults.ts';
 import type {
   QdeviceRequest,
   QuorumAction,
@@ -141,10 +142,10 @@ export class QuorumSimulator {
     return actions.find((action) => action.type === 'qdeviceResult');
   }
 
-  /** The device of `nodeId` polls for the node's current ring (or `ringId`), casting its vote or not. */
+  /** The device `Qdevice` of `nodeId` polls for the node's current ring (or `ringId`), casting its vote or not. */
   pollDevice(nodeId: number, castVote: boolean, ringId?: RingId | null): QuorumAction | undefined {
     const ring = ringId === undefined ? (this.rings.get(nodeId)?.ringId ?? null) : ringId;
-    return this.qdevice(nodeId, { type: 'qdevicePoll', name: 'Qdevice', castVote, ringId: ring });
+    return this.qdevice(nodeId, { type: 'qdevicePoll', name: QDEVICE_NAME, castVote, ringId: ring });
   }
 
   /**
