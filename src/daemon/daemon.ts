@@ -4,7 +4,10 @@
  */
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { VERSION } from '../base/version.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
+import type { HaControl } from '../ha/contract.ts';
+import type { HaStatusV1 } from '../ipc/schema.ts';
 import { AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfsService } from './cfs-service.ts';
@@ -13,12 +16,14 @@ import { NodeEngine } from './engine.ts';
 import { cfsHandlers } from './handlers/cfs.ts';
 import { configHandlers } from './handlers/config.ts';
 import { cpgHandlers } from './handlers/cpg.ts';
+import { broadcastHaEvents, haHandlers, haStatusJson } from './handlers/ha.ts';
 import { joinHandlers } from './handlers/join.ts';
 import { qdeviceHandlers } from './handlers/qdevice.ts';
 import { logRecordJson, statusHandlers } from './handlers/status.ts';
 import { findLocalNode } from './identity.ts';
 import { JoinService } from './join-service.ts';
 import { LinkProbeService } from './link-probe.ts';
+import { LinkViewService } from './link-view.ts';
 import { Logger } from './log.ts';
 import { loggingSetup } from './log-config.ts';
 import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
@@ -59,7 +64,7 @@ export interface ServiceCounters {
   /** Admin socket refusals: bad requests, slow clients closed, accept errors. */
   adminRefused: Record<string, number>;
   /** The quorum device's client; absent without a device. */
-  qdevice?: { server: string; connected: boolean; lastHeartbeatAgeMs: number | null };
+  qdevice?: { connected: boolean; lastHeartbeatAgeMs: number | null };
 }
 
 export interface RunningDaemon {
@@ -68,6 +73,10 @@ export interface RunningDaemon {
   admin: AdminSocketServer;
   cfs: CfsService;
   qdevice: QdeviceService;
+  /** The HA managers' admin seam; undefined when HA is not enabled on this node. */
+  ha: HaControl | undefined;
+  /** `ha`'s status in the admin socket's shape (the dashboard and metrics read it); undefined without HA. */
+  haStatus(): HaStatusV1 | undefined;
   serviceCounters(): ServiceCounters;
   stop(): Promise<void>;
 }
@@ -134,7 +143,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
   );
   const logger = new Logger(logging.options);
-  logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
+  logger.log('notice', 'MAIN', `corolink ${VERSION} starting: node ${identity.node.nodeid} (found by ${identity.how})`);
   for (const warning of [...logging.warnings, ...logger.startupWarnings()]) logger.log('warning', 'MAIN', warning);
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   for (const [path, what] of [
@@ -151,6 +160,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
   }
   const probe = new LinkProbeService((level, message) => logger.log(level, 'KNET', message));
+  const linkView = new LinkViewService();
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
@@ -158,13 +168,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
-    services: (context) => [...cfs.services(context), probe.serviceEngine],
+    services: (context) => [...cfs.services(context), probe.serviceEngine, linkView.serviceEngine],
   }).catch((error) => {
     cfs.close();
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
   cfs.attach(engine);
   probe.attach(engine);
+  linkView.attach(engine);
   // MERGE(qdevice-net): `options.qdeviceFactory ?? createQdeviceNet` with `import { createQdeviceNet } from './qdevice-net.ts'`.
   const qdeviceFactory = options.qdeviceFactory;
   const qdevice = new QdeviceService(engine, qdeviceFactory, (level, message) => logger.log(level, 'QUORUM', message));
@@ -172,15 +183,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
+  // The HA managers (docs/ha.md) plug in here; until then this node runs without HA and says so when asked.
+  const ha = undefined as HaControl | undefined;
   const admin = new AdminSocketServer(options.socketPath, {
-    ...statusHandlers(engine, logger),
+    ...statusHandlers(engine, logger, linkView),
     ...cpgHandlers(engine),
     ...cfsHandlers(cfs),
     ...configHandlers(clusterConfig, configVersion),
     ...joinHandlers(join),
     ...qdeviceHandlers(qdevice),
+    ...haHandlers(() => ha),
   });
   wireEvents(engine, logger, admin);
+  const stopHaEvents = ha === undefined ? undefined : broadcastHaEvents(ha, admin);
   try {
     await admin.listen();
   } catch (error) {
@@ -196,6 +211,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const stop = () => {
     stopping ??= (async () => {
       stopAuthWatch();
+      stopHaEvents?.();
       clusterConfig.close();
       await qdevice.stop();
       await engine.stop();
@@ -218,7 +234,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
     ...qdeviceCounters(qdevice),
   });
-  return { engine, logger, admin, cfs, qdevice, serviceCounters, stop };
+  const haStatus = () => (ha === undefined ? undefined : haStatusJson(ha.status()));
+  return { engine, logger, admin, cfs, qdevice, ha, haStatus, serviceCounters, stop };
 }
 
 function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevice'> {
@@ -227,7 +244,6 @@ function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevic
   const heartbeat = status.net.lastHeartbeatAt;
   return {
     qdevice: {
-      server: status.net.server,
       connected: status.net.state === 'connected',
       lastHeartbeatAgeMs: heartbeat === null ? null : Math.max(0, performance.now() - heartbeat),
     },

@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { haStatusJson } from '../../src/daemon/handlers/ha.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
+import { haSnapshot } from '../ipc/ha-fixtures.ts';
 
 const run = promisify(execFile);
 /** Debian's binary without its shell wrapper, else the wrapper. */
@@ -85,8 +87,43 @@ describe('the live dashboard', {
     for (const nodeid of [2, 3]) {
       const page = await openDashboard(context, cluster.node(nodeid).httpUrl!);
       assert.match((await page.textContent('#local-node')) ?? '', new RegExp(`id ${nodeid}\\b`));
+      // These daemons run without HA: /api/ha answers 404 and the HA panel stays hidden.
+      await page.waitForSelector('#ha[data-enabled="false"]', { state: 'attached', timeout: PAGE_READY_MS });
+      assert.equal(await page.isHidden('#ha'), true);
       await page.close();
     }
+  });
+
+  test('the HA panel lists services with node and state, the manager and the local managers', async () => {
+    // These daemons run without HA: the HA status document comes from the fixture, through the page's own fetch.
+    const page = await context.newPage();
+    await page.route('**/api/ha', (route) =>
+      route.fulfill({ contentType: 'application/json', body: JSON.stringify(haStatusJson(haSnapshot, 10_000)) }),
+    );
+    await page.goto(cluster.node(1).httpUrl!);
+    await page.waitForSelector('#ha[data-enabled="true"]', { timeout: PAGE_READY_MS });
+    assert.equal(await page.isVisible('#ha'), true);
+    assert.equal(await page.textContent('#ha-manager'), 'n1 (id 1)');
+    const row = async (selector: string) =>
+      (await page.$$eval(`${selector} > *`, (cells) => cells.map((c) => c.textContent))) as string[];
+    assert.deepEqual(await row('#ha-services tr[data-sid="exec:web"]'), ['exec:web', 'n1', 'started', 'started', '']);
+    assert.deepEqual(await row('#ha-services tr[data-sid="systemd:db"]'), [
+      'systemd:db',
+      '—',
+      'error',
+      'started',
+      'start failed: exit 1',
+    ]);
+    assert.equal(await page.getAttribute('#ha-services tr[data-sid="systemd:db"]', 'data-severity'), 'bad');
+    assert.deepEqual(await row('#ha-nodes tr[data-node="3"]'), ['n3 (id 3)', 'fence', 'lost']);
+    assert.deepEqual(await row('#ha-nodes tr[data-node="2"]'), ['n2 (id 2)', 'maintenance', 'idle']);
+    assert.deepEqual(
+      await page.$$eval('#ha-nodes tbody tr', (rows) => rows.map((r) => r.getAttribute('data-severity'))),
+      ['good', 'info', 'bad'],
+      'nodes by id: n1 online, n2 in maintenance, n3 fenced',
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-ha.png'), fullPage: true });
+    await page.close();
   });
 
   test('the admin buttons need the token: refused without it, applied with it', async () => {

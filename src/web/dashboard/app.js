@@ -7,6 +7,11 @@ const TIMELINE_KEPT = 200;
 const SPARK_WIDTH = 180;
 const SPARK_HEIGHT = 28;
 const SVG_NS = 'http://www.w3.org/2000/svg';
+/** How often the HA panel reads /api/ha (HA events are not in the live stream). */
+const HA_POLL_MS = 2000;
+/** Service states shown as healthy / as failed; the others are transitions. */
+const HA_GOOD = new Set(['started']);
+const HA_BAD = new Set(['error', 'fence', 'recovery']);
 
 const state = {
   status: null,
@@ -239,6 +244,64 @@ async function changeLink(link, action) {
   await refreshStatus();
 }
 
+const haSeverity = (serviceState) => (HA_GOOD.has(serviceState) ? 'good' : HA_BAD.has(serviceState) ? 'bad' : 'info');
+
+/** The HA panel from an `/api/ha` document: services with node and state, the manager, each node's LRM. */
+function renderHa(ha) {
+  const name = (nodeid) => ha.nodes.find((n) => n.nodeid === nodeid)?.name || (nodeid === null ? '—' : String(nodeid));
+  $('ha-manager').textContent = ha.manager
+    ? `${ha.manager.name || ha.manager.nodeid} (id ${ha.manager.nodeid})`
+    : 'none elected';
+  $('ha-quorum').textContent = ha.quorate ? 'quorum OK' : 'NO quorum on this node';
+  $('ha-services').tBodies[0].replaceChildren(
+    ...ha.services.map((s) =>
+      el(
+        'tr',
+        { 'data-sid': s.sid, 'data-severity': haSeverity(s.state) },
+        el('th', { scope: 'row' }, s.sid),
+        el('td', {}, name(s.nodeid)),
+        el('td', { class: 'ha-state' }, s.state),
+        el('td', {}, s.requested),
+        el('td', {}, s.message ?? ''),
+      ),
+    ),
+  );
+  $('ha-nodes').tBodies[0].replaceChildren(
+    ...[...ha.nodes]
+      .sort((a, b) => a.nodeid - b.nodeid)
+      .map((n) =>
+        el(
+          'tr',
+          {
+            'data-node': n.nodeid,
+            'data-severity': n.state === 'online' ? 'good' : n.state === 'maintenance' ? 'info' : 'bad',
+          },
+          el('th', { scope: 'row' }, `${n.name || n.nodeid} (id ${n.nodeid})`),
+          el('td', { class: 'ha-state' }, n.state),
+          el('td', {}, n.lrm),
+        ),
+      ),
+  );
+  $('ha').dataset.enabled = 'true';
+  $('ha').hidden = false;
+}
+
+/** Reads /api/ha every HA_POLL_MS; a node without HA answers 404 and the panel stays hidden for good. */
+async function pollHa() {
+  try {
+    const response = await fetch('/api/ha', { cache: 'no-store' });
+    if (response.status === 404) {
+      $('ha').dataset.enabled = 'false';
+      $('ha').hidden = true;
+      return;
+    }
+    if (response.ok) renderHa(await response.json());
+  } catch {
+    // The daemon is unreachable for a moment: the next poll tries again.
+  }
+  setTimeout(pollHa, HA_POLL_MS);
+}
+
 function render() {
   renderHeader();
   renderQuorum();
@@ -328,3 +391,4 @@ loadAll()
     $('feed').textContent = `cannot load: ${error.message}`;
   })
   .finally(connect);
+void pollHa();
