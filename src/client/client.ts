@@ -20,6 +20,7 @@ import type {
   LinksV1,
   LogRecord,
   MembershipEvent,
+  QdeviceStatusV1,
   QuorumEvent,
   QuorumV1,
   StatusV1,
@@ -267,6 +268,11 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** votequorum's state and the members. */
   quorum(): Promise<QuorumV1> {
     return this.call('quorum', {}) as Promise<QuorumV1>;
+  }
+
+  /** The quorum device's state (`corosync-qdevice-tool -s`, `corolink qdevice status --json`). */
+  qdeviceStatus(): Promise<QdeviceStatusV1> {
+    return this.call('qdeviceStatus', {}) as Promise<QdeviceStatusV1>;
   }
 
   /** Sets expected votes (like `pvecm expected N`); resolves with the new quorum state. */

@@ -23,6 +23,8 @@ import {
   LoggerSubsysSchema,
   LoggingSchema,
   NodeSchema,
+  QuorumDeviceNetSchema,
+  QuorumDeviceSchema,
   QuorumSchema,
   SystemSchema,
   TotemSchema,
@@ -87,6 +89,8 @@ function scalarValues(config: ClusterConfig): Map<string, string> {
   const out = new Map<string, string>([
     ...sectionValues('totem', config.totem, TotemSchema),
     ...sectionValues('quorum', config.quorum, QuorumSchema),
+    ...sectionValues('quorum.device', config.quorumDevice ?? {}, QuorumDeviceSchema, ['net']),
+    ...sectionValues('quorum.device.net', config.quorumDevice?.net ?? {}, QuorumDeviceNetSchema),
     ...sectionValues('logging', config.logging, LoggingSchema),
     ...sectionValues('system', config.system, SystemSchema),
     ...sectionValues('corolink', config.corolink, CorolinkSchema),
@@ -368,9 +372,11 @@ class Planner {
   private checkQuorum(): void {
     const [was, will] = [this.current.effective.quorum, this.next.effective.quorum];
     const nodeCount = this.next.effective.nodes.length;
-    if (will.quorumVotes > will.totalVotes) {
+    const deviceVotes = will.device?.votes ?? 0;
+    if (will.quorumVotes > will.totalVotes + deviceVotes) {
+      const device = deviceVotes > 0 ? ` and the quorum device ${deviceVotes}` : '';
       this.unsafe(
-        `quorum would be unreachable: expected_votes ${will.expectedVotes} needs ${will.quorumVotes} votes, the ${nodeCount} configured node(s) have ${will.totalVotes}`,
+        `quorum would be unreachable: expected_votes ${will.expectedVotes} needs ${will.quorumVotes} votes, the ${nodeCount} configured node(s) have ${will.totalVotes}${device}`,
       );
       return;
     }

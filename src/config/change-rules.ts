@@ -27,6 +27,12 @@ const QUORUM_LIVE = live(
 const QUORUM_AT_START = restart(
   'votequorum reads it only at start (only votes, quorum_votes, expected_votes and two_node change at run time); restart every node soon: until all run the new value they may judge quorum differently',
 );
+const QDEVICE_VOTEQUORUM = live(
+  'votequorum takes the device votes and poll timeouts at once on every node (its config reload); a new timeout or sync_timeout also restarts the qdevice client',
+);
+const QDEVICE_CLIENT = live(
+  'the daemon restarts its qdevice client with the new setting (as pvecm restarts corosync-qdevice); the device vote is back after the client reconnects',
+);
 const CRYPTO = refused(
   'every node must protect packets the same way: nodes on the old and on the new setting could not talk while the change rolls out',
 );
@@ -70,6 +76,9 @@ const RULES: Readonly<Record<string, Rule>> = {
     'a node finds its own entry by its name and clients know nodes by name: remove the node and add it back under the new name',
   ),
   'nodelist.node.quorum_votes': QUORUM_LIVE,
+  'quorum.device.votes': QDEVICE_VOTEQUORUM,
+  'quorum.device.timeout': QDEVICE_VOTEQUORUM,
+  'quorum.device.sync_timeout': QDEVICE_VOTEQUORUM,
   'nodelist.node.ringN_addr': restart(
     "a node's address on a link is bound when the link is set up: restart the node (its other links carry the traffic meanwhile), or remove the link and add it back in two changes",
   ),
@@ -118,6 +127,7 @@ export function ruleFor(ruleKey: string): Rule {
   const rule = RULES[ruleKey];
   if (rule) return rule;
   if (ruleKey.startsWith('logging.')) return restart('corolink sets up logging when the daemon starts');
+  if (ruleKey.startsWith('quorum.device.')) return QDEVICE_CLIENT;
   if (ruleKey.startsWith('quorum.')) return QUORUM_AT_START;
   return AT_START;
 }

@@ -60,6 +60,22 @@ export const DEFAULT_MCASTPORT = 5405;
 export const DEFAULT_QUORUM_VOTES = 1;
 /** votequorum.c DEFAULT_LMS_WIN: last_man_standing_window default. */
 export const DEFAULT_LAST_MAN_STANDING_WINDOW_MS = 10_000;
+/** votequorum.h VOTEQUORUM_QDEVICE_DEFAULT_TIMEOUT: quorum.device.timeout. */
+export const DEFAULT_QDEVICE_TIMEOUT_MS = 10_000;
+/** votequorum.h VOTEQUORUM_QDEVICE_DEFAULT_SYNC_TIMEOUT: quorum.device.sync_timeout. */
+export const DEFAULT_QDEVICE_SYNC_TIMEOUT_MS = 30_000;
+/** corosync-qdevice: quorum.device.net.port (corosync-qnetd's port). */
+export const DEFAULT_QDEVICE_NET_PORT = 5403;
+/** corosync-qdevice: quorum.device.net.algorithm. */
+export const DEFAULT_QDEVICE_NET_ALGORITHM = 'ffsplit';
+/** corosync-qdevice: quorum.device.net.tie_breaker. */
+export const DEFAULT_QDEVICE_NET_TIE_BREAKER = 'lowest' as const;
+/** corosync-qdevice: quorum.device.net.tls. */
+export const DEFAULT_QDEVICE_NET_TLS = 'on';
+/** corosync-qdevice.8: quorum.device.net.connect_timeout defaults to 0.8 × quorum.device.timeout. */
+export const QDEVICE_NET_CONNECT_TIMEOUT_FACTOR = 0.8;
+/** The name corosync-qdevice registers its device under in votequorum (QDEVICE_VOTEQUORUM_DEVICE_NAME). */
+export const QDEVICE_NAME = 'Qdevice';
 /** corolink fast profile: ping every 20 ms … */
 export const FAST_PING_INTERVAL_MS = 20;
 /** … declare the link down after 250 ms without a pong (a pulled cable is noticed in ≤ 0.3 s) … */
@@ -154,6 +170,28 @@ export interface EffectiveQuorum {
   lastManStandingWindowMs: number;
   autoTieBreaker: boolean;
   autoTieBreakerNode: string;
+  /** `quorum { device { } }` with a model; null without a device. */
+  device: EffectiveQuorumDevice | null;
+}
+
+/** The quorum device with its defaults (votequorum.c and corosync-qdevice.8). */
+export interface EffectiveQuorumDevice {
+  model: string;
+  /** `votes`, or the nodelist's votes - 1 when unset (votequorum's automatic device votes). */
+  votes: number;
+  /** Whether `votes` was written (votequorum refuses some configurations without it). */
+  votesSet: boolean;
+  timeoutMs: number;
+  syncTimeoutMs: number;
+  net: {
+    host: string | null;
+    port: number;
+    algorithm: 'ffsplit' | 'lms' | '2nodelms' | 'test';
+    /** `lowest`, `highest` or a node id (an invalid value is reported by validation and read as lowest). */
+    tieBreaker: 'lowest' | 'highest' | number;
+    tls: 'on' | 'off' | 'required';
+    connectTimeoutMs: number;
+  };
 }
 
 /** Everything the layers above need, defaults applied and derived values computed. */
@@ -268,10 +306,41 @@ export function deriveCrypto(config: ClusterConfig): EffectiveCrypto {
   };
 }
 
+/** `quorum.device.net.tie_breaker` as corosync-qdevice reads it: lowest, highest or a node id. */
+export function parseQdeviceTieBreaker(text: string | undefined): 'lowest' | 'highest' | number | null {
+  const value = text ?? DEFAULT_QDEVICE_NET_TIE_BREAKER;
+  if (value === 'lowest' || value === 'highest') return value;
+  return /^\d+$/.test(value) && Number(value) > 0 ? Number(value) : null;
+}
+
+function deriveQuorumDevice(config: ClusterConfig, totalVotes: number): EffectiveQuorumDevice | null {
+  const device = config.quorumDevice;
+  if (device?.model === undefined) return null;
+  const net = device.net ?? {};
+  const timeoutMs = device.timeout ?? DEFAULT_QDEVICE_TIMEOUT_MS;
+  return {
+    model: device.model,
+    votes: device.votes ?? Math.max(0, totalVotes - 1),
+    votesSet: device.votes !== undefined,
+    timeoutMs,
+    syncTimeoutMs: device.sync_timeout ?? DEFAULT_QDEVICE_SYNC_TIMEOUT_MS,
+    net: {
+      host: net.host ?? null,
+      port: net.port ?? DEFAULT_QDEVICE_NET_PORT,
+      algorithm: (net.algorithm ?? DEFAULT_QDEVICE_NET_ALGORITHM) as EffectiveQuorumDevice['net']['algorithm'],
+      tieBreaker: parseQdeviceTieBreaker(net.tie_breaker) ?? DEFAULT_QDEVICE_NET_TIE_BREAKER,
+      tls: (net.tls ?? DEFAULT_QDEVICE_NET_TLS) as EffectiveQuorumDevice['net']['tls'],
+      connectTimeoutMs: net.connect_timeout ?? Math.trunc(QDEVICE_NET_CONNECT_TIMEOUT_FACTOR * timeoutMs),
+    },
+  };
+}
+
 function deriveQuorum(config: ClusterConfig, nodes: EffectiveNode[]): EffectiveQuorum {
   const q = config.quorum;
   const totalVotes = nodes.reduce((sum, node) => sum + node.votes, 0);
-  const expectedVotes = q.expected_votes ?? totalVotes;
+  const device = deriveQuorumDevice(config, totalVotes);
+  // votequorum counts the device's votes in expected votes (get_total_votes).
+  const expectedVotes = q.expected_votes ?? totalVotes + (device?.votes ?? 0);
   const twoNode = q.two_node === true;
   return {
     provider: q.provider ?? null,
@@ -285,6 +354,7 @@ function deriveQuorum(config: ClusterConfig, nodes: EffectiveNode[]): EffectiveQ
     lastManStandingWindowMs: q.last_man_standing_window ?? DEFAULT_LAST_MAN_STANDING_WINDOW_MS,
     autoTieBreaker: q.auto_tie_breaker === true,
     autoTieBreakerNode: q.auto_tie_breaker_node ?? 'lowest',
+    device,
   };
 }
 

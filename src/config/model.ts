@@ -23,6 +23,10 @@ import {
   type NodeKeys,
   NodelistSchema,
   NodeSchema,
+  type QuorumDeviceKeys,
+  type QuorumDeviceNetKeys,
+  QuorumDeviceNetSchema,
+  QuorumDeviceSchema,
   type QuorumKeys,
   QuorumSchema,
   RING_ADDRESS_KEYS,
@@ -61,6 +65,12 @@ export interface NodeConfig extends NodeKeys {
   addresses: NodeAddress[];
 }
 
+/** `quorum { device { net { } } }` as written. */
+export interface QuorumDeviceConfig extends QuorumDeviceKeys {
+  /** The `net { }` subsection; absent when the file has none. */
+  net?: QuorumDeviceNetKeys;
+}
+
 /** A key or section corolink does not know, kept as written. */
 export interface ExtraEntry {
   path: string;
@@ -77,6 +87,8 @@ export interface ClusterConfig {
   interfaces: InterfaceConfig[];
   nodes: NodeConfig[];
   quorum: QuorumKeys;
+  /** `quorum { device { } }`; absent when the file has none (the last one counts, as in corosync's cmap). */
+  quorumDevice?: QuorumDeviceConfig;
   logging: LoggingKeys;
   loggerSubsys: LoggerSubsysKeys[];
   system: SystemKeys;
@@ -298,12 +310,31 @@ class ModelBuilder {
     this.readPairs(section, QuorumSchema, 'quorum', this.config.quorum);
     for (const child of section.children) {
       if (child.kind !== 'section') continue;
-      const message =
-        child.name === 'device'
-          ? 'quorum device (qdevice) is not supported by corolink; the device section is kept but ignored'
-          : undefined;
-      this.unknownSection(child, 'quorum', message);
+      if (child.name === 'device') this.readQuorumDevice(child);
+      else this.unknownSection(child, 'quorum');
     }
+  }
+
+  private readQuorumDevice(section: SectionNode): void {
+    const path = 'quorum.device';
+    const device: QuorumDeviceConfig = {};
+    this.config.sources[path] = sectionPosition(section);
+    this.readPairs(section, QuorumDeviceSchema, path, device);
+    for (const child of section.children) {
+      if (child.kind !== 'section') continue;
+      if (child.name !== 'net') {
+        const message =
+          child.name === 'heuristics'
+            ? 'quorum device heuristics are not supported by corolink; the section is kept but ignored'
+            : undefined;
+        this.unknownSection(child, path, message);
+        continue;
+      }
+      device.net = {};
+      this.config.sources[`${path}.net`] = sectionPosition(child);
+      this.readSimple(child, QuorumDeviceNetSchema, `${path}.net`, device.net);
+    }
+    this.config.quorumDevice = device;
   }
 
   private readLogging(section: SectionNode): void {

@@ -133,6 +133,33 @@ export const QuorumSchema = Type.Object({
   expected_votes_tracking: flag('remember the highest expected votes'),
 });
 
+/** `quorum.device.model`: corosync-qdevice has only `net`. */
+export const QDEVICE_MODELS = ['net'] as const;
+/** `quorum.device.net.algorithm` (corosync-qdevice.8). */
+export const QDEVICE_NET_ALGORITHMS = ['ffsplit', 'lms', '2nodelms', 'test'] as const;
+/** `quorum.device.net.tls`. */
+export const QDEVICE_NET_TLS_MODES = ['on', 'off', 'required'] as const;
+
+/** `quorum { device { } }` (votequorum's keys, corosync-qdevice.8). */
+export const QuorumDeviceSchema = Type.Object({
+  model: oneOf(QDEVICE_MODELS, 'quorum device model'),
+  votes: count('votes of the quorum device', 0, UINT32_MAX),
+  timeout: ms('ms between device polls; the vote expires after it', 1),
+  sync_timeout: ms('ms a membership change waits for the device', 1),
+});
+
+/** `quorum { device { net { } } }` (corosync-qdevice.8, model net). */
+export const QuorumDeviceNetSchema = Type.Object({
+  host: text('corosync-qnetd address'),
+  port: count('corosync-qnetd TCP port', 1, PORT_MAX),
+  algorithm: oneOf(QDEVICE_NET_ALGORITHMS, 'qnetd decision algorithm'),
+  tie_breaker: text('lowest, highest or a node id'),
+  tls: oneOf(QDEVICE_NET_TLS_MODES, 'TLS to qnetd'),
+  connect_timeout: ms('ms to connect to qnetd', 1),
+  force_ip_version: oneOf(['0', '4', '6'], 'address family (0 = IPv6 first)'),
+  keep_active_partition_tie_breaker: oneOf(['on', 'off'], 'ffsplit: prefer the previously quorate partition'),
+});
+
 const logTargets = {
   to_stderr: yesno('log to stderr'),
   to_logfile: yesno('log to logfile'),
@@ -183,6 +210,10 @@ export type InterfaceKeys = Static<typeof InterfaceSchema>;
 export type NodeKeys = Static<typeof NodeSchema> & Partial<Record<`ring${number}_addr`, string>>;
 /** Typed `quorum` keys. */
 export type QuorumKeys = Static<typeof QuorumSchema>;
+/** Typed `quorum.device` keys. */
+export type QuorumDeviceKeys = Static<typeof QuorumDeviceSchema>;
+/** Typed `quorum.device.net` keys. */
+export type QuorumDeviceNetKeys = Static<typeof QuorumDeviceNetSchema>;
 /** Typed `logging` keys. */
 export type LoggingKeys = Static<typeof LoggingSchema>;
 /** Typed `logger_subsys` keys. */

@@ -8,6 +8,7 @@ import { type Diagnostic, diagnostic, type SourcePosition } from './diagnostics.
 import { findLegacyForms } from './legacy.ts';
 import type { ClusterConfig, NodeConfig } from './model.ts';
 import type { ConfigTree } from './syntax.ts';
+import { checkQuorumDevice } from './validate-qdevice.ts';
 
 /** The only quorum provider corosync 3 has. */
 export const QUORUM_PROVIDER = 'corosync_votequorum';
@@ -374,6 +375,10 @@ class Validator {
       );
     }
     this.checkTieBreakerNode();
+    checkQuorumDevice(this.config, this.effective, {
+      at: (path, fallback) => this.at(path, fallback),
+      error: (code, position, message) => this.error(code, position, message),
+    });
   }
 
   private checkTieBreakerNode(): void {

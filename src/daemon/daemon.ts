@@ -5,7 +5,7 @@
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { VERSION } from '../base/version.ts';
-import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
+import { type CheckedConfig, formatDiagnostic, loadConfigFile, qdeviceTlsFiles } from '../config/index.ts';
 import type { HaControl } from '../ha/contract.ts';
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { AdminSocketServer } from './admin-socket.ts';
@@ -18,6 +18,7 @@ import { configHandlers } from './handlers/config.ts';
 import { cpgHandlers } from './handlers/cpg.ts';
 import { broadcastHaEvents, haHandlers, haStatusJson } from './handlers/ha.ts';
 import { joinHandlers } from './handlers/join.ts';
+import { qdeviceHandlers } from './handlers/qdevice.ts';
 import { logRecordJson, statusHandlers } from './handlers/status.ts';
 import { findLocalNode } from './identity.ts';
 import { JoinService } from './join-service.ts';
@@ -26,6 +27,8 @@ import { LinkViewService } from './link-view.ts';
 import { Logger } from './log.ts';
 import { loggingSetup } from './log-config.ts';
 import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
+import { createQdeviceNet } from './qdevice-net.ts';
+import { type QdeviceFactory, QdeviceService } from './qdevice-service.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
 import { quorumState } from './status.ts';
 
@@ -44,6 +47,8 @@ export interface DaemonOptions {
    * loop, and once the links are up, peers would read that block as silence.
    */
   prepare?: (checked: CheckedConfig) => Promise<void>;
+  /** Builds the quorum device's vote source when corosync.conf configures one (default: the qdevice-net client). */
+  qdeviceFactory?: QdeviceFactory;
 }
 
 /** A startup failure meant for the admin: one clear line. */
@@ -59,6 +64,8 @@ export interface ServiceCounters {
   joinRefused: Record<string, number>;
   /** Admin socket refusals: bad requests, slow clients closed, accept errors. */
   adminRefused: Record<string, number>;
+  /** The quorum device's client; absent without a device. */
+  qdevice?: { connected: boolean; lastHeartbeatAgeMs: number | null };
 }
 
 export interface RunningDaemon {
@@ -66,6 +73,7 @@ export interface RunningDaemon {
   logger: Logger;
   admin: AdminSocketServer;
   cfs: CfsService;
+  qdevice: QdeviceService;
   /** The HA managers' admin seam; undefined when HA is not enabled on this node. */
   ha: HaControl | undefined;
   /** `ha`'s status in the admin socket's shape (the dashboard and metrics read it); undefined without HA. */
@@ -171,6 +179,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   cfs.attach(engine);
   probe.attach(engine);
   linkView.attach(engine);
+  // The qdevice-net client logs in corosync-qdevice's words under QDEVICE; with TLS it presents the certificate
+  // `corolink qdevice setup` installed beside corosync.conf.
+  const qdeviceFactory: QdeviceFactory =
+    options.qdeviceFactory ??
+    ((netOptions) =>
+      createQdeviceNet(
+        netOptions.tls === 'off' ? netOptions : { ...netOptions, tlsFiles: qdeviceTlsFiles(options.configPath) },
+        (level, subsystem, message) => logger.log(level, subsystem, message),
+      ));
+  const qdevice = new QdeviceService(engine, qdeviceFactory, (level, message) => logger.log(level, 'QUORUM', message));
+  await qdevice.start();
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
@@ -182,6 +201,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...cfsHandlers(cfs),
     ...configHandlers(clusterConfig, configVersion),
     ...joinHandlers(join),
+    ...qdeviceHandlers(qdevice),
     ...haHandlers(() => ha),
   });
   wireEvents(engine, logger, admin);
@@ -189,6 +209,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   try {
     await admin.listen();
   } catch (error) {
+    await qdevice.stop();
     await engine.stop();
     await join.close();
     cfs.close();
@@ -202,6 +223,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       stopAuthWatch();
       stopHaEvents?.();
       clusterConfig.close();
+      await qdevice.stop();
       await engine.stop();
       await admin.close();
       await join.close();
@@ -220,10 +242,23 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       slow_client: admin.counters.slowClientsClosed,
       accept_failed: admin.counters.acceptErrors,
     },
+    ...qdeviceCounters(qdevice),
   });
   const haStatus = () => (ha === undefined ? undefined : haStatusJson(ha.status()));
   const clusterLinks = () => linkView.clusterLinks();
-  return { engine, logger, admin, cfs, ha, haStatus, clusterLinks, serviceCounters, stop };
+  return { engine, logger, admin, cfs, qdevice, ha, haStatus, clusterLinks, serviceCounters, stop };
+}
+
+function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevice'> {
+  const status = qdevice.status();
+  if (status === null) return {};
+  const heartbeat = status.net.lastHeartbeatAt;
+  return {
+    qdevice: {
+      connected: status.net.state === 'connected',
+      lastHeartbeatAgeMs: heartbeat === null ? null : Math.max(0, performance.now() - heartbeat),
+    },
+  };
 }
 
 function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {

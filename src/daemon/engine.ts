@@ -70,6 +70,8 @@ export interface EngineEvents {
   peerMessage: [from: number, payload: Uint8Array];
   /** Output of a registered service engine (see `serviceRequest`). */
   serviceOutput: [service: number, output: unknown];
+  /** A committed cluster config was applied (`reconfigure`); `checked` is the new running config. */
+  reconfigured: [checked: CheckedConfig];
 }
 
 /** A refused request (CPG multicast under backpressure, an invalid expected-votes value). */
@@ -263,6 +265,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       totem: { nodes: nodeIdsOf(next), configStamp: configStampOf(next), timings: totemTimingsOf(next) },
       quorum: this.quorumOptions(),
     });
+    this.emit('reconfigured', next);
   }
 
   /** Sends a point-to-point message to another daemon, outside Totem's order (best effort). */
@@ -516,6 +519,15 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       autoTieBreaker: q.autoTieBreaker,
       // The key as written, not its default: corosync warns about it only when it is set.
       autoTieBreakerNode: parseAutoTieBreakerNode(config.quorum.auto_tie_breaker_node),
+      ...(q.device === null
+        ? {}
+        : {
+            device: {
+              ...(q.device.votesSet ? { votes: q.device.votes } : {}),
+              timeoutMs: q.device.timeoutMs,
+              syncTimeoutMs: q.device.syncTimeoutMs,
+            },
+          }),
     };
   }
 

@@ -1,8 +1,10 @@
 /**
  * votequorum (src/quorum) as the stack's service engine 1: its nodeinfo exchange is the first sync phase after a
- * regular configuration, complete once the core announced quorum for that ring.
+ * regular configuration, complete once the core announced quorum for that ring. The quorum device API
+ * (`QdeviceRequest`) comes in as a `serviceRequest` for this engine; its answers and the sync's node list go out as
+ * `serviceOutput` (`QuorumServiceOutput`).
  */
-import type { QuorumAction, QuorumOptions, RingId } from '../quorum/index.ts';
+import type { QdeviceRequest, QuorumAction, QuorumOptions, RingId } from '../quorum/index.ts';
 import { QuorumCore } from '../quorum/index.ts';
 import type { ConfigChange, EngineAction, RegularChange, ServiceEngine } from './service-engine.ts';
 import type { StackEvent } from './stack.ts';
@@ -11,6 +13,24 @@ import type { StackEvent } from './stack.ts';
 export const QUORUM_SERVICE_ID = 1;
 
 const sameRing = (a: RingId | null, b: RingId | undefined) => a !== null && a.rep === b?.rep && a.seq === b.seq;
+
+/** What votequorum's `serviceOutput` carries: the answer to a device request, or a sync's node list. */
+export type QuorumServiceOutput = Extract<QuorumAction, { type: 'qdeviceResult' | 'qdeviceNodeList' }>;
+
+const QDEVICE_REQUESTS: ReadonlySet<string> = new Set([
+  'qdeviceRegister',
+  'qdeviceUnregister',
+  'qdevicePoll',
+  'qdeviceMasterWins',
+] satisfies QdeviceRequest['type'][]);
+
+/** A `serviceRequest` body is one of the device requests (the daemon's own calls; checked, never trusted blindly). */
+function isQdeviceRequest(request: unknown): request is QdeviceRequest {
+  const candidate = request as { type?: unknown; name?: unknown } | null;
+  return (
+    typeof candidate?.type === 'string' && QDEVICE_REQUESTS.has(candidate.type) && typeof candidate.name === 'string'
+  );
+}
 
 export class QuorumEngine implements ServiceEngine {
   readonly id = QUORUM_SERVICE_ID;
@@ -34,6 +54,9 @@ export class QuorumEngine implements ServiceEngine {
       }
       case 'reconfigure':
         return this.run(this.core.step({ type: 'reconfigure', options: event.quorum }, now));
+      case 'serviceRequest':
+        if (!isQdeviceRequest(event.request)) throw new TypeError('votequorum: serviceRequest is not a device request');
+        return this.run(this.core.step(event.request, now));
       default:
         return [];
     }
@@ -95,6 +118,10 @@ export class QuorumEngine implements ServiceEngine {
             ok: action.ok,
             ...(action.ok ? {} : { error: action.error }),
           });
+          break;
+        case 'qdeviceResult':
+        case 'qdeviceNodeList':
+          out.push({ type: 'serviceOutput', service: this.id, output: action });
           break;
         case 'reconfigureResult':
           // A refused reload is logged by votequorum itself (and it keeps running with its current data).

@@ -5,6 +5,7 @@
 
 import type { NodeConfig } from '../config/index.ts';
 import type { LinksV1, Member, QuorumState, QuorumV1, StatusV1 } from '../ipc/schema.ts';
+import { qdeviceColumn } from '../quorum/index.ts';
 import type { LinkStatus } from '../transport/types.ts';
 import type { NodeEngine } from './engine.ts';
 
@@ -25,6 +26,9 @@ export function quorumState(engine: NodeEngine): QuorumState {
     total_votes: q.totalVotes,
     quorum: q.quorum,
     flags: [...q.flags],
+    ...(q.device === null
+      ? {}
+      : { qdevice: { name: q.device.name, votes: q.device.votes, cast_vote: q.device.castVote } }),
   };
 }
 
@@ -34,6 +38,7 @@ export function buildStatus(engine: NodeEngine): StatusV1 {
   const transport = engine.transportSnapshot();
   const nodeById = new Map(config.nodes.map((n) => [n.nodeid!, n]));
   const votesById = new Map(quorum.members.map((m) => [m.nodeId, m.votes]));
+  const qdeviceById = new Map(quorum.members.map((m) => [m.nodeId, qdeviceColumn(m.qdevice)]));
   const members = new Set(totem.members);
   const memberRows: Member[] = totem.members.map((nodeId) => {
     const node = nodeById.get(nodeId);
@@ -44,6 +49,8 @@ export function buildStatus(engine: NodeEngine): StatusV1 {
       votes: votesById.get(nodeId) ?? node?.quorum_votes ?? 1,
       local,
       links: local ? localLinks(engine) : peerLinks(node, transport.peerLinks, nodeId),
+      // corosync-quorumtool shows the column once some member has a device: NR for the others.
+      ...(quorum.device === null ? {} : { qdevice: qdeviceById.get(nodeId) ?? 'NR' }),
     };
   });
   return {

@@ -85,6 +85,7 @@ export const METHOD_PARAMS = {
   links: None,
   clusterLinks: None,
   quorum: None,
+  qdeviceStatus: None,
   setExpected: Type.Object({ votes: Type.Integer({ minimum: 1, maximum: UINT32_MAX }) }),
   setLinkEnabled: Type.Object({
     link: Type.Integer({ minimum: 0, maximum: LINK_NUMBER_MAX }),

@@ -35,6 +35,12 @@ export const MemberSchema = Type.Object({
   votes: Type.Integer({ minimum: 0 }),
   local: Type.Boolean({ description: 'true for the node that answered' }),
   links: Type.Array(MemberLinkSchema),
+  qdevice: Type.Optional(
+    Type.String({
+      description:
+        "the member's quorum device as corosync-quorumtool shows it: A|NA (alive), V|NV (casts its vote), MW|NMW (master_wins), or NR (none registered); present when some member has a device",
+    }),
+  ),
 });
 
 /** A configured node (nodelist), member or not. */
@@ -55,6 +61,16 @@ export const QuorumStateSchema = Type.Object({
   flags: Type.Array(Type.String(), {
     description: 'Quorate, 2Node, WaitForAll, LastManStanding, AutoTieBreaker, AllowDownscale, Qdevice',
   }),
+  qdevice: Type.Optional(
+    Type.Object(
+      {
+        name: Type.String(),
+        votes: Type.Integer({ minimum: 0 }),
+        cast_vote: Type.Boolean({ description: "whether this node's device casts its vote (counted in total_votes)" }),
+      },
+      { description: 'the quorum device row (node id 0); present when some member has a device registered' },
+    ),
+  ),
 });
 
 /** Cluster-wide settings from corosync.conf (the "Cluster information" section of `pvecm status`). */
@@ -156,6 +172,48 @@ export const ClusterLinksV1Schema = Type.Object({
 });
 
 export const QuorumV1Schema = Type.Intersect([QuorumStateSchema, Type.Object({ members: Type.Array(MemberSchema) })]);
+
+const MsAgo = (description: string) =>
+  Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: `${description}, ms ago; null: never` });
+
+/** The result of `qdeviceStatus` and `corolink qdevice status --json` (corosync-qdevice-tool -s). */
+export const QdeviceStatusV1Schema = Type.Object({
+  version: Type.Literal(CONTRACT_VERSION),
+  local_nodeid: NodeId,
+  configured: Type.Boolean({ description: 'corosync.conf has quorum { device { model } }' }),
+  device: Type.Union([
+    Type.Null(),
+    Type.Object({
+      model: Type.String(),
+      votes: Type.Integer({ minimum: 0 }),
+      timeout_ms: Type.Integer({ minimum: 0 }),
+      sync_timeout_ms: Type.Integer({ minimum: 0 }),
+      registered: Type.Boolean({ description: 'votequorum accepted the registration' }),
+      configured_nodes: Type.Array(NodeId),
+      ring_id: Type.String(),
+      members: Type.Array(NodeId),
+      quorate: Type.Boolean(),
+      expected_votes: Type.Integer({ minimum: 0 }),
+      last_poll_ms_ago: MsAgo('the last poll votequorum accepted'),
+      last_poll_cast_vote: Type.Boolean(),
+      net: Type.Object({
+        cluster_name: Type.String(),
+        host: Type.String(),
+        port: Type.Integer({ minimum: 1, maximum: 65_535 }),
+        connect_timeout_ms: Type.Integer({ minimum: 0 }),
+        algorithm: Type.String(),
+        tie_breaker: Type.Union([Type.String(), Type.Integer({ minimum: 1 })]),
+        tls: Type.String({ description: 'the configured mode: on, off or required' }),
+        tls_active: Type.Boolean(),
+        state: Type.String({ description: 'disconnected, connecting or connected' }),
+        last_vote: Type.String({ description: 'ack, nack, ask_later, wait_for_reply or none' }),
+        cast_vote: Type.Boolean(),
+        connected_since_ms_ago: MsAgo('the connection to qnetd'),
+        last_heartbeat_ms_ago: MsAgo("qnetd's last heartbeat reply"),
+      }),
+    }),
+  ]),
+});
 
 /** One log line (the `logs` method and the `log` event). */
 export const LogRecordSchema = Type.Object({
@@ -269,6 +327,8 @@ export type PeerLink = Static<typeof PeerLinkSchema>;
 export type ClusterLinksV1 = Static<typeof ClusterLinksV1Schema>;
 /** The `quorum` / `setExpected` result. */
 export type QuorumV1 = Static<typeof QuorumV1Schema>;
+/** The `qdeviceStatus` result. */
+export type QdeviceStatusV1 = Static<typeof QdeviceStatusV1Schema>;
 /** One log line. */
 export type LogRecord = Static<typeof LogRecordSchema>;
 /** Payload of a `link` event. */
@@ -294,12 +354,13 @@ export function statusSchemaDocument(): Record<string, unknown> {
     $id: 'https://corolink.dev/schema/status.v1.json',
     title: 'corolink admin socket results, version 1',
     description:
-      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`), LogRecord (`logs`, `log` events), HaStatusV1 (`haStatus`, `corolink ha status --json`) and HaEvent (`ha` events). Generated from src/ipc/schema.ts.',
+      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`), QdeviceStatusV1 (`qdeviceStatus`), LogRecord (`logs`, `log` events), HaStatusV1 (`haStatus`, `corolink ha status --json`) and HaEvent (`ha` events). Generated from src/ipc/schema.ts.',
     $ref: '#/$defs/StatusV1',
     $defs: {
       StatusV1: StatusV1Schema,
       LinksV1: LinksV1Schema,
       QuorumV1: QuorumV1Schema,
+      QdeviceStatusV1: QdeviceStatusV1Schema,
       LogRecord: LogRecordSchema,
       HaStatusV1: HaStatusV1Schema,
       HaEvent: HaEventSchema,

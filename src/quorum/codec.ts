@@ -12,7 +12,10 @@ import type { RingId } from './types.ts';
 /** Format version written in the first byte. */
 export const QUORUM_WIRE_VERSION = 1;
 
-/** Node flag bits, exactly as votequorum.c's `NODE_FLAGS_*` (bit 2, LEAVING, belongs to allow_downscale: unused). */
+/**
+ * Node flag bits, exactly as votequorum.c's `NODE_FLAGS_*` (bit 2, LEAVING, belongs to allow_downscale and 256,
+ * QDEVICE_EXTRA_INFO_SET, to the device's extra info: both unused).
+ */
 export const NodeFlag = {
   /** The sender is quorate. */
   quorate: 1,
@@ -20,7 +23,18 @@ export const NodeFlag = {
   waitForAllStatus: 4,
   /** The sender has not yet been part of a multi-node membership. */
   first: 8,
+  /** The sender has a quorum device registered. */
+  qdeviceRegistered: 16,
+  /** The sender's device polled within its timeout. */
+  qdeviceAlive: 32,
+  /** The sender's device casts its vote. */
+  qdeviceCastVote: 64,
+  /** The sender's device asked for master_wins. */
+  qdeviceMasterWins: 128,
 } as const;
+
+/** The node id votequorum gives the quorum device (VOTEQUORUM_QDEVICE_NODEID): its nodeinfo carries its votes. */
+export const QDEVICE_NODE_ID = 0;
 
 /** votequorum.c's `VOTEQUORUM_RECONFIG_PARAM_*` numbers. */
 export const ReconfigureParam = {
@@ -30,7 +44,7 @@ export const ReconfigureParam = {
   nodeVotes: 2,
 } as const;
 
-/** The per-node state every node announces after each configuration change. */
+/** The per-node state every node announces after each configuration change (node id 0: the quorum device's votes). */
 export interface NodeInfoMessage {
   type: 'nodeinfo';
   nodeId: number;
@@ -110,7 +124,6 @@ function writeHeader(view: DataView, type: number): void {
 function decodeNodeInfo(view: DataView): DecodeResult {
   if (view.byteLength !== NODEINFO_BYTES) return { ok: false, error: `nodeinfo of ${view.byteLength} bytes` };
   const nodeId = view.getUint32(2);
-  if (nodeId === 0) return { ok: false, error: 'nodeinfo for node id 0' };
   const seqHigh = view.getUint32(22);
   if (seqHigh > SEQ_HIGH_WORD_MAX) return { ok: false, error: 'ring sequence number out of range' };
   return {

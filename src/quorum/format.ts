@@ -4,9 +4,11 @@
  * labels padded so values start at column 19, `Ring ID:` as `<rep hex>.<seq hex>`, the `Quorum:` line as
  * `"%d %s"` with `" "` or `Activity blocked`, flags each followed by a space, membership columns right-aligned
  * to width 10 plus one space (`print_string_padded`) or `0x%08x ` node ids with `hexNodeIds`, `(local)` on this
- * node's row. Pure: the date comes in as text (see `ctimeText`).
+ * node's row; with a quorum device registered on a member, the `Qdevice` column (`A,V,NMW` or `NR`) and the device's
+ * row (node id 0, its votes or 0 with `(votes N)` when this node's device does not cast its vote). Pure: the date
+ * comes in as text (see `ctimeText`).
  */
-import type { QuorumSnapshot, RingId } from './types.ts';
+import type { QdeviceMemberFlags, QuorumSnapshot, RingId } from './types.ts';
 
 /** Inputs of the status text besides the snapshot. */
 export interface QuorumStatusFormatOptions {
@@ -43,6 +45,7 @@ export function formatQuorumStatus(snapshot: QuorumSnapshot, options: QuorumStat
   const localNodeId = options.localNodeId ?? snapshot.nodeId;
   const ringId = options.ringId === undefined ? snapshot.ringId : options.ringId;
   const votequorumQuorate = snapshot.flags.includes('Quorate');
+  const device = snapshot.device;
   const nodeIdText = (nodeId: number): string =>
     options.hexNodeIds ? `0x${nodeId.toString(16).padStart(8, '0')} ` : padded(String(nodeId));
   const lines = [
@@ -65,15 +68,28 @@ export function formatQuorumStatus(snapshot: QuorumSnapshot, options: QuorumStat
     '',
     'Membership information',
     '----------------------',
-    `${padded('Nodeid')}${padded('Votes')}Name`,
+    `${padded('Nodeid')}${padded('Votes')}${device ? padded('Qdevice') : ''}Name`,
   ];
   const members = [...snapshot.members].sort((a, b) => a.nodeId - b.nodeId);
   for (const member of members) {
     const name = options.nodeNames?.get(member.nodeId) ?? member.name;
     const local = member.nodeId === localNodeId ? ' (local)' : '';
-    lines.push(`${nodeIdText(member.nodeId)}${padded(String(member.votes))}${name}${local}`);
+    const qdevice = device ? padded(qdeviceColumn(member.qdevice)) : '';
+    lines.push(`${nodeIdText(member.nodeId)}${padded(String(member.votes))}${qdevice}${name}${local}`);
+  }
+  if (device) {
+    const votes = device.castVote ? '' : ` (votes ${device.votes})`;
+    lines.push(
+      `${nodeIdText(0)}${padded(String(device.castVote ? device.votes : 0))}           ${device.name}${votes}`,
+    );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A member's `Qdevice` column: `A,V,NMW` (alive, casts its vote, no master_wins), or `NR` (not registered). */
+export function qdeviceColumn(flags: QdeviceMemberFlags | null): string {
+  if (!flags) return 'NR';
+  return `${flags.alive ? 'A' : 'NA'},${flags.castVote ? 'V' : 'NV'},${flags.masterWins ? 'MW' : 'NMW'}`;
 }
 
 /** corosync-quorumtool.c `print_string_padded`: right-aligned to 10 columns, then one space. */

@@ -1,6 +1,12 @@
 /** votequorum (src/quorum): the pure core, its wire codec, the status formatter and the simulator. */
 export { decodeQuorumMessage, encodeQuorumMessage, type QuorumMessage } from './codec.ts';
-export { ctimeText, formatQuorumStatus, formatRingId, type QuorumStatusFormatOptions } from './format.ts';
+export {
+  ctimeText,
+  formatQuorumStatus,
+  formatRingId,
+  type QuorumStatusFormatOptions,
+  qdeviceColumn,
+} from './format.ts';
 export {
   parseAutoTieBreakerNode,
   QuorumConfigError,

@@ -6,11 +6,17 @@
  * Fatal configuration errors throw `QuorumConfigError` with corosync's message; adjustments come back as log
  * actions (corosync's LOG_CRIT/LOG_WARNING lines; CRIT maps to our `error` level). `reloadQuorumSettings()` applies
  * the same rules to a reloaded configuration, keeping the keys corosync reads only at startup.
- * Not supported (see docs/quorum.md): quorum devices, allow_downscale, expected_votes_tracking.
+ * A quorum device (`quorum.device` with a model) follows `votequorum_qdevice_is_configured()` and the device checks of
+ * `votequorum_readconfig()`: its votes default to the node count - 1, added to expected votes.
+ * Not supported (see docs/quorum.md): allow_downscale, expected_votes_tracking.
  */
 // The default comes from the config layer, where every default is; the daemon passes the derived value.
 import { UINT32_MAX } from '../base/limits.ts';
-import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
+import {
+  DEFAULT_LAST_MAN_STANDING_WINDOW_MS,
+  DEFAULT_QDEVICE_SYNC_TIMEOUT_MS,
+  DEFAULT_QDEVICE_TIMEOUT_MS,
+} from '../config/defaults.ts';
 import type { AutoTieBreakerNode, QuorumLogAction, QuorumOptions } from './types.ts';
 
 /** The resolved auto_tie_breaker mode (votequorum.c `ATB_NONE/LOWEST/HIGHEST/LIST`). */
@@ -32,6 +38,15 @@ export interface QuorumSettings {
   lastManStanding: boolean;
   lastManStandingWindowMs: number;
   tieBreaker: TieBreaker;
+  /** The configured quorum device; null without one. */
+  device: QuorumDeviceSettings | null;
+}
+
+/** A configured quorum device (votequorum.c `qdevice->votes`, `qdevice_timeout`, `qdevice_sync_timeout`). */
+export interface QuorumDeviceSettings {
+  votes: number;
+  timeoutMs: number;
+  syncTimeoutMs: number;
 }
 
 /** A configuration votequorum refuses to start with. */
@@ -122,6 +137,11 @@ function readRuntimeKeys(options: QuorumOptions, startup: QuorumStartupKeys, log
   let tieBreaker = startup.tieBreaker;
   const lastManStanding = startup.lastManStanding;
   let twoNode = options.twoNode ?? false;
+  if (twoNode && options.device) {
+    throw new QuorumConfigError(
+      'configuration error: two_node and quorum device cannot be configured at the same time!',
+    );
+  }
   const waitForAll = startup.waitForAll ?? twoNode;
   if (twoNode && tieBreaker.kind !== 'none') {
     logAt('error', 'two_node and auto_tie_breaker are both specified but are not compatible.');
@@ -139,16 +159,62 @@ function readRuntimeKeys(options: QuorumOptions, startup: QuorumStartupKeys, log
     logAt('error', 'Therefore auto_tie_breaker has been disabled. Please fix your corosync.conf');
     tieBreaker = { kind: 'none' };
   }
+  const nodeCount = localEntry ? (options.nodelist?.length ?? 0) : 0;
+  const device = options.device
+    ? resolveDevice(options.device, { lastManStanding, tieBreaker, configuredExpected, nodeCount, nodelistVotes })
+    : null;
+  const nodelistExpected = nodelistVotes + (device && options.device?.votes === undefined ? device.votes : 0);
   return {
     localNodeId: options.localNodeId,
     votes,
-    expectedVotes: configuredExpected > 0 ? configuredExpected : nodelistVotes,
+    expectedVotes: configuredExpected > 0 ? configuredExpected : nodelistExpected,
     twoNode,
     waitForAll,
     lastManStanding,
     lastManStandingWindowMs: startup.lastManStandingWindowMs,
     tieBreaker,
+    device,
   };
+}
+
+/** The device checks of `votequorum_readconfig()`, in its order, and the automatic device votes. */
+function resolveDevice(
+  device: NonNullable<QuorumOptions['device']>,
+  context: {
+    lastManStanding: boolean;
+    tieBreaker: TieBreaker;
+    configuredExpected: number;
+    nodeCount: number;
+    nodelistVotes: number;
+  },
+): QuorumDeviceSettings {
+  const fail = (message: string): never => {
+    throw new QuorumConfigError(`configuration error: ${message}`);
+  };
+  if (context.lastManStanding) fail('quorum.device is not compatible with last_man_standing');
+  if (context.tieBreaker.kind !== 'none') fail('quorum.device is not compatible with auto_tie_breaker');
+  const { configuredExpected, nodeCount, nodelistVotes } = context;
+  if (configuredExpected > 0 && device.votes === undefined) {
+    fail('quorum.device.votes must be specified when quorum.expected_votes is set');
+  }
+  if (device.votes === undefined && nodeCount > 0 && nodeCount !== nodelistVotes) {
+    fail('quorum.device.votes must be specified when not all nodes votes 1');
+  }
+  if (
+    device.votes !== undefined &&
+    device.votes > 0 &&
+    configuredExpected > 0 &&
+    configuredExpected - device.votes < 2
+  ) {
+    fail('quorum.device.votes is too high or expected_votes is too low');
+  }
+  const votes = device.votes ?? Math.max(0, nodelistVotes - 1);
+  const timeoutMs = device.timeoutMs ?? DEFAULT_QDEVICE_TIMEOUT_MS;
+  const syncTimeoutMs = device.syncTimeoutMs ?? DEFAULT_QDEVICE_SYNC_TIMEOUT_MS;
+  requireCount('quorum.device.votes', votes, 0);
+  requireCount('quorum.device.timeout', timeoutMs, 1);
+  requireCount('quorum.device.sync_timeout', syncTimeoutMs, 1);
+  return { votes, timeoutMs, syncTimeoutMs };
 }
 
 function sumNodelistVotes(nodelist: NonNullable<QuorumOptions['nodelist']>): number {

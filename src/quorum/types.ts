@@ -47,7 +47,39 @@ export interface QuorumOptions {
   autoTieBreaker?: boolean;
   /** `quorum.auto_tie_breaker_node` (default `lowest`). */
   autoTieBreakerNode?: AutoTieBreakerNode;
+  /** `quorum { device { } }` with a `model` set; absent: no quorum device configured. */
+  device?: QuorumDeviceOptions;
 }
+
+/** The keys of `quorum.device` votequorum reads (votequorum.c `votequorum_qdevice_is_configured`). */
+export interface QuorumDeviceOptions {
+  /** `quorum.device.votes`; unset: the nodelist's node count - 1 when every node votes 1 (else a config error). */
+  votes?: number;
+  /** `quorum.device.timeout` in ms: a device that stops polling loses its vote after it (default 10000). */
+  timeoutMs?: number;
+  /** `quorum.device.sync_timeout` in ms: how long a sync waits for the device's poll (default 30000). */
+  syncTimeoutMs?: number;
+}
+
+/**
+ * The quorum device API of votequorum (votequorum.h `votequorum_qdevice_*`), used by the daemon's qdevice client
+ * (corosync-qdevice's side). `name` is the device's name (corosync-qdevice registers as `Qdevice`).
+ */
+export type QdeviceRequest =
+  | { type: 'qdeviceRegister'; name: string }
+  | { type: 'qdeviceUnregister'; name: string }
+  /** `votequorum_qdevice_poll`: the device is alive and casts (or not) its vote for the ring `ringId`. */
+  | { type: 'qdevicePoll'; name: string; castVote: boolean; ringId: RingId | null }
+  /** `votequorum_qdevice_master_wins`. */
+  | { type: 'qdeviceMasterWins'; name: string; allow: boolean };
+
+/** corosync's error names for a refused quorum device request. */
+export type QdeviceRequestError =
+  | 'CS_ERR_ACCESS'
+  | 'CS_ERR_EXIST'
+  | 'CS_ERR_NOT_EXIST'
+  | 'CS_ERR_INVALID_PARAM'
+  | 'CS_ERR_MESSAGE_ERROR';
 
 /** Log action, as in docs/contracts.md, always with subsystem `QUORUM`. */
 export interface QuorumLogAction {
@@ -73,7 +105,8 @@ export type QuorumEvent =
    * corosync.conf, `localNodeId` unchanged. Nodelist, `expectedVotes`, `votes` and `twoNode` take effect at once;
    * the other keys only at the next restart (see docs/quorum.md).
    */
-  | { type: 'reconfigure'; options: QuorumOptions };
+  | { type: 'reconfigure'; options: QuorumOptions }
+  | QdeviceRequest;
 
 /** corosync's error names for a refused runtime request. */
 export type QuorumRequestError = 'CS_ERR_INVALID_PARAM' | 'CS_ERR_NAME_NOT_FOUND';
@@ -96,10 +129,25 @@ export type QuorumAction =
    */
   | { type: 'reconfigureResult'; ok: true }
   | { type: 'reconfigureResult'; ok: false; error: 'CS_ERR_INVALID_PARAM'; message: string }
+  /** Answer to a quorum device request. */
+  | { type: 'qdeviceResult'; request: QdeviceRequest['type']; ok: true }
+  | { type: 'qdeviceResult'; request: QdeviceRequest['type']; ok: false; error: QdeviceRequestError }
+  /**
+   * The membership of a sync that just started (votequorum.c `votequorum_exec_send_nodelist_notification`): the
+   * device asks its arbiter about this ring and polls with its id; the sync waits for that poll (or sync_timeout).
+   */
+  | { type: 'qdeviceNodeList'; members: number[]; ringId: RingId }
   | QuorumLogAction;
 
 /** The words `corosync-quorumtool` prints on its `Flags:` line, in its order. */
-export type QuorumFlag = '2Node' | 'Quorate' | 'WaitForAll' | 'LastManStanding' | 'AutoTieBreaker';
+export type QuorumFlag = '2Node' | 'Quorate' | 'WaitForAll' | 'LastManStanding' | 'AutoTieBreaker' | 'Qdevice';
+
+/** A member's quorum device as its nodeinfo flags tell (`A,V,NMW` in the `Qdevice` column). */
+export interface QdeviceMemberFlags {
+  alive: boolean;
+  castVote: boolean;
+  masterWins: boolean;
+}
 
 /** One row of the membership block. */
 export interface QuorumMemberStatus {
@@ -109,6 +157,18 @@ export interface QuorumMemberStatus {
   votes: number;
   /** Placeholder for the node name (empty: the daemon or the formatter supplies names). */
   name: string;
+  /** The member's quorum device; null when it has none registered (`NR`). */
+  qdevice: QdeviceMemberFlags | null;
+}
+
+/** The quorum device row (node id 0) of the membership block. */
+export interface QuorumDeviceStatus {
+  /** The device's name (`Qdevice`). */
+  name: string;
+  /** The device's configured votes. */
+  votes: number;
+  /** Whether this node's device casts its vote now (votes count in `totalVotes` only then). */
+  castVote: boolean;
 }
 
 /** Everything `corosync-quorumtool -s` / `pvecm status` show, as data. */
@@ -133,4 +193,6 @@ export interface QuorumSnapshot {
   flags: QuorumFlag[];
   /** Membership rows, sorted by node id. */
   members: QuorumMemberStatus[];
+  /** Shown when a member has a device registered (corosync-quorumtool's `display_qdevice`), else null. */
+  device: QuorumDeviceStatus | null;
 }

@@ -12,9 +12,16 @@
  *   rule for rule; `getinfo` + corosync-quorumtool give `snapshot()`;
  * - a configuration reload (`reconfigure` event) follows `votequorum_refresh_config`: the runtime keys are read
  *   again (`votequorum_readconfig(VOTEQUORUM_READCONFIG_RUNTIME)`), the nodeinfo is multicast, plus a node-votes
- *   and an expected-votes reconfigure message when those changed.
- * Deliberate deviations (docs/quorum.md): no quorum device, allow_downscale, expected_votes_tracking or
- * cancel-wait-for-all; a reload the constructor would refuse changes nothing (corosync goes on with its runtime
+ *   and an expected-votes reconfigure message when those changed;
+ * - the quorum device side: registration, polls for the current ring (a poll for another ring is ignored), the
+ *   poll timer (`device.timeout`, `device.sync_timeout` while a sync waits for the device), the device's votes
+ *   (counted in total votes only while this node's device casts its vote, always in expected votes), the device's
+ *   nodeinfo (node id 0), the `NODE_FLAGS_QDEVICE_*` flags and master_wins.
+ * Deliberate deviations (docs/quorum.md): no allow_downscale, expected_votes_tracking, cancel-wait-for-all or
+ * device extra info; a device registers locally at once (corosync multicasts the registration to record the
+ * device's name on the other nodes: names are local here); a sync that waits for the device's poll holds back this
+ * node's nodeinfo until the poll for the new ring (or sync_timeout) instead of holding corosync's sync barrier, so
+ * every member still completes the sync at the same point of the agreed order; a reload the constructor would refuse changes nothing (corosync goes on with its runtime
  * data, having re-read two_node by then), it recalculates quorum at once (corosync: when its nodeinfo comes
  * back) and nodes no longer in the nodelist are forgotten once they are not members; the sync waits for
  * ring-tagged nodeinfo messages instead of corosync's separate sync barrier; a runtime request changes nothing
@@ -27,8 +34,19 @@
  */
 import { assert, isStrictlyAscending } from '../base/assert.ts';
 import { UINT32_MAX } from '../base/limits.ts';
-import { DEFAULT_LAST_MAN_STANDING_WINDOW_MS } from '../config/defaults.ts';
-import { decodeQuorumMessage, encodeQuorumMessage, NodeFlag, type NodeInfoMessage, ReconfigureParam } from './codec.ts';
+import {
+  DEFAULT_LAST_MAN_STANDING_WINDOW_MS,
+  DEFAULT_QDEVICE_SYNC_TIMEOUT_MS,
+  DEFAULT_QDEVICE_TIMEOUT_MS,
+} from '../config/defaults.ts';
+import {
+  decodeQuorumMessage,
+  encodeQuorumMessage,
+  NodeFlag,
+  type NodeInfoMessage,
+  QDEVICE_NODE_ID,
+  ReconfigureParam,
+} from './codec.ts';
 import {
   QuorumConfigError,
   type QuorumSettings,
@@ -37,6 +55,9 @@ import {
   resolveQuorumSettings,
 } from './settings.ts';
 import type {
+  QdeviceMemberFlags,
+  QdeviceRequest,
+  QdeviceRequestError,
   QuorumAction,
   QuorumEvent,
   QuorumFlag,
@@ -96,6 +117,16 @@ export class QuorumCore {
   private announcedMembers: number[] = [];
   private announcedRingId: RingId | null = null;
   private output: QuorumAction[] = [];
+  /** votequorum.c `qdevice->votes`: the device's votes, from the configuration and the device's nodeinfo. */
+  private deviceVotes: number;
+  /** votequorum.c `qdevice_name`: the name the local device registered with ('' when none). */
+  private deviceName = '';
+  /** votequorum.c `qdevice_master_wins`. */
+  private deviceMasterWins = false;
+  /** votequorum.c `qdevice_timer`: when the device loses its vote without a poll; Infinity when not armed. */
+  private deviceDeadline = Number.POSITIVE_INFINITY;
+  /** votequorum.c `sync_wait_for_poll_or_timeout`: this node's nodeinfo for the ring waits for the device's poll. */
+  private syncWaitForPoll = false;
 
   /** @throws QuorumConfigError on a configuration corosync refuses to start with. */
   constructor(options: QuorumOptions, _now: number) {
@@ -114,6 +145,7 @@ export class QuorumCore {
       flags: NodeFlag.first,
     };
     this.nodes.set(this.us.nodeId, this.us);
+    this.deviceVotes = settings.device?.votes ?? 0;
     if (settings.waitForAll) this.setWaitForAllStatus(true);
     this.recalculateQuorum(false, false);
   }
@@ -140,26 +172,35 @@ export class QuorumCore {
       case 'reconfigure':
         this.onReconfigure(event.options);
         break;
+      default:
+        this.onDeviceRequest(event, now);
     }
     const actions = this.output;
     this.output = [];
     return actions;
   }
 
-  /** Absolute time of the last_man_standing window's end; Infinity when not armed. */
+  /** The next timer: the last_man_standing window's end or the device's poll timeout; Infinity when none. */
   nextDeadline(): number {
-    return this.lastManStandingDeadline;
+    return Math.min(this.lastManStandingDeadline, this.deviceDeadline);
   }
 
   /** What `corosync-quorumtool -s` shows on this node (votequorum `getinfo` + the quorum service's view). */
   snapshot(): QuorumSnapshot {
     const tally = this.tallyMembers();
+    if (this.castsDeviceVote()) tally.totalVotes += this.deviceVotes;
     const flags: QuorumFlag[] = [];
     if (this.settings.twoNode) flags.push('2Node');
     if (this.clusterIsQuorate) flags.push('Quorate');
     if (this.settings.waitForAll) flags.push('WaitForAll');
     if (this.lastManStanding) flags.push('LastManStanding');
     if (this.settings.tieBreaker.kind !== 'none') flags.push('AutoTieBreaker');
+    if (this.us.flags & NodeFlag.qdeviceRegistered) flags.push('Qdevice');
+    const members = this.announcedMembers.map((nodeId) => {
+      const node = this.nodes.get(nodeId);
+      return { nodeId, votes: node?.votes ?? 0, name: '', qdevice: deviceFlagsOf(node?.flags ?? 0) };
+    });
+    const deviceShown = members.some((member) => member.qdevice !== null);
     return {
       nodeId: this.us.nodeId,
       ringId: this.announcedRingId,
@@ -170,11 +211,8 @@ export class QuorumCore {
       totalVotes: tally.totalVotes,
       quorum: this.quorum,
       flags,
-      members: this.announcedMembers.map((nodeId) => ({
-        nodeId,
-        votes: this.nodes.get(nodeId)?.votes ?? 0,
-        name: '',
-      })),
+      members,
+      device: deviceShown ? { name: this.deviceName, votes: this.deviceVotes, castVote: this.castsDeviceVote() } : null,
     };
   }
 
@@ -182,6 +220,7 @@ export class QuorumCore {
 
   /** votequorum.c `votequorum_last_man_standing_timer_fn`. */
   private onTick(now: number): void {
+    if (now >= this.deviceDeadline) this.onDeviceTimeout();
     if (now < this.lastManStandingDeadline) return;
     this.lastManStandingDeadline = Number.POSITIVE_INFINITY;
     if (this.clusterIsQuorate) this.recalculateQuorum(true, true);
@@ -212,12 +251,23 @@ export class QuorumCore {
     assert(isStrictlyAscending(newMembers), 'votequorum: the member list is ascending and unique');
     this.ringId = { rep: ringId.rep, seq: ringId.seq };
     this.syncPending = new Set(newMembers);
+    if (this.hasFlag(NodeFlag.qdeviceRegistered) && this.hasFlag(NodeFlag.qdeviceAlive)) {
+      this.deviceDeadline = now + (this.settings.device?.syncTimeoutMs ?? DEFAULT_QDEVICE_SYNC_TIMEOUT_MS);
+      this.syncWaitForPoll = true;
+      this.log(
+        'info',
+        `waiting for quorum device ${this.deviceName} poll (but maximum for ${this.deviceDeadline - now} ms)`,
+      );
+    }
     this.logList('Sync members', newMembers);
     const joined = newMembers.filter((nodeId) => !this.announcedMembers.includes(nodeId));
     const left = this.announcedMembers.filter((nodeId) => !newMembers.includes(nodeId));
     if (joined.length > 0) this.logList('Sync joined', joined);
     if (left.length > 0) this.logList('Sync left', left);
-    this.sendNodeInfo(this.ringId);
+    this.sendSyncInfo();
+    if (this.hasFlag(NodeFlag.qdeviceRegistered)) {
+      this.output.push({ type: 'qdeviceNodeList', members: [...newMembers], ringId: this.ringId });
+    }
   }
 
   private onReceive(from: number, payload: Uint8Array): void {
@@ -232,8 +282,13 @@ export class QuorumCore {
     }
     const message = decoded.message;
     if (message.type === 'nodeinfo') {
-      if (message.nodeId !== from || !this.ringId || !sameRing(message.ringId, this.ringId)) {
+      const sender = message.nodeId === from || message.nodeId === QDEVICE_NODE_ID;
+      if (!sender || !this.ringId || !sameRing(message.ringId, this.ringId)) {
         this.log('debug', `Ignoring stale or foreign nodeinfo from node ${from}`);
+        return;
+      }
+      if (message.nodeId === QDEVICE_NODE_ID) {
+        this.onDeviceInfo(from, message.votes);
         return;
       }
       this.onNodeInfo(message);
@@ -292,6 +347,153 @@ export class QuorumCore {
     if (this.settings.waitForAll && senderQuorate && (node.flags & NodeFlag.waitForAllStatus) === 0) {
       this.setWaitForAllStatus(false);
     }
+  }
+
+  /**
+   * The device's nodeinfo (votequorum.c `message_handler_req_exec_votequorum_nodeinfo` for node 0): its votes are
+   * taken from a quorate sender while this node is not quorate, otherwise only raised.
+   */
+  private onDeviceInfo(from: number, votes: number): void {
+    const senderQuorate = ((this.nodes.get(from)?.flags ?? 0) & NodeFlag.quorate) !== 0;
+    const before = this.deviceVotes;
+    this.deviceVotes = !this.clusterIsQuorate && senderQuorate ? votes : Math.max(this.deviceVotes, votes);
+    if (this.deviceVotes !== before) this.recalculateQuorum(false, false);
+  }
+
+  // ---- the quorum device (votequorum.c `message_handler_req_lib_votequorum_qdevice_*`) ------------------------
+
+  private onDeviceRequest(request: QdeviceRequest, now: number): void {
+    const error = this.deviceRequestError(request);
+    if (error) {
+      this.output.push({ type: 'qdeviceResult', request: request.type, ok: false, error });
+      return;
+    }
+    switch (request.type) {
+      case 'qdeviceRegister':
+        this.registerDevice(request.name);
+        break;
+      case 'qdeviceUnregister':
+        this.unregisterDevice();
+        break;
+      case 'qdevicePoll':
+        this.pollDevice(request.castVote, now);
+        break;
+      case 'qdeviceMasterWins':
+        this.setDeviceFlags(NodeFlag.qdeviceMasterWins, request.allow);
+        this.deviceMasterWins = request.allow;
+        break;
+    }
+    this.output.push({ type: 'qdeviceResult', request: request.type, ok: true });
+    this.assertDeviceState();
+  }
+
+  /** The checks of each request handler, with corosync's error codes. */
+  private deviceRequestError(request: QdeviceRequest): QdeviceRequestError | null {
+    const registered = this.hasFlag(NodeFlag.qdeviceRegistered);
+    if (request.type === 'qdeviceRegister') {
+      if (!registered || request.name === this.deviceName) return null;
+      this.log(
+        'warning',
+        `A new qdevice with different name (new: ${request.name} old: ${this.deviceName}) is trying to re-register!`,
+      );
+      return 'CS_ERR_EXIST';
+    }
+    if (!registered) return 'CS_ERR_NOT_EXIST';
+    if (request.type === 'qdevicePoll' && !sameRingOrNone(request.ringId, this.ringId)) {
+      this.log(
+        'debug',
+        `Received poll ring id (${ringText(request.ringId)}) != last sync ring id (${ringText(this.ringId)}). Ignoring poll call.`,
+      );
+      return 'CS_ERR_MESSAGE_ERROR';
+    }
+    return request.name === this.deviceName ? null : 'CS_ERR_INVALID_PARAM';
+  }
+
+  /** Registration; this node's nodeinfo and the device's follow (corosync: once its registration came back). */
+  private registerDevice(name: string): void {
+    if (this.hasFlag(NodeFlag.qdeviceRegistered)) return;
+    this.deviceName = name;
+    this.us.flags |= NodeFlag.qdeviceRegistered;
+    this.sendDeviceInfo();
+    this.sendNodeInfo();
+  }
+
+  private unregisterDevice(): void {
+    this.deviceDeadline = Number.POSITIVE_INFINITY;
+    const deferred = this.syncWaitForPoll;
+    this.syncWaitForPoll = false;
+    this.us.flags &= ~DEVICE_FLAGS;
+    this.deviceName = '';
+    this.deviceMasterWins = false;
+    this.afterOwnFlagsChanged();
+    if (deferred) this.sendDeviceInfo();
+  }
+
+  /** A poll for the current ring: the device is alive and casts its vote or not; its timer restarts. */
+  private pollDevice(castVote: boolean, now: number): void {
+    const before = this.us.flags;
+    const deferred = this.syncWaitForPoll;
+    this.syncWaitForPoll = false;
+    this.us.flags |= NodeFlag.qdeviceAlive;
+    if (castVote) this.us.flags |= NodeFlag.qdeviceCastVote;
+    else this.us.flags &= ~NodeFlag.qdeviceCastVote;
+    this.deviceDeadline = now + (this.settings.device?.timeoutMs ?? DEFAULT_QDEVICE_TIMEOUT_MS);
+    if (this.us.flags !== before || deferred) this.afterOwnFlagsChanged();
+    if (deferred) this.sendDeviceInfo();
+  }
+
+  /** votequorum.c `qdevice_timer_fn`: no poll in time, the device loses its vote. */
+  private onDeviceTimeout(): void {
+    this.deviceDeadline = Number.POSITIVE_INFINITY;
+    if (!this.hasFlag(NodeFlag.qdeviceAlive)) return;
+    const deferred = this.syncWaitForPoll;
+    this.syncWaitForPoll = false;
+    this.us.flags &= ~(NodeFlag.qdeviceAlive | NodeFlag.qdeviceCastVote);
+    this.log('info', `lost contact with quorum device ${this.deviceName}`);
+    this.afterOwnFlagsChanged();
+    if (deferred) this.sendDeviceInfo();
+    this.assertDeviceState();
+  }
+
+  /** Sets or clears one of this node's device flags; its nodeinfo goes out when that changed something. */
+  private setDeviceFlags(flag: number, on: boolean): void {
+    const before = this.us.flags;
+    if (on) this.us.flags |= flag;
+    else this.us.flags &= ~flag;
+    if (this.us.flags !== before) this.afterOwnFlagsChanged();
+  }
+
+  /**
+   * This node's flags changed: its nodeinfo tells the members, and quorum is recalculated when it comes back.
+   * Outside any ring nothing comes back: recalculate at once.
+   */
+  private afterOwnFlagsChanged(): void {
+    if (this.ringId === null) this.recalculateQuorum(false, false);
+    else this.sendNodeInfo();
+  }
+
+  private hasFlag(flag: number): boolean {
+    return (this.us.flags & flag) !== 0;
+  }
+
+  /** Whether the device's votes count in this node's total (votequorum.c: `us->flags & NODE_FLAGS_QDEVICE_CAST_VOTE`). */
+  private castsDeviceVote(): boolean {
+    return this.hasFlag(NodeFlag.qdeviceCastVote);
+  }
+
+  private assertDeviceState(): void {
+    const flags = this.us.flags;
+    const registered = (flags & NodeFlag.qdeviceRegistered) !== 0;
+    assert(registered || (flags & DEVICE_FLAGS) === 0, 'votequorum: device flags only with a registered device');
+    assert(
+      (flags & NodeFlag.qdeviceCastVote) === 0 || (flags & NodeFlag.qdeviceAlive) !== 0,
+      'votequorum: only an alive device casts its vote',
+    );
+    assert(!this.syncWaitForPoll || registered, 'votequorum: a sync waits only for a registered device');
+    assert(
+      this.deviceDeadline === Number.POSITIVE_INFINITY || registered,
+      'votequorum: the poll timer runs only for a registered device',
+    );
   }
 
   /** votequorum.c `votequorum_sync_activate`. */
@@ -383,11 +585,13 @@ export class QuorumCore {
       expectedVotes: this.us.expectedVotes,
       nodes: this.nodelistIds?.size ?? 0,
       twoNode: this.settings.twoNode,
+      deviceVotes: this.deviceVotes,
     };
     this.settings = settings;
     this.nodelistIds = nodelistIdsOf(options);
     this.us.votes = settings.votes;
     this.us.expectedVotes = settings.expectedVotes;
+    this.deviceVotes = settings.device?.votes ?? 0;
     // wait_for_all_status is set only at startup; it is cleared when two_node no longer implies wait_for_all.
     if (!settings.waitForAll && this.waitForAllStatus) this.setWaitForAllStatus(false);
     for (const node of [...this.nodes.values()]) {
@@ -402,12 +606,14 @@ export class QuorumCore {
     if (nodeCount !== old.nodes) changes.push(`nodes ${old.nodes} → ${nodeCount}`);
     if (settings.votes !== old.votes) changes.push(`votes ${old.votes} → ${settings.votes}`);
     if (settings.twoNode !== old.twoNode) changes.push(`two_node ${Number(old.twoNode)} → ${Number(settings.twoNode)}`);
+    if (this.deviceVotes !== old.deviceVotes)
+      changes.push(`quorum.device.votes ${old.deviceVotes} → ${this.deviceVotes}`);
     if (changes.length > 0) this.log('notice', `configuration reloaded: ${changes.join(', ')}`);
     this.output.push({ type: 'reconfigureResult', ok: true });
     // Outside any ring nothing was announced yet and no message would come back: take the decrease at once.
     this.recalculateQuorum(this.ringId === null, false);
     if (this.ringId === null) return; // the first configuration change sends the nodeinfo
-    this.sendNodeInfo(this.ringId);
+    this.sendSyncInfo();
     if (settings.votes !== old.votes) {
       this.broadcast({
         type: 'reconfigure',
@@ -452,6 +658,7 @@ export class QuorumCore {
   /** votequorum.c `calculate_quorum`: the quorum the current members give (without storing it). */
   private calculateQuorum(allowDecrease: boolean, maxExpected: number): { quorum: number; totalVotes: number } {
     const tally = this.tallyMembers();
+    if (this.castsDeviceVote()) tally.totalVotes += this.deviceVotes;
     const highestExpected = maxExpected > 0 ? maxExpected : tally.highestExpected;
     let quorum = Math.max(majorityOf(highestExpected), majorityOf(tally.totalVotes));
     if (!allowDecrease) quorum = Math.max(this.quorum, quorum);
@@ -463,7 +670,9 @@ export class QuorumCore {
   private recalculateQuorum(allowDecrease: boolean, byCurrentNodes: boolean): void {
     const tally = this.tallyMembers();
     const maxExpected = byCurrentNodes ? tally.memberCount : 0;
-    if (tally.totalVotes > this.us.expectedVotes) this.us.expectedVotes = tally.totalVotes;
+    // votequorum.c `get_total_votes`: the device's votes count here whether it votes or not.
+    const possibleVotes = tally.totalVotes + this.deviceVotes;
+    if (possibleVotes > this.us.expectedVotes) this.us.expectedVotes = possibleVotes;
     const { quorum, totalVotes } = this.calculateQuorum(allowDecrease, maxExpected);
     this.quorum = quorum;
     assert(quorum >= 1, 'votequorum: quorum is at least one vote');
@@ -498,9 +707,14 @@ export class QuorumCore {
     ) {
       quorate = true;
     }
+    const masterWins = this.deviceMasterWins && !quorate && this.deviceMasterIsMember();
+    if (masterWins) {
+      this.log('debug', 'node is quorate as part of master_wins partition');
+      quorate = true;
+    }
     assert(
-      !quorate || this.quorum <= totalVotes || this.settings.tieBreaker.kind !== 'none',
-      'votequorum: quorate only with quorum ≤ total votes (or by the tie breaker)',
+      !quorate || this.quorum <= totalVotes || this.settings.tieBreaker.kind !== 'none' || masterWins,
+      'votequorum: quorate only with quorum ≤ total votes (or by the tie breaker or master_wins)',
     );
     const changed = quorate !== this.clusterIsQuorate;
     this.clusterIsQuorate = quorate;
@@ -522,6 +736,12 @@ export class QuorumCore {
     if (index < 0) return false;
     // A node listed earlier that was with us before the change may be in the other half: no quorum.
     return !listed.slice(0, index).some((nodeId) => this.previousMembers.includes(nodeId));
+  }
+
+  /** votequorum.c `check_qdevice_master`: a member whose device casts its vote with master_wins. */
+  private deviceMasterIsMember(): boolean {
+    const master = NodeFlag.qdeviceMasterWins | NodeFlag.qdeviceCastVote;
+    return [...this.nodes.values()].some((node) => node.member && (node.flags & master) === master);
   }
 
   /** votequorum.c `check_low_node_id_partition`: the lowest id of the last quorate view is still with us. */
@@ -589,16 +809,44 @@ export class QuorumCore {
     });
   }
 
-  /** votequorum.c `votequorum_exec_send_nodeinfo` for this node, tagged with the ring it is sent in. */
-  private sendNodeInfo(ringId: RingId): void {
+  /**
+   * votequorum.c `votequorum_exec_send_nodeinfo` for this node, tagged with the ring it is sent in. Held back while
+   * the sync waits for the device's poll: the poll (or its timeout) sends it.
+   */
+  private sendNodeInfo(): void {
+    if (this.ringId === null || this.syncWaitForPoll) return;
     this.broadcast({
       type: 'nodeinfo',
       nodeId: this.us.nodeId,
       votes: this.us.votes,
       expectedVotes: this.us.expectedVotes,
       flags: this.us.flags,
-      ringId,
+      ringId: this.ringId,
     });
+  }
+
+  /**
+   * The device's nodeinfo (node id 0, its votes), sent with this node's in a sync and after a reload or a
+   * registration. Only with a device configured or registered, so that nodes without one send what older
+   * corolink versions read.
+   */
+  private sendDeviceInfo(): void {
+    if (this.ringId === null || this.syncWaitForPoll) return;
+    if (this.settings.device === null && !this.hasFlag(NodeFlag.qdeviceRegistered)) return;
+    this.broadcast({
+      type: 'nodeinfo',
+      nodeId: QDEVICE_NODE_ID,
+      votes: this.deviceVotes,
+      expectedVotes: 0,
+      flags: 0,
+      ringId: this.ringId,
+    });
+  }
+
+  /** What a sync sends (votequorum.c `votequorum_sync_process`): this node's nodeinfo, then the device's. */
+  private sendSyncInfo(): void {
+    this.sendNodeInfo();
+    this.sendDeviceInfo();
   }
 
   private answer(request: 'setExpected' | 'setVotes', error: QuorumRequestError | null): void {
@@ -639,4 +887,27 @@ function nodelistIdsOf(options: QuorumOptions): ReadonlySet<number> | null {
 
 function sameRing(a: RingId, b: RingId): boolean {
   return a.rep === b.rep && a.seq === b.seq;
+}
+
+/** The poll's ring check: before the first ring corosync's ring id is 0.0, which a poll without a ring matches. */
+function sameRingOrNone(a: RingId | null, b: RingId | null): boolean {
+  return a === null || b === null ? a === b : sameRing(a, b);
+}
+
+function ringText(ringId: RingId | null): string {
+  return ringId ? `${ringId.rep.toString(16)}.${ringId.seq.toString(16)}` : '0.0';
+}
+
+/** Every `NODE_FLAGS_QDEVICE_*` bit this core uses. */
+const DEVICE_FLAGS =
+  NodeFlag.qdeviceRegistered | NodeFlag.qdeviceAlive | NodeFlag.qdeviceCastVote | NodeFlag.qdeviceMasterWins;
+
+/** The `Qdevice` column of a member: its device flags, null without a registered device (`NR`). */
+function deviceFlagsOf(flags: number): QdeviceMemberFlags | null {
+  if ((flags & NodeFlag.qdeviceRegistered) === 0) return null;
+  return {
+    alive: (flags & NodeFlag.qdeviceAlive) !== 0,
+    castVote: (flags & NodeFlag.qdeviceCastVote) !== 0,
+    masterWins: (flags & NodeFlag.qdeviceMasterWins) !== 0,
+  };
 }

@@ -7,7 +7,15 @@
  * to quiescence.
  * Deterministic: no randomness, no real time.
  */
-import type { QuorumAction, QuorumNodelistEntry, QuorumOptions, QuorumSnapshot, RingId } from './types.ts';
+import { QDEVICE_NAME } from '../config/defaults.ts';
+import type {
+  QdeviceRequest,
+  QuorumAction,
+  QuorumNodelistEntry,
+  QuorumOptions,
+  QuorumSnapshot,
+  RingId,
+} from './types.ts';
 import { QuorumCore } from './votequorum.ts';
 
 /** The simulated cluster: its nodelist and the `quorum { }` options every node shares. */
@@ -124,6 +132,20 @@ export class QuorumSimulator {
   /** `corosync-quorumtool -v votes -n targetNodeId` on `nodeId`; returns the request's result action. */
   setVotes(nodeId: number, targetNodeId: number, votes: number): QuorumAction | undefined {
     return this.request(nodeId, { type: 'setVotes', nodeId: targetNodeId, votes });
+  }
+
+  /** A quorum device request on `nodeId` (the device side of votequorum); returns its `qdeviceResult`. */
+  qdevice(nodeId: number, request: QdeviceRequest): QuorumAction | undefined {
+    const actions = this.core(nodeId).step(request, this.time);
+    this.apply(nodeId, actions);
+    this.settle();
+    return actions.find((action) => action.type === 'qdeviceResult');
+  }
+
+  /** The device `Qdevice` of `nodeId` polls for the node's current ring (or `ringId`), casting its vote or not. */
+  pollDevice(nodeId: number, castVote: boolean, ringId?: RingId | null): QuorumAction | undefined {
+    const ring = ringId === undefined ? (this.rings.get(nodeId)?.ringId ?? null) : ringId;
+    return this.qdevice(nodeId, { type: 'qdevicePoll', name: QDEVICE_NAME, castVote, ringId: ring });
   }
 
   /**

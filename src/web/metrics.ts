@@ -119,6 +119,27 @@ export class DaemonMetrics {
   private readonly totalVotes = gauge(this.registry, 'corolink_quorum_total_votes', 'Sum of the members’ votes');
   private readonly expectedVotes = gauge(this.registry, 'corolink_quorum_expected_votes', 'Expected votes');
   private readonly quorumVotes = gauge(this.registry, 'corolink_quorum_needed_votes', 'Votes needed for quorum');
+  private readonly deviceVotes = gauge(
+    this.registry,
+    'corolink_quorum_device_votes',
+    'Votes of the quorum device (quorum.device.votes; 0 without a device)',
+  );
+  /** The qdevice series exist only while a device is configured (registered into the registry then). */
+  private readonly qdeviceConnected = new Gauge({
+    name: 'corolink_qdevice_connected',
+    help: 'Whether the qdevice-net client is connected to corosync-qnetd (only with a device)',
+    registers: [],
+  });
+  private readonly qdeviceCastVote = new Gauge({
+    name: 'corolink_qdevice_cast_vote',
+    help: "Whether this node's quorum device casts its vote, counted in total votes (only with a device)",
+    registers: [],
+  });
+  private readonly qdeviceHeartbeat = new Gauge({
+    name: 'corolink_qdevice_last_heartbeat_seconds',
+    help: "Seconds since corosync-qnetd's last heartbeat reply (only once one arrived)",
+    registers: [],
+  });
   private readonly pending = gauge(this.registry, 'corolink_totem_pending_messages', 'Messages waiting for the token');
   private readonly totem = {
     retransmits: new SnapshotCounter(
@@ -286,6 +307,21 @@ export class DaemonMetrics {
     this.quorumVotes.set(quorum.quorum);
     this.pending.set(totem.pending);
     const services = this.serviceCounters();
+    this.deviceVotes.set(effective.quorum.device?.votes ?? 0);
+    const age = services.qdevice?.lastHeartbeatAgeMs ?? null;
+    const qdeviceSeries: [Gauge, number | null][] = [
+      [this.qdeviceConnected, services.qdevice ? Number(services.qdevice.connected) : null],
+      [this.qdeviceCastVote, services.qdevice ? Number(quorum.device?.castVote === true) : null],
+      [this.qdeviceHeartbeat, age === null ? null : age / 1000],
+    ];
+    for (const [metric, value] of qdeviceSeries) {
+      const name = (metric as unknown as { name: string }).name;
+      const shown = this.registry.getSingleMetric(name) !== undefined;
+      if (value === null && shown) this.registry.removeSingleMetric(name);
+      if (value === null) continue;
+      if (!shown) this.registry.registerMetric(metric);
+      metric.set(value);
+    }
     const totemValues: [SnapshotCounter, number][] = [
       [this.totem.retransmits, totem.retransmitted],
       [this.totem.tokenRetransmits, totem.tokenRetransmits],

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type { ServiceEngine } from '../../src/daemon/service-engine.ts';
 import { ServiceStack, type StackAction, type StackEvent } from '../../src/daemon/stack.ts';
+import type { QuorumOptions } from '../../src/quorum/index.ts';
 import { corosyncTotemOptions } from '../../src/sim/cluster.ts';
 
 const RUN_LIMIT_MS = 60_000;
@@ -14,6 +15,7 @@ export function stackCluster(
   nodes: number[],
   services: (node: number) => (context: { payloadBytesMax: number | undefined }) => ServiceEngine[],
   totemPayloadBytesMax?: number,
+  quorumExtra: Omit<QuorumOptions, 'localNodeId' | 'nodelist'> = {},
 ) {
   let now = 0;
   const cut = new Set<number>();
@@ -22,7 +24,7 @@ export function stackCluster(
   for (const id of nodes) {
     const options = {
       totem: { ...corosyncTotemOptions(nodes.length), localNodeId: id, nodes },
-      quorum: { localNodeId: id, nodelist: nodes.map((nodeId) => ({ nodeId })) },
+      quorum: { ...quorumExtra, localNodeId: id, nodelist: nodes.map((nodeId) => ({ nodeId })) },
       services: services(id),
     };
     stacks.set(id, new ServiceStack(totemPayloadBytesMax ? { ...options, totemPayloadBytesMax } : options, now));

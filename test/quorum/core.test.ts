@@ -29,6 +29,7 @@ describe('QuorumCore (driven by hand)', () => {
       quorum: 2,
       flags: [],
       members: [],
+      device: null,
     });
     assert.deepEqual(core.step({ type: 'tick' }, 1e9), []);
   });

@@ -23,7 +23,8 @@ describe('corosync-quorumtool -s text', () => {
       totalVotes: 3,
       quorum: 2,
       flags: ['Quorate'],
-      members: [3, 1, 2].map((nodeId) => ({ nodeId, votes: 1, name: '' })),
+      members: [3, 1, 2].map((nodeId) => ({ nodeId, votes: 1, name: '', qdevice: null })),
+      device: null,
     };
     const text = formatQuorumStatus(snapshot, { date: 'Tue Nov 24 21:49:34 2026', nodeNames: names });
     assert.equal(
@@ -102,7 +103,7 @@ describe('corosync-quorumtool -s text', () => {
     const sim = new QuorumSimulator({ nodelist: nodelist(2), quorum: { twoNode: true } });
     sim.start();
     const snapshot = sim.snapshot(1);
-    snapshot.members[1] = { nodeId: 2, votes: 1, name: 'beta' };
+    snapshot.members[1] = { nodeId: 2, votes: 1, name: 'beta', qdevice: null };
     const text = formatQuorumStatus(snapshot, { date: 'x', localNodeId: 2, ringId: { rep: 0xa, seq: 0x1a8 } });
     assert.match(text, /^Node ID: {10}2$/m);
     assert.match(text, /^Ring ID: {10}a\.1a8$/m);

@@ -15,6 +15,7 @@ describe('votequorum configuration rules', () => {
       lastManStanding: false,
       lastManStandingWindowMs: 10000,
       tieBreaker: { kind: 'none' },
+      device: null,
     });
     assert.deepEqual(log, []);
   });

@@ -2,7 +2,7 @@
  * Text of `corolink status`, `corolink quorum` and `corolink nodes`: the sections of `pvecm status` /
  * `corosync-quorumtool -s` / `-l` (docs/cli.md), plus corolink's "Link status" extension. Pure functions.
  */
-import type { Member, StatusV1 } from '../../ipc/schema.ts';
+import type { Member, QuorumState, StatusV1 } from '../../ipc/schema.ts';
 import { ctime, field, heading, hexNodeId } from './text.ts';
 
 /** When the report was made (the `Date:` line); the caller passes the clock so tests are exact. */
@@ -56,17 +56,33 @@ export function votequorumLines(status: StatusV1): string[] {
   ];
 }
 
-/** "Membership information": Nodeid and Votes right-aligned to 10, then the name, `(local)` on this node. */
-export function membershipLines(members: readonly Member[], hexIds: boolean): string[] {
-  return [
+/**
+ * "Membership information": Nodeid and Votes right-aligned to 10, then the name, `(local)` on this node. With a
+ * quorum device (`qdevice`), the `Qdevice` column (`A,V,NMW`) and the device's row, node id 0, as
+ * corosync-quorumtool's `display_nodes_data`: its votes when this node's device casts them, else 0 and `(votes N)`.
+ */
+export function membershipLines(
+  members: readonly Member[],
+  hexIds: boolean,
+  qdevice?: QuorumState['qdevice'],
+): string[] {
+  const id = (nodeId: number) => (hexIds ? hexNodeId(nodeId) : String(nodeId).padStart(COLUMN_WIDTH));
+  const column = (text: string) => (qdevice ? `${text.padStart(COLUMN_WIDTH)} ` : '');
+  const lines = [
     ...heading('Membership information'),
-    `${'Nodeid'.padStart(COLUMN_WIDTH)} ${'Votes'.padStart(COLUMN_WIDTH)} Name`,
+    `${'Nodeid'.padStart(COLUMN_WIDTH)} ${'Votes'.padStart(COLUMN_WIDTH)} ${column('Qdevice')}Name`,
     ...byNodeId(members).map(
       (member) =>
-        `${hexIds ? hexNodeId(member.nodeid) : String(member.nodeid).padStart(COLUMN_WIDTH)} ` +
-        `${String(member.votes).padStart(COLUMN_WIDTH)} ${member.name}${member.local ? ' (local)' : ''}`,
+        `${id(member.nodeid)} ${String(member.votes).padStart(COLUMN_WIDTH)} ${column(member.qdevice ?? 'NR')}` +
+        `${member.name}${member.local ? ' (local)' : ''}`,
     ),
   ];
+  if (qdevice) {
+    const votes = qdevice.cast_vote ? qdevice.votes : 0;
+    const note = qdevice.cast_vote ? '' : ` (votes ${qdevice.votes})`;
+    lines.push(`${id(0)} ${String(votes).padStart(COLUMN_WIDTH)}            ${qdevice.name}${note}`);
+  }
+  return lines;
 }
 
 /** What follows a link's state: its address (local node), the heartbeat latency (peer), or why it is down. */
@@ -100,7 +116,7 @@ export function statusText(status: StatusV1, time: ReportTime): string {
     clusterInformationLines(status),
     quorumInformationLines(status, time, true),
     votequorumLines(status),
-    membershipLines(status.members, true),
+    membershipLines(status.members, true, status.quorum.qdevice),
     linkStatusLines(status),
   ]);
 }
@@ -110,13 +126,13 @@ export function quorumText(status: StatusV1, time: ReportTime): string {
   return joinSections([
     quorumInformationLines(status, time, false),
     votequorumLines(status),
-    membershipLines(status.members, false),
+    membershipLines(status.members, false, status.quorum.qdevice),
   ]);
 }
 
 /** `corolink nodes`: the output of `pvecm nodes` / `corosync-quorumtool -l` (it starts with an empty line). */
 export function nodesText(status: StatusV1): string {
-  return `\n${joinSections([membershipLines(status.members, false)])}`;
+  return `\n${joinSections([membershipLines(status.members, false, status.quorum.qdevice)])}`;
 }
 
 function joinSections(sections: readonly string[][]): string {
