@@ -99,7 +99,7 @@ export class ClusterManagerState {
     t.fenced = t.fenced.filter((n) => !view.members.includes(n));
     for (const e of t.services) {
       if (e.node !== null && !view.members.includes(e.node) && ACTIVE_STATES.includes(e.state)) {
-        this.change(e, 'fence', {}, `${this.name(e.node, view)} left the quorate membership`, view);
+        this.change(e, 'fence', {}, `fence (${this.name(e.node, view)} left the quorate membership)`, view);
       }
     }
     this.manage(view);
@@ -192,7 +192,7 @@ export class ClusterManagerState {
       if (e.state === 'starting' || e.state === 'stopping' || e.state === 'migrate' || e.state === 'relocate') {
         const done = (e.state === 'starting') === running;
         if (done) this.onResult(e.uid, true, null, view);
-        else this.change(e, e.state, {}, 'its command was lost: again', view);
+        else this.change(e, e.state, {}, `${e.state} again (its command's result was lost)`, view);
       } else if (e.state === 'started' && !running) {
         this.change(e, 'starting', {}, `not running on ${this.name(sender, view)}: starting it again`, view);
       }
@@ -212,7 +212,13 @@ export class ClusterManagerState {
           this.change(e, 'error', {}, message, view);
         } else if (unit && e.restarts < unit.maxRestart) {
           this.table.counters.restarts++;
-          this.change(e, 'starting', { restarts: e.restarts + 1 }, `start failed (${message}): restart`, view);
+          this.change(
+            e,
+            'starting',
+            { restarts: e.restarts + 1 },
+            `start failed (${message}): restart ${e.restarts + 1} of ${unit.maxRestart}`,
+            view,
+          );
         } else {
           const failed = [...e.failedNodes, node];
           const target =
@@ -234,16 +240,16 @@ export class ClusterManagerState {
         return;
       case 'stopping':
         if (ok) this.change(e, 'stopped', { node: null }, `stopped on ${this.name(node, view)}`, view);
-        else this.change(e, 'error', {}, `stop failed (${message})`, view);
+        else this.change(e, 'error', {}, `error: stop failed (${message})`, view);
         return;
       case 'migrate':
       case 'relocate': {
         const target = e.target!;
         if (ok) {
-          const why = `${e.state} from ${this.name(node, view)} to ${this.name(target, view)}`;
+          const why = `starting on ${this.name(target, view)} (${e.state} from ${this.name(node, view)})`;
           this.change(e, 'starting', { node: target, target: null }, why, view);
         } else {
-          this.change(e, 'error', { target: null }, `stop for ${e.state} failed (${message})`, view);
+          this.change(e, 'error', { target: null }, `error: stop for ${e.state} failed (${message})`, view);
         }
         return;
       }
@@ -263,7 +269,7 @@ export class ClusterManagerState {
     });
     for (const e of this.table.services) {
       if (e.node !== node || !(ACTIVE_STATES.includes(e.state) || e.state === 'fence')) continue;
-      this.change(e, 'recovery', { target: null }, `${this.name(node, view)} fenced`, view);
+      this.change(e, 'recovery', { target: null }, `recovery (${this.name(node, view)} fenced)`, view);
     }
   }
 
@@ -292,7 +298,8 @@ export class ClusterManagerState {
     if (nodePriority(unit, request.node, view.nodeName) === null) {
       return `node ${this.name(request.node, view)} is not allowed for ${request.unit} (restricted group)`;
     }
-    this.change(e, request.op, { target: request.node }, `${request.op} to ${this.name(request.node, view)}`, view);
+    const why = `${request.op} from ${this.name(e.node!, view)} to ${this.name(request.node, view)} (requested)`;
+    this.change(e, request.op, { target: request.node }, why, view);
     return null;
   }
 
@@ -327,18 +334,22 @@ export class ClusterManagerState {
         case 'started':
           if (!online) break;
           if (requested !== 'started') {
-            this.change(e, 'stopping', {}, `request ${requested}`, view);
+            this.change(e, 'stopping', {}, `stopping on ${this.name(e.node!, view)} (requested ${requested})`, view);
           } else if (e.state === 'started' && unit) {
             this.moveAway(e, unit, placement, view);
           }
           break;
         case 'fence':
           // Back before its deadline: it stopped everything when it left (lrm.ts), so start again there.
-          if (online) this.change(e, requested === 'started' ? 'starting' : 'stopped', {}, 'node back', view);
+          if (online) {
+            const back = `${this.name(e.node!, view)} back before its fence deadline`;
+            if (requested === 'started') this.change(e, 'starting', {}, `starting on it (${back})`, view);
+            else this.change(e, 'stopped', {}, `stopped (${back})`, view);
+          }
           break;
         case 'recovery': {
           if (requested !== 'started' || unit === undefined) {
-            this.change(e, 'stopped', { node: null }, `request ${requested}`, view);
+            this.change(e, 'stopped', { node: null }, `stopped (requested ${requested})`, view);
             break;
           }
           const node = selectNode(unit, placement, []);
@@ -354,7 +365,13 @@ export class ClusterManagerState {
         }
         case 'error':
           if (requested === 'disabled' || unit === undefined) {
-            this.change(e, 'stopped', { node: null, restarts: 0, relocations: 0, failedNodes: [] }, 'cleared', view);
+            this.change(
+              e,
+              'stopped',
+              { node: null, restarts: 0, relocations: 0, failedNodes: [] },
+              'error cleared',
+              view,
+            );
           }
           break;
         default:
@@ -374,7 +391,8 @@ export class ClusterManagerState {
     const target = selectNode(unit, placement, [node]);
     if (target === null) return;
     const why = maintenance ? 'node in maintenance' : priority === null ? 'node not allowed' : 'failback';
-    this.change(e, 'relocate', { target }, `${why}: relocate to ${this.name(target, view)}`, view);
+    const move = `relocate from ${this.name(node, view)} to ${this.name(target, view)} (${why})`;
+    this.change(e, 'relocate', { target }, move, view);
   }
 
   /** Every state change gets a new command uid (ha-manager's compute_new_uuid): `epoch.counter`. */
@@ -396,11 +414,7 @@ export class ClusterManagerState {
       e.uid = '';
     }
     if (state === 'stopped') e.node = null;
-    const where = e.node === null ? '' : ` on ${this.name(e.node, view)}`;
-    this.out.push({
-      type: 'event',
-      event: { sid: e.id, nodeId: e.node, message: `service ${e.id}: ${state}${where} (${why})`, state },
-    });
+    this.out.push({ type: 'event', event: { sid: e.id, nodeId: e.node, message: `service ${e.id}: ${why}`, state } });
   }
 
   private name(node: number, view: CrmView): string {
