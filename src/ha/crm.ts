@@ -99,7 +99,7 @@ export class ClusterManagerState {
     t.fenced = t.fenced.filter((n) => !view.members.includes(n));
     for (const e of t.services) {
       if (e.node !== null && !view.members.includes(e.node) && ACTIVE_STATES.includes(e.state)) {
-        this.change(e, 'fence', {}, `fence (${this.name(e.node, view)} left the quorate membership)`, view);
+        this.change(e, 'fence', {}, `fence (${this.name(e.node, view)} left the quorate membership)`);
       }
     }
     this.manage(view);
@@ -192,9 +192,9 @@ export class ClusterManagerState {
       if (e.state === 'starting' || e.state === 'stopping' || e.state === 'migrate' || e.state === 'relocate') {
         const done = (e.state === 'starting') === running;
         if (done) this.onResult(e.uid, true, null, view);
-        else this.change(e, e.state, {}, `${e.state} again (its command's result was lost)`, view);
+        else this.change(e, e.state, {}, `${e.state} again (its command's result was lost)`);
       } else if (e.state === 'started' && !running) {
-        this.change(e, 'starting', {}, `not running on ${this.name(sender, view)}: starting it again`, view);
+        this.change(e, 'starting', {}, `not running on ${this.name(sender, view)}: starting it again`);
       }
     }
   }
@@ -207,9 +207,9 @@ export class ClusterManagerState {
     switch (e.state) {
       case 'starting':
         if (ok) {
-          this.change(e, 'started', { failedNodes: [] }, `started on ${this.name(node, view)}`, view);
+          this.change(e, 'started', { failedNodes: [] }, `started on ${this.name(node, view)}`);
         } else if (message?.startsWith(STOP_FAILED)) {
-          this.change(e, 'error', {}, message, view);
+          this.change(e, 'error', {}, message);
         } else if (unit && e.restarts < unit.maxRestart) {
           this.table.counters.restarts++;
           this.change(
@@ -217,39 +217,32 @@ export class ClusterManagerState {
             'starting',
             { restarts: e.restarts + 1 },
             `start failed (${message}): restart ${e.restarts + 1} of ${unit.maxRestart}`,
-            view,
           );
         } else {
           const failed = [...e.failedNodes, node];
           const target =
             unit && e.relocations < unit.maxRelocate ? selectNode(unit, this.placement(view), failed) : null;
           if (target === null) {
-            this.change(e, 'error', { failedNodes: failed }, `start failed (${message}): error`, view);
+            this.change(e, 'error', { failedNodes: failed }, `start failed (${message}): error`);
           } else {
             this.table.counters.relocations++;
             const why = `start failed on ${this.name(node, view)}: relocate to ${this.name(target, view)}`;
-            this.change(
-              e,
-              'starting',
-              { node: target, failedNodes: failed, relocations: e.relocations + 1 },
-              why,
-              view,
-            );
+            this.change(e, 'starting', { node: target, failedNodes: failed, relocations: e.relocations + 1 }, why);
           }
         }
         return;
       case 'stopping':
-        if (ok) this.change(e, 'stopped', { node: null }, `stopped on ${this.name(node, view)}`, view);
-        else this.change(e, 'error', {}, `error: stop failed (${message})`, view);
+        if (ok) this.change(e, 'stopped', { node: null }, `stopped on ${this.name(node, view)}`);
+        else this.change(e, 'error', {}, `error: stop failed (${message})`);
         return;
       case 'migrate':
       case 'relocate': {
         const target = e.target!;
         if (ok) {
           const why = `starting on ${this.name(target, view)} (${e.state} from ${this.name(node, view)})`;
-          this.change(e, 'starting', { node: target, target: null }, why, view);
+          this.change(e, 'starting', { node: target, target: null }, why);
         } else {
-          this.change(e, 'error', { target: null }, `error: stop for ${e.state} failed (${message})`, view);
+          this.change(e, 'error', { target: null }, `error: stop for ${e.state} failed (${message})`);
         }
         return;
       }
@@ -269,7 +262,7 @@ export class ClusterManagerState {
     });
     for (const e of this.table.services) {
       if (e.node !== node || !(ACTIVE_STATES.includes(e.state) || e.state === 'fence')) continue;
-      this.change(e, 'recovery', { target: null }, `recovery (${this.name(node, view)} fenced)`, view);
+      this.change(e, 'recovery', { target: null }, `recovery (${this.name(node, view)} fenced)`);
     }
   }
 
@@ -299,7 +292,7 @@ export class ClusterManagerState {
       return `node ${this.name(request.node, view)} is not allowed for ${request.unit} (restricted group)`;
     }
     const why = `${request.op} from ${this.name(e.node!, view)} to ${this.name(request.node, view)} (requested)`;
-    this.change(e, request.op, { target: request.node }, why, view);
+    this.change(e, request.op, { target: request.node }, why);
     return null;
   }
 
@@ -321,20 +314,14 @@ export class ClusterManagerState {
           const node = selectNode(unit, placement, []);
           if (node === null) e.message = 'no allowed node is online';
           else
-            this.change(
-              e,
-              'starting',
-              { node, restarts: 0, relocations: 0 },
-              `starting on ${this.name(node, view)}`,
-              view,
-            );
+            this.change(e, 'starting', { node, restarts: 0, relocations: 0 }, `starting on ${this.name(node, view)}`);
           break;
         }
         case 'starting':
         case 'started':
           if (!online) break;
           if (requested !== 'started') {
-            this.change(e, 'stopping', {}, `stopping on ${this.name(e.node!, view)} (requested ${requested})`, view);
+            this.change(e, 'stopping', {}, `stopping on ${this.name(e.node!, view)} (requested ${requested})`);
           } else if (e.state === 'started' && unit) {
             this.moveAway(e, unit, placement, view);
           }
@@ -343,13 +330,13 @@ export class ClusterManagerState {
           // Back before its deadline: it stopped everything when it left (lrm.ts), so start again there.
           if (online) {
             const back = `${this.name(e.node!, view)} back before its fence deadline`;
-            if (requested === 'started') this.change(e, 'starting', {}, `starting on it (${back})`, view);
-            else this.change(e, 'stopped', {}, `stopped (${back})`, view);
+            if (requested === 'started') this.change(e, 'starting', {}, `starting on it (${back})`);
+            else this.change(e, 'stopped', {}, `stopped (${back})`);
           }
           break;
         case 'recovery': {
           if (requested !== 'started' || unit === undefined) {
-            this.change(e, 'stopped', { node: null }, `stopped (requested ${requested})`, view);
+            this.change(e, 'stopped', { node: null }, `stopped (requested ${requested})`);
             break;
           }
           const node = selectNode(unit, placement, []);
@@ -360,18 +347,12 @@ export class ClusterManagerState {
           this.table.counters.recoveries++;
           const from = e.node === null ? 'nowhere' : this.name(e.node, view);
           const why = `recovery from ${from} to ${this.name(node, view)} (${from} fenced)`;
-          this.change(e, 'starting', { node, restarts: 0, relocations: 0, failedNodes: [] }, why, view);
+          this.change(e, 'starting', { node, restarts: 0, relocations: 0, failedNodes: [] }, why);
           break;
         }
         case 'error':
           if (requested === 'disabled' || unit === undefined) {
-            this.change(
-              e,
-              'stopped',
-              { node: null, restarts: 0, relocations: 0, failedNodes: [] },
-              'error cleared',
-              view,
-            );
+            this.change(e, 'stopped', { node: null, restarts: 0, relocations: 0, failedNodes: [] }, 'error cleared');
           }
           break;
         default:
@@ -392,17 +373,11 @@ export class ClusterManagerState {
     if (target === null) return;
     const why = maintenance ? 'node in maintenance' : priority === null ? 'node not allowed' : 'failback';
     const move = `relocate from ${this.name(node, view)} to ${this.name(target, view)} (${why})`;
-    this.change(e, 'relocate', { target }, move, view);
+    this.change(e, 'relocate', { target }, move);
   }
 
   /** Every state change gets a new command uid (ha-manager's compute_new_uuid): `epoch.counter`. */
-  private change(
-    e: ServiceEntry,
-    state: HaServiceState,
-    fields: Partial<ServiceEntry>,
-    why: string,
-    view: CrmView,
-  ): void {
+  private change(e: ServiceEntry, state: HaServiceState, fields: Partial<ServiceEntry>, why: string): void {
     Object.assign(e, fields);
     e.state = state;
     e.since = this.table.seq;
