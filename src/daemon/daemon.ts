@@ -4,12 +4,15 @@
  */
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type HaTimings, haTimings } from '../config/defaults.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
+import type { HaResourceRunner, HaWatchdog } from '../ha/contract.ts';
 import { AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfsService } from './cfs-service.ts';
 import { ClusterConfigService } from './cluster-config.ts';
 import { NodeEngine } from './engine.ts';
+import { HaManager } from './ha-manager.ts';
 import { cfsHandlers } from './handlers/cfs.ts';
 import { configHandlers } from './handlers/config.ts';
 import { cpgHandlers } from './handlers/cpg.ts';
@@ -39,6 +42,16 @@ export interface DaemonOptions {
    * loop, and once the links are up, peers would read that block as silence.
    */
   prepare?: (checked: CheckedConfig) => Promise<void>;
+  /**
+   * The HA managers (docs/ha.md): given, this daemon runs service engine 5 with this resource runner and watchdog.
+   * Every node of the cluster must run it or none (a member without it stalls the HA sync, never the stack's).
+   */
+  ha?: {
+    runner: () => HaResourceRunner;
+    watchdog: (timings: HaTimings) => HaWatchdog;
+    /** Overrides DEFAULT_HA_FENCE_TIMEOUT_MS. */
+    fenceTimeoutMs?: number;
+  };
 }
 
 /** A startup failure meant for the admin: one clear line. */
@@ -61,6 +74,8 @@ export interface RunningDaemon {
   logger: Logger;
   admin: AdminSocketServer;
   cfs: CfsService;
+  /** The HA managers, when `DaemonOptions.ha` was given. */
+  ha: HaManager | undefined;
   serviceCounters(): ServiceCounters;
   stop(): Promise<void>;
 }
@@ -144,6 +159,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
   }
   const probe = new LinkProbeService((level, message) => logger.log(level, 'KNET', message));
+  const ha =
+    options.ha === undefined
+      ? undefined
+      : haManager(options.ha, checked, identity.node.nodeid!, cfs, (level, message) =>
+          logger.log(level, 'HA', message),
+        );
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
@@ -151,13 +172,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
-    services: (context) => [...cfs.services(context), probe.serviceEngine],
+    services: (context) => [...cfs.services(context), probe.serviceEngine, ...(ha?.services(context) ?? [])],
   }).catch((error) => {
     cfs.close();
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
   cfs.attach(engine);
   probe.attach(engine);
+  ha?.attach(engine);
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
@@ -185,6 +207,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       stopAuthWatch();
       clusterConfig.close();
       await engine.stop();
+      await ha?.close();
       await admin.close();
       await join.close();
       cfs.close();
@@ -203,7 +226,26 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       accept_failed: admin.counters.acceptErrors,
     },
   });
-  return { engine, logger, admin, cfs, serviceCounters, stop };
+  return { engine, logger, admin, cfs, ha, serviceCounters, stop };
+}
+
+function haManager(
+  factories: NonNullable<DaemonOptions['ha']>,
+  checked: CheckedConfig,
+  localNodeId: number,
+  cfs: CfsService,
+  log: (level: 'notice' | 'warning', message: string) => void,
+): HaManager {
+  const timings = haTimings(checked.effective.totem, factories.fenceTimeoutMs);
+  return new HaManager({
+    localNodeId,
+    nodes: checked.effective.nodes.filter((n) => n.nodeId !== null).map((n) => ({ nodeId: n.nodeId!, name: n.name })),
+    timings,
+    runner: factories.runner(),
+    watchdog: factories.watchdog(timings),
+    store: cfs,
+    log,
+  });
 }
 
 function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {

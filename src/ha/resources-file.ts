@@ -348,3 +348,34 @@ export function splitSid(sid: string): [string, string] {
   const colon = sid.indexOf(':');
   return [sid.slice(0, colon), sid.slice(colon + 1)];
 }
+
+/**
+ * The configuration `config` with the sections of `section` added (or, with `replace`, replacing those of the same
+ * ids). An error names its line:column within `section` when it is there.
+ */
+export function addSections(config: HaResourcesConfig, section: string, replace: boolean): ParseResult {
+  let added: Section[];
+  try {
+    added = sections(section);
+  } catch (error) {
+    if (error instanceof HaResourcesError) return { ok: false, error };
+    throw error;
+  }
+  if (added.length === 0) return { ok: false, error: new HaResourcesError(1, 1, 'no section given') };
+  const ids = new Set(added.map((s) => `${s.type}:${s.name}`));
+  const exists = (id: string) =>
+    config.resources.some((r) => r.spec.sid === id) || config.groups.some((g) => `group:${g.name}` === id);
+  const twice = added.find((s) => exists(`${s.type}:${s.name}`));
+  if (twice && !replace) return { ok: false, error: at(twice, `${twice.type}:${twice.name} exists already`) };
+  const base = printResources({
+    resources: config.resources.filter((r) => !ids.has(r.spec.sid)),
+    groups: config.groups.filter((g) => !ids.has(`group:${g.name}`)),
+  });
+  const offset = base === '' ? 0 : base.split('\n').length;
+  const merged = parseResources(base === '' ? section : `${base}\n${section}`);
+  if (merged.ok || merged.error.line <= offset) return merged;
+  return {
+    ok: false,
+    error: new HaResourcesError(merged.error.line - offset, merged.error.column, merged.error.detail),
+  };
+}

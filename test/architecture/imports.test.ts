@@ -22,12 +22,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   quorum: ['base', 'config', 'totem'],
   cpg: ['base', 'config', 'totem'],
   cfs: ['base', 'config'],
+  ha: ['base', 'config'],
   ipc: ['base', 'config', 'cpg', 'cfs'],
-  daemon: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'ipc'],
+  daemon: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'ha', 'ipc'],
   client: ['base', 'config', 'ipc'],
   web: ['base', 'config', 'ipc', 'daemon'],
   cli: ['base', 'config', 'ipc', 'client', 'daemon', 'web', 'lab'],
-  sim: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'daemon'],
+  sim: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'ha', 'daemon'],
   lab: ['base', 'config', 'ipc', 'client'],
 };
 
