@@ -273,7 +273,7 @@ export class HaCore {
 
   /** What is due after every event: the local manager, its report, and the elected manager's inputs. */
   private duties(now: number): void {
-    const mayRun = this.options.quorate() && now <= this.leaseFrom + this.options.timings.leaseMs;
+    const mayRun = this.options.quorate() && now < this.leaseFrom + this.options.timings.leaseMs;
     const table = this.phase === 'synced' ? this.crm.table : null;
     for (const action of this.lrm.update(table, this.crm.units, mayRun, now)) this.lrmAction(action, now);
     if (!this.lrm.mayRun) this.held.length = 0;
