@@ -76,6 +76,8 @@ export class HaCore {
   private configSent: string | null = null;
   private readonly fenceSent = new Set<number>();
   private readonly held: HaCoreAction[] = [];
+  /** When the last sync completed (the partition's table took effect). */
+  syncedAt = Number.NEGATIVE_INFINITY;
   private out: HaCoreAction[] = [];
 
   constructor(private readonly options: HaCoreOptions) {
@@ -85,6 +87,11 @@ export class HaCore {
   /** Whether this node is the elected manager of a synced quorate partition. */
   get isManager(): boolean {
     return this.active && this.members[0] === this.options.localNodeId;
+  }
+
+  /** This configuration's members. */
+  get membership(): readonly number[] {
+    return this.members;
   }
 
   /** Synced and quorate: the table is this partition's and may change. */
@@ -251,6 +258,7 @@ export class HaCore {
     }
     this.phase = 'synced';
     this.counters.merges++;
+    this.syncedAt = now;
     if (this.options.quorate()) {
       this.crmOutputs(this.crm.afterMerge(this.view(), this.ringSeq));
       // The first report right away: it renews the lease and settles commands whose results the change lost.

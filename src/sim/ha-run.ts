@@ -18,7 +18,7 @@
 import { type HaTimings, haTimings } from '../config/defaults.ts';
 import { HA_SERVICE_ID, HaEngine, type HaEngineOutput, type HaEngineRequest } from '../daemon/ha-engine.ts';
 import { parseResources } from '../ha/resources-file.ts';
-import { unitsOf } from '../ha/units.ts';
+import { type HaUnit, nodePriority, unitsOf } from '../ha/units.ts';
 import { type FaultEvent, planFaults } from './faults.ts';
 import { applyNetworkFault, healEverything, LIVENESS_POLL_MS, runWithinBudget, thrownViolation } from './fuzz-run.ts';
 import { FUZZ_TOTEM_TIMINGS, FUZZ_TRANSPORT_TIMINGS } from './fuzz-target.ts';
@@ -52,6 +52,8 @@ const COMMAND_MS_MAX = 40;
  * lease: a quorate partition recovers the services of the nodes it lost, under the watchdogs' deadlines.
  */
 const HOLD_MS = HA_SIM_TIMINGS.recoveryWaitMs + HA_SIM_TIMINGS.leaseMs;
+/** A quorate partition synced this long ago has recovered what it lost: a recovery wait and two report rounds. */
+const PARTITION_STABLE_MS = HA_SIM_TIMINGS.recoveryWaitMs + 2 * HA_SIM_TIMINGS.reportIntervalMs;
 /** Longest the ring may take to re-form after healing. */
 const CONVERGE_MS_MAX = 20_000;
 /** After the ring re-formed, every unit must run within this (a sync, a report round, commands). */
@@ -106,7 +108,8 @@ export interface HaSeedResult {
   /** The ring did not re-form after healing (a known Totem defect on a few seeds): liveness was not judged. */
   unconverged: boolean;
   records: HaRecords;
-  stats: { commands: number; recoveries: number; virtualMs: number };
+  /** Quorate partitions judged at the end of the hold (see `partitionViolations`). */
+  stats: { commands: number; recoveries: number; partitionsJudged: number; virtualMs: number };
 }
 
 /** The shape of a seed: 3–4 nodes, 1–2 links (small clusters: a seed costs CPU per virtual second and node). */
@@ -158,6 +161,7 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
   const units = unitsOf((parseResources(HA_SIM_RESOURCES) as { ok: true; config: never }).config);
   let violations: HaViolation[] = [];
   let unconverged = false;
+  let partitionsJudged = 0;
   try {
     for (const event of schedule) {
       cluster.scheduler.at(event.at, () => {
@@ -185,6 +189,9 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
       });
     }
     runWithinBudget(cluster, safetyMs + HOLD_MS);
+    const judged = partitionViolations(cluster, engines, units, model.records.intervals);
+    partitionsJudged = judged.partitions;
+    violations = judged.violations;
     healEverything(
       {
         network: cluster.network,
@@ -209,7 +216,7 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
       while (checkRunning(model.records.intervals, started).length > 0 && cluster.scheduler.now() < runningBy) {
         runWithinBudget(cluster, LIVENESS_POLL_MS);
       }
-      violations = checkRunning(model.records.intervals, started);
+      violations = [...violations, ...checkRunning(model.records.intervals, started)];
     }
   } catch (error) {
     const thrown = thrownViolation(error, cluster.scheduler.now());
@@ -229,8 +236,43 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
     violations,
     unconverged,
     records,
-    stats: { commands: records.runs.length, recoveries, virtualMs: cluster.scheduler.now() },
+    stats: { commands: records.runs.length, recoveries, partitionsJudged, virtualMs: cluster.scheduler.now() },
   };
+}
+
+/**
+ * At the end of the hold: every quorate partition synced long enough ago runs every unit requested started that has
+ * an allowed node in it, on one of its members.
+ */
+function partitionViolations(
+  cluster: StackSimCluster,
+  engines: ReadonlyMap<number, HaEngine>,
+  units: readonly HaUnit[],
+  intervals: readonly ProcessInterval[],
+): { violations: HaViolation[]; partitions: number } {
+  const now = cluster.scheduler.now();
+  const out: HaViolation[] = [];
+  const judged = new Set<string>();
+  for (const [node, engine] of engines) {
+    const core = engine.core;
+    if (!cluster.isUp(node) || !core.active || now - core.syncedAt < PARTITION_STABLE_MS) continue;
+    const members = core.membership;
+    if (judged.has(members.join(','))) continue;
+    judged.add(members.join(','));
+    const open = intervals.filter((p) => p.to === null && members.includes(p.node));
+    for (const unit of units) {
+      if (unit.requested !== 'started') continue;
+      if (!members.some((n) => nodePriority(unit, n, (id) => `n${id}`) !== null)) continue;
+      const where = unit.members.map((m) => open.filter((p) => p.sid === m.sid).map((p) => p.node));
+      if (where.every((w) => w.length === 1 && w[0] === where[0]![0])) continue;
+      out.push({
+        invariant: 'ha-liveness',
+        nodes: [...members],
+        detail: `quorate partition [${members}] synced at ${core.syncedAt.toFixed(1)} ms: ${unit.id} runs on [${where.map((w) => `[${w}]`)}] at ${now.toFixed(1)} ms`,
+      });
+    }
+  }
+  return { violations: out, partitions: judged.size };
 }
 
 export function formatHaFailure(result: HaSeedResult, options: { trace?: boolean } = {}): string {

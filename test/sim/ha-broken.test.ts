@@ -13,3 +13,13 @@ test('without the recovery wait, some seed runs a service on two nodes at once',
   }
   assert.ok(found > 0, 'ha-exclusive found');
 });
+
+test('a manager that never recovers a lost node is caught by the quorate-partition liveness check', () => {
+  const timings = { ...HA_SIM_TIMINGS, recoveryWaitMs: 1e9 };
+  let found = 0;
+  for (let seed = 1; seed <= 60 && found === 0; seed++) {
+    const result = runHaSeed({ seed, ...haShapeForSeed(seed), timings });
+    found += result.violations.filter((v) => v.invariant === 'ha-liveness').length;
+  }
+  assert.ok(found > 0, 'ha-liveness found');
+});
