@@ -18,7 +18,10 @@ import type { StackEvent } from './stack.ts';
 /** The HA managers' service id: the first byte of their Totem payloads. */
 export const HA_SERVICE_ID = 5;
 
-export type HaEngineRequest = Extract<HaCoreEvent, { type: 'runResult' | 'admin' | 'configChanged' }>;
+export type HaEngineRequest =
+  | Extract<HaCoreEvent, { type: 'runResult' | 'admin' | 'configChanged' }>
+  /** The daemon listens now: the outputs held since the engine started follow (see `holdOutputs`). */
+  | { type: 'attached' };
 export type HaEngineOutput = Exclude<HaCoreAction, { type: 'multicast' | 'log' }>;
 
 export class HaEngine implements ServiceEngine {
@@ -30,14 +33,28 @@ export class HaEngine implements ServiceEngine {
   private readonly reassembler = new Reassembler();
   private readonly totemPayloadBytesMax: number;
 
-  constructor(options: HaCoreOptions, totemPayloadBytesMax = DEFAULT_TOTEM_PAYLOAD_BYTES_MAX) {
+  /** Outputs held until the `attached` request (undefined once attached). */
+  private held: EngineAction[] | undefined;
+
+  /**
+   * `holdOutputs`: the daemon starts listening to `serviceOutput` only after the node engine started, while the
+   * stack may already run then; a `run` request lost meanwhile would leave a command unanswered forever.
+   */
+  constructor(options: HaCoreOptions, totemPayloadBytesMax = DEFAULT_TOTEM_PAYLOAD_BYTES_MAX, holdOutputs = false) {
     this.core = new HaCore(options);
     this.totemPayloadBytesMax = totemPayloadBytesMax;
+    if (holdOutputs) this.held = [];
   }
 
   request(event: StackEvent, now: number): EngineAction[] {
     if (event.type !== 'serviceRequest') return [];
-    return this.run(event.request as HaEngineRequest, now);
+    const request = event.request as HaEngineRequest;
+    if (request.type === 'attached') {
+      const held = this.held ?? [];
+      this.held = undefined;
+      return held;
+    }
+    return this.run(request, now);
   }
 
   deliver(sender: number, payload: Uint8Array, now: number): EngineAction[] {
@@ -98,7 +115,13 @@ export class HaEngine implements ServiceEngine {
       } else if (action.type === 'log') {
         out.push({ type: 'log', level: action.level, subsystem: 'HA', message: action.message });
       } else {
-        out.push({ type: 'serviceOutput', service: HA_SERVICE_ID, output: action satisfies HaEngineOutput });
+        const output: EngineAction = {
+          type: 'serviceOutput',
+          service: HA_SERVICE_ID,
+          output: action satisfies HaEngineOutput,
+        };
+        if (this.held) this.held.push(output);
+        else out.push(output);
       }
     }
     return out;

@@ -82,6 +82,7 @@ export class HaManager implements HaControl {
         readConfig: () => this.resourcesText(),
       },
       payloadBytesMax,
+      true,
     );
     return [this.haEngine];
   };
@@ -93,6 +94,7 @@ export class HaManager implements HaControl {
       if (service === HA_SERVICE_ID) this.onOutput(output as HaEngineOutput);
     });
     this.options.store.onChange(() => this.request({ type: 'configChanged' }));
+    this.request({ type: 'attached' });
   }
 
   async close(): Promise<void> {
