@@ -258,7 +258,7 @@ export class ClusterManagerState {
     this.table.counters.fences++;
     this.out.push({
       type: 'event',
-      event: { sid: null, nodeId: node, message: `node ${this.name(node, view)}: fenced`, state: 'fence' },
+      event: { sid: null, nodeId: node, message: `node ${this.name(node, view)}: fence`, state: 'fence' },
     });
     for (const e of this.table.services) {
       if (e.node !== node || !(ACTIVE_STATES.includes(e.state) || e.state === 'fence')) continue;
