@@ -5,6 +5,8 @@
 //   npm run soak:sim -- --seed 1234 [--nodes 5 --links 2] [--trace]     replay one whole-stack seed
 //   npm run soak:sim -- --totem --seeds 100000 [--minimise]            the Totem-only soak
 //   npm run soak:sim -- --totem --seed 1234 --nodes 5 --links 2 [--schedule '[…]']   replay a Totem seed
+//   npm run soak:sim -- --ha --seeds 100000 [--workers 2]                the HA managers' soak (src/sim/ha-run.ts)
+//   npm run soak:sim -- --ha --seed 1234 [--nodes 3 --links 1] [--trace]  replay an HA seed
 // Prints progress and every failure with its replay command; the LAST line is a JSON summary.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { FaultEvent } from '../src/sim/faults.ts';
@@ -17,6 +19,7 @@ import {
   shapeForSeed,
 } from '../src/sim/fuzz-run.ts';
 import { createFuzzCluster } from '../src/sim/fuzz-target.ts';
+import { formatHaFailure, haShapeForSeed, runHaSeed } from '../src/sim/ha-run.ts';
 import { formatStackFailure, runStackSeed } from '../src/sim/stack-run.ts';
 
 /** A worker thread does not inherit tsx's loader: register it, then load this file. */
@@ -35,6 +38,8 @@ interface Arguments {
   schedule?: FaultEvent[];
   /** Transport + Totem only (the Totem-level checkers) instead of the whole stack. */
   totem: boolean;
+  /** The HA managers on the whole stack (src/sim/ha-run.ts). */
+  ha: boolean;
   /** Whole-stack replay: print every record of the run. */
   trace: boolean;
   /** Length of each run's safety phase (default: the mode's own). */
@@ -49,7 +54,15 @@ interface SeedReport {
 }
 
 function parseArguments(argv: string[]): Arguments {
-  const options: Arguments = { seeds: 1000, from: 1, workers: 1, minimise: false, totem: false, trace: false };
+  const options: Arguments = {
+    seeds: 1000,
+    from: 1,
+    workers: 1,
+    minimise: false,
+    totem: false,
+    ha: false,
+    trace: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -65,6 +78,7 @@ function parseArguments(argv: string[]): Arguments {
     else if (flag === '--workers') options.workers = value();
     else if (flag === '--minimise') options.minimise = true;
     else if (flag === '--totem') options.totem = true;
+    else if (flag === '--ha') options.ha = true;
     else if (flag === '--trace') options.trace = true;
     else if (flag === '--safety-ms') options.safetyMs = value();
     else if (flag === '--schedule') options.schedule = JSON.parse(argv[++i] ?? '[]') as FaultEvent[];
@@ -79,8 +93,8 @@ function parseArguments(argv: string[]): Arguments {
   return options;
 }
 
-function seedOptions(seed: number, args: Pick<Arguments, 'nodes' | 'links' | 'safetyMs'>): SeedOptions {
-  const shape = shapeForSeed(seed);
+function seedOptions(seed: number, args: Pick<Arguments, 'nodes' | 'links' | 'safetyMs' | 'ha'>): SeedOptions {
+  const shape = args.ha ? haShapeForSeed(seed) : shapeForSeed(seed);
   const options = { seed, nodes: args.nodes ?? shape.nodes, links: args.links ?? shape.links };
   return args.safetyMs === undefined ? options : { ...options, safetyMs: args.safetyMs };
 }
@@ -93,9 +107,15 @@ function minimisedReport(result: SeedResult, options: SeedOptions): string {
 /** Runs one seed; a failure's report includes the minimised schedule when asked for. */
 function runOne(
   seed: number,
-  args: Pick<Arguments, 'nodes' | 'links' | 'minimise' | 'totem' | 'safetyMs'>,
+  args: Pick<Arguments, 'nodes' | 'links' | 'minimise' | 'totem' | 'safetyMs' | 'ha'>,
 ): SeedReport {
   const options = seedOptions(seed, args);
+  if (args.ha) {
+    const result = runHaSeed(options);
+    const invariants = [...new Set(result.violations.map((v) => v.invariant))];
+    const report = result.violations.length > 0 ? formatHaFailure(result) : '';
+    return { seed, violations: result.violations.length, invariants, report };
+  }
   if (!args.totem) {
     const result = runStackSeed(options);
     const invariants = [...new Set(result.violations.map((v) => v.invariant))];
@@ -122,6 +142,14 @@ function seedsOfWorker(args: Arguments, worker: number): number[] {
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
   const started = performance.now();
+  if (args.seed !== undefined && args.ha) {
+    const result = runHaSeed(seedOptions(args.seed, args));
+    console.log(formatHaFailure(result, { trace: args.trace }));
+    const duration_s = (performance.now() - started) / 1000;
+    console.log(JSON.stringify({ seeds: 1, violations: result.violations.length, duration_s, ...result.stats }));
+    process.exitCode = result.violations.length > 0 ? 1 : 0;
+    return;
+  }
   if (args.seed !== undefined && !args.totem) {
     const result = runStackSeed(seedOptions(args.seed, args));
     console.log(formatStackFailure(result, { trace: args.trace }));
@@ -172,7 +200,7 @@ async function main(): Promise<void> {
     }),
   );
   const duration_s = Math.round((performance.now() - started) / 100) / 10;
-  const mode = args.totem ? 'totem' : 'stack';
+  const mode = args.ha ? 'ha' : args.totem ? 'totem' : 'stack';
   console.log(JSON.stringify({ seeds: done, violations: failedSeeds, duration_s, invariants, from: args.from, mode }));
   process.exitCode = failedSeeds > 0 ? 1 : 0;
 }

@@ -397,3 +397,50 @@ export function deriveEffective(config: ClusterConfig): EffectiveConfig {
     maxMessageBytes: MESSAGE_BYTES_MAX,
   };
 }
+
+/**
+ * corolink HA (docs/ha.md "Fencing"): how long the watchdog supervisor waits for a feed before it stops every HA
+ * resource of its node. Proxmox's watchdog-mux resets the host after 60 s; corolink's supervisor only has to stop
+ * local processes, so a few seconds suffice while the daemon feeds it at least every HA_FEED_INTERVAL_MS.
+ */
+export const DEFAULT_HA_FENCE_TIMEOUT_MS = 2000;
+/** corolink HA: added to the recovery wait for clock-rate differences and scheduling delay on the two nodes. */
+export const DEFAULT_HA_FENCE_MARGIN_MS = 1000;
+
+/** The HA managers' timing terms (docs/ha.md "Fencing" derives each). */
+export interface HaTimings {
+  /** The watchdog's fence timeout: no feed within it and the node's HA resources are stopped. */
+  fenceTimeoutMs: number;
+  /** The local manager's status report interval: half the token timeout. */
+  reportIntervalMs: number;
+  /**
+   * How long after sending a message that came back in agreed order (synced, quorate) a node may still run
+   * services and feed its watchdog: token + consensus (the longest a lost node takes to notice and leave the ring)
+   * + 2 report intervals (a member keeps its lease through a membership change: its last report before it and its
+   * first after it are at most that far apart around the change).
+   */
+  leaseMs: number;
+  marginMs: number;
+  /** How long the manager waits after losing a node before it recovers that node's services: fence + lease + margin. */
+  recoveryWaitMs: number;
+  /** How often the local manager feeds the watchdog: a quarter of the fence timeout. */
+  feedIntervalMs: number;
+}
+
+/** Derives the HA timings from Totem's effective token and consensus timeouts. */
+export function haTimings(
+  totem: Pick<EffectiveTotem, 'tokenMs' | 'consensusMs'>,
+  fenceTimeoutMs = DEFAULT_HA_FENCE_TIMEOUT_MS,
+  marginMs = DEFAULT_HA_FENCE_MARGIN_MS,
+): HaTimings {
+  const reportIntervalMs = Math.floor(totem.tokenMs / 2);
+  const leaseMs = totem.tokenMs + totem.consensusMs + 2 * reportIntervalMs;
+  return {
+    fenceTimeoutMs,
+    reportIntervalMs,
+    leaseMs,
+    marginMs,
+    recoveryWaitMs: fenceTimeoutMs + leaseMs + marginMs,
+    feedIntervalMs: Math.floor(fenceTimeoutMs / 4),
+  };
+}

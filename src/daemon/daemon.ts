@@ -5,14 +5,16 @@
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { VERSION } from '../base/version.ts';
+import { type HaTimings, haTimings } from '../config/defaults.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile, qdeviceTlsFiles } from '../config/index.ts';
-import type { HaControl } from '../ha/contract.ts';
+import type { HaControl, HaResourceRunner, HaWatchdog } from '../ha/contract.ts';
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfsService } from './cfs-service.ts';
 import { ClusterConfigService } from './cluster-config.ts';
 import { NodeEngine } from './engine.ts';
+import { HaManager } from './ha-manager.ts';
 import { cfsHandlers } from './handlers/cfs.ts';
 import { configHandlers } from './handlers/config.ts';
 import { cpgHandlers } from './handlers/cpg.ts';
@@ -49,6 +51,16 @@ export interface DaemonOptions {
   prepare?: (checked: CheckedConfig) => Promise<void>;
   /** Builds the quorum device's vote source when corosync.conf configures one (default: the qdevice-net client). */
   qdeviceFactory?: QdeviceFactory;
+  /**
+   * The HA managers (docs/ha.md): given, this daemon runs service engine 5 with this resource runner and watchdog.
+   * Every node of the cluster must run it or none (a member without it stalls the HA sync, never the stack's).
+   */
+  ha?: {
+    runner: () => HaResourceRunner;
+    watchdog: (timings: HaTimings) => HaWatchdog;
+    /** Overrides DEFAULT_HA_FENCE_TIMEOUT_MS. */
+    fenceTimeoutMs?: number;
+  };
 }
 
 /** A startup failure meant for the admin: one clear line. */
@@ -163,6 +175,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
   }
   const probe = new LinkProbeService((level, message) => logger.log(level, 'KNET', message));
+  const ha =
+    options.ha === undefined
+      ? undefined
+      : haManager(options.ha, checked, identity.node.nodeid!, cfs, (level, message) =>
+          logger.log(level, 'HA', message),
+        );
   const linkView = new LinkViewService();
   const engine = await NodeEngine.start({
     checked,
@@ -171,13 +189,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
-    services: (context) => [...cfs.services(context), probe.serviceEngine, linkView.serviceEngine],
+    services: (context) => [
+      ...cfs.services(context),
+      probe.serviceEngine,
+      linkView.serviceEngine,
+      ...(ha?.services(context) ?? []),
+    ],
   }).catch((error) => {
     cfs.close();
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
   cfs.attach(engine);
   probe.attach(engine);
+  ha?.attach(engine);
   linkView.attach(engine);
   // The qdevice-net client logs in corosync-qdevice's words under QDEVICE; with TLS it presents the certificate
   // `corolink qdevice setup` installed beside corosync.conf.
@@ -193,8 +217,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
-  // The HA managers (docs/ha.md) plug in here; until then this node runs without HA and says so when asked.
-  const ha = undefined as HaControl | undefined;
   const admin = new AdminSocketServer(options.socketPath, {
     ...statusHandlers(engine, logger, linkView),
     ...cpgHandlers(engine),
@@ -225,6 +247,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       clusterConfig.close();
       await qdevice.stop();
       await engine.stop();
+      await ha?.close();
       await admin.close();
       await join.close();
       cfs.close();
@@ -259,6 +282,25 @@ function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevic
       lastHeartbeatAgeMs: heartbeat === null ? null : Math.max(0, performance.now() - heartbeat),
     },
   };
+}
+
+function haManager(
+  factories: NonNullable<DaemonOptions['ha']>,
+  checked: CheckedConfig,
+  localNodeId: number,
+  cfs: CfsService,
+  log: (level: 'notice' | 'warning', message: string) => void,
+): HaManager {
+  const timings = haTimings(checked.effective.totem, factories.fenceTimeoutMs);
+  return new HaManager({
+    localNodeId,
+    nodes: checked.effective.nodes.filter((n) => n.nodeId !== null).map((n) => ({ nodeId: n.nodeId!, name: n.name })),
+    timings,
+    runner: factories.runner(),
+    watchdog: factories.watchdog(timings),
+    store: cfs,
+    log,
+  });
 }
 
 function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {

@@ -90,9 +90,10 @@ export interface StackOptions {
   totemPayloadBytesMax?: number;
   /**
    * Builds the engines registered after votequorum (1) and CPG (2), in this order, which is also their sync order.
-   * `payloadBytesMax`: the largest payload an engine may multicast (undefined: the engine's own default).
+   * `payloadBytesMax`: the largest payload an engine may multicast (undefined: the engine's own default);
+   * `quorate`: votequorum's verdict now (the same on every member at one point of the agreed order).
    */
-  services?: (context: { payloadBytesMax: number | undefined }) => readonly ServiceEngine[];
+  services?: (context: { payloadBytesMax: number | undefined; quorate: () => boolean }) => readonly ServiceEngine[];
 }
 
 export type StackEvent =
@@ -142,7 +143,12 @@ export type StackAction =
   | { type: 'peerDeliver'; from: number; payload: Uint8Array }
   /** Output of a registered engine for its daemon-side adapter (`service` is the engine's id). */
   | { type: 'serviceOutput'; service: number; output: unknown }
-  | { type: 'log'; level: StackLogLevel; subsystem: 'TOTEM' | 'QUORUM' | 'CPG' | 'CFS' | 'KNET'; message: string };
+  | {
+      type: 'log';
+      level: StackLogLevel;
+      subsystem: 'TOTEM' | 'QUORUM' | 'CPG' | 'CFS' | 'KNET' | 'HA';
+      message: string;
+    };
 
 /** Internal work items: actions waiting to be routed, Totem's or one engine's. */
 type Routed = { from: 'totem'; actions: TotemAction[] } | { from: ServiceEngine; actions: EngineAction[] };
@@ -192,7 +198,10 @@ export class ServiceStack {
     );
     this.quorum = quorum.core;
     this.cpg = cpg.core;
-    for (const engine of [quorum, cpg, ...(options.services?.({ payloadBytesMax }) ?? [])]) this.register(engine);
+    const quorate = () => this.quorum.snapshot().quorate;
+    for (const engine of [quorum, cpg, ...(options.services?.({ payloadBytesMax, quorate }) ?? [])]) {
+      this.register(engine);
+    }
     this.sync = new ServiceSync([...this.engines.values()]);
   }
 

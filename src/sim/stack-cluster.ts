@@ -7,6 +7,7 @@
  */
 import { type CfsAction, CfsCore, type CfsEvent } from '../cfs/core.ts';
 import { CfsStore } from '../cfs/store.ts';
+import type { ServiceEngine } from '../daemon/service-engine.ts';
 import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackPacker } from '../daemon/stack.ts';
 import type { RingId } from '../totem/types.ts';
 import {
@@ -49,7 +50,13 @@ export interface StackClusterOptions {
   totem?: Partial<SimTotemOptions>;
   transport?: Partial<SimTransportOptions>;
   createStack?: StackFactory;
+  /** Engines a node incarnation registers after the stack's own (the HA engine in ha-run.ts). */
+  services?: (node: number, incarnation: number, context: ServicesContext) => readonly ServiceEngine[];
+  /** A registered engine's `serviceOutput` on a node incarnation. */
+  onServiceOutput?: (node: number, incarnation: number, service: number, output: unknown) => void;
 }
+
+type ServicesContext = Parameters<NonNullable<StackOptions['services']>>[0];
 
 /** A CPG client process on one node incarnation. */
 interface SimProcess {
@@ -88,6 +95,7 @@ export class StackSimCluster {
   private readonly totemOptions: SimTotemOptions;
   private readonly transportOptions: SimTransportOptions;
   private readonly createStack: StackFactory;
+  private readonly options: StackClusterOptions;
   private readonly current = new Map<number, NodeRuntime>();
   private readonly incarnations = new Map<number, number>();
   /** Each node's store "on disk": it outlives crashes, as the daemon's SQLite file does. */
@@ -96,6 +104,7 @@ export class StackSimCluster {
   private readonly ringSeqOnDisk = new Map<number, number>();
 
   constructor(options: StackClusterOptions) {
+    this.options = options;
     this.nodeIds = [...options.nodes].sort((a, b) => a - b);
     this.links = options.links ?? 2;
     this.rng = new Rng(options.seed);
@@ -217,6 +226,16 @@ export class StackSimCluster {
     return record;
   }
 
+  /** A request to a registered engine of the node (ignored while it is down). */
+  serviceRequest(node: number, service: number, request: unknown): void {
+    this.current.get(node)?.host.feed({ type: 'serviceRequest', service, request });
+  }
+
+  /** The running incarnation of the node, undefined while it is down. */
+  incarnation(node: number): number | undefined {
+    return this.current.get(node)?.host.incarnation;
+  }
+
   // --- state for the liveness phase -----------------------------------------------------------------------------
 
   /**
@@ -317,6 +336,9 @@ export class StackSimCluster {
           ...(ringSeq === undefined ? {} : { initialRingSeq: ringSeq }),
         },
         quorum: { localNodeId: node, nodelist: this.nodeIds.map((nodeId) => ({ nodeId, quorumVotes: 1 })) },
+        ...(this.options.services
+          ? { services: (context: ServicesContext) => this.options.services!(node, incarnation, context) }
+          : {}),
       },
       now,
     );
@@ -381,6 +403,9 @@ export class StackSimCluster {
           throw new Error(`sim: CPG refused the store replica's ${action.request} (${action.error})`);
         }
         runtime.refused = true;
+        break;
+      case 'serviceOutput':
+        this.options.onServiceOutput?.(runtime.host.nodeId, runtime.host.incarnation, action.service, action.output);
         break;
       case 'backpressure':
       case 'quorumRequest':

@@ -29,7 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   client: ['base', 'config', 'ipc'],
   web: ['base', 'config', 'ipc', 'daemon'],
   cli: ['base', 'config', 'ipc', 'client', 'daemon', 'web', 'lab'],
-  sim: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'daemon'],
+  sim: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'ha', 'daemon'],
   lab: ['base', 'config', 'ipc', 'client'],
 };
 

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HaHarness, TIMINGS } from './harness.ts';
+
+const WEB = `ip: vip
+\taddress 198.18.100.100/24
+\tinterface eth1
+
+exec: web
+\tstart web-start
+\tstop web-stop
+\tmonitor web-status
+
+group: webgroup
+\tresources ip:vip,exec:web
+\tnodes n1:2,n2:1
+`;
+
+const TWO = `systemd: a
+\tunit a.service
+
+systemd: b
+\tunit b.service
+`;
+
+function started(h: HaHarness): void {
+  h.advance(TIMINGS.reportIntervalMs * 2);
+}
+
+test('the lowest member manages; a group starts in order on its preferred node and stops in reverse', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(WEB);
+  started(h);
+  assert.deepEqual(h.nodes.get(2)!.core.status().manager, { nodeId: 1, name: 'n1' });
+  assert.deepEqual(h.where('ip:vip'), [1]);
+  assert.deepEqual(h.where('exec:web'), [1]);
+  const starts = h.log.filter((l) => / start /.test(l));
+  assert.match(starts[0]!, /^1 start ip:vip /);
+  assert.match(starts[1]!, /^1 start exec:web /);
+  for (const id of [1, 2, 3]) {
+    const services = h.nodes.get(id)!.core.status().services;
+    assert.deepEqual(
+      services.map((s) => [s.sid, s.group, s.nodeId, s.state]),
+      [
+        ['ip:vip', 'webgroup', 1, 'started'],
+        ['exec:web', 'webgroup', 1, 'started'],
+      ],
+    );
+  }
+  h.setConfig(WEB.replace('interface eth1', 'interface eth1\n\tstate stopped'));
+  started(h);
+  assert.deepEqual(h.where('ip:vip'), []);
+  const stops = h.log.filter((l) => / stop /.test(l));
+  assert.match(stops[0]!, /^1 stop exec:web /);
+  assert.match(stops[1]!, /^1 stop ip:vip /);
+  assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
+});
+
+test('placement: fewest units per node', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(`${TWO}\nsystemd: c\n\tunit c.service\n`);
+  started(h);
+  assert.deepEqual(
+    ['systemd:a', 'systemd:b', 'systemd:c'].map((sid) => h.where(sid)),
+    [[1], [2], [3]],
+  );
+});
+
+test('a lost node stops at once; its services start elsewhere only after the fence wait', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(WEB);
+  started(h);
+  assert.deepEqual(h.where('exec:web'), [1]);
+  h.partition([[2, 3]]);
+  h.settle();
+  assert.ok(h.log.includes('1 stopAll'), 'node 1 left the quorate membership: it stopped everything');
+  assert.deepEqual(h.where('exec:web'), []);
+  h.advance(TIMINGS.recoveryWaitMs - 100);
+  assert.deepEqual(h.where('exec:web'), [], 'not recovered before the fence deadline');
+  const status = h.nodes.get(2)!.core.status();
+  assert.equal(status.nodes.find((n) => n.nodeId === 1)!.state, 'unknown');
+  assert.equal(status.services[0]!.state, 'fence');
+  h.advance(TIMINGS.reportIntervalMs + 200);
+  assert.deepEqual(h.where('exec:web'), [2], 'recovered on the next priority');
+  const after = h.nodes.get(3)!.core.status();
+  assert.equal(after.nodes.find((n) => n.nodeId === 1)!.state, 'fence');
+  assert.equal(after.counters.recoveries, 1);
+  assert.ok(
+    h.nodes.get(2)!.events.some((e) => e.message === 'service group:webgroup: recovery from n1 to n2 (n1 fenced)'),
+  );
+  // Back: failback to the higher priority, stop first, then start.
+  h.partition([[1, 2, 3]]);
+  started(h);
+  assert.deepEqual(h.where('exec:web'), [1]);
+  assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
+});
+
+test('a node back before its deadline starts its services again itself', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  assert.deepEqual(h.where('systemd:b'), [2]);
+  h.partition([[1, 3]]);
+  h.advance(500);
+  assert.deepEqual(h.where('systemd:b'), []);
+  h.partition([[1, 2, 3]]);
+  started(h);
+  assert.deepEqual(h.where('systemd:b'), [2]);
+});
+
+test('an inquorate partition runs nothing and a minority never recovers', () => {
+  const h = new HaHarness([1, 2, 3, 4]);
+  h.setConfig(TWO);
+  started(h);
+  h.partition([
+    [1, 2],
+    [3, 4],
+  ]);
+  h.advance(TIMINGS.recoveryWaitMs * 3);
+  assert.deepEqual(h.where('systemd:a'), []);
+  assert.deepEqual(h.where('systemd:b'), []);
+  h.partition([[1, 2, 3, 4]]);
+  started(h);
+  assert.equal(h.where('systemd:a').length + h.where('systemd:b').length, 2);
+});
+
+test('a failing start: max_restart restarts, max_relocate relocations, then error; disabled clears it', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.failing.add('systemd:a');
+  h.setConfig('systemd: a\n\tunit a.service\n');
+  started(h);
+  const starts = h.log.filter((l) => / start systemd:a /.test(l)).map((l) => Number(l[0]));
+  assert.deepEqual(starts, [1, 1, 2], 'start, restart on n1, relocate to n2');
+  const service = h.nodes.get(3)!.core.status().services[0]!;
+  assert.equal(service.state, 'error');
+  assert.equal(service.restarts, 1);
+  assert.equal(service.relocations, 1);
+  assert.match(service.message!, /start failed/);
+  h.failing.clear();
+  h.setConfig('systemd: a\n\tunit a.service\n\tstate disabled\n');
+  started(h);
+  assert.equal(h.nodes.get(1)!.core.status().services[0]!.state, 'stopped');
+  h.setConfig('systemd: a\n\tunit a.service\n');
+  started(h);
+  assert.equal(h.nodes.get(1)!.core.status().services[0]!.state, 'started');
+  assert.equal(h.where('systemd:a').length, 1);
+});
+
+test('migrate stops, then starts on the target; maintenance moves units away and keeps them off', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig('systemd: a\n\tunit a.service\n');
+  started(h);
+  assert.deepEqual(h.where('systemd:a'), [1]);
+  const id = h.admin(2, { op: 'migrate', unit: 'systemd:a', node: 3 });
+  started(h);
+  assert.equal(h.nodes.get(2)!.admin.get(id), null);
+  assert.deepEqual(h.where('systemd:a'), [3]);
+  const moves = h.log.filter((l) => /systemd:a/.test(l)).slice(-2);
+  assert.match(moves[0]!, /^1 stop /);
+  assert.match(moves[1]!, /^3 start /);
+  const bad = h.admin(1, { op: 'migrate', unit: 'systemd:nope', node: 2 });
+  h.settle();
+  assert.equal(h.nodes.get(1)!.admin.get(bad), 'no service systemd:nope');
+  h.admin(1, { op: 'maintenance', node: 3, on: true });
+  started(h);
+  assert.equal(h.where('systemd:a').length, 1);
+  assert.notDeepEqual(h.where('systemd:a'), [3]);
+  assert.equal(
+    h.nodes
+      .get(1)!
+      .core.status()
+      .nodes.find((n) => n.nodeId === 3)!.state,
+    'maintenance',
+  );
+  assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
+});

@@ -1,0 +1,4 @@
+// HA seeds 1501–1750 (see ha-seed-batch.ts; replay: npm run soak:sim -- --ha --seed N --trace).
+import { haSeedBatchTest } from './ha-seed-batch.ts';
+
+haSeedBatchTest(1501);
