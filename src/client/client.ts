@@ -280,6 +280,16 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     return (await this.call('setExpected', { votes })) as QuorumV1;
   }
 
+  /** Sets a node's votes (default: this node's), like `corosync-quorumtool -v votes -n nodeid`. */
+  async setVotes(votes: number, nodeid?: number): Promise<QuorumV1> {
+    return (await this.call('setVotes', nodeid === undefined ? { votes } : { votes, nodeid })) as QuorumV1;
+  }
+
+  /** Asks the daemon to leave the cluster cleanly and exit (`corosync-cfgtool -H`); resolves once it accepted. */
+  async shutdown(): Promise<void> {
+    await this.call('shutdown', {});
+  }
+
   /** Enables or disables one of the local node's links (administrative, this node only). */
   async setLinkEnabled(link: number, enabled: boolean): Promise<{ link: number; enabled: boolean }> {
     return (await this.call('setLinkEnabled', { link, enabled })) as { link: number; enabled: boolean };

@@ -9,7 +9,7 @@ import { type HaTimings, haTimings } from '../config/defaults.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile, qdeviceTlsFiles } from '../config/index.ts';
 import type { HaControl, HaResourceRunner, HaWatchdog } from '../ha/contract.ts';
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
-import { AdminSocketServer } from './admin-socket.ts';
+import { AdminError, AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfsService } from './cfs-service.ts';
 import { ClusterConfigService } from './cluster-config.ts';
@@ -31,6 +31,7 @@ import { loggingSetup } from './log-config.ts';
 import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
 import { createQdeviceNet } from './qdevice-net.ts';
 import { type QdeviceFactory, QdeviceService } from './qdevice-service.ts';
+import { QUORUM_SERVICE_ID, type QuorumServiceOutput } from './quorum-engine.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
 import { quorumState } from './status.ts';
 
@@ -92,6 +93,8 @@ export interface RunningDaemon {
   haStatus(): HaStatusV1 | undefined;
   /** Every member's view of every path (the `clusterLinks` method, `/api/cluster-links`). */
   clusterLinks(): ClusterLinksV1;
+  /** Who stops this daemon when a client asks it to (`shutdown`); without one, the request is refused. */
+  onShutdownRequest(listener: () => void): void;
   serviceCounters(): ServiceCounters;
   stop(): Promise<void>;
 }
@@ -217,7 +220,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
+  // `corolink shutdown` (corosync-cfgtool -H): the host of this daemon (the `daemon` command) stops it as on SIGTERM.
+  let shutdownListener: (() => void) | undefined;
+  const shutdownHandler = () => {
+    if (shutdownListener === undefined) {
+      throw new AdminError('refused', 'this daemon is embedded in another program: stop it there');
+    }
+    logger.log('notice', 'MAIN', 'shutdown requested through the admin socket (corolink shutdown)');
+    setImmediate(shutdownListener);
+    return { ok: true };
+  };
   const admin = new AdminSocketServer(options.socketPath, {
+    shutdown: shutdownHandler,
     ...statusHandlers(engine, logger, linkView),
     ...cpgHandlers(engine),
     ...cfsHandlers(cfs),
@@ -269,7 +283,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   });
   const haStatus = () => (ha === undefined ? undefined : haStatusJson(ha.status()));
   const clusterLinks = () => linkView.clusterLinks();
-  return { engine, logger, admin, cfs, qdevice, ha, haStatus, clusterLinks, serviceCounters, stop };
+  const onShutdownRequest = (listener: () => void) => {
+    shutdownListener = listener;
+  };
+  return { engine, logger, admin, cfs, qdevice, ha, haStatus, clusterLinks, onShutdownRequest, serviceCounters, stop };
 }
 
 function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevice'> {
@@ -308,4 +325,10 @@ function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer
   engine.on('link', (event) => admin.broadcast('link', event));
   engine.on('membership', (event) => admin.broadcast('membership', event));
   engine.on('quorum', () => admin.broadcast('quorum', quorumState(engine)));
+  // A vote count changed without a quorum callback (`corolink votes`): `quorum --monitor` shows it too.
+  engine.on('serviceOutput', (service, output) => {
+    if (service === QUORUM_SERVICE_ID && (output as QuorumServiceOutput).type === 'figures') {
+      admin.broadcast('quorum', quorumState(engine));
+    }
+  });
 }

@@ -280,11 +280,22 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
 
   /** Sets expected votes cluster-wide (`corolink expected`). */
   setExpected(votes: number): void {
+    this.quorumRequest({ type: 'setExpected', votes }, `expected votes ${votes}`);
+  }
+
+  /** Sets a node's votes cluster-wide (`corolink votes`, `corosync-quorumtool -v votes -n nodeid`). */
+  setVotes(votes: number, nodeId?: number): void {
+    const what = `votes ${votes} for node ${nodeId ?? this.localNodeId}`;
+    this.quorumRequest({ type: 'setVotes', votes, ...(nodeId === undefined ? {} : { nodeId }) }, what);
+  }
+
+  private quorumRequest(event: Extract<StackEvent, { type: 'setExpected' | 'setVotes' }>, what: string): void {
     this.lastQuorumRequest = undefined;
-    this.stackDriver.feed({ type: 'setExpected', votes });
+    this.stackDriver.feed(event);
     const result = this.lastQuorumRequest as Extract<StackAction, { type: 'quorumRequest' }> | undefined;
     if (result && !result.ok) {
-      throw new EngineRefusal('invalid', `expected votes ${votes} refused (${result.error ?? 'invalid'})`);
+      const code = result.error === 'CS_ERR_NAME_NOT_FOUND' ? 'not_found' : 'invalid';
+      throw new EngineRefusal(code, `${what} refused (${result.error ?? 'invalid'})`);
     }
   }
 

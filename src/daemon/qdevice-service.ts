@@ -223,7 +223,7 @@ export class QdeviceService {
   }
 
   private onQuorumOutput(output: QuorumServiceOutput): void {
-    if (this.source === null) return;
+    if (this.source === null || output.type === 'figures') return;
     if (output.type === 'qdeviceNodeList') {
       // A sync started: the client asks its arbiter about the new ring; votequorum waits for that ring's poll.
       this.syncRing = output.ringId;

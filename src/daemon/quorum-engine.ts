@@ -15,7 +15,13 @@ export const QUORUM_SERVICE_ID = 1;
 const sameRing = (a: RingId | null, b: RingId | undefined) => a !== null && a.rep === b?.rep && a.seq === b.seq;
 
 /** What votequorum's `serviceOutput` carries: the answer to a device request, or a sync's node list. */
-export type QuorumServiceOutput = Extract<QuorumAction, { type: 'qdeviceResult' | 'qdeviceNodeList' }>;
+export type QuorumServiceOutput =
+  | Extract<QuorumAction, { type: 'qdeviceResult' | 'qdeviceNodeList' }>
+  /**
+   * votequorum's figures (total, expected, quorum, a member's votes) changed without a quorum callback, e.g. after
+   * `corolink votes`: what votequorum's notifications tell `corosync-quorumtool -m`.
+   */
+  | { type: 'figures' };
 
 const QDEVICE_REQUESTS: ReadonlySet<string> = new Set([
   'qdeviceRegister',
@@ -63,7 +69,22 @@ export class QuorumEngine implements ServiceEngine {
   }
 
   deliver(sender: number, payload: Uint8Array, now: number): EngineAction[] {
-    return this.run(this.core.step({ type: 'receive', from: sender, payload }, now));
+    const out = this.run(this.core.step({ type: 'receive', from: sender, payload }, now));
+    if (!out.some((action) => action.type === 'quorum') && this.figuresChanged()) {
+      out.push({ type: 'serviceOutput', service: this.id, output: { type: 'figures' } satisfies QuorumServiceOutput });
+    }
+    return out;
+  }
+
+  /** votequorum's figures as the tools show them, last seen; see QuorumServiceOutput `figures`. */
+  private figures = '';
+
+  private figuresChanged(): boolean {
+    const s = this.core.snapshot();
+    const figures = `${s.totalVotes} ${s.expectedVotes} ${s.quorum} ${s.members.map((m) => `${m.nodeId}:${m.votes}`).join(',')}`;
+    const changed = figures !== this.figures;
+    this.figures = figures;
+    return changed;
   }
 
   /** votequorum acts on regular configurations only, in its sync. */

@@ -87,6 +87,12 @@ export const METHOD_PARAMS = {
   quorum: None,
   qdeviceStatus: None,
   setExpected: Type.Object({ votes: Type.Integer({ minimum: 1, maximum: UINT32_MAX }) }),
+  setVotes: Type.Object({
+    votes: Type.Integer({ minimum: 0, maximum: UINT32_MAX }),
+    nodeid: Type.Optional(Type.Integer({ minimum: 1, maximum: UINT32_MAX })),
+  }),
+  /** `corosync-cfgtool -H`: this daemon leaves the cluster cleanly and exits, as on SIGTERM. */
+  shutdown: None,
   setLinkEnabled: Type.Object({
     link: Type.Integer({ minimum: 0, maximum: LINK_NUMBER_MAX }),
     enabled: Type.Boolean(),

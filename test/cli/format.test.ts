@@ -172,6 +172,34 @@ describe('nodesText', () => {
   });
 });
 
+describe('nodesText -o / -a', () => {
+  // n1 … n3 renamed so that the three orders differ: by name c, a, b; by link0 address 3, 1, 2.
+  const renamed: StatusV1 = {
+    ...quorateStatus,
+    members: quorateStatus.members.map((m) => ({
+      ...m,
+      name: ({ 1: 'c', 2: 'a', 3: 'b' } as Record<number, string>)[m.nodeid]!,
+      links: m.links.map((l) => ({
+        ...l,
+        address:
+          l.address &&
+          `127.0.${l.link === 0 ? 10 : 20}.${({ 1: 30, 2: 20, 3: 10 } as Record<number, number>)[m.nodeid]}`,
+      })),
+    })),
+  };
+  const ids = (text: string) => [...text.matchAll(/^ +(\d+) +\d+ /gm)].map((m) => Number(m[1]));
+  it('orders the rows by id, name or link0 address (corosync-quorumtool -o i|n|a)', () => {
+    assert.deepEqual(ids(nodesText(renamed)), [1, 2, 3]);
+    assert.deepEqual(ids(nodesText(renamed, { order: 'name' })), [2, 3, 1]);
+    assert.deepEqual(ids(nodesText(renamed, { order: 'address' })), [3, 2, 1]);
+  });
+  it("adds every link's address to each row (-a)", () => {
+    const text = nodesText(renamed, { addresses: true });
+    assert.match(text, /^ +3 +1 b {2}\[link0 127\.0\.10\.10, link1 127\.0\.20\.10\]$/m);
+    assert.match(text, /^ +1 +1 c \(local\) {2}\[link0 127\.0\.10\.30, link1 127\.0\.20\.30\]$/m);
+  });
+});
+
 describe('linksText', () => {
   it('lists local links, then every peer × link with address, state, active, latency, down count and reason, aligned', () => {
     const names = new Map([

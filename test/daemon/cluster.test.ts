@@ -1,12 +1,12 @@
 // Three real daemons on loopback with two links, checked through the CLI (--json) and the client library.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgGroup } from '../../src/client/cpg-group.ts';
-import type { StatusV1 } from '../../src/ipc/schema.ts';
+import type { QuorumV1, StatusV1 } from '../../src/ipc/schema.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 
 const run = promisify(execFile);
@@ -127,6 +127,48 @@ describe('a 3-node loopback cluster with two links', () => {
     await cluster.waitFor((s) => linkState(s, 3, 0) === 'UP', { nodes: [1, 2] });
   });
 
+  test('votes 2 --node 3 (quorumtool -v -n) reaches every node; quorum --monitor (-m) prints each change', async () => {
+    const monitor = spawn(
+      process.execPath,
+      ['bin/corolink.mjs', 'quorum', '--monitor', '--json', '--socket', cluster.node(1).socket],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const seen: QuorumV1[] = [];
+    let buffered = '';
+    monitor.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) seen.push(JSON.parse(line) as QuorumV1);
+    });
+    const exited = once(monitor, 'exit');
+    try {
+      const waitSeen = async (what: string, ok: (q: QuorumV1) => boolean) => {
+        const deadline = Date.now() + 20_000;
+        while (!seen.some(ok)) {
+          assert.ok(Date.now() < deadline, `the monitor printed ${what}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      await waitSeen('the state at start', (q) => q.total_votes === 3);
+      await cliJson(cluster, 1, 'votes', '2', '--node', '3');
+      await cluster.waitFor((s) => s.quorum.total_votes === 4, { nodes: [1, 2, 3] });
+      await waitSeen('the change to 4 votes', (q) => q.total_votes === 4);
+      await cliJson(cluster, 2, 'votes', '1', '--node', '3');
+      // Expected votes followed the total up to 4 and stay there (votequorum never lowers them by itself).
+      await cliJson(cluster, 2, 'expected', '3');
+      await cluster.waitFor((s) => s.quorum.total_votes === 3 && s.quorum.expected_votes === 3, { nodes: [1, 2, 3] });
+      await waitSeen(
+        'the change back',
+        (q, i = seen.indexOf(q)) => q.total_votes === 3 && seen.slice(0, i).some((p) => p.total_votes === 4),
+      );
+    } finally {
+      monitor.kill('SIGINT');
+    }
+    const [code] = await exited;
+    assert.equal(code, 0, 'Ctrl-C ends the monitor with exit 0');
+  });
+
   test('SIGKILL of node 3: nodes 1+2 form a quorate membership of 2 in time; node 3 rejoins after restart', async () => {
     clients.pop()?.close();
     groups.pop();
@@ -140,5 +182,21 @@ describe('a 3-node loopback cluster with two links', () => {
     await cluster.restart(3);
     const statuses = await cluster.waitForQuorateMembership(3);
     assert.equal(new Set(statuses.map((s) => s.ring_id)).size, 1);
+  });
+
+  test('corolink shutdown of node 3 (cfgtool -H): it leaves cleanly and exits; the others go on quorate', async () => {
+    const daemon = cluster.node(3).process!;
+    const exited = once(daemon, 'exit');
+    await run(process.execPath, ['bin/corolink.mjs', 'shutdown', '--socket', cluster.node(3).socket]);
+    const [code] = await exited;
+    assert.equal(code, 0, 'the daemon exits as on SIGTERM');
+    cluster.node(3).process = undefined;
+    const [s1] = await cluster.waitFor((s) => s.quorum.quorate && s.members.length === 2, { nodes: [1] });
+    assert.deepEqual(
+      s1!.members.map((m) => m.nodeid),
+      [1, 2],
+    );
+    await cluster.restart(3);
+    await cluster.waitForQuorateMembership(3);
   });
 });

@@ -148,6 +148,7 @@ export function register(program: Command): void {
         };
         process.on('SIGTERM', shutdown);
         process.on('SIGINT', shutdown);
+        daemon.onShutdownRequest(shutdown);
         void parentGone?.then(() => {
           daemon.logger.log('notice', 'MAIN', 'the parent process is gone (stdin closed): leaving');
           shutdown();

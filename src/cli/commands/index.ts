@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   links: () => import('./links.ts'),
   quorum: () => import('./quorum.ts'),
   expected: () => import('./expected.ts'),
+  votes: () => import('./votes.ts'),
+  shutdown: () => import('./shutdown.ts'),
   qdevice: () => import('./qdevice.ts'),
   link: () => import('./link.ts'),
   logs: () => import('./logs.ts'),

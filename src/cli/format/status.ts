@@ -65,13 +65,14 @@ export function membershipLines(
   members: readonly Member[],
   hexIds: boolean,
   qdevice?: QuorumState['qdevice'],
+  order: NodeOrder = 'id',
 ): string[] {
   const id = (nodeId: number) => (hexIds ? hexNodeId(nodeId) : String(nodeId).padStart(COLUMN_WIDTH));
   const column = (text: string) => (qdevice ? `${text.padStart(COLUMN_WIDTH)} ` : '');
   const lines = [
     ...heading('Membership information'),
     `${'Nodeid'.padStart(COLUMN_WIDTH)} ${'Votes'.padStart(COLUMN_WIDTH)} ${column('Qdevice')}Name`,
-    ...byNodeId(members).map(
+    ...ordered(members, order).map(
       (member) =>
         `${id(member.nodeid)} ${String(member.votes).padStart(COLUMN_WIDTH)} ${column(member.qdevice ?? 'NR')}` +
         `${member.name}${member.local ? ' (local)' : ''}`,
@@ -131,8 +132,47 @@ export function quorumText(status: StatusV1, time: ReportTime): string {
 }
 
 /** `corolink nodes`: the output of `pvecm nodes` / `corosync-quorumtool -l` (it starts with an empty line). */
-export function nodesText(status: StatusV1): string {
-  return `\n${joinSections([membershipLines(status.members, false, status.quorum.qdevice)])}`;
+/** `corosync-quorumtool -l -o`: the order of the rows (node id, name, or link0 address). */
+export type NodeOrder = 'id' | 'name' | 'address';
+
+/** The member's address on its lowest-numbered link that has one. */
+const addressOf = (member: Member) =>
+  [...member.links].sort((a, b) => a.link - b.link).find((l) => l.address !== null)?.address ?? '';
+/** An IPv4 address as a sortable number (anything else sorts after, by text). */
+const addressKey = (address: string) =>
+  /^\d+\.\d+\.\d+\.\d+$/.test(address) ? address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0) : Infinity;
+
+function ordered(members: readonly Member[], order: NodeOrder): Member[] {
+  const byId = byNodeId(members);
+  if (order === 'name') return byId.sort((a, b) => a.name.localeCompare(b.name));
+  if (order === 'address') {
+    return byId.sort(
+      (a, b) => addressKey(addressOf(a)) - addressKey(addressOf(b)) || addressOf(a).localeCompare(addressOf(b)),
+    );
+  }
+  return byId;
+}
+
+/**
+ * `corosync-quorumtool -l` (`pvecm nodes`): the membership table, in `order`; with `addresses`, every link's
+ * address of each member follows its row (`-a`).
+ */
+export function nodesText(status: StatusV1, options: { order?: NodeOrder; addresses?: boolean } = {}): string {
+  const rows = membershipLines(status.members, false, status.quorum.qdevice, options.order ?? 'id');
+  if (options.addresses) {
+    const byRow = ordered(status.members, options.order ?? 'id');
+    const head = rows.slice(0, 3);
+    const body = byRow.map((member, i) => {
+      const addresses = [...member.links]
+        .sort((a, b) => a.link - b.link)
+        .filter((l) => l.address !== null)
+        .map((l) => `link${l.link} ${l.address}`)
+        .join(', ');
+      return `${rows[3 + i]}${addresses ? `  [${addresses}]` : ''}`;
+    });
+    return `\n${joinSections([[...head, ...body, ...rows.slice(3 + byRow.length)]])}`;
+  }
+  return `\n${joinSections([rows])}`;
 }
 
 function joinSections(sections: readonly string[][]): string {

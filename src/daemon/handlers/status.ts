@@ -21,7 +21,16 @@ export function logRecordJson(record: LogRecord) {
 
 type StatusHandlers = Pick<
   Handlers,
-  'status' | 'links' | 'clusterLinks' | 'quorum' | 'setExpected' | 'setLinkEnabled' | 'logs' | 'logReopen' | 'subscribe'
+  | 'status'
+  | 'links'
+  | 'clusterLinks'
+  | 'quorum'
+  | 'setExpected'
+  | 'setVotes'
+  | 'setLinkEnabled'
+  | 'logs'
+  | 'logReopen'
+  | 'subscribe'
 >;
 
 export function statusHandlers(engine: NodeEngine, logger: Logger, linkView: LinkViewService): StatusHandlers {
@@ -33,6 +42,14 @@ export function statusHandlers(engine: NodeEngine, logger: Logger, linkView: Lin
     setExpected: ({ votes }) => {
       try {
         engine.setExpected(votes);
+      } catch (error) {
+        refusal(error);
+      }
+      return buildQuorum(engine);
+    },
+    setVotes: ({ votes, nodeid }) => {
+      try {
+        engine.setVotes(votes, nodeid);
       } catch (error) {
         refusal(error);
       }
