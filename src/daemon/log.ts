@@ -20,8 +20,8 @@ import {
 } from './log-sinks.ts';
 
 export type { LogLevel } from './log-sinks.ts';
-export type Subsystem = 'KNET' | 'TOTEM' | 'QUORUM' | 'CPG' | 'CFS' | 'MAIN';
-export const SUBSYSTEMS: readonly Subsystem[] = ['KNET', 'TOTEM', 'QUORUM', 'CPG', 'CFS', 'MAIN'];
+export type Subsystem = 'KNET' | 'TOTEM' | 'QUORUM' | 'CPG' | 'CFS' | 'HA' | 'MAIN';
+export const SUBSYSTEMS: readonly Subsystem[] = ['KNET', 'TOTEM', 'QUORUM', 'CPG', 'CFS', 'HA', 'MAIN'];
 export type TimestampMode = 'off' | 'on' | 'hires';
 
 /** One log record as the admin socket returns it. */
