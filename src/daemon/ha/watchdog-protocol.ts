@@ -4,6 +4,7 @@
  * fencing, with the process groups of exec resources), `disarm` (it stopped its services itself: nothing to
  * guard), `exit` (disarm, and the supervisor leaves). The supervisor: `hello` (its pid), `fired` (it fenced).
  */
+import { createConnection, type Socket } from 'node:net';
 import type { HaResourceSpec } from '../../ha/contract.ts';
 import { HA_OP_TIMEOUT_MS_MAX, specProblem } from './resource-spec.ts';
 
@@ -82,4 +83,16 @@ export function parseFromSupervisor(line: string): FromSupervisor | undefined {
 /** One message as its line. */
 export function encodeLine(message: ToSupervisor | FromSupervisor): string {
   return `${JSON.stringify(message)}\n`;
+}
+
+/** A connection to the socket, or undefined when nothing listens there. */
+export function tryConnect(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', () => resolve(undefined));
+  });
 }

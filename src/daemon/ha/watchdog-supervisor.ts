@@ -18,6 +18,7 @@ import {
   encodeLine,
   type FromSupervisor,
   parseToSupervisor,
+  tryConnect,
   WATCHDOG_LINE_BYTES_MAX,
 } from './watchdog-protocol.ts';
 
@@ -59,7 +60,13 @@ export class WatchdogSupervisor {
 
   /** Listens on the socket (a stale file is replaced) and writes the pid file. */
   static async start(options: SupervisorOptions): Promise<WatchdogSupervisor> {
+    const running = await tryConnect(options.socketPath);
+    if (running) {
+      running.destroy();
+      throw new Error(`a watchdog supervisor already listens on ${options.socketPath}`);
+    }
     const supervisor = new WatchdogSupervisor(options);
+    // Nothing listens: a file left there is stale.
     rmSync(options.socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       supervisor.server.once('error', reject);

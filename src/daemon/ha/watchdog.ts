@@ -7,17 +7,25 @@
  * daemon ends the supervisor by the pid in its pid file (docs/ha.md "Fencing on a node").
  */
 import { spawn } from 'node:child_process';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { DEFAULT_HA_FENCE_TIMEOUT_MS, derivedHaFeedIntervalMs } from '../../config/defaults.ts';
 import type { HaResourceSpec, HaWatchdog } from '../../ha/contract.ts';
 import { LineDecoder } from '../../ipc/json-lines.ts';
 import type { LogLevel } from '../log.ts';
 import type { ResourceRunner } from './resource-runner.ts';
-import { encodeLine, parseFromSupervisor, type ToSupervisor, WATCHDOG_LINE_BYTES_MAX } from './watchdog-protocol.ts';
+import {
+  encodeLine,
+  parseFromSupervisor,
+  type ToSupervisor,
+  tryConnect,
+  WATCHDOG_LINE_BYTES_MAX,
+} from './watchdog-protocol.ts';
 
 /** How long a started supervisor may take to listen, on a loaded machine. */
 const SUPERVISOR_START_TIMEOUT_MS = 10_000;
 const CONNECT_RETRY_MS = 20;
+/** Least time between two attempts to start a supervisor that went away. */
+const SUPERVISOR_RECONNECT_MS = 1_000;
 /** How long `close` waits for the supervisor to take the `exit`. */
 const CLOSE_TIMEOUT_MS = 2_000;
 
@@ -39,6 +47,7 @@ export class SupervisedWatchdog implements HaWatchdog {
   private socket: Socket | undefined;
   private active: readonly HaResourceSpec[] = [];
   private lastFeed = Number.NEGATIVE_INFINITY;
+  private lastReconnect = Number.NEGATIVE_INFINITY;
   private closing = false;
   private readonly fenceTimeoutMs: number;
   private readonly feedIntervalMs: number;
@@ -66,6 +75,15 @@ export class SupervisedWatchdog implements HaWatchdog {
 
   feed(): void {
     const now = performance.now();
+    if (!this.socket && !this.closing && now - this.lastReconnect >= SUPERVISOR_RECONNECT_MS) {
+      // The supervisor is gone while the daemon still wants to run services: start it again (once a second at most).
+      this.lastReconnect = now;
+      this.connect().then(
+        () => this.options.log('notice', 'watchdog: connected to the supervisor again'),
+        (error: Error) => this.options.log('error', `watchdog: ${error.message}`),
+      );
+      return;
+    }
     // Fewer feeds than calls only moves the supervisor's deadline earlier: never later than the daemon believes.
     if (now - this.lastFeed < this.feedIntervalMs) return;
     this.lastFeed = now;
@@ -160,25 +178,10 @@ export class SupervisedWatchdog implements HaWatchdog {
     socket.on('error', () => {});
     socket.on('close', () => {
       if (this.closing || this.socket !== socket) return;
-      this.options.log('error', 'watchdog: the connection to the supervisor closed: starting it again');
-      this.connect().then(
-        () => this.sendActive(),
-        (error: Error) => this.options.log('error', `watchdog: ${error.message}`),
-      );
+      this.socket = undefined;
+      this.options.log('error', 'watchdog: the connection to the supervisor closed (started again at the next feed)');
     });
     this.lastFeed = Number.NEGATIVE_INFINITY;
     this.sendActive();
   }
-}
-
-/** A connection to the socket, or undefined when nothing listens there. */
-function tryConnect(path: string): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const socket = createConnection(path);
-    socket.once('connect', () => {
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', () => resolve(undefined));
-  });
 }

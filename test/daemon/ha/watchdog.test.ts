@@ -136,6 +136,52 @@ describe('the watchdog supervisor', () => {
     await waitUntil(() => !alive(supervisorPid), WAIT_MS, 'the supervisor left');
   });
 
+  test('--exit-with-parent: the parent gone (its stdin pipe closed), it stops what is active and leaves', async () => {
+    const paths = supervisorOf('orphan');
+    const [file, ...args] = paths.command;
+    const child = spawn(
+      file!,
+      [...args, '--socket', paths.socketPath, '--pid-file', paths.pidFile, '--exit-with-parent'],
+      { stdio: ['pipe', 'ignore', 'ignore'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    supervisors.add(child.pid!);
+    await waitUntil(() => existsSync(paths.pidFile), WAIT_MS, 'the supervisor listens');
+    const runner = new ResourceRunner();
+    const { watchdog } = await startWatchdog('orphan', runner);
+    assert.equal(watchdog.supervisorPid, child.pid, 'the daemon side found the running supervisor');
+    const spec = sleeperSpec(dir, 'orphan');
+    watchdog.setActive([spec]);
+    assert.equal((await runner.run('start', spec)).exitCode, 0);
+    const service = sleeperPid(dir, 'orphan');
+    await waitUntil(() => readFileSync(paths.log, 'utf8').length > 0, WAIT_MS, 'the supervisor logged its start');
+    child.stdin.end();
+    assert.equal(await exited, 0);
+    assert.equal(alive(service), false, 'the active service was stopped before it left');
+    assert.match(readFileSync(paths.log, 'utf8'), /the parent process is gone, stopping 1 services/);
+    await watchdog.close();
+  });
+
+  test('the supervisor gone while the daemon feeds: the next feeds start a new one', async () => {
+    const { watchdog } = await startWatchdog('respawn', new ResourceRunner());
+    const first = watchdog.supervisorPid!;
+    process.kill(first, 'SIGKILL');
+    await waitUntil(() => !alive(first), WAIT_MS, 'the first supervisor is gone');
+    const feeding = setInterval(() => watchdog.feed(), 20);
+    try {
+      await waitUntil(
+        () => watchdog.supervisorPid !== first && alive(watchdog.supervisorPid!),
+        WAIT_MS,
+        'a new supervisor',
+      );
+    } finally {
+      clearInterval(feeding);
+    }
+    supervisors.add(watchdog.supervisorPid!);
+    await watchdog.close();
+    await waitUntil(() => !alive(watchdog.supervisorPid!), WAIT_MS, 'the new supervisor left');
+  });
+
   test('bad lines are dropped and logged; a second connection is refused; the supervisor goes on', async () => {
     const runner = new ResourceRunner();
     const { watchdog, socketPath, log } = await startWatchdog('bad', runner);
