@@ -2,7 +2,7 @@
 // (SupervisedWatchdog): fed, it does nothing; unfed past the fence timeout, or its daemon killed with SIGKILL, it
 // kills the exec resource's whole process group, logs it, and waits for a daemon to connect again.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ResourceRunner } from '../../../src/daemon/ha/resource-runner.ts';
 import { SupervisedWatchdog, type WatchdogOptions } from '../../../src/daemon/ha/watchdog.ts';
+import type { HaResourceSpec } from '../../../src/ha/contract.ts';
 import { BIN } from '../../../src/lab/daemon-process.ts';
 import { alive, groupMembers, sleeperPid, sleeperSpec, waitUntil } from './helpers.ts';
 
@@ -49,6 +50,36 @@ async function startWatchdog(name: string, runner: ResourceRunner, extra: Partia
   await waitUntil(() => watchdog.supervisorPid !== undefined, WAIT_MS, 'the supervisor said hello');
   supervisors.add(watchdog.supervisorPid!);
   return { watchdog, ...paths };
+}
+
+/** Starts the stand-in daemon (feeder.ts) with `specs`, optionally inside network namespace `netns`. */
+async function startFeeder(name: string, specs: HaResourceSpec[], netns?: string) {
+  const paths = supervisorOf(name);
+  const args = [
+    process.execPath,
+    '--import',
+    'tsx',
+    join(import.meta.dirname, 'feeder.ts'),
+    JSON.stringify(specs),
+    paths.socketPath,
+    paths.pidFile,
+    JSON.stringify(paths.command),
+  ];
+  const [file, ...rest] = netns ? ['ip', 'netns', 'exec', netns, ...args] : args;
+  const feeder = spawn(file!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => feeder.once('exit', resolve));
+  const line = await new Promise<string>((resolve, reject) => {
+    feeder.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+    feeder.once('exit', (code) => reject(new Error(`the feeder exited (${code})`)));
+  });
+  const { pgid, supervisorPid } = JSON.parse(line) as { pgid: number; supervisorPid: number };
+  supervisors.add(supervisorPid);
+  /** SIGKILLs the stand-in daemon and waits until it is gone. */
+  const kill = async () => {
+    feeder.kill('SIGKILL');
+    await exited;
+  };
+  return { ...paths, pgid, supervisorPid, kill };
 }
 
 describe('the watchdog supervisor', () => {
@@ -97,43 +128,52 @@ describe('the watchdog supervisor', () => {
   });
 
   test('the daemon killed (SIGKILL): the supervisor stops its services and a new daemon connects to it again', async () => {
-    const paths = supervisorOf('killed');
     const spec = sleeperSpec(dir, 'killed');
-    const feeder = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(import.meta.dirname, 'feeder.ts'),
-        JSON.stringify(spec),
-        paths.socketPath,
-        paths.pidFile,
-        JSON.stringify(paths.command),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const exited = new Promise((resolve) => feeder.once('exit', resolve));
-    const line = await new Promise<string>((resolve, reject) => {
-      feeder.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()));
-      feeder.once('exit', (code) => reject(new Error(`the feeder exited (${code})`)));
-    });
-    const { pgid, supervisorPid } = JSON.parse(line) as { pgid: number; supervisorPid: number };
-    supervisors.add(supervisorPid);
+    const { pgid, supervisorPid, kill, log } = await startFeeder('killed', [spec]);
     const service = sleeperPid(dir, 'killed');
     assert.deepEqual(groupMembers(pgid), [service]);
-    feeder.kill('SIGKILL');
-    await exited;
+    await kill();
     await waitUntil(() => !alive(service), WAIT_MS, 'the supervisor killed the service of the dead daemon');
     assert.deepEqual(groupMembers(pgid), []);
-    assert.match(
-      readFileSync(paths.log, 'utf8'),
-      /watchdog: the daemon is gone without disarming, stopping 1 services/,
-    );
+    assert.match(readFileSync(log, 'utf8'), /watchdog: the daemon is gone without disarming, stopping 1 services/);
     assert.equal(alive(supervisorPid), true, 'the supervisor waits for the daemon');
     const again = await startWatchdog('killed', new ResourceRunner());
     assert.equal(again.watchdog.supervisorPid, supervisorPid, 'the new daemon found the same supervisor');
     await again.watchdog.close();
     await waitUntil(() => !alive(supervisorPid), WAIT_MS, 'the supervisor left');
+  });
+
+  test('the daemon killed in a network namespace: the supervisor removes its floating address', {
+    skip: process.getuid?.() !== 0 && 'network namespaces need root',
+  }, async () => {
+    const ns = `clwd${process.pid}`;
+    const ipNs = (...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      ipNs('link', 'add', 'svc0', 'type', 'veth', 'peer', 'name', 'svc1');
+      ipNs('link', 'set', 'svc0', 'up');
+      const vip: HaResourceSpec = {
+        type: 'ip',
+        sid: 'ip:vip',
+        address: '198.18.100.100',
+        prefixLength: 24,
+        interface: 'svc0',
+        timeoutMs: 5_000,
+      };
+      const { kill, supervisorPid, log } = await startFeeder('netns', [vip], ns);
+      assert.match(ipNs('-o', 'addr', 'show', 'dev', 'svc0'), /198\.18\.100\.100\/24/);
+      await kill();
+      await waitUntil(
+        () => !ipNs('-o', 'addr', 'show', 'dev', 'svc0').includes('198.18.100.100'),
+        WAIT_MS,
+        'the supervisor removed the address',
+      );
+      await waitUntil(() => /watchdog: ip:vip stopped/.test(readFileSync(log, 'utf8')), WAIT_MS, 'logged');
+      process.kill(supervisorPid, 'SIGTERM');
+      await waitUntil(() => !alive(supervisorPid), WAIT_MS, 'the supervisor left on SIGTERM');
+    } finally {
+      execFileSync('ip', ['netns', 'del', ns]);
+    }
   });
 
   test('--exit-with-parent: the parent gone (its stdin pipe closed), it stops what is active and leaves', async () => {
