@@ -156,7 +156,7 @@ describe('logging', () => {
       { forceStderr: false },
     );
     assert.deepEqual(warnings, [
-      'logging.logger_subsys.2: no subsystem "NOSUCH" (corolink has KNET, TOTEM, QUORUM, CPG, CFS, MAIN): ignored',
+      'logging.logger_subsys.2: no subsystem "NOSUCH" (corolink has KNET, TOTEM, QUORUM, CPG, CFS, HA, MAIN): ignored',
     ]);
     const logger = new Logger(options);
     logger.log('debug', 'QUORUM', 'quorum detail');
