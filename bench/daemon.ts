@@ -4,8 +4,8 @@
  * Prints a table, then one JSON line of the headline figures.
  */
 import { readFileSync } from 'node:fs';
-import { BackpressureError } from '../src/client/errors.ts';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
+import { sendMany } from './cpg-send.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const MESSAGE_BYTES = 64;
@@ -32,15 +32,7 @@ try {
   await Promise.all(
     groups.map(async (group, i) => {
       const share = Math.floor(MESSAGES / groups.length) + (i < MESSAGES % groups.length ? 1 : 0);
-      for (let n = 0; n < share; ) {
-        try {
-          await group.send(payload);
-          n++;
-        } catch (error) {
-          if (!(error instanceof BackpressureError)) throw error;
-          await new Promise((r) => setTimeout(r, 2));
-        }
-      }
+      await sendMany(group, payload, share);
     }),
   );
   const deadline = Date.now() + 120_000;

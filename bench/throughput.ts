@@ -3,13 +3,13 @@
  * second received per node, counted from the sender's start to the node's last delivery (cpgbench's
  * `msgs_per_s`, the figure in ../shared/anchors/corosync-figures.md), the median of the 3 nodes. Corosync:
  * ../shared/anchors/corosync/cpgbench.c `-m send` / `-m recv` in the hosts' namespaces; corolink: the client
- * library's CPG on the lab daemons' admin sockets, sending like bench/totem.ts (up to WINDOW sends in flight,
- * retrying on backpressure). Both send `count` messages of `bytes` bytes; every run is bounded in time.
+ * library's CPG on the lab daemons' admin sockets, sending like bench/totem.ts (./cpg-send.ts: the library's
+ * flow control). Both send `count` messages of `bytes` bytes; every run is bounded in time.
  */
 import { CorolinkClient } from '../src/client/client.ts';
 import type { CpgConfchg, CpgGroup } from '../src/client/cpg-group.ts';
-import { BackpressureError } from '../src/client/errors.ts';
 import type { NetnsLab } from '../src/lab/netns-lab.ts';
+import { sendMany } from './cpg-send.ts';
 import { runCpgbench } from './round-trips.ts';
 
 /** Throughput received per node (median of the nodes), with what each node received. */
@@ -22,8 +22,6 @@ export interface Throughput {
   delivered: number[];
 }
 
-/** corolink sends in flight (as bench/totem.ts). */
-const WINDOW = 64;
 /** Longest wait for the 3-member group. */
 const JOIN_TIMEOUT_MS = 10_000;
 /** Longest wait, after the last send, for every node to deliver everything. */
@@ -111,25 +109,7 @@ export async function corolinkThroughput(
     const payload = Buffer.alloc(bytes, 0x5a);
     const start = performance.now();
     const stopAt = start + sendLimitMs;
-    let next = 0;
-    let sent = 0;
-    const worker = async () => {
-      while (next < count && performance.now() < stopAt) {
-        next++;
-        for (;;) {
-          try {
-            await groups[0]!.send(payload);
-            sent++;
-            break;
-          } catch (error) {
-            if (!(error instanceof BackpressureError)) throw error;
-            if (performance.now() > stopAt) return;
-            await pause(1);
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: WINDOW }, worker));
+    const sent = await sendMany(groups[0]!, payload, count, stopAt);
     const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (counts.some((c) => c < sent) && lost.length === 0 && Date.now() < drainDeadline) await pause(10);
     if (counts.some((c) => c < sent))

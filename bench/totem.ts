@@ -2,42 +2,21 @@
  * `npm run bench:totem`: agreed (CPG) throughput and self-delivery latency of a 3-node corolink cluster — three
  * real daemon processes on loopback, 2 links, AES-256-GCM — measured through the client library, as corosync's
  * own figures are measured through libcpg (../shared/anchors/corosync-figures.md).
- * Throughput: node 1 sends as fast as the daemon accepts (up to WINDOW sends in flight, retrying on
- * backpressure); msgs/s counted at node 2 from its first to its last delivery. Latency: node 1 multicasts one
+ * Throughput: node 1 sends as fast as the client library's flow control lets (./cpg-send.ts); msgs/s counted at node 2 from its first to its last delivery. Latency: node 1 multicasts one
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
  * Prints a table, then one JSON line of the headline figures.
  */
 import type { CpgGroup } from '../src/client/cpg-group.ts';
-import { BackpressureError } from '../src/client/errors.ts';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
+import { sendMany } from './cpg-send.ts';
 
 const SIZES = [
   { label: '64 B', bytes: 64, messages: 30_000 },
   { label: '1 KiB', bytes: 1024, messages: 20_000 },
   { label: '64 KiB', bytes: 64 * 1024, messages: 1_000 },
 ];
-const WINDOW = 64;
 const ROUND_TRIPS = 2000;
 const PHASE_TIMEOUT_MS = 60_000;
-
-async function sendAll(group: CpgGroup, payload: Buffer, count: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      for (;;) {
-        try {
-          await group.send(payload);
-          break;
-        } catch (error) {
-          if (!(error instanceof BackpressureError)) throw error;
-          await new Promise((r) => setTimeout(r, 1));
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: WINDOW }, worker));
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -67,7 +46,7 @@ try {
     };
     groups[1]!.on('message', onMessage);
     const payload = Buffer.alloc(size.bytes, 0x5a);
-    await sendAll(groups[0]!, payload, size.messages);
+    await sendMany(groups[0]!, payload, size.messages);
     const deadline = Date.now() + PHASE_TIMEOUT_MS;
     while (delivered < size.messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     groups[1]!.off('message', onMessage);

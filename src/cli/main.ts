@@ -23,7 +23,19 @@ function printError(message: string, exitCode: number, json: boolean): void {
   process.stderr.write(json ? `${JSON.stringify({ error: { code: exitCode, message } })}\n` : `corolink: ${message}\n`);
 }
 
+/**
+ * A reader that stops early (`corolink status --help | head -1`) closes the pipe: the rest of the output has no
+ * one to read it, so the command ends quietly, as coreutils do on SIGPIPE, instead of crashing on EPIPE.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(ExitCode.ok);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe(process.stdout);
   const program = await buildProgram(argv);
   const json = jsonRequested(argv);
   try {

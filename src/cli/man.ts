@@ -1,9 +1,9 @@
 /**
  * Man pages in roff (man(7)) from the command tree (./command-tree.ts), the same text --help prints:
- * corolink(8) with every command, one page per top-level command (corolink-config(8), …) with its subcommands,
+ * corolink(8) with every command, one page per top-level command (corolink-config(8), …) with all its subcommands,
  * and corolink.conf(5) for corolink's own keys of corosync.conf, described by the config schema.
  */
-import type { CommandNode, OptionNode } from './command-tree.ts';
+import { allCommands, type CommandNode, type OptionNode } from './command-tree.ts';
 
 export interface ManPage {
   /** File name: `corolink-config.8`. */
@@ -44,7 +44,8 @@ function commandSections(node: CommandNode): string[] {
   }
   lines.push('.SH OPTIONS', ...optionItems(node.options));
   if (node.after) lines.push('.SH NOTES', '.nf', roff(node.after), '.fi');
-  for (const sub of node.subcommands) {
+  // Every level below (`ha group add` too), depth first.
+  for (const sub of allCommands(node).slice(1)) {
     lines.push(`.SS ${roff(sub.path.join(' '))} ${roff(sub.usage)}`, roff(sub.description));
     for (const a of sub.arguments) lines.push('.TP', `.I ${roff(a.name)}`, roff(a.description || '(required)'));
     lines.push(...optionItems(sub.options));

@@ -13,10 +13,20 @@ import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Messag
 import { jsonLines } from '../ipc/json-lines.ts';
 import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO } from '../ipc/negotiate.ts';
-import type { LinkEvent, LinksV1, LogRecord, MembershipEvent, QuorumEvent, QuorumV1, StatusV1 } from '../ipc/schema.ts';
+import type {
+  ClusterLinksV1,
+  HaEventV1,
+  LinkEvent,
+  LinksV1,
+  LogRecord,
+  MembershipEvent,
+  QuorumEvent,
+  QuorumV1,
+  StatusV1,
+} from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
-import { type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
+import { type CpgAddress, type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
 import {
   BackpressureError,
   CallTimeoutError,
@@ -27,6 +37,7 @@ import {
   InvalidArgumentError,
   ProtocolError,
 } from './errors.ts';
+import { HaClient } from './ha.ts';
 import { QueuedIterator } from './queued-iterator.ts';
 
 /** Where the daemon listens when neither an option nor COROLINK_SOCKET says otherwise. */
@@ -49,7 +60,7 @@ export type Framing = 'binary' | 'json-lines';
 const CODECS: Record<Framing, FrameCodec> = { binary, 'json-lines': jsonLines };
 
 /** Event topics of the `subscribe` method. */
-export type Topic = 'log' | 'link' | 'membership' | 'quorum';
+export type Topic = 'log' | 'link' | 'membership' | 'quorum' | 'ha';
 
 /** Options of `CorolinkClient.connect()`. */
 export interface ClientOptions {
@@ -61,7 +72,7 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Reconnect after the connection breaks (default true). The first `connect()` never retries. */
   reconnect?: boolean;
-  /** First delay before a reconnect attempt (default 100 ms); doubles per failure. */
+  /** First delay before a reconnect attempt (default 100 ms); doubles per failure, each delay jittered down to half. */
   reconnectInitialDelayMs?: number;
   /** Upper bound of the reconnect delay (default 5 000 ms). */
   reconnectMaxDelayMs?: number;
@@ -89,6 +100,8 @@ export interface ClientEvents {
   link: [LinkEvent];
   membership: [MembershipEvent];
   quorum: [QuorumEvent];
+  /** An HA state change (service or node), with the line the daemon's log shows after `[HA    ]`. */
+  ha: [HaEventV1];
 }
 
 /** The admin socket path: the explicit one, else `$COROLINK_SOCKET`, else the default. */
@@ -105,7 +118,7 @@ interface PendingCall {
 
 type ConnectionState = 'open' | 'reconnecting' | 'closed';
 
-const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum']);
+const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum', 'ha']);
 
 function describeSocketError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -114,6 +127,12 @@ function describeSocketError(error: unknown): string {
   if (code === 'EACCES') return 'permission denied (EACCES)';
   if (code) return code;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The own address a `cpgJoin` answer carries (an older daemon answers `{ ok: true }` only: pid 0 then). */
+function localAddressOf(result: unknown): CpgAddress {
+  const { nodeid, pid } = (result ?? {}) as { nodeid?: unknown; pid?: unknown };
+  return { nodeid: typeof nodeid === 'number' ? nodeid : 0, pid: typeof pid === 'number' ? pid : 0 };
 }
 
 /** A connection in its framing; `rest` is what the daemon sent after the hello. */
@@ -175,6 +194,11 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
 export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** The admin socket path in use. */
   readonly socketPath: string;
+  /** The HA managers: status, resource and group edits, migrate/relocate, maintenance, events (./ha.ts). */
+  readonly ha: HaClient = new HaClient(
+    (method, params) => this.call(method, params),
+    (listener) => this.listen('ha', listener),
+  );
   private readonly options: Required<Omit<ClientOptions, 'socket'>>;
   private readonly codec: FrameCodec;
   private socket: Socket | null = null;
@@ -191,6 +215,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   private readonly groupHost: CpgGroupHost = {
     call: (method, params) => this.call(method, params),
     forgetGroup: (name) => this.groups.delete(name),
+    maxQueuedEvents: 0, // set in the constructor, from the options
   };
 
   private constructor(socketPath: string, options: ClientOptions) {
@@ -209,6 +234,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     };
     this.codec = CODECS[this.options.framing];
     this.decoder = this.codec.decoder(DAEMON_FRAME_BYTES_MAX);
+    this.groupHost.maxQueuedEvents = this.options.maxQueuedEvents;
   }
 
   /** Connects to the daemon. Rejects with `DaemonUnavailableError` when it cannot be reached (no retry). */
@@ -231,6 +257,11 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** Every local link and every peer × link with its statistics. */
   links(): Promise<LinksV1> {
     return this.call('links', {}) as Promise<LinksV1>;
+  }
+
+  /** Every member's view of every peer × link, gathered through the ring (`corolink status --cluster`). */
+  clusterLinks(): Promise<ClusterLinksV1> {
+    return this.call('clusterLinks', {}) as Promise<ClusterLinksV1>;
   }
 
   /** votequorum's state and the members. */
@@ -357,10 +388,11 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     }
     if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
     await this.subscribe('cpg');
-    const group = new CpgGroup(name, this.groupHost);
+    // Registered before the answer: the confchg of the own join may come first; its events are held till then.
+    const group = new CpgGroup(name, this.groupHost, { nodeid: 0, pid: 0 });
     this.groups.set(name, group);
     try {
-      await this.call('cpgJoin', { group: name });
+      group.rejoined(localAddressOf(await this.call('cpgJoin', { group: name })));
     } catch (error) {
       this.groups.delete(name);
       group.markClosed();
@@ -370,10 +402,25 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     return group;
   }
 
-  /** Closes the connection for good: pending calls reject with `ClientClosedError`, groups are closed. */
-  close(): void {
-    if (this.state === 'closed') return;
-    this.shutDown(undefined);
+  /** Every CPG group with members on the cluster as the daemon sees it (libcpg's cpg_iteration, corosync-cpgtool). */
+  async cpgGroups(): Promise<{ group: string; members: CpgAddress[] }[]> {
+    return ((await this.call('cpgGroups', {})) as { groups: { group: string; members: CpgAddress[] }[] }).groups;
+  }
+
+  /**
+   * Closes the connection for good: pending calls reject with `ClientClosedError`, groups are closed. Resolves
+   * once the socket is closed.
+   */
+  close(): Promise<void> {
+    const socket = this.socket;
+    if (this.state !== 'closed') this.shutDown(undefined);
+    if (!socket || socket.closed) return Promise.resolve();
+    return new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  /** `await using client = await CorolinkClient.connect()`: closes at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /**
@@ -558,10 +605,12 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       this.shutDown(new DaemonUnavailableError(this.socketPath, `gave up after ${attempt - 1} reconnect attempts`));
       return;
     }
-    const delayMs = Math.min(
+    const ceilingMs = Math.min(
       this.options.reconnectInitialDelayMs * 2 ** (attempt - 1),
       this.options.reconnectMaxDelayMs,
     );
+    // Jittered (between half and all of the back-off): clients of one restarted daemon do not come back in step.
+    const delayMs = Math.round(ceilingMs * (0.5 + Math.random() / 2));
     this.emit('reconnecting', { attempt, delayMs });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -584,7 +633,8 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     this.attach(opened);
     try {
       if (this.topics.size > 0) await this.call('subscribe', { topics: [...this.topics] });
-      for (const name of this.groups.keys()) await this.call('cpgJoin', { group: name });
+      for (const [name, group] of this.groups)
+        group.rejoined(localAddressOf(await this.call('cpgJoin', { group: name })));
     } catch {
       // The connection broke again during the renewal: connectionLost() already scheduled the next attempt.
       return;

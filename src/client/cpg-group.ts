@@ -1,6 +1,7 @@
 /** One joined CPG (closed process group): send to it, receive its messages and membership changes. */
 import { EventEmitter } from 'node:events';
 import { BackpressureError, ClientClosedError, DaemonRequestError } from './errors.ts';
+import { QueuedIterator } from './queued-iterator.ts';
 
 /** Longest CPG group name in UTF-8 bytes (corosync's `CPG_MAX_NAME_LENGTH`). */
 export { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
@@ -33,13 +34,24 @@ export interface CpgConfchg {
 export interface CpgGroupEvents {
   message: [CpgMessage];
   confchg: [CpgConfchg];
+  /** `writable` is true again: a send goes straight to the daemon (none waits in the group). */
+  drain: [];
 }
 
 /** What a group needs from its client: calls over the admin socket, and forgetting the group after leave. */
 export interface CpgGroupHost {
   call(method: string, params: Record<string, unknown>): Promise<unknown>;
   forgetGroup(name: string): void;
+  /** Bound of a `messages()` iterator's queue (the client's `maxQueuedEvents`). */
+  maxQueuedEvents: number;
 }
+
+/** Sends of one group with the daemon at once; more wait in the group, in order (they resolve as room frees). */
+export const CPG_SENDS_IN_FLIGHT_MAX = 64;
+/** Sends that may wait in a group for room; one more rejects with `BackpressureError`. */
+export const CPG_SENDS_WAITING_MAX = 4096;
+/** After the daemon refused a send with nothing else in flight to wait for: the retry's delay (plus jitter). */
+const REFUSED_SEND_RETRY_MS = 5;
 
 /**
  * True when the daemon's answer to `cpgMcast` means "queue full": the contract's only `refused` answer to
@@ -49,48 +61,149 @@ function isBackpressure(error: unknown): boolean {
   return error instanceof DaemonRequestError && (error.code === 'refused' || error.code === 'backpressure');
 }
 
+/** The error an aborted wait rejects with: the signal's reason, as Node's own APIs do. */
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
+}
+
+interface Send {
+  /** The group's numbering of this process's sends (u32, wraps): the daemon keeps their order through a refusal. */
+  seq: number;
+  bytes: Buffer;
+  resolve: () => void;
+  reject: (error: Error) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
 /**
  * A joined group, made by `client.cpgJoin(name)`. Emits `message` and `confchg`, starting with the confchg of
  * its own join (events are held until the code after `await cpgJoin()` ran). After a daemon restart the client
- * re-joins it automatically (messages multicast while the client was disconnected are not received).
+ * re-joins it automatically (messages multicast while the client was disconnected are not received) and `local`
+ * changes to the new connection's address.
+ *
+ * Flow control: `send()` resolves once the daemon queued the message. At most CPG_SENDS_IN_FLIGHT_MAX sends are
+ * with the daemon at once; more wait here in order, `writable` turns false, and `drain` is emitted when they all
+ * went through. A daemon whose queue is full makes the group retry by itself; a caller only sees
+ * `BackpressureError` when more than CPG_SENDS_WAITING_MAX sends wait here.
  */
 export class CpgGroup extends EventEmitter<CpgGroupEvents> {
   private left = false;
   /** Events that arrived before the join completed; null once released. */
   private held: (() => void)[] | null = [];
+  private address: CpgAddress;
+  private readonly waiting: Send[] = [];
+  /** Sends the daemon refused (its queue was full), in seq order: they go again, first, once none is in flight. */
+  private readonly refused: Send[] = [];
+  private nextSeq = 0;
+  private inFlight = 0;
+  private readonly iterators = new Set<QueuedIterator<CpgMessage>>();
+  private needDrain = false;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     /** The group name. */
     readonly name: string,
     private readonly host: CpgGroupHost,
+    local: CpgAddress,
   ) {
     super();
+    this.address = local;
+  }
+
+  /** This process's own address in the group (libcpg's cpg_local_get); its own messages carry it. */
+  get local(): CpgAddress {
+    return this.address;
+  }
+
+  /** True when `message` is one this process sent. */
+  isOwn(message: CpgMessage): boolean {
+    return message.nodeid === this.address.nodeid && message.pid === this.address.pid;
+  }
+
+  /** Whether a send now goes straight to the daemon; when false, `drain` follows once one would again. */
+  get writable(): boolean {
+    return (
+      !this.left && this.waiting.length === 0 && this.refused.length === 0 && this.inFlight < CPG_SENDS_IN_FLIGHT_MAX
+    );
   }
 
   /**
    * Multicasts `data` (a string is sent as UTF-8) to every member, this process included. Resolves once the
-   * daemon queued it. Rejects with `BackpressureError` when the daemon's queue is full: nothing was sent,
-   * the caller retries later. Rejects with `DaemonUnavailableError` when the daemon is not reachable.
+   * daemon queued it; waits, in order, while the daemon is busy (see the class comment). `signal` aborts a send
+   * that still waits here (nothing was sent). Rejects with `BackpressureError` when CPG_SENDS_WAITING_MAX sends
+   * wait already, with `DaemonUnavailableError` when the daemon is not reachable.
    */
-  async send(data: Uint8Array | string): Promise<void> {
-    if (this.left) throw new ClientClosedError(`group ${this.name}`);
+  send(data: Uint8Array | string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.left) return Promise.reject(new ClientClosedError(`group ${this.name}`));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (this.waiting.length >= CPG_SENDS_WAITING_MAX) {
+      return Promise.reject(
+        new BackpressureError(
+          `${this.waiting.length} sends to group ${this.name} wait already; retry later`,
+          this.name,
+        ),
+      );
+    }
     // A copy: the caller may reuse its buffer before the socket took the bytes.
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-    try {
-      await this.host.call('cpgMcast', { group: this.name, data: bytes });
-    } catch (error) {
-      if (isBackpressure(error))
-        throw new BackpressureError(`the daemon's send queue for group ${this.name} is full; retry later`, this.name);
-      throw error;
-    }
+    return new Promise((resolve, reject) => {
+      const send: Send = { seq: this.nextSeq, bytes, resolve, reject, signal, onAbort: undefined };
+      this.nextSeq = (this.nextSeq + 1) >>> 0;
+      if (signal) {
+        send.onAbort = () => {
+          const index = this.waiting.indexOf(send);
+          if (index === -1) return; // already with the daemon: it cannot be taken back
+          this.waiting.splice(index, 1);
+          reject(abortReason(signal));
+          this.pump();
+        };
+        signal.addEventListener('abort', send.onAbort, { once: true });
+      }
+      this.waiting.push(send);
+      this.pump();
+      if (!this.writable) this.needDrain = true;
+    });
   }
 
-  /** Leaves the group; the group object is unusable afterwards. */
+  /** The group's members as the daemon sees them now (libcpg's cpg_membership_get), ascending. */
+  async members(): Promise<CpgAddress[]> {
+    const result = (await this.host.call('cpgMembership', { group: this.name })) as { members: CpgAddress[] };
+    return result.members;
+  }
+
+  /**
+   * The group's messages as an async iterator, from now on, until `break`, `signal`, `leave()` or the client's
+   * close. More than the client's `maxQueuedEvents` unread ends it with `EventOverflowError`.
+   */
+  messages(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<CpgMessage> {
+    const { signal } = options;
+    const listener = (message: CpgMessage) => iterator.push(message);
+    const onAbort = () => void iterator.return();
+    const iterator = new QueuedIterator<CpgMessage>(`group ${this.name}`, this.host.maxQueuedEvents, () => {
+      this.off('message', listener);
+      this.iterators.delete(iterator);
+      signal?.removeEventListener('abort', onAbort);
+    });
+    this.iterators.add(iterator);
+    this.on('message', listener);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    return iterator;
+  }
+
+  /** Leaves the group; the group object is unusable afterwards. Sends still waiting here reject. */
   async leave(): Promise<void> {
     if (this.left) return;
-    this.left = true;
+    this.markClosed();
     this.host.forgetGroup(this.name);
     await this.host.call('cpgLeave', { group: this.name });
+  }
+
+  /** `await using group = await client.cpgJoin(…)`: leaves at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.leave();
   }
 
   /** True once `leave()` was called or the client was closed. */
@@ -108,6 +221,11 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     this.dispatch(() => this.emit('confchg', change));
   }
 
+  /** @internal Re-joined after a reconnect: the new connection's address. */
+  rejoined(local: CpgAddress): void {
+    this.address = local;
+  }
+
   /**
    * @internal The join succeeded: emit the held events on the next turn of the event loop, when the code after
    * `await client.cpgJoin()` has attached its listeners (so the confchg of the own join is never missed).
@@ -120,13 +238,73 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     });
   }
 
+  /** @internal The client was closed (or the group left): waiting sends reject, iterators end. */
+  markClosed(): void {
+    this.left = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const error = new ClientClosedError(`group ${this.name}`);
+    for (const send of [...this.refused.splice(0), ...this.waiting.splice(0)]) this.settle(send, error);
+    for (const iterator of [...this.iterators]) iterator.end();
+  }
+
   private dispatch(emit: () => void): void {
     if (this.held) this.held.push(emit);
     else emit();
   }
 
-  /** @internal The client was closed. */
-  markClosed(): void {
-    this.left = true;
+  /** Hands waiting sends to the daemon while fewer than CPG_SENDS_IN_FLIGHT_MAX are with it. */
+  private pump(): void {
+    while (!this.left && this.refused.length === 0 && this.inFlight < CPG_SENDS_IN_FLIGHT_MAX) {
+      const send = this.waiting.shift();
+      if (send === undefined) break;
+      this.inFlight++;
+      this.host.call('cpgMcast', { group: this.name, data: send.bytes, seq: send.seq }).then(
+        () => this.answered(send),
+        (error: unknown) => this.answered(send, error),
+      );
+    }
+    if (this.needDrain && this.writable) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private answered(send: Send, error?: unknown): void {
+    this.inFlight--;
+    if (error !== undefined && isBackpressure(error)) {
+      // Refused, so not sent; after leave() it never will be.
+      if (this.left) {
+        this.settle(send, new ClientClosedError(`group ${this.name}`));
+        return;
+      }
+      // The daemon's queue is full. It refuses every later send of ours too until this one comes back (seq), so
+      // nothing overtakes it: once no send is in flight, the refused ones go again first, in order.
+      this.refused.push(send);
+      if (this.inFlight === 0) this.retryLater();
+      return;
+    }
+    this.settle(send, error as Error | undefined);
+    if (this.inFlight === 0 && this.refused.length > 0) this.retryLater();
+    else this.pump();
+  }
+
+  /** Puts the refused sends (answered in seq order) back at the head of the queue; pumps after a jittered delay. */
+  private retryLater(): void {
+    if (this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = null;
+        this.waiting.unshift(...this.refused.splice(0));
+        this.pump();
+      },
+      REFUSED_SEND_RETRY_MS * (1 + Math.random()),
+    );
+  }
+
+  private settle(send: Send, error?: Error): void {
+    if (send.signal && send.onAbort) send.signal.removeEventListener('abort', send.onAbort);
+    if (error) send.reject(error);
+    else send.resolve();
   }
 }

@@ -6,3 +6,4 @@ export * from './client.ts';
 export * from './config.ts';
 export * from './cpg-group.ts';
 export * from './errors.ts';
+export * from './ha.ts';

@@ -4,7 +4,10 @@
  */
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { VERSION } from '../base/version.ts';
 import { type CheckedConfig, formatDiagnostic, loadConfigFile } from '../config/index.ts';
+import type { HaControl } from '../ha/contract.ts';
+import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfsService } from './cfs-service.ts';
@@ -13,11 +16,13 @@ import { NodeEngine } from './engine.ts';
 import { cfsHandlers } from './handlers/cfs.ts';
 import { configHandlers } from './handlers/config.ts';
 import { cpgHandlers } from './handlers/cpg.ts';
+import { broadcastHaEvents, haHandlers, haStatusJson } from './handlers/ha.ts';
 import { joinHandlers } from './handlers/join.ts';
 import { logRecordJson, statusHandlers } from './handlers/status.ts';
 import { findLocalNode } from './identity.ts';
 import { JoinService } from './join-service.ts';
 import { LinkProbeService } from './link-probe.ts';
+import { LinkViewService } from './link-view.ts';
 import { Logger } from './log.ts';
 import { loggingSetup } from './log-config.ts';
 import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
@@ -61,6 +66,12 @@ export interface RunningDaemon {
   logger: Logger;
   admin: AdminSocketServer;
   cfs: CfsService;
+  /** The HA managers' admin seam; undefined when HA is not enabled on this node. */
+  ha: HaControl | undefined;
+  /** `ha`'s status in the admin socket's shape (the dashboard and metrics read it); undefined without HA. */
+  haStatus(): HaStatusV1 | undefined;
+  /** Every member's view of every path (the `clusterLinks` method, `/api/cluster-links`). */
+  clusterLinks(): ClusterLinksV1;
   serviceCounters(): ServiceCounters;
   stop(): Promise<void>;
 }
@@ -127,7 +138,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
   );
   const logger = new Logger(logging.options);
-  logger.log('notice', 'MAIN', `corolink 0.1.0 starting: node ${identity.node.nodeid} (found by ${identity.how})`);
+  logger.log('notice', 'MAIN', `corolink ${VERSION} starting: node ${identity.node.nodeid} (found by ${identity.how})`);
   for (const warning of [...logging.warnings, ...logger.startupWarnings()]) logger.log('warning', 'MAIN', warning);
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   for (const [path, what] of [
@@ -144,6 +155,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
   }
   const probe = new LinkProbeService((level, message) => logger.log(level, 'KNET', message));
+  const linkView = new LinkViewService();
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
@@ -151,24 +163,29 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
-    services: (context) => [...cfs.services(context), probe.serviceEngine],
+    services: (context) => [...cfs.services(context), probe.serviceEngine, linkView.serviceEngine],
   }).catch((error) => {
     cfs.close();
     throw new DaemonStartError(`cannot start the links: ${(error as Error).message}`);
   });
   cfs.attach(engine);
   probe.attach(engine);
+  linkView.attach(engine);
   const clusterConfig = new ClusterConfigService(engine, cfs, options.configPath, logger, probe);
   const join = new JoinService(engine, cfs, clusterConfig, logger);
   const configVersion = () => engine.checked.effective.totem.configVersion;
+  // The HA managers (docs/ha.md) plug in here; until then this node runs without HA and says so when asked.
+  const ha = undefined as HaControl | undefined;
   const admin = new AdminSocketServer(options.socketPath, {
-    ...statusHandlers(engine, logger),
+    ...statusHandlers(engine, logger, linkView),
     ...cpgHandlers(engine),
     ...cfsHandlers(cfs),
     ...configHandlers(clusterConfig, configVersion),
     ...joinHandlers(join),
+    ...haHandlers(() => ha),
   });
   wireEvents(engine, logger, admin);
+  const stopHaEvents = ha === undefined ? undefined : broadcastHaEvents(ha, admin);
   try {
     await admin.listen();
   } catch (error) {
@@ -183,6 +200,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const stop = () => {
     stopping ??= (async () => {
       stopAuthWatch();
+      stopHaEvents?.();
       clusterConfig.close();
       await engine.stop();
       await admin.close();
@@ -203,7 +221,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       accept_failed: admin.counters.acceptErrors,
     },
   });
-  return { engine, logger, admin, cfs, serviceCounters, stop };
+  const haStatus = () => (ha === undefined ? undefined : haStatusJson(ha.status()));
+  const clusterLinks = () => linkView.clusterLinks();
+  return { engine, logger, admin, cfs, ha, haStatus, clusterLinks, serviceCounters, stop };
 }
 
 function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {

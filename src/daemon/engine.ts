@@ -152,6 +152,12 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private ringId: RingId | null = null;
   private readonly startedAt = performance.now();
   private stopped = false;
+  /**
+   * Per sender (`pid/group`) that numbers its multicasts (`seq`, the client library does): the seq of its refused
+   * multicast. Every later one is refused until that one comes back, so a refusal never reorders a sender's
+   * messages when it keeps several in flight. At most one entry per local process × group.
+   */
+  private readonly refusedSeqs = new Map<string, number>();
   /** Multicasts waiting for room in Totem's queue, oldest first (see cpgMulticast). */
   private waiting: {
     group: string;
@@ -280,10 +286,22 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   }
 
   cpgJoin(group: string, pid: number): void {
+    this.refusedSeqs.delete(`${pid}/${group}`); // a new membership numbers its sends afresh
     this.stackDriver.feed({ type: 'cpgJoin', group, pid });
   }
 
+  /** A group's members as this node sees them (libcpg's cpg_membership_get). */
+  cpgMembers(group: string): { nodeId: number; pid: number }[] {
+    return this.stack.cpg.members(group);
+  }
+
+  /** Every group with members (libcpg's cpg_iteration). */
+  cpgGroups(): string[] {
+    return this.stack.cpg.groups();
+  }
+
   cpgLeave(group: string, pid: number): void {
+    this.refusedSeqs.delete(`${pid}/${group}`);
     this.stackDriver.feed({ type: 'cpgLeave', group, pid });
   }
 
@@ -291,9 +309,26 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
    * Multicasts to a group in agreed order. When Totem's queue is full the request waits (FIFO, behind every
    * earlier waiting one) and the returned promise settles once it entered the queue: a busy sender is paced by
    * late answers instead of thousands of refusals a second, each of which cost the daemon a whole request.
-   * Beyond WAITING_MULTICASTS_MAX / WAITING_BYTES_MAX waiting, it is refused with `backpressure`.
+   * Beyond WAITING_MULTICASTS_MAX / WAITING_BYTES_MAX waiting, it is refused with `backpressure`. A sender that
+   * numbers its multicasts (`seq`) keeps its order through a refusal (see `refusedSeqs`).
    */
-  cpgMulticast(group: string, pid: number, payload: Uint8Array): undefined | Promise<void> {
+  cpgMulticast(group: string, pid: number, payload: Uint8Array, seq?: number): undefined | Promise<void> {
+    const sender = seq === undefined ? undefined : `${pid}/${group}`;
+    const refusedSeq = sender === undefined ? undefined : this.refusedSeqs.get(sender);
+    if (refusedSeq !== undefined) {
+      // A later message while the refused one is not back: refused too, so the sender's order survives.
+      if (seq !== refusedSeq) throw BACKPRESSURE_REFUSAL;
+      this.refusedSeqs.delete(sender!);
+    }
+    try {
+      return this.admitMulticast(group, pid, payload);
+    } catch (error) {
+      if (sender !== undefined && error === BACKPRESSURE_REFUSAL) this.refusedSeqs.set(sender, seq!);
+      throw error;
+    }
+  }
+
+  private admitMulticast(group: string, pid: number, payload: Uint8Array): undefined | Promise<void> {
     if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload))) {
       this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload });
       return undefined;
@@ -311,6 +346,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
 
   /** A local process (an admin-socket client) went away: its group memberships end (CPG_REASON_PROCDOWN). */
   processDown(pid: number): void {
+    for (const sender of this.refusedSeqs.keys()) if (sender.startsWith(`${pid}/`)) this.refusedSeqs.delete(sender);
     const gone = this.waiting.filter((w) => w.pid === pid);
     if (gone.length > 0) {
       this.waiting = this.waiting.filter((w) => w.pid !== pid);

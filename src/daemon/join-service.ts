@@ -41,6 +41,19 @@ const EXPIRED_TOKEN_KEPT_MS = 3600 * 1000;
 /** How long closing the join service waits for a join under way to be answered. */
 const JOIN_ANSWER_GRACE_MS = 30_000;
 
+/** Why a member refuses a join (the `reason` label of corolink_join_refused_total; docs/metrics.md). */
+export const JOIN_REFUSALS = [
+  'auth_failed',
+  'expired',
+  'unknown_token',
+  'refused',
+  'protocol',
+  'timeout',
+  'rate_limited',
+  'connection_limit',
+  'accept_failed',
+] as const satisfies readonly JoinErrorCode[];
+
 /** A refusal of `createToken`, with the admin-socket error code. */
 export class JoinServiceError extends Error {
   constructor(

@@ -13,7 +13,7 @@ import { CONFIG_FILE_BYTES_MAX } from '../config/defaults.ts';
 export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'internal';
 
 /** The topics of `subscribe`. */
-export const TOPICS = ['log', 'link', 'membership', 'quorum', 'cpg'] as const;
+export const TOPICS = ['log', 'link', 'membership', 'quorum', 'cpg', 'ha'] as const;
 export type Topic = (typeof TOPICS)[number];
 
 /** Shortest and longest life of a join token (the CLI default is one hour). */
@@ -47,10 +47,43 @@ const CfsPath = Type.Refine(
 );
 const None = Type.Object({});
 
+/** Largest resources.cfg section `haAdd` / `haGroupSet` accept (a resource with its commands fits many times over). */
+export const HA_SECTION_BYTES_MAX = 16 * 1024;
+/** Longest HA service id (`type:name`) or group name. */
+export const HA_NAME_BYTES_MAX = 128;
+/** Most restarts or relocations `haSet` accepts for max_restart / max_relocate. */
+export const HA_RETRIES_MAX = 1000;
+/** The resource types of resources.cfg (src/ha/contract.ts `HaResourceSpec`). */
+export const HA_RESOURCE_TYPES = ['exec', 'systemd', 'ip'] as const;
+/** The requested states of a resource (src/ha/contract.ts `HaRequestedState`). */
+export const HA_REQUESTED_STATES = ['started', 'stopped', 'disabled', 'ignored'] as const;
+
+const HA_SID_PATTERN = new RegExp(`^(${HA_RESOURCE_TYPES.join('|')}):[A-Za-z0-9][A-Za-z0-9_.-]*$`);
+const HA_GROUP_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+const HaSid = Type.Refine(
+  Type.String(),
+  (sid) => sid.length <= HA_NAME_BYTES_MAX && HA_SID_PATTERN.test(sid),
+  () =>
+    `must be TYPE:NAME with TYPE one of ${HA_RESOURCE_TYPES.join(', ')} and NAME of letters, digits, _ . - (at most ${HA_NAME_BYTES_MAX} bytes)`,
+);
+const HaGroupName = Type.Refine(
+  Type.String(),
+  (name) => name.length <= HA_NAME_BYTES_MAX && HA_GROUP_PATTERN.test(name),
+  () => `must start with a letter and hold only letters, digits, _ . - (at most ${HA_NAME_BYTES_MAX} bytes)`,
+);
+const HaSection = Type.Refine(
+  Type.String(),
+  (text) => text.trim().length > 0 && Buffer.byteLength(text) <= HA_SECTION_BYTES_MAX,
+  () => `must be a non-empty resources.cfg section of at most ${HA_SECTION_BYTES_MAX} bytes`,
+);
+const HaNodeId = Type.Integer({ minimum: 1, maximum: UINT32_MAX });
+const HaCount = Type.Integer({ minimum: 0, maximum: HA_RETRIES_MAX });
+
 /** Every method and the schema of its parameters. */
 export const METHOD_PARAMS = {
   status: None,
   links: None,
+  clusterLinks: None,
   quorum: None,
   setExpected: Type.Object({ votes: Type.Integer({ minimum: 1, maximum: UINT32_MAX }) }),
   setLinkEnabled: Type.Object({
@@ -62,7 +95,14 @@ export const METHOD_PARAMS = {
   subscribe: Type.Object({ topics: Type.Array(Type.Union(TOPICS.map((topic) => Type.Literal(topic)))) }),
   cpgJoin: Type.Object({ group: GroupName }),
   cpgLeave: Type.Object({ group: GroupName }),
-  cpgMcast: Type.Object({ group: GroupName, data: Bytes }),
+  /** `seq`: the sender's own numbering (u32, ascending per group); with it a refusal never reorders its messages. */
+  cpgMcast: Type.Object({
+    group: GroupName,
+    data: Bytes,
+    seq: Type.Optional(Type.Integer({ minimum: 0, maximum: UINT32_MAX })),
+  }),
+  cpgMembership: Type.Object({ group: GroupName }),
+  cpgGroups: None,
   cfsLs: Type.Object({ prefix: Type.Optional(Type.String()) }),
   cfsGet: Type.Object({ path: CfsPath }),
   cfsPut: Type.Object({ path: CfsPath, data: Bytes }),
@@ -78,6 +118,23 @@ export const METHOD_PARAMS = {
     force: Type.Optional(Type.Boolean()),
     dry_run: Type.Optional(Type.Boolean()),
   }),
+  haStatus: None,
+  haResources: None,
+  haAdd: Type.Object({ section: HaSection }),
+  haRemove: Type.Object({ sid: HaSid }),
+  haSet: Type.Object({
+    sid: HaSid,
+    state: Type.Optional(Type.Union(HA_REQUESTED_STATES.map((state) => Type.Literal(state)))),
+    max_restart: Type.Optional(HaCount),
+    max_relocate: Type.Optional(HaCount),
+    group: Type.Optional(HaGroupName),
+    comment: Type.Optional(Type.String({ maxLength: HA_SECTION_BYTES_MAX })),
+  }),
+  haMigrate: Type.Object({ sid: HaSid, node: HaNodeId }),
+  haRelocate: Type.Object({ sid: HaSid, node: HaNodeId }),
+  haGroupSet: Type.Object({ section: HaSection }),
+  haGroupRemove: Type.Object({ name: HaGroupName }),
+  haNodeMaintenance: Type.Object({ node: HaNodeId, on: Type.Boolean() }),
   joinTokenCreate: Type.Object({
     ttl_ms: Type.Optional(Type.Integer({ minimum: JOIN_TOKEN_TTL_MIN_MS, maximum: JOIN_TOKEN_TTL_MAX_MS })),
   }),

@@ -6,6 +6,7 @@
  */
 import { type Static, Type } from 'typebox';
 import { LINK_NUMBER_MAX, UINT32_MAX } from '../base/limits.ts';
+import { HA_REQUESTED_STATES } from './methods.ts';
 
 /** The contract version every result carries in `version`. */
 export const CONTRACT_VERSION = 1;
@@ -132,6 +133,28 @@ export const LinksV1Schema = Type.Object({
 });
 
 /** The result of the `quorum` and `setExpected` methods: votequorum's state plus the members. */
+/** `clusterLinks`: every member's view of every path, gathered through the ring (`corolink status --cluster`). */
+export const ClusterLinksV1Schema = Type.Object({
+  version: Type.Literal(CONTRACT_VERSION),
+  local_nodeid: NodeId,
+  views: Type.Array(
+    Type.Object({
+      nodeid: NodeId,
+      name: Type.String(),
+      paths: Type.Array(
+        Type.Object({
+          nodeid: NodeId,
+          name: Type.String(),
+          link: LinkNumber,
+          state: Type.Union([Type.Literal('UP'), Type.Literal('DOWN')]),
+          active: Type.Boolean({ description: 'this link carries the traffic towards nodeid now' }),
+        }),
+      ),
+    }),
+  ),
+  missing: Type.Array(NodeId, { description: 'members whose view has not arrived yet (right after a change)' }),
+});
+
 export const QuorumV1Schema = Type.Intersect([QuorumStateSchema, Type.Object({ members: Type.Array(MemberSchema) })]);
 
 /** One log line (the `logs` method and the `log` event). */
@@ -163,6 +186,69 @@ export const MembershipEventSchema = Type.Object({
 /** `quorum` event: votequorum's new state. */
 export const QuorumEventSchema = QuorumStateSchema;
 
+/** Service states as ha-manager names them (src/ha/contract.ts `HaServiceState`). */
+export const HA_SERVICE_STATES = [
+  'started',
+  'starting',
+  'stopping',
+  'stopped',
+  'recovery',
+  'fence',
+  'freeze',
+  'migrate',
+  'relocate',
+  'error',
+] as const;
+const HA_NODE_STATES = ['online', 'unknown', 'fence', 'gone', 'maintenance'] as const;
+const HaServiceState = Type.Enum(HA_SERVICE_STATES, { description: 'service state, as ha-manager names it' });
+const HaNodeState = Type.Enum(HA_NODE_STATES, { description: 'node state, as ha-manager names it' });
+
+/** The result of `haStatus`, `GET /api/ha` and `corolink ha status --json` (ha-manager status, as data). */
+export const HaStatusV1Schema = Type.Object({
+  version: Type.Literal(CONTRACT_VERSION),
+  quorate: Type.Boolean({ description: 'the answering node is in a quorate partition' }),
+  manager: Type.Union([Type.Object({ nodeid: NodeId, name: Type.String() }), Type.Null()], {
+    description: "the cluster manager's node; null while none is elected",
+  }),
+  nodes: Type.Array(
+    Type.Object({
+      nodeid: NodeId,
+      name: Type.String(),
+      state: HaNodeState,
+      lrm: Type.Enum(['active', 'idle', 'lost'] as const, {
+        description: 'the local manager: active (runs services), idle (none assigned), lost (no report)',
+      }),
+      last_report_ms: NullableNumber("ms since the local manager's last report; null before the first"),
+    }),
+  ),
+  services: Type.Array(
+    Type.Object({
+      sid: Type.String({ description: 'TYPE:NAME, e.g. "exec:web"' }),
+      group: NullableString('the group it belongs to'),
+      nodeid: Type.Union([NodeId, Type.Null()], { description: 'where it runs or is placed; null when nowhere' }),
+      state: HaServiceState,
+      requested: Type.Enum(HA_REQUESTED_STATES, { description: 'the requested state' }),
+      restarts: Type.Integer({ minimum: 0 }),
+      relocations: Type.Integer({ minimum: 0 }),
+      message: NullableString('the last error (failed command, fence reason)'),
+    }),
+  ),
+  counters: Type.Object({
+    recoveries: Type.Integer({ minimum: 0 }),
+    restarts: Type.Integer({ minimum: 0 }),
+    relocations: Type.Integer({ minimum: 0 }),
+    fences: Type.Integer({ minimum: 0 }),
+  }),
+});
+
+/** `ha` event: an HA state change, with the line the log shows after `[HA    ]`. */
+export const HaEventSchema = Type.Object({
+  sid: NullableString('the service it concerns, if any'),
+  nodeid: Type.Union([NodeId, Type.Null()], { description: 'the node it concerns, if any' }),
+  message: Type.String({ description: 'e.g. "service exec:web: recovery from n3 to n1 (n3 fenced)"' }),
+  state: Type.Optional(Type.Union([HaServiceState, HaNodeState], { description: 'the new state' })),
+});
+
 /** The cluster state seen by the local node (see docs/contracts.md). */
 export type StatusV1 = Static<typeof StatusV1Schema>;
 /** A node of the current membership with its links. */
@@ -179,6 +265,8 @@ export type LinksV1 = Static<typeof LinksV1Schema>;
 export type LocalLink = Static<typeof LocalLinkSchema>;
 /** One peer × link. */
 export type PeerLink = Static<typeof PeerLinkSchema>;
+/** The `clusterLinks` result. */
+export type ClusterLinksV1 = Static<typeof ClusterLinksV1Schema>;
 /** The `quorum` / `setExpected` result. */
 export type QuorumV1 = Static<typeof QuorumV1Schema>;
 /** One log line. */
@@ -190,6 +278,15 @@ export type MembershipEvent = Static<typeof MembershipEventSchema>;
 /** Payload of a `quorum` event. */
 export type QuorumEvent = Static<typeof QuorumEventSchema>;
 
+/** The `haStatus` result. */
+export type HaStatusV1 = Static<typeof HaStatusV1Schema>;
+/** One HA service of `HaStatusV1`. */
+export type HaServiceStatus = HaStatusV1['services'][number];
+/** One node of `HaStatusV1`. */
+export type HaNodeStatus = HaStatusV1['nodes'][number];
+/** Payload of an `ha` event. */
+export type HaEventV1 = Static<typeof HaEventSchema>;
+
 /** The JSON Schema document published as docs/status.schema.json (draft 2020-12, one `$defs` entry per result). */
 export function statusSchemaDocument(): Record<string, unknown> {
   return {
@@ -197,13 +294,15 @@ export function statusSchemaDocument(): Record<string, unknown> {
     $id: 'https://corolink.dev/schema/status.v1.json',
     title: 'corolink admin socket results, version 1',
     description:
-      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`) and LogRecord (`logs`, `log` events). Generated from src/ipc/schema.ts.',
+      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`), LogRecord (`logs`, `log` events), HaStatusV1 (`haStatus`, `corolink ha status --json`) and HaEvent (`ha` events). Generated from src/ipc/schema.ts.',
     $ref: '#/$defs/StatusV1',
     $defs: {
       StatusV1: StatusV1Schema,
       LinksV1: LinksV1Schema,
       QuorumV1: QuorumV1Schema,
       LogRecord: LogRecordSchema,
+      HaStatusV1: HaStatusV1Schema,
+      HaEvent: HaEventSchema,
     },
   };
 }

@@ -40,8 +40,9 @@ const JGE_K = 0x35;
 const RET_K = 0x06;
 const MATCH = 0xffffffff;
 const ETHERTYPE_IPV4 = 0x0800;
-/** Offsets in an Ethernet frame: EtherType and the IPv4 destination address. */
+/** Offsets in an Ethernet frame (lo has one too): EtherType and the IPv4 source and destination addresses. */
 const ETHERTYPE_OFFSET = 12;
+const IPV4_SRC_OFFSET = 26;
 const IPV4_DST_OFFSET = 30;
 const NO_NETEM = 'this kernel has no sch_netem';
 
@@ -63,14 +64,30 @@ function randomLossProgram(percent: number): Insn[] {
   ];
 }
 
+const ipv4Value = (address: string) => address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+
 /** Matches IPv4 packets to `address`. */
 function destinationProgram(address: string): Insn[] {
-  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const value = ipv4Value(address);
   return [
     [LD_H_ABS, 0, 0, ETHERTYPE_OFFSET],
     [JEQ_K, 0, 3, ETHERTYPE_IPV4],
     [LD_W_ABS, 0, 0, IPV4_DST_OFFSET],
     [JEQ_K, 0, 1, value],
+    [RET_K, 0, 0, MATCH],
+    [RET_K, 0, 0, 0],
+  ];
+}
+
+/** Matches IPv4 packets from `source` to `destination`. */
+function pairProgram(source: string, destination: string): Insn[] {
+  return [
+    [LD_H_ABS, 0, 0, ETHERTYPE_OFFSET],
+    [JEQ_K, 0, 5, ETHERTYPE_IPV4],
+    [LD_W_ABS, 0, 0, IPV4_SRC_OFFSET],
+    [JEQ_K, 0, 3, ipv4Value(source)],
+    [LD_W_ABS, 0, 0, IPV4_DST_OFFSET],
+    [JEQ_K, 0, 1, ipv4Value(destination)],
     [RET_K, 0, 0, MATCH],
     [RET_K, 0, 0, 0],
   ];
@@ -150,4 +167,35 @@ export async function netemAvailable(sink: string): Promise<boolean> {
 export async function clearImpairment(cable: Cable): Promise<void> {
   await tcIn(cable.ns, 'qdisc', 'del', 'dev', cable.hostDev, 'root').catch(() => undefined);
   await removeFilter(cable, LOSS_PREF);
+}
+
+/** The loopback cut's filter preference and the down veth that swallows what it matches. */
+const LOOPBACK_CUT_PREF = 4242;
+const LOOPBACK_SINK = 'clk-lo-sink';
+
+/**
+ * Drops what `source` sends to `destination` on the loopback device (one direction between two daemons of a
+ * loopback cluster, e.g. 127.0.10.2 → 127.0.10.3), leaving everything else alone; needs root. Resolves to the
+ * undo, which removes exactly what this added.
+ */
+export async function cutLoopbackOneWay(source: string, destination: string): Promise<() => Promise<void>> {
+  const hadClsact = (await tc('qdisc', 'show', 'dev', 'lo')).includes('clsact');
+  await run('ip', ['link', 'add', LOOPBACK_SINK, 'type', 'veth', 'peer', 'name', `${LOOPBACK_SINK}-p`]);
+  const undo = async () => {
+    await tc('filter', 'del', 'dev', 'lo', 'egress', 'pref', String(LOOPBACK_CUT_PREF)).catch(() => undefined);
+    if (!hadClsact) await tc('qdisc', 'del', 'dev', 'lo', 'clsact').catch(() => undefined);
+    await run('ip', ['link', 'del', LOOPBACK_SINK]).catch(() => undefined);
+  };
+  try {
+    if (!hadClsact) await tc('qdisc', 'add', 'dev', 'lo', 'clsact');
+    await tc(
+      ...['filter', 'add', 'dev', 'lo', 'egress', 'pref', String(LOOPBACK_CUT_PREF)],
+      ...['bpf', 'bytecode', bytecode(pairProgram(source, destination))],
+      ...['action', 'mirred', 'egress', 'redirect', 'dev', LOOPBACK_SINK],
+    );
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+  return undo;
 }

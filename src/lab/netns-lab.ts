@@ -320,6 +320,14 @@ export class NetnsLab {
     return netemAvailable(names.sink(this.state.prefix));
   }
 
+  /**
+   * Drops (or, with `broken` false, lets through again) what host `from` sends to host `to` on `link`: one
+   * direction of one path, everything else untouched.
+   */
+  cutOneWay(from: number, to: number, link: number, broken = true): Promise<void> {
+    return (broken ? dropTo : undropTo)(this.cable(from, link), labAddress(to, link));
+  }
+
   /** Breaks (or, with `broken` false, mends) every link between hosts `a` and `b`, both directions. */
   async breakPair(a: number, b: number, broken = true): Promise<void> {
     const edit = broken ? dropTo : undropTo;

@@ -6,7 +6,9 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LINK_NUMBER_MAX } from '../base/limits.ts';
 import { EngineRefusal, type NodeEngine } from '../daemon/engine.ts';
+import { HA_DISABLED_MESSAGE } from '../daemon/handlers/ha.ts';
 import { buildLinks, buildQuorum, buildStatus } from '../daemon/status.ts';
+import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { READ_METHODS } from './guard.ts';
 import { type ClusterHistory, EVENTS_KEPT, SAMPLE_INTERVAL_MS } from './history.ts';
 import { authorized } from './token.ts';
@@ -98,4 +100,17 @@ export function registerApi(
       return buildQuorum(engine);
     },
   );
+}
+
+/** `GET /api/cluster-links`: every member's view of every path, gathered through the ring (`clusterLinks`). */
+export function registerClusterLinksApi(app: FastifyInstance, clusterLinks: () => ClusterLinksV1): void {
+  app.get('/api/cluster-links', async () => clusterLinks());
+}
+
+/** `GET /api/ha`: the HA status (the `haStatus` document); 404 on a node without HA (the dashboard hides its panel). */
+export function registerHaApi(app: FastifyInstance, haStatus: () => HaStatusV1 | undefined): void {
+  app.get('/api/ha', async (_request, reply) => {
+    const status = haStatus();
+    return status === undefined ? apiError(reply, 404, 'not_found', HA_DISABLED_MESSAGE) : status;
+  });
 }

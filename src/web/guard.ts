@@ -21,14 +21,16 @@ import type { Logger } from '../daemon/log.ts';
 import { LogSummary } from '../daemon/log-summary.ts';
 
 /** Why the HTTP server turned a connection or request away (the `reason` label of corolink_http_refused_total). */
-export type HttpRefusal =
-  | 'unauthorized'
-  | 'foreign_host'
-  | 'foreign_origin'
-  | 'connection_limit'
-  | 'timeout'
-  | 'bad_request'
-  | 'accept_failed';
+export const HTTP_REFUSALS = [
+  'unauthorized',
+  'foreign_host',
+  'foreign_origin',
+  'connection_limit',
+  'timeout',
+  'bad_request',
+  'accept_failed',
+] as const;
+export type HttpRefusal = (typeof HTTP_REFUSALS)[number];
 
 /** Methods that only read: everything else changes state. */
 export const READ_METHODS = new Set(['GET', 'HEAD']);

@@ -5,9 +5,23 @@
  * engine's `tokenRotation` events.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { VERSION } from '../base/version.ts';
 import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
+import { JOIN_REFUSALS } from '../daemon/join-service.ts';
+import type { HaStatusV1 } from '../ipc/schema.ts';
+import { HTTP_REFUSALS } from './guard.ts';
+import { HaMetrics } from './ha-metrics.ts';
 import type { ClusterHistory } from './history.ts';
+
+/**
+ * The one label scheme (docs/metrics.md "Labels"): a node — this one or a peer — is always `nodeid` + `name`, a
+ * link is `link`, a cause is `reason` (with `direction` for drops). test/web/metrics.test.ts checks every series.
+ */
+const NODE_LABELS = ['nodeid', 'name'];
+const NODE_LINK_LABELS = [...NODE_LABELS, 'link'];
+/** The admin socket's refusal reasons (corolink_admin_refused_total), zero until they happen. */
+const ADMIN_REFUSALS = ['bad_request', 'slow_client', 'accept_failed'] as const;
 
 /** Histogram buckets for link round trips, seconds (loopback ~0.05 ms up to a slow WAN). */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -44,25 +58,35 @@ function gauge(registry: Registry, name: string, help: string, labelNames: strin
 export class DaemonMetrics {
   readonly registry = new Registry();
   readonly contentType = this.registry.contentType;
-  private readonly info = gauge(this.registry, 'corolink_info', 'Always 1: this daemon, its cluster and node id', [
-    'cluster',
-    'nodeid',
-  ]);
-  private readonly linkUp = gauge(this.registry, 'corolink_link_up', '1 when the heartbeat says peer × link works', [
-    'peer',
-    'link',
-  ]);
+  private readonly info = gauge(
+    this.registry,
+    'corolink_info',
+    'Always 1: this daemon, its cluster, node id and name, and the corolink version',
+    ['cluster', ...NODE_LABELS, 'version'],
+  );
+  private readonly linkUp = gauge(
+    this.registry,
+    'corolink_link_up',
+    '1 when the heartbeat says peer × link works',
+    NODE_LINK_LABELS,
+  );
   private readonly linkEnabled = gauge(
     this.registry,
     'corolink_link_enabled',
     '1 when the local link is administratively enabled and the peer has an address on it',
-    ['peer', 'link'],
+    NODE_LINK_LABELS,
+  );
+  private readonly linkActive = gauge(
+    this.registry,
+    'corolink_link_active',
+    '1 on the link that carries the traffic to the peer now (passive: the best; active: every up link)',
+    NODE_LINK_LABELS,
   );
   private readonly linkLatency = gauge(
     this.registry,
     'corolink_link_latency_seconds',
     'Average round trip of the heartbeat (knet latency), per peer × link',
-    ['peer', 'link'],
+    NODE_LINK_LABELS,
   );
   private readonly counters = {
     txPackets: this.counter('corolink_link_tx_packets_total', 'Packets sent to the peer on the link'),
@@ -79,9 +103,12 @@ export class DaemonMetrics {
     ['direction', 'reason'],
   );
   private readonly membershipSize = gauge(this.registry, 'corolink_membership_size', 'Nodes in the current ring');
-  private readonly member = gauge(this.registry, 'corolink_node_member', '1 when the configured node is a member', [
-    'nodeid',
-  ]);
+  private readonly member = gauge(
+    this.registry,
+    'corolink_node_member',
+    '1 when the configured node is a member',
+    NODE_LABELS,
+  );
   private readonly ringSeq = gauge(this.registry, 'corolink_ring_seq', 'Sequence number of the current ring id');
   private readonly ringRep = gauge(this.registry, 'corolink_ring_rep', 'Representative node id of the current ring');
   private readonly quorate = gauge(
@@ -114,6 +141,15 @@ export class DaemonMetrics {
       'corolink_totem_membership_changes_total',
       'Regular configurations installed',
     ),
+  };
+  private readonly process = {
+    cpu: new SnapshotCounter(
+      this.registry,
+      'corolink_process_cpu_seconds_total',
+      'CPU time of the daemon (user + system)',
+    ),
+    resident: gauge(this.registry, 'corolink_process_resident_memory_bytes', 'Resident memory of the daemon (RSS)'),
+    heap: gauge(this.registry, 'corolink_process_heap_used_bytes', 'V8 heap in use'),
   };
   private readonly configVersion = gauge(this.registry, 'corolink_config_version', 'config_version of corosync.conf');
   private readonly cfsWrites = new SnapshotCounter(
@@ -151,6 +187,9 @@ export class DaemonMetrics {
     ['reason'],
   );
 
+  /** The HA metrics, on a node with HA. */
+  private readonly ha: HaMetrics | undefined;
+
   constructor(
     private readonly engine: NodeEngine,
     history: ClusterHistory,
@@ -161,11 +200,13 @@ export class DaemonMetrics {
       adminRefused: {},
     }),
     private readonly httpRefusals: () => Record<string, number> = () => ({}),
+    haStatus?: () => HaStatusV1 | undefined,
   ) {
+    this.ha = haStatus === undefined ? undefined : new HaMetrics(this.registry, engine.localNodeId, haStatus);
     const histogram = new Histogram({
       name: 'corolink_link_latency_sampled_seconds',
       help: 'Heartbeat round trip sampled once a second per peer × link (up links only)',
-      labelNames: ['peer', 'link'],
+      labelNames: NODE_LINK_LABELS,
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     });
@@ -178,7 +219,8 @@ export class DaemonMetrics {
     engine.on('tokenRotation', (seconds) => rotation.observe(seconds));
     history.observeSamples((sample) => {
       if (sample.up && sample.latency_ms !== null) {
-        histogram.observe({ peer: sample.nodeid, link: sample.link }, sample.latency_ms / 1000);
+        const labels = { ...this.nodeLabels(sample.nodeid), link: sample.link };
+        histogram.observe(labels, sample.latency_ms / 1000);
       }
     });
   }
@@ -190,7 +232,13 @@ export class DaemonMetrics {
   }
 
   private counter(name: string, help: string): SnapshotCounter {
-    return new SnapshotCounter(this.registry, name, help, ['peer', 'link']);
+    return new SnapshotCounter(this.registry, name, help, NODE_LINK_LABELS);
+  }
+
+  /** `nodeid` and `name` of a configured node (name empty when the config gives none). */
+  private nodeLabels(nodeid: number): Labels {
+    const name = this.engine.checked.config.nodes.find((n) => n.nodeid === nodeid)?.name ?? '';
+    return { nodeid, name };
   }
 
   private collect(): void {
@@ -198,13 +246,16 @@ export class DaemonMetrics {
     const { totem, quorum } = engine.stackSnapshot();
     const transport = engine.transportSnapshot();
     const { config, effective } = engine.checked;
-    for (const metric of [this.info, this.linkUp, this.linkEnabled, this.linkLatency, this.member]) metric.reset();
+    const gauges = [this.info, this.linkUp, this.linkEnabled, this.linkActive, this.linkLatency, this.member];
+    for (const metric of gauges) metric.reset();
     for (const metric of [...Object.values(this.counters), this.dropped]) metric.reset();
-    this.info.set({ cluster: effective.totem.clusterName ?? '', nodeid: engine.localNodeId }, 1);
+    const cluster = effective.totem.clusterName ?? '';
+    this.info.set({ cluster, ...this.nodeLabels(engine.localNodeId), version: VERSION }, 1);
     for (const s of transport.peerLinks) {
-      const labels = { peer: s.nodeId, link: s.link };
+      const labels = { ...this.nodeLabels(s.nodeId), link: s.link };
       this.linkUp.set(labels, s.connected ? 1 : 0);
       this.linkEnabled.set(labels, s.enabled ? 1 : 0);
+      this.linkActive.set(labels, s.inUse ? 1 : 0);
       if (s.latency) this.linkLatency.set(labels, s.latency.avgMs / 1000);
       this.counters.txPackets.set(labels, s.counters.txPackets);
       this.counters.rxPackets.set(labels, s.counters.rxPackets);
@@ -225,7 +276,7 @@ export class DaemonMetrics {
     const members = new Set(totem.members);
     this.membershipSize.set(totem.members.length);
     for (const node of config.nodes) {
-      if (node.nodeid !== undefined) this.member.set({ nodeid: node.nodeid }, members.has(node.nodeid) ? 1 : 0);
+      if (node.nodeid !== undefined) this.member.set(this.nodeLabels(node.nodeid), members.has(node.nodeid) ? 1 : 0);
     }
     this.ringSeq.set(totem.ringId?.seq ?? 0);
     this.ringRep.set(totem.ringId?.rep ?? 0);
@@ -248,16 +299,24 @@ export class DaemonMetrics {
       metric.reset();
       metric.set({}, value);
     }
-    const refusals: [SnapshotCounter, Record<string, number>][] = [
-      [this.joinRefused, services.joinRefused],
-      [this.adminRefused, services.adminRefused],
-      [this.httpRefused, this.httpRefusals()],
+    // Every known reason has a series from the start (0 until it happens), so `rate()` and alerts see it.
+    const refusals: [SnapshotCounter, readonly string[], Record<string, number>][] = [
+      [this.joinRefused, JOIN_REFUSALS, services.joinRefused],
+      [this.adminRefused, ADMIN_REFUSALS, services.adminRefused],
+      [this.httpRefused, HTTP_REFUSALS, this.httpRefusals()],
     ];
-    for (const [metric, reasons] of refusals) {
+    for (const [metric, known, counts] of refusals) {
       metric.reset();
-      for (const [reason, value] of Object.entries(reasons)) metric.set({ reason }, value);
+      for (const reason of new Set([...known, ...Object.keys(counts)])) metric.set({ reason }, counts[reason] ?? 0);
     }
     this.configVersion.set(effective.totem.configVersion);
+    const cpu = process.cpuUsage();
+    this.process.cpu.reset();
+    this.process.cpu.set({}, (cpu.user + cpu.system) / 1e6);
+    const memory = process.memoryUsage();
+    this.process.resident.set(memory.rss);
+    this.process.heap.set(memory.heapUsed);
+    this.ha?.collect();
   }
 }
 

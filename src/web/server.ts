@@ -8,7 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import type { Logger } from '../daemon/log.ts';
-import { registerApi } from './api.ts';
+import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
+import { registerApi, registerClusterLinksApi, registerHaApi } from './api.ts';
 import { allowedHosts, BOUNDED_SERVER_OPTIONS, HttpGuard } from './guard.ts';
 import { ClusterHistory } from './history.ts';
 import { DaemonMetrics } from './metrics.ts';
@@ -23,6 +24,9 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  // Browsers ask for /favicon.ico whatever the page says: both paths serve the one SVG icon.
+  '/favicon.ico': { file: 'favicon.svg', type: 'image/svg+xml' },
+  '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
 /** Only our own scripts, styles and API: the page loads nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
@@ -36,6 +40,10 @@ export interface WebServerOptions {
   tokenPath: string;
   /** The daemon's service counters (cfs writes, joins), for the metrics. */
   serviceCounters?: () => ServiceCounters;
+  /** The HA status (src/daemon/handlers/ha.ts), on a node with HA: `/api/ha`, the dashboard panel, the metrics. */
+  haStatus?: () => HaStatusV1 | undefined;
+  /** Every member's view of every path (`/api/cluster-links`, the dashboard's cluster-wide matrix). */
+  clusterLinks?: () => ClusterLinksV1;
 }
 
 export interface WebServer {
@@ -63,7 +71,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const token = loadOrCreateToken(options.tokenPath);
   const history = new ClusterHistory(engine);
   const guard = new HttpGuard(allowedHosts(engine.checked.config, options.address), logger);
-  const metrics = new DaemonMetrics(engine, history, options.serviceCounters, () => guard.refused);
+  const metrics = new DaemonMetrics(engine, history, options.serviceCounters, () => guard.refused, options.haStatus);
   const app = Fastify({
     logger: false,
     forceCloseConnections: true,
@@ -80,6 +88,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       .send({ error: { code: status === 500 ? 'internal' : 'bad_request', message: error.message } });
   });
   registerApi(app, engine, history, token, (source, what) => guard.refuse('unauthorized', source, what));
+  registerHaApi(app, options.haStatus ?? (() => undefined));
+  if (options.clusterLinks) registerClusterLinksApi(app, options.clusterLinks);
   registerStream(app, history);
   registerDashboard(app);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));

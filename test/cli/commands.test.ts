@@ -136,6 +136,15 @@ describe('corolink CLI without a daemon', () => {
       if (command !== 'create') assert.match(result.stdout, /--json/, command);
     });
   });
+
+  it('a reader that closes the pipe early (`--help | head -1`): exit 0, nothing on stderr', async () => {
+    const { child, done } = start(['status', '--help']);
+    // Close our end at the first chunk, as `head -1` does; the rest of the help text then meets a closed pipe.
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const result = await done;
+    assert.equal(result.code, 0);
+    assert.equal(result.stderr, '');
+  });
 });
 
 describe('corolink CLI against a daemon', () => {

@@ -3,7 +3,13 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { CorolinkClient, resolveSocketPath } from '../../src/client/client.ts';
-import type { CpgConfchg, CpgMessage } from '../../src/client/cpg-group.ts';
+import {
+  CPG_SENDS_IN_FLIGHT_MAX,
+  CPG_SENDS_WAITING_MAX,
+  type CpgConfchg,
+  type CpgGroup,
+  type CpgMessage,
+} from '../../src/client/cpg-group.ts';
 import {
   BackpressureError,
   CallTimeoutError,
@@ -179,22 +185,110 @@ describe('CorolinkClient', () => {
     assert.deepEqual(daemon.requestsOf('cpgLeave'), [{ group: 'demo' }]);
   });
 
-  it('signals a full daemon queue with BackpressureError, then sends once there is room', async () => {
+  it('a full daemon queue: sends wait in order (writable false), go through once there is room, then drain', async () => {
     const c = await connect();
     const group = await c.cpgJoin('busy');
-    const messages: CpgMessage[] = [];
-    group.on('message', (message) => messages.push(message));
+    const messages: string[] = [];
+    group.on('message', (message) => messages.push(Buffer.from(message.data).toString()));
     daemon.cpgQueueFull = true;
-    await assert.rejects(group.send('one'), (error) => {
+    const count = CPG_SENDS_IN_FLIGHT_MAX + 16;
+    const sent = Array.from({ length: count }, (_, i) => group.send(`m${i}`));
+    assert.equal(group.writable, false, 'sends beyond the in-flight window wait in the group');
+    await waitUntil(() => daemon.requestsOf('cpgMcast').length >= 2, 2000, 'the refused sends being retried');
+    const drained = once(group, 'drain');
+    daemon.cpgQueueFull = false;
+    await Promise.all(sent);
+    await drained;
+    assert.equal(group.writable, true);
+    await waitUntil(() => messages.length === count, 2000, 'every message');
+    assert.deepEqual(
+      messages,
+      Array.from({ length: count }, (_, i) => `m${i}`),
+      'in the order sent',
+    );
+    const seqs = daemon.requestsOf('cpgMcast').map((p) => p.seq as number);
+    assert.equal(seqs[0], 0, 'sends are numbered from 0 per group');
+  });
+
+  it('refuses a send with BackpressureError only when CPG_SENDS_WAITING_MAX wait already', async () => {
+    const c = await connect();
+    const group = await c.cpgJoin('full');
+    daemon.cpgQueueFull = true;
+    const waiting = Array.from({ length: CPG_SENDS_WAITING_MAX + CPG_SENDS_IN_FLIGHT_MAX }, () =>
+      group.send('x').catch((error) => error),
+    );
+    await assert.rejects(group.send('one too many'), (error) => {
       assert.ok(error instanceof BackpressureError);
       assert.equal(error.code, 'backpressure');
-      assert.equal(error.group, 'busy');
+      assert.equal(error.group, 'full');
       return true;
     });
+    await group.leave();
+    const outcomes = await Promise.all(waiting);
+    assert.ok(
+      outcomes.every((o) => o instanceof ClientClosedError),
+      'leave() rejects the sends still waiting',
+    );
+  });
+
+  it('an aborted send that still waits is never sent; messages() iterates until its signal aborts', async () => {
+    const c = await connect();
+    const group = await c.cpgJoin('abort');
+    const controller = new AbortController();
+    const iterator = group.messages({ signal: controller.signal });
+    daemon.cpgQueueFull = true;
+    const first = group.send('kept');
+    const sends = Array.from({ length: CPG_SENDS_IN_FLIGHT_MAX }, () => group.send('filler'));
+    const aborter = new AbortController();
+    const dropped = group.send('dropped', { signal: aborter.signal });
+    aborter.abort();
+    await assert.rejects(dropped, { name: 'AbortError' });
     daemon.cpgQueueFull = false;
-    await group.send('two');
-    await waitUntil(() => messages.length === 1, 2000, 'the message sent after the queue drained');
-    assert.equal(Buffer.from(messages[0]!.data).toString(), 'two');
+    await Promise.all([first, ...sends]);
+    const seen: string[] = [];
+    for await (const message of iterator) {
+      seen.push(Buffer.from(message.data).toString());
+      if (seen.length === 1 + CPG_SENDS_IN_FLIGHT_MAX) controller.abort();
+    }
+    assert.equal(seen[0], 'kept');
+    assert.ok(!seen.includes('dropped'));
+    assert.equal(group.listenerCount('message'), 0, 'the aborted iterator detached');
+    await assert.rejects(group.send('late', { signal: AbortSignal.abort() }), { name: 'AbortError' });
+  });
+
+  it('knows its own address (cpg_local_get), the members (cpg_membership_get) and the groups (cpg_iteration)', async () => {
+    const c = await connect();
+    const group = await c.cpgJoin('me');
+    const own: CpgMessage[] = [];
+    group.on('message', (message) => own.push(message));
+    await group.send('mine');
+    await waitUntil(() => own.length === 1, 2000, 'the own message');
+    assert.equal(group.isOwn(own[0]!), true);
+    assert.deepEqual({ nodeid: own[0]!.nodeid, pid: own[0]!.pid }, group.local);
+    const other = await CorolinkClient.connect({ socket: daemon.path });
+    const otherGroup = await other.cpgJoin('me');
+    await other.cpgJoin('else');
+    assert.notDeepEqual(otherGroup.local, group.local);
+    assert.deepEqual(await group.members(), [group.local, otherGroup.local]);
+    assert.deepEqual(
+      (await c.cpgGroups()).map((g) => [g.group, g.members.length]),
+      [
+        ['else', 1],
+        ['me', 2],
+      ],
+    );
+    await other.close();
+  });
+
+  it('`await using`: a group leaves and a client closes at the end of the block', async () => {
+    let left: CpgGroup | undefined;
+    {
+      await using c = await CorolinkClient.connect({ socket: daemon.path });
+      await using group = await c.cpgJoin('scoped');
+      left = group;
+    }
+    assert.equal(left?.closed, true);
+    assert.deepEqual(daemon.requestsOf('cpgLeave'), [{ group: 'scoped' }]);
   });
 
   it('stops writing when the socket is full and refuses calls beyond maxUnsentBytes', async () => {
@@ -273,7 +367,9 @@ describe('CorolinkClient', () => {
     daemon.handlers.status = () => quorateStatus;
     const reconnected = once(c, 'reconnected');
     await daemon.listen();
+    const addressBefore = group.local;
     await reconnected;
+    assert.notDeepEqual(group.local, addressBefore, 'the new connection is a new CPG process');
     const renewed = daemon.requests.slice(requestsBefore);
     assert.deepEqual(renewed, [
       { method: 'subscribe', params: { topics: ['quorum', 'cpg'] } },
@@ -286,14 +382,18 @@ describe('CorolinkClient', () => {
     assert.deepEqual(await c.status(), quorateStatus);
   });
 
-  it('backs off with doubling, bounded delays and gives up after maxReconnectAttempts', async () => {
+  it('backs off with doubling, bounded, jittered delays and gives up after maxReconnectAttempts', async () => {
     const c = await connect({ reconnectInitialDelayMs: 5, reconnectMaxDelayMs: 20, maxReconnectAttempts: 4 });
     const delays: number[] = [];
     c.on('reconnecting', ({ delayMs }) => delays.push(delayMs));
     const closed = once(c, 'closed');
     await daemon.stop();
     const [error] = await closed;
-    assert.deepEqual(delays, [5, 10, 20, 20]);
+    const ceilings = [5, 10, 20, 20];
+    assert.equal(delays.length, ceilings.length);
+    for (const [i, delay] of delays.entries()) {
+      assert.ok(delay >= ceilings[i]! / 2 && delay <= ceilings[i]!, `delay ${i}: ${delay}`);
+    }
     assert.ok(error instanceof DaemonUnavailableError);
     assert.match(error.reason, /gave up after 4 reconnect attempts/);
     await assert.rejects(c.status(), ClientClosedError);
@@ -304,8 +404,9 @@ describe('CorolinkClient', () => {
     const group = await c.cpgJoin('g');
     daemon.handlers.status = () => NO_ANSWER;
     const pending = c.status();
-    c.close();
+    const closed = c.close();
     await assert.rejects(pending, ClientClosedError);
+    await closed;
     assert.equal(group.closed, true);
     assert.equal(c.connected, false);
   });

@@ -175,7 +175,14 @@ export class FakeDaemon {
             left: [],
             joined: [{ nodeid: 1, pid: connection.pid }],
           });
-          return { ok: true };
+          return { ok: true, nodeid: 1, pid: connection.pid };
+        };
+      case 'cpgMembership':
+        return (params) => ({ group: params.group, members: this.groupMembers(params.group as string) });
+      case 'cpgGroups':
+        return () => {
+          const names = new Set([...this.connections].flatMap((c) => [...c.groups]));
+          return { groups: [...names].sort().map((group) => ({ group, members: this.groupMembers(group) })) };
         };
       case 'cpgLeave':
         return (params, connection) => {

@@ -1,7 +1,11 @@
 // Chaos on one link at a time (issue 6, tests 1, 2 and 10): 3 hosts × 2 links in network namespaces with a
 // steady CPG stream; pulled cables, a dead switch and a deleted address must not change the configuration.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { CorolinkClient } from '../../src/client/client.ts';
+import type { ClusterLinksV1 } from '../../src/ipc/schema.ts';
 import {
   assertNoConfigurationChange,
   assertStreamIntact,
@@ -77,4 +81,51 @@ describe('netns lab, 3 hosts × 2 links: one link at a time', { skip: skipReason
       (s) => s.local_nodeid === 3 || (linkState(s, 3, 0) === 'DOWN' && linkState(s, 3, 1) === 'UP'),
       () => suite.lab.restoreAddress(3, 0),
     ));
+
+  test('one direction of n2 → n3 on link0 dropped: n1 sees it only through the cluster-wide view (status --cluster)', async () => {
+    const pathState = (view: ClusterLinksV1, from: number, to: number, link: number) =>
+      view.views.find((v) => v.nodeid === from)?.paths.find((p) => p.nodeid === to && p.link === link)?.state;
+    const client = await CorolinkClient.connect({ socket: suite.lab.socket(1), reconnect: false });
+    try {
+      await drill(
+        async () => {
+          await suite.lab.cutOneWay(2, 3, 0);
+          const deadline = Date.now() + 15_000;
+          for (;;) {
+            const view = await client.clusterLinks();
+            if (pathState(view, 2, 3, 0) === 'DOWN' || pathState(view, 3, 2, 0) === 'DOWN') break;
+            assert.ok(Date.now() < deadline, 'the cut shows in the cluster-wide view within 15 s');
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          // From n1 itself every path is up: only the cluster-wide view shows the fault between n2 and n3.
+          const own = await suite.lab.status(1);
+          for (const m of own.members.filter((m) => !m.local)) {
+            assert.deepEqual([linkState(own, m.nodeid, 0), linkState(own, m.nodeid, 1)], ['UP', 'UP']);
+          }
+          const { stdout } = await promisify(execFile)(
+            process.execPath,
+            ['bin/corolink.mjs', 'status', '--cluster', '--socket', suite.lab.socket(1)],
+            { timeout: 30_000 },
+          );
+          assert.match(stdout, /^Cluster-wide link view$/m);
+          assert.match(stdout, /^ {2}n[23] → n[23] link0: DOWN/m, stdout);
+          assert.match(stdout, /^n1 \(local\) +- +0:UP\*? 1:UP\*? +0:UP\*? 1:UP\*?$/m, stdout);
+        },
+        (s) => s.quorum.quorate,
+        async () => {
+          await suite.lab.cutOneWay(2, 3, 0, false);
+          const deadline = Date.now() + 20_000;
+          while (
+            pathState(await client.clusterLinks(), 2, 3, 0) !== 'UP' ||
+            pathState(await client.clusterLinks(), 3, 2, 0) !== 'UP'
+          ) {
+            assert.ok(Date.now() < deadline, 'the path is seen up again from both ends');
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        },
+      );
+    } finally {
+      await client.close();
+    }
+  });
 });

@@ -183,6 +183,39 @@ describe('the npm package, packed and installed offline', () => {
     assert.deepEqual(JSON.parse(stdout), { nodeid: 1, text: 'hello from TypeScript' });
   });
 
+  test("docs/client.md's 20-line group example compiles against the package and runs as it says", async () => {
+    const doc = readFileSync(join(root, 'docs/client.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## A group in 20 lines'));
+    const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(example, 'the example block is in docs/client.md');
+    writeFileSync(join(project, 'example.ts'), example);
+    const tsconfig = {
+      compilerOptions: {
+        target: 'ES2022',
+        lib: ['ES2023', 'ESNext.Disposable'],
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        types: ['node'],
+        outDir: 'out',
+        skipLibCheck: true,
+      },
+      files: ['example.ts'],
+    };
+    writeFileSync(join(project, 'tsconfig.example.json'), JSON.stringify(tsconfig));
+    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.example.json'], {
+      cwd: project,
+    }).catch((error: { stdout: string }) => assert.fail(`tsc failed:\n${error.stdout}`));
+    const { stdout } = await run(process.execPath, ['out/example.js'], {
+      cwd: project,
+      env: { ...process.env, COROLINK_SOCKET: cluster.node(1).socket },
+    });
+    const lines = stdout.trim().split('\n');
+    assert.match(lines[0]!, /^I am 1\/\d+; 1 member\(s\)$/);
+    const expected = [...Array.from({ length: 1000 }, (_, i) => `me: item ${i}`), 'me: done'];
+    assert.deepEqual(lines.slice(1), expected, 'every own message, in the order sent, then the loop ended');
+  });
+
   test('a plain-JS consumer imports corolink/client and sends to a group', async () => {
     writeFileSync(join(project, 'consumer.mjs'), JS_CONSUMER);
     const { stdout } = await run(process.execPath, ['consumer.mjs', cluster.node(1).socket], { cwd: project });

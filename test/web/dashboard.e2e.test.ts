@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { haStatusJson } from '../../src/daemon/handlers/ha.ts';
+import { cutLoopbackOneWay } from '../../src/lab/impair.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
+import { haSnapshot } from '../ipc/ha-fixtures.ts';
 
 const run = promisify(execFile);
 /** Debian's binary without its shell wrapper, else the wrapper. */
@@ -85,8 +88,43 @@ describe('the live dashboard', {
     for (const nodeid of [2, 3]) {
       const page = await openDashboard(context, cluster.node(nodeid).httpUrl!);
       assert.match((await page.textContent('#local-node')) ?? '', new RegExp(`id ${nodeid}\\b`));
+      // These daemons run without HA: /api/ha answers 404 and the HA panel stays hidden.
+      await page.waitForSelector('#ha[data-enabled="false"]', { state: 'attached', timeout: PAGE_READY_MS });
+      assert.equal(await page.isHidden('#ha'), true);
       await page.close();
     }
+  });
+
+  test('the HA panel lists services with node and state, the manager and the local managers', async () => {
+    // These daemons run without HA: the HA status document comes from the fixture, through the page's own fetch.
+    const page = await context.newPage();
+    await page.route('**/api/ha', (route) =>
+      route.fulfill({ contentType: 'application/json', body: JSON.stringify(haStatusJson(haSnapshot, 10_000)) }),
+    );
+    await page.goto(cluster.node(1).httpUrl!);
+    await page.waitForSelector('#ha[data-enabled="true"]', { timeout: PAGE_READY_MS });
+    assert.equal(await page.isVisible('#ha'), true);
+    assert.equal(await page.textContent('#ha-manager'), 'n1 (id 1)');
+    const row = async (selector: string) =>
+      (await page.$$eval(`${selector} > *`, (cells) => cells.map((c) => c.textContent))) as string[];
+    assert.deepEqual(await row('#ha-services tr[data-sid="exec:web"]'), ['exec:web', 'n1', 'started', 'started', '']);
+    assert.deepEqual(await row('#ha-services tr[data-sid="systemd:db"]'), [
+      'systemd:db',
+      '—',
+      'error',
+      'started',
+      'start failed: exit 1',
+    ]);
+    assert.equal(await page.getAttribute('#ha-services tr[data-sid="systemd:db"]', 'data-severity'), 'bad');
+    assert.deepEqual(await row('#ha-nodes tr[data-node="3"]'), ['n3 (id 3)', 'fence', 'lost']);
+    assert.deepEqual(await row('#ha-nodes tr[data-node="2"]'), ['n2 (id 2)', 'maintenance', 'idle']);
+    assert.deepEqual(
+      await page.$$eval('#ha-nodes tbody tr', (rows) => rows.map((r) => r.getAttribute('data-severity'))),
+      ['good', 'info', 'bad'],
+      'nodes by id: n1 online, n2 in maintenance, n3 fenced',
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-ha.png'), fullPage: true });
+    await page.close();
   });
 
   test('the admin buttons need the token: refused without it, applied with it', async () => {
@@ -123,6 +161,38 @@ describe('the live dashboard', {
     assert.ok(Date.now() - plugged <= CELL_CHANGE_MS);
     assert.ok(await page.$('#quorum[data-quorate="true"]'), 'the quorum panel stays quorate');
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-recovered.png'), fullPage: true });
+    await page.close();
+  });
+
+  test('the cluster-wide matrix shows a one-direction cut between two other nodes, and the active link', {
+    skip: process.getuid?.() === 0 ? false : 'cutting one direction on lo needs root (tc)',
+  }, async () => {
+    const page = await openDashboard(context, cluster.node(1).httpUrl!);
+    // Passive link mode: exactly one link per peer carries the traffic, marked in this node's own matrix.
+    await page.waitForFunction(
+      () => document.querySelectorAll('#matrix td.cell[data-active="true"]').length === 2,
+      undefined,
+      { timeout: PAGE_READY_MS },
+    );
+    await page.waitForFunction(
+      () => document.querySelectorAll('#cluster-matrix .path[data-state="UP"]').length === 12,
+      undefined,
+      { timeout: PAGE_READY_MS },
+    );
+    const undo = await cutLoopbackOneWay(cluster.node(2).addresses[0]!, cluster.node(3).addresses[0]!);
+    try {
+      const downSeen = '#cluster-matrix td[data-path="2>3"] .path[data-link="0"][data-state="DOWN"]';
+      const downSeenBack = '#cluster-matrix td[data-path="3>2"] .path[data-link="0"][data-state="DOWN"]';
+      await page.waitForSelector(`${downSeen}, ${downSeenBack}`, { timeout: PAGE_READY_MS });
+      await page.waitForSelector('#down-paths li[data-severity="bad"]', { timeout: PAGE_READY_MS });
+      // Node 1's own view is all up: only the cluster-wide matrix shows the cut between n2 and n3.
+      assert.equal(await page.$$eval('#matrix td.cell[data-state="DOWN"]', (cells) => cells.length), 0);
+      assert.ok(await page.$('#quorum[data-quorate="true"]'), 'the cluster stays quorate');
+      await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-one-way-cut.png'), fullPage: true });
+    } finally {
+      await undo();
+    }
+    await page.waitForSelector('#down-paths li[data-severity="good"]', { timeout: PAGE_READY_MS });
     await page.close();
   });
 });

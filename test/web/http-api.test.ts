@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
-import type { LinksV1, QuorumV1, StatusV1 } from '../../src/ipc/schema.ts';
+import { VERSION } from '../../src/base/version.ts';
+import type { ClusterLinksV1, LinksV1, QuorumV1, StatusV1 } from '../../src/ipc/schema.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
 import { SseReader } from './sse-reader.ts';
@@ -18,6 +19,20 @@ async function metrics(url: string): Promise<PrometheusFamily[]> {
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   return parsePrometheusTextFormat(await response.text());
 }
+
+/** The label names docs/metrics.md allows ("Labels"), the HA and per-thread ones included. */
+const METRIC_LABELS = new Set([
+  'cluster',
+  'nodeid',
+  'name',
+  'version',
+  'link',
+  'direction',
+  'reason',
+  'thread',
+  'sid',
+  'state',
+]);
 
 function family(families: PrometheusFamily[], name: string): PrometheusFamily {
   const found = families.find((f) => f.name === name);
@@ -69,22 +84,49 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
   });
   after(() => cluster?.stop());
 
-  test('/metrics has every documented family with the cluster’s values', async () => {
+  test('every series follows the one label scheme (docs/metrics.md "Labels")', async () => {
     const families = await metrics(n1);
-    for (const peer of ['2', '3']) {
-      for (const link of ['0', '1']) {
-        assert.equal(value(families, 'corolink_link_up', { peer, link }), 1);
-        assert.equal(value(families, 'corolink_link_down_total', { peer, link }), 0);
-        assert.ok(value(families, 'corolink_link_rx_packets_total', { peer, link }) > 0);
-        assert.ok(value(families, 'corolink_link_tx_bytes_total', { peer, link }) > 0);
-        assert.ok(value(families, 'corolink_link_latency_seconds', { peer, link }) > 0);
+    assert.ok(families.length >= 30, 'the whole set is exported');
+    for (const f of families) {
+      assert.match(f.name, /^corolink_[a-z0-9_]+$/, 'one prefix, snake case');
+      if (f.type === 'COUNTER') assert.match(f.name, /_total$/, `${f.name}: a counter ends in _total`);
+      if (f.type === 'HISTOGRAM') assert.match(f.name, /_(seconds|bytes)$/, `${f.name}: a histogram names its unit`);
+      if (f.type === 'COUNTER') assert.ok(f.metrics.length > 0, `${f.name} has a series (zero until it counts)`);
+      for (const sample of f.metrics) {
+        const labels = Object.keys(sample.labels ?? {});
+        for (const label of labels) assert.ok(METRIC_LABELS.has(label), `${f.name}: label ${label} is in the scheme`);
+        if (labels.includes('nodeid')) assert.ok(labels.includes('name'), `${f.name}: a node is nodeid + name`);
+        if (labels.includes('link')) assert.ok(labels.includes('nodeid'), `${f.name}: a link is seen towards a node`);
+        if (labels.includes('name')) assert.notEqual(sample.labels?.name, '', `${f.name}: every node has its name`);
       }
     }
+  });
+
+  test('/metrics has every documented family with the cluster’s values', async () => {
+    const families = await metrics(n1);
+    assert.equal(value(families, 'corolink_info', { cluster: 'demo', nodeid: '1', name: 'n1', version: VERSION }), 1);
+    for (const nodeid of ['2', '3']) {
+      const name = `n${nodeid}`;
+      for (const link of ['0', '1']) {
+        assert.equal(value(families, 'corolink_link_up', { nodeid, name, link }), 1);
+        assert.equal(value(families, 'corolink_link_down_total', { nodeid, name, link }), 0);
+        assert.ok(value(families, 'corolink_link_rx_packets_total', { nodeid, name, link }) > 0);
+        assert.ok(value(families, 'corolink_link_tx_bytes_total', { nodeid, name, link }) > 0);
+        assert.ok(value(families, 'corolink_link_latency_seconds', { nodeid, name, link }) > 0);
+      }
+      // Passive mode: exactly one link carries the traffic to each peer.
+      const active = ['0', '1'].map((link) => value(families, 'corolink_link_active', { nodeid, name, link }));
+      assert.deepEqual(active.sort(), [0, 1], `one active link to ${name}`);
+    }
+    // Every documented refusal reason has a series from the start.
+    assert.equal(value(families, 'corolink_join_refused_total', { reason: 'rate_limited' }), 0);
+    assert.equal(value(families, 'corolink_http_refused_total', { reason: 'foreign_origin' }), 0);
+    assert.equal(value(families, 'corolink_admin_refused_total', { reason: 'slow_client' }), 0);
     assert.equal(family(families, 'corolink_link_latency_sampled_seconds').type, 'HISTOGRAM');
     assert.equal(family(families, 'corolink_link_rx_bytes_total').type, 'COUNTER');
     assert.equal(family(families, 'corolink_dropped_total').type, 'COUNTER');
     assert.equal(value(families, 'corolink_membership_size'), 3);
-    assert.equal(value(families, 'corolink_node_member', { nodeid: '3' }), 1);
+    assert.equal(value(families, 'corolink_node_member', { nodeid: '3', name: 'n3' }), 1);
     assert.ok(value(families, 'corolink_ring_seq') > 0);
     assert.equal(value(families, 'corolink_quorate'), 1);
     assert.equal(value(families, 'corolink_quorum_total_votes'), 3);
@@ -96,6 +138,8 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     assert.ok(value(families, 'corolink_totem_messages_delivered_total') > 0);
     assert.ok(value(families, 'corolink_totem_retransmits_total') >= 0);
     assert.equal(value(families, 'corolink_config_version'), 1);
+    assert.ok(value(families, 'corolink_process_cpu_seconds_total') > 0);
+    assert.ok(value(families, 'corolink_process_resident_memory_bytes') > 10 * 1024 * 1024);
     // Each write this node commits counts once. (The stored cluster config is not always one of them: when node 1
     // joined the store's view after another node seeded it, it came by state transfer, which is not a write.)
     const writesBefore = value(families, 'corolink_cfs_writes_total');
@@ -130,6 +174,25 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     assert.equal(history.rows.at(-1)!.samples.length, 4);
   });
 
+  test('the page, its icon (no 404 for /favicon.ico) and the cluster-wide link view', async () => {
+    for (const path of ['favicon.ico', 'favicon.svg']) {
+      const response = await fetch(`${n1}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get('content-type'), 'image/svg+xml', path);
+      assert.match(await response.text(), /^<svg /);
+    }
+    const view = await getJson<ClusterLinksV1>(`${n1}api/cluster-links`);
+    assert.deepEqual(
+      view.views.map((v) => [v.nodeid, v.paths.filter((p) => p.state === 'UP').length]),
+      [
+        [1, 4],
+        [2, 4],
+        [3, 4],
+      ],
+      'every member reports its 2 peers × 2 links, all up',
+    );
+  });
+
   test('state changes without the admin token get 401 and change nothing; no CORS headers', async () => {
     const tokenPath = tokenPathFor(cluster.node(3).socket);
     assert.equal(statSync(tokenPath).mode & 0o777, 0o600);
@@ -159,7 +222,7 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     const quorum = await getJson<QuorumV1>(`${n3}api/quorum`);
     assert.equal(quorum.expected_votes, 3);
     const families = await metrics(n1);
-    assert.equal(value(families, 'corolink_link_up', { peer: '3', link: '0' }), 1);
+    assert.equal(value(families, 'corolink_link_up', { nodeid: '3', name: 'n3', link: '0' }), 1);
   });
 
   test('with the token a link goes down and up again, seen live on another node’s stream', async () => {
@@ -178,8 +241,8 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
       };
       await stream.waitFor(isLink('DOWN'), LINK_EVENT_TIMEOUT_MS);
       const during = await metrics(n1);
-      assert.equal(value(during, 'corolink_link_up', { peer: '3', link: '0' }), 0);
-      assert.ok(value(during, 'corolink_link_down_total', { peer: '3', link: '0' }) >= 1);
+      assert.equal(value(during, 'corolink_link_up', { nodeid: '3', name: 'n3', link: '0' }), 0);
+      assert.ok(value(during, 'corolink_link_down_total', { nodeid: '3', name: 'n3', link: '0' }) >= 1);
       assert.equal(value(during, 'corolink_quorate'), 1);
       assert.equal((await post('api/links/0/enable')).status, 200);
       await stream.waitFor(isLink('UP'), LINK_EVENT_TIMEOUT_MS);

@@ -98,13 +98,21 @@ export function register(program: Command): void {
         const { DEFAULT_HTTP_ADDRESS, startWebServer, tokenPathFor } = webModules;
         const address = daemon.engine.checked.config.corolink.http_address ?? DEFAULT_HTTP_ADDRESS;
         const tokenPath = tokenPathFor(socketPath);
-        const { engine, logger, serviceCounters } = daemon;
-        web = await startWebServer({ engine, logger, address, port, tokenPath, serviceCounters }).catch(
-          async (error: Error) => {
-            await daemon.stop();
-            throw new CliError(`cannot open the HTTP server on ${address}:${port}: ${error.message}`, ExitCode.invalid);
-          },
-        );
+        const { engine, logger, serviceCounters, clusterLinks } = daemon;
+        const haStatus = daemon.ha === undefined ? undefined : daemon.haStatus;
+        web = await startWebServer({
+          engine,
+          logger,
+          address,
+          port,
+          tokenPath,
+          serviceCounters,
+          clusterLinks,
+          ...(haStatus === undefined ? {} : { haStatus }),
+        }).catch(async (error: Error) => {
+          await daemon.stop();
+          throw new CliError(`cannot open the HTTP server on ${address}:${port}: ${error.message}`, ExitCode.invalid);
+        });
       }
       // The links are bound and the admin socket (and the HTTP server, if any) listens: READY=1 under systemd.
       const stopNotifying = notifySystemd(daemon);

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   create: () => import('./create.ts'),
   cpg: () => import('./cpg.ts'),
   cfs: () => import('./cfs.ts'),
+  ha: () => import('./ha.ts'),
   'join-token': joinCommands,
   add: joinCommands,
   delnode: joinCommands,

@@ -1,5 +1,6 @@
 /**
- * Admin-socket methods of closed process groups: `cpgJoin`, `cpgLeave`, `cpgMcast` (docs/contracts.md); each
+ * Admin-socket methods of closed process groups: `cpgJoin`, `cpgLeave`, `cpgMcast`, `cpgMembership`, `cpgGroups`
+ * (docs/contracts.md); each
  * connection is one CPG process (pid = connection id) and receives its groups' `cpgDeliver` / `cpgConfchg`
  * events. A message's bytes go raw in the binary framing, base64 in JSON lines (src/ipc).
  */
@@ -10,7 +11,9 @@ import { refusal } from './refusal.ts';
 
 const OK = { ok: true };
 
-export function cpgHandlers(engine: NodeEngine): Pick<Handlers, 'cpgJoin' | 'cpgLeave' | 'cpgMcast'> {
+export function cpgHandlers(
+  engine: NodeEngine,
+): Pick<Handlers, 'cpgJoin' | 'cpgLeave' | 'cpgMcast' | 'cpgMembership' | 'cpgGroups'> {
   const cpgConnections = new Map<number, AdminConnection>();
   const toAddress = (a: { nodeId: number; pid: number; reason?: string }) => ({
     nodeid: a.nodeId,
@@ -47,19 +50,26 @@ export function cpgHandlers(engine: NodeEngine): Pick<Handlers, 'cpgJoin' | 'cpg
     cpgJoin: ({ group }, connection) => {
       registerProcess(connection);
       engine.cpgJoin(group, connection.id);
-      return OK;
+      // The caller's own address in the group (libcpg's cpg_local_get): its messages come back with it.
+      return { ok: true, nodeid: engine.localNodeId, pid: connection.id };
     },
     cpgLeave: ({ group }, connection) => {
       engine.cpgLeave(group, connection.id);
       return OK;
     },
-    cpgMcast: ({ group, data }, connection) => {
+    /** libcpg's cpg_membership_get: the group's members as this node sees them now. */
+    cpgMembership: ({ group }) => ({ group, members: engine.cpgMembers(group).map(toAddress) }),
+    /** libcpg's cpg_iteration (corosync-cpgtool): every group with members, with them. */
+    cpgGroups: () => ({
+      groups: engine.cpgGroups().map((name) => ({ group: name, members: engine.cpgMembers(name).map(toAddress) })),
+    }),
+    cpgMcast: ({ group, data, seq }, connection) => {
       registerProcess(connection);
       const payload = bytesOf(data);
       const multicast = () => {
         let admitted: Promise<void> | undefined;
         try {
-          admitted = engine.cpgMulticast(group, connection.id, payload);
+          admitted = engine.cpgMulticast(group, connection.id, payload, seq);
         } catch (error) {
           refusal(error);
         }

@@ -1,10 +1,12 @@
 /**
- * Admin-socket methods that show and steer the local node: `status`, `links`, `quorum`, `setExpected`,
+ * Admin-socket methods that show and steer the local node: `status`, `links`, `clusterLinks` (every member's view
+ * of every path, gathered through the ring), `quorum`, `setExpected`,
  * `setLinkEnabled`, `logs`, `logReopen` and `subscribe` (docs/contracts.md). Params arrive checked (src/ipc/methods.ts).
  */
 import { performance } from 'node:perf_hooks';
 import type { Handlers } from '../admin-socket.ts';
 import type { NodeEngine } from '../engine.ts';
+import type { LinkViewService } from '../link-view.ts';
 import type { Logger, LogRecord } from '../log.ts';
 import { buildLinks, buildQuorum, buildStatus } from '../status.ts';
 import { refusal } from './refusal.ts';
@@ -19,13 +21,14 @@ export function logRecordJson(record: LogRecord) {
 
 type StatusHandlers = Pick<
   Handlers,
-  'status' | 'links' | 'quorum' | 'setExpected' | 'setLinkEnabled' | 'logs' | 'logReopen' | 'subscribe'
+  'status' | 'links' | 'clusterLinks' | 'quorum' | 'setExpected' | 'setLinkEnabled' | 'logs' | 'logReopen' | 'subscribe'
 >;
 
-export function statusHandlers(engine: NodeEngine, logger: Logger): StatusHandlers {
+export function statusHandlers(engine: NodeEngine, logger: Logger, linkView: LinkViewService): StatusHandlers {
   return {
     status: () => buildStatus(engine),
     links: () => buildLinks(engine, performance.now()),
+    clusterLinks: () => linkView.clusterLinks(),
     quorum: () => buildQuorum(engine),
     setExpected: ({ votes }) => {
       try {

@@ -7,6 +7,13 @@ const TIMELINE_KEPT = 200;
 const SPARK_WIDTH = 180;
 const SPARK_HEIGHT = 28;
 const SVG_NS = 'http://www.w3.org/2000/svg';
+/** How often the cluster-wide link view is read (/api/cluster-links). */
+const CLUSTER_LINKS_POLL_MS = 1000;
+/** How often the HA panel reads /api/ha (HA events are not in the live stream). */
+const HA_POLL_MS = 2000;
+/** Service states shown as healthy / as failed; the others are transitions. */
+const HA_GOOD = new Set(['started']);
+const HA_BAD = new Set(['error', 'fence', 'recovery']);
 
 const state = {
   status: null,
@@ -15,6 +22,8 @@ const state = {
   /** "nodeid:link" → [{ time, up, latency_ms }] */
   history: new Map(),
   events: [],
+  /** "nodeid:link" → true on the links that carry the traffic to that peer (this node's row of the cluster view). */
+  active: new Map(),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -33,7 +42,12 @@ async function getJson(path) {
 }
 
 const key = (nodeid, link) => `${nodeid}:${link}`;
-const timeText = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
+/** `2026-12-03 19:55:07` in the browser's time zone: the timeline spans days when the page stays open. */
+const timeText = (ms) => {
+  const d = new Date(ms);
+  const two = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${d.toLocaleTimeString([], { hour12: false })}`;
+};
 const latencyText = (ms) => (ms === null || ms === undefined ? 'no latency yet' : `${ms.toFixed(3)} ms`);
 
 function pushSample(nodeid, link, sample) {
@@ -51,8 +65,36 @@ function sparkline(samples) {
   svg.setAttribute('height', SPARK_HEIGHT);
   svg.setAttribute('role', 'img');
   const latencies = samples.filter((s) => s.up && s.latency_ms !== null).map((s) => s.latency_ms);
-  const max = Math.max(0.001, ...latencies);
-  svg.setAttribute('aria-label', `latency over the last ${samples.length} s, peak ${max.toFixed(3)} ms`);
+  const peak = Math.max(0.001, ...latencies);
+  // Scaled to 1.5 × the 95th percentile, not the peak: one start-up spike must not flatten the other 299
+  // samples. Samples above the scale are drawn at the top edge, and the peak is named in the label.
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const p95 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] : 0.001;
+  const max = Math.min(peak, Math.max(0.001, p95 * 1.5));
+  svg.setAttribute(
+    'aria-label',
+    `latency over the last ${samples.length} s, scale 0–${max.toFixed(3)} ms, peak ${peak.toFixed(3)} ms`,
+  );
+  // The axis: a baseline at 0 and the scale's top value written at the top left.
+  const axis = document.createElementNS(SVG_NS, 'line');
+  for (const [name, value] of [
+    ['x1', 0],
+    ['y1', SPARK_HEIGHT - 0.5],
+    ['x2', SPARK_WIDTH],
+    ['y2', SPARK_HEIGHT - 0.5],
+  ]) {
+    axis.setAttribute(name, value);
+  }
+  axis.setAttribute('stroke', '#9e9e9e');
+  svg.append(axis);
+  const label = document.createElementNS(SVG_NS, 'text');
+  label.setAttribute('x', 1);
+  label.setAttribute('y', 8);
+  label.setAttribute('font-size', 8);
+  label.setAttribute('fill', '#616161');
+  label.setAttribute('class', 'scale');
+  label.textContent = `${max.toFixed(max < 1 ? 2 : 0)} ms${peak > max ? ` (peak ${peak.toFixed(1)})` : ''}`;
+  svg.append(label);
   const step = SPARK_WIDTH / SAMPLES_KEPT;
   const offset = SPARK_WIDTH - samples.length * step;
   let points = [];
@@ -70,7 +112,7 @@ function sparkline(samples) {
   samples.forEach((sample, i) => {
     const x = offset + i * step;
     if (sample.up && sample.latency_ms !== null) {
-      const y = SPARK_HEIGHT - 3 - (sample.latency_ms / max) * (SPARK_HEIGHT - 6);
+      const y = SPARK_HEIGHT - 3 - (Math.min(sample.latency_ms, max) / max) * (SPARK_HEIGHT - 6);
       points.push(`${x.toFixed(1)},${y.toFixed(1)}`);
     } else {
       flush();
@@ -104,8 +146,16 @@ function cellFor(node, link) {
   const cell = local
     ? { state: localLink?.state ?? 'DOWN', latency_ms: null, reason: localLink?.reason ?? null }
     : (state.cells.get(key(node.nodeid, link)) ?? { state: 'DOWN', latency_ms: null, reason: 'no data' });
-  const td = el('td', { class: 'cell', 'data-cell': key(node.nodeid, link), 'data-state': cell.state });
-  td.append(el('div', { class: 'state' }, cell.state === 'UP' ? '✔ UP' : '✖ DOWN'));
+  const active = !local && state.active.get(key(node.nodeid, link)) === true;
+  const td = el('td', {
+    class: 'cell',
+    'data-cell': key(node.nodeid, link),
+    'data-state': cell.state,
+    'data-active': String(active),
+  });
+  td.append(
+    el('div', { class: 'state' }, `${cell.state === 'UP' ? '✔ UP' : '✖ DOWN'}${active ? ' ⇄ carries traffic' : ''}`),
+  );
   const detail = local
     ? `local link${cell.reason ? ` (${cell.reason})` : ' (enabled)'}`
     : cell.state === 'UP'
@@ -239,6 +289,126 @@ async function changeLink(link, action) {
   await refreshStatus();
 }
 
+const haSeverity = (serviceState) => (HA_GOOD.has(serviceState) ? 'good' : HA_BAD.has(serviceState) ? 'bad' : 'info');
+
+/** The HA panel from an `/api/ha` document: services with node and state, the manager, each node's LRM. */
+function renderHa(ha) {
+  const name = (nodeid) => ha.nodes.find((n) => n.nodeid === nodeid)?.name || (nodeid === null ? '—' : String(nodeid));
+  $('ha-manager').textContent = ha.manager
+    ? `${ha.manager.name || ha.manager.nodeid} (id ${ha.manager.nodeid})`
+    : 'none elected';
+  $('ha-quorum').textContent = ha.quorate ? 'quorum OK' : 'NO quorum on this node';
+  $('ha-services').tBodies[0].replaceChildren(
+    ...ha.services.map((s) =>
+      el(
+        'tr',
+        { 'data-sid': s.sid, 'data-severity': haSeverity(s.state) },
+        el('th', { scope: 'row' }, s.sid),
+        el('td', {}, name(s.nodeid)),
+        el('td', { class: 'ha-state' }, s.state),
+        el('td', {}, s.requested),
+        el('td', {}, s.message ?? ''),
+      ),
+    ),
+  );
+  $('ha-nodes').tBodies[0].replaceChildren(
+    ...[...ha.nodes]
+      .sort((a, b) => a.nodeid - b.nodeid)
+      .map((n) =>
+        el(
+          'tr',
+          {
+            'data-node': n.nodeid,
+            'data-severity': n.state === 'online' ? 'good' : n.state === 'maintenance' ? 'info' : 'bad',
+          },
+          el('th', { scope: 'row' }, `${n.name || n.nodeid} (id ${n.nodeid})`),
+          el('td', { class: 'ha-state' }, n.state),
+          el('td', {}, n.lrm),
+        ),
+      ),
+  );
+  $('ha').dataset.enabled = 'true';
+  $('ha').hidden = false;
+}
+
+/** The cluster-wide matrix: every member's view of every other member, one line per link, ⇄ on the active one. */
+function renderClusterLinks(view) {
+  const nodes = view.views.map((v) => ({ nodeid: v.nodeid, name: v.name }));
+  $('cluster-matrix').tHead.replaceChildren(
+    el('tr', {}, el('th', {}, 'From \\ To'), ...nodes.map((n) => el('th', { scope: 'col' }, n.name))),
+  );
+  const rows = view.views.map((from) =>
+    el(
+      'tr',
+      { 'data-from': from.nodeid },
+      el('th', { scope: 'row' }, `${from.name}${from.nodeid === view.local_nodeid ? ' · this node' : ''}`),
+      ...nodes.map((to) => {
+        if (to.nodeid === from.nodeid) return el('td', { class: 'path-cell self' }, '—');
+        const paths = from.paths.filter((p) => p.nodeid === to.nodeid).sort((a, b) => a.link - b.link);
+        return el(
+          'td',
+          { class: 'path-cell', 'data-path': `${from.nodeid}>${to.nodeid}` },
+          ...paths.map((p) =>
+            el(
+              'div',
+              { class: 'path', 'data-link': p.link, 'data-state': p.state, 'data-active': String(p.active) },
+              `link${p.link} ${p.state === 'UP' ? '✔ UP' : '✖ DOWN'}${p.active ? ' ⇄' : ''}`,
+            ),
+          ),
+        );
+      }),
+    ),
+  );
+  $('cluster-matrix').tBodies[0].replaceChildren(...rows);
+  const stateOf = new Map();
+  for (const from of view.views)
+    for (const p of from.paths) stateOf.set(`${from.nodeid}>${p.nodeid}:${p.link}`, p.state);
+  const down = view.views.flatMap((from) =>
+    from.paths
+      .filter((p) => p.state === 'DOWN')
+      .map((p) => {
+        const oneWay = stateOf.get(`${p.nodeid}>${from.nodeid}:${p.link}`) === 'UP';
+        return el(
+          'li',
+          { 'data-severity': 'bad', 'data-one-way': String(oneWay) },
+          `${from.name} → ${p.name} link${p.link} is DOWN${oneWay ? ` (${p.name} → ${from.name} is UP: one direction only)` : ''}`,
+        );
+      }),
+  );
+  $('down-paths').replaceChildren(
+    ...(down.length ? down : [el('li', { 'data-severity': 'good' }, 'every path is up')]),
+  );
+  const mine = view.views.find((v) => v.nodeid === view.local_nodeid);
+  state.active = new Map((mine?.paths ?? []).map((p) => [key(p.nodeid, p.link), p.active]));
+  renderMatrix();
+}
+
+/** Reads /api/cluster-links every CLUSTER_LINKS_POLL_MS. */
+async function pollClusterLinks() {
+  try {
+    renderClusterLinks(await getJson('/api/cluster-links'));
+  } catch {
+    // The daemon is unreachable for a moment: the next poll tries again.
+  }
+  setTimeout(pollClusterLinks, CLUSTER_LINKS_POLL_MS);
+}
+
+/** Reads /api/ha every HA_POLL_MS; a node without HA answers 404 and the panel stays hidden for good. */
+async function pollHa() {
+  try {
+    const response = await fetch('/api/ha', { cache: 'no-store' });
+    if (response.status === 404) {
+      $('ha').dataset.enabled = 'false';
+      $('ha').hidden = true;
+      return;
+    }
+    if (response.ok) renderHa(await response.json());
+  } catch {
+    // The daemon is unreachable for a moment: the next poll tries again.
+  }
+  setTimeout(pollHa, HA_POLL_MS);
+}
+
 function render() {
   renderHeader();
   renderQuorum();
@@ -328,3 +498,5 @@ loadAll()
     $('feed').textContent = `cannot load: ${error.message}`;
   })
   .finally(connect);
+void pollHa();
+void pollClusterLinks();
