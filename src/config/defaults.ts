@@ -74,23 +74,10 @@ export const DEFAULT_FAILBACK_HOLD_MS = 2000;
  */
 export const CONFIG_FILE_BYTES_MAX = 256 * 1024;
 /**
- * corolink HA (`ha { fence_timeout }`): the watchdog supervisor stops every HA service of a node whose daemon has
- * not fed it for this long (docs/ha.md "Fencing on a node"). Small, because a lost node's services may be recovered
- * elsewhere only after it (+ token + consensus + a margin), and recovery is due within 10 s of a cut.
- */
-export const DEFAULT_HA_FENCE_TIMEOUT_MS = 1000;
-/** Feeds per fence timeout: the supervisor fires only after this many feeds in a row were missed. */
-const HA_FEEDS_PER_FENCE_TIMEOUT = 4;
-/**
  * corolink HA (`ha { kill_grace }`): a process group being stopped gets SIGTERM, and SIGKILL after this long. The
  * margin of the recovery delay covers it: a fenced node's services are gone by its fence deadline + this.
  */
 export const DEFAULT_HA_KILL_GRACE_MS = 250;
-
-/** How often the daemon feeds its watchdog supervisor: fence timeout / 4. */
-export function derivedHaFeedIntervalMs(fenceTimeoutMs: number): number {
-  return Math.floor(fenceTimeoutMs / HA_FEEDS_PER_FENCE_TIMEOUT);
-}
 
 /** Link timers as one profile computes them. */
 export interface LinkTimers {

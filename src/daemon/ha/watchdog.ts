@@ -8,7 +8,6 @@
  */
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { DEFAULT_HA_FENCE_TIMEOUT_MS, derivedHaFeedIntervalMs } from '../../config/defaults.ts';
 import type { HaResourceSpec, HaWatchdog } from '../../ha/contract.ts';
 import { LineDecoder } from '../../ipc/json-lines.ts';
 import type { LogLevel } from '../log.ts';
@@ -33,7 +32,8 @@ export interface WatchdogOptions {
   socketPath: string;
   pidFile: string;
   runner: ResourceRunner;
-  fenceTimeoutMs?: number;
+  /** The fence timeout, and how often at most a feed is sent (the HA timings, `haTimings` in config/defaults.ts). */
+  timings: { fenceTimeoutMs: number; feedIntervalMs: number };
   /** How to run `corolink ha-watchdog` (default: this process's node and script). */
   command?: string[];
   /** The supervisor leaves when this process's stdin closes too (the daemon's `--exit-with-parent`). */
@@ -49,22 +49,30 @@ export class SupervisedWatchdog implements HaWatchdog {
   private lastFeed = Number.NEGATIVE_INFINITY;
   private lastReconnect = Number.NEGATIVE_INFINITY;
   private closing = false;
-  private readonly fenceTimeoutMs: number;
-  private readonly feedIntervalMs: number;
+  private connecting: Promise<void> | undefined;
   private readonly unsubscribe: () => void;
   /** The supervisor's pid (from its hello). */
   supervisorPid: number | undefined;
 
   private constructor(private readonly options: WatchdogOptions) {
-    this.fenceTimeoutMs = options.fenceTimeoutMs ?? DEFAULT_HA_FENCE_TIMEOUT_MS;
-    this.feedIntervalMs = derivedHaFeedIntervalMs(this.fenceTimeoutMs);
     this.unsubscribe = options.runner.onGroupsChange(() => this.sendActive());
   }
 
-  /** Connects to the node's supervisor, starting one when none listens. */
+  /** Connects to the node's supervisor, starting one when none listens; resolves once connected. */
   static async start(options: WatchdogOptions): Promise<SupervisedWatchdog> {
     const watchdog = new SupervisedWatchdog(options);
-    await watchdog.connect();
+    await watchdog.reconnect();
+    if (!watchdog.socket) throw new Error(`the watchdog supervisor did not start on ${options.socketPath}`);
+    return watchdog;
+  }
+
+  /**
+   * The same, connecting in the background (for a daemon's synchronous HA setup): the active list is sent once
+   * connected, feeds before that are dropped, and a failed start is logged and tried again at the next feed.
+   */
+  static open(options: WatchdogOptions): SupervisedWatchdog {
+    const watchdog = new SupervisedWatchdog(options);
+    void watchdog.reconnect();
     return watchdog;
   }
 
@@ -75,19 +83,16 @@ export class SupervisedWatchdog implements HaWatchdog {
 
   feed(): void {
     const now = performance.now();
-    if (!this.socket && !this.closing && now - this.lastReconnect >= SUPERVISOR_RECONNECT_MS) {
+    if (!this.socket && !this.connecting && !this.closing && now - this.lastReconnect >= SUPERVISOR_RECONNECT_MS) {
       // The supervisor is gone while the daemon still wants to run services: start it again (once a second at most).
-      this.lastReconnect = now;
-      this.connect().then(
-        () => this.options.log('notice', 'watchdog: connected to the supervisor again'),
-        (error: Error) => this.options.log('error', `watchdog: ${error.message}`),
-      );
+      void this.reconnect();
       return;
     }
     // Fewer feeds than calls only moves the supervisor's deadline earlier: never later than the daemon believes.
-    if (now - this.lastFeed < this.feedIntervalMs) return;
+    const { fenceTimeoutMs, feedIntervalMs } = this.options.timings;
+    if (now - this.lastFeed < feedIntervalMs) return;
     this.lastFeed = now;
-    this.send({ type: 'feed', fenceTimeoutMs: this.fenceTimeoutMs });
+    this.send({ type: 'feed', fenceTimeoutMs });
   }
 
   /** Disarms the supervisor and asks it to leave (call it after the node's services were stopped). */
@@ -113,6 +118,17 @@ export class SupervisedWatchdog implements HaWatchdog {
 
   private send(message: ToSupervisor): void {
     if (this.socket && !this.socket.destroyed) this.socket.write(encodeLine(message));
+  }
+
+  /** Connects (starting a supervisor when none listens); failures are logged. */
+  private reconnect(): Promise<void> {
+    this.lastReconnect = performance.now();
+    this.connecting = this.connect()
+      .catch((error: Error) => this.options.log('error', `watchdog: ${error.message}`))
+      .finally(() => {
+        this.connecting = undefined;
+      });
+    return this.connecting;
   }
 
   private async connect(): Promise<void> {

@@ -12,7 +12,7 @@ const watchdog = await SupervisedWatchdog.start({
   socketPath: socketPath!,
   pidFile: pidFile!,
   runner,
-  fenceTimeoutMs: 5_000,
+  timings: { fenceTimeoutMs: 5_000, feedIntervalMs: 1_250 },
   command: JSON.parse(command!) as string[],
   log: (level, message) => process.stderr.write(`${level} ${message}\n`),
 });

@@ -39,14 +39,14 @@ function supervisorOf(name: string) {
 
 async function startWatchdog(name: string, runner: ResourceRunner, extra: Partial<WatchdogOptions> = {}) {
   const paths = supervisorOf(name);
-  const watchdog = await SupervisedWatchdog.start({
+  // open: connects in the background, as the daemon's synchronous HA setup does (the feeder uses start).
+  const watchdog = SupervisedWatchdog.open({
     ...paths,
     runner,
-    fenceTimeoutMs: FENCE_TIMEOUT_MS,
+    timings: { fenceTimeoutMs: FENCE_TIMEOUT_MS, feedIntervalMs: FENCE_TIMEOUT_MS / 4 },
     log: () => {},
     ...extra,
   });
-  assert.ok(watchdog.supervisorPid === undefined || watchdog.supervisorPid > 0);
   await waitUntil(() => watchdog.supervisorPid !== undefined, WAIT_MS, 'the supervisor said hello');
   supervisors.add(watchdog.supervisorPid!);
   return { watchdog, ...paths };
