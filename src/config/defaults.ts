@@ -74,7 +74,7 @@ export const DEFAULT_FAILBACK_HOLD_MS = 2000;
  */
 export const CONFIG_FILE_BYTES_MAX = 256 * 1024;
 /**
- * corolink HA (`ha { kill_grace }`): a process group being stopped gets SIGTERM, and SIGKILL after this long. The
+ * corolink HA: a resource's process group being stopped gets SIGTERM, and SIGKILL after this long. The
  * margin of the recovery delay covers it: a fenced node's services are gone by its fence deadline + this.
  */
 export const DEFAULT_HA_KILL_GRACE_MS = 250;
