@@ -113,10 +113,12 @@ describe('the watchdog supervisor', () => {
     const spec = { ...sleeperSpec(dir, 'unfed'), start: `sleep 600 & sleep 600 & echo $! > ${join(dir, 'unfed.pid')}` };
     watchdog.setActive([spec]);
     watchdog.feed();
+    const fed = Date.now();
     assert.equal((await runner.run('start', spec)).exitCode, 0);
     const [pgid] = runner.processGroups(spec.sid);
     assert.equal(groupMembers(pgid!).length, 2);
     await waitUntil(() => !alive(sleeperPid(dir, 'unfed')), WAIT_MS, 'the unfed supervisor killed the service');
+    console.log(`# the service died ${Date.now() - fed} ms after the last feed (fence timeout ${FENCE_TIMEOUT_MS} ms)`);
     await waitUntil(() => groupMembers(pgid!).length === 0, WAIT_MS, 'no process of the group remains');
     await waitUntil(() => fired.length > 0, WAIT_MS, 'the daemon side heard of the fence');
     assert.deepEqual(fired, [1]);
@@ -132,8 +134,10 @@ describe('the watchdog supervisor', () => {
     const { pgid, supervisorPid, kill, log } = await startFeeder('killed', [spec]);
     const service = sleeperPid(dir, 'killed');
     assert.deepEqual(groupMembers(pgid), [service]);
+    const killed = Date.now();
     await kill();
     await waitUntil(() => !alive(service), WAIT_MS, 'the supervisor killed the service of the dead daemon');
+    console.log(`# the service died ${Date.now() - killed} ms after the daemon's SIGKILL`);
     assert.deepEqual(groupMembers(pgid), []);
     assert.match(readFileSync(log, 'utf8'), /watchdog: the daemon is gone without disarming, stopping 1 services/);
     assert.equal(alive(supervisorPid), true, 'the supervisor waits for the daemon');
