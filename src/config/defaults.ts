@@ -89,6 +89,11 @@ export const DEFAULT_FAILBACK_HOLD_MS = 2000;
  * also fit a join answer (256 KiB) and a store file. Checked before parsing, so a huge file costs no time or memory.
  */
 export const CONFIG_FILE_BYTES_MAX = 256 * 1024;
+/**
+ * corolink HA: a resource's process group being stopped gets SIGTERM, and SIGKILL after this long. The
+ * margin of the recovery delay covers it: a fenced node's services are gone by its fence deadline + this.
+ */
+export const DEFAULT_HA_KILL_GRACE_MS = 250;
 
 /** Link timers as one profile computes them. */
 export interface LinkTimers {

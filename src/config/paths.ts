@@ -32,3 +32,13 @@ export function qdeviceTlsFiles(configPath: string): QdeviceTlsFiles {
     key: join(dir, 'cluster-key.pem'),
   };
 }
+
+/**
+ * The HA watchdog supervisor's socket and pid file, beside the node's admin socket (`/run/corolink/corolink.sock` →
+ * `corolink.watchdog.sock`, `corolink.watchdog.pid`): the daemon finds its supervisor again after a restart, and
+ * the lab ends the supervisor of a killed daemon by its pid.
+ */
+export function haWatchdogPaths(socketPath: string): { socketPath: string; pidFile: string } {
+  const base = socketPath.endsWith('.sock') ? socketPath.slice(0, -'.sock'.length) : socketPath;
+  return { socketPath: `${base}.watchdog.sock`, pidFile: `${base}.watchdog.pid` };
+}

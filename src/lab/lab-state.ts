@@ -37,6 +37,8 @@ export interface LabState {
   pids: Record<string, number>;
   /** The qnetd host (`lab up --qnetd`) and its corosync-qnetd's PID (absent: not running). */
   qnetd?: { pid?: number };
+  /** The service network (198.18.100.0/24 with a client host) was built (labs made before it: absent). */
+  serviceNet?: boolean;
 }
 
 /** The lab directory: the explicit one, else $COROLINK_LAB_DIR, else /run/corolink-lab. */
@@ -75,7 +77,27 @@ export const names = {
   hostPort: (link: number) => `link${link}`,
   /** A veth kept down in the root namespace: packets redirected to it are dropped (minimal kernels lack gact). */
   sink: (prefix: string) => `${prefix}sink`,
+  /** Bridge of the service network, in the root namespace. */
+  serviceBridge: (prefix: string) => `${prefix}svc`,
+  /** Switch-side end of host n's service cable (nodeid 0: the client host's). */
+  serviceSwitchPort: (prefix: string, nodeid: number) => `${prefix}n${nodeid}s`,
+  /** The service interface inside every host and the client. */
+  servicePort: 'svc0',
+  /** Network namespace of the client host. */
+  clientNamespace: (prefix: string) => `${prefix}-client`,
 };
+
+/** The service network, where floating addresses and services live: 198.18.100.0/24. */
+export const SERVICE_NET_PREFIX_LENGTH = 24;
+/** The client host's address on the service network. */
+export const CLIENT_SERVICE_ADDRESS = '198.18.100.254';
+
+/** Host n's own address on the service network (floating addresses: 198.18.100.100 and up). */
+export function serviceAddress(nodeid: number): string {
+  const address = `198.18.100.${nodeid}`;
+  assertLabAddress(address);
+  return address;
+}
 
 /** Host n's address on link l. */
 export function labAddress(nodeid: number, link: number): string {

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
+import { haWatchdogPaths } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
 import { ip, ipIn, run } from './command.ts';
 import {
@@ -30,6 +31,7 @@ import {
   undropTo,
 } from './impair.ts';
 import {
+  CLIENT_SERVICE_ADDRESS,
   LAB_NODES_MAX,
   type LabState,
   type LinkMode,
@@ -38,8 +40,11 @@ import {
   names,
   newPrefix,
   readState,
+  SERVICE_NET_PREFIX_LENGTH,
+  serviceAddress,
   writeState,
 } from './lab-state.ts';
+import { type PollOptions, type PollSample, pollInNamespace } from './poller.ts';
 import {
   isQnetd,
   qnetdAddress,
@@ -76,6 +81,13 @@ export interface LabOptions {
 const STOP_TIMEOUT_MS = 5_000;
 /** Time limit of corosync-qnetd-certutil -i (it makes two keys). */
 const QNETD_INIT_TIMEOUT_MS = 60_000;
+/** Neighbour timings of every service interface (see `plugServiceCable`). */
+const SERVICE_NEIGHBOUR_SYSCTLS = {
+  base_reachable_time_ms: 500,
+  delay_first_probe_time: 0,
+  ucast_solicit: 3,
+  retrans_time_ms: 100,
+};
 /** USER_HZ of /proc/<pid>/stat (100 on every Linux architecture Node runs on). */
 const CLOCK_TICKS_PER_SECOND = 100;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,10 +101,12 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/** True when `pid` is alive and is the daemon serving `socket` (guards against reused PIDs). */
-function isDaemon(pid: number | undefined, socket: string): boolean {
+/** True when `pid` is alive (not a zombie) and names `socket` on its command line (guards against reused PIDs). */
+function isProcessServing(pid: number | undefined, socket: string): boolean {
   if (!pid) return false;
   try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(socket);
   } catch {
     return false;
@@ -230,6 +244,22 @@ export class NetnsLab {
     return names.namespace(this.state.prefix, nodeid);
   }
 
+  /** Network namespace of the client host on the service network. */
+  get clientNamespace(): string {
+    if (!this.state.serviceNet) throw new Error('this lab has no service network (made by an older corolink)');
+    return names.clientNamespace(this.state.prefix);
+  }
+
+  /** Host `nodeid`'s own address on the service network (on its interface `svc0`). */
+  serviceAddress(nodeid: number): string {
+    return serviceAddress(this.checkNode(nodeid));
+  }
+
+  /** Requests `url` from the client host every `intervalMs` for `forMs`: who answered, when (./poller.ts). */
+  poll(url: string, options: PollOptions): Promise<PollSample[]> {
+    return pollInNamespace(this.clientNamespace, url, options);
+  }
+
   /** Admin socket of host `nodeid`'s daemon. */
   socket(nodeid: number): string {
     return join(this.dir, `n${nodeid}.sock`);
@@ -242,7 +272,7 @@ export class NetnsLab {
 
   /** True while host `nodeid`'s daemon runs. */
   running(nodeid: number): boolean {
-    return isDaemon(this.state.pids[nodeid], this.socket(nodeid));
+    return isProcessServing(this.state.pids[nodeid], this.socket(nodeid));
   }
 
   /** PID of host `nodeid`'s daemon, or undefined when it does not run. */
@@ -585,10 +615,14 @@ export class NetnsLab {
     ];
   }
 
-  /** Stops every daemon, deletes every namespace and bridge of this lab and the lab directory. */
+  /**
+   * Stops every daemon, every HA watchdog supervisor and the qnetd host's corosync-qnetd, deletes every namespace
+   * and bridge of this lab and the lab directory.
+   */
   async down(): Promise<void> {
     if (this.hasQnetd) await this.stopQnetd();
     await Promise.all(this.nodeids.map((n) => this.stopDaemon(n, 'SIGTERM')));
+    await Promise.all(this.nodeids.map((n) => this.stopWatchdog(n)));
     for (const ns of this.state.namespaces) await ip('netns', 'del', ns).catch(() => undefined);
     for (const bridge of this.state.bridges) await ip('link', 'del', bridge).catch(() => undefined);
     // Deleting a namespace deletes its veths and their switch ends; delete any left in the root namespace.
@@ -627,7 +661,34 @@ export class NetnsLab {
       await ip('link', 'add', bridge, 'type', 'bridge');
       await ip('link', 'set', bridge, 'up');
     }
+    const serviceBridge = names.serviceBridge(prefix);
+    this.record('bridges', serviceBridge);
+    await ip('link', 'add', serviceBridge, 'type', 'bridge');
+    await ip('link', 'set', serviceBridge, 'up');
+    this.state.serviceNet = true;
+    const client = names.clientNamespace(prefix);
+    this.record('namespaces', client);
+    await ip('netns', 'add', client);
+    await ipIn(client, 'link', 'set', 'lo', 'up');
+    await this.plugServiceCable(client, 0, CLIENT_SERVICE_ADDRESS);
     await Promise.all(this.nodeids.map((n) => this.buildHost(n)));
+  }
+
+  /**
+   * A cable from `ns` to the service switch with `address` on it. The neighbour entries of the interface go stale
+   * after about a second (Linux: 30 s), so that a floating address that moved is found on its new host quickly
+   * even where no gratuitous ARP is sent (no `arping` installed).
+   */
+  private async plugServiceCable(ns: string, nodeid: number, address: string): Promise<void> {
+    const port = names.serviceSwitchPort(this.state.prefix, nodeid);
+    const dev = names.servicePort;
+    await ip('link', 'add', port, 'type', 'veth', 'peer', 'name', dev, 'netns', ns);
+    await ip('link', 'set', port, 'master', names.serviceBridge(this.state.prefix));
+    await ip('link', 'set', port, 'up');
+    await ipIn(ns, 'addr', 'add', `${address}/${SERVICE_NET_PREFIX_LENGTH}`, 'dev', dev);
+    await ipIn(ns, 'link', 'set', dev, 'up');
+    for (const [key, value] of Object.entries(SERVICE_NEIGHBOUR_SYSCTLS))
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv4.neigh.${dev}.${key}=${value}`]);
   }
 
   private async buildHost(nodeid: number): Promise<void> {
@@ -644,6 +705,7 @@ export class NetnsLab {
       await ipIn(ns, 'addr', 'add', `${labAddress(nodeid, l)}/24`, 'dev', dev);
       await ipIn(ns, 'link', 'set', dev, 'up');
     }
+    await this.plugServiceCable(ns, nodeid, serviceAddress(nodeid));
   }
 
   /** Records a resource in lab.json before it is created. */
@@ -656,6 +718,22 @@ export class NetnsLab {
     await this.stopProcess(this.state.pids[nodeid], () => this.running(nodeid), `daemon n${nodeid}`, signal);
     delete this.state.pids[nodeid];
     writeState(this.dir, this.state);
+  }
+
+  /**
+   * Ends host `nodeid`'s HA watchdog supervisor, by the pid in its pid file (checked against its command line):
+   * a daemon stopped cleanly took its supervisor with it, a crashed one (`lab crash`) left it waiting.
+   */
+  private async stopWatchdog(nodeid: number): Promise<void> {
+    const { socketPath, pidFile } = haWatchdogPaths(this.socket(nodeid));
+    let pid: number;
+    try {
+      pid = Number(readFileSync(pidFile, 'utf8').trim());
+    } catch {
+      return;
+    }
+    const isSupervisor = () => Number.isInteger(pid) && pid > 1 && isProcessServing(pid, socketPath);
+    await this.stopProcess(pid, isSupervisor, `the HA watchdog supervisor of n${nodeid}`, 'SIGTERM');
   }
 
   /** Sends `signal` to `pid` while `running()`, SIGKILL after a grace period; waits until it is gone. */

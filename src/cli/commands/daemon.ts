@@ -7,6 +7,7 @@ import { notifySystemd } from '../../daemon/systemd.ts';
 import type { WebServer } from '../../web/server.ts';
 import { defaultConfigPath } from '../config-path.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
+import { stdinClosed } from '../stdin-closed.ts';
 
 interface DaemonFlags {
   config: string;
@@ -17,20 +18,6 @@ interface DaemonFlags {
   stateDir: string;
   httpPort?: string;
   exitWithParent?: boolean;
-}
-
-/**
- * Resolves when stdin reaches its end: the parent holds the write end of a pipe and never writes, so the kernel
- * closes it when the parent dies, even by SIGKILL (Node has no prctl(PR_SET_PDEATHSIG)).
- */
-function stdinClosed(): Promise<void> {
-  return new Promise((resolve) => {
-    process.stdin.on('data', () => {});
-    process.stdin.once('end', resolve);
-    process.stdin.once('error', () => resolve());
-    // Watching stdin must not keep a stopped daemon alive.
-    (process.stdin as { unref?: () => void }).unref?.();
-  });
 }
 
 function parseNodeId(text: string | undefined): number | undefined {

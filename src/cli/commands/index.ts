@@ -32,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   add: joinCommands,
   delnode: joinCommands,
   daemon: () => import('./daemon.ts'),
+  'ha-watchdog': () => import('./ha-watchdog.ts'),
   lab: () => import('./lab.ts'),
   completion: () => import('./completion.ts'),
 };

@@ -5,8 +5,10 @@
 import type { Command } from 'commander';
 import { LINKS_MAX } from '../../base/limits.ts';
 import { labUnavailableReason } from '../../lab/command.ts';
-import { LAB_NODES_MAX, labAddress } from '../../lab/lab-state.ts';
+import { startHttpEcho } from '../../lab/http-echo.ts';
+import { CLIENT_SERVICE_ADDRESS, LAB_NODES_MAX, labAddress } from '../../lab/lab-state.ts';
 import { NetnsLab } from '../../lab/netns-lab.ts';
+import { DEFAULT_POLL_REQUEST_TIMEOUT_MS, type PollSample, pollUrl, summarizePoll } from '../../lab/poller.ts';
 import { QNETD_PORT, qnetdAddress } from '../../lab/qnetd-host.ts';
 import { printJson } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
@@ -152,6 +154,10 @@ export function register(program: Command): void {
           `Set up the device: corolink lab exec 1 -- corolink qdevice setup ${opened.qnetdAddress} --ssh-command 'corolink lab rsh' --yes`,
         );
       }
+      say(
+        `Service network 198.18.100.0/24: host n is 198.18.100.n on svc0, the client host (${opened.clientNamespace}) ` +
+          `${CLIENT_SERVICE_ADDRESS}; poll a service from it: corolink lab poll http://198.18.100.100/`,
+      );
       say(`Run a command on a host: corolink lab exec 1 -- corolink status (socket and config preset)`);
     });
 
@@ -270,6 +276,55 @@ export function register(program: Command): void {
       'after',
       `\nThe host is a lab address or name (n1…, qnetd).\n\nExample:\n  corolink lab rsh ${qnetdAddress()} 'corosync-qnetd-tool -s'\n  corolink lab exec 1 -- corolink qdevice setup ${qnetdAddress()} --ssh-command 'corolink lab rsh' --yes`,
     );
+  lab
+    .command('poll <url>')
+    .description('request a URL from the client host every --interval ms: who answered, when (service network)')
+    .option('--interval <ms>', 'time between requests', '50')
+    .option('--for <s>', 'how long to poll (seconds, "30" or "30s")', '30')
+    .option('--request-timeout <ms>', 'time limit of one request', String(DEFAULT_POLL_REQUEST_TIMEOUT_MS))
+    .option('--here', 'poll from this network namespace (no lab needed)')
+    .option('--json', 'print every request: {at, ms, node, error?}')
+    .option('--dir <path>', 'lab directory (default: $COROLINK_LAB_DIR or /run/corolink-lab)')
+    .action(async (url: string, flags: Record<string, string | boolean | undefined> & DirFlag) => {
+      const seconds = Number(/^(\d+(?:\.\d+)?)s?$/.exec(String(flags.for))?.[1] ?? Number.NaN);
+      if (!(seconds > 0 && seconds <= 3600))
+        throw new CliError(`--for must be 0–3600 s, got '${flags.for}'`, ExitCode.usage);
+      const intervalMs = amount(flags.interval as string, '--interval', 60_000);
+      if (intervalMs < 1) throw new CliError('--interval must be at least 1 ms', ExitCode.usage);
+      const requestTimeoutMs = amount(flags.requestTimeout as string, '--request-timeout', 60_000);
+      const options = { intervalMs, forMs: seconds * 1000, requestTimeoutMs };
+      const samples: PollSample[] = flags.here
+        ? await pollUrl(url, options)
+        : await verb(VERB_LIMIT_MS + options.forMs, () => NetnsLab.open(flags.dir).poll(url, options));
+      if (flags.json) return printJson(samples);
+      const summary = summarizePoll(samples);
+      const nodes = Object.entries(summary.byNode).map(([node, count]) => `${node} ${count}`);
+      say(`${summary.requests} requests, ${summary.failed} failed; answered by ${nodes.join(', ') || 'nobody'}`);
+      for (const change of summary.changes) say(`${new Date(change.at).toISOString()} ${change.from} → ${change.to}`);
+      say(`longest time without an answer: ${summary.longestGapMs} ms`);
+    });
+  lab
+    .command('http-echo')
+    .description("a tiny HTTP server answering with its node's name, for HA services in the lab (runs until killed)")
+    .requiredOption('--name <name>', 'the name it answers with')
+    .option('--port <port>', 'TCP port', '80')
+    .option('--address <ip>', 'address to bind (default: every address)')
+    .action(async (flags: { name: string; port: string; address?: string }) => {
+      const port = amount(flags.port, '--port', 65_535);
+      const server = await startHttpEcho({
+        port,
+        name: flags.name,
+        ...(flags.address ? { address: flags.address } : {}),
+      }).catch((error: Error) => {
+        throw new CliError(`cannot listen on ${flags.address ?? '*'}:${port}: ${error.message}`, ExitCode.invalid);
+      });
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      server.close();
+      server.closeAllConnections();
+    });
   lab
     .command('down')
     .description('stop every daemon and remove every namespace, bridge and file of the lab')
