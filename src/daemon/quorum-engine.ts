@@ -1,10 +1,11 @@
 /**
  * votequorum (src/quorum) as the stack's service engine 1: its nodeinfo exchange is the first sync phase after a
- * regular configuration, complete once the core announced quorum for that ring.
+ * regular configuration, complete once the core announced quorum for that ring (no `confchg`: votequorum acts on
+ * regular configurations only, in its sync; no `syncActivate`: the announcement is the activation).
  */
 import type { QuorumAction, QuorumOptions, RingId } from '../quorum/index.ts';
 import { QuorumCore } from '../quorum/index.ts';
-import type { ConfigChange, EngineAction, RegularChange, ServiceEngine } from './service-engine.ts';
+import type { EngineAction, RegularChange, ServiceEngine } from './service-engine.ts';
 import type { StackEvent } from './stack.ts';
 
 /** votequorum's service id: the first byte of its Totem payloads. */
@@ -43,11 +44,6 @@ export class QuorumEngine implements ServiceEngine {
     return this.run(this.core.step({ type: 'receive', from: sender, payload }, now));
   }
 
-  /** votequorum acts on regular configurations only, in its sync. */
-  confchg(_change: ConfigChange): EngineAction[] {
-    return [];
-  }
-
   syncInit(change: RegularChange, now: number): EngineAction[] {
     this.syncRing = change.ringId;
     return this.run(this.core.step({ type: 'configChange', ...change }, now));
@@ -59,11 +55,6 @@ export class QuorumEngine implements ServiceEngine {
 
   syncAbort(): EngineAction[] {
     this.syncRing = undefined;
-    return [];
-  }
-
-  /** The core announced quorum when its sync completed. */
-  syncActivate(): EngineAction[] {
     return [];
   }
 
