@@ -69,6 +69,8 @@ export class Cpg {
   private knownNodes: Set<number>;
   private sync: SyncPhase | undefined;
   private operational = false;
+  /** Between a transitional configuration and the next regular one: Totem delivers the old ring's last messages. */
+  private inTransitional = false;
   private held: HeldData[] = [];
   private pending: Uint8Array[] = [];
 
@@ -105,6 +107,9 @@ export class Cpg {
   step(event: CpgEvent, _now: number): CpgAction[] {
     switch (event.type) {
       case 'tick':
+        return [];
+      case 'transitionalEnd':
+        this.inTransitional = false;
         return [];
       case 'localJoin':
         return this.localJoin(event.group, event.pid);
@@ -175,7 +180,10 @@ export class Cpg {
     if (message.type === 'sync') return this.syncReceived(sender, message.ringId, message.members);
     const from = { nodeId: sender, pid: message.pid };
     if (message.type === 'data') {
-      if (this.operational) return this.deliverData(from, message.group, message.payload);
+      // Old-ring messages of the transitional configuration go in the view of that configuration (EVS): held, they
+      // came after the next sync at the nodes that had them, a view the nodes that did not also installed (seed
+      // 1292: node 4 delivered 4:1/2–6 after the view [2:1,4:1,5:1], node 2 never).
+      if (this.operational || this.inTransitional) return this.deliverData(from, message.group, message.payload);
       return this.hold({ sender: from, group: message.group, payload: message.payload });
     }
     if (!this.operational) return []; // the sender's SYNC carries the effect of this request
@@ -199,6 +207,7 @@ export class Cpg {
       actions.push(...this.confchg(group, this.view.members(group), left, []));
     }
     this.reassembler.forgetAll();
+    this.inTransitional = true;
     return actions;
   }
 
@@ -217,6 +226,7 @@ export class Cpg {
     assert(event.members.includes(this.localNodeId), 'CPG: a regular configuration holds this node');
     this.ringMembers = [...event.members];
     this.operational = false;
+    this.inTransitional = false;
     this.sync = { ringId: event.ringId, awaiting: new Set(event.members), announced: new Map() };
     const members: SyncMember[] = [];
     for (const [group, pids] of this.intents) for (const pid of pids) members.push({ group, pid });

@@ -45,7 +45,7 @@ export class CpgEngine implements ServiceEngine {
   }
 
   confchg(change: ConfigChange, now: number): EngineAction[] {
-    if (change.kind !== 'transitional') return [];
+    if (change.kind !== 'transitional') return run(this.core.step({ type: 'transitionalEnd' }, now));
     return run(this.core.step({ type: 'totemConfigChange', ...change }, now));
   }
 

@@ -373,6 +373,24 @@ describe('CPG messages held through a sync', () => {
     node.sync(1, [10]);
     assert.deepEqual(story(node.sync(2, [])), ['deliver 2/20:last', 'view 1/10', 'deliver 1/10:mine']);
   });
+  test('an old-ring message of the transitional configuration is delivered in its view, not held', () => {
+    const node = new HandFedCpg();
+    node.cpg.step({ type: 'localJoin', group: 'g', pid: 10 }, 0);
+    node.change('regular', [1, 2]);
+    node.sync(1, [10]);
+    node.sync(2, [20]);
+    // Node 3 merges. Totem delivers the old ring's last message after the transitional configuration (seed 1292:
+    // held, it came after the next view at the nodes of the old ring only).
+    node.change('transitional', [1, 2]);
+    assert.deepEqual(story(node.data(2, 20, 'old-ring')), ['deliver 2/20:old-ring']);
+    node.cpg.step({ type: 'transitionalEnd' }, 0);
+    assert.deepEqual(story(node.data(2, 20, 'new-ring')), []);
+    node.change('regular', [1, 2, 3]);
+    node.sync(1, [10]);
+    node.sync(2, [20]);
+    assert.deepEqual(story(node.sync(3, [30])), ['view 1/10,2/20,3/30', 'deliver 2/20:new-ring']);
+  });
+
   test("a message of a process its node's SYNC left out is dropped, at the point every node drops it", () => {
     const node = new HandFedCpg();
     node.cpg.step({ type: 'localJoin', group: 'g', pid: 10 }, 0);

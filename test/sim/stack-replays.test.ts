@@ -22,6 +22,10 @@ const REPLAYS: { defect: string; seed: StackSeedOptions; acknowledged?: string }
     seed: { seed: 305, nodes: 3, links: 2, safetyMs: 2000 },
     acknowledged: 'f2=w5',
   },
+  {
+    defect: 'Totem re-formed the ring without node 1 every consensus round (COMMIT → RECOVERY → GATHER livelock)',
+    seed: { seed: 694, nodes: 7, links: 1 },
+  },
 ];
 
 for (const { defect, seed, acknowledged } of REPLAYS) {
