@@ -115,6 +115,10 @@ export class CfsCore {
   private checkSubmit(event: Extract<CfsEvent, { type: 'put' | 'rm' }>): [CfsErrorCode, string] | undefined {
     const problem = pathProblem(event.path);
     if (problem) return ['invalid', problem];
+    // The codec carries whole milliseconds only: a fraction would make every node drop the message, unanswered.
+    if (event.type === 'put' && !Number.isSafeInteger(event.mtime)) {
+      return ['invalid', `mtime ${event.mtime} of ${event.path} is not a whole number of milliseconds`];
+    }
     if (event.type === 'put' && event.data.byteLength > FILE_BYTES_MAX) {
       return ['too_big', `file of ${event.data.byteLength} bytes is larger than the limit of ${FILE_BYTES_MAX}`];
     }

@@ -11,8 +11,10 @@
 //    and local requests are queued.
 // 3. The last SYNC ends the phase: the view becomes the union of the announcements; each node reports the
 //    difference to its own processes (members of nodes that were with it before: JOIN/LEAVE; members of other
-//    nodes: NODEUP/NODEDOWN), then delivers the held data messages and sends the queued requests.
-// A transitional configuration removes the members of nodes that left (NODEDOWN) and abandons an unfinished sync.
+//    nodes: NODEUP/NODEDOWN), then delivers the held data messages and sends the queued requests. A held message
+//    of a sender the new view lacks goes before the change, in the old view if that has its sender, else nowhere.
+// A transitional configuration abandons an unfinished sync — its held messages go in the current view, to members
+// that have their sender, or nowhere — then removes the members of nodes that left (NODEDOWN).
 // Deviation from corosync: no separate downlist exchange — Totem's transitional configuration already names the
 // departed nodes identically on every surviving node.
 
@@ -67,6 +69,8 @@ export class Cpg {
   private knownNodes: Set<number>;
   private sync: SyncPhase | undefined;
   private operational = false;
+  /** Between a transitional configuration and the next regular one: Totem delivers the old ring's last messages. */
+  private inTransitional = false;
   private held: HeldData[] = [];
   private pending: Uint8Array[] = [];
 
@@ -103,6 +107,9 @@ export class Cpg {
   step(event: CpgEvent, _now: number): CpgAction[] {
     switch (event.type) {
       case 'tick':
+        return [];
+      case 'transitionalEnd':
+        this.inTransitional = false;
         return [];
       case 'localJoin':
         return this.localJoin(event.group, event.pid);
@@ -173,7 +180,10 @@ export class Cpg {
     if (message.type === 'sync') return this.syncReceived(sender, message.ringId, message.members);
     const from = { nodeId: sender, pid: message.pid };
     if (message.type === 'data') {
-      if (this.operational) return this.deliverData(from, message.group, message.payload);
+      // Old-ring messages of the transitional configuration go in the view of that configuration (EVS): held, they
+      // came after the next sync at the nodes that had them, a view the nodes that did not also installed (seed
+      // 1292: node 4 delivered 4:1/2–6 after the view [2:1,4:1,5:1], node 2 never).
+      if (this.operational || this.inTransitional) return this.deliverData(from, message.group, message.payload);
       return this.hold({ sender: from, group: message.group, payload: message.payload });
     }
     if (!this.operational) return []; // the sender's SYNC carries the effect of this request
@@ -182,7 +192,10 @@ export class Cpg {
   }
 
   private transitional(members: number[]): CpgAction[] {
-    const actions: CpgAction[] = [];
+    // The sync this abandons never built a view for the messages held through it: they go in the view they were
+    // multicast under, before the departed nodes' members leave it (Totem delivered them before this change).
+    // Carried into the next view, they would reach members that never had their sender in a view.
+    const actions = this.deliverHeld(this.takeHeld());
     this.sync = undefined;
     this.operational = false;
     this.knownNodes = new Set(members);
@@ -194,7 +207,18 @@ export class Cpg {
       actions.push(...this.confchg(group, this.view.members(group), left, []));
     }
     this.reassembler.forgetAll();
+    this.inTransitional = true;
     return actions;
+  }
+
+  private deliverHeld(held: readonly HeldData[]): CpgAction[] {
+    return held.flatMap((data) => this.deliverData(data.sender, data.group, data.payload));
+  }
+
+  private takeHeld(): HeldData[] {
+    const held = this.held;
+    this.held = [];
+    return held;
   }
 
   private regular(event: { members: number[]; ringId: RingId }): CpgAction[] {
@@ -202,6 +226,7 @@ export class Cpg {
     assert(event.members.includes(this.localNodeId), 'CPG: a regular configuration holds this node');
     this.ringMembers = [...event.members];
     this.operational = false;
+    this.inTransitional = false;
     this.sync = { ringId: event.ringId, awaiting: new Set(event.members), announced: new Map() };
     const members: SyncMember[] = [];
     for (const [group, pids] of this.intents) for (const pid of pids) members.push({ group, pid });
@@ -226,7 +251,10 @@ export class Cpg {
     const next = new GroupView();
     for (const [nodeId, members] of sync.announced)
       for (const { group, pid } of members) next.add(group, { nodeId, pid });
-    const actions: CpgAction[] = [];
+    // Held messages of a sender the new view lacks (it left during the sync) come before the change, in the view
+    // that had it; the others after it, in the view every member that delivers them installs.
+    const held = this.takeHeld();
+    const actions = this.deliverHeld(held.filter((data) => !next.has(data.group, data.sender)));
     for (const group of new Set([...this.view.groupNames(), ...next.groupNames()])) {
       const before = this.view.members(group);
       const after = next.members(group);
@@ -243,9 +271,7 @@ export class Cpg {
     this.sync = undefined;
     this.operational = true;
     for (const pid of this.deadPids) if (!this.isLocalMemberAnywhere(pid)) this.deadPids.delete(pid);
-    const held = this.held;
-    this.held = [];
-    for (const data of held) actions.push(...this.deliverData(data.sender, data.group, data.payload));
+    actions.push(...this.deliverHeld(held.filter((data) => next.has(data.group, data.sender))));
     const pending = this.pending;
     this.pending = [];
     actions.push(...pending.map((payload): CpgAction => ({ type: 'totemMulticast', payload })));
@@ -297,7 +323,14 @@ export class Cpg {
     }));
   }
 
+  /**
+   * Hands a message to the local members of its group, if its sender is a member in the current view; else drops
+   * it, as corosync's cpg drops a message from a sender it does not know ("Unknown node"). Every node has the same
+   * view at this point of the stream, so all drop it: a process that left within a sync (its node's SYNC without
+   * it) may still have messages queued behind that SYNC; delivered, they would reach a view without their sender.
+   */
   private deliverData(sender: ProcessAddress, group: string, payload: Uint8Array): CpgAction[] {
+    if (!this.view.has(group, sender)) return [];
     return this.view
       .membersOn(group, this.localNodeId)
       .filter((member) => !this.deadPids.has(member.pid))

@@ -35,6 +35,12 @@ export interface MemberChange extends ProcessAddress {
 /** Inputs of the CPG core. Totem events come from the node's Totem core; local ones from processes on this node. */
 export type CpgEvent =
   | { type: 'tick' }
+  /**
+   * Totem's regular configuration arrived, when the driver starts CPG's sync for it later (the stack: after
+   * votequorum's sync). Messages delivered from here on belong to the new ring; before it, since the transitional
+   * configuration, to the old ring's transitional configuration.
+   */
+  | { type: 'transitionalEnd' }
   | { type: 'totemDeliver'; sender: number; payload: Uint8Array }
   | {
       type: 'totemConfigChange';

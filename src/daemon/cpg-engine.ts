@@ -1,7 +1,9 @@
 /**
  * CPG (src/cpg) as the stack's service engine 2: a transitional configuration removes the departed nodes' members
  * at once (confchg); its SYNC exchange of local memberships is the sync phase after a regular configuration,
- * complete once the group view is rebuilt and CPG is operational again.
+ * complete once the group view is rebuilt and CPG is operational again. No `syncAbort`: the transitional configuration
+ * that interrupts a sync already abandons it in the core. No `syncActivate`: CPG delivers the new view and the held
+ * messages when its own sync completes.
  */
 import type { CpgAction, CpgOptions } from '../cpg/index.ts';
 import { Cpg } from '../cpg/index.ts';
@@ -43,7 +45,7 @@ export class CpgEngine implements ServiceEngine {
   }
 
   confchg(change: ConfigChange, now: number): EngineAction[] {
-    if (change.kind !== 'transitional') return [];
+    if (change.kind !== 'transitional') return run(this.core.step({ type: 'transitionalEnd' }, now));
     return run(this.core.step({ type: 'totemConfigChange', ...change }, now));
   }
 
@@ -53,16 +55,6 @@ export class CpgEngine implements ServiceEngine {
 
   syncProcess(): boolean {
     return this.core.isOperational();
-  }
-
-  /** The transitional configuration that interrupts a sync already abandons it in the core. */
-  syncAbort(): EngineAction[] {
-    return [];
-  }
-
-  /** CPG delivers the new view and the held messages when its own sync completes. */
-  syncActivate(): EngineAction[] {
-    return [];
   }
 
   nextDeadline(): number {

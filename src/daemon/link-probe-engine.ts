@@ -5,7 +5,7 @@
  * daemon's side binds the sockets, probes and judges. Nothing to sync: a probe spans no configuration change
  * (the requester counts a missing report as a problem).
  */
-import type { ConfigChange, EngineAction, ServiceEngine } from './service-engine.ts';
+import type { EngineAction, ServiceEngine } from './service-engine.ts';
 import type { StackEvent } from './stack.ts';
 
 /** The link probe's service id: the first byte of its Totem payloads. */
@@ -68,33 +68,5 @@ export class LinkProbeEngine implements ServiceEngine {
         message: `dropped a malformed probe message from node ${sender}`,
       },
     ];
-  }
-
-  confchg(_change: ConfigChange): EngineAction[] {
-    return [];
-  }
-
-  syncInit(): EngineAction[] {
-    return [];
-  }
-
-  syncProcess(): boolean {
-    return true;
-  }
-
-  syncAbort(): EngineAction[] {
-    return [];
-  }
-
-  syncActivate(): EngineAction[] {
-    return [];
-  }
-
-  nextDeadline(): number {
-    return Number.POSITIVE_INFINITY;
-  }
-
-  tick(): EngineAction[] {
-    return [];
   }
 }

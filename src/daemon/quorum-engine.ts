@@ -1,12 +1,13 @@
 /**
  * votequorum (src/quorum) as the stack's service engine 1: its nodeinfo exchange is the first sync phase after a
- * regular configuration, complete once the core announced quorum for that ring. The quorum device API
- * (`QdeviceRequest`) comes in as a `serviceRequest` for this engine; its answers and the sync's node list go out as
- * `serviceOutput` (`QuorumServiceOutput`).
+ * regular configuration, complete once the core announced quorum for that ring (no `confchg`: votequorum acts on
+ * regular configurations only, in its sync; no `syncActivate`: the announcement is the activation). The quorum
+ * device API (`QdeviceRequest`) comes in as a `serviceRequest` for this engine; its answers and the sync's node
+ * list go out as `serviceOutput` (`QuorumServiceOutput`).
  */
 import type { QdeviceRequest, QuorumAction, QuorumOptions, RingId } from '../quorum/index.ts';
 import { QuorumCore } from '../quorum/index.ts';
-import type { ConfigChange, EngineAction, RegularChange, ServiceEngine } from './service-engine.ts';
+import type { EngineAction, RegularChange, ServiceEngine } from './service-engine.ts';
 import type { StackEvent } from './stack.ts';
 
 /** votequorum's service id: the first byte of its Totem payloads. */
@@ -87,11 +88,6 @@ export class QuorumEngine implements ServiceEngine {
     return changed;
   }
 
-  /** votequorum acts on regular configurations only, in its sync. */
-  confchg(_change: ConfigChange): EngineAction[] {
-    return [];
-  }
-
   syncInit(change: RegularChange, now: number): EngineAction[] {
     this.syncRing = change.ringId;
     return this.run(this.core.step({ type: 'configChange', ...change }, now));
@@ -103,11 +99,6 @@ export class QuorumEngine implements ServiceEngine {
 
   syncAbort(): EngineAction[] {
     this.syncRing = undefined;
-    return [];
-  }
-
-  /** The core announced quorum when its sync completed. */
-  syncActivate(): EngineAction[] {
     return [];
   }
 

@@ -7,7 +7,7 @@
  * An engine's protocol part is pure: no sockets, timers or clocks; time comes in as `now`. A part with effects
  * (the file store's SQLite copy) is an adapter the daemon hands to the engine when it builds it.
  */
-import type { TotemAction } from '../totem/index.ts';
+import type { Guarantee, TotemAction } from '../totem/index.ts';
 import type { StackAction, StackEvent } from './stack.ts';
 
 /** Totem's configuration change as every engine sees it (transitional, then regular). */
@@ -18,8 +18,11 @@ export type RegularChange = ConfigChange & { kind: 'regular' };
 
 /** What an engine asks of the stack. */
 export type EngineAction =
-  /** Multicast to the members in agreed order (the stack adds the service id; it comes back as `deliver`). */
-  | { type: 'multicast'; payload: Uint8Array }
+  /**
+   * Multicast to the members in agreed order (the stack adds the service id; it comes back as `deliver`). `safe`:
+   * delivered only once every member of the ring has it (Totem's safe delivery); default agreed.
+   */
+  | { type: 'multicast'; payload: Uint8Array; guarantee?: Guarantee }
   /** Passed up to the driver as is. */
   | StackAction;
 
@@ -37,24 +40,26 @@ export interface ServiceEngine {
   request(event: StackEvent, now: number): EngineAction[];
   /** One of this service's messages, in agreed order, own messages included (corosync: the exec handlers). */
   deliver(sender: number, payload: Uint8Array, now: number): EngineAction[];
+  // The callbacks below are optional: an engine without one has nothing to do there (a missing `syncProcess` means
+  // a sync that is complete at once, a missing `nextDeadline` never needs a tick).
   /** Every Totem configuration change, transitional and regular, before any sync phase (corosync: confchg_fn). */
-  confchg(change: ConfigChange, now: number): EngineAction[];
+  confchg?(change: ConfigChange, now: number): EngineAction[];
   /** Starts this engine's sync for `change` (corosync: sync_init): typically multicasts what this node holds. */
-  syncInit(change: RegularChange, now: number): EngineAction[];
+  syncInit?(change: RegularChange, now: number): EngineAction[];
   /**
    * Whether this engine's sync is complete on this node (corosync: sync_process returning 0). Asked after
    * `syncInit` and after every delivery while the sync runs. It must depend only on delivered messages, so every
    * member finds it complete at the same point of the agreed order (that is what corosync's sync barrier gives).
    */
-  syncProcess(now: number): boolean;
+  syncProcess?(now: number): boolean;
   /** A new configuration interrupted this engine's sync (corosync: sync_abort). */
-  syncAbort(now: number): EngineAction[];
+  syncAbort?(now: number): EngineAction[];
   /** Every engine's sync is complete: the new state takes effect (corosync: sync_activate). */
-  syncActivate(now: number): EngineAction[];
+  syncActivate?(now: number): EngineAction[];
   /** When the engine next needs a `tick`; Infinity when never. */
-  nextDeadline(): number;
+  nextDeadline?(): number;
   /** Every stack `tick` (the driver ticks at the stack's earliest deadline, which counts every engine's). */
-  tick(now: number): EngineAction[];
+  tick?(now: number): EngineAction[];
 }
 
 /** Checks an engine before it is registered; `taken` holds the ids already registered. */

@@ -34,7 +34,7 @@ export class ServiceSync {
     const out: EngineOutput[] = [];
     if (this.change !== undefined) {
       const engine = this.engines[this.position]!;
-      if (this.initialized) out.push({ engine, actions: engine.syncAbort(now) });
+      if (this.initialized) out.push({ engine, actions: engine.syncAbort?.(now) ?? [] });
       this.change = undefined;
     }
     if (change.kind !== 'regular') return out;
@@ -56,15 +56,15 @@ export class ServiceSync {
       const engine = this.engines[this.position]!;
       if (!this.initialized) {
         this.initialized = true;
-        out.push({ engine, actions: engine.syncInit(change, now) });
+        out.push({ engine, actions: engine.syncInit?.(change, now) ?? [] });
       }
-      if (!engine.syncProcess(now)) return out;
+      if (engine.syncProcess?.(now) === false) return out;
       this.position++;
       this.initialized = false;
     }
     this.change = undefined;
     this.completed++;
-    for (const engine of this.engines) out.push({ engine, actions: engine.syncActivate(now) });
+    for (const engine of this.engines) out.push({ engine, actions: engine.syncActivate?.(now) ?? [] });
     return out;
   }
 }

@@ -217,7 +217,7 @@ export class ServiceStack {
     switch (event.type) {
       case 'tick':
         queue.push({ from: 'totem', actions: this.totem.step({ type: 'tick' }, now) });
-        for (const engine of this.engines.values()) queue.push({ from: engine, actions: engine.tick(now) });
+        for (const engine of this.engines.values()) queue.push({ from: engine, actions: engine.tick?.(now) ?? [] });
         break;
       case 'transportDeliver':
         if (isPeerMessage(event.payload)) {
@@ -272,7 +272,7 @@ export class ServiceStack {
 
   nextDeadline(): number {
     let deadline = this.totem.nextDeadline();
-    for (const engine of this.engines.values()) deadline = Math.min(deadline, engine.nextDeadline());
+    for (const engine of this.engines.values()) deadline = Math.min(deadline, engine.nextDeadline?.() ?? Infinity);
     return deadline;
   }
 
@@ -308,7 +308,8 @@ export class ServiceStack {
       return;
     }
     for (const action of item.actions) {
-      if (action.type === 'multicast') this.multicast(item.from.id, action.payload, 'agreed', queue);
+      if (action.type === 'multicast')
+        this.multicast(item.from.id, action.payload, action.guarantee ?? 'agreed', queue);
       else this.output.push(action);
     }
   }
@@ -332,7 +333,7 @@ export class ServiceStack {
         const { type: _, ...change } = action;
         this.output.push({ ...change, type: 'membership' });
         for (const engine of this.engines.values()) {
-          queue.push({ from: engine, actions: engine.confchg(change, this.now) });
+          queue.push({ from: engine, actions: engine.confchg?.(change, this.now) ?? [] });
         }
         this.queueSync(this.sync.configChange(change, this.now), queue);
         break;

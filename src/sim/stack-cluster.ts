@@ -1,12 +1,12 @@
 /**
  * A simulated cluster running the whole stack on every node (stack-node.ts) plus the clients an application would
- * be: CPG processes joining, leaving, dying and multicasting; a replica of the file store (src/cfs/core.ts over an
- * in-memory SQLite store that survives a crash, like the daemon's file) riding on a CPG group as the daemon's
- * cfs-service.ts does; writers submitting to it; and an observer of every quorum notification. What the clients
- * see is kept as {@link StackRecords} for the checkers (stack-checkers.ts).
+ * be: CPG processes joining, leaving, dying and multicasting; writers submitting to the file store's service engine
+ * (src/daemon/cfs-engine.ts, registered in the stack as the daemon's cfs-service.ts registers it, over an in-memory
+ * SQLite store that survives a crash, like the daemon's file); and an observer of every quorum notification. What
+ * the clients see is kept as {@link StackRecords} for the checkers (stack-checkers.ts).
  */
-import { type CfsAction, CfsCore, type CfsEvent } from '../cfs/core.ts';
 import { CfsStore } from '../cfs/store.ts';
+import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from '../daemon/cfs-engine.ts';
 import type { ServiceEngine } from '../daemon/service-engine.ts';
 import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackPacker } from '../daemon/stack.ts';
 import type { RingId } from '../totem/types.ts';
@@ -30,10 +30,6 @@ import {
 import { type StackCore, StackSimNode } from './stack-node.ts';
 import { ringKey } from './trace.ts';
 
-/** The CPG group the store replicas share (one member per node, pid {@link CFS_REPLICA_PID}). */
-export const SIM_CFS_GROUP = 'sim-cfs';
-/** The replica's pid: client processes count from 1 within each incarnation's pid range. */
-const CFS_REPLICA_PID = 0;
 /** Pids of one incarnation: `incarnation × PIDS_PER_INCARNATION + n`, so a pid is never reused on a node. */
 const PIDS_PER_INCARNATION = 1_000_000;
 /** Totem payload budget of one pack of small service messages (the daemon derives its own from the link MTU). */
@@ -72,7 +68,8 @@ interface NodeRuntime {
   quorate: boolean;
   /** The latest regular configuration. */
   regular: { ring: string; members: number[] } | null;
-  cfs: CfsCore;
+  /** The store's engine in this incarnation's stack (undefined when a test's stack factory built none). */
+  cfs: CfsEngine | undefined;
   writes: Map<number, CfsWriteRecord>;
   nextReq: number;
   processes: Map<number, SimProcess>;
@@ -220,9 +217,10 @@ export class StackSimCluster {
     this.records.cfsWrites.push(record);
     const req = runtime.nextReq++;
     runtime.writes.set(req, record);
-    // mtime is whole milliseconds (the daemon's Date.now()); the store's codec carries no fractions.
+    // mtime is whole milliseconds (the daemon's Date.now()); the store refuses fractions.
     const mtime = Math.floor(this.scheduler.now());
-    this.feedCfs(runtime, { type: 'put', req, path, data: encoder.encode(data), mtime, quorate: runtime.quorate });
+    const request: CfsRequest = { type: 'put', req, path, data: encoder.encode(data), mtime, quorate: runtime.quorate };
+    runtime.host.feed({ type: 'serviceRequest', service: CFS_SERVICE_ID, request });
     return record;
   }
 
@@ -256,8 +254,9 @@ export class StackSimCluster {
       if (runtime.regular?.members.join(' ') !== all) problems.push(`node ${node} is not in a ring of all nodes`);
       else rings.add(runtime.regular.ring);
       if (!runtime.quorate) problems.push(`node ${node} is not quorate`);
-      if (runtime.cfs.phase !== 'synced' || runtime.cfs.view.join(' ') !== all) {
-        problems.push(`node ${node}'s store is ${runtime.cfs.phase} with [${runtime.cfs.view}]`);
+      const cfs = runtime.cfs?.core;
+      if (cfs?.phase !== 'synced' || cfs.view.join(' ') !== all) {
+        problems.push(`node ${node}'s store is ${cfs?.phase ?? 'missing'} with [${cfs?.view ?? ''}]`);
       }
     }
     if (rings.size > 1) problems.push(`nodes are on ${rings.size} rings`);
@@ -280,7 +279,7 @@ export class StackSimCluster {
     const parts: string[] = [];
     for (const [node, runtime] of this.current) {
       const views = [...runtime.processes.values()].map((p) => p.trace.entries.length).join(',');
-      parts.push(`${node}:${runtime.regular?.ring}:${runtime.quorate}:${runtime.cfs.phase}:${views}`);
+      parts.push(`${node}:${runtime.regular?.ring}:${runtime.quorate}:${runtime.cfs?.core.phase}:${views}`);
     }
     return parts.join(' ');
   }
@@ -326,6 +325,7 @@ export class StackSimCluster {
     this.incarnations.set(node, incarnation + 1);
     const transport = simTransport(node, this.nodeIds, this.links, this.transportOptions, this.rng, now);
     const ringSeq = this.ringSeqOnDisk.get(node);
+    let cfs: CfsEngine | undefined;
     const stack = this.createStack(
       {
         totem: {
@@ -336,9 +336,10 @@ export class StackSimCluster {
           ...(ringSeq === undefined ? {} : { initialRingSeq: ringSeq }),
         },
         quorum: { localNodeId: node, nodelist: this.nodeIds.map((nodeId) => ({ nodeId, quorumVotes: 1 })) },
-        ...(this.options.services
-          ? { services: (context: ServicesContext) => this.options.services!(node, incarnation, context) }
-          : {}),
+        services: (context: ServicesContext) => {
+          cfs = new CfsEngine(node, this.stores.get(node)!, context.payloadBytesMax);
+          return [cfs, ...(this.options.services?.(node, incarnation, context) ?? [])];
+        },
       },
       now,
     );
@@ -347,7 +348,7 @@ export class StackSimCluster {
       host,
       quorate: false,
       regular: null,
-      cfs: new CfsCore(node, this.stores.get(node)!),
+      cfs,
       writes: new Map(),
       nextReq: 1,
       processes: new Map(),
@@ -357,9 +358,6 @@ export class StackSimCluster {
     this.current.set(node, runtime);
     this.recordQuorum(node, runtime, { quorate: false, members: [] });
     host.run((action) => this.onAction(runtime, action));
-    if (!this.request(runtime, { type: 'cpgJoin', group: SIM_CFS_GROUP, pid: CFS_REPLICA_PID })) {
-      throw new Error(`sim: node ${node}'s store replica could not join ${SIM_CFS_GROUP}`);
-    }
   }
 
   /** Feeds a client request outside any step; false when the stack refused it. */
@@ -385,12 +383,6 @@ export class StackSimCluster {
         this.onConfchg(runtime, action);
         break;
       case 'cpgDeliver':
-        if (action.group === SIM_CFS_GROUP) {
-          if (action.pid === CFS_REPLICA_PID && action.sender.pid === CFS_REPLICA_PID) {
-            this.feedCfs(runtime, { type: 'deliver', sender: action.sender.nodeId, payload: action.payload });
-          }
-          break;
-        }
         runtime.processes.get(action.pid)?.trace.entries.push({
           kind: 'deliver',
           msgId: decoder.decode(action.payload),
@@ -398,14 +390,12 @@ export class StackSimCluster {
         });
         break;
       case 'cpgRequestFailed':
-        if (action.pid === CFS_REPLICA_PID && action.group === SIM_CFS_GROUP) {
-          // The daemon's driver retries in order; CPG refuses only with thousands of frames queued, never here.
-          throw new Error(`sim: CPG refused the store replica's ${action.request} (${action.error})`);
-        }
         runtime.refused = true;
         break;
       case 'serviceOutput':
-        this.options.onServiceOutput?.(runtime.host.nodeId, runtime.host.incarnation, action.service, action.output);
+        if (action.service === CFS_SERVICE_ID) this.onCfsOutput(runtime, action.output as CfsOutput);
+        else
+          this.options.onServiceOutput?.(runtime.host.nodeId, runtime.host.incarnation, action.service, action.output);
         break;
       case 'backpressure':
       case 'quorumRequest':
@@ -416,12 +406,6 @@ export class StackSimCluster {
   }
 
   private onConfchg(runtime: NodeRuntime, action: Extract<StackAction, { type: 'cpgConfchg' }>): void {
-    if (action.group === SIM_CFS_GROUP) {
-      if (action.pid !== CFS_REPLICA_PID) return;
-      const members = action.members.filter((m) => m.pid === CFS_REPLICA_PID).map((m) => m.nodeId);
-      this.feedCfs(runtime, { type: 'confchg', members });
-      return;
-    }
     const process = runtime.processes.get(action.pid);
     if (!process) return;
     const members = action.members.map((m) => address(m.nodeId, m.pid));
@@ -431,29 +415,12 @@ export class StackSimCluster {
     process.trace.entries.push({ kind: 'view', view: cpgViewId(members, ordinal), members });
   }
 
-  private feedCfs(runtime: NodeRuntime, event: CfsEvent): void {
-    for (const action of runtime.cfs.step(event)) this.applyCfs(runtime, action);
-  }
-
-  private applyCfs(runtime: NodeRuntime, action: CfsAction): void {
-    switch (action.type) {
-      case 'multicast':
-        runtime.host.feed({
-          type: 'cpgMulticast',
-          group: SIM_CFS_GROUP,
-          pid: CFS_REPLICA_PID,
-          payload: action.payload,
-        });
-        break;
-      case 'done': {
-        const record = runtime.writes.get(action.req);
-        runtime.writes.delete(action.req);
-        if (record) record.result = action.result.ok ? action.result : { ok: false, code: action.result.code };
-        break;
-      }
-      case 'log':
-        break;
-    }
+  /** A write's answer, as the daemon's cfs-service.ts settles it (`changed` is for its readers only). */
+  private onCfsOutput(runtime: NodeRuntime, output: CfsOutput): void {
+    if (output.type !== 'done') return;
+    const record = runtime.writes.get(output.req);
+    runtime.writes.delete(output.req);
+    if (record) record.result = output.result.ok ? output.result : { ok: false, code: output.result.code };
   }
 
   private recordQuorum(

@@ -9,6 +9,8 @@
  * - Fast failure detection: `peerUnreachable` (every transport link to a member down) puts that node in the fail set
  *   and starts a membership round at once; consensus among the remaining nodes still decides.
  * - Token hold as corosync does it (representative holds the token on an idle ring, TOKEN_HOLD_CANCEL releases it).
+ * - A JOIN that sends a node from RECOVERY back to GATHER restarts its gather from the forming ring (proc = its
+ *   members, fail emptied), as the members that already installed it do; corosync keeps the old round's sets.
  * - Recovery ends when the representative sees, on two successive visits, the new ring's aru equal to its seq with no
  *   backlog and no retransmit request; it then sets `install` in the token and every member installs the ring on
  *   seeing it (instead of corosync's retrans_flg / install_seq / received_flg bookkeeping).
@@ -559,7 +561,18 @@ export class TotemCore {
       case 'recovery': {
         const forming = this.forming!;
         if (!forming.members.includes(join.sender) || join.ringSeq < forming.ringId.seq) return;
-        applyJoin(this.me, this.sets, join, oldMembers);
+        if (this.state === 'recovery') {
+          // Members that installed the forming ring before this JOIN reached them start their gather from it
+          // (proc = its members, fail emptied); so does a member the install token had not reached yet. Keeping
+          // the fail set of the round that formed the ring made the late members re-exclude a node the others had
+          // taken back, and the ring re-formed without it every consensus round (seed 694, 7 nodes).
+          this.sets.proc.clear();
+          for (const id of forming.members) this.sets.proc.add(id);
+          this.sets.fail.clear();
+          applyJoin(this.me, this.sets, join, new Set(forming.members));
+        } else {
+          applyJoin(this.me, this.sets, join, oldMembers);
+        }
         this.enterGather(this.state === 'commit' ? 'joinCommit' : 'joinRecovery');
         return;
       }

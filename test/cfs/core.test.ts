@@ -97,6 +97,23 @@ describe('CfsCore', () => {
     assert.equal(bus.cores.get(1)!.counters.refused.not_quorate, 1);
   });
 
+  test('a fractional mtime is refused where it enters: its message would be dropped unanswered on every node', () => {
+    const bus = new Bus([1, 2]);
+    bus.confchg([1, 2]);
+    bus.run();
+    const put = (mtime: number) =>
+      bus.cores.get(1)!.step({ type: 'put', req: 7, path: 'a', data: bytes('x'), mtime, quorate: true });
+    for (const mtime of [1.5, Number.NaN, 2 ** 53]) {
+      const actions = put(mtime);
+      assert.equal(actions.length, 1, `mtime ${mtime}: only the refusal, nothing multicast`);
+      const done = actions[0] as Extract<CfsAction, { type: 'done' }>;
+      assert.equal(done.result.ok, false);
+      assert.match((done.result as { message: string }).message, new RegExp(`mtime ${mtime} of a `));
+    }
+    assert.equal(bus.cores.get(1)!.counters.refused.invalid, 3);
+    assert.equal(put(1_700_000_000_000)[0]!.type, 'multicast');
+  });
+
   test('a write delivered after a configuration change is dropped everywhere and answered "retry"', () => {
     const bus = new Bus([1, 2, 3]);
     bus.confchg([1, 2, 3]);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { encodeCpgMessage } from '../../src/cpg/codec.ts';
 import { fragment, Reassembler } from '../../src/cpg/fragments.ts';
 import { Cpg, type CpgAction, MESSAGE_BYTES_MAX } from '../../src/cpg/index.ts';
 import { FakeTotem } from './fake-totem.ts';
@@ -301,6 +302,109 @@ describe('CPG across configuration changes', () => {
       if (i % 3 === 0 && bytes.length > 5) bytes.set([0xc7, 0, 0, 1, 0]);
       assert.doesNotThrow(() => cpg.step({ type: 'totemDeliver', sender: 2, payload: bytes }, 0));
     }
+  });
+});
+
+/**
+ * Node 1's CPG fed by hand as Totem would feed it: rings of `members` installed one after the other, each node's
+ * SYNC and data message delivered in a chosen order (what seeds 61 and 82 of the whole-stack soak produced).
+ */
+class HandFedCpg {
+  readonly cpg = new Cpg({ localNodeId: 1 }, 0);
+  private ringId = { rep: 1, seq: 0 };
+
+  change(kind: 'transitional' | 'regular', members: number[]): CpgAction[] {
+    if (kind === 'regular') this.ringId = { rep: members[0]!, seq: this.ringId.seq + 1 };
+    const ringId = this.ringId;
+    return this.cpg.step({ type: 'totemConfigChange', kind, members, left: [], joined: [], ringId }, 0);
+  }
+
+  /** Node `sender`'s SYNC for the current ring, announcing `pids` in group `g`. */
+  sync(sender: number, pids: number[]): CpgAction[] {
+    const members = pids.map((pid) => ({ group: 'g', pid }));
+    return this.deliver(sender, encodeCpgMessage({ type: 'sync', ringId: this.ringId, members }));
+  }
+
+  data(sender: number, pid: number, body: string): CpgAction[] {
+    return this.deliver(sender, encodeCpgMessage({ type: 'data', group: 'g', pid, payload: text(body) }));
+  }
+
+  private deliver(sender: number, message: Uint8Array): CpgAction[] {
+    return fragment(message, 1024).flatMap((payload) => this.cpg.step({ type: 'totemDeliver', sender, payload }, 0));
+  }
+}
+
+/** Deliveries and confchgs in order, as `deliver 2/20:b` and `view 1/10,2/20`. */
+const story = (actions: CpgAction[]) =>
+  actions.flatMap((a) => {
+    if (a.type === 'deliver') return [`deliver ${a.sender.nodeId}/${a.sender.pid}:${str(a.payload)}`];
+    if (a.type === 'confchg') return [`view ${a.members.map((m) => `${m.nodeId}/${m.pid}`).join(',')}`];
+    return [];
+  });
+
+describe('CPG messages held through a sync', () => {
+  test('a sync abandoned by the next configuration delivers what it held in the view their sender is in', () => {
+    const node = new HandFedCpg();
+    node.cpg.step({ type: 'localJoin', group: 'g', pid: 10 }, 0);
+    node.change('regular', [1]);
+    assert.deepEqual(story(node.sync(1, [10])), ['view 1/10']);
+    // Node 2 (process 2/20, never in node 1's view) merges; its data and node 1's own arrive before the SYNCs.
+    node.change('transitional', [1]);
+    node.change('regular', [1, 2]);
+    assert.deepEqual(story([...node.data(2, 20, 'from-2'), ...node.data(1, 10, 'from-1')]), []);
+    // Node 2 goes before its SYNC: the sync is abandoned. 1/10's message goes in the view that has 1/10, now;
+    // 2/20's message is never delivered at node 1 (seed 61: it came after the next sync, in a view without 2/20).
+    assert.deepEqual(story(node.change('transitional', [1])), ['deliver 1/10:from-1']);
+    node.change('regular', [1]);
+    assert.deepEqual(story(node.sync(1, [10])), []);
+  });
+
+  test('a sync that completes without a sender delivers its held messages before the view without it', () => {
+    const node = new HandFedCpg();
+    node.cpg.step({ type: 'localJoin', group: 'g', pid: 10 }, 0);
+    node.change('regular', [1, 2]);
+    node.sync(1, [10]);
+    assert.deepEqual(story(node.sync(2, [20])), ['view 1/10,2/20']);
+    // A new ring of the same nodes; 2/20 multicast, then left before node 2 sent its SYNC (seed 82).
+    node.change('transitional', [1, 2]);
+    node.change('regular', [1, 2]);
+    node.data(2, 20, 'last');
+    node.data(1, 10, 'mine');
+    node.sync(1, [10]);
+    assert.deepEqual(story(node.sync(2, [])), ['deliver 2/20:last', 'view 1/10', 'deliver 1/10:mine']);
+  });
+  test('an old-ring message of the transitional configuration is delivered in its view, not held', () => {
+    const node = new HandFedCpg();
+    node.cpg.step({ type: 'localJoin', group: 'g', pid: 10 }, 0);
+    node.change('regular', [1, 2]);
+    node.sync(1, [10]);
+    node.sync(2, [20]);
+    // Node 3 merges. Totem delivers the old ring's last message after the transitional configuration (seed 1292:
+    // held, it came after the next view at the nodes of the old ring only).
+    node.change('transitional', [1, 2]);
+    assert.deepEqual(story(node.data(2, 20, 'old-ring')), ['deliver 2/20:old-ring']);
+    node.cpg.step({ type: 'transitionalEnd' }, 0);
+    assert.deepEqual(story(node.data(2, 20, 'new-ring')), []);
+    node.change('regular', [1, 2, 3]);
+    node.sync(1, [10]);
+    node.sync(2, [20]);
+    assert.deepEqual(story(node.sync(3, [30])), ['view 1/10,2/20,3/30', 'deliver 2/20:new-ring']);
+  });
+
+  test("a message of a process its node's SYNC left out is dropped, at the point every node drops it", () => {
+    const node = new HandFedCpg();
+    node.cpg.step({ type: 'localJoin', group: 'g', pid: 10 }, 0);
+    node.change('regular', [1, 2]);
+    node.sync(1, [10]);
+    node.sync(2, [20]);
+    node.change('transitional', [1, 2]);
+    node.change('regular', [1, 2]);
+    node.sync(1, [10]);
+    // 2/20 multicast and left during node 2's sync: its SYNC leaves 2/20 out, its data and LEAVE were queued
+    // behind the SYNC (seed 482: they came after the view without 2/20 and were delivered in it).
+    assert.deepEqual(story(node.sync(2, [])), ['view 1/10']);
+    assert.deepEqual(story(node.data(2, 20, 'late')), []);
+    assert.deepEqual(story(node.data(1, 10, 'mine')), ['deliver 1/10:mine']);
   });
 });
 

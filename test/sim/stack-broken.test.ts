@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeCfsMessage } from '../../src/cfs/codec.ts';
+import { CfsEngine } from '../../src/daemon/cfs-engine.ts';
 import { ServiceStack, type StackAction } from '../../src/daemon/stack.ts';
 import type { StackFactory } from '../../src/sim/stack-cluster.ts';
 import { formatStackFailure, runStackSeed } from '../../src/sim/stack-run.ts';
@@ -24,24 +25,34 @@ const cpgDeliversTwice = () => {
   let done = false;
   return brokenAt(2, (actions) =>
     actions.flatMap((action) => {
-      if (done || action.type !== 'cpgDeliver' || action.group === 'sim-cfs') return [action];
+      if (done || action.type !== 'cpgDeliver') return [action];
       done = true;
       return [action, action];
     }),
   );
 };
 
-/** Node 2's store replica silently loses every write other nodes submit (its replica never applies them). */
-const cfsDropsWrites = () =>
-  brokenAt(2, (actions) =>
-    actions.filter(
-      (action) =>
-        action.type !== 'cpgDeliver' ||
-        action.group !== 'sim-cfs' ||
-        action.sender.nodeId === 2 ||
-        decodeCfsMessage(action.payload)?.type !== 'put',
-    ),
+/** Node 2's store engine silently loses every write other nodes submit (its replica never applies them). */
+const cfsDropsWrites = (): StackFactory => (options, now) => {
+  const services = options.services;
+  if (options.totem.localNodeId !== 2 || services === undefined) return new ServiceStack(options, now);
+  const dropOthersWrites = (engine: CfsEngine) => {
+    const step = engine.core.step.bind(engine.core);
+    engine.core.step = (event) =>
+      event.type === 'deliver' && event.sender !== 2 && decodeCfsMessage(event.payload)?.type === 'put'
+        ? []
+        : step(event);
+    return engine;
+  };
+  return new ServiceStack(
+    {
+      ...options,
+      services: (context) =>
+        services(context).map((engine) => (engine instanceof CfsEngine ? dropOthersWrites(engine) : engine)),
+    },
+    now,
   );
+};
 
 const SHAPE = { seed: 1, nodes: 4, links: 1 };
 
