@@ -31,6 +31,8 @@ export interface ClusterSpec {
   totemExtra?: Record<string, string | number>;
   /** Extra `quorum {}` keys (e.g. two_node). */
   quorumExtra?: Record<string, string | number>;
+  /** `corolink {}` keys (corolink's own section, docs/config.md), e.g. `ha: yes`; the section only when given. */
+  corolinkExtra?: Record<string, string | number>;
   /** `logging {}` keys; default `to_syslog: yes`. */
   logging?: Record<string, string | number>;
   configVersion?: number;
@@ -80,6 +82,7 @@ export function clusterConfigText(spec: ClusterSpec): string {
     '  transport: knet',
     '  version: 2',
     '}',
+    ...(spec.corolinkExtra ? ['', 'corolink {', ...pairs('  ', spec.corolinkExtra), '}'] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -57,6 +57,7 @@ export {
   DEFAULT_AUTHKEY_PATH,
   DEFAULT_CONFIG_PATH,
   DEFAULT_SOCKET_PATH,
+  haWatchdogPaths,
   QDEVICE_NET_DIR,
   type QdeviceTlsFiles,
   qdeviceTlsFiles,

@@ -200,6 +200,8 @@ export const CorolinkSchema = Type.Object({
   failback_hold: ms('passive mode: ms a recovered better link must stay up before traffic returns'),
   allow_crypto_none: yesno('allow an unencrypted cluster'),
   ping_profile: oneOf(PING_PROFILES, 'fast (corolink) or corosync link timers'),
+  ha: yesno('run the HA managers (docs/ha.md); on every node of the cluster or on none'),
+  ha_fence_timeout: ms("HA: ms after the last feed at which a node's watchdog supervisor stops its services"),
 });
 
 /** Typed `totem` keys. */

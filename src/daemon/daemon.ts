@@ -6,7 +6,13 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { VERSION } from '../base/version.ts';
 import { type HaTimings, haTimings } from '../config/defaults.ts';
-import { type CheckedConfig, formatDiagnostic, loadConfigFile, qdeviceTlsFiles } from '../config/index.ts';
+import {
+  type CheckedConfig,
+  formatDiagnostic,
+  haWatchdogPaths,
+  loadConfigFile,
+  qdeviceTlsFiles,
+} from '../config/index.ts';
 import type { HaControl, HaResourceRunner, HaWatchdog } from '../ha/contract.ts';
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { AdminError, AdminSocketServer } from './admin-socket.ts';
@@ -14,6 +20,8 @@ import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfsService } from './cfs-service.ts';
 import { ClusterConfigService } from './cluster-config.ts';
 import { NodeEngine } from './engine.ts';
+import { ResourceRunner } from './ha/resource-runner.ts';
+import { SupervisedWatchdog } from './ha/watchdog.ts';
 import { HaManager } from './ha-manager.ts';
 import { cfsHandlers } from './handlers/cfs.ts';
 import { configHandlers } from './handlers/config.ts';
@@ -26,7 +34,7 @@ import { findLocalNode } from './identity.ts';
 import { JoinService } from './join-service.ts';
 import { LinkProbeService } from './link-probe.ts';
 import { LinkViewService } from './link-view.ts';
-import { Logger } from './log.ts';
+import { Logger, type LogLevel } from './log.ts';
 import { loggingSetup } from './log-config.ts';
 import { ensurePrivateDir, PrivatePathError, secretModeProblem } from './private-fs.ts';
 import { createQdeviceNet } from './qdevice-net.ts';
@@ -52,6 +60,8 @@ export interface DaemonOptions {
   prepare?: (checked: CheckedConfig) => Promise<void>;
   /** Builds the quorum device's vote source when corosync.conf configures one (default: the qdevice-net client). */
   qdeviceFactory?: QdeviceFactory;
+  /** The daemon leaves with its parent (`--exit-with-parent`); so does its HA watchdog supervisor then. */
+  exitWithParent?: boolean;
   /**
    * The HA managers (docs/ha.md): given, this daemon runs service engine 5 with this resource runner and watchdog.
    * Every node of the cluster must run it or none (a member without it stalls the HA sync, never the stack's).
@@ -178,12 +188,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     throw new DaemonStartError(`cannot open the file store in ${stateDir}: ${(error as Error).message}`);
   }
   const probe = new LinkProbeService((level, message) => logger.log(level, 'KNET', message));
-  const ha =
-    options.ha === undefined
-      ? undefined
-      : haManager(options.ha, checked, identity.node.nodeid!, cfs, (level, message) =>
-          logger.log(level, 'HA', message),
-        );
+  const haLog = (level: LogLevel, message: string) => logger.log(level, 'HA', message);
+  // HA runs when the cluster config says so (`corolink { ha: yes }`), with the real agents and a watchdog
+  // supervisor beside the admin socket; an embedding program (tests) may hand in its own.
+  const haFactories =
+    options.ha ??
+    (checked.config.corolink.ha === true
+      ? supervisedHa(
+          options.socketPath,
+          checked.config.corolink.ha_fence_timeout,
+          options.exitWithParent === true,
+          haLog,
+        )
+      : undefined);
+  const ha = haFactories === undefined ? undefined : haManager(haFactories, checked, identity.node.nodeid!, cfs, haLog);
   const linkView = new LinkViewService();
   const engine = await NodeEngine.start({
     checked,
@@ -298,6 +316,22 @@ function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevic
       connected: status.net.state === 'connected',
       lastHeartbeatAgeMs: heartbeat === null ? null : Math.max(0, performance.now() - heartbeat),
     },
+  };
+}
+
+/** The HA factories of a real node: one resource runner shared with the watchdog supervisor it feeds. */
+function supervisedHa(
+  socketPath: string,
+  fenceTimeoutMs: number | undefined,
+  exitWithParent: boolean,
+  log: (level: LogLevel, message: string) => void,
+): NonNullable<DaemonOptions['ha']> {
+  const runner = new ResourceRunner();
+  return {
+    runner: () => runner,
+    watchdog: (timings) =>
+      SupervisedWatchdog.open({ ...haWatchdogPaths(socketPath), runner, timings, exitWithParent, log }),
+    ...(fenceTimeoutMs === undefined ? {} : { fenceTimeoutMs }),
   };
 }
 

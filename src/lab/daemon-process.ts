@@ -45,6 +45,7 @@ export interface ClusterFilesSpec {
   nodes: { nodeid: number; name: string; addresses: Record<number, string> }[];
   totemExtra?: Record<string, string | number>;
   quorumExtra?: Record<string, string | number>;
+  corolinkExtra?: Record<string, string | number>;
 }
 
 /** Writes the corosync.conf for `spec` to `configPath` and a fresh authkey to `authkeyPath`. */
@@ -62,6 +63,7 @@ export function writeClusterFiles(spec: ClusterFilesSpec, configPath: string, au
     logging: { to_syslog: 'no', to_stderr: 'yes' },
     ...(spec.totemExtra ? { totemExtra: spec.totemExtra } : {}),
     ...(spec.quorumExtra ? { quorumExtra: spec.quorumExtra } : {}),
+    ...(spec.corolinkExtra ? { corolinkExtra: spec.corolinkExtra } : {}),
   });
   writeFileSync(configPath, text);
   writeAuthkey(authkeyPath);

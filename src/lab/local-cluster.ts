@@ -32,6 +32,8 @@ export interface LocalClusterOptions {
   clusterName?: string;
   totemExtra?: Record<string, string | number>;
   quorumExtra?: Record<string, string | number>;
+  /** `corolink {}` keys, e.g. `{ ha: 'yes' }`. */
+  corolinkExtra?: Record<string, string | number>;
   /** Link priorities by link number (default: link0 highest). */
   priorities?: number[];
   /** HTTP dashboard/metrics port of node 1 on 127.0.0.1 (node n gets httpBasePort + n − 1); default: no HTTP. */

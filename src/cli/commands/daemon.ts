@@ -80,6 +80,7 @@ export function register(program: Command): void {
           authkeyPath: flags.authkey,
           socketPath,
           stateDir: flags.stateDir,
+          exitWithParent: flags.exitWithParent === true,
           ...(nodeId === undefined ? {} : { nodeId }),
           ...(flags.name === undefined ? {} : { name: flags.name }),
           prepare: async (checked) => {
