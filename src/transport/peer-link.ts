@@ -11,9 +11,10 @@
  *   (re)created or goes down and drops by 1 per second to 1 — a flap damper (corolink: only after a down);
  * - a socket error is immediate down evidence (corolink: any send error reported by the driver).
  * corolink deviations: pings are scheduled per link at exact deadlines (knet wakes every 200 ms); pongs while
- * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs are liveness evidence (data
- * from a peer proves the peer→us direction only, and a one-way path must not look up; knet 1.35's "fast data
- * up" is not copied).
+ * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs bring a link up (knet 1.35's
+ * "fast data up" is not copied: data proves the peer→us direction only), but a connected link is kept up by any
+ * frame the peer sends only on links it has up, and a link that carried such a frame within the ping interval
+ * is not pinged (docs/transport.md § Heartbeats that follow the traffic).
  */
 import { assert } from '../base/assert.ts';
 import { nextSeq, seqDistance } from '../wire/sequence.ts';
@@ -50,8 +51,16 @@ export class PeerLink {
   connected = false;
   /** Good pongs gathered while not connected. */
   pongsGathered = 0;
-  /** When the last good pong arrived (−Infinity: never). */
-  lastPongAtMs = Number.NEGATIVE_INFINITY;
+  /**
+   * The latest moment the round trip on this link is known to have worked (−Infinity: never): a good pong's
+   * arrival; while connected also a heard-flagged data frame's arrival minus one ping interval (see `onHeardData`).
+   * The link times out counting from here.
+   */
+  lastHeardAtMs = Number.NEGATIVE_INFINITY;
+  /** When heard-flagged data last arrived: the link is quiet (needs pings) one interval later. */
+  lastHeardDataAtMs = Number.NEGATIVE_INFINITY;
+  /** When any frame from the peer last arrived on this link (what the heard flag of our own frames reports). */
+  lastReceivedAtMs = Number.NEGATIVE_INFINITY;
   /** Since when the link is connected (meaningful while connected). */
   upSinceMs = 0;
   /** Last up/down change (or creation / re-enable). */
@@ -100,13 +109,40 @@ export class PeerLink {
     this.backoffStart = 1;
     this.lastChangeMs = now;
     this.pongsGathered = 0;
-    this.lastPongAtMs = Number.NEGATIVE_INFINITY;
+    this.lastHeardAtMs = Number.NEGATIVE_INFINITY;
+    this.lastHeardDataAtMs = Number.NEGATIVE_INFINITY;
+    this.lastReceivedAtMs = Number.NEGATIVE_INFINITY;
     this.lastSendError = null;
+  }
+
+  /**
+   * When the next ping is due: one interval after the last ping, and on a connected link also one interval after
+   * the last heard-flagged data — a link that carried the peer's traffic within the interval needs no ping.
+   */
+  pingAtMs(): number {
+    if (!this.connected) return this.nextPingAtMs;
+    return Math.max(this.nextPingAtMs, this.lastHeardDataAtMs + this.options.pingIntervalMs);
   }
 
   /** Whether a ping is due at `now`. */
   pingDue(now: number): boolean {
-    return now >= this.nextPingAtMs;
+    return now >= this.pingAtMs();
+  }
+
+  /** Whether the peer was heard on this link within one ping interval (our frames' heard flag). */
+  heardRecently(now: number): boolean {
+    return now - this.lastReceivedAtMs < this.options.pingIntervalMs;
+  }
+
+  /**
+   * A heard-flagged data frame from the peer on a connected link: the peer received us within its ping interval
+   * before sending it, so the round trip worked one interval ago — the link's liveness moves there (never back),
+   * and no ping is needed for an interval. Ignored while down: only pongs bring a link up.
+   */
+  onHeardData(now: number): void {
+    if (!this.connected) return;
+    this.lastHeardDataAtMs = now;
+    this.lastHeardAtMs = Math.max(this.lastHeardAtMs, now - this.options.pingIntervalMs);
   }
 
   /** Takes the next ping sequence number and schedules the following ping. */
@@ -141,7 +177,7 @@ export class PeerLink {
 
   /** When a connected link goes down without a further pong (the backoff only shrinks, so this only moves earlier). */
   pongDeadlineMs(now: number): number {
-    return this.lastPongAtMs + this.pongTimeoutAdjustedMs(now);
+    return this.lastHeardAtMs + this.pongTimeoutAdjustedMs(now);
   }
 
   /**
@@ -163,9 +199,9 @@ export class PeerLink {
     }
     this.counters.pongsReceived++;
     this.recordLatency(latencyMs);
-    const gapMs = now - this.lastPongAtMs;
+    const gapMs = now - this.lastHeardAtMs;
     this.lastPongSeq = pingSeq;
-    this.lastPongAtMs = now;
+    this.lastHeardAtMs = now;
     this.lastSendError = null;
     if (this.connected) return 'refreshed';
     this.pongsGathered = gapMs > this.options.pingTimeoutMs ? 1 : this.pongsGathered + 1;
@@ -174,7 +210,7 @@ export class PeerLink {
 
   /** Forgives `pausedMs` of silence: this process was not running, so the peer's pongs could not be read. */
   forgivePause(pausedMs: number): void {
-    this.lastPongAtMs += pausedMs;
+    this.lastHeardAtMs += pausedMs;
   }
 
   /** Records a send error; the caller takes the link down if it was connected. */
@@ -206,13 +242,13 @@ export class PeerLink {
 
   /** Good pongs gathered that still count at `now` (the count restarts after a pingTimeoutMs gap). */
   pongsGatheredAt(now: number): number {
-    return now - this.lastPongAtMs > this.options.pingTimeoutMs ? 0 : this.pongsGathered;
+    return now - this.lastHeardAtMs > this.options.pingTimeoutMs ? 0 : this.pongsGathered;
   }
 
   /** The earliest time this link needs a tick: the next ping, or the pong deadline of a connected link. */
   nextDeadline(now: number): number {
     if (!this.connected) return this.nextPingAtMs;
-    return Math.min(this.nextPingAtMs, this.pongDeadlineMs(now));
+    return Math.min(this.pingAtMs(), this.pongDeadlineMs(now));
   }
 
   private recordLatency(sampleMs: number): void {
