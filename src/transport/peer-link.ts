@@ -19,6 +19,7 @@
 import { assert } from '../base/assert.ts';
 import { nextSeq, seqDistance } from '../wire/sequence.ts';
 import {
+  BUSY_PING_RATE_MULTIPLIER,
   LATENCY_PRECISION_SAMPLES,
   PONG_TIMEOUT_BACKOFF_START,
   PONG_TIMEOUT_BACKOFF_STEP_MS,
@@ -61,6 +62,8 @@ export class PeerLink {
   lastHeardDataAtMs = Number.NEGATIVE_INFINITY;
   /** When any frame from the peer last arrived on this link (what the heard flag of our own frames reports). */
   lastReceivedAtMs = Number.NEGATIVE_INFINITY;
+  /** When we last sent the peer data on this link (such a link is pinged BUSY_PING_RATE_MULTIPLIER × as often). */
+  lastDataSentAtMs = Number.NEGATIVE_INFINITY;
   /** Since when the link is connected (meaningful while connected). */
   upSinceMs = 0;
   /** Last up/down change (or creation / re-enable). */
@@ -112,21 +115,40 @@ export class PeerLink {
     this.lastHeardAtMs = Number.NEGATIVE_INFINITY;
     this.lastHeardDataAtMs = Number.NEGATIVE_INFINITY;
     this.lastReceivedAtMs = Number.NEGATIVE_INFINITY;
+    this.lastDataSentAtMs = Number.NEGATIVE_INFINITY;
     this.lastSendError = null;
   }
 
   /**
    * When the next ping is due: one interval after the last ping, and on a connected link also one interval after
-   * the last heard-flagged data — a link that carried the peer's traffic within the interval needs no ping.
+   * the last heard-flagged data — a link that carried the peer's traffic within the interval needs no ping. A
+   * connected link that carries our data is pinged at the busy interval: its failure is noticed (suspected)
+   * sooner, and only while there is data to protect.
    */
-  pingAtMs(): number {
+  pingAtMs(now: number): number {
     if (!this.connected) return this.nextPingAtMs;
+    if (this.carriesOurData(now)) return Math.max(this.lastPingAtMs, this.lastHeardDataAtMs) + this.busyIntervalMs();
     return Math.max(this.nextPingAtMs, this.lastHeardDataAtMs + this.options.pingIntervalMs);
   }
 
   /** Whether a ping is due at `now`. */
   pingDue(now: number): boolean {
-    return now >= this.pingAtMs();
+    return now >= this.pingAtMs(now);
+  }
+
+  /** The ping interval of a link that carries our data. */
+  busyIntervalMs(): number {
+    return this.options.pingIntervalMs / BUSY_PING_RATE_MULTIPLIER;
+  }
+
+  /** Whether we sent the peer data on this link within the last ping interval. */
+  carriesOurData(now: number): boolean {
+    return now - this.lastDataSentAtMs < this.options.pingIntervalMs;
+  }
+
+  /** When the peer's latest round-trip evidence arrived (a pong, or heard-flagged data). */
+  lastEvidenceArrivalMs(): number {
+    return Math.max(this.lastHeardAtMs, this.lastHeardDataAtMs);
   }
 
   /** Whether the peer was heard on this link within one ping interval (our frames' heard flag). */
@@ -248,7 +270,7 @@ export class PeerLink {
   /** The earliest time this link needs a tick: the next ping, or the pong deadline of a connected link. */
   nextDeadline(now: number): number {
     if (!this.connected) return this.nextPingAtMs;
-    return Math.min(this.pingAtMs(), this.pongDeadlineMs(now));
+    return Math.min(this.pingAtMs(now), this.pongDeadlineMs(now));
   }
 
   private recordLatency(sampleMs: number): void {

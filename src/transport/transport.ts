@@ -357,10 +357,10 @@ export class Transport {
   private standbyFor(peer: PeerState, dataLink: PeerLink, now: number, actions: TransportAction[]): PeerLink | null {
     const { pingIntervalMs, pingTimeoutMs } = dataLink.options;
     const suspectAfterMs = Math.max(
-      SUSPECT_AFTER_PING_INTERVALS * pingIntervalMs,
+      SUSPECT_AFTER_PING_INTERVALS * dataLink.busyIntervalMs(),
       SUSPECT_TIMEOUT_FRACTION_MIN * pingTimeoutMs,
     );
-    if (now - dataLink.lastHeardAtMs <= suspectAfterMs) {
+    if (now - dataLink.lastEvidenceArrivalMs() <= suspectAfterMs) {
       peer.covering = null;
       return null;
     }
@@ -372,7 +372,7 @@ export class Transport {
     if (peer.covering?.suspect !== dataLink || peer.covering.standby !== standby) {
       peer.covering = { suspect: dataLink, standby };
       for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.lastHeardAtMs - pingIntervalMs)) {
-        this.emit(peer, standby, relinkFrame(frame, standby.link), false, now, actions);
+        this.emitData(peer, standby, relinkFrame(frame, standby.link), false, now, actions);
         this.stats.suspectResends++;
       }
     }
@@ -397,10 +397,24 @@ export class Transport {
   ) {
     const frames = this.framesOn(peerLink.link, payload);
     if (frames instanceof Uint8Array) {
-      this.emit(peer, peerLink, frames, remember, now, actions);
+      this.emitData(peer, peerLink, frames, remember, now, actions);
       return;
     }
-    for (const frame of frames) this.emit(peer, peerLink, frame, remember, now, actions);
+    for (const frame of frames) this.emitData(peer, peerLink, frame, remember, now, actions);
+  }
+
+  /** Emits a data frame; a link that starts carrying our data is pinged at the busy interval from now on. */
+  private emitData(
+    peer: PeerState,
+    peerLink: PeerLink,
+    frame: Uint8Array,
+    remember: boolean,
+    now: number,
+    actions: TransportAction[],
+  ) {
+    if (!peerLink.carriesOurData(now)) this.deadlineDirty = true;
+    peerLink.lastDataSentAtMs = now;
+    this.emit(peer, peerLink, frame, remember, now, actions);
   }
 
   /** The frames of the current message on `link`: one data frame, or fragments of at most the data MTU. */
@@ -711,7 +725,7 @@ export class Transport {
     for (const frame of peer.recent.takeSentOn(failed.link, sinceMs)) {
       const target = this.options.linkMode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
       if (target === null) return;
-      this.emit(peer, target, relinkFrame(frame, target.link), true, now, actions);
+      this.emitData(peer, target, relinkFrame(frame, target.link), true, now, actions);
       this.stats.failoverResends++;
     }
   }

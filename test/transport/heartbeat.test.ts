@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { BUSY_PING_RATE_MULTIPLIER } from '../../src/transport/limits.ts';
 import { Transport } from '../../src/transport/transport.ts';
 import type { TransportAction } from '../../src/transport/types.ts';
 import { clusterIdFromName } from '../../src/wire/cluster-id.ts';
@@ -54,6 +55,28 @@ describe('heartbeats that follow the traffic (simulator)', () => {
     );
     assert.equal(cluster.actionsOf('linkDown', 1).length, 0);
     assert.equal(cluster.actionsOf('linkDown', 2).length, 0);
+  });
+
+  test('a link that carries only our data is pinged at the busy interval; the silent peer pings at the quiet one', () => {
+    const cluster = new SimCluster({ nodes: 2, links: 2, linkMode: 'passive', seed: 8 });
+    cluster.runFor(BACKOFF_SETTLED_MS);
+    const windowMs = 1000;
+    const until = cluster.scheduler.now() + windowMs + 100;
+    const tick = () => {
+      if (cluster.scheduler.now() >= until) return;
+      cluster.step(1, { type: 'send', to: 2, payload: new Uint8Array(64) });
+      cluster.scheduler.after(STREAM_EVERY_MS, tick);
+    };
+    tick();
+    cluster.runFor(50);
+    const before = [pingsSent(cluster, 1, 2, 0), pingsSent(cluster, 2, 1, 0)];
+    cluster.runFor(windowMs);
+    const sender = pingsSent(cluster, 1, 2, 0) - before[0]!;
+    const receiver = pingsSent(cluster, 2, 1, 0) - before[1]!;
+    const busyPings = (windowMs / pingIntervalMs) * BUSY_PING_RATE_MULTIPLIER;
+    assert.ok(Math.abs(sender - busyPings) <= busyPings * 0.05, `sender: ${sender} pings`);
+    assert.equal(receiver, 0, 'the receiver hears heard-flagged data: no ping');
+    assert.equal(cluster.actionsOf('linkDown').length, 0);
   });
 
   test('when the traffic stops, the data link is pinged again within an interval and stays up', () => {
