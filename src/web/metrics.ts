@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import type { ClusterHistory } from './history.ts';
+import { LoopLag } from './loop-lag.ts';
 
 /** Histogram buckets for link round trips, seconds (loopback ~0.05 ms up to a slow WAN). */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -16,6 +17,9 @@ const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
  * waits for the representative's hold (hold_ms), a ring about to lose its token nears token_ms.
  */
 const ROTATION_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Histogram buckets for event-loop lag, seconds: timer slop is ~1 ms; 50 ms and more starves the heartbeats. */
+const LOOP_LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 type Labels = Record<string, string | number>;
 
@@ -93,6 +97,7 @@ export class DaemonMetrics {
   private readonly expectedVotes = gauge(this.registry, 'corolink_quorum_expected_votes', 'Expected votes');
   private readonly quorumVotes = gauge(this.registry, 'corolink_quorum_needed_votes', 'Votes needed for quorum');
   private readonly pending = gauge(this.registry, 'corolink_totem_pending_messages', 'Messages waiting for the token');
+  private readonly loopLag: LoopLag;
   private readonly totem = {
     retransmits: new SnapshotCounter(
       this.registry,
@@ -176,11 +181,24 @@ export class DaemonMetrics {
       registers: [this.registry],
     });
     engine.on('tokenRotation', (seconds) => rotation.observe(seconds));
+    const loopLag = new Histogram({
+      name: 'corolink_event_loop_lag_seconds',
+      help: 'How late the event loop ran a timer due every 50 ms, by thread (a stall of D s shows as ≥ D − 0.05 s)',
+      labelNames: ['thread'],
+      buckets: LOOP_LAG_BUCKETS,
+      registers: [this.registry],
+    });
+    this.loopLag = new LoopLag((seconds) => loopLag.observe({ thread: this.loopLag.thread }, seconds));
     history.observeSamples((sample) => {
       if (sample.up && sample.latency_ms !== null) {
         histogram.observe({ peer: sample.nodeid, link: sample.link }, sample.latency_ms / 1000);
       }
     });
+  }
+
+  /** Stops the loop-lag sampling (the server is closing). */
+  close(): void {
+    this.loopLag.close();
   }
 
   /** Reads the snapshots and renders the Prometheus text format. */

@@ -96,6 +96,9 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     assert.ok(value(families, 'corolink_totem_messages_delivered_total') > 0);
     assert.ok(value(families, 'corolink_totem_retransmits_total') >= 0);
     assert.equal(value(families, 'corolink_config_version'), 1);
+    const loopLag = family(families, 'corolink_event_loop_lag_seconds');
+    assert.equal(loopLag.type, 'HISTOGRAM');
+    assert.equal(loopLag.metrics[0]?.labels?.thread, 'main');
     // Each write this node commits counts once. (The stored cluster config is not always one of them: when node 1
     // joined the store's view after another node seeded it, it came by state transfer, which is not a write.)
     const writesBefore = value(families, 'corolink_cfs_writes_total');
