@@ -11,10 +11,10 @@
  *   (re)created or goes down and drops by 1 per second to 1 — a flap damper (corolink: only after a down);
  * - a socket error is immediate down evidence (corolink: any send error reported by the driver).
  * corolink deviations: pings are scheduled per link at exact deadlines (knet wakes every 200 ms); pongs while
- * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs bring a link up (knet 1.35's
- * "fast data up" is not copied: data proves the peer→us direction only), but a connected link is kept up by any
- * frame the peer sends only on links it has up, and a link that carried such a frame within the ping interval
- * is not pinged (docs/transport.md § Heartbeats that follow the traffic).
+ * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs are liveness evidence (data
+ * from a peer proves the peer→us direction only, and a one-way path must not look up; knet 1.35's "fast data
+ * up" is not copied); a connected link that carries our data is pinged at the busy interval
+ * (docs/transport.md § Heartbeats that follow the traffic).
  */
 import { assert } from '../base/assert.ts';
 import { nextSeq, seqDistance } from '../wire/sequence.ts';
@@ -52,16 +52,8 @@ export class PeerLink {
   connected = false;
   /** Good pongs gathered while not connected. */
   pongsGathered = 0;
-  /**
-   * The latest moment the round trip on this link is known to have worked (−Infinity: never): a good pong's
-   * arrival; while connected also a heard-flagged data frame's arrival minus one ping interval (see `onHeardData`).
-   * The link times out counting from here.
-   */
+  /** When the last good pong arrived (−Infinity: never): the link times out counting from here. */
   lastHeardAtMs = Number.NEGATIVE_INFINITY;
-  /** When heard-flagged data last arrived: the link is quiet (needs pings) one interval later. */
-  lastHeardDataAtMs = Number.NEGATIVE_INFINITY;
-  /** When any frame from the peer last arrived on this link (what the heard flag of our own frames reports). */
-  lastReceivedAtMs = Number.NEGATIVE_INFINITY;
   /** When we last sent the peer data on this link (such a link is pinged BUSY_PING_RATE_MULTIPLIER × as often). */
   lastDataSentAtMs = Number.NEGATIVE_INFINITY;
   /** Since when the link is connected (meaningful while connected). */
@@ -113,22 +105,17 @@ export class PeerLink {
     this.lastChangeMs = now;
     this.pongsGathered = 0;
     this.lastHeardAtMs = Number.NEGATIVE_INFINITY;
-    this.lastHeardDataAtMs = Number.NEGATIVE_INFINITY;
-    this.lastReceivedAtMs = Number.NEGATIVE_INFINITY;
     this.lastDataSentAtMs = Number.NEGATIVE_INFINITY;
     this.lastSendError = null;
   }
 
   /**
-   * When the next ping is due: one interval after the last ping, and on a connected link also one interval after
-   * the last heard-flagged data — a link that carried the peer's traffic within the interval needs no ping. A
-   * connected link that carries our data is pinged at the busy interval: its failure is noticed (suspected)
-   * sooner, and only while there is data to protect.
+   * When the next ping is due: one interval after the last ping; on a connected link that carries our data, one
+   * busy interval after it — its failure is noticed (suspected) sooner, and only while there is data to protect.
    */
   pingAtMs(now: number): number {
-    if (!this.connected) return this.nextPingAtMs;
-    if (this.carriesOurData(now)) return Math.max(this.lastPingAtMs, this.lastHeardDataAtMs) + this.busyIntervalMs();
-    return Math.max(this.nextPingAtMs, this.lastHeardDataAtMs + this.options.pingIntervalMs);
+    if (!this.connected || !this.carriesOurData(now)) return this.nextPingAtMs;
+    return Math.min(this.nextPingAtMs, this.lastPingAtMs + this.busyIntervalMs());
   }
 
   /** Whether a ping is due at `now`. */
@@ -144,27 +131,6 @@ export class PeerLink {
   /** Whether we sent the peer data on this link within the last ping interval. */
   carriesOurData(now: number): boolean {
     return now - this.lastDataSentAtMs < this.options.pingIntervalMs;
-  }
-
-  /** When the peer's latest round-trip evidence arrived (a pong, or heard-flagged data). */
-  lastEvidenceArrivalMs(): number {
-    return Math.max(this.lastHeardAtMs, this.lastHeardDataAtMs);
-  }
-
-  /** Whether the peer was heard on this link within one ping interval (our frames' heard flag). */
-  heardRecently(now: number): boolean {
-    return now - this.lastReceivedAtMs < this.options.pingIntervalMs;
-  }
-
-  /**
-   * A heard-flagged data frame from the peer on a connected link: the peer received us within its ping interval
-   * before sending it, so the round trip worked one interval ago — the link's liveness moves there (never back),
-   * and no ping is needed for an interval. Ignored while down: only pongs bring a link up.
-   */
-  onHeardData(now: number): void {
-    if (!this.connected) return;
-    this.lastHeardDataAtMs = now;
-    this.lastHeardAtMs = Math.max(this.lastHeardAtMs, now - this.options.pingIntervalMs);
   }
 
   /** Takes the next ping sequence number and schedules the following ping. */

@@ -27,7 +27,6 @@ import {
   encodeFragment,
   encodePingPong,
   encodePmtuReply,
-  FLAG_HEARD,
   FLAG_URGENT,
   FRAGMENT_HEADER_BYTES,
   FRAME_BYTES_MAX,
@@ -136,10 +135,6 @@ export class Transport {
   /** Frames of the message being sent, by link (a broadcast is encoded once per link). */
   private readonly frameCache: (Uint8Array | Uint8Array[] | undefined)[] = new Array(LINKS_MAX).fill(undefined);
   private txSeq = 0;
-  /** The message being sent: its urgent flag, its one receiver (null: every peer) and its `now`. */
-  private urgentFlag = 0;
-  private sendTo: PeerState | null = null;
-  private sendNow = 0;
   private dataMtuBytes = Number.POSITIVE_INFINITY;
   private lastNow: number;
   private cachedDeadline = Number.POSITIVE_INFINITY;
@@ -300,32 +295,15 @@ export class Transport {
     }
     this.txSeq = nextSeq(this.txSeq);
     this.header.seq = this.txSeq;
-    this.urgentFlag = urgent ? FLAG_URGENT : 0;
+    this.header.flags = urgent ? FLAG_URGENT : 0;
     this.frameCache.fill(undefined);
-    this.sendNow = now;
     if (to === 'all') {
-      this.sendTo = null;
       for (const peer of this.peers.values()) this.route(peer, payload, urgent, now, actions);
       return;
     }
     const peer = this.peers.get(to);
-    this.sendTo = peer ?? null;
     if (peer === undefined) this.dropTx('unknown_node', actions);
     else this.route(peer, payload, urgent, now, actions);
-  }
-
-  /**
-   * Whether every receiver of the current message's frames on `link` was heard there within its ping interval
-   * (FLAG_HEARD). A broadcast checks every peer connected on the link — a superset of its receivers, so the
-   * flag never claims too much.
-   */
-  private heardOn(link: number): boolean {
-    if (this.sendTo !== null) return this.sendTo.links[link]?.heardRecently(this.sendNow) === true;
-    for (const peer of this.peers.values()) {
-      const peerLink = peer.links[link];
-      if (peerLink?.connected && !peerLink.heardRecently(this.sendNow)) return false;
-    }
-    return true;
   }
 
   private route(peer: PeerState, payload: Uint8Array, urgent: boolean, now: number, actions: TransportAction[]) {
@@ -360,7 +338,7 @@ export class Transport {
       SUSPECT_AFTER_PING_INTERVALS * dataLink.busyIntervalMs(),
       SUSPECT_TIMEOUT_FRACTION_MIN * pingTimeoutMs,
     );
-    if (now - dataLink.lastEvidenceArrivalMs() <= suspectAfterMs) {
+    if (now - dataLink.lastHeardAtMs <= suspectAfterMs) {
       peer.covering = null;
       return null;
     }
@@ -422,7 +400,6 @@ export class Transport {
     const cached = this.frameCache[link];
     if (cached !== undefined) return cached;
     this.header.link = link;
-    this.header.flags = this.urgentFlag | (this.heardOn(link) ? FLAG_HEARD : 0);
     let frames: Uint8Array | Uint8Array[];
     if (HEADER_BYTES + payload.length <= this.dataMtuBytes) {
       frames = encodeData(this.header, payload);
@@ -485,22 +462,7 @@ export class Transport {
     peerLink.counters.rxPackets++;
     peerLink.counters.rxBytes += bytes.length;
     this.noteIncarnation(peer, packet.header.incarnation, actions);
-    if (this.isEnabled(link)) {
-      peerLink.lastReceivedAtMs = now;
-      if ((packet.header.flags & FLAG_HEARD) !== 0 && isData(packet)) this.refreshLink(peerLink, now);
-    }
     this.handlePacket(peer, peerLink, packet, now, actions);
-  }
-
-  /**
-   * Heard-flagged data on a connected link postpones its ping and its timeout. The cached deadline is recomputed
-   * only when this link held it (keeps receive O(1); a stale earlier deadline would only cost a wasted tick —
-   * exactly the wake-up this saves).
-   */
-  private refreshLink(peerLink: PeerLink, now: number) {
-    const heldDeadline = !this.deadlineDirty && peerLink.nextDeadline(now) <= this.cachedDeadline;
-    peerLink.onHeardData(now);
-    if (heldDeadline) this.deadlineDirty = true;
   }
 
   private handlePacket(peer: PeerState, peerLink: PeerLink, packet: Packet, now: number, actions: TransportAction[]) {
@@ -958,10 +920,6 @@ function tunableChanges(update: LinkOptionsUpdate | undefined): LinkOptionsUpdat
     if (value !== undefined) changes[key] = value;
   }
   return changes;
-}
-
-function isData(packet: Packet): boolean {
-  return packet.type === 'data' || packet.type === 'fragment';
 }
 
 /** 1, 2, 4, 8…: the occurrences of a repeated event worth a log line (bounded log volume). */

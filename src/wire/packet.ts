@@ -45,13 +45,6 @@ export const FRAME_BYTES_MAX = HEADER_BYTES + BODY_BYTES_MAX;
 export const FRAGMENTS_MAX = 0xffff;
 /** Flag bit: the frame carries control traffic (sent on every up link). Informational for the receiver. */
 export const FLAG_URGENT = 0x01;
-/**
- * On a data or fragment frame: the sender received a frame from every receiver of these bytes on this link within
- * one ping interval, so the frame proves the round trip as of one interval ago (docs/transport.md § Heartbeats).
- */
-export const FLAG_HEARD = 0x02;
-/** Offset of the flags byte in the header. */
-const FLAGS_FIELD_OFFSET = 4;
 
 /** Numeric packet type codes on the wire. */
 export const PacketTypeCode = { data: 1, fragment: 2, ping: 3, pong: 4, pmtuProbe: 5, pmtuReply: 6 } as const;
@@ -242,8 +235,6 @@ export function relinkFrame(frame: Uint8Array, link: number): Uint8Array {
   assertField(Number.isInteger(link) && link >= 0 && link <= LINK_NUMBER_MAX, 'link');
   const copy = frame.slice();
   copy[LINK_FIELD_OFFSET] = link;
-  // What the sender heard on the old link says nothing about the new one.
-  copy[FLAGS_FIELD_OFFSET]! &= ~FLAG_HEARD;
   return copy;
 }
 
