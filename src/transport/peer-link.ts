@@ -52,8 +52,8 @@ export class PeerLink {
   connected = false;
   /** Good pongs gathered while not connected. */
   pongsGathered = 0;
-  /** When the last good pong arrived (−Infinity: never): the link times out counting from here. */
-  lastHeardAtMs = Number.NEGATIVE_INFINITY;
+  /** When the last good pong arrived (−Infinity: never). */
+  lastPongAtMs = Number.NEGATIVE_INFINITY;
   /** When we last sent the peer data on this link (such a link is pinged BUSY_PING_RATE_MULTIPLIER × as often). */
   lastDataSentAtMs = Number.NEGATIVE_INFINITY;
   /** Since when the link is connected (meaningful while connected). */
@@ -104,7 +104,7 @@ export class PeerLink {
     this.backoffStart = 1;
     this.lastChangeMs = now;
     this.pongsGathered = 0;
-    this.lastHeardAtMs = Number.NEGATIVE_INFINITY;
+    this.lastPongAtMs = Number.NEGATIVE_INFINITY;
     this.lastDataSentAtMs = Number.NEGATIVE_INFINITY;
     this.lastSendError = null;
   }
@@ -165,7 +165,7 @@ export class PeerLink {
 
   /** When a connected link goes down without a further pong (the backoff only shrinks, so this only moves earlier). */
   pongDeadlineMs(now: number): number {
-    return this.lastHeardAtMs + this.pongTimeoutAdjustedMs(now);
+    return this.lastPongAtMs + this.pongTimeoutAdjustedMs(now);
   }
 
   /**
@@ -187,9 +187,9 @@ export class PeerLink {
     }
     this.counters.pongsReceived++;
     this.recordLatency(latencyMs);
-    const gapMs = now - this.lastHeardAtMs;
+    const gapMs = now - this.lastPongAtMs;
     this.lastPongSeq = pingSeq;
-    this.lastHeardAtMs = now;
+    this.lastPongAtMs = now;
     this.lastSendError = null;
     if (this.connected) return 'refreshed';
     this.pongsGathered = gapMs > this.options.pingTimeoutMs ? 1 : this.pongsGathered + 1;
@@ -198,7 +198,7 @@ export class PeerLink {
 
   /** Forgives `pausedMs` of silence: this process was not running, so the peer's pongs could not be read. */
   forgivePause(pausedMs: number): void {
-    this.lastHeardAtMs += pausedMs;
+    this.lastPongAtMs += pausedMs;
   }
 
   /** Records a send error; the caller takes the link down if it was connected. */
@@ -230,7 +230,7 @@ export class PeerLink {
 
   /** Good pongs gathered that still count at `now` (the count restarts after a pingTimeoutMs gap). */
   pongsGatheredAt(now: number): number {
-    return now - this.lastHeardAtMs > this.options.pingTimeoutMs ? 0 : this.pongsGathered;
+    return now - this.lastPongAtMs > this.options.pingTimeoutMs ? 0 : this.pongsGathered;
   }
 
   /** The earliest time this link needs a tick: the next ping, or the pong deadline of a connected link. */

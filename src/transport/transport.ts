@@ -338,7 +338,7 @@ export class Transport {
       SUSPECT_AFTER_PING_INTERVALS * dataLink.busyIntervalMs(),
       SUSPECT_TIMEOUT_FRACTION_MIN * pingTimeoutMs,
     );
-    if (now - dataLink.lastHeardAtMs <= suspectAfterMs) {
+    if (now - dataLink.lastPongAtMs <= suspectAfterMs) {
       peer.covering = null;
       return null;
     }
@@ -349,7 +349,7 @@ export class Transport {
     if (standby === null) return null;
     if (peer.covering?.suspect !== dataLink || peer.covering.standby !== standby) {
       peer.covering = { suspect: dataLink, standby };
-      for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.lastHeardAtMs - pingIntervalMs)) {
+      for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.lastPongAtMs - pingIntervalMs)) {
         this.emitData(peer, standby, relinkFrame(frame, standby.link), false, now, actions);
         this.stats.suspectResends++;
       }
@@ -592,7 +592,7 @@ export class Transport {
       for (const peerLink of peer.links) {
         if (peerLink === undefined || !this.isEnabled(peerLink.link)) continue;
         if (peerLink.timedOut(now)) {
-          const silentMs = Math.round(now - peerLink.lastHeardAtMs);
+          const silentMs = Math.round(now - peerLink.lastPongAtMs);
           this.linkDown(peer, peerLink, `no pong for ${silentMs} ms`, now, actions);
         }
         if (peerLink.pingDue(now)) {
@@ -683,7 +683,7 @@ export class Transport {
   /** Re-sends the frames that went out on `failed` since shortly before its last pong, on the new link(s). */
   private failOver(peer: PeerState, failed: PeerLink, now: number, actions: TransportAction[]) {
     if (this.options.linkMode === 'active' || peer.eligible.length === 0) return;
-    const sinceMs = failed.lastHeardAtMs - failed.options.pingIntervalMs;
+    const sinceMs = failed.lastPongAtMs - failed.options.pingIntervalMs;
     for (const frame of peer.recent.takeSentOn(failed.link, sinceMs)) {
       const target = this.options.linkMode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
       if (target === null) return;
@@ -906,7 +906,7 @@ export class Transport {
     const waiting = `waiting for pong_count pongs (${gathered}/${peerLink.options.pongCount})`;
     if (gathered > 0) return waiting;
     if (peerLink.lastSendError !== null) return `send error ${peerLink.lastSendError}`;
-    const silentSinceMs = Number.isFinite(peerLink.lastHeardAtMs) ? peerLink.lastHeardAtMs : peerLink.lastChangeMs;
+    const silentSinceMs = Number.isFinite(peerLink.lastPongAtMs) ? peerLink.lastPongAtMs : peerLink.lastChangeMs;
     const silentMs = now - silentSinceMs;
     return silentMs > peerLink.options.pingTimeoutMs ? `no pong for ${Math.round(silentMs)} ms` : waiting;
   }
