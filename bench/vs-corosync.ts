@@ -9,6 +9,7 @@
  *   p50/p99 and the bytes every host sent on each link during that run (veth tx counters);
  * - agreed throughput, one sender on node 1, received per node, for 64 B, 1 KiB and 64 KiB (bench/throughput.ts);
  * - resident memory per daemon when idle and right after the throughput runs;
+ * - idle cost: CPU seconds per daemon over 30 s of a quiet cluster (bench/idle-cpu.ts; also `npm run bench:idle`);
  * - self-delivery latency on an idle ring once the daemons are warm (after the throughput runs): p50/p99 of 2000
  *   round trips of 64 B after 100 unmeasured ones, as Corosync's anchor figures.
  * Prints a table (median, min–max of BENCH_RUNS rounds, default 5, and the ratio corolink/corosync) and, as the
@@ -22,6 +23,7 @@ import { ipIn, labUnavailableReason } from '../src/lab/command.ts';
 import { names } from '../src/lab/lab-state.ts';
 import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
+import { idleCpu } from './idle-cpu.ts';
 import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips } from './round-trips.ts';
 import { corolinkThroughput, corosyncThroughput, type Throughput } from './throughput.ts';
 
@@ -201,6 +203,7 @@ async function fullRound(engine: Engine): Promise<Sample> {
   await lineAfter(engine.logFile(1), 0, /Members\[3\]/);
   await pause(SETTLE_MS);
   const rssIdleMiB = meanRssMiB(engine);
+  const idle = await idleCpu(lab.nodeids.map((n) => engine.pid(n) ?? Number.NaN));
   const tput: Sample = {};
   const logFrom = size(engine.logFile(1));
   for (const s of SIZES) {
@@ -244,6 +247,7 @@ async function fullRound(engine: Engine): Promise<Sample> {
     ...tput,
     rssIdleMiB,
     rssLoadedMiB,
+    idleCpuS: idle.meanS,
   };
 }
 
@@ -279,6 +283,7 @@ const METRICS: { key: string; label: string; digits: number }[] = [
   ]),
   { key: 'tputNewMemberships', label: 'new memberships n1 logged during the throughput runs (count)', digits: 0 },
   { key: 'rssIdleMiB', label: 'RSS per daemon, idle (MiB)', digits: 1 },
+  { key: 'idleCpuS', label: 'CPU per daemon over 30 s idle (s)', digits: 2 },
   { key: 'rssLoadedMiB', label: 'RSS per daemon, right after the throughput runs (MiB)', digits: 1 },
 ];
 

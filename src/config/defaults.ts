@@ -76,10 +76,20 @@ export const DEFAULT_QDEVICE_NET_TLS = 'on';
 export const QDEVICE_NET_CONNECT_TIMEOUT_FACTOR = 0.8;
 /** The name corosync-qdevice registers its device under in votequorum (QDEVICE_VOTEQUORUM_DEVICE_NAME). */
 export const QDEVICE_NAME = 'Qdevice';
-/** corolink fast profile: ping every 20 ms … */
-export const FAST_PING_INTERVAL_MS = 20;
-/** … declare the link down after 250 ms without a pong (a pulled cable is noticed in ≤ 0.3 s) … */
+/**
+ * corolink fast profile. The ping timeout follows the effective token timeout as corosync's does (so it grows by
+ * token_coefficient per node), at 1/16 of it instead of 1/pong_count …
+ */
+export const FAST_PING_TIMEOUT_TOKEN_DIVISOR = 16;
+/** … never below 250 ms: a small cluster notices a pulled cable in ≤ 0.3 s … */
 export const FAST_PING_TIMEOUT_MS = 250;
+/**
+ * … a quiet link is pinged 4 times per timeout (corosync: 2), a link carrying our data 3 times as often
+ * (src/transport/limits.ts BUSY_PING_RATE_MULTIPLIER) …
+ */
+export const FAST_PINGS_PER_TIMEOUT = 4;
+/** … (the small-cluster interval: 62 ms) … */
+export const FAST_PING_INTERVAL_MS = Math.trunc(FAST_PING_TIMEOUT_MS / FAST_PINGS_PER_TIMEOUT);
 /** … and up again after 2 pongs. */
 export const FAST_PONG_COUNT = 2;
 /** corolink: passive mode waits this long before returning traffic to a recovered better link. */
@@ -246,12 +256,18 @@ export function corosyncLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: num
   };
 }
 
-/** corolink's fast profile: explicit keys win, unset ones take the fast values. */
-export function fastLinkTimers(iface: Partial<InterfaceConfig>): LinkTimers {
+/**
+ * corolink's fast profile: timeout = max(250 ms, token / 16), interval = timeout / 4 (docs/transport.md § Ping
+ * timers); explicit keys win, and an unset interval follows an explicit timeout.
+ */
+export function fastLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: number): LinkTimers {
+  const pingTimeoutMs =
+    explicit(iface.knet_ping_timeout) ??
+    Math.max(FAST_PING_TIMEOUT_MS, Math.trunc(tokenMs / FAST_PING_TIMEOUT_TOKEN_DIVISOR));
   return {
     pongCount: iface.knet_pong_count ?? FAST_PONG_COUNT,
-    pingTimeoutMs: explicit(iface.knet_ping_timeout) ?? FAST_PING_TIMEOUT_MS,
-    pingIntervalMs: explicit(iface.knet_ping_interval) ?? FAST_PING_INTERVAL_MS,
+    pingTimeoutMs,
+    pingIntervalMs: explicit(iface.knet_ping_interval) ?? Math.trunc(pingTimeoutMs / FAST_PINGS_PER_TIMEOUT),
   };
 }
 
@@ -371,7 +387,7 @@ export function deriveEffective(config: ClusterConfig): EffectiveConfig {
   const links = linkNumbers.map((link): EffectiveLink => {
     const iface: Partial<InterfaceConfig> = config.interfaces.findLast((i) => (i.linknumber ?? 0) === link) ?? {};
     const corosync = corosyncLinkTimers(iface, totem.tokenMs);
-    const timers = pingProfile === 'corosync' ? corosync : fastLinkTimers(iface);
+    const timers = pingProfile === 'corosync' ? corosync : fastLinkTimers(iface, totem.tokenMs);
     return {
       link,
       ...timers,

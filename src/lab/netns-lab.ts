@@ -114,6 +114,13 @@ function isProcessServing(pid: number | undefined, socket: string): boolean {
 }
 
 /** A running lab, made by `NetnsLab.up` or found again by `NetnsLab.open`. */
+/** CPU time (user + system, seconds) process `pid` has used so far, from /proc/PID/stat. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
 export class NetnsLab {
   private constructor(
     /** The lab directory. */
@@ -284,9 +291,7 @@ export class NetnsLab {
   cpuSeconds(nodeid: number): number {
     const pid = this.state.pids[nodeid];
     if (!pid || !this.running(nodeid)) throw new Error(`the daemon of n${nodeid} does not run`);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    return processCpuSeconds(pid);
   }
 
   /** Pulls host `nodeid`'s cable on `link` (the switch end of the veth goes down: the host loses carrier). */

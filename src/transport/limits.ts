@@ -30,8 +30,14 @@ export const FAILOVER_RING_FRAMES = 64;
 export const LINK_MTU_BYTES_MIN = 128;
 
 /**
- * Passive mode: the data link is *suspect* when no pong came for this many ping intervals (at least a quarter of
- * the ping timeout). While it is suspect, data also goes on the best other link; the receiver drops duplicates.
+ * A connected link that carried our data within the last ping interval is pinged this many times as often: a quiet
+ * cluster pings slowly, a link with data to protect is watched closely.
+ */
+export const BUSY_PING_RATE_MULTIPLIER = 3;
+
+/**
+ * Passive mode: the data link is *suspect* when no pong came for this many busy ping intervals (at least a quarter
+ * of the ping timeout). While it is suspect, data also goes on the best other link; the receiver drops duplicates.
  */
 export const SUSPECT_AFTER_PING_INTERVALS = 3;
 export const SUSPECT_TIMEOUT_FRACTION_MIN = 0.25;

@@ -13,11 +13,13 @@
  * corolink deviations: pings are scheduled per link at exact deadlines (knet wakes every 200 ms); pongs while
  * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs are liveness evidence (data
  * from a peer proves the peer→us direction only, and a one-way path must not look up; knet 1.35's "fast data
- * up" is not copied).
+ * up" is not copied); a connected link that carries our data is pinged at the busy interval
+ * (docs/transport.md § Heartbeats that follow the traffic).
  */
 import { assert } from '../base/assert.ts';
 import { nextSeq, seqDistance } from '../wire/sequence.ts';
 import {
+  BUSY_PING_RATE_MULTIPLIER,
   LATENCY_PRECISION_SAMPLES,
   PONG_TIMEOUT_BACKOFF_START,
   PONG_TIMEOUT_BACKOFF_STEP_MS,
@@ -52,6 +54,8 @@ export class PeerLink {
   pongsGathered = 0;
   /** When the last good pong arrived (−Infinity: never). */
   lastPongAtMs = Number.NEGATIVE_INFINITY;
+  /** When we last sent the peer data on this link (such a link is pinged BUSY_PING_RATE_MULTIPLIER × as often). */
+  lastDataSentAtMs = Number.NEGATIVE_INFINITY;
   /** Since when the link is connected (meaningful while connected). */
   upSinceMs = 0;
   /** Last up/down change (or creation / re-enable). */
@@ -101,12 +105,32 @@ export class PeerLink {
     this.lastChangeMs = now;
     this.pongsGathered = 0;
     this.lastPongAtMs = Number.NEGATIVE_INFINITY;
+    this.lastDataSentAtMs = Number.NEGATIVE_INFINITY;
     this.lastSendError = null;
+  }
+
+  /**
+   * When the next ping is due: one interval after the last ping; on a connected link that carries our data, one
+   * busy interval after it — its failure is noticed (suspected) sooner, and only while there is data to protect.
+   */
+  pingAtMs(now: number): number {
+    if (!this.connected || !this.carriesOurData(now)) return this.nextPingAtMs;
+    return Math.min(this.nextPingAtMs, this.lastPingAtMs + this.busyIntervalMs());
   }
 
   /** Whether a ping is due at `now`. */
   pingDue(now: number): boolean {
-    return now >= this.nextPingAtMs;
+    return now >= this.pingAtMs(now);
+  }
+
+  /** The ping interval of a link that carries our data. */
+  busyIntervalMs(): number {
+    return this.options.pingIntervalMs / BUSY_PING_RATE_MULTIPLIER;
+  }
+
+  /** Whether we sent the peer data on this link within the last ping interval. */
+  carriesOurData(now: number): boolean {
+    return now - this.lastDataSentAtMs < this.options.pingIntervalMs;
   }
 
   /** Takes the next ping sequence number and schedules the following ping. */
@@ -212,7 +236,7 @@ export class PeerLink {
   /** The earliest time this link needs a tick: the next ping, or the pong deadline of a connected link. */
   nextDeadline(now: number): number {
     if (!this.connected) return this.nextPingAtMs;
-    return Math.min(this.nextPingAtMs, this.pongDeadlineMs(now));
+    return Math.min(this.pingAtMs(now), this.pongDeadlineMs(now));
   }
 
   private recordLatency(sampleMs: number): void {

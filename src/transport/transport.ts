@@ -335,7 +335,7 @@ export class Transport {
   private standbyFor(peer: PeerState, dataLink: PeerLink, now: number, actions: TransportAction[]): PeerLink | null {
     const { pingIntervalMs, pingTimeoutMs } = dataLink.options;
     const suspectAfterMs = Math.max(
-      SUSPECT_AFTER_PING_INTERVALS * pingIntervalMs,
+      SUSPECT_AFTER_PING_INTERVALS * dataLink.busyIntervalMs(),
       SUSPECT_TIMEOUT_FRACTION_MIN * pingTimeoutMs,
     );
     if (now - dataLink.lastPongAtMs <= suspectAfterMs) {
@@ -350,7 +350,7 @@ export class Transport {
     if (peer.covering?.suspect !== dataLink || peer.covering.standby !== standby) {
       peer.covering = { suspect: dataLink, standby };
       for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.lastPongAtMs - pingIntervalMs)) {
-        this.emit(peer, standby, relinkFrame(frame, standby.link), false, now, actions);
+        this.emitData(peer, standby, relinkFrame(frame, standby.link), false, now, actions);
         this.stats.suspectResends++;
       }
     }
@@ -375,10 +375,24 @@ export class Transport {
   ) {
     const frames = this.framesOn(peerLink.link, payload);
     if (frames instanceof Uint8Array) {
-      this.emit(peer, peerLink, frames, remember, now, actions);
+      this.emitData(peer, peerLink, frames, remember, now, actions);
       return;
     }
-    for (const frame of frames) this.emit(peer, peerLink, frame, remember, now, actions);
+    for (const frame of frames) this.emitData(peer, peerLink, frame, remember, now, actions);
+  }
+
+  /** Emits a data frame; a link that starts carrying our data is pinged at the busy interval from now on. */
+  private emitData(
+    peer: PeerState,
+    peerLink: PeerLink,
+    frame: Uint8Array,
+    remember: boolean,
+    now: number,
+    actions: TransportAction[],
+  ) {
+    if (!peerLink.carriesOurData(now)) this.deadlineDirty = true;
+    peerLink.lastDataSentAtMs = now;
+    this.emit(peer, peerLink, frame, remember, now, actions);
   }
 
   /** The frames of the current message on `link`: one data frame, or fragments of at most the data MTU. */
@@ -673,7 +687,7 @@ export class Transport {
     for (const frame of peer.recent.takeSentOn(failed.link, sinceMs)) {
       const target = this.options.linkMode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
       if (target === null) return;
-      this.emit(peer, target, relinkFrame(frame, target.link), true, now, actions);
+      this.emitData(peer, target, relinkFrame(frame, target.link), true, now, actions);
       this.stats.failoverResends++;
     }
   }

@@ -13,6 +13,7 @@ import type { HaStatusV1 } from '../ipc/schema.ts';
 import { HTTP_REFUSALS } from './guard.ts';
 import { HaMetrics } from './ha-metrics.ts';
 import type { ClusterHistory } from './history.ts';
+import { LoopLag } from './loop-lag.ts';
 
 /**
  * The one label scheme (docs/metrics.md "Labels"): a node — this one or a peer — is always `nodeid` + `name`, a
@@ -30,6 +31,9 @@ const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
  * waits for the representative's hold (hold_ms), a ring about to lose its token nears token_ms.
  */
 const ROTATION_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Histogram buckets for event-loop lag, seconds: timer slop is ~1 ms; 50 ms and more starves the heartbeats. */
+const LOOP_LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 type Labels = Record<string, string | number>;
 
@@ -141,6 +145,7 @@ export class DaemonMetrics {
     registers: [],
   });
   private readonly pending = gauge(this.registry, 'corolink_totem_pending_messages', 'Messages waiting for the token');
+  private readonly loopLag: LoopLag;
   private readonly totem = {
     retransmits: new SnapshotCounter(
       this.registry,
@@ -238,12 +243,25 @@ export class DaemonMetrics {
       registers: [this.registry],
     });
     engine.on('tokenRotation', (seconds) => rotation.observe(seconds));
+    const loopLag = new Histogram({
+      name: 'corolink_event_loop_lag_seconds',
+      help: 'How late the event loop ran a timer due every 50 ms, by thread (a stall of D s shows as ≥ D − 0.05 s)',
+      labelNames: ['thread'],
+      buckets: LOOP_LAG_BUCKETS,
+      registers: [this.registry],
+    });
+    this.loopLag = new LoopLag((seconds) => loopLag.observe({ thread: this.loopLag.thread }, seconds));
     history.observeSamples((sample) => {
       if (sample.up && sample.latency_ms !== null) {
         const labels = { ...this.nodeLabels(sample.nodeid), link: sample.link };
         histogram.observe(labels, sample.latency_ms / 1000);
       }
     });
+  }
+
+  /** Stops the loop-lag sampling (the server is closing). */
+  close(): void {
+    this.loopLag.close();
   }
 
   /** Reads the snapshots and renders the Prometheus text format. */

@@ -96,6 +96,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   app.addHook('onClose', async () => {
     history.close();
     guard.close();
+    metrics.close();
   });
   try {
     await app.listen({ host: options.address, port: options.port });

@@ -140,6 +140,12 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     assert.equal(value(families, 'corolink_config_version'), 1);
     assert.ok(value(families, 'corolink_process_cpu_seconds_total') > 0);
     assert.ok(value(families, 'corolink_process_resident_memory_bytes') > 10 * 1024 * 1024);
+    const loopLag = family(families, 'corolink_event_loop_lag_seconds');
+    assert.equal(loopLag.type, 'HISTOGRAM');
+    // The parser drops a labelled histogram's labels and count: read the thread label from the text itself.
+    const text = await (await fetch(`${n1}metrics`)).text();
+    const count = /^corolink_event_loop_lag_seconds_count\{thread="main"\} (\d+)$/m.exec(text);
+    assert.ok(count && Number(count[1]) > 0, 'the main thread has lag samples');
     // Each write this node commits counts once. (The stored cluster config is not always one of them: when node 1
     // joined the store's view after another node seeded it, it came by state transfer, which is not a write.)
     const writesBefore = value(families, 'corolink_cfs_writes_total');
