@@ -6,7 +6,6 @@
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
  * Prints a table, then one JSON line of the headline figures.
  */
-import type { CpgGroup } from '../src/client/cpg-group.ts';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { sendMany } from './cpg-send.ts';
 
