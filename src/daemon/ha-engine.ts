@@ -86,18 +86,6 @@ export class HaEngine implements ServiceEngine {
     return this.run({ type: 'confchg', kind: 'regular', members: change.members, ringSeq: change.ringId.seq }, now);
   }
 
-  syncProcess(): boolean {
-    return true;
-  }
-
-  syncAbort(): EngineAction[] {
-    return [];
-  }
-
-  syncActivate(): EngineAction[] {
-    return [];
-  }
-
   nextDeadline(): number {
     return this.core.nextDeadline();
   }

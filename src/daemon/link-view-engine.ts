@@ -5,7 +5,8 @@
  * dashboard show it as a matrix: a link down in one direction only is visible from any node, which no single
  * node's own view can show (corosync-cfgtool -s on every node, gathered through the ring instead of by ssh).
  *
- * Pure: the daemon hands in the local view as a `serviceRequest`; nothing here reads a clock or a socket.
+ * Views are soft state: the sync needs no barrier (each arrives in agreed order like any message), so the engine
+ * has no `syncProcess`. Pure: the daemon hands in the local view as a `serviceRequest`; no clock, no socket.
  */
 import { LINK_NUMBER_MAX } from '../base/limits.ts';
 import { PROCESSORS_MAX } from '../totem/messages.ts';
@@ -132,27 +133,6 @@ export class LinkViewEngine implements ServiceEngine {
   /** Every member multicasts its view in the sync, so a joining node learns every view at once. */
   syncInit(_change: RegularChange): EngineAction[] {
     return this.publish(true);
-  }
-
-  /** Views are soft state: the sync needs no barrier (each arrives in agreed order like any message). */
-  syncProcess(): boolean {
-    return true;
-  }
-
-  syncAbort(): EngineAction[] {
-    return [];
-  }
-
-  syncActivate(): EngineAction[] {
-    return [];
-  }
-
-  nextDeadline(): number {
-    return Number.POSITIVE_INFINITY;
-  }
-
-  tick(): EngineAction[] {
-    return [];
   }
 
   /** Every member's view (members without one yet have none), ascending by node id. */

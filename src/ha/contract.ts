@@ -52,23 +52,27 @@ export interface HaWatchdog {
 }
 
 /** A resource's requested state (ha-manager's `state` property). */
-export type HaRequestedState = 'started' | 'stopped' | 'disabled' | 'ignored';
+export const HA_REQUESTED_STATES = ['started', 'stopped', 'disabled', 'ignored'] as const;
+export type HaRequestedState = (typeof HA_REQUESTED_STATES)[number];
 
 /** Service states as ha-manager names them. */
-export type HaServiceState =
-  | 'started'
-  | 'starting'
-  | 'stopping'
-  | 'stopped'
-  | 'recovery'
-  | 'fence'
-  | 'freeze'
-  | 'migrate'
-  | 'relocate'
-  | 'error';
+export const HA_SERVICE_STATES = [
+  'started',
+  'starting',
+  'stopping',
+  'stopped',
+  'recovery',
+  'fence',
+  'freeze',
+  'migrate',
+  'relocate',
+  'error',
+] as const;
+export type HaServiceState = (typeof HA_SERVICE_STATES)[number];
 
 /** Node states as ha-manager names them. */
-export type HaNodeState = 'online' | 'unknown' | 'fence' | 'gone' | 'maintenance';
+export const HA_NODE_STATES = ['online', 'unknown', 'fence', 'gone', 'maintenance'] as const;
+export type HaNodeState = (typeof HA_NODE_STATES)[number];
 
 /** A resource's settings beside its type-specific part (ha-manager's service properties). */
 export interface HaResourceSettings {

@@ -4,6 +4,7 @@
  * a message from the network that does not match is dropped and counted, never asserted on.
  */
 import type { HaServiceState } from './contract.ts';
+import { HA_SERVICE_STATES } from './contract.ts';
 
 /** A unit's row in the manager status (ha-manager's service_status). */
 export interface ServiceEntry {
@@ -75,18 +76,7 @@ const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isIntList = (v: unknown): v is number[] => Array.isArray(v) && v.every(isInt);
 const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
-const SERVICE_STATES: readonly string[] = [
-  'started',
-  'starting',
-  'stopping',
-  'stopped',
-  'recovery',
-  'fence',
-  'freeze',
-  'migrate',
-  'relocate',
-  'error',
-];
+const SERVICE_STATES: readonly string[] = HA_SERVICE_STATES;
 
 function isReport(v: unknown): v is LrmReport {
   const r = v as LrmReport;

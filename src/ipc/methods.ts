@@ -8,6 +8,10 @@ import { Value } from 'typebox/value';
 import { GROUP_NAME_BYTES_MAX, LINK_NUMBER_MAX, UINT32_MAX } from '../base/limits.ts';
 import { pathProblem } from '../cfs/limits.ts';
 import { CONFIG_FILE_BYTES_MAX } from '../config/defaults.ts';
+import { HA_REQUESTED_STATES } from '../ha/contract.ts';
+
+/** The requested states of an HA resource (one list, src/ha/contract.ts). */
+export { HA_REQUESTED_STATES };
 
 /** Error codes of `{"error": {"code": …}}`. */
 export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'internal';
@@ -56,7 +60,6 @@ export const HA_RETRIES_MAX = 1000;
 /** The resource types of resources.cfg (src/ha/contract.ts `HaResourceSpec`). */
 export const HA_RESOURCE_TYPES = ['exec', 'systemd', 'ip'] as const;
 /** The requested states of a resource (src/ha/contract.ts `HaRequestedState`). */
-export const HA_REQUESTED_STATES = ['started', 'stopped', 'disabled', 'ignored'] as const;
 
 const HA_SID_PATTERN = new RegExp(`^(${HA_RESOURCE_TYPES.join('|')}):[A-Za-z0-9][A-Za-z0-9_.-]*$`);
 const HA_GROUP_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/;

@@ -6,7 +6,10 @@
  */
 import { type Static, Type } from 'typebox';
 import { LINK_NUMBER_MAX, UINT32_MAX } from '../base/limits.ts';
-import { HA_REQUESTED_STATES } from './methods.ts';
+import { HA_NODE_STATES, HA_REQUESTED_STATES, HA_SERVICE_STATES } from '../ha/contract.ts';
+
+/** The HA state names of the contract (one list, src/ha/contract.ts). */
+export { HA_NODE_STATES, HA_SERVICE_STATES };
 
 /** The contract version every result carries in `version`. */
 export const CONTRACT_VERSION = 1;
@@ -244,20 +247,6 @@ export const MembershipEventSchema = Type.Object({
 /** `quorum` event: votequorum's new state. */
 export const QuorumEventSchema = QuorumStateSchema;
 
-/** Service states as ha-manager names them (src/ha/contract.ts `HaServiceState`). */
-export const HA_SERVICE_STATES = [
-  'started',
-  'starting',
-  'stopping',
-  'stopped',
-  'recovery',
-  'fence',
-  'freeze',
-  'migrate',
-  'relocate',
-  'error',
-] as const;
-const HA_NODE_STATES = ['online', 'unknown', 'fence', 'gone', 'maintenance'] as const;
 const HaServiceState = Type.Enum(HA_SERVICE_STATES, { description: 'service state, as ha-manager names it' });
 const HaNodeState = Type.Enum(HA_NODE_STATES, { description: 'node state, as ha-manager names it' });
 

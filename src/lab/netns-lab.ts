@@ -500,19 +500,8 @@ export class NetnsLab {
    */
   exec(nodeid: number, command: string[], timeoutMs: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const child = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          this.namespace(nodeid),
-          'env',
-          `COROLINK_SOCKET=${this.socket(nodeid)}`,
-          `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`,
-          ...command,
-        ],
-        { stdio: 'inherit' },
-      );
+      const [file, ...args] = this.nodeCommand(nodeid, command);
+      const child = spawn(file!, args, { stdio: 'inherit' });
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.once('error', reject);
       child.once('exit', (code, signal) => {
@@ -606,18 +595,13 @@ export class NetnsLab {
         Array.from({ length: this.state.links }, (_, l) => labAddress(n, l)).includes(host),
     );
     if (nodeid === undefined) throw new RangeError(`no lab host has the name or address '${host}'`);
-    return [
-      'ip',
-      'netns',
-      'exec',
-      this.namespace(nodeid),
-      'env',
-      `COROLINK_SOCKET=${this.socket(nodeid)}`,
-      `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`,
-      'sh',
-      '-c',
-      script,
-    ];
+    return this.nodeCommand(nodeid, ['sh', '-c', script]);
+  }
+
+  /** `command` run in host `nodeid`'s namespace with its COROLINK_SOCKET and COROLINK_CONFIG preset. */
+  private nodeCommand(nodeid: number, command: readonly string[]): string[] {
+    const env = [`COROLINK_SOCKET=${this.socket(nodeid)}`, `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`];
+    return ['ip', 'netns', 'exec', this.namespace(nodeid), 'env', ...env, ...command];
   }
 
   /**

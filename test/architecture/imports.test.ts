@@ -23,7 +23,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cpg: ['base', 'config', 'totem'],
   cfs: ['base', 'config'],
   ha: ['base', 'config'],
-  ipc: ['base', 'config', 'cpg', 'cfs'],
+  ipc: ['base', 'config', 'cpg', 'cfs', 'ha'],
   qdevice: ['base', 'quorum'],
   daemon: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'ha', 'ipc', 'qdevice'],
   client: ['base', 'config', 'ipc'],
