@@ -3,6 +3,9 @@
  * with its path and the message envelope, into one CPG message (1 MiB), hence 4 KiB less than 1 MiB.
  */
 
+/** How often a write refused while the store synchronises is submitted again (the daemon and the simulator). */
+export const SYNC_RETRY_INTERVAL_MS = 50;
+
 /** Largest file content in bytes. */
 export const FILE_BYTES_MAX = 1024 * 1024 - 4096;
 /** Largest sum of all file contents in bytes (pmxcfs: 128 MiB). */

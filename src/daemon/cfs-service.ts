@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { CfsCore, CfsResult } from '../cfs/core.ts';
+import { SYNC_RETRY_INTERVAL_MS } from '../cfs/limits.ts';
 import { type CfsEntry, type CfsEntryInfo, CfsStore } from '../cfs/store.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from './cfs-engine.ts';
 import type { NodeEngine } from './engine.ts';
@@ -13,9 +14,8 @@ import type { StackOptions } from './stack.ts';
 
 /** A write not delivered back within this long is answered "outcome unknown" (it may still be applied). */
 const WRITE_TIMEOUT_MS = 60_000;
-/** How long a write refused during a synchronisation is retried, and how often. */
+/** How long a write refused during a synchronisation is retried (how often: SYNC_RETRY_INTERVAL_MS). */
 const SYNC_RETRY_MS = 5_000;
-const SYNC_RETRY_INTERVAL_MS = 50;
 const UNKNOWN_OUTCOME = 'the write may or may not be applied; read it back';
 
 /** A write; a put's `mtime` defaults to now (an archived copy keeps its original's). */

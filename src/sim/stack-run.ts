@@ -6,6 +6,8 @@
  * store replicas, agreed CPG views), deliver a message from every process and commit a write from every node.
  * The checkers of stack-checkers.ts judge what the clients recorded.
  */
+
+import { SYNC_RETRY_INTERVAL_MS } from '../cfs/limits.ts';
 import { type FaultEvent, planFaults } from './faults.ts';
 import {
   applyNetworkFault,
@@ -37,8 +39,6 @@ export const CPG_GROUPS = ['g0', 'g1'] as const;
 const CFS_PATHS = 4;
 /** Most CPG messages one client action multicasts. */
 const MULTICASTS_PER_ACTION_MAX = 3;
-/** How often a write refused while the store synchronises is submitted again (the daemon's cfs-service does too). */
-const SYNC_RETRY_INTERVAL_MS = 50;
 
 export interface StackSeedOptions {
   seed: number;
