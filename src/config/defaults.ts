@@ -72,8 +72,13 @@ export const DEFAULT_QDEVICE_NET_ALGORITHM = 'ffsplit';
 export const DEFAULT_QDEVICE_NET_TIE_BREAKER = 'lowest' as const;
 /** corosync-qdevice: quorum.device.net.tls. */
 export const DEFAULT_QDEVICE_NET_TLS = 'on';
-/** corosync-qdevice.8: quorum.device.net.connect_timeout defaults to 0.8 × quorum.device.timeout. */
+/**
+ * corosync-qdevice.8: the qnetd heartbeat and quorum.device.net.connect_timeout default to 0.8 × quorum.device.timeout
+ * (qdevice_net_instance_init_from_cmap) …
+ */
 export const QDEVICE_NET_CONNECT_TIMEOUT_FACTOR = 0.8;
+/** … and the device polls votequorum every 0.5 × quorum.device.timeout (cast_vote_timer_interval). */
+export const QDEVICE_CAST_VOTE_INTERVAL_FACTOR = 0.5;
 /** The name corosync-qdevice registers its device under in votequorum (QDEVICE_VOTEQUORUM_DEVICE_NAME). */
 export const QDEVICE_NAME = 'Qdevice';
 /**

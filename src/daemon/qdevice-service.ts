@@ -7,6 +7,7 @@
  * for the device, the vote is asked for more often so that the sync ends as soon as the arbiter answered. A reload
  * that changes the device's net settings restarts the client; one that removes the device unregisters it.
  */
+import { QDEVICE_CAST_VOTE_INTERVAL_FACTOR } from '../config/defaults.ts';
 import { type EffectiveQuorumDevice, QDEVICE_NAME } from '../config/index.ts';
 import type { QdeviceStatusV1 } from '../ipc/schema.ts';
 import type { QdeviceRequest, RingId } from '../quorum/index.ts';
@@ -198,7 +199,7 @@ export class QdeviceService {
   /** corosync-qdevice's vote timer: every `timeout / 2`. */
   private startPollTimer(): void {
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
-    const intervalMs = Math.max(1, Math.trunc((this.device?.timeoutMs ?? 0) / 2));
+    const intervalMs = Math.max(1, Math.trunc((this.device?.timeoutMs ?? 0) * QDEVICE_CAST_VOTE_INTERVAL_FACTOR));
     this.pollTimer = setInterval(() => this.poll(), intervalMs);
     this.pollTimer.unref();
   }

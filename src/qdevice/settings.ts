@@ -2,6 +2,7 @@
  * corosync-qdevice's fixed settings for model net (`qdevices/qnet-config.h`, the advanced settings' defaults) and
  * the timers it derives from `quorum.device.timeout` (`qdevice_net_instance_init_from_cmap`).
  */
+import { QDEVICE_CAST_VOTE_INTERVAL_FACTOR, QDEVICE_NET_CONNECT_TIMEOUT_FACTOR } from '../config/defaults.ts';
 
 /** The CN qnetd's server certificate carries (`QDEVICE_NET_DEFAULT_NSS_QNETD_CN`). */
 export const QNETD_SERVER_CN = 'Qnetd Server';
@@ -28,7 +29,7 @@ export interface QdeviceNetTimers {
 
 /** Heartbeat = 0.8 × timeout (clamped), cast vote = 0.5 × timeout, as corosync-qdevice derives them. */
 export function qdeviceNetTimers(deviceTimeoutMs: number): QdeviceNetTimers {
-  const derived = Math.trunc(deviceTimeoutMs * 0.8);
+  const derived = Math.trunc(deviceTimeoutMs * QDEVICE_NET_CONNECT_TIMEOUT_FACTOR);
   let heartbeatIntervalMs = derived;
   let warning: string | null = null;
   if (derived < HEARTBEAT_INTERVAL_MS_MIN) {
@@ -41,7 +42,7 @@ export function qdeviceNetTimers(deviceTimeoutMs: number): QdeviceNetTimers {
   return {
     heartbeatIntervalMs,
     connectTimeoutMs: heartbeatIntervalMs,
-    castVoteIntervalMs: Math.trunc(deviceTimeoutMs * 0.5),
+    castVoteIntervalMs: Math.trunc(deviceTimeoutMs * QDEVICE_CAST_VOTE_INTERVAL_FACTOR),
     warning,
   };
 }

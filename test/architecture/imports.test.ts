@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cfs: ['base', 'config'],
   ha: ['base', 'config'],
   ipc: ['base', 'config', 'cpg', 'cfs', 'ha'],
-  qdevice: ['base', 'quorum'],
+  qdevice: ['base', 'config', 'quorum'],
   daemon: ['base', 'config', 'wire', 'crypto', 'transport', 'totem', 'quorum', 'cpg', 'cfs', 'ha', 'ipc', 'qdevice'],
   client: ['base', 'config', 'ipc'],
   web: ['base', 'config', 'ipc', 'daemon'],
