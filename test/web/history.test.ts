@@ -21,7 +21,15 @@ class FakeEngine extends EventEmitter {
   }
   stackSnapshot() {
     return {
-      quorum: { quorate: true, expectedVotes: 3, highestExpected: 3, totalVotes: 3, quorum: 2, flags: ['Quorate'] },
+      quorum: {
+        quorate: true,
+        expectedVotes: 3,
+        highestExpected: 3,
+        totalVotes: 3,
+        quorum: 2,
+        flags: ['Quorate'],
+        device: null,
+      },
     };
   }
 }
