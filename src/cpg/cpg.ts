@@ -14,7 +14,8 @@
 //    nodes: NODEUP/NODEDOWN), then delivers the held data messages and sends the queued requests. A held message
 //    of a sender the new view lacks goes before the change, in the old view if that has its sender, else nowhere.
 // A transitional configuration abandons an unfinished sync — its held messages go in the current view, to members
-// that have their sender, or nowhere — then removes the members of nodes that left (NODEDOWN).
+// that have their sender, or nowhere. The old ring's last data messages that follow it are delivered in that view
+// too; when the regular configuration arrives the members of nodes that left are removed (NODEDOWN).
 // Deviation from corosync: no separate downlist exchange — Totem's transitional configuration already names the
 // departed nodes identically on every surviving node.
 
@@ -109,8 +110,7 @@ export class Cpg {
       case 'tick':
         return [];
       case 'transitionalEnd':
-        this.inTransitional = false;
-        return [];
+        return this.endTransitional();
       case 'localJoin':
         return this.localJoin(event.group, event.pid);
       case 'localLeave':
@@ -199,6 +199,25 @@ export class Cpg {
     this.sync = undefined;
     this.operational = false;
     this.knownNodes = new Set(members);
+    this.reassembler.forgetAll();
+    this.inTransitional = true;
+    return actions;
+  }
+
+  /**
+   * The old ring's last data messages (between the transitional configuration and the regular one) go in the old
+   * view, departed nodes' members included: a member of the old ring may have delivered them there already in that
+   * ring, then moved on (seed 5791: node 4 delivered 4:1/2, 4:1/3 and 4:1's LEAVE at 847.0 ms in ring {1,2,3,4};
+   * nodes 1 and 2 got them only in the transitional configuration {1,2,3} at 1007.4 ms and, having removed 4:1 on
+   * that configuration, dropped them, then showed 4:1 leave without them). Only when the regular configuration
+   * arrives do the departed nodes' members leave (NODEDOWN). Join/leave messages of the window are not applied: the
+   * NODEDOWN and the next SYNCs carry their effect, and a member cut off with a hole in the old ring's stream may have
+   * applied the same leave without the messages before it (seed 199).
+   */
+  private endTransitional(): CpgAction[] {
+    if (!this.inTransitional) return [];
+    this.inTransitional = false;
+    const actions: CpgAction[] = [];
     for (const group of this.view.groupNames()) {
       const gone = this.view.members(group).filter((member) => !this.knownNodes.has(member.nodeId));
       if (gone.length === 0) continue;
@@ -206,8 +225,6 @@ export class Cpg {
       const left = gone.map((member) => change(member, 'CPG_REASON_NODEDOWN'));
       actions.push(...this.confchg(group, this.view.members(group), left, []));
     }
-    this.reassembler.forgetAll();
-    this.inTransitional = true;
     return actions;
   }
 
@@ -224,14 +241,15 @@ export class Cpg {
   private regular(event: { members: number[]; ringId: RingId }): CpgAction[] {
     assert(isStrictlyAscending(event.members), "CPG: a ring's member list is ascending and unique");
     assert(event.members.includes(this.localNodeId), 'CPG: a regular configuration holds this node');
+    const actions = this.endTransitional();
     this.ringMembers = [...event.members];
     this.operational = false;
-    this.inTransitional = false;
     this.sync = { ringId: event.ringId, awaiting: new Set(event.members), announced: new Map() };
     const members: SyncMember[] = [];
     for (const [group, pids] of this.intents) for (const pid of pids) members.push({ group, pid });
     const frames = this.frames({ type: 'sync', ringId: event.ringId, members });
     return [
+      ...actions,
       log('debug', `sync started for ring ${event.ringId.rep}.${event.ringId.seq.toString(16)}`),
       ...frames.map((payload): CpgAction => ({ type: 'totemMulticast', payload })),
     ];

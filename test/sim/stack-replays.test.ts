@@ -26,6 +26,11 @@ const REPLAYS: { defect: string; seed: StackSeedOptions; acknowledged?: string }
     defect: 'Totem re-formed the ring without node 1 every consensus round (COMMIT → RECOVERY → GATHER livelock)',
     seed: { seed: 694, nodes: 7, links: 1 },
   },
+  {
+    defect:
+      "CPG dropped a departed node's old-ring messages in the transitional configuration its sender had delivered them in the old view",
+    seed: { seed: 5791, nodes: 4, links: 1 },
+  },
 ];
 
 for (const { defect, seed, acknowledged } of REPLAYS) {
