@@ -433,17 +433,20 @@ export const DEFAULT_HA_FENCE_TIMEOUT_MS = 2000;
 /** corolink HA: added to the recovery wait for clock-rate differences and scheduling delay on the two nodes. */
 export const DEFAULT_HA_FENCE_MARGIN_MS = 1000;
 
+/** Report intervals per lease: one covers the last report before a membership change, the rest the change itself. */
+const REPORTS_PER_LEASE = 4;
+
 /** The HA managers' timing terms (docs/ha.md "Fencing" derives each). */
 export interface HaTimings {
   /** The watchdog's fence timeout: no feed within it and the node's HA resources are stopped. */
   fenceTimeoutMs: number;
-  /** The local manager's status report interval: half the token timeout. */
+  /** The local manager's status report interval: a quarter of the token timeout. */
   reportIntervalMs: number;
   /**
    * How long after sending a message that came back in agreed order (synced, quorate) a node may still run
-   * services and feed its watchdog: token + consensus (the longest a lost node takes to notice and leave the ring)
-   * + 2 report intervals (a member keeps its lease through a membership change: its last report before it and its
-   * first after it are at most that far apart around the change).
+   * services and feed its watchdog: one token timeout. It caps how long a lost node can act on a quorum it no longer
+   * has (shorter than the token + consensus its membership needs to notice); a member keeps its lease through every
+   * membership change that, with the sync after it, ends within three report intervals (docs/ha.md "Fencing").
    */
   leaseMs: number;
   marginMs: number;
@@ -455,12 +458,12 @@ export interface HaTimings {
 
 /** Derives the HA timings from Totem's effective token and consensus timeouts. */
 export function haTimings(
-  totem: Pick<EffectiveTotem, 'tokenMs' | 'consensusMs'>,
+  totem: Pick<EffectiveTotem, 'tokenMs'>,
   fenceTimeoutMs = DEFAULT_HA_FENCE_TIMEOUT_MS,
   marginMs = DEFAULT_HA_FENCE_MARGIN_MS,
 ): HaTimings {
-  const reportIntervalMs = Math.floor(totem.tokenMs / 2);
-  const leaseMs = totem.tokenMs + totem.consensusMs + 2 * reportIntervalMs;
+  const reportIntervalMs = Math.floor(totem.tokenMs / REPORTS_PER_LEASE);
+  const leaseMs = totem.tokenMs;
   return {
     fenceTimeoutMs,
     reportIntervalMs,

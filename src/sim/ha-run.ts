@@ -40,7 +40,7 @@ const SIM_FENCE_TIMEOUT_MS = 300;
 const SIM_FENCE_MARGIN_MS = 100;
 /** HA timings of the simulator, derived from the fuzz Totem timings as the daemon derives its own. */
 export const HA_SIM_TIMINGS: HaTimings = haTimings(
-  { tokenMs: FUZZ_TOTEM_TIMINGS.tokenMs!, consensusMs: FUZZ_TOTEM_TIMINGS.consensusMs! },
+  { tokenMs: FUZZ_TOTEM_TIMINGS.tokenMs! },
   SIM_FENCE_TIMEOUT_MS,
   SIM_FENCE_MARGIN_MS,
 );

@@ -20,7 +20,7 @@ function setup() {
       { nodeId: 1, name: 'n1' },
       { nodeId: 2, name: 'n2' },
     ],
-    timings: haTimings({ tokenMs: 1000, consensusMs: 1200 }),
+    timings: haTimings({ tokenMs: 1000 }),
     runner: {
       run: async (op: HaOp, spec: HaResourceSpec) => {
         runs.push(`${op} ${spec.sid}`);

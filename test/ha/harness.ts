@@ -5,7 +5,7 @@ import type { HaEvent, HaOp, HaOpResult } from '../../src/ha/contract.ts';
 import { HaCore, type HaCoreAction } from '../../src/ha/core.ts';
 import type { AdminRequest, HaMessage } from '../../src/ha/messages.ts';
 
-export const TIMINGS = haTimings({ tokenMs: 1000, consensusMs: 1200 });
+export const TIMINGS = haTimings({ tokenMs: 1000 });
 
 interface Node {
   id: number;
