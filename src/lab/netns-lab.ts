@@ -6,13 +6,14 @@
  * in time; every daemon is stopped by PID; every created thing is recorded first (lab-state.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
 import { haWatchdogPaths } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
 import { ip, ipIn, run } from './command.ts';
 import {
+  BIN,
   daemonArgs,
   POLL_INTERVAL_MS,
   statusAt,
@@ -161,6 +162,7 @@ export class NetnsLab {
     writeState(dir, state);
     const lab = new NetnsLab(dir, state);
     try {
+      lab.writeCorolinkOnPath();
       writeClusterFiles(
         {
           linkMode: state.mode,
@@ -598,10 +600,30 @@ export class NetnsLab {
     return this.nodeCommand(nodeid, ['sh', '-c', script]);
   }
 
-  /** `command` run in host `nodeid`'s namespace with its COROLINK_SOCKET and COROLINK_CONFIG preset. */
+  /**
+   * `command` run in host `nodeid`'s namespace with its COROLINK_SOCKET and COROLINK_CONFIG preset and this
+   * corolink first on PATH, as the package installs it on a real node (`qdevice setup` runs `corolink status` on
+   * the other nodes over the remote shell).
+   */
   private nodeCommand(nodeid: number, command: readonly string[]): string[] {
-    const env = [`COROLINK_SOCKET=${this.socket(nodeid)}`, `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`];
+    const env = [
+      `COROLINK_SOCKET=${this.socket(nodeid)}`,
+      `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`,
+      `PATH=${this.binDir}:${process.env.PATH ?? ''}`,
+    ];
     return ['ip', 'netns', 'exec', this.namespace(nodeid), 'env', ...env, ...command];
+  }
+
+  /** The folder with the lab's `corolink` command (runs this checkout's bin/corolink.mjs with this node). */
+  private get binDir(): string {
+    return join(this.dir, 'bin');
+  }
+
+  private writeCorolinkOnPath(): void {
+    mkdirSync(this.binDir, { recursive: true });
+    writeFileSync(join(this.binDir, 'corolink'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, {
+      mode: 0o755,
+    });
   }
 
   /**

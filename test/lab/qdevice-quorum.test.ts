@@ -1,0 +1,195 @@
+// Issue 17's Done-when scenarios on namespaced hosts against Debian's corosync-qnetd: `corolink qdevice setup` in
+// one command (certificates over the lab's remote shell, the live config change, the wait for the vote), then the
+// device's vote through a node crash, a cut between the two nodes (each still reaching qnetd), qnetd stopped, a
+// 2/2 split of four nodes, and a real Corosync + corosync-qdevice cluster on the same qnetd.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { StatusV1 } from '../../src/ipc/schema.ts';
+import { onPath, run } from '../../src/lab/command.ts';
+import { BIN } from '../../src/lab/daemon-process.ts';
+import { NetnsLab } from '../../src/lab/netns-lab.ts';
+import { qnetdUnavailableReason } from '../../src/lab/qnetd-host.ts';
+import { CorosyncCluster, corosyncUnavailableReason } from './corosync-cluster.ts';
+import { healthy, skipReason } from './helpers.ts';
+
+const execFileAsync = promisify(execFile);
+const skip = skipReason ?? qnetdUnavailableReason() ?? (onPath('openssl') ? undefined : 'qdevice setup needs openssl');
+/** Bound of every wait for a membership or vote change (token loss + consensus + the device's sync, loaded CI). */
+const CHANGE_TIMEOUT_MS = 60_000;
+
+const corolink = (lab: NetnsLab, args: string[]) =>
+  execFileAsync(process.execPath, [BIN, ...args], {
+    env: { ...process.env, COROLINK_SOCKET: lab.socket(1), COROLINK_CONFIG: lab.configPath },
+  });
+
+/** `corolink qdevice setup` run on n1 as a user would, in one command, waiting (bounded) for every node's vote. */
+async function qdeviceSetup(lab: NetnsLab): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(process.execPath, [
+    BIN,
+    'lab',
+    'exec',
+    '--dir',
+    lab.dir,
+    '1',
+    '--',
+    'corolink',
+    'qdevice',
+    'setup',
+    lab.qnetdAddress,
+    '--ssh-command',
+    `corolink lab rsh --dir ${lab.dir}`,
+    '--yes',
+    '--wait',
+    String(CHANGE_TIMEOUT_MS / 1000),
+  ]);
+}
+
+/** Every member counts the device: the Qdevice flag, its vote in the total, every member `A,V,NMW`. */
+const deviceVoting = (members: number) => (s: StatusV1) =>
+  s.quorum.quorate &&
+  s.members.length === members &&
+  s.quorum.flags.includes('Qdevice') &&
+  s.quorum.total_votes === members + 1 &&
+  s.members.every((m) => m.qdevice === 'A,V,NMW');
+
+/** Alone in its membership of `members`, quorate or not. */
+const settled = (members: number, quorate: boolean) => (s: StatusV1) =>
+  s.members.length === members && s.quorum.quorate === quorate;
+
+/** qnetd's own view: `corosync-qnetd-tool -l`. */
+const qnetdClients = (lab: NetnsLab) => run('corosync-qnetd-tool', ['-l', '-p', lab.qnetdFiles.socket]);
+
+describe('netns lab: 2 nodes + Debian corosync-qnetd (ffsplit), setup in one command', { skip }, () => {
+  let lab: NetnsLab;
+  const waitFor = (predicate: (s: StatusV1) => boolean, nodes: number[]) =>
+    lab.waitFor(predicate, { timeoutMs: CHANGE_TIMEOUT_MS, nodes });
+
+  before(async () => {
+    lab = await NetnsLab.up({ nodes: 2, links: 2, qnetd: true, dir: mkdtempSync(join(tmpdir(), 'corolink-lab-')) });
+    await lab.waitFor(healthy(2), { timeoutMs: 60_000 });
+  });
+  after(async () => {
+    if (lab) await NetnsLab.open(lab.dir).down();
+  });
+
+  test('qdevice setup: certificates, live change and the vote counted on both nodes, in one command', async () => {
+    const { stdout } = await qdeviceSetup(lab);
+    assert.match(stdout, /config_version 1 → 2: applied/);
+    assert.match(stdout, /n1: Qdevice vote counted: flags Quorate Qdevice, total votes 3, expected 3, quorum 2/);
+    assert.match(stdout, /n2: Qdevice vote counted: flags Quorate Qdevice, total votes 3, expected 3, quorum 2/);
+    await waitFor(deviceVoting(2), [1, 2]);
+    const { stdout: status } = await corolink(lab, ['status']);
+    assert.match(status, /^Expected votes: +3$/m);
+    assert.match(status, /^Total votes: +3$/m);
+    assert.match(status, /^Flags: +Quorate Qdevice\s*$/m);
+    assert.match(status, /^0x00000001 +1 +A,V,NMW n1 \(local\)$/m);
+    assert.match(status, /^0x00000002 +1 +A,V,NMW n2$/m);
+    assert.match(status, /^0x00000000 +1 +Qdevice$/m);
+    assert.match(await qnetdClients(lab), /Cluster "demo":[\s\S]*Node ID 1:[\s\S]*Node ID 2:/);
+  });
+
+  test('qnetd stopped: both nodes stay quorate without the device vote; qnetd back → the vote returns', async () => {
+    await execFileAsync(process.execPath, [BIN, 'lab', 'qnetd', 'stop', '--dir', lab.dir]);
+    const withoutVote = (s: StatusV1) =>
+      s.quorum.quorate && s.members.length === 2 && s.quorum.total_votes === 2 && s.quorum.expected_votes === 3;
+    const statuses = await waitFor(withoutVote, [1, 2]);
+    for (const s of statuses) assert.equal(s.quorum.qdevice?.cast_vote, false, 'the device row shows no vote');
+    await execFileAsync(process.execPath, [BIN, 'lab', 'qnetd', 'start', '--dir', lab.dir]);
+    lab = NetnsLab.open(lab.dir); // the CLI recorded qnetd's new PID in lab.json
+    await waitFor(deviceVoting(2), [1, 2]);
+  });
+
+  for (const round of [1, 2]) {
+    test(`both links between the nodes cut, qnetd reachable (round ${round}): n1 (tie_breaker lowest) alone quorate; mended → one membership with the vote`, async () => {
+      await lab.breakPair(1, 2);
+      try {
+        await waitFor(settled(1, true), [1]);
+        await waitFor(settled(1, false), [2]);
+        // Both settled: exactly one quorate, and it is the tie breaker's side.
+        const [n1, n2] = await Promise.all([lab.status(1), lab.status(2)]);
+        assert.deepEqual(
+          [n1.quorum.quorate, n1.quorum.total_votes, n2.quorum.quorate, n2.quorum.total_votes],
+          [true, 2, false, 1],
+        );
+      } finally {
+        await lab.breakPair(1, 2, false);
+      }
+      await waitFor(deviceVoting(2), [1, 2]);
+    });
+  }
+
+  test('kill -9 of n2: n1 stays quorate with 2 of 3 votes', async () => {
+    await lab.crash(2);
+    const [n1] = await waitFor(settled(1, true), [1]);
+    assert.deepEqual([n1!.quorum.total_votes, n1!.quorum.expected_votes, n1!.quorum.quorum], [2, 3, 2]);
+    assert.ok(n1!.quorum.flags.includes('Qdevice'));
+  });
+});
+
+describe('netns lab: 4 nodes + Debian corosync-qnetd, and a real Corosync cluster on the same qnetd', { skip }, () => {
+  let lab: NetnsLab;
+  let corosync: CorosyncCluster | undefined;
+  const waitFor = (predicate: (s: StatusV1) => boolean, nodes: number[]) =>
+    lab.waitFor(predicate, { timeoutMs: CHANGE_TIMEOUT_MS, nodes });
+
+  before(async () => {
+    lab = await NetnsLab.up({ nodes: 4, links: 1, qnetd: true, dir: mkdtempSync(join(tmpdir(), 'corolink-lab-')) });
+    await lab.waitFor(healthy(4), { timeoutMs: 60_000 });
+    await qdeviceSetup(lab);
+    await waitFor(deviceVoting(4), [1, 2, 3, 4]);
+  });
+  after(async () => {
+    await corosync?.down();
+    if (lab) await lab.down();
+  });
+
+  test('split 2/2: exactly one half quorate (ffsplit, tie_breaker lowest: n1 and n2), the other not', async () => {
+    await lab.partition([
+      [1, 2],
+      [3, 4],
+    ]);
+    try {
+      await waitFor(settled(2, true), [1, 2]);
+      await waitFor(settled(2, false), [3, 4]);
+      const statuses = await Promise.all(lab.nodeids.map((n) => lab.status(n)));
+      assert.deepEqual(
+        statuses.map((s) => [s.quorum.quorate, s.quorum.total_votes]),
+        [
+          [true, 3],
+          [true, 3],
+          [false, 2],
+          [false, 2],
+        ],
+      );
+    } finally {
+      await lab.heal();
+    }
+    await waitFor(deviceVoting(4), [1, 2, 3, 4]);
+  });
+
+  test('interoperability: corosync-qnetd-tool -l lists a Corosync 3 + corosync-qdevice cluster and this one', {
+    skip: corosyncUnavailableReason(),
+  }, async () => {
+    corosync = await CorosyncCluster.up(lab, 'cslab', 2);
+    const outputs = await corosync.waitForQuorumtool(
+      (out) => /^Flags: +Quorate Qdevice/m.test(out) && /^Total votes: +3$/m.test(out),
+      CHANGE_TIMEOUT_MS,
+    );
+    for (const out of outputs) assert.match(out, /A,V,NMW cs1[\s\S]*A,V,NMW cs2/);
+    const listed = await qnetdClients(lab);
+    const cluster = (name: string) =>
+      new RegExp(`Cluster "${name}":\\n(?:(?!Cluster ")[^\\n]*\\n?)*`).exec(listed)?.[0] ?? '';
+    const nodeIds = (name: string) =>
+      [...cluster(name).matchAll(/Node ID (\d+):/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    assert.deepEqual(nodeIds('demo'), [1, 2, 3, 4], listed);
+    assert.deepEqual(nodeIds('cslab'), [1, 2], listed);
+    for (const ip of [corosync.address(1), corosync.address(2)]) assert.match(cluster('cslab'), new RegExp(ip));
+    // corolink's nodes are still counted with the device on the shared qnetd.
+    await waitFor(deviceVoting(4), [1, 2, 3, 4]);
+  });
+});
