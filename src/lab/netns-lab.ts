@@ -601,14 +601,15 @@ export class NetnsLab {
   }
 
   /**
-   * `command` run in host `nodeid`'s namespace with its COROLINK_SOCKET and COROLINK_CONFIG preset and this
-   * corolink first on PATH, as the package installs it on a real node (`qdevice setup` runs `corolink status` on
-   * the other nodes over the remote shell).
+   * `command` run in host `nodeid`'s namespace with its COROLINK_SOCKET and COROLINK_CONFIG preset, this corolink
+   * first on PATH as the package installs it on a real node (`qdevice setup` runs `corolink status` on the other
+   * nodes over the remote shell), and COROLINK_LAB_DIR set so that `corolink lab rsh` there finds this lab.
    */
   private nodeCommand(nodeid: number, command: readonly string[]): string[] {
     const env = [
       `COROLINK_SOCKET=${this.socket(nodeid)}`,
       `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`,
+      `COROLINK_LAB_DIR=${this.dir}`,
       `PATH=${this.binDir}:${process.env.PATH ?? ''}`,
     ];
     return ['ip', 'netns', 'exec', this.namespace(nodeid), 'env', ...env, ...command];

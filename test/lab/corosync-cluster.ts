@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ip, ipIn, onPath, run } from '../../src/lab/command.ts';
 import { labAddress, names } from '../../src/lab/lab-state.ts';
 import type { NetnsLab } from '../../src/lab/netns-lab.ts';
@@ -248,10 +248,13 @@ system {
   }
 }
 
-/** True while `pid` runs and is not a zombie. */
+/** True while `pid` runs one of Corosync's daemons, not a zombie (guards against a reused PID). */
 function alive(pid: number): boolean {
   try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return (
+      /^corosync(-qdevice)?$/.test(basename(argv0)) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    );
   } catch {
     return false;
   }

@@ -27,7 +27,7 @@ const corolink = (lab: NetnsLab, args: string[]) =>
     env: { ...process.env, COROLINK_SOCKET: lab.socket(1), COROLINK_CONFIG: lab.configPath },
   });
 
-/** `corolink qdevice setup` run on n1 as a user would, in one command, waiting (bounded) for every node's vote. */
+/** `corolink qdevice setup` run on n1 as docs/quorum.md shows it, in one command, waiting (bounded) for the vote. */
 async function qdeviceSetup(lab: NetnsLab): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [
     BIN,
@@ -42,7 +42,7 @@ async function qdeviceSetup(lab: NetnsLab): Promise<{ stdout: string; stderr: st
     'setup',
     lab.qnetdAddress,
     '--ssh-command',
-    `corolink lab rsh --dir ${lab.dir}`,
+    'corolink lab rsh', // the lab's node shell says which lab (COROLINK_LAB_DIR)
     '--yes',
     '--wait',
     String(CHANGE_TIMEOUT_MS / 1000),
