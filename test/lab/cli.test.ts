@@ -100,6 +100,9 @@ describe('corolink lab (CLI)', { skip: skipReason }, () => {
       'show',
     );
     assert.equal(config, readFileSync(join(dir, 'corosync.conf'), 'utf8'));
+    // A node's shell has the lab's `corolink` on PATH and knows its lab (`corolink lab rsh` for qdevice setup).
+    const { stdout: fromNode } = await lab(dir, 'exec', '2', '--', 'corolink', 'lab', 'status', '--json');
+    assert.equal((JSON.parse(fromNode) as Record<string, StatusV1>).n2?.local_nodeid, 2);
 
     await lab(dir, 'down');
     assert.equal(existsSync(dir), false, 'lab directory removed');
