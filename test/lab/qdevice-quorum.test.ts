@@ -64,6 +64,22 @@ const settled = (members: number, quorate: boolean) => (s: StatusV1) =>
 /** qnetd's own view: `corosync-qnetd-tool -l`. */
 const qnetdClients = (lab: NetnsLab) => run('corosync-qnetd-tool', ['-l', '-p', lab.qnetdFiles.socket]);
 
+/** `corosync-qnetd-tool -l` as cluster name → node id (ascending) → its `Key: value` lines. */
+function parseQnetdList(text: string): Record<string, Record<number, Record<string, string>>> {
+  const clusters: Record<string, Record<number, Record<string, string>>> = {};
+  let nodes: Record<number, Record<string, string>> | undefined;
+  let node: Record<string, string> | undefined;
+  for (const line of text.split('\n')) {
+    const cluster = /^Cluster "(.+)":$/.exec(line);
+    const nodeid = /^ {4}Node ID (\d+):$/.exec(line);
+    const field = /^ {8}([^:]+):\s*(.*)$/.exec(line);
+    if (cluster) nodes = clusters[cluster[1]!] = {};
+    else if (nodeid && nodes) node = nodes[Number(nodeid[1])] = {};
+    else if (field && node) node[field[1]!] = field[2]!.trim();
+  }
+  return clusters;
+}
+
 describe('netns lab: 2 nodes + Debian corosync-qnetd (ffsplit), setup in one command', { skip }, () => {
   let lab: NetnsLab;
   const waitFor = (predicate: (s: StatusV1) => boolean, nodes: number[]) =>
@@ -182,13 +198,25 @@ describe('netns lab: 4 nodes + Debian corosync-qnetd, and a real Corosync cluste
     );
     for (const out of outputs) assert.match(out, /A,V,NMW cs1[\s\S]*A,V,NMW cs2/);
     const listed = await qnetdClients(lab);
-    const cluster = (name: string) =>
-      new RegExp(`Cluster "${name}":\\n(?:(?!Cluster ")[^\\n]*\\n?)*`).exec(listed)?.[0] ?? '';
-    const nodeIds = (name: string) =>
-      [...cluster(name).matchAll(/Node ID (\d+):/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
-    assert.deepEqual(nodeIds('demo'), [1, 2, 3, 4], listed);
-    assert.deepEqual(nodeIds('cslab'), [1, 2], listed);
-    for (const ip of [corosync.address(1), corosync.address(2)]) assert.match(cluster('cslab'), new RegExp(ip));
+    const clusters = parseQnetdList(listed);
+    assert.deepEqual(Object.keys(clusters).sort(), ['cslab', 'demo'], listed);
+    // Both clients told qnetd the same things: their configured and member node lists, and got ACK votes.
+    for (const [name, ids] of [
+      ['demo', [1, 2, 3, 4]],
+      ['cslab', [1, 2]],
+    ] as const) {
+      const nodes = clusters[name]!;
+      assert.deepEqual(Object.keys(nodes).map(Number), ids, listed);
+      for (const node of Object.values(nodes)) {
+        assert.equal(node['Configured node list'], ids.join(', '), listed);
+        assert.equal(node['Membership node list'], ids.join(', '), listed);
+        assert.match(node.Vote ?? '', /\(ACK\)$/, listed);
+      }
+    }
+    assert.deepEqual(
+      Object.values(clusters.cslab!).map((node) => node['Client address']?.replace(/^::ffff:|:\d+$/g, '')),
+      [corosync.address(1), corosync.address(2)],
+    );
     // corolink's nodes are still counted with the device on the shared qnetd.
     await waitFor(deviceVoting(4), [1, 2, 3, 4]);
   });
