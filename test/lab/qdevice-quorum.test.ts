@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { StatusV1 } from '../../src/ipc/schema.ts';
+import { CorolinkClient } from '../../src/client/client.ts';
+import type { QdeviceStatusV1, StatusV1 } from '../../src/ipc/schema.ts';
 import { onPath, run } from '../../src/lab/command.ts';
 import { BIN } from '../../src/lab/daemon-process.ts';
 import { NetnsLab } from '../../src/lab/netns-lab.ts';
@@ -21,6 +22,7 @@ const execFileAsync = promisify(execFile);
 const skip = skipReason ?? qnetdUnavailableReason() ?? (onPath('openssl') ? undefined : 'qdevice setup needs openssl');
 /** Bound of every wait for a membership or vote change (token loss + consensus + the device's sync, loaded CI). */
 const CHANGE_TIMEOUT_MS = 60_000;
+const VOTE_POLL_MS = 200;
 
 const corolink = (lab: NetnsLab, args: string[]) =>
   execFileAsync(process.execPath, [BIN, ...args], {
@@ -60,6 +62,30 @@ const deviceVoting = (members: number) => (s: StatusV1) =>
 /** Alone in its membership of `members`, quorate or not. */
 const settled = (members: number, quorate: boolean) => (s: StatusV1) =>
   s.members.length === members && s.quorum.quorate === quorate;
+
+/**
+ * Waits (bounded) until node `nodeid`'s qdevice-net client has qnetd's `vote` for the membership `members`: a new
+ * membership resets the vote to wait_for_reply and votes for older rings are ignored, so this is qnetd's decision
+ * for that partition, not a vote left from before the change.
+ */
+async function waitForVote(lab: NetnsLab, nodeid: number, members: number[], vote: 'ack' | 'nack'): Promise<void> {
+  const client = await CorolinkClient.connect({ socket: lab.socket(nodeid), reconnect: false });
+  try {
+    const deadline = Date.now() + CHANGE_TIMEOUT_MS;
+    let last: QdeviceStatusV1 | undefined;
+    for (;;) {
+      last = await client.qdeviceStatus();
+      const device = last.device;
+      if (device && device.members.join() === members.join() && device.net.last_vote === vote) return;
+      if (Date.now() > deadline) {
+        throw new Error(`n${nodeid}: no ${vote} for members ${members} in time: ${JSON.stringify(last.device)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, VOTE_POLL_MS));
+    }
+  } finally {
+    client.close();
+  }
+}
 
 /** qnetd's own view: `corosync-qnetd-tool -l`. */
 const qnetdClients = (lab: NetnsLab) => run('corosync-qnetd-tool', ['-l', '-p', lab.qnetdFiles.socket]);
@@ -124,9 +150,11 @@ describe('netns lab: 2 nodes + Debian corosync-qnetd (ffsplit), setup in one com
     test(`both links between the nodes cut, qnetd reachable (round ${round}): n1 (tie_breaker lowest) alone quorate; mended → one membership with the vote`, async () => {
       await lab.breakPair(1, 2);
       try {
+        // qnetd's decision for both partitions, then votequorum's answer to it on each side.
+        await Promise.all([waitForVote(lab, 1, [1], 'ack'), waitForVote(lab, 2, [2], 'nack')]);
         await waitFor(settled(1, true), [1]);
         await waitFor(settled(1, false), [2]);
-        // Both settled: exactly one quorate, and it is the tie breaker's side.
+        // Exactly one quorate, and it is the tie breaker's side.
         const [n1, n2] = await Promise.all([lab.status(1), lab.status(2)]);
         assert.deepEqual(
           [n1.quorum.quorate, n1.quorum.total_votes, n2.quorum.quorate, n2.quorum.total_votes],
@@ -170,6 +198,10 @@ describe('netns lab: 4 nodes + Debian corosync-qnetd, and a real Corosync cluste
       [3, 4],
     ]);
     try {
+      await Promise.all([
+        ...[1, 2].map((n) => waitForVote(lab, n, [1, 2], 'ack')),
+        ...[3, 4].map((n) => waitForVote(lab, n, [3, 4], 'nack')),
+      ]);
       await waitFor(settled(2, true), [1, 2]);
       await waitFor(settled(2, false), [3, 4]);
       const statuses = await Promise.all(lab.nodeids.map((n) => lab.status(n)));
