@@ -30,7 +30,7 @@ const corolink = (lab: NetnsLab, args: string[]) =>
   });
 
 /** `corolink qdevice setup` run on n1 as docs/quorum.md shows it, in one command, waiting (bounded) for the vote. */
-async function qdeviceSetup(lab: NetnsLab): Promise<{ stdout: string; stderr: string }> {
+async function qdeviceSetup(lab: NetnsLab, options: string[] = []): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [
     BIN,
     'lab',
@@ -48,6 +48,7 @@ async function qdeviceSetup(lab: NetnsLab): Promise<{ stdout: string; stderr: st
     '--yes',
     '--wait',
     String(CHANGE_TIMEOUT_MS / 1000),
+    ...options,
   ]);
 }
 
@@ -192,32 +193,42 @@ describe('netns lab: 4 nodes + Debian corosync-qnetd, and a real Corosync cluste
     if (lab) await lab.down();
   });
 
-  test('split 2/2: exactly one half quorate (ffsplit, tie_breaker lowest: n1 and n2), the other not', async () => {
-    await lab.partition([
-      [1, 2],
-      [3, 4],
-    ]);
+  /** Splits {1,2} from {3,4}: `winners` quorate with 3 votes, the other half not, with 2; healed after. */
+  async function split(winners: number[], losers: number[]): Promise<void> {
+    await lab.partition([winners, losers]);
     try {
       await Promise.all([
-        ...[1, 2].map((n) => waitForVote(lab, n, [1, 2], 'ack')),
-        ...[3, 4].map((n) => waitForVote(lab, n, [3, 4], 'nack')),
+        ...winners.map((n) => waitForVote(lab, n, winners, 'ack')),
+        ...losers.map((n) => waitForVote(lab, n, losers, 'nack')),
       ]);
-      await waitFor(settled(2, true), [1, 2]);
-      await waitFor(settled(2, false), [3, 4]);
+      await waitFor(settled(2, true), winners);
+      await waitFor(settled(2, false), losers);
       const statuses = await Promise.all(lab.nodeids.map((n) => lab.status(n)));
       assert.deepEqual(
         statuses.map((s) => [s.quorum.quorate, s.quorum.total_votes]),
-        [
-          [true, 3],
-          [true, 3],
-          [false, 2],
-          [false, 2],
-        ],
+        lab.nodeids.map((n) => (winners.includes(n) ? [true, 3] : [false, 2])),
       );
     } finally {
       await lab.heal();
     }
     await waitFor(deviceVoting(4), [1, 2, 3, 4]);
+  }
+
+  test('split 2/2: exactly one half quorate (ffsplit, tie_breaker lowest: n1 and n2), the other not', async () => {
+    await split([1, 2], [3, 4]);
+  });
+
+  test('the device again with tie_breaker highest: the same split, now n3 and n4 quorate', async () => {
+    await execFileAsync(process.execPath, [
+      BIN,
+      ...['lab', 'exec', '--dir', lab.dir, '1', '--'],
+      ...['corolink', 'qdevice', 'remove', '--ssh-command', 'corolink lab rsh', '--yes'],
+    ]);
+    await waitFor((s) => s.quorum.quorate && !s.quorum.flags.includes('Qdevice'), [1, 2, 3, 4]);
+    const { stdout } = await qdeviceSetup(lab, ['--tie-breaker', 'highest']);
+    assert.match(stdout, /config_version 3 → 4: applied/);
+    await waitFor(deviceVoting(4), [1, 2, 3, 4]);
+    await split([3, 4], [1, 2]);
   });
 
   test('interoperability: corosync-qnetd-tool -l lists a Corosync 3 + corosync-qdevice cluster and this one', {
