@@ -5,7 +5,7 @@
  * n1, then n2. A fault runs while the client host polls the address every 50 ms and, beside it, a process check
  * reads every host's processes every 100 ms: the client sees who answered, the check sees who runs the server.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { CorolinkClient } from '../client/client.ts';
 import type { HaServiceStatus, HaStatusV1, StatusV1 } from '../ipc/schema.ts';
 import { BIN } from './daemon-process.ts';
@@ -221,9 +221,13 @@ export class HaLab {
     return record;
   }
 
-  /** Host `nodeid`'s daemon log. */
-  log(nodeid: number): string {
-    return readFileSync(this.lab.logFile(nodeid), 'utf8');
+  /** Host `nodeid`'s daemon log (its supervisor's too), from byte `from` (`logSize` before a step: what it logged). */
+  log(nodeid: number, from = 0): string {
+    return readFileSync(this.lab.logFile(nodeid)).subarray(from).toString('utf8');
+  }
+
+  logSize(nodeid: number): number {
+    return statSync(this.lab.logFile(nodeid)).size;
   }
 
   private anyRunning(): number {

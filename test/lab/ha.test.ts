@@ -68,10 +68,15 @@ describe('netns lab: HA services through cable pulls and node failures (issue 16
   });
 
   test("both cables of n1 cut: n1's LRM stops the service, another node answers within 10 s, never two; back to n1 after", async () => {
+    const logFrom = ha.logSize(1);
     const record = await ha.cutAll(1);
     const to = assertRecovered(record, 1, 'both links cut');
     assert.equal(to, 2, 'recovered on the next preferred node');
-    assert.match(ha.log(1), /\[HA {4}\] stopping every HA resource of this node/, "n1's LRM stopped its services");
+    assert.match(
+      ha.log(1, logFrom),
+      /\[HA {4}\] stopping every HA resource of this node/,
+      "n1's LRM stopped its services",
+    );
     assert.deepEqual(ha.serving(), [2], 'the process check: the server runs on n2 only');
     await ha.restoreAll(1);
     await ha.waitPlaced(1); // failback: n1 has the highest priority and nofailback is off
@@ -87,6 +92,7 @@ describe('netns lab: HA services through cable pulls and node failures (issue 16
 
   test("kill -9 of n1's daemon: its watchdog stops the service within the fence timeout, recovered within 10 s; nofailback keeps it there", async () => {
     await ha.setWebGroup({ nofailback: true });
+    const logFrom = ha.logSize(1);
     const record = await ha.crash(1, false);
     const summary = summarizeFault(record, 1);
     assert.ok(summary.goneMs !== null, "n1's server stopped");
@@ -94,7 +100,11 @@ describe('netns lab: HA services through cable pulls and node failures (issue 16
       summary.goneMs <= DEFAULT_HA_FENCE_TIMEOUT_MS,
       `n1's server stopped ${summary.goneMs} ms after the kill (fence timeout ${DEFAULT_HA_FENCE_TIMEOUT_MS} ms)`,
     );
-    assert.match(ha.log(1), /\[HA {4}\] watchdog: .*stopping 2 services/, 'the supervisor fenced both resources');
+    assert.match(
+      ha.log(1, logFrom),
+      /\[HA {4}\] watchdog: .*stopping 2 services/,
+      'the supervisor fenced both resources',
+    );
     const to = assertRecovered(record, 1, 'kill -9');
     await ha.restart(1);
     await ha.until('n1 reports to the manager again', async () =>
@@ -112,6 +122,8 @@ describe('netns lab: HA services through cable pulls and node failures (issue 16
     const summary = summarizeFault(record, from);
     assert.deepEqual(summary.overlaps, [], 'never two answerers');
     assert.deepEqual(summary.answeredBy.at(-1), `n${target}`, 'answers from the target');
+    const changes = summarizePoll(record.samples.filter((s) => s.at >= record.t0)).changes;
+    assert.ok(changes.length <= 1, `one change of the answering node: ${summary.timeline}`);
     assert.ok(summary.gaps <= 1, `one gap (${summary.gaps}): ${summary.timeline}`);
     assert.deepEqual((await ha.service(WEB, 1)).state, 'started');
   });
@@ -123,6 +135,8 @@ describe('netns lab: HA services through cable pulls and node failures (issue 16
       const unsubscribe = await client.ha.onEvent((event) => {
         if (event.sid === 'exec:bad') events.push(event);
       });
+      const manager = (await ha.status(2)).manager!.nodeid;
+      const logFrom = ha.logSize(manager);
       await client.ha.add(`exec: bad\n\tstart test -e ${flag}\n\tstop true\n\tmonitor true\n`);
       const failed = await ha.until('exec:bad in error', async () => {
         const bad = await ha.service('exec:bad', 2);
@@ -143,13 +157,12 @@ describe('netns lab: HA services through cable pulls and node failures (issue 16
         messages.some((m) => /start failed .*: error/.test(m)),
         `the error is an event: ${messages}`,
       );
-      const manager = (await ha.status(2)).manager!.nodeid;
       for (const pattern of [
         /exec:bad: start failed .*restart 1 of 1/,
         /exec:bad: start failed on n\d: relocate/,
         /exec:bad: start failed .*: error/,
       ])
-        assert.match(ha.log(manager), pattern, 'every step is logged');
+        assert.match(ha.log(manager, logFrom), pattern, 'every step is logged');
       await client.ha.set('exec:bad', { state: 'disabled' });
       await ha.until('exec:bad stopped', async () =>
         (await ha.service('exec:bad', 2)).state === 'stopped' ? true : undefined,
