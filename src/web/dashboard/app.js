@@ -360,20 +360,13 @@ function renderClusterLinks(view) {
     ),
   );
   $('cluster-matrix').tBodies[0].replaceChildren(...rows);
-  const stateOf = new Map();
-  for (const from of view.views)
-    for (const p of from.paths) stateOf.set(`${from.nodeid}>${p.nodeid}:${p.link}`, p.state);
-  const down = view.views.flatMap((from) =>
-    from.paths
-      .filter((p) => p.state === 'DOWN')
-      .map((p) => {
-        const oneWay = stateOf.get(`${p.nodeid}>${from.nodeid}:${p.link}`) === 'UP';
-        return el(
-          'li',
-          { 'data-severity': 'bad', 'data-one-way': String(oneWay) },
-          `${from.name} → ${p.name} link${p.link} is DOWN${oneWay ? ` (${p.name} → ${from.name} is UP: one direction only)` : ''}`,
-        );
-      }),
+  // paths_down and its one-way marks are computed by the daemon (src/daemon/link-view.ts), as for the CLI.
+  const down = view.paths_down.map((p) =>
+    el(
+      'li',
+      { 'data-severity': 'bad', 'data-one-way': String(p.one_way) },
+      `${p.from_name} → ${p.to_name} link${p.link} is DOWN${p.one_way ? ` (${p.to_name} → ${p.from_name} is UP: one direction only)` : ''}`,
+    ),
   );
   $('down-paths').replaceChildren(
     ...(down.length ? down : [el('li', { 'data-severity': 'good' }, 'every path is up')]),
