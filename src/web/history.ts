@@ -59,6 +59,7 @@ export class ClusterHistory {
   private readonly timers: NodeJS.Timeout[];
   private readonly now: () => number;
   private nextSeq = 1;
+  private saving = false;
   private configVersion: number;
 
   constructor(
@@ -77,7 +78,8 @@ export class ClusterHistory {
     engine.on('quorum', this.onQuorum);
     this.sample();
     this.timers = [setInterval(() => this.sample(), SAMPLE_INTERVAL_MS)];
-    if (options.file !== undefined) this.timers.push(setInterval(() => this.save(), HISTORY_SAVE_INTERVAL_MS));
+    if (options.file !== undefined)
+      this.timers.push(setInterval(() => void this.save(false), HISTORY_SAVE_INTERVAL_MS));
     for (const timer of this.timers) timer.unref();
   }
 
@@ -104,7 +106,7 @@ export class ClusterHistory {
 
   close(): void {
     for (const timer of this.timers) clearInterval(timer);
-    this.save();
+    void this.save(true);
     this.engine.off('link', this.onLink);
     this.engine.off('membership', this.onMembership);
     this.engine.off('quorum', this.onQuorum);
@@ -142,13 +144,21 @@ export class ClusterHistory {
     for (const listener of this.listeners) listener({ kind: 'sample', row });
   }
 
-  /** Writes the history file (a failure is told and retried at the next save: the dashboard is not worth a crash). */
-  private save(): void {
-    if (this.options.file === undefined) return;
+  /**
+   * Writes the history file: at once on close, else in the background, skipped while the previous write is still
+   * going. A failure is told and retried at the next save: the dashboard is not worth a crash.
+   */
+  private async save(sync: boolean): Promise<void> {
+    const file = this.options.file;
+    if (file === undefined || (this.saving && !sync)) return;
+    this.saving = true;
     try {
-      writeHistoryFile(this.options.file, this.tiers.stored());
+      if (sync) writeHistoryFile(file, this.tiers.stored(), true);
+      else await writeHistoryFile(file, this.tiers.stored(), false);
     } catch (error) {
-      this.options.warn?.(`dashboard history not saved to ${this.options.file}: ${(error as Error).message}`);
+      this.options.warn?.(`dashboard history not saved to ${file}: ${(error as Error).message}`);
+    } finally {
+      this.saving = false;
     }
   }
 }

@@ -4,7 +4,7 @@
 // covered by http-api.test.ts).
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
@@ -193,10 +193,15 @@ describe('the history file', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('is written every minute with mode 0600 and restored by the next daemon', () => {
+  test('is written every minute with mode 0600 and restored by the next daemon', async () => {
     const file = historyFilePath(dir, 1);
     const saved = new ClusterHistory(engine as unknown as NodeEngine, { file, now });
     advance(HISTORY_SAVE_INTERVAL_MS);
+    // The periodic write runs in the background (libuv's pool): wait for it, bounded.
+    for (const deadline = Date.now() + 5000; !existsSync(file); ) {
+      assert.ok(Date.now() < deadline, 'the history file is written within 5 s of the minute');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const written = JSON.parse(readFileSync(file, 'utf8'));
     assert.equal(written.tiers[0].length, 61, 'the samples of the first minute');
@@ -216,12 +221,12 @@ describe('the history file', () => {
 
   test('a malformed file is ignored with its path and the field named; the history starts empty', () => {
     const file = historyFilePath(dir, 1);
-    writeFileSync(file, JSON.stringify({ version: 1, tiers: [[{ time: T0, samples: [{ nodeid: 0 }] }]] }));
+    writeFileSync(file, JSON.stringify({ version: 1, tiers: [[[T0, [[0, 0, 1, null]]]]] }));
     const warnings: string[] = [];
     const restored = new ClusterHistory(engine as unknown as NodeEngine, { file, now, warn: (m) => warnings.push(m) });
     try {
       assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!, new RegExp(`dashboard history not restored: ${file}: /tiers/0/0/samples/0`));
+      assert.match(warnings[0]!, new RegExp(`dashboard history not restored: ${file}: /tiers/0/0/1/0/0 `));
       assert.equal(restored.samples('5m').rows.length, 1, 'only the new sample');
     } finally {
       restored.close();
