@@ -78,12 +78,20 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
     await cluster?.stop();
   });
 
-  test('a bad delivery is refused by the client, naming it', async () => {
+  test('a bad delivery is refused, naming it, by cpgJoin and by the cpgMcast schema', async () => {
     await assert.rejects(
       clients[0]!.cpgJoin('bad-delivery', { delivery: 'fast' as 'safe' }),
       (error: Error) =>
         error instanceof InvalidArgumentError && /delivery is 'agreed' or 'safe', got fast/.test(error.message),
     );
+    // The method schema the daemon checks every request against (src/ipc/methods.ts), here checked by the client.
+    const group = await clients[0]!.cpgJoin('bad-delivery-raw');
+    await assert.rejects(
+      clients[0]!.call('cpgMcast', { group: group.name, data: 'aGk=', delivery: 'fast' }),
+      (error: Error) =>
+        error instanceof InvalidArgumentError && error.message === 'cpgMcast: delivery must be one of agreed, safe',
+    );
+    await group.leave();
   });
 
   test('messages of a safe group are multicast safe at every node; those of an agreed group are not', async () => {
