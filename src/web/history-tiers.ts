@@ -3,6 +3,7 @@
  * 10-second and 1-minute rows, each tier bounded in time and in rows. Pure: every time comes with the rows and
  * the caller's clock, so tests drive it without timers.
  */
+import { round3 } from '../daemon/status.ts';
 
 /** One peer × link observation. */
 export interface LinkSample {
@@ -46,9 +47,6 @@ export const HISTORY_RANGES_MS = { '5m': 5 * MINUTE_MS, '1h': HOUR_MS, '24h': 24
 export type HistoryRange = keyof typeof HISTORY_RANGES_MS;
 export const HISTORY_RANGE_DEFAULT: HistoryRange = '5m';
 export const HISTORY_RANGES = Object.keys(HISTORY_RANGES_MS) as HistoryRange[];
-
-/** Latency is shown with microsecond resolution. */
-export const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 const rowsMax = (tier: HistoryTier): number => Math.ceil(tier.keepMs / tier.stepMs);
 const stepStart = (time: number, tier: HistoryTier): number => Math.floor(time / tier.stepMs) * tier.stepMs;

@@ -5,14 +5,13 @@
  * up/down, membership, quorum, config_version). Live listeners (the event stream) get every event and sample.
  */
 import type { EngineEvents, NodeEngine } from '../daemon/engine.ts';
-import { quorumState } from '../daemon/status.ts';
+import { quorumState, round3 } from '../daemon/status.ts';
 import { HISTORY_SAVE_INTERVAL_MS, readHistoryFile, writeHistoryFile } from './history-file.ts';
 import {
   HISTORY_RANGES_MS,
   HISTORY_TIERS,
   type HistoryRange,
   type LinkSample,
-  round3,
   type SampleRow,
   SampleTiers,
 } from './history-tiers.ts';
