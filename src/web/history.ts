@@ -59,6 +59,8 @@ export class ClusterHistory {
   private readonly now: () => number;
   private nextSeq = 1;
   private saving = false;
+  /** Set by `close`: a background write still going then ends with the final write, so it cannot land last. */
+  private closing = false;
   private configVersion: number;
 
   constructor(
@@ -105,7 +107,8 @@ export class ClusterHistory {
 
   close(): void {
     for (const timer of this.timers) clearInterval(timer);
-    void this.save(true);
+    this.closing = true;
+    if (!this.saving) void this.save(true);
     this.engine.off('link', this.onLink);
     this.engine.off('membership', this.onMembership);
     this.engine.off('quorum', this.onQuorum);
@@ -145,7 +148,8 @@ export class ClusterHistory {
 
   /**
    * Writes the history file: at once on close, else in the background, skipped while the previous write is still
-   * going. A failure is told and retried at the next save: the dashboard is not worth a crash.
+   * going; a background write that outlives `close` is followed by the final one. A failure is told and retried at
+   * the next save: the dashboard is not worth a crash.
    */
   private async save(sync: boolean): Promise<void> {
     const file = this.options.file;
@@ -159,5 +163,6 @@ export class ClusterHistory {
     } finally {
       this.saving = false;
     }
+    if (!sync && this.closing) await this.save(true);
   }
 }
