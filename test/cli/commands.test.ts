@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
 import { checkConfigText, clusterConfigText } from '../../src/config/index.ts';
-import { FakeDaemon, FakeDaemonError, tempDir, waitUntil } from '../client/fake-daemon.ts';
+import { FakeDaemon, FakeDaemonError, tempDir } from '../client/fake-daemon.ts';
+import { waitUntil } from '../wait-until.ts';
 import { healthyLinks, inquorateStatus, quorateLinks, quorateStatus } from './fixtures.ts';
 
 /** The running config of `quorateStatus`'s cluster (n1, n2, n3 on two links). */
