@@ -10,7 +10,7 @@ import type { StackEvent } from './stack.ts';
 /** The cfg service's id: the first byte of its Totem payloads. */
 export const CFG_SERVICE_ID = 7;
 /** Longest reason a kill request carries (the rest is cut). */
-export const KILL_REASON_BYTES_MAX = 256;
+export const KILL_REASON_CHARS_MAX = 256;
 
 /** The request multicast to every member. */
 export interface KillNodeMessage {
@@ -30,7 +30,7 @@ function decode(payload: Uint8Array): KillNodeMessage | undefined {
   try {
     const value = JSON.parse(Buffer.from(payload).toString('utf8')) as KillNodeMessage;
     if (value?.type === 'killnode' && Number.isInteger(value.nodeid) && typeof value.reason === 'string') {
-      return { ...value, reason: value.reason.slice(0, KILL_REASON_BYTES_MAX) };
+      return { ...value, reason: value.reason.slice(0, KILL_REASON_CHARS_MAX) };
     }
   } catch {
     // Not JSON: malformed.
