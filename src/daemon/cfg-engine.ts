@@ -1,5 +1,6 @@
 /**
- * corosync's cfg service as the stack's service engine 7 (corosync's CFG_SERVICE id): a kill request
+ * corosync's cfg service as the stack's service engine 7 (the next free id; corosync numbers its services its own
+ * way): a kill request
  * (`corosync-cfgtool -k`, `corolink kill`) reaches every member in agreed order, and the node it names is told
  * to shut down; the others log who asked. The engine decodes and checks the message (a malformed one is counted
  * and logged, never acted on); the daemon (./cfg-service.ts) does the shutting down. Nothing to sync.

@@ -2,7 +2,7 @@
  * The runtime key view of `corolink cmap` (corosync-cmapctl): the running config (`totem.*`, `nodelist.*`, …, the
  * way corosync's parser flattens corosync.conf) and runtime keys built from the engine's snapshots and counters —
  * `runtime.votequorum.*`, `runtime.members.N.*`, `runtime.totem.*`, `runtime.config.totem.*`,
- * `runtime.services.*` and `stats.knet.nodeN.linkM.*`. corosync's key names wherever corosync has the key
+ * `runtime.services.*`, `stats.srp.*` and `stats.knet.nodeN.linkM.*`. corosync's key names wherever corosync has the key
  * (docs/cli.md "corolink cmap"). Read-only: nothing here changes the node.
  */
 import type { ConfigTree, SectionNode } from '../config/index.ts';
@@ -126,12 +126,12 @@ function votequorumEntries(engine: NodeEngine): CmapEntry[] {
   ];
 }
 
-/** runtime.members.N.ip is corosync's `r(0) ip(198.18.10.1) r(1) ip(198.18.20.1)`. */
+/** runtime.members.N.ip is corosync's `r(0) ip(198.18.10.1) r(1) ip(198.18.20.1) ` (each entry ends in a space). */
 function memberEntries(engine: NodeEngine, members: CmapMembers): CmapEntry[] {
   const nodes = new Map(engine.checked.config.nodes.map((n) => [n.nodeid, n]));
   return members.entries().flatMap(([node, record]) => {
     const p = `runtime.members.${node}.`;
-    const ip = (nodes.get(node)?.addresses ?? []).map((a) => `r(${a.link}) ip(${a.address})`).join(' ');
+    const ip = (nodes.get(node)?.addresses ?? []).map((a) => `r(${a.link}) ip(${a.address}) `).join('');
     return [
       str(`${p}ip`, ip),
       u32(`${p}join_count`, record.joinCount),
@@ -141,26 +141,27 @@ function memberEntries(engine: NodeEngine, members: CmapMembers): CmapEntry[] {
   });
 }
 
+/** Totem: the ring and its state (corolink's own keys), and its counters as corosync 3's stats.srp.*. */
 function totemEntries(engine: NodeEngine): CmapEntry[] {
   const t = engine.stackSnapshot().totem;
-  const srp = 'runtime.totem.pg.mrp.srp.';
+  const srp = 'stats.srp.';
   const p = 'runtime.totem.';
   return [
     str(`${p}ring_id`, t.ringId === null ? '0.0' : formatRingId(t.ringId)),
     str(`${p}state`, t.state),
-    str(`${srp}members`, t.members.join(' ')),
+    str(`${p}members`, t.members.join(' ')),
     u64(`${srp}mcast_retx`, t.retransmitted),
     u32(`${srp}mtt_rx_token`, t.tokenRotationMs),
+    u64(`${srp}rx_msg_dropped`, t.badMessages),
+    u64(`${srp}operational_entered`, t.configurations),
     u64(`${srp}token_retx`, t.tokenRetransmits),
     u64(`${srp}retransmit_requested`, t.retransmitRequested),
-    u64(`${srp}rx_msg_dropped`, t.badMessages),
     u64(`${srp}delivered`, t.delivered),
     u64(`${srp}pending`, t.pending),
     u64(`${srp}retained`, t.retained),
     u64(`${srp}my_aru`, t.myAru),
     u64(`${srp}highest_seq_received`, t.highestSeqReceived),
     u64(`${srp}highest_ring_seq`, t.highestRingSeq),
-    u64(`${srp}operational_entered`, t.configurations),
     u64(`${srp}config_mismatches`, t.configMismatches),
   ];
 }
@@ -169,12 +170,11 @@ function totemEntries(engine: NodeEngine): CmapEntry[] {
 function timingEntries(engine: NodeEngine): CmapEntry[] {
   const { totem, links } = engine.checked.effective;
   const p = 'runtime.config.totem.';
-  // corosync has one ping interval/timeout for every link; here each link may set its own: the lowest link's.
-  const link = [...links].sort((a, b) => a.link - b.link)[0];
   return [
     u32(`${p}token`, totem.tokenMs),
     u32(`${p}token_retransmit`, totem.tokenRetransmitMs),
     u32(`${p}token_retransmits_before_loss_const`, totem.tokenRetransmitsBeforeLossConst),
+    u32(`${p}token_warning`, totem.tokenWarningPct),
     u32(`${p}hold`, totem.holdMs),
     u32(`${p}join`, totem.joinMs),
     u32(`${p}send_join`, totem.sendJoinMs),
@@ -187,9 +187,10 @@ function timingEntries(engine: NodeEngine): CmapEntry[] {
     u32(`${p}max_messages`, totem.maxMessages),
     u32(`${p}window_size`, totem.windowSize),
     u32(`${p}miss_count_const`, totem.missCountConst),
-    ...(link === undefined
-      ? []
-      : [u32(`${p}knet_ping_interval`, link.pingIntervalMs), u32(`${p}knet_ping_timeout`, link.pingTimeoutMs)]),
+    ...links.flatMap((l) => [
+      u32(`${p}interface.${l.link}.knet_ping_interval`, l.pingIntervalMs),
+      u32(`${p}interface.${l.link}.knet_ping_timeout`, l.pingTimeoutMs),
+    ]),
   ];
 }
 

@@ -61,14 +61,19 @@ describe('corolink cmap and corolink kill on a 3-node loopback cluster', () => {
       assert.equal(value(keys, `runtime.members.${node}.join_count`), 1);
       assert.equal(
         value(keys, `runtime.members.${node}.ip`),
-        `r(0) ip(127.0.10.${FIRST_HOST + node - 1}) r(1) ip(127.0.20.${FIRST_HOST + node - 1})`,
+        `r(0) ip(127.0.10.${FIRST_HOST + node - 1}) r(1) ip(127.0.20.${FIRST_HOST + node - 1}) `,
       );
     }
     assert.equal(value(keys, 'runtime.totem.ring_id'), status.ring_id);
-    assert.equal(value(keys, 'runtime.totem.pg.mrp.srp.members'), '1 2 3');
+    assert.equal(value(keys, 'runtime.totem.members'), '1 2 3');
+    assert.ok((value(keys, 'stats.srp.operational_entered') as number) >= 1);
+    assert.ok((value(keys, 'stats.srp.mtt_rx_token') as number) > 0, 'the token rotates');
     // 3 nodes: token 3000 + 1 × 650 (the reference system's runtime.config.totem values).
     assert.equal(value(keys, 'runtime.config.totem.token'), 3650);
     assert.equal(value(keys, 'runtime.config.totem.consensus'), 4380);
+    for (const link of [0, 1]) {
+      assert.ok((value(keys, `runtime.config.totem.interface.${link}.knet_ping_timeout`) as number) > 0);
+    }
     assert.equal(value(keys, 'runtime.services.cpg.service_id'), 2);
     assert.equal(value(keys, 'runtime.services.cfg.service_id'), 7);
     assert.ok((value(keys, 'runtime.services.quorum.rx') as number) > 0, 'votequorum messages were delivered');
