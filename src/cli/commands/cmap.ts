@@ -18,7 +18,7 @@ export function register(program: Command): void {
       .option('-g, --get <key>', 'one key only; exit 1 when it does not exist (corosync-cmapctl -g)')
       .description(
         'show the runtime keys like corosync-cmapctl: the running config (totem.*, nodelist.*, …), ' +
-          'runtime.votequorum.*, runtime.members.*, runtime.totem.*, runtime.config.totem.*, runtime.services.*, ' +
+          'runtime.votequorum.*, runtime.members.*, runtime.totem.*, runtime.config.totem.*, runtime.services.*, stats.srp.*, ' +
           'stats.knet.nodeN.linkM.*',
       )
       .addHelpText(
