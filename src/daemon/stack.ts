@@ -103,7 +103,8 @@ export type StackEvent =
   /** Transport reachability: first link up / last link down. */
   | { type: 'hostUp' | 'hostDown'; nodeId: number }
   | { type: 'cpgJoin' | 'cpgLeave'; group: string; pid: number }
-  | { type: 'cpgMulticast'; group: string; pid: number; payload: Uint8Array }
+  /** `guarantee`: the CPG process's choice of Totem delivery (default agreed). */
+  | { type: 'cpgMulticast'; group: string; pid: number; payload: Uint8Array; guarantee?: Guarantee }
   | { type: 'processDown'; pid: number }
   | { type: 'setExpected'; votes: number }
   | { type: 'setVotes'; votes: number; nodeId?: number }

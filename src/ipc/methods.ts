@@ -115,11 +115,15 @@ export const METHOD_PARAMS = {
   subscribe: Type.Object({ topics: Type.Array(Type.Union(TOPICS.map((topic) => Type.Literal(topic)))) }),
   cpgJoin: Type.Object({ group: GroupName }),
   cpgLeave: Type.Object({ group: GroupName }),
-  /** `seq`: the sender's own numbering (u32, ascending per group); with it a refusal never reorders its messages. */
+  /**
+   * `seq`: the sender's own numbering (u32, ascending per group); with it a refusal never reorders its messages.
+   * `delivery`: Totem's agreed (default) or safe delivery (libcpg's CPG_TYPE_AGREED / CPG_TYPE_SAFE).
+   */
   cpgMcast: Type.Object({
     group: GroupName,
     data: Bytes,
     seq: Type.Optional(Type.Integer({ minimum: 0, maximum: UINT32_MAX })),
+    delivery: Type.Optional(Type.Union([Type.Literal('agreed'), Type.Literal('safe')])),
   }),
   cpgMembership: Type.Object({ group: GroupName }),
   cpgGroups: None,

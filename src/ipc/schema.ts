@@ -172,6 +172,19 @@ export const ClusterLinksV1Schema = Type.Object({
     }),
   ),
   missing: Type.Array(NodeId, { description: 'members whose view has not arrived yet (right after a change)' }),
+  paths_down: Type.Array(
+    Type.Object({
+      from: NodeId,
+      from_name: Type.String(),
+      to: NodeId,
+      to_name: Type.String(),
+      link: LinkNumber,
+      one_way: Type.Boolean({
+        description: 'the other end (to → from on this link) sees it UP: a fault of one direction',
+      }),
+    }),
+    { description: 'every path some member sees DOWN, in the order of views then paths' },
+  ),
 });
 
 export const QuorumV1Schema = Type.Intersect([QuorumStateSchema, Type.Object({ members: Type.Array(MemberSchema) })]);
