@@ -15,6 +15,7 @@ import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO } from '../ipc/negotiate.ts';
 import type {
   ClusterLinksV1,
+  CmapV1,
   HaEventV1,
   LinkEvent,
   LinksV1,
@@ -288,6 +289,16 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** Asks the daemon to leave the cluster cleanly and exit (`corosync-cfgtool -H`); resolves once it accepted. */
   async shutdown(): Promise<void> {
     await this.call('shutdown', {});
+  }
+
+  /** Runtime keys as corosync-cmapctl shows them: every key under `prefix`, or exactly `key` (docs/cli.md). */
+  cmap(options: { prefix?: string; key?: string } = {}): Promise<CmapV1> {
+    return this.call('cmap', options) as Promise<CmapV1>;
+  }
+
+  /** Asks node `nodeid`, through the ring, to leave the cluster and exit (`corosync-cfgtool -k`). */
+  async killNode(nodeid: number): Promise<void> {
+    await this.call('killNode', { nodeid });
   }
 
   /** Enables or disables one of the local node's links (administrative, this node only). */

@@ -201,6 +201,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     return this.stack.snapshot();
   }
 
+  /** Every registered service engine with the messages it sent and received (cmap runtime.services.*). */
+  serviceStats(): ReturnType<ServiceStack['services']> {
+    return this.stack.services();
+  }
+
   /** The transport driver's snapshot (links, peers, counters). */
   transportSnapshot(): ReturnType<UdpTransport['snapshot']> {
     return this.udp.snapshot();

@@ -170,7 +170,7 @@ describe('logging', () => {
       { forceStderr: false },
     );
     assert.deepEqual(warnings, [
-      'logging.logger_subsys.2: no subsystem "NOSUCH" (corolink has KNET, TOTEM, QUORUM, QDEVICE, CPG, CFS, HA, MAIN): ignored',
+      'logging.logger_subsys.2: no subsystem "NOSUCH" (corolink has KNET, TOTEM, QUORUM, QDEVICE, CPG, CFS, HA, CFG, MAIN): ignored',
     ]);
     const logger = new Logger(options);
     logger.log('debug', 'QUORUM', 'quorum detail');
