@@ -1,0 +1,180 @@
+// The application socket (issue 15): users and groups of `uidgid { }` (here in uidgid.d/ beside corosync.conf)
+// use CPG and reads on it, admin methods are refused there, anyone else is closed unread, logged and counted, and
+// the admin socket stays closed to all of them.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { CorolinkClient } from '../../src/client/client.ts';
+import type { CpgMessage } from '../../src/client/cpg-group.ts';
+import { appSocketPath } from '../../src/config/paths.ts';
+import { LocalCluster } from '../../src/lab/local-cluster.ts';
+
+const FIRST_HOST = 211;
+const BASE_PORT = 38105;
+const HTTP_BASE_PORT = 38191;
+const isRoot = process.geteuid?.() === 0;
+const execFileAsync = promisify(execFile);
+const CLIENT = join(import.meta.dirname, 'app-socket-client.mjs');
+
+/** Listed by name in uidgid.d/. */
+const NOBODY = { uid: 65534, gid: 65534, groups: [] as number[] };
+/** Not listed: user `daemon`. */
+const UNLISTED = { uid: 1, gid: 1, groups: [] as number[] };
+/** User `bin`, not listed, with group `voice` (22) as a supplementary group: `voice` is listed by name. */
+const VOICE_MEMBER = { uid: 2, gid: 2, groups: [22] };
+
+interface ClientRun {
+  connected: boolean;
+  replies: Record<string, { result?: unknown; error?: { code: string; message: string } }>;
+  events: { event: string; data: Record<string, unknown> }[];
+  error: string | null;
+  closed: boolean;
+}
+
+/** Runs app-socket-client.mjs as `user` against `socket`. */
+async function runAs(
+  user: { uid: number; gid: number; groups: number[] },
+  socket: string,
+  requests: { method: string; params?: Record<string, unknown> }[],
+  untilEvent?: string,
+): Promise<ClientRun> {
+  const groups = user.groups.length === 0 ? ['--clear-groups'] : [`--groups=${user.groups.join(',')}`];
+  const { stdout } = await execFileAsync('setpriv', [
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    ...groups,
+    process.execPath,
+    CLIENT,
+    socket,
+    JSON.stringify(requests),
+    ...(untilEvent === undefined ? [] : [untilEvent]),
+  ]);
+  return JSON.parse(stdout) as ClientRun;
+}
+
+describe('the application socket', { skip: isRoot ? false : 'needs root (runs clients as other users)' }, () => {
+  let cluster: LocalCluster;
+  let dir: string;
+  let admin: string;
+  let app: string;
+
+  /** The value of one sample of the node's /metrics, or undefined. */
+  async function metric(sample: string): Promise<number | undefined> {
+    const text = await (await fetch(`${cluster.node(1).httpUrl}metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'corolink-appsock-'));
+    mkdirSync(join(dir, 'uidgid.d'));
+    writeFileSync(join(dir, 'uidgid.d', 'apps'), 'uidgid {\n  uid: nobody\n}\nuidgid {\n  gid: voice\n}\n');
+    cluster = await LocalCluster.start({
+      dir,
+      nodes: 1,
+      links: 1,
+      firstHost: FIRST_HOST,
+      basePort: BASE_PORT,
+      httpBasePort: HTTP_BASE_PORT,
+    });
+    await cluster.waitForQuorateMembership(1);
+    admin = cluster.node(1).socket;
+    app = appSocketPath(admin);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}-app`, { recursive: true, force: true });
+  });
+
+  test('it is a 0666 socket in a 0755 folder of root beside the 0700 admin folder', () => {
+    assert.equal(app, `${dir}-app/n1.sock`);
+    assert.equal(statSync(app).mode & 0o777, 0o666);
+    assert.equal(statSync(`${dir}-app`).mode & 0o7777, 0o755);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+  });
+
+  test('nobody (listed in uidgid.d) joins a CPG group and sends; a member on the admin socket receives it', async () => {
+    let client: CorolinkClient | undefined;
+    try {
+      client = await cluster.client(1);
+      const group = await client.cpgJoin('apps');
+      const received = new Promise<CpgMessage>((resolve) => group.once('message', resolve));
+      const data = Buffer.from('from nobody').toString('base64');
+      const run = await runAs(
+        NOBODY,
+        app,
+        [
+          { method: 'cpgJoin', params: { group: 'apps' } },
+          { method: 'cpgMcast', params: { group: 'apps', data } },
+          { method: 'cfsLs', params: {} },
+          { method: 'status' },
+        ],
+        'cpgDeliver',
+      );
+      assert.ok(run.connected, JSON.stringify(run));
+      for (const id of ['1', '2', '3', '4']) assert.equal(run.replies[id]?.error, undefined, JSON.stringify(run));
+      const own = run.events.find((e) => e.event === 'cpgDeliver');
+      assert.equal(own?.data.data, data, 'nobody gets its own message back');
+      const message = await received;
+      assert.equal(Buffer.from(message.data).toString(), 'from nobody');
+    } finally {
+      await client?.close();
+    }
+  });
+
+  test('admin methods and the log topic are refused there: forbidden, naming the method, counted', async () => {
+    const before = (await cluster.status(1)).quorum.expected_votes;
+    const forbiddenBefore = (await metric('corolink_admin_refused_total{reason="forbidden"}')) ?? 0;
+    const run = await runAs(NOBODY, app, [
+      { method: 'setExpected', params: { votes: 7 } },
+      { method: 'setLinkEnabled', params: { link: 0, enabled: false } },
+      { method: 'cfsPut', params: { path: 'x', data: '' } },
+      { method: 'joinTokenCreate', params: {} },
+      { method: 'subscribe', params: { topics: ['membership', 'log'] } },
+      { method: 'quorum' },
+    ]);
+    const refused = ['setExpected', 'setLinkEnabled', 'cfsPut', 'joinTokenCreate'];
+    refused.forEach((method, i) => {
+      const error = run.replies[String(i + 1)]?.error;
+      assert.equal(error?.code, 'forbidden', JSON.stringify(run.replies));
+      assert.match(error?.message ?? '', new RegExp(`method "${method}" is admin-only`));
+    });
+    assert.equal(run.replies['5']?.error?.code, 'forbidden');
+    assert.match(run.replies['5']?.error?.message ?? '', /topic "log"/);
+    assert.equal(run.replies['6']?.error, undefined, 'a read still works on the same connection');
+    assert.equal((await cluster.status(1)).quorum.expected_votes, before);
+    assert.equal(await metric('corolink_admin_refused_total{reason="forbidden"}'), forbiddenBefore + 5);
+  });
+
+  test('a member of a group listed in uidgid (a supplementary group) is admitted', async () => {
+    const run = await runAs(VOICE_MEMBER, app, [{ method: 'quorum' }]);
+    assert.equal(run.replies['1']?.error, undefined, JSON.stringify(run));
+    assert.ok(run.replies['1']?.result !== undefined);
+  });
+
+  test('a user not listed is closed unread, and the refusal is logged and counted', async () => {
+    const refusedBefore = (await metric('corolink_admin_refused_total{reason="peer_not_allowed"}')) ?? 0;
+    const run = await runAs(UNLISTED, app, [{ method: 'status' }]);
+    assert.ok(run.closed, JSON.stringify(run));
+    assert.deepEqual(run.replies, {});
+    assert.equal(await metric('corolink_admin_refused_total{reason="peer_not_allowed"}'), refusedBefore + 1);
+    assert.match(
+      readFileSync(cluster.node(1).logFile, 'utf8'),
+      /application socket: refused pid \d+ \(uid 1, gid 1\): not root, not the daemon's user, not in any uidgid section/,
+    );
+  });
+
+  test('the admin socket stays unreachable to the listed and the unlisted user', async () => {
+    for (const user of [NOBODY, UNLISTED, VOICE_MEMBER]) {
+      const run = await runAs(user, admin, [{ method: 'status' }]);
+      assert.equal(run.connected, false);
+      assert.equal(run.error, 'EACCES');
+    }
+  });
+});
