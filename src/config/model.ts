@@ -272,6 +272,7 @@ class ModelBuilder {
   /** One `uidgid { }`: each `uid:` and `gid:` a name or a number; anything else inside is an error. */
   private readUidgid(section: SectionNode): void {
     const entry: UidGidEntry = { file: this.tree.fileName, position: sectionPosition(section) };
+    let named = false;
     for (const child of section.children) {
       if (child.kind === 'section') {
         this.diagnostics.push(
@@ -286,6 +287,7 @@ class ModelBuilder {
         this.diagnostics.push(diagnostic('error', 'uidgid', this.tree.fileName, keyPosition(child), message));
         continue;
       }
+      named = true;
       const problem = uidgidValueProblem(key as 'uid' | 'gid', child.value);
       if (problem !== undefined) {
         this.diagnostics.push(diagnostic('error', 'uidgid', this.tree.fileName, valuePosition(child), problem));
@@ -293,12 +295,12 @@ class ModelBuilder {
       }
       entry[key as 'uid' | 'gid'] = { value: child.value, position: valuePosition(child) };
     }
-    if (entry.uid === undefined && entry.gid === undefined) {
+    if (!named) {
       const message = 'uidgid names no uid: or gid: (it lets nobody in)';
       this.diagnostics.push(diagnostic('error', 'uidgid', this.tree.fileName, entry.position, message));
       return;
     }
-    this.config.uidgid.push(entry);
+    if (entry.uid !== undefined || entry.gid !== undefined) this.config.uidgid.push(entry);
   }
 
   private readTotem(section: SectionNode): void {

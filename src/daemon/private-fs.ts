@@ -39,9 +39,14 @@ export function ensurePrivateDir(path: string, what: string): string | undefined
   return ensureDir(path, what, PRIVATE_DIR_MODE);
 }
 
-/** Like ensurePrivateDir, for a directory others may enter (mode 0755) but not change. */
+/**
+ * Like ensurePrivateDir, for a directory others may enter but not change: mode 0755 exactly, also under a umask
+ * (the unit's UMask=0077) or a RuntimeDirectoryMode that made it 0700.
+ */
 export function ensureAppDir(path: string, what: string): string | undefined {
-  return ensureDir(path, what, APP_DIR_MODE);
+  const note = ensureDir(path, what, APP_DIR_MODE);
+  if ((lstatSync(path).mode & 0o7777) !== APP_DIR_MODE) chmodSync(path, APP_DIR_MODE);
+  return note;
 }
 
 function ensureDir(path: string, what: string, mode: number): string | undefined {

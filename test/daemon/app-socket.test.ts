@@ -3,7 +3,7 @@
 // the admin socket stays closed to all of them.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import type { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgMessage } from '../../src/client/cpg-group.ts';
 import { appSocketPath } from '../../src/config/paths.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { runCli } from './run-cli.ts';
 
 const FIRST_HOST = 211;
 const BASE_PORT = 38105;
@@ -175,6 +176,25 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
       const run = await runAs(user, admin, [{ method: 'status' }]);
       assert.equal(run.connected, false);
       assert.equal(run.error, 'EACCES');
+    }
+  });
+
+  test('a bad entry in uidgid.d stops the daemon at start with file:line:col', async () => {
+    const bad = mkdtempSync(join(tmpdir(), 'corolink-appsock-bad-'));
+    try {
+      copyFileSync(cluster.configPath, join(bad, 'corosync.conf'));
+      copyFileSync(cluster.authkeyPath, join(bad, 'authkey'));
+      mkdirSync(join(bad, 'uidgid.d'));
+      writeFileSync(join(bad, 'uidgid.d', 'apps'), 'uidgid {\n  uid: no body\n}\n');
+      const run = await runCli([
+        'daemon',
+        ...['-c', join(bad, 'corosync.conf'), '-k', join(bad, 'authkey'), '--nodeid', '1'],
+        ...['--socket', join(bad, 'run', 'n1.sock'), '--state-dir', join(bad, 'state')],
+      ]);
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, new RegExp(`${bad}/uidgid.d/apps:2:8: error: uid: 'no body' is neither a user name`));
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
     }
   });
 });
