@@ -3,7 +3,9 @@
  * the framing the client's first bytes choose: JSON lines (the CLI, `socat`) or binary frames (the client
  * library). Every request's params are checked against its method's schema before the handler runs. A bad
  * frame or request is answered with an error and counted; it never takes the daemon down. Subscriptions push
- * `{event, data}` messages to the connections that asked for them.
+ * `{event, data}` messages to the connections that asked for them. The same server, given an AppSocketGate, is the
+ * application socket (app-socket.ts): the gate admits each connection by its peer, and admin-only methods are
+ * answered `forbidden`.
  */
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
