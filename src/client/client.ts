@@ -146,6 +146,10 @@ type ConnectionState = 'open' | 'reconnecting' | 'closed';
 
 const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum', 'ha']);
 
+/** Why a connection closed before the hello; on the application socket, what that usually means. */
+const CLOSED_AT_HELLO =
+  'the daemon closed the connection at the hello (the application socket does so for a user in no uidgid section)';
+
 function describeSocketError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return 'no such socket (ENOENT)';
@@ -191,7 +195,9 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
       socket.removeAllListeners('close');
       resolve({ socket, rest: received.subarray(BINARY_HELLO.length) });
     };
+    let connected = false;
     socket.once('connect', () => {
+      connected = true;
       if (framing === 'json-lines') return opened();
       socket.write(BINARY_HELLO);
       socket.on('data', (chunk: Buffer) => {
@@ -206,13 +212,13 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
           );
         } else if (hello.length === BINARY_HELLO.length) opened();
       });
-      socket.once('close', () =>
-        fail(new DaemonUnavailableError(path, 'the daemon closed the connection at the hello')),
-      );
+      socket.once('close', () => fail(new DaemonUnavailableError(path, CLOSED_AT_HELLO)));
     });
-    socket.once('error', (error) =>
-      fail(new DaemonUnavailableError(path, describeSocketError(error), { cause: error })),
-    );
+    socket.once('error', (error) => {
+      // Connected, then reset before the hello: the application socket closes on a user it does not admit.
+      const reason = connected ? `${CLOSED_AT_HELLO} (${describeSocketError(error)})` : describeSocketError(error);
+      fail(new DaemonUnavailableError(path, reason, { cause: error }));
+    });
   });
 }
 

@@ -68,6 +68,12 @@ export async function openAppSocket(
     },
   });
   await server.listen();
+  const listed = [...[...access.uids].map((uid) => `uid ${uid}`), ...[...access.gids].map((gid) => `gid ${gid}`)];
+  logger.log(
+    'notice',
+    'MAIN',
+    `application socket ${path}: root, the daemon's user${listed.length > 0 ? `, ${listed.join(', ')}` : ''}`,
+  );
   return {
     server,
     close: async () => {

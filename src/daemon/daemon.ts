@@ -49,8 +49,6 @@ export interface DaemonOptions {
   configPath: string;
   authkeyPath: string;
   socketPath: string;
-  /** The application socket (default: appSocketPath(socketPath), `/run/corolink-app/corolink.sock`). */
-  appSocketPath?: string;
   nodeId?: number;
   name?: string;
   /** Directory for the ring sequence file (default /var/lib/corolink). */
@@ -274,7 +272,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...haHandlers(() => ha),
   };
   const admin = new AdminSocketServer(options.socketPath, handlers);
-  const appPath = options.appSocketPath ?? appSocketPath(options.socketPath);
+  const appPath = appSocketPath(options.socketPath);
   let app: Awaited<ReturnType<typeof openAppSocket>> | undefined;
   const sockets = {
     broadcast: (topic: string, data: unknown) => {

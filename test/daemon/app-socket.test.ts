@@ -93,11 +93,15 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
     rmSync(`${dir}-app`, { recursive: true, force: true });
   });
 
-  test('it is a 0666 socket in a 0755 folder of root beside the 0700 admin folder', () => {
+  test('it is a 0666 socket in a 0755 folder of root beside the 0700 admin folder; the log says who it admits', () => {
     assert.equal(app, `${dir}-app/n1.sock`);
     assert.equal(statSync(app).mode & 0o777, 0o666);
     assert.equal(statSync(`${dir}-app`).mode & 0o7777, 0o755);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.match(
+      readFileSync(cluster.node(1).logFile, 'utf8'),
+      /application socket \S+-app\/n1\.sock: root, the daemon's user, uid 65534, gid 22\n/,
+    );
   });
 
   test('nobody (listed in uidgid.d) joins a CPG group and sends; a member on the admin socket receives it', async () => {
@@ -169,6 +173,39 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
       readFileSync(cluster.node(1).logFile, 'utf8'),
       /application socket: refused pid \d+ \(uid 1, gid 1\): not root, not the daemon's user, not in any uidgid section/,
     );
+  });
+
+  test('the client library, given only COROLINK_SOCKET, lands on the application socket for other users', async () => {
+    // What an application does: connect() with no socket option, as its own user.
+    const library = join(import.meta.dirname, '../../src/client/index.ts');
+    const script = `import { CorolinkClient } from ${JSON.stringify(library)};
+      try {
+        const client = await CorolinkClient.connect({ reconnect: false });
+        const quorum = await client.quorum();
+        const refused = await client.setExpected(9).catch((error) => error.code);
+        console.log(JSON.stringify({ socket: client.socketPath, quorate: quorum.quorate, refused }));
+        await client.close();
+      } catch (error) {
+        console.log(JSON.stringify({ error: error.message }));
+      }`;
+    const runLibrary = async (user: { uid: number; gid: number }) => {
+      const { stdout } = await execFileAsync(
+        'setpriv',
+        [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', process.execPath].concat([
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '--eval',
+          script,
+        ]),
+        { env: { ...process.env, COROLINK_SOCKET: admin } },
+      );
+      return JSON.parse(stdout) as Record<string, unknown>;
+    };
+    assert.deepEqual(await runLibrary(NOBODY), { socket: app, quorate: true, refused: 'forbidden' });
+    const unlisted = await runLibrary(UNLISTED);
+    assert.match(String(unlisted.error), /the daemon closed the connection at the hello/);
+    assert.ok(String(unlisted.error).includes(app), String(unlisted.error));
   });
 
   test('the admin socket stays unreachable to the listed and the unlisted user', async () => {
