@@ -3,9 +3,18 @@
 // the admin socket stays closed to all of them.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { CorolinkClient } from '../../src/client/client.ts';
@@ -19,7 +28,9 @@ const BASE_PORT = 38105;
 const HTTP_BASE_PORT = 38191;
 const isRoot = process.geteuid?.() === 0;
 const execFileAsync = promisify(execFile);
-const CLIENT = join(import.meta.dirname, 'app-socket-client.mjs');
+const CLIENT_SOURCE = join(import.meta.dirname, 'app-socket-client.mjs');
+/** The client library, which the users below read only when the checkout lets other users in. */
+const LIBRARY = join(import.meta.dirname, '../../src/client/index.ts');
 
 /** Listed by name in uidgid.d/. */
 const NOBODY = { uid: 65534, gid: 65534, groups: [] as number[] };
@@ -36,8 +47,9 @@ interface ClientRun {
   closed: boolean;
 }
 
-/** Runs app-socket-client.mjs as `user` against `socket`. */
+/** Runs `script` (a copy of app-socket-client.mjs) as `user` against `socket`. */
 async function runAs(
+  script: string,
   user: { uid: number; gid: number; groups: number[] },
   socket: string,
   requests: { method: string; params?: Record<string, unknown> }[],
@@ -49,7 +61,7 @@ async function runAs(
     `--regid=${user.gid}`,
     ...groups,
     process.execPath,
-    CLIENT,
+    script,
     socket,
     JSON.stringify(requests),
     ...(untilEvent === undefined ? [] : [untilEvent]),
@@ -62,6 +74,8 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
   let dir: string;
   let admin: string;
   let app: string;
+  /** A copy of app-socket-client.mjs that every user can read, wherever the checkout is. */
+  let clientScript: string;
 
   /** The value of one sample of the node's /metrics, or undefined. */
   async function metric(sample: string): Promise<number | undefined> {
@@ -72,6 +86,11 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'corolink-appsock-'));
+    const clientDir = mkdtempSync(join(tmpdir(), 'corolink-appsock-client-'));
+    chmodSync(clientDir, 0o755);
+    clientScript = join(clientDir, 'app-socket-client.mjs');
+    copyFileSync(CLIENT_SOURCE, clientScript);
+    chmodSync(clientScript, 0o644);
     mkdirSync(join(dir, 'uidgid.d'));
     writeFileSync(join(dir, 'uidgid.d', 'apps'), 'uidgid {\n  uid: nobody\n}\nuidgid {\n  gid: voice\n}\n');
     cluster = await LocalCluster.start({
@@ -91,6 +110,7 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
     await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}-app`, { recursive: true, force: true });
+    if (clientScript !== undefined) rmSync(dirname(clientScript), { recursive: true, force: true });
   });
 
   test('it is a 0666 socket in a 0755 folder of root beside the 0700 admin folder; the log says who it admits', () => {
@@ -112,6 +132,7 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
       const received = new Promise<CpgMessage>((resolve) => group.once('message', resolve));
       const data = Buffer.from('from nobody').toString('base64');
       const run = await runAs(
+        clientScript,
         NOBODY,
         app,
         [
@@ -136,7 +157,7 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
   test('admin methods and the log topic are refused there: forbidden, naming the method, counted', async () => {
     const before = (await cluster.status(1)).quorum.expected_votes;
     const forbiddenBefore = (await metric('corolink_admin_refused_total{reason="forbidden"}')) ?? 0;
-    const run = await runAs(NOBODY, app, [
+    const run = await runAs(clientScript, NOBODY, app, [
       { method: 'setExpected', params: { votes: 7 } },
       { method: 'setLinkEnabled', params: { link: 0, enabled: false } },
       { method: 'cfsPut', params: { path: 'x', data: '' } },
@@ -158,14 +179,14 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
   });
 
   test('a member of a group listed in uidgid (a supplementary group) is admitted', async () => {
-    const run = await runAs(VOICE_MEMBER, app, [{ method: 'quorum' }]);
+    const run = await runAs(clientScript, VOICE_MEMBER, app, [{ method: 'quorum' }]);
     assert.equal(run.replies['1']?.error, undefined, JSON.stringify(run));
     assert.ok(run.replies['1']?.result !== undefined);
   });
 
   test('a user not listed is closed unread, and the refusal is logged and counted', async () => {
     const refusedBefore = (await metric('corolink_admin_refused_total{reason="peer_not_allowed"}')) ?? 0;
-    const run = await runAs(UNLISTED, app, [{ method: 'status' }]);
+    const run = await runAs(clientScript, UNLISTED, app, [{ method: 'status' }]);
     assert.ok(run.closed, JSON.stringify(run));
     assert.deepEqual(run.replies, {});
     assert.equal(await metric('corolink_admin_refused_total{reason="peer_not_allowed"}'), refusedBefore + 1);
@@ -175,10 +196,13 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
     );
   });
 
-  test('the client library, given only COROLINK_SOCKET, lands on the application socket for other users', async () => {
+  test('the client library, given only COROLINK_SOCKET, lands on the application socket for other users', async (t) => {
+    const readable = await execFileAsync('setpriv', [`--reuid=${NOBODY.uid}`, '--clear-groups', 'test', '-r', LIBRARY])
+      .then(() => true)
+      .catch(() => false);
+    if (!readable) return t.skip(`user nobody cannot read this checkout (${LIBRARY})`);
     // What an application does: connect() with no socket option, as its own user.
-    const library = join(import.meta.dirname, '../../src/client/index.ts');
-    const script = `import { CorolinkClient } from ${JSON.stringify(library)};
+    const script = `import { CorolinkClient } from ${JSON.stringify(LIBRARY)};
       try {
         const client = await CorolinkClient.connect({ reconnect: false });
         const quorum = await client.quorum();
@@ -210,7 +234,7 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
 
   test('the admin socket stays unreachable to the listed and the unlisted user', async () => {
     for (const user of [NOBODY, UNLISTED, VOICE_MEMBER]) {
-      const run = await runAs(user, admin, [{ method: 'status' }]);
+      const run = await runAs(clientScript, user, admin, [{ method: 'status' }]);
       assert.equal(run.connected, false);
       assert.equal(run.error, 'EACCES');
     }
