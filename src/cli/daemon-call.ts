@@ -22,10 +22,14 @@ export interface DaemonCommandOptions {
   json?: boolean;
 }
 
+/** The help of `--socket PATH` (client.ts `resolveSocketPath`). */
+export const SOCKET_OPTION_HELP =
+  "the daemon's socket (default: $COROLINK_SOCKET or /run/corolink/corolink.sock; for a user who may not enter its folder, the application socket beside it)";
+
 /** Adds `--socket PATH` and `--json` to a command. */
 export function addDaemonOptions(command: Command): Command {
   return command
-    .option('--socket <path>', 'admin socket of the daemon (default: $COROLINK_SOCKET or /run/corolink/corolink.sock)')
+    .option('--socket <path>', SOCKET_OPTION_HELP)
     .option('--json', 'print the result as JSON (the versioned contract, docs/status.schema.json)');
 }
 

@@ -5,9 +5,11 @@
  * re-join (docs/client.md).
  */
 import { EventEmitter } from 'node:events';
+import { accessSync, constants } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
-import { DEFAULT_SOCKET_PATH } from '../config/paths.ts';
+import { appSocketPath, DEFAULT_SOCKET_PATH } from '../config/paths.ts';
 import { binary } from '../ipc/binary.ts';
 import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Message } from '../ipc/framing.ts';
 import { jsonLines } from '../ipc/json-lines.ts';
@@ -66,7 +68,11 @@ export type Topic = 'log' | 'link' | 'membership' | 'quorum' | 'ha';
 
 /** Options of `CorolinkClient.connect()`. */
 export interface ClientOptions {
-  /** Admin socket path; default `$COROLINK_SOCKET`, else /run/corolink/corolink.sock. */
+  /**
+   * The daemon's socket; always used when given. Default: the admin socket (`$COROLINK_SOCKET`, else
+   * /run/corolink/corolink.sock) when this process may enter its folder (root, the daemon's user), else the
+   * application socket beside it (/run/corolink-app/corolink.sock).
+   */
   socket?: string;
   /** A call rejects with `CallTimeoutError` after this long (default 10 000 ms). */
   callTimeoutMs?: number;
@@ -106,9 +112,28 @@ export interface ClientEvents {
   ha: [HaEventV1];
 }
 
-/** The admin socket path: the explicit one, else `$COROLINK_SOCKET`, else the default. */
-export function resolveSocketPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return explicit || env.COROLINK_SOCKET || DEFAULT_SOCKET_PATH;
+/**
+ * The socket to connect to: the explicit one; else the admin socket (`$COROLINK_SOCKET`, else the default) when
+ * `canEnter` its folder, else its application socket (docs/client.md, "Which socket").
+ */
+export function resolveSocketPath(
+  explicit?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  canEnter: (dir: string) => boolean = mayEnter,
+): string {
+  if (explicit) return explicit;
+  const admin = env.COROLINK_SOCKET || DEFAULT_SOCKET_PATH;
+  return canEnter(dirname(admin)) ? admin : appSocketPath(admin);
+}
+
+/** Whether this process may enter `dir`; a missing folder counts as yes (the error then names the admin socket). */
+function mayEnter(dir: string): boolean {
+  try {
+    accessSync(dir, constants.X_OK);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'EACCES';
+  }
 }
 
 interface PendingCall {
@@ -121,6 +146,10 @@ interface PendingCall {
 type ConnectionState = 'open' | 'reconnecting' | 'closed';
 
 const TOPICS: ReadonlySet<string> = new Set<Topic>(['log', 'link', 'membership', 'quorum', 'ha']);
+
+/** Why a connection closed before the hello; on the application socket, what that usually means. */
+const CLOSED_AT_HELLO =
+  'the daemon closed the connection at the hello (the application socket does so for a user in no uidgid section)';
 
 function describeSocketError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -167,7 +196,9 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
       socket.removeAllListeners('close');
       resolve({ socket, rest: received.subarray(BINARY_HELLO.length) });
     };
+    let connected = false;
     socket.once('connect', () => {
+      connected = true;
       if (framing === 'json-lines') return opened();
       socket.write(BINARY_HELLO);
       socket.on('data', (chunk: Buffer) => {
@@ -182,13 +213,13 @@ function openSocket(path: string, timeoutMs: number, framing: Framing): Promise<
           );
         } else if (hello.length === BINARY_HELLO.length) opened();
       });
-      socket.once('close', () =>
-        fail(new DaemonUnavailableError(path, 'the daemon closed the connection at the hello')),
-      );
+      socket.once('close', () => fail(new DaemonUnavailableError(path, CLOSED_AT_HELLO)));
     });
-    socket.once('error', (error) =>
-      fail(new DaemonUnavailableError(path, describeSocketError(error), { cause: error })),
-    );
+    socket.once('error', (error) => {
+      // Connected, then reset before the hello: the application socket closes on a user it does not admit.
+      const reason = connected ? `${CLOSED_AT_HELLO} (${describeSocketError(error)})` : describeSocketError(error);
+      fail(new DaemonUnavailableError(path, reason, { cause: error }));
+    });
   });
 }
 

@@ -41,7 +41,7 @@ export {
 } from './edit.ts';
 export { formatConfig } from './format.ts';
 export { type ClusterSpec, clusterConfigText, type GeneratedLink, type GeneratedNode } from './generate.ts';
-export { configSizeProblem, loadConfigFile, readConfigFile } from './load.ts';
+export { configSizeProblem, loadConfigFile, loadUidgidDir, readConfigFile } from './load.ts';
 export { type MigrationResult, migrateRrpToKnet } from './migrate.ts';
 export {
   buildModel,
@@ -54,6 +54,8 @@ export {
 } from './model.ts';
 export { LINE_BYTES_MAX, type ParseResult, parseConfig } from './parse.ts';
 export {
+  appSocketPath,
+  DEFAULT_APP_SOCKET_PATH,
   DEFAULT_AUTHKEY_PATH,
   DEFAULT_CONFIG_PATH,
   DEFAULT_SOCKET_PATH,
@@ -65,4 +67,5 @@ export {
 export { printConfig } from './print.ts';
 export { type ConfigStamp, configStampOf } from './stamp.ts';
 export type { ConfigTree, LineEnding, SectionNode, TreeNode } from './syntax.ts';
+export { UIDGID_DIR, type UidGidEntry, type UidGidValue } from './uidgid.ts';
 export { QUORUM_PROVIDER, validateConfig } from './validate.ts';

@@ -44,6 +44,7 @@ import {
   sectionPosition,
   valuePosition,
 } from './syntax.ts';
+import { UIDGID_KEYS, type UidGidEntry, uidgidValueProblem } from './uidgid.ts';
 
 /** One `interface { }` of totem, with its position in file order. */
 export interface InterfaceConfig extends InterfaceKeys {
@@ -93,6 +94,8 @@ export interface ClusterConfig {
   loggerSubsys: LoggerSubsysKeys[];
   system: SystemKeys;
   corolink: CorolinkKeys;
+  /** `uidgid { uid: … gid: … }`: who may use the application socket (docs/security.md). */
+  uidgid: UidGidEntry[];
   /** Where each value (and section) came from, by dotted path. */
   sources: Record<string, SourcePosition>;
   /** Unknown keys and sections. */
@@ -106,7 +109,7 @@ export interface ModelResult {
 }
 
 /** Top-level sections corosync knows but corolink does not use: kept silently. */
-const IGNORED_SECTIONS: ReadonlySet<string> = new Set(['system', 'resources', 'nozzle', 'uidgid', 'pload']);
+const IGNORED_SECTIONS: ReadonlySet<string> = new Set(['system', 'resources', 'nozzle', 'pload']);
 /** corosync 1/2 sections: kept here, rejected by validation (legacy.ts). */
 const LEGACY_SECTIONS: ReadonlySet<string> = new Set(['aisexec', 'service', 'amf']);
 /** corosync 1/2 top-level keys, rejected by validation. */
@@ -174,6 +177,7 @@ class ModelBuilder {
       loggerSubsys: [],
       system: {},
       corolink: {},
+      uidgid: [],
       sources: {},
       extra: [],
     };
@@ -249,6 +253,7 @@ class ModelBuilder {
     logging: (section) => this.readLogging(section),
     system: (section) => this.readPairs(section, SystemSchema, 'system', this.config.system),
     corolink: (section) => this.readSimple(section, CorolinkSchema, 'corolink', this.config.corolink),
+    uidgid: (section) => this.readUidgid(section),
   };
 
   private readTopSection(section: SectionNode): void {
@@ -262,6 +267,40 @@ class ModelBuilder {
   private readSimple(section: SectionNode, schema: TSchema, path: string, target: object): void {
     this.readPairs(section, schema, path, target);
     for (const child of section.children) if (child.kind === 'section') this.unknownSection(child, path);
+  }
+
+  /** One `uidgid { }`: each `uid:` and `gid:` a name or a number; anything else inside is an error. */
+  private readUidgid(section: SectionNode): void {
+    const entry: UidGidEntry = { file: this.tree.fileName, position: sectionPosition(section) };
+    let named = false;
+    for (const child of section.children) {
+      if (child.kind === 'section') {
+        this.diagnostics.push(
+          diagnostic('error', 'uidgid', this.tree.fileName, sectionPosition(child), `a section inside uidgid`),
+        );
+        continue;
+      }
+      if (child.kind !== 'pair') continue;
+      const key = child.key;
+      if (!(UIDGID_KEYS as readonly string[]).includes(key)) {
+        const message = `unknown key '${key}' in uidgid (it holds uid: and gid:)`;
+        this.diagnostics.push(diagnostic('error', 'uidgid', this.tree.fileName, keyPosition(child), message));
+        continue;
+      }
+      named = true;
+      const problem = uidgidValueProblem(key as 'uid' | 'gid', child.value);
+      if (problem !== undefined) {
+        this.diagnostics.push(diagnostic('error', 'uidgid', this.tree.fileName, valuePosition(child), problem));
+        continue;
+      }
+      entry[key as 'uid' | 'gid'] = { value: child.value, position: valuePosition(child) };
+    }
+    if (!named) {
+      const message = 'uidgid names no uid: or gid: (it lets nobody in)';
+      this.diagnostics.push(diagnostic('error', 'uidgid', this.tree.fileName, entry.position, message));
+      return;
+    }
+    if (entry.uid !== undefined || entry.gid !== undefined) this.config.uidgid.push(entry);
   }
 
   private readTotem(section: SectionNode): void {

@@ -1,5 +1,5 @@
 /** Where corolink keeps its files by default (every command can be pointed elsewhere by flags). */
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** The cluster configuration (corosync.conf grammar). */
 export const DEFAULT_CONFIG_PATH = '/etc/corolink/corosync.conf';
@@ -7,6 +7,18 @@ export const DEFAULT_CONFIG_PATH = '/etc/corolink/corosync.conf';
 export const DEFAULT_AUTHKEY_PATH = '/etc/corolink/authkey';
 /** The daemon's admin socket (also `$COROLINK_SOCKET`). */
 export const DEFAULT_SOCKET_PATH = '/run/corolink/corolink.sock';
+
+/**
+ * The application socket of the daemon whose admin socket is `socketPath`: the same name in a sibling folder
+ * `<folder>-app` (`/run/corolink/corolink.sock` → `/run/corolink-app/corolink.sock`), since the admin socket's
+ * folder is 0700 and the application socket's must let other users in (docs/security.md).
+ */
+export function appSocketPath(socketPath: string): string {
+  const dir = dirname(socketPath);
+  return join(`${dir === '/' ? '' : dir}-app`, basename(socketPath));
+}
+/** The daemon's application socket by default. */
+export const DEFAULT_APP_SOCKET_PATH = appSocketPath(DEFAULT_SOCKET_PATH);
 
 /** Where `corolink qdevice setup` installs the qdevice-net TLS files: this folder beside the corosync.conf. */
 export const QDEVICE_NET_DIR = 'qdevice/net';

@@ -3,7 +3,9 @@
  * the framing the client's first bytes choose: JSON lines (the CLI, `socat`) or binary frames (the client
  * library). Every request's params are checked against its method's schema before the handler runs. A bad
  * frame or request is answered with an error and counted; it never takes the daemon down. Subscriptions push
- * `{event, data}` messages to the connections that asked for them.
+ * `{event, data}` messages to the connections that asked for them. The same server, given an AppSocketGate, is the
+ * application socket (app-socket.ts): the gate admits each connection by its peer, and admin-only methods are
+ * answered `forbidden`.
  */
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -16,7 +18,7 @@ import {
   REQUEST_FRAME_BYTES_MAX,
 } from '../ipc/framing.ts';
 import { jsonLines } from '../ipc/json-lines.ts';
-import { type ErrorCode, isMethod, type Method, type Params, paramsProblem } from '../ipc/methods.ts';
+import { adminOnlyPart, type ErrorCode, isMethod, type Method, type Params, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO, negotiate } from '../ipc/negotiate.ts';
 
 /** An error a handler throws to answer with a specific code. */
@@ -56,22 +58,44 @@ export type Handlers = { [M in Method]: Handler<M> };
 /** A connection whose unread output exceeds this is too slow for live events and is closed. */
 const PENDING_OUTPUT_BYTES_MAX = 16 * 1024 * 1024;
 const SOCKET_MODE = 0o660;
+/** The application socket: anyone may connect, `admit` decides by the peer's credentials. */
+const APP_SOCKET_MODE = 0o666;
 /** Unread output above which a connection's new multicasts wait (well below PENDING_OUTPUT_BYTES_MAX). */
 const OUTPUT_PACE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The application socket's gate (docs/security.md): a connection `admit` refuses (it returns why, and logs it) is
+ * closed unread; on the connections it admits, admin-only methods are answered `forbidden`.
+ */
+export interface AppSocketGate {
+  admit(socket: Socket): string | undefined;
+}
+
 export class AdminSocketServer {
-  readonly counters = { requests: 0, badRequests: 0, connections: 0, slowClientsClosed: 0, acceptErrors: 0 };
+  readonly counters = {
+    requests: 0,
+    badRequests: 0,
+    connections: 0,
+    slowClientsClosed: 0,
+    acceptErrors: 0,
+    /** Admin-only requests refused on the application socket. */
+    forbidden: 0,
+    /** Connections the application socket's gate closed. */
+    peersRefused: 0,
+  };
   private server: Server | undefined;
   private readonly connections = new Set<ConnectionImpl>();
   private nextConnectionId = 1;
 
+  /** `app`: this is the application socket, with its gate; else the admin socket (owner only, every method). */
   constructor(
     private readonly path: string,
     private readonly handlers: Handlers,
+    private readonly app?: AppSocketGate,
   ) {}
 
   async listen(): Promise<void> {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    if (!this.app) mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     if (await isListening(this.path)) throw new Error(`another daemon is already listening on ${this.path}`);
     removeStaleSocket(this.path);
     const server = createServer((socket) => this.accept(socket));
@@ -86,7 +110,7 @@ export class AdminSocketServer {
         resolve();
       });
     });
-    chmodSync(this.path, SOCKET_MODE);
+    chmodSync(this.path, this.app ? APP_SOCKET_MODE : SOCKET_MODE);
   }
 
   /** Sends an event to every connection subscribed to `topic`. */
@@ -107,6 +131,11 @@ export class AdminSocketServer {
 
   private accept(socket: Socket): void {
     this.counters.connections++;
+    if (this.app?.admit(socket) !== undefined) {
+      this.counters.peersRefused++;
+      socket.destroy();
+      return;
+    }
     const connection = new ConnectionImpl(this.nextConnectionId++, socket, () => this.counters.slowClientsClosed++);
     this.connections.add(connection);
     let decoder: FrameDecoder | undefined;
@@ -175,6 +204,13 @@ export class AdminSocketServer {
     if (problem !== undefined) {
       this.counters.badRequests++;
       connection.reply({ id, error: { code: 'bad_request', message: problem } });
+      return;
+    }
+    const adminOnly = this.app ? adminOnlyPart(method, params) : undefined;
+    if (adminOnly !== undefined) {
+      this.counters.forbidden++;
+      const message = `forbidden: ${adminOnly} is admin-only; this is the application socket ${this.path} (use the admin socket as root or the daemon's user)`;
+      connection.reply({ id, error: { code: 'forbidden', message } });
       return;
     }
     try {

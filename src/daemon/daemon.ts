@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { VERSION } from '../base/version.ts';
 import { type HaTimings, haTimings } from '../config/defaults.ts';
 import {
+  appSocketPath,
   type CheckedConfig,
   formatDiagnostic,
   haWatchdogPaths,
@@ -15,7 +16,8 @@ import {
 } from '../config/index.ts';
 import type { HaControl, HaResourceRunner, HaWatchdog } from '../ha/contract.ts';
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
-import { AdminError, AdminSocketServer } from './admin-socket.ts';
+import { AdminError, AdminSocketServer, type Handlers } from './admin-socket.ts';
+import { appAccessOf, openAppSocket } from './app-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
 import { CfgService } from './cfg-service.ts';
 import { CfsService } from './cfs-service.ts';
@@ -88,7 +90,10 @@ export interface ServiceCounters {
   joins: number;
   /** Join attempts refused by this member, by reason (join-protocol error codes). */
   joinRefused: Record<string, number>;
-  /** Admin socket refusals: bad requests, slow clients closed, accept errors. */
+  /**
+   * Admin and application socket refusals: bad requests, slow clients closed, accept errors, admin-only requests on
+   * the application socket (`forbidden`), connections its gate closed (`peer_not_allowed`).
+   */
   adminRefused: Record<string, number>;
   /** The quorum device's client; absent without a device. */
   qdevice?: { connected: boolean; lastHeartbeatAgeMs: number | null };
@@ -98,6 +103,8 @@ export interface RunningDaemon {
   engine: NodeEngine;
   logger: Logger;
   admin: AdminSocketServer;
+  /** The application socket (docs/security.md). */
+  app: AdminSocketServer;
   cfs: CfsService;
   qdevice: QdeviceService;
   /** The HA managers' admin seam; undefined when HA is not enabled on this node. */
@@ -184,6 +191,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const note = privateDir(path, what);
     if (note !== undefined) logger.log('warning', 'MAIN', note);
   }
+  let appAccess: Awaited<ReturnType<typeof appAccessOf>>;
+  try {
+    appAccess = await appAccessOf(checked, options.configPath, logger);
+  } catch (error) {
+    throw new DaemonStartError((error as Error).message);
+  }
   let cfs: CfsService;
   try {
     cfs = new CfsService(stateDir, identity.node.nodeid!, (level, message) => logger.log(level, 'CFS', message));
@@ -254,7 +267,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     setImmediate(shutdownListener);
     return { ok: true };
   };
-  const admin = new AdminSocketServer(options.socketPath, {
+  const handlers: Handlers = {
     shutdown: shutdownHandler,
     ...statusHandlers(engine, logger, linkView),
     ...cmapHandlers(engine, cmapMembers, cfg),
@@ -264,18 +277,37 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ...joinHandlers(join),
     ...qdeviceHandlers(qdevice),
     ...haHandlers(() => ha),
-  });
-  wireEvents(engine, logger, admin);
-  const stopHaEvents = ha === undefined ? undefined : broadcastHaEvents(ha, admin);
-  try {
-    await admin.listen();
-  } catch (error) {
+  };
+  const admin = new AdminSocketServer(options.socketPath, handlers);
+  const appPath = appSocketPath(options.socketPath);
+  let app: Awaited<ReturnType<typeof openAppSocket>> | undefined;
+  const sockets = {
+    broadcast: (topic: string, data: unknown) => {
+      admin.broadcast(topic, data);
+      app?.server.broadcast(topic, data);
+    },
+  };
+  wireEvents(engine, logger, sockets);
+  const stopHaEvents = ha === undefined ? undefined : broadcastHaEvents(ha, sockets);
+  const abandon = async (what: string, error: unknown) => {
     await qdevice.stop();
     await engine.stop();
     await join.close();
     cfs.close();
-    throw new DaemonStartError(`cannot open the admin socket ${options.socketPath}: ${(error as Error).message}`);
+    return new DaemonStartError(`cannot open ${what}: ${(error as Error).message}`);
+  };
+  try {
+    await admin.listen();
+  } catch (error) {
+    throw await abandon(`the admin socket ${options.socketPath}`, error);
   }
+  try {
+    app = await openAppSocket(appPath, handlers, appAccess, logger);
+  } catch (error) {
+    await admin.close();
+    throw await abandon(`the application socket ${appPath}`, error);
+  }
+  const appSocket = app;
   const stopAuthWatch = watchAuthFailures(engine, logger);
   logger.log('notice', 'MAIN', 'Corolink Cluster Engine started and ready to provide service.');
   let stopping: Promise<void> | undefined;
@@ -288,6 +320,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       await engine.stop();
       await ha?.close();
       await admin.close();
+      await appSocket.close();
       await join.close();
       cfs.close();
       logger.log('notice', 'MAIN', 'Corolink Cluster Engine exiting normally');
@@ -300,9 +333,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     joins: join.counters.joined,
     joinRefused: { ...join.counters.refused },
     adminRefused: {
-      bad_request: admin.counters.badRequests,
-      slow_client: admin.counters.slowClientsClosed,
-      accept_failed: admin.counters.acceptErrors,
+      bad_request: admin.counters.badRequests + appSocket.server.counters.badRequests,
+      slow_client: admin.counters.slowClientsClosed + appSocket.server.counters.slowClientsClosed,
+      accept_failed: admin.counters.acceptErrors + appSocket.server.counters.acceptErrors,
+      forbidden: appSocket.server.counters.forbidden,
+      peer_not_allowed: appSocket.server.counters.peersRefused,
     },
     ...qdeviceCounters(qdevice),
   });
@@ -313,7 +348,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const onShutdownRequest = (listener: () => void) => {
     shutdownListener = listener;
   };
-  return { engine, logger, admin, cfs, qdevice, ha, haStatus, clusterLinks, onShutdownRequest, serviceCounters, stop };
+  return {
+    engine,
+    logger,
+    admin,
+    app: appSocket.server,
+    cfs,
+    qdevice,
+    ha,
+    haStatus,
+    clusterLinks,
+    onShutdownRequest,
+    serviceCounters,
+    stop,
+  };
 }
 
 function qdeviceCounters(qdevice: QdeviceService): Pick<ServiceCounters, 'qdevice'> {
@@ -363,7 +411,7 @@ function haManager(
   });
 }
 
-function wireEvents(engine: NodeEngine, logger: Logger, admin: AdminSocketServer): void {
+function wireEvents(engine: NodeEngine, logger: Logger, admin: Pick<AdminSocketServer, 'broadcast'>): void {
   logger.subscribe((record) => admin.broadcast('log', logRecordJson(record)));
   engine.on('link', (event) => admin.broadcast('link', event));
   engine.on('membership', (event) => admin.broadcast('membership', event));

@@ -8,6 +8,8 @@ import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, open
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
+/** The application socket's directory: others may enter it, only the daemon's user may change it. */
+export const APP_DIR_MODE = 0o755;
 /** Mode bits that let the group or others in. */
 const SHARED_BITS = 0o077;
 /** S_ISVTX: a shared directory where everyone may create files (/tmp). */
@@ -34,18 +36,32 @@ function checkOwner(path: string, stats: Stats, what: string): void {
  * by another user, or a shared sticky directory such as /tmp.
  */
 export function ensurePrivateDir(path: string, what: string): string | undefined {
-  mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+  return ensureDir(path, what, PRIVATE_DIR_MODE);
+}
+
+/**
+ * Like ensurePrivateDir, for a directory others may enter but not change: mode 0755 exactly, also under a umask
+ * (the unit's UMask=0077) or a RuntimeDirectoryMode that made it 0700.
+ */
+export function ensureAppDir(path: string, what: string): string | undefined {
+  const note = ensureDir(path, what, APP_DIR_MODE);
+  if ((lstatSync(path).mode & 0o7777) !== APP_DIR_MODE) chmodSync(path, APP_DIR_MODE);
+  return note;
+}
+
+function ensureDir(path: string, what: string, mode: number): string | undefined {
+  mkdirSync(path, { recursive: true, mode });
   const stats = lstatSync(path);
   if (!stats.isDirectory()) throw new PrivatePathError(`${what} ${path} is not a directory (a symlink or a file)`);
   checkOwner(path, stats, what);
-  if ((stats.mode & SHARED_BITS) === 0) return undefined;
+  if ((stats.mode & SHARED_BITS & ~mode) === 0) return undefined;
   if ((stats.mode & STICKY_BIT) !== 0) {
     throw new PrivatePathError(
       `${what} ${path} is a shared directory (mode ${octal(stats.mode)}): other users could plant files in it; use a directory of its own`,
     );
   }
-  chmodSync(path, PRIVATE_DIR_MODE);
-  return `${what} ${path} had mode ${octal(stats.mode)}: narrowed to ${octal(PRIVATE_DIR_MODE)}`;
+  chmodSync(path, mode);
+  return `${what} ${path} had mode ${octal(stats.mode)}: narrowed to ${octal(mode)}`;
 }
 
 /**

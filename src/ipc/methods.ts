@@ -14,7 +14,7 @@ import { HA_REQUESTED_STATES } from '../ha/contract.ts';
 export { HA_REQUESTED_STATES };
 
 /** Error codes of `{"error": {"code": …}}`. */
-export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'internal';
+export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'forbidden' | 'internal';
 
 /** The topics of `subscribe`. */
 export const TOPICS = ['log', 'link', 'membership', 'quorum', 'cpg', 'ha'] as const;
@@ -165,6 +165,67 @@ export const METHOD_PARAMS = {
 } satisfies Record<string, TSchema>;
 
 export type Method = keyof typeof METHOD_PARAMS;
+
+/**
+ * Which socket serves a method (docs/security.md, "The application socket"): `app` methods are served on both the
+ * admin and the application socket, `admin` methods only on the admin socket. Applications get CPG, reads of the
+ * file store, status, quorum and HA status; whatever changes the cluster, the node or the store is admin-only.
+ */
+export type MethodAccess = 'app' | 'admin';
+export const METHOD_ACCESS: { readonly [M in Method]: MethodAccess } = {
+  status: 'app',
+  links: 'app',
+  clusterLinks: 'app',
+  quorum: 'app',
+  qdeviceStatus: 'app',
+  setExpected: 'admin',
+  setVotes: 'admin',
+  shutdown: 'admin',
+  setLinkEnabled: 'admin',
+  logs: 'admin',
+  logReopen: 'admin',
+  subscribe: 'app',
+  cpgJoin: 'app',
+  cpgLeave: 'app',
+  cpgMcast: 'app',
+  cpgMembership: 'app',
+  cpgGroups: 'app',
+  cfsLs: 'app',
+  cfsGet: 'app',
+  cfsPut: 'admin',
+  cfsRm: 'admin',
+  configGet: 'admin',
+  configHistory: 'admin',
+  configPropose: 'admin',
+  haStatus: 'app',
+  haResources: 'app',
+  haAdd: 'admin',
+  haRemove: 'admin',
+  haSet: 'admin',
+  haMigrate: 'admin',
+  haRelocate: 'admin',
+  haGroupSet: 'admin',
+  haGroupRemove: 'admin',
+  haNodeMaintenance: 'admin',
+  joinTokenCreate: 'admin',
+};
+/** The `subscribe` topics an application may take: not the log (it names admin actions, tokens and addresses). */
+export const TOPIC_ACCESS: { readonly [T in Topic]: MethodAccess } = {
+  log: 'admin',
+  link: 'app',
+  membership: 'app',
+  quorum: 'app',
+  cpg: 'app',
+  ha: 'app',
+};
+
+/** What of a checked request the application socket refuses (`method "setExpected"`, `topic "log"`), or undefined. */
+export function adminOnlyPart(method: Method, params: Record<string, unknown>): string | undefined {
+  if (METHOD_ACCESS[method] === 'admin') return `method "${method}"`;
+  if (method !== 'subscribe') return undefined;
+  const topic = (params as Params<'subscribe'>).topics.find((t) => TOPIC_ACCESS[t] === 'admin');
+  return topic === undefined ? undefined : `topic "${topic}" of subscribe`;
+}
 /** The checked parameters of a method. */
 export type Params<M extends Method> = Static<(typeof METHOD_PARAMS)[M]>;
 

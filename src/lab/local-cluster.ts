@@ -8,8 +8,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CorolinkClient } from '../client/client.ts';
+import { appSocketPath } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
 import { daemonArgs, statusAt, waitForSocket, waitForStatuses, writeClusterFiles } from './daemon-process.ts';
 
@@ -202,7 +203,10 @@ export class LocalCluster {
   /** Stops every daemon (SIGTERM: a clean leave) and removes the temp dir it made. */
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((node) => this.kill(node.nodeid, 'SIGTERM')));
-    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+    if (!this.ownsDir) return;
+    rmSync(this.dir, { recursive: true, force: true });
+    // The application sockets' folder beside it (left behind by a daemon that was killed).
+    rmSync(dirname(appSocketPath(join(this.dir, 'n1.sock'))), { recursive: true, force: true });
   }
 
   private spawn(node: LocalNode): void {

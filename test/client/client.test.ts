@@ -47,7 +47,16 @@ describe('resolveSocketPath', () => {
   it('prefers the explicit path, then COROLINK_SOCKET, then the default', () => {
     assert.equal(resolveSocketPath('/x.sock', { COROLINK_SOCKET: '/y.sock' }), '/x.sock');
     assert.equal(resolveSocketPath(undefined, { COROLINK_SOCKET: '/y.sock' }), '/y.sock');
-    assert.equal(resolveSocketPath(undefined, {}), '/run/corolink/corolink.sock');
+    assert.equal(
+      resolveSocketPath(undefined, {}, () => true),
+      '/run/corolink/corolink.sock',
+    );
+  });
+  it('takes the application socket when this user may not enter the admin socket folder; never over an explicit path', () => {
+    const deny = () => false;
+    assert.equal(resolveSocketPath(undefined, {}, deny), '/run/corolink-app/corolink.sock');
+    assert.equal(resolveSocketPath(undefined, { COROLINK_SOCKET: '/tmp/c/n1.sock' }, deny), '/tmp/c-app/n1.sock');
+    assert.equal(resolveSocketPath('/x/y.sock', {}, deny), '/x/y.sock');
   });
 });
 

@@ -24,7 +24,7 @@ import {
 } from '../../config/index.ts';
 import { addChangeOptions, type ChangeOptions, changeClusterConfig } from '../config-change.ts';
 import { defaultConfigPath } from '../config-path.ts';
-import { toCliError } from '../daemon-call.ts';
+import { SOCKET_OPTION_HELP, toCliError } from '../daemon-call.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { formatPlan, lineDiff } from '../format-plan.ts';
 import { registerClusterVerbs } from './config-cluster.ts';
@@ -320,7 +320,7 @@ export function register(program: Command): void {
   config
     .command('show')
     .description('print the running config through the daemon, else the file as it is (--json: its typed model)')
-    .option('--socket <path>', 'admin socket of the daemon (default: $COROLINK_SOCKET or /run/corolink/corolink.sock)')
+    .option('--socket <path>', SOCKET_OPTION_HELP)
     .option(
       '-c, --config <file>',
       'the config file ($COROLINK_CONFIG, else /etc/corolink/corosync.conf)',
