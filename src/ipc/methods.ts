@@ -195,6 +195,9 @@ export const METHOD_ACCESS: { readonly [M in Method]: MethodAccess } = {
   cfsPut: 'admin',
   cfsRm: 'admin',
   configGet: 'admin',
+  // The running config and the runtime keys: what configGet tells, so as closed.
+  cmap: 'admin',
+  killNode: 'admin',
   configHistory: 'admin',
   configPropose: 'admin',
   haStatus: 'app',
