@@ -7,6 +7,7 @@ import type { NodeConfig } from '../config/index.ts';
 import type { LinksV1, Member, QuorumState, QuorumV1, StatusV1 } from '../ipc/schema.ts';
 import { qdeviceColumn } from '../quorum/index.ts';
 import type { LinkStatus } from '../transport/types.ts';
+import { interfaceCarrier } from './carrier.ts';
 import type { NodeEngine } from './engine.ts';
 
 /** Latency is shown with microsecond resolution. */
@@ -77,13 +78,16 @@ export function buildStatus(engine: NodeEngine): StatusV1 {
 }
 
 function localLinks(engine: NodeEngine): Member['links'] {
-  return engine.transportSnapshot().links.map((l) => ({
-    link: l.link,
-    state: l.enabled ? 'UP' : 'DOWN',
-    address: l.address,
-    reason: l.enabled ? null : 'disabled',
-    latency_ms: null,
-  }));
+  return engine.transportSnapshot().links.map((l) => {
+    const carrier = l.enabled ? interfaceCarrier(l.address) : null;
+    return {
+      link: l.link,
+      state: l.enabled && carrier !== false ? 'UP' : 'DOWN',
+      address: l.address,
+      reason: !l.enabled ? 'disabled' : carrier === false ? 'no carrier' : null,
+      latency_ms: null,
+    };
+  });
 }
 
 function peerLinks(node: NodeConfig | undefined, statuses: LinkStatus[], nodeId: number): Member['links'] {
@@ -110,6 +114,7 @@ export function buildLinks(engine: NodeEngine, now: number): LinksV1 {
       enabled: l.enabled,
       address: l.address,
       priority: priorities.get(l.link) ?? 1,
+      carrier: interfaceCarrier(l.address),
     })),
     auth_failures: Object.entries(transport.crypto.authFailedBySource).map(([source, packets]) => ({
       source,

@@ -104,6 +104,11 @@ export const LocalLinkSchema = Type.Object({
   address: Type.String({ description: 'the local address bound for this link' }),
   priority: Type.Integer({ minimum: 0, maximum: 255 }),
   mtu: Type.Optional(Type.Integer({ minimum: 0 })),
+  carrier: Type.Optional(
+    Type.Union([Type.Boolean(), Type.Null()], {
+      description: "whether the address's interface has carrier (false: cable pulled); null when unknown",
+    }),
+  ),
 });
 
 /** Latency of a link's heartbeat in ms; null values before the first pong. */

@@ -77,7 +77,7 @@ export const quorateLinks: LinksV1 = {
   version: 1,
   local_nodeid: 1,
   links: [
-    { link: 1, enabled: true, address: '127.0.20.1', priority: 0, mtu: 1397 },
+    { link: 1, enabled: true, address: '127.0.20.1', priority: 0, mtu: 1397, carrier: true },
     { link: 0, enabled: true, address: '127.0.10.1', priority: 1 },
   ],
   peers: [3, 2].flatMap((nodeid) =>

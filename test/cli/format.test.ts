@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Value } from 'typebox/value';
 import { labHostsText, labStatusText } from '../../src/cli/format/lab.ts';
-import { linksText } from '../../src/cli/format/links.ts';
+import { hasFaultyLink, linksText } from '../../src/cli/format/links.ts';
 import { nodesText, quorumText, statusText } from '../../src/cli/format/status.ts';
 import { ctime, field, hexNodeId } from '../../src/cli/format/text.ts';
 import type { StatusV1 } from '../../src/ipc/schema.ts';
@@ -209,9 +209,9 @@ describe('linksText', () => {
     const expected = [
       'Local node ID 0x00000001, transport knet',
       '',
-      'Link   Address     Enabled  Priority   MTU',
-      'link0  127.0.10.1  yes             1     -',
-      'link1  127.0.20.1  yes             0  1397',
+      'Link   Address     Enabled  Carrier  Priority   MTU',
+      'link0  127.0.10.1  yes      -               1     -',
+      'link1  127.0.20.1  yes      yes             0  1397',
       '',
       'Nodeid      Name  Link   Address     State  Active  Enabled  Connected  Priority  Latency min/avg/max ms  Downs   MTU  Reason',
       '0x00000002  n2    link0  127.0.10.2  UP     yes     yes      yes               1          0.05/0.11/0.20      0  1397',
@@ -221,6 +221,15 @@ describe('linksText', () => {
       '',
     ].join('\n');
     assert.equal(linksText(quorateLinks, { names }), expected);
+  });
+
+  it('a local link without carrier is faulty (exit 1), as a peer link DOWN is', () => {
+    const upPeers = quorateLinks.peers.map((p) => ({ ...p, state: 'UP' as const, connected: true, reason: null }));
+    const healthy = { ...quorateLinks, peers: upPeers };
+    assert.equal(hasFaultyLink(healthy), false);
+    const pulled = { ...healthy, links: healthy.links.map((l) => (l.link === 1 ? { ...l, carrier: false } : l)) };
+    assert.equal(hasFaultyLink(pulled), true);
+    assert.match(linksText(pulled), /^link1 +127\.0\.20\.1 +yes +no /m);
   });
 
   it('says so when there are no peers, and shows - for unknown names', () => {

@@ -17,9 +17,12 @@ export interface LinksTextOptions {
 const yesNo = (value: boolean) => (value ? 'yes' : 'no');
 const milliseconds = (value: number | null) => (value === null ? '-' : value.toFixed(2));
 
-/** True when a link to a peer is down: `corosync-cfgtool -s` then exits 1, which monitoring relies on. */
+/**
+ * True when a link to a peer is down or a local link has lost carrier: `corosync-cfgtool -s` then exits 1, which
+ * monitoring relies on.
+ */
 export function hasFaultyLink(links: LinksV1): boolean {
-  return links.peers.some((peer) => peer.state === 'DOWN');
+  return links.peers.some((peer) => peer.state === 'DOWN') || links.links.some((l) => l.enabled && l.carrier === false);
 }
 
 /** The `corolink links` report. */
@@ -29,15 +32,16 @@ export function linksText(links: LinksV1, options: LinksTextOptions = {}): strin
   const lines = [`Local node ID ${hexNodeId(links.local_nodeid)}, transport ${options.transport ?? 'knet'}`, ''];
   lines.push(
     ...table(
-      ['Link', 'Address', 'Enabled', 'Priority', 'MTU'],
+      ['Link', 'Address', 'Enabled', 'Carrier', 'Priority', 'MTU'],
       localLinks.map((link) => [
         `link${link.link}`,
         link.address,
         yesNo(link.enabled),
+        link.carrier === undefined || link.carrier === null ? '-' : yesNo(link.carrier),
         String(link.priority),
         link.mtu === undefined ? '-' : String(link.mtu),
       ]),
-      ['left', 'left', 'left', 'right', 'right'],
+      ['left', 'left', 'left', 'left', 'right', 'right'],
     ),
     '',
   );
