@@ -81,6 +81,10 @@ export interface HaResourceSettings {
   maxRestart: number;
   /** Relocations to another node after the restarts failed (default 1). */
   maxRelocate: number;
+  /** Between two monitor runs while started (default 10 s). */
+  monitorIntervalMs: number;
+  /** One monitor run's limit (default 10 s). */
+  monitorTimeoutMs: number;
   /** The group (resources.cfg `group:` section) it belongs to, if any. */
   group?: string;
   comment?: string;

@@ -322,11 +322,15 @@ export class HaCore {
   }
 
   private lrmAction(action: ReturnType<LocalManager['onResult']>[number], now: number): void {
-    if (action.type !== 'result') {
+    if (action.type !== 'result' && action.type !== 'failed') {
       this.out.push(action);
       return;
     }
-    const message = this.message({ t: 'result', uid: action.uid, ok: action.ok, message: action.message }, now);
+    const body: HaBody =
+      action.type === 'result'
+        ? { t: 'result', uid: action.uid, ok: action.ok, message: action.message }
+        : { t: 'failed', unit: action.unit, since: action.since, message: action.message };
+    const message = this.message(body, now);
     // A result during a sync waits for it (its uid is still current then, or the report settles it).
     if (this.active) this.out.push(message);
     else if (this.lrm.mayRun) this.held.push(message);

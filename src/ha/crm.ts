@@ -117,6 +117,9 @@ export class ClusterManagerState {
       case 'result':
         this.onResult(body.uid, body.ok, body.message, view);
         break;
+      case 'failed':
+        this.onMonitorFailed(sender, body.unit, body.since, body.message, view);
+        break;
       case 'config':
         this.onConfig(body.text);
         break;
@@ -206,30 +209,8 @@ export class ClusterManagerState {
     const node = e.node!;
     switch (e.state) {
       case 'starting':
-        if (ok) {
-          this.change(e, 'started', { failedNodes: [] }, `started on ${this.name(node, view)}`);
-        } else if (message?.startsWith(STOP_FAILED)) {
-          this.change(e, 'error', {}, message);
-        } else if (unit && e.restarts < unit.maxRestart) {
-          this.table.counters.restarts++;
-          this.change(
-            e,
-            'starting',
-            { restarts: e.restarts + 1 },
-            `start failed (${message}): restart ${e.restarts + 1} of ${unit.maxRestart}`,
-          );
-        } else {
-          const failed = [...e.failedNodes, node];
-          const target =
-            unit && e.relocations < unit.maxRelocate ? selectNode(unit, this.placement(view), failed) : null;
-          if (target === null) {
-            this.change(e, 'error', { failedNodes: failed }, `start failed (${message}): error`);
-          } else {
-            this.table.counters.relocations++;
-            const why = `start failed on ${this.name(node, view)}: relocate to ${this.name(target, view)}`;
-            this.change(e, 'starting', { node: target, failedNodes: failed, relocations: e.relocations + 1 }, why);
-          }
-        }
+        if (ok) this.change(e, 'started', { failedNodes: [] }, `started on ${this.name(node, view)}`);
+        else this.failed(e, unit, 'start', message ?? 'no reason', view);
         return;
       case 'stopping':
         if (ok) this.change(e, 'stopped', { node: null }, `stopped on ${this.name(node, view)}`);
@@ -248,6 +229,38 @@ export class ClusterManagerState {
       }
       default:
         assert(false, 'HA: a command uid belongs to a state that carries a command');
+    }
+  }
+
+  /** A monitor failure of a started unit: handled as a failed start (restart, relocate, error). Stale: ignored. */
+  private onMonitorFailed(sender: number, id: string, since: number, message: string, view: CrmView): void {
+    const e = this.entry(id);
+    if (e === undefined || e.state !== 'started' || e.node !== sender || e.since !== since) return;
+    this.failed(e, this.units.get(id), 'monitor', message, view);
+  }
+
+  /**
+   * A unit failed on its node (the node stopped what was left of it): restart there up to max_restart, then
+   * relocate up to max_relocate (never to a node it failed on), then error. A failed cleanup stop is an error.
+   */
+  private failed(e: ServiceEntry, unit: HaUnit | undefined, op: 'start' | 'monitor', message: string, view: CrmView) {
+    const node = e.node!;
+    if (message.startsWith(STOP_FAILED)) {
+      this.change(e, 'error', {}, message);
+    } else if (unit && e.restarts < unit.maxRestart) {
+      this.table.counters.restarts++;
+      const why = `${op} failed (${message}): restart ${e.restarts + 1} of ${unit.maxRestart}`;
+      this.change(e, 'starting', { restarts: e.restarts + 1 }, why);
+    } else {
+      const failed = [...e.failedNodes, node];
+      const target = unit && e.relocations < unit.maxRelocate ? selectNode(unit, this.placement(view), failed) : null;
+      if (target === null) {
+        this.change(e, 'error', { failedNodes: failed }, `${op} failed (${message}): error`);
+      } else {
+        this.table.counters.relocations++;
+        const why = `${op} failed on ${this.name(node, view)}: relocate to ${this.name(target, view)}`;
+        this.change(e, 'starting', { node: target, failedNodes: failed, relocations: e.relocations + 1 }, why);
+      }
     }
   }
 

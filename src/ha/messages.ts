@@ -61,6 +61,8 @@ export type HaBody =
   | { t: 'hello'; table: HaTable }
   | { t: 'lrm'; report: LrmReport }
   | { t: 'result'; uid: string; ok: boolean; message: string | null }
+  /** A local manager's monitor found a started unit not running (it stopped what was left); `since`: its row's. */
+  | { t: 'failed'; unit: string; since: number; message: string }
   /** From the manager: the resources.cfg text of the replicated store. */
   | { t: 'config'; text: string }
   /** From the manager: the node's fence deadline has passed. */
@@ -147,6 +149,8 @@ export function checkMessage(value: unknown): HaMessage | string {
       return isReport(b.report) ? m : 'lrm: bad report';
     case 'result':
       return isStr(b.uid) && typeof b.ok === 'boolean' && (b.message === null || isStr(b.message)) ? m : 'bad result';
+    case 'failed':
+      return isStr(b.unit) && isInt(b.since) && isStr(b.message) ? m : 'bad failed';
     case 'config':
       return isStr(b.text) ? m : 'config: no text';
     case 'fenced':

@@ -17,6 +17,7 @@
  */
 import { type HaTimings, haTimings } from '../config/defaults.ts';
 import { HA_SERVICE_ID, HaEngine, type HaEngineOutput, type HaEngineRequest } from '../daemon/ha-engine.ts';
+import { HA_EXIT_NOT_RUNNING } from '../ha/contract.ts';
 import { parseResources } from '../ha/resources-file.ts';
 import { type HaUnit, nodePriority, unitsOf } from '../ha/units.ts';
 import { type FaultEvent, planFaults } from './faults.ts';
@@ -319,7 +320,8 @@ class ServiceModel {
     const now = this.cluster.scheduler.now();
     switch (output.type) {
       case 'run':
-        this.records.runs.push({ id: output.id, node, at: now });
+        // Monitors are the local manager's own checks, not the manager's commands that must run once.
+        if (output.op !== 'monitor') this.records.runs.push({ id: output.id, node, at: now });
         this.enqueue(node, incarnation, { id: output.id, op: output.op, sid: output.spec.sid });
         return;
       case 'stopAll':
@@ -393,7 +395,8 @@ class ServiceModel {
       const queue = this.queues.get(key)!;
       queue.shift();
       if (command.id !== null) {
-        const result = { exitCode: 0, timedOut: false, output: '' };
+        const dead = command.op === 'monitor' && !processes.has(command.sid);
+        const result = { exitCode: dead ? HA_EXIT_NOT_RUNNING : 0, timedOut: false, output: '' };
         this.cluster.serviceRequest(node, HA_SERVICE_ID, { type: 'runResult', id: command.id, result });
       }
       if (queue.length > 0) this.begin(node, incarnation, key);

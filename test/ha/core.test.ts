@@ -174,3 +174,41 @@ test('migrate stops, then starts on the target; maintenance moves units away and
   );
   assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
 });
+
+test('monitor: a started service found dead restarts on its node, then relocates, then is error; all logged', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig('systemd: a\n\tunit a.service\n\tmonitor_interval 2\n\tmonitor_timeout 1\n');
+  started(h);
+  assert.deepEqual(h.where('systemd:a'), [1]);
+  h.advance(5000);
+  const monitors = h.log.filter((l) => /^1 monitor systemd:a /.test(l));
+  assert.ok(monitors.length >= 2, 'a healthy service is monitored every interval');
+  assert.equal(h.nodes.get(2)!.core.status().services[0]!.state, 'started', 'a passing monitor changes nothing');
+  const die = (node: number) => {
+    h.nodes.get(node)!.running.delete('systemd:a');
+    h.advance(2500);
+  };
+  die(1);
+  assert.deepEqual(h.where('systemd:a'), [1], 'restarted on its node');
+  let service = h.nodes.get(3)!.core.status().services[0]!;
+  assert.deepEqual([service.state, service.restarts, service.relocations], ['started', 1, 0]);
+  die(1);
+  assert.deepEqual(h.where('systemd:a'), [2], 'relocated after max_restart restarts');
+  service = h.nodes.get(3)!.core.status().services[0]!;
+  assert.deepEqual([service.state, service.restarts, service.relocations], ['started', 1, 1]);
+  die(2);
+  service = h.nodes.get(3)!.core.status().services[0]!;
+  assert.equal(service.state, 'error');
+  assert.match(service.message!, /monitor failed \(monitor systemd:a exited 7\): error/);
+  assert.deepEqual(h.where('systemd:a'), []);
+  const events = h.nodes.get(1)!.events.map((e) => e.message);
+  assert.ok(events.includes('service systemd:a: monitor failed (monitor systemd:a exited 7): restart 1 of 1'));
+  assert.ok(events.includes('service systemd:a: monitor failed on n1: relocate to n2'));
+  // Before the manager acted, the failed node stopped what was left of it.
+  const stops = h.log.filter((l) => / stop systemd:a /.test(l)).map((l) => Number(l[0]));
+  assert.deepEqual(stops, [1, 1, 2]);
+  assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
+  const before = h.log.length;
+  h.advance(10_000);
+  assert.equal(h.log.slice(before).filter((l) => / monitor /.test(l)).length, 0, 'nothing monitored in error');
+});

@@ -160,6 +160,7 @@ export class HaHarness {
     const node = this.nodes.get(run.node)!;
     let result: HaOpResult = { exitCode: 0, timedOut: false, output: '' };
     if (run.op === 'start' && this.failing.has(run.sid)) result = { exitCode: 1, timedOut: false, output: 'boom' };
+    else if (run.op === 'monitor' && !node.running.has(run.sid)) result = { exitCode: 7, timedOut: false, output: '' };
     else if (run.op === 'start') node.running.add(run.sid);
     else if (run.op === 'stop') node.running.delete(run.sid);
     this.log.push(`${run.node} ${run.op} ${run.sid} ${run.id}`);
