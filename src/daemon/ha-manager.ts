@@ -2,7 +2,9 @@
  * The daemon's side of the HA managers: it builds the HA service engine (./ha-engine.ts) for the stack, runs the
  * commands its local manager asks for through the injected `HaResourceRunner` (one command at a time per resource;
  * `stopAll` after whatever runs), keeps the injected `HaWatchdog` fed and told which resources are active, keeps
- * `ha/resources.cfg` in the replicated store, and answers the admin side (`HaControl`).
+ * `ha/resources.cfg` in the replicated store, writes the manager status there (`ha/manager_status`) when the
+ * core asks (it is the elected manager and the status changed) and starts the core from it, and answers the admin
+ * side (`HaControl`).
  */
 import type { CfsResult } from '../cfs/core.ts';
 import type { HaTimings } from '../config/defaults.ts';
@@ -16,7 +18,7 @@ import type {
   HaStatusSnapshot,
   HaWatchdog,
 } from '../ha/contract.ts';
-import type { AdminRequest } from '../ha/messages.ts';
+import { type AdminRequest, type HaTable, isTable } from '../ha/messages.ts';
 import {
   addSections,
   emptyResources,
@@ -29,6 +31,8 @@ import type { StackOptions } from './stack.ts';
 
 /** Where the resources live in the replicated store. */
 export const HA_RESOURCES_PATH = 'ha/resources.cfg';
+/** Where the elected manager keeps the manager status (ha-manager's manager_status), JSON. */
+export const HA_MANAGER_STATUS_PATH = 'ha/manager_status';
 
 /** What the manager uses of the replicated store (the daemon's CfsService). */
 export interface HaStore {
@@ -66,6 +70,9 @@ export class HaManager implements HaControl {
   private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private nextAdmin = 1;
   private closed = false;
+  /** The manager status waiting to be written after the write under way (only the newest is kept). */
+  private toPersist: HaTable | undefined;
+  private persisting = false;
 
   constructor(private readonly options: HaManagerOptions) {}
 
@@ -80,6 +87,7 @@ export class HaManager implements HaControl {
         nodeName: (id) => names.get(id),
         quorate,
         readConfig: () => this.resourcesText(),
+        ...this.storedStatus(),
       },
       payloadBytesMax,
       true,
@@ -106,7 +114,49 @@ export class HaManager implements HaControl {
 
   status(): HaStatusSnapshot {
     if (this.haEngine === undefined) throw new Error('the HA managers run on no node engine yet');
-    return this.haEngine.core.status();
+    const snapshot = this.haEngine.core.status();
+    const stored = this.readStoredStatus();
+    snapshot.managerStatus.stored = typeof stored === 'string' ? null : { epoch: stored.epoch, seq: stored.seq };
+    return snapshot;
+  }
+
+  /** The persisted manager status as the core's `initialTable` (nothing when absent or unreadable: logged). */
+  private storedStatus(): { initialTable?: HaTable } {
+    const stored = this.readStoredStatus();
+    if (typeof stored !== 'string') return { initialTable: stored };
+    if (stored !== '') this.options.log('warning', `${HA_MANAGER_STATUS_PATH} not used: ${stored}`);
+    return {};
+  }
+
+  /** The table in the store, or why not ('' when there is none). */
+  private readStoredStatus(): HaTable | string {
+    const entry = this.options.store.get(HA_MANAGER_STATUS_PATH);
+    if (entry === undefined) return '';
+    try {
+      const value: unknown = JSON.parse(decoder.decode(entry.data));
+      return isTable(value) ? value : 'not a manager status table';
+    } catch (error) {
+      return `not JSON (${(error as Error).message})`;
+    }
+  }
+
+  /** Writes the newest table asked for, one write at a time. */
+  private async persist(table: HaTable): Promise<void> {
+    this.toPersist = table;
+    if (this.persisting) return;
+    this.persisting = true;
+    try {
+      while (this.toPersist !== undefined && !this.closed) {
+        const data = encoder.encode(JSON.stringify(this.toPersist));
+        this.toPersist = undefined;
+        const result = await this.options.store
+          .write({ type: 'put', path: HA_MANAGER_STATUS_PATH, data })
+          .catch((error: Error) => ({ ok: false as const, message: error.message }));
+        if (!result.ok) this.options.log('warning', `${HA_MANAGER_STATUS_PATH} not written: ${result.message}`);
+      }
+    } finally {
+      this.persisting = false;
+    }
   }
 
   resourcesText(): string {
@@ -232,6 +282,9 @@ export class HaManager implements HaControl {
         return;
       case 'feed':
         this.options.watchdog.feed();
+        return;
+      case 'persist':
+        void this.persist(output.table);
         return;
       case 'event':
         this.options.log('notice', output.event.message);

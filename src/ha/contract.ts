@@ -118,6 +118,12 @@ export interface HaStatusSnapshot {
   }[];
   /** Counters for metrics. */
   counters: { recoveries: number; restarts: number; relocations: number; fences: number };
+  /**
+   * The manager status (ha-manager's manager_status): this node's copy — `epoch` the ring seq of the quorate
+   * configuration that last merged it, `seq` the messages applied — and the last one the manager wrote to the
+   * replicated store (`ha/manager_status`), null when none is there.
+   */
+  managerStatus: { epoch: number; seq: number; stored: { epoch: number; seq: number } | null };
 }
 
 /** An HA state change as clients see it (`client.ha` events, the log's `[HA    ]` lines, SSE). */

@@ -31,6 +31,11 @@ export interface HaCoreOptions {
   quorate: () => boolean;
   /** resources.cfg from this node's copy of the replicated store (read only by the elected manager). */
   readConfig: () => string | null;
+  /**
+   * The manager status last persisted in the replicated store (`ha/manager_status`): this node starts from it, so
+   * that a cluster whose members all restarted continues from the counts, fence and freeze states it had.
+   */
+  initialTable?: HaTable;
 }
 
 export type HaCoreEvent =
@@ -50,12 +55,14 @@ export type HaCoreAction =
   | { type: 'feed' }
   | { type: 'event'; event: HaEvent }
   | { type: 'adminDone'; id: number; error: string | null }
+  /** The elected manager: write the manager status to the replicated store (it changed beyond reports). */
+  | { type: 'persist'; table: HaTable }
   | { type: 'log'; level: 'notice' | 'warning'; message: string };
 
 type Phase = 'idle' | 'syncing' | 'synced';
 
 export class HaCore {
-  readonly crm = new ClusterManagerState();
+  readonly crm: ClusterManagerState;
   readonly lrm: LocalManager;
   readonly counters = { dropped: 0, merges: 0 };
   private phase: Phase = 'idle';
@@ -75,12 +82,15 @@ export class HaCore {
   private readonly pendingAdmin = new Set<number>();
   private configSent: string | null = null;
   private readonly fenceSent = new Set<number>();
+  /** What this node last asked to persist (`persistKey`), as manager; null: not yet in this term. */
+  private persisted: string | null = null;
   private readonly held: HaCoreAction[] = [];
   /** When the last sync completed (the partition's table took effect). */
   syncedAt = Number.NEGATIVE_INFINITY;
   private out: HaCoreAction[] = [];
 
   constructor(private readonly options: HaCoreOptions) {
+    this.crm = new ClusterManagerState(options.initialTable && structuredClone(options.initialTable));
     this.lrm = new LocalManager(options.localNodeId, options.timings);
   }
 
@@ -185,6 +195,7 @@ export class HaCore {
       }),
       services,
       counters: { ...table.counters },
+      managerStatus: { epoch: table.epoch, seq: table.seq, stored: null },
     };
   }
 
@@ -204,6 +215,7 @@ export class HaCore {
       this.out.push({ type: 'adminDone', id, error: 'the membership changed: retry' });
     this.pendingAdmin.clear();
     this.configSent = null;
+    this.persisted = null;
     this.fenceSent.clear();
     if (kind === 'transitional') {
       this.phase = 'syncing';
@@ -309,6 +321,11 @@ export class HaCore {
       this.fenceSent.add(node);
       this.send({ t: 'fenced', node }, now);
     }
+    const key = persistKey(this.crm.table);
+    if (key !== this.persisted) {
+      this.persisted = key;
+      this.out.push({ type: 'persist', table: structuredClone(this.crm.table) });
+    }
   }
 
   /** Nodes of the table outside this configuration and not fenced yet. */
@@ -345,4 +362,9 @@ export class HaCore {
     this.sentAt.set(n, now);
     return { type: 'multicast', message: { n, body } };
   }
+}
+
+/** The table without what changes at every report (its seq, the reports): persisting those would write constantly. */
+function persistKey(table: HaTable): string {
+  return JSON.stringify({ ...table, seq: 0, reports: [] });
 }

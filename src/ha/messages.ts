@@ -103,7 +103,8 @@ function isEntry(v: unknown): v is ServiceEntry {
   );
 }
 
-function isTable(v: unknown): v is HaTable {
+/** Whether `v` (parsed JSON: a message, or ha/manager_status from the store) is a manager status table. */
+export function isTable(v: unknown): v is HaTable {
   const t = v as HaTable;
   return (
     typeof t === 'object' &&

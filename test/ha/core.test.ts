@@ -212,3 +212,42 @@ test('monitor: a started service found dead restarts on its node, then relocates
   h.advance(10_000);
   assert.equal(h.log.slice(before).filter((l) => / monitor /.test(l)).length, 0, 'nothing monitored in error');
 });
+
+test('manager status: the manager persists it when it changes; a new manager and a restarted cluster continue', () => {
+  const config = 'systemd: a\n\tunit a.service\n\nsystemd: b\n\tunit b.service\n';
+  const h = new HaHarness([1, 2, 3]);
+  h.failing.add('systemd:a');
+  h.setConfig(config);
+  started(h);
+  const written = () => h.nodes.get(1)!.persisted.length;
+  assert.ok(written() > 0, 'the manager writes it');
+  assert.deepEqual([h.nodes.get(2)!.persisted.length, h.nodes.get(3)!.persisted.length], [0, 0], 'only the manager');
+  const before = written();
+  h.advance(TIMINGS.reportIntervalMs * 8);
+  assert.equal(written(), before, 'local manager reports alone are not written');
+  const table = h.nodes.get(1)!.persisted.at(-1)!;
+  const a = table.services.find((e) => e.id === 'systemd:a')!;
+  assert.deepEqual([a.state, a.restarts, a.relocations], ['error', 1, 1]);
+  // Manager change: n1 leaves; n2 manages from the same status, keeps the counts and writes it.
+  h.partition([[2, 3]]);
+  started(h);
+  const n2 = h.nodes.get(2)!;
+  assert.deepEqual(n2.core.status().manager, { nodeId: 2, name: 'n2' });
+  assert.ok(n2.persisted.length > 0, 'the new manager writes it');
+  const [a2] = n2.core.status().services;
+  assert.deepEqual([a2!.state, a2!.restarts, a2!.relocations], ['error', 1, 1]);
+  h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
+  const fenced = n2.persisted.at(-1)!;
+  assert.deepEqual(fenced.fenced, [1], 'the fence state is written');
+  // Every member restarted from the stored status: the error, its counts and the fence state are still there.
+  const h2 = new HaHarness([1, 2, 3], { config, initialTable: fenced });
+  h2.failing.add('systemd:a');
+  started(h2);
+  const status = h2.nodes.get(3)!.core.status();
+  const restored = status.services.find((s) => s.sid === 'systemd:a')!;
+  assert.deepEqual([restored.state, restored.restarts, restored.relocations], ['error', 1, 1]);
+  assert.deepEqual(h2.where('systemd:a'), [], 'an error is not started again');
+  assert.equal(h2.where('systemd:b').length, 1);
+  assert.equal(status.counters.fences, 1);
+  assert.ok(status.managerStatus.seq > fenced.seq, 'it goes on from the stored status');
+});

@@ -3,7 +3,7 @@
 import { haTimings } from '../../src/config/defaults.ts';
 import type { HaEvent, HaOp, HaOpResult } from '../../src/ha/contract.ts';
 import { HaCore, type HaCoreAction } from '../../src/ha/core.ts';
-import type { AdminRequest, HaMessage } from '../../src/ha/messages.ts';
+import type { AdminRequest, HaMessage, HaTable } from '../../src/ha/messages.ts';
 
 export const TIMINGS = haTimings({ tokenMs: 1000 });
 
@@ -15,6 +15,8 @@ interface Node {
   running: Set<string>;
   events: HaEvent[];
   admin: Map<number, string | null>;
+  /** The manager status tables this node asked to write to the store. */
+  persisted: HaTable[];
 }
 
 export class HaHarness {
@@ -33,7 +35,12 @@ export class HaHarness {
   private bus: { sender: number; message: HaMessage; group: number[] }[] = [];
   private nextAdmin = 1;
 
-  constructor(readonly ids: number[]) {
+  /** `config`: resources.cfg from the start; `initialTable`: the manager status every node starts from. */
+  constructor(
+    readonly ids: number[],
+    options: { config?: string; initialTable?: HaTable } = {},
+  ) {
+    this.config = options.config ?? '';
     for (const id of ids) {
       const core: HaCore = new HaCore({
         localNodeId: id,
@@ -42,8 +49,9 @@ export class HaHarness {
         nodeName: (n) => `n${n}`,
         quorate: () => this.quorate(id),
         readConfig: () => this.config,
+        ...(options.initialTable ? { initialTable: options.initialTable } : {}),
       });
-      this.nodes.set(id, { id, core, up: true, running: new Set(), events: [], admin: new Map() });
+      this.nodes.set(id, { id, core, up: true, running: new Set(), events: [], admin: new Map(), persisted: [] });
     }
     this.partitions = [ids];
     for (const id of ids) this.feed(id, { type: 'confchg', kind: 'regular', members: ids, ringSeq: this.ringSeq });
@@ -144,6 +152,9 @@ export class HaHarness {
         break;
       case 'adminDone':
         node.admin.set(action.id, action.error);
+        break;
+      case 'persist':
+        node.persisted.push(action.table);
         break;
       case 'log':
         this.log.push(`${node.id} ${action.message}`);
