@@ -46,7 +46,12 @@ export type HaCoreEvent =
   | { type: 'runResult'; id: string; result: HaOpResult }
   | { type: 'admin'; id: number; request: AdminRequest }
   /** resources.cfg may have changed in the replicated store. */
-  | { type: 'configChanged' };
+  | { type: 'configChanged' }
+  /**
+   * The daemon stops cleanly: stop every unit here now and run none again; tell the partition (with `freeze`,
+   * ha-manager's shutdown_policy freeze: the units wait for this node, frozen). Answered by `shutdownReady`.
+   */
+  | { type: 'shutdown'; freeze: boolean };
 
 export type HaCoreAction =
   | { type: 'multicast'; message: HaMessage }
@@ -55,6 +60,8 @@ export type HaCoreAction =
   | { type: 'feed' }
   | { type: 'event'; event: HaEvent }
   | { type: 'adminDone'; id: number; error: string | null }
+  /** The partition applied this node's shutdown (or there was none to tell): the daemon may leave. */
+  | { type: 'shutdownReady' }
   /** The elected manager: write the manager status to the replicated store (it changed beyond reports). */
   | { type: 'persist'; table: HaTable }
   | { type: 'log'; level: 'notice' | 'warning'; message: string };
@@ -85,6 +92,8 @@ export class HaCore {
   /** What this node last asked to persist (`persistKey`), as manager; null: not yet in this term. */
   private persisted: string | null = null;
   private readonly held: HaCoreAction[] = [];
+  /** The daemon is stopping: no unit runs here again; the nonce of its `shutdown` message until delivered. */
+  private leaving: { nonce: number | null } | null = null;
   /** When the last sync completed (the partition's table took effect). */
   syncedAt = Number.NEGATIVE_INFINITY;
   private out: HaCoreAction[] = [];
@@ -134,6 +143,9 @@ export class HaCore {
       case 'configChanged':
         this.configSent = null;
         break;
+      case 'shutdown':
+        this.onShutdown(event.freeze, now);
+        break;
     }
     this.duties(now);
     const out = this.out;
@@ -145,7 +157,9 @@ export class HaCore {
     let deadline = this.lrm.nextDeadline();
     const leaseEnd = this.leaseFrom + this.options.timings.leaseMs;
     if (this.lrm.mayRun) deadline = Math.min(deadline, leaseEnd);
-    if (this.active) deadline = Math.min(deadline, this.lastReportAt + this.options.timings.reportIntervalMs);
+    if (this.active && this.leaving === null) {
+      deadline = Math.min(deadline, this.lastReportAt + this.options.timings.reportIntervalMs);
+    }
     if (this.isManager) {
       for (const node of this.lostNodes()) {
         if (!this.fenceSent.has(node)) deadline = Math.min(deadline, this.fenceDeadline(node));
@@ -229,11 +243,27 @@ export class HaCore {
     this.send({ t: 'hello', table: this.crm.table }, now);
   }
 
+  private onShutdown(freeze: boolean, now: number): void {
+    if (this.leaving !== null) return;
+    if (!this.active) {
+      this.leaving = { nonce: null };
+      this.out.push({ type: 'shutdownReady' });
+      return;
+    }
+    // Sent before the local manager's stopAll (in duties): applied before any later report of this node.
+    this.send({ t: 'shutdown', freeze }, now);
+    this.leaving = { nonce: this.nonce };
+  }
+
   private onDeliver(sender: number, message: HaMessage, now: number): void {
     if (sender === this.options.localNodeId) {
       const sent = this.sentAt.get(message.n);
       this.sentAt.delete(message.n);
       if (sent !== undefined && this.active) this.leaseFrom = Math.max(this.leaseFrom, sent);
+      if (this.leaving?.nonce === message.n && message.body.t === 'shutdown' && this.active) {
+        this.leaving.nonce = null;
+        this.out.push({ type: 'shutdownReady' });
+      }
     }
     const body = message.body;
     if (body.t === 'hello') {
@@ -293,13 +323,15 @@ export class HaCore {
 
   /** What is due after every event: the local manager, its report, and the elected manager's inputs. */
   private duties(now: number): void {
-    const mayRun = this.options.quorate() && now < this.leaseFrom + this.options.timings.leaseMs;
+    const mayRun =
+      this.leaving === null && this.options.quorate() && now < this.leaseFrom + this.options.timings.leaseMs;
     const table = this.phase === 'synced' ? this.crm.table : null;
     for (const action of this.lrm.update(table, this.crm.units, mayRun, now)) this.lrmAction(action, now);
     if (!this.lrm.mayRun) this.held.length = 0;
     if (!this.active) return;
     for (const action of this.held.splice(0)) this.out.push(action);
-    if (now >= this.lastReportAt + this.options.timings.reportIntervalMs) {
+    // A leaving node reports no more: "runs nothing" would make the manager start its units there again.
+    if (this.leaving === null && now >= this.lastReportAt + this.options.timings.reportIntervalMs) {
       this.lastReportAt = now;
       this.send({ t: 'lrm', report: this.lrm.report(this.crm.table.seq) }, now);
     }

@@ -8,7 +8,9 @@
  * States (ha-manager's): stopped → starting (start command on the node) → started; stopping (stop command) →
  * stopped; migrate/relocate (stop on the node, then starting on the target); a lost node's units → fence → (its
  * deadline passed) recovery → starting elsewhere; a failed start → restart on the node (max_restart), then
- * relocation to another node (max_relocate), then error (until requested disabled).
+ * relocation to another node (max_relocate), then error (until requested disabled); a started unit whose
+ * monitor fails the same; a node's clean shutdown with the freeze policy → freeze (stays placed there, never
+ * recovered) → starting there once the node is back.
  */
 import { assert } from '../base/assert.ts';
 import type { HaEvent, HaNodeState, HaServiceState } from './contract.ts';
@@ -29,8 +31,13 @@ export type CrmOutput =
   | { type: 'adminDone'; sender: number; id: number; error: string | null }
   | { type: 'log'; level: 'warning'; message: string };
 
-/** States in which a node may be running (or about to run) the unit. */
-const ACTIVE_STATES: readonly HaServiceState[] = ['started', 'starting', 'stopping', 'migrate', 'relocate', 'freeze'];
+/**
+ * States in which a node may be running (or about to run) the unit. Not `freeze`: its node stopped it before it
+ * announced its shutdown, so a frozen unit is neither fenced nor recovered (ha-manager's freeze).
+ */
+const ACTIVE_STATES: readonly HaServiceState[] = ['started', 'starting', 'stopping', 'migrate', 'relocate'];
+/** States a node's clean shutdown with the freeze policy freezes (what it runs or was about to start). */
+const FREEZABLE_STATES: readonly HaServiceState[] = ['started', 'starting'];
 /** States that carry a command for the unit's node. */
 const COMMAND_STATES: readonly HaServiceState[] = ['starting', 'stopping', 'migrate', 'relocate'];
 
@@ -44,6 +51,7 @@ export function emptyTable(): HaTable {
     nodes: [],
     fenced: [],
     maintenance: [],
+    shutdown: [],
     reports: [],
     counters: { recoveries: 0, restarts: 0, relocations: 0, fences: 0 },
   };
@@ -97,6 +105,8 @@ export class ClusterManagerState {
     t.epoch = epoch;
     t.nodes = [...new Set([...t.nodes, ...view.members])].sort((a, b) => a - b);
     t.fenced = t.fenced.filter((n) => !view.members.includes(n));
+    // A node in a new configuration runs a new local manager (or kept its old one): it takes units again.
+    t.shutdown = t.shutdown.filter((n) => !view.members.includes(n));
     for (const e of t.services) {
       if (e.node !== null && !view.members.includes(e.node) && ACTIVE_STATES.includes(e.state)) {
         this.change(e, 'fence', {}, `fence (${this.name(e.node, view)} left the quorate membership)`);
@@ -126,6 +136,9 @@ export class ClusterManagerState {
       case 'fenced':
         this.onFenced(body.node, view);
         break;
+      case 'shutdown':
+        this.onShutdown(sender, body.freeze, view);
+        break;
       case 'admin': {
         const error = this.onAdmin(body.request, view);
         this.out.push({ type: 'adminDone', sender, id: body.id, error });
@@ -139,7 +152,7 @@ export class ClusterManagerState {
   /** The manager's placement view of this partition. */
   placement(view: CrmView): PlacementView {
     return {
-      candidates: view.members.filter((n) => !this.table.maintenance.includes(n)),
+      candidates: view.members.filter((n) => !this.table.maintenance.includes(n) && !this.table.shutdown.includes(n)),
       load: (node) => this.table.services.filter((e) => e.node === node && e.state !== 'stopped').length,
       nodeName: view.nodeName,
     };
@@ -264,6 +277,23 @@ export class ClusterManagerState {
     }
   }
 
+  /** A node shuts down cleanly: it takes no more units; with `freeze` its units wait for it, frozen. */
+  private onShutdown(node: number, freeze: boolean, view: CrmView): void {
+    if (!this.table.shutdown.includes(node)) {
+      this.table.shutdown = [...this.table.shutdown, node].sort((a, b) => a - b);
+    }
+    const policy = freeze ? 'freeze' : 'failover';
+    this.out.push({
+      type: 'event',
+      event: { sid: null, nodeId: node, message: `node ${this.name(node, view)}: shutdown (policy ${policy})` },
+    });
+    if (!freeze) return;
+    for (const e of this.table.services) {
+      if (e.node !== node || !FREEZABLE_STATES.includes(e.state)) continue;
+      this.change(e, 'freeze', {}, `freeze (${this.name(node, view)} shuts down)`);
+    }
+  }
+
   private onFenced(node: number, view: CrmView): void {
     if (view.members.includes(node) || this.table.fenced.includes(node)) return;
     this.table.fenced.push(node);
@@ -337,6 +367,14 @@ export class ClusterManagerState {
             this.change(e, 'stopping', {}, `stopping on ${this.name(e.node!, view)} (requested ${requested})`);
           } else if (e.state === 'started' && unit) {
             this.moveAway(e, unit, placement, view);
+          }
+          break;
+        case 'freeze':
+          // Its node is back from a clean shutdown (ha-manager unfreezes once the node's LRM is active again).
+          if (online && !this.table.shutdown.includes(e.node!)) {
+            const back = `${this.name(e.node!, view)} is back`;
+            if (requested === 'started' && unit) this.change(e, 'starting', {}, `starting on it (${back})`);
+            else this.change(e, 'stopped', {}, `stopped (${back})`);
           }
           break;
         case 'fence':

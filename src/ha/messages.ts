@@ -48,6 +48,8 @@ export interface HaTable {
   /** Nodes whose services have been recovered elsewhere after their fence deadline. */
   fenced: number[];
   maintenance: number[];
+  /** Nodes whose local manager announced a clean shutdown (and stopped its units): no unit is placed there. */
+  shutdown: number[];
   reports: { node: number; report: LrmReport }[];
   counters: { recoveries: number; restarts: number; relocations: number; fences: number };
 }
@@ -65,6 +67,11 @@ export type HaBody =
   | { t: 'failed'; unit: string; since: number; message: string }
   /** From the manager: the resources.cfg text of the replicated store. */
   | { t: 'config'; text: string }
+  /**
+   * A local manager's clean shutdown (`corolink shutdown`, daemon stop): it stopped its units and leaves; with
+   * `freeze` its units stay placed on it, frozen, until it is back (ha-manager's shutdown_policy).
+   */
+  | { t: 'shutdown'; freeze: boolean }
   /** From the manager: the node's fence deadline has passed. */
   | { t: 'fenced'; node: number }
   | { t: 'admin'; id: number; request: AdminRequest };
@@ -118,6 +125,7 @@ export function isTable(v: unknown): v is HaTable {
     isIntList(t.nodes) &&
     isIntList(t.fenced) &&
     isIntList(t.maintenance) &&
+    isIntList(t.shutdown) &&
     Array.isArray(t.reports) &&
     t.reports.every((r) => isInt(r?.node) && isReport(r.report)) &&
     typeof t.counters === 'object' &&
@@ -156,6 +164,8 @@ export function checkMessage(value: unknown): HaMessage | string {
       return isStr(b.text) ? m : 'config: no text';
     case 'fenced':
       return isInt(b.node) ? m : 'fenced: no node';
+    case 'shutdown':
+      return typeof b.freeze === 'boolean' ? m : 'shutdown: no freeze flag';
     case 'admin':
       return isInt(b.id) && isAdmin(b.request) ? m : 'admin: bad request';
     default:

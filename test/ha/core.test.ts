@@ -251,3 +251,54 @@ test('manager status: the manager persists it when it changes; a new manager and
   assert.equal(status.counters.fences, 1);
   assert.ok(status.managerStatus.seq > fenced.seq, 'it goes on from the stored status');
 });
+
+test('shutdown with freeze: units stop and freeze, are never recovered elsewhere, start again when it is back', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  assert.deepEqual(h.where('systemd:b'), [2]);
+  h.feed(2, { type: 'shutdown', freeze: true });
+  h.settle();
+  assert.ok(h.nodes.get(2)!.shutdownReady, 'the partition applied it: the daemon may leave');
+  assert.deepEqual(h.where('systemd:b'), [], 'stopped before it leaves');
+  let status = h.nodes.get(1)!.core.status();
+  assert.deepEqual(
+    status.services.map((s) => [s.sid, s.nodeId, s.state]),
+    [
+      ['systemd:a', 1, 'started'],
+      ['systemd:b', 2, 'freeze'],
+    ],
+  );
+  h.advance(TIMINGS.reportIntervalMs * 3);
+  assert.deepEqual(h.where('systemd:b'), [], 'a leaving node is given nothing, nor restarts its units');
+  h.partition([[1, 3]]);
+  h.advance(TIMINGS.recoveryWaitMs * 3);
+  assert.deepEqual(h.where('systemd:b'), [], 'a frozen unit is not recovered elsewhere');
+  status = h.nodes.get(3)!.core.status();
+  assert.equal(status.services.find((s) => s.sid === 'systemd:b')!.state, 'freeze');
+  assert.equal(status.counters.recoveries, 0);
+  h.restart(2);
+  h.partition([[1, 2, 3]]);
+  started(h);
+  assert.deepEqual(h.where('systemd:b'), [2], 'started again on its node once it is back');
+  const events = h.nodes.get(1)!.events.map((e) => e.message);
+  assert.ok(events.includes('node n2: shutdown (policy freeze)'), events.join('\n'));
+  assert.ok(events.includes('service systemd:b: freeze (n2 shuts down)'), events.join('\n'));
+  assert.ok(events.includes('service systemd:b: starting on it (n2 is back)'), events.join('\n'));
+  assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
+});
+
+test('shutdown with failover: units stop and are recovered elsewhere after the fence wait', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  h.feed(2, { type: 'shutdown', freeze: false });
+  h.settle();
+  assert.ok(h.nodes.get(2)!.shutdownReady);
+  assert.deepEqual(h.where('systemd:b'), []);
+  assert.equal(h.nodes.get(1)!.core.status().services[1]!.state, 'started', 'not frozen');
+  h.partition([[1, 3]]);
+  h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
+  assert.deepEqual(h.where('systemd:b'), [3]);
+  assert.equal(h.nodes.get(1)!.core.status().counters.recoveries, 1);
+});

@@ -17,6 +17,7 @@ interface Node {
   admin: Map<number, string | null>;
   /** The manager status tables this node asked to write to the store. */
   persisted: HaTable[];
+  shutdownReady: boolean;
 }
 
 export class HaHarness {
@@ -42,20 +43,41 @@ export class HaHarness {
   ) {
     this.config = options.config ?? '';
     for (const id of ids) {
-      const core: HaCore = new HaCore({
-        localNodeId: id,
-        timings: TIMINGS,
-        nodelist: ids,
-        nodeName: (n) => `n${n}`,
-        quorate: () => this.quorate(id),
-        readConfig: () => this.config,
-        ...(options.initialTable ? { initialTable: options.initialTable } : {}),
+      const core = this.newCore(id, options.initialTable);
+      this.nodes.set(id, {
+        id,
+        core,
+        up: true,
+        running: new Set(),
+        events: [],
+        admin: new Map(),
+        persisted: [],
+        shutdownReady: false,
       });
-      this.nodes.set(id, { id, core, up: true, running: new Set(), events: [], admin: new Map(), persisted: [] });
     }
     this.partitions = [ids];
     for (const id of ids) this.feed(id, { type: 'confchg', kind: 'regular', members: ids, ringSeq: this.ringSeq });
     this.settle();
+  }
+
+  /** A new daemon on node `id` (after a clean stop: nothing runs there); it joins at the next `partition`. */
+  restart(id: number): void {
+    const node = this.nodes.get(id)!;
+    node.core = this.newCore(id);
+    node.running.clear();
+    node.shutdownReady = false;
+  }
+
+  private newCore(id: number, initialTable?: HaTable): HaCore {
+    return new HaCore({
+      localNodeId: id,
+      timings: TIMINGS,
+      nodelist: this.ids,
+      nodeName: (n) => `n${n}`,
+      quorate: () => this.quorate(id),
+      readConfig: () => this.config,
+      ...(initialTable ? { initialTable } : {}),
+    });
   }
 
   quorate(id: number): boolean {
@@ -155,6 +177,9 @@ export class HaHarness {
         break;
       case 'persist':
         node.persisted.push(action.table);
+        break;
+      case 'shutdownReady':
+        node.shutdownReady = true;
         break;
       case 'log':
         this.log.push(`${node.id} ${action.message}`);
