@@ -7,7 +7,7 @@
  * side (`HaControl`).
  */
 import type { CfsResult } from '../cfs/core.ts';
-import type { HaTimings } from '../config/defaults.ts';
+import { HA_SHUTDOWN_ANNOUNCE_WAIT_MS, type HaTimings } from '../config/defaults.ts';
 import type {
   HaControl,
   HaEvent,
@@ -73,6 +73,7 @@ export class HaManager implements HaControl {
   /** The manager status waiting to be written after the write under way (only the newest is kept). */
   private toPersist: HaTable | undefined;
   private persisting = false;
+  private onShutdownReady: (() => void) | undefined;
 
   constructor(private readonly options: HaManagerOptions) {}
 
@@ -103,6 +104,31 @@ export class HaManager implements HaControl {
     });
     this.options.store.onChange(() => this.request({ type: 'configChanged' }));
     this.request({ type: 'attached' });
+  }
+
+  /**
+   * A clean daemon stop (ha-manager's shutdown): this node stops its units and runs none again, and tells the
+   * partition — with `freeze` they wait for this node, frozen, else they are recovered elsewhere after the fence
+   * wait. Resolves once the partition applied it (at most HA_SHUTDOWN_ANNOUNCE_WAIT_MS) and the stops finished.
+   */
+  async shutdown(freeze: boolean, why: string): Promise<void> {
+    if (this.host === undefined) return;
+    this.options.log('notice', `shutdown: ${freeze ? 'freezing' : 'stopping'} this node's services (${why})`);
+    let timer: NodeJS.Timeout | undefined;
+    const announced = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        this.onShutdownReady = () => resolve(true);
+        this.request({ type: 'shutdown', freeze });
+      }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), HA_SHUTDOWN_ANNOUNCE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!announced) {
+      this.options.log('warning', 'shutdown: not announced in time: the cluster will treat this node as lost');
+    }
+    await Promise.all(this.queues.values());
   }
 
   async close(): Promise<void> {
@@ -285,6 +311,9 @@ export class HaManager implements HaControl {
         return;
       case 'persist':
         void this.persist(output.table);
+        return;
+      case 'shutdownReady':
+        this.onShutdownReady?.();
         return;
       case 'event':
         this.options.log('notice', output.event.message);

@@ -109,4 +109,31 @@ describe('HA on a 3-node loopback cluster (corolink { ha: yes })', () => {
     assert.match(log, /\[HA {4}\]/, 'HA events are logged under [HA    ]');
     await cluster.restart(first);
   });
+
+  test('a clean stop of its node (policy conditional, the host stays up: freeze): stopped, frozen, back with it', async () => {
+    const web = await until('the service runs', RECOVERY_BOUND_MS, async () => {
+      const service = (await haStatus(cluster, 1)).services.find((s) => s.sid === 'exec:web');
+      return service?.state === 'started' && (await answer()) === 'web' ? service : undefined;
+    });
+    const node = web.nodeid!;
+    const other = node === 1 ? 2 : 1;
+    await cluster.kill(node, 'SIGTERM');
+    assert.equal(await answer(), undefined, 'stopped before its daemon exited');
+    // Past the node's fence deadline (its state turns `fence`) the service is still frozen there, not recovered.
+    const frozen = await until('the stopped node fenced', RECOVERY_BOUND_MS, async () => {
+      const status = await haStatus(cluster, other);
+      const fenced = status.nodes.find((n) => n.nodeid === node)?.state === 'fence';
+      return fenced ? status.services.find((s) => s.sid === 'exec:web') : undefined;
+    });
+    assert.deepEqual([frozen.state, frozen.nodeid], ['freeze', node]);
+    assert.equal(await answer(), undefined, 'nowhere else');
+    await cluster.restart(node);
+    const back = await until('started again on its node', RECOVERY_BOUND_MS, async () => {
+      const service = (await haStatus(cluster, other)).services.find((s) => s.sid === 'exec:web');
+      return service?.state === 'started' && (await answer()) === 'web' ? service.nodeid : undefined;
+    });
+    assert.equal(back, node);
+    const log = await cli(cluster, other, 'logs', '-n', '400');
+    assert.match(log, new RegExp(`service exec:web: freeze \\(n${node} shuts down\\)`));
+  });
 });
