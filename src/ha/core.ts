@@ -230,6 +230,11 @@ export class HaCore {
     this.pendingAdmin.clear();
     this.configSent = null;
     this.persisted = null;
+    // A shutdown cut by the change is not applied now: the others treat this node as lost (fence wait), safe.
+    if (this.leaving !== null && this.leaving.nonce !== null) {
+      this.leaving.nonce = null;
+      this.out.push({ type: 'shutdownReady' });
+    }
     this.fenceSent.clear();
     if (kind === 'transitional') {
       this.phase = 'syncing';

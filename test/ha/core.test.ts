@@ -302,3 +302,17 @@ test('shutdown with failover: units stop and are recovered elsewhere after the f
   assert.deepEqual(h.where('systemd:b'), [3]);
   assert.equal(h.nodes.get(1)!.core.status().counters.recoveries, 1);
 });
+
+test('a shutdown cut by a membership change: the daemon may leave at once; its units are fenced, then recovered', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  h.feed(2, { type: 'shutdown', freeze: true });
+  h.partition([[1, 3]]);
+  assert.ok(h.nodes.get(2)!.shutdownReady, 'not waiting for an announcement that cannot come');
+  h.settle();
+  assert.deepEqual(h.where('systemd:b'), []);
+  assert.equal(h.nodes.get(1)!.core.status().services[1]!.state, 'fence', 'not frozen: it was never applied');
+  h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
+  assert.deepEqual(h.where('systemd:b'), [3]);
+});
