@@ -9,7 +9,10 @@
  *   manager's report settles a lost result, the manager re-sends what it sent).
  * - **Manager.** The lowest node id of a synced quorate configuration (every member announced itself by its hello,
  *   and all agree on the order, so there is never a second one). Only it adds inputs that depend on a clock or a
- *   file: `fenced` once a lost node's deadline passed, `config` when resources.cfg changed.
+ *   file: `fenced` once a lost node's deadline passed, `config` when resources.cfg changed. It also asks the
+ *   daemon to `persist` the table (ha/manager_status) when it changed beyond reports; a node starts from that.
+ * - **Shutdown.** A clean daemon stop: this node stops its units, runs none again, reports no more and tells the
+ *   partition (`shutdown`, with freeze or not); `shutdownReady` once applied or cut by a membership change.
  * - **Lease.** This node may run services (and feed its watchdog) while quorate and within `leaseMs` of sending a
  *   message it received back in agreed order while synced and quorate. docs/ha.md derives the recovery wait from it.
  */
