@@ -62,7 +62,10 @@ const RUNNING_MS_MAX = HA_SIM_TIMINGS.recoveryWaitMs + HA_SIM_TIMINGS.leaseMs;
 /** Share of the schedule's client events that become a migrate or relocate request. */
 const ADMIN_SHARE = 0.1;
 
-/** The resources every run manages: a group (address before the server), a lone unit, a group with rules. */
+/**
+ * The resources every run manages: a group (address before the server, monitored every virtual second), a lone
+ * unit, a group with rules.
+ */
 export const HA_SIM_RESOURCES = `ip: vip
 \taddress 198.18.100.100/24
 \tinterface sim0
@@ -71,6 +74,7 @@ exec: web
 \tstart web start
 \tstop web stop
 \tmonitor web status
+\tmonitor_interval 1
 
 systemd: db
 \tunit db.service
@@ -394,13 +398,14 @@ class ServiceModel {
       }
       const queue = this.queues.get(key)!;
       queue.shift();
+      // The queue is settled before the result goes back: the engine may ask for the next command at once.
+      if (queue.length > 0) this.begin(node, incarnation, key);
+      else this.queues.delete(key);
       if (command.id !== null) {
         const dead = command.op === 'monitor' && !processes.has(command.sid);
         const result = { exitCode: dead ? HA_EXIT_NOT_RUNNING : 0, timedOut: false, output: '' };
         this.cluster.serviceRequest(node, HA_SERVICE_ID, { type: 'runResult', id: command.id, result });
       }
-      if (queue.length > 0) this.begin(node, incarnation, key);
-      else this.queues.delete(key);
     });
   }
 }
