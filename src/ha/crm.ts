@@ -375,6 +375,9 @@ export class ClusterManagerState {
             const back = `${this.name(e.node!, view)} is back`;
             if (requested === 'started' && unit) this.change(e, 'starting', {}, `starting on it (${back})`);
             else this.change(e, 'stopped', {}, `stopped (${back})`);
+          } else if (requested === 'disabled' && this.table.fenced.includes(e.node!)) {
+            // The admin's way out when the node does not come back: past its fence deadline it runs nothing.
+            this.change(e, 'stopped', {}, `stopped (requested disabled; ${this.name(e.node!, view)} fenced)`);
           }
           break;
         case 'fence':

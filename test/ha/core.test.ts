@@ -316,3 +316,20 @@ test('a shutdown cut by a membership change: the daemon may leave at once; its u
   h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
   assert.deepEqual(h.where('systemd:b'), [3]);
 });
+
+test('a frozen unit whose node stays away: disabled past the node’s fence deadline, it stops; started, it runs elsewhere', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  h.feed(2, { type: 'shutdown', freeze: true });
+  h.settle();
+  h.partition([[1, 3]]);
+  h.setConfig(TWO.replace('unit b.service', 'unit b.service\n\tstate disabled'));
+  h.advance(TIMINGS.reportIntervalMs * 2);
+  assert.equal(h.nodes.get(1)!.core.status().services[1]!.state, 'freeze', 'not before the fence deadline');
+  h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
+  assert.equal(h.nodes.get(1)!.core.status().services[1]!.state, 'stopped');
+  h.setConfig(TWO);
+  started(h);
+  assert.deepEqual(h.where('systemd:b'), [3]);
+});
