@@ -54,7 +54,7 @@ export class LocalManager {
   /** unit → when its next monitor is due (only units started here with no command under way). */
   private readonly monitorAt = new Map<string, number>();
   private monitors = 0;
-  readonly counters = { commands: 0, stopAlls: 0, monitors: 0, monitorFailures: 0 };
+  readonly counters = { commands: 0, stopAlls: 0 };
 
   constructor(
     private readonly localNodeId: number,
@@ -134,7 +134,6 @@ export class LocalManager {
         since: e.since,
       };
       this.jobs.set(e.id, job);
-      this.counters.monitors++;
       out.push(this.runStep(job));
     }
     // A deadline only for what can run: no stale entry may make the driver tick in a loop.
@@ -176,7 +175,6 @@ export class LocalManager {
     if (job.command === 'monitor') {
       if (success) return [];
       this.running.delete(job.unit);
-      this.counters.monitorFailures++;
       const message = job.stopFailed ? `${STOP_FAILED}: ${job.failure}` : job.failure!;
       return [{ type: 'failed', unit: job.unit, since: job.since, message }];
     }
