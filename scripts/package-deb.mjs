@@ -2,7 +2,9 @@
 // `npm run package:deb [-- OUTDIR]`: builds corolink_<version>_<arch>.deb with dpkg-deb, without network: the
 // bundle (dist/, bin/), the production packages of node_modules as `npm ci` built them (the native addons
 // included, hence Architecture: the build machine's), the systemd unit, the man pages, bash completion, a
-// logrotate snippet and /etc/corolink/corosync.conf.example. Depends on Debian's nodejs (>= 20.11).
+// logrotate snippet, /etc/corolink/corosync.conf.example (the directory root's only) and the maintainer scripts of
+// packaging/debian/ (enable without start, stop on remove, state removed on purge). Depends on Debian's nodejs
+// (>= 20.11) and on init-system-helpers (>= 1.63, the first deb-systemd-helper that honours DPKG_ROOT).
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -24,6 +26,7 @@ import { gzipSync } from 'node:zlib';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const outdir = resolve(process.argv[2] ?? join(root, 'build'));
+const MAINTAINER_SCRIPTS = ['postinst', 'prerm', 'postrm'];
 const run = (command, args, options = {}) => execFileSync(command, args, { cwd: root, stdio: 'inherit', ...options });
 
 run(process.execPath, ['scripts/build.mjs']);
@@ -63,6 +66,7 @@ try {
   put('lib/systemd/system/corolink.service', readFileSync(join(root, 'packaging/corolink.service')));
   put('etc/logrotate.d/corolink', readFileSync(join(root, 'packaging/corolink.logrotate')));
   put('etc/corolink/corosync.conf.example', readFileSync(join(root, 'packaging/corosync.conf.example')));
+  chmodSync(join(stage, 'etc/corolink'), 0o700);
   for (const section of ['5', '8']) {
     const dir = join(root, `man/man${section}`);
     for (const page of execFileSync('ls', [dir], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
@@ -83,7 +87,7 @@ try {
       `Version: ${pkg.version}`,
       `Architecture: ${arch}`,
       'Maintainer: corolink maintainers <corolink@localhost>',
-      'Depends: nodejs (>= 20.11)',
+      'Depends: nodejs (>= 20.11), init-system-helpers (>= 1.63)',
       'Section: admin',
       'Priority: optional',
       `Installed-Size: ${installedKb}`,
@@ -96,6 +100,9 @@ try {
     ].join('\n'),
   );
   put('DEBIAN/conffiles', '/etc/logrotate.d/corolink\n/etc/corolink/corosync.conf.example\n');
+  for (const script of MAINTAINER_SCRIPTS) {
+    put(`DEBIAN/${script}`, readFileSync(join(root, 'packaging/debian', script)), 0o755);
+  }
 
   mkdirSync(outdir, { recursive: true });
   const deb = join(outdir, `corolink_${pkg.version}_${arch}.deb`);

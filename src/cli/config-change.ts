@@ -18,7 +18,7 @@ import {
 } from '../config/index.ts';
 import { addDaemonOptions, type DaemonCommandOptions, printJson, withDaemon } from './daemon-call.ts';
 import { CliError, ExitCode } from './exit-codes.ts';
-import { formatPlan, lineDiff } from './format-plan.ts';
+import { formatPlan, formatProbe, lineDiff } from './format-plan.ts';
 
 /** Makes the new text from the running config (undefined: nothing to change). */
 export type NewText = (current: ConfigText, client: CorolinkClient) => Promise<string | undefined>;
@@ -60,6 +60,12 @@ function editedText(current: string, edit: (tree: ConfigTree) => void): string {
     throw error;
   }
   return printConfig(tree);
+}
+
+/** Node id → name of a config text's nodelist. */
+function nodeNames(text: string): Map<number, string> {
+  const nodes = checkConfigText(text, 'corosync.conf').config.nodes;
+  return new Map(nodes.flatMap((n) => (n.nodeid === undefined || n.name === undefined ? [] : [[n.nodeid, n.name]])));
 }
 
 /** A whole new text whose config_version equals the running one gets it raised by one (the classic mistake). */
@@ -110,7 +116,10 @@ export async function changeClusterConfig(
     }
     const preview = await client.configPropose(text, { force: options.force === true, dryRun: true });
     const human = !options.json;
-    if (human) process.stdout.write(`${lineDiff(current.text, text)}\n${formatPlan(preview.plan)}\n`);
+    if (human) {
+      process.stdout.write(`${lineDiff(current.text, text)}\n${formatPlan(preview.plan)}\n`);
+      if (preview.probe.length > 0) process.stdout.write(`${formatProbe(preview.probe, nodeNames(text))}\n`);
+    }
     if (!preview.plan.ok) {
       if (options.json) printJson({ ...preview, from_version: current.config_version, dry_run: true });
       throw new CliError(`refused: ${preview.plan.errors.join('; ')} (nothing changed)`, ExitCode.invalid);

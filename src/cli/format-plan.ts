@@ -1,8 +1,10 @@
 /**
  * Text of a config change for the commands that change the cluster config (`config diff|apply`, `link …`): a
- * unified line diff of the two files and the plan of src/config/change-plan.ts, key by key.
+ * unified line diff of the two files, the plan of src/config/change-plan.ts, key by key, and what the reachability
+ * probe of an added link found.
  */
 import { type ChangeEffect, type ConfigChange, type ConfigChangePlan, refusalMessage } from '../config/index.ts';
+import type { LinkProbeResult } from '../ipc/methods.ts';
 
 const GROUPS: readonly [ChangeEffect, string][] = [
   ['live', 'Applies live:'],
@@ -48,6 +50,28 @@ export function formatPlan(plan: ConfigChangePlan): string {
           .filter(Boolean)
           .join(', ')})`,
   );
+  return lines.join('\n');
+}
+
+/**
+ * What the reachability probe of each added link found: one line per pair of nodes (reachable with the lowest
+ * round trip, or which way failed), then every node that could not take part. `names`: node id → name.
+ */
+export function formatProbe(results: readonly LinkProbeResult[], names: ReadonlyMap<number, string>): string {
+  const lines: string[] = [];
+  for (const { link, port, nodes, pairs } of results) {
+    const label = (nodeid: number) => {
+      const address = nodes.find((n) => n.nodeid === nodeid)?.address;
+      return `${names.get(nodeid) ?? `node ${nodeid}`} (${address ?? 'no address'})`;
+    };
+    lines.push(`Reachability probe of link ${link} (UDP port ${port}):`);
+    for (const p of pairs) {
+      const verdict = p.reachable ? 'reachable' : `NOT reachable (${p.failed})`;
+      const rtt = p.rtt_ms === null ? '' : `, rtt ${p.rtt_ms.toFixed(3)} ms`;
+      lines.push(`  ${label(p.nodeid)} ↔ ${label(p.peer)}: ${verdict}${rtt}`);
+    }
+    for (const n of nodes) if (n.error !== null) lines.push(`  ${label(n.nodeid)}: ${n.error}`);
+  }
   return lines.join('\n');
 }
 

@@ -15,6 +15,7 @@ import { bytesOf, isMethod, paramsProblem } from '../ipc/methods.ts';
 import { BINARY_HELLO } from '../ipc/negotiate.ts';
 import type {
   ClusterLinksV1,
+  CmapV1,
   HaEventV1,
   LinkEvent,
   LinksV1,
@@ -27,7 +28,7 @@ import type {
 } from '../ipc/schema.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
-import { type CpgAddress, type CpgConfchg, CpgGroup, type CpgGroupHost } from './cpg-group.ts';
+import { type CpgAddress, type CpgConfchg, CpgGroup, type CpgGroupHost, type CpgJoinOptions } from './cpg-group.ts';
 import {
   BackpressureError,
   CallTimeoutError,
@@ -290,6 +291,16 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     await this.call('shutdown', {});
   }
 
+  /** Runtime keys as corosync-cmapctl shows them: every key under `prefix`, or exactly `key` (docs/cli.md). */
+  cmap(options: { prefix?: string; key?: string } = {}): Promise<CmapV1> {
+    return this.call('cmap', options) as Promise<CmapV1>;
+  }
+
+  /** Asks node `nodeid`, through the ring, to leave the cluster and exit (`corosync-cfgtool -k`). */
+  async killNode(nodeid: number): Promise<void> {
+    await this.call('killNode', { nodeid });
+  }
+
   /** Enables or disables one of the local node's links (administrative, this node only). */
   async setLinkEnabled(link: number, enabled: boolean): Promise<{ link: number; enabled: boolean }> {
     return (await this.call('setLinkEnabled', { link, enabled })) as { link: number; enabled: boolean };
@@ -395,9 +406,14 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
 
   /**
    * Joins a CPG group (one `CpgGroup` per name per client). The group receives `message` and `confchg`
-   * events from the moment of the join; it is re-joined automatically after a reconnect.
+   * events from the moment of the join; it is re-joined automatically after a reconnect. `delivery` chooses
+   * agreed (default) or safe delivery for the messages this process sends to the group.
    */
-  async cpgJoin(name: string): Promise<CpgGroup> {
+  async cpgJoin(name: string, options: CpgJoinOptions = {}): Promise<CpgGroup> {
+    const { delivery = 'agreed' } = options;
+    if (delivery !== 'agreed' && delivery !== 'safe') {
+      throw new InvalidArgumentError(`delivery is 'agreed' or 'safe', got ${String(delivery)}`);
+    }
     const bytes = Buffer.byteLength(name, 'utf8');
     if (bytes === 0 || bytes > GROUP_NAME_BYTES_MAX) {
       throw new InvalidArgumentError(`a group name is 1 to ${GROUP_NAME_BYTES_MAX} bytes, got ${bytes}`);
@@ -405,7 +421,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
     await this.subscribe('cpg');
     // Registered before the answer: the confchg of the own join may come first; its events are held till then.
-    const group = new CpgGroup(name, this.groupHost, { nodeid: 0, pid: 0 });
+    const group = new CpgGroup(name, this.groupHost, { nodeid: 0, pid: 0 }, delivery);
     this.groups.set(name, group);
     try {
       group.rejoined(localAddressOf(await this.call('cpgJoin', { group: name })));

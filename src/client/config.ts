@@ -1,5 +1,6 @@
 /** Shapes of the cluster-config methods of the admin socket (docs/reconfiguration.md). */
 import type { ConfigChangePlan } from '../config/index.ts';
+import type { LinkProbeResult } from '../ipc/methods.ts';
 
 /** `configGet`: the running corosync.conf. */
 export interface ConfigText {
@@ -10,6 +11,8 @@ export interface ConfigText {
 /** `configPropose`: the plan, whether it was committed, and the config_version now running on this node. */
 export interface ConfigProposal {
   plan: ConfigChangePlan;
+  /** What the reachability probe of each added link found, per node and pair (empty without an added link). */
+  probe: LinkProbeResult[];
   applied: boolean;
   config_version: number;
 }
@@ -24,4 +27,4 @@ export interface ConfigVersionInfo {
 }
 
 /** `joinTokenCreate`: a one-time join token for `corolink add` (docs/reconfiguration.md). */
-export type { JoinTokenInfo } from '../ipc/methods.ts';
+export type { JoinTokenInfo, LinkProbeResult } from '../ipc/methods.ts';

@@ -15,6 +15,19 @@ export interface CpgMessage {
   data: Uint8Array;
 }
 
+/**
+ * How Totem delivers a group's messages (libcpg's CPG_TYPE_AGREED / CPG_TYPE_SAFE). `agreed`: in the same total
+ * order everywhere, as soon as the order is known. `safe`: the same order, but delivered (at the sender too) only
+ * once every member of the ring has the message — a member that delivered it knows all others will.
+ */
+export type CpgDelivery = 'agreed' | 'safe';
+
+/** Options of `client.cpgJoin(name, options)`. */
+export interface CpgJoinOptions {
+  /** The delivery of every message this process sends to the group; default `agreed`. */
+  delivery?: CpgDelivery;
+}
+
 /** A `(nodeid, pid)` pair: one process in a group. */
 export interface CpgAddress {
   nodeid: number;
@@ -106,6 +119,8 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     readonly name: string,
     private readonly host: CpgGroupHost,
     local: CpgAddress,
+    /** The delivery of this process's sends to the group (chosen at `cpgJoin`). */
+    readonly delivery: CpgDelivery = 'agreed',
   ) {
     super();
     this.address = local;
@@ -259,7 +274,9 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
       const send = this.waiting.shift();
       if (send === undefined) break;
       this.inFlight++;
-      this.host.call('cpgMcast', { group: this.name, data: send.bytes, seq: send.seq }).then(
+      // `delivery` only when safe: a daemon without the field answers an agreed send as before.
+      const delivery = this.delivery === 'safe' ? { delivery: this.delivery } : {};
+      this.host.call('cpgMcast', { group: this.name, data: send.bytes, seq: send.seq, ...delivery }).then(
         () => this.answered(send),
         (error: unknown) => this.answered(send, error),
       );

@@ -24,7 +24,16 @@ import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import { type CpgMessage, decodeCpgMessage, encodeCpgMessage, isValidGroupName, type SyncMember } from './codec.ts';
 import { fragment, Reassembler } from './fragments.ts';
 import { addressesMissingFrom, compareAddresses, GroupView, sameAddress } from './group-view.ts';
-import type { CpgAction, CpgError, CpgEvent, CpgReason, MemberChange, ProcessAddress, RingId } from './types.ts';
+import type {
+  CpgAction,
+  CpgError,
+  CpgEvent,
+  CpgReason,
+  Guarantee,
+  MemberChange,
+  ProcessAddress,
+  RingId,
+} from './types.ts';
 
 /** Default largest Totem payload one fragment may use. */
 export const DEFAULT_TOTEM_PAYLOAD_BYTES_MAX = 1024;
@@ -50,6 +59,12 @@ interface SyncPhase {
   announced: Map<number, SyncMember[]>;
 }
 
+/** A Totem payload waiting for the end of the sync phase, with the delivery its message asked for. */
+interface PendingFrame {
+  payload: Uint8Array;
+  guarantee: Guarantee;
+}
+
 interface HeldData {
   sender: ProcessAddress;
   group: string;
@@ -73,7 +88,7 @@ export class Cpg {
   /** Between a transitional configuration and the next regular one: Totem delivers the old ring's last messages. */
   private inTransitional = false;
   private held: HeldData[] = [];
-  private pending: Uint8Array[] = [];
+  private pending: PendingFrame[] = [];
 
   constructor(options: CpgOptions, _now: number) {
     this.localNodeId = options.localNodeId;
@@ -116,7 +131,7 @@ export class Cpg {
       case 'localLeave':
         return this.localLeave(event.group, event.pid);
       case 'localMulticast':
-        return this.localMulticast(event.group, event.pid, event.payload);
+        return this.localMulticast(event.group, event.pid, event.payload, event.guarantee ?? 'agreed');
       case 'processDown':
         return this.processDown(event.pid);
       case 'totemDeliver':
@@ -147,12 +162,12 @@ export class Cpg {
     return this.send(frames);
   }
 
-  private localMulticast(group: string, pid: number, payload: Uint8Array): CpgAction[] {
+  private localMulticast(group: string, pid: number, payload: Uint8Array, guarantee: Guarantee): CpgAction[] {
     if (!this.intents.get(group)?.has(pid)) return [failed('multicast', group, pid, 'CS_ERR_NOT_EXIST')];
     if (payload.length > MESSAGE_BYTES_MAX) return [failed('multicast', group, pid, 'CS_ERR_TOO_BIG')];
     const frames = this.frames({ type: 'data', group, pid, payload });
     if (!this.canSend(frames)) return [failed('multicast', group, pid, 'CS_ERR_TRY_AGAIN')];
-    return this.send(frames);
+    return this.send(frames, guarantee);
   }
 
   /** A local process exited without leaving: it leaves every group with reason PROCDOWN. */
@@ -251,7 +266,7 @@ export class Cpg {
     return [
       ...actions,
       log('debug', `sync started for ring ${event.ringId.rep}.${event.ringId.seq.toString(16)}`),
-      ...frames.map((payload): CpgAction => ({ type: 'totemMulticast', payload })),
+      ...frames.map((payload): CpgAction => ({ type: 'totemMulticast', payload, guarantee: 'agreed' })),
     ];
   }
 
@@ -292,7 +307,7 @@ export class Cpg {
     actions.push(...this.deliverHeld(held.filter((data) => next.has(data.group, data.sender))));
     const pending = this.pending;
     this.pending = [];
-    actions.push(...pending.map((payload): CpgAction => ({ type: 'totemMulticast', payload })));
+    actions.push(...pending.map((frame): CpgAction => ({ type: 'totemMulticast', ...frame })));
     actions.push(log('debug', `sync complete: ${this.view.groupNames().length} groups`));
     return actions;
   }
@@ -372,9 +387,9 @@ export class Cpg {
   }
 
   /** Multicasts now when operational, else queues until the sync phase ends (callers check {@link canSend}). */
-  private send(frames: Uint8Array[]): CpgAction[] {
-    if (this.operational) return frames.map((payload) => ({ type: 'totemMulticast', payload }));
-    this.pending.push(...frames);
+  private send(frames: Uint8Array[], guarantee: Guarantee = 'agreed'): CpgAction[] {
+    if (this.operational) return frames.map((payload) => ({ type: 'totemMulticast', payload, guarantee }));
+    this.pending.push(...frames.map((payload) => ({ payload, guarantee })));
     return [];
   }
 

@@ -1,8 +1,8 @@
 // Public types of the CPG (closed process groups) core: its events, actions and addresses (reference §5).
 
-import type { RingId } from '../totem/types.ts';
+import type { Guarantee, RingId } from '../totem/types.ts';
 
-export type { RingId };
+export type { Guarantee, RingId };
 
 /** A process in a group, as corosync's `cpg_address` names it. */
 export interface ProcessAddress {
@@ -52,7 +52,8 @@ export type CpgEvent =
     }
   | { type: 'localJoin'; group: string; pid: number }
   | { type: 'localLeave'; group: string; pid: number }
-  | { type: 'localMulticast'; group: string; pid: number; payload: Uint8Array }
+  /** `guarantee`: Totem's delivery of the message (libcpg's CPG_TYPE_AGREED / CPG_TYPE_SAFE); default agreed. */
+  | { type: 'localMulticast'; group: string; pid: number; payload: Uint8Array; guarantee?: Guarantee }
   | { type: 'processDown'; pid: number };
 
 /** Error codes of rejected local requests (corosync's `cs_error_t` names). */
@@ -65,7 +66,7 @@ export type CpgError =
 
 /** Outputs of the CPG core. `deliver` and `confchg` are addressed to one local process (`pid`). */
 export type CpgAction =
-  | { type: 'totemMulticast'; payload: Uint8Array }
+  | { type: 'totemMulticast'; payload: Uint8Array; guarantee: Guarantee }
   | { type: 'deliver'; group: string; pid: number; sender: ProcessAddress; payload: Uint8Array }
   | {
       type: 'confchg';

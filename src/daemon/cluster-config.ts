@@ -14,6 +14,7 @@ import {
   planConfigChange,
   printConfig,
 } from '../config/index.ts';
+import type { LinkProbeResult } from '../ipc/methods.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import type { CfsService } from './cfs-service.ts';
 import type { NodeEngine } from './engine.ts';
@@ -61,6 +62,8 @@ function decodePeerMessage(payload: Uint8Array): PeerMessage | undefined {
 /** The outcome of a proposal: the plan, and the store version when it was committed. */
 export interface ProposalResult {
   plan: ConfigChangePlan;
+  /** What the reachability probe of each added link found (empty when no link is added or the plan failed first). */
+  probe: LinkProbeResult[];
   committed: CfsResult | null;
 }
 
@@ -102,14 +105,18 @@ export class ClusterConfigService {
   async propose(text: string, options: { force?: boolean; dryRun?: boolean } = {}): Promise<ProposalResult> {
     const next = checkConfigText(text, 'proposed corosync.conf');
     const force = options.force === true;
-    const plan = await this.withReachability(planConfigChange(this.engine.checked, next, { force }), next, force);
-    if (!plan.ok || options.dryRun === true) return { plan, committed: null };
+    const { plan, probe } = await this.withReachability(
+      planConfigChange(this.engine.checked, next, { force }),
+      next,
+      force,
+    );
+    if (!plan.ok || options.dryRun === true) return { plan, probe, committed: null };
     const archived = await this.archiveRunning();
-    if (!archived.ok) return { plan, committed: archived };
+    if (!archived.ok) return { plan, probe, committed: archived };
     const committed = await this.cfs.write({ type: 'put', path: CLUSTER_CONFIG_PATH, data: Buffer.from(text) });
     // The write's own delivery applied it (onStoreChange); wait for that before answering.
     await this.applying;
-    return { plan, committed };
+    return { plan, probe, committed };
   }
 
   /** Every stored version, oldest first, the running one last. */
@@ -158,14 +165,18 @@ export class ClusterConfigService {
     });
   }
 
-  /** The plan, with the pre-flight probe of every added link: unreachable pairs are errors (forced: warnings). */
+  /**
+   * The plan, with the pre-flight probe of every added link: unreachable pairs are errors (forced: warnings); and
+   * what each probe found.
+   */
   private async withReachability(
     plan: ConfigChangePlan,
     next: CheckedConfig,
     force: boolean,
-  ): Promise<ConfigChangePlan> {
-    if (!plan.ok || plan.linksAdded.length === 0) return plan;
+  ): Promise<{ plan: ConfigChangePlan; probe: LinkProbeResult[] }> {
+    if (!plan.ok || plan.linksAdded.length === 0) return { plan, probe: [] };
     const problems: string[] = [];
+    const probe: LinkProbeResult[] = [];
     for (const link of plan.linksAdded) {
       const port = next.effective.links.find((l) => l.link === link)?.mcastport;
       const addresses: Record<number, string> = {};
@@ -173,11 +184,15 @@ export class ClusterConfigService {
         const address = node.addresses.find((a) => a.link === link)?.address;
         if (node.nodeid !== undefined && address !== undefined) addresses[node.nodeid] = address;
       }
-      if (port !== undefined) problems.push(...(await this.probe.probe(link, port, addresses)).problems);
+      if (port === undefined) continue;
+      const outcome = await this.probe.probe(link, port, addresses);
+      problems.push(...outcome.problems);
+      probe.push(outcome.result);
     }
-    if (problems.length === 0) return plan;
-    if (force) return { ...plan, warnings: [...plan.warnings, ...problems.map((p) => `forced: ${p}`)] };
-    return { ...plan, ok: false, errors: [...plan.errors, ...problems] };
+    if (problems.length === 0) return { plan, probe };
+    if (force)
+      return { plan: { ...plan, warnings: [...plan.warnings, ...problems.map((p) => `forced: ${p}`)] }, probe };
+    return { plan: { ...plan, ok: false, errors: [...plan.errors, ...problems] }, probe };
   }
 
   /** A synced, quorate store without corosync.conf gets the running one from its lowest member. */

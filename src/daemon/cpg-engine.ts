@@ -30,8 +30,8 @@ export class CpgEngine implements ServiceEngine {
       case 'cpgLeave':
         return run(this.core.step({ type: 'localLeave', group: event.group, pid: event.pid }, now));
       case 'cpgMulticast': {
-        const { group, pid, payload } = event;
-        return run(this.core.step({ type: 'localMulticast', group, pid, payload }, now));
+        const { group, pid, payload, guarantee } = event;
+        return run(this.core.step({ type: 'localMulticast', group, pid, payload, guarantee }, now));
       }
       case 'processDown':
         return run(this.core.step({ type: 'processDown', pid: event.pid }, now));
@@ -70,7 +70,7 @@ function run(actions: CpgAction[]): EngineAction[] {
   return actions.map((action): EngineAction => {
     switch (action.type) {
       case 'totemMulticast':
-        return { type: 'multicast', payload: action.payload };
+        return { type: 'multicast', payload: action.payload, guarantee: action.guarantee };
       case 'deliver':
         return { ...action, type: 'cpgDeliver' };
       case 'confchg':

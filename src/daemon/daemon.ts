@@ -17,14 +17,17 @@ import type { HaControl, HaResourceRunner, HaWatchdog } from '../ha/contract.ts'
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { AdminError, AdminSocketServer } from './admin-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
+import { CfgService } from './cfg-service.ts';
 import { CfsService } from './cfs-service.ts';
 import { ClusterConfigService } from './cluster-config.ts';
+import { CmapMembers } from './cmap.ts';
 import { NodeEngine } from './engine.ts';
 import { ResourceRunner } from './ha/resource-runner.ts';
 import { type HaShutdownPolicy, shutdownFreezes } from './ha/shutdown-policy.ts';
 import { SupervisedWatchdog } from './ha/watchdog.ts';
 import { HaManager } from './ha-manager.ts';
 import { cfsHandlers } from './handlers/cfs.ts';
+import { cmapHandlers } from './handlers/cmap.ts';
 import { configHandlers } from './handlers/config.ts';
 import { cpgHandlers } from './handlers/cpg.ts';
 import { broadcastHaEvents, haHandlers, haStatusJson } from './handlers/ha.ts';
@@ -204,6 +207,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       : undefined);
   const ha = haFactories === undefined ? undefined : haManager(haFactories, checked, identity.node.nodeid!, cfs, haLog);
   const linkView = new LinkViewService();
+  const cfg = new CfgService(identity.node.nodeid!, (level, message) => logger.log(level, 'CFG', message));
   const engine = await NodeEngine.start({
     checked,
     localNode: identity.node,
@@ -216,6 +220,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       probe.serviceEngine,
       linkView.serviceEngine,
       ...(ha?.services(context) ?? []),
+      cfg.serviceEngine,
     ],
   }).catch((error) => {
     cfs.close();
@@ -225,6 +230,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   probe.attach(engine);
   ha?.attach(engine);
   linkView.attach(engine);
+  const cmapMembers = new CmapMembers(engine);
   // The qdevice-net client logs in corosync-qdevice's words under QDEVICE; with TLS it presents the certificate
   // `corolink qdevice setup` installed beside corosync.conf.
   const qdeviceFactory: QdeviceFactory =
@@ -252,6 +258,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const admin = new AdminSocketServer(options.socketPath, {
     shutdown: shutdownHandler,
     ...statusHandlers(engine, logger, linkView),
+    ...cmapHandlers(engine, cmapMembers, cfg),
     ...cpgHandlers(engine),
     ...cfsHandlers(cfs),
     ...configHandlers(clusterConfig, configVersion),
@@ -307,6 +314,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   });
   const haStatus = () => (ha === undefined ? undefined : haStatusJson(ha.status()));
   const clusterLinks = () => linkView.clusterLinks();
+  // `corolink kill` of this node (corosync-cfgtool -k) stops it as `corolink shutdown` does.
+  cfg.attach(engine, () => shutdownListener);
   const onShutdownRequest = (listener: () => void) => {
     shutdownListener = listener;
   };

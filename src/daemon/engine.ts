@@ -16,7 +16,7 @@ import {
 } from '../config/index.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
 import { parseAutoTieBreakerNode, type QuorumOptions } from '../quorum/index.ts';
-import { formatRingId, type RingId, type TotemOptions, type TotemTimings } from '../totem/index.ts';
+import { formatRingId, type Guarantee, type RingId, type TotemOptions, type TotemTimings } from '../totem/index.ts';
 import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
@@ -165,6 +165,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     group: string;
     pid: number;
     payload: Uint8Array;
+    guarantee: Guarantee;
     resolve: () => void;
     reject: (error: Error) => void;
   }[] = [];
@@ -198,6 +199,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   /** The stack's Totem/quorum snapshots. */
   stackSnapshot(): ReturnType<ServiceStack['snapshot']> {
     return this.stack.snapshot();
+  }
+
+  /** Every registered service engine with the messages it sent and received (cmap runtime.services.*). */
+  serviceStats(): ReturnType<ServiceStack['services']> {
+    return this.stack.services();
   }
 
   /** The transport driver's snapshot (links, peers, counters). */
@@ -320,13 +326,20 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   }
 
   /**
-   * Multicasts to a group in agreed order. When Totem's queue is full the request waits (FIFO, behind every
+   * Multicasts to a group in agreed order; `guarantee` 'safe' asks Totem to deliver it (everywhere, the sender
+   * included) only once every member has it (libcpg's CPG_TYPE_SAFE). When Totem's queue is full the request waits (FIFO, behind every
    * earlier waiting one) and the returned promise settles once it entered the queue: a busy sender is paced by
    * late answers instead of thousands of refusals a second, each of which cost the daemon a whole request.
    * Beyond WAITING_MULTICASTS_MAX / WAITING_BYTES_MAX waiting, it is refused with `backpressure`. A sender that
    * numbers its multicasts (`seq`) keeps its order through a refusal (see `refusedSeqs`).
    */
-  cpgMulticast(group: string, pid: number, payload: Uint8Array, seq?: number): undefined | Promise<void> {
+  cpgMulticast(
+    group: string,
+    pid: number,
+    payload: Uint8Array,
+    seq?: number,
+    guarantee: Guarantee = 'agreed',
+  ): undefined | Promise<void> {
     const sender = seq === undefined ? undefined : `${pid}/${group}`;
     const refusedSeq = sender === undefined ? undefined : this.refusedSeqs.get(sender);
     if (refusedSeq !== undefined) {
@@ -335,16 +348,21 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       this.refusedSeqs.delete(sender!);
     }
     try {
-      return this.admitMulticast(group, pid, payload);
+      return this.admitMulticast(group, pid, payload, guarantee);
     } catch (error) {
       if (sender !== undefined && error === BACKPRESSURE_REFUSAL) this.refusedSeqs.set(sender, seq!);
       throw error;
     }
   }
 
-  private admitMulticast(group: string, pid: number, payload: Uint8Array): undefined | Promise<void> {
+  private admitMulticast(
+    group: string,
+    pid: number,
+    payload: Uint8Array,
+    guarantee: Guarantee,
+  ): undefined | Promise<void> {
     if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload))) {
-      this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload });
+      this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload, guarantee });
       return undefined;
     }
     if (
@@ -355,7 +373,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       throw BACKPRESSURE_REFUSAL;
     }
     this.waitingBytes += payload.length;
-    return new Promise((resolve, reject) => this.waiting.push({ group, pid, payload, resolve, reject }));
+    return new Promise((resolve, reject) => this.waiting.push({ group, pid, payload, guarantee, resolve, reject }));
   }
 
   /** A local process (an admin-socket client) went away: its group memberships end (CPG_REASON_PROCDOWN). */
@@ -379,7 +397,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     while (admitted < this.waiting.length && this.stack.canSend(totemPayloadsFor(this.waiting[admitted]!.payload))) {
       const w = this.waiting[admitted++]!;
       this.waitingBytes -= w.payload.length;
-      this.stackDriver.feed({ type: 'cpgMulticast', group: w.group, pid: w.pid, payload: w.payload });
+      this.stackDriver.feed({
+        type: 'cpgMulticast',
+        group: w.group,
+        pid: w.pid,
+        payload: w.payload,
+        guarantee: w.guarantee,
+      });
       w.resolve();
     }
     if (admitted > 0) this.waiting = this.waiting.slice(admitted);

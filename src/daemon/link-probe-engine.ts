@@ -20,12 +20,14 @@ export interface ProbeRequest {
   addresses: Record<string, string>;
 }
 
-/** One member's report: whom it heard, or why it could not listen. */
+/** One member's report: whom it heard, the lowest round trip to each peer that echoed, or why it could not listen. */
 export interface ProbeReport {
   type: 'report';
   id: string;
   node: number;
   heard: number[];
+  /** Node id → lowest round trip in ms (absent from a daemon that does not measure it). */
+  rtt_ms?: Record<string, number>;
   error: string | null;
 }
 
@@ -45,7 +47,7 @@ function decode(payload: Uint8Array): ProbeMessage | undefined {
 
 export class LinkProbeEngine implements ServiceEngine {
   readonly id = PROBE_SERVICE_ID;
-  readonly name = 'KNET';
+  readonly name = 'PROBE';
   readonly requests = [] as const;
   readonly counters = { malformed: 0 };
 

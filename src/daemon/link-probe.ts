@@ -9,6 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { LinkProbeResult } from '../ipc/methods.ts';
 import type { NodeEngine } from './engine.ts';
 import {
   LinkProbeEngine,
@@ -24,9 +26,13 @@ const PROBE_EVERY_MS = 100;
 /** How long the requester waits for every member's report beyond PROBE_MS. */
 const REPORT_SLACK_MS = 3000;
 
-/** The outcome: one line per problem (empty when every pair reached each other both ways). */
+/** A member's error when its report did not come in time. */
+const NO_ANSWER = 'did not answer the reachability probe';
+
+/** The outcome: one line per problem (empty when every pair reached each other both ways) and what was found. */
 export interface ProbeOutcome {
   problems: string[];
+  result: LinkProbeResult;
 }
 
 export class LinkProbeService {
@@ -71,7 +77,8 @@ export class LinkProbeService {
     engine.serviceRequest(PROBE_SERVICE_ID, request);
     await finished;
     this.waiting.delete(id);
-    return { problems: judge(link, port, addresses, members, reports) };
+    const result = found(link, port, addresses, members, reports);
+    return { problems: judge(result), result };
   }
 
   private collect(report: ProbeReport): void {
@@ -89,7 +96,9 @@ export class LinkProbeService {
     if (own === undefined) report.error = 'no address on the new link';
     else {
       try {
-        report.heard = await exchange(request, me, own);
+        const { heard, rtt } = await exchange(request, me, own);
+        report.heard = heard;
+        report.rtt_ms = rtt;
       } catch (error) {
         report.error = `cannot bind ${own}:${request.port} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
       }
@@ -99,14 +108,34 @@ export class LinkProbeService {
   }
 }
 
-/** Binds `own`:port, sends probes to every other address for PROBE_MS, and returns the nodes heard from. */
-async function exchange(request: ProbeRequest, me: number, own: string): Promise<number[]> {
+/**
+ * Binds `own`:port, sends probes to every other address for PROBE_MS and echoes every probe it hears; returns the
+ * nodes heard from and the lowest round trip of an echo from each node.
+ */
+async function exchange(
+  request: ProbeRequest,
+  me: number,
+  own: string,
+): Promise<{ heard: number[]; rtt: Record<string, number> }> {
   const socket: Socket = createSocket(isIPv6(own) ? 'udp6' : 'udp4');
   const heard = new Set<number>();
+  const rtt: Record<string, number> = {};
   const prefix = `corolink-probe ${request.id} `;
-  socket.on('message', (datagram) => {
+  const echoPrefix = `corolink-probe-echo ${request.id} `;
+  socket.on('message', (datagram, from) => {
     const text = datagram.toString('utf8');
-    if (text.startsWith(prefix)) heard.add(Number(text.slice(prefix.length)));
+    if (text.startsWith(prefix)) {
+      // `<node> <sent at>`: heard from node; the echo carries the sender's own clock back to it.
+      const [node, sentAt] = text.slice(prefix.length).split(' ');
+      heard.add(Number(node));
+      socket.send(`${echoPrefix}${me} ${sentAt}`, from.port, from.address, () => {});
+    } else if (text.startsWith(echoPrefix)) {
+      const [node, sentAt] = text.slice(echoPrefix.length).split(' ').map(Number);
+      const ms = performance.now() - sentAt!;
+      if (Number.isInteger(node) && Number.isFinite(ms) && ms >= 0) {
+        rtt[node!] = Math.min(rtt[node!] ?? Infinity, Math.round(ms * 1000) / 1000);
+      }
+    }
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -120,42 +149,65 @@ async function exchange(request: ProbeRequest, me: number, own: string): Promise
     throw error;
   });
   const targets = Object.entries(request.addresses).filter(([node]) => Number(node) !== me);
-  const payload = Buffer.from(`${prefix}${me}`);
   const timer = setInterval(() => {
+    const payload = Buffer.from(`${prefix}${me} ${performance.now()}`);
     for (const [, address] of targets) socket.send(payload, request.port, address, () => {});
   }, PROBE_EVERY_MS);
   await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
   clearInterval(timer);
   await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return [...heard];
+  return { heard: [...heard], rtt };
 }
 
-/** Every problem the reports show: a member that did not report or could not bind, a pair not heard both ways. */
-function judge(
+/** What the reports show, node by node and pair by pair. */
+function found(
   link: number,
   port: number,
   addresses: Record<number, string>,
   members: number[],
   reports: Map<number, ProbeReport>,
-): string[] {
-  const problems: string[] = [];
-  for (const node of members) {
-    const report = reports.get(node);
-    if (!report) problems.push(`link ${link}: node ${node} did not answer the reachability probe`);
-    else if (report.error) problems.push(`link ${link}: node ${node}: ${report.error}`);
-  }
+): LinkProbeResult {
+  const nodes = members.map((nodeid) => {
+    const report = reports.get(nodeid);
+    const error = report === undefined ? NO_ANSWER : report.error;
+    return { nodeid, address: addresses[nodeid] ?? null, error };
+  });
+  const pairs: LinkProbeResult['pairs'] = [];
   for (const a of members) {
     for (const b of members) {
-      if (b <= a || reports.get(a)?.error || reports.get(b)?.error || !reports.has(a) || !reports.has(b)) continue;
-      const aHeardB = reports.get(a)!.heard.includes(b);
-      const bHeardA = reports.get(b)!.heard.includes(a);
-      if (!aHeardB || !bHeardA) {
-        const way = !aHeardB && !bHeardA ? 'either way' : !aHeardB ? `${b} → ${a}` : `${a} → ${b}`;
-        problems.push(
-          `link ${link}: nodes ${a} (${addresses[a]}) and ${b} (${addresses[b]}) cannot reach each other on port ${port} (${way})`,
-        );
-      }
+      if (b <= a) continue;
+      const ra = reports.get(a);
+      const rb = reports.get(b);
+      const aHeardB = ra?.error === null && ra.heard.includes(b);
+      const bHeardA = rb?.error === null && rb.heard.includes(a);
+      const rtts = [ra?.rtt_ms?.[b], rb?.rtt_ms?.[a]].filter((v): v is number => typeof v === 'number');
+      const failed =
+        aHeardB && bHeardA ? null : !aHeardB && !bHeardA ? 'either way' : !aHeardB ? `${b} → ${a}` : `${a} → ${b}`;
+      pairs.push({
+        nodeid: a,
+        peer: b,
+        reachable: failed === null,
+        failed,
+        rtt_ms: rtts.length === 0 ? null : Math.min(...rtts),
+      });
     }
   }
-  return problems;
+  return { link, port, nodes, pairs };
+}
+
+/** Every problem the probe found: a member that did not report or could not bind, a pair not heard both ways. */
+function judge({ link, port, nodes, pairs }: LinkProbeResult): string[] {
+  const failed = new Set(nodes.filter((n) => n.error !== null).map((n) => n.nodeid));
+  const address = new Map(nodes.map((n) => [n.nodeid, n.address]));
+  return [
+    ...nodes.flatMap((n) =>
+      n.error === null ? [] : [`link ${link}: node ${n.nodeid}${n.error === NO_ANSWER ? ' ' : ': '}${n.error}`],
+    ),
+    ...pairs
+      .filter((p) => !p.reachable && !failed.has(p.nodeid) && !failed.has(p.peer))
+      .map(
+        (p) =>
+          `link ${link}: nodes ${p.nodeid} (${address.get(p.nodeid)}) and ${p.peer} (${address.get(p.peer)}) cannot reach each other on port ${port} (${p.failed})`,
+      ),
+  ];
 }

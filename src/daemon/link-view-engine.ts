@@ -87,7 +87,7 @@ const samePaths = (a: readonly PathView[], b: readonly PathView[]) =>
 
 export class LinkViewEngine implements ServiceEngine {
   readonly id = LINK_VIEW_SERVICE_ID;
-  readonly name = 'KNET';
+  readonly name = 'LINKVIEW';
   readonly requests = [] as const;
   readonly counters = { malformed: 0, published: 0 };
   /** Every member's last view, by node id; only members of the current configuration are kept. */

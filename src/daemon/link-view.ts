@@ -6,6 +6,29 @@ import type { ClusterLinksV1 } from '../ipc/schema.ts';
 import type { NodeEngine } from './engine.ts';
 import { LINK_VIEW_SERVICE_ID, LinkViewEngine, type PathView } from './link-view-engine.ts';
 
+type Views = ClusterLinksV1['views'];
+
+/**
+ * Every path some member sees DOWN, `one_way` when its other end sees the same link UP: a fault of one direction.
+ * The one place this rule lives; the CLI and the dashboard print its result.
+ */
+export function pathsDown(views: Views): ClusterLinksV1['paths_down'] {
+  const stateOf = new Map<string, 'UP' | 'DOWN'>();
+  for (const view of views) for (const p of view.paths) stateOf.set(`${view.nodeid}>${p.nodeid}:${p.link}`, p.state);
+  return views.flatMap((view) =>
+    view.paths
+      .filter((p) => p.state === 'DOWN')
+      .map((p) => ({
+        from: view.nodeid,
+        from_name: view.name,
+        to: p.nodeid,
+        to_name: p.name,
+        link: p.link,
+        one_way: stateOf.get(`${p.nodeid}>${view.nodeid}:${p.link}`) === 'UP',
+      })),
+  );
+}
+
 export class LinkViewService {
   readonly serviceEngine = new LinkViewEngine();
   private engine: NodeEngine | undefined;
@@ -22,22 +45,24 @@ export class LinkViewService {
     const engine = this.engine!;
     const names = new Map(engine.checked.config.nodes.map((n) => [n.nodeid, n.name ?? `node${n.nodeid}`]));
     const nameOf = (nodeid: number) => names.get(nodeid) ?? `node${nodeid}`;
-    const { members, views } = this.serviceEngine.snapshot();
+    const { members, views: received } = this.serviceEngine.snapshot();
+    const views: Views = received.map((view) => ({
+      nodeid: view.nodeid,
+      name: nameOf(view.nodeid),
+      paths: view.paths.map((p) => ({
+        nodeid: p.nodeid,
+        name: nameOf(p.nodeid),
+        link: p.link,
+        state: p.up ? 'UP' : 'DOWN',
+        active: p.active,
+      })),
+    }));
     return {
       version: 1,
       local_nodeid: engine.localNodeId,
-      views: views.map((view) => ({
-        nodeid: view.nodeid,
-        name: nameOf(view.nodeid),
-        paths: view.paths.map((p) => ({
-          nodeid: p.nodeid,
-          name: nameOf(p.nodeid),
-          link: p.link,
-          state: p.up ? 'UP' : 'DOWN',
-          active: p.active,
-        })),
-      })),
+      views,
       missing: members.filter((m) => !views.some((v) => v.nodeid === m)),
+      paths_down: pathsDown(views),
     };
   }
 

@@ -20,8 +20,18 @@ import {
 } from './log-sinks.ts';
 
 export type { LogLevel } from './log-sinks.ts';
-export type Subsystem = 'KNET' | 'TOTEM' | 'QUORUM' | 'QDEVICE' | 'CPG' | 'CFS' | 'HA' | 'MAIN';
-export const SUBSYSTEMS: readonly Subsystem[] = ['KNET', 'TOTEM', 'QUORUM', 'QDEVICE', 'CPG', 'CFS', 'HA', 'MAIN'];
+export type Subsystem = 'KNET' | 'TOTEM' | 'QUORUM' | 'QDEVICE' | 'CPG' | 'CFS' | 'HA' | 'CFG' | 'MAIN';
+export const SUBSYSTEMS: readonly Subsystem[] = [
+  'KNET',
+  'TOTEM',
+  'QUORUM',
+  'QDEVICE',
+  'CPG',
+  'CFS',
+  'HA',
+  'CFG',
+  'MAIN',
+];
 export type TimestampMode = 'off' | 'on' | 'hires';
 
 /** One log record as the admin socket returns it. */

@@ -103,7 +103,8 @@ export type StackEvent =
   /** Transport reachability: first link up / last link down. */
   | { type: 'hostUp' | 'hostDown'; nodeId: number }
   | { type: 'cpgJoin' | 'cpgLeave'; group: string; pid: number }
-  | { type: 'cpgMulticast'; group: string; pid: number; payload: Uint8Array }
+  /** `guarantee`: the CPG process's choice of Totem delivery (default agreed). */
+  | { type: 'cpgMulticast'; group: string; pid: number; payload: Uint8Array; guarantee?: Guarantee }
   | { type: 'processDown'; pid: number }
   | { type: 'setExpected'; votes: number }
   | { type: 'setVotes'; votes: number; nodeId?: number }
@@ -146,7 +147,7 @@ export type StackAction =
   | {
       type: 'log';
       level: StackLogLevel;
-      subsystem: 'TOTEM' | 'QUORUM' | 'CPG' | 'CFS' | 'KNET' | 'HA';
+      subsystem: 'TOTEM' | 'QUORUM' | 'CPG' | 'CFS' | 'KNET' | 'HA' | 'CFG';
       message: string;
     };
 
@@ -175,6 +176,8 @@ export class ServiceStack {
   unknownServiceMessages = 0;
   /** The registry: service id → engine, in registration order (which is the sync order). */
   private readonly engines = new Map<number, ServiceEngine>();
+  /** Messages each engine multicast (tx) and had delivered (rx), by service id (cmap runtime.services.*). */
+  private readonly traffic = new Map<number, { tx: number; rx: number }>();
   /** Which engines take each stack event. */
   private readonly handlers = new Map<StackEvent['type'], ServiceEngine[]>();
   private readonly sync: ServiceSync;
@@ -285,6 +288,11 @@ export class ServiceStack {
     return { totem: this.totem.snapshot(), quorum: this.quorum.snapshot() };
   }
 
+  /** The registered engines in registration order, with their message counts. */
+  services(): { id: number; name: string; tx: number; rx: number }[] {
+    return [...this.engines.values()].map(({ id, name }) => ({ id, name, ...this.traffic.get(id)! }));
+  }
+
   /** Adds an engine to the registry and routes the stack events it lists to it. */
   private register(engine: ServiceEngine): void {
     const problem = engineProblem(engine, new Set(this.engines.keys()));
@@ -300,6 +308,7 @@ export class ServiceStack {
       this.handlers.set(type, [...taken, engine]);
     }
     this.engines.set(engine.id, engine);
+    this.traffic.set(engine.id, { tx: 0, rx: 0 });
   }
 
   private route(item: Routed, queue: Routed[]): void {
@@ -353,6 +362,7 @@ export class ServiceStack {
       this.unknownServiceMessages++;
       return;
     }
+    this.traffic.get(engine.id)!.rx++;
     queue.push({ from: engine, actions: engine.deliver(sender, payload.subarray(SERVICE_ID_BYTES), this.now) });
     this.queueSync(this.sync.delivered(this.now), queue);
   }
@@ -369,6 +379,7 @@ export class ServiceStack {
     const payload = new Uint8Array(SERVICE_ID_BYTES + body.length);
     payload[0] = service;
     payload.set(body, SERVICE_ID_BYTES);
+    this.traffic.get(service)!.tx++;
     if (this.overflow.length > 0 || !this.totem.canSend()) {
       this.overflow.push({ payload, guarantee });
       return;

@@ -10,7 +10,7 @@ import type { LinkStatus } from '../transport/types.ts';
 import type { NodeEngine } from './engine.ts';
 
 /** Latency is shown with microsecond resolution. */
-const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+export const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 /** The name a node is shown with: its `name`, else its link0 (lowest link) address, as pvecm does. */
 export function nodeDisplayName(node: NodeConfig | undefined, nodeId: number): string {

@@ -20,6 +20,9 @@ export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' 
 export const TOPICS = ['log', 'link', 'membership', 'quorum', 'cpg', 'ha'] as const;
 export type Topic = (typeof TOPICS)[number];
 
+/** Longest key or prefix `cmap` accepts (corosync's CMAP_KEYNAME_MAXLEN is 255). */
+export const CMAP_KEY_BYTES_MAX = 255;
+
 /** Shortest and longest life of a join token (the CLI default is one hour). */
 export const JOIN_TOKEN_TTL_MIN_MS = 1000;
 export const JOIN_TOKEN_TTL_MAX_MS = 7 * 24 * 3600 * 1000;
@@ -96,6 +99,13 @@ export const METHOD_PARAMS = {
   }),
   /** `corosync-cfgtool -H`: this daemon leaves the cluster cleanly and exits, as on SIGTERM. */
   shutdown: None,
+  /** corosync-cmapctl: every runtime key under `prefix`, or exactly `key` (not_found when it does not exist). */
+  cmap: Type.Object({
+    prefix: Type.Optional(Type.String({ maxLength: CMAP_KEY_BYTES_MAX })),
+    key: Type.Optional(Type.String({ minLength: 1, maxLength: CMAP_KEY_BYTES_MAX })),
+  }),
+  /** `corosync-cfgtool -k`: asks node `nodeid`, through the ring, to leave the cluster and exit. */
+  killNode: Type.Object({ nodeid: Type.Integer({ minimum: 1, maximum: UINT32_MAX }) }),
   setLinkEnabled: Type.Object({
     link: Type.Integer({ minimum: 0, maximum: LINK_NUMBER_MAX }),
     enabled: Type.Boolean(),
@@ -105,11 +115,15 @@ export const METHOD_PARAMS = {
   subscribe: Type.Object({ topics: Type.Array(Type.Union(TOPICS.map((topic) => Type.Literal(topic)))) }),
   cpgJoin: Type.Object({ group: GroupName }),
   cpgLeave: Type.Object({ group: GroupName }),
-  /** `seq`: the sender's own numbering (u32, ascending per group); with it a refusal never reorders its messages. */
+  /**
+   * `seq`: the sender's own numbering (u32, ascending per group); with it a refusal never reorders its messages.
+   * `delivery`: Totem's agreed (default) or safe delivery (libcpg's CPG_TYPE_AGREED / CPG_TYPE_SAFE).
+   */
   cpgMcast: Type.Object({
     group: GroupName,
     data: Bytes,
     seq: Type.Optional(Type.Integer({ minimum: 0, maximum: UINT32_MAX })),
+    delivery: Type.Optional(Type.Union([Type.Literal('agreed'), Type.Literal('safe')])),
   }),
   cpgMembership: Type.Object({ group: GroupName }),
   cpgGroups: None,
@@ -188,4 +202,29 @@ export interface JoinTokenInfo {
   /** Where joiners can reach this member: its address on the lowest link and the join port. */
   address: string;
   port: number;
+}
+
+/**
+ * What the pre-flight reachability probe of a new link found (`configPropose` of a change that adds links; printed
+ * by `corolink link add`, dry run and commit): every member's answer and every pair of members.
+ */
+export interface LinkProbeResult {
+  link: number;
+  port: number;
+  nodes: {
+    nodeid: number;
+    address: string | null;
+    /** Why the node could not take part (no answer, cannot bind), or null. */
+    error: string | null;
+  }[];
+  pairs: {
+    nodeid: number;
+    peer: number;
+    /** Each heard the other. */
+    reachable: boolean;
+    /** The direction that failed (`3 → 1`, `either way`), or null when reachable. */
+    failed: string | null;
+    /** Lowest round trip of a probe between the two, in ms; null when none came back. */
+    rtt_ms: number | null;
+  }[];
 }

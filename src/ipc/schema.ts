@@ -172,6 +172,19 @@ export const ClusterLinksV1Schema = Type.Object({
     }),
   ),
   missing: Type.Array(NodeId, { description: 'members whose view has not arrived yet (right after a change)' }),
+  paths_down: Type.Array(
+    Type.Object({
+      from: NodeId,
+      from_name: Type.String(),
+      to: NodeId,
+      to_name: Type.String(),
+      link: LinkNumber,
+      one_way: Type.Boolean({
+        description: 'the other end (to → from on this link) sees it UP: a fault of one direction',
+      }),
+    }),
+    { description: 'every path some member sees DOWN, in the order of views then paths' },
+  ),
 });
 
 export const QuorumV1Schema = Type.Intersect([QuorumStateSchema, Type.Object({ members: Type.Array(MemberSchema) })]);
@@ -216,6 +229,24 @@ export const QdeviceStatusV1Schema = Type.Object({
       }),
     }),
   ]),
+});
+
+/** The value types of `cmap` keys, named as corosync-cmapctl prints them. */
+export const CMAP_TYPES = ['u8', 'u16', 'u32', 'u64', 'str'] as const;
+export type CmapType = (typeof CMAP_TYPES)[number];
+
+/** One runtime key (`corolink cmap`, corosync-cmapctl's `key (type) = value`). */
+export const CmapEntrySchema = Type.Object({
+  key: Type.String({ description: 'dotted key, e.g. "stats.knet.node2.link0.connected"' }),
+  type: Type.Enum(CMAP_TYPES, { description: 'u8/u16/u32/u64 integers, str strings' }),
+  value: Type.Union([Type.Integer({ minimum: 0 }), Type.String()]),
+});
+
+/** The result of `cmap` and `corolink cmap --json`: the keys under a prefix (or one key), sorted by name. */
+export const CmapV1Schema = Type.Object({
+  version: Type.Literal(CONTRACT_VERSION),
+  local_nodeid: NodeId,
+  keys: Type.Array(CmapEntrySchema),
 });
 
 /** One log line (the `logs` method and the `log` event). */
@@ -340,6 +371,11 @@ export type MembershipEvent = Static<typeof MembershipEventSchema>;
 /** Payload of a `quorum` event. */
 export type QuorumEvent = Static<typeof QuorumEventSchema>;
 
+/** One `cmap` key. */
+export type CmapEntry = Static<typeof CmapEntrySchema>;
+/** The `cmap` result. */
+export type CmapV1 = Static<typeof CmapV1Schema>;
+
 /** The `haStatus` result. */
 export type HaStatusV1 = Static<typeof HaStatusV1Schema>;
 /** One HA service of `HaStatusV1`. */
@@ -356,7 +392,7 @@ export function statusSchemaDocument(): Record<string, unknown> {
     $id: 'https://corolink.dev/schema/status.v1.json',
     title: 'corolink admin socket results, version 1',
     description:
-      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`), QdeviceStatusV1 (`qdeviceStatus`), LogRecord (`logs`, `log` events), HaStatusV1 (`haStatus`, `corolink ha status --json`) and HaEvent (`ha` events). Generated from src/ipc/schema.ts.',
+      'StatusV1 (`status`, `corolink status --json`), LinksV1 (`links`), QuorumV1 (`quorum`, `setExpected`), QdeviceStatusV1 (`qdeviceStatus`), LogRecord (`logs`, `log` events), HaStatusV1 (`haStatus`, `corolink ha status --json`), HaEvent (`ha` events) and CmapV1 (`cmap`, `corolink cmap --json`). Generated from src/ipc/schema.ts.',
     $ref: '#/$defs/StatusV1',
     $defs: {
       StatusV1: StatusV1Schema,
@@ -366,6 +402,7 @@ export function statusSchemaDocument(): Record<string, unknown> {
       LogRecord: LogRecordSchema,
       HaStatusV1: HaStatusV1Schema,
       HaEvent: HaEventSchema,
+      CmapV1: CmapV1Schema,
     },
   };
 }

@@ -39,6 +39,8 @@ export interface LabState {
   qnetd?: { pid?: number };
   /** The service network (198.18.100.0/24 with a client host) was built (labs made before it: absent). */
   serviceNet?: boolean;
+  /** Hosts gone as a whole (`crash --host`): interfaces down until `start`. */
+  crashedHosts?: number[];
 }
 
 /** The lab directory: the explicit one, else $COROLINK_LAB_DIR, else /run/corolink-lab. */

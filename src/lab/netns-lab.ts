@@ -6,13 +6,24 @@
  * in time; every daemon is stopped by PID; every created thing is recorded first (lab-state.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
 import { haWatchdogPaths } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
 import { ip, ipIn, run } from './command.ts';
 import {
+  BIN,
   daemonArgs,
   POLL_INTERVAL_MS,
   statusAt,
@@ -74,6 +85,8 @@ export interface LabOptions {
   /** Start a daemon per host (default true). */
   daemons?: boolean;
   totemExtra?: Record<string, string | number>;
+  /** Keys of the `corolink { }` section (e.g. `{ ha: 'yes' }`). */
+  corolinkExtra?: Record<string, string | number>;
   /** Add a host running Debian's corosync-qnetd on link0's network (qnetd-host.ts). */
   qnetd?: boolean;
 }
@@ -113,7 +126,32 @@ function isProcessServing(pid: number | undefined, socket: string): boolean {
   }
 }
 
-/** A running lab, made by `NetnsLab.up` or found again by `NetnsLab.open`. */
+/** PIDs of every live process whose network namespace is the named namespace `ns` (`ip netns add`). */
+export function processesInNamespace(ns: string): number[] {
+  const inode = statSync(`/run/netns/${ns}`).ino;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (statSync(`/proc/${entry}/ns/net`).ino === inode && !isZombie(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** SIGKILLs every process of `pids` that still exists. */
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+}
+
 /** CPU time (user + system, seconds) process `pid` has used so far, from /proc/PID/stat. */
 export function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -121,6 +159,7 @@ export function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** A running lab, made by `NetnsLab.up` or found again by `NetnsLab.open`. */
 export class NetnsLab {
   private constructor(
     /** The lab directory. */
@@ -161,6 +200,7 @@ export class NetnsLab {
     writeState(dir, state);
     const lab = new NetnsLab(dir, state);
     try {
+      lab.writeCorolinkOnPath();
       writeClusterFiles(
         {
           linkMode: state.mode,
@@ -173,6 +213,7 @@ export class NetnsLab {
             ),
           })),
           ...(options.totemExtra ? { totemExtra: options.totemExtra } : {}),
+          ...(options.corolinkExtra ? { corolinkExtra: options.corolinkExtra } : {}),
         },
         lab.configPath,
         lab.authkeyPath,
@@ -420,13 +461,48 @@ export class NetnsLab {
     );
   }
 
-  /** SIGKILLs host `nodeid`'s daemon (a crash) and waits until it is gone. */
-  async crash(nodeid: number): Promise<void> {
-    await this.stopDaemon(nodeid, 'SIGKILL');
+  /**
+   * SIGKILLs host `nodeid`'s daemon (a crash) and waits until it is gone. With `host`, the whole host is gone: every
+   * process of its namespace is SIGKILLed (daemon, HA watchdog supervisor, services), its interfaces go down and
+   * the service interface loses every address but the host's own (a rebooted host has no floating address);
+   * `start` brings it back.
+   */
+  async crash(nodeid: number, { host = false }: { host?: boolean } = {}): Promise<void> {
+    if (!host) return this.stopDaemon(nodeid, 'SIGKILL');
+    this.state.crashedHosts = [...new Set([...(this.state.crashedHosts ?? []), nodeid])];
+    writeState(this.dir, this.state);
+    const ns = this.namespace(nodeid);
+    const pids = processesInNamespace(ns);
+    killAll(pids);
+    await Promise.all(this.hostInterfaces().map((dev) => ipIn(ns, 'link', 'set', dev, 'down')));
+    await ipIn(ns, 'addr', 'flush', 'dev', names.servicePort);
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (pids.some((pid) => existsSync(`/proc/${pid}`) && !isZombie(pid))) {
+      if (Date.now() > deadline) throw new Error(`processes of host n${nodeid} survive SIGKILL`);
+      await pause(POLL_INTERVAL_MS);
+    }
+    delete this.state.pids[nodeid];
+    writeState(this.dir, this.state);
   }
 
-  /** Starts host `nodeid`'s daemon (no-op when it runs) and waits for its admin socket. */
+  /** PIDs of every process in host `nodeid`'s network namespace (its daemon, supervisor, services). */
+  processes(nodeid: number): number[] {
+    return processesInNamespace(this.namespace(nodeid));
+  }
+
+  /**
+   * Starts host `nodeid`'s daemon (no-op when it runs) and waits for its admin socket; a crashed host (`crash`
+   * with `host`) gets its interfaces and its own service address back first.
+   */
   async start(nodeid: number): Promise<void> {
+    if (this.state.crashedHosts?.includes(nodeid)) {
+      const ns = this.namespace(nodeid);
+      const own = `${serviceAddress(nodeid)}/${SERVICE_NET_PREFIX_LENGTH}`;
+      await ipIn(ns, 'addr', 'replace', own, 'dev', names.servicePort);
+      await Promise.all(this.hostInterfaces().map((dev) => ipIn(ns, 'link', 'set', dev, 'up')));
+      this.state.crashedHosts = this.state.crashedHosts.filter((n) => n !== nodeid);
+      writeState(this.dir, this.state);
+    }
     if (this.running(nodeid)) return;
     const socket = this.socket(nodeid);
     rmSync(socket, { force: true });
@@ -598,20 +674,43 @@ export class NetnsLab {
     return this.nodeCommand(nodeid, ['sh', '-c', script]);
   }
 
-  /** `command` run in host `nodeid`'s namespace with its COROLINK_SOCKET and COROLINK_CONFIG preset. */
+  /**
+   * `command` run in host `nodeid`'s namespace with its COROLINK_SOCKET and COROLINK_CONFIG preset, this corolink
+   * first on PATH as the package installs it on a real node (`qdevice setup` runs `corolink status` on the other
+   * nodes over the remote shell), and COROLINK_LAB_DIR set so that `corolink lab rsh` there finds this lab.
+   */
   private nodeCommand(nodeid: number, command: readonly string[]): string[] {
-    const env = [`COROLINK_SOCKET=${this.socket(nodeid)}`, `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`];
+    const env = [
+      `COROLINK_SOCKET=${this.socket(nodeid)}`,
+      `COROLINK_CONFIG=${this.hostConfigPath(nodeid)}`,
+      `COROLINK_LAB_DIR=${this.dir}`,
+      `PATH=${this.binDir}:${process.env.PATH ?? ''}`,
+    ];
     return ['ip', 'netns', 'exec', this.namespace(nodeid), 'env', ...env, ...command];
   }
 
+  /** The folder with the lab's `corolink` command (runs this checkout's bin/corolink.mjs with this node). */
+  private get binDir(): string {
+    return join(this.dir, 'bin');
+  }
+
+  private writeCorolinkOnPath(): void {
+    mkdirSync(this.binDir, { recursive: true });
+    writeFileSync(join(this.binDir, 'corolink'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, {
+      mode: 0o755,
+    });
+  }
+
   /**
-   * Stops every daemon, every HA watchdog supervisor and the qnetd host's corosync-qnetd, deletes every namespace
-   * and bridge of this lab and the lab directory.
+   * Stops every daemon, every HA watchdog supervisor and the qnetd host's corosync-qnetd, kills what else runs in
+   * the lab's namespaces, deletes every namespace and bridge of this lab and the lab directory.
    */
   async down(): Promise<void> {
     if (this.hasQnetd) await this.stopQnetd();
     await Promise.all(this.nodeids.map((n) => this.stopDaemon(n, 'SIGTERM')));
     await Promise.all(this.nodeids.map((n) => this.stopWatchdog(n)));
+    // What the daemons left running in their hosts (HA services after a crash) goes with the host.
+    for (const ns of this.state.namespaces) if (existsSync(`/run/netns/${ns}`)) killAll(processesInNamespace(ns));
     for (const ns of this.state.namespaces) await ip('netns', 'del', ns).catch(() => undefined);
     for (const bridge of this.state.bridges) await ip('link', 'del', bridge).catch(() => undefined);
     // Deleting a namespace deletes its veths and their switch ends; delete any left in the root namespace.
@@ -744,6 +843,11 @@ export class NetnsLab {
 
   private checkQnetd(): void {
     if (!this.hasQnetd) throw new RangeError('this lab has no qnetd host (lab up --qnetd)');
+  }
+
+  /** Every interface of a host but lo: its link cables and its service cable. */
+  private hostInterfaces(): string[] {
+    return [...Array.from({ length: this.state.links }, (_, l) => names.hostPort(l)), names.servicePort];
   }
 
   /** Host `nodeid`'s cable on `link`, for the impairment functions. */

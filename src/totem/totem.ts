@@ -177,6 +177,7 @@ export class TotemCore {
     retransmitRequested: 0,
     tokenRetransmits: 0,
     delivered: 0,
+    deliveredSafe: 0,
     badMessages: 0,
     configurations: 0,
     configMismatches: 0,
@@ -266,6 +267,7 @@ export class TotemCore {
       retransmitRequested: this.stats.retransmitRequested,
       tokenRetransmits: this.stats.tokenRetransmits,
       delivered: this.stats.delivered,
+      deliveredSafe: this.stats.deliveredSafe,
       pending: this.pending.length,
       retained: ring?.size ?? 0,
       badMessages: this.stats.badMessages,
@@ -1098,6 +1100,7 @@ export class TotemCore {
     this.deliveredRingSeq = seq;
     this.deliveredSeq = message.seq;
     this.stats.delivered++;
+    if (message.guarantee === 'safe') this.stats.deliveredSafe++;
     this.out.push({
       type: 'deliver',
       sender: message.sender,

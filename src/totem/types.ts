@@ -164,6 +164,8 @@ export interface TotemSnapshot {
   tokenRetransmits: number;
   /** Messages delivered to the layer above. */
   delivered: number;
+  /** Of `delivered`, the messages sent with safe delivery (held until the token proved every member has them). */
+  deliveredSafe: number;
   /** Messages waiting for the token. */
   pending: number;
   /** Messages of the installed ring kept for retransmission and recovery (released once every member has them). */

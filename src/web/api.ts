@@ -10,7 +10,8 @@ import { HA_DISABLED_MESSAGE } from '../daemon/handlers/ha.ts';
 import { buildLinks, buildQuorum, buildStatus } from '../daemon/status.ts';
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { READ_METHODS } from './guard.ts';
-import { type ClusterHistory, EVENTS_KEPT, SAMPLE_INTERVAL_MS } from './history.ts';
+import { type ClusterHistory, EVENTS_KEPT } from './history.ts';
+import { HISTORY_RANGE_DEFAULT, HISTORY_RANGES, HISTORY_RANGES_MS, type HistoryRange } from './history-tiers.ts';
 import { authorized } from './token.ts';
 
 function apiError(reply: FastifyReply, status: number, code: string, message: string) {
@@ -48,12 +49,16 @@ export function registerApi(
     { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 0 } } } } },
     async (request) => ({ version: 1, events: history.recentEvents(request.query.limit ?? EVENTS_KEPT) }),
   );
-  app.get('/api/history', async () => ({
-    version: 1,
-    local_nodeid: engine.localNodeId,
-    interval_ms: SAMPLE_INTERVAL_MS,
-    rows: history.samples(),
-  }));
+  app.get<{ Querystring: { range?: string } }>('/api/history', async (request, reply) => {
+    const range = request.query.range ?? HISTORY_RANGE_DEFAULT;
+    if (!(HISTORY_RANGES as string[]).includes(range)) {
+      const got = JSON.stringify(range).slice(0, 40);
+      return apiError(reply, 400, 'bad_request', `range must be one of ${HISTORY_RANGES.join(', ')}, got ${got}`);
+    }
+    const { stepMs, rows } = history.samples(range as HistoryRange);
+    const range_ms = HISTORY_RANGES_MS[range as HistoryRange];
+    return { version: 1, local_nodeid: engine.localNodeId, range, range_ms, interval_ms: stepMs, rows };
+  });
 
   app.post<{ Params: { link: number; action: 'enable' | 'disable' } }>(
     '/api/links/:link/:action',

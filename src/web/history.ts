@@ -1,32 +1,34 @@
 /**
- * The daemon's memory for the dashboard: one link sample per second per peer × link (kept for five minutes, so a
- * freshly opened page shows history) and a bounded timeline of cluster events (link up/down, membership,
- * quorum, config_version). Live listeners (the event stream) get every event and sample as it happens.
+ * The daemon's memory for the dashboard: one link sample per second per peer × link, kept at three resolutions
+ * (./history-tiers.ts: 1 s for 10 minutes, 10 s for 6 hours, 1 min for 48 hours) and saved to the state directory
+ * every minute (./history-file.ts) so a restarted daemon keeps it; and a bounded timeline of cluster events (link
+ * up/down, membership, quorum, config_version). Live listeners (the event stream) get every event and sample.
  */
 import type { EngineEvents, NodeEngine } from '../daemon/engine.ts';
-import { quorumState } from '../daemon/status.ts';
+import { quorumState, round3 } from '../daemon/status.ts';
+import { HISTORY_SAVE_INTERVAL_MS, readHistoryFile, writeHistoryFile } from './history-file.ts';
+import {
+  HISTORY_RANGES_MS,
+  HISTORY_TIERS,
+  type HistoryRange,
+  type LinkSample,
+  type SampleRow,
+  SampleTiers,
+} from './history-tiers.ts';
 
-/** Interval between link samples. */
-export const SAMPLE_INTERVAL_MS = 1000;
-/** Samples kept per peer × link: five minutes at one per second. */
-export const SAMPLES_KEPT = 300;
+export type { LinkSample, SampleRow };
+
+/** Interval between link samples: the finest tier's step. */
+export const SAMPLE_INTERVAL_MS = HISTORY_TIERS[0]!.stepMs;
 /** Timeline events kept. */
 export const EVENTS_KEPT = 500;
 
-/** One peer × link observation. */
-export interface LinkSample {
-  nodeid: number;
-  link: number;
-  up: boolean;
-  /** knet's running average round trip, null before the first pong. */
-  latency_ms: number | null;
-}
-
-/** One second's samples of every peer × link. */
-export interface SampleRow {
-  /** Wall-clock time, ms since the epoch. */
-  time: number;
-  samples: LinkSample[];
+/** Where the history is saved, and how its problems are told (unset: kept in memory only). */
+export interface HistoryOptions {
+  file?: string;
+  warn?: (message: string) => void;
+  /** Wall clock, ms since the epoch (tests inject theirs). */
+  now?: () => number;
 }
 
 /** A timeline entry: `type` names the topic, `data` is the admin socket's event shape. */
@@ -42,9 +44,6 @@ export interface ClusterEvent {
 /** What live listeners receive. */
 export type LiveItem = { kind: 'event'; event: ClusterEvent } | { kind: 'sample'; row: SampleRow };
 
-/** Latency is shown with microsecond resolution. */
-const round3 = (value: number): number => Math.round(value * 1000) / 1000;
-
 /** Pushes to a bounded array, dropping the oldest entries. */
 function pushBounded<T>(items: T[], item: T, limit: number): void {
   items.push(item);
@@ -52,27 +51,42 @@ function pushBounded<T>(items: T[], item: T, limit: number): void {
 }
 
 export class ClusterHistory {
-  private readonly rows: SampleRow[] = [];
+  private readonly tiers = new SampleTiers();
   private readonly events: ClusterEvent[] = [];
   private readonly listeners = new Set<(item: LiveItem) => void>();
   private readonly sampleObservers = new Set<(sample: LinkSample) => void>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timers: NodeJS.Timeout[];
+  private readonly now: () => number;
   private nextSeq = 1;
+  private saving = false;
+  /** Set by `close`: a background write still going then ends with the final write, so it cannot land last. */
+  private closing = false;
   private configVersion: number;
 
-  constructor(private readonly engine: NodeEngine) {
+  constructor(
+    private readonly engine: NodeEngine,
+    private readonly options: HistoryOptions = {},
+  ) {
+    this.now = options.now ?? (() => Date.now());
     this.configVersion = engine.checked.effective.totem.configVersion;
+    if (options.file !== undefined) {
+      const stored = readHistoryFile(options.file);
+      if (typeof stored === 'string') options.warn?.(`dashboard history not restored: ${stored}`);
+      else if (stored) this.tiers.restore(stored, this.now());
+    }
     engine.on('link', this.onLink);
     engine.on('membership', this.onMembership);
     engine.on('quorum', this.onQuorum);
     this.sample();
-    this.timer = setInterval(() => this.sample(), SAMPLE_INTERVAL_MS);
-    this.timer.unref();
+    this.timers = [setInterval(() => this.sample(), SAMPLE_INTERVAL_MS)];
+    if (options.file !== undefined)
+      this.timers.push(setInterval(() => void this.save(false), HISTORY_SAVE_INTERVAL_MS));
+    for (const timer of this.timers) timer.unref();
   }
 
-  /** Sample rows, oldest first. */
-  samples(): SampleRow[] {
-    return [...this.rows];
+  /** The sample rows of `range` (oldest first) and their step. */
+  samples(range: HistoryRange): { stepMs: number; rows: SampleRow[] } {
+    return this.tiers.range(HISTORY_RANGES_MS[range], this.now());
   }
 
   /** The newest `limit` events, oldest first. */
@@ -92,7 +106,9 @@ export class ClusterHistory {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    for (const timer of this.timers) clearInterval(timer);
+    this.closing = true;
+    if (!this.saving) void this.save(true);
     this.engine.off('link', this.onLink);
     this.engine.off('membership', this.onMembership);
     this.engine.off('quorum', this.onQuorum);
@@ -107,7 +123,7 @@ export class ClusterHistory {
   private readonly onQuorum = () => this.record('quorum', { ...quorumState(this.engine) });
 
   private record(type: ClusterEvent['type'], data: Record<string, unknown>): void {
-    const event: ClusterEvent = { seq: this.nextSeq++, time: Date.now(), type, data };
+    const event: ClusterEvent = { seq: this.nextSeq++, time: this.now(), type, data };
     pushBounded(this.events, event, EVENTS_KEPT);
     for (const listener of this.listeners) listener({ kind: 'event', event });
   }
@@ -124,9 +140,29 @@ export class ClusterHistory {
       up: s.connected,
       latency_ms: s.latency ? round3(s.latency.avgMs) : null,
     }));
-    const row: SampleRow = { time: Date.now(), samples };
-    pushBounded(this.rows, row, SAMPLES_KEPT);
+    const row: SampleRow = { time: this.now(), samples };
+    this.tiers.add(row);
     for (const sample of samples) for (const observer of this.sampleObservers) observer(sample);
     for (const listener of this.listeners) listener({ kind: 'sample', row });
+  }
+
+  /**
+   * Writes the history file: at once on close, else in the background, skipped while the previous write is still
+   * going; a background write that outlives `close` is followed by the final one. A failure is told and retried at
+   * the next save: the dashboard is not worth a crash.
+   */
+  private async save(sync: boolean): Promise<void> {
+    const file = this.options.file;
+    if (file === undefined || (this.saving && !sync)) return;
+    this.saving = true;
+    try {
+      if (sync) writeHistoryFile(file, this.tiers.stored(), true);
+      else await writeHistoryFile(file, this.tiers.stored(), false);
+    } catch (error) {
+      this.options.warn?.(`dashboard history not saved to ${file}: ${(error as Error).message}`);
+    } finally {
+      this.saving = false;
+    }
+    if (!sync && this.closing) await this.save(true);
   }
 }

@@ -162,6 +162,11 @@ export class DaemonMetrics {
       'corolink_totem_messages_delivered_total',
       'Messages delivered in agreed order to the services',
     ),
+    deliveredSafe: new SnapshotCounter(
+      this.registry,
+      'corolink_totem_safe_messages_delivered_total',
+      'Of the messages delivered, those sent with safe delivery (once every member had them)',
+    ),
     configurations: new SnapshotCounter(
       this.registry,
       'corolink_totem_membership_changes_total',
@@ -344,6 +349,7 @@ export class DaemonMetrics {
       [this.totem.retransmits, totem.retransmitted],
       [this.totem.tokenRetransmits, totem.tokenRetransmits],
       [this.totem.delivered, totem.delivered],
+      [this.totem.deliveredSafe, totem.deliveredSafe],
       [this.totem.configurations, totem.configurations],
       [this.configMismatches, totem.configMismatches],
       [this.cfsWrites, services.cfsWrites],

@@ -12,6 +12,7 @@ import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { registerApi, registerClusterLinksApi, registerHaApi } from './api.ts';
 import { allowedHosts, BOUNDED_SERVER_OPTIONS, HttpGuard } from './guard.ts';
 import { ClusterHistory } from './history.ts';
+import { historyFilePath } from './history-file.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { registerStream } from './stream.ts';
 import { loadOrCreateToken } from './token.ts';
@@ -69,7 +70,10 @@ function registerDashboard(app: FastifyInstance): void {
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const { engine, logger } = options;
   const token = loadOrCreateToken(options.tokenPath);
-  const history = new ClusterHistory(engine);
+  const history = new ClusterHistory(engine, {
+    file: historyFilePath(engine.options.stateDir, engine.localNodeId),
+    warn: (message) => logger.log('warning', 'MAIN', message),
+  });
   const guard = new HttpGuard(allowedHosts(engine.checked.config, options.address), logger);
   const metrics = new DaemonMetrics(engine, history, options.serviceCounters, () => guard.refused, options.haStatus);
   const app = Fastify({

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
 import { checkConfigText, clusterConfigText } from '../../src/config/index.ts';
-import { FakeDaemon, FakeDaemonError, tempDir, waitUntil } from '../client/fake-daemon.ts';
+import { FakeDaemon, FakeDaemonError, tempDir } from '../client/fake-daemon.ts';
+import { waitUntil } from '../wait-until.ts';
 import { healthyLinks, inquorateStatus, quorateLinks, quorateStatus } from './fixtures.ts';
 
 /** The running config of `quorateStatus`'s cluster (n1, n2, n3 on two links). */
@@ -136,16 +137,20 @@ describe('corolink CLI without a daemon', () => {
       'create',
       'link disable',
       'cpg watch',
+      'qdevice',
       'qdevice setup',
       'qdevice remove',
+      'qdevice status',
     ];
+    // create and the qdevice group do not talk to a daemon.
+    const offline = new Set(['create', 'qdevice']);
     const results = await runAll(commands.map((command) => [...command.split(' '), '--help']));
     results.forEach((result, index) => {
       const command = commands[index]!;
       assert.equal(result.code, 0, command);
       assert.match(result.stdout, /Example/, command);
-      if (command !== 'create') assert.match(result.stdout, /--socket <path>/, command);
-      if (command !== 'create') assert.match(result.stdout, /--json/, command);
+      if (!offline.has(command)) assert.match(result.stdout, /--socket <path>/, command);
+      if (!offline.has(command)) assert.match(result.stdout, /--json/, command);
     });
   });
 

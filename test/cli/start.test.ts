@@ -4,7 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { tempDir, waitUntil } from '../client/fake-daemon.ts';
+import { tempDir } from '../client/fake-daemon.ts';
+import { waitUntil } from '../wait-until.ts';
 
 /** How long the daemons may take to leave after `start` is gone (a clean leave each). */
 const DAEMONS_GONE_MS = 15_000;

@@ -22,7 +22,8 @@ import {
 import { LineDecoder } from '../../src/ipc/json-lines.ts';
 import type { QuorumEvent } from '../../src/ipc/schema.ts';
 import { quorateLinks, quorateStatus } from '../cli/fixtures.ts';
-import { FakeDaemon, FakeDaemonError, NO_ANSWER, tempDir, waitUntil } from './fake-daemon.ts';
+import { waitUntil } from '../wait-until.ts';
+import { FakeDaemon, FakeDaemonError, NO_ANSWER, tempDir } from './fake-daemon.ts';
 
 const quorumEvent = (quorate: boolean): QuorumEvent => ({ ...quorateStatus.quorum, quorate });
 

@@ -427,3 +427,29 @@ describe('CPG fragments', () => {
     assert.throws(() => new Cpg({ localNodeId: 1, totemPayloadBytesMax: 16 }, 0), RangeError);
   });
 });
+
+describe('CPG delivery guarantee (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)', () => {
+  const guarantees = (actions: CpgAction[]) =>
+    actions.flatMap((a) => (a.type === 'totemMulticast' ? [a.guarantee] : []));
+
+  test('a data message goes to Totem with its guarantee, kept through the sync queue and across fragments', () => {
+    const cpg = new Cpg({ localNodeId: 1, totemPayloadBytesMax: 256 }, 0);
+    const sync = cpg.step(
+      { type: 'totemConfigChange', kind: 'regular', members: [1], left: [], joined: [], ringId: { rep: 1, seq: 4 } },
+      0,
+    );
+    assert.deepEqual(guarantees(sync), ['agreed'], 'the SYNC is agreed');
+    // Not operational yet: the join and both messages wait, each with its own guarantee.
+    assert.deepEqual(cpg.step({ type: 'localJoin', group: 'g', pid: 5 }, 0), []);
+    cpg.step({ type: 'localMulticast', group: 'g', pid: 5, payload: text('s'), guarantee: 'safe' }, 0);
+    cpg.step({ type: 'localMulticast', group: 'g', pid: 5, payload: text('a') }, 0);
+    const payload = sync.find((a) => a.type === 'totemMulticast')!.payload;
+    const flushed = cpg.step({ type: 'totemDeliver', sender: 1, payload }, 0);
+    assert.deepEqual(guarantees(flushed), ['agreed', 'safe', 'agreed'], 'join, safe message, agreed message');
+    const big = cpg.step(
+      { type: 'localMulticast', group: 'g', pid: 5, payload: new Uint8Array(2000), guarantee: 'safe' },
+      0,
+    );
+    assert.ok(guarantees(big).length > 1 && guarantees(big).every((g) => g === 'safe'), 'every fragment is safe');
+  });
+});

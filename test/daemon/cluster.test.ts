@@ -8,6 +8,7 @@ import type { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgGroup } from '../../src/client/cpg-group.ts';
 import type { QuorumV1, StatusV1 } from '../../src/ipc/schema.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { waitUntil } from '../wait-until.ts';
 
 const run = promisify(execFile);
 const MESSAGES_TOTAL = 10_000;
@@ -143,13 +144,8 @@ describe('a 3-node loopback cluster with two links', () => {
     });
     const exited = once(monitor, 'exit');
     try {
-      const waitSeen = async (what: string, ok: (q: QuorumV1) => boolean) => {
-        const deadline = Date.now() + 20_000;
-        while (!seen.some(ok)) {
-          assert.ok(Date.now() < deadline, `the monitor printed ${what}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
+      const waitSeen = (what: string, ok: (q: QuorumV1) => boolean) =>
+        waitUntil(() => seen.some(ok), 20_000, `the monitor printed ${what}`, 50);
       await waitSeen('the state at start', (q) => q.total_votes === 3);
       await cliJson(cluster, 1, 'votes', '2', '--node', '3');
       await cluster.waitFor((s) => s.quorum.total_votes === 4, { nodes: [1, 2, 3] });

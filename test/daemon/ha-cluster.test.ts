@@ -11,12 +11,15 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { HaStatusV1 } from '../../src/ipc/schema.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { waitUntil } from '../wait-until.ts';
 
 const run = promisify(execFile);
 const SERVICE_ADDRESS = '127.0.100.1';
 const SERVICE_PORT = 18_480;
 /** The recovery wait at these timings is about 15 s (docs/ha.md); a bound with room for a loaded machine. */
 const RECOVERY_BOUND_MS = 60_000;
+/** The probes ask three daemons and the service address: not more often than this. */
+const PROBE_INTERVAL_MS = 200;
 
 async function cli(cluster: LocalCluster, nodeid: number, ...args: string[]): Promise<string> {
   const { stdout } = await run(process.execPath, [
@@ -38,16 +41,6 @@ async function answer(): Promise<string | undefined> {
     return (await response.text()).trim();
   } catch {
     return undefined;
-  }
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -82,24 +75,37 @@ describe('HA on a 3-node loopback cluster (corolink { ha: yes })', () => {
       '--monitor',
       'true',
     );
-    const first = await until('the service started', RECOVERY_BOUND_MS, async () => {
-      const web = (await haStatus(cluster, 1)).services.find((s) => s.sid === 'exec:web');
-      return web?.state === 'started' && web.nodeid !== null && (await answer()) === 'web' ? web.nodeid : undefined;
-    });
+    const first = await waitUntil(
+      async () => {
+        const web = (await haStatus(cluster, 1)).services.find((s) => s.sid === 'exec:web');
+        return web?.state === 'started' && web.nodeid !== null && (await answer()) === 'web' ? web.nodeid : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'the service started',
+      PROBE_INTERVAL_MS,
+    );
     const killedAt = Date.now();
     await cluster.kill(first);
     // Its supervisor stops the service within the fence timeout: the address stops answering.
-    await until('the lost node’s service stopped by its watchdog supervisor', 10_000, async () =>
-      (await answer()) === undefined ? true : undefined,
+    await waitUntil(
+      async () => (await answer()) === undefined,
+      10_000,
+      'the lost node’s service stopped by its watchdog supervisor',
+      PROBE_INTERVAL_MS,
     );
     const fencedMs = Date.now() - killedAt;
     const survivor = first === 1 ? 2 : 1;
-    const second = await until('the service started on another node', RECOVERY_BOUND_MS, async () => {
-      const web = (await haStatus(cluster, survivor)).services.find((s) => s.sid === 'exec:web');
-      return web?.state === 'started' && web.nodeid !== null && web.nodeid !== first && (await answer()) === 'web'
-        ? web.nodeid
-        : undefined;
-    });
+    const second = await waitUntil(
+      async () => {
+        const web = (await haStatus(cluster, survivor)).services.find((s) => s.sid === 'exec:web');
+        return web?.state === 'started' && web.nodeid !== null && web.nodeid !== first && (await answer()) === 'web'
+          ? web.nodeid
+          : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'the service started on another node',
+      PROBE_INTERVAL_MS,
+    );
     assert.notEqual(second, first);
     // A measurement, not a bound (benchmarks hold timings): the note and docs/ha.md quote it.
     t.diagnostic(

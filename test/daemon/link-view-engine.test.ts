@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { downPaths } from '../../src/cli/format/cluster-links.ts';
+import { clusterLinksText } from '../../src/cli/format/cluster-links.ts';
+import { pathsDown } from '../../src/daemon/link-view.ts';
 import {
   decodeLinkView,
   encodeLinkView,
@@ -70,19 +71,34 @@ describe('the cluster-wide link view (service engine 6)', () => {
       name: `n${nodeid}`,
       paths: paths.map((p) => ({ ...p, name: `n${p.nodeid}`, active: false })),
     });
-    const links = {
-      version: 1 as const,
-      local_nodeid: 1,
-      missing: [],
-      views: [
-        view(1, [{ nodeid: 2, link: 0, state: 'UP' }]),
-        view(2, [
-          { nodeid: 1, link: 0, state: 'UP' },
-          { nodeid: 3, link: 0, state: 'DOWN' },
-        ]),
-        view(3, [{ nodeid: 2, link: 0, state: 'UP' }]),
-      ],
-    };
-    assert.deepEqual(downPaths(links), ['n2 → n3 link0: DOWN (n3 → n2: UP)']);
+    const views = [
+      view(1, [
+        { nodeid: 2, link: 0, state: 'UP' },
+        { nodeid: 3, link: 1, state: 'DOWN' },
+      ]),
+      view(2, [
+        { nodeid: 1, link: 0, state: 'UP' },
+        { nodeid: 3, link: 0, state: 'DOWN' },
+      ]),
+      view(3, [
+        { nodeid: 2, link: 0, state: 'UP' },
+        { nodeid: 1, link: 1, state: 'DOWN' },
+      ]),
+    ];
+    const paths_down = pathsDown(views);
+    assert.deepEqual(paths_down, [
+      { from: 1, from_name: 'n1', to: 3, to_name: 'n3', link: 1, one_way: false },
+      { from: 2, from_name: 'n2', to: 3, to_name: 'n3', link: 0, one_way: true },
+      { from: 3, from_name: 'n3', to: 1, to_name: 'n1', link: 1, one_way: false },
+    ]);
+    const text = clusterLinksText({ version: 1, local_nodeid: 1, missing: [], views, paths_down });
+    assert.match(
+      text,
+      /^Paths down:\n {2}n1 → n3 link1: DOWN\n {2}n2 → n3 link0: DOWN \(n3 → n2: UP\)\n {2}n3 → n1 link1: DOWN$/m,
+    );
+    assert.match(
+      clusterLinksText({ version: 1, local_nodeid: 1, missing: [], views: [], paths_down: [] }),
+      /^Every path is up\.$/m,
+    );
   });
 });

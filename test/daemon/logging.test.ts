@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { createSocket, type UnixDgramSocket } from 'unix-dgram';
 import { Logger } from '../../src/daemon/log.ts';
 import { loggingSetup } from '../../src/daemon/log-config.ts';
+import { LOG_CHUNK_BYTES, StreamSink } from '../../src/daemon/log-sinks.ts';
 
 const WAIT_MS = 10_000;
 
@@ -144,6 +145,19 @@ describe('logging', () => {
     assert.ok(readFileSync(path, 'utf8').length > 0, 'lines after the reopen went to the new file');
   });
 
+  test('a burst crosses the log chunks whole: multi-byte text, a line longer than a chunk', async () => {
+    const path = join(dir, 'chunks.log');
+    const errors: Error[] = [];
+    const sink = new StreamSink(path, (error) => errors.push(error));
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i} ünïcødé ✓ 𝄞 ${'ü'.repeat(i % 300)}\n`);
+    // 2 bytes a character in UTF-8: twice a chunk.
+    lines.splice(2500, 0, `${'é'.repeat(LOG_CHUNK_BYTES)}\n`);
+    for (const line of lines) sink.write(line);
+    await sink.close();
+    assert.deepEqual(errors, []);
+    assert.equal(readFileSync(path, 'utf8'), lines.join(''));
+  });
+
   test('logger_subsys: debug for one subsystem only, a priority of its own for another', async () => {
     const path = join(dir, 'subsys.log');
     const { options, warnings } = loggingSetup(
@@ -156,7 +170,7 @@ describe('logging', () => {
       { forceStderr: false },
     );
     assert.deepEqual(warnings, [
-      'logging.logger_subsys.2: no subsystem "NOSUCH" (corolink has KNET, TOTEM, QUORUM, QDEVICE, CPG, CFS, HA, MAIN): ignored',
+      'logging.logger_subsys.2: no subsystem "NOSUCH" (corolink has KNET, TOTEM, QUORUM, QDEVICE, CPG, CFS, HA, CFG, MAIN): ignored',
     ]);
     const logger = new Logger(options);
     logger.log('debug', 'QUORUM', 'quorum detail');

@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { ConfigProposal } from '../../src/client/config.ts';
 import type { StatusV1 } from '../../src/ipc/schema.ts';
 import { CpgStream } from '../../src/lab/cpg-stream.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
@@ -116,6 +117,10 @@ describe('live reconfiguration of a running 3-node cluster', () => {
       const run = await cli(cluster, 1, 'link', 'add', '1', ...addrFlags(cluster, 20), '--yes');
       assert.equal(run.code, 1, run.stderr);
       assert.match(run.stderr, /link 1: node 3: cannot bind 127\.0\.20\.183:5406 \(EADDRINUSE\)/);
+      // What the probe found is printed before the refusal: the pair that works, the node that could not listen.
+      assert.match(run.stdout, /n1 \(127\.0\.20\.181\) ↔ n2 \(127\.0\.20\.182\): reachable, rtt \d+\.\d{3} ms/);
+      assert.match(run.stdout, /n1 \(127\.0\.20\.181\) ↔ n3 \(127\.0\.20\.183\): NOT reachable \(either way\)/);
+      assert.match(run.stdout, /^ {2}n3 \(127\.0\.20\.183\): cannot bind 127\.0\.20\.183:5406 \(EADDRINUSE\)$/m);
       assert.equal(await configText(), before);
       assert.deepEqual(await versions(), [1, 1, 1]);
     } finally {
@@ -128,6 +133,31 @@ describe('live reconfiguration of a running 3-node cluster', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /\+\s*ring1_addr: 127\.0\.20\.181/);
     assert.match(run.stdout, /live/);
+    assert.match(run.stdout, /^Reachability probe of link 1 \(UDP port 5406\):$/m);
+    for (const [a, b] of [
+      [1, 2],
+      [1, 3],
+      [2, 3],
+    ] as const) {
+      const pair = `n${a} \\(127\\.0\\.20\\.${180 + a}\\) ↔ n${b} \\(127\\.0\\.20\\.${180 + b}\\)`;
+      assert.match(run.stdout, new RegExp(`^ {2}${pair}: reachable, rtt \\d+\\.\\d{3} ms$`, 'm'));
+    }
+    const json = await cli(cluster, 1, 'link', 'add', '1', ...addrFlags(cluster, 20), '--dry-run', '--json');
+    assert.equal(json.code, 0, json.stderr);
+    const [probe] = (JSON.parse(json.stdout) as ConfigProposal).probe;
+    assert.equal(probe?.link, 1);
+    assert.deepEqual(
+      probe?.nodes.map((n) => [n.nodeid, n.address, n.error]),
+      [1, 2, 3].map((n) => [n, `127.0.20.${180 + n}`, null]),
+    );
+    assert.deepEqual(
+      probe?.pairs.map((p) => [p.nodeid, p.peer, p.reachable, p.failed, typeof p.rtt_ms]),
+      [
+        [1, 2, true, null, 'number'],
+        [1, 3, true, null, 'number'],
+        [2, 3, true, null, 'number'],
+      ],
+    );
     assert.deepEqual(await versions(), [1, 1, 1]);
   });
 
@@ -137,6 +167,7 @@ describe('live reconfiguration of a running 3-node cluster', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /config_version 1 → 2: applied/);
     assert.match(run.stdout, /n2 link1: UP/);
+    assert.match(run.stdout, /n2 \(127\.0\.20\.182\) ↔ n3 \(127\.0\.20\.183\): reachable, rtt/);
     const statuses = await cluster.waitFor(
       (s) => linkUpEverywhere(0)(s) && linkUpEverywhere(1)(s) && s.cluster.config_version === 2,
       { timeoutMs: SETTLE_TIMEOUT_MS },

@@ -3,7 +3,7 @@
 // nodes, and adds the device to the running config; qnetd accepts the certificate for this cluster only.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -142,20 +142,11 @@ describe('netns lab: qdevice setup against Debian corosync-qnetd', { skip }, () 
   });
 
   test("the vote check reads another node's status over the remote shell (corolink status --json there)", async () => {
-    // A `corolink` on PATH, as the package installs it on a real node.
-    const bin = mkdtempSync(join(tmpdir(), 'corolink-bin-'));
-    writeFileSync(join(bin, 'corolink'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, { mode: 0o755 });
-    const path = process.env.PATH;
-    process.env.PATH = `${bin}:${path}`;
-    try {
-      const n2 = remoteVoteSource(new RemoteShell(sshCommand()), '198.18.10.2', 'n2');
-      const status = await n2.status();
-      assert.equal(status.local_nodeid, 2);
-      assert.equal(status.cluster.config_version, 2);
-    } finally {
-      process.env.PATH = path;
-      rmSync(bin, { recursive: true });
-    }
+    // The lab's node shells have its `corolink` on PATH, as the package installs it on a real node.
+    const n2 = remoteVoteSource(new RemoteShell(sshCommand()), '198.18.10.2', 'n2');
+    const status = await n2.status();
+    assert.equal(status.local_nodeid, 2);
+    assert.equal(status.cluster.config_version, 2);
   });
 
   test('setup again is refused; remove: the section and the files go, config_version 2 → 3', async () => {

@@ -1,17 +1,22 @@
-// `npm run package:deb`: the .deb's control fields and contents (`dpkg-deb -I`/`-c`), and an install into a scratch
-// root with `dpkg --root` from which `corolink --help` runs (Depends: nodejs is not in the scratch root: forced;
-// the package has no maintainer scripts).
+// `npm run package:deb`: the .deb's control fields, maintainer scripts and contents (`dpkg-deb -I`/`-e`/`-c`), and
+// an install into a scratch root with `dpkg --root` from which `corolink --help` runs, then its purge (Depends are
+// not in the scratch root: forced; the maintainer scripts run chrootless, on this machine with DPKG_ROOT set, so
+// they must keep to the scratch root: tested).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+const lstatExists = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 const root = resolve(import.meta.dirname, '../..');
 const BUILD_TIMEOUT_MS = 8 * 60_000;
+const MAINTAINER_SCRIPTS = ['postinst', 'prerm', 'postrm'];
+/** Where `systemctl enable` (deb-systemd-helper) puts the unit's link. */
+const ENABLED_LINK = 'etc/systemd/system/multi-user.target.wants/corolink.service';
 
 describe('the Debian package', () => {
   let dir: string;
@@ -32,9 +37,23 @@ describe('the Debian package', () => {
     const { stdout } = await run('dpkg-deb', ['-I', deb]);
     assert.match(stdout, /^ Package: corolink$/m);
     assert.match(stdout, /^ Version: 0\.1\.0$/m);
-    assert.match(stdout, /^ Depends: nodejs \(>= 20\.11\)$/m);
+    assert.match(stdout, /^ Depends: nodejs \(>= 20\.11\), init-system-helpers \(>= 1\.63\)$/m);
     assert.match(stdout, /^ Architecture: \w+$/m);
     assert.match(stdout, /conffiles/);
+    for (const script of MAINTAINER_SCRIPTS)
+      assert.match(stdout, new RegExp(`^ +\\d+ bytes, +\\d+ lines +\\* +${script} +#!/bin/sh$`, 'm'));
+  });
+
+  test('dpkg-deb -e: the maintainer scripts are executable and valid shell (sh -n)', async () => {
+    const control = join(dir, 'control');
+    await run('dpkg-deb', ['-e', deb, control]);
+    for (const script of MAINTAINER_SCRIPTS) {
+      const path = join(control, script);
+      assert.equal(statSync(path).mode & 0o777, 0o755, `${script} is executable`);
+      await run('sh', ['-n', path]).catch((error: { stderr: string }) =>
+        assert.fail(`${script} is not valid shell: ${error.stderr}`),
+      );
+    }
   });
 
   test('dpkg-deb -c: the bundle, production packages, unit, man pages, logrotate, example config; no tests', async () => {
@@ -68,7 +87,7 @@ describe('the Debian package', () => {
     }
   });
 
-  test('installs into a scratch root with dpkg --root, and corolink --help runs from it', async () => {
+  test('installs into a scratch root with dpkg --root (enabled, config directory 0700), corolink --help runs from it; purge removes the state', async () => {
     const scratch = join(dir, 'root');
     mkdirSync(join(scratch, 'var/lib/dpkg/info'), { recursive: true });
     mkdirSync(join(scratch, 'var/lib/dpkg/updates'), { recursive: true });
@@ -76,6 +95,9 @@ describe('the Debian package', () => {
     await run('dpkg', ['--root', scratch, '--force-depends', '--force-script-chrootless', '-i', deb]);
     const status = await run('dpkg', ['--root', scratch, '-s', 'corolink']);
     assert.match(status.stdout, /^Status: install ok installed$/m);
+    // postinst: root's own config directory, the unit enabled for the next boot inside the scratch root.
+    assert.equal(statSync(join(scratch, 'etc/corolink')).mode & 0o777, 0o700);
+    assert.equal(readlinkSync(join(scratch, ENABLED_LINK)), '/lib/systemd/system/corolink.service');
     const help = await run(join(scratch, 'usr/bin/corolink'), ['--help']);
     assert.match(help.stdout, /^Usage: corolink /m);
     const version = await run(join(scratch, 'usr/bin/corolink'), ['--version']);
@@ -95,5 +117,15 @@ describe('the Debian package', () => {
       '/lib/systemd/system/corolink.service',
     ]).catch((error: { stderr: string }) => ({ stdout: '', stderr: error.stderr }));
     assert.doesNotMatch(unit.stderr, /corolink\.service:.*(not executable|Unknown|Failed to parse)/);
+
+    // postrm purge: the daemon's state and logs go, and the unit's link.
+    mkdirSync(join(scratch, 'var/lib/corolink'), { recursive: true });
+    writeFileSync(join(scratch, 'var/lib/corolink/cfs_1.sqlite'), '');
+    mkdirSync(join(scratch, 'var/log/corolink'), { recursive: true });
+    await run('dpkg', ['--root', scratch, '--force-depends', '--force-script-chrootless', '--purge', 'corolink']);
+    await assert.rejects(run('dpkg', ['--root', scratch, '-s', 'corolink']), /not installed/, 'purged');
+    for (const gone of ['var/lib/corolink', 'var/log/corolink', ENABLED_LINK, 'usr/bin/corolink']) {
+      assert.equal(lstatExists(join(scratch, gone)), false, `${gone} is gone`);
+    }
   });
 });

@@ -41,3 +41,17 @@ test('the unit is a notify service with a watchdog, a reload and its directories
     assert.ok(unit.split('\n').includes(line), `${line} in the unit`);
   }
 });
+
+test('no setting is given twice in a section (systemd keeps the last one silently)', () => {
+  // Settings that are lists (each line adds) may repeat.
+  const LIST_SETTINGS = new Set(['ConditionPathExists', 'Documentation', 'Wants', 'After', 'ReadWritePaths']);
+  let section = '';
+  const seen = new Set<string>();
+  for (const line of unit.split('\n')) {
+    if (line.startsWith('[')) section = line;
+    const key = /^(\w+)=/.exec(line)?.[1];
+    if (key === undefined || LIST_SETTINGS.has(key)) continue;
+    assert.ok(!seen.has(`${section}${key}`), `${key}= twice in ${section}`);
+    seen.add(`${section}${key}`);
+  }
+});

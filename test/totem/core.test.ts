@@ -176,10 +176,12 @@ describe('Totem core: operational token handling', () => {
     ring.multicast(1, 'safe-1', 'safe');
     ring.runFor(30);
     assert.deepEqual(ring.delivered(1), ['agreed-1'], 'safe message held back while node 3 lacks it');
+    assert.equal(ring.cores.get(1)!.snapshot().deliveredSafe, 0);
     block = false;
     ring.runFor(100);
     for (const node of [1, 2, 3]) assert.deepEqual(ring.delivered(node), ['agreed-1', 'safe-1']);
     assert.equal(ring.of(1, 'deliver')[1]!.guarantee, 'safe');
+    for (const node of [1, 2, 3]) assert.equal(ring.cores.get(node)!.snapshot().deliveredSafe, 1, 'counted once');
   });
 
   test('a full pending queue refuses multicasts with backpressure', () => {

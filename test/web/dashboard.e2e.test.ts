@@ -164,6 +164,32 @@ describe('the live dashboard', {
     await page.close();
   });
 
+  test('the range selector switches the sparklines between 5 min, 1 h and 24 h of history', async () => {
+    const page = await openDashboard(context, cluster.node(1).httpUrl!);
+    const sparklines = (range: string) => `#matrix svg[data-range="${range}"]`;
+    assert.equal(await page.$$eval(sparklines('5m'), (svgs) => svgs.length), 4, 'one per peer × link');
+    for (const [range, text] of [
+      ['1h', '1 h'],
+      ['24h', '24 h'],
+      ['5m', '5 min'],
+    ] as const) {
+      const answer = page.waitForResponse((r) => r.url().endsWith(`/api/history?range=${range}`) && r.ok());
+      await page.click(`#range button[data-range="${range}"]`);
+      await answer;
+      await page.waitForSelector(`#range button[data-range="${range}"][aria-pressed="true"]`, {
+        timeout: PAGE_READY_MS,
+      });
+      await page.waitForFunction((selector) => document.querySelectorAll(selector).length === 4, sparklines(range), {
+        timeout: PAGE_READY_MS,
+      });
+      const label = await page.getAttribute(`td.cell[data-cell="2:0"] svg`, 'aria-label');
+      assert.match(label ?? '', new RegExp(`^latency over the last ${text} \\(\\d+ samples\\)`));
+      assert.equal(await page.$$eval('#range button[aria-pressed="true"]', (buttons) => buttons.length), 1);
+    }
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-range.png'), fullPage: true });
+    await page.close();
+  });
+
   test('the cluster-wide matrix shows a one-direction cut between two other nodes, and the active link', {
     skip: process.getuid?.() === 0 ? false : 'cutting one direction on lo needs root (tc)',
   }, async () => {

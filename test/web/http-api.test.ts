@@ -174,10 +174,25 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     const events = await getJson<{ events: { type: string; data: { members?: number[] } }[] }>(`${n1}api/events`);
     assert.ok(events.events.some((e) => e.type === 'membership' && e.data.members?.length === 3));
     assert.ok(events.events.some((e) => e.type === 'quorum'));
-    const history = await getJson<{ interval_ms: number; rows: { samples: unknown[] }[] }>(`${n1}api/history`);
+    type History = { range: string; range_ms: number; interval_ms: number; rows: { samples: unknown[] }[] };
+    const history = await getJson<History>(`${n1}api/history`);
+    assert.equal(history.range, '5m');
     assert.equal(history.interval_ms, 1000);
     assert.ok(history.rows.length >= 1);
     assert.equal(history.rows.at(-1)!.samples.length, 4);
+    for (const [range, range_ms, interval_ms] of [
+      ['1h', 3_600_000, 10_000],
+      ['24h', 86_400_000, 60_000],
+    ] as const) {
+      const coarse = await getJson<History>(`${n1}api/history?range=${range}`);
+      assert.deepEqual([coarse.range, coarse.range_ms, coarse.interval_ms], [range, range_ms, interval_ms]);
+      assert.equal(coarse.rows.at(-1)!.samples.length, 4, `${range}: the open step has every peer × link`);
+    }
+    const bad = await fetch(`${n1}api/history?range=7d`);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(await bad.json(), {
+      error: { code: 'bad_request', message: 'range must be one of 5m, 1h, 24h, got "7d"' },
+    });
   });
 
   test('the page, its icon (no 404 for /favicon.ico) and the cluster-wide link view', async () => {

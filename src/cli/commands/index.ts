@@ -21,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   expected: () => import('./expected.ts'),
   votes: () => import('./votes.ts'),
   shutdown: () => import('./shutdown.ts'),
+  kill: () => import('./kill.ts'),
+  cmap: () => import('./cmap.ts'),
   qdevice: () => import('./qdevice.ts'),
   link: () => import('./link.ts'),
   logs: () => import('./logs.ts'),

@@ -1,6 +1,6 @@
 /**
  * Text of `corolink status --cluster`: every member's view of every peer × link as one matrix (row: the node that
- * sees, column: the node it sees), then every path seen down — a cut between two other nodes, or of one
+ * sees, column: the node it sees), then every path seen down (`paths_down`, computed by the daemon) — a cut between two other nodes, or of one
  * direction only, which this node's own `corolink links` cannot show. Pure.
  */
 import type { ClusterLinksV1 } from '../../ipc/schema.ts';
@@ -18,24 +18,9 @@ function cell(paths: readonly Path[]): string {
     .join(' ');
 }
 
-/**
- * Every path seen DOWN, `n2 → n3 link0: DOWN`, with `(n3 → n2: UP)` when its other end sees it up: a fault of one
- * direction.
- */
-export function downPaths(links: ClusterLinksV1): string[] {
-  const stateOf = new Map<string, Path['state']>();
-  for (const view of links.views) {
-    for (const p of view.paths) stateOf.set(`${view.nodeid}>${p.nodeid}:${p.link}`, p.state);
-  }
-  return links.views.flatMap((view) =>
-    view.paths
-      .filter((p) => p.state === 'DOWN')
-      .map((p) => {
-        const back =
-          stateOf.get(`${p.nodeid}>${view.nodeid}:${p.link}`) === 'UP' ? ` (${p.name} → ${view.name}: UP)` : '';
-        return `${view.name} → ${p.name} link${p.link}: DOWN${back}`;
-      }),
-  );
+/** `n2 → n3 link0: DOWN`, with `(n3 → n2: UP)` when the daemon marked it one-way. */
+function downPathText(p: ClusterLinksV1['paths_down'][number]): string {
+  return `${p.from_name} → ${p.to_name} link${p.link}: DOWN${p.one_way ? ` (${p.to_name} → ${p.from_name}: UP)` : ''}`;
 }
 
 export function clusterLinksText(links: ClusterLinksV1): string {
@@ -51,7 +36,7 @@ export function clusterLinksText(links: ClusterLinksV1): string {
     ...table(['From \\ To', ...nodes.map((n) => n.name)], rows, nodes.map(() => 'left').concat('left') as 'left'[]),
   ];
   if (links.missing.length > 0) lines.push('', `No view yet from node(s) ${links.missing.join(', ')}.`);
-  const down = downPaths(links);
-  lines.push('', down.length === 0 ? 'Every path is up.' : 'Paths down:', ...down.map((d) => `  ${d}`));
+  const down = links.paths_down;
+  lines.push('', down.length === 0 ? 'Every path is up.' : 'Paths down:', ...down.map((d) => `  ${downPathText(d)}`));
   return `${lines.join('\n')}\n`;
 }

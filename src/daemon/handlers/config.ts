@@ -1,7 +1,8 @@
 /**
  * Admin-socket methods of the cluster config (docs/reconfiguration.md): `configGet {version?}` → the running
  * corosync.conf (or a stored earlier version) and its config_version; `configHistory` → every stored version;
- * `configPropose {text, force?, dry_run?}` → the change plan, committed to the store and applied on every node
+ * `configPropose {text, force?, dry_run?}` → the change plan (with what the reachability probe of an added link
+ * found), committed to the store and applied on every node
  * unless it is refused or a dry run.
  */
 import { AdminError, type Handlers } from '../admin-socket.ts';
@@ -20,11 +21,14 @@ export function configHandlers(
     },
     configHistory: () => ({ versions: service.history() }),
     configPropose: async ({ text, force, dry_run: dryRun }) => {
-      const { plan, committed } = await service.propose(text, { force: force === true, dryRun: dryRun === true });
+      const { plan, probe, committed } = await service.propose(text, {
+        force: force === true,
+        dryRun: dryRun === true,
+      });
       if (committed !== null && !committed.ok) {
         throw new AdminError(committed.code === 'not_quorate' ? 'not_quorate' : 'refused', committed.message);
       }
-      return { plan, applied: committed !== null, config_version: configVersion() };
+      return { plan, probe, applied: committed !== null, config_version: configVersion() };
     },
   };
 }

@@ -63,13 +63,13 @@ export function cpgHandlers(
     cpgGroups: () => ({
       groups: engine.cpgGroups().map((name) => ({ group: name, members: engine.cpgMembers(name).map(toAddress) })),
     }),
-    cpgMcast: ({ group, data, seq }, connection) => {
+    cpgMcast: ({ group, data, seq, delivery }, connection) => {
       registerProcess(connection);
       const payload = bytesOf(data);
       const multicast = () => {
         let admitted: Promise<void> | undefined;
         try {
-          admitted = engine.cpgMulticast(group, connection.id, payload, seq);
+          admitted = engine.cpgMulticast(group, connection.id, payload, seq, delivery);
         } catch (error) {
           refusal(error);
         }

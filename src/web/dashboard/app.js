@@ -1,8 +1,11 @@
 // corolink dashboard: loads the daemon's JSON API once, then follows the live stream (/api/stream, server-sent
 // events). Plain ES module, no dependencies; every state is shown as text as well as colour.
 
-/** Samples kept per peer × link (five minutes at one per second, as the daemon keeps). */
-const SAMPLES_KEPT = 300;
+/** The history range shown first (the daemon's `/api/history` default); the others are picked with #range. */
+const RANGE_DEFAULT = '5m';
+const RANGE_TEXT = { '5m': '5 min', '1h': '1 h', '24h': '24 h' };
+/** The live stream's sample interval: a range at this step follows the stream, a coarser one is polled. */
+const LIVE_SAMPLE_MS = 1000;
 const TIMELINE_KEPT = 200;
 const SPARK_WIDTH = 180;
 const SPARK_HEIGHT = 28;
@@ -19,8 +22,12 @@ const state = {
   status: null,
   /** "nodeid:link" → { state, latency_ms, reason } from the peers' view. */
   cells: new Map(),
-  /** "nodeid:link" → [{ time, up, latency_ms }] */
+  /** "nodeid:link" → [{ time, up, latency_ms }] of the chosen range */
   history: new Map(),
+  /** The chosen range, its step (`interval_ms`) and its rows per sparkline (`range_ms / interval_ms`). */
+  range: RANGE_DEFAULT,
+  stepMs: 1000,
+  slots: 300,
   events: [],
   /** "nodeid:link" → true on the links that carry the traffic to that peer (this node's row of the cluster view). */
   active: new Map(),
@@ -54,7 +61,7 @@ function pushSample(nodeid, link, sample) {
   const k = key(nodeid, link);
   const list = state.history.get(k) ?? [];
   list.push(sample);
-  if (list.length > SAMPLES_KEPT) list.splice(0, list.length - SAMPLES_KEPT);
+  if (list.length > state.slots) list.splice(0, list.length - state.slots);
   state.history.set(k, list);
 }
 
@@ -64,6 +71,7 @@ function sparkline(samples) {
   svg.setAttribute('width', SPARK_WIDTH);
   svg.setAttribute('height', SPARK_HEIGHT);
   svg.setAttribute('role', 'img');
+  svg.dataset.range = state.range;
   const latencies = samples.filter((s) => s.up && s.latency_ms !== null).map((s) => s.latency_ms);
   const peak = Math.max(0.001, ...latencies);
   // Scaled to 1.5 × the 95th percentile, not the peak: one start-up spike must not flatten the other 299
@@ -73,7 +81,7 @@ function sparkline(samples) {
   const max = Math.min(peak, Math.max(0.001, p95 * 1.5));
   svg.setAttribute(
     'aria-label',
-    `latency over the last ${samples.length} s, scale 0–${max.toFixed(3)} ms, peak ${peak.toFixed(3)} ms`,
+    `latency over the last ${RANGE_TEXT[state.range]} (${samples.length} samples), scale 0–${max.toFixed(3)} ms, peak ${peak.toFixed(3)} ms`,
   );
   // The axis: a baseline at 0 and the scale's top value written at the top left.
   const axis = document.createElementNS(SVG_NS, 'line');
@@ -95,7 +103,7 @@ function sparkline(samples) {
   label.setAttribute('class', 'scale');
   label.textContent = `${max.toFixed(max < 1 ? 2 : 0)} ms${peak > max ? ` (peak ${peak.toFixed(1)})` : ''}`;
   svg.append(label);
-  const step = SPARK_WIDTH / SAMPLES_KEPT;
+  const step = SPARK_WIDTH / state.slots;
   const offset = SPARK_WIDTH - samples.length * step;
   let points = [];
   const flush = () => {
@@ -360,20 +368,13 @@ function renderClusterLinks(view) {
     ),
   );
   $('cluster-matrix').tBodies[0].replaceChildren(...rows);
-  const stateOf = new Map();
-  for (const from of view.views)
-    for (const p of from.paths) stateOf.set(`${from.nodeid}>${p.nodeid}:${p.link}`, p.state);
-  const down = view.views.flatMap((from) =>
-    from.paths
-      .filter((p) => p.state === 'DOWN')
-      .map((p) => {
-        const oneWay = stateOf.get(`${p.nodeid}>${from.nodeid}:${p.link}`) === 'UP';
-        return el(
-          'li',
-          { 'data-severity': 'bad', 'data-one-way': String(oneWay) },
-          `${from.name} → ${p.name} link${p.link} is DOWN${oneWay ? ` (${p.name} → ${from.name} is UP: one direction only)` : ''}`,
-        );
-      }),
+  // paths_down and its one-way marks are computed by the daemon (src/daemon/link-view.ts), as for the CLI.
+  const down = view.paths_down.map((p) =>
+    el(
+      'li',
+      { 'data-severity': 'bad', 'data-one-way': String(p.one_way) },
+      `${p.from_name} → ${p.to_name} link${p.link} is DOWN${p.one_way ? ` (${p.to_name} → ${p.from_name} is UP: one direction only)` : ''}`,
+    ),
   );
   $('down-paths').replaceChildren(
     ...(down.length ? down : [el('li', { 'data-severity': 'good' }, 'every path is up')]),
@@ -426,7 +427,7 @@ async function loadAll() {
   const [status, links, history, events] = await Promise.all([
     getJson('/api/status'),
     getJson('/api/links'),
-    getJson('/api/history'),
+    getJson(`/api/history?range=${state.range}`),
     getJson('/api/events'),
   ]);
   state.status = status;
@@ -434,18 +435,49 @@ async function loadAll() {
   for (const p of links.peers) {
     state.cells.set(key(p.nodeid, p.link), { state: p.state, latency_ms: p.latency_ms.avg, reason: p.reason });
   }
-  state.history.clear();
-  for (const row of history.rows) {
-    for (const s of row.samples) pushSample(s.nodeid, s.link, { time: row.time, up: s.up, latency_ms: s.latency_ms });
-  }
+  setHistory(history);
   state.events = events.events;
   render();
   renderTimeline();
 }
 
+/** Takes an `/api/history` answer as the sparklines' data. */
+function setHistory(history) {
+  state.range = history.range;
+  state.stepMs = history.interval_ms;
+  state.slots = Math.round(history.range_ms / history.interval_ms);
+  state.history.clear();
+  for (const row of history.rows) {
+    for (const s of row.samples) pushSample(s.nodeid, s.link, { time: row.time, up: s.up, latency_ms: s.latency_ms });
+  }
+  for (const button of document.querySelectorAll('#range button')) {
+    button.setAttribute('aria-pressed', String(button.dataset.range === state.range));
+  }
+}
+
+/** Shows another range: its rows at its resolution. */
+async function chooseRange(range) {
+  setHistory(await getJson(`/api/history?range=${range}`));
+  renderMatrix();
+}
+
+/** A coarse range is read again once a step (the live stream's samples are one per second: the 5 min range). */
+async function pollCoarseHistory() {
+  if (state.stepMs > LIVE_SAMPLE_MS) {
+    try {
+      await chooseRange(state.range);
+    } catch {
+      // The daemon is unreachable for a moment: the next poll tries again.
+    }
+  }
+  setTimeout(pollCoarseHistory, Math.max(state.stepMs, LIVE_SAMPLE_MS));
+}
+
 function onSample(row) {
   for (const s of row.samples) {
-    pushSample(s.nodeid, s.link, { time: row.time, up: s.up, latency_ms: s.latency_ms });
+    if (state.stepMs === LIVE_SAMPLE_MS) {
+      pushSample(s.nodeid, s.link, { time: row.time, up: s.up, latency_ms: s.latency_ms });
+    }
     const cell = state.cells.get(key(s.nodeid, s.link));
     const reason = s.up ? null : (cell?.reason ?? 'down');
     state.cells.set(key(s.nodeid, s.link), { state: s.up ? 'UP' : 'DOWN', latency_ms: s.latency_ms, reason });
@@ -493,6 +525,13 @@ function connect() {
 
 $('admin-token').value = sessionStorage.getItem('corolink-token') ?? '';
 $('admin-form').addEventListener('submit', (e) => e.preventDefault());
+for (const button of document.querySelectorAll('#range button')) {
+  button.addEventListener('click', () =>
+    chooseRange(button.dataset.range).catch((error) => {
+      $('feed').textContent = `cannot load the history: ${error.message}`;
+    }),
+  );
+}
 loadAll()
   .catch((error) => {
     $('feed').textContent = `cannot load: ${error.message}`;
@@ -500,3 +539,4 @@ loadAll()
   .finally(connect);
 void pollHa();
 void pollClusterLinks();
+setTimeout(pollCoarseHistory, LIVE_SAMPLE_MS);

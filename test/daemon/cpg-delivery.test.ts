@@ -1,0 +1,132 @@
+// Agreed vs safe delivery per CPG group, on three real daemons: a process that joined with `delivery: 'safe'`
+// has its messages multicast with Totem's safe flag (counted where Totem delivers them, at every node:
+// corolink_totem_safe_messages_delivered_total), one that joined agreed does not. Totem's holding of a safe
+// message until every member has it is covered by test/totem (core.test.ts, the safe-delivery checker).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { CorolinkClient } from '../../src/client/client.ts';
+import type { CpgConfchg, CpgGroup, CpgMessage } from '../../src/client/cpg-group.ts';
+import { InvalidArgumentError } from '../../src/client/errors.ts';
+import { LocalCluster } from '../../src/lab/local-cluster.ts';
+
+const FIRST_HOST = 201;
+const BASE_PORT = 38405;
+const HTTP_BASE_PORT = 38480;
+/** Messages sent per group, one at a time (each waits for its delivery, so Totem packs none together). */
+const MESSAGES = 5;
+const DELIVERY_WAIT_MS = 10_000;
+
+/** The node's count of safe messages Totem delivered, from its /metrics. */
+async function safeDelivered(cluster: LocalCluster, nodeid: number): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', cluster.node(nodeid).httpUrl!))).text();
+  const match = /^corolink_totem_safe_messages_delivered_total(?:\{[^}]*\})? (\d+)$/m.exec(text);
+  assert.ok(match, 'the safe-delivery counter is exported');
+  return Number(match[1]);
+}
+
+/** Resolves with the next message `group` delivers that `accept` takes; rejects after DELIVERY_WAIT_MS. */
+function nextMessage(group: CpgGroup, accept: (message: CpgMessage) => boolean): Promise<CpgMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      group.off('message', onMessage);
+      reject(new Error(`no message in group ${group.name} within ${DELIVERY_WAIT_MS} ms`));
+    }, DELIVERY_WAIT_MS);
+    const onMessage = (message: CpgMessage) => {
+      if (!accept(message)) return;
+      clearTimeout(timer);
+      group.off('message', onMessage);
+      resolve(message);
+    };
+    group.on('message', onMessage);
+  });
+}
+
+/** Resolves once `group` has `count` members; rejects after DELIVERY_WAIT_MS. */
+function membersReach(group: CpgGroup, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      group.off('confchg', onChange);
+      reject(new Error(`group ${group.name} did not reach ${count} members within ${DELIVERY_WAIT_MS} ms`));
+    }, DELIVERY_WAIT_MS);
+    const onChange = (change: CpgConfchg) => {
+      if (change.members.length < count) return;
+      clearTimeout(timer);
+      group.off('confchg', onChange);
+      resolve();
+    };
+    group.on('confchg', onChange);
+  });
+}
+
+describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)', () => {
+  let cluster: LocalCluster;
+  const clients: CorolinkClient[] = [];
+
+  before(async () => {
+    cluster = await LocalCluster.start({
+      nodes: 3,
+      links: 1,
+      firstHost: FIRST_HOST,
+      basePort: BASE_PORT,
+      httpBasePort: HTTP_BASE_PORT,
+    });
+    await cluster.waitForQuorateMembership(3);
+    for (const nodeid of [1, 2]) clients.push(await cluster.client(nodeid));
+  });
+  after(async () => {
+    for (const client of clients) await client.close();
+    await cluster?.stop();
+  });
+
+  test('a bad delivery is refused, naming it, by cpgJoin and by the cpgMcast schema', async () => {
+    await assert.rejects(
+      clients[0]!.cpgJoin('bad-delivery', { delivery: 'fast' as 'safe' }),
+      (error: Error) =>
+        error instanceof InvalidArgumentError && /delivery is 'agreed' or 'safe', got fast/.test(error.message),
+    );
+    // The method schema the daemon checks every request against (src/ipc/methods.ts), here checked by the client.
+    const group = await clients[0]!.cpgJoin('bad-delivery-raw');
+    await assert.rejects(
+      clients[0]!.call('cpgMcast', { group: group.name, data: 'aGk=', delivery: 'fast' }),
+      (error: Error) =>
+        error instanceof InvalidArgumentError && error.message === 'cpgMcast: delivery must be one of agreed, safe',
+    );
+    await group.leave();
+  });
+
+  test('messages of a safe group are multicast safe at every node; those of an agreed group are not', async () => {
+    const [sender, receiver] = clients as [CorolinkClient, CorolinkClient];
+    const agreed = await sender.cpgJoin('agreed-group');
+    const safe = await sender.cpgJoin('safe-group', { delivery: 'safe' });
+    assert.equal(agreed.delivery, 'agreed');
+    assert.equal(safe.delivery, 'safe');
+    const joined = Promise.all([membersReach(agreed, 2), membersReach(safe, 2)]);
+    const agreedAt2 = await receiver.cpgJoin('agreed-group');
+    const safeAt2 = await receiver.cpgJoin('safe-group');
+    await joined;
+
+    const sendAll = async (group: CpgGroup, there: CpgGroup) => {
+      for (let i = 0; i < MESSAGES; i++) {
+        const text = `${group.name} ${i}`;
+        const own = nextMessage(group, (m) => group.isOwn(m) && Buffer.from(m.data).toString() === text);
+        const remote = nextMessage(there, (m) => Buffer.from(m.data).toString() === text);
+        await group.send(text);
+        await Promise.all([own, remote]);
+      }
+    };
+    const before = await Promise.all([1, 2, 3].map((n) => safeDelivered(cluster, n)));
+    await sendAll(agreed, agreedAt2);
+    const afterAgreed = await Promise.all([1, 2, 3].map((n) => safeDelivered(cluster, n)));
+    assert.deepEqual(afterAgreed, before, 'agreed messages are not delivered as safe');
+    await sendAll(safe, safeAt2);
+    // Every node delivered the safe messages as safe, node 3 too (it has no member: Totem delivers to the stack).
+    for (const nodeid of [1, 2, 3]) {
+      const deadline = Date.now() + DELIVERY_WAIT_MS;
+      while ((await safeDelivered(cluster, nodeid)) < afterAgreed[nodeid - 1]! + MESSAGES) {
+        assert.ok(Date.now() < deadline, `node ${nodeid} delivered ${MESSAGES} safe messages`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(await safeDelivered(cluster, nodeid), afterAgreed[nodeid - 1]! + MESSAGES);
+    }
+  });
+});
