@@ -147,15 +147,25 @@ describe('HA on a 3-node loopback cluster (corolink { ha: yes })', () => {
       }
     };
     const mon = async () => (await haStatus(cluster, 1)).services.find((s) => s.sid === 'exec:mon');
-    const node = await until('mon started', RECOVERY_BOUND_MS, async () => {
-      const service = await mon();
-      return service?.state === 'started' && (await answers()) ? service.nodeid : undefined;
-    });
+    const node = await waitUntil(
+      async () => {
+        const service = await mon();
+        return service?.state === 'started' && (await answers()) ? service.nodeid : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'mon started',
+      PROBE_INTERVAL_MS,
+    );
     process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-    const restarted = await until('found dead and restarted', RECOVERY_BOUND_MS, async () => {
-      const service = await mon();
-      return service?.state === 'started' && service.restarts === 1 && (await answers()) ? service : undefined;
-    });
+    const restarted = await waitUntil(
+      async () => {
+        const service = await mon();
+        return service?.state === 'started' && service.restarts === 1 && (await answers()) ? service : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'found dead and restarted',
+      PROBE_INTERVAL_MS,
+    );
     assert.equal(restarted.nodeid, node, 'restarted on its node');
     const log = await cli(cluster, 1, 'logs', '-n', '400');
     assert.match(log, /service exec:mon: monitor failed \(monitor exec:mon exited 7\): restart 1 of 1/);
@@ -163,27 +173,42 @@ describe('HA on a 3-node loopback cluster (corolink { ha: yes })', () => {
   });
 
   test('a clean stop of its node (policy conditional, the host stays up: freeze): stopped, frozen, back with it', async () => {
-    const web = await until('the service runs', RECOVERY_BOUND_MS, async () => {
-      const service = (await haStatus(cluster, 1)).services.find((s) => s.sid === 'exec:web');
-      return service?.state === 'started' && (await answer()) === 'web' ? service : undefined;
-    });
+    const web = await waitUntil(
+      async () => {
+        const service = (await haStatus(cluster, 1)).services.find((s) => s.sid === 'exec:web');
+        return service?.state === 'started' && (await answer()) === 'web' ? service : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'the service runs',
+      PROBE_INTERVAL_MS,
+    );
     const node = web.nodeid!;
     const other = node === 1 ? 2 : 1;
     await cluster.kill(node, 'SIGTERM');
     assert.equal(await answer(), undefined, 'stopped before its daemon exited');
     // Past the node's fence deadline (its state turns `fence`) the service is still frozen there, not recovered.
-    const frozen = await until('the stopped node fenced', RECOVERY_BOUND_MS, async () => {
-      const status = await haStatus(cluster, other);
-      const fenced = status.nodes.find((n) => n.nodeid === node)?.state === 'fence';
-      return fenced ? status.services.find((s) => s.sid === 'exec:web') : undefined;
-    });
+    const frozen = await waitUntil(
+      async () => {
+        const status = await haStatus(cluster, other);
+        const fenced = status.nodes.find((n) => n.nodeid === node)?.state === 'fence';
+        return fenced ? status.services.find((s) => s.sid === 'exec:web') : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'the stopped node fenced',
+      PROBE_INTERVAL_MS,
+    );
     assert.deepEqual([frozen.state, frozen.nodeid], ['freeze', node]);
     assert.equal(await answer(), undefined, 'nowhere else');
     await cluster.restart(node);
-    const back = await until('started again on its node', RECOVERY_BOUND_MS, async () => {
-      const service = (await haStatus(cluster, other)).services.find((s) => s.sid === 'exec:web');
-      return service?.state === 'started' && (await answer()) === 'web' ? service.nodeid : undefined;
-    });
+    const back = await waitUntil(
+      async () => {
+        const service = (await haStatus(cluster, other)).services.find((s) => s.sid === 'exec:web');
+        return service?.state === 'started' && (await answer()) === 'web' ? service.nodeid : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'started again on its node',
+      PROBE_INTERVAL_MS,
+    );
     assert.equal(back, node);
     const log = await cli(cluster, other, 'logs', '-n', '400');
     assert.match(log, new RegExp(`service exec:web: freeze \\(n${node} shuts down\\)`));
