@@ -20,6 +20,8 @@ export interface HaResourceOptions {
   monitor?: string;
   user?: string;
   timeout?: string;
+  monitorInterval?: string;
+  monitorTimeout?: string;
   unit?: string;
   address?: string;
   interface?: string;
@@ -41,6 +43,8 @@ const SETTING_KEYS: [keyof HaResourceOptions, string][] = [
   ['maxRelocate', 'max_relocate'],
   ['group', 'group'],
   ['comment', 'comment'],
+  ['monitorInterval', 'monitor_interval'],
+  ['monitorTimeout', 'monitor_timeout'],
 ];
 /** Every type-specific option (its section key is its name). */
 const TYPE_SPECIFIC = new Set(

@@ -88,6 +88,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   'corolink.ping_profile': restart('the ping profile sets every link up when the daemon starts'),
   'corolink.allow_crypto_none': live('it only changes a warning'),
   'corolink.ha': restart('the HA managers and the watchdog supervisor start with the daemon: restart every node'),
+  'corolink.ha_shutdown_policy': live('read when the daemon stops'),
   'corolink.ha_fence_timeout': restart(
     "the fence timeout is part of every node's recovery wait: restart every node so that they agree",
   ),

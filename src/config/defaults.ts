@@ -432,6 +432,14 @@ export function deriveEffective(config: ClusterConfig): EffectiveConfig {
 export const DEFAULT_HA_FENCE_TIMEOUT_MS = 2000;
 /** corolink HA: added to the recovery wait for clock-rate differences and scheduling delay on the two nodes. */
 export const DEFAULT_HA_FENCE_MARGIN_MS = 1000;
+/** corolink HA: `corolink { ha_shutdown_policy }` when not set — Proxmox's default (docs/ha.md "Shutdown"). */
+export const DEFAULT_HA_SHUTDOWN_POLICY = 'conditional' as const;
+/**
+ * corolink HA: how long a stopping daemon waits for the partition to apply its shutdown announcement (one agreed
+ * message: a token rotation normally). Past it the daemon leaves anyway and the others treat it as lost (fence
+ * wait, then recovery), which is safe, only slower.
+ */
+export const HA_SHUTDOWN_ANNOUNCE_WAIT_MS = 5000;
 
 /** Report intervals per lease: one covers the last report before a membership change, the rest the change itself. */
 const REPORTS_PER_LEASE = 4;

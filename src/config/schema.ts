@@ -39,6 +39,12 @@ export const CRYPTO_HASHES = ['none', 'md5', 'sha1', 'sha256', 'sha384', 'sha512
 export const IP_VERSIONS = ['ipv4', 'ipv6', 'ipv4-6', 'ipv6-4'] as const;
 /** corolink { ping_profile }: corolink's fast link detection or corosync's derivation. */
 export const PING_PROFILES = ['fast', 'corosync'] as const;
+/**
+ * HA: what a clean daemon stop does with this node's services (ha-manager's shutdown_policy): `freeze` stops them
+ * and keeps them placed here, frozen, until the node is back; `failover` stops them and lets the cluster recover
+ * them elsewhere after the fence wait; `conditional` is failover when the host powers off or halts, else freeze.
+ */
+export const HA_SHUTDOWN_POLICIES = ['conditional', 'freeze', 'failover'] as const;
 
 /** `totem { }`. */
 export const TotemSchema = Type.Object({
@@ -202,6 +208,7 @@ export const CorolinkSchema = Type.Object({
   ping_profile: oneOf(PING_PROFILES, 'fast (corolink) or corosync link timers'),
   ha: yesno('run the HA managers (docs/ha.md); on every node of the cluster or on none'),
   ha_fence_timeout: ms("HA: ms after the last feed at which a node's watchdog supervisor stops its services"),
+  ha_shutdown_policy: oneOf(HA_SHUTDOWN_POLICIES, 'HA: conditional, freeze or failover on a clean daemon stop'),
 });
 
 /** Typed `totem` keys. */

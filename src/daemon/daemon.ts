@@ -25,6 +25,7 @@ import { ClusterConfigService } from './cluster-config.ts';
 import { CmapMembers } from './cmap.ts';
 import { NodeEngine } from './engine.ts';
 import { ResourceRunner } from './ha/resource-runner.ts';
+import { type HaShutdownPolicy, shutdownFreezes } from './ha/shutdown-policy.ts';
 import { SupervisedWatchdog } from './ha/watchdog.ts';
 import { HaManager } from './ha-manager.ts';
 import { cfsHandlers } from './handlers/cfs.ts';
@@ -316,6 +317,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       stopAuthWatch();
       stopHaEvents?.();
       clusterConfig.close();
+      if (ha) {
+        const policy = engine.checked.config.corolink.ha_shutdown_policy as HaShutdownPolicy | undefined;
+        const { freeze, why } = await shutdownFreezes(policy);
+        await ha.shutdown(freeze, why);
+      }
       await qdevice.stop();
       await engine.stop();
       await ha?.close();

@@ -19,7 +19,7 @@ import type { StackEvent } from './stack.ts';
 export const HA_SERVICE_ID = 5;
 
 export type HaEngineRequest =
-  | Extract<HaCoreEvent, { type: 'runResult' | 'admin' | 'configChanged' }>
+  | Extract<HaCoreEvent, { type: 'runResult' | 'admin' | 'configChanged' | 'shutdown' }>
   /** The daemon listens now: the outputs held since the engine started follow (see `holdOutputs`). */
   | { type: 'attached' };
 export type HaEngineOutput = Exclude<HaCoreAction, { type: 'multicast' | 'log' }>;

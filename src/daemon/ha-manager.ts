@@ -2,10 +2,12 @@
  * The daemon's side of the HA managers: it builds the HA service engine (./ha-engine.ts) for the stack, runs the
  * commands its local manager asks for through the injected `HaResourceRunner` (one command at a time per resource;
  * `stopAll` after whatever runs), keeps the injected `HaWatchdog` fed and told which resources are active, keeps
- * `ha/resources.cfg` in the replicated store, and answers the admin side (`HaControl`).
+ * `ha/resources.cfg` in the replicated store, writes the manager status there (`ha/manager_status`) when the
+ * core asks (it is the elected manager and the status changed) and starts the core from it, and answers the admin
+ * side (`HaControl`).
  */
 import type { CfsResult } from '../cfs/core.ts';
-import type { HaTimings } from '../config/defaults.ts';
+import { HA_SHUTDOWN_ANNOUNCE_WAIT_MS, type HaTimings } from '../config/defaults.ts';
 import type {
   HaControl,
   HaEvent,
@@ -16,7 +18,7 @@ import type {
   HaStatusSnapshot,
   HaWatchdog,
 } from '../ha/contract.ts';
-import type { AdminRequest } from '../ha/messages.ts';
+import { type AdminRequest, type HaTable, isTable } from '../ha/messages.ts';
 import {
   addSections,
   emptyResources,
@@ -29,6 +31,8 @@ import type { StackOptions } from './stack.ts';
 
 /** Where the resources live in the replicated store. */
 export const HA_RESOURCES_PATH = 'ha/resources.cfg';
+/** Where the elected manager keeps the manager status (ha-manager's manager_status), JSON. */
+export const HA_MANAGER_STATUS_PATH = 'ha/manager_status';
 
 /** What the manager uses of the replicated store (the daemon's CfsService). */
 export interface HaStore {
@@ -66,6 +70,10 @@ export class HaManager implements HaControl {
   private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private nextAdmin = 1;
   private closed = false;
+  /** The manager status waiting to be written after the write under way (only the newest is kept). */
+  private toPersist: HaTable | undefined;
+  private persisting = false;
+  private onShutdownReady: (() => void) | undefined;
 
   constructor(private readonly options: HaManagerOptions) {}
 
@@ -80,6 +88,7 @@ export class HaManager implements HaControl {
         nodeName: (id) => names.get(id),
         quorate,
         readConfig: () => this.resourcesText(),
+        ...this.storedStatus(),
       },
       payloadBytesMax,
       true,
@@ -97,6 +106,31 @@ export class HaManager implements HaControl {
     this.request({ type: 'attached' });
   }
 
+  /**
+   * A clean daemon stop (ha-manager's shutdown): this node stops its units and runs none again, and tells the
+   * partition — with `freeze` they wait for this node, frozen, else they are recovered elsewhere after the fence
+   * wait. Resolves once the partition applied it (at most HA_SHUTDOWN_ANNOUNCE_WAIT_MS) and the stops finished.
+   */
+  async shutdown(freeze: boolean, why: string): Promise<void> {
+    if (this.host === undefined) return;
+    this.options.log('notice', `shutdown: ${freeze ? 'freezing' : 'stopping'} this node's services (${why})`);
+    let timer: NodeJS.Timeout | undefined;
+    const announced = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        this.onShutdownReady = () => resolve(true);
+        this.request({ type: 'shutdown', freeze });
+      }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), HA_SHUTDOWN_ANNOUNCE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!announced) {
+      this.options.log('warning', 'shutdown: not announced in time: the cluster will treat this node as lost');
+    }
+    await Promise.all(this.queues.values());
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const answer of this.pending.values()) answer.reject(new Error('the daemon is stopping'));
@@ -106,7 +140,49 @@ export class HaManager implements HaControl {
 
   status(): HaStatusSnapshot {
     if (this.haEngine === undefined) throw new Error('the HA managers run on no node engine yet');
-    return this.haEngine.core.status();
+    const snapshot = this.haEngine.core.status();
+    const stored = this.readStoredStatus();
+    snapshot.managerStatus.stored = typeof stored === 'string' ? null : { epoch: stored.epoch, seq: stored.seq };
+    return snapshot;
+  }
+
+  /** The persisted manager status as the core's `initialTable` (nothing when absent or unreadable: logged). */
+  private storedStatus(): { initialTable?: HaTable } {
+    const stored = this.readStoredStatus();
+    if (typeof stored !== 'string') return { initialTable: stored };
+    if (stored !== '') this.options.log('warning', `${HA_MANAGER_STATUS_PATH} not used: ${stored}`);
+    return {};
+  }
+
+  /** The table in the store, or why not ('' when there is none). */
+  private readStoredStatus(): HaTable | string {
+    const entry = this.options.store.get(HA_MANAGER_STATUS_PATH);
+    if (entry === undefined) return '';
+    try {
+      const value: unknown = JSON.parse(decoder.decode(entry.data));
+      return isTable(value) ? value : 'not a manager status table';
+    } catch (error) {
+      return `not JSON (${(error as Error).message})`;
+    }
+  }
+
+  /** Writes the newest table asked for, one write at a time. */
+  private async persist(table: HaTable): Promise<void> {
+    this.toPersist = table;
+    if (this.persisting) return;
+    this.persisting = true;
+    try {
+      while (this.toPersist !== undefined && !this.closed) {
+        const data = encoder.encode(JSON.stringify(this.toPersist));
+        this.toPersist = undefined;
+        const result = await this.options.store
+          .write({ type: 'put', path: HA_MANAGER_STATUS_PATH, data })
+          .catch((error: Error) => ({ ok: false as const, message: error.message }));
+        if (!result.ok) this.options.log('warning', `${HA_MANAGER_STATUS_PATH} not written: ${result.message}`);
+      }
+    } finally {
+      this.persisting = false;
+    }
   }
 
   resourcesText(): string {
@@ -232,6 +308,12 @@ export class HaManager implements HaControl {
         return;
       case 'feed':
         this.options.watchdog.feed();
+        return;
+      case 'persist':
+        void this.persist(output.table);
+        return;
+      case 'shutdownReady':
+        this.onShutdownReady?.();
         return;
       case 'event':
         this.options.log('notice', output.event.message);

@@ -81,6 +81,10 @@ export interface HaResourceSettings {
   maxRestart: number;
   /** Relocations to another node after the restarts failed (default 1). */
   maxRelocate: number;
+  /** Between two monitor runs while started (default 10 s). */
+  monitorIntervalMs: number;
+  /** One monitor run's limit (default 10 s). */
+  monitorTimeoutMs: number;
   /** The group (resources.cfg `group:` section) it belongs to, if any. */
   group?: string;
   comment?: string;
@@ -114,6 +118,12 @@ export interface HaStatusSnapshot {
   }[];
   /** Counters for metrics. */
   counters: { recoveries: number; restarts: number; relocations: number; fences: number };
+  /**
+   * The manager status (ha-manager's manager_status): this node's copy — `epoch` the ring seq of the quorate
+   * configuration that last merged it, `seq` the messages applied — and the last one the manager wrote to the
+   * replicated store (`ha/manager_status`), null when none is there.
+   */
+  managerStatus: { epoch: number; seq: number; stored: { epoch: number; seq: number } | null };
 }
 
 /** An HA state change as clients see it (`client.ha` events, the log's `[HA    ]` lines, SSE). */

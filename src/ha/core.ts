@@ -9,7 +9,10 @@
  *   manager's report settles a lost result, the manager re-sends what it sent).
  * - **Manager.** The lowest node id of a synced quorate configuration (every member announced itself by its hello,
  *   and all agree on the order, so there is never a second one). Only it adds inputs that depend on a clock or a
- *   file: `fenced` once a lost node's deadline passed, `config` when resources.cfg changed.
+ *   file: `fenced` once a lost node's deadline passed, `config` when resources.cfg changed. It also asks the
+ *   daemon to `persist` the table (ha/manager_status) when it changed beyond reports; a node starts from that.
+ * - **Shutdown.** A clean daemon stop: this node stops its units, runs none again, reports no more and tells the
+ *   partition (`shutdown`, with freeze or not); `shutdownReady` once applied or cut by a membership change.
  * - **Lease.** This node may run services (and feed its watchdog) while quorate and within `leaseMs` of sending a
  *   message it received back in agreed order while synced and quorate. docs/ha.md derives the recovery wait from it.
  */
@@ -31,6 +34,11 @@ export interface HaCoreOptions {
   quorate: () => boolean;
   /** resources.cfg from this node's copy of the replicated store (read only by the elected manager). */
   readConfig: () => string | null;
+  /**
+   * The manager status last persisted in the replicated store (`ha/manager_status`): this node starts from it, so
+   * that a cluster whose members all restarted continues from the counts, fence and freeze states it had.
+   */
+  initialTable?: HaTable;
 }
 
 export type HaCoreEvent =
@@ -41,7 +49,12 @@ export type HaCoreEvent =
   | { type: 'runResult'; id: string; result: HaOpResult }
   | { type: 'admin'; id: number; request: AdminRequest }
   /** resources.cfg may have changed in the replicated store. */
-  | { type: 'configChanged' };
+  | { type: 'configChanged' }
+  /**
+   * The daemon stops cleanly: stop every unit here now and run none again; tell the partition (with `freeze`,
+   * ha-manager's shutdown_policy freeze: the units wait for this node, frozen). Answered by `shutdownReady`.
+   */
+  | { type: 'shutdown'; freeze: boolean };
 
 export type HaCoreAction =
   | { type: 'multicast'; message: HaMessage }
@@ -50,12 +63,16 @@ export type HaCoreAction =
   | { type: 'feed' }
   | { type: 'event'; event: HaEvent }
   | { type: 'adminDone'; id: number; error: string | null }
+  /** The partition applied this node's shutdown (or there was none to tell): the daemon may leave. */
+  | { type: 'shutdownReady' }
+  /** The elected manager: write the manager status to the replicated store (it changed beyond reports). */
+  | { type: 'persist'; table: HaTable }
   | { type: 'log'; level: 'notice' | 'warning'; message: string };
 
 type Phase = 'idle' | 'syncing' | 'synced';
 
 export class HaCore {
-  readonly crm = new ClusterManagerState();
+  readonly crm: ClusterManagerState;
   readonly lrm: LocalManager;
   readonly counters = { dropped: 0, merges: 0 };
   private phase: Phase = 'idle';
@@ -75,12 +92,17 @@ export class HaCore {
   private readonly pendingAdmin = new Set<number>();
   private configSent: string | null = null;
   private readonly fenceSent = new Set<number>();
+  /** What this node last asked to persist (`persistKey`), as manager; null: not yet in this term. */
+  private persisted: string | null = null;
   private readonly held: HaCoreAction[] = [];
+  /** The daemon is stopping: no unit runs here again; the nonce of its `shutdown` message until delivered. */
+  private leaving: { nonce: number | null } | null = null;
   /** When the last sync completed (the partition's table took effect). */
   syncedAt = Number.NEGATIVE_INFINITY;
   private out: HaCoreAction[] = [];
 
   constructor(private readonly options: HaCoreOptions) {
+    this.crm = new ClusterManagerState(options.initialTable && structuredClone(options.initialTable));
     this.lrm = new LocalManager(options.localNodeId, options.timings);
   }
 
@@ -124,6 +146,9 @@ export class HaCore {
       case 'configChanged':
         this.configSent = null;
         break;
+      case 'shutdown':
+        this.onShutdown(event.freeze, now);
+        break;
     }
     this.duties(now);
     const out = this.out;
@@ -135,7 +160,9 @@ export class HaCore {
     let deadline = this.lrm.nextDeadline();
     const leaseEnd = this.leaseFrom + this.options.timings.leaseMs;
     if (this.lrm.mayRun) deadline = Math.min(deadline, leaseEnd);
-    if (this.active) deadline = Math.min(deadline, this.lastReportAt + this.options.timings.reportIntervalMs);
+    if (this.active && this.leaving === null) {
+      deadline = Math.min(deadline, this.lastReportAt + this.options.timings.reportIntervalMs);
+    }
     if (this.isManager) {
       for (const node of this.lostNodes()) {
         if (!this.fenceSent.has(node)) deadline = Math.min(deadline, this.fenceDeadline(node));
@@ -185,6 +212,7 @@ export class HaCore {
       }),
       services,
       counters: { ...table.counters },
+      managerStatus: { epoch: table.epoch, seq: table.seq, stored: null },
     };
   }
 
@@ -204,6 +232,12 @@ export class HaCore {
       this.out.push({ type: 'adminDone', id, error: 'the membership changed: retry' });
     this.pendingAdmin.clear();
     this.configSent = null;
+    this.persisted = null;
+    // A shutdown cut by the change is not applied now: the others treat this node as lost (fence wait), safe.
+    if (this.leaving !== null && this.leaving.nonce !== null) {
+      this.leaving.nonce = null;
+      this.out.push({ type: 'shutdownReady' });
+    }
     this.fenceSent.clear();
     if (kind === 'transitional') {
       this.phase = 'syncing';
@@ -217,11 +251,27 @@ export class HaCore {
     this.send({ t: 'hello', table: this.crm.table }, now);
   }
 
+  private onShutdown(freeze: boolean, now: number): void {
+    if (this.leaving !== null) return;
+    if (!this.active) {
+      this.leaving = { nonce: null };
+      this.out.push({ type: 'shutdownReady' });
+      return;
+    }
+    // Sent before the local manager's stopAll (in duties): applied before any later report of this node.
+    this.send({ t: 'shutdown', freeze }, now);
+    this.leaving = { nonce: this.nonce };
+  }
+
   private onDeliver(sender: number, message: HaMessage, now: number): void {
     if (sender === this.options.localNodeId) {
       const sent = this.sentAt.get(message.n);
       this.sentAt.delete(message.n);
       if (sent !== undefined && this.active) this.leaseFrom = Math.max(this.leaseFrom, sent);
+      if (this.leaving?.nonce === message.n && message.body.t === 'shutdown' && this.active) {
+        this.leaving.nonce = null;
+        this.out.push({ type: 'shutdownReady' });
+      }
     }
     const body = message.body;
     if (body.t === 'hello') {
@@ -281,13 +331,15 @@ export class HaCore {
 
   /** What is due after every event: the local manager, its report, and the elected manager's inputs. */
   private duties(now: number): void {
-    const mayRun = this.options.quorate() && now < this.leaseFrom + this.options.timings.leaseMs;
+    const mayRun =
+      this.leaving === null && this.options.quorate() && now < this.leaseFrom + this.options.timings.leaseMs;
     const table = this.phase === 'synced' ? this.crm.table : null;
     for (const action of this.lrm.update(table, this.crm.units, mayRun, now)) this.lrmAction(action, now);
     if (!this.lrm.mayRun) this.held.length = 0;
     if (!this.active) return;
     for (const action of this.held.splice(0)) this.out.push(action);
-    if (now >= this.lastReportAt + this.options.timings.reportIntervalMs) {
+    // A leaving node reports no more: "runs nothing" would make the manager start its units there again.
+    if (this.leaving === null && now >= this.lastReportAt + this.options.timings.reportIntervalMs) {
       this.lastReportAt = now;
       this.send({ t: 'lrm', report: this.lrm.report(this.crm.table.seq) }, now);
     }
@@ -309,6 +361,11 @@ export class HaCore {
       this.fenceSent.add(node);
       this.send({ t: 'fenced', node }, now);
     }
+    const key = persistKey(this.crm.table);
+    if (key !== this.persisted) {
+      this.persisted = key;
+      this.out.push({ type: 'persist', table: structuredClone(this.crm.table) });
+    }
   }
 
   /** Nodes of the table outside this configuration and not fenced yet. */
@@ -322,11 +379,15 @@ export class HaCore {
   }
 
   private lrmAction(action: ReturnType<LocalManager['onResult']>[number], now: number): void {
-    if (action.type !== 'result') {
+    if (action.type !== 'result' && action.type !== 'failed') {
       this.out.push(action);
       return;
     }
-    const message = this.message({ t: 'result', uid: action.uid, ok: action.ok, message: action.message }, now);
+    const body: HaBody =
+      action.type === 'result'
+        ? { t: 'result', uid: action.uid, ok: action.ok, message: action.message }
+        : { t: 'failed', unit: action.unit, since: action.since, message: action.message };
+    const message = this.message(body, now);
     // A result during a sync waits for it (its uid is still current then, or the report settles it).
     if (this.active) this.out.push(message);
     else if (this.lrm.mayRun) this.held.push(message);
@@ -341,4 +402,9 @@ export class HaCore {
     this.sentAt.set(n, now);
     return { type: 'multicast', message: { n, body } };
   }
+}
+
+/** The table without what changes at every report (its seq, the reports): persisting those would write constantly. */
+function persistKey(table: HaTable): string {
+  return JSON.stringify({ ...table, seq: 0, reports: [] });
 }

@@ -8,7 +8,9 @@
  * States (ha-manager's): stopped → starting (start command on the node) → started; stopping (stop command) →
  * stopped; migrate/relocate (stop on the node, then starting on the target); a lost node's units → fence → (its
  * deadline passed) recovery → starting elsewhere; a failed start → restart on the node (max_restart), then
- * relocation to another node (max_relocate), then error (until requested disabled).
+ * relocation to another node (max_relocate), then error (until requested disabled); a started unit whose
+ * monitor fails the same; a node's clean shutdown with the freeze policy → freeze (stays placed there, never
+ * recovered) → starting there once the node is back.
  */
 import { assert } from '../base/assert.ts';
 import type { HaEvent, HaNodeState, HaServiceState } from './contract.ts';
@@ -29,8 +31,13 @@ export type CrmOutput =
   | { type: 'adminDone'; sender: number; id: number; error: string | null }
   | { type: 'log'; level: 'warning'; message: string };
 
-/** States in which a node may be running (or about to run) the unit. */
-const ACTIVE_STATES: readonly HaServiceState[] = ['started', 'starting', 'stopping', 'migrate', 'relocate', 'freeze'];
+/**
+ * States in which a node may be running (or about to run) the unit. Not `freeze`: its node stopped it before it
+ * announced its shutdown, so a frozen unit is neither fenced nor recovered (ha-manager's freeze).
+ */
+const ACTIVE_STATES: readonly HaServiceState[] = ['started', 'starting', 'stopping', 'migrate', 'relocate'];
+/** States a node's clean shutdown with the freeze policy freezes (what it runs or was about to start). */
+const FREEZABLE_STATES: readonly HaServiceState[] = ['started', 'starting'];
 /** States that carry a command for the unit's node. */
 const COMMAND_STATES: readonly HaServiceState[] = ['starting', 'stopping', 'migrate', 'relocate'];
 
@@ -44,6 +51,7 @@ export function emptyTable(): HaTable {
     nodes: [],
     fenced: [],
     maintenance: [],
+    shutdown: [],
     reports: [],
     counters: { recoveries: 0, restarts: 0, relocations: 0, fences: 0 },
   };
@@ -97,6 +105,8 @@ export class ClusterManagerState {
     t.epoch = epoch;
     t.nodes = [...new Set([...t.nodes, ...view.members])].sort((a, b) => a - b);
     t.fenced = t.fenced.filter((n) => !view.members.includes(n));
+    // A node in a new configuration runs a new local manager (or kept its old one): it takes units again.
+    t.shutdown = t.shutdown.filter((n) => !view.members.includes(n));
     for (const e of t.services) {
       if (e.node !== null && !view.members.includes(e.node) && ACTIVE_STATES.includes(e.state)) {
         this.change(e, 'fence', {}, `fence (${this.name(e.node, view)} left the quorate membership)`);
@@ -117,11 +127,17 @@ export class ClusterManagerState {
       case 'result':
         this.onResult(body.uid, body.ok, body.message, view);
         break;
+      case 'failed':
+        this.onMonitorFailed(sender, body.unit, body.since, body.message, view);
+        break;
       case 'config':
         this.onConfig(body.text);
         break;
       case 'fenced':
         this.onFenced(body.node, view);
+        break;
+      case 'shutdown':
+        this.onShutdown(sender, body.freeze, view);
         break;
       case 'admin': {
         const error = this.onAdmin(body.request, view);
@@ -136,7 +152,7 @@ export class ClusterManagerState {
   /** The manager's placement view of this partition. */
   placement(view: CrmView): PlacementView {
     return {
-      candidates: view.members.filter((n) => !this.table.maintenance.includes(n)),
+      candidates: view.members.filter((n) => !this.table.maintenance.includes(n) && !this.table.shutdown.includes(n)),
       load: (node) => this.table.services.filter((e) => e.node === node && e.state !== 'stopped').length,
       nodeName: view.nodeName,
     };
@@ -206,30 +222,8 @@ export class ClusterManagerState {
     const node = e.node!;
     switch (e.state) {
       case 'starting':
-        if (ok) {
-          this.change(e, 'started', { failedNodes: [] }, `started on ${this.name(node, view)}`);
-        } else if (message?.startsWith(STOP_FAILED)) {
-          this.change(e, 'error', {}, message);
-        } else if (unit && e.restarts < unit.maxRestart) {
-          this.table.counters.restarts++;
-          this.change(
-            e,
-            'starting',
-            { restarts: e.restarts + 1 },
-            `start failed (${message}): restart ${e.restarts + 1} of ${unit.maxRestart}`,
-          );
-        } else {
-          const failed = [...e.failedNodes, node];
-          const target =
-            unit && e.relocations < unit.maxRelocate ? selectNode(unit, this.placement(view), failed) : null;
-          if (target === null) {
-            this.change(e, 'error', { failedNodes: failed }, `start failed (${message}): error`);
-          } else {
-            this.table.counters.relocations++;
-            const why = `start failed on ${this.name(node, view)}: relocate to ${this.name(target, view)}`;
-            this.change(e, 'starting', { node: target, failedNodes: failed, relocations: e.relocations + 1 }, why);
-          }
-        }
+        if (ok) this.change(e, 'started', { failedNodes: [] }, `started on ${this.name(node, view)}`);
+        else this.failed(e, unit, 'start', message ?? 'no reason', view);
         return;
       case 'stopping':
         if (ok) this.change(e, 'stopped', { node: null }, `stopped on ${this.name(node, view)}`);
@@ -248,6 +242,55 @@ export class ClusterManagerState {
       }
       default:
         assert(false, 'HA: a command uid belongs to a state that carries a command');
+    }
+  }
+
+  /** A monitor failure of a started unit: handled as a failed start (restart, relocate, error). Stale: ignored. */
+  private onMonitorFailed(sender: number, id: string, since: number, message: string, view: CrmView): void {
+    const e = this.entry(id);
+    if (e === undefined || e.state !== 'started' || e.node !== sender || e.since !== since) return;
+    this.failed(e, this.units.get(id), 'monitor', message, view);
+  }
+
+  /**
+   * A unit failed on its node (the node stopped what was left of it): restart there up to max_restart, then
+   * relocate up to max_relocate (never to a node it failed on), then error. A failed cleanup stop is an error.
+   */
+  private failed(e: ServiceEntry, unit: HaUnit | undefined, op: 'start' | 'monitor', message: string, view: CrmView) {
+    const node = e.node!;
+    if (message.startsWith(STOP_FAILED)) {
+      this.change(e, 'error', {}, message);
+    } else if (unit && e.restarts < unit.maxRestart) {
+      this.table.counters.restarts++;
+      const why = `${op} failed (${message}): restart ${e.restarts + 1} of ${unit.maxRestart}`;
+      this.change(e, 'starting', { restarts: e.restarts + 1 }, why);
+    } else {
+      const failed = [...e.failedNodes, node];
+      const target = unit && e.relocations < unit.maxRelocate ? selectNode(unit, this.placement(view), failed) : null;
+      if (target === null) {
+        this.change(e, 'error', { failedNodes: failed }, `${op} failed (${message}): error`);
+      } else {
+        this.table.counters.relocations++;
+        const why = `${op} failed on ${this.name(node, view)}: relocate to ${this.name(target, view)}`;
+        this.change(e, 'starting', { node: target, failedNodes: failed, relocations: e.relocations + 1 }, why);
+      }
+    }
+  }
+
+  /** A node shuts down cleanly: it takes no more units; with `freeze` its units wait for it, frozen. */
+  private onShutdown(node: number, freeze: boolean, view: CrmView): void {
+    if (!this.table.shutdown.includes(node)) {
+      this.table.shutdown = [...this.table.shutdown, node].sort((a, b) => a - b);
+    }
+    const policy = freeze ? 'freeze' : 'failover';
+    this.out.push({
+      type: 'event',
+      event: { sid: null, nodeId: node, message: `node ${this.name(node, view)}: shutdown (policy ${policy})` },
+    });
+    if (!freeze) return;
+    for (const e of this.table.services) {
+      if (e.node !== node || !FREEZABLE_STATES.includes(e.state)) continue;
+      this.change(e, 'freeze', {}, `freeze (${this.name(node, view)} shuts down)`);
     }
   }
 
@@ -324,6 +367,17 @@ export class ClusterManagerState {
             this.change(e, 'stopping', {}, `stopping on ${this.name(e.node!, view)} (requested ${requested})`);
           } else if (e.state === 'started' && unit) {
             this.moveAway(e, unit, placement, view);
+          }
+          break;
+        case 'freeze':
+          // Its node is back from a clean shutdown (ha-manager unfreezes once the node's LRM is active again).
+          if (online && !this.table.shutdown.includes(e.node!)) {
+            const back = `${this.name(e.node!, view)} is back`;
+            if (requested === 'started' && unit) this.change(e, 'starting', {}, `starting on it (${back})`);
+            else this.change(e, 'stopped', {}, `stopped (${back})`);
+          } else if (requested === 'disabled' && this.table.fenced.includes(e.node!)) {
+            // The admin's way out when the node does not come back: past its fence deadline it runs nothing.
+            this.change(e, 'stopped', {}, `stopped (requested disabled; ${this.name(e.node!, view)} fenced)`);
           }
           break;
         case 'fence':

@@ -4,6 +4,11 @@
  * reverse, each as one `run` request with the id `uid/step` — and reports the outcome. It may run services only
  * while `mayRun` (in a quorate membership, lease fresh: core.ts); the moment that ends it asks for `stopAll` and
  * forgets every command under way, and it feeds the watchdog only while it may run.
+ *
+ * **Monitor** (ha-manager's LRM check of its started services): every `monitorIntervalMs` of a unit started here
+ * with no command under way, it runs each member's monitor (LSB: 0 running, 7 not running, anything else or a
+ * timeout failed). A failure stops the whole unit here (reverse order, as a failed start does) and reports
+ * `failed` with the row's `since`, which the manager handles as a failed start: restart, relocate, error.
  */
 import { assert } from '../base/assert.ts';
 import type { HaTimings } from '../config/defaults.ts';
@@ -21,7 +26,9 @@ export type LrmAction =
   | { type: 'stopAll' }
   | { type: 'feed' }
   /** A command finished: multicast its result. */
-  | { type: 'result'; uid: string; ok: boolean; message: string | null };
+  | { type: 'result'; uid: string; ok: boolean; message: string | null }
+  /** A monitor failed: the unit is stopped here; multicast it. */
+  | { type: 'failed'; unit: string; since: number; message: string };
 
 interface Job {
   uid: string;
@@ -31,7 +38,9 @@ interface Job {
   step: number;
   failure: string | null;
   stopFailed: boolean;
-  command: 'start' | 'stop';
+  command: 'start' | 'stop' | 'monitor';
+  /** A monitor's: the `since` of the row it checks. */
+  since: number;
 }
 
 export class LocalManager {
@@ -42,6 +51,9 @@ export class LocalManager {
   private readonly jobs = new Map<string, Job>();
   private readonly done = new Set<string>();
   private lastFeedAt = Number.NEGATIVE_INFINITY;
+  /** unit → when its next monitor is due (only units started here with no command under way). */
+  private readonly monitorAt = new Map<string, number>();
+  private monitors = 0;
   readonly counters = { commands: 0, stopAlls: 0 };
 
   constructor(
@@ -60,6 +72,7 @@ export class LocalManager {
       out.push({ type: 'stopAll' });
     }
     this.mayRun = mayRun;
+    if (!mayRun || table === null) this.monitorAt.clear();
     if (!mayRun) return out;
     if (now >= this.lastFeedAt + this.timings.feedIntervalMs) {
       this.lastFeedAt = now;
@@ -83,12 +96,48 @@ export class LocalManager {
         failure: null,
         stopFailed: false,
         command,
+        since: e.since,
       };
       this.jobs.set(e.id, job);
       this.counters.commands++;
       out.push(this.runStep(job));
     }
+    this.monitor(table, units, now, out);
     return out;
+  }
+
+  /** Schedules the monitor of every unit started here and idle, and runs the ones due. */
+  private monitor(table: HaTable, units: ReadonlyMap<string, HaUnit>, now: number, out: LrmAction[]): void {
+    const idle = new Set<string>();
+    for (const e of table.services) {
+      const unit = units.get(e.id);
+      if (e.node !== this.localNodeId || e.state !== 'started' || !this.running.has(e.id) || unit === undefined) {
+        continue;
+      }
+      if (this.jobs.has(e.id)) continue;
+      idle.add(e.id);
+      const due = this.monitorAt.get(e.id);
+      if (due === undefined) this.monitorAt.set(e.id, now + unit.monitorIntervalMs);
+      if (due === undefined || now < due) continue;
+      idle.delete(e.id);
+      const job: Job = {
+        uid: `monitor:${e.id}@${this.localNodeId}#${++this.monitors}`,
+        unit: e.id,
+        steps: unit.members.map((spec, i) => ({
+          op: 'monitor',
+          spec: { ...spec, timeoutMs: unit.monitorTimeoutsMs[i]! },
+        })),
+        step: 0,
+        failure: null,
+        stopFailed: false,
+        command: 'monitor',
+        since: e.since,
+      };
+      this.jobs.set(e.id, job);
+      out.push(this.runStep(job));
+    }
+    // A deadline only for what can run: no stale entry may make the driver tick in a loop.
+    for (const id of this.monitorAt.keys()) if (!idle.has(id)) this.monitorAt.delete(id);
   }
 
   /** The outcome of one `run` request; ids of forgotten commands are ignored. */
@@ -109,6 +158,11 @@ export class LocalManager {
           ...job.steps.slice(0, job.step + 1),
           ...started.reverse().map((s) => ({ op: 'stop' as const, spec: s })),
         ];
+      } else if (op === 'monitor') {
+        job.failure = what;
+        // The unit is broken here: stop all of it, in reverse, before the manager restarts or moves it.
+        const stops = [...job.steps].reverse().map((s) => ({ op: 'stop' as const, spec: s.spec }));
+        job.steps = [...job.steps.slice(0, job.step + 1), ...stops];
       } else {
         job.stopFailed = true;
         job.failure ??= what;
@@ -117,8 +171,14 @@ export class LocalManager {
     job.step++;
     if (job.step < job.steps.length) return [this.runStep(job)];
     this.jobs.delete(job.unit);
-    this.remember(job.uid);
     const success = job.failure === null;
+    if (job.command === 'monitor') {
+      if (success) return [];
+      this.running.delete(job.unit);
+      const message = job.stopFailed ? `${STOP_FAILED}: ${job.failure}` : job.failure!;
+      return [{ type: 'failed', unit: job.unit, since: job.since, message }];
+    }
+    this.remember(job.uid);
     if (job.command === 'start' && success) this.running.add(job.unit);
     else this.running.delete(job.unit);
     if (job.command === 'start' && !success && job.stopFailed) {
@@ -137,7 +197,8 @@ export class LocalManager {
 
   /** When the watchdog needs its next feed (Infinity while this node may not run services). */
   nextDeadline(): number {
-    return this.mayRun ? this.lastFeedAt + this.timings.feedIntervalMs : Number.POSITIVE_INFINITY;
+    if (!this.mayRun) return Number.POSITIVE_INFINITY;
+    return Math.min(this.lastFeedAt + this.timings.feedIntervalMs, ...this.monitorAt.values());
   }
 
   private runStep(job: Job): LrmAction {

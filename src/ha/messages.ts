@@ -48,6 +48,8 @@ export interface HaTable {
   /** Nodes whose services have been recovered elsewhere after their fence deadline. */
   fenced: number[];
   maintenance: number[];
+  /** Nodes whose local manager announced a clean shutdown (and stopped its units): no unit is placed there. */
+  shutdown: number[];
   reports: { node: number; report: LrmReport }[];
   counters: { recoveries: number; restarts: number; relocations: number; fences: number };
 }
@@ -61,8 +63,15 @@ export type HaBody =
   | { t: 'hello'; table: HaTable }
   | { t: 'lrm'; report: LrmReport }
   | { t: 'result'; uid: string; ok: boolean; message: string | null }
+  /** A local manager's monitor found a started unit not running (it stopped what was left); `since`: its row's. */
+  | { t: 'failed'; unit: string; since: number; message: string }
   /** From the manager: the resources.cfg text of the replicated store. */
   | { t: 'config'; text: string }
+  /**
+   * A local manager's clean shutdown (`corolink shutdown`, daemon stop): it stopped its units and leaves; with
+   * `freeze` its units stay placed on it, frozen, until it is back (ha-manager's shutdown_policy).
+   */
+  | { t: 'shutdown'; freeze: boolean }
   /** From the manager: the node's fence deadline has passed. */
   | { t: 'fenced'; node: number }
   | { t: 'admin'; id: number; request: AdminRequest };
@@ -101,7 +110,8 @@ function isEntry(v: unknown): v is ServiceEntry {
   );
 }
 
-function isTable(v: unknown): v is HaTable {
+/** Whether `v` (parsed JSON: a message, or ha/manager_status from the store) is a manager status table. */
+export function isTable(v: unknown): v is HaTable {
   const t = v as HaTable;
   return (
     typeof t === 'object' &&
@@ -115,6 +125,7 @@ function isTable(v: unknown): v is HaTable {
     isIntList(t.nodes) &&
     isIntList(t.fenced) &&
     isIntList(t.maintenance) &&
+    isIntList(t.shutdown) &&
     Array.isArray(t.reports) &&
     t.reports.every((r) => isInt(r?.node) && isReport(r.report)) &&
     typeof t.counters === 'object' &&
@@ -147,10 +158,14 @@ export function checkMessage(value: unknown): HaMessage | string {
       return isReport(b.report) ? m : 'lrm: bad report';
     case 'result':
       return isStr(b.uid) && typeof b.ok === 'boolean' && (b.message === null || isStr(b.message)) ? m : 'bad result';
+    case 'failed':
+      return isStr(b.unit) && isInt(b.since) && isStr(b.message) ? m : 'bad failed';
     case 'config':
       return isStr(b.text) ? m : 'config: no text';
     case 'fenced':
       return isInt(b.node) ? m : 'fenced: no node';
+    case 'shutdown':
+      return typeof b.freeze === 'boolean' ? m : 'shutdown: no freeze flag';
     case 'admin':
       return isInt(b.id) && isAdmin(b.request) ? m : 'admin: bad request';
     default:

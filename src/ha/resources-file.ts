@@ -24,9 +24,16 @@ export const HA_RESOURCE_DEFAULTS = {
   state: 'started',
   maxRestart: 1,
   maxRelocate: 1,
-  /** How long one start/stop/monitor may take before it counts as failed. */
+  /** How long one start/stop may take before it counts as failed. */
   timeoutMs: 30_000,
-} as const satisfies Pick<HaResourceSettings, 'state' | 'maxRestart' | 'maxRelocate'> & { timeoutMs: number };
+  /** Between two monitor runs of a started resource (ha-manager's LRM checks its services every 10 s round). */
+  monitorIntervalMs: 10_000,
+  /** How long one monitor may take before it counts as failed. */
+  monitorTimeoutMs: 10_000,
+} as const satisfies Pick<
+  HaResourceSettings,
+  'state' | 'maxRestart' | 'maxRelocate' | 'monitorIntervalMs' | 'monitorTimeoutMs'
+> & { timeoutMs: number };
 
 /** The most restarts or relocations a resource may ask for (a typo of 1000 should not loop for hours). */
 export const HA_RETRIES_MAX = 10;
@@ -141,7 +148,16 @@ function sections(text: string): Section[] {
 }
 
 /** Keys each section type takes, beside the common ones. */
-const COMMON_KEYS = ['state', 'max_restart', 'max_relocate', 'group', 'comment', 'timeout'];
+const COMMON_KEYS = [
+  'state',
+  'max_restart',
+  'max_relocate',
+  'group',
+  'comment',
+  'timeout',
+  'monitor_interval',
+  'monitor_timeout',
+];
 const TYPE_KEYS: Record<string, readonly string[]> = {
   exec: ['start', 'stop', 'monitor', 'user'],
   systemd: ['unit'],
@@ -197,10 +213,16 @@ function flag(section: Section, key: string): boolean {
   return entry.value === '1';
 }
 
+/** A duration key in seconds (1 s – HA_TIMEOUT_S_MAX), as ms. */
+function seconds(section: Section, key: string, fallbackMs: number): number {
+  const ms = integer(section, key, fallbackMs / 1000, HA_TIMEOUT_S_MAX) * 1000;
+  if (ms === 0) throw at(section, `${section.type}:${section.name}: ${key} must be at least 1 s`);
+  return ms;
+}
+
 function resource(section: Section): HaResource {
   const sid = `${section.type}:${section.name}`;
-  const timeoutMs = integer(section, 'timeout', HA_RESOURCE_DEFAULTS.timeoutMs / 1000, HA_TIMEOUT_S_MAX) * 1000;
-  if (timeoutMs === 0) throw at(section, `${sid}: timeout must be at least 1 s`);
+  const timeoutMs = seconds(section, 'timeout', HA_RESOURCE_DEFAULTS.timeoutMs);
   const state = section.keys.get('state');
   if (state !== undefined && !(REQUESTED_STATES as readonly string[]).includes(state.value)) {
     throw new HaResourcesError(state.line, state.column, `state must be one of ${REQUESTED_STATES.join(', ')}`);
@@ -209,6 +231,8 @@ function resource(section: Section): HaResource {
     state: (state?.value as HaRequestedState | undefined) ?? HA_RESOURCE_DEFAULTS.state,
     maxRestart: integer(section, 'max_restart', HA_RESOURCE_DEFAULTS.maxRestart, HA_RETRIES_MAX),
     maxRelocate: integer(section, 'max_relocate', HA_RESOURCE_DEFAULTS.maxRelocate, HA_RETRIES_MAX),
+    monitorIntervalMs: seconds(section, 'monitor_interval', HA_RESOURCE_DEFAULTS.monitorIntervalMs),
+    monitorTimeoutMs: seconds(section, 'monitor_timeout', HA_RESOURCE_DEFAULTS.monitorTimeoutMs),
   };
   const groupName = section.keys.get('group')?.value;
   if (groupName !== undefined) settings.group = groupName;
@@ -327,6 +351,12 @@ export function printResources(config: HaResourcesConfig): string {
     if (settings.maxRestart !== HA_RESOURCE_DEFAULTS.maxRestart) lines.push(`\tmax_restart ${settings.maxRestart}`);
     if (settings.maxRelocate !== HA_RESOURCE_DEFAULTS.maxRelocate) {
       lines.push(`\tmax_relocate ${settings.maxRelocate}`);
+    }
+    if (settings.monitorIntervalMs !== HA_RESOURCE_DEFAULTS.monitorIntervalMs) {
+      lines.push(`\tmonitor_interval ${settings.monitorIntervalMs / 1000}`);
+    }
+    if (settings.monitorTimeoutMs !== HA_RESOURCE_DEFAULTS.monitorTimeoutMs) {
+      lines.push(`\tmonitor_timeout ${settings.monitorTimeoutMs / 1000}`);
     }
     if (settings.group !== undefined) lines.push(`\tgroup ${settings.group}`);
     if (settings.comment !== undefined) lines.push(`\tcomment ${settings.comment}`);

@@ -2,7 +2,7 @@
  * What the managers place and run: a **unit** is a group (`group:NAME`, its resources started in order on one node
  * and stopped in reverse) or a resource outside any group (its sid). A group's requested state is the most
  * restrictive of its members' (disabled, then stopped, then ignored, then started) and its retry budgets the
- * smallest of theirs. Placement (ha-manager's select_service_node): the allowed online nodes of the highest
+ * smallest of theirs, its monitor interval the shortest. Placement (ha-manager's select_service_node): the allowed online nodes of the highest
  * priority, then the one running the fewest units, then the lowest node id.
  */
 import type { HaRequestedState, HaResourceSpec } from './contract.ts';
@@ -15,6 +15,10 @@ export interface HaUnit {
   requested: HaRequestedState;
   maxRestart: number;
   maxRelocate: number;
+  /** How often the local manager runs the members' monitors while started (the shortest member's interval). */
+  monitorIntervalMs: number;
+  /** Each member's monitor limit, in `members` order. */
+  monitorTimeoutsMs: number[];
   group: HaGroup | null;
 }
 
@@ -32,6 +36,8 @@ export function unitsOf(config: HaResourcesConfig): HaUnit[] {
       requested: STRICTNESS.find((s) => members.some((m) => m.settings.state === s)) ?? 'started',
       maxRestart: Math.min(...members.map((m) => m.settings.maxRestart)),
       maxRelocate: Math.min(...members.map((m) => m.settings.maxRelocate)),
+      monitorIntervalMs: Math.min(...members.map((m) => m.settings.monitorIntervalMs)),
+      monitorTimeoutsMs: members.map((m) => m.settings.monitorTimeoutMs),
       group,
     });
   }
@@ -43,6 +49,8 @@ export function unitsOf(config: HaResourcesConfig): HaUnit[] {
       requested: r.settings.state,
       maxRestart: r.settings.maxRestart,
       maxRelocate: r.settings.maxRelocate,
+      monitorIntervalMs: r.settings.monitorIntervalMs,
+      monitorTimeoutsMs: [r.settings.monitorTimeoutMs],
       group: null,
     });
   }

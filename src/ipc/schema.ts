@@ -322,6 +322,19 @@ export const HaStatusV1Schema = Type.Object({
     relocations: Type.Integer({ minimum: 0 }),
     fences: Type.Integer({ minimum: 0 }),
   }),
+  manager_status: Type.Object(
+    {
+      epoch: Type.Integer({ minimum: 0, description: 'ring seq of the quorate configuration that last merged it' }),
+      seq: Type.Integer({ minimum: 0, description: 'messages applied to it' }),
+      stored: Type.Union(
+        [Type.Object({ epoch: Type.Integer({ minimum: 0 }), seq: Type.Integer({ minimum: 0 }) }), Type.Null()],
+        {
+          description: 'the copy the manager last wrote to ha/manager_status in the replicated store; null: none',
+        },
+      ),
+    },
+    { description: "the manager status (ha-manager's manager_status): this node's copy and the stored one" },
+  ),
 });
 
 /** `ha` event: an HA state change, with the line the log shows after `[HA    ]`. */

@@ -17,6 +17,7 @@
  */
 import { type HaTimings, haTimings } from '../config/defaults.ts';
 import { HA_SERVICE_ID, HaEngine, type HaEngineOutput, type HaEngineRequest } from '../daemon/ha-engine.ts';
+import { HA_EXIT_NOT_RUNNING } from '../ha/contract.ts';
 import { parseResources } from '../ha/resources-file.ts';
 import { type HaUnit, nodePriority, unitsOf } from '../ha/units.ts';
 import { type FaultEvent, planFaults } from './faults.ts';
@@ -61,7 +62,10 @@ const RUNNING_MS_MAX = HA_SIM_TIMINGS.recoveryWaitMs + HA_SIM_TIMINGS.leaseMs;
 /** Share of the schedule's client events that become a migrate or relocate request. */
 const ADMIN_SHARE = 0.1;
 
-/** The resources every run manages: a group (address before the server), a lone unit, a group with rules. */
+/**
+ * The resources every run manages: a group (address before the server, monitored every virtual second), a lone
+ * unit, a group with rules.
+ */
 export const HA_SIM_RESOURCES = `ip: vip
 \taddress 198.18.100.100/24
 \tinterface sim0
@@ -70,6 +74,7 @@ exec: web
 \tstart web start
 \tstop web stop
 \tmonitor web status
+\tmonitor_interval 1
 
 systemd: db
 \tunit db.service
@@ -319,7 +324,8 @@ class ServiceModel {
     const now = this.cluster.scheduler.now();
     switch (output.type) {
       case 'run':
-        this.records.runs.push({ id: output.id, node, at: now });
+        // Monitors are the local manager's own checks, not the manager's commands that must run once.
+        if (output.op !== 'monitor') this.records.runs.push({ id: output.id, node, at: now });
         this.enqueue(node, incarnation, { id: output.id, op: output.op, sid: output.spec.sid });
         return;
       case 'stopAll':
@@ -392,12 +398,14 @@ class ServiceModel {
       }
       const queue = this.queues.get(key)!;
       queue.shift();
-      if (command.id !== null) {
-        const result = { exitCode: 0, timedOut: false, output: '' };
-        this.cluster.serviceRequest(node, HA_SERVICE_ID, { type: 'runResult', id: command.id, result });
-      }
+      // The queue is settled before the result goes back: the engine may ask for the next command at once.
       if (queue.length > 0) this.begin(node, incarnation, key);
       else this.queues.delete(key);
+      if (command.id !== null) {
+        const dead = command.op === 'monitor' && !processes.has(command.sid);
+        const result = { exitCode: dead ? HA_EXIT_NOT_RUNNING : 0, timedOut: false, output: '' };
+        this.cluster.serviceRequest(node, HA_SERVICE_ID, { type: 'runResult', id: command.id, result });
+      }
     });
   }
 }

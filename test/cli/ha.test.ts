@@ -34,8 +34,9 @@ describe('ha status text', () => {
     );
   });
 
-  it('--verbose adds requested state, group, counts, the last message and the counters', () => {
+  it('--verbose adds requested state, group, counts, the last message, the counters and the manager status', () => {
     const text = haStatusText(status, { date }, true);
+    assert.match(text, /\nmanager_status epoch 12 seq 340 \(stored in ha\/manager_status: epoch 12 seq 331\)\n$/);
     assert.match(
       text,
       /service systemd:db \(none, error\)\n {4}requested started, group -, restarts 1, relocations 1\n {4}start failed: exit 1\n/,
@@ -44,7 +45,7 @@ describe('ha status text', () => {
       text,
       /service exec:web \(n1, started\)\n {4}requested started, group web, restarts 0, relocations 0\n/,
     );
-    assert.match(text, /counters recoveries 2, restarts 3, relocations 1, fences 1\n$/);
+    assert.match(text, /counters recoveries 2, restarts 3, relocations 1, fences 1\nmanager_status /);
   });
 
   it('says when there is no quorum and no manager', () => {

@@ -76,6 +76,21 @@ describe('corolink start', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('--no-wait: the drill runs with the HA demo service on n3 answering throughout, then everything stops', async () => {
+    const start = startCluster(['--no-wait']);
+    started.push(start);
+    const { pids, dir } = await summary(start);
+    leftovers.push(...pids);
+    const { code } = await start.exited;
+    assert.equal(code, 0, start.output());
+    assert.match(
+      start.output(),
+      /HA service: served by n3 before the cable pull and by n3 after it; (\d+) of \1 requests answered \(it answered throughout\)/,
+    );
+    assert.equal(existsSync(dir), false, `${dir} removed`);
+    assert.ok(!pids.some(alive), 'every daemon stopped');
+  });
+
   test('SIGHUP: the daemons stop, the working directory (sockets, authkey) is removed; --keep-logs keeps logs', async () => {
     const logs = tempDir();
     try {

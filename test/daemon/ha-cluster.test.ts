@@ -4,7 +4,7 @@
 // address, so a service still running on the dead node makes the new start fail: "started elsewhere" proves it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -114,5 +114,103 @@ describe('HA on a 3-node loopback cluster (corolink { ha: yes })', () => {
     const log = await cli(cluster, survivor, 'logs', '-n', '400');
     assert.match(log, /\[HA {4}\]/, 'HA events are logged under [HA    ]');
     await cluster.restart(first);
+  });
+
+  test('monitor: a service killed behind the managers’ back is found dead and restarted on its node', async () => {
+    const port = SERVICE_PORT + 1;
+    const pidFile = join(work, 'mon.pid');
+    const bin = resolve('bin/corolink.mjs');
+    const start = `${process.execPath} ${bin} lab http-echo --address ${SERVICE_ADDRESS} --port ${port} --name mon >/dev/null 2>&1 & echo $! > ${pidFile}`;
+    const monitor = `kill -0 $(cat ${pidFile}) 2>/dev/null || exit 7`;
+    await cli(
+      cluster,
+      1,
+      'ha',
+      'add',
+      'exec:mon',
+      '--start',
+      start,
+      '--stop',
+      // LSB: stopping a stopped service succeeds (a failed stop after a failed monitor is an error).
+      `kill $(cat ${pidFile}) 2>/dev/null || true`,
+      '--monitor',
+      monitor,
+      '--monitor-interval',
+      '1',
+    );
+    const answers = async () => {
+      try {
+        const response = await fetch(`http://${SERVICE_ADDRESS}:${port}/`, { signal: AbortSignal.timeout(1000) });
+        return (await response.text()).trim() === 'mon';
+      } catch {
+        return false;
+      }
+    };
+    const mon = async () => (await haStatus(cluster, 1)).services.find((s) => s.sid === 'exec:mon');
+    const node = await waitUntil(
+      async () => {
+        const service = await mon();
+        return service?.state === 'started' && (await answers()) ? service.nodeid : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'mon started',
+      PROBE_INTERVAL_MS,
+    );
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    const restarted = await waitUntil(
+      async () => {
+        const service = await mon();
+        return service?.state === 'started' && service.restarts === 1 && (await answers()) ? service : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'found dead and restarted',
+      PROBE_INTERVAL_MS,
+    );
+    assert.equal(restarted.nodeid, node, 'restarted on its node');
+    const log = await cli(cluster, 1, 'logs', '-n', '400');
+    assert.match(log, /service exec:mon: monitor failed \(monitor exec:mon exited 7\): restart 1 of 1/);
+    await cli(cluster, 1, 'ha', 'remove', 'exec:mon');
+  });
+
+  test('a clean stop of its node (policy conditional, the host stays up: freeze): stopped, frozen, back with it', async () => {
+    const web = await waitUntil(
+      async () => {
+        const service = (await haStatus(cluster, 1)).services.find((s) => s.sid === 'exec:web');
+        return service?.state === 'started' && (await answer()) === 'web' ? service : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'the service runs',
+      PROBE_INTERVAL_MS,
+    );
+    const node = web.nodeid!;
+    const other = node === 1 ? 2 : 1;
+    await cluster.kill(node, 'SIGTERM');
+    assert.equal(await answer(), undefined, 'stopped before its daemon exited');
+    // Past the node's fence deadline (its state turns `fence`) the service is still frozen there, not recovered.
+    const frozen = await waitUntil(
+      async () => {
+        const status = await haStatus(cluster, other);
+        const fenced = status.nodes.find((n) => n.nodeid === node)?.state === 'fence';
+        return fenced ? status.services.find((s) => s.sid === 'exec:web') : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'the stopped node fenced',
+      PROBE_INTERVAL_MS,
+    );
+    assert.deepEqual([frozen.state, frozen.nodeid], ['freeze', node]);
+    assert.equal(await answer(), undefined, 'nowhere else');
+    await cluster.restart(node);
+    const back = await waitUntil(
+      async () => {
+        const service = (await haStatus(cluster, other)).services.find((s) => s.sid === 'exec:web');
+        return service?.state === 'started' && (await answer()) === 'web' ? service.nodeid : undefined;
+      },
+      RECOVERY_BOUND_MS,
+      'started again on its node',
+      PROBE_INTERVAL_MS,
+    );
+    assert.equal(back, node);
+    const log = await cli(cluster, other, 'logs', '-n', '400');
+    assert.match(log, new RegExp(`service exec:web: freeze \\(n${node} shuts down\\)`));
   });
 });

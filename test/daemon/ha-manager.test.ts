@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import type { CfsResult } from '../../src/cfs/core.ts';
 import { haTimings } from '../../src/config/defaults.ts';
 import { HA_SERVICE_ID, type HaEngineOutput } from '../../src/daemon/ha-engine.ts';
-import { HA_RESOURCES_PATH, HaManager } from '../../src/daemon/ha-manager.ts';
+import { HA_MANAGER_STATUS_PATH, HA_RESOURCES_PATH, HaManager } from '../../src/daemon/ha-manager.ts';
 import type { HaOp, HaResourceSpec } from '../../src/ha/contract.ts';
+import { emptyTable } from '../../src/ha/crm.ts';
 
-function setup() {
-  const files = new Map<string, Uint8Array>();
+function setup(files = new Map<string, Uint8Array>()) {
+  const logs: string[] = [];
   const changes: (() => void)[] = [];
   const requests: unknown[] = [];
   const runs: string[] = [];
@@ -47,7 +48,7 @@ function setup() {
       },
       onChange: (listener) => changes.push(listener),
     },
-    log: () => {},
+    log: (level, message) => logs.push(`${level} ${message}`),
   });
   manager.attach({
     serviceRequest: (service, request) => {
@@ -59,7 +60,7 @@ function setup() {
     },
   });
   const emit = (value: HaEngineOutput) => output!(HA_SERVICE_ID, value);
-  return { manager, files, requests, runs, watchdog, emit };
+  return { manager, files, requests, runs, watchdog, emit, logs };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -116,4 +117,26 @@ test('commands run once through the runner, the watchdog learns active resources
   void files.get(HA_RESOURCES_PATH);
   await manager.close();
   assert.ok(watchdog.closed);
+});
+
+test('the manager status goes to ha/manager_status; a manager on a store holding one starts from it', async () => {
+  const first = setup();
+  const table = { ...emptyTable(), epoch: 7, seq: 42, uidCounter: 3, fenced: [2], nodes: [1, 2] };
+  table.counters.fences = 1;
+  first.emit({ type: 'persist', table });
+  first.emit({ type: 'persist', table: { ...table, seq: 43 } });
+  await settle();
+  await settle();
+  const stored = JSON.parse(new TextDecoder().decode(first.files.get(HA_MANAGER_STATUS_PATH)!));
+  assert.deepEqual(stored, { ...table, seq: 43 }, 'the newest one asked for');
+  const second = setup(first.files);
+  second.manager.services({ payloadBytesMax: undefined, quorate: () => false });
+  const status = second.manager.status();
+  assert.deepEqual(status.managerStatus, { epoch: 7, seq: 43, stored: { epoch: 7, seq: 43 } });
+  assert.equal(status.counters.fences, 1);
+  assert.equal(status.nodes.find((n) => n.nodeId === 2)!.state, 'fence');
+  const broken = setup(new Map([[HA_MANAGER_STATUS_PATH, new TextEncoder().encode('{"epoch": "x"}')]]));
+  broken.manager.services({ payloadBytesMax: undefined, quorate: () => false });
+  assert.deepEqual(broken.manager.status().managerStatus, { epoch: 0, seq: 0, stored: null });
+  assert.deepEqual(broken.logs, ['warning ha/manager_status not used: not a manager status table']);
 });

@@ -174,3 +174,162 @@ test('migrate stops, then starts on the target; maintenance moves units away and
   );
   assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
 });
+
+test('monitor: a started service found dead restarts on its node, then relocates, then is error; all logged', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig('systemd: a\n\tunit a.service\n\tmonitor_interval 2\n\tmonitor_timeout 1\n');
+  started(h);
+  assert.deepEqual(h.where('systemd:a'), [1]);
+  h.advance(5000);
+  const monitors = h.log.filter((l) => /^1 monitor systemd:a /.test(l));
+  assert.ok(monitors.length >= 2, 'a healthy service is monitored every interval');
+  assert.equal(h.nodes.get(2)!.core.status().services[0]!.state, 'started', 'a passing monitor changes nothing');
+  const die = (node: number) => {
+    h.nodes.get(node)!.running.delete('systemd:a');
+    h.advance(2500);
+  };
+  die(1);
+  assert.deepEqual(h.where('systemd:a'), [1], 'restarted on its node');
+  let service = h.nodes.get(3)!.core.status().services[0]!;
+  assert.deepEqual([service.state, service.restarts, service.relocations], ['started', 1, 0]);
+  die(1);
+  assert.deepEqual(h.where('systemd:a'), [2], 'relocated after max_restart restarts');
+  service = h.nodes.get(3)!.core.status().services[0]!;
+  assert.deepEqual([service.state, service.restarts, service.relocations], ['started', 1, 1]);
+  die(2);
+  service = h.nodes.get(3)!.core.status().services[0]!;
+  assert.equal(service.state, 'error');
+  assert.match(service.message!, /monitor failed \(monitor systemd:a exited 7\): error/);
+  assert.deepEqual(h.where('systemd:a'), []);
+  const events = h.nodes.get(1)!.events.map((e) => e.message);
+  assert.ok(events.includes('service systemd:a: monitor failed (monitor systemd:a exited 7): restart 1 of 1'));
+  assert.ok(events.includes('service systemd:a: monitor failed on n1: relocate to n2'));
+  // Before the manager acted, the failed node stopped what was left of it.
+  const stops = h.log.filter((l) => / stop systemd:a /.test(l)).map((l) => Number(l[0]));
+  assert.deepEqual(stops, [1, 1, 2]);
+  assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
+  const before = h.log.length;
+  h.advance(10_000);
+  assert.equal(h.log.slice(before).filter((l) => / monitor /.test(l)).length, 0, 'nothing monitored in error');
+});
+
+test('manager status: the manager persists it when it changes; a new manager and a restarted cluster continue', () => {
+  const config = 'systemd: a\n\tunit a.service\n\nsystemd: b\n\tunit b.service\n';
+  const h = new HaHarness([1, 2, 3]);
+  h.failing.add('systemd:a');
+  h.setConfig(config);
+  started(h);
+  const written = () => h.nodes.get(1)!.persisted.length;
+  assert.ok(written() > 0, 'the manager writes it');
+  assert.deepEqual([h.nodes.get(2)!.persisted.length, h.nodes.get(3)!.persisted.length], [0, 0], 'only the manager');
+  const before = written();
+  h.advance(TIMINGS.reportIntervalMs * 8);
+  assert.equal(written(), before, 'local manager reports alone are not written');
+  const table = h.nodes.get(1)!.persisted.at(-1)!;
+  const a = table.services.find((e) => e.id === 'systemd:a')!;
+  assert.deepEqual([a.state, a.restarts, a.relocations], ['error', 1, 1]);
+  // Manager change: n1 leaves; n2 manages from the same status, keeps the counts and writes it.
+  h.partition([[2, 3]]);
+  started(h);
+  const n2 = h.nodes.get(2)!;
+  assert.deepEqual(n2.core.status().manager, { nodeId: 2, name: 'n2' });
+  assert.ok(n2.persisted.length > 0, 'the new manager writes it');
+  const [a2] = n2.core.status().services;
+  assert.deepEqual([a2!.state, a2!.restarts, a2!.relocations], ['error', 1, 1]);
+  h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
+  const fenced = n2.persisted.at(-1)!;
+  assert.deepEqual(fenced.fenced, [1], 'the fence state is written');
+  // Every member restarted from the stored status: the error, its counts and the fence state are still there.
+  const h2 = new HaHarness([1, 2, 3], { config, initialTable: fenced });
+  h2.failing.add('systemd:a');
+  started(h2);
+  const status = h2.nodes.get(3)!.core.status();
+  const restored = status.services.find((s) => s.sid === 'systemd:a')!;
+  assert.deepEqual([restored.state, restored.restarts, restored.relocations], ['error', 1, 1]);
+  assert.deepEqual(h2.where('systemd:a'), [], 'an error is not started again');
+  assert.equal(h2.where('systemd:b').length, 1);
+  assert.equal(status.counters.fences, 1);
+  assert.ok(status.managerStatus.seq > fenced.seq, 'it goes on from the stored status');
+});
+
+test('shutdown with freeze: units stop and freeze, are never recovered elsewhere, start again when it is back', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  assert.deepEqual(h.where('systemd:b'), [2]);
+  h.feed(2, { type: 'shutdown', freeze: true });
+  h.settle();
+  assert.ok(h.nodes.get(2)!.shutdownReady, 'the partition applied it: the daemon may leave');
+  assert.deepEqual(h.where('systemd:b'), [], 'stopped before it leaves');
+  let status = h.nodes.get(1)!.core.status();
+  assert.deepEqual(
+    status.services.map((s) => [s.sid, s.nodeId, s.state]),
+    [
+      ['systemd:a', 1, 'started'],
+      ['systemd:b', 2, 'freeze'],
+    ],
+  );
+  h.advance(TIMINGS.reportIntervalMs * 3);
+  assert.deepEqual(h.where('systemd:b'), [], 'a leaving node is given nothing, nor restarts its units');
+  h.partition([[1, 3]]);
+  h.advance(TIMINGS.recoveryWaitMs * 3);
+  assert.deepEqual(h.where('systemd:b'), [], 'a frozen unit is not recovered elsewhere');
+  status = h.nodes.get(3)!.core.status();
+  assert.equal(status.services.find((s) => s.sid === 'systemd:b')!.state, 'freeze');
+  assert.equal(status.counters.recoveries, 0);
+  h.restart(2);
+  h.partition([[1, 2, 3]]);
+  started(h);
+  assert.deepEqual(h.where('systemd:b'), [2], 'started again on its node once it is back');
+  const events = h.nodes.get(1)!.events.map((e) => e.message);
+  assert.ok(events.includes('node n2: shutdown (policy freeze)'), events.join('\n'));
+  assert.ok(events.includes('service systemd:b: freeze (n2 shuts down)'), events.join('\n'));
+  assert.ok(events.includes('service systemd:b: starting on it (n2 is back)'), events.join('\n'));
+  assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
+});
+
+test('shutdown with failover: units stop and are recovered elsewhere after the fence wait', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  h.feed(2, { type: 'shutdown', freeze: false });
+  h.settle();
+  assert.ok(h.nodes.get(2)!.shutdownReady);
+  assert.deepEqual(h.where('systemd:b'), []);
+  assert.equal(h.nodes.get(1)!.core.status().services[1]!.state, 'started', 'not frozen');
+  h.partition([[1, 3]]);
+  h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
+  assert.deepEqual(h.where('systemd:b'), [3]);
+  assert.equal(h.nodes.get(1)!.core.status().counters.recoveries, 1);
+});
+
+test('a shutdown cut by a membership change: the daemon may leave at once; its units are fenced, then recovered', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  h.feed(2, { type: 'shutdown', freeze: true });
+  h.partition([[1, 3]]);
+  assert.ok(h.nodes.get(2)!.shutdownReady, 'not waiting for an announcement that cannot come');
+  h.settle();
+  assert.deepEqual(h.where('systemd:b'), []);
+  assert.equal(h.nodes.get(1)!.core.status().services[1]!.state, 'fence', 'not frozen: it was never applied');
+  h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
+  assert.deepEqual(h.where('systemd:b'), [3]);
+});
+
+test('a frozen unit whose node stays away: disabled past the node’s fence deadline, it stops; started, it runs elsewhere', () => {
+  const h = new HaHarness([1, 2, 3]);
+  h.setConfig(TWO);
+  started(h);
+  h.feed(2, { type: 'shutdown', freeze: true });
+  h.settle();
+  h.partition([[1, 3]]);
+  h.setConfig(TWO.replace('unit b.service', 'unit b.service\n\tstate disabled'));
+  h.advance(TIMINGS.reportIntervalMs * 2);
+  assert.equal(h.nodes.get(1)!.core.status().services[1]!.state, 'freeze', 'not before the fence deadline');
+  h.advance(TIMINGS.recoveryWaitMs + TIMINGS.reportIntervalMs * 2);
+  assert.equal(h.nodes.get(1)!.core.status().services[1]!.state, 'stopped');
+  h.setConfig(TWO);
+  started(h);
+  assert.deepEqual(h.where('systemd:b'), [3]);
+});

@@ -3,7 +3,7 @@
 import { haTimings } from '../../src/config/defaults.ts';
 import type { HaEvent, HaOp, HaOpResult } from '../../src/ha/contract.ts';
 import { HaCore, type HaCoreAction } from '../../src/ha/core.ts';
-import type { AdminRequest, HaMessage } from '../../src/ha/messages.ts';
+import type { AdminRequest, HaMessage, HaTable } from '../../src/ha/messages.ts';
 
 export const TIMINGS = haTimings({ tokenMs: 1000 });
 
@@ -15,6 +15,9 @@ interface Node {
   running: Set<string>;
   events: HaEvent[];
   admin: Map<number, string | null>;
+  /** The manager status tables this node asked to write to the store. */
+  persisted: HaTable[];
+  shutdownReady: boolean;
 }
 
 export class HaHarness {
@@ -33,21 +36,48 @@ export class HaHarness {
   private bus: { sender: number; message: HaMessage; group: number[] }[] = [];
   private nextAdmin = 1;
 
-  constructor(readonly ids: number[]) {
+  /** `config`: resources.cfg from the start; `initialTable`: the manager status every node starts from. */
+  constructor(
+    readonly ids: number[],
+    options: { config?: string; initialTable?: HaTable } = {},
+  ) {
+    this.config = options.config ?? '';
     for (const id of ids) {
-      const core: HaCore = new HaCore({
-        localNodeId: id,
-        timings: TIMINGS,
-        nodelist: ids,
-        nodeName: (n) => `n${n}`,
-        quorate: () => this.quorate(id),
-        readConfig: () => this.config,
+      const core = this.newCore(id, options.initialTable);
+      this.nodes.set(id, {
+        id,
+        core,
+        up: true,
+        running: new Set(),
+        events: [],
+        admin: new Map(),
+        persisted: [],
+        shutdownReady: false,
       });
-      this.nodes.set(id, { id, core, up: true, running: new Set(), events: [], admin: new Map() });
     }
     this.partitions = [ids];
     for (const id of ids) this.feed(id, { type: 'confchg', kind: 'regular', members: ids, ringSeq: this.ringSeq });
     this.settle();
+  }
+
+  /** A new daemon on node `id` (after a clean stop: nothing runs there); it joins at the next `partition`. */
+  restart(id: number): void {
+    const node = this.nodes.get(id)!;
+    node.core = this.newCore(id);
+    node.running.clear();
+    node.shutdownReady = false;
+  }
+
+  private newCore(id: number, initialTable?: HaTable): HaCore {
+    return new HaCore({
+      localNodeId: id,
+      timings: TIMINGS,
+      nodelist: this.ids,
+      nodeName: (n) => `n${n}`,
+      quorate: () => this.quorate(id),
+      readConfig: () => this.config,
+      ...(initialTable ? { initialTable } : {}),
+    });
   }
 
   quorate(id: number): boolean {
@@ -145,6 +175,12 @@ export class HaHarness {
       case 'adminDone':
         node.admin.set(action.id, action.error);
         break;
+      case 'persist':
+        node.persisted.push(action.table);
+        break;
+      case 'shutdownReady':
+        node.shutdownReady = true;
+        break;
       case 'log':
         this.log.push(`${node.id} ${action.message}`);
         break;
@@ -160,6 +196,7 @@ export class HaHarness {
     const node = this.nodes.get(run.node)!;
     let result: HaOpResult = { exitCode: 0, timedOut: false, output: '' };
     if (run.op === 'start' && this.failing.has(run.sid)) result = { exitCode: 1, timedOut: false, output: 'boom' };
+    else if (run.op === 'monitor' && !node.running.has(run.sid)) result = { exitCode: 7, timedOut: false, output: '' };
     else if (run.op === 'start') node.running.add(run.sid);
     else if (run.op === 'stop') node.running.delete(run.sid);
     this.log.push(`${run.node} ${run.op} ${run.sid} ${run.id}`);

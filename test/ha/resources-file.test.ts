@@ -14,6 +14,8 @@ exec: web
 \tuser www
 \ttimeout 10
 \tmax_restart 2
+\tmonitor_interval 5
+\tmonitor_timeout 3
 
 systemd: db
 \tunit postgresql.service
@@ -43,15 +45,22 @@ test('parses every section type with defaults and prints it back stably', () => 
     interface: 'eth1',
     timeoutMs: HA_RESOURCE_DEFAULTS.timeoutMs,
   });
-  assert.deepEqual(vip.settings, { state: 'started', maxRestart: 1, maxRelocate: 1, group: 'webgroup' });
+  const monitor = {
+    monitorIntervalMs: HA_RESOURCE_DEFAULTS.monitorIntervalMs,
+    monitorTimeoutMs: HA_RESOURCE_DEFAULTS.monitorTimeoutMs,
+  };
+  assert.deepEqual(vip.settings, { state: 'started', maxRestart: 1, maxRelocate: 1, ...monitor, group: 'webgroup' });
   const web = resources[1]!;
   assert.equal(web.spec.type === 'exec' && web.spec.user, 'www');
   assert.equal(web.spec.timeoutMs, 10_000);
   assert.equal(web.settings.maxRestart, 2);
+  assert.equal(web.settings.monitorIntervalMs, 5000);
+  assert.equal(web.settings.monitorTimeoutMs, 3000);
   assert.deepEqual(resources[2]!.settings, {
     state: 'disabled',
     maxRestart: 1,
     maxRelocate: 1,
+    ...monitor,
     comment: 'the database',
   });
   assert.deepEqual(groups, [

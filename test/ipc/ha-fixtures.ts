@@ -54,6 +54,7 @@ export const haSnapshot: HaStatusSnapshot = {
     },
   ],
   counters: { recoveries: 2, restarts: 3, relocations: 1, fences: 1 },
+  managerStatus: { epoch: 12, seq: 340, stored: { epoch: 12, seq: 331 } },
 };
 
 /** An error with one of the contract's codes, as the managers may reject a write. */

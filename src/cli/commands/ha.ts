@@ -118,7 +118,9 @@ function registerResourceVerbs(ha: Command): void {
       .option('--stop <command>', 'exec: the stop command')
       .option('--monitor <command>', 'exec: the monitor command (exit 0 running, 7 not running)')
       .option('--user <user>', 'exec: run the commands as this user')
-      .option('--timeout <seconds>', 'longest time one start/stop/monitor may take')
+      .option('--timeout <seconds>', 'longest time one start/stop may take')
+      .option('--monitor-interval <seconds>', 'how often the monitor runs while started (default 10)')
+      .option('--monitor-timeout <seconds>', 'longest time one monitor may take (default 10)')
       .option('--unit <unit>', 'systemd: the unit name')
       .option('--address <cidr>', 'ip: the floating address with its prefix, e.g. 198.18.100.100/24')
       .option('--interface <name>', 'ip: the interface it is added to')
@@ -134,7 +136,13 @@ function registerResourceVerbs(ha: Command): void {
     requestedState(options.state);
     retries(options.maxRestart, 'max-restart');
     retries(options.maxRelocate, 'max-relocate');
-    if (options.timeout !== undefined) parseIntegerArgument(options.timeout, 'timeout', 1, HA_TIMEOUT_SECONDS_MAX);
+    for (const [value, name] of [
+      [options.timeout, 'timeout'],
+      [options.monitorInterval, 'monitor-interval'],
+      [options.monitorTimeout, 'monitor-timeout'],
+    ] as const) {
+      if (value !== undefined) parseIntegerArgument(value, name, 1, HA_TIMEOUT_SECONDS_MAX);
+    }
     const section = resourceSection(sid, options);
     await withDaemon(options, (client) => client.ha.add(section));
     done(options, { sid, section });

@@ -1,7 +1,8 @@
 /**
  * `corolink start` (`npm start`): the embedded default. Starts a 3-node cluster with two links on loopback
  * (link0 127.0.10.1–3, link1 127.0.20.1–3; no root needed), shows each node's status, walks through the seed's
- * drill — pull link0 of one node, the cluster stays quorate and messages keep flowing, plug it back — and then
+ * drill — pull link0 of one node, the cluster stays quorate, messages keep flowing and an HA service on that node
+ * (src/cli/ha-demo.ts) keeps answering, plug it back — and then
  * keeps the cluster running until Ctrl-C, SIGTERM or SIGHUP, which stop every daemon cleanly and remove the
  * working directory (sockets, config, authkey; the logs too unless `--keep-logs DIR` put them elsewhere). The
  * daemons are tied to this process: killed with SIGKILL, it leaves no daemon behind (LocalCluster).
@@ -12,6 +13,7 @@ import { LocalCluster } from '../../lab/local-cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { linkStatusLines, statusText } from '../format/status.ts';
 import { table } from '../format/text.ts';
+import { DEMO_SERVICE_ADDRESS, DEMO_SERVICE_PORT, startHaDemo } from '../ha-demo.ts';
 
 /** Node whose link0 the drill pulls. */
 const DRILL_NODE = 3;
@@ -87,6 +89,7 @@ export function register(program: Command): void {
         nodes: 3,
         links: 2,
         basePort,
+        corolinkExtra: { ha: 'yes' },
         ...(httpPort === 0 ? {} : { httpBasePort: httpPort }),
         ...(flags.keepLogs === undefined ? {} : { logDir: flags.keepLogs }),
       }).catch((error: Error) => {
@@ -118,13 +121,23 @@ async function show(cluster: LocalCluster, staysUp: boolean): Promise<void> {
     say(`\n===== corolink status on ${node.name} =====`);
     process.stdout.write(statusText(await cluster.status(node.nodeid), { date: new Date() }));
   }
+  const service = `http://${DEMO_SERVICE_ADDRESS}:${DEMO_SERVICE_PORT}/`;
+  say(`\n===== HA: a service (exec:web, an HTTP server on ${service}) placed on n${DRILL_NODE} =====`);
+  const demo = await startHaDemo(cluster, `n${DRILL_NODE}`, WAIT_MS);
+  say(`It answers, served by ${demo.before}; polled every 100 ms from now on.`);
   await drill(cluster);
+  const { after, sent, answered } = await demo.finish();
+  say(
+    `HA service: served by ${demo.before} before the cable pull and by ${after ?? 'nobody'} after it; ` +
+      `${answered} of ${sent} requests answered${answered === sent ? ' (it answered throughout)' : ''}.`,
+  );
   if (!staysUp) return;
   const n1 = cluster.node(1);
   say('\nThe cluster keeps running. Try, in another terminal:');
   say(`  npx corolink status --socket ${n1.socket}`);
   say(`  npx corolink link disable 0 --socket ${cluster.node(DRILL_NODE).socket}`);
   say(`  npx corolink logs -f --socket ${n1.socket}`);
+  say(`  npx corolink ha status --socket ${n1.socket}    (then: curl ${service})`);
   if (dashboard) say(`Watch it live on the dashboard: ${dashboard}`);
   say(`Logs: ${cluster.logDir}/n*.log. Press Ctrl-C to stop.`);
 }

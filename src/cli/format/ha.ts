@@ -1,7 +1,7 @@
 /**
  * Text of `corolink ha status` in ha-manager's layout (docs/ha.md "Admin tools"): `quorum OK`, `master n1
  * (active, <time>)`, one `lrm` line per node, one `service` line per service; `--verbose` adds each service's
- * requested state, counts and last message. Pure functions.
+ * requested state, counts and last message, the counters and the manager status. Pure functions.
  */
 import type { HaNodeStatus, HaServiceStatus, HaStatusV1 } from '../../ipc/schema.ts';
 import type { ReportTime } from './status.ts';
@@ -34,6 +34,12 @@ function serviceLines(status: HaStatusV1, service: HaServiceStatus, verbose: boo
   return [line, `    ${details.join(', ')}`, ...(service.message === null ? [] : [`    ${service.message}`])];
 }
 
+/** `--verbose`: this node's manager status and the copy in the replicated store (ha-manager's manager_status). */
+function managerStatusLine(status: HaStatusV1['manager_status']): string {
+  const stored = status.stored === null ? 'none' : `epoch ${status.stored.epoch} seq ${status.stored.seq}`;
+  return `manager_status epoch ${status.epoch} seq ${status.seq} (stored in ha/manager_status: ${stored})`;
+}
+
 /** `corolink ha status` as text (`date`: when the status was read; lrm times are counted back from it). */
 export function haStatusText(status: HaStatusV1, time: ReportTime, verbose = false): string {
   const manager =
@@ -51,6 +57,7 @@ export function haStatusText(status: HaStatusV1, time: ReportTime, verbose = fal
     ...(verbose
       ? [
           `counters recoveries ${counters.recoveries}, restarts ${counters.restarts}, relocations ${counters.relocations}, fences ${counters.fences}`,
+          managerStatusLine(status.manager_status),
         ]
       : []),
   ];

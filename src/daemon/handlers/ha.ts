@@ -36,6 +36,11 @@ export function haStatusJson(snapshot: HaStatusSnapshot, now: number = performan
       message: service.message,
     })),
     counters: { ...snapshot.counters },
+    manager_status: {
+      epoch: snapshot.managerStatus.epoch,
+      seq: snapshot.managerStatus.seq,
+      stored: snapshot.managerStatus.stored && { ...snapshot.managerStatus.stored },
+    },
   };
 }
 
