@@ -16,7 +16,7 @@ import { waitUntil } from '../wait-until.ts';
 const run = promisify(execFile);
 const SERVICE_ADDRESS = '127.0.100.1';
 const SERVICE_PORT = 18_480;
-/** The recovery wait at these timings is about 15 s (docs/ha.md); a bound with room for a loaded machine. */
+/** The recovery wait at these timings is 6.65 s (docs/ha.md "Fencing"); a bound with room for a loaded machine. */
 const RECOVERY_BOUND_MS = 60_000;
 /** The probes ask three daemons and the service address: not more often than this. */
 const PROBE_INTERVAL_MS = 200;
