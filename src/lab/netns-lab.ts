@@ -6,7 +6,7 @@
  * in time; every daemon is stopped by PID; every created thing is recorded first (lab-state.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
 import { haWatchdogPaths } from '../config/paths.ts';
@@ -76,6 +76,16 @@ export interface LabOptions {
   totemExtra?: Record<string, string | number>;
   /** Add a host running Debian's corosync-qnetd on link0's network (qnetd-host.ts). */
   qnetd?: boolean;
+  /**
+   * Hosts whose daemon keeps its state (store, ring id) on a tmpfs of its own of this many bytes, by nodeid, so a
+   * test can fill that disk (`fillStateDisk`) without touching the machine's.
+   */
+  stateDiskBytes?: Record<number, number>;
+}
+
+/** What `start` may add to a daemon's environment (e.g. LD_PRELOAD of libfaketime). */
+export interface StartOptions {
+  env?: Record<string, string>;
 }
 
 const STOP_TIMEOUT_MS = 5_000;
@@ -178,6 +188,7 @@ export class NetnsLab {
         lab.authkeyPath,
       );
       await lab.buildNetwork();
+      for (const [n, bytes] of Object.entries(options.stateDiskBytes ?? {})) await lab.mountStateDisk(Number(n), bytes);
       if (options.qnetd) await lab.buildQnetdHost();
       if (options.daemons !== false) await Promise.all(lab.memberIds.map((n) => lab.start(n)));
     } catch (error) {
@@ -425,8 +436,40 @@ export class NetnsLab {
     await this.stopDaemon(nodeid, 'SIGKILL');
   }
 
+  /** The directory host `nodeid`'s daemon keeps its store and ring id in. */
+  stateDir(nodeid: number): string {
+    return this.state.stateDisks?.[this.checkNode(nodeid)] ?? this.dir;
+  }
+
+  /** Fills host `nodeid`'s own state disk (`stateDiskBytes`) to the last free block; `freeStateDisk` undoes it. */
+  async fillStateDisk(nodeid: number): Promise<void> {
+    const filler = this.stateDiskFiller(nodeid);
+    const { bavail, bsize } = statfsSync(this.stateDir(nodeid));
+    await run('fallocate', ['-l', String(bavail * bsize), filler]);
+  }
+
+  /** Frees what `fillStateDisk` took. */
+  freeStateDisk(nodeid: number): void {
+    rmSync(this.stateDiskFiller(nodeid), { force: true });
+  }
+
+  private stateDiskFiller(nodeid: number): string {
+    if (this.state.stateDisks?.[this.checkNode(nodeid)] === undefined)
+      throw new RangeError(`host n${nodeid} has no state disk of its own (stateDiskBytes)`);
+    return join(this.stateDir(nodeid), 'filler');
+  }
+
+  /** Mounts a tmpfs of `bytes` (mode 0700) as host `nodeid`'s state directory; recorded before it is mounted. */
+  private async mountStateDisk(nodeid: number, bytes: number): Promise<void> {
+    const path = join(this.dir, `n${this.checkNode(nodeid)}.state`);
+    mkdirSync(path, { mode: 0o700 });
+    this.state.stateDisks = { ...this.state.stateDisks, [nodeid]: path };
+    writeState(this.dir, this.state);
+    await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', path]);
+  }
+
   /** Starts host `nodeid`'s daemon (no-op when it runs) and waits for its admin socket. */
-  async start(nodeid: number): Promise<void> {
+  async start(nodeid: number, options: StartOptions = {}): Promise<void> {
     if (this.running(nodeid)) return;
     const socket = this.socket(nodeid);
     rmSync(socket, { force: true });
@@ -439,12 +482,15 @@ export class NetnsLab {
           'netns',
           'exec',
           this.namespace(nodeid),
+          // env execs in place too, so the PID stays the daemon's.
+          ...(options.env ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)] : []),
           process.execPath,
           ...daemonArgs({
             configPath: this.hostConfigPath(nodeid),
             authkeyPath: this.hostAuthkeyPath(nodeid),
             nodeid,
             socket,
+            stateDir: this.stateDir(nodeid),
           }),
         ],
         { detached: true, stdio: ['ignore', log, log] },
@@ -618,6 +664,7 @@ export class NetnsLab {
     for (const n of this.nodeids)
       for (let l = 0; l < this.state.links; l++) await ip('link', 'del', this.switchPort(n, l)).catch(() => undefined);
     if (this.hasQnetd) await ip('link', 'del', qnetdNames.switchPort(this.state.prefix)).catch(() => undefined);
+    for (const path of Object.values(this.state.stateDisks ?? {})) await run('umount', [path]).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
