@@ -6,7 +6,7 @@
  * in time; every daemon is stopped by PID; every created thing is recorded first (lab-state.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
 import { haWatchdogPaths } from '../config/paths.ts';
@@ -89,6 +89,8 @@ export interface StartOptions {
 }
 
 const STOP_TIMEOUT_MS = 5_000;
+/** Write size of `fillStateDisk` (halved at ENOSPC down to one byte). */
+const FILL_CHUNK_BYTES = 64 * 1024;
 /** Time limit of corosync-qnetd-certutil -i (it makes two keys). */
 const QNETD_INIT_TIMEOUT_MS = 60_000;
 /** Neighbour timings of every service interface (see `plugServiceCable`). */
@@ -441,11 +443,23 @@ export class NetnsLab {
     return this.state.stateDisks?.[this.checkNode(nodeid)] ?? this.dir;
   }
 
-  /** Fills host `nodeid`'s own state disk (`stateDiskBytes`) to the last free block; `freeStateDisk` undoes it. */
-  async fillStateDisk(nodeid: number): Promise<void> {
-    const filler = this.stateDiskFiller(nodeid);
-    const { bavail, bsize } = statfsSync(this.stateDir(nodeid));
-    await run('fallocate', ['-l', String(bavail * bsize), filler]);
+  /** Fills host `nodeid`'s own state disk (`stateDiskBytes`) to the last byte; `freeStateDisk` undoes it. */
+  fillStateDisk(nodeid: number): void {
+    const fd = openSync(this.stateDiskFiller(nodeid), 'w', 0o600);
+    const chunk = Buffer.alloc(FILL_CHUNK_BYTES);
+    try {
+      // Bounded: the disk is the lab's own small tmpfs; ENOSPC ends the loop.
+      for (let size = chunk.byteLength; size > 0; ) {
+        try {
+          writeSync(fd, chunk, 0, size);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+          size >>= 1;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Frees what `fillStateDisk` took. */
