@@ -2,9 +2,10 @@
 // global order, like CPG does; configuration changes are delivered at one point of that order.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type CfsAction, CfsCore, type CfsResult, type CfsStorage } from '../../src/cfs/core.ts';
+import { type CfsAction, CfsCore, type CfsResult } from '../../src/cfs/core.ts';
 import { FILE_BYTES_MAX } from '../../src/cfs/limits.ts';
 import { CfsStore } from '../../src/cfs/store.ts';
+import { FailingStorage } from './failing-storage.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -63,28 +64,6 @@ class Bus {
       if (action.type === 'log' && action.level === 'warning') this.warnings.push(`${node}: ${action.message}`);
     }
   }
-}
-
-/** A store whose writes throw `code` while `failing` (as SQLite does), and its full read while `entriesFailing`. */
-class FailingStorage implements CfsStorage {
-  failing = false;
-  entriesFailing = false;
-  constructor(
-    readonly inner: CfsStore,
-    private readonly code = 'SQLITE_FULL',
-  ) {}
-  private guard<T>(failing: boolean, run: () => T): T {
-    if (failing) throw Object.assign(new Error('database or disk is full'), { code: this.code });
-    return run();
-  }
-  appliedSeq = () => this.inner.appliedSeq();
-  totalBytes = () => this.inner.totalBytes();
-  get = (path: string) => this.inner.get(path);
-  digest = () => this.inner.digest();
-  entries = () => this.guard(this.entriesFailing, () => this.inner.entries());
-  put: CfsStore['put'] = (...args) => this.guard(this.failing, () => this.inner.put(...args));
-  rm: CfsStore['rm'] = (...args) => this.guard(this.failing, () => this.inner.rm(...args));
-  replace: CfsStore['replace'] = (...args) => this.guard(this.failing, () => this.inner.replace(...args));
 }
 
 /** A bus whose node `node` stores through a FailingStorage (failing with `code`). */
