@@ -30,8 +30,11 @@ const BIG_FILE_BYTES = 900 * 1024;
 const BIG_WRITES_MAX = 30;
 const FAKETIME_LIBRARY = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 const HOUR_MS = 3_600_000;
-
-const membersOf = (s: { members: { nodeid: number }[] }) => s.members.map((m) => m.nodeid).join(',');
+/**
+ * Deliveries each host must make after a clock step: ≈ 7 s of the stream, longer than the token timeout (3650 ms),
+ * so a protocol timer fed by the wall clock would have fired and changed the membership.
+ */
+const AFTER_STEP = 1000;
 
 /** Polls `check` every 100 ms until it returns true; fails with `what` after `timeoutMs`. */
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
@@ -254,15 +257,11 @@ describe('netns lab, 3 hosts × 2 links: faults beyond packet loss', { skip: ski
         writer.acked.set(path, offset);
         const { mtime } = await n3.cfsGet(path);
         assert.ok(Math.abs(mtime - (Date.now() + stepMs)) < 60_000, `n3's clock is ${offset} s off (mtime ${mtime})`);
-        assert.ok(await suite.stream.progress(ALL, DURING_FAULT * 2, 30_000), `stream flowing at ${offset} s`);
+        assert.ok(await suite.stream.progress(ALL, AFTER_STEP, 30_000), `stream flowing at ${offset} s`);
       }
       writeFileSync(offsetFile, '+0\n');
       await writer.stop();
       await assertNoConfigurationChange(suite.lab, suite.stream, ringId);
-      assert.ok(
-        (await suite.lab.statusAll()).n3?.members.length === 3,
-        `n3 in one membership of 3: ${membersOf((await suite.lab.status(3)) ?? { members: [] })}`,
-      );
       await assertStreamIntact(suite.stream, { senders: ALL, on: ALL, after: mark });
       await writer.assertNoneLost(ALL);
     } finally {
