@@ -41,6 +41,8 @@ export interface LabState {
   serviceNet?: boolean;
   /** Hosts whose state directory is a small tmpfs of its own (`stateDiskBytes`), by nodeid: its mount point. */
   stateDisks?: Record<string, string>;
+  /** Hosts gone as a whole (`crash --host`): interfaces down until `start`. */
+  crashedHosts?: number[];
 }
 
 /** The lab directory: the explicit one, else $COROLINK_LAB_DIR, else /run/corolink-lab. */

@@ -6,7 +6,17 @@
  * in time; every daemon is stopped by PID; every created thing is recorded first (lab-state.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
 import { haWatchdogPaths } from '../config/paths.ts';
@@ -74,6 +84,8 @@ export interface LabOptions {
   /** Start a daemon per host (default true). */
   daemons?: boolean;
   totemExtra?: Record<string, string | number>;
+  /** Keys of the `corolink { }` section (e.g. `{ ha: 'yes' }`). */
+  corolinkExtra?: Record<string, string | number>;
   /** Add a host running Debian's corosync-qnetd on link0's network (qnetd-host.ts). */
   qnetd?: boolean;
   /**
@@ -125,7 +137,32 @@ function isProcessServing(pid: number | undefined, socket: string): boolean {
   }
 }
 
-/** A running lab, made by `NetnsLab.up` or found again by `NetnsLab.open`. */
+/** PIDs of every live process whose network namespace is the named namespace `ns` (`ip netns add`). */
+export function processesInNamespace(ns: string): number[] {
+  const inode = statSync(`/run/netns/${ns}`).ino;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (statSync(`/proc/${entry}/ns/net`).ino === inode && !isZombie(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** SIGKILLs every process of `pids` that still exists. */
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+}
+
 /** CPU time (user + system, seconds) process `pid` has used so far, from /proc/PID/stat. */
 export function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -133,6 +170,7 @@ export function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** A running lab, made by `NetnsLab.up` or found again by `NetnsLab.open`. */
 export class NetnsLab {
   private constructor(
     /** The lab directory. */
@@ -185,6 +223,7 @@ export class NetnsLab {
             ),
           })),
           ...(options.totemExtra ? { totemExtra: options.totemExtra } : {}),
+          ...(options.corolinkExtra ? { corolinkExtra: options.corolinkExtra } : {}),
         },
         lab.configPath,
         lab.authkeyPath,
@@ -433,9 +472,28 @@ export class NetnsLab {
     );
   }
 
-  /** SIGKILLs host `nodeid`'s daemon (a crash) and waits until it is gone. */
-  async crash(nodeid: number): Promise<void> {
-    await this.stopDaemon(nodeid, 'SIGKILL');
+  /**
+   * SIGKILLs host `nodeid`'s daemon (a crash) and waits until it is gone. With `host`, the whole host is gone: every
+   * process of its namespace is SIGKILLed (daemon, HA watchdog supervisor, services), its interfaces go down and
+   * the service interface loses every address but the host's own (a rebooted host has no floating address);
+   * `start` brings it back.
+   */
+  async crash(nodeid: number, { host = false }: { host?: boolean } = {}): Promise<void> {
+    if (!host) return this.stopDaemon(nodeid, 'SIGKILL');
+    this.state.crashedHosts = [...new Set([...(this.state.crashedHosts ?? []), nodeid])];
+    writeState(this.dir, this.state);
+    const ns = this.namespace(nodeid);
+    const pids = processesInNamespace(ns);
+    killAll(pids);
+    await Promise.all(this.hostInterfaces().map((dev) => ipIn(ns, 'link', 'set', dev, 'down')));
+    await ipIn(ns, 'addr', 'flush', 'dev', names.servicePort);
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (pids.some((pid) => existsSync(`/proc/${pid}`) && !isZombie(pid))) {
+      if (Date.now() > deadline) throw new Error(`processes of host n${nodeid} survive SIGKILL`);
+      await pause(POLL_INTERVAL_MS);
+    }
+    delete this.state.pids[nodeid];
+    writeState(this.dir, this.state);
   }
 
   /** The directory host `nodeid`'s daemon keeps its store and ring id in. */
@@ -482,8 +540,24 @@ export class NetnsLab {
     await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', path]);
   }
 
-  /** Starts host `nodeid`'s daemon (no-op when it runs) and waits for its admin socket. */
+  /** PIDs of every process in host `nodeid`'s network namespace (its daemon, supervisor, services). */
+  processes(nodeid: number): number[] {
+    return processesInNamespace(this.namespace(nodeid));
+  }
+
+  /**
+   * Starts host `nodeid`'s daemon (no-op when it runs) and waits for its admin socket; a crashed host (`crash`
+   * with `host`) gets its interfaces and its own service address back first.
+   */
   async start(nodeid: number, options: StartOptions = {}): Promise<void> {
+    if (this.state.crashedHosts?.includes(nodeid)) {
+      const ns = this.namespace(nodeid);
+      const own = `${serviceAddress(nodeid)}/${SERVICE_NET_PREFIX_LENGTH}`;
+      await ipIn(ns, 'addr', 'replace', own, 'dev', names.servicePort);
+      await Promise.all(this.hostInterfaces().map((dev) => ipIn(ns, 'link', 'set', dev, 'up')));
+      this.state.crashedHosts = this.state.crashedHosts.filter((n) => n !== nodeid);
+      writeState(this.dir, this.state);
+    }
     if (this.running(nodeid)) return;
     const socket = this.socket(nodeid);
     rmSync(socket, { force: true });
@@ -665,13 +739,15 @@ export class NetnsLab {
   }
 
   /**
-   * Stops every daemon, every HA watchdog supervisor and the qnetd host's corosync-qnetd, deletes every namespace
-   * and bridge of this lab and the lab directory.
+   * Stops every daemon, every HA watchdog supervisor and the qnetd host's corosync-qnetd, kills what else runs in
+   * the lab's namespaces, deletes every namespace and bridge of this lab and the lab directory.
    */
   async down(): Promise<void> {
     if (this.hasQnetd) await this.stopQnetd();
     await Promise.all(this.nodeids.map((n) => this.stopDaemon(n, 'SIGTERM')));
     await Promise.all(this.nodeids.map((n) => this.stopWatchdog(n)));
+    // What the daemons left running in their hosts (HA services after a crash) goes with the host.
+    for (const ns of this.state.namespaces) if (existsSync(`/run/netns/${ns}`)) killAll(processesInNamespace(ns));
     for (const ns of this.state.namespaces) await ip('netns', 'del', ns).catch(() => undefined);
     for (const bridge of this.state.bridges) await ip('link', 'del', bridge).catch(() => undefined);
     // Deleting a namespace deletes its veths and their switch ends; delete any left in the root namespace.
@@ -805,6 +881,11 @@ export class NetnsLab {
 
   private checkQnetd(): void {
     if (!this.hasQnetd) throw new RangeError('this lab has no qnetd host (lab up --qnetd)');
+  }
+
+  /** Every interface of a host but lo: its link cables and its service cable. */
+  private hostInterfaces(): string[] {
+    return [...Array.from({ length: this.state.links }, (_, l) => names.hostPort(l)), names.servicePort];
   }
 
   /** Host `nodeid`'s cable on `link`, for the impairment functions. */

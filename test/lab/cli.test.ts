@@ -1,5 +1,6 @@
 // `corolink lab` end to end through the CLI (issue 6 "done when"): up → cut 3 0 → status shows node 3's link0
-// DOWN and link1 UP with the cluster quorate → down leaves no namespace, bridge, process or directory behind.
+// DOWN and link1 UP with the cluster quorate → crash --host / start → down leaves no namespace, bridge, process or
+// directory behind.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -42,7 +43,7 @@ describe('corolink lab (CLI)', { skip: skipReason }, () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  test('up → cut 3 0 → status (the seed picture) → down leaves nothing behind', async () => {
+  test('up → cut 3 0 → status (the seed picture) → crash --host, start → down leaves nothing behind', async () => {
     const { stdout: up } = await lab(dir, 'up', '--nodes', '3', '--links', '2');
     const { prefix } = readState(dir)!;
     // The summary: every host with its address per link, the config its daemon reads, its socket and log file.
@@ -100,6 +101,15 @@ describe('corolink lab (CLI)', { skip: skipReason }, () => {
       'show',
     );
     assert.equal(config, readFileSync(join(dir, 'corosync.conf'), 'utf8'));
+
+    // The whole host gone: nothing runs in it, its interfaces are down; `start` brings it back into the cluster.
+    await lab(dir, 'restore', '3', '0');
+    await lab(dir, 'crash', '3', '--host');
+    assert.deepEqual(NetnsLab.open(dir).processes(3), [], 'no process left on the crashed host');
+    const { stdout: crashed } = await lab(dir, 'exec', '3', '--', 'ip', '-o', 'link', 'show', 'up');
+    assert.doesNotMatch(crashed, /link0|link1|svc0/, 'every interface of the crashed host is down');
+    await lab(dir, 'start', '3');
+    await NetnsLab.open(dir).waitFor(healthy(3), { timeoutMs: 30_000 });
 
     await lab(dir, 'down');
     assert.equal(existsSync(dir), false, 'lab directory removed');

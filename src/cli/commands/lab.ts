@@ -220,9 +220,14 @@ export function register(program: Command): void {
   labVerb(lab, 'heal', 'undo every network fault (cables, switches, partitions, netem, addresses)', async (l) => {
     await l.heal();
   });
-  labVerb(lab, 'crash <host>', "SIGKILL a host's daemon", async (l, [h]) => {
-    await l.crash(host(h!));
-  });
+  labVerb(
+    lab,
+    'crash <host>',
+    "SIGKILL a host's daemon (--host: the whole host: every process of it killed, its interfaces down)",
+    async (l, [h], f) => {
+      await l.crash(host(h!), { host: f.host === true });
+    },
+  ).option('--host', 'the host is gone, not only its daemon (`start` brings it back)');
   labVerb(lab, 'start <host>', "start a host's daemon", async (l, [h]) => {
     await l.start(host(h!));
   });
