@@ -15,20 +15,29 @@ export interface StateEntryHeader {
 export type CfsMessage =
   | { type: 'put'; origin: number; req: number; path: string; mtime: number; data: Uint8Array }
   | { type: 'rm'; origin: number; req: number; path: string }
-  /** After a configuration change: what the sender holds. `members` names the view it was sent for. */
-  | { type: 'summary'; members: number[]; seq: number; digest: string }
+  /**
+   * After a configuration change: what the sender holds. `members` names the view it was sent for; `stale`: the
+   * sender's copy missed writes it could not store (it never serves as the source while another member can).
+   */
+  | { type: 'summary'; members: number[]; seq: number; digest: string; stale?: boolean }
   /** Part of the sync source's full state. */
   | { type: 'state'; members: number[]; entries: StateEntryHeader[]; data: Uint8Array }
   /** The sync source's state is complete. */
-  | { type: 'stateEnd'; members: number[]; seq: number; digest: string };
+  | { type: 'stateEnd'; members: number[]; seq: number; digest: string }
+  /** A member whose copy is stale can store again: every member restarts the sync of the view `members`. */
+  | { type: 'resync'; members: number[] };
 
-const TYPES = ['put', 'rm', 'summary', 'state', 'stateEnd'] as const;
+const TYPES = ['put', 'rm', 'summary', 'state', 'stateEnd', 'resync'] as const;
 
 type Header = Record<string, unknown>;
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isMembers = (v: unknown) => Array.isArray(v) && v.every(isNumber);
 const isWrite = (h: Header) => isNumber(h.origin) && isNumber(h.req) && typeof h.path === 'string';
-const isSummary = (h: Header) => isMembers(h.members) && isNumber(h.seq) && typeof h.digest === 'string';
+const isSummary = (h: Header) =>
+  isMembers(h.members) &&
+  isNumber(h.seq) &&
+  typeof h.digest === 'string' &&
+  (h.stale === undefined || typeof h.stale === 'boolean');
 const isEntry = (e: unknown) => {
   const h = e as Header;
   return (
@@ -53,6 +62,7 @@ const SHAPES: Record<CfsMessage['type'], (h: Header, dataBytes: number) => boole
     h.entries.every(isEntry) &&
     (h.entries as StateEntryHeader[]).reduce((sum, e) => sum + e.size, 0) === dataBytes,
   stateEnd: isSummary,
+  resync: (h) => isMembers(h.members),
 };
 
 export function encodeCfsMessage(message: CfsMessage): Uint8Array {

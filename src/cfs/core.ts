@@ -6,7 +6,8 @@
  *
  * No sockets, timers or clocks: the driver (src/daemon/cfs-engine.ts, a service engine of the stack) passes `mtime`
  * and the quorum state in, multicasts the `multicast` actions in agreed order and answers clients on `done`. The
- * store is the only side effect: the {@link CfsStorage} the driver hands in (SQLite in the daemon).
+ * store is the only side effect: the {@link CfsStorage} the driver hands in (SQLite in the daemon). A storage call
+ * that throws (disk full, no file descriptor left) never ends the node: its copy is marked stale (see `failure`).
  */
 import { type CfsMessage, decodeCfsMessage, encodeCfsMessage, type StateEntryHeader } from './codec.ts';
 import { FILE_BYTES_MAX, pathProblem, TOTAL_BYTES_MAX } from './limits.ts';
@@ -19,7 +20,11 @@ export type CfsStorage = Pick<
 >;
 
 /** Why a write failed: maps to the admin socket's error codes. `unknown`: the driver gave up waiting (see docs). */
-export type CfsErrorCode = 'invalid' | 'not_quorate' | 'syncing' | 'not_found' | 'too_big' | 'unknown';
+export type CfsErrorCode = 'invalid' | 'not_quorate' | 'syncing' | 'not_found' | 'too_big' | 'unknown' | 'storage';
+
+/** Why the node's storage failed, as counted (`corolink_cfs_store_failures_total{reason}`). */
+export const STORAGE_FAILURE_REASONS = ['disk_full', 'no_descriptor', 'io', 'other'] as const;
+export type StorageFailureReason = (typeof STORAGE_FAILURE_REASONS)[number];
 
 export type CfsResult = { ok: true; version: number } | { ok: false; code: CfsErrorCode; message: string };
 
@@ -30,7 +35,9 @@ export type CfsEvent =
   | { type: 'confchg'; members: number[] }
   | { type: 'deliver'; sender: number; payload: Uint8Array }
   | { type: 'put'; req: number; path: string; data: Uint8Array; mtime: number; quorate: boolean }
-  | { type: 'rm'; req: number; path: string; quorate: boolean };
+  | { type: 'rm'; req: number; path: string; quorate: boolean }
+  /** The driver found the stale copy's storage working again: ask every member to sync once more. */
+  | { type: 'resync' };
 
 export type CfsAction =
   | { type: 'multicast'; payload: Uint8Array }
@@ -41,6 +48,7 @@ export type CfsAction =
 interface Summary {
   seq: number;
   digest: string;
+  stale: boolean;
 }
 
 /** Phase: `joining` before the first view, `syncing` from a view until agreement, then `synced`. */
@@ -52,6 +60,8 @@ export interface CfsCounters {
   refused: Record<CfsErrorCode, number>;
   syncs: number;
   stateTransfers: number;
+  /** Storage calls that threw, by reason. */
+  storageFailures: Record<StorageFailureReason, number>;
 }
 
 const sameMembers = (a: readonly number[], b: readonly number[]) =>
@@ -60,9 +70,10 @@ const sameMembers = (a: readonly number[], b: readonly number[]) =>
 export class CfsCore {
   readonly counters: CfsCounters = {
     writes: 0,
-    refused: { invalid: 0, not_quorate: 0, syncing: 0, not_found: 0, too_big: 0, unknown: 0 },
+    refused: { invalid: 0, not_quorate: 0, syncing: 0, not_found: 0, too_big: 0, unknown: 0, storage: 0 },
     syncs: 0,
     stateTransfers: 0,
+    storageFailures: { disk_full: 0, no_descriptor: 0, io: 0, other: 0 },
   };
   private phaseValue: CfsPhase = 'joining';
   private members: number[] = [];
@@ -70,6 +81,7 @@ export class CfsCore {
   /** The node whose state everybody takes in this sync (undefined until every summary is in). */
   private source: number | undefined;
   private incoming: CfsEntry[] = [];
+  private failureValue: string | undefined;
 
   constructor(
     private readonly localNodeId: number,
@@ -79,6 +91,16 @@ export class CfsCore {
 
   get phase(): CfsPhase {
     return this.phaseValue;
+  }
+
+  /**
+   * Set from a storage failure until this node's copy is whole again: a write this node could not store was
+   * applied by the others, so its copy misses it. While set, the node refuses writes and drops delivered ones
+   * (applying later writes on a copy with a gap would make it diverge silently), the daemon refuses reads, and the
+   * next sync replaces the copy with a healthy member's (`resync` asks for one once the storage works).
+   */
+  get failure(): string | undefined {
+    return this.failureValue;
   }
 
   /** The nodes of the current view of the group, sorted. */
@@ -98,6 +120,10 @@ export class CfsCore {
       case 'put':
       case 'rm':
         return this.submit(event);
+      case 'resync':
+        return this.failureValue !== undefined && this.phaseValue === 'synced'
+          ? [{ type: 'multicast', payload: encodeCfsMessage({ type: 'resync', members: this.members }) }]
+          : [];
     }
   }
 
@@ -123,6 +149,7 @@ export class CfsCore {
       return ['too_big', `file of ${event.data.byteLength} bytes is larger than the limit of ${FILE_BYTES_MAX}`];
     }
     if (!event.quorate) return ['not_quorate', 'this node is not quorate: the store is read-only'];
+    if (this.failureValue !== undefined) return ['storage', this.staleMessage()];
     if (this.phaseValue !== 'synced') return ['syncing', 'the store is synchronising after a membership change; retry'];
     return this.checkApply(
       event.type === 'put' ? { path: event.path, size: event.data.byteLength } : { path: event.path },
@@ -154,13 +181,16 @@ export class CfsCore {
 
   private onConfchg(members: number[]): CfsAction[] {
     this.restartSync(members);
-    const summary: CfsMessage = {
-      type: 'summary',
-      members: this.members,
-      seq: this.store.appliedSeq(),
-      digest: this.store.digest(),
-    };
-    return [{ type: 'multicast', payload: encodeCfsMessage(summary) }];
+    const actions: CfsAction[] = [];
+    let digest = '';
+    try {
+      digest = this.store.digest();
+    } catch (error) {
+      actions.push(...this.fail(error, 'cannot read the copy for the sync summary'));
+    }
+    const stale = this.failureValue !== undefined;
+    const summary: CfsMessage = { type: 'summary', members: this.members, seq: this.store.appliedSeq(), digest, stale };
+    return [...actions, { type: 'multicast', payload: encodeCfsMessage(summary) }];
   }
 
   private onDeliver(sender: number, payload: Uint8Array): CfsAction[] {
@@ -179,6 +209,11 @@ export class CfsCore {
         return [];
       case 'stateEnd':
         return this.isFromSource(sender, message.members) ? this.finishTransfer(message) : [];
+      case 'resync':
+        // Every member meets it at the same point of the agreed stream: all restart the sync of this view.
+        return this.phaseValue !== 'joining' && sameMembers(message.members, this.members)
+          ? this.onConfchg(this.members)
+          : [];
     }
   }
 
@@ -188,27 +223,59 @@ export class CfsCore {
       // Every member is in the same phase at this point of the agreed stream: all drop it.
       return mine ? [this.refuse(message.req, 'syncing', 'a membership change interrupted the write; retry')] : [];
     }
-    const refusal = this.checkApply(
-      message.type === 'put' ? { path: message.path, size: message.data.byteLength } : message,
-    );
-    if (refusal) return mine ? [this.refuse(message.req, refusal[0], refusal[1])] : [];
+    if (this.failureValue !== undefined) {
+      // The copy already misses a write: this one is dropped too, and the next sync brings both.
+      return mine ? [this.refuse(message.req, 'storage', this.staleMessage())] : [];
+    }
     const seq = this.store.appliedSeq() + 1;
-    if (message.type === 'put') this.store.put(seq, message.path, message.data, message.mtime);
-    else this.store.rm(seq, message.path);
+    try {
+      const refusal = this.checkApply(
+        message.type === 'put' ? { path: message.path, size: message.data.byteLength } : message,
+      );
+      if (refusal) return mine ? [this.refuse(message.req, refusal[0], refusal[1])] : [];
+      if (message.type === 'put') this.store.put(seq, message.path, message.data, message.mtime);
+      else this.store.rm(seq, message.path);
+    } catch (error) {
+      const actions = this.fail(error, `cannot store write ${seq} (${message.path})`);
+      return mine ? [...actions, this.refuse(message.req, 'storage', this.staleMessage())] : actions;
+    }
     this.counters.writes++;
     return mine ? [{ type: 'done', req: message.req, result: { ok: true, version: seq } }] : [];
+  }
+
+  /** Marks the copy stale after a storage call threw; logs once per episode (until the copy is whole again). */
+  private fail(error: unknown, what: string): CfsAction[] {
+    const reason = storageFailureReason(error);
+    this.counters.storageFailures[reason]++;
+    if (this.failureValue !== undefined) return [];
+    this.failureValue = `${what}: ${errorText(error)}`;
+    return [
+      {
+        type: 'log',
+        level: 'warning',
+        message: `${this.failureValue}; this node's copy is stale: writes and reads refused until it re-syncs from the others once it can store again`,
+      },
+    ];
+  }
+
+  private staleMessage(): string {
+    return `this node could not store a write (${this.failureValue}); its copy re-syncs from the others once it can store again; not applied here, retry`;
   }
 
   private onSummary(sender: number, message: Extract<CfsMessage, { type: 'summary' }>): CfsAction[] {
     if (this.phaseValue !== 'syncing' || !sameMembers(message.members, this.members)) return [];
     if (!this.members.includes(sender)) return [];
-    this.summaries.set(sender, { seq: message.seq, digest: message.digest });
+    this.summaries.set(sender, { seq: message.seq, digest: message.digest, stale: message.stale === true });
     if (this.summaries.size < this.members.length) return [];
-    // Every summary is in: the source is the highest sequence, ties to the lowest node id (members are sorted).
-    let source = this.members[0]!;
-    for (const node of this.members) if (this.summaries.get(node)!.seq > this.summaries.get(source)!.seq) source = node;
-    const best = this.summaries.get(source)!;
-    if (this.members.every((n) => this.summaries.get(n)!.digest === best.digest)) return this.finishSync();
+    // Every summary is in: the source is the highest sequence, ties to the lowest node id (members are sorted),
+    // among the members whose copy is not stale when there is one.
+    const summary = (node: number) => this.summaries.get(node)!;
+    const healthy = this.members.filter((n) => !summary(n).stale);
+    const candidates = healthy.length > 0 ? healthy : this.members;
+    let source = candidates[0]!;
+    for (const node of candidates) if (summary(node).seq > summary(source).seq) source = node;
+    const best = summary(source);
+    if (this.members.every((n) => !summary(n).stale && summary(n).digest === best.digest)) return this.finishSync();
     this.source = source;
     return source === this.localNodeId ? this.sendState() : [];
   }
@@ -217,8 +284,22 @@ export class CfsCore {
     return this.phaseValue === 'syncing' && sender === this.source && sameMembers(members, this.members);
   }
 
-  /** The source multicasts its whole state in chunks that each fit one CPG message, then `stateEnd`. */
+  /**
+   * The source multicasts its whole state in chunks that each fit one CPG message, then `stateEnd`. A source that
+   * cannot read its copy marks it stale and asks for a resync, so the others pick another source.
+   */
   private sendState(): CfsAction[] {
+    try {
+      return this.stateMessages();
+    } catch (error) {
+      return [
+        ...this.fail(error, 'cannot read the copy to send it'),
+        { type: 'multicast', payload: encodeCfsMessage({ type: 'resync', members: this.members }) },
+      ];
+    }
+  }
+
+  private stateMessages(): CfsAction[] {
     const actions: CfsAction[] = [];
     const flush = (entries: CfsEntry[]) => {
       const headers: StateEntryHeader[] = entries.map((e) => ({
@@ -258,14 +339,24 @@ export class CfsCore {
 
   private finishTransfer(end: Extract<CfsMessage, { type: 'stateEnd' }>): CfsAction[] {
     const actions: CfsAction[] = [];
-    if (this.store.appliedSeq() !== end.seq || this.store.digest() !== end.digest) {
-      this.store.replace(end.seq, this.incoming);
-      this.counters.stateTransfers++;
-      actions.push({
-        type: 'log',
-        level: 'notice',
-        message: `took the state of node ${this.source} (write ${end.seq}, ${this.incoming.length} files)`,
-      });
+    const wasStale = this.failureValue !== undefined;
+    try {
+      // A stale copy is replaced even when it looks equal: that also proves it can be written again.
+      const differs = wasStale || this.store.appliedSeq() !== end.seq || this.store.digest() !== end.digest;
+      if (differs && this.source !== this.localNodeId) {
+        this.store.replace(end.seq, this.incoming);
+        this.counters.stateTransfers++;
+        actions.push({
+          type: 'log',
+          level: 'notice',
+          message: `took the state of node ${this.source} (write ${end.seq}, ${this.incoming.length} files)`,
+        });
+      }
+      this.failureValue = undefined;
+      if (wasStale)
+        actions.push({ type: 'log', level: 'notice', message: 'the copy is whole again: writes and reads resume' });
+    } catch (error) {
+      actions.push(...this.fail(error, `cannot store the state of node ${this.source}`));
     }
     return [...actions, ...this.finishSync()];
   }
@@ -283,6 +374,21 @@ export class CfsCore {
       },
     ];
   }
+}
+
+/** The reason a storage call threw, from SQLite's result code or the system error code. */
+function storageFailureReason(error: unknown): StorageFailureReason {
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return 'disk_full';
+  if (code === 'SQLITE_CANTOPEN' || code === 'EMFILE' || code === 'ENFILE') return 'no_descriptor';
+  if (code.startsWith('SQLITE_IOERR') || code === 'EIO') return 'io';
+  return 'other';
+}
+
+function errorText(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' ? `${code}: ${message}` : message;
 }
 
 /** The entries of one STATE chunk: headers plus their contents back to back. */

@@ -6,6 +6,9 @@
 /** How often a write refused while the store synchronises is submitted again (the daemon and the simulator). */
 export const SYNC_RETRY_INTERVAL_MS = 50;
 
+/** How often the daemon checks whether a stale copy's storage works again (then asks for a resync). */
+export const STORE_RETRY_INTERVAL_MS = 2_000;
+
 /** Largest file content in bytes. */
 export const FILE_BYTES_MAX = 1024 * 1024 - 4096;
 /** Largest sum of all file contents in bytes (pmxcfs: 128 MiB). */

@@ -129,6 +129,15 @@ export class CfsStore {
     return hash.digest('hex');
   }
 
+  /** Throws when the database cannot be written (disk full, no file descriptor left): one small transaction. */
+  probe(now: number): void {
+    this.db
+      .prepare(
+        "INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      )
+      .run(now);
+  }
+
   close(): void {
     this.db.close();
   }

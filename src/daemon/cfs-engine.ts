@@ -21,8 +21,8 @@ import type { StackEvent } from './stack.ts';
 /** The file store's service id: the first byte of its Totem payloads. */
 export const CFS_SERVICE_ID = 3;
 
-/** A client's write, as the daemon submits it (`serviceRequest` to CFS_SERVICE_ID). */
-export type CfsRequest = Extract<CfsEvent, { type: 'put' | 'rm' }>;
+/** A client's write, or a stale copy's request for a resync, as the daemon submits it (`serviceRequest`). */
+export type CfsRequest = Extract<CfsEvent, { type: 'put' | 'rm' | 'resync' }>;
 
 /** What the engine tells the daemon (`serviceOutput` from CFS_SERVICE_ID). */
 export type CfsOutput =

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { CfsCore, CfsResult } from '../cfs/core.ts';
-import { SYNC_RETRY_INTERVAL_MS } from '../cfs/limits.ts';
+import { STORE_RETRY_INTERVAL_MS, SYNC_RETRY_INTERVAL_MS } from '../cfs/limits.ts';
 import { type CfsEntry, type CfsEntryInfo, CfsStore } from '../cfs/store.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from './cfs-engine.ts';
 import type { NodeEngine } from './engine.ts';
@@ -28,6 +28,7 @@ export class CfsService {
   private nextReq = 1;
   private readonly pending = new Map<number, (result: CfsResult) => void>();
   private readonly changeListeners: (() => void)[] = [];
+  private storeRetry: NodeJS.Timeout | undefined;
 
   /** Opens (creating) this node's copy in `stateDir`; `services` then goes into the node engine's options. */
   constructor(
@@ -60,6 +61,18 @@ export class CfsService {
     engine.on('serviceOutput', (service, output) => {
       if (service === CFS_SERVICE_ID) this.onOutput(output as CfsOutput);
     });
+    this.storeRetry = setInterval(() => this.retryStore(), STORE_RETRY_INTERVAL_MS).unref();
+  }
+
+  /** A stale copy (core.failure) whose database takes a write again asks every member for a resync. */
+  private retryStore(): void {
+    if (this.engine === undefined || this.core.failure === undefined || this.core.phase !== 'synced') return;
+    try {
+      this.store.probe(Date.now());
+    } catch {
+      return;
+    }
+    this.engine.serviceRequest(CFS_SERVICE_ID, { type: 'resync' } satisfies CfsRequest);
   }
 
   /** The store's state machine (phase, view, counters). */
@@ -74,6 +87,14 @@ export class CfsService {
 
   list(prefix?: string): CfsEntryInfo[] {
     return this.store.list(prefix);
+  }
+
+  /** Why clients may not read this node's copy now (it is stale after a storage failure), or undefined. */
+  readRefusal(): string | undefined {
+    const failure = this.cfsEngine?.core.failure;
+    return failure === undefined
+      ? undefined
+      : `this node's copy of the store is stale (${failure}): read from another node, or retry once it re-synced`;
   }
 
   /**
@@ -109,6 +130,7 @@ export class CfsService {
   }
 
   close(): void {
+    clearInterval(this.storeRetry);
     for (const req of [...this.pending.keys()]) this.giveUp(req, 'the daemon is stopping');
     this.store.close();
   }

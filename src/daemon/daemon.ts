@@ -87,6 +87,8 @@ export class DaemonStartError extends Error {}
 export interface ServiceCounters {
   /** Writes committed to the replicated file store. */
   cfsWrites: number;
+  /** Store calls that failed (disk full, no descriptor…), by reason. */
+  cfsStoreFailures: Record<string, number>;
   /** Nodes added with a join token through this member. */
   joins: number;
   /** Join attempts refused by this member, by reason (join-protocol error codes). */
@@ -336,6 +338,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
   const serviceCounters = (): ServiceCounters => ({
     cfsWrites: cfs.core.counters.writes,
+    cfsStoreFailures: { ...cfs.core.counters.storageFailures },
     joins: join.counters.joined,
     joinRefused: { ...join.counters.refused },
     adminRefused: {

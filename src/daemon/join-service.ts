@@ -75,6 +75,8 @@ export class JoinService {
   private joining: Promise<unknown> = Promise.resolve();
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Unreadable token files being removed (one removal each, not one per store change). */
+  private readonly purging = new Set<string>();
   /** Refusals are logged once per kind and source, then summed up (a flood of wrong secrets is one line per 10 s). */
   private readonly refusalLog = new LogSummary((message) => this.log('warning', message));
 
@@ -161,6 +163,7 @@ export class JoinService {
     const tokens = this.tokens();
     const kept = tokens.filter((t) => t.expires + EXPIRED_TOKEN_KEPT_MS > now);
     this.purgeExpired(tokens.filter((t) => !kept.includes(t)));
+    this.purgeUnreadable();
     clearTimeout(this.expiryTimer);
     if (kept.length > 0) {
       const next = Math.min(...kept.map((t) => t.expires + EXPIRED_TOKEN_KEPT_MS)) - now;
@@ -177,6 +180,23 @@ export class JoinService {
       if (token.createdBy !== this.engine.localNodeId || !this.engine.stackSnapshot().quorum.quorate) continue;
       void this.cfs.write({ type: 'rm', path: tokenPath(token.id) }).then((result) => {
         if (result.ok) this.log('notice', `join token ${token.id} expired and was removed`);
+      });
+    }
+  }
+
+  /**
+   * Token files in no format this version reads (an older one kept the secret itself, issue 15) can never be
+   * used: the lowest node of the store's view removes them, so no node's copy keeps a secret.
+   */
+  private purgeUnreadable(): void {
+    const view = this.cfs.core.view;
+    if (view[0] !== this.engine.localNodeId || !this.engine.stackSnapshot().quorum.quorate) return;
+    for (const { path } of this.cfs.list(TOKEN_PREFIX)) {
+      if (parseStored(this.cfs.get(path)?.data) !== undefined || this.purging.has(path)) continue;
+      this.purging.add(path);
+      void this.cfs.write({ type: 'rm', path }).then((result) => {
+        this.purging.delete(path);
+        if (result.ok) this.log('notice', `removed ${path}: a join token in an old or unknown format, never usable`);
       });
     }
   }

@@ -80,6 +80,8 @@ export interface DaemonFiles {
   authkeyPath: string;
   nodeid: number;
   socket: string;
+  /** Default: the socket's directory. */
+  stateDir?: string;
 }
 
 /** The arguments after the node executable that start one daemon. */
@@ -97,7 +99,7 @@ export function daemonArgs(files: DaemonFiles): string[] {
     files.socket,
     // The ring id file lives next to the socket: one per node, kept across restarts of that node.
     '--state-dir',
-    dirname(files.socket),
+    files.stateDir ?? dirname(files.socket),
   ];
 }
 

@@ -39,6 +39,8 @@ export interface LabState {
   qnetd?: { pid?: number };
   /** The service network (198.18.100.0/24 with a client host) was built (labs made before it: absent). */
   serviceNet?: boolean;
+  /** Hosts whose state directory is a small tmpfs of its own (`stateDiskBytes`), by nodeid: its mount point. */
+  stateDisks?: Record<string, string>;
   /** Hosts gone as a whole (`crash --host`): interfaces down until `start`. */
   crashedHosts?: number[];
 }

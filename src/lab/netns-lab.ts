@@ -16,6 +16,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
@@ -89,9 +90,21 @@ export interface LabOptions {
   corolinkExtra?: Record<string, string | number>;
   /** Add a host running Debian's corosync-qnetd on link0's network (qnetd-host.ts). */
   qnetd?: boolean;
+  /**
+   * Hosts whose daemon keeps its state (store, ring id) on a tmpfs of its own of this many bytes, by nodeid, so a
+   * test can fill that disk (`fillStateDisk`) without touching the machine's.
+   */
+  stateDiskBytes?: Record<number, number>;
+}
+
+/** What `start` may add to a daemon's environment (e.g. LD_PRELOAD of libfaketime). */
+export interface StartOptions {
+  env?: Record<string, string>;
 }
 
 const STOP_TIMEOUT_MS = 5_000;
+/** Write size of `fillStateDisk` (halved at ENOSPC down to one byte). */
+const FILL_CHUNK_BYTES = 64 * 1024;
 /** Time limit of corosync-qnetd-certutil -i (it makes two keys). */
 const QNETD_INIT_TIMEOUT_MS = 60_000;
 /** Neighbour timings of every service interface (see `plugServiceCable`). */
@@ -219,6 +232,7 @@ export class NetnsLab {
         lab.authkeyPath,
       );
       await lab.buildNetwork();
+      for (const [n, bytes] of Object.entries(options.stateDiskBytes ?? {})) await lab.mountStateDisk(Number(n), bytes);
       if (options.qnetd) await lab.buildQnetdHost();
       if (options.daemons !== false) await Promise.all(lab.memberIds.map((n) => lab.start(n)));
     } catch (error) {
@@ -485,6 +499,50 @@ export class NetnsLab {
     writeState(this.dir, this.state);
   }
 
+  /** The directory host `nodeid`'s daemon keeps its store and ring id in. */
+  stateDir(nodeid: number): string {
+    return this.state.stateDisks?.[this.checkNode(nodeid)] ?? this.dir;
+  }
+
+  /** Fills host `nodeid`'s own state disk (`stateDiskBytes`) to the last byte; `freeStateDisk` undoes it. */
+  fillStateDisk(nodeid: number): void {
+    const fd = openSync(this.stateDiskFiller(nodeid), 'w', 0o600);
+    const chunk = Buffer.alloc(FILL_CHUNK_BYTES);
+    try {
+      // Bounded: the disk is the lab's own small tmpfs; ENOSPC ends the loop.
+      for (let size = chunk.byteLength; size > 0; ) {
+        try {
+          writeSync(fd, chunk, 0, size);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+          size >>= 1;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Frees what `fillStateDisk` took. */
+  freeStateDisk(nodeid: number): void {
+    rmSync(this.stateDiskFiller(nodeid), { force: true });
+  }
+
+  private stateDiskFiller(nodeid: number): string {
+    if (this.state.stateDisks?.[this.checkNode(nodeid)] === undefined)
+      throw new RangeError(`host n${nodeid} has no state disk of its own (stateDiskBytes)`);
+    return join(this.stateDir(nodeid), 'filler');
+  }
+
+  /** Mounts a tmpfs of `bytes` (mode 0700) as host `nodeid`'s state directory; recorded before it is mounted. */
+  private async mountStateDisk(nodeid: number, bytes: number): Promise<void> {
+    const path = join(this.dir, `n${this.checkNode(nodeid)}.state`);
+    mkdirSync(path, { mode: 0o700 });
+    this.state.stateDisks = { ...this.state.stateDisks, [nodeid]: path };
+    writeState(this.dir, this.state);
+    await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', path]);
+  }
+
   /** PIDs of every process in host `nodeid`'s network namespace (its daemon, supervisor, services). */
   processes(nodeid: number): number[] {
     return processesInNamespace(this.namespace(nodeid));
@@ -494,7 +552,7 @@ export class NetnsLab {
    * Starts host `nodeid`'s daemon (no-op when it runs) and waits for its admin socket; a crashed host (`crash`
    * with `host`) gets its interfaces and its own service address back first.
    */
-  async start(nodeid: number): Promise<void> {
+  async start(nodeid: number, options: StartOptions = {}): Promise<void> {
     if (this.state.crashedHosts?.includes(nodeid)) {
       const ns = this.namespace(nodeid);
       const own = `${serviceAddress(nodeid)}/${SERVICE_NET_PREFIX_LENGTH}`;
@@ -515,12 +573,15 @@ export class NetnsLab {
           'netns',
           'exec',
           this.namespace(nodeid),
+          // env execs in place too, so the PID stays the daemon's.
+          ...(options.env ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)] : []),
           process.execPath,
           ...daemonArgs({
             configPath: this.hostConfigPath(nodeid),
             authkeyPath: this.hostAuthkeyPath(nodeid),
             nodeid,
             socket,
+            stateDir: this.stateDir(nodeid),
           }),
         ],
         { detached: true, stdio: ['ignore', log, log] },
@@ -717,6 +778,7 @@ export class NetnsLab {
     for (const n of this.nodeids)
       for (let l = 0; l < this.state.links; l++) await ip('link', 'del', this.switchPort(n, l)).catch(() => undefined);
     if (this.hasQnetd) await ip('link', 'del', qnetdNames.switchPort(this.state.prefix)).catch(() => undefined);
+    for (const path of Object.values(this.state.stateDisks ?? {})) await run('umount', [path]).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
 

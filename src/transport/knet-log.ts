@@ -10,9 +10,9 @@ export function knetLog(level: LogLevel, message: string): LogAction {
   return { type: 'log', level, subsystem: 'KNET', message };
 }
 
-/** `link: host: N link: L is down` (info). */
-export function linkDownLog(nodeId: number, link: number): LogAction {
-  return knetLog('info', `link: host: ${nodeId} link: ${link} is down`);
+/** `link: host: N link: L is down (why)` (info; knet says no why, we add it: `send error EADDRNOTAVAIL`). */
+export function linkDownLog(nodeId: number, link: number, reason: string): LogAction {
+  return knetLog('info', `link: host: ${nodeId} link: ${link} is down (${reason})`);
 }
 
 /** `rx: host: N link: L is up` (info; knet 1.x reports it from the rx thread). */

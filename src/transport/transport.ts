@@ -629,7 +629,7 @@ export class Transport {
 
   private linkDown(peer: PeerState, peerLink: PeerLink, reason: string, now: number, actions: TransportAction[]) {
     peerLink.markDown(now);
-    actions.push(linkDownLog(peer.nodeId, peerLink.link));
+    actions.push(linkDownLog(peer.nodeId, peerLink.link, reason));
     actions.push({ type: 'linkDown', nodeId: peer.nodeId, link: peerLink.link, reason });
     this.refreshPeer(peer, now, actions);
     this.failOver(peer, peerLink, now, actions);

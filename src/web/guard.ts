@@ -4,8 +4,10 @@
  * 421), the Origin check of state-changing requests (403), the security headers of every answer, and the count and
  * rate-limited log of every refusal.
  */
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { hostname } from 'node:os';
 import type { FastifyHttpOptions, FastifyInstance, FastifyReply } from 'fastify';
 import type { CheckedConfig } from '../config/index.ts';
 import {
@@ -51,14 +53,35 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-/** Host names a browser may use for this server: its address, the nodes' names and addresses, loopback. */
-export function allowedHosts(config: CheckedConfig['config'], address: string): Set<string> {
-  const hosts = ['localhost', '127.0.0.1', '::1', address];
+/**
+ * Host names a browser may use for this server: its address, the nodes' names and addresses, loopback, and this
+ * host's own name with the names /etc/hosts gives it (its FQDN, as `hostname -f` finds it) — an admin types those.
+ */
+export function allowedHosts(config: CheckedConfig['config'], address: string, hostsFile = HOSTS_FILE): Set<string> {
+  const hosts = ['localhost', '127.0.0.1', '::1', address, ...ownHostNames(hostsFile)];
   for (const node of config.nodes) {
     if (node.name) hosts.push(node.name);
     for (const a of node.addresses) hosts.push(a.address);
   }
   return new Set(hosts.map((h) => h.toLowerCase()));
+}
+
+const HOSTS_FILE = '/etc/hosts';
+
+/** This host's name and every name of an /etc/hosts line that lists it (an unreadable file adds nothing). */
+export function ownHostNames(hostsFile: string): string[] {
+  const own = hostname().toLowerCase();
+  let text = '';
+  try {
+    text = readFileSync(hostsFile, 'utf8');
+  } catch {
+    return [own];
+  }
+  const aliases = text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/).slice(1))
+    .filter((names) => names.some((n) => n.toLowerCase() === own || n.toLowerCase().split('.')[0] === own));
+  return [...new Set([own, ...aliases.flat().map((n) => n.toLowerCase())])];
 }
 
 /** The host name of a Host header or an Origin URL's authority (brackets of IPv6 removed, port dropped). */

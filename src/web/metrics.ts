@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../base/version.ts';
+import { STORAGE_FAILURE_REASONS } from '../cfs/core.ts';
 import type { ServiceCounters } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import { JOIN_REFUSALS } from '../daemon/join-service.ts';
@@ -188,6 +189,12 @@ export class DaemonMetrics {
     'corolink_cfs_writes_total',
     'Writes committed to the replicated config store',
   );
+  private readonly cfsStoreFailures = new SnapshotCounter(
+    this.registry,
+    'corolink_cfs_store_failures_total',
+    "Failed writes or reads of this node's copy of the replicated store (its copy is then stale until re-synced), by reason",
+    ['reason'],
+  );
   private readonly configMismatches = new SnapshotCounter(
     this.registry,
     'corolink_totem_config_mismatches_total',
@@ -226,6 +233,7 @@ export class DaemonMetrics {
     history: ClusterHistory,
     private readonly serviceCounters: () => ServiceCounters = () => ({
       cfsWrites: 0,
+      cfsStoreFailures: {},
       joins: 0,
       joinRefused: {},
       adminRefused: {},
@@ -364,6 +372,7 @@ export class DaemonMetrics {
       [this.joinRefused, JOIN_REFUSALS, services.joinRefused],
       [this.adminRefused, ADMIN_REFUSALS, services.adminRefused],
       [this.httpRefused, HTTP_REFUSALS, this.httpRefusals()],
+      [this.cfsStoreFailures, STORAGE_FAILURE_REASONS, services.cfsStoreFailures],
     ];
     for (const [metric, known, counts] of refusals) {
       metric.reset();

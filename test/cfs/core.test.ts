@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { type CfsAction, CfsCore, type CfsResult } from '../../src/cfs/core.ts';
 import { FILE_BYTES_MAX } from '../../src/cfs/limits.ts';
 import { CfsStore } from '../../src/cfs/store.ts';
+import { FailingStorage } from './failing-storage.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -12,6 +13,7 @@ class Bus {
   readonly cores = new Map<number, CfsCore>();
   readonly stores = new Map<number, CfsStore>();
   readonly results = new Map<number, CfsResult>();
+  readonly warnings: string[] = [];
   private readonly queue: { sender: number; payload: Uint8Array }[] = [];
   private view: number[] = [];
   private req = 1;
@@ -42,6 +44,11 @@ class Bus {
     return req;
   }
 
+  /** The driver's request for a resync on `node` (its storage works again). */
+  resync(node: number): void {
+    this.handle(node, this.cores.get(node)!.step({ type: 'resync' }));
+  }
+
   /** Delivers everything queued, in order, to every member of the current view. */
   run(): void {
     for (let m = this.queue.shift(); m; m = this.queue.shift()) {
@@ -54,8 +61,19 @@ class Bus {
     for (const action of actions) {
       if (action.type === 'multicast') this.queue.push({ sender: node, payload: action.payload });
       if (action.type === 'done') this.results.set(action.req, action.result);
+      if (action.type === 'log' && action.level === 'warning') this.warnings.push(`${node}: ${action.message}`);
     }
   }
+}
+
+/** A bus whose node `node` stores through a FailingStorage (failing with `code`). */
+function busWithFailing(nodes: number[], node: number, code?: string): { bus: Bus; storage: FailingStorage } {
+  const bus = new Bus(nodes);
+  const storage = new FailingStorage(bus.stores.get(node)!, code);
+  bus.cores.set(node, new CfsCore(node, storage));
+  bus.confchg(nodes);
+  bus.run();
+  return { bus, storage };
 }
 
 const digests = (bus: Bus, nodes: number[]) => nodes.map((n) => bus.stores.get(n)!.digest());
@@ -170,5 +188,76 @@ describe('CfsCore', () => {
     bus.run();
     assert.ok([1, 2].every((n) => bus.cores.get(n)!.phase === 'synced'));
     assert.deepEqual(bus.stores.get(2)!.get('a')?.data, bytes('from 1'));
+  });
+
+  test('disk full on one node: its write is refused (never acknowledged), the others apply it, no divergence', () => {
+    const { bus, storage } = busWithFailing([1, 2, 3], 2);
+    bus.put(1, 'before', 'x');
+    bus.run();
+    storage.failing = true;
+    const mine = bus.put(2, 'a', 'from 2');
+    const theirs = bus.put(1, 'b', 'from 1');
+    bus.run();
+    assert.equal(bus.results.get(mine)?.ok, false);
+    assert.equal((bus.results.get(mine) as { code: string }).code, 'storage');
+    assert.match((bus.results.get(mine) as { message: string }).message, /SQLITE_FULL/);
+    assert.deepEqual(bus.results.get(theirs), { ok: true, version: 3 });
+    const core2 = bus.cores.get(2)!;
+    assert.match(core2.failure ?? '', /cannot store write 2 \(a\): SQLITE_FULL/);
+    assert.equal(core2.counters.storageFailures.disk_full, 1, 'the second write was dropped, not tried');
+    assert.equal(bus.warnings.filter((w) => w.startsWith('2:')).length, 1, 'one warning per episode');
+    assert.equal(bus.stores.get(2)!.appliedSeq(), 1, 'the stale copy has no gap filled by later writes');
+    const refused = bus.put(2, 'c', 'later');
+    assert.equal((bus.results.get(refused) as { code: string }).code, 'storage', 'refused at once while stale');
+    // Space is back: the driver asks for a resync; node 2 takes the others' state and serves writes again.
+    storage.failing = false;
+    bus.resync(2);
+    bus.run();
+    assert.equal(core2.failure, undefined);
+    assert.equal(core2.counters.stateTransfers, 1);
+    assert.equal(new Set(digests(bus, [1, 2, 3])).size, 1, 'one state everywhere');
+    const again = bus.put(2, 'c', 'later');
+    bus.run();
+    assert.deepEqual(bus.results.get(again), { ok: true, version: 4 });
+  });
+
+  test('a resync that still cannot store leaves the copy stale, logged once; a stale node is never the source', () => {
+    const { bus, storage } = busWithFailing([1, 2, 3], 1, 'EMFILE');
+    storage.failing = true;
+    bus.put(2, 'a', 'x');
+    bus.run();
+    assert.ok(bus.cores.get(1)!.failure, 'node 1 stale');
+    bus.resync(1);
+    bus.run();
+    assert.ok(bus.cores.get(1)!.failure, 'still stale: the state could not be stored');
+    assert.ok(['synced'].includes(bus.cores.get(2)!.phase) && bus.cores.get(3)!.phase === 'synced');
+    assert.equal(bus.cores.get(1)!.counters.storageFailures.no_descriptor, 2);
+    assert.equal(bus.warnings.filter((w) => w.startsWith('1:')).length, 1);
+    // A membership change while node 1 (lowest id, equal sequence to nobody) is stale: node 2 is the source.
+    storage.failing = false;
+    bus.confchg([1, 2, 3]);
+    bus.run();
+    assert.equal(bus.cores.get(1)!.failure, undefined);
+    assert.equal(new Set(digests(bus, [1, 2, 3])).size, 1);
+  });
+
+  test('the sync source that cannot read its copy asks for a resync: another member serves, it takes that state', () => {
+    const { bus, storage } = busWithFailing([1, 2, 3], 1);
+    bus.put(1, 'a', 'x');
+    bus.run();
+    bus.stores.get(3)!.replace(0, []);
+    storage.entriesFailing = true;
+    bus.confchg([1, 2, 3]);
+    bus.run();
+    assert.ok(
+      [2, 3].every((n) => bus.cores.get(n)!.phase === 'synced'),
+      'the others synced',
+    );
+    assert.equal(bus.stores.get(3)!.get('a')?.version, 1, "node 3 took node 2's state");
+    assert.ok(bus.warnings.some((w) => /^1: cannot read the copy to send it: SQLITE_FULL/.test(w)));
+    // Its writes still work: it took node 2's state in the same round and is whole again.
+    assert.equal(bus.cores.get(1)!.failure, undefined);
+    assert.equal(bus.cores.get(1)!.phase, 'synced');
+    assert.equal(new Set(digests(bus, [1, 2, 3])).size, 1);
   });
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CfsStore } from '../../src/cfs/store.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from '../../src/daemon/cfs-engine.ts';
+import { FailingStorage } from '../cfs/failing-storage.ts';
 import { stackCluster } from './stack-cluster.ts';
 
 const NODES = [1, 2, 3];
@@ -48,4 +49,48 @@ test('the file store engine replicates writes and syncs a returning node by stat
   assert.equal(engines.get(3)!.core.counters.stateTransfers, 1);
   for (const id of NODES) assert.equal(stores.get(id)!.digest(), stores.get(1)!.digest(), `node ${id}`);
   assert.deepEqual(engines.get(3)!.core.view, NODES);
+});
+
+test('a node whose store fails (SQLITE_FULL) refuses its write, the stack stays up, a resync brings its copy back', () => {
+  const engines = new Map<number, CfsEngine>();
+  const stores = new Map(NODES.map((id) => [id, new CfsStore(':memory:')]));
+  const failing = new FailingStorage(stores.get(2)!);
+  const c = stackCluster(NODES, (id) => ({ payloadBytesMax }) => {
+    const engine = new CfsEngine(id, id === 2 ? failing : stores.get(id)!, payloadBytesMax);
+    engines.set(id, engine);
+    return [engine];
+  });
+  const done = (id: number) =>
+    c.outputs
+      .get(id)!
+      .flatMap((a) => (a.type === 'serviceOutput' && a.service === CFS_SERVICE_ID ? [a.output as CfsOutput] : []))
+      .filter((o) => o.type === 'done');
+  for (const id of NODES) c.step(id, { type: 'tick' });
+  c.runUntil(() => NODES.every((id) => c.members(id) === 3 && engines.get(id)!.core.phase === 'synced'));
+  failing.failing = true;
+  const put = (req: number): CfsRequest => ({
+    type: 'put',
+    req,
+    path: `f${req}`,
+    data: Buffer.from('x'),
+    mtime: 1,
+    quorate: true,
+  });
+  c.step(2, { type: 'serviceRequest', service: CFS_SERVICE_ID, request: put(1) });
+  c.step(1, { type: 'serviceRequest', service: CFS_SERVICE_ID, request: put(2) });
+  c.runUntil(() => done(2).length === 1 && done(1).length === 1);
+  assert.equal((done(2)[0] as { result: { ok: boolean; code?: string } }).result.code, 'storage');
+  assert.equal((done(1)[0] as { result: { ok: boolean } }).result.ok, true, "node 1's write acknowledged");
+  assert.ok(engines.get(2)!.core.failure);
+  assert.ok(
+    c.outputs.get(2)!.some((a) => a.type === 'log' && a.level === 'warning' && /SQLITE_FULL/.test(a.message)),
+    'logged',
+  );
+  failing.failing = false;
+  c.step(2, { type: 'serviceRequest', service: CFS_SERVICE_ID, request: { type: 'resync' } });
+  c.runUntil(
+    () => engines.get(2)!.core.failure === undefined && NODES.every((id) => engines.get(id)!.core.phase === 'synced'),
+  );
+  for (const id of NODES) assert.equal(stores.get(id)!.digest(), stores.get(1)!.digest(), `node ${id}`);
+  assert.equal(c.members(2), 3, 'no membership change');
 });

@@ -82,6 +82,25 @@ describe('join-token, add and delnode on a running cluster', () => {
     await cluster?.stop();
   });
 
+  test('a token file in the old format (it held the secret) is removed by the lowest member and logged', async () => {
+    const path = 'join-tokens/0123456789abcdef.json';
+    const old = { id: '0123456789abcdef', secretHex: 'ab'.repeat(32), expires: Date.now() + 3_600_000, createdBy: 2 };
+    const client = await cluster.client(3);
+    try {
+      await client.cfsPut(path, JSON.stringify(old));
+      const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+      while ((await client.cfsLs('join-tokens/')).some((e) => e.path === path)) {
+        assert.ok(Date.now() < deadline, `${path} removed within ${SETTLE_TIMEOUT_MS} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const n1 = await cluster.client(1);
+      const logs = (await n1.logs({ lines: 400 }).finally(() => n1.close())).map((l) => l.text);
+      assert.ok(logs.some((t) => t.includes(`removed ${path}: a join token in an old or unknown format`)));
+    } finally {
+      await client.close();
+    }
+  });
+
   test('refusals: malformed, wrong, expired token, duplicate name and address — each clear, nothing changed', async () => {
     const valid = await token();
     assert.match(valid.token, /^corolink-join-1\./);

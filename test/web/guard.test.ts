@@ -4,11 +4,14 @@
 // is counted in /metrics.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { ownHostNames } from '../../src/web/guard.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
 
 /** Bytes of the body the trickling client announces; at one byte per TRICKLE_MS it would take 60 s to send. */
@@ -64,6 +67,20 @@ describe('the HTTP guard', () => {
       assert.equal((await send(url, 'GET', '/api/status', { host })).status, 200, host);
     }
     assert.equal(await refusals('foreign_host'), 1);
+  });
+
+  test('the host’s own name is served too (an admin types it), and its FQDN from /etc/hosts', async () => {
+    assert.equal((await send(url, 'GET', '/api/status', { host: `${hostname()}:${url.port}` })).status, 200);
+    const dir = mkdtempSync(join(tmpdir(), 'corolink-hosts-'));
+    try {
+      const file = join(dir, 'hosts');
+      const own = hostname().toLowerCase();
+      writeFileSync(file, `127.0.0.1 localhost\n127.0.1.1 ${own}.example.test ${own} # this host\n127.0.0.9 other\n`);
+      assert.deepEqual(ownHostNames(file).sort(), [own, `${own}.example.test`].sort());
+      assert.deepEqual(ownHostNames(join(dir, 'missing')), [own]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a state change from a foreign Origin gets 403 even with the token, and changes nothing', async () => {

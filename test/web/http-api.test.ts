@@ -122,6 +122,8 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     assert.equal(value(families, 'corolink_join_refused_total', { reason: 'rate_limited' }), 0);
     assert.equal(value(families, 'corolink_http_refused_total', { reason: 'foreign_origin' }), 0);
     assert.equal(value(families, 'corolink_admin_refused_total', { reason: 'slow_client' }), 0);
+    for (const reason of ['disk_full', 'no_descriptor', 'io', 'other'])
+      assert.equal(value(families, 'corolink_cfs_store_failures_total', { reason }), 0, reason);
     assert.equal(family(families, 'corolink_link_latency_sampled_seconds').type, 'HISTOGRAM');
     assert.equal(family(families, 'corolink_link_rx_bytes_total').type, 'COUNTER');
     assert.equal(family(families, 'corolink_dropped_total').type, 'COUNTER');

@@ -17,7 +17,15 @@ const ERROR_CODES: Record<CfsErrorCode, ErrorCode> = {
   not_found: 'not_found',
   too_big: 'refused',
   unknown: 'refused',
+  storage: 'refused',
 };
+
+/** Reads answer from the local copy, unless it is stale after a storage failure (it would miss writes). */
+function readable(cfs: CfsService): CfsService {
+  const refusal = cfs.readRefusal();
+  if (refusal !== undefined) throw new AdminError('refused', refusal);
+  return cfs;
+}
 
 /** A path a plain write may change: the cluster config changes only through a checked plan. */
 function writable(path: string): string {
@@ -38,9 +46,9 @@ async function write(cfs: CfsService, request: CfsWrite) {
 
 export function cfsHandlers(cfs: CfsService): Pick<Handlers, 'cfsLs' | 'cfsGet' | 'cfsPut' | 'cfsRm'> {
   return {
-    cfsLs: ({ prefix = '' }) => ({ entries: cfs.list(prefix) }),
+    cfsLs: ({ prefix = '' }) => ({ entries: readable(cfs).list(prefix) }),
     cfsGet: ({ path }) => {
-      const entry = cfs.get(path);
+      const entry = readable(cfs).get(path);
       if (!entry) throw new AdminError('not_found', `no such file: ${path}`);
       return entry;
     },
