@@ -272,7 +272,13 @@ export class ClusterManagerState {
       } else {
         this.table.counters.relocations++;
         const why = `${op} failed on ${this.name(node, view)}: relocate to ${this.name(target, view)}`;
-        this.change(e, 'starting', { node: target, failedNodes: failed, relocations: e.relocations + 1 }, why);
+        // max_restart counts per node, as ha-manager's: the new node gets its own restarts.
+        this.change(
+          e,
+          'starting',
+          { node: target, failedNodes: failed, relocations: e.relocations + 1, restarts: 0 },
+          why,
+        );
       }
     }
   }

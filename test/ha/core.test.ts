@@ -130,7 +130,7 @@ test('a failing start: max_restart restarts, max_relocate relocations, then erro
   h.setConfig('systemd: a\n\tunit a.service\n');
   started(h);
   const starts = h.log.filter((l) => / start systemd:a /.test(l)).map((l) => Number(l[0]));
-  assert.deepEqual(starts, [1, 1, 2], 'start, restart on n1, relocate to n2');
+  assert.deepEqual(starts, [1, 1, 2, 2], 'start and restart on n1, relocate to n2 and restart there (per node)');
   const service = h.nodes.get(3)!.core.status().services[0]!;
   assert.equal(service.state, 'error');
   assert.equal(service.restarts, 1);
@@ -195,6 +195,10 @@ test('monitor: a started service found dead restarts on its node, then relocates
   die(1);
   assert.deepEqual(h.where('systemd:a'), [2], 'relocated after max_restart restarts');
   service = h.nodes.get(3)!.core.status().services[0]!;
+  assert.deepEqual([service.state, service.restarts, service.relocations], ['started', 0, 1], 'restarts per node');
+  die(2);
+  assert.deepEqual(h.where('systemd:a'), [2], 'restarted on its new node');
+  service = h.nodes.get(3)!.core.status().services[0]!;
   assert.deepEqual([service.state, service.restarts, service.relocations], ['started', 1, 1]);
   die(2);
   service = h.nodes.get(3)!.core.status().services[0]!;
@@ -206,7 +210,7 @@ test('monitor: a started service found dead restarts on its node, then relocates
   assert.ok(events.includes('service systemd:a: monitor failed on n1: relocate to n2'));
   // Before the manager acted, the failed node stopped what was left of it.
   const stops = h.log.filter((l) => / stop systemd:a /.test(l)).map((l) => Number(l[0]));
-  assert.deepEqual(stops, [1, 1, 2]);
+  assert.deepEqual(stops, [1, 1, 2, 2]);
   assert.equal(new Set(h.runIds).size, h.runIds.length, 'no command runs twice');
   const before = h.log.length;
   h.advance(10_000);
