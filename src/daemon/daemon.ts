@@ -83,6 +83,9 @@ export interface DaemonOptions {
 /** A startup failure meant for the admin: one clear line. */
 export class DaemonStartError extends Error {}
 
+/** The reasons of `ServiceCounters.cfsStoreFailures`, for the web layer (which does not import the store). */
+export { STORAGE_FAILURE_REASONS } from '../cfs/core.ts';
+
 /** Counters of the daemon's services, for metrics. */
 export interface ServiceCounters {
   /** Writes committed to the replicated file store. */

@@ -262,6 +262,9 @@ function partitionViolations(
     const core = engine.core;
     if (!cluster.isUp(node) || !core.active || now - core.syncedAt < PARTITION_STABLE_MS) continue;
     const members = core.membership;
+    // A partition in the middle of a membership change is not stable: its members may have stopped their services
+    // on purpose (a change longer than the lease, docs/ha.md "Fencing"); the runs after healing judge what follows.
+    if (members.some((n) => cluster.totemState(n) !== 'operational')) continue;
     if (judged.has(members.join(','))) continue;
     judged.add(members.join(','));
     const open = intervals.filter((p) => p.to === null && members.includes(p.node));

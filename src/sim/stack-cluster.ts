@@ -9,7 +9,7 @@ import { CfsStore } from '../cfs/store.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from '../daemon/cfs-engine.ts';
 import type { ServiceEngine } from '../daemon/service-engine.ts';
 import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackPacker } from '../daemon/stack.ts';
-import type { RingId } from '../totem/types.ts';
+import type { MembershipState, RingId } from '../totem/types.ts';
 import {
   corosyncTotemOptions,
   type SimTotemOptions,
@@ -235,6 +235,11 @@ export class StackSimCluster {
   }
 
   // --- state for the liveness phase -----------------------------------------------------------------------------
+
+  /** Totem's membership state on a live node (undefined when it is down): `operational` between changes. */
+  totemState(node: number): MembershipState | undefined {
+    return this.current.get(node)?.host.stack.snapshot().totem.state;
+  }
 
   /**
    * What is not yet converged: one regular configuration of every node on one ring, every node quorate, every

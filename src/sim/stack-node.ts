@@ -11,7 +11,7 @@ import type { VirtualNetwork } from './network.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** What the simulator uses of the service stack (a test double may wrap or replace it). */
-export type StackCore = Pick<ServiceStack, 'step' | 'nextDeadline'>;
+export type StackCore = Pick<ServiceStack, 'step' | 'nextDeadline' | 'snapshot'>;
 
 /** Receives every stack action except transport sends and logs. */
 export type StackActionSink = (action: Exclude<StackAction, { type: 'transportSend' | 'log' }>) => void;

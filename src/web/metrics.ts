@@ -6,8 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../base/version.ts';
-import { STORAGE_FAILURE_REASONS } from '../cfs/core.ts';
-import type { ServiceCounters } from '../daemon/daemon.ts';
+import { type ServiceCounters, STORAGE_FAILURE_REASONS } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import { JOIN_REFUSALS } from '../daemon/join-service.ts';
 import type { HaStatusV1 } from '../ipc/schema.ts';

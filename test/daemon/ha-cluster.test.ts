@@ -122,9 +122,23 @@ describe('HA on a 3-node loopback cluster (corolink { ha: yes })', () => {
     const bin = resolve('bin/corolink.mjs');
     const start = `${process.execPath} ${bin} lab http-echo --address ${SERVICE_ADDRESS} --port ${port} --name mon >/dev/null 2>&1 & echo $! > ${pidFile}`;
     const monitor = `kill -0 $(cat ${pidFile}) 2>/dev/null || exit 7`;
-    await cli(
-      cluster,
-      1,
+    // The previous test's restarted node rejoins: the store stays read-only until that membership's sync ends.
+    await cluster.waitForQuorateMembership(3);
+    const add = (...args: string[]) =>
+      waitUntil(
+        () =>
+          cli(cluster, 1, ...args).then(
+            () => true,
+            (error: Error) => {
+              if (/the store is read-only/.test(error.message)) return false;
+              throw error;
+            },
+          ),
+        RECOVERY_BOUND_MS,
+        'a writable store for ha add',
+        PROBE_INTERVAL_MS,
+      );
+    await add(
       'ha',
       'add',
       'exec:mon',

@@ -16,6 +16,7 @@ function brokenAt(node: number, tamper: (actions: StackAction[]) => StackAction[
     return {
       step: (event, at) => tamper(stack.step(event, at)),
       nextDeadline: () => stack.nextDeadline(),
+      snapshot: () => stack.snapshot(),
     };
   };
 }
