@@ -99,6 +99,8 @@ export class SupervisedWatchdog implements HaWatchdog {
   async close(): Promise<void> {
     this.closing = true;
     this.unsubscribe();
+    // A reconnect under way ends first (it sees `closing`), so the supervisor it may have reached gets the exit too.
+    await this.connecting;
     const socket = this.socket;
     if (!socket || socket.destroyed) return;
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
