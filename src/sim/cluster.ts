@@ -30,7 +30,7 @@ import type { ClusterTrace, FuzzCluster } from './fuzz-run.ts';
 import { VirtualNetwork } from './network.ts';
 import { SimNode } from './node.ts';
 import { Rng } from './rng.ts';
-import { Scheduler } from './scheduler.ts';
+import { eventsPerInstantMax, Scheduler } from './scheduler.ts';
 
 /** Totem options without the per-node fields. */
 export type SimTotemOptions = Omit<TotemOptions, 'localNodeId' | 'nodes' | 'initialRingSeq'>;
@@ -82,7 +82,7 @@ export function corosyncTotemOptions(nodeCount: number): SimTotemOptions {
 
 /** A simulated cluster; implements the fuzz runner's {@link FuzzCluster}. */
 export class SimCluster implements FuzzCluster {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly network: VirtualNetwork;
   readonly nodeIds: number[];
   private readonly rng: Rng;
@@ -96,6 +96,7 @@ export class SimCluster implements FuzzCluster {
 
   /** Builds and starts every node. */
   constructor(options: SimClusterOptions) {
+    this.scheduler = new Scheduler(eventsPerInstantMax(options.nodes.length));
     this.nodeIds = [...options.nodes].sort((a, b) => a - b);
     this.links = options.links ?? 2;
     this.rng = new Rng(options.seed);

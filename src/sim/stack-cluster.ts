@@ -19,7 +19,7 @@ import {
 } from './cluster.ts';
 import { VirtualNetwork } from './network.ts';
 import { Rng } from './rng.ts';
-import { Scheduler } from './scheduler.ts';
+import { eventsPerInstantMax, Scheduler } from './scheduler.ts';
 import {
   type CfsReplica,
   type CfsWriteRecord,
@@ -83,7 +83,7 @@ const decoder = new TextDecoder();
 const address = (nodeId: number, pid: number) => `${nodeId}:${pid}`;
 
 export class StackSimCluster {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly network: VirtualNetwork;
   readonly nodeIds: number[];
   readonly records: StackRecords = { quorum: [], cpg: [], cfsWrites: [], replicas: [] };
@@ -102,6 +102,7 @@ export class StackSimCluster {
 
   constructor(options: StackClusterOptions) {
     this.options = options;
+    this.scheduler = new Scheduler(eventsPerInstantMax(options.nodes.length));
     this.nodeIds = [...options.nodes].sort((a, b) => a - b);
     this.links = options.links ?? 2;
     this.rng = new Rng(options.seed);

@@ -68,6 +68,8 @@ export interface StackSeedResult {
     cfsAcknowledged: number;
     quorumChanges: number;
     virtualMs: number;
+    /** Datagrams the nodes sent (heartbeats included): the run's work, see datagramBudget. */
+    datagrams: number;
   };
 }
 
@@ -131,6 +133,7 @@ export function runStackSeed(options: StackSeedOptions, schedule?: FaultEvent[])
       cfsAcknowledged: acknowledged,
       quorumChanges: records.quorum.length,
       virtualMs: cluster.scheduler.now(),
+      datagrams: cluster.network.stats.sent,
     },
   };
 }

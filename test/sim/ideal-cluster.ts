@@ -88,6 +88,7 @@ export function createIdealCluster(
   return {
     scheduler,
     network,
+    nodeIds,
     multicast(node: number, payload: Uint8Array, guarantee: Guarantee): boolean {
       const ring = ringOf.get(node);
       if (!current.has(node) || !ring) return false;
