@@ -10,7 +10,7 @@
  * - down: no pong for pong_timeout × backoff + 2 × average latency; backoff starts at 10 when the link is
  *   (re)created or goes down and drops by 1 per second to 1 — a flap damper (corolink: only after a down);
  * - a socket error is immediate down evidence (corolink: any send error reported by the driver).
- * corolink deviations: pings are scheduled per link at exact deadlines (knet wakes every 200 ms); pongs while
+ * corolink deviations: pings are scheduled at exact deadlines on a grid shared by all links (knet wakes every 200 ms); pongs while
  * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs are liveness evidence (data
  * from a peer proves the peer→us direction only, and a one-way path must not look up; knet 1.35's "fast data
  * up" is not copied); a connected link that carries our data is pinged at the busy interval
@@ -44,6 +44,16 @@ export function zeroLinkCounters(): LinkCounters {
     upCount: 0,
     downCount: 0,
   };
+}
+
+/**
+ * When the ping after one sent at `sentAtMs` is due: the first multiple of `intervalMs` after it (so at most one
+ * interval later). Every link of a node with the same interval pings at the same instants — one timer wake-up and
+ * one flush per interval for all peers × links instead of one each (docs/transport.md § Pings on a shared grid).
+ */
+export function pingGridAfter(sentAtMs: number, intervalMs: number): number {
+  const at = (Math.floor(sentAtMs / intervalMs) + 1) * intervalMs;
+  return at > sentAtMs ? at : at + intervalMs; // float rounding can land on sentAtMs itself
 }
 
 /** Heartbeat state machine of one peer on one local link. */
@@ -115,7 +125,7 @@ export class PeerLink {
    */
   pingAtMs(now: number): number {
     if (!this.connected || !this.carriesOurData(now)) return this.nextPingAtMs;
-    return Math.min(this.nextPingAtMs, this.lastPingAtMs + this.busyIntervalMs());
+    return Math.min(this.nextPingAtMs, pingGridAfter(this.lastPingAtMs, this.busyIntervalMs()));
   }
 
   /** Whether a ping is due at `now`. */
@@ -138,7 +148,7 @@ export class PeerLink {
     const seq = this.nextPingSeq;
     this.nextPingSeq = nextSeq(seq);
     this.lastPingAtMs = now;
-    this.nextPingAtMs = now + this.options.pingIntervalMs;
+    this.nextPingAtMs = pingGridAfter(now, this.options.pingIntervalMs);
     this.counters.pingsSent++;
     return seq;
   }
@@ -148,7 +158,8 @@ export class PeerLink {
    * past), not after the old interval — lowering a 1 s interval to 20 ms must not wait out the old second.
    */
   retimePing(): void {
-    if (Number.isFinite(this.lastPingAtMs)) this.nextPingAtMs = this.lastPingAtMs + this.options.pingIntervalMs;
+    if (Number.isFinite(this.lastPingAtMs))
+      this.nextPingAtMs = pingGridAfter(this.lastPingAtMs, this.options.pingIntervalMs);
   }
 
   /** The current pong-timeout multiplier (after a down: 10 → 1, one step per second; a new link: 1). */

@@ -102,6 +102,21 @@ describe('transport core: heartbeat', () => {
     assert.equal(transmits(core.step({ type: 'tick' }, PING_MS)).length, 4);
   });
 
+  test('a link restarted between two pings pings at once, then on the grid shared with the other links', () => {
+    const core = makeCore(1);
+    core.step({ type: 'tick' }, 0);
+    const restartAt = 7;
+    core.step({ type: 'setLinkEnabled', link: 1, enabled: false }, restartAt);
+    const restarted = [
+      ...transmits(core.step({ type: 'setLinkEnabled', link: 1, enabled: true }, restartAt)),
+      ...transmits(core.step({ type: 'tick' }, restartAt)),
+    ];
+    assert.deepEqual(restarted.map((t) => `${t.to}/${t.link}/${frameType(t.bytes)}`).sort(), ['2/1/ping', '3/1/ping']);
+    assert.equal(core.nextDeadline(), PING_MS, 'link 1 is due with link 0, not one interval after its restart');
+    assert.equal(transmits(core.step({ type: 'tick' }, PING_MS)).length, 4, 'every peer × link in one tick');
+    assert.equal(core.nextDeadline(), 2 * PING_MS);
+  });
+
   test(`a link comes up after exactly pongCount (${PONGS}) good pongs, with hostUp and knet's log lines`, () => {
     const bench = new Bench([1, 2]);
     bench.step(1, { type: 'tick' });
