@@ -6,6 +6,7 @@
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
  * Prints a table, then one JSON line of the headline figures.
  */
+import { readFileSync } from 'node:fs';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { sendMany } from './cpg-send.ts';
 
@@ -16,6 +17,21 @@ const SIZES = [
 ];
 const ROUND_TRIPS = 2000;
 const PHASE_TIMEOUT_MS = 60_000;
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat; NaN when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -32,9 +48,15 @@ try {
   await cluster.waitForQuorateMembership(3);
   const clients = await Promise.all([1, 2, 3].map((id) => cluster.client(id)));
   const groups = await Promise.all(clients.map((c) => c.cpgJoin('bench-totem')));
-  const rows: { label: string; msgsPerS: number; mbPerS: number; delivered: number }[] = [];
+  const rows: { label: string; msgsPerS: number; mbPerS: number; delivered: number; cpuUs: number[] }[] = [];
+  const pids = cluster.nodes.map((n) => n.process?.pid);
   for (const size of SIZES) {
     let delivered = 0;
+    // Every member delivers every message; the phase's CPU is read once all of them did.
+    const deliveredBy = [0, 0, 0];
+    const counters = groups.map((_, i) => () => deliveredBy[i]!++);
+    for (const [i, g] of groups.entries()) g.on('message', counters[i]!);
+    const cpuBefore = pids.map(cpuSeconds);
     let first = 0;
     let last = 0;
     const onMessage = () => {
@@ -47,15 +69,23 @@ try {
     const payload = Buffer.alloc(size.bytes, 0x5a);
     await sendMany(groups[0]!, payload, size.messages);
     const deadline = Date.now() + PHASE_TIMEOUT_MS;
-    while (delivered < size.messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (deliveredBy.some((d) => d < size.messages) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Daemon CPU per agreed message (user + system): unlike msgs/s, hardly moved by other load on the machine.
+    const cpuUs = pids.map((pid, i) => Math.round(((cpuSeconds(pid) - cpuBefore[i]!) * 1e6) / size.messages));
     groups[1]!.off('message', onMessage);
+    for (const [i, g] of groups.entries()) g.off('message', counters[i]!);
     const seconds = Math.max(1e-6, (last - first) / 1000);
     const msgsPerS = Math.round((delivered - 1) / seconds);
-    rows.push({ label: size.label, msgsPerS, mbPerS: (msgsPerS * size.bytes) / 1e6, delivered });
+    rows.push({ label: size.label, msgsPerS, mbPerS: (msgsPerS * size.bytes) / 1e6, delivered, cpuUs });
     // Each phase as it ends, so a run the machine's load breaks still shows what it measured.
     // (epoch ms of the phase: `bench/token-trace-report.ts` takes them to summarise the phase's token hops)
     const epoch = (t: number) => (performance.timeOrigin + t).toFixed(0);
-    console.error(`${size.label}: ${msgsPerS} msgs/s (${delivered} delivered) ${epoch(first)} ${epoch(last)}`);
+    console.error(
+      `${size.label}: ${msgsPerS} msgs/s (${delivered} delivered) ${epoch(first)} ${epoch(last)}, ` +
+        `CPU µs/msg n1 n2 n3: ${cpuUs.join(' ')}`,
+    );
   }
   const samples: number[] = [];
   const own = groups[0]!;
@@ -77,10 +107,11 @@ try {
   }
   samples.sort((a, b) => a - b);
   for (const c of clients) c.close();
-  console.log('size     msgs/s      MB/s  delivered');
+  console.log('size     msgs/s      MB/s  delivered  CPU µs/msg n1 (sender) / n2 / n3');
   for (const r of rows) {
     console.log(
-      `${r.label.padEnd(7)} ${String(r.msgsPerS).padStart(7)}  ${r.mbPerS.toFixed(1).padStart(8)}  ${r.delivered}`,
+      `${r.label.padEnd(7)} ${String(r.msgsPerS).padStart(7)}  ${r.mbPerS.toFixed(1).padStart(8)}  ` +
+        `${String(r.delivered).padStart(9)}  ${r.cpuUs.join(' / ')}`,
     );
   }
   const p50 = Math.round(percentile(samples, 50));
@@ -92,6 +123,7 @@ try {
       msgs_per_s_1k: rows[1]!.msgsPerS,
       mb_per_s_1k: Number(rows[1]!.mbPerS.toFixed(1)),
       msgs_per_s_64k: rows[2]!.msgsPerS,
+      cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.cpuUs])),
       mb_per_s_64k: Number(rows[2]!.mbPerS.toFixed(1)),
       latency_p50_us: p50,
       latency_p99_us: p99,

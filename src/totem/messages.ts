@@ -7,6 +7,8 @@
  * corosync's u32 with serial-number arithmetic — a ring would need 2^53 messages to wrap, so plain comparisons are
  * correct. Decoding never throws: anything malformed yields `null` and the caller counts it.
  */
+
+import { copyBytes } from '../base/bytes.ts';
 import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import type { ConfigStamp, Guarantee, RingId } from './types.ts';
 
@@ -23,6 +25,8 @@ const U32_SPAN = 0x1_0000_0000;
 const TYPE_CODES = { token: 0, mcast: 1, mergeDetect: 2, join: 3, commit: 4, holdCancel: 5 } as const;
 /** Where the type code sits in the header: after magic u16 and version u8. */
 const TYPE_OFFSET = 3;
+/** First size of the encoder's scratch buffer: a token, or an MCAST of one frame's payload, fits. */
+const WRITER_BYTES_INITIAL = 2048;
 
 /** One application message as ordered on a ring (corosync `mcast` header + payload). */
 export interface RegularMessage {
@@ -122,10 +126,19 @@ export type TotemMessage =
   | MergeDetectMessage
   | HoldCancelMessage;
 
+/**
+ * Writes fields into a scratch buffer that is reused from one message to the next (it grows to the largest
+ * message encoded, at most MESSAGE_BYTES_MAX plus headers): no buffer and no regrowth per message.
+ */
 class Writer {
-  private bytes = new Uint8Array(256);
+  private bytes = new Uint8Array(WRITER_BYTES_INITIAL);
   private view = new DataView(this.bytes.buffer);
   private length = 0;
+
+  /** Starts a new message. */
+  reset(): void {
+    this.length = 0;
+  }
 
   private reserve(n: number): void {
     if (this.length + n <= this.bytes.length) return;
@@ -171,10 +184,14 @@ class Writer {
     this.bytes.set(payload, this.length);
     this.length += payload.length;
   }
+  /** A copy of the message written since `reset`. */
   finish(): Uint8Array {
-    return this.bytes.slice(0, this.length);
+    return copyBytes(this.bytes, 0, this.length);
   }
 }
+
+/** The one writer of `encodeMessage`, which never calls itself. */
+const writer = new Writer();
 
 /** Reads fields; any overrun or bad value sets `ok = false` and later reads return 0. */
 class Reader {
@@ -242,7 +259,7 @@ class Reader {
     const length = this.u32();
     if (length > MESSAGE_BYTES_MAX) this.ok = false;
     const at = this.take(length);
-    return at < 0 ? new Uint8Array(0) : this.bytes.slice(at, at + length);
+    return at < 0 ? new Uint8Array(0) : copyBytes(this.bytes, at, at + length);
   }
   atEnd(): boolean {
     return this.ok && this.offset === this.bytes.length;
@@ -272,7 +289,8 @@ function readOptionalRingId(r: Reader): RingId | null {
 
 /** Encodes one Totem message. */
 export function encodeMessage(message: TotemMessage): Uint8Array {
-  const w = new Writer();
+  const w = writer;
+  w.reset();
   w.u16(TOTEM_MAGIC);
   w.u8(TOTEM_WIRE_VERSION);
   w.u8(TYPE_CODES[message.type]);
