@@ -9,6 +9,7 @@ import { VERSION } from '../base/version.ts';
 import { type ServiceCounters, STORAGE_FAILURE_REASONS } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import { JOIN_REFUSALS } from '../daemon/join-service.ts';
+import { METRICS_RENDER_INTERVAL_MS } from '../daemon/limits.ts';
 import type { HaStatusV1 } from '../ipc/schema.ts';
 import { HTTP_REFUSALS } from './guard.ts';
 import { HaMetrics } from './ha-metrics.ts';
@@ -271,15 +272,26 @@ export class DaemonMetrics {
     });
   }
 
+  private rendering: Promise<string> | undefined;
+  private renderedAtMs = 0;
+
   /** Stops the loop-lag sampling (the server is closing). */
   close(): void {
     this.loopLag.close();
   }
 
-  /** Reads the snapshots and renders the Prometheus text format. */
-  async render(): Promise<string> {
-    this.collect();
-    return this.registry.metrics();
+  /**
+   * Reads the snapshots and renders the Prometheus text format; scrapes within METRICS_RENDER_INTERVAL_MS of a
+   * rendering share it (1,000 pipelined scrapes each rendered held the loop 222–375 ms: docs/daemon.md).
+   */
+  render(): Promise<string> {
+    const now = performance.now();
+    if (this.rendering === undefined || now - this.renderedAtMs >= METRICS_RENDER_INTERVAL_MS) {
+      this.renderedAtMs = now;
+      this.collect();
+      this.rendering = this.registry.metrics();
+    }
+    return this.rendering;
   }
 
   private counter(name: string, help: string): SnapshotCounter {

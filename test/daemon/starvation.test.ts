@@ -1,0 +1,171 @@
+// The protocol's clock is never starved (issue 14): bursts of work on node 1's HTTP server, admin socket and store —
+// 50 connections × 20 pipelined GET /metrics, 200,000 pipelined `status`, 20 pipelined `cfsLs` of a 13,000-entry
+// store — leave the membership alone (the ring id of every node unchanged, no membership event) and a CPG stream
+// between clients of nodes 2 and 3 intact (every message delivered, in order). The old code ran each burst as one
+// long task on the loop (222–593 ms), longer than the 250 ms link timeout, and the peers declared node 1 dead.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { CorolinkClient } from '../../src/client/client.ts';
+import type { CpgGroup } from '../../src/client/cpg-group.ts';
+import { LocalCluster } from '../../src/lab/local-cluster.ts';
+
+const FIRST_HOST = 137;
+const BASE_PORT = 38705;
+const HTTP_BASE_PORT = 38780;
+const HTTP_CONNECTIONS = 50;
+const HTTP_PIPELINED = 20;
+const STATUS_REQUESTS = 200_000;
+const CFS_ENTRIES = 13_000;
+/** cfsPut requests in flight while the store is built. */
+const CFS_PUT_BATCH = 500;
+const CFS_LS_REQUESTS = 20;
+/** The CPG stream: one message every STREAM_INTERVAL_MS while a burst runs, at most STREAM_MESSAGES_MAX. */
+const STREAM_INTERVAL_MS = 5;
+const STREAM_MESSAGES_MAX = 5_000;
+const BURST_WAIT_MS = 60_000;
+const DELIVERY_WAIT_MS = 10_000;
+
+/** Resolves with what `run` resolves with; rejects when it takes over `ms`. */
+async function within<T>(ms: number, what: string, run: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([run, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Writes `request` on a new connection to `target`; resolves once `expected` answers (each with `marker`) came. */
+async function pipeline(
+  target: { path: string } | { host: string; port: number },
+  request: Buffer,
+  marker: string,
+  expected: number,
+): Promise<void> {
+  const socket = connect(target as never);
+  await once(socket, 'connect');
+  let count = 0;
+  // The last marker.length − 1 bytes, so a marker split across chunks is counted once (none fits in them whole).
+  let tail = Buffer.alloc(0);
+  const done = new Promise<void>((resolve, reject) => {
+    socket.on('data', (chunk: Buffer) => {
+      const bytes = tail.length === 0 ? chunk : Buffer.concat([tail, chunk]);
+      for (let at = bytes.indexOf(marker); at !== -1; at = bytes.indexOf(marker, at + marker.length)) count++;
+      tail = Buffer.from(bytes.subarray(Math.max(0, bytes.length - (marker.length - 1))));
+      if (count >= expected) resolve();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`connection closed after ${count} of ${expected} answers`)));
+  });
+  socket.write(request);
+  try {
+    await done;
+  } finally {
+    socket.destroy();
+  }
+  assert.equal(count, expected);
+}
+
+function jsonLines(method: string, count: number): Buffer {
+  const lines: string[] = [];
+  for (let id = 1; id <= count; id++) lines.push(`{"id":${id},"method":"${method}"}\n`);
+  return Buffer.from(lines.join(''));
+}
+
+describe('the protocol clock under bursts of admin, HTTP and store work', () => {
+  let cluster: LocalCluster;
+  const clients: CorolinkClient[] = [];
+  let sender: CpgGroup;
+  let receiver: CpgGroup;
+  const received: string[] = [];
+  const membershipEvents: string[] = [];
+  let stream = 0;
+
+  before(async () => {
+    cluster = await LocalCluster.start({
+      nodes: 3,
+      links: 1,
+      firstHost: FIRST_HOST,
+      basePort: BASE_PORT,
+      httpBasePort: HTTP_BASE_PORT,
+    });
+    await cluster.waitForQuorateMembership(3);
+    for (const nodeid of [1, 2, 3]) clients.push(await cluster.client(nodeid));
+    for (const [i, client] of clients.entries()) {
+      await client.onMembership((event) => membershipEvents.push(`node ${i + 1}: ${JSON.stringify(event)}`));
+    }
+    sender = await clients[1]!.cpgJoin('starve-stream');
+    receiver = await clients[2]!.cpgJoin('starve-stream');
+    receiver.on('message', (message) => received.push(Buffer.from(message.data).toString()));
+  });
+
+  after(async () => {
+    for (const client of clients) await client.close();
+    await cluster?.stop();
+  });
+
+  /** Runs `burst` against node 1 while node 2 streams to node 3; asserts the ring and the stream survived it. */
+  async function survives(name: string, burst: () => Promise<void>): Promise<void> {
+    const ringIds = await Promise.all([1, 2, 3].map(async (n) => (await cluster.status(n)).ring_id));
+    assert.equal(new Set(ringIds).size, 1, `one ring before the ${name} burst`);
+    const first = stream;
+    let streaming = true;
+    const streamed = (async () => {
+      while (streaming && stream - first < STREAM_MESSAGES_MAX) {
+        await sender.send(`${name} ${stream++}`);
+        await new Promise((resolve) => setTimeout(resolve, STREAM_INTERVAL_MS));
+      }
+    })();
+    try {
+      await within(BURST_WAIT_MS, `the ${name} burst`, burst());
+    } finally {
+      streaming = false;
+      await streamed;
+    }
+    const expected = Array.from({ length: stream - first }, (_, i) => `${name} ${first + i}`);
+    const deadline = Date.now() + DELIVERY_WAIT_MS;
+    while (received.length < stream && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(received.slice(first), expected, `the CPG stream during the ${name} burst`);
+    for (const n of [1, 2, 3]) {
+      assert.equal((await cluster.status(n)).ring_id, ringIds[0], `node ${n}'s ring id after the ${name} burst`);
+    }
+    assert.deepEqual(membershipEvents, [], `membership events during the ${name} burst`);
+  }
+
+  test(`${HTTP_CONNECTIONS} connections × ${HTTP_PIPELINED} pipelined GET /metrics`, async () => {
+    const url = new URL(cluster.node(1).httpUrl!);
+    const request = Buffer.from(`GET /metrics HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`.repeat(HTTP_PIPELINED));
+    await survives('metrics', async () => {
+      await Promise.all(
+        Array.from({ length: HTTP_CONNECTIONS }, () =>
+          pipeline({ host: url.hostname, port: Number(url.port) }, request, 'HTTP/1.1 200 ', HTTP_PIPELINED),
+        ),
+      );
+    });
+  });
+
+  test(`${STATUS_REQUESTS} pipelined admin status requests`, async () => {
+    await survives('status', () =>
+      pipeline({ path: cluster.node(1).socket }, jsonLines('status', STATUS_REQUESTS), '\n', STATUS_REQUESTS),
+    );
+  });
+
+  test(`${CFS_LS_REQUESTS} pipelined cfsLs of a ${CFS_ENTRIES}-entry store`, async () => {
+    const writer = clients[0]!;
+    for (let start = 0; start < CFS_ENTRIES; start += CFS_PUT_BATCH) {
+      const end = Math.min(CFS_ENTRIES, start + CFS_PUT_BATCH);
+      await Promise.all(
+        Array.from({ length: end - start }, (_, i) => writer.cfsPut(`starve/entry-${start + i}`, `value ${start + i}`)),
+      );
+    }
+    assert.equal((await writer.cfsLs('starve/')).length, CFS_ENTRIES);
+    await survives('cfsLs', () =>
+      pipeline({ path: cluster.node(1).socket }, jsonLines('cfsLs', CFS_LS_REQUESTS), '\n', CFS_LS_REQUESTS),
+    );
+  });
+});
