@@ -40,5 +40,3 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 export const ADMIN_REQUESTS_PER_SLICE_MAX = 256;
 /** Time one admin-socket connection's requests may take in one turn before the rest wait for the next turn. */
 export const ADMIN_SLICE_MS = 5;
-/** Concurrent and back-to-back scrapes of /metrics within this interval share one rendering. */
-export const METRICS_RENDER_INTERVAL_MS = 100;

@@ -9,7 +9,6 @@ import { VERSION } from '../base/version.ts';
 import { type ServiceCounters, STORAGE_FAILURE_REASONS } from '../daemon/daemon.ts';
 import type { NodeEngine } from '../daemon/engine.ts';
 import { JOIN_REFUSALS } from '../daemon/join-service.ts';
-import { METRICS_RENDER_INTERVAL_MS } from '../daemon/limits.ts';
 import type { HaStatusV1 } from '../ipc/schema.ts';
 import { HTTP_REFUSALS } from './guard.ts';
 import { HaMetrics } from './ha-metrics.ts';
@@ -273,7 +272,6 @@ export class DaemonMetrics {
   }
 
   private rendering: Promise<string> | undefined;
-  private renderedAtMs = 0;
 
   /** Stops the loop-lag sampling (the server is closing). */
   close(): void {
@@ -281,15 +279,17 @@ export class DaemonMetrics {
   }
 
   /**
-   * Reads the snapshots and renders the Prometheus text format; scrapes within METRICS_RENDER_INTERVAL_MS of a
-   * rendering share it (1,000 pipelined scrapes each rendered held the loop 222–375 ms: docs/daemon.md).
+   * Reads the snapshots and renders the Prometheus text format; the scrapes of one turn of the event loop share
+   * one rendering (1,000 pipelined scrapes each rendered held the loop 222–375 ms: docs/daemon.md). A scrape never
+   * sees values older than the turn it was read in.
    */
   render(): Promise<string> {
-    const now = performance.now();
-    if (this.rendering === undefined || now - this.renderedAtMs >= METRICS_RENDER_INTERVAL_MS) {
-      this.renderedAtMs = now;
+    if (this.rendering === undefined) {
       this.collect();
       this.rendering = this.registry.metrics();
+      setImmediate(() => {
+        this.rendering = undefined;
+      });
     }
     return this.rendering;
   }
