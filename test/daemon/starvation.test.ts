@@ -117,6 +117,8 @@ describe('the protocol clock under bursts of admin, HTTP and store work', () => 
   let sender: CpgGroup;
   let receiver: CpgGroup;
   const received: string[] = [];
+  /** The group's membership changes as node 3's client saw them (a re-join or a leave would show here). */
+  const confchgs: string[] = [];
   const membershipEvents: string[] = [];
   let stream = 0;
 
@@ -136,6 +138,7 @@ describe('the protocol clock under bursts of admin, HTTP and store work', () => 
     sender = await clients[1]!.cpgJoin('starve-stream');
     receiver = await clients[2]!.cpgJoin('starve-stream');
     receiver.on('message', (message) => received.push(Buffer.from(message.data).toString()));
+    receiver.on('confchg', (change) => confchgs.push(JSON.stringify(change)));
   });
 
   after(async () => {
@@ -152,6 +155,7 @@ describe('the protocol clock under bursts of admin, HTTP and store work', () => 
     const ringIds = await Promise.all([1, 2, 3].map(async (n) => (await cluster.status(n)).ring_id));
     assert.equal(new Set(ringIds).size, 1, `one ring before the ${name} burst`);
     const first = stream;
+    const confchgsBefore = confchgs.length;
     let streaming = true;
     const streamed = (async () => {
       while (streaming && stream - first < STREAM_MESSAGES_MAX) {
@@ -170,7 +174,14 @@ describe('the protocol clock under bursts of admin, HTTP and store work', () => 
     const expected = Array.from({ length: stream - first }, (_, i) => `${name} ${first + i}`);
     const deadline = Date.now() + DELIVERY_WAIT_MS;
     while (received.length < stream && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(received.slice(first), expected, `the CPG stream during the ${name} burst`);
+    const got = new Set(received.slice(first));
+    const missing = expected.filter((message) => !got.has(message));
+    assert.deepEqual(
+      received.slice(first),
+      expected,
+      `the CPG stream during the ${name} burst: ${missing.length} missing (${missing.slice(0, 20).join(', ')})`,
+    );
+    assert.deepEqual(confchgs.slice(confchgsBefore), [], `the group's membership changes during the ${name} burst`);
     for (const n of [1, 2, 3]) {
       assert.equal((await cluster.status(n)).ring_id, ringIds[0], `node ${n}'s ring id after the ${name} burst`);
     }
