@@ -204,11 +204,7 @@ describe('the protocol clock under bursts of admin, HTTP and store work', () => 
     );
   });
 
-  // A todo (it runs and reports, but does not fail the suite) until this is located: in 3 of 7 runs the ring held
-  // but node 3's client missed 9–17 consecutive messages of node 2's stream (e.g. 802–818 of 1,627), both nodes
-  // away from the burst; the CPG send/retry path or Totem under a loaded machine (load average 4–7).
-  const streamLoss = 'node 3 missed consecutive CPG messages in 3 of 7 runs, ring unchanged: issue 14, not located';
-  test(`${STATUS_REQUESTS} pipelined admin status requests`, { todo: streamLoss }, async (t) => {
+  test(`${STATUS_REQUESTS} pipelined admin status requests`, async (t) => {
     await survives(
       'status',
       () => pipelineFromChild(cluster.node(1).socket, 'status', STATUS_REQUESTS),
