@@ -3,7 +3,7 @@
  * number of the last applied write. WAL with `synchronous = FULL`. Writes (`put`, `rm`, `replace`) join one open
  * transaction that `commit()` puts on disk (one fsync for all of them): the daemon commits once per turn of its
  * loop and acknowledges a write only after the commit that covers it (`committedSeq()`). One fsync per write held
- * the loop ≈3 ms a write (docs/daemon.md). Reads see the applied writes, committed or not. Every method is
+ * the loop ≈2.3 ms a write (docs/daemon.md). Reads see the applied writes, committed or not. Every method is
  * synchronous.
  */
 import { createHash } from 'node:crypto';

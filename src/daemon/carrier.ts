@@ -20,7 +20,7 @@ function interfaceOf(address: string): string | undefined {
 
 /**
  * The carrier of each address asked in this turn of the loop, forgotten at the next. Asked once per request, the
- * kernel (`networkInterfaces()` and a sysfs read) took 55–75 % of the daemon's CPU in a burst of 200,000 pipelined
+ * kernel (`networkInterfaces()` and a sysfs read) took 50 % of the daemon's CPU in a burst of 200,000 pipelined
  * `status` requests (--cpu-prof, docs/daemon.md); a turn handles up to 256 of them.
  */
 const carrierThisTurn = new Map<string, boolean | null>();
