@@ -109,6 +109,20 @@ test('a write that fails rolls back every write since the last commit (sequence 
   store.close();
 });
 
+test('list(prefix): exactly the paths that start with it, in path (byte) order, non-ASCII too', () => {
+  const store = new CfsStore(':memory:');
+  const paths = ['a', 'join-tokens', 'join-tokens/a.json', 'join-tokens/b.json', 'join-tokensX', 'z', 'é/x', 'éa'];
+  for (const [i, path] of paths.entries()) store.put(i + 1, path, bytes(path), 1);
+  const list = (prefix?: string) => store.list(prefix).map((e) => e.path);
+  assert.deepEqual(list('join-tokens/'), ['join-tokens/a.json', 'join-tokens/b.json']);
+  assert.deepEqual(list('join-tokens'), ['join-tokens', 'join-tokens/a.json', 'join-tokens/b.json', 'join-tokensX']);
+  assert.deepEqual(list('é'), ['é/x', 'éa']);
+  assert.deepEqual(list(''), paths);
+  assert.deepEqual(list(), paths);
+  assert.deepEqual(list('zz'), []);
+  store.close();
+});
+
 test('path validation', () => {
   for (const ok of ['corosync.conf', 'nodes/n1/x.conf', 'a-b_c.d']) assert.equal(pathProblem(ok), undefined, ok);
   for (const bad of ['', '/etc/x', 'a//b', 'a/', '../x', 'a/./b', 'a\0b', 'x'.repeat(256), 'a/'.repeat(600), 7]) {
