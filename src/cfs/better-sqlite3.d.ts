@@ -14,6 +14,8 @@ declare module 'better-sqlite3' {
     pragma(source: string, options?: { simple?: boolean }): unknown;
     exec(source: string): this;
     prepare<Row = unknown>(source: string): Statement<Row>;
+    /** True while a transaction is open (BEGIN … COMMIT/ROLLBACK). */
+    readonly inTransaction: boolean;
     transaction<Args extends unknown[]>(fn: (...args: Args) => void): (...args: Args) => void;
     close(): void;
   }

@@ -37,7 +37,9 @@ export type CfsEvent =
   | { type: 'put'; req: number; path: string; data: Uint8Array; mtime: number; quorate: boolean }
   | { type: 'rm'; req: number; path: string; quorate: boolean }
   /** The driver found the stale copy's storage working again: ask every member to sync once more. */
-  | { type: 'resync' };
+  | { type: 'resync' }
+  /** The driver's commit of the applied writes failed (`what`); they were rolled back: the copy is stale. */
+  | { type: 'storeFailed'; error: unknown; what: string };
 
 export type CfsAction =
   | { type: 'multicast'; payload: Uint8Array }
@@ -124,6 +126,8 @@ export class CfsCore {
         return this.failureValue !== undefined && this.phaseValue === 'synced'
           ? [{ type: 'multicast', payload: encodeCfsMessage({ type: 'resync', members: this.members }) }]
           : [];
+      case 'storeFailed':
+        return this.fail(event.error, event.what);
     }
   }
 

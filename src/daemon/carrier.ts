@@ -18,8 +18,27 @@ function interfaceOf(address: string): string | undefined {
   return interfaceByAddress.get(address);
 }
 
-/** true/false from the kernel; null when unknown (the address never seen on an interface, or no sysfs). */
+/**
+ * The carrier of each address asked in this turn of the loop, forgotten at the next. Asked once per request, the
+ * kernel (`networkInterfaces()` and a sysfs read) took 50 % of the daemon's CPU in a burst of 200,000 pipelined
+ * `status` requests (--cpu-prof, docs/daemon.md); a turn handles up to 256 of them.
+ */
+const carrierThisTurn = new Map<string, boolean | null>();
+
+/**
+ * true/false from the kernel; null when unknown (the address never seen on an interface, or no sysfs). Read at
+ * most once per turn of the loop.
+ */
 export function interfaceCarrier(address: string): boolean | null {
+  const known = carrierThisTurn.get(address);
+  if (known !== undefined) return known;
+  if (carrierThisTurn.size === 0) setImmediate(() => carrierThisTurn.clear());
+  const carrier = readCarrier(address);
+  carrierThisTurn.set(address, carrier);
+  return carrier;
+}
+
+function readCarrier(address: string): boolean | null {
   const name = interfaceOf(address);
   if (name === undefined) return null;
   try {

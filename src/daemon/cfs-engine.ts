@@ -21,8 +21,8 @@ import type { StackEvent } from './stack.ts';
 /** The file store's service id: the first byte of its Totem payloads. */
 export const CFS_SERVICE_ID = 3;
 
-/** A client's write, or a stale copy's request for a resync, as the daemon submits it (`serviceRequest`). */
-export type CfsRequest = Extract<CfsEvent, { type: 'put' | 'rm' | 'resync' }>;
+/** A client's write, a stale copy's request for a resync, a failed commit, as the daemon submits it (`serviceRequest`). */
+export type CfsRequest = Extract<CfsEvent, { type: 'put' | 'rm' | 'resync' | 'storeFailed' }>;
 
 /** What the engine tells the daemon (`serviceOutput` from CFS_SERVICE_ID). */
 export type CfsOutput =

@@ -1,7 +1,8 @@
 /**
  * The daemon's side of the replicated file store: it opens the SQLite copy and builds the store's service engine
  * (./cfs-engine.ts) for the stack to register, submits clients' writes to it and answers each write once its own
- * delivery committed it (or it was refused).
+ * delivery was applied and committed (or it was refused). The writes applied in one turn of the loop are committed
+ * together at its end (one fsync): a burst of writes never holds the loop an fsync per write.
  */
 import { join } from 'node:path';
 import type { CfsCore, CfsResult } from '../cfs/core.ts';
@@ -29,6 +30,10 @@ export class CfsService {
   private readonly pending = new Map<number, (result: CfsResult) => void>();
   private readonly changeListeners: (() => void)[] = [];
   private storeRetry: NodeJS.Timeout | undefined;
+  /** Outcomes of writes applied in this turn of the loop: answered once the commit at its end covered them. */
+  private uncommitted: Extract<CfsOutput, { type: 'done' }>[] = [];
+  private commitScheduled = false;
+  private closed = false;
 
   /** Opens (creating) this node's copy in `stateDir`; `services` then goes into the node engine's options. */
   constructor(
@@ -131,6 +136,9 @@ export class CfsService {
 
   close(): void {
     clearInterval(this.storeRetry);
+    this.engine = undefined; // stopped: a failed last commit is only answered
+    this.commit();
+    this.closed = true;
     for (const req of [...this.pending.keys()]) this.giveUp(req, 'the daemon is stopping');
     this.store.close();
   }
@@ -141,8 +149,46 @@ export class CfsService {
   }
 
   private onOutput(output: CfsOutput): void {
-    if (output.type === 'done') this.settle(output.req, output.result);
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      setImmediate(() => this.commit());
+    }
+    // Every outcome waits for the commit, so a client's answers keep the order of its writes.
+    if (output.type === 'done') this.uncommitted.push(output);
     else for (const listener of this.changeListeners) listener();
+  }
+
+  /**
+   * Commits the writes applied since the last commit and answers the outcomes waiting for it: a write is
+   * acknowledged only when the copy on disk has it. When the commit fails, the copy is stale (the core logs it
+   * and re-syncs it later) and the writes it did not cover are refused, as a write that failed when applied is.
+   */
+  private commit(): void {
+    this.commitScheduled = false;
+    if (this.closed) return;
+    const outcomes = this.uncommitted;
+    this.uncommitted = [];
+    const from = this.store.committedSeq() + 1;
+    const to = this.store.appliedSeq();
+    let failure: string | undefined;
+    try {
+      this.store.commit();
+    } catch (error) {
+      const what = `cannot store writes ${from}–${to}`;
+      this.engine?.serviceRequest(CFS_SERVICE_ID, { type: 'storeFailed', error, what } satisfies CfsRequest);
+      // The core words the failure (with SQLite's code); once the engine stopped, it is told no more.
+      failure = this.core.failure ?? `${what}: ${(error as Error).message}`;
+    }
+    const durable = this.store.committedSeq();
+    for (const { req, result } of outcomes) {
+      if (!result.ok || result.version <= durable) {
+        this.settle(req, result);
+        continue;
+      }
+      this.core.counters.refused.storage++;
+      const message = `this node could not store a write (${failure ?? this.core.failure}); not applied here, retry`;
+      this.settle(req, { ok: false, code: 'storage', message });
+    }
   }
 
   private settle(req: number, result: CfsResult): void {

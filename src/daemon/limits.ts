@@ -30,3 +30,13 @@ export const JOIN_SOURCES_TRACKED_MAX = 4096;
 
 /** Repeated refusals of one kind and source are logged once, then summed up in one line per this interval. */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+/*
+ * Slices of work on the event loop (docs/daemon.md, "Work on the loop"): links, heartbeats and Totem share the
+ * loop with the admin socket, the HTTP server and the store, and a link's peers declare it down after 250 ms
+ * without a heartbeat. No burst of requests may hold the loop that long in one task.
+ */
+/** Pipelined requests of one admin-socket connection handled in one turn of the loop, at most. */
+export const ADMIN_REQUESTS_PER_SLICE_MAX = 256;
+/** Time one admin-socket connection's requests may take in one turn before the rest wait for the next turn. */
+export const ADMIN_SLICE_MS = 5;

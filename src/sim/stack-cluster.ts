@@ -421,8 +421,12 @@ export class StackSimCluster {
     process.trace.entries.push({ kind: 'view', view: cpgViewId(members, ordinal), members });
   }
 
-  /** A write's answer, as the daemon's cfs-service.ts settles it (`changed` is for its readers only). */
+  /**
+   * A write's answer, as the daemon's cfs-service.ts settles it (`changed` is for its readers only). The daemon
+   * commits at the end of the loop turn, before it answers; the simulator commits at once (no turns here).
+   */
   private onCfsOutput(runtime: NodeRuntime, output: CfsOutput): void {
+    this.stores.get(runtime.host.nodeId)!.commit();
     if (output.type !== 'done') return;
     const record = runtime.writes.get(output.req);
     runtime.writes.delete(output.req);

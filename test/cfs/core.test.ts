@@ -221,6 +221,27 @@ describe('CfsCore', () => {
     assert.deepEqual(bus.results.get(again), { ok: true, version: 4 });
   });
 
+  test('a failed commit (storeFailed) makes the copy stale, logged once; writes refused; a resync repairs it', () => {
+    const bus = new Bus([1, 2, 3]);
+    bus.confchg([1, 2, 3]);
+    bus.run();
+    bus.put(1, 'a', 'x');
+    bus.run();
+    const core2 = bus.cores.get(2)!;
+    const error = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+    const actions = core2.step({ type: 'storeFailed', error, what: 'cannot store writes 1–1' });
+    assert.equal(actions.length, 1);
+    assert.match((actions[0] as { message: string }).message, /^cannot store writes 1–1: SQLITE_IOERR/);
+    assert.equal(core2.counters.storageFailures.io, 1);
+    assert.deepEqual(core2.step({ type: 'storeFailed', error, what: 'again' }), [], 'one log line per episode');
+    const refused = bus.put(2, 'b', 'y');
+    assert.equal((bus.results.get(refused) as { code: string }).code, 'storage');
+    bus.resync(2);
+    bus.run();
+    assert.equal(core2.failure, undefined);
+    assert.equal(new Set(digests(bus, [1, 2, 3])).size, 1);
+  });
+
   test('a resync that still cannot store leaves the copy stale, logged once; a stale node is never the source', () => {
     const { bus, storage } = busWithFailing([1, 2, 3], 1, 'EMFILE');
     storage.failing = true;

@@ -1,4 +1,5 @@
-// The SQLite copy of the store: writes, sizes, digests, replacement and durability across reopening.
+// The SQLite copy of the store: writes, sizes, digests, replacement, durability across reopening, and commits that
+// put every write applied since the last one on disk together (a failure rolls them all back).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,7 @@ test('a committed write survives closing and reopening the file', () => {
     const file = join(dir, 'cfs.sqlite');
     const first = new CfsStore(file);
     first.put(7, 'a/b', bytes('kept'), 1);
+    first.commit();
     first.close();
     const second = new CfsStore(file);
     assert.equal(second.appliedSeq(), 7);
@@ -61,6 +63,64 @@ test('a committed write survives closing and reopening the file', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('writes are on disk only once committed, all of them in one commit; close drops the uncommitted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfs-store-'));
+  try {
+    const file = join(dir, 'cfs.sqlite');
+    const first = new CfsStore(file);
+    first.put(1, 'a', bytes('one'), 1);
+    first.put(2, 'b', bytes('two'), 2);
+    assert.equal(first.appliedSeq(), 2);
+    assert.equal(first.committedSeq(), 0, 'applied, not committed');
+    assert.deepEqual(first.get('b')?.data, bytes('two'), 'reads see applied writes');
+    first.commit();
+    assert.equal(first.committedSeq(), 2);
+    first.rm(3, 'a');
+    first.close();
+    const second = new CfsStore(file);
+    assert.equal(second.appliedSeq(), 2, 'the uncommitted rm is lost');
+    assert.deepEqual(
+      second.list().map((e) => e.path),
+      ['a', 'b'],
+    );
+    second.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a write that fails rolls back every write since the last commit (sequence and size too)', () => {
+  const store = new CfsStore(':memory:');
+  store.put(1, 'a', bytes('kept'), 1);
+  store.commit();
+  store.put(2, 'b', bytes('lost'), 2);
+  // better-sqlite3 refuses to bind a BigInt beyond 64 bits: a statement that throws, as a full disk makes one.
+  const tooBig = (2n ** 70n) as unknown as number;
+  assert.throws(() => store.put(3, 'c', bytes('x'), tooBig), /too big/);
+  assert.equal(store.appliedSeq(), 1);
+  assert.equal(store.committedSeq(), 1);
+  assert.equal(store.totalBytes(), 4);
+  assert.equal(store.get('b'), undefined);
+  store.put(2, 'b', bytes('again'), 2);
+  store.commit();
+  assert.equal(store.committedSeq(), 2);
+  store.close();
+});
+
+test('list(prefix): exactly the paths that start with it, in path (byte) order, non-ASCII too', () => {
+  const store = new CfsStore(':memory:');
+  const paths = ['a', 'join-tokens', 'join-tokens/a.json', 'join-tokens/b.json', 'join-tokensX', 'z', 'é/x', 'éa'];
+  for (const [i, path] of paths.entries()) store.put(i + 1, path, bytes(path), 1);
+  const list = (prefix?: string) => store.list(prefix).map((e) => e.path);
+  assert.deepEqual(list('join-tokens/'), ['join-tokens/a.json', 'join-tokens/b.json']);
+  assert.deepEqual(list('join-tokens'), ['join-tokens', 'join-tokens/a.json', 'join-tokens/b.json', 'join-tokensX']);
+  assert.deepEqual(list('é'), ['é/x', 'éa']);
+  assert.deepEqual(list(''), paths);
+  assert.deepEqual(list(), paths);
+  assert.deepEqual(list('zz'), []);
+  store.close();
 });
 
 test('path validation', () => {

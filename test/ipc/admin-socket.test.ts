@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminSocketServer, type Handlers } from '../../src/daemon/admin-socket.ts';
+import { ADMIN_REQUESTS_PER_SLICE_MAX } from '../../src/daemon/limits.ts';
 import { binary } from '../../src/ipc/binary.ts';
 import { type Decoded, type FrameCodec, type Message, REQUEST_FRAME_BYTES_MAX } from '../../src/ipc/framing.ts';
 import { jsonLines } from '../../src/ipc/json-lines.ts';
@@ -82,6 +83,8 @@ describe('admin socket server', () => {
   let server: AdminSocketServer;
   let path: string;
   const calls: string[] = [];
+  /** `quorum` requests handled, with `turn` where a callback queued at the first one ran. */
+  const quorumCalls: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'corolink-ipc-'));
@@ -95,6 +98,10 @@ describe('admin socket server', () => {
         calls.push(`setLinkEnabled ${link} ${enabled}`);
         return { link, enabled };
       },
+      quorum: () => {
+        if (quorumCalls.push('quorum') === 1) setImmediate(() => quorumCalls.push('turn'));
+        return { ok: true };
+      },
       cfsPut: ({ path: file, data }) => ({ path: file, size: bytesOf(data).length }),
       cfsGet: ({ path: file }) => ({ path: file, data: Buffer.from('contents'), version: 1, mtime: 0 }),
     });
@@ -104,6 +111,17 @@ describe('admin socket server', () => {
   after(async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pipelined requests are handled in slices: the loop runs other work between them; all are answered in order', async () => {
+    const client = await RawClient.open(path, jsonLines);
+    const count = 3 * ADMIN_REQUESTS_PER_SLICE_MAX;
+    client.socket.write(Array.from({ length: count }, (_, i) => `{"id":${i + 1},"method":"quorum"}\n`).join(''));
+    for (let id = 1; id <= count; id++) assert.deepEqual(await client.next(), { id, result: { ok: true } });
+    assert.equal(quorumCalls.filter((c) => c === 'quorum').length, count);
+    const turn = quorumCalls.indexOf('turn');
+    assert.ok(turn > 0 && turn <= ADMIN_REQUESTS_PER_SLICE_MAX, `the loop turned after request ${turn} of ${count}`);
+    client.socket.destroy();
   });
 
   for (const codec of [jsonLines, binary]) {
