@@ -1,12 +1,13 @@
 /**
- * Agreed round trips (multicast one 64-byte message, wait for its own delivery) on both engines, with a fault
- * injected `faultAfterMs` into the run: the longest round trip is the delivery stall the fault caused, the
- * percentiles are the self-delivery latency (with a no-op fault: on an idle ring). Corosync:
- * ../shared/anchors/corosync/cpgbench.c (`-m lat`, libcpg) in the hosts' namespaces; corolink: the client library
- * over the admin sockets. Every wait is bounded.
+ * Agreed round trips (multicast one message, 64 B unless told, wait for its own delivery) on both engines, with a
+ * fault injected `faultAfterMs` into the run: the longest round trip is the delivery stall the fault caused, the
+ * percentiles are the self-delivery latency (with a no-op fault: on an idle ring). Corosync: ./cpgbench.c (a copy
+ * of ../shared/anchors/corosync/cpgbench.c; `-m lat`, libcpg) in the hosts' namespaces; corolink: the client
+ * library over the admin sockets. Every wait is bounded.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -24,8 +25,9 @@ export interface RoundTrips {
   maxUs: number;
 }
 
-/** The libcpg benchmark program provided with the Corosync anchors (../shared beside the checkout). */
-const SOURCE = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/anchors/corosync/cpgbench.c');
+/** The libcpg benchmark program: the Corosync anchors' one with a per-sender summary (its header says what). */
+const SOURCE = resolve(dirname(fileURLToPath(import.meta.url)), 'cpgbench.c');
+/** Round-trip message size unless told. */
 const MESSAGE_BYTES = 64;
 /** Corosync round trips per fault run (≈ 5 s at its ≈ 250 µs round trip, plus the stall). */
 const COROSYNC_ROUND_TRIPS = 20_000;
@@ -37,9 +39,10 @@ const LIMIT_GRACE_S = 10;
 /** Longest corolink round trip before the run is given up. */
 const ROUND_TRIP_TIMEOUT_MS = 30_000;
 
-/** Compiles the anchors' cpgbench.c into `dir` (once) and returns the binary. */
+/** Compiles ./cpgbench.c into `dir` (once per version of the source) and returns the binary. */
 export async function buildCpgbench(dir: string): Promise<string> {
-  const binary = join(dir, 'cpgbench');
+  const version = createHash('sha256').update(readFileSync(SOURCE)).digest('hex').slice(0, 12);
+  const binary = join(dir, `cpgbench-${version}`);
   if (!existsSync(binary)) {
     mkdirSync(dir, { recursive: true });
     await promisify(execFile)('gcc', ['-O2', '-o', binary, SOURCE, '-lcpg'], { timeout: 60_000 });
@@ -47,12 +50,25 @@ export async function buildCpgbench(dir: string): Promise<string> {
   return binary;
 }
 
+/** One sender's messages as a cpgbench process saw them delivered. */
+export interface CpgbenchSender {
+  nodeid: number;
+  delivered: number;
+  /** From the earliest sender's start to this sender's last message delivered here. */
+  last_from_send_start_s: number;
+}
+
+/** cpgbench's JSON line (the fields read here; the rest as printed). */
+export type CpgbenchResult = Record<string, number | string | boolean | CpgbenchSender[]> & {
+  per_sender?: CpgbenchSender[];
+};
+
 /** What one cpgbench process printed, with its exit code (5: incomplete, its -T limit was reached). */
 export interface CpgbenchRun {
   nodeid: number;
   code: number | null;
   /** Its JSON line, or undefined when it printed none (killed, or failed before the end). */
-  result: Record<string, number | string | boolean> | undefined;
+  result: CpgbenchResult | undefined;
 }
 
 /**
@@ -117,6 +133,7 @@ export async function corosyncRoundTrips(
   faultAfterMs: number,
   fault: () => Promise<unknown>,
   count = COROSYNC_ROUND_TRIPS,
+  { bytes = MESSAGE_BYTES, warmup = WARMUP }: { bytes?: number; warmup?: number } = {},
 ): Promise<RoundTrips> {
   const group = `rt${process.pid}${Date.now() % 100000}`;
   const receivers = [2, 3].map((n) => runCpgbench(lab, cpgbench, n, group, ['-m', 'recv', '-S', '1']));
@@ -125,11 +142,11 @@ export async function corosyncRoundTrips(
     '-m',
     'lat',
     '-s',
-    String(MESSAGE_BYTES),
+    String(bytes),
     '-n',
     String(count),
     '-W',
-    String(WARMUP),
+    String(warmup),
     '-w',
     '3',
   ]);
@@ -142,7 +159,7 @@ export async function corosyncRoundTrips(
   for (const other of others) if (other.code !== 0) throw new Error(`cpgbench -m recv on n${other.nodeid} failed`);
   return {
     n: result.rtt_n,
-    total: result.rtt_n + WARMUP,
+    total: result.rtt_n + warmup,
     p50Us: Number(result.rtt_us_p50),
     p99Us: Number(result.rtt_us_p99),
     maxUs: Number(result.rtt_us_max),
@@ -151,14 +168,18 @@ export async function corosyncRoundTrips(
 
 /**
  * corolink: the same through the client library, for `durationMs` (or until `count` measured round trips, after
- * `warmup` unmeasured ones).
+ * `warmup` unmeasured ones), with messages of `bytes` bytes.
  */
 export async function corolinkRoundTrips(
   lab: NetnsLab,
   durationMs: number,
   faultAfterMs: number,
   fault: () => Promise<unknown>,
-  { count = Number.POSITIVE_INFINITY, warmup = 0 }: { count?: number; warmup?: number } = {},
+  {
+    count = Number.POSITIVE_INFINITY,
+    warmup = 0,
+    bytes = MESSAGE_BYTES,
+  }: { count?: number; warmup?: number; bytes?: number } = {},
 ): Promise<RoundTrips> {
   const clients = await Promise.all(
     [1, 2, 3].map((n) => CorolinkClient.connect({ socket: lab.socket(n), reconnect: false })),
@@ -176,7 +197,7 @@ export async function corolinkRoundTrips(
     const end = performance.now() + durationMs;
     let seq = 0;
     for (; performance.now() < end && rtts.length < count; seq++) {
-      const text = `${seq}:`.padEnd(MESSAGE_BYTES, '.');
+      const text = `${seq}:`.padEnd(bytes, '.');
       const started = performance.now();
       let timer: NodeJS.Timeout | undefined;
       const delivered = new Promise<void>((done, fail) => {

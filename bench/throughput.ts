@@ -1,13 +1,14 @@
 /**
- * Agreed (CPG) throughput on a 3-host lab, one sender on n1, every host a group member: messages and MB per
- * second received per node, counted from the sender's start to the node's last delivery (cpgbench's
- * `msgs_per_s`, the figure in ../shared/anchors/corosync-figures.md), the median of the 3 nodes. Corosync:
- * ../shared/anchors/corosync/cpgbench.c `-m send` / `-m recv` in the hosts' namespaces; corolink: the client
- * library's CPG on the lab daemons' admin sockets, sending like bench/totem.ts (./cpg-send.ts: the library's
- * flow control). Both send `count` messages of `bytes` bytes; every run is bounded in time.
+ * Agreed (CPG) throughput on a 3-host lab, every host a group member, with one sender on n1 or one sender on every
+ * node: messages and MB per second received per node, counted from the (earliest) sender's start to the node's last
+ * delivery (cpgbench's `msgs_per_s`, the figure in ../shared/anchors/corosync-figures.md), the median of the 3
+ * nodes; with several senders also each sender's rate and the max/min of those (the fairness of the flow control).
+ * Corosync: ./cpgbench.c `-m send` / `-m recv` in the hosts' namespaces; corolink: the client library's CPG on the
+ * lab daemons' admin sockets, sending like bench/totem.ts (./cpg-send.ts: the library's flow control). Each sender
+ * sends `count` messages of `bytes` bytes; every run is bounded in time.
  */
 import { CorolinkClient } from '../src/client/client.ts';
-import type { CpgConfchg, CpgGroup } from '../src/client/cpg-group.ts';
+import type { CpgConfchg, CpgGroup, CpgMessage } from '../src/client/cpg-group.ts';
 import type { NetnsLab } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
 import { runCpgbench } from './round-trips.ts';
@@ -16,16 +17,32 @@ import { runCpgbench } from './round-trips.ts';
 export interface Throughput {
   msgsPerS: number;
   mbPerS: number;
-  /** Messages the sender got out. */
+  /** Messages the senders got out, all senders together. */
   sent: number;
   /** Messages delivered, per node 1…3. */
   delivered: number[];
+}
+
+/** Throughput with a sender on every node. */
+export interface MultiThroughput extends Throughput {
+  /** Per sender (n1…n3): its messages delivered per second, median of the receiving nodes. */
+  perSenderMsgsPerS: number[];
+  /** Fastest sender's rate ÷ slowest one's (1 = a fair share each). */
+  fairness: number;
+}
+
+/** What one node received from one sender. */
+interface Received {
+  delivered: number;
+  /** From the (earliest) sender's start to this sender's last message delivered on the node; 0 if none. */
+  seconds: number;
 }
 
 /** Longest wait for the 3-member group. */
 const JOIN_TIMEOUT_MS = 10_000;
 /** Longest wait, after the last send, for every node to deliver everything. */
 const DRAIN_TIMEOUT_MS = 15_000;
+const NODES = [1, 2, 3];
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function median(values: number[]): number {
@@ -34,14 +51,78 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function summarize(bytes: number, sent: number, perNode: { delivered: number; seconds: number }[]): Throughput {
-  const rates = perNode.filter((r) => r.seconds > 0).map((r) => r.delivered / r.seconds);
-  if (rates.length === 0) throw new Error(`throughput ${bytes} B: no node delivered anything`);
-  const msgsPerS = median(rates);
-  return { msgsPerS, mbPerS: (msgsPerS * bytes) / 1e6, sent, delivered: perNode.map((r) => r.delivered) };
+/** `perNode[node][sender]`: every sender's messages on every node → the node-median rates. */
+function summarize(bytes: number, sent: number, perNode: Received[][]): Throughput & { perSender: number[] } {
+  const nodeRates = perNode
+    .map((senders) => ({
+      delivered: senders.reduce((a, r) => a + r.delivered, 0),
+      seconds: Math.max(...senders.map((r) => r.seconds)),
+    }))
+    .filter((r) => r.seconds > 0)
+    .map((r) => r.delivered / r.seconds);
+  if (nodeRates.length === 0) throw new Error(`throughput ${bytes} B: no node delivered anything`);
+  const msgsPerS = median(nodeRates);
+  const senders = perNode[0]!.map((_, s) => s);
+  const perSender = senders.map((s) =>
+    median(perNode.map((node) => node[s]!).map((r) => (r.seconds > 0 ? r.delivered / r.seconds : 0))),
+  );
+  return {
+    msgsPerS,
+    mbPerS: (msgsPerS * bytes) / 1e6,
+    sent,
+    delivered: perNode.map((senders) => senders.reduce((a, r) => a + r.delivered, 0)),
+    perSender,
+  };
 }
 
-/** Corosync: cpgbench sender on n1, receivers on n2 and n3; each stops after `limitS` (-T) at the latest. */
+function multi(bytes: number, sent: number, perNode: Received[][]): MultiThroughput {
+  const { perSender, ...total } = summarize(bytes, sent, perNode);
+  const slowest = Math.min(...perSender);
+  return {
+    ...total,
+    perSenderMsgsPerS: perSender,
+    fairness: slowest > 0 ? Math.max(...perSender) / slowest : Number.POSITIVE_INFINITY,
+  };
+}
+
+/** cpgbench on every node, `senders` of them in send mode; what each node received from each sender. */
+async function corosyncRun(
+  lab: NetnsLab,
+  cpgbench: string,
+  senders: number[],
+  bytes: number,
+  count: number,
+  limitS: number,
+): Promise<Received[][]> {
+  const group = `tp${process.pid}${Date.now() % 100000}`;
+  const common = ['-S', String(senders.length)];
+  const receivers = NODES.filter((n) => !senders.includes(n)).map((n) =>
+    runCpgbench(lab, cpgbench, n, group, ['-m', 'recv', ...common], limitS),
+  );
+  await pause(500);
+  const sending = senders.map((n) =>
+    runCpgbench(
+      lab,
+      cpgbench,
+      n,
+      group,
+      ['-m', 'send', '-s', String(bytes), '-n', String(count), ...common, '-w', String(NODES.length)],
+      limitS,
+    ),
+  );
+  const runs = await Promise.all([...sending, ...receivers]);
+  return NODES.map((n) => {
+    const result = runs.find((run) => run.nodeid === n)?.result;
+    if (result && result.complete !== true)
+      console.error(`cpgbench ${bytes} B on n${n}: incomplete within ${limitS} s`);
+    return senders.map((s) => {
+      const from = result?.per_sender?.find((p) => p.nodeid === s);
+      return from ? { delivered: from.delivered, seconds: from.last_from_send_start_s } : { delivered: 0, seconds: 0 };
+    });
+  });
+}
+
+/** Corosync, one sender (n1): cpgbench sender on n1, receivers on n2 and n3; each stops after `limitS` at the latest. */
 export async function corosyncThroughput(
   lab: NetnsLab,
   cpgbench: string,
@@ -49,77 +130,105 @@ export async function corosyncThroughput(
   count: number,
   limitS: number,
 ): Promise<Throughput> {
-  const group = `tp${process.pid}${Date.now() % 100000}`;
-  const receivers = [2, 3].map((n) => runCpgbench(lab, cpgbench, n, group, ['-m', 'recv', '-S', '1'], limitS));
-  await pause(500);
-  const sender = runCpgbench(
-    lab,
-    cpgbench,
-    1,
-    group,
-    ['-m', 'send', '-s', String(bytes), '-n', String(count), '-S', '1', '-w', '3'],
-    limitS,
-  );
-  const runs = await Promise.all([sender, ...receivers]);
-  const perNode = runs.map((run) => {
-    if (!run.result) return { delivered: 0, seconds: 0 };
-    if (run.result.complete !== true)
-      console.error(`cpgbench ${bytes} B on n${run.nodeid}: incomplete within ${limitS} s`);
-    return { delivered: Number(run.result.delivered), seconds: Number(run.result.elapsed_from_send_start_s) };
-  });
-  return summarize(bytes, runs[0]!.result ? count : Number.NaN, perNode);
+  const perNode = await corosyncRun(lab, cpgbench, [1], bytes, count, limitS);
+  const { perSender: _, ...t } = summarize(bytes, count, perNode);
+  return t;
 }
 
-/** corolink: the client library on n1 sends for at most `sendLimitMs`; n1…n3 count deliveries. */
-export async function corolinkThroughput(
+/** Corosync, a cpgbench sender of `count` messages on every node. */
+export async function corosyncMultiThroughput(
   lab: NetnsLab,
+  cpgbench: string,
+  bytes: number,
+  count: number,
+  limitS: number,
+): Promise<MultiThroughput> {
+  return multi(bytes, count * NODES.length, await corosyncRun(lab, cpgbench, NODES, bytes, count, limitS));
+}
+
+/**
+ * corolink: a client on every node joins the group; `senders` each send for at most `sendLimitMs`; every node
+ * counts each sender's deliveries. Resolves with what each node received from each sender and the messages sent.
+ */
+async function corolinkRun(
+  lab: NetnsLab,
+  senders: number[],
   bytes: number,
   count: number,
   sendLimitMs: number,
-): Promise<Throughput> {
+): Promise<{ perNode: Received[][]; sent: number }> {
   const name = `tp${process.pid}${Date.now() % 100000}`;
   const clients: CorolinkClient[] = [];
   try {
     const lost: string[] = [];
-    for (const n of [1, 2, 3]) {
+    for (const n of NODES) {
       const client = await CorolinkClient.connect({ socket: lab.socket(n), reconnect: false });
       // The daemon closes a client that reads its deliveries too slowly (docs/client.md): say so.
       client.on('disconnected', (error) => lost.push(`n${n}: ${error.message}`));
       clients.push(client);
     }
-    const counts = [0, 0, 0];
-    const last = [0, 0, 0];
+    // counts[node][sender], last[node][sender]: performance.now() of the last delivery.
+    const counts = NODES.map(() => senders.map(() => 0));
+    const last = NODES.map(() => senders.map(() => 0));
     let members = 0;
     const groups: CpgGroup[] = [];
     for (const [i, client] of clients.entries()) {
       const group = await client.cpgJoin(name);
       // Attached right after the join: its events are held until then.
       if (i === 0) group.on('confchg', (c: CpgConfchg) => (members = c.members.length));
-      group.on('message', () => {
-        counts[i]!++;
-        last[i] = performance.now();
+      group.on('message', (m: CpgMessage) => {
+        const s = senders.indexOf(m.nodeid);
+        if (s < 0) return;
+        counts[i]![s]!++;
+        last[i]![s] = performance.now();
       });
       groups.push(group);
     }
     const joinDeadline = Date.now() + JOIN_TIMEOUT_MS;
-    while (members < 3) {
+    while (members < NODES.length) {
       if (Date.now() > joinDeadline) throw new Error(`corolink throughput: only ${members} group members`);
       await pause(10);
     }
     const payload = Buffer.alloc(bytes, 0x5a);
     const start = performance.now();
-    const stopAt = start + sendLimitMs;
-    const sent = await sendMany(groups[0]!, payload, count, stopAt);
-    const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (counts.some((c) => c < sent) && lost.length === 0 && Date.now() < drainDeadline) await pause(10);
-    if (counts.some((c) => c < sent))
-      console.error(`corolink throughput ${bytes} B: delivered ${counts} of ${sent}; lost connections: ${lost}`);
-    return summarize(
-      bytes,
-      sent,
-      counts.map((delivered, i) => ({ delivered, seconds: delivered > 0 ? (last[i]! - start) / 1000 : 0 })),
+    const sent = await Promise.all(
+      senders.map((n) => sendMany(groups[NODES.indexOf(n)]!, payload, count, start + sendLimitMs)),
     );
+    const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
+    const behind = () => counts.some((node) => node.some((c, s) => c < sent[s]!));
+    while (behind() && lost.length === 0 && Date.now() < drainDeadline) await pause(10);
+    if (behind())
+      console.error(
+        `corolink throughput ${bytes} B: delivered ${JSON.stringify(counts)} of ${sent}; lost connections: ${lost}`,
+      );
+    const perNode = counts.map((node, i) =>
+      node.map((delivered, s) => ({ delivered, seconds: delivered > 0 ? (last[i]![s]! - start) / 1000 : 0 })),
+    );
+    return { perNode, sent: sent.reduce((a, b) => a + b, 0) };
   } finally {
     for (const client of clients) client.close();
   }
+}
+
+/** corolink, one sender: the client library on n1 sends for at most `sendLimitMs`; n1…n3 count deliveries. */
+export async function corolinkThroughput(
+  lab: NetnsLab,
+  bytes: number,
+  count: number,
+  sendLimitMs: number,
+): Promise<Throughput> {
+  const { perNode, sent } = await corolinkRun(lab, [1], bytes, count, sendLimitMs);
+  const { perSender: _, ...t } = summarize(bytes, sent, perNode);
+  return t;
+}
+
+/** corolink, a sender on every node, each sending `count` messages for at most `sendLimitMs`. */
+export async function corolinkMultiThroughput(
+  lab: NetnsLab,
+  bytes: number,
+  count: number,
+  sendLimitMs: number,
+): Promise<MultiThroughput> {
+  const { perNode, sent } = await corolinkRun(lab, NODES, bytes, count, sendLimitMs);
+  return multi(bytes, sent, perNode);
 }

@@ -3,18 +3,21 @@
  * (Debian's package) and with corolink, both at their default timings and link mode (passive), plus Corosync in
  * active link mode (every packet on every link) as a second reference for the cable cut; rounds interleaved, the
  * engine order rotating from run to run. Measured:
- * - from log timestamps of node 1 (both engines log the same lines): link-down detection after a pulled cable,
- *   crash → new membership, partition heal → merged membership;
+ * - from log timestamps of node 1 (both engines log the same lines): cold start (3 daemons started at once →
+ *   Members[3] and quorate), link-down detection after a pulled cable, crash → new membership, restart of the
+ *   crashed daemon → rejoined (Members[3]), partition heal → merged membership;
  * - the longest agreed round trip (the delivery stall) while link0 of node 3 is pulled, with the round-trip
  *   p50/p99 and the bytes every host sent on each link during that run (veth tx counters);
- * - agreed throughput, one sender on node 1, received per node, for 64 B, 1 KiB and 64 KiB (bench/throughput.ts);
+ * - agreed throughput, one sender on node 1, received per node, for 64 B, 1 KiB and 64 KiB, and with a sender on
+ *   every node, 1 KiB: each sender's rate, the total and the fastest/slowest sender ratio (bench/throughput.ts);
  * - resident memory per daemon when idle and right after the throughput runs;
  * - idle cost: CPU seconds per daemon over 30 s of a quiet cluster (bench/idle-cpu.ts; also `npm run bench:idle`);
  * - self-delivery latency on an idle ring once the daemons are warm (after the throughput runs): p50/p99 of 2000
- *   round trips of 64 B after 100 unmeasured ones, as Corosync's anchor figures.
+ *   round trips of 64 B and of 1 KiB (500 of 64 KiB) after unmeasured ones, as Corosync's anchor figures.
  * Prints a table (median, min–max of BENCH_RUNS rounds, default 5, and the ratio corolink/corosync) and, as the
- * last line, one JSON object with every figure and ratio. Every wait is bounded.
- * Needs root, iproute2 and `apt-get install corosync libcpg-dev` (gcc builds ../shared/anchors/corosync/cpgbench.c).
+ * last line, one JSON object with every figure and ratio. Every wait is bounded; a measurement that fails is
+ * reported (in the table's footer and the JSON's `failures`) and the round goes on without it.
+ * Needs root, iproute2 and `apt-get install corosync libcpg-dev` (gcc builds ./cpgbench.c).
  */
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,15 +28,25 @@ import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
 import { idleCpu } from './idle-cpu.ts';
 import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips } from './round-trips.ts';
-import { corolinkThroughput, corosyncThroughput, type Throughput } from './throughput.ts';
+import {
+  corolinkMultiThroughput,
+  corolinkThroughput,
+  corosyncMultiThroughput,
+  corosyncThroughput,
+  type MultiThroughput,
+  type Throughput,
+} from './throughput.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** Round-trip runs: the cable is pulled this far in; corolink's run lasts ROUND_TRIP_MS. */
 const FAULT_AFTER_MS = 2_000;
 const ROUND_TRIP_MS = 8_000;
 /** Idle-ring latency: measured round trips after warm-up ones (as the anchors: 2000, cpgbench's default 100). */
-const LATENCY_ROUND_TRIPS = 2_000;
-const LATENCY_WARMUP = 100;
+const LATENCIES = [
+  { key: 'lat', label: '64 B', bytes: 64, count: 2_000, warmup: 100 },
+  { key: 'lat1k', label: '1 KiB', bytes: 1024, count: 2_000, warmup: 100 },
+  { key: 'lat64k', label: '64 KiB', bytes: 64 * 1024, count: 500, warmup: 50 },
+] as const;
 const LATENCY_LIMIT_MS = 30_000;
 /** Throughput: messages per size (a few seconds at Corosync's anchor rates), and the time limits per size. */
 const SIZES = [
@@ -41,6 +54,8 @@ const SIZES = [
   { key: '1k', label: '1 KiB', bytes: 1024, count: 60_000 },
   { key: '64k', label: '64 KiB', bytes: 64 * 1024, count: 3_000 },
 ] as const;
+/** A sender on every node: this many messages of this size each (together as many as the 1-sender 1 KiB run). */
+const MULTI = { key: 'Multi1k', label: '1 KiB', bytes: 1024, count: 20_000 } as const;
 const COROSYNC_THROUGHPUT_LIMIT_S = 20;
 const COROLINK_SEND_LIMIT_MS = 8_000;
 const EVENT_TIMEOUT_MS = 30_000;
@@ -61,17 +76,25 @@ interface Engine {
   pid(nodeid: number): number | undefined;
   /** Agreed round trips from n1 with `fault` injected FAULT_AFTER_MS into the run. */
   roundTrips(fault: () => Promise<unknown>): Promise<RoundTrips>;
-  /** Self-delivery latency on an idle ring. */
-  latency(): Promise<RoundTrips>;
+  /** Self-delivery latency on an idle ring: `count` round trips of `bytes` bytes after `warmup` ones. */
+  latency(bytes: number, count: number, warmup: number): Promise<RoundTrips>;
   /** Agreed throughput of `count` messages of `bytes` bytes from n1. */
   throughput(bytes: number, count: number): Promise<Throughput>;
+  /** Agreed throughput of `count` messages of `bytes` bytes from every node at once. */
+  multiThroughput(bytes: number, count: number): Promise<MultiThroughput>;
   stop(): Promise<void>;
 }
 
 const noFault = async () => undefined;
 
+/** An engine on a fresh lab, its daemons not started (the round times their cold start). */
 async function corolinkEngine(): Promise<Engine> {
-  const lab = await NetnsLab.up({ dir: mkdtempSync(join(tmpdir(), 'corolink-bench-')), nodes: 3, links: 2 });
+  const lab = await NetnsLab.up({
+    dir: mkdtempSync(join(tmpdir(), 'corolink-bench-')),
+    nodes: 3,
+    links: 2,
+    daemons: false,
+  });
   return {
     name: 'corolink',
     lab,
@@ -80,9 +103,9 @@ async function corolinkEngine(): Promise<Engine> {
     crash: (n) => lab.crash(n),
     pid: (n) => lab.pid(n),
     roundTrips: (fault) => corolinkRoundTrips(lab, ROUND_TRIP_MS, FAULT_AFTER_MS, fault),
-    latency: () =>
-      corolinkRoundTrips(lab, LATENCY_LIMIT_MS, 0, noFault, { count: LATENCY_ROUND_TRIPS, warmup: LATENCY_WARMUP }),
+    latency: (bytes, count, warmup) => corolinkRoundTrips(lab, LATENCY_LIMIT_MS, 0, noFault, { count, warmup, bytes }),
     throughput: (bytes, count) => corolinkThroughput(lab, bytes, count, COROLINK_SEND_LIMIT_MS),
+    multiThroughput: (bytes, count) => corolinkMultiThroughput(lab, bytes, count, COROLINK_SEND_LIMIT_MS),
     stop: () => lab.down(),
   };
 }
@@ -95,13 +118,6 @@ async function corosyncEngine(cpgbench: string, mode: 'passive' | 'active'): Pro
     daemons: false,
   });
   const hosts = new CorosyncHosts(lab, mode);
-  try {
-    for (const n of lab.nodeids) await hosts.start(n);
-  } catch (error) {
-    await hosts.stopAll();
-    await lab.down();
-    throw error;
-  }
   return {
     name: mode === 'active' ? 'corosync-active' : 'corosync',
     lab,
@@ -110,8 +126,10 @@ async function corosyncEngine(cpgbench: string, mode: 'passive' | 'active'): Pro
     crash: (n) => hosts.stop(n, 'SIGKILL'),
     pid: (n) => hosts.pid(n),
     roundTrips: (fault) => corosyncRoundTrips(lab, cpgbench, FAULT_AFTER_MS, fault),
-    latency: () => corosyncRoundTrips(lab, cpgbench, 0, noFault, LATENCY_ROUND_TRIPS),
+    latency: (bytes, count, warmup) => corosyncRoundTrips(lab, cpgbench, 0, noFault, count, { bytes, warmup }),
     throughput: (bytes, count) => corosyncThroughput(lab, cpgbench, bytes, count, COROSYNC_THROUGHPUT_LIMIT_S),
+    multiThroughput: (bytes, count) =>
+      corosyncMultiThroughput(lab, cpgbench, bytes, count, COROSYNC_THROUGHPUT_LIMIT_S),
     stop: async () => {
       await hosts.stopAll();
       await lab.down();
@@ -197,62 +215,107 @@ async function cutStall(engine: Engine): Promise<Sample> {
   };
 }
 
-/** Every measurement, on one freshly built lab. */
-async function fullRound(engine: Engine): Promise<Sample> {
-  const { lab } = engine;
-  await lineAfter(engine.logFile(1), 0, /Members\[3\]/);
-  await pause(SETTLE_MS);
-  const rssIdleMiB = meanRssMiB(engine);
-  const idle = await idleCpu(lab.nodeids.map((n) => engine.pid(n) ?? Number.NaN));
+/** Reports a measurement that failed (the round goes on without it). */
+type Fail = (what: string, error: unknown) => void;
+
+/** Runs one measurement; a failure is reported through `fail` and leaves `undefined`. */
+async function attempt<T>(what: string, fail: Fail, measure: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await measure();
+  } catch (error) {
+    fail(what, error);
+    return undefined;
+  }
+}
+
+/** Cold start: the 3 daemons started at once → n1 logs Members[3] and its quorum (both, the later one), seconds. */
+async function coldStart(engine: Engine): Promise<number> {
+  const log = engine.logFile(1);
+  const from = size(log);
+  const t0 = Date.now();
+  await Promise.all(engine.lab.nodeids.map((n) => engine.start(n)));
+  const members = await lineAfter(log, from, /Members\[3\]/);
+  const quorate = await lineAfter(log, from, /within the primary component/);
+  return (Math.max(members, quorate) - t0) / 1000;
+}
+
+/** Throughput, 1 sender per size, then a sender on every node; RSS right after; memberships the load caused. */
+async function throughputs(engine: Engine, fail: Fail): Promise<Sample> {
   const tput: Sample = {};
   const logFrom = size(engine.logFile(1));
   for (const s of SIZES) {
-    const t = await engine.throughput(s.bytes, s.count);
+    const t = await attempt(`throughput ${s.label}`, fail, () => engine.throughput(s.bytes, s.count));
+    if (!t) continue;
     tput[`tput${s.key}MsgsPerS`] = t.msgsPerS;
     tput[`tput${s.key}MBPerS`] = t.mbPerS;
     console.error(
       `  ${engine.name} ${s.label}: ${Math.round(t.msgsPerS)} msgs/s, sent ${t.sent}, delivered ${t.delivered}`,
     );
   }
-  const rssLoadedMiB = meanRssMiB(engine);
+  const m = await attempt(`throughput 3 senders × ${MULTI.label}`, fail, () =>
+    engine.multiThroughput(MULTI.bytes, MULTI.count),
+  );
+  if (m) {
+    tput[`tput${MULTI.key}MsgsPerS`] = m.msgsPerS;
+    tput[`tput${MULTI.key}MBPerS`] = m.mbPerS;
+    for (const [i, rate] of m.perSenderMsgsPerS.entries()) tput[`tput${MULTI.key}N${i + 1}MsgsPerS`] = rate;
+    tput[`tput${MULTI.key}Fairness`] = m.fairness;
+    console.error(
+      `  ${engine.name} 3 senders × ${MULTI.label}: ${Math.round(m.msgsPerS)} msgs/s, per sender ` +
+        `${m.perSenderMsgsPerS.map(Math.round)}, sent ${m.sent}, delivered ${m.delivered}`,
+    );
+  }
+  tput.rssLoadedMiB = meanRssMiB(engine);
   // Membership changes the load caused (token lost while a daemon was starved): they cut into the throughput.
   tput.tputNewMemberships = readFileSync(engine.logFile(1))
     .subarray(logFrom)
     .toString()
     .split('\n')
     .filter((line) => /A new membership/.test(line)).length;
-  // Latency once the daemons are warm (corolink's JIT has compiled the paths), on an idle ring again.
-  await pause(SETTLE_MS);
-  const lat = await engine.latency();
-  await pause(SETTLE_MS);
-  const linkDownS = await timeTo(engine, /link: host: 3 link: 0 is down/, () => lab.cut(3, 0));
+  return tput;
+}
+
+/** The faults in order, each undoing the previous one; the first that fails ends the sequence (state unknown). */
+async function faults(engine: Engine, sample: Sample): Promise<void> {
+  const { lab } = engine;
+  sample.linkDownS = await timeTo(engine, /link: host: 3 link: 0 is down/, () => lab.cut(3, 0));
   await timeTo(engine, /host: 3 link: 0 is up/, () => lab.restore(3, 0));
   await pause(SETTLE_MS);
-  const cut = await cutStall(engine);
+  Object.assign(sample, await cutStall(engine));
   await timeTo(engine, /host: 3 link: 0 is up/, () => lab.restore(3, 0));
   await pause(SETTLE_MS);
-  const crashS = await timeTo(engine, /A new membership/, () => engine.crash(3));
-  await timeTo(engine, /Members\[3\]/, () => engine.start(3));
+  sample.crashS = await timeTo(engine, /A new membership/, () => engine.crash(3));
+  sample.rejoinS = await timeTo(engine, /Members\[3\]/, () => engine.start(3));
   await pause(SETTLE_MS);
   await timeTo(engine, /Members\[2\]/, () => lab.partition([[1, 2], [3]]));
   await pause(SETTLE_MS);
-  const healS = await timeTo(engine, /Members\[3\]/, () => lab.heal());
-  return {
-    linkDownS,
-    ...cut,
-    crashS,
-    healS,
-    latP50Us: lat.p50Us,
-    latP99Us: lat.p99Us,
-    ...tput,
-    rssIdleMiB,
-    rssLoadedMiB,
-    idleCpuS: idle.meanS,
-  };
+  sample.healS = await timeTo(engine, /Members\[3\]/, () => lab.heal());
+}
+
+/** Every measurement, on one freshly built lab; a failed one is reported through `fail`, the rest go on. */
+async function fullRound(engine: Engine, fail: Fail): Promise<Sample> {
+  const { lab } = engine;
+  const sample: Sample = { coldStartS: await coldStart(engine) };
+  await pause(SETTLE_MS);
+  sample.rssIdleMiB = meanRssMiB(engine);
+  sample.idleCpuS = (await idleCpu(lab.nodeids.map((n) => engine.pid(n) ?? Number.NaN))).meanS;
+  Object.assign(sample, await throughputs(engine, fail));
+  // Latency once the daemons are warm (corolink's JIT has compiled the paths), on an idle ring again.
+  for (const l of LATENCIES) {
+    await pause(SETTLE_MS);
+    const lat = await attempt(`latency ${l.label}`, fail, () => engine.latency(l.bytes, l.count, l.warmup));
+    if (!lat) continue;
+    sample[`${l.key}P50Us`] = lat.p50Us;
+    sample[`${l.key}P99Us`] = lat.p99Us;
+  }
+  await pause(SETTLE_MS);
+  await attempt('faults', fail, () => faults(engine, sample));
+  return sample;
 }
 
 /** The second reference (Corosync in active link mode): only the cut stall and its bytes per link. */
 async function cutRound(engine: Engine): Promise<Sample> {
+  await Promise.all(engine.lab.nodeids.map((n) => engine.start(n)));
   await lineAfter(engine.logFile(1), 0, /Members\[3\]/);
   await pause(SETTLE_MS);
   return cutStall(engine);
@@ -266,6 +329,11 @@ function median(values: number[]): number {
 
 /** The table's rows: JSON key, label, decimals. */
 const METRICS: { key: string; label: string; digits: number }[] = [
+  {
+    key: 'coldStartS',
+    label: 'cold start: 3 daemons started at once → n1 logs Members[3] and quorate (s)',
+    digits: 2,
+  },
   { key: 'linkDownS', label: 'link-down detection: n3 link0 pulled → n1 logs it down (s)', digits: 2 },
   { key: 'cutStallS', label: 'cut stall: longest agreed round trip while n3 link0 is pulled (s)', digits: 3 },
   { key: 'rttP50Us', label: 'round trip p50 in the cut run (µs)', digits: 0 },
@@ -274,13 +342,36 @@ const METRICS: { key: string; label: string; digits: number }[] = [
   { key: 'cutTxLink1MB', label: 'sent on link1 in the cut run, all hosts (MB)', digits: 2 },
   { key: 'cutTxPerRtB', label: 'sent on both links per round trip in the cut run (B)', digits: 0 },
   { key: 'crashS', label: 'crash: kill -9 n3 → n1 logs a new membership (s)', digits: 2 },
+  { key: 'rejoinS', label: 'restart: crashed n3 started again → n1 logs Members[3] (s)', digits: 2 },
   { key: 'healS', label: 'partition {1,2} / {3} healed → n1 logs Members[3] (s)', digits: 2 },
-  { key: 'latP50Us', label: 'self-delivery latency p50, idle ring, 64 B (µs)', digits: 0 },
-  { key: 'latP99Us', label: 'self-delivery latency p99, idle ring, 64 B (µs)', digits: 0 },
+  ...LATENCIES.flatMap((l) => [
+    { key: `${l.key}P50Us`, label: `self-delivery latency p50, idle ring, ${l.label} (µs)`, digits: 0 },
+    { key: `${l.key}P99Us`, label: `self-delivery latency p99, idle ring, ${l.label} (µs)`, digits: 0 },
+  ]),
   ...SIZES.flatMap((s) => [
     { key: `tput${s.key}MsgsPerS`, label: `agreed throughput ${s.label}, 1 sender, per node (msgs/s)`, digits: 0 },
     { key: `tput${s.key}MBPerS`, label: `agreed throughput ${s.label}, 1 sender, per node (MB/s)`, digits: 2 },
   ]),
+  {
+    key: `tput${MULTI.key}MsgsPerS`,
+    label: `agreed throughput ${MULTI.label}, 3 senders, all senders per node (msgs/s)`,
+    digits: 0,
+  },
+  {
+    key: `tput${MULTI.key}MBPerS`,
+    label: `agreed throughput ${MULTI.label}, 3 senders, all senders per node (MB/s)`,
+    digits: 2,
+  },
+  ...[1, 2, 3].map((n) => ({
+    key: `tput${MULTI.key}N${n}MsgsPerS`,
+    label: `agreed throughput ${MULTI.label}, 3 senders: n${n}'s messages per node (msgs/s)`,
+    digits: 0,
+  })),
+  {
+    key: `tput${MULTI.key}Fairness`,
+    label: `3 senders × ${MULTI.label}: fastest sender's rate ÷ slowest's`,
+    digits: 2,
+  },
   { key: 'tputNewMemberships', label: 'new memberships n1 logged during the throughput runs (count)', digits: 0 },
   { key: 'rssIdleMiB', label: 'RSS per daemon, idle (MiB)', digits: 1 },
   { key: 'idleCpuS', label: 'CPU per daemon over 30 s idle (s)', digits: 2 },
@@ -308,7 +399,7 @@ const makers: Record<EngineName, () => Promise<Engine>> = {
   'corosync-active': () => corosyncEngine(cpgbench, 'active'),
   corolink: corolinkEngine,
 };
-const rounds: Record<EngineName, (engine: Engine) => Promise<Sample>> = {
+const rounds: Record<EngineName, (engine: Engine, fail: Fail) => Promise<Sample>> = {
   corosync: fullRound,
   'corosync-active': cutRound,
   corolink: fullRound,
@@ -324,7 +415,10 @@ for (let run = 0; run < RUNS; run++) {
     try {
       const engine = await makers[name]();
       try {
-        const sample = await rounds[name](engine);
+        const sample = await rounds[name](engine, (what, error) => {
+          failures.push(`run ${run + 1} ${name} ${what}: ${(error as Error).message}`);
+          console.error(`run ${run + 1}/${RUNS} ${name}: ${what} FAILED:`, error);
+        });
         samples[name].push(sample);
         console.error(
           `run ${run + 1}/${RUNS} ${name} (${((Date.now() - t0) / 1000).toFixed(0)} s): ${JSON.stringify(sample)}`,

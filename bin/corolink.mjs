@@ -3,9 +3,8 @@
 import v8 from 'node:v8';
 
 if (process.argv[2] === 'daemon') {
-  // A long-running node allocates little per message: a small young generation keeps its resident memory down
-  // (docs/daemon.md, bench:daemon) at no measurable cost to its throughput.
-  v8.setFlagsFromString('--max-semi-space-size=1');
+  // The heap limits are node flags given at start (DAEMON_NODE_FLAGS in src/base/limits.ts): V8 sizes its heap once.
+  // This one is read by the compilers as they run.
   v8.setFlagsFromString('--optimize-for-size');
 }
 // Source maps are built but not loaded by default (they cost a daemon ~6 MiB): NODE_OPTIONS=--enable-source-maps

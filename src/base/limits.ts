@@ -18,3 +18,14 @@ export const LINK_PRIORITY_MAX = 255;
 export const UINT32_MAX = 4_294_967_295;
 /** A percentage (token_warning) is at most this. */
 export const PERCENT_MAX = 100;
+
+/**
+ * V8 heap limits of the daemon, given to node when the daemon starts (they only take effect there: V8 sizes its
+ * heap once, so `v8.setFlagsFromString` at run time leaves the young generation at its 16 MiB semi-spaces):
+ * `src/lab` puts them before the script (LocalCluster, the netns lab, `npm start`), packaging/corolink.service
+ * passes the same in NODE_OPTIONS (test/daemon/node-flags.test.ts keeps the two equal). A 1 MiB semi-space keeps
+ * the young generation at 2 MiB instead of up to 32 MiB under load (docs/daemon.md "Memory"); the old-space
+ * ceiling sits above the largest bounded state (the replicated store's 128 MiB, cfs/limits.ts) and turns a leak
+ * into a restart instead of a host out of memory.
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--max-old-space-size=512'];

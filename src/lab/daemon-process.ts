@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../base/limits.ts';
 import { CorolinkClient } from '../client/client.ts';
 import { clusterConfigText } from '../config/index.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
@@ -87,6 +88,7 @@ export interface DaemonFiles {
 /** The arguments after the node executable that start one daemon. */
 export function daemonArgs(files: DaemonFiles): string[] {
   return [
+    ...DAEMON_NODE_FLAGS,
     BIN,
     'daemon',
     '-c',
