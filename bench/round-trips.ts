@@ -22,6 +22,11 @@ export interface RoundTrips {
   p50Us: number;
   p99Us: number;
   maxUs: number;
+  /** corolink only: epoch ms at which the longest round trip started, and at which the fault was injected. */
+  maxStartedAtMs?: number;
+  faultAtMs?: number;
+  /** corolink only: every measured round trip as [epoch ms it started, µs it took]. */
+  samples?: [number, number][];
 }
 
 /** The libcpg benchmark program provided with the Corosync anchors (../shared beside the checkout). */
@@ -171,13 +176,21 @@ export async function corolinkRoundTrips(
       if (waiting && m.nodeid === 1 && Buffer.from(m.data).subarray(0, waiting.seq.length).toString() === waiting.seq)
         waiting.done();
     });
-    const faulted = new Promise((r) => setTimeout(r, faultAfterMs)).then(fault);
+    let faultAtMs: number | undefined;
+    const faulted = new Promise((r) => setTimeout(r, faultAfterMs)).then(() => {
+      faultAtMs = Date.now();
+      return fault();
+    });
     const rtts: number[] = [];
+    const samples: [number, number][] = [];
+    let maxUs = -1;
+    let maxStartedAtMs: number | undefined;
     const end = performance.now() + durationMs;
     let seq = 0;
     for (; performance.now() < end && rtts.length < count; seq++) {
       const text = `${seq}:`.padEnd(MESSAGE_BYTES, '.');
       const started = performance.now();
+      const startedAtMs = Date.now();
       let timer: NodeJS.Timeout | undefined;
       const delivered = new Promise<void>((done, fail) => {
         waiting = { seq: `${seq}:`, done };
@@ -192,10 +205,17 @@ export async function corolinkRoundTrips(
       } finally {
         clearTimeout(timer);
       }
-      if (seq >= warmup) rtts.push((performance.now() - started) * 1000);
+      const rttUs = (performance.now() - started) * 1000;
+      if (seq < warmup) continue;
+      rtts.push(rttUs);
+      samples.push([startedAtMs, rttUs]);
+      if (rttUs > maxUs) {
+        maxUs = rttUs;
+        maxStartedAtMs = startedAtMs;
+      }
     }
     await faulted;
-    return percentiles(rtts, seq);
+    return { ...percentiles(rtts, seq), maxStartedAtMs, faultAtMs, samples };
   } finally {
     for (const client of clients) client.close();
   }

@@ -79,7 +79,8 @@ async function corolinkEngine(): Promise<Engine> {
     start: (n) => lab.start(n),
     crash: (n) => lab.crash(n),
     pid: (n) => lab.pid(n),
-    roundTrips: (fault) => corolinkRoundTrips(lab, ROUND_TRIP_MS, FAULT_AFTER_MS, fault),
+    // The same warm-up as cpgbench's (-W 100): the first round trips of a fresh client include the JIT's work.
+    roundTrips: (fault) => corolinkRoundTrips(lab, ROUND_TRIP_MS, FAULT_AFTER_MS, fault, { warmup: LATENCY_WARMUP }),
     latency: () =>
       corolinkRoundTrips(lab, LATENCY_LIMIT_MS, 0, noFault, { count: LATENCY_ROUND_TRIPS, warmup: LATENCY_WARMUP }),
     throughput: (bytes, count) => corolinkThroughput(lab, bytes, count, COROLINK_SEND_LIMIT_MS),
