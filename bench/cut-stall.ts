@@ -30,6 +30,8 @@ const ROUND_TRIP_MS = 5_000;
 const WARMUP = 100;
 /** Round trips that end within this long after the pull are the ones the failover path can stall (detection ≈ 0.3 s). */
 const CUT_WINDOW_MS = 400;
+/** The slowest round trips listed per round (when they started relative to the pull, ms; how long they took, ms). */
+const SLOWEST = 5;
 /** A hog stops by itself after this long even if this process dies before killing it. */
 const HOG_LIMIT_MS = 600_000;
 
@@ -62,7 +64,7 @@ if (reason) {
   process.exit(2);
 }
 const hogs = startHogs(HOGS);
-const rows: Record<string, number | string>[] = [];
+const rows: Record<string, unknown>[] = [];
 try {
   for (let run = 0; run < RUNS; run++) {
     const lab = await NetnsLab.up({ dir: mkdtempSync(join(tmpdir(), 'corolink-cut-')), nodes: 3, links: 2 });
@@ -83,6 +85,10 @@ try {
         stallMs: Number((rtt.maxUs / 1000).toFixed(1)),
         cutWindowMaxMs: Number(longest(inWindow).toFixed(1)),
         elsewhereMaxMs: Number(longest((started, us) => !inWindow(started, us)).toFixed(1)),
+        slowest: [...(rtt.samples ?? [])]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, SLOWEST)
+          .map(([started, us]) => [started - cutAt, Number((us / 1000).toFixed(1))]),
         stallStartedAfterCutMs: (rtt.maxStartedAtMs ?? Number.NaN) - (rtt.faultAtMs ?? Number.NaN),
         p50Us: Math.round(rtt.p50Us),
         p99Us: Math.round(rtt.p99Us),

@@ -185,7 +185,10 @@ type Sample = Record<string, number>;
 async function cutStall(engine: Engine): Promise<Sample> {
   const { lab } = engine;
   const before = await txBytesPerLink(lab);
-  const rtt = await engine.roundTrips(() => lab.cut(3, 0));
+  // Armed beforehand: spawning `ip` at the pull would block this process — corolink's round-trip client — for
+  // milliseconds on a busy machine (cpgbench runs in its own process and never paid that).
+  const pull = lab.armCut(3, 0);
+  const rtt = await engine.roundTrips(() => pull.fire()).finally(() => pull.disarm());
   const after = await txBytesPerLink(lab);
   const sent = after.map((b, l) => b - before[l]!);
   return {
