@@ -2,7 +2,7 @@
  * `node --import tsx bench/cut-stall-sim.ts`: the cable-cut run in the deterministic simulator (Totem + transport
  * cores, 3 nodes × 2 links, passive mode, the fast link profile, 0.1 ms one-way latency) — what the cut itself costs,
  * free of the scheduling noise of a shared machine. A sender makes agreed round trips (multicast, wait for its own
- * delivery) for ROUND_TRIP_MS of virtual time; CUT_AFTER_MS in, n3's link0 cable is pulled silently (no send error).
+ * delivery) for ROUND_TRIP_MS of virtual time; CUT_AFTER_MS in, n3's link0 cable is pulled silently both ways (no send error, as in the lab).
  * Per sender (n1: n3 only receives on the cut cable; n3: its own messages go out on it): the longest round trip,
  * the longest time from a multicast to its delivery on each node, the data frames re-sent by the transport on the
  * standby and by Totem (retransmission requests), and the datagrams per round trip; then, for the message that
@@ -67,7 +67,11 @@ function run(sender: number) {
   }
   const start = cluster.scheduler.now();
   const cutAt = start + CUT_AFTER_MS;
-  cluster.scheduler.at(cutAt, () => network.cut(3, 0));
+  // As in the lab (the switch end of the cable goes down): silent both ways, n3 gets no send error.
+  cluster.scheduler.at(cutAt, () => {
+    network.cut(3, 0, 'in');
+    for (const peer of NODES) if (peer !== 3) network.blockPair(3, peer, 0);
+  });
   const multicastAt: number[] = [];
   const own = deliveredAt.get(sender)!;
   for (let id = 0; cluster.scheduler.now() < start + ROUND_TRIP_MS; id++) {
