@@ -24,6 +24,8 @@ export interface ArmedCommand {
   fire(): Promise<void>;
   /** Stops it unrun (a no-op after `fire`). */
   disarm(): void;
+  /** The waiting `ip` process, or undefined when it could not be started. */
+  readonly pid: number | undefined;
 }
 
 /**
@@ -58,6 +60,7 @@ export function armIp(args: string[], timeoutMs = COMMAND_TIMEOUT_MS): ArmedComm
     disarm: () => {
       if (!fired) child.kill('SIGKILL');
     },
+    pid: child.pid,
   };
 }
 
