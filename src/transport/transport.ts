@@ -12,6 +12,8 @@
  *   single link cut never loses a Totem token (knet: passive mode uses one link for everything);
  * - passive mode has a fail-back hold-down (failbackHoldMs) before traffic returns to a recovered better link;
  * - frames recently sent on a link that fails are re-sent at once on the replacement link (recent-frames.ts);
+ * - passive mode: a data link that missed one pong is covered by the best other link until a pong comes (its
+ *   unanswered frames re-sent there, new data sent on both) — long before the timeout declares it down;
  * - every frame names its cluster and its sender's incarnation; a sender restart resets the receiver's
  *   duplicate filter and reassembly buffers for it;
  * - the data MTU used for fragmentation is the smallest configured link MTU (knet: the smallest discovered
