@@ -30,7 +30,10 @@ const ROUND_TRIP_MS = 5_000;
 const WARMUP = 100;
 /** Round trips that end within this long after the pull are the ones the failover path can stall (detection ≈ 0.3 s). */
 const CUT_WINDOW_MS = 400;
-/** The slowest round trips listed per round (when they started relative to the pull, ms; how long they took, ms). */
+/**
+ * The slowest round trips listed per round: when each started relative to the pull, how long it took, and how long
+ * until `send()` resolved (the daemon had queued it), all ms.
+ */
 const SLOWEST = 5;
 /** A hog stops by itself after this long even if this process dies before killing it. */
 const HOG_LIMIT_MS = 600_000;
@@ -88,7 +91,11 @@ try {
         slowest: [...(rtt.samples ?? [])]
           .sort((a, b) => b[1] - a[1])
           .slice(0, SLOWEST)
-          .map(([started, us]) => [started - cutAt, Number((us / 1000).toFixed(1))]),
+          .map(([started, us, queuedUs]) => [
+            started - cutAt,
+            Number((us / 1000).toFixed(1)),
+            Number((queuedUs / 1000).toFixed(1)),
+          ]),
         stallStartedAfterCutMs: (rtt.maxStartedAtMs ?? Number.NaN) - (rtt.faultAtMs ?? Number.NaN),
         p50Us: Math.round(rtt.p50Us),
         p99Us: Math.round(rtt.p99Us),

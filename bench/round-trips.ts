@@ -25,8 +25,8 @@ export interface RoundTrips {
   /** corolink only: epoch ms at which the longest round trip started, and at which the fault was injected. */
   maxStartedAtMs?: number;
   faultAtMs?: number;
-  /** corolink only: every measured round trip as [epoch ms it started, µs it took]. */
-  samples?: [number, number][];
+  /** corolink only: every measured round trip as [epoch ms it started, µs it took, µs until the daemon queued it]. */
+  samples?: [number, number, number][];
 }
 
 /** The libcpg benchmark program provided with the Corosync anchors (../shared beside the checkout). */
@@ -182,7 +182,7 @@ export async function corolinkRoundTrips(
       return fault();
     });
     const rtts: number[] = [];
-    const samples: [number, number][] = [];
+    const samples: [number, number, number][] = [];
     let maxUs = -1;
     let maxStartedAtMs: number | undefined;
     const end = performance.now() + durationMs;
@@ -199,8 +199,10 @@ export async function corolinkRoundTrips(
           ROUND_TRIP_TIMEOUT_MS,
         );
       });
+      let queuedUs = Number.NaN;
       try {
         await sender.send(text);
+        queuedUs = (performance.now() - started) * 1000;
         await delivered;
       } finally {
         clearTimeout(timer);
@@ -208,7 +210,7 @@ export async function corolinkRoundTrips(
       const rttUs = (performance.now() - started) * 1000;
       if (seq < warmup) continue;
       rtts.push(rttUs);
-      samples.push([startedAtMs, rttUs]);
+      samples.push([startedAtMs, rttUs, queuedUs]);
       if (rttUs > maxUs) {
         maxUs = rttUs;
         maxStartedAtMs = startedAtMs;
