@@ -23,6 +23,11 @@ export interface RoundTrips {
   p50Us: number;
   p99Us: number;
   maxUs: number;
+  /** corolink only: epoch ms at which the longest round trip started, and at which the fault was injected. */
+  maxStartedAtMs?: number;
+  faultAtMs?: number;
+  /** corolink only: every measured round trip as [epoch ms it started, µs it took, µs until the daemon queued it]. */
+  samples?: [number, number, number][];
 }
 
 /** The libcpg benchmark program: the Corosync anchors' one with a per-sender summary (its header says what). */
@@ -32,7 +37,7 @@ const MESSAGE_BYTES = 64;
 /** Corosync round trips per fault run (≈ 5 s at its ≈ 250 µs round trip, plus the stall). */
 const COROSYNC_ROUND_TRIPS = 20_000;
 /** Warm-up round trips cpgbench makes before it measures (`-W`). */
-const WARMUP = 100;
+export const WARMUP = 100;
 /** cpgbench's own time limit (`-T`); the process is killed LIMIT_GRACE_S after it. */
 const PROCESS_LIMIT_S = 120;
 const LIMIT_GRACE_S = 10;
@@ -192,13 +197,21 @@ export async function corolinkRoundTrips(
       if (waiting && m.nodeid === 1 && Buffer.from(m.data).subarray(0, waiting.seq.length).toString() === waiting.seq)
         waiting.done();
     });
-    const faulted = new Promise((r) => setTimeout(r, faultAfterMs)).then(fault);
+    let faultAtMs: number | undefined;
+    const faulted = new Promise((r) => setTimeout(r, faultAfterMs)).then(() => {
+      faultAtMs = Date.now();
+      return fault();
+    });
     const rtts: number[] = [];
+    const samples: [number, number, number][] = [];
+    let maxUs = -1;
+    let maxStartedAtMs: number | undefined;
     const end = performance.now() + durationMs;
     let seq = 0;
     for (; performance.now() < end && rtts.length < count; seq++) {
       const text = `${seq}:`.padEnd(bytes, '.');
       const started = performance.now();
+      const startedAtMs = Date.now();
       let timer: NodeJS.Timeout | undefined;
       const delivered = new Promise<void>((done, fail) => {
         waiting = { seq: `${seq}:`, done };
@@ -207,16 +220,25 @@ export async function corolinkRoundTrips(
           ROUND_TRIP_TIMEOUT_MS,
         );
       });
+      let queuedUs = Number.NaN;
       try {
         await sender.send(text);
+        queuedUs = (performance.now() - started) * 1000;
         await delivered;
       } finally {
         clearTimeout(timer);
       }
-      if (seq >= warmup) rtts.push((performance.now() - started) * 1000);
+      const rttUs = (performance.now() - started) * 1000;
+      if (seq < warmup) continue;
+      rtts.push(rttUs);
+      samples.push([startedAtMs, rttUs, queuedUs]);
+      if (rttUs > maxUs) {
+        maxUs = rttUs;
+        maxStartedAtMs = startedAtMs;
+      }
     }
     await faulted;
-    return percentiles(rtts, seq);
+    return { ...percentiles(rtts, seq), maxStartedAtMs, faultAtMs, samples };
   } finally {
     for (const client of clients) client.close();
   }

@@ -27,7 +27,7 @@ import { names } from '../src/lab/lab-state.ts';
 import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
 import { idleCpu } from './idle-cpu.ts';
-import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips } from './round-trips.ts';
+import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips, WARMUP } from './round-trips.ts';
 import {
   corolinkMultiThroughput,
   corolinkThroughput,
@@ -102,7 +102,8 @@ async function corolinkEngine(): Promise<Engine> {
     start: (n) => lab.start(n),
     crash: (n) => lab.crash(n),
     pid: (n) => lab.pid(n),
-    roundTrips: (fault) => corolinkRoundTrips(lab, ROUND_TRIP_MS, FAULT_AFTER_MS, fault),
+    // The same warm-up as cpgbench's (-W 100): the first round trips of a fresh client include the JIT's work.
+    roundTrips: (fault) => corolinkRoundTrips(lab, ROUND_TRIP_MS, FAULT_AFTER_MS, fault, { warmup: WARMUP }),
     latency: (bytes, count, warmup) => corolinkRoundTrips(lab, LATENCY_LIMIT_MS, 0, noFault, { count, warmup, bytes }),
     throughput: (bytes, count) => corolinkThroughput(lab, bytes, count, COROLINK_SEND_LIMIT_MS),
     multiThroughput: (bytes, count) => corolinkMultiThroughput(lab, bytes, count, COROLINK_SEND_LIMIT_MS),
@@ -202,7 +203,10 @@ type Sample = Record<string, number>;
 async function cutStall(engine: Engine): Promise<Sample> {
   const { lab } = engine;
   const before = await txBytesPerLink(lab);
-  const rtt = await engine.roundTrips(() => lab.cut(3, 0));
+  // Armed beforehand: spawning `ip` at the pull would block this process — corolink's round-trip client — for
+  // milliseconds on a busy machine (cpgbench runs in its own process and never paid that).
+  const pull = lab.armCut(3, 0);
+  const rtt = await engine.roundTrips(() => pull.fire()).finally(() => pull.disarm());
   const after = await txBytesPerLink(lab);
   const sent = after.map((b, l) => b - before[l]!);
   return {

@@ -1,5 +1,5 @@
 /** Bounded external commands for the lab (`ip`, `tc`): every call has a time limit and fails with its stderr. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -16,6 +16,52 @@ export function run(file: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS
       } else resolve(stdout);
     });
   });
+}
+
+/** A command started in advance that runs when fired (see `armIp`). */
+export interface ArmedCommand {
+  /** Runs it now; resolves when it has run, rejects with its stderr when it failed. */
+  fire(): Promise<void>;
+  /** Stops it unrun (a no-op after `fire`). */
+  disarm(): void;
+  /** The waiting `ip` process, or undefined when it could not be started. */
+  readonly pid: number | undefined;
+}
+
+/**
+ * `ip args…` in the root namespace, started now (as `ip -batch -`, waiting for its command on stdin) and run when
+ * fired: firing costs the caller one pipe write instead of a process spawn, which blocks the caller's event loop
+ * for milliseconds on a busy machine — a benchmark that times its own traffic around the fault must not pay that.
+ * Killed after `timeoutMs` whether fired or not.
+ */
+export function armIp(args: string[], timeoutMs = COMMAND_TIMEOUT_MS): ArmedCommand {
+  const child = spawn('ip', ['-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.stdin.on('error', () => undefined); // the process died unfired: `fire` reports it from the exit code
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(null));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+  let fired = false;
+  return {
+    fire: async () => {
+      fired = true;
+      child.stdin.end(`${args.join(' ')}\n`);
+      const code = await exited;
+      if (code !== 0) throw new Error(`ip ${args.join(' ')}: ${stderr.trim() || `exit ${code}`}`);
+    },
+    disarm: () => {
+      if (!fired) child.kill('SIGKILL');
+    },
+    pid: child.pid,
+  };
 }
 
 /** `ip args…` in the root namespace. */

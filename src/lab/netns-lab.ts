@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
 import { haWatchdogPaths } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
-import { ip, ipIn, run } from './command.ts';
+import { type ArmedCommand, armIp, ip, ipIn, run } from './command.ts';
 import {
   BIN,
   daemonArgs,
@@ -352,6 +352,11 @@ export class NetnsLab {
   /** Pulls host `nodeid`'s cable on `link` (the switch end of the veth goes down: the host loses carrier). */
   cut(nodeid: number, link: number): Promise<string> {
     return ip('link', 'set', this.switchPort(nodeid, link), 'down');
+  }
+
+  /** `cut(nodeid, link)` prepared now and done when fired (for timing around the pull; see `armIp`). */
+  armCut(nodeid: number, link: number): ArmedCommand {
+    return armIp(['link', 'set', this.switchPort(nodeid, link), 'down']);
   }
 
   /** Plugs the cable back in. */

@@ -36,11 +36,13 @@ export const LINK_MTU_BYTES_MIN = 128;
 export const BUSY_PING_RATE_MULTIPLIER = 3;
 
 /**
- * Passive mode: the data link is *suspect* when no pong came for this many busy ping intervals (at least a quarter
- * of the ping timeout). While it is suspect, data also goes on the best other link; the receiver drops duplicates.
+ * Passive mode: the data link is *suspect* once a ping on it has gone unanswered for a grace of this many average
+ * round trips (at least SUSPECT_PONG_GRACE_MIN_MS): one missed pong. While it is suspect, data also goes on the best
+ * other link, and the frames sent on it since the last answered ping are re-sent there; the receiver drops
+ * duplicates. The floor absorbs a peer that answers a few ms late (a busy machine) without covering for it.
  */
-export const SUSPECT_AFTER_PING_INTERVALS = 3;
-export const SUSPECT_TIMEOUT_FRACTION_MIN = 0.25;
+export const SUSPECT_PONG_GRACE_LATENCY_MULTIPLIER = 4;
+export const SUSPECT_PONG_GRACE_MIN_MS = 4;
 
 /**
  * A step that comes this much later than the core's own deadline means this process was not scheduled (a GC pause,

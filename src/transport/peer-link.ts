@@ -24,6 +24,8 @@ import {
   PONG_TIMEOUT_BACKOFF_START,
   PONG_TIMEOUT_BACKOFF_STEP_MS,
   PONG_TIMEOUT_LATENCY_MULTIPLIER,
+  SUSPECT_PONG_GRACE_LATENCY_MULTIPLIER,
+  SUSPECT_PONG_GRACE_MIN_MS,
 } from './limits.ts';
 import type { LatencyStats, LinkCounters, LinkOptions } from './types.ts';
 
@@ -64,6 +66,10 @@ export class PeerLink {
   pongsGathered = 0;
   /** When the last good pong arrived (−Infinity: never). */
   lastPongAtMs = Number.NEGATIVE_INFINITY;
+  /** When the ping the last good pong answered was sent (our clock, echoed by the pong; −Infinity: none). */
+  answeredPingAtMs = Number.NEGATIVE_INFINITY;
+  /** When the oldest ping sent since the last good pong went out (older than lastPongAtMs: none is waiting). */
+  unansweredPingAtMs = Number.NEGATIVE_INFINITY;
   /** When we last sent the peer data on this link (such a link is pinged BUSY_PING_RATE_MULTIPLIER × as often). */
   lastDataSentAtMs = Number.NEGATIVE_INFINITY;
   /** Since when the link is connected (meaningful while connected). */
@@ -115,6 +121,8 @@ export class PeerLink {
     this.lastChangeMs = now;
     this.pongsGathered = 0;
     this.lastPongAtMs = Number.NEGATIVE_INFINITY;
+    this.answeredPingAtMs = Number.NEGATIVE_INFINITY;
+    this.unansweredPingAtMs = Number.NEGATIVE_INFINITY;
     this.lastDataSentAtMs = Number.NEGATIVE_INFINITY;
     this.lastSendError = null;
   }
@@ -148,6 +156,7 @@ export class PeerLink {
     const seq = this.nextPingSeq;
     this.nextPingSeq = nextSeq(seq);
     this.lastPingAtMs = now;
+    if (!this.awaitingPong()) this.unansweredPingAtMs = now;
     this.nextPingAtMs = pingGridAfter(now, this.options.pingIntervalMs);
     this.counters.pingsSent++;
     return seq;
@@ -201,10 +210,29 @@ export class PeerLink {
     const gapMs = now - this.lastPongAtMs;
     this.lastPongSeq = pingSeq;
     this.lastPongAtMs = now;
+    this.answeredPingAtMs = sentAtMs;
     this.lastSendError = null;
     if (this.connected) return 'refreshed';
     this.pongsGathered = gapMs > this.options.pingTimeoutMs ? 1 : this.pongsGathered + 1;
     return this.pongsGathered >= this.options.pongCount ? 'up' : 'counted';
+  }
+
+  /** Whether a ping sent since the last good pong is still unanswered. */
+  awaitingPong(): boolean {
+    return this.unansweredPingAtMs > this.lastPongAtMs;
+  }
+
+  /**
+   * When a pong counts as missed: the oldest unanswered ping plus a grace of a few average round trips (at least
+   * SUSPECT_PONG_GRACE_MIN_MS); Infinity while no ping waits for its pong. Passive mode suspects its data link then.
+   */
+  pongMissedAtMs(): number {
+    if (!this.awaitingPong()) return Number.POSITIVE_INFINITY;
+    const graceMs = Math.max(
+      SUSPECT_PONG_GRACE_MIN_MS,
+      SUSPECT_PONG_GRACE_LATENCY_MULTIPLIER * (this.latency?.avgMs ?? 0),
+    );
+    return this.unansweredPingAtMs + graceMs;
   }
 
   /** Forgives `pausedMs` of silence: this process was not running, so the peer's pongs could not be read. */

@@ -12,6 +12,8 @@
  *   single link cut never loses a Totem token (knet: passive mode uses one link for everything);
  * - passive mode has a fail-back hold-down (failbackHoldMs) before traffic returns to a recovered better link;
  * - frames recently sent on a link that fails are re-sent at once on the replacement link (recent-frames.ts);
+ * - passive mode: a data link that missed one pong is covered by the best other link until a pong comes (its
+ *   unanswered frames re-sent there, new data sent on both) — long before the timeout declares it down;
  * - every frame names its cluster and its sender's incarnation; a sender restart resets the receiver's
  *   duplicate filter and reassembly buffers for it;
  * - the data MTU used for fragmentation is the smallest configured link MTU (knet: the smallest discovered
@@ -38,13 +40,7 @@ import {
 import { nextSeq } from '../wire/sequence.ts';
 import { DeliveredWindow } from './dedup.ts';
 import { activeLinksLog, knetLog, linkDownLog, linkUpLog, noActiveLinksLog, passiveBestLinkLog } from './knet-log.ts';
-import {
-  LINK_MTU_BYTES_MIN,
-  PAUSE_THRESHOLD_MS,
-  REASSEMBLY_BYTES_PER_PEER_MAX,
-  SUSPECT_AFTER_PING_INTERVALS,
-  SUSPECT_TIMEOUT_FRACTION_MIN,
-} from './limits.ts';
+import { LINK_MTU_BYTES_MIN, PAUSE_THRESHOLD_MS, REASSEMBLY_BYTES_PER_PEER_MAX } from './limits.ts';
 import { PeerLink, zeroLinkCounters } from './peer-link.ts';
 import { Reassembler } from './reassembly.ts';
 import { RecentFrames } from './recent-frames.ts';
@@ -237,7 +233,7 @@ export class Transport {
     if (!this.deadlineDirty) return this.cachedDeadline;
     let deadline = Number.POSITIVE_INFINITY;
     for (const peer of this.peers.values()) {
-      deadline = Math.min(deadline, peer.failbackAtMs);
+      deadline = Math.min(deadline, peer.failbackAtMs, this.suspectDeadline(peer));
       for (const peerLink of peer.links) {
         if (peerLink !== undefined && this.isEnabled(peerLink.link)) {
           deadline = Math.min(deadline, peerLink.nextDeadline(this.lastNow));
@@ -327,18 +323,15 @@ export class Transport {
   }
 
   /**
-   * Passive mode: while the data link misses pongs (suspect, not yet down), the best other link carries a copy of
-   * the data, and when the suspicion starts the frames sent on the data link since its last pong are re-sent
-   * there. This closes most of the failover gap (detection would take the whole ping timeout) at the cost of
-   * duplicate data only while a link is in doubt. Returns the standby link, or null when the data link is fine.
+   * Passive mode: once the data link has missed one pong (a ping unanswered for a few round trips, see
+   * PeerLink.pongMissedAtMs), the best other link carries a copy of the data, and when the suspicion starts the
+   * frames sent on the data link since its last answered ping are re-sent there — at the first send or tick after
+   * the pong was missed, whichever comes first. This closes most of the failover gap (detection takes the whole
+   * ping timeout) at the cost of duplicate data only while a link is in doubt. Returns the standby link, or null
+   * when the data link is fine.
    */
   private standbyFor(peer: PeerState, dataLink: PeerLink, now: number, actions: TransportAction[]): PeerLink | null {
-    const { pingIntervalMs, pingTimeoutMs } = dataLink.options;
-    const suspectAfterMs = Math.max(
-      SUSPECT_AFTER_PING_INTERVALS * dataLink.busyIntervalMs(),
-      SUSPECT_TIMEOUT_FRACTION_MIN * pingTimeoutMs,
-    );
-    if (now - dataLink.lastPongAtMs <= suspectAfterMs) {
+    if (now < dataLink.pongMissedAtMs()) {
       peer.covering = null;
       return null;
     }
@@ -349,12 +342,41 @@ export class Transport {
     if (standby === null) return null;
     if (peer.covering?.suspect !== dataLink || peer.covering.standby !== standby) {
       peer.covering = { suspect: dataLink, standby };
-      for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.lastPongAtMs - pingIntervalMs)) {
+      for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.answeredPingAtMs)) {
         this.emitData(peer, standby, relinkFrame(frame, standby.link), false, now, actions);
         this.stats.suspectResends++;
       }
     }
     return standby;
+  }
+
+  /**
+   * Passive mode, on a tick: starts covering a data link that missed a pong while frames sent on it are at risk,
+   * without waiting for the next send (the last message of a burst would otherwise wait for link-down).
+   */
+  private coverSuspectLinks(now: number, actions: TransportAction[]) {
+    if (this.options.linkMode !== 'passive') return;
+    for (const peer of this.peers.values()) {
+      const dataLink = peer.passiveLink;
+      if (dataLink !== null && now >= this.suspectDeadline(peer)) this.standbyFor(peer, dataLink, now, actions);
+    }
+  }
+
+  /**
+   * Passive mode: when the data link of `peer` becomes suspect if no pong comes — only while it carries our data,
+   * is not yet covered and another link could cover it (Infinity otherwise: no tick that could not act).
+   */
+  private suspectDeadline(peer: PeerState): number {
+    const dataLink = peer.passiveLink;
+    if (
+      dataLink === null ||
+      peer.eligible.length < 2 ||
+      peer.covering?.suspect === dataLink ||
+      !dataLink.carriesOurData(this.lastNow)
+    ) {
+      return Number.POSITIVE_INFINITY;
+    }
+    return dataLink.pongMissedAtMs();
   }
 
   private nextRoundRobin(peer: PeerState): PeerLink | null {
@@ -553,6 +575,8 @@ export class Transport {
     now: number,
     actions: TransportAction[],
   ) {
+    // A pong that answers the ping whose deadline is the one reported moves that deadline (no needless tick).
+    if (peerLink.pongMissedAtMs() <= this.cachedDeadline) this.deadlineDirty = true;
     const outcome = peerLink.onPong(pingSeq, sentAtMs, now);
     if (outcome === 'discarded') this.reject('pong_discarded', peerLink.link, actions);
     else if (outcome === 'up') this.linkUp(peer, peerLink, now, actions);
@@ -603,6 +627,7 @@ export class Transport {
       }
       if (now >= peer.failbackAtMs) this.refreshPeer(peer, now, actions);
     }
+    this.coverSuspectLinks(now, actions);
   }
 
   private sendError(to: number, link: number, code: string, now: number, actions: TransportAction[]) {
