@@ -12,7 +12,7 @@
  *
  * Prints a table and, as the last line, one JSON object. SCALE_CHANGE_NODES="" skips part 2, SCALE_HOLD_S=0 the hold.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -37,6 +37,15 @@ const FORM_TIMEOUT_MS = 180_000;
 /** Survivors must agree on the new ring within this after a crash (corosync's bound at 32 nodes is ~50 s). */
 const CHANGE_TIMEOUT_MS = 90_000;
 const SAMPLE_INTERVAL_MS = 10_000;
+/** Extra totem keys for an A/B run, e.g. SCALE_TOTEM="join=200,send_join=80". */
+const TOTEM_EXTRA = Object.fromEntries(
+  (process.env.SCALE_TOTEM ?? '')
+    .split(',')
+    .filter((kv) => kv.includes('='))
+    .map((kv) => kv.split('=', 2) as [string, string]),
+);
+/** A directory to copy every daemon's log into before the lab goes down (for reading the run afterwards). */
+const KEEP_LOGS = process.env.SCALE_KEEP_LOGS;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One "A new membership (r.s) was formed" line: when (epoch ms) and which ring. */
@@ -164,10 +173,14 @@ function corosyncMs(n: number): { tokenMs: number; consensusMs: number; totalMs:
 async function withLab<T>(nodes: number, body: (lab: NetnsLab, startedAt: number) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'corolink-scale-'));
   const startedAt = Date.now();
-  const lab = await NetnsLab.up({ dir, nodes, links: 2, daemons: false });
+  const lab = await NetnsLab.up({ dir, nodes, links: 2, daemons: false, totemExtra: TOTEM_EXTRA });
   try {
     return await body(lab, startedAt);
   } finally {
+    if (KEEP_LOGS) {
+      mkdirSync(join(KEEP_LOGS, String(nodes)), { recursive: true });
+      for (const n of lab.nodeids) cpSync(lab.logFile(n), join(KEEP_LOGS, String(nodes), `n${n}.log`), { force: true });
+    }
     await lab.down();
     rmSync(dir, { recursive: true, force: true });
   }
