@@ -24,6 +24,11 @@ const HOLD_TICK_MS = 10;
 const CONSENSUS_FACTOR = 1.2;
 /** totemconfig.h JOIN_TIMEOUT. */
 export const DEFAULT_JOIN_MS = 50;
+/**
+ * corolink: the default join interval (how often a gathering node re-sends its JOIN to every peer) is sized for
+ * this many nodes and grows with the ring: join = 50 ms × ⌈nodes / 8⌉ (docs/totem.md § JOIN at scale).
+ */
+export const JOIN_NODES_PER_DEFAULT_INTERVAL = 8;
 /** totemconfig.h MERGE_TIMEOUT. */
 export const DEFAULT_MERGE_MS = 200;
 /** totemconfig.h DOWNCHECK_TIMEOUT. */
@@ -241,6 +246,18 @@ export function derivedConsensusMs(tokenMs: number): number {
   return Math.trunc(CONSENSUS_FACTOR * tokenMs);
 }
 
+/**
+ * corolink's default join: DEFAULT_JOIN_MS × ⌈nodes / JOIN_NODES_PER_DEFAULT_INTERVAL⌉, never above the consensus
+ * timeout (corosync requires consensus ≥ join). Every gathering node re-sends its JOIN to all N − 1 peers each
+ * interval, so the ring's JOIN traffic grows with N²: at 32 nodes and 50 ms (corosync's constant) that is ≈ 20,000
+ * sealed datagrams/s on two cores, and 32 lab hosts formed one ring in 26–28 s; at 200 ms in 12–15 s (bench:scale,
+ * interleaved runs). A JOIN that carries news is sent at once whatever the interval; only the re-sends slow down.
+ */
+export function derivedJoinMs(nodeCount: number, consensusMs: number): number {
+  const scaled = DEFAULT_JOIN_MS * Math.max(1, Math.ceil(nodeCount / JOIN_NODES_PER_DEFAULT_INTERVAL));
+  return Math.max(DEFAULT_JOIN_MS, Math.min(scaled, consensusMs));
+}
+
 /** corosync's derived hold: token_retransmit × 0.8 − 10 ms, truncated to whole ms as totemconfig.c's int (≥ 0). */
 export function derivedHoldMs(tokenRetransmitMs: number): number {
   return Math.max(0, Math.trunc(tokenRetransmitMs * HOLD_FACTOR - HOLD_TICK_MS));
@@ -291,6 +308,7 @@ function deriveTotem(config: ClusterConfig, linkCount: number): EffectiveTotem {
   const tokenMs = effectiveTokenMs(baseTokenMs, tokenCoefficientMs, config.nodes.length);
   const retransmits = t.token_retransmits_before_loss_const ?? DEFAULT_TOKEN_RETRANSMITS_BEFORE_LOSS;
   const tokenRetransmitMs = explicit(t.token_retransmit) ?? derivedTokenRetransmitMs(tokenMs, retransmits);
+  const consensusMs = explicit(t.consensus) ?? derivedConsensusMs(tokenMs);
   return {
     clusterName: t.cluster_name ?? null,
     configVersion: t.config_version ?? 0,
@@ -304,9 +322,9 @@ function deriveTotem(config: ClusterConfig, linkCount: number): EffectiveTotem {
     tokenRetransmitMs,
     tokenRetransmitsBeforeLossConst: retransmits,
     holdMs: explicit(t.hold) ?? derivedHoldMs(tokenRetransmitMs),
-    joinMs: explicit(t.join) ?? DEFAULT_JOIN_MS,
+    joinMs: explicit(t.join) ?? derivedJoinMs(config.nodes.length, consensusMs),
     sendJoinMs: t.send_join ?? 0,
-    consensusMs: explicit(t.consensus) ?? derivedConsensusMs(tokenMs),
+    consensusMs,
     mergeMs: explicit(t.merge) ?? DEFAULT_MERGE_MS,
     downCheckMs: explicit(t.downcheck) ?? DEFAULT_DOWNCHECK_MS,
     failToRecvConst: t.fail_recv_const ?? DEFAULT_FAIL_TO_RECV_CONST,

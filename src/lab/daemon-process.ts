@@ -85,6 +85,14 @@ export interface DaemonFiles {
   stateDir?: string;
 }
 
+/**
+ * Extra node flags for every daemon started by the lab or `LocalCluster` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+ * to profile a benchmark), from COROLINK_DAEMON_NODE_ARGS, space-separated; NODE_OPTIONS refuses some of them.
+ */
+export function daemonNodeArgs(): string[] {
+  return process.env.COROLINK_DAEMON_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+}
+
 /** The arguments after the node executable that start one daemon. */
 export function daemonArgs(files: DaemonFiles): string[] {
   return [

@@ -110,6 +110,16 @@ export function labAddress(nodeid: number, link: number): string {
   return address;
 }
 
+/**
+ * The MAC of host n's cable on link l: locally administered, unique per lab (the prefix's 4 hex digits), so every
+ * host's neighbour entries can be written before any daemon starts (`NetnsLab` pins them).
+ */
+export function labMac(prefix: string, nodeid: number, link: number): string {
+  const hex = prefix.slice(-4);
+  const byte = (n: number) => n.toString(16).padStart(2, '0');
+  return `02:${hex.slice(0, 2)}:${hex.slice(2)}:${byte(link)}:${byte(nodeid >> 8)}:${byte(nodeid & 0xff)}`;
+}
+
 /** Throws unless `address` is inside 198.18.0.0/15. */
 export function assertLabAddress(address: string): void {
   const octets = address.split('.').map(Number);

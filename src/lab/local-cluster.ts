@@ -12,7 +12,14 @@ import { dirname, join } from 'node:path';
 import { CorolinkClient } from '../client/client.ts';
 import { appSocketPath } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
-import { daemonArgs, statusAt, waitForSocket, waitForStatuses, writeClusterFiles } from './daemon-process.ts';
+import {
+  daemonArgs,
+  daemonNodeArgs,
+  statusAt,
+  waitForSocket,
+  waitForStatuses,
+  writeClusterFiles,
+} from './daemon-process.ts';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -215,9 +222,7 @@ export class LocalCluster {
       node.process = spawn(
         process.execPath,
         [
-          // Extra node flags for the daemons (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a benchmark),
-          // space-separated; NODE_OPTIONS refuses some of them.
-          ...(process.env.COROLINK_DAEMON_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
+          ...daemonNodeArgs(),
           ...daemonArgs({
             configPath: node.configPath,
             authkeyPath: node.authkeyPath,

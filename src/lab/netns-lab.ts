@@ -26,6 +26,7 @@ import { type ArmedCommand, armIp, ip, ipIn, run } from './command.ts';
 import {
   BIN,
   daemonArgs,
+  daemonNodeArgs,
   POLL_INTERVAL_MS,
   statusAt,
   waitForSocket,
@@ -49,6 +50,7 @@ import {
   type LinkMode,
   labAddress,
   labDir,
+  labMac,
   names,
   newPrefix,
   readState,
@@ -563,6 +565,7 @@ export class NetnsLab {
       const own = `${serviceAddress(nodeid)}/${SERVICE_NET_PREFIX_LENGTH}`;
       await ipIn(ns, 'addr', 'replace', own, 'dev', names.servicePort);
       await Promise.all(this.hostInterfaces().map((dev) => ipIn(ns, 'link', 'set', dev, 'up')));
+      await this.pinNeighbours(nodeid);
       this.state.crashedHosts = this.state.crashedHosts.filter((n) => n !== nodeid);
       writeState(this.dir, this.state);
     }
@@ -581,6 +584,7 @@ export class NetnsLab {
           // env execs in place too, so the PID stays the daemon's.
           ...(options.env ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)] : []),
           process.execPath,
+          ...daemonNodeArgs(),
           ...daemonArgs({
             configPath: this.hostConfigPath(nodeid),
             authkeyPath: this.hostAuthkeyPath(nodeid),
@@ -827,6 +831,34 @@ export class NetnsLab {
     await ipIn(client, 'link', 'set', 'lo', 'up');
     await this.plugServiceCable(client, 0, CLIENT_SERVICE_ADDRESS);
     await Promise.all(this.nodeids.map((n) => this.buildHost(n)));
+    await Promise.all(this.nodeids.map((n) => this.pinNeighbours(n)));
+  }
+
+  /**
+   * Writes host `nodeid`'s neighbour entries for every other host on every link, permanent (`ip neigh replace …
+   * nud permanent`, one `ip -batch` per host). Linux bounds the ARP entries of all namespaces together
+   * (net.ipv4.neigh.default.gc_thresh3 = 1024, a table shared by the whole machine) and permanent entries are not
+   * counted: 32 hosts on 2 links need 32 × 31 × 2 = 1984 entries, and with learnt ones hosts 11–32 never reached
+   * each other (measured: each saw only hosts 1–10) and 32 daemons never formed one membership. Cables pulled at
+   * the switch keep the entries (carrier loss); an interface set down inside the host flushes them and ARP takes
+   * over again.
+   */
+  private async pinNeighbours(nodeid: number): Promise<void> {
+    const lines: string[] = [];
+    for (let l = 0; l < this.state.links; l++)
+      for (const peer of this.nodeids)
+        if (peer !== nodeid)
+          lines.push(
+            `neigh replace ${labAddress(peer, l)} lladdr ${labMac(this.state.prefix, peer, l)} dev ${names.hostPort(l)} nud permanent`,
+          );
+    if (lines.length === 0) return;
+    const batch = join(this.dir, `n${nodeid}.neigh`);
+    writeFileSync(batch, `${lines.join('\n')}\n`);
+    try {
+      await ipIn(this.namespace(nodeid), '-batch', batch);
+    } finally {
+      rmSync(batch, { force: true });
+    }
   }
 
   /**
@@ -854,7 +886,8 @@ export class NetnsLab {
     for (let l = 0; l < this.state.links; l++) {
       const port = this.switchPort(nodeid, l);
       const dev = names.hostPort(l);
-      await ip('link', 'add', port, 'type', 'veth', 'peer', 'name', dev, 'netns', ns);
+      const mac = labMac(this.state.prefix, nodeid, l);
+      await ip('link', 'add', port, 'type', 'veth', 'peer', 'name', dev, 'address', mac, 'netns', ns);
       await ip('link', 'set', port, 'master', names.bridge(this.state.prefix, l));
       await ip('link', 'set', port, 'up');
       await ipIn(ns, 'addr', 'add', `${labAddress(nodeid, l)}/24`, 'dev', dev);

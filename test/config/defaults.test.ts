@@ -85,6 +85,19 @@ describe('derived totem values match corosync', () => {
   });
 });
 
+describe('corolink join interval', () => {
+  test('50 ms up to 8 nodes, 50 ms more per 8 nodes above (a 32-node ring re-sends its JOINs every 200 ms)', () => {
+    const joins = [1, 3, 8, 9, 16, 17, 32].map((nodes) => effectiveOf({ nodes }).totem.joinMs);
+    assert.deepEqual(joins, [50, 50, 50, 100, 100, 150, 200]);
+  });
+
+  test('an explicit join wins; the derived one never exceeds the consensus timeout', () => {
+    assert.equal(effectiveOf({ nodes: 32, totem: '  join: 60\n' }).totem.joinMs, 60);
+    const capped = effectiveOf({ nodes: 32, totem: '  consensus: 120\n' }).totem;
+    assert.deepEqual([capped.joinMs, capped.consensusMs], [120, 120]);
+  });
+});
+
 describe('corolink link timers', () => {
   test('fast profile by default, with corosync values alongside', () => {
     const [link] = effectiveOf({ nodes: 3 }).links;
