@@ -281,28 +281,35 @@ class BinaryDecoder implements FrameDecoder {
     this.buffered += chunk.byteLength;
     const decoded: Decoded[] = [];
     while (this.buffered >= LENGTH_BYTES) {
-      const length = this.peek(LENGTH_BYTES).readUInt32BE(0);
-      if (length > this.frameBytesMax) {
-        throw new FramingError(`a frame of ${length} bytes, over the limit of ${this.frameBytesMax}`);
-      }
+      let first = this.chunks[0]!.length < LENGTH_BYTES ? this.join() : this.chunks[0]!;
+      const length = this.checked(first.readUInt32BE(0));
       if (this.buffered < LENGTH_BYTES + length) break;
-      decoded.push(decodeFrame(this.take(LENGTH_BYTES + length).subarray(LENGTH_BYTES), this.compact));
+      if (first.length < LENGTH_BYTES + length) first = this.join();
+      // Every whole frame of the first chunk (a read of many small frames is one chunk), by offset.
+      let at = 0;
+      while (first.length - at >= LENGTH_BYTES) {
+        const bytes = this.checked(first.readUInt32BE(at));
+        if (first.length - at < LENGTH_BYTES + bytes) break;
+        decoded.push(decodeFrame(first.subarray(at + LENGTH_BYTES, at + LENGTH_BYTES + bytes), this.compact));
+        at += LENGTH_BYTES + bytes;
+      }
+      this.buffered -= at;
+      if (at === first.length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(at);
     }
     return decoded;
   }
 
-  /** The first `bytes` buffered bytes (joining chunks when the first one is shorter). */
-  private peek(bytes: number): Buffer {
-    if (this.chunks[0]!.length < bytes) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!;
+  private checked(length: number): number {
+    if (length > this.frameBytesMax) {
+      throw new FramingError(`a frame of ${length} bytes, over the limit of ${this.frameBytesMax}`);
+    }
+    return length;
   }
 
-  /** Removes and returns the first `bytes` buffered bytes. */
-  private take(bytes: number): Buffer {
-    const first = this.peek(bytes);
-    this.chunks[0] = first.subarray(bytes);
-    if (this.chunks[0].length === 0) this.chunks.shift();
-    this.buffered -= bytes;
-    return first.subarray(0, bytes);
+  /** Joins the buffered chunks into one (a frame or a length prefix split across reads). */
+  private join(): Buffer {
+    this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0]!;
   }
 }
