@@ -242,6 +242,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   private readonly unsent: Uint8Array[] = [];
   private unsentBytes = 0;
   private socketBlocked = false;
+  private flushScheduled = false;
   private readonly topics = new Set<Topic | 'cpg'>();
   private readonly groups = new Map<string, CpgGroup>();
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -500,7 +501,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     const problem = isMethod(method) ? paramsProblem(method, params) : undefined;
     if (problem !== undefined) return Promise.reject(new InvalidArgumentError(`${method}: ${problem}`));
     const id = this.nextId++;
-    const frame = this.codec.encode({ id, method, params });
+    const frame = this.codec.encode([{ id, method, params }]);
     const bytes = frame.reduce((sum, piece) => sum + piece.byteLength, 0);
     if (this.unsentBytes + bytes > this.options.maxUnsentBytes) {
       return Promise.reject(
@@ -566,21 +567,31 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     socket.resume();
   }
 
-  /** Queues a frame and writes as much as the socket accepts; stops when `write()` returns false until 'drain'. */
+  /**
+   * Queues a frame; the frames of this turn are written together once it ends (process.nextTick: a group's burst
+   * of sends is one socket write, not one per send).
+   */
   private write(frame: Uint8Array[], bytes: number): void {
     this.unsent.push(...frame);
     this.unsentBytes += bytes;
-    this.flush();
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flush);
   }
 
-  private flush(): void {
+  /** Writes as much as the socket accepts, in one write; stops when `write()` returns false until 'drain'. */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
     const socket = this.socket;
-    while (socket && !this.socketBlocked && this.unsent.length > 0) {
+    if (!socket || this.socketBlocked || this.unsent.length === 0) return;
+    socket.cork();
+    while (!this.socketBlocked && this.unsent.length > 0) {
       const piece = this.unsent.shift()!;
       this.unsentBytes -= piece.byteLength;
       this.socketBlocked = !socket.write(piece);
     }
-  }
+    socket.uncork();
+  };
 
   private receive(chunk: Buffer): void {
     let decoded: ReturnType<FrameDecoder['push']>;

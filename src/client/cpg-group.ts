@@ -228,7 +228,9 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
 
   /** @internal The client routes a `cpgDeliver` event here. */
   deliver(message: CpgMessage): void {
-    this.dispatch(() => this.emit('message', message));
+    // No closure per message once released (the usual case: every delivery of a busy group comes here).
+    if (this.held) this.held.push(() => this.emit('message', message));
+    else this.emit('message', message);
   }
 
   /** @internal The client routes a `cpgConfchg` event here. */

@@ -19,7 +19,7 @@ import {
 } from '../ipc/framing.ts';
 import { jsonLines } from '../ipc/json-lines.ts';
 import { adminOnlyPart, type ErrorCode, isMethod, type Method, type Params, paramsProblem } from '../ipc/methods.ts';
-import { BINARY_HELLO, negotiate } from '../ipc/negotiate.ts';
+import { negotiate } from '../ipc/negotiate.ts';
 import { ADMIN_REQUESTS_PER_SLICE_MAX, ADMIN_SLICE_MS } from './limits.ts';
 
 /** An error a handler throws to answer with a specific code. */
@@ -188,7 +188,7 @@ export class AdminSocketServer {
         const chosen = negotiate(first);
         if ('incomplete' in chosen) return;
         if ('problem' in chosen) return refuse(chosen.problem);
-        if (chosen.hello) socket.write(BINARY_HELLO);
+        if (chosen.hello) socket.write(chosen.hello);
         connection.codec = chosen.codec;
         decoder = chosen.codec.decoder(REQUEST_FRAME_BYTES_MAX);
         chunk = chosen.rest;
@@ -325,14 +325,19 @@ class ConnectionImpl implements AdminConnection {
     if (this.queued.push(message) === 1) setImmediate(this.flush);
   }
 
-  /** Writes the queued messages now, in order, in one socket write (corked: payloads are not copied). */
+  /** Writes the queued messages now, in order, in one socket write (large payloads are not copied: ../ipc). */
   readonly flush = (): void => {
     const messages = this.queued;
     if (messages.length === 0) return;
     this.queued = [];
     if (this.socket.destroyed) return;
+    const pieces = this.codec.encode(messages);
+    if (pieces.length === 1) {
+      this.socket.write(pieces[0]!);
+      return;
+    }
     this.socket.cork();
-    for (const message of messages) for (const piece of this.codec.encode(message)) this.socket.write(piece);
+    for (const piece of pieces) this.socket.write(piece);
     this.socket.uncork();
   };
 }

@@ -21,8 +21,11 @@ export interface FrameDecoder {
 
 export interface FrameCodec {
   readonly name: 'json-lines' | 'binary';
-  /** The bytes of one message, in pieces to write in order (a binary field is its own piece, never copied). */
-  encode(message: Message): Uint8Array[];
+  /**
+   * The bytes of `messages`, in pieces to write in order: as few as possible (one write for a whole batch); a
+   * large binary field is its own piece, never copied.
+   */
+  encode(messages: readonly Message[]): Uint8Array[];
   /** A decoder for one connection, refusing frames over `frameBytesMax`. */
   decoder(frameBytesMax: number): FrameDecoder;
 }

@@ -54,11 +54,15 @@ class JsonLinesDecoder implements FrameDecoder {
 
 export const jsonLines: FrameCodec = {
   name: 'json-lines',
-  encode(message) {
-    const { header, payload } = splitPayload(message);
-    const base64 = payload && Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64');
-    const line = base64 === undefined ? header : (joinPayload(header, base64) ?? header);
-    return [Buffer.from(`${JSON.stringify(line)}\n`)];
+  encode(messages) {
+    let text = '';
+    for (const message of messages) {
+      const { header, payload } = splitPayload(message);
+      const base64 = payload && Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64');
+      const line = base64 === undefined ? header : (joinPayload(header, base64) ?? header);
+      text += `${JSON.stringify(line)}\n`;
+    }
+    return [Buffer.from(text)];
   },
   decoder: (frameBytesMax) => new JsonLinesDecoder(frameBytesMax),
 };

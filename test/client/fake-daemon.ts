@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Message } from '../../src/ipc/framing.ts';
 import { jsonLines } from '../../src/ipc/json-lines.ts';
-import { BINARY_HELLO, negotiate } from '../../src/ipc/negotiate.ts';
+import { negotiate } from '../../src/ipc/negotiate.ts';
 
 /** Throw from a handler to answer with `{"error": {code, message}}`. */
 export class FakeDaemonError extends Error {
@@ -121,7 +121,7 @@ export class FakeDaemon {
         first = Buffer.concat([first, chunk]);
         const chosen = negotiate(first);
         if (!('codec' in chosen)) return;
-        if (chosen.hello) socket.write(BINARY_HELLO);
+        if (chosen.hello) socket.write(chosen.hello);
         connection.codec = chosen.codec;
         decoder = chosen.codec.decoder(DAEMON_FRAME_BYTES_MAX);
         chunk = chosen.rest;
@@ -202,7 +202,7 @@ export class FakeDaemon {
   }
 
   private send(connection: FakeConnection, message: Message): void {
-    const bytes = Buffer.concat(connection.codec.encode(message));
+    const bytes = Buffer.concat(connection.codec.encode([message]));
     const chunk = this.writeChunkBytes;
     if (chunk === null) {
       connection.socket.write(bytes);

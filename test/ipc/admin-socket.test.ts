@@ -50,7 +50,7 @@ class RawClient {
   }
 
   send(message: Message): void {
-    for (const piece of this.codec.encode(message)) this.socket.write(piece);
+    for (const piece of this.codec.encode([message])) this.socket.write(piece);
   }
 
   /** The next message from the server (bounded wait). */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgMessage } from '../../src/client/cpg-group.ts';
-import { binary } from '../../src/ipc/binary.ts';
+import { binary, decodeFrame } from '../../src/ipc/binary.ts';
 import type { Message } from '../../src/ipc/framing.ts';
 import { BINARY_HELLO } from '../../src/ipc/negotiate.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
@@ -51,6 +51,20 @@ function framesOf(bytes: Buffer): Message[] {
       assert.ok('message' in decoded, 'every frame is well formed');
       return decoded.message;
     });
+}
+
+/** Each frame of one direction (after the hello): its flags byte and what it says. */
+function rawFramesOf(bytes: Buffer): { flags: number; message: Message }[] {
+  const frames: { flags: number; message: Message }[] = [];
+  for (let at = BINARY_HELLO.length; at < bytes.length; ) {
+    const length = bytes.readUInt32BE(at);
+    const frame = bytes.subarray(at + 4, at + 4 + length);
+    const decoded = decodeFrame(frame);
+    assert.ok('message' in decoded, 'every frame is well formed');
+    frames.push({ flags: frame[0]!, message: decoded.message });
+    at += 4 + length;
+  }
+  return frames;
 }
 
 describe('the client library over the binary framing', () => {
@@ -101,5 +115,47 @@ describe('the client library over the binary framing', () => {
       const body = (carrying[0]!.params ?? carrying[0]!.data) as { data: Uint8Array };
       assert.ok(body.data instanceof Uint8Array && Buffer.from(body.data).equals(payload));
     }
+  });
+
+  it('multicasts, their answers and deliveries go as compact frames (no JSON), the rest as JSON frames', async () => {
+    const group = await client.cpgJoin('compact');
+    const daemonBytesBefore = proxy.toDaemon().length;
+    const clientBytesBefore = proxy.toClient().length;
+    const count = 20;
+    let received = 0;
+    const all = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${received} of ${count} delivered in time`)),
+        DELIVERY_TIMEOUT_MS,
+      );
+      group.on('message', () => {
+        if (++received < count) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await Promise.all(Array.from({ length: count }, (_, i) => group.send(`message ${i}`)));
+    await all;
+    const hot = (m: Message) =>
+      m.method === 'cpgMcast' || m.event === 'cpgDeliver' || JSON.stringify(m.result) === '{"ok":true}';
+    const sent = rawFramesOf(proxy.toDaemon()).filter(
+      (f) => f.message.params && (f.message.params as { group?: string }).group === 'compact',
+    );
+    const got = rawFramesOf(proxy.toClient());
+    const mcasts = sent.filter((f) => f.message.method === 'cpgMcast');
+    const deliveries = got.filter(
+      (f) => f.message.event === 'cpgDeliver' && (f.message.data as { group: string }).group === 'compact',
+    );
+    assert.equal(mcasts.length, count);
+    assert.equal(deliveries.length, count);
+    for (const frame of [...mcasts, ...deliveries])
+      assert.equal(frame.flags, 0x02, `${JSON.stringify(frame.message).slice(0, 60)} compact`);
+    for (const frame of got.filter((f) => !hot(f.message)))
+      assert.notEqual(frame.flags, 0x02, 'other messages in JSON frames');
+    assert.ok(
+      got.some((f) => hot(f.message) && f.message.id !== undefined && f.flags === 0x02),
+      'the answers are compact',
+    );
+    assert.ok(proxy.toDaemon().length > daemonBytesBefore && proxy.toClient().length > clientBytesBefore);
   });
 });
