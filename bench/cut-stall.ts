@@ -15,6 +15,7 @@ import { ipIn, labUnavailableReason } from '../src/lab/command.ts';
 import { names } from '../src/lab/lab-state.ts';
 import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { corolinkRoundTrips } from './round-trips.ts';
+import { median } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const HOGS = Number(process.env.CUT_STALL_HOGS ?? 0);
@@ -119,7 +120,6 @@ try {
   for (const hog of hogs) if (hog.pid !== undefined) process.kill(hog.pid, 'SIGKILL');
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 console.log(`corolink cut stall, ${rows.length} rounds, ${HOGS} niced CPU hogs${PULL ? '' : ', no cable pulled'}`);
 console.log(
   `| stall (ms) | started after the cut (ms) | longest within ${CUT_WINDOW_MS} ms of the cut / elsewhere (ms) | p50 (µs) | p99 (µs) | round trips | B per round trip | loadavg |`,

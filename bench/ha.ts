@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason } from '../src/lab/command.ts';
 import { type FaultRecord, HaLab, summarizeFault } from '../src/lab/ha-lab.ts';
+import { median } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -24,12 +25,6 @@ const FIGURES = {
   migrateGapMs: 'ha migrate → longest time without an answer',
 } as const;
 type Figure = keyof typeof FIGURES;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** `value` of a summary, or a thrown error naming the scenario when the fault record lacks it. */
 function required(value: number | null, what: string, record: FaultRecord): number {

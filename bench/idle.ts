@@ -11,6 +11,7 @@ import { labUnavailableReason } from '../src/lab/command.ts';
 import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
 import { IDLE_WINDOW_MS, type IdleCpu, idleCpu } from './idle-cpu.ts';
+import { median } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /**
@@ -69,11 +70,6 @@ for (let run = 0; run < RUNS; run++) {
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const windowS = IDLE_WINDOW_MS / 1000;
 const summary: Record<string, { cpuS: number; minS: number; maxS: number; pctOfCore: number; load1: number[] }> = {};
 console.log(

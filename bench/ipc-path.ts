@@ -9,34 +9,21 @@
  *   resolved (the daemon's answer) and the slowest are listed.
  * Prints a table, then one JSON line.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
+import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
+import { percentile } from './stats.ts';
 
 const SIZES = [64, 1024];
 const MESSAGES = Number(process.env.IPC_MESSAGES ?? 20_000);
 const ROUND_TRIPS = Number(process.env.IPC_ROUND_TRIPS ?? 2_000);
 const PHASE_TIMEOUT_MS = 60_000;
 const TRACE = process.env.IPC_TRACE === '1';
-/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
-const TICKS_PER_S = 100;
-
-/** CPU seconds (user + system) of process `pid` so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-}
-
 function ownCpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const gcPauses: { at: number; ms: number }[] = [];
@@ -62,12 +49,12 @@ try {
     let delivered = 0;
     const onMessage = () => void delivered++;
     for (const group of groups) group.on('message', onMessage);
-    const before = pids.map(cpuSeconds);
+    const before = pids.map(processCpuSeconds);
     const clientBefore = ownCpuSeconds();
     await sendMany(groups[0]!, Buffer.alloc(bytes, 0x5a), MESSAGES);
     const deadline = Date.now() + PHASE_TIMEOUT_MS;
     while (delivered < 3 * MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    const daemonUs = pids.map((pid, i) => ((cpuSeconds(pid) - before[i]!) * 1e6) / MESSAGES);
+    const daemonUs = pids.map((pid, i) => ((processCpuSeconds(pid) - before[i]!) * 1e6) / MESSAGES);
     const clientUs = ((ownCpuSeconds() - clientBefore) * 1e6) / MESSAGES;
     for (const group of groups) group.off('message', onMessage);
     if (delivered < 3 * MESSAGES) throw new Error(`${bytes} B: ${delivered} of ${3 * MESSAGES} deliveries`);

@@ -12,6 +12,7 @@ import type { CpgConfchg, CpgGroup, CpgMessage } from '../src/client/cpg-group.t
 import type { NetnsLab } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
 import { runCpgbench } from './round-trips.ts';
+import { median } from './stats.ts';
 
 /** Throughput received per node (median of the nodes), with what each node received. */
 export interface Throughput {
@@ -44,12 +45,6 @@ const JOIN_TIMEOUT_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 15_000;
 const NODES = [1, 2, 3];
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** `perNode[node][sender]`: every sender's messages on every node → the node-median rates. */
 function summarize(bytes: number, sent: number, perNode: Received[][]): Throughput & { perSender: number[] } {

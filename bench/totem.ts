@@ -6,9 +6,10 @@
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
  * Prints a table, then one JSON line of the headline figures.
  */
-import { readFileSync } from 'node:fs';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
+import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
+import { percentile } from './stats.ts';
 
 const SIZES = [
   { label: '64 B', bytes: 64, messages: 30_000 },
@@ -18,23 +19,13 @@ const SIZES = [
 const ROUND_TRIPS = 2000;
 const PHASE_TIMEOUT_MS = 60_000;
 
-/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS_PER_S = 100;
-
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat; NaN when it cannot be read. */
+/** CPU seconds a daemon has used so far; NaN when it cannot be read (the daemon is gone). */
 function cpuSeconds(pid: number | undefined): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+    return processCpuSeconds(pid!);
   } catch {
     return Number.NaN;
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const cluster = await LocalCluster.start({

@@ -28,6 +28,7 @@ import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
 import { idleCpu } from './idle-cpu.ts';
 import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips, WARMUP } from './round-trips.ts';
+import { median } from './stats.ts';
 import {
   corolinkMultiThroughput,
   corolinkThroughput,
@@ -323,12 +324,6 @@ async function cutRound(engine: Engine): Promise<Sample> {
   await lineAfter(engine.logFile(1), 0, /Members\[3\]/);
   await pause(SETTLE_MS);
   return cutStall(engine);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** The table's rows: JSON key, label, decimals. */
