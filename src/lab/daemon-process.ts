@@ -88,8 +88,9 @@ export interface DaemonFiles {
 /**
  * Extra node flags for every daemon started by the lab or `LocalCluster` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
  * to profile a benchmark), from COROLINK_DAEMON_NODE_ARGS, space-separated; NODE_OPTIONS refuses some of them.
+ * They come after DAEMON_NODE_FLAGS, so one of those can be overridden for a run.
  */
-export function daemonNodeArgs(): string[] {
+function daemonNodeArgs(): string[] {
   return process.env.COROLINK_DAEMON_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
 }
 
@@ -97,6 +98,7 @@ export function daemonNodeArgs(): string[] {
 export function daemonArgs(files: DaemonFiles): string[] {
   return [
     ...DAEMON_NODE_FLAGS,
+    ...daemonNodeArgs(),
     BIN,
     'daemon',
     '-c',

@@ -12,14 +12,7 @@ import { dirname, join } from 'node:path';
 import { CorolinkClient } from '../client/client.ts';
 import { appSocketPath } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
-import {
-  daemonArgs,
-  daemonNodeArgs,
-  statusAt,
-  waitForSocket,
-  waitForStatuses,
-  writeClusterFiles,
-} from './daemon-process.ts';
+import { daemonArgs, statusAt, waitForSocket, waitForStatuses, writeClusterFiles } from './daemon-process.ts';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -222,7 +215,6 @@ export class LocalCluster {
       node.process = spawn(
         process.execPath,
         [
-          ...daemonNodeArgs(),
           ...daemonArgs({
             configPath: node.configPath,
             authkeyPath: node.authkeyPath,

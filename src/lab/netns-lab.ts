@@ -26,7 +26,6 @@ import { type ArmedCommand, armIp, ip, ipIn, run } from './command.ts';
 import {
   BIN,
   daemonArgs,
-  daemonNodeArgs,
   POLL_INTERVAL_MS,
   statusAt,
   waitForSocket,
@@ -584,7 +583,6 @@ export class NetnsLab {
           // env execs in place too, so the PID stays the daemon's.
           ...(options.env ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)] : []),
           process.execPath,
-          ...daemonNodeArgs(),
           ...daemonArgs({
             configPath: this.hostConfigPath(nodeid),
             authkeyPath: this.hostAuthkeyPath(nodeid),
