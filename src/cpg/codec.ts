@@ -1,7 +1,6 @@
 // Wire format of CPG messages carried in Totem's agreed order (one encoded message may span several fragments,
 // see fragments.ts). Little-endian; decode never throws and returns undefined for malformed input.
 
-import { allocBytes, copyBytes, viewOf } from '../base/bytes.ts';
 import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import type { RingId } from './types.ts';
 
@@ -79,8 +78,8 @@ export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
 
 function encodeProcess(group: string, pid: number): Uint8Array {
   const name = encoder.encode(group);
-  const out = allocBytes(PID_BYTES + NAME_LENGTH_BYTES + name.length);
-  viewOf(out).setUint32(0, pid, true);
+  const out = new Uint8Array(PID_BYTES + NAME_LENGTH_BYTES + name.length);
+  new DataView(out.buffer).setUint32(0, pid, true);
   out[PID_BYTES] = name.length;
   out.set(name, PID_BYTES + NAME_LENGTH_BYTES);
   return out;
@@ -88,7 +87,7 @@ function encodeProcess(group: string, pid: number): Uint8Array {
 
 /** Concatenates byte arrays. */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = allocBytes(parts.reduce((sum, part) => sum + part.length, 0));
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);
@@ -131,7 +130,7 @@ class Reader {
   }
 
   rest(): Uint8Array {
-    const out = copyBytes(this.bytes, this.offset);
+    const out = this.bytes.slice(this.offset);
     this.offset = this.bytes.length;
     return out;
   }

@@ -3,7 +3,6 @@
 // them, so the fragments of one message arrive consecutively among that sender's messages; reassembly keeps one
 // partial message per sender node and drops it when a fragment is missing or the node leaves the ring.
 
-import { allocBytes, copyBytes, viewOf } from '../base/bytes.ts';
 import { concat } from './codec.ts';
 
 /** First byte of every CPG fragment. */
@@ -21,8 +20,8 @@ export function fragment(message: Uint8Array, totemPayloadBytesMax: number): Uin
   const out: Uint8Array[] = [];
   for (let index = 0; index < count; index++) {
     const chunk = message.subarray(index * chunkBytes, (index + 1) * chunkBytes);
-    const frame = allocBytes(FRAGMENT_HEADER_BYTES + chunk.length);
-    const view = viewOf(frame);
+    const frame = new Uint8Array(FRAGMENT_HEADER_BYTES + chunk.length);
+    const view = new DataView(frame.buffer);
     view.setUint8(0, FRAGMENT_MAGIC);
     view.setUint16(1, index, true);
     view.setUint16(3, count, true);
@@ -52,7 +51,7 @@ export class Reassembler {
     const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     const index = view.getUint16(1, true);
     const count = view.getUint16(3, true);
-    const chunk = copyBytes(payload, FRAGMENT_HEADER_BYTES);
+    const chunk = payload.slice(FRAGMENT_HEADER_BYTES);
     const current = this.partial.get(sender);
     if (index === 0) {
       this.cut.delete(sender);

@@ -6,8 +6,6 @@
  * and after each configuration change the engines sync in registration order (./service-sync.ts). The daemon
  * drives this stack with real sockets and clocks; the simulator can drive the same code.
  */
-
-import { allocBytes } from '../base/bytes.ts';
 import type { Cpg, CpgError, MemberChange, ProcessAddress } from '../cpg/index.ts';
 import type { QuorumCore, QuorumOptions, QuorumRequestError, QuorumSnapshot } from '../quorum/index.ts';
 import type {
@@ -50,7 +48,7 @@ export function stackPacker(budgetBytes: number): TotemPacker {
     pack(payloads) {
       let size = PACK_HEADER_BYTES;
       for (const p of payloads) size += PACK_LENGTH_BYTES + p.length;
-      const out = allocBytes(size);
+      const out = new Uint8Array(size);
       out[0] = SERVICE_PACK;
       let offset = PACK_HEADER_BYTES;
       for (const p of payloads) {
@@ -378,7 +376,7 @@ export class ServiceStack {
    * overflow is still waiting, to keep the order) it waits in `overflow` and goes in at the end of a later step.
    */
   private multicast(service: number, body: Uint8Array, guarantee: Guarantee, queue: Routed[]): void {
-    const payload = allocBytes(SERVICE_ID_BYTES + body.length);
+    const payload = new Uint8Array(SERVICE_ID_BYTES + body.length);
     payload[0] = service;
     payload.set(body, SERVICE_ID_BYTES);
     this.traffic.get(service)!.tx++;

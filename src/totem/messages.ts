@@ -7,8 +7,6 @@
  * corosync's u32 with serial-number arithmetic — a ring would need 2^53 messages to wrap, so plain comparisons are
  * correct. Decoding never throws: anything malformed yields `null` and the caller counts it.
  */
-
-import { copyBytes } from '../base/bytes.ts';
 import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import type { ConfigStamp, Guarantee, RingId } from './types.ts';
 
@@ -186,7 +184,7 @@ class Writer {
   }
   /** A copy of the message written since `reset`. */
   finish(): Uint8Array {
-    return copyBytes(this.bytes, 0, this.length);
+    return this.bytes.slice(0, this.length);
   }
 }
 
@@ -259,7 +257,7 @@ class Reader {
     const length = this.u32();
     if (length > MESSAGE_BYTES_MAX) this.ok = false;
     const at = this.take(length);
-    return at < 0 ? new Uint8Array(0) : copyBytes(this.bytes, at, at + length);
+    return at < 0 ? new Uint8Array(0) : this.bytes.slice(at, at + length);
   }
   atEnd(): boolean {
     return this.ok && this.offset === this.bytes.length;

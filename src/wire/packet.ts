@@ -19,8 +19,6 @@
  * Decoding never throws: it returns `{ ok: false, reason }`. Encoding asserts its inputs (a bad field is a
  * programmer error, not an operating error).
  */
-
-import { allocBytes, viewOf } from '../base/bytes.ts';
 import { LINK_NUMBER_MAX } from '../base/limits.ts';
 
 /** First two bytes of every corolink frame. */
@@ -158,8 +156,8 @@ function writeHeader(view: DataView, type: PacketType, header: FrameHeader, body
 }
 
 function allocate(frameBytes: number): { bytes: Uint8Array; view: DataView } {
-  const bytes = allocBytes(frameBytes);
-  return { bytes, view: viewOf(bytes) };
+  const bytes = new Uint8Array(frameBytes);
+  return { bytes, view: new DataView(bytes.buffer) };
 }
 
 /** Encodes a whole (unfragmented) message frame: header + payload, one allocation. */
