@@ -361,7 +361,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     payload: Uint8Array,
     guarantee: Guarantee,
   ): undefined | Promise<void> {
-    if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload))) {
+    if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload), payload.length)) {
       this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload, guarantee });
       return undefined;
     }
@@ -394,8 +394,10 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private admitWaiting(): void {
     this.admitScheduled = false;
     let admitted = 0;
-    while (admitted < this.waiting.length && this.stack.canSend(totemPayloadsFor(this.waiting[admitted]!.payload))) {
-      const w = this.waiting[admitted++]!;
+    while (admitted < this.waiting.length) {
+      const w = this.waiting[admitted]!;
+      if (!this.stack.canSend(totemPayloadsFor(w.payload), w.payload.length)) break;
+      admitted++;
       this.waitingBytes -= w.payload.length;
       this.stackDriver.feed({
         type: 'cpgMulticast',

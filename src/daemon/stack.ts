@@ -280,8 +280,8 @@ export class ServiceStack {
   }
 
   /** Whether Totem would take `count` (default 1) more multicasts now, after the service messages waiting. */
-  canSend(count = 1): boolean {
-    return this.totem.canSend(count + this.overflow.length);
+  canSend(count = 1, bytes = 0): boolean {
+    return this.totem.canSend(count + this.overflow.length, bytes);
   }
 
   snapshot(): { totem: TotemSnapshot; quorum: QuorumSnapshot } {

@@ -64,6 +64,13 @@ import type {
 export const RING_SEQ_STEP = 4;
 /** Default bound of the pending (not yet sent) queue before multicasts are refused. */
 export const DEFAULT_MAX_PENDING_MESSAGES = 4096;
+/**
+ * Default bound of the bytes pending that `canSend` admits more to (an empty queue always takes one message): the
+ * sender's peak memory under load. 4096 pending 1 KiB messages, or 320 of 64 KiB, each with its copies, were what
+ * glibc's malloc kept resident after the burst (docs/daemon.md "Memory"); 2 MiB is still many token visits of
+ * backlog (max_messages 17 per visit).
+ */
+export const DEFAULT_MAX_PENDING_BYTES = 2 * 1024 * 1024;
 /** A leave notice is sent this many times (best effort; peers fall back to token loss). */
 export const LEAVE_NOTICE_COPIES = 2;
 const PERCENT = 100;
@@ -109,6 +116,7 @@ export class TotemCore {
   private timings: EffectiveTimings;
   private stamp: ConfigStamp;
   private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
   private now: number;
   private out: TotemAction[] = [];
   private state: MembershipState = 'gather';
@@ -156,6 +164,8 @@ export class TotemCore {
   private backlogLastVisit = 0;
 
   private readonly pending: PendingMessage[] = [];
+  /** Payload bytes in `pending`. */
+  private pendingBytes = 0;
   /** The last message delivered (its ring and seq), for the delivery-order assertion. */
   private deliveredRingRep = -1;
   private deliveredRingSeq = -1;
@@ -196,6 +206,7 @@ export class TotemCore {
     this.highestRingSeq = options.initialRingSeq ?? 0;
     this.lastCommittedRingSeq = this.highestRingSeq;
     this.maxPending = options.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
+    this.maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.enterGather('startup');
   }
 
@@ -247,9 +258,16 @@ export class TotemCore {
     );
   }
 
-  /** True when `count` (default 1) more multicasts would be queued rather than refused (backpressure). */
-  canSend(count = 1): boolean {
-    return this.state !== 'left' && this.pending.length + count <= this.maxPending;
+  /**
+   * True when `count` (default 1) more multicasts would be queued rather than refused (backpressure), and, with
+   * their `bytes`, the bytes pending stay within maxPendingBytes (or nothing is pending: a large message still goes).
+   */
+  canSend(count = 1, bytes = 0): boolean {
+    return (
+      this.state !== 'left' &&
+      this.pending.length + count <= this.maxPending &&
+      (this.pendingBytes === 0 || this.pendingBytes + bytes <= this.maxPendingBytes)
+    );
   }
 
   /** Status for `corolink status` and metrics. */
@@ -336,6 +354,7 @@ export class TotemCore {
       return;
     }
     this.pending.push({ payload, guarantee });
+    this.pendingBytes += payload.length;
     assert(this.pending.length <= this.maxPending, 'Totem: pending queue within its bound');
     if (this.pending.length > 1 || this.state !== 'operational' || !this.installed) return;
     if (this.heldToken) {
@@ -910,6 +929,7 @@ export class TotemCore {
     }
     const next = this.pending.shift();
     if (!next) return null;
+    this.pendingBytes -= next.payload.length;
     token.seq++;
     const payload = this.packWithFollowers(next);
     return { type: 'mcast', ...base, seq: token.seq, guarantee: next.guarantee, payload, inner: null };
@@ -933,6 +953,7 @@ export class TotemCore {
     const taken = pending.splice(0, count - 1);
     const payloads = [first.payload];
     for (const message of taken) payloads.push(message.payload);
+    this.pendingBytes -= bytes - first.payload.length;
     return packer.pack(payloads);
   }
 

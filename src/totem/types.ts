@@ -51,6 +51,8 @@ export interface TotemOptions {
   tokenWarningPct?: number;
   /** Largest number of not yet sent messages queued; a multicast beyond it is refused. Default 4096. */
   maxPendingMessages?: number;
+  /** Bytes pending beyond which `canSend` says no (an empty queue always takes one message). Default 2 MiB. */
+  maxPendingBytes?: number;
   /** Highest ring seq this node used before (corosync's ringid file), so a restart never reuses a ring id. */
   initialRingSeq?: number;
   /**

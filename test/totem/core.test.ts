@@ -204,6 +204,24 @@ describe('Totem core: operational token handling', () => {
     assert.deepEqual(ring.delivered(1), ['m0', 'm1', 'm2']);
   });
 
+  test('canSend says no once the pending bytes would pass maxPendingBytes, yes again when they went out', () => {
+    const ring = formedRing({ maxPendingBytes: 10 });
+    let held = true;
+    ring.drop = ({ message }) => held && message.type === 'token';
+    ring.runFor(THREE_NODE_TIMINGS.tokenRetransmitMs * 2);
+    const core = ring.cores.get(2)!;
+    assert.equal(core.canSend(1, 100), true, 'an empty queue takes a message of any size');
+    ring.multicast(2, 'eight b.');
+    assert.equal(core.canSend(1, 2), true, '8 + 2 bytes: within the bound');
+    assert.equal(core.canSend(1, 3), false, '8 + 3 bytes: over it');
+    assert.equal(core.canSend(), true, 'a caller that gives no size is bounded by the count only');
+    held = false;
+    ring.runFor(1000);
+    assert.equal(core.snapshot().pending, 0);
+    assert.equal(core.canSend(1, 100), true);
+    assert.deepEqual(ring.delivered(1), ['eight b.']);
+  });
+
   test('malformed messages are counted and ignored', () => {
     const ring = formedRing();
     ring.step(2, { type: 'receive', from: 1, payload: new Uint8Array([1, 2, 3]) });
