@@ -29,3 +29,21 @@ export const PERCENT_MAX = 100;
  * into a restart instead of a host out of memory.
  */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--max-old-space-size=512'];
+
+/**
+ * glibc malloc settings of the daemon, in its environment at start (glibc reads them once, before node runs):
+ * `src/lab` spawns LocalCluster's and the netns lab's daemons with them, packaging/corolink.service sets the same
+ * (test/daemon/node-flags.test.ts keeps the two equal). Setting any of the first two also fixes glibc's mmap
+ * threshold at its 128 KiB start instead of letting it rise after each large free, which had put large message
+ * buffers in the main arena for good. Measured with bench:daemon (docs/daemon.md "Memory"): RSS per daemon after
+ * bench:vs-corosync's throughput phases 86–90 → 80–84 MiB, CPU per message unchanged. A 64 KiB mmap threshold
+ * saved more (78–79 MiB) but cost 8 µs of CPU per message (every UDP read is a 64 KiB buffer): not taken.
+ */
+export const DAEMON_MALLOC_ENV: Readonly<Record<string, string>> = {
+  /** Free memory at the main arena's top above this goes back to the kernel at once (default 128 KiB, rising). */
+  MALLOC_TRIM_THRESHOLD_: '65536',
+  /** Extra memory asked from the kernel each time the main arena grows (default 128 KiB). */
+  MALLOC_TOP_PAD_: '65536',
+  /** Arenas for node's threads, each keeping its own free memory (default 8 per core). */
+  MALLOC_ARENA_MAX: '2',
+};

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DAEMON_NODE_FLAGS } from '../base/limits.ts';
+import { DAEMON_MALLOC_ENV, DAEMON_NODE_FLAGS } from '../base/limits.ts';
 import { CorolinkClient } from '../client/client.ts';
 import { clusterConfigText } from '../config/index.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
@@ -92,6 +92,11 @@ export interface DaemonFiles {
  */
 function daemonNodeArgs(): string[] {
   return process.env.COROLINK_DAEMON_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+}
+
+/** The environment of a daemon the lab or `LocalCluster` starts: DAEMON_MALLOC_ENV under this process's own. */
+export function daemonEnv(): NodeJS.ProcessEnv {
+  return { ...DAEMON_MALLOC_ENV, ...process.env };
 }
 
 /** The arguments after the node executable that start one daemon. */

@@ -12,7 +12,14 @@ import { dirname, join } from 'node:path';
 import { CorolinkClient } from '../client/client.ts';
 import { appSocketPath } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
-import { daemonArgs, statusAt, waitForSocket, waitForStatuses, writeClusterFiles } from './daemon-process.ts';
+import {
+  daemonArgs,
+  daemonEnv,
+  statusAt,
+  waitForSocket,
+  waitForStatuses,
+  writeClusterFiles,
+} from './daemon-process.ts';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -225,7 +232,7 @@ export class LocalCluster {
           '--exit-with-parent',
         ],
         // stdin: the pipe the daemon watches; this process never writes to it, its end means this process is gone.
-        { stdio: ['pipe', log, log] },
+        { stdio: ['pipe', log, log], env: daemonEnv() },
       );
     } finally {
       closeSync(log);

@@ -26,6 +26,7 @@ import { type ArmedCommand, armIp, ip, ipIn, run } from './command.ts';
 import {
   BIN,
   daemonArgs,
+  daemonEnv,
   POLL_INTERVAL_MS,
   statusAt,
   waitForSocket,
@@ -591,7 +592,8 @@ export class NetnsLab {
             stateDir: this.stateDir(nodeid),
           }),
         ],
-        { detached: true, stdio: ['ignore', log, log] },
+        // `ip netns exec` passes the environment on to the daemon.
+        { detached: true, stdio: ['ignore', log, log], env: daemonEnv() },
       );
       child.unref();
       pid = child.pid;

@@ -1,11 +1,13 @@
-// The daemon's V8 heap limits (DAEMON_NODE_FLAGS) reach every way a daemon starts: the lab's command line and the
-// systemd unit's NODE_OPTIONS; and node applies them when given at start (the young generation stays small).
+// The daemon's V8 heap limits (DAEMON_NODE_FLAGS) and malloc settings (DAEMON_MALLOC_ENV) reach every way a daemon
+// starts: the lab's command line and environment and the systemd unit's; and node applies the flags when given at
+// start (the young generation stays small). Starts one daemon: run under the test lock.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DAEMON_NODE_FLAGS } from '../../src/base/limits.ts';
-import { daemonArgs } from '../../src/lab/daemon-process.ts';
+import { DAEMON_MALLOC_ENV, DAEMON_NODE_FLAGS } from '../../src/base/limits.ts';
+import { daemonArgs, daemonEnv } from '../../src/lab/daemon-process.ts';
+import { LocalCluster } from '../../src/lab/local-cluster.ts';
 
 const UNIT = new URL('../../packaging/corolink.service', import.meta.url);
 
@@ -32,5 +34,36 @@ describe('daemon node flags', () => {
     const MiB = 1024 * 1024;
     assert.ok(newSpace([...DAEMON_NODE_FLAGS], 'start') <= 2 * MiB, 'flags at start: new space ≤ 2 MiB');
     assert.ok(newSpace([], 'runtime') > 2 * MiB, 'set at run time: V8 kept its default semi-space');
+  });
+
+  test('a daemon LocalCluster starts has DAEMON_MALLOC_ENV in its environment, as the systemd unit sets it', async () => {
+    const unit = readFileSync(UNIT, 'utf8');
+    const assignments = /^Environment=(MALLOC_.*)$/m.exec(unit)?.[1]?.split(' ') ?? [];
+    assert.deepEqual(
+      Object.fromEntries(assignments.map((a) => a.split('='))),
+      DAEMON_MALLOC_ENV,
+      'packaging/corolink.service Environment=',
+    );
+    const cluster = await LocalCluster.start({ nodes: 1, links: 1, firstHost: 141, basePort: 47615 });
+    try {
+      const pid = cluster.nodes[0]!.process!.pid!;
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      for (const [name, value] of Object.entries(DAEMON_MALLOC_ENV))
+        assert.ok(environ.includes(`${name}=${value}`), name);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  test("the launching process's own malloc setting wins (to try another one for a run)", () => {
+    const saved = process.env.MALLOC_ARENA_MAX;
+    process.env.MALLOC_ARENA_MAX = '1';
+    try {
+      assert.equal(daemonEnv().MALLOC_ARENA_MAX, '1');
+    } finally {
+      if (saved === undefined) delete process.env.MALLOC_ARENA_MAX;
+      else process.env.MALLOC_ARENA_MAX = saved;
+    }
+    assert.equal(daemonEnv().MALLOC_TOP_PAD_, process.env.MALLOC_TOP_PAD_ ?? DAEMON_MALLOC_ENV.MALLOC_TOP_PAD_);
   });
 });
