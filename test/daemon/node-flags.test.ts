@@ -17,7 +17,7 @@ describe('daemon node flags', () => {
     assert.deepEqual(args.slice(0, DAEMON_NODE_FLAGS.length), [...DAEMON_NODE_FLAGS]);
     assert.match(args[DAEMON_NODE_FLAGS.length]!, /bin\/corolink\.mjs$/);
     const unit = readFileSync(UNIT, 'utf8');
-    const options = /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(unit)?.[1];
+    const options = /^Environment="NODE_OPTIONS=([^"]*)"/m.exec(unit)?.[1];
     assert.equal(options, DAEMON_NODE_FLAGS.join(' '), 'packaging/corolink.service NODE_OPTIONS');
   });
 
@@ -38,7 +38,7 @@ describe('daemon node flags', () => {
 
   test('a daemon LocalCluster starts has DAEMON_MALLOC_ENV in its environment, as the systemd unit sets it', async () => {
     const unit = readFileSync(UNIT, 'utf8');
-    const assignments = /^Environment=(MALLOC_.*)$/m.exec(unit)?.[1]?.split(' ') ?? [];
+    const assignments = /^Environment=.*" (MALLOC_.*)$/m.exec(unit)?.[1]?.split(' ') ?? [];
     assert.deepEqual(
       Object.fromEntries(assignments.map((a) => a.split('='))),
       DAEMON_MALLOC_ENV,
