@@ -18,7 +18,10 @@ test('a burst packed into multi-fragment MCASTs is delivered whole and in one or
   try {
     cluster.scheduler.runFor(FORM_MS);
     const pids = NODES.map((node) => cluster.spawn(node, 'packs'));
-    assert.ok(pids.every((pid) => pid !== undefined), 'every node runs a member');
+    assert.ok(
+      pids.every((pid) => pid !== undefined),
+      'every node runs a member',
+    );
     cluster.scheduler.runFor(FORM_MS);
     for (const link of [0, 1]) cluster.network.setConditions(link, { lossPct: LOSS_PCT });
     const sent: string[] = [];
