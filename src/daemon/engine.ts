@@ -22,20 +22,24 @@ import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import type { LinkEndpoint } from '../transport/udp-endpoints.ts';
 import { clusterIdFromName } from '../wire/cluster-id.ts';
-import { HEADER_BYTES } from '../wire/packet.ts';
 import { CoreDriver } from './core-driver.ts';
 import { type FailStopLog, failStop, watchAssertions } from './fail-stop.ts';
 import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
-import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackPacker } from './stack.ts';
+import {
+  packBudgetBytes,
+  ServiceStack,
+  type StackAction,
+  type StackEvent,
+  type StackOptions,
+  stackPacker,
+} from './stack.ts';
 import { TokenTrace } from './token-trace.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
 const DEFAULT_LINK_MTU = 1400;
 /** Largest Totem payload: one message of the transport (which fragments up to 1 MiB). */
 const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024;
-/** Room for the Totem MCAST header (34 bytes) with a margin, when sizing packs to one transport frame. */
-const TOTEM_MCAST_HEADER_BUDGET = 64;
 
 export interface EngineOptions {
   /** The running cluster config (replaced by reconfigure). */
@@ -476,9 +480,9 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       trace: this.options.tokenTrace ? (line) => this.options.logger.log('debug', 'TOTEM', line) : null,
       loopIdle: () => performance.eventLoopUtilization().idle,
     });
-    // totempg packing: small payloads share one MCAST, sized to fit one frame of the smallest link MTU.
-    const frameBytes = Math.min(...linkOptions.map((l) => l.mtu));
-    const packBudget = frameBytes - HEADER_BYTES - TOTEM_MCAST_HEADER_BUDGET;
+    // totempg packing: small payloads share one MCAST of whole fragments of the smallest link MTU, at most one
+    // Totem payload (the cap matters with jumbo frames).
+    const packBudget = Math.min(TOTEM_PAYLOAD_BYTES_MAX, packBudgetBytes(Math.min(...linkOptions.map((l) => l.mtu))));
     const totem = {
       ...this.totemOptions(),
       initialRingSeq: this.ringSeqFile.read(),

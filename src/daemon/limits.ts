@@ -40,3 +40,15 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 export const ADMIN_REQUESTS_PER_SLICE_MAX = 256;
 /** Time one admin-socket connection's requests may take in one turn before the rest wait for the next turn. */
 export const ADMIN_SLICE_MS = 5;
+
+/*
+ * The data path (docs/benchmarks.md, "Token rotation"). Flow control counts Totem messages (max_messages per token
+ * visit), so what one message carries bounds the throughput of a rotation.
+ */
+/**
+ * Transport frames one totempg-style pack of small CPG/service payloads may fill (the transport fragments it).
+ * One frame capped a visit at 17 × 1 KiB messages; corosync packs up to its netmtu (64 KiB with knet). 16 frames
+ * (≈ 21 KB with the default 1,400 B link MTU) fill every frame but the last and keep one lost frame's
+ * retransmission (the whole pack) small.
+ */
+export const PACK_FRAMES_MAX = 16;

@@ -19,7 +19,9 @@ import type {
   TotemTimings,
 } from '../totem/index.ts';
 import { TotemCore } from '../totem/index.ts';
+import { FRAGMENT_HEADER_BYTES, HEADER_BYTES } from '../wire/packet.ts';
 import { CpgEngine } from './cpg-engine.ts';
+import { PACK_FRAMES_MAX } from './limits.ts';
 import { QuorumEngine } from './quorum-engine.ts';
 import { type EngineAction, engineProblem, type ServiceEngine } from './service-engine.ts';
 import { type EngineOutput, ServiceSync } from './service-sync.ts';
@@ -41,6 +43,14 @@ const PEER_MESSAGE_PREFIX = [0xd1, 0x7c] as const;
 const PACK_LENGTH_BYTES = 2;
 
 /** The Totem packer of the stack (TotemOptions.packer) for a budget of `budgetBytes` per pack. */
+/** Room for the Totem MCAST header (34 bytes) with a margin, when sizing packs to whole transport frames. */
+const TOTEM_MCAST_HEADER_BUDGET = 64;
+
+/** The pack budget for links of `linkMtu` bytes: PACK_FRAMES_MAX whole transport fragments (the transport fragments the pack). */
+export function packBudgetBytes(linkMtu: number): number {
+  return PACK_FRAMES_MAX * (linkMtu - HEADER_BYTES - FRAGMENT_HEADER_BYTES) - TOTEM_MCAST_HEADER_BUDGET;
+}
+
 export function stackPacker(budgetBytes: number): TotemPacker {
   return {
     budgetBytes,

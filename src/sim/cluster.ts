@@ -60,7 +60,7 @@ export interface SimClusterOptions {
 }
 
 /** Link MTU of the simulated transports (a 1500-byte Ethernet minus IP/UDP and crypto overhead). */
-const SIM_LINK_MTU = 1400;
+export const SIM_LINK_MTU = 1400;
 /** Default passive-mode failback hold. */
 const SIM_FAILBACK_HOLD_MS = 1000;
 

@@ -8,10 +8,18 @@
 import { CfsStore } from '../cfs/store.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from '../daemon/cfs-engine.ts';
 import type { ServiceEngine } from '../daemon/service-engine.ts';
-import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackPacker } from '../daemon/stack.ts';
+import {
+  packBudgetBytes,
+  ServiceStack,
+  type StackAction,
+  type StackEvent,
+  type StackOptions,
+  stackPacker,
+} from '../daemon/stack.ts';
 import type { MembershipState, RingId } from '../totem/types.ts';
 import {
   corosyncTotemOptions,
+  SIM_LINK_MTU,
   type SimTotemOptions,
   type SimTransportOptions,
   simTransport,
@@ -32,8 +40,8 @@ import { ringKey } from './trace.ts';
 
 /** Pids of one incarnation: `incarnation × PIDS_PER_INCARNATION + n`, so a pid is never reused on a node. */
 const PIDS_PER_INCARNATION = 1_000_000;
-/** Totem payload budget of one pack of small service messages (the daemon derives its own from the link MTU). */
-const SIM_PACK_BUDGET_BYTES = 1024;
+/** Totem payload budget of one pack of small service messages: the daemon's rule, for the simulated links. */
+const SIM_PACK_BUDGET_BYTES = packBudgetBytes(SIM_LINK_MTU);
 
 /** Builds a stack for one incarnation: the real ServiceStack by default, a wrapper in the broken-service tests. */
 export type StackFactory = (options: StackOptions, now: number) => StackCore;
