@@ -89,7 +89,10 @@ describe('heartbeats that follow the traffic (simulator)', () => {
     const [data, standby] = [0, 1].map((link) => pingsSent(cluster, 1, 2, link) - before[link]!);
     const busyPings = (windowMs / pingIntervalMs) * BUSY_PING_RATE_MULTIPLIER;
     assert.ok(Math.abs(data! - busyPings) <= busyPings * 0.05, `data link 0: ${data} pings, busy interval`);
-    assert.ok(Math.abs(standby! - windowMs / pingIntervalMs) <= 1, `standby link 1: ${standby} pings, one per interval`);
+    assert.ok(
+      Math.abs(standby! - windowMs / pingIntervalMs) <= 1,
+      `standby link 1: ${standby} pings, one per interval`,
+    );
     assert.ok(cluster.actionsOf('deliver', 2).length - deliveredBefore >= windowMs / STREAM_EVERY_MS - 1, 'delivered');
     assert.equal(cluster.actionsOf('linkDown').length, 0);
   });
