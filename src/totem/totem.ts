@@ -460,8 +460,9 @@ export class TotemCore {
     this.sets.fail.delete(this.me);
     this.consensus.clear();
     this.consensus.add(this.me);
-    this.sendJoin();
-    this.joinAt = this.now + this.timings.joinMs;
+    // The JOIN goes at the next tick, due now: what the driver has already read is taken in first, so a burst of
+    // news costs one JOIN to every peer instead of one per message (docs/totem.md § JOIN at scale).
+    this.joinAt = this.now;
     this.consensusAt = this.now + this.timings.consensusMs;
     this.checkConsensus();
   }

@@ -306,7 +306,12 @@ export class Transport {
     const mode = this.options.linkMode;
     if (urgent || mode === 'active') {
       if (peer.eligible.length === 0) this.dropTx('no_link', actions);
-      for (const peerLink of peer.eligible) this.transmitMessage(peer, peerLink, payload, false, now, actions);
+      // Passive mode: control traffic makes only the data link busy, as data would; its copies on the standby
+      // links leave them quiet (a gathering ring's JOINs to every peer tripled the heartbeat of every link).
+      for (const peerLink of peer.eligible) {
+        const busy = !urgent || mode !== 'passive' || peerLink === peer.passiveLink;
+        this.transmitMessage(peer, peerLink, payload, false, busy, now, actions);
+      }
       return;
     }
     const peerLink = mode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
@@ -315,10 +320,10 @@ export class Transport {
       return;
     }
     assert(peerLink.connected, 'knet: data goes out only on a connected link');
-    this.transmitMessage(peer, peerLink, payload, true, now, actions);
+    this.transmitMessage(peer, peerLink, payload, true, true, now, actions);
     if (mode === 'passive') {
       const standby = this.standbyFor(peer, peerLink, now, actions);
-      if (standby !== null) this.transmitMessage(peer, standby, payload, false, now, actions);
+      if (standby !== null) this.transmitMessage(peer, standby, payload, false, true, now, actions);
     }
   }
 
@@ -343,7 +348,7 @@ export class Transport {
     if (peer.covering?.suspect !== dataLink || peer.covering.standby !== standby) {
       peer.covering = { suspect: dataLink, standby };
       for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.answeredPingAtMs)) {
-        this.emitData(peer, standby, relinkFrame(frame, standby.link), false, now, actions);
+        this.emitData(peer, standby, relinkFrame(frame, standby.link), false, true, now, actions);
         this.stats.suspectResends++;
       }
     }
@@ -392,28 +397,35 @@ export class Transport {
     peerLink: PeerLink,
     payload: Uint8Array,
     remember: boolean,
+    busy: boolean,
     now: number,
     actions: TransportAction[],
   ) {
     const frames = this.framesOn(peerLink.link, payload);
     if (frames instanceof Uint8Array) {
-      this.emitData(peer, peerLink, frames, remember, now, actions);
+      this.emitData(peer, peerLink, frames, remember, busy, now, actions);
       return;
     }
-    for (const frame of frames) this.emitData(peer, peerLink, frame, remember, now, actions);
+    for (const frame of frames) this.emitData(peer, peerLink, frame, remember, busy, now, actions);
   }
 
-  /** Emits a data frame; a link that starts carrying our data is pinged at the busy interval from now on. */
+  /**
+   * Emits a data frame; when `busy` (our data, not control traffic), a link that starts carrying our data is pinged
+   * at the busy interval from now on.
+   */
   private emitData(
     peer: PeerState,
     peerLink: PeerLink,
     frame: Uint8Array,
     remember: boolean,
+    busy: boolean,
     now: number,
     actions: TransportAction[],
   ) {
-    if (!peerLink.carriesOurData(now)) this.deadlineDirty = true;
-    peerLink.lastDataSentAtMs = now;
+    if (busy) {
+      if (!peerLink.carriesOurData(now)) this.deadlineDirty = true;
+      peerLink.lastDataSentAtMs = now;
+    }
     this.emit(peer, peerLink, frame, remember, now, actions);
   }
 
@@ -712,7 +724,7 @@ export class Transport {
     for (const frame of peer.recent.takeSentOn(failed.link, sinceMs)) {
       const target = this.options.linkMode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
       if (target === null) return;
-      this.emitData(peer, target, relinkFrame(frame, target.link), true, now, actions);
+      this.emitData(peer, target, relinkFrame(frame, target.link), true, true, now, actions);
       this.stats.failoverResends++;
     }
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeMessage } from '../../src/totem/messages.ts';
+import { decodeMessage, encodeMessage } from '../../src/totem/messages.ts';
 import { TotemCore } from '../../src/totem/totem.ts';
 import { MiniRing, THREE_NODE_TIMINGS } from './mini-ring.ts';
 
@@ -55,9 +55,31 @@ describe('Totem core: startup and ring formation', () => {
     assert.deepEqual(actions, []);
     assert.deepEqual(core.snapshot().ringId, { rep: 1, seq: 4 });
     const welcoming = encodeMessage({ type: 'join', sender: 2, proc: [2], fail: [], ringSeq: 40, stamp });
-    const merging = core.step({ type: 'receive', from: 2, payload: welcoming }, 2);
+    core.step({ type: 'receive', from: 2, payload: welcoming }, 2);
     assert.equal(core.snapshot().state, 'gather', 'a stranger that does not exclude me is merged with');
-    assert.ok(merging.some((a) => a.type === 'send'));
+    assert.equal(core.nextDeadline(), 2, 'its JOIN is due at once');
+    assert.ok(core.step({ type: 'tick' }, 2).some((a) => a.type === 'send'));
+  });
+
+  test('a burst of JOINs with news, read before the next tick, costs one JOIN to every peer', () => {
+    const core = new TotemCore({ ...THREE_NODE_TIMINGS, localNodeId: 1, nodes: [1, 2, 3, 4] }, 0);
+    core.step({ type: 'tick' }, 0);
+    const sent: unknown[] = [];
+    for (const sender of [2, 3, 4]) {
+      const join = encodeMessage({ type: 'join', sender, proc: [sender], fail: [], ringSeq: 40, stamp });
+      sent.push(...core.step({ type: 'receive', from: sender, payload: join }, 1).filter((a) => a.type === 'send'));
+    }
+    assert.deepEqual(sent, [], 'no JOIN per message');
+    const tick = core.step({ type: 'tick' }, 1).filter((a) => a.type === 'send');
+    assert.equal(tick.length, 1);
+    assert.deepEqual(decodeMessage(tick[0]!.payload), {
+      type: 'join',
+      sender: 1,
+      proc: [1, 2, 3, 4],
+      fail: [],
+      ringSeq: 40,
+      stamp,
+    });
   });
 
   test('a multicast on a lone node is delivered to itself (self-delivery)', () => {

@@ -69,6 +69,34 @@ describe('heartbeats that follow the traffic (simulator)', () => {
     assert.equal(cluster.actionsOf('linkDown').length, 0);
   });
 
+  test('passive mode: control traffic (sent on every link) makes only the data link busy; the standby stays quiet', () => {
+    // A gathering ring sends its JOINs to every peer on every link: busy pinging of every link there tripled the
+    // heartbeat of a 32-node lab during formation (docs/transport.md § Heartbeats that follow the traffic).
+    const cluster = new SimCluster({ nodes: 2, links: 2, linkMode: 'passive', seed: 9 });
+    cluster.runFor(BACKOFF_SETTLED_MS);
+    const windowMs = 1000;
+    const until = cluster.scheduler.now() + windowMs + 100;
+    const tick = () => {
+      if (cluster.scheduler.now() >= until) return;
+      cluster.step(1, { type: 'send', to: 2, payload: new Uint8Array(64), urgent: true });
+      cluster.scheduler.after(STREAM_EVERY_MS, tick);
+    };
+    tick();
+    cluster.runFor(50);
+    const before = [0, 1].map((link) => pingsSent(cluster, 1, 2, link));
+    const deliveredBefore = cluster.actionsOf('deliver', 2).length;
+    cluster.runFor(windowMs);
+    const [data, standby] = [0, 1].map((link) => pingsSent(cluster, 1, 2, link) - before[link]!);
+    const busyPings = (windowMs / pingIntervalMs) * BUSY_PING_RATE_MULTIPLIER;
+    assert.ok(Math.abs(data! - busyPings) <= busyPings * 0.05, `data link 0: ${data} pings, busy interval`);
+    assert.ok(
+      Math.abs(standby! - windowMs / pingIntervalMs) <= 1,
+      `standby link 1: ${standby} pings, one per interval`,
+    );
+    assert.ok(cluster.actionsOf('deliver', 2).length - deliveredBefore >= windowMs / STREAM_EVERY_MS - 1, 'delivered');
+    assert.equal(cluster.actionsOf('linkDown').length, 0);
+  });
+
   test('when the traffic stops, the data link returns to the ping interval and stays up', () => {
     const cluster = new SimCluster({ nodes: 2, links: 2, linkMode: 'passive', seed: 6 });
     cluster.runFor(BACKOFF_SETTLED_MS);
