@@ -101,7 +101,7 @@ describe('echo pings against a peer that only pongs (core)', () => {
         assert.equal(packet.type, 'ping');
         if (packet.type !== 'ping') continue;
         assert.equal(packet.echo, undefined, 'nothing to echo: the peer always asks for a pong');
-        const connected = upAt !== null;
+        const connected: boolean = upAt !== null;
         assert.equal((packet.header.flags & FLAG_NO_PONG) !== 0, connected, 'a pong is asked for only while coming up');
         // The old peer ignores the flag and answers every ping with a pong, 1 ms later.
         const pong = encodePingPong('pong', oldPeer, packet.pingSeq, packet.sentAtMs);
