@@ -119,8 +119,9 @@ export interface LinkCounters {
   rxPackets: number;
   rxBytes: number;
   pingsSent: number;
+  /** Good round trips: pongs and echoes of our pings in the peer's pings. */
   pongsReceived: number;
-  /** Pongs discarded: too late (> pingTimeoutMs), duplicated or from the future. */
+  /** Pongs (or echoes) discarded: too late (> pingTimeoutMs), duplicated or from the future. */
   pongsDiscarded: number;
   /** Send errors reported by the driver. */
   sendErrors: number;
