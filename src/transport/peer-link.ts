@@ -51,12 +51,13 @@ export function zeroLinkCounters(): LinkCounters {
 }
 
 /**
- * When the ping after one sent at `sentAtMs` is due: the first multiple of `intervalMs` after it (so at most one
- * interval later). Every link of a node with the same interval pings at the same instants — one timer wake-up and
- * one flush per interval for all peers × links instead of one each (docs/transport.md § Pings on a shared grid).
+ * When the ping after one sent at `sentAtMs` is due: the first grid instant `originMs + k × intervalMs` after it (so
+ * at most one interval later). Every link of a node with the same interval pings at the same instants — one timer
+ * wake-up and one flush per interval for all peers × links instead of one each; nodes whose origins agree (the Unix
+ * epoch) ping at the same instants too (docs/transport.md § Pings on a shared grid).
  */
-export function pingGridAfter(sentAtMs: number, intervalMs: number): number {
-  const at = (Math.floor(sentAtMs / intervalMs) + 1) * intervalMs;
+export function pingGridAfter(sentAtMs: number, intervalMs: number, originMs = 0): number {
+  const at = originMs + (Math.floor((sentAtMs - originMs) / intervalMs) + 1) * intervalMs;
   return at > sentAtMs ? at : at + intervalMs; // float rounding can land on sentAtMs itself
 }
 
@@ -114,6 +115,8 @@ export class PeerLink {
     /** The local link's options (shared with every peer on that link). */
     readonly options: LinkOptions,
     now: number,
+    /** Where the ping grid counts from (TransportOptions.pingGridOriginMs). */
+    private readonly gridOriginMs = 0,
   ) {
     this.nextPingAtMs = now;
     this.backoffSinceMs = now;
@@ -148,7 +151,7 @@ export class PeerLink {
    */
   pingAtMs(now: number): number {
     if (!this.connected || !this.carriesOurData(now)) return this.nextPingAtMs;
-    return Math.min(this.nextPingAtMs, pingGridAfter(this.lastPingAtMs, this.busyIntervalMs()));
+    return Math.min(this.nextPingAtMs, pingGridAfter(this.lastPingAtMs, this.busyIntervalMs(), this.gridOriginMs));
   }
 
   /** Whether a ping is due at `now`. */
@@ -180,7 +183,7 @@ export class PeerLink {
     this.nextPingSeq = nextSeq(seq);
     this.lastPingAtMs = now;
     if (wantPong && !this.awaitingPong()) this.unansweredPingAtMs = now;
-    this.nextPingAtMs = pingGridAfter(now, this.options.pingIntervalMs);
+    this.nextPingAtMs = pingGridAfter(now, this.options.pingIntervalMs, this.gridOriginMs);
     this.counters.pingsSent++;
     return seq;
   }
@@ -194,7 +197,7 @@ export class PeerLink {
   retimePing(now: number): void {
     this.timersChangedAtMs = now;
     if (Number.isFinite(this.lastPingAtMs))
-      this.nextPingAtMs = pingGridAfter(this.lastPingAtMs, this.options.pingIntervalMs);
+      this.nextPingAtMs = pingGridAfter(this.lastPingAtMs, this.options.pingIntervalMs, this.gridOriginMs);
   }
 
   /** The current pong-timeout multiplier (after a down: 10 → 1, one step per second; a new link: 1). */

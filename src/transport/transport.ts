@@ -158,6 +158,9 @@ export class Transport {
       throw new RangeError(`transport: maxMessageBytes must be in 1..${REASSEMBLY_BYTES_PER_PEER_MAX}`);
     }
     if (!(options.failbackHoldMs >= 0)) throw new RangeError('transport: invalid failbackHoldMs');
+    if (options.pingGridOriginMs !== undefined && !Number.isFinite(options.pingGridOriginMs)) {
+      throw new RangeError('transport: invalid pingGridOriginMs');
+    }
     this.lastNow = now;
     this.header = {
       clusterId: options.clusterId,
@@ -766,7 +769,7 @@ export class Transport {
     actions.push(knetLog('notice', `link: link ${options.link} added (pri: ${options.priority})`));
     for (const { nodeId } of peers) {
       const peer = this.peers.get(nodeId);
-      if (peer !== undefined) peer.links[options.link] = new PeerLink(nodeId, local.options, now);
+      if (peer !== undefined) peer.links[options.link] = this.newPeerLink(nodeId, local.options, now);
       else actions.push(knetLog('warning', `link: cannot add host: ${nodeId} link: ${options.link}: unknown host`));
     }
   }
@@ -826,7 +829,7 @@ export class Transport {
       actions.push(knetLog('warning', `link: cannot add host: ${nodeId} link: ${link}: ${problem}`));
       return;
     }
-    peer.links[link] = new PeerLink(nodeId, local.options, now);
+    peer.links[link] = this.newPeerLink(nodeId, local.options, now);
     actions.push(knetLog('notice', `link: host: ${nodeId} link: ${link} added`));
   }
 
@@ -876,11 +879,15 @@ export class Transport {
     actions.push(knetLog('notice', `host: host: ${nodeId} removed`));
   }
 
+  private newPeerLink(nodeId: number, options: LinkOptions, now: number): PeerLink {
+    return new PeerLink(nodeId, options, now, this.options.pingGridOriginMs);
+  }
+
   private newPeer(nodeId: number, links: number[], now: number): PeerState {
     const peerLinks: (PeerLink | undefined)[] = new Array(LINKS_MAX).fill(undefined);
     for (const link of links) {
       const local = this.localLinks[link];
-      if (local !== undefined) peerLinks[link] = new PeerLink(nodeId, local.options, now);
+      if (local !== undefined) peerLinks[link] = this.newPeerLink(nodeId, local.options, now);
     }
     return {
       nodeId,
