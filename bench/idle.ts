@@ -71,13 +71,25 @@ for (let run = 0; run < RUNS; run++) {
 }
 
 const windowS = IDLE_WINDOW_MS / 1000;
-const summary: Record<string, { cpuS: number; minS: number; maxS: number; pctOfCore: number; load1: number[] }> = {};
+interface EngineSummary {
+  cpuS: number;
+  minS: number;
+  maxS: number;
+  pctOfCore: number;
+  wakeupsPerS: number;
+  udpOutPerS: number;
+  udpInPerS: number;
+  load1: number[];
+}
+const summary: Record<string, EngineSummary> = {};
 console.log(
   `Idle 3-host × 2-link lab, CPU seconds per daemon over ${windowS} s from ${SETTLE_MS / 1000} s after Members[3]; median (min–max) of ${RUNS} runs.`,
 );
 console.log('');
-console.log('| engine | CPU s per daemon | % of one core | load average (1 min) at the end of each run |');
-console.log('|---|---|---|---|');
+console.log(
+  '| engine | CPU s per daemon | % of one core | main-thread wake-ups/s | UDP datagrams out / in per s | load average (1 min) at the end of each run |',
+);
+console.log('|---|---|---|---|---|---|');
 for (const name of engines) {
   const perDaemon = samples[name].flatMap((s) => s.perDaemonS);
   const cpuS = median(samples[name].map((s) => s.meanS));
@@ -86,11 +98,14 @@ for (const name of engines) {
     minS: Number(Math.min(...perDaemon).toFixed(3)),
     maxS: Number(Math.max(...perDaemon).toFixed(3)),
     pctOfCore: Number(((100 * cpuS) / windowS).toFixed(2)),
+    wakeupsPerS: Number(median(samples[name].map((s) => s.wakeupsPerS)).toFixed(1)),
+    udpOutPerS: Number(median(samples[name].map((s) => s.udpOutPerS)).toFixed(1)),
+    udpInPerS: Number(median(samples[name].map((s) => s.udpInPerS)).toFixed(1)),
     load1: samples[name].map((s) => Number(s.load1.toFixed(2))),
   };
   const s = summary[name]!;
   console.log(
-    `| ${name} | ${s.cpuS.toFixed(2)} (${s.minS.toFixed(2)}–${s.maxS.toFixed(2)}) | ${s.pctOfCore.toFixed(2)} | ${s.load1.join(', ')} |`,
+    `| ${name} | ${s.cpuS.toFixed(2)} (${s.minS.toFixed(2)}–${s.maxS.toFixed(2)}) | ${s.pctOfCore.toFixed(2)} | ${s.wakeupsPerS} | ${s.udpOutPerS} / ${s.udpInPerS} | ${s.load1.join(', ')} |`,
   );
 }
 const ratio = summary.corosync ? Number((summary.corolink!.cpuS / summary.corosync.cpuS).toFixed(2)) : null;

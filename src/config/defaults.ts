@@ -94,11 +94,13 @@ export const FAST_PING_TIMEOUT_TOKEN_DIVISOR = 16;
 /** … never below 250 ms: a small cluster notices a pulled cable in ≤ 0.3 s … */
 export const FAST_PING_TIMEOUT_MS = 250;
 /**
- * … a quiet link is pinged 4 times per timeout (corosync: 2), a link carrying our data 3 times as often
- * (src/transport/limits.ts BUSY_PING_RATE_MULTIPLIER) …
+ * … a quiet link is pinged 5 times per timeout (corosync: 2), a link carrying our data 3 times as often
+ * (src/transport/limits.ts BUSY_PING_RATE_MULTIPLIER). 5, not 4: a quiet link's round trips are echoes, dated back by
+ * up to an interval, so it takes one more ping per timeout to survive as many lost heartbeats as pongs did at 4
+ * (docs/transport.md § Echo pings) …
  */
-export const FAST_PINGS_PER_TIMEOUT = 4;
-/** … (the small-cluster interval: 62 ms) … */
+export const FAST_PINGS_PER_TIMEOUT = 5;
+/** … (the small-cluster interval: 50 ms) … */
 export const FAST_PING_INTERVAL_MS = Math.trunc(FAST_PING_TIMEOUT_MS / FAST_PINGS_PER_TIMEOUT);
 /** … and up again after 2 pongs. */
 export const FAST_PONG_COUNT = 2;
@@ -279,7 +281,7 @@ export function corosyncLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: num
 }
 
 /**
- * corolink's fast profile: timeout = max(250 ms, token / 16), interval = timeout / 4 (docs/transport.md § Ping
+ * corolink's fast profile: timeout = max(250 ms, token / 16), interval = timeout / 5 (docs/transport.md § Ping
  * timers); explicit keys win, and an unset interval follows an explicit timeout.
  */
 export function fastLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: number): LinkTimers {

@@ -459,6 +459,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
         maxMessageBytes: effective.maxMessageBytes,
         // Peers reset their duplicate filters for us when this changes: it must differ at every restart.
         incarnation: randomBytes(4).readUInt32BE(0),
+        // The Unix epoch on performance.now()'s clock: every node pings on the same wall-clock grid.
+        pingGridOriginMs: -performance.timeOrigin,
       },
       now,
     );

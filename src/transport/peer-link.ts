@@ -11,12 +11,14 @@
  *   (re)created or goes down and drops by 1 per second to 1 — a flap damper (corolink: only after a down);
  * - a socket error is immediate down evidence (corolink: any send error reported by the driver).
  * corolink deviations: pings are scheduled at exact deadlines on a grid shared by all links (knet wakes every 200 ms); pongs while
- * coming up must be at most pingTimeoutMs apart, or the count restarts; only pongs are liveness evidence (data
- * from a peer proves the peer→us direction only, and a one-way path must not look up; knet 1.35's "fast data
- * up" is not copied); a connected link that carries our data is pinged at the busy interval
- * (docs/transport.md § Heartbeats that follow the traffic).
+ * coming up must be at most pingTimeoutMs apart, or the count restarts; only round trips are liveness evidence
+ * (data from a peer proves the peer→us direction only, and a one-way path must not look up; knet 1.35's "fast
+ * data up" is not copied); a connected link that carries our data is pinged at the busy interval
+ * (docs/transport.md § Heartbeats that follow the traffic); a connected quiet link asks for no pong: the peer
+ * echoes the ping in its own next ping instead, a round trip dated back by the time it was held (§ Echo pings).
  */
 import { assert } from '../base/assert.ts';
+import type { PingEcho } from '../wire/packet.ts';
 import { nextSeq, seqDistance } from '../wire/sequence.ts';
 import {
   BUSY_PING_RATE_MULTIPLIER,
@@ -49,12 +51,13 @@ export function zeroLinkCounters(): LinkCounters {
 }
 
 /**
- * When the ping after one sent at `sentAtMs` is due: the first multiple of `intervalMs` after it (so at most one
- * interval later). Every link of a node with the same interval pings at the same instants — one timer wake-up and
- * one flush per interval for all peers × links instead of one each (docs/transport.md § Pings on a shared grid).
+ * When the ping after one sent at `sentAtMs` is due: the first grid instant `originMs + k × intervalMs` after it (so
+ * at most one interval later). Every link of a node with the same interval pings at the same instants — one timer
+ * wake-up and one flush per interval for all peers × links instead of one each; nodes whose origins agree (the Unix
+ * epoch) ping at the same instants too (docs/transport.md § Pings on a shared grid).
  */
-export function pingGridAfter(sentAtMs: number, intervalMs: number): number {
-  const at = (Math.floor(sentAtMs / intervalMs) + 1) * intervalMs;
+export function pingGridAfter(sentAtMs: number, intervalMs: number, originMs = 0): number {
+  const at = originMs + (Math.floor((sentAtMs - originMs) / intervalMs) + 1) * intervalMs;
   return at > sentAtMs ? at : at + intervalMs; // float rounding can land on sentAtMs itself
 }
 
@@ -64,11 +67,17 @@ export class PeerLink {
   connected = false;
   /** Good pongs gathered while not connected. */
   pongsGathered = 0;
-  /** When the last good pong arrived (−Infinity: never). */
+  /**
+   * When the last round trip completed: a good pong's arrival, or an echo's arrival minus the time the peer held
+   * our ping (−Infinity: never). "Pong" below means either.
+   */
   lastPongAtMs = Number.NEGATIVE_INFINITY;
   /** When the ping the last good pong answered was sent (our clock, echoed by the pong; −Infinity: none). */
   answeredPingAtMs = Number.NEGATIVE_INFINITY;
-  /** When the oldest ping sent since the last good pong went out (older than lastPongAtMs: none is waiting). */
+  /**
+   * When the oldest ping that asked for a pong since the last good pong went out (older than lastPongAtMs: none is
+   * waiting). Pings that asked for an echo only are not awaited: their echo comes up to an interval later.
+   */
   unansweredPingAtMs = Number.NEGATIVE_INFINITY;
   /** When we last sent the peer data on this link (such a link is pinged BUSY_PING_RATE_MULTIPLIER × as often). */
   lastDataSentAtMs = Number.NEGATIVE_INFINITY;
@@ -87,6 +96,12 @@ export class PeerLink {
   private lastPingAtMs = Number.NEGATIVE_INFINITY;
   private nextPingSeq = 0;
   private lastPongSeq: number | null = null;
+  /** The peer's latest ping that asked for an echo and has not been echoed yet (heardPingAtMs −Infinity: none). */
+  private heardPingSeq = 0;
+  private heardPingSentAtMs = 0;
+  private heardPingAtMs = Number.NEGATIVE_INFINITY;
+  /** When the ping interval or timeout last changed (−Infinity: never). */
+  private timersChangedAtMs = Number.NEGATIVE_INFINITY;
   private backoffSinceMs: number;
   /**
    * The multiplier the backoff starts from: 1 for a new or re-enabled link, PONG_TIMEOUT_BACKOFF_START after a
@@ -100,6 +115,8 @@ export class PeerLink {
     /** The local link's options (shared with every peer on that link). */
     readonly options: LinkOptions,
     now: number,
+    /** Where the ping grid counts from (TransportOptions.pingGridOriginMs). */
+    private readonly gridOriginMs = 0,
   ) {
     this.nextPingAtMs = now;
     this.backoffSinceMs = now;
@@ -124,6 +141,7 @@ export class PeerLink {
     this.answeredPingAtMs = Number.NEGATIVE_INFINITY;
     this.unansweredPingAtMs = Number.NEGATIVE_INFINITY;
     this.lastDataSentAtMs = Number.NEGATIVE_INFINITY;
+    this.heardPingAtMs = Number.NEGATIVE_INFINITY;
     this.lastSendError = null;
   }
 
@@ -133,7 +151,7 @@ export class PeerLink {
    */
   pingAtMs(now: number): number {
     if (!this.connected || !this.carriesOurData(now)) return this.nextPingAtMs;
-    return Math.min(this.nextPingAtMs, pingGridAfter(this.lastPingAtMs, this.busyIntervalMs()));
+    return Math.min(this.nextPingAtMs, pingGridAfter(this.lastPingAtMs, this.busyIntervalMs(), this.gridOriginMs));
   }
 
   /** Whether a ping is due at `now`. */
@@ -151,24 +169,35 @@ export class PeerLink {
     return now - this.lastDataSentAtMs < this.options.pingIntervalMs;
   }
 
-  /** Takes the next ping sequence number and schedules the following ping. */
-  takePing(now: number): number {
+  /**
+   * Whether the next ping asks for a pong: while the link comes up (pongCount round trips in a row), and on a link
+   * that carries our data (passive mode's suspicion waits for one pong). A connected quiet link asks for an echo only.
+   */
+  wantsPong(now: number): boolean {
+    return !this.connected || this.carriesOurData(now);
+  }
+
+  /** Takes the next ping sequence number and schedules the following ping; `wantPong`: the ping asks for a pong. */
+  takePing(now: number, wantPong: boolean): number {
     const seq = this.nextPingSeq;
     this.nextPingSeq = nextSeq(seq);
     this.lastPingAtMs = now;
-    if (!this.awaitingPong()) this.unansweredPingAtMs = now;
-    this.nextPingAtMs = pingGridAfter(now, this.options.pingIntervalMs);
+    if (wantPong && !this.awaitingPong()) this.unansweredPingAtMs = now;
+    this.nextPingAtMs = pingGridAfter(now, this.options.pingIntervalMs, this.gridOriginMs);
     this.counters.pingsSent++;
     return seq;
   }
 
   /**
-   * The ping interval changed: the next ping is due one new interval after the last one (at once if that is
-   * past), not after the old interval — lowering a 1 s interval to 20 ms must not wait out the old second.
+   * The ping interval or timeout changed: the next ping is due one new interval after the last one (at once if that
+   * is past), not after the old interval — lowering a 1 s interval to 20 ms must not wait out the old second. A
+   * connected link has one new timeout from the change to show a round trip: its last one may be up to an old
+   * interval (plus the peer's hold of an echo) old, which a shorter new timeout must not count as silence.
    */
-  retimePing(): void {
+  retimePing(now: number): void {
+    this.timersChangedAtMs = now;
     if (Number.isFinite(this.lastPingAtMs))
-      this.nextPingAtMs = pingGridAfter(this.lastPingAtMs, this.options.pingIntervalMs);
+      this.nextPingAtMs = pingGridAfter(this.lastPingAtMs, this.options.pingIntervalMs, this.gridOriginMs);
   }
 
   /** The current pong-timeout multiplier (after a down: 10 → 1, one step per second; a new link: 1). */
@@ -183,9 +212,12 @@ export class PeerLink {
     return this.options.pingTimeoutMs * this.backoff(now) + latencyAllowanceMs;
   }
 
-  /** When a connected link goes down without a further pong (the backoff only shrinks, so this only moves earlier). */
+  /**
+   * When a connected link goes down without a further pong (the backoff only shrinks, so this only moves earlier):
+   * the timeout counts from the last pong, or from the last change of the timers if that is later.
+   */
   pongDeadlineMs(now: number): number {
-    return this.lastPongAtMs + this.pongTimeoutAdjustedMs(now);
+    return Math.max(this.lastPongAtMs, this.timersChangedAtMs) + this.pongTimeoutAdjustedMs(now);
   }
 
   /**
@@ -196,9 +228,38 @@ export class PeerLink {
     return this.connected && now >= this.pongDeadlineMs(now);
   }
 
-  /** Handles a pong echoing (pingSeq, sentAtMs). */
-  onPong(pingSeq: number, sentAtMs: number, now: number): PongOutcome {
-    const latencyMs = now - sentAtMs;
+  /** The peer pinged and asked for an echo: remember its ping for our next ping (the newest one wins). */
+  onPingToEcho(pingSeq: number, sentAtMs: number, now: number): void {
+    if (Number.isFinite(this.heardPingAtMs) && seqDistance(pingSeq, this.heardPingSeq) <= 0) return;
+    this.heardPingSeq = pingSeq;
+    this.heardPingSentAtMs = sentAtMs;
+    this.heardPingAtMs = now;
+  }
+
+  /** The peer pinged and asked for a pong: an echo of an older ping of its would only be discarded, so none is due. */
+  onPingToPong(): void {
+    this.heardPingAtMs = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * The echo our next ping carries, taken (each ping is echoed once), or undefined: none heard, or held so long
+   * (≥ pingTimeoutMs) that the round trip it proves is too old to keep the link up.
+   */
+  takeEcho(now: number): PingEcho | undefined {
+    const heldMs = now - this.heardPingAtMs;
+    this.heardPingAtMs = Number.NEGATIVE_INFINITY;
+    if (!(heldMs < this.options.pingTimeoutMs)) return undefined;
+    return { pingSeq: this.heardPingSeq, sentAtMs: this.heardPingSentAtMs, heldMs };
+  }
+
+  /**
+   * Handles a pong echoing our ping (pingSeq, sentAtMs), or the echo of that ping in the peer's ping, held `heldMs`
+   * by the peer (0 for a pong): it counts as a pong that arrived at `now − heldMs` with latency
+   * `now − sentAtMs − heldMs`.
+   */
+  onPong(pingSeq: number, sentAtMs: number, heldMs: number, now: number): PongOutcome {
+    const latencyMs = now - sentAtMs - heldMs;
+    const answeredAtMs = now - heldMs;
     const fresh = this.lastPongSeq === null || seqDistance(pingSeq, this.lastPongSeq) > 0;
     const sentByUs = seqDistance(pingSeq, this.nextPingSeq) < 0;
     if (!fresh || !sentByUs || latencyMs < 0 || latencyMs > this.options.pingTimeoutMs) {
@@ -207,9 +268,9 @@ export class PeerLink {
     }
     this.counters.pongsReceived++;
     this.recordLatency(latencyMs);
-    const gapMs = now - this.lastPongAtMs;
+    const gapMs = answeredAtMs - this.lastPongAtMs;
     this.lastPongSeq = pingSeq;
-    this.lastPongAtMs = now;
+    this.lastPongAtMs = Math.max(this.lastPongAtMs, answeredAtMs);
     this.answeredPingAtMs = sentAtMs;
     this.lastSendError = null;
     if (this.connected) return 'refreshed';

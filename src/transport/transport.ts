@@ -29,6 +29,7 @@ import {
   encodeFragment,
   encodePingPong,
   encodePmtuReply,
+  FLAG_NO_PONG,
   FLAG_URGENT,
   FRAGMENT_HEADER_BYTES,
   FRAME_BYTES_MAX,
@@ -157,6 +158,9 @@ export class Transport {
       throw new RangeError(`transport: maxMessageBytes must be in 1..${REASSEMBLY_BYTES_PER_PEER_MAX}`);
     }
     if (!(options.failbackHoldMs >= 0)) throw new RangeError('transport: invalid failbackHoldMs');
+    if (options.pingGridOriginMs !== undefined && !Number.isFinite(options.pingGridOriginMs)) {
+      throw new RangeError('transport: invalid pingGridOriginMs');
+    }
     this.lastNow = now;
     this.header = {
       clusterId: options.clusterId,
@@ -510,6 +514,15 @@ export class Transport {
         return;
       case 'ping':
         if (!enabled) return;
+        if (packet.echo !== undefined) {
+          const { pingSeq, sentAtMs, heldMs } = packet.echo;
+          this.acceptPong(peer, peerLink, pingSeq, sentAtMs, heldMs, now, actions);
+        }
+        if ((packet.header.flags & FLAG_NO_PONG) !== 0) {
+          peerLink.onPingToEcho(packet.pingSeq, packet.sentAtMs, now);
+          return;
+        }
+        peerLink.onPingToPong();
         this.emit(
           peer,
           peerLink,
@@ -520,7 +533,7 @@ export class Transport {
         );
         return;
       case 'pong':
-        if (enabled) this.acceptPong(peer, peerLink, packet.pingSeq, packet.sentAtMs, now, actions);
+        if (enabled) this.acceptPong(peer, peerLink, packet.pingSeq, packet.sentAtMs, 0, now, actions);
         return;
       case 'pmtuProbe':
         if (!enabled) return;
@@ -579,17 +592,19 @@ export class Transport {
     else if (result.status !== 'incomplete') this.reject(result.status, link, actions);
   }
 
+  /** A pong, or the echo of our ping held `heldMs` by the peer (0 for a pong). */
   private acceptPong(
     peer: PeerState,
     peerLink: PeerLink,
     pingSeq: number,
     sentAtMs: number,
+    heldMs: number,
     now: number,
     actions: TransportAction[],
   ) {
     // A pong that answers the ping whose deadline is the one reported moves that deadline (no needless tick).
     if (peerLink.pongMissedAtMs() <= this.cachedDeadline) this.deadlineDirty = true;
-    const outcome = peerLink.onPong(pingSeq, sentAtMs, now);
+    const outcome = peerLink.onPong(pingSeq, sentAtMs, heldMs, now);
     if (outcome === 'discarded') this.reject('pong_discarded', peerLink.link, actions);
     else if (outcome === 'up') this.linkUp(peer, peerLink, now, actions);
   }
@@ -631,15 +646,21 @@ export class Transport {
           const silentMs = Math.round(now - peerLink.lastPongAtMs);
           this.linkDown(peer, peerLink, `no pong for ${silentMs} ms`, now, actions);
         }
-        if (peerLink.pingDue(now)) {
-          const pingSeq = peerLink.takePing(now);
-          const ping = encodePingPong('ping', this.controlHeader(peerLink.link), pingSeq, now);
-          this.emit(peer, peerLink, ping, false, now, actions);
-        }
+        if (peerLink.pingDue(now)) this.ping(peer, peerLink, now, actions);
       }
       if (now >= peer.failbackAtMs) this.refreshPeer(peer, now, actions);
     }
     this.coverSuspectLinks(now, actions);
+  }
+
+  /** A ping, carrying the echo of the peer's latest ping if one waits; on a connected quiet link it asks for no pong. */
+  private ping(peer: PeerState, peerLink: PeerLink, now: number, actions: TransportAction[]) {
+    const wantPong = peerLink.wantsPong(now);
+    const pingSeq = peerLink.takePing(now, wantPong);
+    const header = this.controlHeader(peerLink.link);
+    header.flags = wantPong ? 0 : FLAG_NO_PONG;
+    const ping = encodePingPong('ping', header, pingSeq, now, peerLink.takeEcho(now));
+    this.emit(peer, peerLink, ping, false, now, actions);
   }
 
   private sendError(to: number, link: number, code: string, now: number, actions: TransportAction[]) {
@@ -760,7 +781,7 @@ export class Transport {
     actions.push(knetLog('notice', `link: link ${options.link} added (pri: ${options.priority})`));
     for (const { nodeId } of peers) {
       const peer = this.peers.get(nodeId);
-      if (peer !== undefined) peer.links[options.link] = new PeerLink(nodeId, local.options, now);
+      if (peer !== undefined) peer.links[options.link] = this.newPeerLink(nodeId, local.options, now);
       else actions.push(knetLog('warning', `link: cannot add host: ${nodeId} link: ${options.link}: unknown host`));
     }
   }
@@ -805,7 +826,7 @@ export class Transport {
     if (after.pingIntervalMs !== before.pingIntervalMs || after.pingTimeoutMs !== before.pingTimeoutMs) {
       const timers = `interval: ${after.pingIntervalMs} timeout: ${after.pingTimeoutMs}`;
       actions.push(knetLog('notice', `link: link ${link} timeout update - ${timers}`));
-      for (const peer of this.peers.values()) peer.links[link]?.retimePing();
+      for (const peer of this.peers.values()) peer.links[link]?.retimePing(now);
     }
     if (after.pongCount !== before.pongCount) {
       actions.push(knetLog('notice', `link: link ${link} pong count update: ${after.pongCount}`));
@@ -820,7 +841,7 @@ export class Transport {
       actions.push(knetLog('warning', `link: cannot add host: ${nodeId} link: ${link}: ${problem}`));
       return;
     }
-    peer.links[link] = new PeerLink(nodeId, local.options, now);
+    peer.links[link] = this.newPeerLink(nodeId, local.options, now);
     actions.push(knetLog('notice', `link: host: ${nodeId} link: ${link} added`));
   }
 
@@ -870,11 +891,15 @@ export class Transport {
     actions.push(knetLog('notice', `host: host: ${nodeId} removed`));
   }
 
+  private newPeerLink(nodeId: number, options: LinkOptions, now: number): PeerLink {
+    return new PeerLink(nodeId, options, now, this.options.pingGridOriginMs);
+  }
+
   private newPeer(nodeId: number, links: number[], now: number): PeerState {
     const peerLinks: (PeerLink | undefined)[] = new Array(LINKS_MAX).fill(undefined);
     for (const link of links) {
       const local = this.localLinks[link];
-      if (local !== undefined) peerLinks[link] = new PeerLink(nodeId, local.options, now);
+      if (local !== undefined) peerLinks[link] = this.newPeerLink(nodeId, local.options, now);
     }
     return {
       nodeId,

@@ -44,6 +44,12 @@ export interface TransportOptions {
    * when it changes. Drivers pass a random u32 or the boot time; default: derived from the construction `now`.
    */
   incarnation?: number;
+  /**
+   * Where the ping grid counts from, on the core's clock (default 0; docs/transport.md § Pings on a shared grid).
+   * Drivers pass the Unix epoch on their monotonic clock, so every node's grid lines up on wall time: the peers'
+   * pings arrive together, and a node wakes once per interval for all of them instead of once per peer.
+   */
+  pingGridOriginMs?: number;
 }
 
 /** Input events of the transport core. */
@@ -119,8 +125,9 @@ export interface LinkCounters {
   rxPackets: number;
   rxBytes: number;
   pingsSent: number;
+  /** Good round trips: pongs and echoes of our pings in the peer's pings. */
   pongsReceived: number;
-  /** Pongs discarded: too late (> pingTimeoutMs), duplicated or from the future. */
+  /** Pongs (or echoes) discarded: too late (> pingTimeoutMs), duplicated or from the future. */
   pongsDiscarded: number;
   /** Send errors reported by the driver. */
   sendErrors: number;

@@ -13,8 +13,11 @@
  *  8 cluster id u32      12 source node id u32      16 incarnation u32       20 seq u32
  * ```
  * Bodies: data = payload; fragment = message length u32, offset u32, index u16, count u16, payload;
- * ping/pong = ping seq u32, send timestamp f64 (ms, the pinger's clock); pmtu probe = probe seq u32 + padding;
- * pmtu reply = probe seq u32, probed frame size u32.
+ * ping/pong = ping seq u32, send timestamp f64 (ms, the pinger's clock); a ping may append an echo of the peer's
+ * latest ping: its ping seq u32, its send timestamp f64 (the peer's clock) and how long it was held f64 (ms; body 32
+ * bytes — a decoder of the 12-byte-only ping rejects it as bad_length); pmtu probe = probe seq u32 + padding; pmtu
+ * reply = probe seq u32, probed frame size u32. A ping with FLAG_NO_PONG asks for no pong: its echo in the peer's
+ * next ping answers it (docs/transport.md § Echo pings); a decoder that ignores the flag pongs as before.
  *
  * Decoding never throws: it returns `{ ok: false, reason }`. Encoding asserts its inputs (a bad field is a
  * programmer error, not an operating error).
@@ -33,6 +36,8 @@ const LINK_FIELD_OFFSET = 5;
 export const FRAGMENT_HEADER_BYTES = 12;
 /** Size of a ping or pong body (ping seq u32 + timestamp f64). */
 export const PING_BODY_BYTES = 12;
+/** Size of the echo a ping may append (the peer's ping seq u32 + its timestamp f64 + held ms f64). */
+export const PING_ECHO_BYTES = 20;
 /** Minimum size of a PMTU probe body (the probe seq; the rest is padding). */
 export const PMTU_PROBE_MIN_BODY_BYTES = 4;
 /** Size of a PMTU reply body (probe seq u32 + probed frame size u32). */
@@ -45,6 +50,8 @@ export const FRAME_BYTES_MAX = HEADER_BYTES + BODY_BYTES_MAX;
 export const FRAGMENTS_MAX = 0xffff;
 /** Flag bit: the frame carries control traffic (sent on every up link). Informational for the receiver. */
 export const FLAG_URGENT = 0x01;
+/** Flag bit of a ping: answer with an echo in your next ping, not with a pong (a quiet, connected link). */
+export const FLAG_NO_PONG = 0x02;
 
 /** Numeric packet type codes on the wire. */
 export const PacketTypeCode = { data: 1, fragment: 2, ping: 3, pong: 4, pmtuProbe: 5, pmtuReply: 6 } as const;
@@ -77,6 +84,16 @@ export interface FrameHeader {
   flags: number;
 }
 
+/** The echo of the peer's latest ping carried by a ping: round-trip evidence for the peer, dated `now − heldMs`. */
+export interface PingEcho {
+  /** The echoed ping's seq. */
+  pingSeq: number;
+  /** The echoed ping's send timestamp (the peer's clock). */
+  sentAtMs: number;
+  /** How long the echoing node held the ping before this frame went out (ms, ≥ 0). */
+  heldMs: number;
+}
+
 /** A decoded frame. Payloads are views into the decoded bytes (no copy). */
 export type Packet =
   | { type: 'data'; header: FrameHeader; payload: Uint8Array }
@@ -93,7 +110,8 @@ export type Packet =
       count: number;
       payload: Uint8Array;
     }
-  | { type: 'ping' | 'pong'; header: FrameHeader; pingSeq: number; sentAtMs: number }
+  | { type: 'ping'; header: FrameHeader; pingSeq: number; sentAtMs: number; echo?: PingEcho }
+  | { type: 'pong'; header: FrameHeader; pingSeq: number; sentAtMs: number }
   | { type: 'pmtuProbe'; header: FrameHeader; probeSeq: number; frameBytes: number }
   | { type: 'pmtuReply'; header: FrameHeader; probeSeq: number; probedBytes: number };
 
@@ -108,7 +126,8 @@ export type RejectReason =
   | 'bad_link'
   | 'bad_node_id'
   | 'bad_fragment'
-  | 'bad_timestamp';
+  | 'bad_timestamp'
+  | 'bad_echo';
 
 /** Every RejectReason, for counters and tests. */
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -122,6 +141,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'bad_node_id',
   'bad_fragment',
   'bad_timestamp',
+  'bad_echo',
 ];
 
 /** Result of decodePacket: never an exception. */
@@ -189,20 +209,32 @@ export function encodeFragment(
   return bytes;
 }
 
-/** Encodes a ping or a pong (a pong echoes the ping's seq and timestamp). */
+/** Encodes a ping or a pong (a pong echoes the ping's seq and timestamp; a ping may carry an echo). */
 export function encodePingPong(
   type: 'ping' | 'pong',
   header: FrameHeader,
   pingSeq: number,
   sentAtMs: number,
+  echo?: PingEcho,
 ): Uint8Array {
   assertField(isU32(pingSeq), 'ping seq');
   assertField(Number.isFinite(sentAtMs), 'timestamp');
-  const { bytes, view } = allocate(HEADER_BYTES + PING_BODY_BYTES);
-  writeHeader(view, type, header, PING_BODY_BYTES);
+  assertField(echo === undefined || (type === 'ping' && isValidEcho(echo.pingSeq, echo.sentAtMs, echo.heldMs)), 'echo');
+  const bodyBytes = echo === undefined ? PING_BODY_BYTES : PING_BODY_BYTES + PING_ECHO_BYTES;
+  const { bytes, view } = allocate(HEADER_BYTES + bodyBytes);
+  writeHeader(view, type, header, bodyBytes);
   view.setUint32(HEADER_BYTES, pingSeq);
   view.setFloat64(HEADER_BYTES + 4, sentAtMs);
+  if (echo !== undefined) {
+    view.setUint32(HEADER_BYTES + PING_BODY_BYTES, echo.pingSeq);
+    view.setFloat64(HEADER_BYTES + PING_BODY_BYTES + 4, echo.sentAtMs);
+    view.setFloat64(HEADER_BYTES + PING_BODY_BYTES + 12, echo.heldMs);
+  }
   return bytes;
+}
+
+function isValidEcho(pingSeq: number, sentAtMs: number, heldMs: number): boolean {
+  return isU32(pingSeq) && Number.isFinite(sentAtMs) && Number.isFinite(heldMs) && heldMs >= 0;
 }
 
 /** Encodes a PMTU probe padded (with zeros) to exactly `frameBytes`. */
@@ -250,8 +282,9 @@ export function encodePacket(packet: Packet): Uint8Array {
       return encodeFragment(packet.header, message, packet.offset, packet.payload.length, packet.index, packet.count);
     }
     case 'ping':
+      return encodePingPong('ping', packet.header, packet.pingSeq, packet.sentAtMs, packet.echo);
     case 'pong':
-      return encodePingPong(packet.type, packet.header, packet.pingSeq, packet.sentAtMs);
+      return encodePingPong('pong', packet.header, packet.pingSeq, packet.sentAtMs);
     case 'pmtuProbe':
       return encodePmtuProbe(packet.header, packet.probeSeq, packet.frameBytes);
     case 'pmtuReply':
@@ -292,10 +325,19 @@ export function decodePacket(bytes: Uint8Array, expectedClusterId: number): Deco
       return decodeFragment(bytes, view, header);
     case 'ping':
     case 'pong': {
-      if (bodyBytes !== PING_BODY_BYTES) return reject('bad_length');
+      const echoed = type === 'ping' && bodyBytes === PING_BODY_BYTES + PING_ECHO_BYTES;
+      if (bodyBytes !== PING_BODY_BYTES && !echoed) return reject('bad_length');
       const sentAtMs = view.getFloat64(HEADER_BYTES + 4);
       if (!Number.isFinite(sentAtMs)) return reject('bad_timestamp');
-      return { ok: true, packet: { type, header, pingSeq: view.getUint32(HEADER_BYTES), sentAtMs } };
+      const pingSeq = view.getUint32(HEADER_BYTES);
+      if (!echoed) return { ok: true, packet: { type, header, pingSeq, sentAtMs } };
+      const echo: PingEcho = {
+        pingSeq: view.getUint32(HEADER_BYTES + PING_BODY_BYTES),
+        sentAtMs: view.getFloat64(HEADER_BYTES + PING_BODY_BYTES + 4),
+        heldMs: view.getFloat64(HEADER_BYTES + PING_BODY_BYTES + 12),
+      };
+      if (!isValidEcho(echo.pingSeq, echo.sentAtMs, echo.heldMs)) return reject('bad_echo');
+      return { ok: true, packet: { type: 'ping', header, pingSeq, sentAtMs, echo } };
     }
     case 'pmtuProbe':
       if (bodyBytes < PMTU_PROBE_MIN_BODY_BYTES) return reject('bad_length');

@@ -107,13 +107,13 @@ describe('corolink link timers', () => {
     assert.deepEqual(link?.corosync, { pingIntervalMs: 912, pingTimeoutMs: 1825, pongCount: 2 });
   });
 
-  test('fast timers follow the effective token: max(250, token / 16) ms, pinged every timeout / 4', () => {
+  test('fast timers follow the effective token: max(250, token / 16) ms, pinged every timeout / 5', () => {
     const cases = [
-      { nodes: 2, totem: '', timeout: 250, interval: 62 },
-      { nodes: 3, totem: '', timeout: 250, interval: 62 },
-      { nodes: 16, totem: '', timeout: 756, interval: 189 },
-      { nodes: 32, totem: '', timeout: 1406, interval: 351 },
-      { nodes: 32, totem: '  token_coefficient: 125\n', timeout: 421, interval: 105 },
+      { nodes: 2, totem: '', timeout: 250, interval: 50 },
+      { nodes: 3, totem: '', timeout: 250, interval: 50 },
+      { nodes: 16, totem: '', timeout: 756, interval: 151 },
+      { nodes: 32, totem: '', timeout: 1406, interval: 281 },
+      { nodes: 32, totem: '  token_coefficient: 125\n', timeout: 421, interval: 84 },
     ];
     for (const c of cases) {
       const [link] = effectiveOf({ nodes: c.nodes, totem: c.totem }).links;
@@ -124,7 +124,7 @@ describe('corolink link timers', () => {
       );
     }
     const [explicitTimeout] = effectiveOf({ nodes: 3, iface: '    knet_ping_timeout: 400\n' }).links;
-    assert.deepEqual([explicitTimeout?.pingTimeoutMs, explicitTimeout?.pingIntervalMs], [400, 100]);
+    assert.deepEqual([explicitTimeout?.pingTimeoutMs, explicitTimeout?.pingIntervalMs], [400, 80]);
   });
 
   test('explicit keys win in both profiles; an unset partner is derived on its own', () => {

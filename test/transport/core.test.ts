@@ -117,6 +117,24 @@ describe('transport core: heartbeat', () => {
     assert.equal(core.nextDeadline(), 2 * PING_MS);
   });
 
+  test('cores started at different times on a shared grid origin ping at the same instants', () => {
+    const originMs = -1_000_003; // e.g. the Unix epoch on each process's monotonic clock
+    const grid = (startMs: number) => {
+      const core = makeCore(1, { pingGridOriginMs: originMs }, startMs);
+      core.step({ type: 'tick' }, startMs); // a new link pings at once…
+      return [1, 2, 3].map(() => {
+        const at = core.nextDeadline(); // …then on the grid
+        core.step({ type: 'tick' }, at);
+        return at;
+      });
+    };
+    const early = grid(0);
+    const late = grid(20); // after the first grid instant (17 ms) of the early one
+    assert.deepEqual(late, early.slice(1).concat(early[2]! + PING_MS), 'one grid for both');
+    for (const at of early) assert.equal((at - originMs) % PING_MS, 0, `${at} is on the grid from the origin`);
+    assert.throws(() => makeCore(1, { pingGridOriginMs: Number.NaN }), /pingGridOriginMs/);
+  });
+
   test(`a link comes up after exactly pongCount (${PONGS}) good pongs, with hostUp and knet's log lines`, () => {
     const bench = new Bench([1, 2]);
     bench.step(1, { type: 'tick' });

@@ -63,6 +63,17 @@ const packetArb: fc.Arbitrary<Packet> = fc.oneof(
     sentAtMs: fc.double({ noNaN: true, noDefaultInfinity: true }),
   }),
   fc.record({
+    type: fc.constant('ping' as const),
+    header: headerArb,
+    pingSeq: u32,
+    sentAtMs: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    echo: fc.record({
+      pingSeq: u32,
+      sentAtMs: fc.double({ noNaN: true, noDefaultInfinity: true }),
+      heldMs: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
+    }),
+  }),
+  fc.record({
     type: fc.constant('pmtuProbe' as const),
     header: headerArb,
     probeSeq: u32,
@@ -181,8 +192,26 @@ describe('wire: every rejection reason', () => {
     new DataView(frame.buffer).setFloat64(HEADER_BYTES + 4, Number.POSITIVE_INFINITY);
     assert.equal(rejectionOf(frame), 'bad_timestamp');
   });
+  test('bad_echo: an echo with a negative hold or a non-finite timestamp; a pong never carries one', () => {
+    const echoed = (heldMs: number, sentAtMs = 10) =>
+      encodePingPong('ping', header(), 5, 1234.5, { pingSeq: 9, sentAtMs: 10, heldMs: 1 }).map((byte, i, frame) => {
+        const view = new DataView(new ArrayBuffer(16));
+        view.setFloat64(0, sentAtMs);
+        view.setFloat64(8, heldMs);
+        const at = i - (frame.length - 16);
+        return at >= 0 ? view.getUint8(at) : byte;
+      });
+    assert.equal(rejectionOf(echoed(3)), 'accepted');
+    assert.equal(rejectionOf(echoed(-1)), 'bad_echo');
+    assert.equal(rejectionOf(echoed(Number.NaN)), 'bad_echo');
+    assert.equal(rejectionOf(echoed(3, Number.POSITIVE_INFINITY)), 'bad_echo');
+    assert.equal(rejectionOf(patched(echoed(3), 3, PacketTypeCode.pong)), 'bad_length');
+    assert.throws(() => encodePingPong('pong', header(), 1, 2, { pingSeq: 1, sentAtMs: 2, heldMs: 0 }), RangeError);
+    assert.throws(() => encodePingPong('ping', header(), 1, 2, { pingSeq: 1, sentAtMs: 2, heldMs: -1 }), RangeError);
+  });
   test('the list of reasons is exactly the ones exercised above', () => {
     assert.deepEqual([...REJECT_REASONS].sort(), [
+      'bad_echo',
       'bad_fragment',
       'bad_length',
       'bad_link',
