@@ -7,6 +7,7 @@
  * - Self-delivery round trip on an idle ring, 64 B and 1 KiB, alternating sizes round by round: node 1 multicasts
  *   one message and waits for its own delivery. With IPC_TRACE=1 each round trip is split at the moment the send
  *   resolved (the daemon's answer) and the slowest are listed.
+ * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
  * Prints a table, then one JSON line.
  */
 import { loadavg } from 'node:os';
@@ -14,6 +15,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
+import { benchSystemExtra } from './sched.ts';
 import { percentile } from './stats.ts';
 
 const SIZES = [64, 1024];
@@ -37,6 +39,7 @@ const cluster = await LocalCluster.start({
   links: 2,
   firstHost: 221,
   basePort: 45405,
+  systemExtra: benchSystemExtra('no'),
   ...(process.env.BENCH_DIR ? { dir: process.env.BENCH_DIR } : {}),
 });
 try {

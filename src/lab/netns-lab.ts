@@ -89,6 +89,8 @@ export interface LabOptions {
   totemExtra?: Record<string, string | number>;
   /** Keys of the `corolink { }` section (e.g. `{ ha: 'yes' }`). */
   corolinkExtra?: Record<string, string | number>;
+  /** Keys of the `system { }` section over `sched_rr: no` (e.g. `{ sched_rr: 'yes' }`: real-time, as corosync runs). */
+  systemExtra?: Record<string, string | number>;
   /** Add a host running Debian's corosync-qnetd on link0's network (qnetd-host.ts). */
   qnetd?: boolean;
   /**
@@ -228,6 +230,7 @@ export class NetnsLab {
           })),
           ...(options.totemExtra ? { totemExtra: options.totemExtra } : {}),
           ...(options.corolinkExtra ? { corolinkExtra: options.corolinkExtra } : {}),
+          ...(options.systemExtra ? { systemExtra: options.systemExtra } : {}),
         },
         lab.configPath,
         lab.authkeyPath,
