@@ -16,7 +16,7 @@ import { ipIn, labUnavailableReason } from '../src/lab/command.ts';
 import { names } from '../src/lab/lab-state.ts';
 import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { corolinkRoundTrips } from './round-trips.ts';
-import { benchSystemExtra } from './sched.ts';
+import { benchSystemExtra, daemonPolicies } from './sched.ts';
 import { median } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -110,6 +110,7 @@ try {
         roundTrips: rtt.total,
         bytesPerRoundTrip: Math.round(sent / rtt.total),
         loadavg: load,
+        policy: daemonPolicies(lab.nodeids.map((n) => lab.pid(n))),
       };
       rows.push(row);
       console.error(`run ${run + 1}/${RUNS}: ${JSON.stringify(row)}`);

@@ -15,7 +15,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
-import { benchSystemExtra } from './sched.ts';
+import { benchSystemExtra, daemonPolicies } from './sched.ts';
 import { percentile } from './stats.ts';
 
 const SIZES = [64, 1024];
@@ -131,6 +131,7 @@ try {
   console.log(
     JSON.stringify({
       load: latencyLoad,
+      policy: daemonPolicies(pids),
       cpu: cpuRows.map((r) => ({
         bytes: r.bytes,
         daemon_us: r.daemonUs.map((us) => Number(us.toFixed(1))),
