@@ -48,6 +48,52 @@ async function withNode(
   }
 }
 
+/**
+ * One daemon of a one-node cluster whose file says `sched_rr: yes`, started as `wrapper… node corolink daemon …
+ * flags`; `check` gets its socket and its log once it answers.
+ */
+async function withSpawnedNode(
+  wrapper: string[],
+  flags: string[],
+  basePort: number,
+  check: (socket: string, log: string) => Promise<void>,
+) {
+  const dir = mkdtempSync(join(tmpdir(), 'corolink-sched-'));
+  const configPath = join(dir, 'corosync.conf');
+  const authkeyPath = join(dir, 'authkey');
+  const socket = join(dir, 'n1.sock');
+  const logFile = join(dir, 'n1.log');
+  writeClusterFiles(
+    {
+      links: 1,
+      basePort,
+      nodes: [{ nodeid: 1, name: 'n1', addresses: { 0: `127.0.10.${FIRST_HOST}` } }],
+      systemExtra: { sched_rr: 'yes' },
+    },
+    configPath,
+    authkeyPath,
+  );
+  const args = [
+    ...wrapper,
+    process.execPath,
+    ...daemonArgs({ configPath, authkeyPath, nodeid: 1, socket }),
+    ...flags,
+    '--exit-with-parent',
+  ];
+  const log = openSync(logFile, 'a');
+  const child = spawn(args[0]!, args.slice(1), { stdio: ['pipe', log, log] });
+  closeSync(log);
+  try {
+    await waitForSocket(socket, 'n1', logFile, () => (child.exitCode === null ? undefined : `exit ${child.exitCode}`));
+    await check(socket, readFileSync(logFile, 'utf8'));
+  } finally {
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('system { sched_rr priority } on a daemon', () => {
   test('sched_rr: yes runs the daemon SCHED_RR at priority 99', {
     skip: ROOT ? false : 'needs root (CAP_SYS_NICE)',
@@ -82,50 +128,24 @@ describe('system { sched_rr priority } on a daemon', () => {
   });
 
   test('refused by the kernel: one warning per attempt, and the daemon runs on', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'corolink-sched-'));
-    const configPath = join(dir, 'corosync.conf');
-    const authkeyPath = join(dir, 'authkey');
-    const socket = join(dir, 'n1.sock');
-    const logFile = join(dir, 'n1.log');
-    writeClusterFiles(
-      {
-        links: 1,
-        basePort: 47625,
-        nodes: [{ nodeid: 1, name: 'n1', addresses: { 0: `127.0.10.${FIRST_HOST}` } }],
-        systemExtra: { sched_rr: 'yes' },
-      },
-      configPath,
-      authkeyPath,
-    );
     // Root loses CAP_SYS_NICE for the daemon and its children; anyone else never had it.
     const withoutSysNice = ROOT ? ['setpriv', '--bounding-set', '-sys_nice', '--'] : [];
-    const args = [
-      ...withoutSysNice,
-      process.execPath,
-      ...daemonArgs({ configPath, authkeyPath, nodeid: 1, socket }),
-      '--exit-with-parent',
-    ];
-    const log = openSync(logFile, 'a');
-    const child = spawn(args[0]!, args.slice(1), { stdio: ['pipe', log, log] });
-    closeSync(log);
-    try {
-      await waitForSocket(socket, 'n1', logFile, () =>
-        child.exitCode === null ? undefined : `exit ${child.exitCode}`,
-      );
-      const text = readFileSync(logFile, 'utf8');
+    await withSpawnedNode(withoutSysNice, [], 47625, async (socket, log) => {
       assert.match(
-        text,
+        log,
         new RegExp(
           `warning \\[MAIN  \\] Could not set SCHED_RR at priority ${SCHED_RR_PRIORITY_MAX}: Operation not permitted`,
         ),
       );
-      assert.match(text, new RegExp(`warning \\[MAIN  \\] Could not set priority ${NICE_MIN}: permission denied`));
+      assert.match(log, new RegExp(`warning \\[MAIN  \\] Could not set priority ${NICE_MIN}: permission denied`));
       assert.deepEqual(await schedulerKeys(socket), { policy: 'SCHED_OTHER', rt_priority: 0, nice: 0 });
-    } finally {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  test('--no-sched-rr keeps the normal scheduler whatever the file says, without a warning', async () => {
+    await withSpawnedNode([], ['--no-sched-rr'], 47635, async (socket, log) => {
+      assert.doesNotMatch(log, /Could not set/);
+      assert.deepEqual(await schedulerKeys(socket), { policy: 'SCHED_OTHER', rt_priority: 0, nice: 0 });
+    });
   });
 });
