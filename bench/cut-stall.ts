@@ -5,7 +5,8 @@
  * the longest round trip (the stall), when it started relative to the pull, p50/p99, and the bytes every host
  * sent on both links per round trip (veth tx counters), with the load average at the start of the round.
  * `CUT_STALL_HOGS=n` runs n CPU-bound `nice -n 10` processes throughout (bounded in time, killed by PID), the
- * "loaded machine" case of issue 13. `BENCH_RUNS` rounds (default 3); a table, then one JSON line. Needs root.
+ * "loaded machine" case of issue 13. The daemons run `system.sched_rr: yes`, as Corosync does (`BENCH_SCHED_RR=no`:
+ * the normal scheduler). `BENCH_RUNS` rounds (default 3); a table, then one JSON line. Needs root.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { ipIn, labUnavailableReason } from '../src/lab/command.ts';
 import { names } from '../src/lab/lab-state.ts';
 import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { corolinkRoundTrips } from './round-trips.ts';
+import { benchSystemExtra, daemonPolicies } from './sched.ts';
 import { median } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -71,7 +73,12 @@ const hogs = startHogs(HOGS);
 const rows: Record<string, unknown>[] = [];
 try {
   for (let run = 0; run < RUNS; run++) {
-    const lab = await NetnsLab.up({ dir: mkdtempSync(join(tmpdir(), 'corolink-cut-')), nodes: 3, links: 2 });
+    const lab = await NetnsLab.up({
+      dir: mkdtempSync(join(tmpdir(), 'corolink-cut-')),
+      nodes: 3,
+      links: 2,
+      systemExtra: benchSystemExtra('yes'),
+    });
     try {
       const load = loadavg();
       const before = await txBytes(lab);
@@ -103,6 +110,7 @@ try {
         roundTrips: rtt.total,
         bytesPerRoundTrip: Math.round(sent / rtt.total),
         loadavg: load,
+        policy: daemonPolicies(lab.nodeids.map((n) => lab.pid(n))),
       };
       rows.push(row);
       console.error(`run ${run + 1}/${RUNS}: ${JSON.stringify(row)}`);

@@ -3,17 +3,21 @@
  * AES-256-GCM), in figures the machine's load distorts little (docs/benchmarks.md, "The client path"):
  * - CPU per message: node 1 sends MESSAGES messages as fast as flow control lets (./cpg-send.ts) while every node's
  *   client reads them; the CPU time (user + system, /proc/PID/stat) of each daemon and of this (client) process over
- *   the phase, divided by the messages.
+ *   the phase, divided by the messages; and each daemon's context switches per message (all its threads,
+ *   /proc/PID/task/TID/status): how many messages one wake-up of a daemon handles.
  * - Self-delivery round trip on an idle ring, 64 B and 1 KiB, alternating sizes round by round: node 1 multicasts
  *   one message and waits for its own delivery. With IPC_TRACE=1 each round trip is split at the moment the send
  *   resolved (the daemon's answer) and the slowest are listed.
+ * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
  * Prints a table, then one JSON line.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
+import { benchSystemExtra, daemonPolicies } from './sched.ts';
 import { percentile } from './stats.ts';
 
 const SIZES = [64, 1024];
@@ -21,6 +25,16 @@ const MESSAGES = Number(process.env.IPC_MESSAGES ?? 20_000);
 const ROUND_TRIPS = Number(process.env.IPC_ROUND_TRIPS ?? 2_000);
 const PHASE_TIMEOUT_MS = 60_000;
 const TRACE = process.env.IPC_TRACE === '1';
+/** Context switches (voluntary + involuntary) of a daemon's threads so far: a turn of its loop that found work. */
+function contextSwitches(pid: number): number {
+  let sum = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    for (const match of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) sum += Number(match[1]);
+  }
+  return sum;
+}
+
 function ownCpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
@@ -37,6 +51,7 @@ const cluster = await LocalCluster.start({
   links: 2,
   firstHost: 221,
   basePort: 45405,
+  systemExtra: benchSystemExtra('no'),
   ...(process.env.BENCH_DIR ? { dir: process.env.BENCH_DIR } : {}),
 });
 try {
@@ -44,21 +59,23 @@ try {
   const pids = cluster.nodes.map((node) => node.process!.pid!);
   const clients = await Promise.all([1, 2, 3].map((id) => cluster.client(id)));
   const groups = await Promise.all(clients.map((c) => c.cpgJoin('bench-ipc')));
-  const cpuRows: { bytes: number; daemonUs: number[]; clientUs: number; load: number }[] = [];
+  const cpuRows: { bytes: number; daemonUs: number[]; switches: number[]; clientUs: number; load: number }[] = [];
   for (const bytes of SIZES) {
     let delivered = 0;
     const onMessage = () => void delivered++;
     for (const group of groups) group.on('message', onMessage);
     const before = pids.map(processCpuSeconds);
+    const switchesBefore = pids.map(contextSwitches);
     const clientBefore = ownCpuSeconds();
     await sendMany(groups[0]!, Buffer.alloc(bytes, 0x5a), MESSAGES);
     const deadline = Date.now() + PHASE_TIMEOUT_MS;
     while (delivered < 3 * MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const daemonUs = pids.map((pid, i) => ((processCpuSeconds(pid) - before[i]!) * 1e6) / MESSAGES);
+    const switches = pids.map((pid, i) => (contextSwitches(pid) - switchesBefore[i]!) / MESSAGES);
     const clientUs = ((ownCpuSeconds() - clientBefore) * 1e6) / MESSAGES;
     for (const group of groups) group.off('message', onMessage);
     if (delivered < 3 * MESSAGES) throw new Error(`${bytes} B: ${delivered} of ${3 * MESSAGES} deliveries`);
-    cpuRows.push({ bytes, daemonUs, clientUs, load: loadavg()[0]! });
+    cpuRows.push({ bytes, daemonUs, switches, clientUs, load: loadavg()[0]! });
   }
   // Round trips: sizes alternate so both see the same load.
   const own = groups[0]!;
@@ -99,6 +116,7 @@ try {
     console.log(
       `${String(r.bytes).padStart(5)} B   ${r.daemonUs.map((us) => us.toFixed(1).padStart(8)).join(' ')}   ${r.clientUs.toFixed(1).padStart(8)}   ${r.load.toFixed(1)}`,
     );
+    console.log(`        context switches per message, n1 n2 n3: ${r.switches.map((n) => n.toFixed(2)).join(' ')}`);
   }
   const latency = SIZES.map((bytes) => {
     const sorted = samples.get(bytes)!.sort((a, b) => a - b);
@@ -128,9 +146,11 @@ try {
   console.log(
     JSON.stringify({
       load: latencyLoad,
+      policy: daemonPolicies(pids),
       cpu: cpuRows.map((r) => ({
         bytes: r.bytes,
         daemon_us: r.daemonUs.map((us) => Number(us.toFixed(1))),
+        daemon_switches: r.switches.map((n) => Number(n.toFixed(2))),
         client_us: Number(r.clientUs.toFixed(1)),
       })),
       latency: latency.map((l) => ({ bytes: l.bytes, p50_us: l.p50, p99_us: l.p99, max_us: l.max })),

@@ -4,11 +4,13 @@
  * own figures are measured through libcpg (../shared/anchors/corosync-figures.md).
  * Throughput: node 1 sends as fast as the client library's flow control lets (./cpg-send.ts); msgs/s counted at node 2 from its first to its last delivery. Latency: node 1 multicasts one
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
+ * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
  * Prints a table, then one JSON line of the headline figures.
  */
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
+import { benchSystemExtra, daemonPolicies } from './sched.ts';
 import { percentile } from './stats.ts';
 
 const SIZES = [
@@ -33,6 +35,7 @@ const cluster = await LocalCluster.start({
   links: 2,
   firstHost: 221,
   basePort: 45405,
+  systemExtra: benchSystemExtra('no'),
   ...(process.env.BENCH_DIR ? { dir: process.env.BENCH_DIR } : {}),
 });
 try {
@@ -110,6 +113,7 @@ try {
   console.log(`self-delivery latency (64 B scale, ${ROUND_TRIPS} round trips): p50 ${p50} µs, p99 ${p99} µs`);
   console.log(
     JSON.stringify({
+      policy: daemonPolicies(pids),
       msgs_per_s_64: rows[0]!.msgsPerS,
       msgs_per_s_1k: rows[1]!.msgsPerS,
       mb_per_s_1k: Number(rows[1]!.mbPerS.toFixed(1)),

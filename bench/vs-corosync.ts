@@ -17,7 +17,8 @@
  * Prints a table (median, min–max of BENCH_RUNS rounds, default 5, and the ratio corolink/corosync) and, as the
  * last line, one JSON object with every figure and ratio. Every wait is bounded; a measurement that fails is
  * reported (in the table's footer and the JSON's `failures`) and the round goes on without it.
- * Needs root, iproute2 and `apt-get install corosync libcpg-dev` (gcc builds ./cpgbench.c).
+ * corolink runs `system.sched_rr: yes` (SCHED_RR at priority 99), as Corosync does by default (`BENCH_SCHED_RR=no`:
+ * the normal scheduler). Needs root, iproute2 and `apt-get install corosync libcpg-dev` (gcc builds ./cpgbench.c).
  */
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { NetnsLab } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
 import { idleCpu } from './idle-cpu.ts';
 import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips, WARMUP } from './round-trips.ts';
+import { benchSystemExtra } from './sched.ts';
 import { median } from './stats.ts';
 import {
   corolinkMultiThroughput,
@@ -95,6 +97,7 @@ async function corolinkEngine(): Promise<Engine> {
     nodes: 3,
     links: 2,
     daemons: false,
+    systemExtra: benchSystemExtra('yes'),
   });
   return {
     name: 'corolink',

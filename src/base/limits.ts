@@ -18,6 +18,12 @@ export const LINK_PRIORITY_MAX = 255;
 export const UINT32_MAX = 4_294_967_295;
 /** A percentage (token_warning) is at most this. */
 export const PERCENT_MAX = 100;
+/** nice(1)'s most favourable value: corosync's `system.priority: max`. */
+export const NICE_MIN = -20;
+/** nice(1)'s least favourable value: corosync's `system.priority: min`. */
+export const NICE_MAX = 19;
+/** Linux's sched_get_priority_max(SCHED_RR): the real-time priority corosync takes with `system.sched_rr: yes`. */
+export const SCHED_RR_PRIORITY_MAX = 99;
 
 /**
  * V8 heap limits of the daemon, given to node when the daemon starts (they only take effect there: V8 sizes its

@@ -4,7 +4,7 @@
  * `totem_calc_knet_ping_timers()`; exec/votequorum.c for quorum), plus corolink's documented deviations:
  * a fast link-detection profile and a failback hold-down. docs/config.md has the same table.
  */
-import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
+import { MESSAGE_BYTES_MAX, NICE_MAX, NICE_MIN } from '../base/limits.ts';
 import type { ClusterConfig, InterfaceConfig } from './model.ts';
 import type { KnetTransport, LinkMode, PingProfile, Transport } from './schema.ts';
 
@@ -104,6 +104,10 @@ export const FAST_PINGS_PER_TIMEOUT = 5;
 export const FAST_PING_INTERVAL_MS = Math.trunc(FAST_PING_TIMEOUT_MS / FAST_PINGS_PER_TIMEOUT);
 /** … and up again after 2 pongs. */
 export const FAST_PONG_COUNT = 2;
+/** corosync.conf(5) `system.sched_rr`: try real-time round robin scheduling at the highest priority. */
+export const DEFAULT_SCHED_RR = true;
+/** corosync.conf(5): "When setting of scheduler fails, fallback to set maximal priority" (`system.priority` unset). */
+export const SCHED_RR_FALLBACK_NICE = NICE_MIN;
 /** corolink: passive mode waits this long before returning traffic to a recovered better link. */
 export const DEFAULT_FAILBACK_HOLD_MS = 2000;
 /**
@@ -221,6 +225,13 @@ export interface EffectiveQuorumDevice {
   };
 }
 
+/** How the daemon asks to be scheduled (`system { sched_rr priority }`, applied at start). */
+export interface EffectiveScheduling {
+  schedRr: boolean;
+  /** `system.priority` as a nice value; null when unset (or invalid: validation reports it). */
+  nice: number | null;
+}
+
 /** Everything the layers above need, defaults applied and derived values computed. */
 export interface EffectiveConfig {
   totem: EffectiveTotem;
@@ -231,6 +242,7 @@ export interface EffectiveConfig {
   pingProfile: PingProfile;
   failbackHoldMs: number;
   maxMessageBytes: number;
+  scheduling: EffectiveScheduling;
 }
 
 /** corosync's effective token: token + (nodes − 2) × coefficient when the nodelist has 3 or more nodes. */
@@ -352,6 +364,19 @@ export function deriveCrypto(config: ClusterConfig): EffectiveCrypto {
   };
 }
 
+/**
+ * `system.priority` as corosync reads it: `max` (nice −20), `min` (nice 19) or a nice value; null when unset or
+ * invalid (corosync refuses to start: "Priority value … is invalid").
+ */
+export function parseSystemPriority(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  if (text === 'max') return NICE_MIN;
+  if (text === 'min') return NICE_MAX;
+  if (!/^[+-]?\d+$/.test(text)) return null;
+  const nice = Number(text);
+  return nice >= NICE_MIN && nice <= NICE_MAX ? nice : null;
+}
+
 /** `quorum.device.net.tie_breaker` as corosync-qdevice reads it: lowest, highest or a node id. */
 export function parseQdeviceTieBreaker(text: string | undefined): 'lowest' | 'highest' | number | null {
   const value = text ?? DEFAULT_QDEVICE_NET_TIE_BREAKER;
@@ -441,6 +466,10 @@ export function deriveEffective(config: ClusterConfig): EffectiveConfig {
     pingProfile,
     failbackHoldMs: config.corolink.failback_hold ?? DEFAULT_FAILBACK_HOLD_MS,
     maxMessageBytes: MESSAGE_BYTES_MAX,
+    scheduling: {
+      schedRr: config.system.sched_rr ?? DEFAULT_SCHED_RR,
+      nice: parseSystemPriority(config.system.priority),
+    },
   };
 }
 

@@ -33,6 +33,8 @@ export interface ClusterSpec {
   quorumExtra?: Record<string, string | number>;
   /** `corolink {}` keys (corolink's own section, docs/config.md), e.g. `ha: yes`; the section only when given. */
   corolinkExtra?: Record<string, string | number>;
+  /** `system {}` keys (e.g. `sched_rr: no`); the section only when given. */
+  system?: Record<string, string | number>;
   /** `logging {}` keys; default `to_syslog: yes`. */
   logging?: Record<string, string | number>;
   configVersion?: number;
@@ -82,6 +84,7 @@ export function clusterConfigText(spec: ClusterSpec): string {
     '  transport: knet',
     '  version: 2',
     '}',
+    ...(spec.system ? ['', 'system {', ...pairs('  ', spec.system), '}'] : []),
     ...(spec.corolinkExtra ? ['', 'corolink {', ...pairs('  ', spec.corolinkExtra), '}'] : []),
   ];
   return `${lines.join('\n')}\n`;

@@ -109,7 +109,7 @@ export interface ModelResult {
 }
 
 /** Top-level sections corosync knows but corolink does not use: kept silently. */
-const IGNORED_SECTIONS: ReadonlySet<string> = new Set(['system', 'resources', 'nozzle', 'pload']);
+const IGNORED_SECTIONS: ReadonlySet<string> = new Set(['resources', 'nozzle', 'pload']);
 /** corosync 1/2 sections: kept here, rejected by validation (legacy.ts). */
 const LEGACY_SECTIONS: ReadonlySet<string> = new Set(['aisexec', 'service', 'amf']);
 /** corosync 1/2 top-level keys, rejected by validation. */

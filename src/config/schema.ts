@@ -189,11 +189,11 @@ export const LoggingSchema = Type.Object({
 /** `logging { logger_subsys { } }`. */
 export const LoggerSubsysSchema = Type.Object({ subsys: text('subsystem tag'), ...logTargets });
 
-/** `system { }` (accepted, not used by corolink). */
+/** `system { }`: sched_rr and priority are applied at start (docs/daemon.md "Scheduling"); the rest is accepted. */
 export const SystemSchema = Type.Object({
   qb_ipc_type: text('ipc type'),
-  sched_rr: yesno('real-time scheduling'),
-  priority: text('process priority'),
+  sched_rr: yesno('real-time round robin scheduling at the highest priority'),
+  priority: text('nice value when sched_rr is off or fails: max, min or -20 to 19'),
   move_to_root_cgroup: text('yes/no/auto'),
   allow_knet_handle_fallback: yesno('knet handle fallback'),
   state_dir: text('state directory'),

@@ -2,6 +2,7 @@
  * Cross-field validation of a config, with corosync's own rules (exec/totemconfig.c, votequorum.c) and
  * corolink's link rules. Every finding points at the line and column of the value (or section) it is about.
  */
+import { NICE_MAX, NICE_MIN } from '../base/limits.ts';
 import { addressFamily, canonicalAddress, linkNetwork } from './addresses.ts';
 import { configuredLinks, deriveEffective, type EffectiveConfig, HOLD_MS_MIN, TIMEOUT_MS_MIN } from './defaults.ts';
 import { type Diagnostic, diagnostic, type SourcePosition } from './diagnostics.ts';
@@ -53,6 +54,7 @@ class Validator {
     this.checkLinks();
     this.checkQuorum();
     this.checkLogging();
+    this.checkSystem();
     return this.out;
   }
 
@@ -399,6 +401,17 @@ class Validator {
     const { logging } = this.config;
     if (logging.to_logfile === true && logging.logfile === undefined) {
       this.error('logfile', this.at('logging.to_logfile'), 'to_logfile: yes needs a logfile: path');
+    }
+  }
+
+  private checkSystem(): void {
+    const { priority } = this.config.system;
+    if (priority !== undefined && this.effective.scheduling.nice === null) {
+      this.error(
+        'system-priority',
+        this.at('system.priority'),
+        `system.priority "${priority}" is invalid: max, min or a nice value from ${NICE_MIN} to ${NICE_MAX}`,
+      );
     }
   }
 }

@@ -2,13 +2,14 @@
  * The runtime key view of `corolink cmap` (corosync-cmapctl): the running config (`totem.*`, `nodelist.*`, …, the
  * way corosync's parser flattens corosync.conf) and runtime keys built from the engine's snapshots and counters —
  * `runtime.votequorum.*`, `runtime.members.N.*`, `runtime.totem.*`, `runtime.config.totem.*`,
- * `runtime.services.*`, `stats.srp.*` and `stats.knet.nodeN.linkM.*`. corosync's key names wherever corosync has the key
+ * `runtime.services.*`, `runtime.scheduler.*`, `stats.srp.*` and `stats.knet.nodeN.linkM.*`. corosync's key names wherever corosync has the key
  * (docs/cli.md "corolink cmap"). Read-only: nothing here changes the node.
  */
 import type { ConfigTree, SectionNode } from '../config/index.ts';
 import type { CmapEntry, CmapType } from '../ipc/schema.ts';
 import { formatRingId } from '../totem/index.ts';
 import type { NodeEngine } from './engine.ts';
+import { readScheduling } from './scheduling.ts';
 
 /** The top-level sections corosync keeps in cmap (the others are corolink's own or ignored by corosync). */
 const CONFIG_SECTIONS: ReadonlySet<string> = new Set(['totem', 'nodelist', 'quorum', 'logging', 'system', 'corolink']);
@@ -56,6 +57,7 @@ export class CmapMembers {
 const u8 = (key: string, value: boolean): CmapEntry => ({ key, type: 'u8', value: value ? 1 : 0 });
 const u32 = (key: string, value: number): CmapEntry => ({ key, type: 'u32', value: Math.trunc(value) });
 const u64 = (key: string, value: number): CmapEntry => ({ key, type: 'u64', value: Math.trunc(value) });
+const i32 = (key: string, value: number): CmapEntry => ({ key, type: 'i32', value: Math.trunc(value) });
 const str = (key: string, value: string): CmapEntry => ({ key, type: 'str', value });
 
 /** Every key, sorted by name as corosync-cmapctl prints them. */
@@ -68,6 +70,7 @@ export function cmapEntries(engine: NodeEngine, members: CmapMembers): CmapEntry
     ...timingEntries(engine),
     ...serviceEntries(engine),
     ...knetEntries(engine),
+    ...schedulerEntries(),
   ];
   return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
@@ -228,4 +231,11 @@ function knetEntries(engine: NodeEngine): CmapEntry[] {
       u64(`${p}tx_total_errors`, c.sendErrors),
     ];
   });
+}
+
+/** How the kernel schedules the daemon's main thread now (`system { sched_rr priority }`, docs/daemon.md). */
+function schedulerEntries(): CmapEntry[] {
+  const { policy, rtPriority, nice } = readScheduling();
+  const p = 'runtime.scheduler.';
+  return [str(`${p}policy`, policy), u32(`${p}rt_priority`, rtPriority), i32(`${p}nice`, nice)];
 }

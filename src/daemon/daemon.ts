@@ -47,6 +47,7 @@ import { createQdeviceNet } from './qdevice-net.ts';
 import { type QdeviceFactory, QdeviceService } from './qdevice-service.ts';
 import { QUORUM_SERVICE_ID, type QuorumServiceOutput } from './quorum-engine.ts';
 import { DEFAULT_STATE_DIR } from './ring-seq-file.ts';
+import { applyScheduling } from './scheduling.ts';
 import { quorumState } from './status.ts';
 
 export interface DaemonOptions {
@@ -66,6 +67,8 @@ export interface DaemonOptions {
   prepare?: (checked: CheckedConfig) => Promise<void>;
   /** Builds the quorum device's vote source when corosync.conf configures one (default: the qdevice-net client). */
   qdeviceFactory?: QdeviceFactory;
+  /** `--no-sched-rr`: stay under the normal scheduler whatever `system.sched_rr` says (corosync 2's `-p`). */
+  noSchedRr?: boolean;
   /** The daemon leaves with its parent (`--exit-with-parent`); so does its HA watchdog supervisor then. */
   exitWithParent?: boolean;
   /**
@@ -189,6 +192,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const logger = new Logger(logging.options);
   logger.log('notice', 'MAIN', `corolink ${VERSION} starting: node ${identity.node.nodeid} (found by ${identity.how})`);
   for (const warning of [...logging.warnings, ...logger.startupWarnings()]) logger.log('warning', 'MAIN', warning);
+  const { scheduling } = checked.effective;
+  applyScheduling(options.noSchedRr ? { ...scheduling, schedRr: false } : scheduling, (level, message) =>
+    logger.log(level, 'MAIN', message),
+  );
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   for (const [path, what] of [
     [stateDir, 'the state directory'],

@@ -237,13 +237,13 @@ export const QdeviceStatusV1Schema = Type.Object({
 });
 
 /** The value types of `cmap` keys, named as corosync-cmapctl prints them. */
-export const CMAP_TYPES = ['u8', 'u16', 'u32', 'u64', 'str'] as const;
+export const CMAP_TYPES = ['u8', 'u16', 'u32', 'u64', 'i32', 'str'] as const;
 export type CmapType = (typeof CMAP_TYPES)[number];
 
 /** One runtime key (`corolink cmap`, corosync-cmapctl's `key (type) = value`). */
 export const CmapEntrySchema = Type.Object({
   key: Type.String({ description: 'dotted key, e.g. "stats.knet.node2.link0.connected"' }),
-  type: Type.Enum(CMAP_TYPES, { description: 'u8/u16/u32/u64 integers, str strings' }),
+  type: Type.Enum(CMAP_TYPES, { description: 'u8/u16/u32/u64/i32 integers, str strings' }),
   value: Type.Union([Type.Integer({ minimum: 0 }), Type.String()]),
 });
 

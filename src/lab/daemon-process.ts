@@ -47,6 +47,11 @@ export interface ClusterFilesSpec {
   totemExtra?: Record<string, string | number>;
   quorumExtra?: Record<string, string | number>;
   corolinkExtra?: Record<string, string | number>;
+  /**
+   * `system { }` keys over `sched_rr: no`: a test or demo daemon never runs real-time unless asked (a busy loop at
+   * SCHED_RR could starve the test runner; docs/daemon.md "Scheduling").
+   */
+  systemExtra?: Record<string, string | number>;
 }
 
 /** Writes the corosync.conf for `spec` to `configPath` and a fresh authkey to `authkeyPath`. */
@@ -62,6 +67,7 @@ export function writeClusterFiles(spec: ClusterFilesSpec, configPath: string, au
     })),
     nodes: spec.nodes,
     logging: { to_syslog: 'no', to_stderr: 'yes' },
+    system: { sched_rr: 'no', ...spec.systemExtra },
     ...(spec.totemExtra ? { totemExtra: spec.totemExtra } : {}),
     ...(spec.quorumExtra ? { quorumExtra: spec.quorumExtra } : {}),
     ...(spec.corolinkExtra ? { corolinkExtra: spec.corolinkExtra } : {}),

@@ -42,6 +42,8 @@ export interface LocalClusterOptions {
   quorumExtra?: Record<string, string | number>;
   /** `corolink {}` keys, e.g. `{ ha: 'yes' }`. */
   corolinkExtra?: Record<string, string | number>;
+  /** `system {}` keys over `sched_rr: no` (e.g. `{ sched_rr: 'yes' }`, or `{ priority: 5 }`). */
+  systemExtra?: Record<string, string | number>;
   /** Link priorities by link number (default: link0 highest). */
   priorities?: number[];
   /** HTTP dashboard/metrics port of node 1 on 127.0.0.1 (node n gets httpBasePort + n − 1); default: no HTTP. */

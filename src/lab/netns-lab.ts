@@ -90,6 +90,8 @@ export interface LabOptions {
   totemExtra?: Record<string, string | number>;
   /** Keys of the `corolink { }` section (e.g. `{ ha: 'yes' }`). */
   corolinkExtra?: Record<string, string | number>;
+  /** Keys of the `system { }` section over `sched_rr: no` (e.g. `{ sched_rr: 'yes' }`: real-time, as corosync runs). */
+  systemExtra?: Record<string, string | number>;
   /** Add a host running Debian's corosync-qnetd on link0's network (qnetd-host.ts). */
   qnetd?: boolean;
   /**
@@ -229,6 +231,7 @@ export class NetnsLab {
           })),
           ...(options.totemExtra ? { totemExtra: options.totemExtra } : {}),
           ...(options.corolinkExtra ? { corolinkExtra: options.corolinkExtra } : {}),
+          ...(options.systemExtra ? { systemExtra: options.systemExtra } : {}),
         },
         lab.configPath,
         lab.authkeyPath,

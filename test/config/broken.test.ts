@@ -347,6 +347,22 @@ const CASES: Case[] = [
     message: 'to_logfile: yes needs a logfile: path',
   },
   {
+    name: 'system.priority out of the nice range',
+    text: `${VALID_CONFIG}system {\n  priority: 20\n}\n`,
+    severity: 'error',
+    line: 40,
+    column: 13,
+    message: 'system.priority "20" is invalid: max, min or a nice value from -20 to 19',
+  },
+  {
+    name: 'system.priority neither max, min nor a number',
+    text: `${VALID_CONFIG}system {\n  priority: highest\n}\n`,
+    severity: 'error',
+    line: 40,
+    column: 13,
+    message: 'system.priority "highest" is invalid',
+  },
+  {
     name: 'unknown key kept with a warning',
     text: afterSecauth('  frobnicate: 1\n'),
     severity: 'warning',

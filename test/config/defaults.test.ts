@@ -17,9 +17,10 @@ interface ConfigShape {
   iface?: string;
   quorum?: string;
   corolink?: string;
+  system?: string;
 }
 
-function configText({ nodes, totem = '', iface = '', quorum = '', corolink }: ConfigShape): string {
+function configText({ nodes, totem = '', iface = '', quorum = '', corolink, system }: ConfigShape): string {
   const nodeBlocks = Array.from(
     { length: nodes },
     (_, i) => `  node {\n    name: n${i + 1}\n    nodeid: ${i + 1}\n    ring0_addr: 198.18.10.${i + 1}\n  }\n`,
@@ -29,6 +30,7 @@ function configText({ nodes, totem = '', iface = '', quorum = '', corolink }: Co
     `nodelist {\n${nodeBlocks}}\n`,
     `quorum {\n  provider: corosync_votequorum\n${quorum}}\n`,
     corolink === undefined ? '' : `corolink {\n${corolink}}\n`,
+    system === undefined ? '' : `system {\n${system}}\n`,
   ].join('');
 }
 
@@ -172,5 +174,16 @@ describe('quorum and crypto', () => {
     );
     const explicit = effectiveOf({ nodes: 2, totem: '  secauth: on\n  crypto_hash: sha512\n' }).crypto;
     assert.deepEqual([explicit.cipher, explicit.hash], ['aes256', 'sha512']);
+  });
+});
+
+describe('system { sched_rr priority }', () => {
+  test('SCHED_RR by default, as corosync; priority max, min or a nice value', () => {
+    const scheduling = (system?: string) =>
+      effectiveOf({ nodes: 2, ...(system === undefined ? {} : { system }) }).scheduling;
+    assert.deepEqual(scheduling(), { schedRr: true, nice: null });
+    assert.deepEqual(scheduling('  sched_rr: no\n  priority: max\n'), { schedRr: false, nice: -20 });
+    assert.deepEqual(scheduling('  sched_rr: no\n  priority: min\n'), { schedRr: false, nice: 19 });
+    assert.deepEqual(scheduling('  priority: -5\n'), { schedRr: true, nice: -5 });
   });
 });

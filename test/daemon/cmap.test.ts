@@ -12,7 +12,7 @@ import { runCli } from './run-cli.ts';
 
 const FIRST_HOST = 131;
 /** A line of corosync-cmapctl: `key (type) = value`. */
-const CMAP_LINE = /^[a-z0-9_.]+ \((u8|u16|u32|u64|str)\) = .*$/;
+const CMAP_LINE = /^[a-z0-9_.]+ \((u8|u16|u32|u64|i32|str)\) = .*$/;
 
 describe('corolink cmap and corolink kill on a 3-node loopback cluster', () => {
   let cluster: LocalCluster;

@@ -91,6 +91,8 @@ describe('daemon: quorum device through the vote source seam', () => {
         { nodeid: 1, name: 'n1', addresses: { 0: '127.0.91.1' } },
         { nodeid: 2, name: 'n2', addresses: { 0: '127.0.91.2' } },
       ],
+      // In this process: the test runner itself must not turn real-time.
+      system: { sched_rr: 'no' },
     }).replace(
       '  provider: corosync_votequorum\n',
       '  provider: corosync_votequorum\n  device {\n    model: net\n    timeout: 1000\n    net {\n      host: 198.18.10.100\n      algorithm: ffsplit\n    }\n  }\n',

@@ -18,6 +18,7 @@ interface DaemonFlags {
   stateDir: string;
   httpPort?: string;
   exitWithParent?: boolean;
+  schedRr: boolean;
 }
 
 function parseNodeId(text: string | undefined): number | undefined {
@@ -58,6 +59,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'which node of the nodelist this is, by name')
     .option('--state-dir <dir>', 'where the node keeps its ring id across restarts', DEFAULT_STATE_DIR)
     .option('--http-port <port>', 'HTTP dashboard/metrics port, overriding corolink { http_port } (0 = off)')
+    .option('--no-sched-rr', 'stay under the normal scheduler whatever system.sched_rr says (corosync 2: -p)')
     .option('--exit-with-parent', 'leave cleanly when stdin closes: tie the daemon to the process holding the pipe')
     .addHelpText(
       'after',
@@ -81,6 +83,7 @@ export function register(program: Command): void {
           socketPath,
           stateDir: flags.stateDir,
           exitWithParent: flags.exitWithParent === true,
+          noSchedRr: !flags.schedRr,
           ...(nodeId === undefined ? {} : { nodeId }),
           ...(flags.name === undefined ? {} : { name: flags.name }),
           prepare: async (checked) => {

@@ -106,6 +106,7 @@ export function register(program: Command): void {
     .option('--members <m>', 'put only hosts n1…nM in corosync.conf; the rest are spare hosts for `corolink add`')
     .option('--mode <mode>', 'knet link mode: passive, active or rr', 'passive')
     .option('--no-daemons', 'prepare hosts, config and key but start no daemon')
+    .option('--sched-rr', 'write system { sched_rr: yes }: the daemons run real-time, as corosync does (default: no)')
     .option(
       '--qnetd',
       `add a host running Debian's corosync-qnetd at ${qnetdAddress()} on link0 (for corolink qdevice setup)`,
@@ -132,6 +133,7 @@ export function register(program: Command): void {
           mode,
           daemons: flags.daemons !== false,
           qnetd: flags.qnetd === true,
+          ...(flags.schedRr === true ? { systemExtra: { sched_rr: 'yes' } } : {}),
         }),
       );
       say(`lab ${opened.prefix} up in ${opened.dir}: ${nodes} hosts × ${links} links (${configured} configured)`);
