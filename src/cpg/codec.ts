@@ -32,8 +32,11 @@ export function isValidGroupName(group: string): boolean {
   return length > 0 && length <= GROUP_NAME_BYTES_MAX;
 }
 
-/** Encodes one CPG message. The caller has validated group names. */
-export function encodeCpgMessage(message: CpgMessage): Uint8Array {
+/**
+ * Encodes one CPG message as consecutive parts (a data message's payload is the last part, not copied: fragment()
+ * copies the parts once into the Totem payloads). The caller has validated group names.
+ */
+export function encodeCpgMessage(message: CpgMessage): Uint8Array[] {
   const parts: Uint8Array[] = [Uint8Array.of(TYPE_CODES[message.type])];
   if (message.type === 'sync') {
     const header = new DataView(new ArrayBuffer(RING_ID_BYTES + COUNT_BYTES));
@@ -46,10 +49,13 @@ export function encodeCpgMessage(message: CpgMessage): Uint8Array {
     parts.push(encodeProcess(message.group, message.pid));
     if (message.type === 'data') parts.push(message.payload);
   }
-  return concat(parts);
+  return parts;
 }
 
-/** Decodes one CPG message; undefined when the bytes are not a well-formed CPG message. */
+/**
+ * Decodes one CPG message; undefined when the bytes are not a well-formed CPG message. A data message's payload is
+ * a view into `bytes` (a delivered Totem payload, never reused), not a copy.
+ */
 export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
   const reader = new Reader(bytes);
   const code = reader.u8();
@@ -87,13 +93,20 @@ function encodeProcess(group: string, pid: number): Uint8Array {
 
 /** Concatenates byte arrays. */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  const out = new Uint8Array(byteLength(parts));
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);
     offset += part.length;
   }
   return out;
+}
+
+/** Total bytes of `parts`. */
+export function byteLength(parts: readonly Uint8Array[]): number {
+  let bytes = 0;
+  for (const part of parts) bytes += part.length;
+  return bytes;
 }
 
 /** Bounds-checked little-endian reader: every read returns undefined past the end. */
@@ -129,8 +142,9 @@ class Reader {
     }
   }
 
+  /** The bytes left, as a view. */
   rest(): Uint8Array {
-    const out = this.bytes.slice(this.offset);
+    const out = this.bytes.subarray(this.offset);
     this.offset = this.bytes.length;
     return out;
   }

@@ -51,6 +51,11 @@ export interface CpgOptions {
   localNodeId: number;
   /** Largest payload of one Totem message; CPG fragments bigger messages. */
   totemPayloadBytesMax?: number;
+  /**
+   * Bytes left zero at the start of every Totem payload CPG multicasts (beyond totemPayloadBytesMax), for the layer
+   * below to fill in place: the stack's service id, written there instead of copying each payload behind it.
+   */
+  payloadHeadroomBytes?: number;
 }
 
 interface SyncPhase {
@@ -75,6 +80,7 @@ interface HeldData {
 export class Cpg {
   private readonly localNodeId: number;
   private readonly totemPayloadBytesMax: number;
+  private readonly payloadHeadroomBytes: number;
   private readonly view = new GroupView();
   /** Local processes' memberships as they asked for them (what this node announces in SYNC). */
   private readonly intents = new Map<string, Set<number>>();
@@ -93,6 +99,7 @@ export class Cpg {
   constructor(options: CpgOptions, _now: number) {
     this.localNodeId = options.localNodeId;
     this.totemPayloadBytesMax = options.totemPayloadBytesMax ?? DEFAULT_TOTEM_PAYLOAD_BYTES_MAX;
+    this.payloadHeadroomBytes = options.payloadHeadroomBytes ?? 0;
     if (this.totemPayloadBytesMax < TOTEM_PAYLOAD_BYTES_MIN) {
       throw new RangeError(`CPG: totemPayloadBytesMax must be at least ${TOTEM_PAYLOAD_BYTES_MIN}`);
     }
@@ -379,7 +386,7 @@ export class Cpg {
   }
 
   private frames(message: CpgMessage): Uint8Array[] {
-    return fragment(encodeCpgMessage(message), this.totemPayloadBytesMax);
+    return fragment(encodeCpgMessage(message), this.totemPayloadBytesMax, this.payloadHeadroomBytes);
   }
 
   private canSend(frames: Uint8Array[]): boolean {

@@ -3,7 +3,7 @@
 // them, so the fragments of one message arrive consecutively among that sender's messages; reassembly keeps one
 // partial message per sender node and drops it when a fragment is missing or the node leaves the ring.
 
-import { concat } from './codec.ts';
+import { byteLength, concat } from './codec.ts';
 
 /** First byte of every CPG fragment. */
 export const FRAGMENT_MAGIC = 0xc7;
@@ -12,20 +12,42 @@ export const FRAGMENT_HEADER_BYTES = 5;
 /** Most fragments one message may have (the u16 count field). */
 export const FRAGMENTS_PER_MESSAGE_MAX = 0xffff;
 
-/** Splits an encoded message into Totem payloads of at most `totemPayloadBytesMax` bytes. */
-export function fragment(message: Uint8Array, totemPayloadBytesMax: number): Uint8Array[] {
+/**
+ * Splits an encoded message (one array, or consecutive parts) into Totem payloads of at most
+ * `totemPayloadBytesMax` bytes, copying each byte once. `headroomBytes`: bytes left zero before each fragment's
+ * header, for the layer below to fill in place (the stack's service id) instead of copying the fragment behind them.
+ */
+export function fragment(
+  message: Uint8Array | readonly Uint8Array[],
+  totemPayloadBytesMax: number,
+  headroomBytes = 0,
+): Uint8Array[] {
+  const parts = message instanceof Uint8Array ? [message] : message;
+  const messageBytes = byteLength(parts);
   const chunkBytes = totemPayloadBytesMax - FRAGMENT_HEADER_BYTES;
-  const count = Math.max(1, Math.ceil(message.length / chunkBytes));
+  const count = Math.max(1, Math.ceil(messageBytes / chunkBytes));
   if (chunkBytes <= 0 || count > FRAGMENTS_PER_MESSAGE_MAX) throw new RangeError('CPG message too large to fragment');
   const out: Uint8Array[] = [];
+  let part = 0;
+  let partAt = 0;
   for (let index = 0; index < count; index++) {
-    const chunk = message.subarray(index * chunkBytes, (index + 1) * chunkBytes);
-    const frame = new Uint8Array(FRAGMENT_HEADER_BYTES + chunk.length);
+    const bytes = Math.min(chunkBytes, messageBytes - index * chunkBytes);
+    const frame = new Uint8Array(headroomBytes + FRAGMENT_HEADER_BYTES + bytes);
     const view = new DataView(frame.buffer);
-    view.setUint8(0, FRAGMENT_MAGIC);
-    view.setUint16(1, index, true);
-    view.setUint16(3, count, true);
-    frame.set(chunk, FRAGMENT_HEADER_BYTES);
+    view.setUint8(headroomBytes, FRAGMENT_MAGIC);
+    view.setUint16(headroomBytes + 1, index, true);
+    view.setUint16(headroomBytes + 3, count, true);
+    for (let at = headroomBytes + FRAGMENT_HEADER_BYTES; at < frame.length; ) {
+      const piece = parts[part]!;
+      const take = Math.min(piece.length - partAt, frame.length - at);
+      frame.set(piece.subarray(partAt, partAt + take), at);
+      at += take;
+      partAt += take;
+      if (partAt === piece.length) {
+        part++;
+        partAt = 0;
+      }
+    }
     out.push(frame);
   }
   return out;
@@ -43,7 +65,10 @@ export class Reassembler {
   /** Senders whose partial message a configuration change cut: their next continuation fragments are its rest. */
   private readonly cut = new Set<number>();
 
-  /** Feeds one delivered Totem payload from `sender`. */
+  /**
+   * Feeds one delivered Totem payload from `sender`. A message of one fragment comes back as a view into `payload`
+   * (a Totem delivery is never reused), one of several as a new array.
+   */
   add(sender: number, payload: Uint8Array): ReassemblyResult {
     if (payload.length < FRAGMENT_HEADER_BYTES || payload[0] !== FRAGMENT_MAGIC) {
       return { kind: 'malformed', reason: 'not a CPG fragment' };
@@ -51,7 +76,7 @@ export class Reassembler {
     const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     const index = view.getUint16(1, true);
     const count = view.getUint16(3, true);
-    const chunk = payload.slice(FRAGMENT_HEADER_BYTES);
+    const chunk = payload.subarray(FRAGMENT_HEADER_BYTES);
     const current = this.partial.get(sender);
     if (index === 0) {
       this.cut.delete(sender);

@@ -12,6 +12,8 @@ import type { StackEvent } from './stack.ts';
 
 /** CPG's service id: the first byte of its Totem payloads. */
 export const CPG_SERVICE_ID = 2;
+/** The service id's byte (stack.ts): left free at the start of each of the core's multicasts. */
+const SERVICE_ID_FREE_BYTES = 1;
 
 export class CpgEngine implements ServiceEngine {
   readonly id = CPG_SERVICE_ID;
@@ -19,8 +21,9 @@ export class CpgEngine implements ServiceEngine {
   readonly requests = ['cpgJoin', 'cpgLeave', 'cpgMulticast', 'processDown'] as const;
   readonly core: Cpg;
 
-  constructor(options: CpgOptions, now: number) {
-    this.core = new Cpg(options, now);
+  /** The core leaves the first byte of each multicast free for the service id (`serviceIdFree`, no copy). */
+  constructor(options: Omit<CpgOptions, 'payloadHeadroomBytes'>, now: number) {
+    this.core = new Cpg({ ...options, payloadHeadroomBytes: SERVICE_ID_FREE_BYTES }, now);
   }
 
   request(event: StackEvent, now: number): EngineAction[] {
@@ -70,7 +73,7 @@ function run(actions: CpgAction[]): EngineAction[] {
   return actions.map((action): EngineAction => {
     switch (action.type) {
       case 'totemMulticast':
-        return { type: 'multicast', payload: action.payload, guarantee: action.guarantee };
+        return { type: 'multicast', payload: action.payload, guarantee: action.guarantee, serviceIdFree: true };
       case 'deliver':
         return { ...action, type: 'cpgDeliver' };
       case 'confchg':

@@ -38,8 +38,12 @@ import { TokenTrace } from './token-trace.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
 const DEFAULT_LINK_MTU = 1400;
-/** Largest Totem payload: one message of the transport (which fragments up to 1 MiB). */
-const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024;
+/**
+ * Largest Totem payload: one message of the transport (which fragments up to 1 MiB). 256 bytes over 64 KiB, so a
+ * 64 KiB CPG message with its headers (group name up to 128 bytes) is one Totem message, and the receivers deliver
+ * it as a view of what the transport reassembled instead of joining two fragments into a new copy.
+ */
+const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024 + 256;
 
 export interface EngineOptions {
   /** The running cluster config (replaced by reconfigure). */

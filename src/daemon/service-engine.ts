@@ -21,8 +21,10 @@ export type EngineAction =
   /**
    * Multicast to the members in agreed order (the stack adds the service id; it comes back as `deliver`). `safe`:
    * delivered only once every member of the ring has it (Totem's safe delivery); default agreed.
+   * `serviceIdFree`: the payload's first byte is left free for the service id, which the stack writes there
+   * instead of copying the payload behind it (a 64 KiB CPG message is one copy fewer).
    */
-  | { type: 'multicast'; payload: Uint8Array; guarantee?: Guarantee }
+  | { type: 'multicast'; payload: Uint8Array; guarantee?: Guarantee; serviceIdFree?: boolean }
   /** Passed up to the driver as is. */
   | StackAction;
 

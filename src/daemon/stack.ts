@@ -327,8 +327,7 @@ export class ServiceStack {
       return;
     }
     for (const action of item.actions) {
-      if (action.type === 'multicast')
-        this.multicast(item.from.id, action.payload, action.guarantee ?? 'agreed', queue);
+      if (action.type === 'multicast') this.multicast(item.from.id, action, queue);
       else this.output.push(action);
     }
   }
@@ -385,10 +384,11 @@ export class ServiceStack {
    * Hands a service's message to Totem. A service message is never dropped: when Totem's queue is full (or older
    * overflow is still waiting, to keep the order) it waits in `overflow` and goes in at the end of a later step.
    */
-  private multicast(service: number, body: Uint8Array, guarantee: Guarantee, queue: Routed[]): void {
-    const payload = new Uint8Array(SERVICE_ID_BYTES + body.length);
+  private multicast(service: number, action: EngineAction & { type: 'multicast' }, queue: Routed[]): void {
+    const payload = action.serviceIdFree ? action.payload : new Uint8Array(SERVICE_ID_BYTES + action.payload.length);
+    if (!action.serviceIdFree) payload.set(action.payload, SERVICE_ID_BYTES);
     payload[0] = service;
-    payload.set(body, SERVICE_ID_BYTES);
+    const guarantee = action.guarantee ?? 'agreed';
     this.traffic.get(service)!.tx++;
     if (this.overflow.length > 0 || !this.totem.canSend()) {
       this.overflow.push({ payload, guarantee });

@@ -253,11 +253,12 @@ class Reader {
   guarantee(): Guarantee {
     return this.flag() ? 'safe' : 'agreed';
   }
+  /** A view, not a copy (decodeMessage). */
   blob(): Uint8Array {
     const length = this.u32();
     if (length > MESSAGE_BYTES_MAX) this.ok = false;
     const at = this.take(length);
-    return at < 0 ? new Uint8Array(0) : this.bytes.slice(at, at + length);
+    return at < 0 ? new Uint8Array(0) : this.bytes.subarray(at, at + length);
   }
   atEnd(): boolean {
     return this.ok && this.offset === this.bytes.length;
@@ -415,7 +416,10 @@ function decodeBody(r: Reader, type: number): TotemMessage | null {
   }
 }
 
-/** Decodes one Totem message; `null` when it is malformed (never throws). */
+/**
+ * Decodes one Totem message; `null` when it is malformed (never throws). An MCAST's payload is a view into `bytes`,
+ * which the caller never reuses (the transport hands over each received message in its own buffer).
+ */
 export function decodeMessage(bytes: Uint8Array): TotemMessage | null {
   const r = new Reader(bytes);
   if (r.u16() !== TOTEM_MAGIC || r.u8() !== TOTEM_WIRE_VERSION) return null;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeCpgMessage } from '../../src/cpg/codec.ts';
-import { fragment, Reassembler } from '../../src/cpg/fragments.ts';
+import { FRAGMENT_MAGIC, fragment, Reassembler } from '../../src/cpg/fragments.ts';
 import { Cpg, type CpgAction, MESSAGE_BYTES_MAX } from '../../src/cpg/index.ts';
 import { FakeTotem } from './fake-totem.ts';
 
@@ -329,7 +329,7 @@ class HandFedCpg {
     return this.deliver(sender, encodeCpgMessage({ type: 'data', group: 'g', pid, payload: text(body) }));
   }
 
-  private deliver(sender: number, message: Uint8Array): CpgAction[] {
+  private deliver(sender: number, message: readonly Uint8Array[]): CpgAction[] {
     return fragment(message, 1024).flatMap((payload) => this.cpg.step({ type: 'totemDeliver', sender, payload }, 0));
   }
 }
@@ -421,6 +421,42 @@ describe('CPG fragments', () => {
     assert.deepEqual(lossy.slice(0, 4), ['partial', 'partial', 'partial', 'malformed']);
     assert.ok(!lossy.includes('complete'));
     assert.deepEqual(reassembler.add(7, fragment(text('next'), 100)[0]!), { kind: 'complete', message: text('next') });
+  });
+
+  test('fragment copies consecutive parts once, with headroom bytes left zero before each fragment', () => {
+    const parts = [text('ab'), Uint8Array.from({ length: 250 }, (_, i) => i), new Uint8Array(0), text('tail')];
+    const whole = Uint8Array.from(parts.flatMap((part) => [...part]));
+    const plain = fragment(whole, 100);
+    const roomy = fragment(parts, 100, 1);
+    assert.equal(roomy.length, Math.ceil(whole.length / 95));
+    for (const [i, frame] of roomy.entries()) {
+      assert.equal(frame[0], 0, `fragment ${i}: headroom byte`);
+      assert.deepEqual(frame.subarray(1), plain[i]);
+    }
+    const reassembler = new Reassembler();
+    const results = roomy.map((frame) => reassembler.add(7, frame.subarray(1)));
+    assert.deepEqual(results.at(-1), { kind: 'complete', message: whole });
+  });
+
+  test('with payloadHeadroomBytes every multicast starts with that many free bytes; without them it delivers', () => {
+    const cpg = new Cpg({ localNodeId: 1, totemPayloadBytesMax: 64, payloadHeadroomBytes: 1 }, 0);
+    const ringId = { rep: 1, seq: 4 };
+    const config = { members: [1], left: [], joined: [1], ringId };
+    const multicasts = (actions: CpgAction[]) =>
+      actions.flatMap((a) => (a.type === 'totemMulticast' ? [a.payload] : []));
+    const deliver = (payloads: Uint8Array[]) =>
+      payloads.flatMap((p) => cpg.step({ type: 'totemDeliver', sender: 1, payload: p.subarray(1) }, 0));
+    deliver(multicasts(cpg.step({ type: 'totemConfigChange', kind: 'regular', ...config }, 0)));
+    deliver(multicasts(cpg.step({ type: 'localJoin', group: 'g', pid: 10 }, 0)));
+    const body = text('x'.repeat(150));
+    const sent = multicasts(cpg.step({ type: 'localMulticast', group: 'g', pid: 10, payload: body }, 0));
+    assert.ok(sent.length > 1, 'the message is fragmented');
+    for (const payload of sent) assert.deepEqual([payload[0], payload[1]], [0, FRAGMENT_MAGIC]);
+    const delivered = deliver(sent).filter((a) => a.type === 'deliver');
+    assert.deepEqual(
+      delivered.map((d) => str(d.payload)),
+      [str(body)],
+    );
   });
 
   test('a Totem payload too small for a 1 MiB message is refused at construction', () => {
