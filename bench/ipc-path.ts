@@ -92,6 +92,7 @@ try {
   });
   gcPauses.length = 0;
   const latencyLoad = loadavg()[0]!;
+  const roundTripsFrom = Date.now();
   for (let i = 0; i < ROUND_TRIPS; i++) {
     for (const bytes of SIZES) {
       const tag = `rt-${i}-${bytes}:`;
@@ -135,6 +136,7 @@ try {
   const gcMs = gcPauses.reduce((sum, g) => sum + g.ms, 0);
   console.log(`client GC during the round trips: ${gcPauses.length} pauses, ${gcMs.toFixed(1)} ms`);
   if (TRACE) {
+    console.log(`round trips from ${roundTripsFrom} to ${Date.now()} (ms since the epoch: match the daemons' logs)`);
     const slow = traces.sort((a, b) => b.deliveredUs - a.deliveredUs).slice(0, 40);
     for (const t of slow) {
       const gc = gcPauses.filter((g) => g.at + g.ms >= t.started && g.at <= t.started + t.deliveredUs / 1000);

@@ -36,6 +36,15 @@ describe('PacketCrypto aes256', () => {
     assert.equal(a.stats().sealed, 2);
   });
 
+  test('each opened frame is its own bytes: a later open never changes an earlier one (Totem keeps views of it)', () => {
+    const a = makeCrypto(1);
+    const b = makeCrypto(2);
+    const first = b.open(a.seal(frame('first frame, kept')), FROM_1);
+    for (let i = 0; i < 100; i++)
+      expectFrame(b.open(a.seal(frame(`later frame ${i} written over?`)), FROM_1), `later frame ${i} written over?`);
+    expectFrame(first, 'first frame, kept');
+  });
+
   test('flipping any single bit of a sealed datagram makes it fail', () => {
     const a = makeCrypto(1);
     const b = makeCrypto(2);
