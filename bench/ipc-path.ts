@@ -11,13 +11,12 @@
  * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
  * Prints a table, then one JSON line.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
-import { benchSystemExtra, daemonPolicies } from './sched.ts';
+import { benchSystemExtra, contextSwitches, daemonPolicies } from './sched.ts';
 import { percentile } from './stats.ts';
 
 const SIZES = [64, 1024];
@@ -25,16 +24,6 @@ const MESSAGES = Number(process.env.IPC_MESSAGES ?? 20_000);
 const ROUND_TRIPS = Number(process.env.IPC_ROUND_TRIPS ?? 2_000);
 const PHASE_TIMEOUT_MS = 60_000;
 const TRACE = process.env.IPC_TRACE === '1';
-/** Context switches (voluntary + involuntary) of a daemon's threads so far: a turn of its loop that found work. */
-function contextSwitches(pid: number): number {
-  let sum = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    for (const match of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) sum += Number(match[1]);
-  }
-  return sum;
-}
-
 function ownCpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;

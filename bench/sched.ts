@@ -1,4 +1,5 @@
 /** The benches' side of `system.sched_rr` (docs/benchmarks.md "Real-time scheduling"). */
+import { readdirSync, readFileSync } from 'node:fs';
 import { readScheduling } from '../src/daemon/scheduling.ts';
 
 /** The policies the daemons with these PIDs run now (`SCHED_RR` …), distinct, to show in a bench's output. */
@@ -17,4 +18,17 @@ export function benchSystemExtra(fallback: 'yes' | 'no'): { sched_rr: string } {
   const value = process.env.BENCH_SCHED_RR ?? fallback;
   if (value !== 'yes' && value !== 'no') throw new Error(`BENCH_SCHED_RR must be yes or no, not "${value}"`);
   return { sched_rr: value };
+}
+
+/**
+ * Context switches (voluntary + involuntary) of a daemon's threads so far: about one per turn of its loop that
+ * found work, so per message it shows how many messages a turn handles (a real-time daemon runs per datagram).
+ */
+export function contextSwitches(pid: number): number {
+  let sum = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    for (const match of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) sum += Number(match[1]);
+  }
+  return sum;
 }

@@ -7,10 +7,11 @@
  * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
  * Prints a table, then one JSON line of the headline figures.
  */
+import { loadavg } from 'node:os';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
-import { benchSystemExtra, daemonPolicies } from './sched.ts';
+import { benchSystemExtra, contextSwitches, daemonPolicies } from './sched.ts';
 import { percentile } from './stats.ts';
 
 const SIZES = [
@@ -30,6 +31,15 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** Context switches of a daemon so far; NaN when they cannot be read. */
+function switches(pid: number | undefined): number {
+  try {
+    return contextSwitches(pid!);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const cluster = await LocalCluster.start({
   nodes: 3,
   links: 2,
@@ -42,7 +52,14 @@ try {
   await cluster.waitForQuorateMembership(3);
   const clients = await Promise.all([1, 2, 3].map((id) => cluster.client(id)));
   const groups = await Promise.all(clients.map((c) => c.cpgJoin('bench-totem')));
-  const rows: { label: string; msgsPerS: number; mbPerS: number; delivered: number; cpuUs: number[] }[] = [];
+  const rows: {
+    label: string;
+    msgsPerS: number;
+    mbPerS: number;
+    delivered: number;
+    cpuUs: number[];
+    switches: number[];
+  }[] = [];
   const pids = cluster.nodes.map((n) => n.process?.pid);
   for (const size of SIZES) {
     let delivered = 0;
@@ -51,6 +68,7 @@ try {
     const counters = groups.map((_, i) => () => deliveredBy[i]!++);
     for (const [i, g] of groups.entries()) g.on('message', counters[i]!);
     const cpuBefore = pids.map(cpuSeconds);
+    const switchesBefore = pids.map(switches);
     let first = 0;
     let last = 0;
     const onMessage = () => {
@@ -68,17 +86,29 @@ try {
     }
     // Daemon CPU per agreed message (user + system): unlike msgs/s, hardly moved by other load on the machine.
     const cpuUs = pids.map((pid, i) => Math.round(((cpuSeconds(pid) - cpuBefore[i]!) * 1e6) / size.messages));
+    // Context switches per message: how many turns of its loop a daemon took per message (docs/benchmarks.md).
+    const switchesPerMsg = pids.map((pid, i) =>
+      Number(((switches(pid) - switchesBefore[i]!) / size.messages).toFixed(3)),
+    );
     groups[1]!.off('message', onMessage);
     for (const [i, g] of groups.entries()) g.off('message', counters[i]!);
     const seconds = Math.max(1e-6, (last - first) / 1000);
     const msgsPerS = Math.round((delivered - 1) / seconds);
-    rows.push({ label: size.label, msgsPerS, mbPerS: (msgsPerS * size.bytes) / 1e6, delivered, cpuUs });
+    rows.push({
+      label: size.label,
+      msgsPerS,
+      mbPerS: (msgsPerS * size.bytes) / 1e6,
+      delivered,
+      cpuUs,
+      switches: switchesPerMsg,
+    });
     // Each phase as it ends, so a run the machine's load breaks still shows what it measured.
     // (epoch ms of the phase: `bench/token-trace-report.ts` takes them to summarise the phase's token hops)
     const epoch = (t: number) => (performance.timeOrigin + t).toFixed(0);
     console.error(
       `${size.label}: ${msgsPerS} msgs/s (${delivered} delivered) ${epoch(first)} ${epoch(last)}, ` +
-        `CPU µs/msg n1 n2 n3: ${cpuUs.join(' ')}`,
+        `CPU µs/msg n1 n2 n3: ${cpuUs.join(' ')}, context switches/msg: ${switchesPerMsg.join(' ')}, ` +
+        `load ${loadavg()[0]!.toFixed(2)}`,
     );
   }
   const samples: number[] = [];
@@ -101,11 +131,13 @@ try {
   }
   samples.sort((a, b) => a - b);
   for (const c of clients) c.close();
-  console.log('size     msgs/s      MB/s  delivered  CPU µs/msg n1 (sender) / n2 / n3');
+  console.log(
+    'size     msgs/s      MB/s  delivered  CPU µs/msg n1 (sender) / n2 / n3  context switches/msg n1 / n2 / n3',
+  );
   for (const r of rows) {
     console.log(
       `${r.label.padEnd(7)} ${String(r.msgsPerS).padStart(7)}  ${r.mbPerS.toFixed(1).padStart(8)}  ` +
-        `${String(r.delivered).padStart(9)}  ${r.cpuUs.join(' / ')}`,
+        `${String(r.delivered).padStart(9)}  ${r.cpuUs.join(' / ').padEnd(33)}  ${r.switches.join(' / ')}`,
     );
   }
   const p50 = Math.round(percentile(samples, 50));
@@ -119,6 +151,7 @@ try {
       mb_per_s_1k: Number(rows[1]!.mbPerS.toFixed(1)),
       msgs_per_s_64k: rows[2]!.msgsPerS,
       cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.cpuUs])),
+      switches_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.switches])),
       mb_per_s_64k: Number(rows[2]!.mbPerS.toFixed(1)),
       latency_p50_us: p50,
       latency_p99_us: p99,

@@ -10,6 +10,12 @@ import { AssertionError } from '../base/assert.ts';
 export interface PureCore<Event, Action> {
   step(event: Event, now: number): Action[];
   nextDeadline(): number;
+  /**
+   * Optional: `step` in pieces, its urgent actions first (ServiceStack: the token forward before the visit's
+   * deliveries); `resume` gives the next piece, null at the end of the step.
+   */
+  begin?(event: Event, now: number): Action[];
+  resume?(): Action[] | null;
 }
 
 /** Longest single timer delay; a core with a far deadline is simply ticked again later. */
@@ -41,9 +47,7 @@ export class CoreDriver<Event extends { type: string }, Action> {
     if (this.stepping) return;
     this.stepping = true;
     try {
-      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-        this.dispatch(this.core.step(next, this.clock()));
-      }
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.run(next);
     } catch (error) {
       // The caller (a request handler) may catch errors; a broken invariant must not be caught with them.
       if (error instanceof AssertionError) this.onAssertion?.(error);
@@ -52,6 +56,29 @@ export class CoreDriver<Event extends { type: string }, Action> {
       this.stepping = false;
     }
     this.arm();
+  }
+
+  /**
+   * One step. A core that steps in pieces has each piece dispatched before the next is computed, and is resumed to
+   * the end of its step even when dispatching a piece throws (the first error is rethrown after): an unfinished
+   * step would leave messages Totem delivered undelivered to the engines.
+   */
+  private run(event: Event): void {
+    const { core } = this;
+    if (core.begin === undefined || core.resume === undefined) {
+      this.dispatch(core.step(event, this.clock()));
+      return;
+    }
+    const failures: unknown[] = [];
+    for (let piece: Action[] | null = core.begin(event, this.clock()); piece !== null; piece = core.resume()) {
+      try {
+        this.dispatch(piece);
+      } catch (error) {
+        if (error instanceof AssertionError) throw error; // a broken invariant stops here (see `feed`)
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
   }
 
   /** Stops the timer; later events are ignored. */

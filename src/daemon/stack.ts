@@ -6,6 +6,8 @@
  * and after each configuration change the engines sync in registration order (./service-sync.ts). The daemon
  * drives this stack with real sockets and clocks; the simulator can drive the same code.
  */
+
+import { assert } from '../base/assert.ts';
 import type { Cpg, CpgError, MemberChange, ProcessAddress } from '../cpg/index.ts';
 import type { QuorumCore, QuorumOptions, QuorumRequestError, QuorumSnapshot } from '../quorum/index.ts';
 import type {
@@ -192,6 +194,8 @@ export class ServiceStack {
   private readonly handlers = new Map<StackEvent['type'], ServiceEngine[]>();
   private readonly sync: ServiceSync;
   private output: StackAction[] = [];
+  /** The work of the step `begin` started that is still to be routed (null: no step under way). */
+  private rest: Routed[] | null = null;
   /** Service messages Totem had no room for yet, in order (see `multicast`). */
   private readonly overflow: { payload: Uint8Array; guarantee: Guarantee }[] = [];
   private now: number;
@@ -224,6 +228,20 @@ export class ServiceStack {
   }
 
   step(event: StackEvent, now: number): StackAction[] {
+    const actions = this.begin(event, now);
+    for (let rest = this.resume(); rest !== null; rest = this.resume()) for (const a of rest) actions.push(a);
+    return actions;
+  }
+
+  /**
+   * `step` in pieces, for a driver with sockets: the actions up to the first urgent send whose step has more work
+   * after it — on a token visit, the token forward — so the token can leave before the visit's messages are
+   * delivered to the engines (on the sender ≈ 250 µs per visit of 1 KiB messages, which every other node waited
+   * for: docs/benchmarks.md "Forward first"). `resume` returns the next piece, null once the step is over; it
+   * must be called until then, before the next `begin`. The pieces together are `step`'s actions, in order.
+   */
+  begin(event: StackEvent, now: number): StackAction[] {
+    assert(this.rest === null, 'ServiceStack: a step begins only after the previous one was resumed to its end');
     this.now = now;
     this.output = [];
     const queue: Routed[] = [];
@@ -276,8 +294,27 @@ export class ServiceStack {
     for (const engine of this.handlers.get(event.type) ?? []) {
       queue.push({ from: engine, actions: engine.request(event, now) });
     }
-    for (let item = queue.shift(); item; item = queue.shift()) this.route(item, queue);
+    this.rest = queue;
+    return this.routeRest();
+  }
+
+  /** The next piece of the step `begin` started, or null when it is over. */
+  resume(): StackAction[] | null {
+    return this.rest === null ? null : this.routeRest();
+  }
+
+  /** Routes the step's remaining work up to the next urgent send with work after it, or to the step's end. */
+  private routeRest(): StackAction[] {
+    const queue = this.rest!;
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      if (this.route(item, queue)) return this.takeOutput();
+    }
     this.drainOverflow(queue);
+    this.rest = null;
+    return this.takeOutput();
+  }
+
+  private takeOutput(): StackAction[] {
     const actions = this.output;
     this.output = [];
     return actions;
@@ -321,15 +358,29 @@ export class ServiceStack {
     this.traffic.set(engine.id, { tx: 0, rx: 0 });
   }
 
-  private route(item: Routed, queue: Routed[]): void {
+  /**
+   * Routes one work item. After an urgent send (Totem's control traffic: the token) with more of Totem's actions
+   * behind it, the rest goes back to the front of the queue and the route pauses (true) so that `begin`/`resume`
+   * can return the send first; the order of everything routed does not change.
+   */
+  private route(item: Routed, queue: Routed[]): boolean {
     if (item.from === 'totem') {
-      for (const action of item.actions) this.routeTotem(action, queue);
-      return;
+      const { actions } = item;
+      for (let i = 0; i < actions.length; i++) {
+        const action = actions[i]!;
+        this.routeTotem(action, queue);
+        if (action.type === 'send' && action.control && i + 1 < actions.length) {
+          queue.unshift({ from: 'totem', actions: actions.slice(i + 1) });
+          return true;
+        }
+      }
+      return false;
     }
     for (const action of item.actions) {
       if (action.type === 'multicast') this.multicast(item.from.id, action, queue);
       else this.output.push(action);
     }
+    return false;
   }
 
   private routeTotem(action: TotemAction, queue: Routed[]): void {

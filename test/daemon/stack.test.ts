@@ -2,7 +2,7 @@
 // go in as room appears. Two stacks wired back to back (no transport), driven by their own deadlines.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ServiceStack, type StackEvent } from '../../src/daemon/stack.ts';
+import { ServiceStack, type StackAction, type StackEvent } from '../../src/daemon/stack.ts';
 import { corosyncTotemOptions } from '../../src/sim/cluster.ts';
 
 /** CPG fragments each message into ~100 Totem messages in one step: far more than Totem's queue. */
@@ -70,4 +70,80 @@ test('CPG messages fragmented far beyond Totem queue are delivered whole, in ord
       `node ${id}`,
     );
   }
+});
+
+/**
+ * Drives a 3-node ring with node 1 multicasting, each step either whole (`step`) or in pieces (`begin`/`resume`),
+ * and returns every node's actions in order plus the pieces of node 1's steps.
+ */
+function runRing(pieces: boolean) {
+  const nodes = [1, 2, 3];
+  let now = 0;
+  const stacks = new Map(
+    nodes.map((id) => [
+      id,
+      new ServiceStack(
+        {
+          totem: { ...corosyncTotemOptions(3), localNodeId: id, nodes },
+          quorum: { localNodeId: id, nodelist: nodes.map((nodeId) => ({ nodeId })) },
+        },
+        now,
+      ),
+    ]),
+  );
+  const actions = new Map<number, StackAction[]>(nodes.map((id) => [id, []]));
+  const senderPieces: StackAction[][][] = [];
+  const wire: { to: number; from: number; payload: Uint8Array }[] = [];
+  const step = (id: number, event: StackEvent) => {
+    const stack = stacks.get(id)!;
+    const stepPieces: StackAction[][] = [];
+    if (pieces) {
+      for (let piece: StackAction[] | null = stack.begin(event, now); piece; piece = stack.resume()) {
+        stepPieces.push(piece);
+      }
+    } else stepPieces.push(stack.step(event, now));
+    if (id === 1) senderPieces.push(stepPieces);
+    for (const action of stepPieces.flat()) {
+      actions.get(id)!.push(action);
+      if (action.type !== 'transportSend') continue;
+      for (const to of action.to === 'all' ? nodes.filter((n) => n !== id) : [action.to]) {
+        wire.push({ to, from: id, payload: action.payload });
+      }
+    }
+  };
+  const delivered = (id: number) => actions.get(id)!.filter((a) => a.type === 'cpgDeliver').length;
+  const runUntil = (done: () => boolean) => {
+    while (!done()) {
+      assert.ok(now < RUN_LIMIT_MS, 'the ring did not get there in time');
+      const datagram = wire.shift();
+      if (datagram) {
+        step(datagram.to, { type: 'transportDeliver', from: datagram.from, payload: datagram.payload });
+        continue;
+      }
+      now = Math.max(now + 0.1, Math.min(...[...stacks.values()].map((s) => s.nextDeadline()), now + 10));
+      for (const id of nodes) step(id, { type: 'tick' });
+    }
+  };
+  for (const id of nodes) step(id, { type: 'tick' });
+  runUntil(() => nodes.every((id) => stacks.get(id)!.snapshot().totem.members.length === 3));
+  for (const id of nodes) step(id, { type: 'cpgJoin', group: 'hop', pid: 7 });
+  runUntil(() => nodes.every((id) => stacks.get(id)!.cpg.members('hop').length === 3));
+  for (let i = 0; i < 40; i++) step(1, { type: 'cpgMulticast', group: 'hop', pid: 7, payload: Buffer.alloc(64, i) });
+  runUntil(() => nodes.every((id) => delivered(id) >= 40));
+  return { actions, senderPieces };
+}
+
+test('a step in pieces hands over the token forward before the visit’s deliveries, and changes nothing else', () => {
+  const whole = runRing(false);
+  const split = runRing(true);
+  for (const id of [1, 2, 3]) assert.deepEqual(split.actions.get(id), whole.actions.get(id), `node ${id}`);
+  // Steps of the sender whose first piece ends with the token forward and whose deliveries come in a later piece.
+  const forwardedFirst = split.senderPieces.filter(
+    ([first, ...rest]) =>
+      first!.at(-1)?.type === 'transportSend' &&
+      (first!.at(-1) as { urgent: boolean }).urgent &&
+      !first!.some((a) => a.type === 'cpgDeliver') &&
+      rest.flat().some((a) => a.type === 'cpgDeliver'),
+  );
+  assert.ok(forwardedFirst.length > 0, 'no visit of the sender delivered after its token forward');
 });
