@@ -7,6 +7,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { AssertionError } from '../base/assert.ts';
+import { timerDelayMs } from '../base/timer-delay.ts';
 import { canonicalAddress } from '../crypto/address.ts';
 import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
 import { linkOptionsProblem, type Transport } from './transport.ts';
@@ -34,8 +35,6 @@ export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_DATAGRAM_BYTES = { udp4: 1472, udp6: 1452 } as const;
 /** Node id 0 does not exist: the expected sender of a datagram from an address:port no peer has on the link. */
 const NO_NODE = 0;
-/** Smallest timer delay: Node timers have 1 ms resolution, so an earlier deadline is polled 1 ms later. */
-const TIMER_DELAY_MS_MIN = 1;
 
 /** Options of `UdpTransport.open`. */
 export interface UdpTransportOptions {
@@ -501,12 +500,19 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.run({ type: 'sendError', link, to, code });
   }
 
+  /**
+   * Keeps the one timer at the core's deadline, later as well as earlier: a timer left at a deadline that has
+   * moved later (the awaited pong came, docs/transport.md § Suspect data link) wakes the process for a tick that
+   * finds nothing due, ≈ 50 µs all-in, where moving it costs a clearTimeout and a setTimeout, ≈ 0.3 µs.
+   */
   private rearm(): void {
     const deadline = this.core.nextDeadline();
-    if (this.closed || !Number.isFinite(deadline) || deadline >= this.timerAt) return;
+    if (this.closed || deadline === this.timerAt) return;
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.timerAt = deadline;
-    const delay = Math.max(TIMER_DELAY_MS_MIN, Math.ceil(deadline - this.clock()));
+    if (!Number.isFinite(deadline)) return;
+    const delay = timerDelayMs(deadline, this.clock());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;

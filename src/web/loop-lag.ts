@@ -3,10 +3,16 @@
  * LOOP_LAG_INTERVAL_MS reports how late it ran. A loop stalled for D ms (a long request, a GC pause) shows as one
  * lag of at least D − LOOP_LAG_INTERVAL_MS. (perf_hooks.monitorEventLoopDelay was tried first: on Node 20 it
  * recorded 2 samples in 100 ms at a 20 ms resolution and only 40 ms for a 150 ms block.)
+ *
+ * The timer is due on the wall-clock grid of multiples of the interval since the Unix epoch, the grid the
+ * transport pings on (docs/transport.md § Pings on a shared grid), and armed like the transport's timer
+ * (timerDelayMs): on a cluster pinging every 50 ms, libuv mostly runs both in one wake-up instead of waking the
+ * loop 20 more times a second.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
+import { timerDelayMs } from '../base/timer-delay.ts';
 
-/** How often the lag is sampled: 20 timer wake-ups a second, a few µs each. */
+/** How often the lag is sampled: 20 timer runs a second, a few µs each. */
 export const LOOP_LAG_INTERVAL_MS = 50;
 
 export class LoopLag {
@@ -26,8 +32,12 @@ export class LoopLag {
   }
 
   private arm(): void {
-    this.dueAtMs = performance.now() + LOOP_LAG_INTERVAL_MS;
-    this.timer = setTimeout(() => this.fire(), LOOP_LAG_INTERVAL_MS);
+    const now = performance.now();
+    const wallMs = performance.timeOrigin + now;
+    const gridMs = now + LOOP_LAG_INTERVAL_MS - (wallMs % LOOP_LAG_INTERVAL_MS);
+    const delay = timerDelayMs(gridMs, now);
+    this.dueAtMs = now + delay;
+    this.timer = setTimeout(() => this.fire(), delay);
     this.timer.unref();
   }
 
