@@ -7,6 +7,9 @@ import { corosyncTotemOptions } from '../../src/sim/cluster.ts';
 
 const RUN_LIMIT_MS = 60_000;
 
+/** How a node's stack takes one event: its whole step by default (a test may step it in pieces). */
+export type StackStepper = (id: number, stack: ServiceStack, event: StackEvent, now: number) => StackAction[];
+
 /**
  * One stack per node of `nodes`, each registering the engines `services(node)` builds. Nodes in `cut` neither send
  * nor receive. Every action but `transportSend` is kept in `outputs`.
@@ -16,6 +19,7 @@ export function stackCluster(
   services: (node: number) => (context: { payloadBytesMax: number | undefined }) => ServiceEngine[],
   totemPayloadBytesMax?: number,
   quorumExtra: Omit<QuorumOptions, 'localNodeId' | 'nodelist'> = {},
+  stepper: StackStepper = (_id, stack, event, now) => stack.step(event, now),
 ) {
   let now = 0;
   const cut = new Set<number>();
@@ -31,7 +35,7 @@ export function stackCluster(
   }
   const wire: { to: number; from: number; payload: Uint8Array }[] = [];
   const step = (id: number, event: StackEvent) => {
-    for (const action of stacks.get(id)!.step(event, now)) {
+    for (const action of stepper(id, stacks.get(id)!, event, now)) {
       if (action.type !== 'transportSend') outputs.get(id)!.push(action);
       else if (!cut.has(id)) {
         for (const to of action.to === 'all' ? nodes.filter((n) => n !== id) : [action.to]) {

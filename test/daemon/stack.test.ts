@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ServiceStack, type StackAction, type StackEvent } from '../../src/daemon/stack.ts';
 import { corosyncTotemOptions } from '../../src/sim/cluster.ts';
+import { type StackStepper, stackCluster } from './stack-cluster.ts';
 
 /** CPG fragments each message into ~100 Totem messages in one step: far more than Totem's queue. */
 const MESSAGES = 3;
@@ -78,24 +79,9 @@ test('CPG messages fragmented far beyond Totem queue are delivered whole, in ord
  */
 function runRing(pieces: boolean) {
   const nodes = [1, 2, 3];
-  let now = 0;
-  const stacks = new Map(
-    nodes.map((id) => [
-      id,
-      new ServiceStack(
-        {
-          totem: { ...corosyncTotemOptions(3), localNodeId: id, nodes },
-          quorum: { localNodeId: id, nodelist: nodes.map((nodeId) => ({ nodeId })) },
-        },
-        now,
-      ),
-    ]),
-  );
   const actions = new Map<number, StackAction[]>(nodes.map((id) => [id, []]));
   const senderPieces: StackAction[][][] = [];
-  const wire: { to: number; from: number; payload: Uint8Array }[] = [];
-  const step = (id: number, event: StackEvent) => {
-    const stack = stacks.get(id)!;
+  const stepper: StackStepper = (id, stack, event, now) => {
     const stepPieces: StackAction[][] = [];
     if (pieces) {
       for (let piece: StackAction[] | null = stack.begin(event, now); piece; piece = stack.resume()) {
@@ -103,33 +89,17 @@ function runRing(pieces: boolean) {
       }
     } else stepPieces.push(stack.step(event, now));
     if (id === 1) senderPieces.push(stepPieces);
-    for (const action of stepPieces.flat()) {
-      actions.get(id)!.push(action);
-      if (action.type !== 'transportSend') continue;
-      for (const to of action.to === 'all' ? nodes.filter((n) => n !== id) : [action.to]) {
-        wire.push({ to, from: id, payload: action.payload });
-      }
-    }
+    actions.get(id)!.push(...stepPieces.flat());
+    return stepPieces.flat();
   };
+  const c = stackCluster(nodes, () => () => [], undefined, {}, stepper);
   const delivered = (id: number) => actions.get(id)!.filter((a) => a.type === 'cpgDeliver').length;
-  const runUntil = (done: () => boolean) => {
-    while (!done()) {
-      assert.ok(now < RUN_LIMIT_MS, 'the ring did not get there in time');
-      const datagram = wire.shift();
-      if (datagram) {
-        step(datagram.to, { type: 'transportDeliver', from: datagram.from, payload: datagram.payload });
-        continue;
-      }
-      now = Math.max(now + 0.1, Math.min(...[...stacks.values()].map((s) => s.nextDeadline()), now + 10));
-      for (const id of nodes) step(id, { type: 'tick' });
-    }
-  };
-  for (const id of nodes) step(id, { type: 'tick' });
-  runUntil(() => nodes.every((id) => stacks.get(id)!.snapshot().totem.members.length === 3));
-  for (const id of nodes) step(id, { type: 'cpgJoin', group: 'hop', pid: 7 });
-  runUntil(() => nodes.every((id) => stacks.get(id)!.cpg.members('hop').length === 3));
-  for (let i = 0; i < 40; i++) step(1, { type: 'cpgMulticast', group: 'hop', pid: 7, payload: Buffer.alloc(64, i) });
-  runUntil(() => nodes.every((id) => delivered(id) >= 40));
+  for (const id of nodes) c.step(id, { type: 'tick' });
+  c.runUntil(() => nodes.every((id) => c.members(id) === 3));
+  for (const id of nodes) c.step(id, { type: 'cpgJoin', group: 'hop', pid: 7 });
+  c.runUntil(() => nodes.every((id) => c.stacks.get(id)!.cpg.members('hop').length === 3));
+  for (let i = 0; i < 40; i++) c.step(1, { type: 'cpgMulticast', group: 'hop', pid: 7, payload: Buffer.alloc(64, i) });
+  c.runUntil(() => nodes.every((id) => delivered(id) >= 40));
   return { actions, senderPieces };
 }
 
