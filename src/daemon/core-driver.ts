@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { AssertionError } from '../base/assert.ts';
-import { timerDelayMs } from '../base/timer-delay.ts';
+import { DeadlineTimer } from '../base/timer-delay.ts';
 
 /** The shape every protocol core has. */
 export interface PureCore<Event, Action> {
@@ -20,8 +20,7 @@ export interface PureCore<Event, Action> {
 }
 
 export class CoreDriver<Event extends { type: string }, Action> {
-  private timer: NodeJS.Timeout | undefined;
-  private armedAt = Number.POSITIVE_INFINITY;
+  private readonly timer: DeadlineTimer;
   private stepping = false;
   private readonly queue: Event[] = [];
   private closed = false;
@@ -33,7 +32,9 @@ export class CoreDriver<Event extends { type: string }, Action> {
     private readonly clock: () => number = () => performance.now(),
     /** Called with a failed assertion of the core before it propagates (the daemon stops there: ./fail-stop.ts). */
     private readonly onAssertion?: (error: AssertionError) => void,
-  ) {}
+  ) {
+    this.timer = new DeadlineTimer(() => this.feed(this.tickEvent), clock);
+  }
 
   /**
    * Feeds one event. Events fed while the core is stepping (from inside `dispatch`) are queued and run right
@@ -82,28 +83,11 @@ export class CoreDriver<Event extends { type: string }, Action> {
   /** Stops the timer; later events are ignored. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.clear();
   }
 
-  /**
-   * Keeps the timer at the core's deadline, later as well as earlier: a timer left at a deadline Totem has pushed
-   * back (it does at every token visit) wakes the process for a tick that finds nothing due, ≈ 50 µs all-in, where
-   * moving it costs a clearTimeout and a setTimeout, ≈ 0.3 µs. Same policy as the UDP driver.
-   */
+  /** Keeps the timer at the core's deadline (DeadlineTimer's policy, as the UDP driver). */
   private arm(): void {
-    const deadline = this.core.nextDeadline();
-    if (deadline === this.armedAt) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedAt = deadline;
-    if (!Number.isFinite(deadline)) return;
-    const delay = timerDelayMs(deadline, this.clock());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.armedAt = Number.POSITIVE_INFINITY;
-      // As in the UDP driver: let pending network input in first, so a late timer does not see stale state.
-      setImmediate(() => this.feed(this.tickEvent));
-    }, delay);
+    this.timer.set(this.core.nextDeadline());
   }
 }

@@ -7,7 +7,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { AssertionError } from '../base/assert.ts';
-import { timerDelayMs } from '../base/timer-delay.ts';
+import { DeadlineTimer } from '../base/timer-delay.ts';
 import { canonicalAddress } from '../crypto/address.ts';
 import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
 import { linkOptionsProblem, type Transport } from './transport.ts';
@@ -139,8 +139,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   /** Links whose socket `addLink` is binding (a second add of the same link must fail, not race). */
   private readonly linksBeingAdded = new Set<number>();
   private readonly socketBufferBytes: number;
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly timer: DeadlineTimer;
   private closed = false;
   private flushScheduled = false;
   /** When the datagram being handled (or the last one) was read from its socket, on `clock`. */
@@ -162,6 +161,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.core = options.core;
     this.crypto = options.crypto;
     this.clock = options.clock ?? (() => performance.now());
+    this.timer = new DeadlineTimer(() => this.run({ type: 'tick' }), this.clock);
     this.onAssertion = options.onAssertion;
     this.maxDatagramBytes = options.maxDatagramBytes;
     this.socketBufferBytes = options.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
@@ -315,8 +315,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   /** Stops the timer and closes every socket; later calls and datagrams are ignored. */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.clear();
     const sockets = [...this.sockets.values()];
     this.sockets.clear();
     await Promise.all(sockets.map(({ socket }) => closeSocket(socket)));
@@ -500,26 +499,8 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.run({ type: 'sendError', link, to, code });
   }
 
-  /**
-   * Keeps the one timer at the core's deadline, later as well as earlier: a timer left at a deadline that has
-   * moved later (the awaited pong came, docs/transport.md § Suspect data link) wakes the process for a tick that
-   * finds nothing due, ≈ 50 µs all-in, where moving it costs a clearTimeout and a setTimeout, ≈ 0.3 µs.
-   */
   private rearm(): void {
-    const deadline = this.core.nextDeadline();
-    if (this.closed || deadline === this.timerAt) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = deadline;
-    if (!Number.isFinite(deadline)) return;
-    const delay = timerDelayMs(deadline, this.clock());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      // Tick in the check phase, after the poll phase has read the datagrams that queued up while this process
-      // was not running: a timer that fires late must not judge links by pongs still sitting in the socket.
-      setImmediate(() => this.run({ type: 'tick' }));
-    }, delay);
+    if (!this.closed) this.timer.set(this.core.nextDeadline());
   }
 
   private log(level: 'warning' | 'error', message: string): void {
