@@ -44,7 +44,6 @@ const PACK_HEADER_BYTES = 1;
 const PEER_MESSAGE_PREFIX = [0xd1, 0x7c] as const;
 const PACK_LENGTH_BYTES = 2;
 
-/** The Totem packer of the stack (TotemOptions.packer) for a budget of `budgetBytes` per pack. */
 /** Room for the Totem MCAST header (34 bytes) with a margin, when sizing packs to whole transport frames. */
 const TOTEM_MCAST_HEADER_BUDGET = 64;
 
@@ -53,6 +52,7 @@ export function packBudgetBytes(linkMtu: number): number {
   return PACK_FRAMES_MAX * (linkMtu - HEADER_BYTES - FRAGMENT_HEADER_BYTES) - TOTEM_MCAST_HEADER_BUDGET;
 }
 
+/** The Totem packer of the stack (TotemOptions.packer) for a budget of `budgetBytes` per pack. */
 export function stackPacker(budgetBytes: number): TotemPacker {
   return {
     budgetBytes,
