@@ -4,8 +4,8 @@
  * its vote; votequorum owns the device's registration, its votes, the poll expiry and the `Qdevice` flag.
  *
  * The daemon builds the client from `quorum { device { model: net … } }`, feeds it the cluster view after every
- * quorum callback, and every `timeout / 2` forwards the client's current vote to votequorum as a poll (corosync's
- * votequorum_qdevice_poll); a device that stops polling loses its vote after `device.timeout`.
+ * quorum callback, and every `timeout / 2` forwards the client's poll (its vote, unless it awaits the arbiter) to
+ * votequorum (corosync's votequorum_qdevice_poll); a device that stops polling loses its vote after `device.timeout`.
  */
 import type { RingId } from '../quorum/index.ts';
 
@@ -49,8 +49,12 @@ export interface QdeviceVoteSource {
   start(): void;
   stop(): Promise<void>;
   update(view: QdeviceClusterView): void;
-  /** Whether this node's device casts its vote now, for the ring it was given for. */
-  vote(): { castVote: boolean; ringId: RingId | null };
+  /**
+   * What to poll votequorum with now: whether this node's device casts its vote, for the ring it was given for; or
+   * null for no poll (corosync-qdevice's cast-vote timer is stopped while the arbiter's answer is awaited: a sync
+   * then stays open, the node keeping its last announced quorum, until the poll or `device.sync_timeout`).
+   */
+  poll(): { castVote: boolean; ringId: RingId | null } | null;
   /** For `corolink qdevice status` (corosync-qdevice-tool -s) and metrics. */
   status(): QdeviceNetStatus;
 }

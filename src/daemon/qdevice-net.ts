@@ -62,12 +62,8 @@ export class QdeviceNetClient implements QdeviceVoteSource {
     this.feed({ type: 'view', view });
   }
 
-  vote(): ReturnType<QdeviceVoteSource['vote']> {
-    return this.core.vote();
-  }
-
   /** corosync-qdevice's poll: the vote to poll votequorum with, or null for no poll (see QdeviceNetCore.poll). */
-  poll(): ReturnType<QdeviceVoteSource['vote']> | null {
+  poll(): ReturnType<QdeviceVoteSource['poll']> {
     return this.core.poll();
   }
 

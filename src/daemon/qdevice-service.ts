@@ -218,7 +218,10 @@ export class QdeviceService {
 
   private poll(): void {
     if (this.source === null || !this.registered) return;
-    const { castVote, ringId } = this.source.vote();
+    const vote = this.source.poll();
+    // Waiting for the arbiter: no poll, so a sync waits for the answer instead of ending without the vote.
+    if (vote === null) return;
+    const { castVote, ringId } = vote;
     this.pollVote = castVote;
     this.request({ type: 'qdevicePoll', name: QDEVICE_NAME, castVote, ringId });
   }

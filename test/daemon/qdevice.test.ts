@@ -45,7 +45,7 @@ class TestVoteSource implements QdeviceVoteSource {
     this.views.push(view);
   }
 
-  vote(): { castVote: boolean; ringId: RingId | null } {
+  poll(): { castVote: boolean; ringId: RingId | null } {
     const ringId = this.answering ? (this.views.at(-1)?.ringId ?? null) : { rep: 0, seq: 0 };
     return { castVote: this.castVote, ringId };
   }
