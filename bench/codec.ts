@@ -8,6 +8,7 @@
  */
 import { decodeCpgMessage, encodeCpgMessage } from '../src/cpg/codec.ts';
 import { fragment, Reassembler } from '../src/cpg/fragments.ts';
+import { TOTEM_PAYLOAD_BYTES_MAX } from '../src/daemon/limits.ts';
 import { decodeMessage, encodeMessage } from '../src/totem/messages.ts';
 import { decodePacket, encodeData, encodeFragment, FRAGMENT_HEADER_BYTES, HEADER_BYTES } from '../src/wire/packet.ts';
 
@@ -16,9 +17,9 @@ const SIZES = [
   { label: '1 KiB', bytes: 1024, messages: 200_000 },
   { label: '64 KiB', bytes: 64 * 1024, messages: 3_000 },
 ];
-/** The daemon's frame size (DEFAULT_LINK_MTU) and largest Totem payload (TOTEM_PAYLOAD_BYTES_MAX, less the service id). */
+/** The daemon's frame size (DEFAULT_LINK_MTU) and largest CPG payload (its largest Totem payload less the service id). */
 const FRAME_BYTES = 1400;
-const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024 + 256 - 1;
+const CPG_PAYLOAD_BYTES_MAX = TOTEM_PAYLOAD_BYTES_MAX - 1;
 const CPG_SERVICE_ID = 2;
 const RETAINED = 2048;
 const WARMUP_MESSAGES = 2000;
@@ -57,7 +58,7 @@ function run(bytes: number, messages: number): number {
   const retained: Uint8Array[] = new Array(RETAINED);
   const one = (seq: number) => {
     const cpg = encodeCpgMessage({ type: 'data', group: 'bench-codec', pid: 1234, payload });
-    for (const service of fragment(cpg, TOTEM_PAYLOAD_BYTES_MAX, 1)) {
+    for (const service of fragment(cpg, CPG_PAYLOAD_BYTES_MAX, 1)) {
       service[0] = CPG_SERVICE_ID;
       const ringId = { rep: 1, seq: 4 };
       const mcast = encodeMessage({

@@ -35,7 +35,10 @@ import type {
   RingId,
 } from './types.ts';
 
-/** Default largest Totem payload one fragment may use. */
+/**
+ * Largest Totem payload one fragment may use when the options set none (a core on its own, and the service engines'
+ * default); the daemon's stack sets its own (TOTEM_PAYLOAD_BYTES_MAX in src/daemon/limits.ts).
+ */
 export const DEFAULT_TOTEM_PAYLOAD_BYTES_MAX = 1024;
 /** Smallest usable Totem payload: a 1 MiB message must fit in the fragment count field. */
 export const TOTEM_PAYLOAD_BYTES_MIN = 64;

@@ -24,26 +24,14 @@ import type { LinkEndpoint } from '../transport/udp-endpoints.ts';
 import { clusterIdFromName } from '../wire/cluster-id.ts';
 import { CoreDriver } from './core-driver.ts';
 import { type FailStopLog, failStop, watchAssertions } from './fail-stop.ts';
+import { TOTEM_PAYLOAD_BYTES_MAX } from './limits.ts';
 import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
-import {
-  packBudgetBytes,
-  ServiceStack,
-  type StackAction,
-  type StackEvent,
-  type StackOptions,
-  stackPacker,
-} from './stack.ts';
+import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackSizes } from './stack.ts';
 import { TokenTrace } from './token-trace.ts';
 
 /** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
 const DEFAULT_LINK_MTU = 1400;
-/**
- * Largest Totem payload: one message of the transport (which fragments up to 1 MiB). 256 bytes over 64 KiB, so a
- * 64 KiB CPG message with its headers (group name up to 128 bytes) is one Totem message, and the receivers deliver
- * it as a view of what the transport reassembled instead of joining two fragments into a new copy.
- */
-const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024 + 256;
 
 export interface EngineOptions {
   /** The running cluster config (replaced by reconfigure). */
@@ -486,19 +474,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       trace: this.options.tokenTrace ? (line) => this.options.logger.log('debug', 'TOTEM', line) : null,
       loopIdle: () => performance.eventLoopUtilization().idle,
     });
-    // totempg packing: small payloads share one MCAST of whole fragments of the smallest link MTU, at most one
-    // Totem payload (the cap matters with jumbo frames).
-    const packBudget = Math.min(TOTEM_PAYLOAD_BYTES_MAX, packBudgetBytes(Math.min(...linkOptions.map((l) => l.mtu))));
-    const totem = {
-      ...this.totemOptions(),
-      initialRingSeq: this.ringSeqFile.read(),
-      ...(Number.isFinite(packBudget) && packBudget > 0 ? { packer: stackPacker(packBudget) } : {}),
-    };
+    const { packer, totemPayloadBytesMax } = stackSizes(Math.min(...linkOptions.map((l) => l.mtu)));
+    const totem = { ...this.totemOptions(), initialRingSeq: this.ringSeqFile.read(), packer };
     const stack = new ServiceStack(
       {
         totem,
         quorum: this.quorumOptions(),
-        totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX,
+        totemPayloadBytesMax,
         ...(this.options.services === undefined ? {} : { services: this.options.services }),
       },
       now,

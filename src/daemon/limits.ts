@@ -52,3 +52,10 @@ export const ADMIN_SLICE_MS = 5;
  * retransmission (the whole pack) small.
  */
 export const PACK_FRAMES_MAX = 16;
+/**
+ * Largest Totem payload of the daemon's stack: one message of the transport (which fragments up to 1 MiB). 256 bytes
+ * over 64 KiB, so a 64 KiB CPG message with its headers (group name up to 128 bytes) is one Totem message, and the
+ * receivers deliver it as a view of what the transport reassembled instead of joining two fragments into a new copy.
+ * (The CPG core's own DEFAULT_TOTEM_PAYLOAD_BYTES_MAX, src/cpg/cpg.ts, is the bound of a core built without one.)
+ */
+export const TOTEM_PAYLOAD_BYTES_MAX = 64 * 1024 + 256;

@@ -23,7 +23,7 @@ import type {
 import { TotemCore } from '../totem/index.ts';
 import { FRAGMENT_HEADER_BYTES, HEADER_BYTES } from '../wire/packet.ts';
 import { CpgEngine } from './cpg-engine.ts';
-import { PACK_FRAMES_MAX } from './limits.ts';
+import { PACK_FRAMES_MAX, TOTEM_PAYLOAD_BYTES_MAX } from './limits.ts';
 import { QuorumEngine } from './quorum-engine.ts';
 import { type EngineAction, engineProblem, type ServiceEngine } from './service-engine.ts';
 import { type EngineOutput, ServiceSync } from './service-sync.ts';
@@ -47,13 +47,26 @@ const PACK_LENGTH_BYTES = 2;
 /** Room for the Totem MCAST header (34 bytes) with a margin, when sizing packs to whole transport frames. */
 const TOTEM_MCAST_HEADER_BUDGET = 64;
 
-/** The pack budget for links of `linkMtu` bytes: PACK_FRAMES_MAX whole transport fragments (the transport fragments the pack). */
-export function packBudgetBytes(linkMtu: number): number {
-  return PACK_FRAMES_MAX * (linkMtu - HEADER_BYTES - FRAGMENT_HEADER_BYTES) - TOTEM_MCAST_HEADER_BUDGET;
+/**
+ * The pack budget for links of `linkMtu` bytes: PACK_FRAMES_MAX whole transport fragments (the transport fragments
+ * the pack), at most one Totem payload (the cap matters with jumbo frames).
+ */
+function packBudgetBytes(linkMtu: number): number {
+  const frames = PACK_FRAMES_MAX * (linkMtu - HEADER_BYTES - FRAGMENT_HEADER_BYTES) - TOTEM_MCAST_HEADER_BUDGET;
+  return Math.min(TOTEM_PAYLOAD_BYTES_MAX, frames);
+}
+
+/**
+ * The sizes of a stack over links of `linkMtu` bytes (the smallest of its links): Totem's packer — totempg packing,
+ * small service payloads share one MCAST of whole transport fragments — and the largest Totem payload. The daemon
+ * builds its stack with them, and so does the simulator.
+ */
+export function stackSizes(linkMtu: number): { packer: TotemPacker; totemPayloadBytesMax: number } {
+  return { packer: stackPacker(packBudgetBytes(linkMtu)), totemPayloadBytesMax: TOTEM_PAYLOAD_BYTES_MAX };
 }
 
 /** The Totem packer of the stack (TotemOptions.packer) for a budget of `budgetBytes` per pack. */
-export function stackPacker(budgetBytes: number): TotemPacker {
+function stackPacker(budgetBytes: number): TotemPacker {
   return {
     budgetBytes,
     packedBytes: (count, bytes) => PACK_HEADER_BYTES + count * PACK_LENGTH_BYTES + bytes,

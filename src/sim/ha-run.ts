@@ -146,14 +146,17 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
     totem: FUZZ_TOTEM_TIMINGS,
     transport: FUZZ_TRANSPORT_TIMINGS,
     services: (node, _incarnation, context) => {
-      const engine = new HaEngine({
-        localNodeId: node,
-        timings,
-        nodelist: nodeIds,
-        nodeName: (id) => `n${id}`,
-        quorate: context.quorate,
-        readConfig: () => HA_SIM_RESOURCES,
-      });
+      const engine = new HaEngine(
+        {
+          localNodeId: node,
+          timings,
+          nodelist: nodeIds,
+          nodeName: (id) => `n${id}`,
+          quorate: context.quorate,
+          readConfig: () => HA_SIM_RESOURCES,
+        },
+        context.payloadBytesMax,
+      );
       engines.set(node, engine);
       return [engine];
     },

@@ -8,14 +8,7 @@
 import { CfsStore } from '../cfs/store.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from '../daemon/cfs-engine.ts';
 import type { ServiceEngine } from '../daemon/service-engine.ts';
-import {
-  packBudgetBytes,
-  ServiceStack,
-  type StackAction,
-  type StackEvent,
-  type StackOptions,
-  stackPacker,
-} from '../daemon/stack.ts';
+import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackSizes } from '../daemon/stack.ts';
 import type { MembershipState, RingId } from '../totem/types.ts';
 import {
   corosyncTotemOptions,
@@ -40,8 +33,8 @@ import { ringKey } from './trace.ts';
 
 /** Pids of one incarnation: `incarnation × PIDS_PER_INCARNATION + n`, so a pid is never reused on a node. */
 const PIDS_PER_INCARNATION = 1_000_000;
-/** Totem payload budget of one pack of small service messages: the daemon's rule, for the simulated links. */
-const SIM_PACK_BUDGET_BYTES = packBudgetBytes(SIM_LINK_MTU);
+/** The daemon's packer and largest Totem payload, for the simulated links. */
+const SIM_STACK_SIZES = stackSizes(SIM_LINK_MTU);
 
 /** Builds a stack for one incarnation: the real ServiceStack by default, a wrapper in the broken-service tests. */
 export type StackFactory = (options: StackOptions, now: number) => StackCore;
@@ -346,10 +339,11 @@ export class StackSimCluster {
           ...this.totemOptions,
           localNodeId: node,
           nodes: this.nodeIds,
-          packer: stackPacker(SIM_PACK_BUDGET_BYTES),
+          packer: SIM_STACK_SIZES.packer,
           ...(ringSeq === undefined ? {} : { initialRingSeq: ringSeq }),
         },
         quorum: { localNodeId: node, nodelist: this.nodeIds.map((nodeId) => ({ nodeId, quorumVotes: 1 })) },
+        totemPayloadBytesMax: SIM_STACK_SIZES.totemPayloadBytesMax,
         services: (context: ServicesContext) => {
           cfs = new CfsEngine(node, this.stores.get(node)!, context.payloadBytesMax);
           return [cfs, ...(this.options.services?.(node, incarnation, context) ?? [])];

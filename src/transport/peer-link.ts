@@ -18,6 +18,7 @@
  * echoes the ping in its own next ping instead, a round trip dated back by the time it was held (§ Echo pings).
  */
 import { assert } from '../base/assert.ts';
+import { gridInstantAfter } from '../base/time-grid.ts';
 import type { PingEcho } from '../wire/packet.ts';
 import { nextSeq, seqDistance } from '../wire/sequence.ts';
 import {
@@ -48,17 +49,6 @@ export function zeroLinkCounters(): LinkCounters {
     upCount: 0,
     downCount: 0,
   };
-}
-
-/**
- * When the ping after one sent at `sentAtMs` is due: the first grid instant `originMs + k × intervalMs` after it (so
- * at most one interval later). Every link of a node with the same interval pings at the same instants — one timer
- * wake-up and one flush per interval for all peers × links instead of one each; nodes whose origins agree (the Unix
- * epoch) ping at the same instants too (docs/transport.md § Pings on a shared grid).
- */
-export function pingGridAfter(sentAtMs: number, intervalMs: number, originMs = 0): number {
-  const at = originMs + (Math.floor((sentAtMs - originMs) / intervalMs) + 1) * intervalMs;
-  return at > sentAtMs ? at : at + intervalMs; // float rounding can land on sentAtMs itself
 }
 
 /** Heartbeat state machine of one peer on one local link. */
@@ -115,7 +105,11 @@ export class PeerLink {
     /** The local link's options (shared with every peer on that link). */
     readonly options: LinkOptions,
     now: number,
-    /** Where the ping grid counts from (TransportOptions.pingGridOriginMs). */
+    /**
+     * Where the ping grid counts from (TransportOptions.pingGridOriginMs). A ping is due at the first grid instant
+     * after the previous one: every link with the same interval pings at the same instants — one timer wake-up and
+     * one flush per interval for all peers × links — and so do nodes whose origins agree (the Unix epoch).
+     */
     private readonly gridOriginMs = 0,
   ) {
     this.nextPingAtMs = now;
@@ -151,7 +145,7 @@ export class PeerLink {
    */
   pingAtMs(now: number): number {
     if (!this.connected || !this.carriesOurData(now)) return this.nextPingAtMs;
-    return Math.min(this.nextPingAtMs, pingGridAfter(this.lastPingAtMs, this.busyIntervalMs(), this.gridOriginMs));
+    return Math.min(this.nextPingAtMs, gridInstantAfter(this.lastPingAtMs, this.busyIntervalMs(), this.gridOriginMs));
   }
 
   /** Whether a ping is due at `now`. */
@@ -183,7 +177,7 @@ export class PeerLink {
     this.nextPingSeq = nextSeq(seq);
     this.lastPingAtMs = now;
     if (wantPong && !this.awaitingPong()) this.unansweredPingAtMs = now;
-    this.nextPingAtMs = pingGridAfter(now, this.options.pingIntervalMs, this.gridOriginMs);
+    this.nextPingAtMs = gridInstantAfter(now, this.options.pingIntervalMs, this.gridOriginMs);
     this.counters.pingsSent++;
     return seq;
   }
@@ -197,7 +191,7 @@ export class PeerLink {
   retimePing(now: number): void {
     this.timersChangedAtMs = now;
     if (Number.isFinite(this.lastPingAtMs))
-      this.nextPingAtMs = pingGridAfter(this.lastPingAtMs, this.options.pingIntervalMs, this.gridOriginMs);
+      this.nextPingAtMs = gridInstantAfter(this.lastPingAtMs, this.options.pingIntervalMs, this.gridOriginMs);
   }
 
   /** The current pong-timeout multiplier (after a down: 10 → 1, one step per second; a new link: 1). */

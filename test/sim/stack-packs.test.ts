@@ -1,4 +1,4 @@
-// Packs that span many transport fragments (the daemon's pack budget, src/daemon/stack.ts packBudgetBytes) on the
+// Packs that span many transport fragments (the daemon's pack budget, src/daemon/stack.ts stackSizes) on the
 // whole-stack simulator: a burst of small CPG messages queued between two token visits is packed into MCASTs of up
 // to 16 fragments, and with loss on both links every member still delivers every message once, in one order.
 import assert from 'node:assert/strict';
