@@ -21,13 +21,16 @@ export type CpgMessage =
 const TYPE_CODES = { sync: 1, join: 2, leave: 3, procdown: 4, data: 5 } as const;
 const TYPE_BYTES = 1;
 const PID_BYTES = 4;
-/** UTF-8 bytes of one UTF-16 code unit at most (a surrogate pair: 4 bytes for 2 units). */
-const UTF8_BYTES_PER_UNIT_MAX = 3;
 const RING_ID_BYTES = 4 + 8;
 const COUNT_BYTES = 4;
 const NAME_LENGTH_BYTES = 1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Where a group name is encoded before its bytes are copied into the message: one array for every message, not
+ * one per message. Callers have validated names (≤ GROUP_NAME_BYTES_MAX bytes); a longer one is cut here.
+ */
+const nameScratch = new Uint8Array(GROUP_NAME_BYTES_MAX);
 
 /** True when `group` is a usable group name (non-empty, at most {@link GROUP_NAME_BYTES_MAX} UTF-8 bytes). */
 export function isValidGroupName(group: string): boolean {
@@ -88,17 +91,17 @@ export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
 /** A process (pid u32, name length u8, name), after the message's type code when one is given. */
 function encodeProcess(group: string, pid: number, typeCode?: number): Uint8Array {
   const at = typeCode === undefined ? 0 : TYPE_BYTES;
-  // Room for the name at 3 UTF-8 bytes per UTF-16 unit (the most one takes), then cut to what it took.
-  const out = new Uint8Array(at + PID_BYTES + NAME_LENGTH_BYTES + UTF8_BYTES_PER_UNIT_MAX * group.length);
+  const nameBytes = encoder.encodeInto(group, nameScratch).written;
+  const nameAt = at + PID_BYTES + NAME_LENGTH_BYTES;
+  const out = new Uint8Array(nameAt + nameBytes);
   if (typeCode !== undefined) out[0] = typeCode;
   out[at] = pid & 0xff;
   out[at + 1] = (pid >>> 8) & 0xff;
   out[at + 2] = (pid >>> 16) & 0xff;
   out[at + 3] = pid >>> 24;
-  const nameAt = at + PID_BYTES + NAME_LENGTH_BYTES;
-  const { written } = encoder.encodeInto(group, out.subarray(nameAt));
-  out[nameAt - 1] = written;
-  return out.subarray(0, nameAt + written);
+  out[nameAt - 1] = nameBytes;
+  for (let i = 0; i < nameBytes; i++) out[nameAt + i] = nameScratch[i]!;
+  return out;
 }
 
 /** Concatenates byte arrays. */
