@@ -19,12 +19,18 @@ export type CpgMessage =
   | { type: 'data'; group: string; pid: number; payload: Uint8Array };
 
 const TYPE_CODES = { sync: 1, join: 2, leave: 3, procdown: 4, data: 5 } as const;
+const TYPE_BYTES = 1;
 const PID_BYTES = 4;
 const RING_ID_BYTES = 4 + 8;
 const COUNT_BYTES = 4;
 const NAME_LENGTH_BYTES = 1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Where a group name is encoded before its bytes are copied into the message: one array for every message, not
+ * one per message. Callers have validated names (≤ GROUP_NAME_BYTES_MAX bytes); a longer one is cut here.
+ */
+const nameScratch = new Uint8Array(GROUP_NAME_BYTES_MAX);
 
 /** True when `group` is a usable group name (non-empty, at most {@link GROUP_NAME_BYTES_MAX} UTF-8 bytes). */
 export function isValidGroupName(group: string): boolean {
@@ -37,18 +43,18 @@ export function isValidGroupName(group: string): boolean {
  * copies the parts once into the Totem payloads). The caller has validated group names.
  */
 export function encodeCpgMessage(message: CpgMessage): Uint8Array[] {
-  const parts: Uint8Array[] = [Uint8Array.of(TYPE_CODES[message.type])];
-  if (message.type === 'sync') {
-    const header = new DataView(new ArrayBuffer(RING_ID_BYTES + COUNT_BYTES));
-    header.setUint32(0, message.ringId.rep, true);
-    header.setFloat64(4, message.ringId.seq, true);
-    header.setUint32(RING_ID_BYTES, message.members.length, true);
-    parts.push(new Uint8Array(header.buffer));
-    for (const member of message.members) parts.push(encodeProcess(member.group, member.pid));
-  } else {
-    parts.push(encodeProcess(message.group, message.pid));
-    if (message.type === 'data') parts.push(message.payload);
+  if (message.type !== 'sync') {
+    // The type code and the process in one array: a data message is 2 parts, its header one allocation.
+    const header = encodeProcess(message.group, message.pid, TYPE_CODES[message.type]);
+    return message.type === 'data' ? [header, message.payload] : [header];
   }
+  const header = new DataView(new ArrayBuffer(TYPE_BYTES + RING_ID_BYTES + COUNT_BYTES));
+  header.setUint8(0, TYPE_CODES.sync);
+  header.setUint32(TYPE_BYTES, message.ringId.rep, true);
+  header.setFloat64(TYPE_BYTES + 4, message.ringId.seq, true);
+  header.setUint32(TYPE_BYTES + RING_ID_BYTES, message.members.length, true);
+  const parts: Uint8Array[] = [new Uint8Array(header.buffer)];
+  for (const member of message.members) parts.push(encodeProcess(member.group, member.pid));
   return parts;
 }
 
@@ -82,12 +88,19 @@ export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
   return undefined;
 }
 
-function encodeProcess(group: string, pid: number): Uint8Array {
-  const name = encoder.encode(group);
-  const out = new Uint8Array(PID_BYTES + NAME_LENGTH_BYTES + name.length);
-  new DataView(out.buffer).setUint32(0, pid, true);
-  out[PID_BYTES] = name.length;
-  out.set(name, PID_BYTES + NAME_LENGTH_BYTES);
+/** A process (pid u32, name length u8, name), after the message's type code when one is given. */
+function encodeProcess(group: string, pid: number, typeCode?: number): Uint8Array {
+  const at = typeCode === undefined ? 0 : TYPE_BYTES;
+  const nameBytes = encoder.encodeInto(group, nameScratch).written;
+  const nameAt = at + PID_BYTES + NAME_LENGTH_BYTES;
+  const out = new Uint8Array(nameAt + nameBytes);
+  if (typeCode !== undefined) out[0] = typeCode;
+  out[at] = pid & 0xff;
+  out[at + 1] = (pid >>> 8) & 0xff;
+  out[at + 2] = (pid >>> 16) & 0xff;
+  out[at + 3] = pid >>> 24;
+  out[nameAt - 1] = nameBytes;
+  for (let i = 0; i < nameBytes; i++) out[nameAt + i] = nameScratch[i]!;
   return out;
 }
 

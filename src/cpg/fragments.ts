@@ -33,10 +33,11 @@ export function fragment(
   for (let index = 0; index < count; index++) {
     const bytes = Math.min(chunkBytes, messageBytes - index * chunkBytes);
     const frame = new Uint8Array(headroomBytes + FRAGMENT_HEADER_BYTES + bytes);
-    const view = new DataView(frame.buffer);
-    view.setUint8(headroomBytes, FRAGMENT_MAGIC);
-    view.setUint16(headroomBytes + 1, index, true);
-    view.setUint16(headroomBytes + 3, count, true);
+    frame[headroomBytes] = FRAGMENT_MAGIC;
+    frame[headroomBytes + 1] = index & 0xff; // u16 little-endian, as every CPG field
+    frame[headroomBytes + 2] = index >>> 8;
+    frame[headroomBytes + 3] = count & 0xff;
+    frame[headroomBytes + 4] = count >>> 8;
     for (let at = headroomBytes + FRAGMENT_HEADER_BYTES; at < frame.length; ) {
       const piece = parts[part]!;
       const take = Math.min(piece.length - partAt, frame.length - at);

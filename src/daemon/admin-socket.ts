@@ -163,7 +163,7 @@ export class AdminSocketServer {
         if (handled === ADMIN_REQUESTS_PER_SLICE_MAX || performance.now() - started >= ADMIN_SLICE_MS) break;
         const frame = pending[next]!;
         pending[next++] = undefined as never;
-        void this.handle(frame, connection);
+        this.handle(frame, connection);
       }
       if (next < pending.length) {
         socket.pause();
@@ -208,7 +208,12 @@ export class AdminSocketServer {
     });
   }
 
-  private async handle(frame: Decoded, connection: ConnectionImpl): Promise<void> {
+  /**
+   * Answers one request: at once when its handler returns a value, once settled when it returns a promise. Not an
+   * async function: a promise and a microtask per request were a measurable share of a busy sender's CPU (every
+   * CPG multicast is a request; docs/benchmarks.md "CPU per agreed message").
+   */
+  private handle(frame: Decoded, connection: ConnectionImpl): void {
     this.counters.requests++;
     if ('problem' in frame) {
       this.counters.badRequests++;
@@ -247,18 +252,31 @@ export class AdminSocketServer {
       connection.reply({ id, error: { code: 'forbidden', message } });
       return;
     }
+    let result: unknown;
     try {
-      const handler = this.handlers[method] as Handler;
-      const result = await handler(params as Params<Method>, connection);
-      connection.reply({ id, result });
+      result = (this.handlers[method] as Handler)(params as Params<Method>, connection);
     } catch (error) {
-      if (error instanceof AdminError) {
-        if (error.code === 'bad_request') this.counters.badRequests++;
-        connection.reply({ id, error: { code: error.code, message: error.message } });
-      } else {
-        const message = error instanceof Error ? error.message : String(error);
-        connection.reply({ id, error: { code: 'internal', message } });
-      }
+      this.replyError(connection, id, error);
+      return;
+    }
+    if (!isPromiseLike(result)) {
+      connection.reply({ id, result });
+      return;
+    }
+    result.then(
+      (settled) => connection.reply({ id, result: settled }),
+      (error: unknown) => this.replyError(connection, id, error),
+    );
+  }
+
+  /** The answer to a request whose handler failed: its AdminError's code, else `internal`. */
+  private replyError(connection: ConnectionImpl, id: number, error: unknown): void {
+    if (error instanceof AdminError) {
+      if (error.code === 'bad_request') this.counters.badRequests++;
+      connection.reply({ id, error: { code: error.code, message: error.message } });
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      connection.reply({ id, error: { code: 'internal', message } });
     }
   }
 }
@@ -340,6 +358,10 @@ class ConnectionImpl implements AdminConnection {
     for (const piece of pieces) this.socket.write(piece);
     this.socket.uncork();
   };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function isRequest(value: unknown): value is { id: number; method: string; params?: Record<string, unknown> } {
