@@ -36,6 +36,14 @@ export const LINK_MTU_BYTES_MIN = 128;
 export const BUSY_PING_RATE_MULTIPLIER = 3;
 
 /**
+ * A connected quiet link asks for an echo (not a pong) only while its pong deadline is more than this many ping
+ * intervals away: the echo comes back with the peer's next ping — up to an interval later, more when the peer's
+ * timers run late — and one more interval leaves room for a lost or late heartbeat. Closer to the deadline the ping
+ * asks for a pong, which the peer sends as it reads the ping (docs/transport.md § Echo pings).
+ */
+export const ECHO_DEADLINE_INTERVALS_MIN = 2;
+
+/**
  * Passive mode: the data link is *suspect* once a ping on it has gone unanswered for a grace of this many average
  * round trips (at least SUSPECT_PONG_GRACE_MIN_MS): one missed pong. While it is suspect, data also goes on the best
  * other link, and the frames sent on it since the last answered ping are re-sent there; the receiver drops

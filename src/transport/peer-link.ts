@@ -23,6 +23,7 @@ import type { PingEcho } from '../wire/packet.ts';
 import { nextSeq, seqDistance } from '../wire/sequence.ts';
 import {
   BUSY_PING_RATE_MULTIPLIER,
+  ECHO_DEADLINE_INTERVALS_MIN,
   LATENCY_PRECISION_SAMPLES,
   PONG_TIMEOUT_BACKOFF_START,
   PONG_TIMEOUT_BACKOFF_STEP_MS,
@@ -164,11 +165,14 @@ export class PeerLink {
   }
 
   /**
-   * Whether the next ping asks for a pong: while the link comes up (pongCount round trips in a row), and on a link
-   * that carries our data (passive mode's suspicion waits for one pong). A connected quiet link asks for an echo only.
+   * Whether the next ping asks for a pong: while the link comes up (pongCount round trips in a row), on a link that
+   * carries our data (passive mode's suspicion waits for one pong), and on a quiet link whose last round trip is so
+   * old that an echo, which waits for the peer's next ping, might come too late (ECHO_DEADLINE_INTERVALS_MIN).
+   * Otherwise a connected quiet link asks for an echo only.
    */
   wantsPong(now: number): boolean {
-    return !this.connected || this.carriesOurData(now);
+    if (!this.connected || this.carriesOurData(now)) return true;
+    return this.pongDeadlineMs(now) - now <= ECHO_DEADLINE_INTERVALS_MIN * this.options.pingIntervalMs;
   }
 
   /** Takes the next ping sequence number and schedules the following ping; `wantPong`: the ping asks for a pong. */

@@ -310,12 +310,9 @@ export class Transport {
     const mode = this.options.linkMode;
     if (urgent || mode === 'active') {
       if (peer.eligible.length === 0) this.dropTx('no_link', actions);
-      // Passive mode: control traffic makes only the data link busy, as data would; its copies on the standby
-      // links leave them quiet (a gathering ring's JOINs to every peer tripled the heartbeat of every link).
-      for (const peerLink of peer.eligible) {
-        const busy = !urgent || mode !== 'passive' || peerLink === peer.passiveLink;
-        this.transmitMessage(peer, peerLink, payload, false, busy, now, actions);
-      }
+      // Control traffic (on every up link) leaves the links quiet: a gathering ring's JOINs to every peer tripled
+      // the heartbeat of every link, an idle ring's token hops kept its links at the busy interval, with pongs.
+      for (const peerLink of peer.eligible) this.transmitMessage(peer, peerLink, payload, false, !urgent, now, actions);
       return;
     }
     const peerLink = mode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);

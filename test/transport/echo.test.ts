@@ -133,3 +133,70 @@ describe('echo pings against a peer that only pongs (core)', () => {
     assert.equal(core.linkStatus(6)[0]?.counters.pongsReceived, 0);
   });
 });
+
+describe('echo pings near the pong deadline (core)', () => {
+  // corosync's ratio (knet_ping_interval = knet_ping_timeout / 2): an echo, held up to an interval by the peer,
+  // leaves no room at all; the fuzz soak's links are timed so (src/sim/fuzz-target.ts).
+  const TIGHT_LINK = { ...LINK, pingIntervalMs: 125, pingTimeoutMs: 250 };
+  const LATENCY_MS = 1;
+  const STEP_MS = 0.5;
+  const RUN_MS = 10_000;
+  const LATE_FROM_MS = 5000;
+  const LATENESS_MS = 97;
+
+  test("a quiet link whose timers leave no room for an echo stays up when the peer's ping timer runs late", () => {
+    const core = new Transport(
+      {
+        localNodeId: 1,
+        clusterId: CLUSTER,
+        linkMode: 'passive',
+        links: [TIGHT_LINK],
+        peers: [{ nodeId: 2, links: [0] }],
+        failbackHoldMs: 1000,
+        maxMessageBytes: 65536,
+        incarnation: 1,
+      },
+      0,
+    );
+    const peer = { clusterId: CLUSTER, sourceNodeId: 2, incarnation: 9, link: 0, seq: 0, flags: FLAG_NO_PONG };
+    const toCore: { at: number; bytes: Uint8Array }[] = [];
+    const toPeer: { at: number; packet: Packet }[] = [];
+    let heard: { pingSeq: number; sentAtMs: number; at: number } | null = null;
+    let peerPingSeq = 0;
+    // The peer pings on the grid just before our pings reach it (its echo then waits a whole interval); from
+    // LATE_FROM_MS its ping timer fires LATENESS_MS late. It reads its socket on time and pongs when asked.
+    const interval = TIGHT_LINK.pingIntervalMs;
+    let peerPingAt = interval - STEP_MS;
+    const changes: string[] = [];
+    const perform = (actions: TransportAction[], now: number) => {
+      for (const action of actions) {
+        if (action.type === 'linkUp' || action.type === 'linkDown') changes.push(`${action.type} at ${now}`);
+      }
+      for (const packet of sentPackets(actions)) toPeer.push({ at: now + LATENCY_MS, packet });
+    };
+    for (let now = 0; now <= RUN_MS; now += STEP_MS) {
+      while (toCore.length > 0 && toCore[0]!.at <= now) {
+        perform(core.step({ type: 'receive', link: 0, bytes: toCore.shift()!.bytes }, now), now);
+      }
+      while (toPeer.length > 0 && toPeer[0]!.at <= now) {
+        const { packet } = toPeer.shift()!;
+        if (packet.type !== 'ping') continue;
+        if ((packet.header.flags & FLAG_NO_PONG) !== 0)
+          heard = { pingSeq: packet.pingSeq, sentAtMs: packet.sentAtMs, at: now };
+        else
+          toCore.push({ at: now + LATENCY_MS, bytes: encodePingPong('pong', peer, packet.pingSeq, packet.sentAtMs) });
+      }
+      if (now >= core.nextDeadline()) perform(core.step({ type: 'tick' }, now), now);
+      if (now >= peerPingAt) {
+        const echo =
+          heard === null ? undefined : { pingSeq: heard.pingSeq, sentAtMs: heard.sentAtMs, heldMs: now - heard.at };
+        heard = null;
+        toCore.push({ at: now + LATENCY_MS, bytes: encodePingPong('ping', peer, peerPingSeq++, now, echo) });
+        const nextGridAt = (Math.floor(now / interval) + 1) * interval - STEP_MS;
+        peerPingAt = nextGridAt + (nextGridAt >= LATE_FROM_MS ? LATENESS_MS : 0);
+      }
+    }
+    assert.deepEqual(changes, [changes[0]], 'the link came up once and never went down');
+    assert.match(changes[0] ?? '', /^linkUp/);
+  });
+});
