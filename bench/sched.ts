@@ -32,3 +32,27 @@ export function contextSwitches(pid: number): number {
   }
   return sum;
 }
+
+/** A thread's or a process's time on a CPU and its run-queue wait so far, in seconds. */
+export interface SchedulerTimes {
+  runSeconds: number;
+  /** run_delay: runnable, but another task held the CPU. */
+  waitSeconds: number;
+}
+
+/** One thread's scheduler times, from `/proc/PID/task/TID/schedstat` (ns: on CPU, run-queue wait, slices). */
+export function threadSchedulerTimes(pid: number, tid: number | string): SchedulerTimes {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+  return { runSeconds: Number(run) / 1e9, waitSeconds: Number(wait) / 1e9 };
+}
+
+/** A process's scheduler times, summed over its threads now (a thread that exited took its times with it). */
+export function schedulerTimes(pid: number): SchedulerTimes {
+  const sum = { runSeconds: 0, waitSeconds: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const thread = threadSchedulerTimes(pid, tid);
+    sum.runSeconds += thread.runSeconds;
+    sum.waitSeconds += thread.waitSeconds;
+  }
+  return sum;
+}

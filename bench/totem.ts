@@ -5,13 +5,22 @@
  * Throughput: node 1 sends as fast as the client library's flow control lets (./cpg-send.ts); msgs/s counted at node 2 from its first to its last delivery. Latency: node 1 multicasts one
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
  * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
+ * Per phase and message: each daemon's CPU, context switches and run-queue wait; this process's (the clients', at
+ * the normal scheduler) run-queue wait and CPU, all threads and the main thread.
  * Prints a table, then one JSON line of the headline figures.
  */
 import { loadavg } from 'node:os';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
-import { benchSystemExtra, contextSwitches, daemonPolicies } from './sched.ts';
+import {
+  benchSystemExtra,
+  contextSwitches,
+  daemonPolicies,
+  type SchedulerTimes,
+  schedulerTimes,
+  threadSchedulerTimes,
+} from './sched.ts';
 import { percentile } from './stats.ts';
 
 const SIZES = [
@@ -22,22 +31,20 @@ const SIZES = [
 const ROUND_TRIPS = 2000;
 const PHASE_TIMEOUT_MS = 60_000;
 
-/** CPU seconds a daemon has used so far; NaN when it cannot be read (the daemon is gone). */
-function cpuSeconds(pid: number | undefined): number {
+/** `read(pid)`, or NaN when it cannot be read (the daemon is gone). */
+function orNaN(read: (pid: number) => number, pid: number | undefined): number {
   try {
-    return processCpuSeconds(pid!);
+    return read(pid!);
   } catch {
     return Number.NaN;
   }
 }
 
-/** Context switches of a daemon so far; NaN when they cannot be read. */
-function switches(pid: number | undefined): number {
-  try {
-    return contextSwitches(pid!);
-  } catch {
-    return Number.NaN;
-  }
+const runQueueWaitSeconds = (pid: number) => schedulerTimes(pid).waitSeconds;
+
+/** This process's (the three clients') scheduler times: all its threads, and its main thread (the event loop). */
+function clientSchedulerTimes(): SchedulerTimes[] {
+  return [schedulerTimes(process.pid), threadSchedulerTimes(process.pid, process.pid)];
 }
 
 const cluster = await LocalCluster.start({
@@ -59,6 +66,10 @@ try {
     delivered: number;
     cpuUs: number[];
     switches: number[];
+    waitUs: number[];
+    /** This process's run-queue wait and CPU, all threads / the main thread. */
+    clientWaitUs: number[];
+    clientCpuUs: number[];
   }[] = [];
   const pids = cluster.nodes.map((n) => n.process?.pid);
   for (const size of SIZES) {
@@ -67,8 +78,10 @@ try {
     const deliveredBy = [0, 0, 0];
     const counters = groups.map((_, i) => () => deliveredBy[i]!++);
     for (const [i, g] of groups.entries()) g.on('message', counters[i]!);
-    const cpuBefore = pids.map(cpuSeconds);
-    const switchesBefore = pids.map(switches);
+    const cpuBefore = pids.map((pid) => orNaN(processCpuSeconds, pid));
+    const switchesBefore = pids.map((pid) => orNaN(contextSwitches, pid));
+    const waitBefore = pids.map((pid) => orNaN(runQueueWaitSeconds, pid));
+    const clientBefore = clientSchedulerTimes();
     let first = 0;
     let last = 0;
     const onMessage = () => {
@@ -85,10 +98,16 @@ try {
       await new Promise((r) => setTimeout(r, 10));
     }
     // Daemon CPU per agreed message (user + system): unlike msgs/s, hardly moved by other load on the machine.
-    const cpuUs = pids.map((pid, i) => Math.round(((cpuSeconds(pid) - cpuBefore[i]!) * 1e6) / size.messages));
+    const usPerMessage = (seconds: number) => Math.round((seconds * 1e6) / size.messages);
+    const cpuUs = pids.map((pid, i) => usPerMessage(orNaN(processCpuSeconds, pid) - cpuBefore[i]!));
+    // Run-queue wait per message: runnable while other tasks held both CPUs (docs/benchmarks.md).
+    const waitUs = pids.map((pid, i) => usPerMessage(orNaN(runQueueWaitSeconds, pid) - waitBefore[i]!));
+    const client = clientSchedulerTimes();
+    const clientWaitUs = client.map((t, i) => usPerMessage(t.waitSeconds - clientBefore[i]!.waitSeconds));
+    const clientCpuUs = client.map((t, i) => usPerMessage(t.runSeconds - clientBefore[i]!.runSeconds));
     // Context switches per message: how many turns of its loop a daemon took per message (docs/benchmarks.md).
     const switchesPerMsg = pids.map((pid, i) =>
-      Number(((switches(pid) - switchesBefore[i]!) / size.messages).toFixed(3)),
+      Number(((orNaN(contextSwitches, pid) - switchesBefore[i]!) / size.messages).toFixed(3)),
     );
     groups[1]!.off('message', onMessage);
     for (const [i, g] of groups.entries()) g.off('message', counters[i]!);
@@ -101,6 +120,9 @@ try {
       delivered,
       cpuUs,
       switches: switchesPerMsg,
+      waitUs,
+      clientWaitUs,
+      clientCpuUs,
     });
     // Each phase as it ends, so a run the machine's load breaks still shows what it measured.
     // (epoch ms of the phase: `bench/token-trace-report.ts` takes them to summarise the phase's token hops)
@@ -108,6 +130,8 @@ try {
     console.error(
       `${size.label}: ${msgsPerS} msgs/s (${delivered} delivered) ${epoch(first)} ${epoch(last)}, ` +
         `CPU µs/msg n1 n2 n3: ${cpuUs.join(' ')}, context switches/msg: ${switchesPerMsg.join(' ')}, ` +
+        `run-queue wait µs/msg: ${waitUs.join(' ')}, client wait / CPU µs/msg (all threads, main thread): ` +
+        `${clientWaitUs.join(' ')} / ${clientCpuUs.join(' ')}, ` +
         `load ${loadavg()[0]!.toFixed(2)}`,
     );
   }
@@ -140,6 +164,13 @@ try {
         `${String(r.delivered).padStart(9)}  ${r.cpuUs.join(' / ').padEnd(33)}  ${r.switches.join(' / ')}`,
     );
   }
+  console.log('size     run-queue wait µs/msg n1 / n2 / n3  client wait µs/msg all / main thread  client CPU µs/msg');
+  for (const r of rows) {
+    console.log(
+      `${r.label.padEnd(7)}  ${r.waitUs.join(' / ').padEnd(34)}  ${r.clientWaitUs.join(' / ').padEnd(35)}  ` +
+        r.clientCpuUs.join(' / '),
+    );
+  }
   const p50 = Math.round(percentile(samples, 50));
   const p99 = Math.round(percentile(samples, 99));
   console.log(`self-delivery latency (64 B scale, ${ROUND_TRIPS} round trips): p50 ${p50} µs, p99 ${p99} µs`);
@@ -152,6 +183,9 @@ try {
       msgs_per_s_64k: rows[2]!.msgsPerS,
       cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.cpuUs])),
       switches_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.switches])),
+      run_queue_wait_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.waitUs])),
+      client_wait_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.clientWaitUs])),
+      client_cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.clientCpuUs])),
       mb_per_s_64k: Number(rows[2]!.mbPerS.toFixed(1)),
       latency_p50_us: p50,
       latency_p99_us: p99,

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { CorolinkClient, resolveSocketPath } from '../../src/client/client.ts';
+import { CorolinkClient, DEFAULT_MAX_UNSENT_BYTES, resolveSocketPath } from '../../src/client/client.ts';
 import {
+  CPG_SEND_BYTES_IN_FLIGHT_MAX,
   CPG_SENDS_IN_FLIGHT_MAX,
   CPG_SENDS_WAITING_MAX,
   type CpgConfchg,
@@ -218,6 +219,28 @@ describe('CorolinkClient', () => {
     );
     const seqs = daemon.requestsOf('cpgMcast').map((p) => p.seq as number);
     assert.equal(seqs[0], 0, 'sends are numbered from 0 per group');
+  });
+
+  it('a burst of large sends: at most CPG_SEND_BYTES_IN_FLIGHT_MAX with the daemon, none meets the socket bound', async () => {
+    const c = await connect();
+    const group = await c.cpgJoin('large');
+    let answer!: () => void;
+    const answers = new Promise<void>((resolve) => (answer = resolve));
+    daemon.handlers.cpgMcast = async () => {
+      await answers;
+      return { ok: true };
+    };
+    const payload = Buffer.alloc(64 * 1024, 0x5a);
+    const count = Math.ceil((2 * DEFAULT_MAX_UNSENT_BYTES) / payload.length); // all at once would be twice the bound
+    const sent = Array.from({ length: count }, () => group.send(payload));
+    const window = CPG_SEND_BYTES_IN_FLIGHT_MAX / payload.length;
+    await waitUntil(() => daemon.requestsOf('cpgMcast').length >= window, 5000, 'the first window of sends');
+    await c.cpgGroups(); // answered after the daemon read every request written before it
+    assert.equal(daemon.requestsOf('cpgMcast').length, window, 'no send beyond the bytes in flight');
+    assert.equal(group.writable, false);
+    answer();
+    await Promise.all(sent);
+    assert.equal(daemon.requestsOf('cpgMcast').length, count);
   });
 
   it('refuses a send with BackpressureError only when CPG_SENDS_WAITING_MAX wait already', async () => {
