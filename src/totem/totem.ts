@@ -906,17 +906,33 @@ export class TotemCore {
     this.log('notice', `Retransmit List: ${list}${more > 0 ? ` (and ${more} more since the last report)` : ''}`);
   }
 
+  /**
+   * Sends this visit's new MCASTs; returns their weight (flow control counts it as messages). With a packer, an
+   * MCAST weighs one per pack budget it spans, as each of corosync's totempg fragments counts against max_messages:
+   * a visit of 17 whole 64 KiB MCASTs (1.1 MiB, ≈ 1,600 datagrams to two peers, sealed and sent in one turn) held a
+   * daemon's event loop up to 250 ms, its peers heard no pong and took its links down (docs/benchmarks.md
+   * "bulk transfer"). The first MCAST of a visit goes whatever it weighs, or a big one would never go.
+   */
   private sendNewMessages(token: TokenMessage, ring: RingLog, retransmittedNow: number): number {
     const allowed = allowedMessages(token, this.timings, retransmittedNow);
-    let sent = 0;
-    while (sent < allowed) {
-      const message = this.nextOutgoing(token, ring);
-      if (!message) break;
+    let weight = 0;
+    while (weight < allowed) {
+      const nextWeight = this.nextOutgoingWeight();
+      if (nextWeight === null || (weight > 0 && weight + nextWeight > allowed)) break;
+      const message = this.nextOutgoing(token, ring)!;
       ring.add(message);
       this.send('all', encodeMessage(message), false);
-      sent++;
+      weight += nextWeight;
     }
-    return sent;
+    return weight;
+  }
+
+  /** The flow-control weight of the next message `nextOutgoing` would take (null: none waits). */
+  private nextOutgoingWeight(): number | null {
+    const next = this.state === 'recovery' ? this.recoveryQueue[0] : this.pending[0];
+    if (next === undefined) return null;
+    const budget = this.options.packer?.budgetBytes;
+    return budget === undefined ? 1 : Math.max(1, Math.ceil(next.payload.length / budget));
   }
 
   /** The next message to order: an old-ring message in recovery, an application message when operational. */

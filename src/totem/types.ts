@@ -59,7 +59,8 @@ export interface TotemOptions {
    * totempg-style packing (off when absent): at a token visit, consecutive pending payloads of one guarantee are
    * joined by `pack` into one MCAST while `packedBytes(count, bytes)` stays within `budgetBytes` (about one
    * transport frame). The pack is ordered and delivered as one message; the layer above unpacks it, so a pack is
-   * delivered atomically, in order, at one seq. Flow control counts MCASTs, as corosync's does.
+   * delivered atomically, in order, at one seq. Flow control counts MCASTs, as corosync's does, except that one
+   * larger than `budgetBytes` (a single big payload) counts once per budget it spans, as totempg's fragments do.
    */
   packer?: TotemPacker;
   /** The cluster config this node runs (carried in JOIN and MERGE_DETECT). Default `{ version: 0, digest: 0 }`. */

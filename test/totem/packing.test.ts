@@ -47,6 +47,27 @@ describe('Totem packing', () => {
     assert.deepEqual(plain.delivered(1), ['a', 'b', 'c']);
   });
 
+  test('an MCAST over the budget weighs one per budget it spans against max_messages (17) per visit', () => {
+    const ring = formedRing({ packer: joinPacker(16) });
+    const since = ring.now;
+    const sent = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(38)}`); // 40 bytes: weight 3
+    for (const text of sent) ring.multicast(3, text);
+    ring.runFor(500);
+    assert.deepEqual(ring.delivered(1), sent);
+    // Node 3's MCASTs between two of its tokens: at most ⌊17 / 3⌋ = 5 per visit (17 without the weight).
+    let perVisit = 0;
+    const visits: number[] = [];
+    for (const m of ring.wire) {
+      if (m.at < since || m.from !== 3 || m.to !== 1) continue;
+      if (m.message.type === 'mcast') perVisit++;
+      else if (m.message.type === 'token' && perVisit > 0) {
+        visits.push(perVisit);
+        perVisit = 0;
+      }
+    }
+    assert.deepEqual(visits, [5, 5, 5, 5]);
+  });
+
   test('a multicast on the representative holding the token is ordered at once, without an empty rotation', () => {
     const ring = formedRing();
     ring.runFor(3000); // idle: the representative (1) holds the token
