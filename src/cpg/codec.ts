@@ -1,6 +1,7 @@
 // Wire format of CPG messages carried in Totem's agreed order (one encoded message may span several fragments,
 // see fragments.ts). Little-endian; decode never throws and returns undefined for malformed input.
 
+import { assert } from '../base/assert.ts';
 import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import type { RingId } from './types.ts';
 
@@ -28,7 +29,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 /**
  * Where a group name is encoded before its bytes are copied into the message: one array for every message, not
- * one per message. Callers have validated names (≤ GROUP_NAME_BYTES_MAX bytes); a longer one is cut here.
+ * one per message. Callers have validated names (≤ GROUP_NAME_BYTES_MAX bytes); encodeProcess asserts it.
  */
 const nameScratch = new Uint8Array(GROUP_NAME_BYTES_MAX);
 
@@ -91,7 +92,8 @@ export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
 /** A process (pid u32, name length u8, name), after the message's type code when one is given. */
 function encodeProcess(group: string, pid: number, typeCode?: number): Uint8Array {
   const at = typeCode === undefined ? 0 : TYPE_BYTES;
-  const nameBytes = encoder.encodeInto(group, nameScratch).written;
+  const { read, written: nameBytes } = encoder.encodeInto(group, nameScratch);
+  assert(read === group.length, 'cpg codec: a group name fits GROUP_NAME_BYTES_MAX (callers validate it)');
   const nameAt = at + PID_BYTES + NAME_LENGTH_BYTES;
   const out = new Uint8Array(nameAt + nameBytes);
   if (typeCode !== undefined) out[0] = typeCode;
