@@ -927,9 +927,14 @@ export class TotemCore {
     return weight;
   }
 
+  /** The queue `nextOutgoing` takes from: old-ring messages in recovery, application messages when operational. */
+  private outgoingQueue(): readonly { payload: Uint8Array }[] {
+    return this.state === 'recovery' ? this.recoveryQueue : this.pending;
+  }
+
   /** The flow-control weight of the next message `nextOutgoing` would take (null: none waits). */
   private nextOutgoingWeight(): number | null {
-    const next = this.state === 'recovery' ? this.recoveryQueue[0] : this.pending[0];
+    const next = this.outgoingQueue()[0];
     if (next === undefined) return null;
     const budget = this.options.packer?.budgetBytes;
     return budget === undefined ? 1 : Math.max(1, Math.ceil(next.payload.length / budget));
@@ -975,7 +980,7 @@ export class TotemCore {
   }
 
   private updateFlowControl(token: TokenMessage, sentNow: number): void {
-    const backlogNow = this.state === 'recovery' ? this.recoveryQueue.length : this.pending.length;
+    const backlogNow = this.outgoingQueue().length;
     updateFlowControl(token, {
       sentNow,
       sentLastVisit: this.sentLastVisit,
