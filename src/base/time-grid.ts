@@ -9,3 +9,11 @@ export function gridInstantAfter(afterMs: number, intervalMs: number, originMs =
   const at = originMs + (Math.floor((afterMs - originMs) / intervalMs) + 1) * intervalMs;
   return at > afterMs ? at : at + intervalMs; // float rounding can land on afterMs itself
 }
+
+/**
+ * The origin of the wall-clock grid on performance.now()'s clock: the Unix epoch, so every node's grid is the same
+ * (up to their clocks' offsets). Only drivers call it: a pure core gets the origin as an option.
+ */
+export function wallClockGridOriginMs(): number {
+  return -performance.timeOrigin;
+}

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { wallClockGridOriginMs } from '../base/time-grid.ts';
 import {
   type CheckedConfig,
   type ConfigChangePlan,
@@ -451,8 +452,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
         maxMessageBytes: effective.maxMessageBytes,
         // Peers reset their duplicate filters for us when this changes: it must differ at every restart.
         incarnation: randomBytes(4).readUInt32BE(0),
-        // The Unix epoch on performance.now()'s clock: every node pings on the same wall-clock grid.
-        pingGridOriginMs: -performance.timeOrigin,
+        // Every node pings on the same wall-clock grid.
+        pingGridOriginMs: wallClockGridOriginMs(),
       },
       now,
     );

@@ -10,7 +10,7 @@
  * loop 20 more times a second.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
-import { gridInstantAfter } from '../base/time-grid.ts';
+import { gridInstantAfter, wallClockGridOriginMs } from '../base/time-grid.ts';
 import { timerDelayMs } from '../base/timer-delay.ts';
 
 /** How often the lag is sampled: 20 timer runs a second, a few µs each. */
@@ -34,8 +34,8 @@ export class LoopLag {
 
   private arm(): void {
     const now = performance.now();
-    // The grid counts from the Unix epoch on performance.now()'s clock, as the daemon's transport's does.
-    const delay = timerDelayMs(gridInstantAfter(now, LOOP_LAG_INTERVAL_MS, -performance.timeOrigin), now);
+    // The daemon's transport pings on the same grid.
+    const delay = timerDelayMs(gridInstantAfter(now, LOOP_LAG_INTERVAL_MS, wallClockGridOriginMs()), now);
     this.dueAtMs = now + delay;
     this.timer = setTimeout(() => this.fire(), delay);
     this.timer.unref();

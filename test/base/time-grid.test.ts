@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gridInstantAfter } from '../../src/base/time-grid.ts';
+import { gridInstantAfter, wallClockGridOriginMs } from '../../src/base/time-grid.ts';
 
 test('gridInstantAfter: the first instant origin + k × interval strictly after the given one', () => {
   assert.equal(gridInstantAfter(0, 50), 50, 'an instant on the grid: the next one');
@@ -22,4 +22,12 @@ test('gridInstantAfter: never the instant itself, nor more than one interval lat
     const steps = (next - origin) / interval;
     assert.ok(Math.abs(steps - Math.round(steps)) < 1e-6, `${next} is on the grid`);
   }
+});
+
+test("wallClockGridOriginMs: the Unix epoch on performance.now()'s clock, so the grid is the wall clock's", () => {
+  const before = Date.now();
+  const epochMs = performance.now() - wallClockGridOriginMs();
+  const after = Date.now();
+  // Date.now() counts whole ms; performance.timeOrigin is fixed at start, so allow the clocks a few ms of drift.
+  assert.ok(epochMs >= before - 5 && epochMs <= after + 5, `${epochMs} within [${before}, ${after}]`);
 });
