@@ -6,6 +6,7 @@
  * figure hardly moves with the machine's load (docs/benchmarks.md "CPU per agreed message").
  * Prints a table, then one JSON line.
  */
+import { DEFAULT_LINK_MTU } from '../src/config/defaults.ts';
 import { decodeCpgMessage, encodeCpgMessage } from '../src/cpg/codec.ts';
 import { fragment, Reassembler } from '../src/cpg/fragments.ts';
 import { TOTEM_PAYLOAD_BYTES_MAX } from '../src/daemon/limits.ts';
@@ -17,8 +18,8 @@ const SIZES = [
   { label: '1 KiB', bytes: 1024, messages: 200_000 },
   { label: '64 KiB', bytes: 64 * 1024, messages: 3_000 },
 ];
-/** The daemon's frame size (DEFAULT_LINK_MTU) and largest CPG payload (its largest Totem payload less the service id). */
-const FRAME_BYTES = 1400;
+/** The daemon's frame size and largest CPG payload (its largest Totem payload less the service id). */
+const FRAME_BYTES = DEFAULT_LINK_MTU;
 const CPG_PAYLOAD_BYTES_MAX = TOTEM_PAYLOAD_BYTES_MAX - 1;
 const CPG_SERVICE_ID = 2;
 const RETAINED = 2048;

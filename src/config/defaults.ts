@@ -49,6 +49,11 @@ export const DEFAULT_MISS_COUNT_CONST = 5;
 export const DEFAULT_TOKEN_WARNING_PCT = 75;
 /** totemconfig.c: netmtu for knet. */
 export const DEFAULT_KNET_NETMTU = 65_536;
+/**
+ * corolink: the link MTU (transport frame budget) when knet_mtu is 0, where knet discovers the path MTU (corolink
+ * does not yet): a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down.
+ */
+export const DEFAULT_LINK_MTU = 1400;
 /** totemconfig.h MINIMUM_TIMEOUT: (1000/HZ) × 3. token, token_retransmit, join, consensus, merge, downcheck, max_network_delay. */
 export const TIMEOUT_MS_MIN = 30;
 /** totemconfig.h MINIMUM_TIMEOUT_HOLD. */

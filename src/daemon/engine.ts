@@ -12,6 +12,7 @@ import {
   type ConfigChangePlan,
   type ConfigStamp,
   configStampOf,
+  DEFAULT_LINK_MTU,
   type EffectiveLink,
   type NodeConfig,
 } from '../config/index.ts';
@@ -30,9 +31,6 @@ import type { Logger } from './log.ts';
 import { RingSeqFile } from './ring-seq-file.ts';
 import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackSizes } from './stack.ts';
 import { TokenTrace } from './token-trace.ts';
-
-/** Plaintext frame budget per link: a 1500-byte Ethernet MTU minus IPv4/UDP and crypto overhead, rounded down. */
-const DEFAULT_LINK_MTU = 1400;
 
 export interface EngineOptions {
   /** The running cluster config (replaced by reconfigure). */

@@ -8,6 +8,7 @@ import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
 import {
   DEFAULT_FAIL_TO_RECV_CONST,
   DEFAULT_JOIN_MS,
+  DEFAULT_LINK_MTU,
   DEFAULT_MAX_MESSAGES,
   DEFAULT_MERGE_MS,
   DEFAULT_SEQNO_UNCHANGED_CONST,
@@ -59,8 +60,6 @@ export interface SimClusterOptions {
   baseDelayMs?: number;
 }
 
-/** Link MTU of the simulated transports (a 1500-byte Ethernet minus IP/UDP and crypto overhead). */
-export const SIM_LINK_MTU = 1400;
 /** Default passive-mode failback hold. */
 const SIM_FAILBACK_HOLD_MS = 1000;
 
@@ -236,7 +235,7 @@ export function simTransportOptions(overrides: Partial<SimTransportOptions> = {}
     pingTimeoutMs: FAST_PING_TIMEOUT_MS,
     pongCount: FAST_PONG_COUNT,
     failbackHoldMs: SIM_FAILBACK_HOLD_MS,
-    mtu: SIM_LINK_MTU,
+    mtu: DEFAULT_LINK_MTU,
     ...overrides,
   };
 }

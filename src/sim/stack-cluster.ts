@@ -6,13 +6,13 @@
  * the clients see is kept as {@link StackRecords} for the checkers (stack-checkers.ts).
  */
 import { CfsStore } from '../cfs/store.ts';
+import { DEFAULT_LINK_MTU } from '../config/defaults.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from '../daemon/cfs-engine.ts';
 import type { ServiceEngine } from '../daemon/service-engine.ts';
 import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackSizes } from '../daemon/stack.ts';
 import type { MembershipState, RingId } from '../totem/types.ts';
 import {
   corosyncTotemOptions,
-  SIM_LINK_MTU,
   type SimTotemOptions,
   type SimTransportOptions,
   simTransport,
@@ -33,8 +33,8 @@ import { ringKey } from './trace.ts';
 
 /** Pids of one incarnation: `incarnation × PIDS_PER_INCARNATION + n`, so a pid is never reused on a node. */
 const PIDS_PER_INCARNATION = 1_000_000;
-/** The daemon's packer and largest Totem payload, for the simulated links. */
-const SIM_STACK_SIZES = stackSizes(SIM_LINK_MTU);
+/** The daemon's packer and largest Totem payload, for links of the daemon's default MTU. */
+const SIM_STACK_SIZES = stackSizes(DEFAULT_LINK_MTU);
 
 /** Builds a stack for one incarnation: the real ServiceStack by default, a wrapper in the broken-service tests. */
 export type StackFactory = (options: StackOptions, now: number) => StackCore;
