@@ -1,18 +1,22 @@
 // Service stacks wired back to back (no transport) on a virtual clock, for tests of the engines above Totem.
 import assert from 'node:assert/strict';
+import { DEFAULT_LINK_MTU } from '../../src/config/defaults.ts';
 import type { ServiceEngine } from '../../src/daemon/service-engine.ts';
-import { ServiceStack, type StackAction, type StackEvent } from '../../src/daemon/stack.ts';
+import { ServiceStack, type StackAction, type StackEvent, stackSizes } from '../../src/daemon/stack.ts';
 import type { QuorumOptions } from '../../src/quorum/index.ts';
 import { corosyncTotemOptions } from '../../src/sim/cluster.ts';
 
 const RUN_LIMIT_MS = 60_000;
+/** The daemon's packer and largest Totem payload, for links of the default MTU. */
+const STACK_SIZES = stackSizes(DEFAULT_LINK_MTU);
 
 /** How a node's stack takes one event: its whole step by default (a test may step it in pieces). */
 export type StackStepper = (id: number, stack: ServiceStack, event: StackEvent, now: number) => StackAction[];
 
 /**
  * One stack per node of `nodes`, each registering the engines `services(node)` builds. Nodes in `cut` neither send
- * nor receive. Every action but `transportSend` is kept in `outputs`.
+ * nor receive. Every action but `transportSend` is kept in `outputs`. The stacks have the daemon's sizes, or
+ * `totemPayloadBytesMax` when given.
  */
 export function stackCluster(
   nodes: number[],
@@ -27,11 +31,12 @@ export function stackCluster(
   const outputs = new Map<number, StackAction[]>(nodes.map((id) => [id, []]));
   for (const id of nodes) {
     const options = {
-      totem: { ...corosyncTotemOptions(nodes.length), localNodeId: id, nodes },
+      totem: { ...corosyncTotemOptions(nodes.length), localNodeId: id, nodes, packer: STACK_SIZES.packer },
       quorum: { ...quorumExtra, localNodeId: id, nodelist: nodes.map((nodeId) => ({ nodeId })) },
       services: services(id),
+      totemPayloadBytesMax: totemPayloadBytesMax ?? STACK_SIZES.totemPayloadBytesMax,
     };
-    stacks.set(id, new ServiceStack(totemPayloadBytesMax ? { ...options, totemPayloadBytesMax } : options, now));
+    stacks.set(id, new ServiceStack(options, now));
   }
   const wire: { to: number; from: number; payload: Uint8Array }[] = [];
   const step = (id: number, event: StackEvent) => {
