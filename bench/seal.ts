@@ -2,8 +2,10 @@
  * `npm run bench:seal`: CPU per datagram of the pieces of the daemon's send and receive path — AES-256-GCM seal and
  * open as src/crypto does them and in the alternatives Node offers (a raw key Buffer or a `KeyObject` per cipher,
  * the output assembled once or by `Buffer.concat`), the cipher calls one by one, and the `node:dgram` send (one
- * buffer or a list, a completion callback or none, a connected socket) to a receiver process on loopback.
- * One process (the receiver is a child that only reads), so the figures hardly move with the machine's load.
+ * buffer or a list, a completion callback or none, a connected socket; the daemon's `lookup`) to a receiver process
+ * on loopback (a child process that only reads).
+ * CPU time (user + system) per call, the median of ROUNDS rounds with the variants interleaved: other load on the
+ * machine still moves a figure by up to ≈ 20 % between runs, so compare rows of one run.
  * Prints a table, then one JSON line.
  */
 import { spawn } from 'node:child_process';
@@ -11,6 +13,7 @@ import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } fro
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { ENCRYPTED_HEADER_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES } from '../src/crypto/packet-format.ts';
+import { literalLookup } from '../src/transport/udp-endpoints.ts';
 import { makeCrypto } from '../test/crypto/helpers.ts';
 import { median } from './stats.ts';
 
@@ -166,8 +169,9 @@ async function sendCpu(send: () => void): Promise<number> {
 }
 
 async function sendRows(port: number): Promise<Record<string, number>> {
-  const socket = createSocket({ type: 'udp4', sendBufferSize: 4 << 20 });
-  const connected: Socket = createSocket({ type: 'udp4', sendBufferSize: 4 << 20 });
+  // As the daemon's link sockets: an IP literal is its own address, answered at once (src/transport/udp-endpoints.ts).
+  const socket = createSocket({ type: 'udp4', sendBufferSize: 4 << 20, lookup: literalLookup });
+  const connected: Socket = createSocket({ type: 'udp4', sendBufferSize: 4 << 20, lookup: literalLookup });
   await new Promise<void>((resolve) => socket.bind(0, RECEIVER_ADDRESS, resolve));
   await new Promise<void>((resolve) => connected.connect(port, RECEIVER_ADDRESS, resolve));
   const datagram = Buffer.alloc(ENCRYPTED_HEADER_BYTES + 64 + GCM_TAG_BYTES, 0x5a);
