@@ -36,6 +36,22 @@ describe('PacketCrypto aes256', () => {
     assert.equal(a.stats().sealed, 2);
   });
 
+  test('the wire bytes are pinned: fixed authkey, session id and clock give these datagrams (interop)', () => {
+    // Computed with bff2f5b; any change here breaks every cluster with nodes of both versions.
+    const text = 'corolink known answer';
+    const sealer = makeCrypto(1, { wallClockMs: () => 1_700_000_000_000, randomBytes: (n) => Buffer.alloc(n, 0xab) });
+    const expected = [
+      'c100000001abababababababab00062f3f95a0000008c82bdaca38d6d8a0fb4477e2dfda9f7366509886cfa3f75572c28eed41ad33778fcd6760',
+      'c100000001abababababababab00062f3f95a000019ce42b7f7cba45a81a5379316d0a5f8483f1cfcaca4f0a5b65c24473880a1dec4104275cb4',
+    ];
+    const opener = makeCrypto(2);
+    for (const hex of expected) {
+      const sealed = sealer.seal(frame(text));
+      assert.equal(sealed.toString('hex'), hex);
+      expectFrame(opener.open(Buffer.from(hex, 'hex'), FROM_1, 1), text);
+    }
+  });
+
   test('each opened frame is its own bytes: a later open never changes an earlier one (Totem keeps views of it)', () => {
     const a = makeCrypto(1);
     const b = makeCrypto(2);
@@ -169,6 +185,12 @@ describe('PacketCrypto aes256', () => {
 describe('PacketCrypto none', () => {
   test('refused without allowCryptoNone', () => {
     assert.throws(() => makeCrypto(1, { cipher: 'none' }), /allowCryptoNone/);
+  });
+
+  test('the clear wire bytes are pinned (interop)', () => {
+    const clear = makeCrypto(1, { cipher: 'none', allowCryptoNone: true, onWarning: () => {} });
+    const sealed = clear.seal(frame('corolink known answer'));
+    assert.equal(sealed.toString('hex'), 'c0000000012b272e34636f726f6c696e6b206b6e6f776e20616e73776572');
   });
 
   test('with allowCryptoNone: warns, frames pass in clear with a CRC, corruption is caught', () => {
