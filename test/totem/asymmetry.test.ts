@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimCluster } from '../../src/sim/cluster.ts';
+import { MiniRing, THREE_NODE_TIMINGS } from './mini-ring.ts';
 
 /** The transport's start-up pong-timeout backoff has decayed. */
 const TRANSPORT_SETTLED_MS = 11_000;
@@ -44,5 +45,32 @@ test('nodes 1 and 2 cannot reach each other, both reach 3: one stable membership
   assert.ok(
     cluster.runUntil(() => cluster.converged(nodes), 20_000),
     'the three nodes merge again',
+  );
+});
+
+test('the excluded node multicasts as soon as its own ring is installed: node 3 keeps its ring (JOINs of the gather told it the pair is broken)', () => {
+  const ring = new MiniRing([1, 2, 3]);
+  ring.runFor(500);
+  ring.drop = ({ from, to }) => from !== 3 && to !== 3;
+  ring.step(1, { type: 'peerUnreachable', nodeId: 2 });
+  ring.step(2, { type: 'peerUnreachable', nodeId: 1 });
+  const members = (node: number) => ring.cores.get(node)!.snapshot().members;
+  const operational = (node: number) => ring.cores.get(node)!.snapshot().state === 'operational';
+  const excluded = () => [1, 2].find((node) => !members(3).includes(node))!;
+  // Stop at the first moment node 3 runs a ring of two and the excluded node its ring of one, before the excluded
+  // node's MERGE_DETECT (merge_timeout later): votequorum and CPG multicast on every configuration change.
+  assert.ok(
+    ring.runUntilTrue(
+      () => operational(3) && members(3).length === 2 && operational(excluded()) && members(excluded()).length === 1,
+      THREE_NODE_TIMINGS.consensusMs,
+    ),
+  );
+  const ringOf3 = ring.cores.get(3)!.snapshot().ringId;
+  ring.step(excluded(), { type: 'multicast', payload: new TextEncoder().encode('quorum') });
+  ring.runFor(2 * (THREE_NODE_TIMINGS.tokenMs + THREE_NODE_TIMINGS.consensusMs));
+  assert.deepEqual(ring.cores.get(3)!.snapshot().ringId, ringOf3, 'node 3 did not re-form');
+  assert.ok(
+    ring.logs(3).some((line) => /Node [12] cannot reach node [12] on any link/.test(line)),
+    'node 3 names the broken pair',
   );
 });
