@@ -701,6 +701,11 @@ export class TotemCore {
     this.lastCommittedRingSeq = commit.ringId.seq;
     assert(isStrictlyAscending(commit.members), 'Totem: ring members are ascending and unique');
     assert(commit.members.includes(this.me), 'Totem: a ring this node commits to has it as a member');
+    // A ring of one formed the moment this node failed its last peer: the JOIN still due goes out first, or the
+    // others never learn the sets and the unreachable peers it formed its ring with, and its ring's first multicast
+    // pulls a node that cannot know them into a gather that cannot reach consensus (asymmetric reachability). Only
+    // then: a JOIN with the new ring's seq would send a member of a larger forming ring back to GATHER.
+    if (commit.members.length === 1 && this.joinAt <= this.now) this.sendJoin();
     this.log('debug', 'entering COMMIT state.');
     this.state = 'commit';
     this.forming = new RingLog(commit.ringId, commit.members);
