@@ -48,6 +48,30 @@ test('nodes 1 and 2 cannot reach each other, both reach 3: one stable membership
   );
 });
 
+/** How long every node multicasts from the moment of the break in the test below (several consensus rounds). */
+const TRAFFIC_FROM_BREAK_MS = 30_000;
+
+test('every node multicasts from the moment of the break (as quorum and CPG do): node 3 forms one ring and keeps it', () => {
+  const nodes = [1, 2, 3];
+  const encoder = new TextEncoder();
+  for (const seed of [750, 751, 752]) {
+    const cluster = new SimCluster({ seed, nodes, links: 2 });
+    assert.ok(cluster.runUntil(() => cluster.converged(nodes), 5000));
+    cluster.runFor(TRANSPORT_SETTLED_MS);
+    const regularConfigs = () =>
+      cluster.node(3).trace.entries.filter((entry) => entry.kind === 'config' && entry.type === 'regular');
+    const before = regularConfigs().length;
+    cluster.network.blockPair(1, 2);
+    for (let elapsed = 0; elapsed < TRAFFIC_FROM_BREAK_MS; elapsed += TRAFFIC_EVERY_MS) {
+      for (const node of nodes) cluster.multicast(node, encoder.encode(`${node}@${elapsed}`));
+      cluster.runFor(TRAFFIC_EVERY_MS);
+    }
+    const after = regularConfigs().slice(before);
+    assert.equal(after.length, 1, `seed ${seed}: node 3 installed ${after.length} rings after the break`);
+    assert.equal(cluster.snapshot(3).members.length, 2, `seed ${seed}: node 3 runs with one of nodes 1, 2`);
+  }
+});
+
 // Lab test 9 re-formed every consensus timeout (4.4 s) for over 60 s once: the excluded node's first multicast in its
 // ring of one reached node 3 before any JOIN or MERGE_DETECT that node 3 took as saying the pair is broken. Two
 // orders of the break: both ends see it at once (the JOINs reach node 3 while it gathers), and node 2 sees it first
