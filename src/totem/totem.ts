@@ -136,8 +136,12 @@ export class TotemCore {
   private readonly unreachable = new Set<number>();
   /** When each broken pair was last logged (asymmetric reachability). */
   private readonly asymmetryLoggedAt = new Map<string, number>();
-  /** Nodes refused for asymmetric reachability, until a JOIN or MERGE_DETECT of theirs no longer lists a member. */
-  private readonly notAdmitted = new Set<number>();
+  /**
+   * The peers each node last reported unreachable in a JOIN or MERGE_DETECT, heard in any state: the JOINs of a
+   * gather tell the members of the ring it forms which excluded node cannot reach one of them, before that node's
+   * first multicast in its own ring arrives (asymmetric reachability).
+   */
+  private readonly reportedUnreachable = new Map<number, readonly number[]>();
   /** The stamp each node last sent in a JOIN or MERGE_DETECT (its MCASTs carry none). */
   private readonly peerStamps = new Map<number, ConfigStamp>();
   /** The stamp of each node last reported in a `configMismatch` action (cleared when my stamp changes). */
@@ -338,7 +342,8 @@ export class TotemCore {
         break;
       case 'mergeDetect':
         if (this.refusedForConfig(message.sender, message.stamp)) break;
-        if (this.state === 'operational' && this.cannotReachMembers(message.sender, message.unreachable)) break;
+        this.reportedUnreachable.set(message.sender, message.unreachable ?? []);
+        if (this.state === 'operational' && this.cannotReachMembers(message.sender)) break;
         if (message.members?.some((id) => this.unreachable.has(id))) break; // a ring I cannot fully reach
         this.onForeignRing(message.sender, message.ringId, 'mergeOperational');
         break;
@@ -407,7 +412,7 @@ export class TotemCore {
     if (event.nodes) {
       this.options.nodes = [...event.nodes];
       // A node taken out of the nodelist is heard no more (the transport drops it): forget what it sent.
-      for (const map of [this.peerStamps, this.mismatchReported]) {
+      for (const map of [this.peerStamps, this.mismatchReported, this.reportedUnreachable]) {
         for (const nodeId of map.keys()) if (!event.nodes.includes(nodeId)) map.delete(nodeId);
       }
     }
@@ -518,17 +523,14 @@ export class TotemCore {
   /**
    * Asymmetric reachability (corosync#750): a node outside my ring that cannot reach some member of it on any
    * link must not be admitted — taking it in would make that member and it fail each other, and the ring would
-   * re-form again and again. It stays out (its own partition) until its transport reaches every member; the log
-   * names the broken pair, at most once per pair every ASYMMETRY_LOG_INTERVAL_MS.
+   * re-form again and again. It stays out (its own partition) until a JOIN or MERGE_DETECT of its no longer lists a
+   * member; the log names the broken pair, at most once per pair every ASYMMETRY_LOG_INTERVAL_MS.
    */
-  private cannotReachMembers(sender: number, unreachable: readonly number[] | undefined): boolean {
+  private cannotReachMembers(sender: number): boolean {
     const installed = this.installed;
+    const unreachable = this.reportedUnreachable.get(sender);
     const broken = installed ? unreachable?.find((id) => id !== sender && installed.members.includes(id)) : undefined;
-    if (broken === undefined) {
-      this.notAdmitted.delete(sender);
-      return false;
-    }
-    this.notAdmitted.add(sender);
+    if (broken === undefined) return false;
     const pair = `${Math.min(sender, broken)}-${Math.max(sender, broken)}`;
     const lastLogged = this.asymmetryLoggedAt.get(pair) ?? Number.NEGATIVE_INFINITY;
     if (this.now - lastLogged >= ASYMMETRY_LOG_INTERVAL_MS) {
@@ -554,12 +556,13 @@ export class TotemCore {
       this.onLeaveNotice(join.sender);
       return;
     }
+    this.reportedUnreachable.set(join.sender, join.unreachable ?? []);
     const oldMembers = new Set(this.installed?.members ?? []);
     switch (this.state) {
       case 'operational': {
         const member = oldMembers.has(join.sender);
         if (member && join.ringSeq < this.installed!.ringId.seq) return; // straggler from the round that formed us
-        if (!member && this.cannotReachMembers(join.sender, join.unreachable)) return;
+        if (!member && this.cannotReachMembers(join.sender)) return;
         const verdict = applyJoin(this.me, this.sets, join, oldMembers);
         if (member || verdict === 'merged') this.enterGather(member ? 'joinOperational' : 'mergeJoin');
         return;
@@ -636,7 +639,9 @@ export class TotemCore {
   private onForeignRing(sender: number, ringId: RingId, reason: GatherReason): void {
     if (sender === this.me) return;
     // Its own ring's messages (quorum and CPG traffic of a lone node) must not pull it in by the back door.
-    if (this.state === 'operational' && this.notAdmitted.has(sender)) return;
+    if (this.state === 'operational' && !this.installed!.members.includes(sender) && this.cannotReachMembers(sender)) {
+      return;
+    }
     if (this.runsOtherConfig(sender)) return;
     if (this.state === 'operational') {
       const installed = this.installed!;
@@ -696,6 +701,11 @@ export class TotemCore {
     this.lastCommittedRingSeq = commit.ringId.seq;
     assert(isStrictlyAscending(commit.members), 'Totem: ring members are ascending and unique');
     assert(commit.members.includes(this.me), 'Totem: a ring this node commits to has it as a member');
+    // A ring of one formed the moment this node failed its last peer: the JOIN still due goes out first, or the
+    // others never learn the sets and the unreachable peers it formed its ring with, and its ring's first multicast
+    // pulls a node that cannot know them into a gather that cannot reach consensus (asymmetric reachability). Only
+    // then: a JOIN with the new ring's seq would send a member of a larger forming ring back to GATHER.
+    if (commit.members.length === 1 && this.joinAt <= this.now) this.sendJoin();
     this.log('debug', 'entering COMMIT state.');
     this.state = 'commit';
     this.forming = new RingLog(commit.ringId, commit.members);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimCluster } from '../../src/sim/cluster.ts';
+import { MiniRing, THREE_NODE_TIMINGS } from './mini-ring.ts';
 
 /** The transport's start-up pong-timeout backoff has decayed. */
 const TRANSPORT_SETTLED_MS = 11_000;
@@ -46,3 +47,61 @@ test('nodes 1 and 2 cannot reach each other, both reach 3: one stable membership
     'the three nodes merge again',
   );
 });
+
+/** How long every node multicasts from the moment of the break in the test below (several consensus rounds). */
+const TRAFFIC_FROM_BREAK_MS = 30_000;
+
+test('every node multicasts from the moment of the break (as quorum and CPG do): node 3 forms one ring and keeps it', () => {
+  const nodes = [1, 2, 3];
+  const encoder = new TextEncoder();
+  for (const seed of [750, 751, 752]) {
+    const cluster = new SimCluster({ seed, nodes, links: 2 });
+    assert.ok(cluster.runUntil(() => cluster.converged(nodes), 5000));
+    cluster.runFor(TRANSPORT_SETTLED_MS);
+    const regularConfigs = () =>
+      cluster.node(3).trace.entries.filter((entry) => entry.kind === 'config' && entry.type === 'regular');
+    const before = regularConfigs().length;
+    cluster.network.blockPair(1, 2);
+    for (let elapsed = 0; elapsed < TRAFFIC_FROM_BREAK_MS; elapsed += TRAFFIC_EVERY_MS) {
+      for (const node of nodes) cluster.multicast(node, encoder.encode(`${node}@${elapsed}`));
+      cluster.runFor(TRAFFIC_EVERY_MS);
+    }
+    const after = regularConfigs().slice(before);
+    assert.equal(after.length, 1, `seed ${seed}: node 3 installed ${after.length} rings after the break`);
+    assert.equal(cluster.snapshot(3).members.length, 2, `seed ${seed}: node 3 runs with one of nodes 1, 2`);
+  }
+});
+
+// Lab test 9 re-formed every consensus timeout (4.4 s) for over 60 s once: the excluded node's first multicast in its
+// ring of one reached node 3 before any JOIN or MERGE_DETECT that node 3 took as saying the pair is broken. Two
+// orders of the break: both ends see it at once (the JOINs reach node 3 while it gathers), and node 2 sees it first
+// (node 1 fails its last peer and forms its ring the moment its own transport reports node 2 unreachable).
+for (const gapMs of [0, 1]) {
+  test(`the excluded node multicasts as soon as its ring is installed (break seen ${gapMs} ms apart): node 3 keeps its ring`, () => {
+    const ring = new MiniRing([1, 2, 3]);
+    ring.runFor(500);
+    ring.drop = ({ from, to }) => from !== 3 && to !== 3;
+    ring.step(2, { type: 'peerUnreachable', nodeId: 1 });
+    ring.runFor(gapMs);
+    ring.step(1, { type: 'peerUnreachable', nodeId: 2 });
+    const members = (node: number) => ring.cores.get(node)!.snapshot().members;
+    const operational = (node: number) => ring.cores.get(node)!.snapshot().state === 'operational';
+    const excluded = () => [1, 2].find((node) => !members(3).includes(node))!;
+    // The first moment node 3 runs a ring of two and the excluded node its ring of one, before the excluded node's
+    // MERGE_DETECT (merge_timeout later): votequorum and CPG multicast on every configuration change.
+    assert.ok(
+      ring.runUntilTrue(
+        () => operational(3) && members(3).length === 2 && operational(excluded()) && members(excluded()).length === 1,
+        THREE_NODE_TIMINGS.consensusMs,
+      ),
+    );
+    const ringOf3 = ring.cores.get(3)!.snapshot().ringId;
+    ring.step(excluded(), { type: 'multicast', payload: new TextEncoder().encode('quorum') });
+    ring.runFor(2 * (THREE_NODE_TIMINGS.tokenMs + THREE_NODE_TIMINGS.consensusMs));
+    assert.deepEqual(ring.cores.get(3)!.snapshot().ringId, ringOf3, 'node 3 did not re-form');
+    assert.ok(
+      ring.logs(3).some((line) => /Node [12] cannot reach node [12] on any link/.test(line)),
+      'node 3 names the broken pair',
+    );
+  });
+}
