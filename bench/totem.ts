@@ -13,6 +13,7 @@ import { loadavg } from 'node:os';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
+import { describeAudit, MESSAGE_NUMBER_BYTES, numbered, PhaseAudit, type ReceiverAudit } from './phase-audit.ts';
 import {
   benchSystemExtra,
   contextSwitches,
@@ -30,6 +31,13 @@ const SIZES = [
 ];
 const ROUND_TRIPS = 2000;
 const PHASE_TIMEOUT_MS = 60_000;
+/**
+ * A phase ends early once every node still short of messages saw a configuration change and nothing was delivered
+ * for this long: its gap is virtual synchrony's (the messages went to a configuration without it), not a delay.
+ */
+const SETTLED_GAP_MS = 5_000;
+/** Longest wait for every group to see all three members before the first phase. */
+const JOIN_TIMEOUT_MS = 10_000;
 
 /** `read(pid)`, or NaN when it cannot be read (the daemon is gone). */
 function orNaN(read: (pid: number) => number, pid: number | undefined): number {
@@ -52,6 +60,8 @@ const cluster = await LocalCluster.start({
   links: 2,
   firstHost: 221,
   basePort: 45405,
+  // /metrics: the drops and retransmissions of each phase (./phase-audit.ts).
+  httpBasePort: 45480,
   systemExtra: benchSystemExtra('no'),
   ...(process.env.BENCH_DIR ? { dir: process.env.BENCH_DIR } : {}),
 });
@@ -59,6 +69,12 @@ try {
   await cluster.waitForQuorateMembership(3);
   const clients = await Promise.all([1, 2, 3].map((id) => cluster.client(id)));
   const groups = await Promise.all(clients.map((c) => c.cpgJoin('bench-totem')));
+  const audit = await PhaseAudit.attach(
+    clients,
+    groups,
+    cluster.nodes.map((n) => n.httpUrl!),
+  );
+  await audit.waitForFullGroups(JOIN_TIMEOUT_MS);
   const rows: {
     label: string;
     msgsPerS: number;
@@ -70,14 +86,12 @@ try {
     /** This process's run-queue wait and CPU, all threads / the main thread. */
     clientWaitUs: number[];
     clientCpuUs: number[];
+    /** Per receiving node: delivered, configuration changes, drops (./phase-audit.ts). */
+    audits: ReceiverAudit[];
   }[] = [];
   const pids = cluster.nodes.map((n) => n.process?.pid);
   for (const size of SIZES) {
     let delivered = 0;
-    // Every member delivers every message; the phase's CPU is read once all of them did.
-    const deliveredBy = [0, 0, 0];
-    const counters = groups.map((_, i) => () => deliveredBy[i]!++);
-    for (const [i, g] of groups.entries()) g.on('message', counters[i]!);
     const cpuBefore = pids.map((pid) => orNaN(processCpuSeconds, pid));
     const switchesBefore = pids.map((pid) => orNaN(contextSwitches, pid));
     const waitBefore = pids.map((pid) => orNaN(runQueueWaitSeconds, pid));
@@ -91,10 +105,20 @@ try {
       delivered++;
     };
     groups[1]!.on('message', onMessage);
-    const payload = Buffer.alloc(size.bytes, 0x5a);
-    await sendMany(groups[0]!, payload, size.messages);
+    const payload = Buffer.alloc(Math.max(size.bytes, MESSAGE_NUMBER_BYTES), 0x5a);
+    await audit.start();
+    await sendMany(groups[0]!, (i) => numbered(payload, i), size.messages);
+    // Every member delivers every message (or sees a configuration change); the phase's CPU is read then.
     const deadline = Date.now() + PHASE_TIMEOUT_MS;
-    while (deliveredBy.some((d) => d < size.messages) && Date.now() < deadline) {
+    let progressAt = Date.now();
+    let before = audit.delivered();
+    for (;;) {
+      const counts = audit.delivered();
+      const short = counts.flatMap((d, i) => (d < size.messages ? [i] : []));
+      if (counts.some((d, i) => d !== before[i])) progressAt = Date.now();
+      before = counts;
+      const settled = short.every((i) => audit.sawChange(i)) && Date.now() - progressAt > SETTLED_GAP_MS;
+      if (short.length === 0 || settled || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     // Daemon CPU per agreed message (user + system): unlike msgs/s, hardly moved by other load on the machine.
@@ -110,7 +134,7 @@ try {
       Number(((orNaN(contextSwitches, pid) - switchesBefore[i]!) / size.messages).toFixed(3)),
     );
     groups[1]!.off('message', onMessage);
-    for (const [i, g] of groups.entries()) g.off('message', counters[i]!);
+    const audits = await audit.finish(size.messages);
     const seconds = Math.max(1e-6, (last - first) / 1000);
     const msgsPerS = Math.round((delivered - 1) / seconds);
     rows.push({
@@ -123,6 +147,7 @@ try {
       waitUs,
       clientWaitUs,
       clientCpuUs,
+      audits,
     });
     // Each phase as it ends, so a run the machine's load breaks still shows what it measured.
     // (epoch ms of the phase: `bench/token-trace-report.ts` takes them to summarise the phase's token hops)
@@ -134,6 +159,7 @@ try {
         `${clientWaitUs.join(' ')} / ${clientCpuUs.join(' ')}, ` +
         `load ${loadavg()[0]!.toFixed(2)}`,
     );
+    for (const line of describeAudit(size.label, audits)) console.error(line);
   }
   const samples: number[] = [];
   const own = groups[0]!;
@@ -171,6 +197,13 @@ try {
         r.clientCpuUs.join(' / '),
     );
   }
+  console.log('size    node delivered  configuration changes (Totem ring, CPG confchg)  | counters that moved');
+  for (const r of rows) for (const line of describeAudit(r.label, r.audits)) console.log(line);
+  const bugs = rows.flatMap((r) =>
+    r.audits.filter((a) => a.bug !== null).map((a) => `${r.label} n${a.node}: ${a.bug}`),
+  );
+  for (const bug of bugs) console.log(`*** BUG: ${bug} ***`);
+  if (bugs.length > 0) process.exitCode = 1;
   const p50 = Math.round(percentile(samples, 50));
   const p99 = Math.round(percentile(samples, 99));
   console.log(`self-delivery latency (64 B scale, ${ROUND_TRIPS} round trips): p50 ${p50} µs, p99 ${p99} µs`);
@@ -187,6 +220,8 @@ try {
       client_wait_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.clientWaitUs])),
       client_cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.clientCpuUs])),
       mb_per_s_64k: Number(rows[2]!.mbPerS.toFixed(1)),
+      receivers: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.audits])),
+      bugs,
       latency_p50_us: p50,
       latency_p99_us: p99,
       corosync_msgs_per_s_64: 38600,
