@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canonicalAddress } from '../../src/crypto/address.ts';
-import { COUNTER_STEPS_PER_MS, PacketCrypto } from '../../src/crypto/packet-crypto.ts';
+import { COUNTER_STEPS_PER_MS, LINK_LAG_PACKETS_MAX, PacketCrypto } from '../../src/crypto/packet-crypto.ts';
 import { ENCRYPTED_OVERHEAD_BYTES, SESSION_OFFSET } from '../../src/crypto/packet-format.ts';
 import { REPLAY_WINDOW_PACKETS } from '../../src/crypto/replay-window.ts';
 import { makeCrypto, TEST_NODELIST, testAuthkey } from './helpers.ts';
@@ -105,6 +105,46 @@ describe('PacketCrypto aes256', () => {
     for (let index = 0; index < REPLAY_WINDOW_PACKETS; index++) b.open(after.seal(frame('fill')), FROM_1);
     expectReject(b.open(oldPackets[1]!, FROM_1), 'replayed');
     expectReject(b.open(oldPackets[0]!, FROM_1), 'replayed');
+  });
+
+  test('one link may trail another by more than a window: each link has its own replay window', () => {
+    // A token turn: the sender's data on link 0, then its token on both links; the receiver reads link 1 first.
+    const a = makeCrypto(1);
+    const data = Array.from({ length: 2 * REPLAY_WINDOW_PACKETS }, (_, index) => a.seal(frame(`d${index}`)));
+    const tokenOnLink0 = a.seal(frame('token'));
+    const tokenOnLink1 = a.seal(frame('token'));
+    const b = makeCrypto(2);
+    expectFrame(b.open(tokenOnLink1, FROM_1, 1, 1), 'token');
+    for (const [index, datagram] of data.entries()) expectFrame(b.open(datagram, FROM_1, 1, 0), `d${index}`);
+    expectFrame(b.open(tokenOnLink0, FROM_1, 1, 0), 'token');
+    assert.equal(b.stats().rejected.replayed, 0);
+    // One window for both links (the link-1 token read as if on link 0) lost every datagram a window behind it.
+    const shared = makeCrypto(2);
+    expectFrame(shared.open(tokenOnLink1, FROM_1, 1, 0), 'token');
+    for (const datagram of data) shared.open(datagram, FROM_1, 1, 0);
+    assert.equal(shared.stats().rejected.replayed, REPLAY_WINDOW_PACKETS + 2);
+  });
+
+  test('a replay is rejected on the link it came on; the same datagram on another link opens once', () => {
+    const a = makeCrypto(1);
+    const b = makeCrypto(2);
+    const sealed = a.seal(frame('x'));
+    expectFrame(b.open(sealed, FROM_1, 1, 0), 'x');
+    expectReject(b.open(sealed, FROM_1, 1, 0), 'replayed');
+    // The transport core then drops its frames: each names the link it was sent on (link_mismatch).
+    expectFrame(b.open(sealed, FROM_1, 1, 1), 'x');
+    expectReject(b.open(sealed, FROM_1, 1, 1), 'replayed');
+  });
+
+  test("a link's empty window does not take packets far below the sender's newest (an old session's)", () => {
+    let wallMs = 1_700_000_000_000;
+    const before = makeCrypto(1, { wallClockMs: () => wallMs });
+    const captured = before.seal(frame('old'));
+    wallMs += Math.ceil(LINK_LAG_PACKETS_MAX / COUNTER_STEPS_PER_MS) + 1;
+    const after = makeCrypto(1, { wallClockMs: () => wallMs });
+    const b = makeCrypto(2);
+    expectFrame(b.open(after.seal(frame('new')), FROM_1, 1, 0), 'new');
+    expectReject(b.open(captured, FROM_1, 1, 1), 'replayed');
   });
 
   test('two sessions started in the same millisecond use different keys (no nonce reuse)', () => {
