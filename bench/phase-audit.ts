@@ -101,6 +101,8 @@ export function numbered(payload: Buffer, number: number): Buffer {
 
 /** Watches the nodes' clients and groups (node i+1 ↔ index i); `start()` and `finish()` bracket each phase. */
 export class PhaseAudit {
+  /** The joined groups, by node index. */
+  groups: CpgGroup[] = [];
   /** The current phase's receivers; null between phases (other traffic is not audited). */
   private receivers: Receiver[] | null = null;
   /** Members in each group's latest confchg. */
@@ -111,8 +113,11 @@ export class PhaseAudit {
     this.groupSizes = new Array(httpUrls.length).fill(0);
   }
 
-  /** Subscribes to every client's Totem configuration changes and every group's messages and confchgs. */
-  static async attach(clients: CorolinkClient[], groups: CpgGroup[], httpUrls: string[]): Promise<PhaseAudit> {
+  /**
+   * Joins group `name` on every client and watches its messages and confchgs (listeners attached as each join
+   * resolves: a group's first events are held only until then) and every client's Totem configuration changes.
+   */
+  static async join(clients: CorolinkClient[], name: string, httpUrls: string[]): Promise<PhaseAudit> {
     const audit = new PhaseAudit(httpUrls);
     await Promise.all(
       clients.map((client, i) =>
@@ -122,14 +127,18 @@ export class PhaseAudit {
         }),
       ),
     );
-    for (const [i, group] of groups.entries()) {
-      group.on('message', (message: CpgMessage) => audit.receivers?.[i]?.record(message.data));
-      group.on('confchg', (change) => {
-        audit.groupSizes[i] = change.members.length;
-        const receiver = audit.receivers?.[i];
-        receiver?.confchgs.push(`${describeConfchg(change)} ${receiver.position}`);
-      });
-    }
+    audit.groups = await Promise.all(
+      clients.map(async (client, i) => {
+        const group = await client.cpgJoin(name);
+        group.on('message', (message: CpgMessage) => audit.receivers?.[i]?.record(message.data));
+        group.on('confchg', (change) => {
+          audit.groupSizes[i] = change.members.length;
+          const receiver = audit.receivers?.[i];
+          receiver?.confchgs.push(`${describeConfchg(change)} ${receiver.position}`);
+        });
+        return group;
+      }),
+    );
     return audit;
   }
 

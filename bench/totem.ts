@@ -68,12 +68,12 @@ const cluster = await LocalCluster.start({
 try {
   await cluster.waitForQuorateMembership(3);
   const clients = await Promise.all([1, 2, 3].map((id) => cluster.client(id)));
-  const groups = await Promise.all(clients.map((c) => c.cpgJoin('bench-totem')));
-  const audit = await PhaseAudit.attach(
+  const audit = await PhaseAudit.join(
     clients,
-    groups,
+    'bench-totem',
     cluster.nodes.map((n) => n.httpUrl!),
   );
+  const groups = audit.groups;
   await audit.waitForFullGroups(JOIN_TIMEOUT_MS);
   const rows: {
     label: string;
