@@ -215,10 +215,10 @@ export class PacketCrypto {
   /**
    * Checks and unwraps one received datagram from `sourceAddress` (its IP). `expectedSender`, when given, is the
    * node the datagram must come from (the driver knows it from the source address:port on the link; 0 = none):
-   * anything else is rejected before it can touch the replay window. `link`: the link it came on (its replay
-   * window). Never throws.
+   * anything else is rejected before it can touch the replay window; undefined = no check. `link`: the link it
+   * came on (whose replay window it goes through). Never throws on any datagram.
    */
-  open(datagram: Uint8Array, sourceAddress: string, expectedSender?: number, link = 0): OpenResult {
+  open(datagram: Uint8Array, sourceAddress: string, expectedSender: number | undefined, link: number): OpenResult {
     assert(Number.isInteger(link) && link >= 0 && link <= LINK_NUMBER_MAX, 'crypto: a datagram came on a valid link');
     const result = this.openUnchecked(datagram, sourceAddress, expectedSender, link);
     if (result.ok) this.counters.opened++;
