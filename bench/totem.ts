@@ -5,6 +5,7 @@
  * Throughput: node 1 sends as fast as the client library's flow control lets (./cpg-send.ts); msgs/s counted at node 2 from its first to its last delivery. Latency: node 1 multicasts one
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
  * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
+ * `BENCH_TOTEM=max_messages=100,window_size=300` adds totem {} keys; `BENCH_SIZES=64KiB` runs only those phases.
  * Per phase and message: each daemon's CPU, context switches and run-queue wait; this process's (the clients', at
  * the normal scheduler) run-queue wait and CPU, all threads and the main thread.
  * Prints a table, then one JSON line of the headline figures.
@@ -24,11 +25,21 @@ import {
 } from './sched.ts';
 import { percentile } from './stats.ts';
 
-const SIZES = [
+const ALL_SIZES = [
   { label: '64 B', bytes: 64, messages: 30_000 },
   { label: '1 KiB', bytes: 1024, messages: 20_000 },
   { label: '64 KiB', bytes: 64 * 1024, messages: 1_000 },
 ];
+const SIZES = ALL_SIZES.filter(
+  (size) => process.env.BENCH_SIZES?.split(',').includes(size.label.replace(' ', '')) ?? true,
+);
+/** `BENCH_TOTEM`: `key=value,…` → totem {} keys. */
+const TOTEM_EXTRA = Object.fromEntries(
+  (process.env.BENCH_TOTEM ?? '')
+    .split(',')
+    .filter((pair) => pair !== '')
+    .map((pair) => pair.split('=') as [string, string]),
+);
 const ROUND_TRIPS = 2000;
 const PHASE_TIMEOUT_MS = 60_000;
 /**
@@ -63,6 +74,7 @@ const cluster = await LocalCluster.start({
   // /metrics: the drops and retransmissions of each phase (./phase-audit.ts).
   httpBasePort: 45480,
   systemExtra: benchSystemExtra('no'),
+  totemExtra: TOTEM_EXTRA,
   ...(process.env.BENCH_DIR ? { dir: process.env.BENCH_DIR } : {}),
 });
 try {
@@ -204,22 +216,27 @@ try {
   );
   for (const bug of bugs) console.log(`*** BUG: ${bug} ***`);
   if (bugs.length > 0) process.exitCode = 1;
+  const row = (label: string) => rows.find((r) => r.label === label);
+  const mbPerS = (label: string) => {
+    const found = row(label);
+    return found === undefined ? undefined : Number(found.mbPerS.toFixed(1));
+  };
   const p50 = Math.round(percentile(samples, 50));
   const p99 = Math.round(percentile(samples, 99));
   console.log(`self-delivery latency (64 B scale, ${ROUND_TRIPS} round trips): p50 ${p50} µs, p99 ${p99} µs`);
   console.log(
     JSON.stringify({
       policy: daemonPolicies(pids),
-      msgs_per_s_64: rows[0]!.msgsPerS,
-      msgs_per_s_1k: rows[1]!.msgsPerS,
-      mb_per_s_1k: Number(rows[1]!.mbPerS.toFixed(1)),
-      msgs_per_s_64k: rows[2]!.msgsPerS,
+      msgs_per_s_64: row('64 B')?.msgsPerS,
+      msgs_per_s_1k: row('1 KiB')?.msgsPerS,
+      mb_per_s_1k: mbPerS('1 KiB'),
+      msgs_per_s_64k: row('64 KiB')?.msgsPerS,
       cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.cpuUs])),
       switches_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.switches])),
       run_queue_wait_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.waitUs])),
       client_wait_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.clientWaitUs])),
       client_cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.clientCpuUs])),
-      mb_per_s_64k: Number(rows[2]!.mbPerS.toFixed(1)),
+      mb_per_s_64k: mbPerS('64 KiB'),
       receivers: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.audits])),
       bugs,
       latency_p50_us: p50,
