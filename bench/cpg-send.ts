@@ -5,16 +5,19 @@
 import { once } from 'node:events';
 import type { CpgGroup } from '../src/client/cpg-group.ts';
 
-/** Sends `payload` `count` times (or until `stopAt`, performance.now() ms); resolves with the number queued. */
+/**
+ * Sends `payload` `count` times (or until `stopAt`, performance.now() ms); resolves with the number queued.
+ * A function gives the payload of the i-th send (`group.send` copies it at once).
+ */
 export async function sendMany(
   group: CpgGroup,
-  payload: Uint8Array,
+  payload: Uint8Array | ((index: number) => Uint8Array),
   count: number,
   stopAt = Infinity,
 ): Promise<number> {
   const sends: Promise<void>[] = [];
   while (sends.length < count && performance.now() < stopAt) {
-    sends.push(group.send(payload));
+    sends.push(group.send(typeof payload === 'function' ? payload(sends.length) : payload));
     if (!group.writable) await once(group, 'drain');
   }
   await Promise.all(sends);

@@ -5,6 +5,7 @@
  * Throughput: node 1 sends as fast as the client library's flow control lets (./cpg-send.ts); msgs/s counted at node 2 from its first to its last delivery. Latency: node 1 multicasts one
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
  * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
+ * `BENCH_TOTEM=max_messages=100,window_size=300` adds totem {} keys; `BENCH_SIZES=64KiB` runs only those phases.
  * Per phase and message: each daemon's CPU, context switches and run-queue wait; this process's (the clients', at
  * the normal scheduler) run-queue wait and CPU, all threads and the main thread.
  * Prints a table, then one JSON line of the headline figures.
@@ -13,6 +14,7 @@ import { loadavg } from 'node:os';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
+import { describeAudit, MESSAGE_NUMBER_BYTES, numbered, PhaseAudit, type ReceiverAudit } from './phase-audit.ts';
 import {
   benchSystemExtra,
   contextSwitches,
@@ -23,13 +25,30 @@ import {
 } from './sched.ts';
 import { percentile } from './stats.ts';
 
-const SIZES = [
+const ALL_SIZES = [
   { label: '64 B', bytes: 64, messages: 30_000 },
   { label: '1 KiB', bytes: 1024, messages: 20_000 },
   { label: '64 KiB', bytes: 64 * 1024, messages: 1_000 },
 ];
+const SIZES = ALL_SIZES.filter(
+  (size) => process.env.BENCH_SIZES?.split(',').includes(size.label.replace(' ', '')) ?? true,
+);
+/** `BENCH_TOTEM`: `key=value,…` → totem {} keys. */
+const TOTEM_EXTRA = Object.fromEntries(
+  (process.env.BENCH_TOTEM ?? '')
+    .split(',')
+    .filter((pair) => pair !== '')
+    .map((pair) => pair.split('=') as [string, string]),
+);
 const ROUND_TRIPS = 2000;
 const PHASE_TIMEOUT_MS = 60_000;
+/**
+ * A phase ends early once every node still short of messages saw a configuration change and nothing was delivered
+ * for this long: its gap is virtual synchrony's (the messages went to a configuration without it), not a delay.
+ */
+const SETTLED_GAP_MS = 5_000;
+/** Longest wait for every group to see all three members before the first phase. */
+const JOIN_TIMEOUT_MS = 10_000;
 
 /** `read(pid)`, or NaN when it cannot be read (the daemon is gone). */
 function orNaN(read: (pid: number) => number, pid: number | undefined): number {
@@ -52,13 +71,22 @@ const cluster = await LocalCluster.start({
   links: 2,
   firstHost: 221,
   basePort: 45405,
+  // /metrics: the drops and retransmissions of each phase (./phase-audit.ts).
+  httpBasePort: 45480,
   systemExtra: benchSystemExtra('no'),
+  totemExtra: TOTEM_EXTRA,
   ...(process.env.BENCH_DIR ? { dir: process.env.BENCH_DIR } : {}),
 });
 try {
   await cluster.waitForQuorateMembership(3);
   const clients = await Promise.all([1, 2, 3].map((id) => cluster.client(id)));
-  const groups = await Promise.all(clients.map((c) => c.cpgJoin('bench-totem')));
+  const audit = await PhaseAudit.join(
+    clients,
+    'bench-totem',
+    cluster.nodes.map((n) => n.httpUrl!),
+  );
+  const groups = audit.groups;
+  await audit.waitForFullGroups(JOIN_TIMEOUT_MS);
   const rows: {
     label: string;
     msgsPerS: number;
@@ -70,14 +98,12 @@ try {
     /** This process's run-queue wait and CPU, all threads / the main thread. */
     clientWaitUs: number[];
     clientCpuUs: number[];
+    /** Per receiving node: delivered, configuration changes, drops (./phase-audit.ts). */
+    audits: ReceiverAudit[];
   }[] = [];
   const pids = cluster.nodes.map((n) => n.process?.pid);
   for (const size of SIZES) {
     let delivered = 0;
-    // Every member delivers every message; the phase's CPU is read once all of them did.
-    const deliveredBy = [0, 0, 0];
-    const counters = groups.map((_, i) => () => deliveredBy[i]!++);
-    for (const [i, g] of groups.entries()) g.on('message', counters[i]!);
     const cpuBefore = pids.map((pid) => orNaN(processCpuSeconds, pid));
     const switchesBefore = pids.map((pid) => orNaN(contextSwitches, pid));
     const waitBefore = pids.map((pid) => orNaN(runQueueWaitSeconds, pid));
@@ -91,10 +117,20 @@ try {
       delivered++;
     };
     groups[1]!.on('message', onMessage);
-    const payload = Buffer.alloc(size.bytes, 0x5a);
-    await sendMany(groups[0]!, payload, size.messages);
+    const payload = Buffer.alloc(Math.max(size.bytes, MESSAGE_NUMBER_BYTES), 0x5a);
+    await audit.start();
+    await sendMany(groups[0]!, (i) => numbered(payload, i), size.messages);
+    // Every member delivers every message (or sees a configuration change); the phase's CPU is read then.
     const deadline = Date.now() + PHASE_TIMEOUT_MS;
-    while (deliveredBy.some((d) => d < size.messages) && Date.now() < deadline) {
+    let progressAt = Date.now();
+    let before = audit.delivered();
+    for (;;) {
+      const counts = audit.delivered();
+      const short = counts.flatMap((d, i) => (d < size.messages ? [i] : []));
+      if (counts.some((d, i) => d !== before[i])) progressAt = Date.now();
+      before = counts;
+      const settled = short.every((i) => audit.sawChange(i)) && Date.now() - progressAt > SETTLED_GAP_MS;
+      if (short.length === 0 || settled || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     // Daemon CPU per agreed message (user + system): unlike msgs/s, hardly moved by other load on the machine.
@@ -110,7 +146,7 @@ try {
       Number(((orNaN(contextSwitches, pid) - switchesBefore[i]!) / size.messages).toFixed(3)),
     );
     groups[1]!.off('message', onMessage);
-    for (const [i, g] of groups.entries()) g.off('message', counters[i]!);
+    const audits = await audit.finish(size.messages);
     const seconds = Math.max(1e-6, (last - first) / 1000);
     const msgsPerS = Math.round((delivered - 1) / seconds);
     rows.push({
@@ -123,6 +159,7 @@ try {
       waitUs,
       clientWaitUs,
       clientCpuUs,
+      audits,
     });
     // Each phase as it ends, so a run the machine's load breaks still shows what it measured.
     // (epoch ms of the phase: `bench/token-trace-report.ts` takes them to summarise the phase's token hops)
@@ -134,6 +171,7 @@ try {
         `${clientWaitUs.join(' ')} / ${clientCpuUs.join(' ')}, ` +
         `load ${loadavg()[0]!.toFixed(2)}`,
     );
+    for (const line of describeAudit(size.label, audits)) console.error(line);
   }
   const samples: number[] = [];
   const own = groups[0]!;
@@ -171,22 +209,36 @@ try {
         r.clientCpuUs.join(' / '),
     );
   }
+  console.log('size    node delivered  configuration changes (Totem ring, CPG confchg)  | counters that moved');
+  for (const r of rows) for (const line of describeAudit(r.label, r.audits)) console.log(line);
+  const bugs = rows.flatMap((r) =>
+    r.audits.filter((a) => a.bug !== null).map((a) => `${r.label} n${a.node}: ${a.bug}`),
+  );
+  for (const bug of bugs) console.log(`*** BUG: ${bug} ***`);
+  if (bugs.length > 0) process.exitCode = 1;
+  const row = (label: string) => rows.find((r) => r.label === label);
+  const mbPerS = (label: string) => {
+    const found = row(label);
+    return found === undefined ? undefined : Number(found.mbPerS.toFixed(1));
+  };
   const p50 = Math.round(percentile(samples, 50));
   const p99 = Math.round(percentile(samples, 99));
   console.log(`self-delivery latency (64 B scale, ${ROUND_TRIPS} round trips): p50 ${p50} µs, p99 ${p99} µs`);
   console.log(
     JSON.stringify({
       policy: daemonPolicies(pids),
-      msgs_per_s_64: rows[0]!.msgsPerS,
-      msgs_per_s_1k: rows[1]!.msgsPerS,
-      mb_per_s_1k: Number(rows[1]!.mbPerS.toFixed(1)),
-      msgs_per_s_64k: rows[2]!.msgsPerS,
+      msgs_per_s_64: row('64 B')?.msgsPerS,
+      msgs_per_s_1k: row('1 KiB')?.msgsPerS,
+      mb_per_s_1k: mbPerS('1 KiB'),
+      msgs_per_s_64k: row('64 KiB')?.msgsPerS,
       cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.cpuUs])),
       switches_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.switches])),
       run_queue_wait_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.waitUs])),
       client_wait_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.clientWaitUs])),
       client_cpu_us_per_msg: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.clientCpuUs])),
-      mb_per_s_64k: Number(rows[2]!.mbPerS.toFixed(1)),
+      mb_per_s_64k: mbPerS('64 KiB'),
+      receivers: Object.fromEntries(rows.map((r) => [r.label.replace(' ', ''), r.audits])),
+      bugs,
       latency_p50_us: p50,
       latency_p99_us: p99,
       corosync_msgs_per_s_64: 38600,

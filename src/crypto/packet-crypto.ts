@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { assert } from '../base/assert.ts';
+import { LINK_NUMBER_MAX, LINKS_MAX } from '../base/limits.ts';
 import { canonicalAddress } from './address.ts';
 import { assertAuthkeyLength, derivePacketKey } from './keys.ts';
 import {
@@ -23,6 +25,15 @@ import { ReplayWindow } from './replay-window.ts';
 export const COUNTER_STEPS_PER_MS = 1024;
 /** Sessions per peer whose keys stay cached (the current one and the one before a restart). */
 export const CACHED_SESSIONS_PER_PEER = 2;
+/**
+ * How far (in counter steps) a datagram on one link may trail the sender's newest datagram on any link. Each link
+ * has its own replay window, since one sender counter runs across all its links and one link can be thousands of
+ * datagrams behind another (docs/crypto.md, "Replay windows"); below this floor a datagram is `replayed` whatever its
+ * link's window says, so that an idle link's empty window cannot take a peer's old-session packets. 65,536 is far
+ * more than one link's receive buffer holds (≈ 11,000 of the smallest datagrams), and fewer than the counter steps
+ * of a restart that takes longer than 64 ms (COUNTER_STEPS_PER_MS).
+ */
+export const LINK_LAG_PACKETS_MAX = 65_536;
 
 const CIPHER = 'aes-256-gcm';
 const UINT32_RANGE = 2 ** 32;
@@ -99,15 +110,18 @@ interface SessionKey {
 }
 
 interface PeerState {
-  readonly window: ReplayWindow;
+  /** By the link the datagram came on (created at its first datagram). */
+  readonly windows: (ReplayWindow | undefined)[];
+  /** The highest counter authenticated from this peer on any link (-1: none yet). */
+  highest: number;
   /** Most recently used first. */
   readonly sessions: SessionKey[];
 }
 
 /**
  * Packet protection of one node: `seal` every outgoing frame, `open` every incoming datagram.
- * Keys per (sender, session) from HKDF over the authkey, nonce = sender id | counter, a replay window per peer,
- * and a source-address filter over the nodelist. `open` never throws on any input.
+ * Keys per (sender, session) from HKDF over the authkey, nonce = sender id | counter, a replay window per peer and
+ * link, and a source-address filter over the nodelist. `open` never throws on any input.
  */
 export class PacketCrypto {
   private readonly localNodeId: number;
@@ -201,10 +215,12 @@ export class PacketCrypto {
   /**
    * Checks and unwraps one received datagram from `sourceAddress` (its IP). `expectedSender`, when given, is the
    * node the datagram must come from (the driver knows it from the source address:port on the link; 0 = none):
-   * anything else is rejected before it can touch the replay window. Never throws.
+   * anything else is rejected before it can touch the replay window; undefined = no check. `link`: the link it
+   * came on (whose replay window it goes through). Never throws on any datagram.
    */
-  open(datagram: Uint8Array, sourceAddress: string, expectedSender?: number): OpenResult {
-    const result = this.openUnchecked(datagram, sourceAddress, expectedSender);
+  open(datagram: Uint8Array, sourceAddress: string, expectedSender: number | undefined, link: number): OpenResult {
+    assert(Number.isInteger(link) && link >= 0 && link <= LINK_NUMBER_MAX, 'crypto: a datagram came on a valid link');
+    const result = this.openUnchecked(datagram, sourceAddress, expectedSender, link);
     if (result.ok) this.counters.opened++;
     else this.counters.rejected[result.reason]++;
     if (!result.ok && result.reason === 'auth_failed') {
@@ -249,7 +265,12 @@ export class PacketCrypto {
     return out;
   }
 
-  private openUnchecked(datagram: Uint8Array, sourceAddress: string, expectedSender: number | undefined): OpenResult {
+  private openUnchecked(
+    datagram: Uint8Array,
+    sourceAddress: string,
+    expectedSender: number | undefined,
+    link: number,
+  ): OpenResult {
     const listed = this.nodesByAddress.get(sourceAddress) ?? this.nodesByAddress.get(safeCanonical(sourceAddress));
     if (listed === undefined) return { ok: false, reason: 'unlisted_ip' };
     const minimum = this.encrypt ? ENCRYPTED_OVERHEAD_BYTES : CLEAR_HEADER_BYTES;
@@ -263,7 +284,7 @@ export class PacketCrypto {
       return { ok: false, reason: 'sender_mismatch' };
     }
     if (sender === this.localNodeId) return { ok: false, reason: 'own_node' };
-    return this.encrypt ? this.openEncrypted(bytes, sender) : this.openClear(bytes, sender);
+    return this.encrypt ? this.openEncrypted(bytes, sender, link) : this.openClear(bytes, sender);
   }
 
   private openClear(bytes: Buffer, sender: number): OpenResult {
@@ -273,17 +294,22 @@ export class PacketCrypto {
     return { ok: true, frame: bytes.subarray(CLEAR_HEADER_BYTES), fromNodeId: sender };
   }
 
-  private openEncrypted(bytes: Buffer, sender: number): OpenResult {
+  private openEncrypted(bytes: Buffer, sender: number, link: number): OpenResult {
     const counter = readCounter(bytes, COUNTER_OFFSET);
     if (!Number.isSafeInteger(counter)) return { ok: false, reason: 'bad_format', fromNodeId: sender };
     const peer = this.peerState(sender);
-    if (!peer.window.check(counter)) return { ok: false, reason: 'replayed', fromNodeId: sender };
+    const window = peer.windows[link] ?? new ReplayWindow();
+    peer.windows[link] = window;
+    if (counter <= peer.highest - LINK_LAG_PACKETS_MAX || !window.check(counter)) {
+      return { ok: false, reason: 'replayed', fromNodeId: sender };
+    }
     const sessionId = bytes.subarray(SESSION_OFFSET, SESSION_OFFSET + SESSION_ID_BYTES);
     const cached = peer.sessions.find((session) => session.sessionId.equals(sessionId));
     const key = cached?.key ?? derivePacketKey(this.authkey, this.clusterName, sender, sessionId);
     const frame = this.decrypt(bytes, key, sender, counter);
     if (frame === undefined) return { ok: false, reason: 'auth_failed', fromNodeId: sender };
-    peer.window.commit(counter);
+    window.commit(counter);
+    peer.highest = Math.max(peer.highest, counter);
     rememberSession(peer, cached ?? { sessionId: Buffer.from(sessionId), key });
     return { ok: true, frame, fromNodeId: sender };
   }
@@ -307,7 +333,7 @@ export class PacketCrypto {
   private peerState(nodeId: number): PeerState {
     let peer = this.peers.get(nodeId);
     if (peer === undefined) {
-      peer = { window: new ReplayWindow(), sessions: [] };
+      peer = { windows: new Array(LINKS_MAX).fill(undefined), highest: -1, sessions: [] };
       this.peers.set(nodeId, peer);
     }
     return peer;

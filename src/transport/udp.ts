@@ -381,7 +381,8 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.receivedAt = this.clock();
     this.counters.datagramsReceived++;
     const address = decodeAddress(remote.address);
-    const opened = this.crypto.open(datagram, address, this.peers.nodeAt(link, address, remote.port) ?? NO_NODE);
+    const expectedSender = this.peers.nodeAt(link, address, remote.port) ?? NO_NODE;
+    const opened = this.crypto.open(datagram, address, expectedSender, link);
     if (!opened.ok) return;
     const frames = splitBundle(opened.frame);
     if (frames === null) {

@@ -186,7 +186,7 @@ export function runWireFuzz(seed: number, datagrams: number, sink?: FrameSink): 
     report.byKind[kind]++;
     try {
       const { bytes, source } = hostileDatagram(kind);
-      const opened = receiver.open(bytes, source);
+      const opened = receiver.open(bytes, source, undefined, 0);
       if (!opened.ok) continue;
       if (replayPool.length < REPLAY_POOL_SIZE) replayPool.push(Buffer.from(bytes));
       else replayPool[rng.int(0, REPLAY_POOL_SIZE - 1)] = Buffer.from(bytes);

@@ -37,9 +37,14 @@ const PROGRESS_EVERY = 500;
 /** PacketCrypto that can drop everything arriving from some addresses — a silent cable cut for the benchmark. */
 class CuttableCrypto extends PacketCrypto {
   readonly cutAddresses = new Set<string>();
-  override open(datagram: Uint8Array, sourceAddress: string, expectedSender?: number): OpenResult {
+  override open(
+    datagram: Uint8Array,
+    sourceAddress: string,
+    expectedSender: number | undefined,
+    link: number,
+  ): OpenResult {
     if (this.cutAddresses.has(sourceAddress)) return { ok: false, reason: 'unlisted_ip' };
-    return super.open(datagram, sourceAddress, expectedSender);
+    return super.open(datagram, sourceAddress, expectedSender, link);
   }
 }
 

@@ -3,8 +3,12 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterEach, describe, test } from 'node:test';
 import { PacketCrypto } from '../../src/crypto/packet-crypto.ts';
+import { REPLAY_WINDOW_PACKETS } from '../../src/crypto/replay-window.ts';
 import { Transport } from '../../src/transport/transport.ts';
 import { UdpTransport } from '../../src/transport/udp.ts';
+import { PendingBundle } from '../../src/transport/udp-bundle.ts';
+import { clusterIdFromName } from '../../src/wire/cluster-id.ts';
+import { encodeData } from '../../src/wire/packet.ts';
 import { testAuthkey } from '../crypto/helpers.ts';
 import { openTransport } from './open-transport.ts';
 import { FAST_PROFILE, loopbackAddress } from './peer-config.ts';
@@ -150,6 +154,65 @@ describe('UdpTransport on loopback', () => {
     const stillWorks = once(two, 'deliver', within());
     one.send(2, Buffer.from('after the storm'));
     assert.equal(Buffer.from((await stillWorks)[1]).toString(), 'after the storm');
+  });
+
+  test('datagrams read on one link long after newer ones on the other are not taken for replays', async () => {
+    // Node 1 is played by raw sockets on its two addresses and ports: its data on link 0, then its token on link 1
+    // (one packet counter across both); node 2 reads the token first, then the data, a window and more behind it.
+    const all = await freePorts([1, 2].flatMap((nodeId) => LINKS.map((link) => loopbackAddress(nodeId, link))));
+    const endpointsOf = (nodeId: number) =>
+      LINKS.map((link) => ({ link, address: loopbackAddress(nodeId, link), port: all[(nodeId - 1) * 2 + link]! }));
+    const two = await openTransport({
+      cluster: CLUSTER,
+      nodeId: 2,
+      links: LINKS.map((link) => ({ link, priority: 10 - link, mtu: ETHERNET_FRAME_MTU, ...FAST_PROFILE })),
+      endpointsOf,
+      listed: [1, 2].flatMap((id) => endpointsOf(id).map(({ address }) => ({ nodeId: id, address }))),
+    });
+    opened.push(two);
+    const raw = await Promise.all(
+      endpointsOf(1).map(async ({ address, port }) => {
+        const socket = createSocket('udp4');
+        sockets.push(socket);
+        socket.bind(port, address);
+        await once(socket, 'listening', within());
+        return socket;
+      }),
+    );
+    const crypto = new PacketCrypto({
+      localNodeId: 1,
+      clusterName: CLUSTER,
+      cipher: 'aes256',
+      authkey: testAuthkey(),
+      nodelist: [],
+    });
+    const header = {
+      clusterId: clusterIdFromName(CLUSTER),
+      sourceNodeId: 1,
+      incarnation: 7,
+      link: 0,
+      seq: 0,
+      flags: 0,
+    };
+    const sealed = (link: number, seq: number) => {
+      const bundle = new PendingBundle(link, 2);
+      bundle.add(encodeData({ ...header, link, seq }, Buffer.from(`m${seq}`)));
+      return crypto.seal(bundle.take());
+    };
+    const data = Array.from({ length: 2 * REPLAY_WINDOW_PACKETS }, (_, index) => sealed(0, index + 1));
+    const token = sealed(1, data.length + 1);
+    const [link0, link1] = endpointsOf(2);
+    const tokenDelivered = once(two, 'deliver', within());
+    raw[1]!.send(token, link1!.port, link1!.address);
+    await tokenDelivered;
+    const delivered = collect(two, data.length);
+    for (const datagram of data) raw[0]!.send(datagram, link0!.port, link0!.address);
+    const payloads = await delivered;
+    assert.deepEqual(
+      payloads.map((payload) => payload.toString()),
+      data.map((_, index) => `m${index + 1}`),
+    );
+    assert.equal(two.snapshot().crypto.rejected.replayed, 0);
   });
 
   test('disabling link 0 reports it down and traffic continues on link 1', async () => {
