@@ -12,7 +12,8 @@ import { SimCluster } from '../src/sim/cluster.ts';
 
 const NODES = [1, 2, 3];
 const SETTLE_MS = 3_000;
-const CUT_AFTER_MS = 500;
+/** `CUT_SHIFT_MS=x` pulls the cable x ms later: the cut's phase against the heartbeat grid sets what it costs. */
+const CUT_AFTER_MS = 500 + Number(process.env.CUT_SHIFT_MS ?? 0);
 const ROUND_TRIP_MS = 1_500;
 const POLL_MS = 0.05;
 const ROUND_TRIP_LIMIT_MS = 1_000;

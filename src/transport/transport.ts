@@ -9,7 +9,10 @@
  *
  * Where corolink deliberately differs:
  * - urgent (control) messages go on EVERY up link whatever the link mode, deduplicated by the receiver, so a
- *   single link cut never loses a Totem token (knet: passive mode uses one link for everything);
+ *   single link cut never loses a Totem token (knet: passive mode uses one link for everything). Measured
+ *   2026-12-04: the token on the passive data link only (recovered by the cover below) saves ≈ 21 % of the
+ *   datagrams, but a cut then costs up to one missed pong (≤ 20.5 ms in the simulator, against ≤ 1 ms) and a lossy
+ *   data link loses tokens (docs/transport.md § Control traffic on every link);
  * - passive mode has a fail-back hold-down (failbackHoldMs) before traffic returns to a recovered better link;
  * - frames recently sent on a link that fails are re-sent at once on the replacement link (recent-frames.ts);
  * - passive mode: a data link that missed one pong is covered by the best other link until a pong comes (its
