@@ -108,7 +108,7 @@ function cryptoVariants(bytes: number): Variants {
     const sealed = Array.from({ length: CRYPTO_OPS + WARMUP_OPS }, () => sender.seal(frame));
     let next = 0;
     return cpuPerOp(CRYPTO_OPS, () => {
-      if (!receiver.open(sealed[next++]!, '127.0.10.1', 1).ok) throw new Error('bench:seal: open failed');
+      if (!receiver.open(sealed[next++]!, '127.0.10.1', 1, 0).ok) throw new Error('bench:seal: open failed');
     });
   };
   const variants: Variants = {

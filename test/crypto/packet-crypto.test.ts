@@ -48,7 +48,7 @@ describe('PacketCrypto aes256', () => {
     for (const hex of expected) {
       const sealed = sealer.seal(frame(text));
       assert.equal(sealed.toString('hex'), hex);
-      expectFrame(opener.open(Buffer.from(hex, 'hex'), FROM_1, 1), text);
+      expectFrame(opener.open(Buffer.from(hex, 'hex'), FROM_1, 1, 0), text);
     }
   });
 
