@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { processCpuSeconds } from '../src/lab/netns-lab.ts';
+import { mainThreadCpuSeconds, processCpuSeconds } from '../src/lab/netns-lab.ts';
 
 /** The idle window: 30 s, as the issue's and Corosync's comparison figures. */
 export const IDLE_WINDOW_MS = Number(process.env.BENCH_IDLE_MS ?? 30_000);
@@ -18,6 +18,8 @@ export interface IdleCpu {
   perDaemonS: number[];
   /** Mean of perDaemonS. */
   meanS: number;
+  /** CPU seconds of the daemons' main threads (the event loop), mean over the daemons; the rest is V8's helpers. */
+  mainThreadS: number;
   /** Main-thread wake-ups (voluntary context switches) per second, mean over the daemons. */
   wakeupsPerS: number;
   /** UDP datagrams sent / received per second by each daemon's host, mean over the daemons. */
@@ -46,7 +48,12 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.le
 
 /** CPU seconds each of `pids` uses over IDLE_WINDOW_MS. */
 export async function idleCpu(pids: number[]): Promise<IdleCpu> {
-  const before = pids.map((pid) => ({ cpu: processCpuSeconds(pid), wakeups: wakeups(pid), udp: udpDatagrams(pid) }));
+  const before = pids.map((pid) => ({
+    cpu: processCpuSeconds(pid),
+    mainThread: mainThreadCpuSeconds(pid),
+    wakeups: wakeups(pid),
+    udp: udpDatagrams(pid),
+  }));
   await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
   const windowS = IDLE_WINDOW_MS / 1000;
   const perDaemonS = pids.map((pid, i) => processCpuSeconds(pid) - before[i]!.cpu);
@@ -55,6 +62,7 @@ export async function idleCpu(pids: number[]): Promise<IdleCpu> {
   return {
     perDaemonS,
     meanS: mean(perDaemonS),
+    mainThreadS: mean(pids.map((pid, i) => mainThreadCpuSeconds(pid) - before[i]!.mainThread)),
     wakeupsPerS: perS(wakeups, (i) => before[i]!.wakeups),
     udpOutPerS: perS(
       (pid) => udpDatagrams(pid)[0],

@@ -76,6 +76,7 @@ interface EngineSummary {
   minS: number;
   maxS: number;
   pctOfCore: number;
+  mainThreadS: number;
   wakeupsPerS: number;
   udpOutPerS: number;
   udpInPerS: number;
@@ -87,9 +88,9 @@ console.log(
 );
 console.log('');
 console.log(
-  '| engine | CPU s per daemon | % of one core | main-thread wake-ups/s | UDP datagrams out / in per s | load average (1 min) at the end of each run |',
+  '| engine | CPU s per daemon | % of one core | of it, main thread (s) | main-thread wake-ups/s | UDP datagrams out / in per s | load average (1 min) at the end of each run |',
 );
-console.log('|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|');
 for (const name of engines) {
   const perDaemon = samples[name].flatMap((s) => s.perDaemonS);
   const cpuS = median(samples[name].map((s) => s.meanS));
@@ -98,6 +99,7 @@ for (const name of engines) {
     minS: Number(Math.min(...perDaemon).toFixed(3)),
     maxS: Number(Math.max(...perDaemon).toFixed(3)),
     pctOfCore: Number(((100 * cpuS) / windowS).toFixed(2)),
+    mainThreadS: Number(median(samples[name].map((s) => s.mainThreadS)).toFixed(3)),
     wakeupsPerS: Number(median(samples[name].map((s) => s.wakeupsPerS)).toFixed(1)),
     udpOutPerS: Number(median(samples[name].map((s) => s.udpOutPerS)).toFixed(1)),
     udpInPerS: Number(median(samples[name].map((s) => s.udpInPerS)).toFixed(1)),
@@ -105,7 +107,7 @@ for (const name of engines) {
   };
   const s = summary[name]!;
   console.log(
-    `| ${name} | ${s.cpuS.toFixed(2)} (${s.minS.toFixed(2)}–${s.maxS.toFixed(2)}) | ${s.pctOfCore.toFixed(2)} | ${s.wakeupsPerS} | ${s.udpOutPerS} / ${s.udpInPerS} | ${s.load1.join(', ')} |`,
+    `| ${name} | ${s.cpuS.toFixed(2)} (${s.minS.toFixed(2)}–${s.maxS.toFixed(2)}) | ${s.pctOfCore.toFixed(2)} | ${s.mainThreadS.toFixed(2)} | ${s.wakeupsPerS} | ${s.udpOutPerS} / ${s.udpInPerS} | ${s.load1.join(', ')} |`,
   );
 }
 const ratio = summary.corosync ? Number((summary.corolink!.cpuS / summary.corosync.cpuS).toFixed(2)) : null;

@@ -171,7 +171,19 @@ function killAll(pids: readonly number[]): void {
 
 /** CPU time (user + system, seconds) process `pid` has used so far, from /proc/PID/stat. */
 export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return cpuSecondsIn(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU time (user + system, seconds) of process `pid`'s main thread alone (the event loop; not V8's compiler and GC
+ * helper threads nor libuv's pool), from /proc/PID/task/PID/stat.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  return cpuSecondsIn(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function cpuSecondsIn(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }

@@ -416,6 +416,8 @@ export class TotemCore {
         for (const nodeId of map.keys()) if (!event.nodes.includes(nodeId)) map.delete(nodeId);
       }
     }
+    // A node added to the nodelist is outside the ring: the representative invites it at once.
+    if (event.nodes && this.state === 'operational' && this.mergeAt === Infinity) this.armMergeDetect(0);
     if (event.configStamp) this.setStamp(event.configStamp);
     if (event.timings) this.setTimings(event.timings);
   }
@@ -795,7 +797,7 @@ export class TotemCore {
     this.leftCleanly.clear();
     this.joinAt = Infinity;
     this.consensusAt = Infinity;
-    this.mergeAt = newRing.ringId.rep === this.me ? this.now + this.timings.mergeMs : Infinity;
+    this.armMergeDetect();
   }
 
   /** Delivers old-ring messages up to `upTo`; `skipHoles` (transitional configuration) steps over missing seqs. */
@@ -1122,9 +1124,20 @@ export class TotemCore {
     this.backlogLastVisit = 0;
   }
 
+  /**
+   * The representative's next MERGE_DETECT, due only while a configured node is outside the ring: with every node
+   * in it, the timer would wake the process every `mergeMs` to send nothing (an idle 3-node daemon: ≈ 5 empty
+   * ticks/s, docs/benchmarks.md *Idle cost*). A node that leaves makes a new ring, which arms it again.
+   */
+  private armMergeDetect(delayMs = this.timings.mergeMs): void {
+    const ring = this.installed;
+    const outsider = ring?.ringId.rep === this.me && this.options.nodes.some((id) => !ring.members.includes(id));
+    this.mergeAt = outsider ? this.now + delayMs : Infinity;
+  }
+
   private sendMergeDetect(): void {
     const installed = this.installed!;
-    this.mergeAt = this.now + this.timings.mergeMs;
+    this.armMergeDetect();
     const bytes = encodeMessage(this.mergeDetectMessage(installed.ringId));
     for (const id of this.options.nodes) if (!installed.members.includes(id)) this.send(id, bytes, true);
   }

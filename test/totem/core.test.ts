@@ -190,6 +190,22 @@ describe('Totem core: operational token handling', () => {
     assert.ok(ring.now - at <= 50);
   });
 
+  test('an idle representative with every configured node in its ring wakes only to pass the held token on', () => {
+    const ring = formedRing();
+    ring.runFor(2000);
+    const rep = ring.cores.get(1)!.snapshot().ringId!.rep;
+    let ticks = 0;
+    const step = ring.step.bind(ring);
+    ring.step = (node, event) => {
+      if (node === rep && event.type === 'tick') ticks++;
+      return step(node, event);
+    };
+    ring.runFor(5000);
+    const holdMs = THREE_NODE_TIMINGS.tokenRetransmitMs * 0.8 - 10;
+    // No MERGE_DETECT timer (mergeMs) while nobody is outside the ring: one tick per hold period.
+    assert.ok(ticks <= 5000 / holdMs + 1, `${ticks} ticks of the representative in 5 s`);
+  });
+
   test('safe delivery waits until every member has the message; agreed does not', () => {
     const ring = formedRing();
     let block = true;
