@@ -64,6 +64,8 @@ const FLIPPED_BITS_MAX = 8;
 const FRAME_PAYLOAD_BYTES_MAX = 1400;
 const BUNDLED_FRAMES_MAX = 5;
 const CORE_CLOCK_STEP_MS = 0.5;
+/** The wall clock every PacketCrypto of a fuzz run starts its counter from (2026-01-01T00:00:00Z). */
+const FUZZ_WALL_CLOCK_MS = Date.UTC(2026, 0, 1);
 const CORE_TICK_EVERY_FRAMES = 64;
 const REPORTED_EXCEPTIONS_MAX = 10;
 
@@ -163,6 +165,9 @@ export function runWireFuzz(seed: number, datagrams: number, sink?: FrameSink): 
       cipher: 'aes256',
       authkey: key,
       nodelist: TEST_NODELIST,
+      // Session ids and counters from the seed too, so a failing seed replays the same bytes.
+      wallClockMs: () => FUZZ_WALL_CLOCK_MS,
+      randomBytes: (size) => Buffer.from(randomBytes(rng, size)),
     });
   const sender = crypto(CLUSTER, testAuthkey());
   const receiver = crypto(CLUSTER, testAuthkey(), RECEIVER);
