@@ -10,18 +10,12 @@
 import type { CorolinkClient } from '../src/client/client.ts';
 import type { CpgConfchg, CpgGroup, CpgMessage } from '../src/client/cpg-group.ts';
 import type { MembershipEvent } from '../src/ipc/schema.ts';
+import { fetchMetricSamples, samplesOf, sampleValue } from '../test/metrics-samples.ts';
 
 /** Bytes of the message number at the start of each payload. */
 export const MESSAGE_NUMBER_BYTES = 4;
 /** Missing ranges listed per receiver (then how many more). */
 const MISSING_RANGES_SHOWN = 20;
-
-/** /metrics samples a phase reports when they moved: drops by reason, Totem retransmissions, links going down. */
-const WATCHED_SAMPLES = [
-  /^corolink_dropped_total\{direction="rx",reason="([^"]+)"\}/,
-  /^corolink_totem_(retransmits|token_retransmits)_total\b/,
-  /^corolink_link_(down)_total\{nodeid="(\d+)",[^}]*link="(\d+)"\}/,
-];
 
 /** What one node saw during one phase. */
 export interface ReceiverAudit {
@@ -78,18 +72,21 @@ function describeConfchg(change: CpgConfchg): string {
   return `members ${ids(change.members)} left ${ids(change.left)} joined ${ids(change.joined)}`;
 }
 
-/** The watched /metrics samples of one node, by short name (`crypto_replayed`, `retransmits`, `link_down n2 l0`). */
+/**
+ * The /metrics samples a phase reports when they moved — received datagrams dropped, by reason; Totem
+ * retransmissions; links going down — of one node, by short name (`crypto_replayed`, `retransmits`, `link_down n2 l0`).
+ */
 async function watchedCounters(httpUrl: string): Promise<Map<string, number>> {
-  const text = await (await fetch(new URL('/metrics', httpUrl))).text();
+  const samples = await fetchMetricSamples(httpUrl);
   const counters = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    for (const pattern of WATCHED_SAMPLES) {
-      const match = pattern.exec(line);
-      if (match === null) continue;
-      const name = match[3] === undefined ? match[1]! : `link_down n${match[2]} l${match[3]}`;
-      counters.set(name, Number(line.slice(line.lastIndexOf(' ') + 1)));
-    }
+  for (const { labels, value } of samplesOf(samples, 'corolink_dropped_total', { direction: 'rx' }))
+    counters.set(labels.reason!, value);
+  for (const name of ['retransmits', 'token_retransmits']) {
+    const value = sampleValue(samples, `corolink_totem_${name}_total`);
+    if (value !== undefined) counters.set(name, value);
   }
+  for (const { labels, value } of samplesOf(samples, 'corolink_link_down_total'))
+    counters.set(`link_down n${labels.nodeid} l${labels.link}`, value);
   return counters;
 }
 

@@ -21,6 +21,7 @@ import type { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgMessage } from '../../src/client/cpg-group.ts';
 import { appSocketPath } from '../../src/config/paths.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { fetchMetricSamples, sampleValue } from '../metrics-samples.ts';
 import { runCli } from './run-cli.ts';
 
 const FIRST_HOST = 211;
@@ -77,11 +78,10 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
   /** A copy of app-socket-client.mjs that every user can read, wherever the checkout is. */
   let clientScript: string;
 
-  /** The value of one sample of the node's /metrics, or undefined. */
-  async function metric(sample: string): Promise<number | undefined> {
-    const text = await (await fetch(`${cluster.node(1).httpUrl}metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+  /** Node 1's count of admin requests refused for `reason` (0 before the first). */
+  async function refusals(reason: string): Promise<number> {
+    const samples = await fetchMetricSamples(cluster.node(1).httpUrl!);
+    return sampleValue(samples, 'corolink_admin_refused_total', { reason }) ?? 0;
   }
 
   before(async () => {
@@ -156,7 +156,7 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
 
   test('admin methods and the log topic are refused there: forbidden, naming the method, counted', async () => {
     const before = (await cluster.status(1)).quorum.expected_votes;
-    const forbiddenBefore = (await metric('corolink_admin_refused_total{reason="forbidden"}')) ?? 0;
+    const forbiddenBefore = await refusals('forbidden');
     const run = await runAs(clientScript, NOBODY, app, [
       { method: 'setExpected', params: { votes: 7 } },
       { method: 'setLinkEnabled', params: { link: 0, enabled: false } },
@@ -175,7 +175,7 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
     assert.match(run.replies['5']?.error?.message ?? '', /topic "log"/);
     assert.equal(run.replies['6']?.error, undefined, 'a read still works on the same connection');
     assert.equal((await cluster.status(1)).quorum.expected_votes, before);
-    assert.equal(await metric('corolink_admin_refused_total{reason="forbidden"}'), forbiddenBefore + 5);
+    assert.equal(await refusals('forbidden'), forbiddenBefore + 5);
   });
 
   test('a member of a group listed in uidgid (a supplementary group) is admitted', async () => {
@@ -185,11 +185,11 @@ describe('the application socket', { skip: isRoot ? false : 'needs root (runs cl
   });
 
   test('a user not listed is closed unread, and the refusal is logged and counted', async () => {
-    const refusedBefore = (await metric('corolink_admin_refused_total{reason="peer_not_allowed"}')) ?? 0;
+    const refusedBefore = await refusals('peer_not_allowed');
     const run = await runAs(clientScript, UNLISTED, app, [{ method: 'status' }]);
     assert.ok(run.closed, JSON.stringify(run));
     assert.deepEqual(run.replies, {});
-    assert.equal(await metric('corolink_admin_refused_total{reason="peer_not_allowed"}'), refusedBefore + 1);
+    assert.equal(await refusals('peer_not_allowed'), refusedBefore + 1);
     assert.match(
       readFileSync(cluster.node(1).logFile, 'utf8'),
       /application socket: refused pid \d+ \(uid 1, gid 1\): not root, not the daemon's user, not in any uidgid section/,

@@ -8,6 +8,7 @@ import type { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgConfchg, CpgGroup, CpgMessage } from '../../src/client/cpg-group.ts';
 import { InvalidArgumentError } from '../../src/client/errors.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { fetchMetricSamples, sampleValue } from '../metrics-samples.ts';
 
 const FIRST_HOST = 201;
 const BASE_PORT = 38405;
@@ -18,10 +19,10 @@ const DELIVERY_WAIT_MS = 10_000;
 
 /** The node's count of safe messages Totem delivered, from its /metrics. */
 async function safeDelivered(cluster: LocalCluster, nodeid: number): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', cluster.node(nodeid).httpUrl!))).text();
-  const match = /^corolink_totem_safe_messages_delivered_total(?:\{[^}]*\})? (\d+)$/m.exec(text);
-  assert.ok(match, 'the safe-delivery counter is exported');
-  return Number(match[1]);
+  const samples = await fetchMetricSamples(cluster.node(nodeid).httpUrl!);
+  const delivered = sampleValue(samples, 'corolink_totem_safe_messages_delivered_total');
+  assert.ok(delivered !== undefined, 'the safe-delivery counter is exported');
+  return delivered;
 }
 
 /** Resolves with the next message `group` delivers that `accept` takes; rejects after DELIVERY_WAIT_MS. */

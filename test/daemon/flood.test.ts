@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { JoinTokenInfo } from '../../src/client/config.ts';
 import { formatJoinToken, parseJoinToken } from '../../src/daemon/join-protocol.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { fetchMetricSamples, sampleValue } from '../metrics-samples.ts';
 import { runCli } from './run-cli.ts';
 
 const FIRST_HOST = 241;
@@ -69,10 +70,9 @@ describe('connection floods', { skip: isRoot ? false : 'needs root (prlimit on t
     assert.equal(cluster.node(1).process?.exitCode, null, `${when}: daemon alive`);
   }
 
-  async function metric(sample: string): Promise<number> {
-    const text = await (await fetch(`${cluster.node(1).httpUrl}metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+  /** Node 1's count of `name` refused for `reason` (0 before the first). */
+  async function refused(name: string, reason: string): Promise<number> {
+    return sampleValue(await fetchMetricSamples(cluster.node(1).httpUrl!), name, { reason }) ?? 0;
   }
 
   before(async () => {
@@ -107,7 +107,7 @@ describe('connection floods', { skip: isRoot ? false : 'needs root (prlimit on t
       await endFlood(client);
     }
     await assertUnchanged('after the HTTP flood');
-    assert.ok((await metric('corolink_http_refused_total{reason="connection_limit"}')) > 0);
+    assert.ok((await refused('corolink_http_refused_total', 'connection_limit')) > 0);
   });
 
   test('20,000 silent join connections: the same, and the join service still answers a joiner', async () => {
@@ -124,8 +124,8 @@ describe('connection floods', { skip: isRoot ? false : 'needs root (prlimit on t
     }
     await assertUnchanged('after the join flood');
     const limited =
-      (await metric('corolink_join_refused_total{reason="connection_limit"}')) +
-      (await metric('corolink_join_refused_total{reason="rate_limited"}'));
+      (await refused('corolink_join_refused_total', 'connection_limit')) +
+      (await refused('corolink_join_refused_total', 'rate_limited'));
     assert.ok(limited > 0, 'refusals counted');
     // A joiner from another address is served (its wrong token is refused by the protocol, not by the limits).
     const joiner = await runCli([

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { JoinTokenInfo } from '../../src/client/config.ts';
 import { formatJoinToken, parseJoinToken } from '../../src/daemon/join-protocol.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { fetchMetricSamples, sampleValue } from '../metrics-samples.ts';
 import { type CliRun, runCli } from './run-cli.ts';
 
 const FIRST_HOST = 191;
@@ -52,11 +53,13 @@ describe('join-token, add and delnode on a running cluster', () => {
     );
   }
 
-  /** The value of one sample of node `nodeid`'s /metrics (`name{labels}` as printed), or undefined. */
-  async function metric(nodeid: number, sample: string): Promise<number | undefined> {
-    const text = await (await fetch(`${cluster.node(nodeid).httpUrl}metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+  /** The value of the sample `name` with `labels` of node `nodeid`'s /metrics, or undefined. */
+  async function metric(
+    nodeid: number,
+    name: string,
+    labels: Record<string, string> = {},
+  ): Promise<number | undefined> {
+    return sampleValue(await fetchMetricSamples(cluster.node(nodeid).httpUrl!), name, labels);
   }
 
   async function versions(nodes = [1, 2, 3]): Promise<number[]> {
@@ -137,9 +140,9 @@ describe('join-token, add and delnode on a running cluster', () => {
 
     assert.deepEqual(await versions(), [1, 1, 1], 'config_version unchanged everywhere');
     // Counted by the member that was asked (n1): the protocol's refusals and the service's.
-    assert.equal(await metric(1, 'corolink_join_refused_total{reason="auth_failed"}'), 1);
-    assert.equal(await metric(1, 'corolink_join_refused_total{reason="expired"}'), 1);
-    assert.equal(await metric(1, 'corolink_join_refused_total{reason="refused"}'), 3);
+    assert.equal(await metric(1, 'corolink_join_refused_total', { reason: 'auth_failed' }), 1);
+    assert.equal(await metric(1, 'corolink_join_refused_total', { reason: 'expired' }), 1);
+    assert.equal(await metric(1, 'corolink_join_refused_total', { reason: 'refused' }), 3);
     assert.equal(await metric(1, 'corolink_joins_total'), 0);
     assert.equal(existsSync(n4Config), false, 'nothing written on the joiner');
     assert.equal((await cluster.status(1)).nodes.length, 3, 'nodelist unchanged');
@@ -166,7 +169,7 @@ describe('join-token, add and delnode on a running cluster', () => {
     assert.deepEqual(readFileSync(n4Authkey), readFileSync(cluster.authkeyPath), "n4's files untouched");
     assert.deepEqual(await versions([1, 2, 3, 4]), [2, 2, 2, 2]);
     assert.equal(await metric(1, 'corolink_joins_total'), 1);
-    assert.equal(await metric(1, 'corolink_join_refused_total{reason="unknown_token"}'), 1);
+    assert.equal(await metric(1, 'corolink_join_refused_total', { reason: 'unknown_token' }), 1);
   });
 
   test('delnode: refused while n4 runs; after it stopped, removed live and the cluster stays quorate', async () => {

@@ -19,6 +19,7 @@ import type {
 import type { RingId } from '../../src/quorum/index.ts';
 import { ClusterHistory } from '../../src/web/history.ts';
 import { DaemonMetrics } from '../../src/web/metrics.ts';
+import { parseMetricSamples, sampleValue } from '../metrics-samples.ts';
 
 const WAIT_MS = 15_000;
 
@@ -193,12 +194,17 @@ describe('daemon: quorum device through the vote source seam', () => {
   test('metrics: device votes, connected, cast vote', async () => {
     const history = new ClusterHistory(daemon.engine);
     try {
-      const text = await new DaemonMetrics(daemon.engine, history, daemon.serviceCounters).render();
-      const value = (name: string) => text.split('\n').find((line) => line.startsWith(`${name} `));
-      assert.equal(value('corolink_quorum_device_votes'), 'corolink_quorum_device_votes 1');
-      assert.equal(value('corolink_qdevice_connected'), 'corolink_qdevice_connected 1');
-      assert.equal(value('corolink_qdevice_cast_vote'), 'corolink_qdevice_cast_vote 1');
-      assert.equal(value('corolink_qdevice_last_heartbeat_seconds'), undefined, 'no heartbeat reply yet');
+      const samples = parseMetricSamples(
+        await new DaemonMetrics(daemon.engine, history, daemon.serviceCounters).render(),
+      );
+      assert.equal(sampleValue(samples, 'corolink_quorum_device_votes'), 1);
+      assert.equal(sampleValue(samples, 'corolink_qdevice_connected'), 1);
+      assert.equal(sampleValue(samples, 'corolink_qdevice_cast_vote'), 1);
+      assert.equal(
+        sampleValue(samples, 'corolink_qdevice_last_heartbeat_seconds'),
+        undefined,
+        'no heartbeat reply yet',
+      );
     } finally {
       history.close();
     }

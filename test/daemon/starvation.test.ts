@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgGroup } from '../../src/client/cpg-group.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { fetchMetricSamples, samplesOf } from '../metrics-samples.ts';
 
 const FIRST_HOST = 137;
 const BASE_PORT = 38705;
@@ -96,10 +97,11 @@ async function pipelineFromChild(path: string, method: string, count: number): P
 
 /** Node 1's loop-lag histogram: the cumulative count per bucket bound (`+Inf` last). */
 async function loopLagBuckets(cluster: LocalCluster): Promise<[string, number][]> {
-  const text = await (await fetch(new URL('/metrics', cluster.node(1).httpUrl!))).text();
-  return [...text.matchAll(/^corolink_event_loop_lag_seconds_bucket\{([^}]*)\} (\d+)$/gm)]
-    .filter((m) => m[1]!.includes('thread="main"'))
-    .map((m) => [/le="([^"]+)"/.exec(m[1]!)![1]!, Number(m[2])]);
+  const samples = await fetchMetricSamples(cluster.node(1).httpUrl!);
+  return samplesOf(samples, 'corolink_event_loop_lag_seconds_bucket', { thread: 'main' }).map((s) => [
+    s.labels.le!,
+    s.value,
+  ]);
 }
 
 /** Runs `work`; returns the bucket bound of node 1's longest loop lag meanwhile (for the record, not asserted). */

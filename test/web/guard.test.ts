@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { ownHostNames } from '../../src/web/guard.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
+import { fetchMetricSamples, sampleValue } from '../metrics-samples.ts';
 
 /** Bytes of the body the trickling client announces; at one byte per TRICKLE_MS it would take 60 s to send. */
 const TRICKLE_BYTES = 120;
@@ -45,10 +46,7 @@ describe('the HTTP guard', () => {
   let token: string;
 
   async function refusals(reason: string): Promise<number> {
-    const text = await (await fetch(new URL('/metrics', url))).text();
-    const sample = `corolink_http_refused_total{reason="${reason}"}`;
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+    return sampleValue(await fetchMetricSamples(url), 'corolink_http_refused_total', { reason }) ?? 0;
   }
 
   before(async () => {
