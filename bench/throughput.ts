@@ -39,6 +39,10 @@ interface Received {
   seconds: number;
 }
 
+/** Messages each of the 3 senders sends (together as many as bench:vs-corosync's 1-sender 1 KiB run). */
+export const MULTI_SENDER_COUNT = 20_000;
+/** Longest a corolink sender sends in one run (the rest of its `count` is not sent). */
+export const COROLINK_SEND_LIMIT_MS = 8_000;
 /** Longest wait for the 3-member group. */
 const JOIN_TIMEOUT_MS = 10_000;
 /** Longest wait, after the last send, for every node to deliver everything. */

@@ -6,7 +6,9 @@
  * scheduler, and this node still handling the visit's messages read before the token), reading = the socket read
  * of the first message since the previous token → the token's read, idle = time the node's event loop slept since
  * the previous token. A rotation is the sum of fwd + gap over the ring.
- * Prints p50 / p90 / p99 / mean of each in µs.
+ * Prints p50 / p90 / p99 / mean of each in µs; per node also its queue at the token's arrival (application messages
+ * waiting to be sent, `queued=` in the trace) and what each visit sent from it: visits that found it empty are
+ * visits its senders left unused (docs/benchmarks.md, "Three senders under real-time scheduling").
  */
 import { readFileSync } from 'node:fs';
 
@@ -23,10 +25,12 @@ interface Hop {
   reading: number;
   /** Time this node's event loop slept since the previous token. */
   idle: number | null;
+  /** Messages queued here as the token arrived and as it left (null: a trace without them). */
+  queued: { atArrival: number; atForward: number } | null;
 }
 
 const LINE =
-  /token hop seq=(\d+) from (\d+) rx=([\d.]+) step=\+(\d+)µs (?:to \d+ fwd=\+(\d+)µs|held)(?: rotation=([\d.]+)ms)? after (\d+) msgs from -(\d+)µs(?: idle=(\d+)µs)?/;
+  /token hop seq=(\d+) from (\d+) rx=([\d.]+) step=\+(\d+)µs (?:to \d+ fwd=\+(\d+)µs|held)(?: rotation=([\d.]+)ms)? after (\d+) msgs from -(\d+)µs(?: idle=(\d+)µs)?(?: queued=(\d+)→(\d+))?/;
 const files = process.argv.slice(2).filter((a) => !/^\d+(\.\d+)?$/.test(a));
 const [from = 0, to = Number.POSITIVE_INFINITY] = process.argv
   .slice(2)
@@ -50,6 +54,7 @@ files.forEach((file, index) => {
       messages: Number(m[7]),
       reading: Number(m[8]),
       idle: m[9] === undefined ? null : Number(m[9]),
+      queued: m[10] === undefined ? null : { atArrival: Number(m[10]), atForward: Number(m[11]) },
     });
   }
 });
@@ -66,12 +71,12 @@ for (const hop of hops) {
   gaps.push(gap);
   gapsByNode.set(hop.node, [...(gapsByNode.get(hop.node) ?? []), gap]);
 }
-function summary(name: string, values: number[]): void {
+function summary(name: string, values: number[], unit = 'µs'): void {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
   console.log(
-    `${name.padEnd(9)} n=${String(sorted.length).padStart(6)}  p50 ${at(50)}  p90 ${at(90)}  p99 ${at(99)}  mean ${Math.round(mean)} µs`,
+    `${name.padEnd(9)} n=${String(sorted.length).padStart(6)}  p50 ${at(50)}  p90 ${at(90)}  p99 ${at(99)}  mean ${Math.round(mean)} ${unit}`,
   );
 }
 summary(
@@ -106,5 +111,18 @@ for (const [node, nodeGaps] of [...gapsByNode].sort((a, b) => a[0] - b[0])) {
   summary(
     '  idle',
     hops.flatMap((h) => (h.node === node && h.idle !== null ? [h.idle] : [])),
+  );
+  const queued = hops.flatMap((h) => (h.node === node && h.queued !== null ? [h.queued] : []));
+  if (queued.length === 0) continue;
+  const empty = queued.filter((q) => q.atArrival === 0).length;
+  const sent = queued.reduce((sum, q) => sum + Math.max(0, q.atArrival - q.atForward), 0);
+  console.log(
+    `  queue    ${empty} of ${queued.length} visits found it empty; ${sent} messages sent, ` +
+      `${(sent / queued.length).toFixed(1)} per visit`,
+  );
+  summary(
+    '  queued',
+    queued.map((q) => q.atArrival),
+    'messages',
   );
 }

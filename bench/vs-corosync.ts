@@ -32,10 +32,12 @@ import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips,
 import { benchSystemExtra } from './sched.ts';
 import { median } from './stats.ts';
 import {
+  COROLINK_SEND_LIMIT_MS,
   corolinkMultiThroughput,
   corolinkThroughput,
   corosyncMultiThroughput,
   corosyncThroughput,
+  MULTI_SENDER_COUNT,
   type MultiThroughput,
   type Throughput,
 } from './throughput.ts';
@@ -58,9 +60,8 @@ const SIZES = [
   { key: '64k', label: '64 KiB', bytes: 64 * 1024, count: 3_000 },
 ] as const;
 /** A sender on every node: this many messages of this size each (together as many as the 1-sender 1 KiB run). */
-const MULTI = { key: 'Multi1k', label: '1 KiB', bytes: 1024, count: 20_000 } as const;
+const MULTI = { key: 'Multi1k', label: '1 KiB', bytes: 1024, count: MULTI_SENDER_COUNT } as const;
 const COROSYNC_THROUGHPUT_LIMIT_S = 20;
-const COROLINK_SEND_LIMIT_MS = 8_000;
 const EVENT_TIMEOUT_MS = 30_000;
 const SETTLE_MS = 3_000;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -472,6 +472,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       onRotation: (seconds) => this.emit('tokenRotation', seconds),
       trace: this.options.tokenTrace ? (line) => this.options.logger.log('debug', 'TOTEM', line) : null,
       loopIdle: () => performance.eventLoopUtilization().idle,
+      queued: () => this.stack.totem.snapshot().pending + this.waiting.length,
     });
     const { packer, totemPayloadBytesMax } = stackSizes(Math.min(...linkOptions.map((l) => l.mtu)));
     const totem = { ...this.totemOptions(), initialRingSeq: this.ringSeqFile.read(), packer };

@@ -20,6 +20,8 @@ interface OpenHop {
   firstMessageAt: number;
   /** Time the event loop slept since the previous token arrived. */
   idleMs: number;
+  /** Messages queued for Totem when the token arrived (the backlog this visit could send from). */
+  queuedAtReceive: number;
 }
 
 export interface TokenTraceOptions {
@@ -36,6 +38,11 @@ export interface TokenTraceOptions {
    * loop slept is the kernel's and the scheduler's, a wait while it was busy is this daemon's own work.
    */
   loopIdle: () => number;
+  /**
+   * Application messages queued here for the ring (Totem's queue and those waiting for room in it): read as the
+   * token arrives and as it leaves, their difference is what the visit sent (trace mode).
+   */
+  queued: () => number;
 }
 
 export class TokenTrace {
@@ -75,7 +82,8 @@ export class TokenTrace {
     const firstMessageAt = messages > 0 ? this.firstMessageAt : receivedAt;
     this.messagesBetween = 0;
     const steppedAt = this.options.clock();
-    this.hop = { tokenSeq, from, receivedAt, steppedAt, rotationMs, messages, firstMessageAt, idleMs };
+    const queuedAtReceive = this.options.queued();
+    this.hop = { tokenSeq, from, receivedAt, steppedAt, rotationMs, messages, firstMessageAt, idleMs, queuedAtReceive };
   }
 
   /** A message handed to the socket (urgent sends only: a token forward is one). */
@@ -98,9 +106,10 @@ export class TokenTrace {
     const forward = to === null ? 'held' : `to ${to} fwd=+${us(this.options.clock() - hop.receivedAt)}µs`;
     const rotation = hop.rotationMs === null ? '' : ` rotation=${hop.rotationMs.toFixed(3)}ms`;
     const before = `after ${hop.messages} msgs from -${us(hop.receivedAt - hop.firstMessageAt)}µs idle=${us(hop.idleMs)}µs`;
+    const queued = ` queued=${hop.queuedAtReceive}→${this.options.queued()}`;
     this.options.trace(
       `token hop seq=${hop.tokenSeq} from ${hop.from} rx=${absolute} step=+${us(hop.steppedAt - hop.receivedAt)}µs ` +
-        `${forward}${rotation} ${before}`,
+        `${forward}${rotation} ${before}${queued}`,
     );
   }
 }

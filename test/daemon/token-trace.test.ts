@@ -28,8 +28,15 @@ const mcast = encodeMessage({
   inner: null,
 });
 
-function traced(): { trace: TokenTrace; rotations: number[]; lines: string[]; setNow: (ms: number) => void } {
+function traced(): {
+  trace: TokenTrace;
+  rotations: number[];
+  lines: string[];
+  setNow: (ms: number) => void;
+  setQueued: (count: number) => void;
+} {
   let now = 0;
+  let queued = 0;
   const rotations: number[] = [];
   const lines: string[] = [];
   const trace = new TokenTrace({
@@ -38,8 +45,9 @@ function traced(): { trace: TokenTrace; rotations: number[]; lines: string[]; se
     onRotation: (seconds) => rotations.push(seconds),
     trace: (line) => lines.push(line),
     loopIdle: () => now / 2,
+    queued: () => queued,
   });
-  return { trace, rotations, lines, setNow: (ms) => (now = ms) };
+  return { trace, rotations, lines, setNow: (ms) => (now = ms), setQueued: (count) => (queued = count) };
 }
 
 test('a rotation is the time between two arrivals of newer tokens; copies and other messages are not', () => {
@@ -56,14 +64,16 @@ test('a rotation is the time between two arrivals of newer tokens; copies and ot
   );
 });
 
-test('trace mode logs each hop: receive time, step and forward delays, the rotation', () => {
-  const { trace, lines, setNow } = traced();
+test('trace mode logs each hop: receive time, step and forward delays, the rotation, the queue it sent from', () => {
+  const { trace, lines, setNow, setQueued } = traced();
   setNow(100.25);
+  setQueued(40);
   trace.received(3, token(10), 100);
   setNow(100.5);
   trace.received(3, mcast, 101);
   trace.received(3, mcast, 102.5);
   trace.sent('all', mcast);
+  setQueued(23);
   trace.sent(2, token(11));
   trace.stepped();
   setNow(103.25);
@@ -72,8 +82,9 @@ test('trace mode logs each hop: receive time, step and forward delays, the rotat
   trace.stepped(); // held, not forwarded
   trace.stepped(); // nothing open: nothing logged
   assert.deepEqual(lines, [
-    'token hop seq=10 from 3 rx=1000100.000 step=+250µs to 2 fwd=+500µs after 0 msgs from -0µs idle=50125µs',
-    'token hop seq=13 from 3 rx=1000103.000 step=+250µs held rotation=3.000ms after 2 msgs from -2000µs idle=1500µs',
+    'token hop seq=10 from 3 rx=1000100.000 step=+250µs to 2 fwd=+500µs after 0 msgs from -0µs idle=50125µs queued=40→23',
+    'token hop seq=13 from 3 rx=1000103.000 step=+250µs held rotation=3.000ms after 2 msgs from -2000µs idle=1500µs ' +
+      'queued=23→23',
   ]);
 });
 
@@ -85,6 +96,7 @@ test('without trace mode only rotations are measured', () => {
     onRotation: (s) => rotations.push(s),
     trace: null,
     loopIdle: () => 0,
+    queued: () => 0,
   });
   trace.received(2, token(1), 1);
   trace.sent(3, token(2));
