@@ -2,6 +2,7 @@
 // see fragments.ts). Little-endian; decode never throws and returns undefined for malformed input.
 
 import { assert } from '../base/assert.ts';
+import { LastDecoded } from '../base/last-decoded.ts';
 import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import type { RingId } from './types.ts';
 
@@ -97,33 +98,18 @@ function decodeSync(bytes: Uint8Array): CpgMessage | undefined {
   return reader.atEnd() ? { type: 'sync', ringId: { rep, seq }, members } : undefined;
 }
 
-/**
- * The last group name decoded, and its bytes: a stream of one group's messages decodes (allocates) its name once.
- * The same bytes always give the same string, so the cache changes no result.
- */
-const lastName = { bytes: new Uint8Array(GROUP_NAME_BYTES_MAX), length: 0, name: '' };
+/** Group names as strings; one per run of messages of one group (see LastDecoded). */
+const groupNames = new LastDecoded(GROUP_NAME_BYTES_MAX, (bytes) => decoder.decode(bytes));
 
 /** The group name in `bytes[start, end)`; undefined when empty, too long or not UTF-8. */
 function decodeGroupName(bytes: Uint8Array, start: number, end: number): string | undefined {
   const length = end - start;
   if (length === 0 || length > GROUP_NAME_BYTES_MAX) return undefined;
-  if (length === lastName.length && sameBytes(bytes, start, lastName.bytes, length)) return lastName.name;
-  const nameBytes = bytes.subarray(start, end);
   try {
-    const name = decoder.decode(nameBytes);
-    lastName.bytes.set(nameBytes);
-    lastName.length = length;
-    lastName.name = name;
-    return name;
+    return groupNames.decode(bytes, start, end);
   } catch {
     return undefined;
   }
-}
-
-/** True when the `length` bytes of `bytes` from `start` on are `other`'s first `length` bytes. */
-function sameBytes(bytes: Uint8Array, start: number, other: Uint8Array, length: number): boolean {
-  for (let i = 0; i < length; i++) if (bytes[start + i] !== other[i]) return false;
-  return true;
 }
 
 /** A process (pid u32, name length u8, name), after the message's type code when one is given. */

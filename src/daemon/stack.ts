@@ -432,7 +432,7 @@ export class ServiceStack {
     this.queueSync(this.sync.delivered(this.now), queue);
   }
 
-  private queueSync(outputs: EngineOutput[], queue: Routed[]): void {
+  private queueSync(outputs: readonly EngineOutput[], queue: Routed[]): void {
     for (const { engine, actions } of outputs) queue.push({ from: engine, actions });
   }
 
