@@ -373,14 +373,17 @@ export class Cpg {
    * it) may still have messages queued behind that SYNC; delivered, they would reach a view without their sender.
    */
   private deliverData(sender: ProcessAddress, group: string, payload: Uint8Array): CpgAction[] {
-    const actions: CpgAction[] = [];
-    if (!this.view.has(group, sender)) return actions;
-    // A loop, not filter/map chains: this runs for every delivered message.
+    if (!this.view.has(group, sender)) return [];
+    // A loop, not filter/map chains: this runs for every delivered message. The list starts as a one-element
+    // literal (the common case: one local member), not as [] that the first push grows to V8's default capacity.
+    let actions: CpgAction[] | undefined;
     for (const member of this.view.sortedMembers(group)) {
       if (member.nodeId !== this.localNodeId || this.deadPids.has(member.pid)) continue;
-      actions.push({ type: 'cpgDeliver', group, pid: member.pid, sender, payload });
+      const action: CpgAction = { type: 'cpgDeliver', group, pid: member.pid, sender, payload };
+      if (actions === undefined) actions = [action];
+      else actions.push(action);
     }
-    return actions;
+    return actions ?? [];
   }
 
   private hold(data: HeldData): CpgAction[] {
