@@ -2,6 +2,7 @@
 // see fragments.ts). Little-endian; decode never throws and returns undefined for malformed input.
 
 import { assert } from '../base/assert.ts';
+import { LastDecoded } from '../base/last-decoded.ts';
 import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import type { RingId } from './types.ts';
 
@@ -64,29 +65,51 @@ export function encodeCpgMessage(message: CpgMessage): Uint8Array[] {
  * a view into `bytes` (a delivered Totem payload, never reused), not a copy.
  */
 export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
-  const reader = new Reader(bytes);
-  const code = reader.u8();
-  if (code === TYPE_CODES.sync) {
-    const rep = reader.u32();
-    const seq = reader.f64();
-    const count = reader.u32();
-    if (rep === undefined || seq === undefined || count === undefined) return undefined;
-    const members: SyncMember[] = [];
-    for (let i = 0; i < count; i++) {
-      const member = reader.process();
-      if (!member) return undefined;
-      members.push(member);
-    }
-    return reader.atEnd() ? { type: 'sync', ringId: { rep, seq }, members } : undefined;
-  }
-  const process = reader.process();
-  if (!process) return undefined;
-  if (code === TYPE_CODES.data) return { type: 'data', ...process, payload: reader.rest() };
-  if (!reader.atEnd()) return undefined;
-  if (code === TYPE_CODES.join) return { type: 'join', ...process };
-  if (code === TYPE_CODES.leave) return { type: 'leave', ...process };
-  if (code === TYPE_CODES.procdown) return { type: 'procdown', ...process };
+  const code = bytes[0];
+  if (code === TYPE_CODES.sync) return decodeSync(bytes);
+  // The other messages are one process after the type code, read without a Reader: data messages are the hot path.
+  const nameAt = TYPE_BYTES + PID_BYTES + NAME_LENGTH_BYTES;
+  if (bytes.length < nameAt) return undefined;
+  const pid = (bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24)) >>> 0;
+  const end = nameAt + bytes[nameAt - 1]!;
+  const group = end > bytes.length ? undefined : decodeGroupName(bytes, nameAt, end);
+  if (group === undefined) return undefined;
+  if (code === TYPE_CODES.data) return { type: 'data', group, pid, payload: bytes.subarray(end) };
+  if (end !== bytes.length) return undefined;
+  if (code === TYPE_CODES.join) return { type: 'join', group, pid };
+  if (code === TYPE_CODES.leave) return { type: 'leave', group, pid };
+  if (code === TYPE_CODES.procdown) return { type: 'procdown', group, pid };
   return undefined;
+}
+
+function decodeSync(bytes: Uint8Array): CpgMessage | undefined {
+  const reader = new Reader(bytes);
+  reader.u8();
+  const rep = reader.u32();
+  const seq = reader.f64();
+  const count = reader.u32();
+  if (rep === undefined || seq === undefined || count === undefined) return undefined;
+  const members: SyncMember[] = [];
+  for (let i = 0; i < count; i++) {
+    const member = reader.process();
+    if (!member) return undefined;
+    members.push(member);
+  }
+  return reader.atEnd() ? { type: 'sync', ringId: { rep, seq }, members } : undefined;
+}
+
+/** Group names as strings; one per run of messages of one group (see LastDecoded). */
+const groupNames = new LastDecoded(GROUP_NAME_BYTES_MAX, (bytes) => decoder.decode(bytes));
+
+/** The group name in `bytes[start, end)`; undefined when empty, too long or not UTF-8. */
+function decodeGroupName(bytes: Uint8Array, start: number, end: number): string | undefined {
+  const length = end - start;
+  if (length === 0 || length > GROUP_NAME_BYTES_MAX) return undefined;
+  try {
+    return groupNames.decode(bytes, start, end);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A process (pid u32, name length u8, name), after the message's type code when one is given. */
@@ -148,20 +171,9 @@ class Reader {
   process(): SyncMember | undefined {
     const pid = this.u32();
     const length = this.u8();
-    if (pid === undefined || length === undefined || length === 0 || length > GROUP_NAME_BYTES_MAX) return undefined;
-    if (!this.take(length)) return undefined;
-    try {
-      return { pid, group: decoder.decode(this.bytes.subarray(this.offset - length, this.offset)) };
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The bytes left, as a view. */
-  rest(): Uint8Array {
-    const out = this.bytes.subarray(this.offset);
-    this.offset = this.bytes.length;
-    return out;
+    if (pid === undefined || length === undefined || !this.take(length)) return undefined;
+    const group = decodeGroupName(this.bytes, this.offset - length, this.offset);
+    return group === undefined ? undefined : { pid, group };
   }
 
   atEnd(): boolean {

@@ -357,7 +357,7 @@ export class Cpg {
     const local = [...members, ...left].filter((member) => member.nodeId === this.localNodeId);
     const recipients = [...new Set(local.map((member) => member.pid))].filter((pid) => !this.deadPids.has(pid));
     return recipients.map((pid) => ({
-      type: 'confchg',
+      type: 'cpgConfchg',
       group,
       pid,
       members: members.map(({ nodeId, pid: memberPid }) => ({ nodeId, pid: memberPid })),
@@ -374,10 +374,16 @@ export class Cpg {
    */
   private deliverData(sender: ProcessAddress, group: string, payload: Uint8Array): CpgAction[] {
     if (!this.view.has(group, sender)) return [];
-    return this.view
-      .membersOn(group, this.localNodeId)
-      .filter((member) => !this.deadPids.has(member.pid))
-      .map((member) => ({ type: 'deliver', group, pid: member.pid, sender, payload }));
+    // A loop, not filter/map chains: this runs for every delivered message. The list starts as a one-element
+    // literal (the common case: one local member), not as [] that the first push grows to V8's default capacity.
+    let actions: CpgAction[] | undefined;
+    for (const member of this.view.sortedMembers(group)) {
+      if (member.nodeId !== this.localNodeId || this.deadPids.has(member.pid)) continue;
+      const action: CpgAction = { type: 'cpgDeliver', group, pid: member.pid, sender, payload };
+      if (actions === undefined) actions = [action];
+      else actions.push(action);
+    }
+    return actions ?? [];
   }
 
   private hold(data: HeldData): CpgAction[] {
@@ -436,7 +442,7 @@ function change(member: ProcessAddress, reason: CpgReason): MemberChange {
 }
 
 function failed(request: 'join' | 'leave' | 'multicast', group: string, pid: number, error: CpgError): CpgAction {
-  return { type: 'requestFailed', request, group, pid, error };
+  return { type: 'cpgRequestFailed', request, group, pid, error };
 }
 
 function log(level: 'debug' | 'warning' | 'error', message: string): CpgAction {

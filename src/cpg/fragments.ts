@@ -74,9 +74,8 @@ export class Reassembler {
     if (payload.length < FRAGMENT_HEADER_BYTES || payload[0] !== FRAGMENT_MAGIC) {
       return { kind: 'malformed', reason: 'not a CPG fragment' };
     }
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const index = view.getUint16(1, true);
-    const count = view.getUint16(3, true);
+    const index = payload[1]! | (payload[2]! << 8); // u16 little-endian, as written by fragment()
+    const count = payload[3]! | (payload[4]! << 8);
     const chunk = payload.subarray(FRAGMENT_HEADER_BYTES);
     const current = this.partial.get(sender);
     if (index === 0) {

@@ -20,13 +20,15 @@ export function addressesMissingFrom(
   return from.filter((address) => !other.some((candidate) => sameAddress(candidate, address)));
 }
 
+const NO_MEMBERS: readonly ProcessAddress[] = [];
+
 /** Group memberships, each kept sorted by {@link compareAddresses}. */
 export class GroupView {
   private readonly groups = new Map<string, ProcessAddress[]>();
 
   /** Members of `group` (a copy, sorted); empty when nobody is in it. */
   members(group: string): ProcessAddress[] {
-    return [...(this.groups.get(group) ?? [])];
+    return [...this.sortedMembers(group)];
   }
 
   /** Names of all groups with at least one member, sorted. */
@@ -36,7 +38,8 @@ export class GroupView {
 
   /** True when `address` is a member of `group`. */
   has(group: string, address: ProcessAddress): boolean {
-    return (this.groups.get(group) ?? []).some((member) => sameAddress(member, address));
+    for (const member of this.sortedMembers(group)) if (sameAddress(member, address)) return true;
+    return false;
   }
 
   /** Adds a member (no-op when present). */
@@ -53,8 +56,8 @@ export class GroupView {
     else this.groups.delete(group);
   }
 
-  /** Members of `group` on node `nodeId`. */
-  membersOn(group: string, nodeId: number): ProcessAddress[] {
-    return (this.groups.get(group) ?? []).filter((member) => member.nodeId === nodeId);
+  /** Members of `group`, sorted, without a copy (read-only: for a loop per delivered message). */
+  sortedMembers(group: string): readonly ProcessAddress[] {
+    return this.groups.get(group) ?? NO_MEMBERS;
   }
 }

@@ -64,17 +64,20 @@ export type CpgError =
   | 'CS_ERR_TOO_BIG'
   | 'CS_ERR_INVALID_PARAM';
 
-/** Outputs of the CPG core. `deliver` and `confchg` are addressed to one local process (`pid`). */
+/**
+ * Outputs of the CPG core. `cpgDeliver` and `cpgConfchg` are addressed to one local process (`pid`). Named as the
+ * stack passes them up, so the stack's CPG engine hands them on as they are (no copy per delivered message).
+ */
 export type CpgAction =
   | { type: 'totemMulticast'; payload: Uint8Array; guarantee: Guarantee }
-  | { type: 'deliver'; group: string; pid: number; sender: ProcessAddress; payload: Uint8Array }
+  | { type: 'cpgDeliver'; group: string; pid: number; sender: ProcessAddress; payload: Uint8Array }
   | {
-      type: 'confchg';
+      type: 'cpgConfchg';
       group: string;
       pid: number;
       members: ProcessAddress[];
       left: MemberChange[];
       joined: MemberChange[];
     }
-  | { type: 'requestFailed'; request: 'join' | 'leave' | 'multicast'; group: string; pid: number; error: CpgError }
+  | { type: 'cpgRequestFailed'; request: 'join' | 'leave' | 'multicast'; group: string; pid: number; error: CpgError }
   | { type: 'log'; level: 'debug' | 'info' | 'notice' | 'warning' | 'error'; subsystem: 'CPG'; message: string };

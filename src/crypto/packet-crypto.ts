@@ -303,8 +303,8 @@ export class PacketCrypto {
     if (counter <= peer.highest - LINK_LAG_PACKETS_MAX || !window.check(counter)) {
       return { ok: false, reason: 'replayed', fromNodeId: sender };
     }
-    const sessionId = bytes.subarray(SESSION_OFFSET, SESSION_OFFSET + SESSION_ID_BYTES);
-    const cached = peer.sessions.find((session) => session.sessionId.equals(sessionId));
+    const cached = cachedSession(peer, bytes);
+    const sessionId = cached?.sessionId ?? bytes.subarray(SESSION_OFFSET, SESSION_OFFSET + SESSION_ID_BYTES);
     const key = cached?.key ?? derivePacketKey(this.authkey, this.clusterName, sender, sessionId);
     const frame = this.decrypt(bytes, key, sender, counter);
     if (frame === undefined) return { ok: false, reason: 'auth_failed', fromNodeId: sender };
@@ -342,6 +342,14 @@ export class PacketCrypto {
 
 function zeroRejections(): Record<RejectReason, number> {
   return Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<RejectReason, number>;
+}
+
+/** The peer's cached session of the datagram's session id, compared in place (no view per datagram). */
+function cachedSession(peer: PeerState, datagram: Buffer): SessionKey | undefined {
+  for (const session of peer.sessions) {
+    if (session.sessionId.compare(datagram, SESSION_OFFSET, SESSION_OFFSET + SESSION_ID_BYTES) === 0) return session;
+  }
+  return undefined;
 }
 
 function rememberSession(peer: PeerState, session: SessionKey): void {

@@ -69,19 +69,17 @@ export class CpgEngine implements ServiceEngine {
   }
 }
 
+/**
+ * The core's actions as the stack's, in the same array: they are the stack's own shapes (CpgAction names them so)
+ * except Totem multicasts, which become the stack's `multicast`.
+ */
 function run(actions: CpgAction[]): EngineAction[] {
-  return actions.map((action): EngineAction => {
-    switch (action.type) {
-      case 'totemMulticast':
-        return { type: 'multicast', payload: action.payload, guarantee: action.guarantee, serviceIdFree: true };
-      case 'deliver':
-        return { ...action, type: 'cpgDeliver' };
-      case 'confchg':
-        return { ...action, type: 'cpgConfchg' };
-      case 'requestFailed':
-        return { ...action, type: 'cpgRequestFailed' };
-      default:
-        return action; // log
+  const out: (CpgAction | EngineAction)[] = actions;
+  for (let i = 0; i < out.length; i++) {
+    const action = out[i]!;
+    if (action.type === 'totemMulticast') {
+      out[i] = { type: 'multicast', payload: action.payload, guarantee: action.guarantee, serviceIdFree: true };
     }
-  });
+  }
+  return out as EngineAction[];
 }

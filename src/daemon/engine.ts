@@ -335,7 +335,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     seq?: number,
     guarantee: Guarantee = 'agreed',
   ): undefined | Promise<void> {
-    const sender = seq === undefined ? undefined : `${pid}/${group}`;
+    // The sender's key only when a refusal is on record: no string built per message on the common path.
+    const sender = seq === undefined || this.refusedSeqs.size === 0 ? undefined : `${pid}/${group}`;
     const refusedSeq = sender === undefined ? undefined : this.refusedSeqs.get(sender);
     if (refusedSeq !== undefined) {
       // A later message while the refused one is not back: refused too, so the sender's order survives.
@@ -345,7 +346,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     try {
       return this.admitMulticast(group, pid, payload, guarantee);
     } catch (error) {
-      if (sender !== undefined && error === BACKPRESSURE_REFUSAL) this.refusedSeqs.set(sender, seq!);
+      if (seq !== undefined && error === BACKPRESSURE_REFUSAL) this.refusedSeqs.set(`${pid}/${group}`, seq);
       throw error;
     }
   }

@@ -13,6 +13,9 @@ export interface EngineOutput {
   actions: EngineAction[];
 }
 
+/** What `delivered` returns outside a sync: one shared empty list, not a new one per delivered message. */
+const NO_OUTPUT: readonly EngineOutput[] = [];
+
 export class ServiceSync {
   /** The configuration being synced, or undefined when no sync runs. */
   private change: RegularChange | undefined;
@@ -45,8 +48,8 @@ export class ServiceSync {
   }
 
   /** After a delivery: moves on when the running engine's sync completed. */
-  delivered(now: number): EngineOutput[] {
-    return this.change === undefined ? [] : this.advance(now);
+  delivered(now: number): readonly EngineOutput[] {
+    return this.change === undefined ? NO_OUTPUT : this.advance(now);
   }
 
   private advance(now: number): EngineOutput[] {

@@ -8,7 +8,7 @@
  */
 
 import { assert } from '../base/assert.ts';
-import type { Cpg, CpgError, MemberChange, ProcessAddress } from '../cpg/index.ts';
+import type { Cpg, CpgAction } from '../cpg/index.ts';
 import type { QuorumCore, QuorumOptions, QuorumRequestError, QuorumSnapshot } from '../quorum/index.ts';
 import type {
   ConfigStamp,
@@ -151,16 +151,8 @@ export type StackAction =
   | (Omit<Extract<TotemAction, { type: 'configChange' }>, 'type'> & { type: 'membership' })
   | { type: 'quorum'; quorate: boolean; changed: boolean; members: number[]; ringId: RingId | null }
   | { type: 'quorumRequest'; request: 'setExpected' | 'setVotes'; ok: boolean; error?: QuorumRequestError }
-  | { type: 'cpgDeliver'; group: string; pid: number; sender: ProcessAddress; payload: Uint8Array }
-  | {
-      type: 'cpgConfchg';
-      group: string;
-      pid: number;
-      members: ProcessAddress[];
-      left: MemberChange[];
-      joined: MemberChange[];
-    }
-  | { type: 'cpgRequestFailed'; request: 'join' | 'leave' | 'multicast'; group: string; pid: number; error: CpgError }
+  /** CPG's deliveries, membership changes and refused requests, as its core emits them. */
+  | Extract<CpgAction, { type: 'cpgDeliver' | 'cpgConfchg' | 'cpgRequestFailed' }>
   /** Totem refused a multicast: the sender should retry later. */
   | { type: 'backpressure'; pending: number }
   /** A node with another cluster config was not admitted into the membership (Totem's `configMismatch`). */
@@ -440,7 +432,7 @@ export class ServiceStack {
     this.queueSync(this.sync.delivered(this.now), queue);
   }
 
-  private queueSync(outputs: EngineOutput[], queue: Routed[]): void {
+  private queueSync(outputs: readonly EngineOutput[], queue: Routed[]): void {
     for (const { engine, actions } of outputs) queue.push({ from: engine, actions });
   }
 

@@ -13,6 +13,8 @@
  * fields, no JSON): a multicast request, its `{ok: true}` answer and a delivery. A message that does not fit its
  * compact layout exactly goes as a JSON frame, so the compact form never changes what a message says.
  */
+import { LastDecoded } from '../base/last-decoded.ts';
+import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
 import {
   type Decoded,
   type FrameCodec,
@@ -38,6 +40,10 @@ const OK_FIXED_BYTES = 4;
 const DELIVER_FIXED_BYTES = 9;
 /** flags + kind */
 const COMPACT_HEAD_BYTES = 2;
+/** Compact frames' group names: one string per run of one group's frames (the data path names one group). */
+const groupNames = new LastDecoded(GROUP_NAME_BYTES_MAX, (bytes) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+);
 const GROUP_BYTES_MAX = 0xff;
 const UINT32_MAX = 0xffff_ffff;
 /**
@@ -258,7 +264,7 @@ function decodeCompact(frame: Buffer): Decoded {
   if (groupAt + groupBytes > frame.length) {
     return { problem: `a compact frame whose group (${groupBytes} bytes) overruns the frame (${frame.length} bytes)` };
   }
-  const group = frame.toString('utf8', groupAt, groupAt + groupBytes);
+  const group = groupNames.decode(frame, groupAt, groupAt + groupBytes);
   const data = frame.subarray(groupAt + groupBytes);
   if (kind === KIND_CPG_DELIVER) return { message: { event: 'cpgDeliver', data: { group, nodeid: a, pid: b, data } } };
   const delivery = frame.readUInt8(COMPACT_HEAD_BYTES + 8);

@@ -172,7 +172,7 @@ function runScenario(seed: number): void {
   const orders = [...live.values()].flatMap((state) => {
     const byReceiver = new Map<string, string[]>();
     for (const action of state.received) {
-      if (action.type !== 'deliver') continue;
+      if (action.type !== 'cpgDeliver') continue;
       const key = `${action.group}/${action.pid}`;
       byReceiver.set(key, [...(byReceiver.get(key) ?? []), new TextDecoder().decode(action.payload)]);
     }

@@ -7,7 +7,7 @@ import { FakeTotem } from './fake-totem.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
-type Confchg = Extract<CpgAction, { type: 'confchg' }>;
+type Confchg = Extract<CpgAction, { type: 'cpgConfchg' }>;
 const summary = (c: Confchg) => ({
   to: c.pid,
   members: c.members.map((m) => `${m.nodeId}/${m.pid}`),
@@ -21,7 +21,7 @@ function node3CrashedOutOfGroup(): FakeTotem {
   totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
   totem.local(3, { type: 'localJoin', group: 'g', pid: 30 });
   totem.run();
-  totem.take(1, 'confchg');
+  totem.take(1, 'cpgConfchg');
   totem.crash(3);
   totem.configure([[1, 2]]);
   totem.run();
@@ -42,14 +42,14 @@ describe('CPG on one ring', () => {
     totem.run();
     totem.local(2, { type: 'localJoin', group: 'g', pid: 200 });
     totem.run();
-    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(1, 'cpgConfchg').map(summary), [
       { to: 100, members: ['1/100'], left: [], joined: ['1/100:CPG_REASON_JOIN'] },
       { to: 100, members: ['1/100', '2/200'], left: [], joined: ['2/200:CPG_REASON_JOIN'] },
     ]);
-    assert.deepEqual(totem.take(2, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(2, 'cpgConfchg').map(summary), [
       { to: 200, members: ['1/100', '2/200'], left: [], joined: ['2/200:CPG_REASON_JOIN'] },
     ]);
-    assert.deepEqual(totem.take(3, 'confchg'), []); // no local member on node 3
+    assert.deepEqual(totem.take(3, 'cpgConfchg'), []); // no local member on node 3
     for (const id of [1, 2, 3])
       assert.deepEqual(totem.nodes.get(id)!.members('g'), [
         { nodeId: 1, pid: 100 },
@@ -74,7 +74,7 @@ describe('CPG on one ring', () => {
     totem.run();
     const seen = (node: number) =>
       totem
-        .take(node, 'deliver')
+        .take(node, 'cpgDeliver')
         .map((d) => `${d.pid}<-${d.sender.nodeId}/${d.sender.pid}:${d.group}:${str(d.payload)}`);
     assert.deepEqual(seen(1), ['10<-1/10:g:a', '11<-1/10:g:a', '10<-2/20:g:b', '11<-2/20:g:b']);
     assert.deepEqual(seen(2), ['20<-1/10:g:a', '20<-2/20:g:b']);
@@ -86,16 +86,16 @@ describe('CPG on one ring', () => {
     totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
     totem.local(2, { type: 'localJoin', group: 'g', pid: 20 });
     totem.run();
-    totem.take(1, 'confchg');
-    totem.take(2, 'confchg');
+    totem.take(1, 'cpgConfchg');
+    totem.take(2, 'cpgConfchg');
     totem.local(2, { type: 'localLeave', group: 'g', pid: 20 });
     totem.run();
     totem.local(1, { type: 'localMulticast', group: 'g', pid: 10, payload: text('after') });
     totem.run();
     const expected = { members: ['1/10'], left: ['2/20:CPG_REASON_LEAVE'], joined: [] };
-    assert.deepEqual(totem.take(2, 'confchg').map(summary), [{ to: 20, ...expected }]);
-    assert.deepEqual(totem.take(1, 'confchg').map(summary), [{ to: 10, ...expected }]);
-    assert.deepEqual(totem.take(2, 'deliver'), []);
+    assert.deepEqual(totem.take(2, 'cpgConfchg').map(summary), [{ to: 20, ...expected }]);
+    assert.deepEqual(totem.take(1, 'cpgConfchg').map(summary), [{ to: 10, ...expected }]);
+    assert.deepEqual(totem.take(2, 'cpgDeliver'), []);
   });
 
   test('a process that dies leaves every group with reason PROCDOWN and gets nothing', () => {
@@ -104,12 +104,12 @@ describe('CPG on one ring', () => {
     totem.local(1, { type: 'localJoin', group: 'b', pid: 10 });
     totem.local(2, { type: 'localJoin', group: 'a', pid: 20 });
     totem.run();
-    totem.take(1, 'confchg');
-    totem.take(2, 'confchg');
+    totem.take(1, 'cpgConfchg');
+    totem.take(2, 'cpgConfchg');
     totem.local(1, { type: 'processDown', pid: 10 });
     totem.run();
-    assert.deepEqual(totem.take(1, 'confchg'), []);
-    assert.deepEqual(totem.take(2, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(1, 'cpgConfchg'), []);
+    assert.deepEqual(totem.take(2, 'cpgConfchg').map(summary), [
       { to: 20, members: ['2/20'], left: ['1/10:CPG_REASON_PROCDOWN'], joined: [] },
     ]);
     assert.deepEqual(totem.nodes.get(3)!.groups(), ['a']);
@@ -125,7 +125,7 @@ describe('CPG on one ring', () => {
       totem.local(1, { type: 'localLeave', group: 'g', pid: 11 }),
       totem.local(1, { type: 'localMulticast', group: 'h', pid: 10, payload: text('x') }),
       totem.local(1, { type: 'localMulticast', group: 'g', pid: 10, payload: new Uint8Array(MESSAGE_BYTES_MAX + 1) }),
-    ].map((actions) => (actions[0]?.type === 'requestFailed' ? actions[0].error : actions[0]?.type));
+    ].map((actions) => (actions[0]?.type === 'cpgRequestFailed' ? actions[0].error : actions[0]?.type));
     assert.deepEqual(errors, [
       'CS_ERR_EXIST',
       'CS_ERR_INVALID_PARAM',
@@ -148,7 +148,7 @@ describe('CPG on one ring', () => {
     assert.ok(actions.length > 4000 && actions.every((a) => a.type === 'totemMulticast' && a.payload.length <= 256));
     totem.local(2, { type: 'localMulticast', group: 'g', pid: 20, payload: text('small') });
     totem.run(); // round-robin: node 2's message is delivered between node 1's fragments
-    const got = totem.take(2, 'deliver');
+    const got = totem.take(2, 'cpgDeliver');
     assert.deepEqual(
       got.map((d) => d.payload.length),
       [5, MESSAGE_BYTES_MAX],
@@ -173,7 +173,7 @@ describe('CPG across configuration changes', () => {
     totem.run();
     const delivered = [1, 2, 3].map((node) =>
       totem
-        .take(node, 'deliver')
+        .take(node, 'cpgDeliver')
         .map((d) => d.payload.length)
         .join(','),
     );
@@ -183,7 +183,7 @@ describe('CPG across configuration changes', () => {
 
   test('a node failure removes its processes with reason NODEDOWN at the transitional configuration', () => {
     const totem = node3CrashedOutOfGroup();
-    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(1, 'cpgConfchg').map(summary), [
       { to: 10, members: ['1/10'], left: ['3/30:CPG_REASON_NODEDOWN'], joined: [] },
     ]);
     assert.deepEqual(totem.nodes.get(2)!.members('g'), [{ nodeId: 1, pid: 10 }]);
@@ -195,14 +195,14 @@ describe('CPG across configuration changes', () => {
     totem.local(1, { type: 'localJoin', group: 'g', pid: 10 });
     totem.local(3, { type: 'localJoin', group: 'g', pid: 30 });
     totem.run();
-    totem.take(1, 'confchg');
-    totem.take(3, 'confchg');
+    totem.take(1, 'cpgConfchg');
+    totem.take(3, 'cpgConfchg');
     totem.configure([[1, 2, 3]]);
     totem.run();
-    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(1, 'cpgConfchg').map(summary), [
       { to: 10, members: ['1/10', '3/30'], left: [], joined: ['3/30:CPG_REASON_NODEUP'] },
     ]);
-    assert.deepEqual(totem.take(3, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(3, 'cpgConfchg').map(summary), [
       { to: 30, members: ['1/10', '3/30'], left: [], joined: ['1/10:CPG_REASON_NODEUP'] },
     ]);
     for (const id of [1, 2, 3]) assert.deepEqual(totem.nodes.get(id)!.members('g').length, 2);
@@ -212,15 +212,15 @@ describe('CPG across configuration changes', () => {
     const totem = threeNodes();
     totem.local(2, { type: 'localJoin', group: 'g', pid: 20 });
     totem.run();
-    totem.take(2, 'confchg');
+    totem.take(2, 'cpgConfchg');
     totem.local(1, { type: 'localJoin', group: 'g', pid: 10 }); // not delivered before the ring changes
     totem.crash(3);
     totem.configure([[1, 2]]);
     totem.run();
-    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(1, 'cpgConfchg').map(summary), [
       { to: 10, members: ['1/10', '2/20'], left: [], joined: ['1/10:CPG_REASON_JOIN'] },
     ]);
-    assert.deepEqual(totem.take(2, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(2, 'cpgConfchg').map(summary), [
       { to: 20, members: ['1/10', '2/20'], left: [], joined: ['1/10:CPG_REASON_JOIN'] },
     ]);
   });
@@ -235,11 +235,11 @@ describe('CPG across configuration changes', () => {
     assert.equal(totem.nodes.get(2)!.isOperational(), false);
     totem.run();
     assert.equal(totem.nodes.get(2)!.isOperational(), true);
-    assert.deepEqual(totem.take(2, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(2, 'cpgConfchg').map(summary), [
       { to: 20, members: ['1/10', '2/20'], left: [], joined: ['2/20:CPG_REASON_JOIN'] },
     ]);
     assert.deepEqual(
-      totem.take(1, 'deliver').map((d) => str(d.payload)),
+      totem.take(1, 'cpgDeliver').map((d) => str(d.payload)),
       ['old'],
     );
   });
@@ -249,11 +249,11 @@ describe('CPG across configuration changes', () => {
     totem.local(3, { type: 'localJoin', group: 'g', pid: 31 });
     totem.configure([[1, 2, 3]]);
     totem.run();
-    assert.deepEqual(totem.take(1, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(1, 'cpgConfchg').map(summary), [
       { to: 10, members: ['1/10'], left: ['3/30:CPG_REASON_NODEDOWN'], joined: [] },
       { to: 10, members: ['1/10', '3/31'], left: [], joined: ['3/31:CPG_REASON_NODEUP'] },
     ]);
-    assert.deepEqual(totem.take(3, 'confchg').map(summary), [
+    assert.deepEqual(totem.take(3, 'cpgConfchg').map(summary), [
       { to: 31, members: ['1/10', '3/31'], left: [], joined: ['1/10:CPG_REASON_NODEUP', '3/31:CPG_REASON_JOIN'] },
     ]);
   });
@@ -337,8 +337,8 @@ class HandFedCpg {
 /** Deliveries and confchgs in order, as `deliver 2/20:b` and `view 1/10,2/20`. */
 const story = (actions: CpgAction[]) =>
   actions.flatMap((a) => {
-    if (a.type === 'deliver') return [`deliver ${a.sender.nodeId}/${a.sender.pid}:${str(a.payload)}`];
-    if (a.type === 'confchg') return [`view ${a.members.map((m) => `${m.nodeId}/${m.pid}`).join(',')}`];
+    if (a.type === 'cpgDeliver') return [`deliver ${a.sender.nodeId}/${a.sender.pid}:${str(a.payload)}`];
+    if (a.type === 'cpgConfchg') return [`view ${a.members.map((m) => `${m.nodeId}/${m.pid}`).join(',')}`];
     return [];
   });
 
@@ -452,7 +452,7 @@ describe('CPG fragments', () => {
     const sent = multicasts(cpg.step({ type: 'localMulticast', group: 'g', pid: 10, payload: body }, 0));
     assert.ok(sent.length > 1, 'the message is fragmented');
     for (const payload of sent) assert.deepEqual([payload[0], payload[1]], [0, FRAGMENT_MAGIC]);
-    const delivered = deliver(sent).filter((a) => a.type === 'deliver');
+    const delivered = deliver(sent).filter((a) => a.type === 'cpgDeliver');
     assert.deepEqual(
       delivered.map((d) => str(d.payload)),
       [str(body)],

@@ -5,6 +5,7 @@
  * events. A message's bytes go raw in the binary framing, base64 in JSON lines (src/ipc).
  */
 import { bytesOf } from '../../ipc/methods.ts';
+import type { Guarantee } from '../../totem/index.ts';
 import type { AdminConnection, Handlers } from '../admin-socket.ts';
 import type { NodeEngine } from '../engine.ts';
 import { refusal } from './refusal.ts';
@@ -37,6 +38,16 @@ export function cpgHandlers(
       'cpgConfchg',
     ),
   );
+  const multicast = (group: string, pid: number, payload: Uint8Array, seq?: number, delivery?: Guarantee) => {
+    let admitted: Promise<void> | undefined;
+    try {
+      admitted = engine.cpgMulticast(group, pid, payload, seq, delivery);
+    } catch (error) {
+      refusal(error);
+    }
+    // Totem's queue was full: answer once the message entered it (the sender is paced by this answer).
+    return admitted === undefined ? OK : admitted.then(() => OK, refusal);
+  };
   const registerProcess = (connection: AdminConnection) => {
     if (cpgConnections.has(connection.id)) return;
     cpgConnections.set(connection.id, connection);
@@ -66,19 +77,11 @@ export function cpgHandlers(
     cpgMcast: ({ group, data, seq, delivery }, connection) => {
       registerProcess(connection);
       const payload = bytesOf(data);
-      const multicast = () => {
-        let admitted: Promise<void> | undefined;
-        try {
-          admitted = engine.cpgMulticast(group, connection.id, payload, seq, delivery);
-        } catch (error) {
-          refusal(error);
-        }
-        // Totem's queue was full: answer once the message entered it (the sender is paced by this answer).
-        return admitted === undefined ? OK : admitted.then(() => OK, refusal);
-      };
-      // The sender does not keep up reading its deliveries: wait (in order) until it caught up.
+      // The sender does not keep up reading its deliveries: wait (in order) until it caught up. Otherwise at once,
+      // without a closure per message.
       const backlog = connection.outputBacklog();
-      return backlog === undefined ? multicast() : backlog.then(multicast);
+      if (backlog === undefined) return multicast(group, connection.id, payload, seq, delivery);
+      return backlog.then(() => multicast(group, connection.id, payload, seq, delivery));
     },
   };
 }
