@@ -114,7 +114,8 @@ interface SeedResult {
 function runSeed(shape: Shape, seed: number, stagger: boolean): SeedResult {
   const { nodes } = shape;
   const cluster = new SimCluster({ seed, nodes, links: LINKS });
-  if (!cluster.runUntil(() => cluster.converged(nodes), 10_000)) throw new Error(`${shape.name} seed ${seed}: no start`);
+  if (!cluster.runUntil(() => cluster.converged(nodes), 10_000))
+    throw new Error(`${shape.name} seed ${seed}: no start`);
   cluster.runFor(TRANSPORT_SETTLED_MS);
   const rng = new Rng(seed);
   if (stagger) cluster.runFor(rng.int(0, BREAK_OFFSET_MAX_MS));
@@ -202,7 +203,10 @@ for (const shape of SHAPES.filter((s) => !shapeName || s.name === shapeName)) {
       `${((performance.now() - startedAt) / 1000).toFixed(0)} s wall`,
   );
   const reasons = new Map<string, number>();
-  for (const r of results) for (const [reason, count] of r.gatherReasons) reasons.set(reason, (reasons.get(reason) ?? 0) + count);
-  if (reasons.size > 0) console.log(`    GATHER after settling: ${[...reasons].map(([r, n]) => `${n}× ${r}`).join(', ')}`);
-  for (const [final, count] of [...finals].sort((a, b) => b[1] - a[1]).slice(0, 4)) console.log(`    ${count}× ${final}`);
+  for (const r of results)
+    for (const [reason, count] of r.gatherReasons) reasons.set(reason, (reasons.get(reason) ?? 0) + count);
+  if (reasons.size > 0)
+    console.log(`    GATHER after settling: ${[...reasons].map(([r, n]) => `${n}× ${r}`).join(', ')}`);
+  for (const [final, count] of [...finals].sort((a, b) => b[1] - a[1]).slice(0, 4))
+    console.log(`    ${count}× ${final}`);
 }
