@@ -526,11 +526,11 @@ export class TotemCore {
    * Asymmetric reachability (corosync#750): a node outside my ring that cannot reach some member of it on any
    * link must not be admitted — taking it in would make that member and it fail each other, and the ring would
    * re-form again and again. It stays out (its own partition) until a JOIN or MERGE_DETECT of its no longer lists a
-   * member; the log names the broken pair, at most once per pair every ASYMMETRY_LOG_INTERVAL_MS. While gathering,
-   * the members are those of the ring being gathered (proc − fail): another node outside it may merge into it.
+   * member; the log names the broken pair, at most once per pair every ASYMMETRY_LOG_INTERVAL_MS. This holds while
+   * gathering too: the round would otherwise end in a consensus timeout, and the next one again.
    */
   private cannotReachMembers(sender: number): boolean {
-    const members = this.state === 'gather' ? activeMembers(this.sets) : (this.installed?.members ?? []);
+    const members = this.installed?.members ?? [];
     const unreachable = this.reportedUnreachable.get(sender);
     const broken = unreachable?.find((id) => id !== sender && members.includes(id));
     if (broken === undefined) return false;
