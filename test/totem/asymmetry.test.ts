@@ -149,3 +149,29 @@ test('5 nodes, node 1 cut from 2 and 3 link by link, traffic from the break: one
     assert.ok(logged, `seed ${seed}: node 4 names a broken pair`);
   }
 });
+
+// The excluded side is not alone: nodes 1 and 2 both lose node 3 and still reach 4 and 5. Every node multicasts from
+// the moment of the break; the cluster settles on two rings, one without 3 or one of 3 4 5 with 1 2 on their own.
+test('5 nodes, 1 and 2 cut from 3, both reach 4 and 5, traffic from the break: one stable membership', () => {
+  const nodes = [1, 2, 3, 4, 5];
+  const encoder = new TextEncoder();
+  const cluster = new SimCluster({ seed: 1, nodes, links: 2 });
+  assert.ok(cluster.runUntil(() => cluster.converged(nodes), 10_000));
+  cluster.runFor(TRANSPORT_SETTLED_MS);
+  cluster.network.blockPair(1, 3);
+  cluster.network.blockPair(2, 3);
+  const configCount = () =>
+    nodes.map((node) => cluster.node(node).trace.entries.filter((entry) => entry.kind === 'config').length);
+  let settled: number[] = [];
+  for (let elapsed = 0; elapsed < FIVE_NODE_SETTLE_MS + FIVE_NODE_STABLE_MS; elapsed += TRAFFIC_EVERY_MS) {
+    if (elapsed === FIVE_NODE_SETTLE_MS) settled = configCount();
+    for (const node of nodes) cluster.multicast(node, encoder.encode(`${node}@${elapsed}`));
+    cluster.runFor(TRAFFIC_EVERY_MS);
+  }
+  assert.deepEqual(configCount(), settled, 'no configuration change after settling');
+  const rings = nodes.map((node) => cluster.snapshot(node).members.join(' '));
+  assert.ok(
+    cluster.converged([1, 2]) && cluster.converged([3, 4, 5]),
+    `two rings, 1 2 and 3 4 5: ${rings.join(' | ')}`,
+  );
+});
