@@ -571,8 +571,8 @@ export class TotemCore {
         return;
       }
       case 'gather': {
-        // A node outside my ring that cannot reach one of the gathered members: merging it would make the round
-        // end in a consensus timeout, and the next one again (5 nodes, node 1 cut from 2 and 3, seed 18).
+        // A node outside my ring that cannot reach one of its members: merging it would make the round end in a
+        // consensus timeout, and the next one again (5 nodes, node 1 cut from 2 and 3, test/totem/asymmetry.test.ts).
         if (!oldMembers.has(join.sender) && this.cannotReachMembers(join.sender)) return;
         // A JOIN that fails me but was sent before its sender knew of my current ring (lower ring seq) is stale: it
         // answers a JOIN of mine from before that ring. Taking it made two nodes fail each other, form single-node
