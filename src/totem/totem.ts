@@ -526,12 +526,13 @@ export class TotemCore {
    * Asymmetric reachability (corosync#750): a node outside my ring that cannot reach some member of it on any
    * link must not be admitted — taking it in would make that member and it fail each other, and the ring would
    * re-form again and again. It stays out (its own partition) until a JOIN or MERGE_DETECT of its no longer lists a
-   * member; the log names the broken pair, at most once per pair every ASYMMETRY_LOG_INTERVAL_MS.
+   * member; the log names the broken pair, at most once per pair every ASYMMETRY_LOG_INTERVAL_MS. This holds while
+   * gathering too: the round would otherwise end in a consensus timeout, and the next one again.
    */
   private cannotReachMembers(sender: number): boolean {
-    const installed = this.installed;
+    const members = this.installed?.members ?? [];
     const unreachable = this.reportedUnreachable.get(sender);
-    const broken = installed ? unreachable?.find((id) => id !== sender && installed.members.includes(id)) : undefined;
+    const broken = unreachable?.find((id) => id !== sender && members.includes(id));
     if (broken === undefined) return false;
     const pair = `${Math.min(sender, broken)}-${Math.max(sender, broken)}`;
     const lastLogged = this.asymmetryLoggedAt.get(pair) ?? Number.NEGATIVE_INFINITY;
@@ -570,6 +571,9 @@ export class TotemCore {
         return;
       }
       case 'gather': {
+        // A node outside my ring that cannot reach one of its members: merging it would make the round end in a
+        // consensus timeout, and the next one again (5 nodes, node 1 cut from 2 and 3, test/totem/asymmetry.test.ts).
+        if (!oldMembers.has(join.sender) && this.cannotReachMembers(join.sender)) return;
         // A JOIN that fails me but was sent before its sender knew of my current ring (lower ring seq) is stale: it
         // answers a JOIN of mine from before that ring. Taking it made two nodes fail each other, form single-node
         // rings, merge, and fail each other again at network speed (a JOIN storm the fuzzer found, seed 912).
@@ -641,9 +645,7 @@ export class TotemCore {
   private onForeignRing(sender: number, ringId: RingId, reason: GatherReason): void {
     if (sender === this.me) return;
     // Its own ring's messages (quorum and CPG traffic of a lone node) must not pull it in by the back door.
-    if (this.state === 'operational' && !this.installed!.members.includes(sender) && this.cannotReachMembers(sender)) {
-      return;
-    }
+    if (!this.installed?.members.includes(sender) && this.cannotReachMembers(sender)) return;
     if (this.runsOtherConfig(sender)) return;
     if (this.state === 'operational') {
       const installed = this.installed!;
