@@ -14,16 +14,16 @@ type Cut = (cluster: SimCluster, a: number, b: number) => void;
 interface Shape {
   name: string;
   nodes: number[];
-  /** Applies the fault at the moment of the break. */
-  apply(cluster: SimCluster, cut: Cut): void;
+  /** The pairs (`a-b`) that lose every link between them at the moment of the break. */
+  cuts: string[];
+  /** A node whose every link then loses 30 % of its packets (both directions). */
+  lossyNode?: number;
 }
 
 const LINKS = 2;
 const BREAK_OFFSET_MAX_MS = 2000;
 const LINK_STAGGER_MAX_MS = 300;
-const lossy = (node: number, lossPct: number) => (cluster: SimCluster) => {
-  for (let link = 0; link < LINKS; link++) cluster.network.setConditions(link, { lossPct }, node);
-};
+const LOSS_PCT = 30;
 const cutAtOnce: Cut = (cluster, a, b) => cluster.network.blockPair(a, b);
 const cutLinkByLink =
   (rng: Rng): Cut =>
@@ -35,58 +35,16 @@ const cutLinkByLink =
   };
 
 const SHAPES: Shape[] = [
-  { name: '4n-1x2', nodes: [1, 2, 3, 4], apply: (c, cut) => cut(c, 1, 2) },
-  {
-    name: '5n-12x3',
-    nodes: [1, 2, 3, 4, 5],
-    apply: (c, cut) => {
-      cut(c, 1, 3);
-      cut(c, 2, 3);
-    },
-  },
-  {
-    name: '5n-1x2-3x4',
-    nodes: [1, 2, 3, 4, 5],
-    apply: (c, cut) => {
-      cut(c, 1, 2);
-      cut(c, 3, 4);
-    },
-  },
-  {
-    name: '5n-1x23',
-    nodes: [1, 2, 3, 4, 5],
-    apply: (c, cut) => {
-      cut(c, 1, 2);
-      cut(c, 1, 3);
-    },
-  },
-  {
-    name: '5n-1x2-2x3',
-    nodes: [1, 2, 3, 4, 5],
-    apply: (c, cut) => {
-      cut(c, 1, 2);
-      cut(c, 2, 3);
-    },
-  },
-  {
-    name: '4n-1x2-loss4',
-    nodes: [1, 2, 3, 4],
-    apply: (c, cut) => {
-      cut(c, 1, 2);
-      lossy(4, 30)(c);
-    },
-  },
-  {
-    name: '5n-1x2-loss5',
-    nodes: [1, 2, 3, 4, 5],
-    apply: (c, cut) => {
-      cut(c, 1, 2);
-      lossy(5, 30)(c);
-    },
-  },
+  { name: '4n-1x2', nodes: [1, 2, 3, 4], cuts: ['1-2'] },
+  { name: '5n-12x3', nodes: [1, 2, 3, 4, 5], cuts: ['1-3', '2-3'] },
+  { name: '5n-1x2-3x4', nodes: [1, 2, 3, 4, 5], cuts: ['1-2', '3-4'] },
+  { name: '5n-1x23', nodes: [1, 2, 3, 4, 5], cuts: ['1-2', '1-3'] },
+  { name: '5n-1x2-2x3', nodes: [1, 2, 3, 4, 5], cuts: ['1-2', '2-3'] },
+  { name: '4n-1x2-loss4', nodes: [1, 2, 3, 4], cuts: ['1-2'], lossyNode: 4 },
+  { name: '5n-1x2-loss5', nodes: [1, 2, 3, 4, 5], cuts: ['1-2'], lossyNode: 5 },
   // Controls: the same loss without the cut (does the loss alone keep the ring re-forming?).
-  { name: '4n-loss4', nodes: [1, 2, 3, 4], apply: lossy(4, 30) },
-  { name: '5n-loss5', nodes: [1, 2, 3, 4, 5], apply: lossy(5, 30) },
+  { name: '4n-loss4', nodes: [1, 2, 3, 4], cuts: [], lossyNode: 4 },
+  { name: '5n-loss5', nodes: [1, 2, 3, 4, 5], cuts: [], lossyNode: 5 },
 ];
 
 /** The transport's start-up pong-timeout backoff has decayed. */
@@ -125,7 +83,13 @@ function runSeed(shape: Shape, seed: number, stagger: boolean): SeedResult {
   const breakAt = cluster.scheduler.now();
   const installedAt: number[] = [];
   const countsAt = () => nodes.map((node) => regular(node).length);
-  shape.apply(cluster, stagger ? cutLinkByLink(rng) : cutAtOnce);
+  const cut = stagger ? cutLinkByLink(rng) : cutAtOnce;
+  for (const pair of shape.cuts) {
+    const [a, b] = pair.split('-').map(Number) as [number, number];
+    cut(cluster, a, b);
+  }
+  for (let link = 0; shape.lossyNode !== undefined && link < LINKS; link++)
+    cluster.network.setConditions(link, { lossPct: LOSS_PCT }, shape.lossyNode);
   const encoder = new TextEncoder();
   let settled: number[] = [];
   let last = countsAt();

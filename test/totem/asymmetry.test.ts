@@ -111,6 +111,23 @@ const FIVE_NODE_SETTLE_MS = 15_000;
 /** Then no node may install a configuration for this long (five consensus periods). */
 const FIVE_NODE_STABLE_MS = 30_000;
 
+/**
+ * Every node multicasts every TRAFFIC_EVERY_MS (as quorum and CPG do) through FIVE_NODE_SETTLE_MS and then
+ * FIVE_NODE_STABLE_MS; the configurations each node had installed at the end of the first and of the second.
+ */
+function multicastToSettleAndHold(cluster: SimCluster, nodes: number[]): { settled: number[]; final: number[] } {
+  const encoder = new TextEncoder();
+  const configCount = () =>
+    nodes.map((node) => cluster.node(node).trace.entries.filter((entry) => entry.kind === 'config').length);
+  let settled: number[] = [];
+  for (let elapsed = 0; elapsed < FIVE_NODE_SETTLE_MS + FIVE_NODE_STABLE_MS; elapsed += TRAFFIC_EVERY_MS) {
+    if (elapsed === FIVE_NODE_SETTLE_MS) settled = configCount();
+    for (const node of nodes) cluster.multicast(node, encoder.encode(`${node}@${elapsed}`));
+    cluster.runFor(TRAFFIC_EVERY_MS);
+  }
+  return { settled, final: configCount() };
+}
+
 // Node 1 loses node 2 and node 3 one link at a time (the second link `link1AtMs` after the first), while every node
 // multicasts: 2 and 3 see the break tens of ms apart, node 2 forms a ring of one, and its ring's traffic pulls 3, 4
 // and 5 into a gather (rightly: 2 reaches them). Node 1's JOIN reached 4 and 5 in that gather: they merged it,
@@ -125,7 +142,6 @@ const PAIR_CUTS = [
 
 test('5 nodes, node 1 cut from 2 and 3 link by link, traffic from the break: one stable membership, 1 on its own', () => {
   const nodes = [1, 2, 3, 4, 5];
-  const encoder = new TextEncoder();
   for (const { seed, breakAtMs, link1AtMs } of PAIR_CUTS) {
     const cluster = new SimCluster({ seed, nodes, links: 2 });
     assert.ok(cluster.runUntil(() => cluster.converged(nodes), 10_000));
@@ -134,15 +150,8 @@ test('5 nodes, node 1 cut from 2 and 3 link by link, traffic from the break: one
       cluster.network.blockPair(1, peer, 0);
       cluster.scheduler.after(link1AtMs[i]!, () => cluster.network.blockPair(1, peer, 1));
     });
-    const configCount = () =>
-      nodes.map((node) => cluster.node(node).trace.entries.filter((entry) => entry.kind === 'config').length);
-    let settled: number[] = [];
-    for (let elapsed = 0; elapsed < FIVE_NODE_SETTLE_MS + FIVE_NODE_STABLE_MS; elapsed += TRAFFIC_EVERY_MS) {
-      if (elapsed === FIVE_NODE_SETTLE_MS) settled = configCount();
-      for (const node of nodes) cluster.multicast(node, encoder.encode(`${node}@${elapsed}`));
-      cluster.runFor(TRAFFIC_EVERY_MS);
-    }
-    assert.deepEqual(configCount(), settled, `seed ${seed}: no configuration change after settling`);
+    const { settled, final } = multicastToSettleAndHold(cluster, nodes);
+    assert.deepEqual(final, settled, `seed ${seed}: no configuration change after settling`);
     assert.ok(cluster.converged([2, 3, 4, 5]), `seed ${seed}: 2 3 4 5 run one ring`);
     assert.deepEqual(cluster.snapshot(1).members, [1], `seed ${seed}: node 1 runs on its own`);
     const logged = cluster.node(4).logs.some((line) => /Node 1 cannot reach node [23] on any link/.test(line.message));
@@ -154,21 +163,13 @@ test('5 nodes, node 1 cut from 2 and 3 link by link, traffic from the break: one
 // the moment of the break; the cluster settles on two rings, one without 3 or one of 3 4 5 with 1 2 on their own.
 test('5 nodes, 1 and 2 cut from 3, both reach 4 and 5, traffic from the break: one stable membership', () => {
   const nodes = [1, 2, 3, 4, 5];
-  const encoder = new TextEncoder();
   const cluster = new SimCluster({ seed: 1, nodes, links: 2 });
   assert.ok(cluster.runUntil(() => cluster.converged(nodes), 10_000));
   cluster.runFor(TRANSPORT_SETTLED_MS);
   cluster.network.blockPair(1, 3);
   cluster.network.blockPair(2, 3);
-  const configCount = () =>
-    nodes.map((node) => cluster.node(node).trace.entries.filter((entry) => entry.kind === 'config').length);
-  let settled: number[] = [];
-  for (let elapsed = 0; elapsed < FIVE_NODE_SETTLE_MS + FIVE_NODE_STABLE_MS; elapsed += TRAFFIC_EVERY_MS) {
-    if (elapsed === FIVE_NODE_SETTLE_MS) settled = configCount();
-    for (const node of nodes) cluster.multicast(node, encoder.encode(`${node}@${elapsed}`));
-    cluster.runFor(TRAFFIC_EVERY_MS);
-  }
-  assert.deepEqual(configCount(), settled, 'no configuration change after settling');
+  const { settled, final } = multicastToSettleAndHold(cluster, nodes);
+  assert.deepEqual(final, settled, 'no configuration change after settling');
   const rings = nodes.map((node) => cluster.snapshot(node).members.join(' '));
   assert.ok(
     cluster.converged([1, 2]) && cluster.converged([3, 4, 5]),
