@@ -301,7 +301,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   }
 
   cpgJoin(group: string, pid: number): void {
-    this.refusedSeqs.delete(`${pid}/${group}`); // a new membership numbers its sends afresh
+    this.refusedSeqs.delete(senderKey(pid, group)); // a new membership numbers its sends afresh
     this.stackDriver.feed({ type: 'cpgJoin', group, pid });
   }
 
@@ -316,7 +316,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   }
 
   cpgLeave(group: string, pid: number): void {
-    this.refusedSeqs.delete(`${pid}/${group}`);
+    this.refusedSeqs.delete(senderKey(pid, group));
     this.stackDriver.feed({ type: 'cpgLeave', group, pid });
   }
 
@@ -336,7 +336,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     guarantee: Guarantee = 'agreed',
   ): undefined | Promise<void> {
     // The sender's key only when a refusal is on record: no string built per message on the common path.
-    const sender = seq === undefined || this.refusedSeqs.size === 0 ? undefined : `${pid}/${group}`;
+    const sender = seq === undefined || this.refusedSeqs.size === 0 ? undefined : senderKey(pid, group);
     const refusedSeq = sender === undefined ? undefined : this.refusedSeqs.get(sender);
     if (refusedSeq !== undefined) {
       // A later message while the refused one is not back: refused too, so the sender's order survives.
@@ -346,7 +346,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     try {
       return this.admitMulticast(group, pid, payload, guarantee);
     } catch (error) {
-      if (seq !== undefined && error === BACKPRESSURE_REFUSAL) this.refusedSeqs.set(`${pid}/${group}`, seq);
+      if (seq !== undefined && error === BACKPRESSURE_REFUSAL) this.refusedSeqs.set(senderKey(pid, group), seq);
       throw error;
     }
   }
@@ -374,7 +374,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
 
   /** A local process (an admin-socket client) went away: its group memberships end (CPG_REASON_PROCDOWN). */
   processDown(pid: number): void {
-    for (const sender of this.refusedSeqs.keys()) if (sender.startsWith(`${pid}/`)) this.refusedSeqs.delete(sender);
+    for (const sender of this.refusedSeqs.keys())
+      if (sender.startsWith(senderKey(pid, ''))) this.refusedSeqs.delete(sender);
     const gone = this.waiting.filter((w) => w.pid === pid);
     if (gone.length > 0) {
       this.waiting = this.waiting.filter((w) => w.pid !== pid);
@@ -622,4 +623,9 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private log(level: 'notice' | 'warning', message: string): void {
     this.options.logger.log(level, 'MAIN', message);
   }
+}
+
+/** A CPG sender's key in `refusedSeqs`: its process and group. */
+function senderKey(pid: number, group: string): string {
+  return `${pid}/${group}`;
 }
