@@ -129,7 +129,7 @@ export class Cpg {
     return this.view.groupNames();
   }
 
-  /** Feeds one event; returns the resulting actions. */
+  /** Feeds one event; returns the resulting actions, in a new array the caller owns (the core keeps none). */
   step(event: CpgEvent, _now: number): CpgAction[] {
     switch (event.type) {
       case 'tick':
