@@ -7,7 +7,7 @@
  * Prints a table, then one JSON line.
  */
 import { DEFAULT_LINK_MTU } from '../src/config/defaults.ts';
-import { decodeCpgMessage, encodeCpgMessage } from '../src/cpg/codec.ts';
+import { createGroupNameCache, decodeCpgMessage, encodeCpgMessage } from '../src/cpg/codec.ts';
 import { fragment, Reassembler } from '../src/cpg/fragments.ts';
 import { TOTEM_PAYLOAD_BYTES_MAX } from '../src/daemon/limits.ts';
 import { decodeMessage, encodeMessage } from '../src/totem/messages.ts';
@@ -56,6 +56,7 @@ function receive(parts: Uint8Array[], messageBytes: number): Uint8Array {
 function run(bytes: number, messages: number): number {
   const payload = new Uint8Array(bytes).fill(0x5a);
   const reassembler = new Reassembler();
+  const groupNames = createGroupNameCache();
   const retained: Uint8Array[] = new Array(RETAINED);
   const one = (seq: number) => {
     const cpg = encodeCpgMessage({ type: 'data', group: 'bench-codec', pid: 1234, payload });
@@ -76,7 +77,7 @@ function run(bytes: number, messages: number): number {
       if (message?.type !== 'mcast') throw new Error('bench:codec: Totem message did not decode');
       const result = reassembler.add(1, message.payload.subarray(1));
       if (result.kind === 'malformed') throw new Error(`bench:codec: ${result.reason}`);
-      if (result.kind === 'complete' && decodeCpgMessage(result.message)?.type !== 'data') {
+      if (result.kind === 'complete' && decodeCpgMessage(result.message, groupNames)?.type !== 'data') {
         throw new Error('bench:codec: CPG message did not decode');
       }
     }

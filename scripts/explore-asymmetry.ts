@@ -5,7 +5,7 @@
 // --stagger: the break comes at a seed-drawn moment (up to BREAK_OFFSET_MAX_MS later) and each cut pair loses its
 // links one at a time (up to LINK_STAGGER_MAX_MS apart), so the two ends see the break at different times.
 //   node --import tsx scripts/explore-asymmetry.ts [--seeds 1-100] [--shape name] [--stagger] [--verbose]
-import { SimCluster } from '../src/sim/cluster.ts';
+import { SimCluster, TRAFFIC_EVERY_MS, TRANSPORT_SETTLED_MS } from '../src/sim/cluster.ts';
 import { Rng } from '../src/sim/rng.ts';
 
 /** How a shape breaks a pair: at once on every link, or link by link. */
@@ -47,9 +47,6 @@ const SHAPES: Shape[] = [
   { name: '5n-loss5', nodes: [1, 2, 3, 4, 5], cuts: [], lossyNode: 5 },
 ];
 
-/** The transport's start-up pong-timeout backoff has decayed. */
-const TRANSPORT_SETTLED_MS = 11_000;
-const TRAFFIC_EVERY_MS = 100;
 const SETTLE_MS = 15_000;
 const OBSERVE_MS = 45_000;
 

@@ -61,18 +61,26 @@ export function encodeCpgMessage(message: CpgMessage): Uint8Array[] {
 }
 
 /**
- * Decodes one CPG message; undefined when the bytes are not a well-formed CPG message. A data message's payload is
- * a view into `bytes` (a delivered Totem payload, never reused), not a copy.
+ * The group-name cache of one decoding node (see LastDecoded): a stream of messages of one group decodes its name
+ * once. Owned by the decoder (the CPG core), not shared by the module: the core holds no module state.
  */
-export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
+export function createGroupNameCache(): LastDecoded {
+  return new LastDecoded(GROUP_NAME_BYTES_MAX, (bytes) => decoder.decode(bytes));
+}
+
+/**
+ * Decodes one CPG message; undefined when the bytes are not a well-formed CPG message. A data message's payload is
+ * a view into `bytes` (a delivered Totem payload, never reused), not a copy. `groupNames`: the decoder's cache.
+ */
+export function decodeCpgMessage(bytes: Uint8Array, groupNames: LastDecoded): CpgMessage | undefined {
   const code = bytes[0];
-  if (code === TYPE_CODES.sync) return decodeSync(bytes);
+  if (code === TYPE_CODES.sync) return decodeSync(bytes, groupNames);
   // The other messages are one process after the type code, read without a Reader: data messages are the hot path.
   const nameAt = TYPE_BYTES + PID_BYTES + NAME_LENGTH_BYTES;
   if (bytes.length < nameAt) return undefined;
   const pid = (bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24)) >>> 0;
   const end = nameAt + bytes[nameAt - 1]!;
-  const group = end > bytes.length ? undefined : decodeGroupName(bytes, nameAt, end);
+  const group = end > bytes.length ? undefined : decodeGroupName(groupNames, bytes, nameAt, end);
   if (group === undefined) return undefined;
   if (code === TYPE_CODES.data) return { type: 'data', group, pid, payload: bytes.subarray(end) };
   if (end !== bytes.length) return undefined;
@@ -82,7 +90,7 @@ export function decodeCpgMessage(bytes: Uint8Array): CpgMessage | undefined {
   return undefined;
 }
 
-function decodeSync(bytes: Uint8Array): CpgMessage | undefined {
+function decodeSync(bytes: Uint8Array, groupNames: LastDecoded): CpgMessage | undefined {
   const reader = new Reader(bytes);
   reader.u8();
   const rep = reader.u32();
@@ -91,18 +99,15 @@ function decodeSync(bytes: Uint8Array): CpgMessage | undefined {
   if (rep === undefined || seq === undefined || count === undefined) return undefined;
   const members: SyncMember[] = [];
   for (let i = 0; i < count; i++) {
-    const member = reader.process();
+    const member = reader.process(groupNames);
     if (!member) return undefined;
     members.push(member);
   }
   return reader.atEnd() ? { type: 'sync', ringId: { rep, seq }, members } : undefined;
 }
 
-/** Group names as strings; one per run of messages of one group (see LastDecoded). */
-const groupNames = new LastDecoded(GROUP_NAME_BYTES_MAX, (bytes) => decoder.decode(bytes));
-
 /** The group name in `bytes[start, end)`; undefined when empty, too long or not UTF-8. */
-function decodeGroupName(bytes: Uint8Array, start: number, end: number): string | undefined {
+function decodeGroupName(groupNames: LastDecoded, bytes: Uint8Array, start: number, end: number): string | undefined {
   const length = end - start;
   if (length === 0 || length > GROUP_NAME_BYTES_MAX) return undefined;
   try {
@@ -168,11 +173,11 @@ class Reader {
     return this.take(8) ? this.view.getFloat64(this.offset - 8, true) : undefined;
   }
 
-  process(): SyncMember | undefined {
+  process(groupNames: LastDecoded): SyncMember | undefined {
     const pid = this.u32();
     const length = this.u8();
     if (pid === undefined || length === undefined || !this.take(length)) return undefined;
-    const group = decodeGroupName(this.bytes, this.offset - length, this.offset);
+    const group = decodeGroupName(groupNames, this.bytes, this.offset - length, this.offset);
     return group === undefined ? undefined : { pid, group };
   }
 

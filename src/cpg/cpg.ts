@@ -21,7 +21,14 @@
 
 import { assert, isStrictlyAscending } from '../base/assert.ts';
 import { MESSAGE_BYTES_MAX } from '../base/limits.ts';
-import { type CpgMessage, decodeCpgMessage, encodeCpgMessage, isValidGroupName, type SyncMember } from './codec.ts';
+import {
+  type CpgMessage,
+  createGroupNameCache,
+  decodeCpgMessage,
+  encodeCpgMessage,
+  isValidGroupName,
+  type SyncMember,
+} from './codec.ts';
 import { fragment, Reassembler } from './fragments.ts';
 import { addressesMissingFrom, compareAddresses, GroupView, sameAddress } from './group-view.ts';
 import type {
@@ -89,6 +96,8 @@ export class Cpg {
   private readonly intents = new Map<string, Set<number>>();
   private readonly deadPids = new Set<number>();
   private readonly reassembler = new Reassembler();
+  /** The last group name decoded (a stream of one group's messages decodes its name once). */
+  private readonly groupNames = createGroupNameCache();
   private ringMembers: number[] = [];
   /** Nodes whose members this node knew before the current ring (transitional set, or itself at start). */
   private knownNodes: Set<number>;
@@ -129,7 +138,7 @@ export class Cpg {
     return this.view.groupNames();
   }
 
-  /** Feeds one event; returns the resulting actions. */
+  /** Feeds one event; returns the resulting actions, in a new array the caller owns (the core keeps none). */
   step(event: CpgEvent, _now: number): CpgAction[] {
     switch (event.type) {
       case 'tick':
@@ -196,7 +205,7 @@ export class Cpg {
     const result = this.reassembler.add(sender, payload);
     if (result.kind === 'partial') return [];
     if (result.kind === 'malformed') return [log('warning', `dropped message from node ${sender}: ${result.reason}`)];
-    const message = decodeCpgMessage(result.message);
+    const message = decodeCpgMessage(result.message, this.groupNames);
     if (!message) return [log('warning', `dropped malformed message from node ${sender}`)];
     return this.apply(sender, message);
   }

@@ -40,10 +40,6 @@ const OK_FIXED_BYTES = 4;
 const DELIVER_FIXED_BYTES = 9;
 /** flags + kind */
 const COMPACT_HEAD_BYTES = 2;
-/** Compact frames' group names: one string per run of one group's frames (the data path names one group). */
-const groupNames = new LastDecoded(GROUP_NAME_BYTES_MAX, (bytes) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
-);
 const GROUP_BYTES_MAX = 0xff;
 const UINT32_MAX = 0xffff_ffff;
 /**
@@ -214,11 +210,24 @@ function encodeBatch(messages: readonly Message[], compact: boolean): Uint8Array
   return pieces;
 }
 
-/** Reads one frame (without its length prefix); `compact`: version 2, compact frames allowed. */
-export function decodeFrame(frame: Buffer, compact = true): Decoded {
+/**
+ * The compact frames' group-name cache of one decoder (one connection's direction): one string per run of one
+ * group's frames (the data path names one group), see LastDecoded.
+ */
+export function createGroupNameCache(): LastDecoded {
+  return new LastDecoded(GROUP_NAME_BYTES_MAX, (bytes) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+  );
+}
+
+/**
+ * Reads one frame (without its length prefix); `groupNames`: the decoder's cache; `compact`: version 2, compact
+ * frames allowed.
+ */
+export function decodeFrame(frame: Buffer, groupNames: LastDecoded, compact = true): Decoded {
   if (frame.length < 1) return { problem: 'a frame of 0 bytes, shorter than its head' };
   const flags = frame.readUInt8(0);
-  if (flags === FLAG_COMPACT && compact) return decodeCompact(frame);
+  if (flags === FLAG_COMPACT && compact) return decodeCompact(frame, groupNames);
   if ((flags & ~FLAG_PAYLOAD) !== 0) return { problem: `a frame with unknown flags 0x${flags.toString(16)}` };
   if (frame.length < HEAD_BYTES) return { problem: `a frame of ${frame.length} bytes, shorter than its head` };
   const headerBytes = frame.readUInt32BE(1);
@@ -238,7 +247,7 @@ export function decodeFrame(frame: Buffer, compact = true): Decoded {
 }
 
 /** A compact frame (flags 0x02): its kind's fixed fields, then the group name and the payload (a view, not a copy). */
-function decodeCompact(frame: Buffer): Decoded {
+function decodeCompact(frame: Buffer, groupNames: LastDecoded): Decoded {
   const kind = frame.length >= COMPACT_HEAD_BYTES ? frame.readUInt8(1) : -1;
   const fixed =
     kind === KIND_CPG_MCAST
@@ -276,6 +285,7 @@ function decodeCompact(frame: Buffer): Decoded {
 class BinaryDecoder implements FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  private readonly groupNames = createGroupNameCache();
 
   constructor(
     private readonly frameBytesMax: number,
@@ -296,7 +306,8 @@ class BinaryDecoder implements FrameDecoder {
       while (first.length - at >= LENGTH_BYTES) {
         const bytes = this.checked(first.readUInt32BE(at));
         if (first.length - at < LENGTH_BYTES + bytes) break;
-        decoded.push(decodeFrame(first.subarray(at + LENGTH_BYTES, at + LENGTH_BYTES + bytes), this.compact));
+        const frame = first.subarray(at + LENGTH_BYTES, at + LENGTH_BYTES + bytes);
+        decoded.push(decodeFrame(frame, this.groupNames, this.compact));
         at += LENGTH_BYTES + bytes;
       }
       this.buffered -= at;

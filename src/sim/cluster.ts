@@ -62,6 +62,13 @@ export interface SimClusterOptions {
 
 /** Default passive-mode failback hold. */
 const SIM_FAILBACK_HOLD_MS = 1000;
+/**
+ * Time after a cluster's start by which the transport's start-up pong-timeout backoff (×PONG_TIMEOUT_BACKOFF_START,
+ * one less every PONG_TIMEOUT_BACKOFF_STEP_MS) has decayed: a link failure is then detected in ≈ the ping timeout.
+ */
+export const TRANSPORT_SETTLED_MS = 11_000;
+/** How often scenarios make every node multicast, as quorum and CPG do in the daemon. */
+export const TRAFFIC_EVERY_MS = 100;
 
 /** corosync's derived Totem timings for a nodelist of `nodeCount` nodes (reference §1.3). */
 export function corosyncTotemOptions(nodeCount: number): SimTotemOptions {

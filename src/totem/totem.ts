@@ -522,6 +522,11 @@ export class TotemCore {
     return this.unreachable.size === 0 ? {} : { unreachable: [...this.unreachable].sort((a, b) => a - b) };
   }
 
+  /** A node outside my installed ring that cannot reach some member of it: not admitted (see cannotReachMembers). */
+  private isCutOffOutsider(nodeId: number): boolean {
+    return !this.installed?.members.includes(nodeId) && this.cannotReachMembers(nodeId);
+  }
+
   /**
    * Asymmetric reachability (corosync#750): a node outside my ring that cannot reach some member of it on any
    * link must not be admitted — taking it in would make that member and it fail each other, and the ring would
@@ -565,7 +570,7 @@ export class TotemCore {
       case 'operational': {
         const member = oldMembers.has(join.sender);
         if (member && join.ringSeq < this.installed!.ringId.seq) return; // straggler from the round that formed us
-        if (!member && this.cannotReachMembers(join.sender)) return;
+        if (this.isCutOffOutsider(join.sender)) return;
         const verdict = applyJoin(this.me, this.sets, join, oldMembers);
         if (member || verdict === 'merged') this.enterGather(member ? 'joinOperational' : 'mergeJoin');
         return;
@@ -573,7 +578,7 @@ export class TotemCore {
       case 'gather': {
         // A node outside my ring that cannot reach one of its members: merging it would make the round end in a
         // consensus timeout, and the next one again (5 nodes, node 1 cut from 2 and 3, test/totem/asymmetry.test.ts).
-        if (!oldMembers.has(join.sender) && this.cannotReachMembers(join.sender)) return;
+        if (this.isCutOffOutsider(join.sender)) return;
         // A JOIN that fails me but was sent before its sender knew of my current ring (lower ring seq) is stale: it
         // answers a JOIN of mine from before that ring. Taking it made two nodes fail each other, form single-node
         // rings, merge, and fail each other again at network speed (a JOIN storm the fuzzer found, seed 912).
@@ -645,7 +650,7 @@ export class TotemCore {
   private onForeignRing(sender: number, ringId: RingId, reason: GatherReason): void {
     if (sender === this.me) return;
     // Its own ring's messages (quorum and CPG traffic of a lone node) must not pull it in by the back door.
-    if (!this.installed?.members.includes(sender) && this.cannotReachMembers(sender)) return;
+    if (this.isCutOffOutsider(sender)) return;
     if (this.runsOtherConfig(sender)) return;
     if (this.state === 'operational') {
       const installed = this.installed!;

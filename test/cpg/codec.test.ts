@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GROUP_NAME_BYTES_MAX } from '../../src/base/limits.ts';
-import { type CpgMessage, concat, decodeCpgMessage, encodeCpgMessage } from '../../src/cpg/codec.ts';
+import {
+  type CpgMessage,
+  concat,
+  createGroupNameCache,
+  decodeCpgMessage,
+  encodeCpgMessage,
+} from '../../src/cpg/codec.ts';
 
 const encoded = (message: CpgMessage) => [...concat(encodeCpgMessage(message))];
 
@@ -29,8 +35,10 @@ describe('CPG codec', () => {
       ...names.map((group): CpgMessage => ({ type: 'join', group, pid: 3 })),
       { type: 'sync', ringId: { rep: 4, seq: 12345 }, members: names.map((group, pid) => ({ group, pid })) },
     ];
+    const groupNames = createGroupNameCache();
     for (const message of messages) {
-      assert.deepEqual(decodeCpgMessage(concat(encodeCpgMessage(message))), message, JSON.stringify(message));
+      const decoded = decodeCpgMessage(concat(encodeCpgMessage(message)), groupNames);
+      assert.deepEqual(decoded, message, JSON.stringify(message));
     }
   });
 });

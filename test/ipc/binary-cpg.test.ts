@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgMessage } from '../../src/client/cpg-group.ts';
-import { binary, decodeFrame } from '../../src/ipc/binary.ts';
+import { binary, createGroupNameCache, decodeFrame } from '../../src/ipc/binary.ts';
 import type { Message } from '../../src/ipc/framing.ts';
 import { BINARY_HELLO } from '../../src/ipc/negotiate.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
@@ -56,10 +56,11 @@ function framesOf(bytes: Buffer): Message[] {
 /** Each frame of one direction (after the hello): its flags byte and what it says. */
 function rawFramesOf(bytes: Buffer): { flags: number; message: Message }[] {
   const frames: { flags: number; message: Message }[] = [];
+  const groupNames = createGroupNameCache();
   for (let at = BINARY_HELLO.length; at < bytes.length; ) {
     const length = bytes.readUInt32BE(at);
     const frame = bytes.subarray(at + 4, at + 4 + length);
-    const decoded = decodeFrame(frame);
+    const decoded = decodeFrame(frame, groupNames);
     assert.ok('message' in decoded, 'every frame is well formed');
     frames.push({ flags: frame[0]!, message: decoded.message });
     at += 4 + length;

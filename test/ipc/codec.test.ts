@@ -2,7 +2,7 @@
 // malformed frames reported (and the stream going on) or refused (over the limit), and the negotiation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binary, binaryV1, decodeFrame } from '../../src/ipc/binary.ts';
+import { binary, binaryV1, createGroupNameCache, decodeFrame } from '../../src/ipc/binary.ts';
 import { type Decoded, type FrameCodec, FramingError, type Message } from '../../src/ipc/framing.ts';
 import { jsonLines } from '../../src/ipc/json-lines.ts';
 import { BINARY_HELLO, negotiate } from '../../src/ipc/negotiate.ts';
@@ -99,7 +99,9 @@ describe('binary framing', () => {
   it('refuses a frame over its limit before reading it', () => {
     const decoder = binary.decoder(1000);
     assert.throws(() => decoder.push(Buffer.from([0, 0, 0x03, 0xe9])), FramingError);
-    assert.deepEqual(decodeFrame(Buffer.from([0, 0, 0, 0, 0])), { problem: 'a frame header that is not JSON: ' });
+    assert.deepEqual(decodeFrame(Buffer.from([0, 0, 0, 0, 0]), createGroupNameCache()), {
+      problem: 'a frame header that is not JSON: ',
+    });
   });
 });
 

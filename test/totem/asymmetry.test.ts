@@ -3,16 +3,13 @@
 // the broken pair. When the links come back, the three nodes merge again.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SimCluster } from '../../src/sim/cluster.ts';
+import { SimCluster, TRAFFIC_EVERY_MS, TRANSPORT_SETTLED_MS } from '../../src/sim/cluster.ts';
 import { MiniRing, THREE_NODE_TIMINGS } from './mini-ring.ts';
 
-/** The transport's start-up pong-timeout backoff has decayed. */
-const TRANSPORT_SETTLED_MS = 11_000;
 /** Time allowed to settle after the break: link-down detection, gather, consensus. */
 const SETTLE_MS = 15_000;
 /** The membership must then stay the same this long (several token + consensus periods). */
 const STABLE_MS = 60_000;
-const TRAFFIC_EVERY_MS = 100;
 
 test('nodes 1 and 2 cannot reach each other, both reach 3: one stable membership, the broken pair logged', () => {
   const nodes = [1, 2, 3];

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkTraces, type NodeTrace, type Violation } from '../../src/sim/checkers.ts';
-import { SimCluster, type SimClusterOptions } from '../../src/sim/cluster.ts';
+import { SimCluster, type SimClusterOptions, TRANSPORT_SETTLED_MS } from '../../src/sim/cluster.ts';
 import { checkerTraces } from '../../src/sim/fuzz-run.ts';
 import type { Guarantee } from '../../src/totem/types.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** The transport's pong-timeout backoff (×10 after start) has decayed: link failures are detected in ≈ 250 ms. */
-const TRANSPORT_SETTLED_MS = 11_000;
 
 /** A cluster plus the bookkeeping the EVS checkers need (message ids and what each incarnation submitted). */
 class Bench {

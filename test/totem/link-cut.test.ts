@@ -4,11 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SimCluster } from '../../src/sim/cluster.ts';
+import { SimCluster, TRANSPORT_SETTLED_MS } from '../../src/sim/cluster.ts';
 
 const encoder = new TextEncoder();
-/** The transport's start-up pong-timeout backoff has decayed (see cluster.test.ts). */
-const TRANSPORT_SETTLED_MS = 11_000;
 const STREAM_EVERY_MS = 1;
 /** Longest stall of delivery allowed after the cut (the transport needs ≈ 250 ms to call the link down). */
 const STALL_BOUND_MS = 20;
