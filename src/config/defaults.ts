@@ -36,7 +36,7 @@ export const DEFAULT_DOWNCHECK_MS = 1000;
 /** totemconfig.h FAIL_TO_RECV_CONST. */
 export const DEFAULT_FAIL_TO_RECV_CONST = 2500;
 /** totemconfig.h SEQNO_UNCHANGED_CONST. */
-export const DEFAULT_SEQNO_UNCHANGED_CONST = 30;
+export const DEFAULT_SEQNO_UNCHANGED_CONST = 1;
 /** totemconfig.h MAX_NETWORK_DELAY. */
 export const DEFAULT_MAX_NETWORK_DELAY_MS = 50;
 /** totemconfig.h WINDOW_SIZE. */
