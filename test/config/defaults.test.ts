@@ -68,10 +68,7 @@ describe('derived totem values match corosync', () => {
 
   test('other totem defaults', () => {
     const { totem } = effectiveOf({ nodes: 3 });
-    assert.deepEqual(
-      [totem.joinMs, totem.mergeMs, totem.downCheckMs, totem.failToRecvConst],
-      [50, 200, 1000, 2500],
-    );
+    assert.deepEqual([totem.joinMs, totem.mergeMs, totem.downCheckMs, totem.failToRecvConst], [50, 200, 1000, 2500]);
     assert.deepEqual(
       [totem.maxMessages, totem.windowSize, totem.transport, totem.linkMode],
       [17, 50, 'knet', 'passive'],
