@@ -6,6 +6,8 @@
  * message and waits for its own delivery, ROUND_TRIPS times on an otherwise idle ring.
  * `BENCH_SCHED_RR=yes` runs the daemons SCHED_RR (as root; default no, as every LocalCluster).
  * `BENCH_TOTEM=max_messages=100,window_size=300` adds totem {} keys; `BENCH_SIZES=64KiB` runs only those phases.
+ * `BENCH_SENDER=3` sends (and times the round trips) from node 3 instead of node 1, the ring's representative;
+ * throughput is then counted at node 1.
  * Per phase and message: each daemon's CPU, context switches and run-queue wait; this process's (the clients', at
  * the normal scheduler) run-queue wait and CPU, all threads and the main thread.
  * Prints a table, then one JSON line of the headline figures.
@@ -40,6 +42,9 @@ const TOTEM_EXTRA = Object.fromEntries(
     .filter((pair) => pair !== '')
     .map((pair) => pair.split('=') as [string, string]),
 );
+/** Index of the sending node's group (0 = node 1); the next node counts the throughput. */
+const SENDER = Number(process.env.BENCH_SENDER ?? 1) - 1;
+const COUNTER = (SENDER + 1) % 3;
 const ROUND_TRIPS = 2000;
 const PHASE_TIMEOUT_MS = 60_000;
 /**
@@ -116,10 +121,10 @@ try {
       last = now;
       delivered++;
     };
-    groups[1]!.on('message', onMessage);
+    groups[COUNTER]!.on('message', onMessage);
     const payload = Buffer.alloc(Math.max(size.bytes, MESSAGE_NUMBER_BYTES), 0x5a);
     await audit.start();
-    await sendMany(groups[0]!, (i) => numbered(payload, i), size.messages);
+    await sendMany(groups[SENDER]!, (i) => numbered(payload, i), size.messages);
     // Every member delivers every message (or sees a configuration change); the phase's CPU is read then.
     const deadline = Date.now() + PHASE_TIMEOUT_MS;
     let progressAt = Date.now();
@@ -145,7 +150,7 @@ try {
     const switchesPerMsg = pids.map((pid, i) =>
       Number(((orNaN(contextSwitches, pid) - switchesBefore[i]!) / size.messages).toFixed(3)),
     );
-    groups[1]!.off('message', onMessage);
+    groups[COUNTER]!.off('message', onMessage);
     const audits = await audit.finish(size.messages);
     const seconds = Math.max(1e-6, (last - first) / 1000);
     const msgsPerS = Math.round((delivered - 1) / seconds);
@@ -174,7 +179,7 @@ try {
     for (const line of describeAudit(size.label, audits)) console.error(line);
   }
   const samples: number[] = [];
-  const own = groups[0]!;
+  const own = groups[SENDER]!;
   for (let i = 0; i < ROUND_TRIPS; i++) {
     const text = `rt-${i}`;
     const started = performance.now();
@@ -194,7 +199,7 @@ try {
   samples.sort((a, b) => a - b);
   for (const c of clients) c.close();
   console.log(
-    'size     msgs/s      MB/s  delivered  CPU µs/msg n1 (sender) / n2 / n3  context switches/msg n1 / n2 / n3',
+    `size     msgs/s      MB/s  delivered  CPU µs/msg n1 / n2 / n3 (sender n${SENDER + 1})  context switches/msg n1 / n2 / n3`,
   );
   for (const r of rows) {
     console.log(

@@ -2,7 +2,7 @@
  * Every default and derived value, in one place, computed as corosync 3 computes it
  * (exec/totemconfig.h constants; exec/totemconfig.c `totem_volatile_config_read()` and
  * `totem_calc_knet_ping_timers()`; exec/votequorum.c for quorum), plus corolink's documented deviations:
- * a fast link-detection profile and a failback hold-down. docs/config.md has the same table.
+ * a fast link-detection profile, a failback hold-down and an early token hold. docs/config.md has the same table.
  */
 import { MESSAGE_BYTES_MAX, NICE_MAX, NICE_MIN } from '../base/limits.ts';
 import type { ClusterConfig, InterfaceConfig } from './model.ts';
@@ -35,8 +35,11 @@ export const DEFAULT_MERGE_MS = 200;
 export const DEFAULT_DOWNCHECK_MS = 1000;
 /** totemconfig.h FAIL_TO_RECV_CONST. */
 export const DEFAULT_FAIL_TO_RECV_CONST = 2500;
-/** totemconfig.h SEQNO_UNCHANGED_CONST. */
-export const DEFAULT_SEQNO_UNCHANGED_CONST = 30;
+/**
+ * corolink: idle token rotations before the representative holds the token (totemconfig.h SEQNO_UNCHANGED_CONST
+ * is 30). Spinning empty tokens cost each node CPU that clients needed (docs/totem.md § Token hold).
+ */
+export const DEFAULT_SEQNO_UNCHANGED_CONST = 1;
 /** totemconfig.h MAX_NETWORK_DELAY. */
 export const DEFAULT_MAX_NETWORK_DELAY_MS = 50;
 /** totemconfig.h WINDOW_SIZE. */

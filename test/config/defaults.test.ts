@@ -68,10 +68,7 @@ describe('derived totem values match corosync', () => {
 
   test('other totem defaults', () => {
     const { totem } = effectiveOf({ nodes: 3 });
-    assert.deepEqual(
-      [totem.joinMs, totem.mergeMs, totem.downCheckMs, totem.failToRecvConst, totem.seqnoUnchangedConst],
-      [50, 200, 1000, 2500, 30],
-    );
+    assert.deepEqual([totem.joinMs, totem.mergeMs, totem.downCheckMs, totem.failToRecvConst], [50, 200, 1000, 2500]);
     assert.deepEqual(
       [totem.maxMessages, totem.windowSize, totem.transport, totem.linkMode],
       [17, 50, 'knet', 'passive'],
@@ -84,6 +81,16 @@ describe('derived totem values match corosync', () => {
     assert.equal(totem.consensusMs, 5000);
     assert.equal(totem.tokenRetransmitMs, 100);
     assert.equal(totem.holdMs, 70);
+  });
+});
+
+describe('corolink token hold', () => {
+  test('the representative holds the token after 1 idle rotation (corosync: 30)', () => {
+    assert.equal(effectiveOf({ nodes: 3 }).totem.seqnoUnchangedConst, 1);
+  });
+
+  test("an explicit seqno_unchanged_const wins (30 restores corosync's hold)", () => {
+    assert.equal(effectiveOf({ nodes: 3, totem: '  seqno_unchanged_const: 30\n' }).totem.seqnoUnchangedConst, 30);
   });
 });
 
