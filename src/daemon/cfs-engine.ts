@@ -60,14 +60,18 @@ export class CfsEngine implements ServiceEngine {
     return this.run({ type: 'deliver', sender, payload: result.message });
   }
 
-  /** A message cut by the change can never reach every member of the next view (virtual synchrony): forgotten. */
-  confchg(_change: ConfigChange): EngineAction[] {
+  /**
+   * Transitional: the old ring's remaining messages (fragments included) are still delivered and applied. Regular:
+   * a message cut by the change can never reach every member of the next view (virtual synchrony): forgotten.
+   */
+  confchg(change: ConfigChange): EngineAction[] {
+    if (change.kind === 'transitional') return this.run({ type: 'transitional' });
     this.reassembler.forgetAll();
     return this.run({ type: 'suspend' });
   }
 
   syncInit(change: RegularChange): EngineAction[] {
-    return this.run({ type: 'confchg', members: change.members });
+    return this.run({ type: 'confchg', members: change.members, ring: change.ringId.seq });
   }
 
   syncProcess(): boolean {
