@@ -16,14 +16,15 @@ export type CfsMessage =
   | { type: 'put'; origin: number; req: number; path: string; mtime: number; data: Uint8Array }
   | { type: 'rm'; origin: number; req: number; path: string }
   /**
-   * After a configuration change: what the sender holds. `members` names the view it was sent for; `stale`: the
-   * sender's copy missed writes it could not store (it never serves as the source while another member can).
+   * After a configuration change: what the sender holds. `members` names the view it was sent for; `epoch`: the
+   * ring seq its last write was sent in (absent from daemons before it existed: 0); `stale`: the sender's copy
+   * missed writes it could not store (it never serves as the source while another member can).
    */
-  | { type: 'summary'; members: number[]; seq: number; digest: string; stale?: boolean }
+  | { type: 'summary'; members: number[]; seq: number; epoch?: number; digest: string; stale?: boolean }
   /** Part of the sync source's full state. */
   | { type: 'state'; members: number[]; entries: StateEntryHeader[]; data: Uint8Array }
   /** The sync source's state is complete. */
-  | { type: 'stateEnd'; members: number[]; seq: number; digest: string }
+  | { type: 'stateEnd'; members: number[]; seq: number; epoch?: number; digest: string }
   /** A member whose copy is stale can store again: every member restarts the sync of the view `members`. */
   | { type: 'resync'; members: number[] };
 
@@ -36,6 +37,7 @@ const isWrite = (h: Header) => isNumber(h.origin) && isNumber(h.req) && typeof h
 const isSummary = (h: Header) =>
   isMembers(h.members) &&
   isNumber(h.seq) &&
+  (h.epoch === undefined || isNumber(h.epoch)) &&
   typeof h.digest === 'string' &&
   (h.stale === undefined || typeof h.stale === 'boolean');
 const isEntry = (e: unknown) => {

@@ -16,7 +16,7 @@ import type { CfsEntry, CfsStore } from './store.ts';
 /** What the core reads and writes of the node's copy (CfsStore; anything with the same methods in a test). */
 export type CfsStorage = Pick<
   CfsStore,
-  'appliedSeq' | 'totalBytes' | 'get' | 'entries' | 'put' | 'rm' | 'replace' | 'digest'
+  'appliedSeq' | 'epoch' | 'totalBytes' | 'get' | 'entries' | 'put' | 'rm' | 'replace' | 'digest'
 >;
 
 /** Why a write failed: maps to the admin socket's error codes. `unknown`: the driver gave up waiting (see docs). */
@@ -29,10 +29,18 @@ export type StorageFailureReason = (typeof STORAGE_FAILURE_REASONS)[number];
 export type CfsResult = { ok: true; version: number } | { ok: false; code: CfsErrorCode; message: string };
 
 export type CfsEvent =
-  /** A configuration change is under way: writes stop (refused, or dropped when delivered) until the next sync. */
+  /**
+   * The old ring's transitional configuration: its messages still delivered are applied as before (a member that
+   * delivered one in the regular configuration may have acknowledged it), new writes are refused.
+   */
+  | { type: 'transitional' }
+  /** A new regular configuration: writes stop (refused, or dropped when delivered) until its sync. */
   | { type: 'suspend' }
-  /** The view of `members` starts: its sync begins (summaries, then the source's state if they differ). */
-  | { type: 'confchg'; members: number[] }
+  /**
+   * The view of `members`, ring seq `ring`, starts: its sync begins (summaries, then the source's state if they
+   * differ).
+   */
+  | { type: 'confchg'; members: number[]; ring: number }
   | { type: 'deliver'; sender: number; payload: Uint8Array }
   | { type: 'put'; req: number; path: string; data: Uint8Array; mtime: number; quorate: boolean }
   | { type: 'rm'; req: number; path: string; quorate: boolean }
@@ -49,6 +57,7 @@ export type CfsAction =
 /** What each node reported in its summary. */
 interface Summary {
   seq: number;
+  epoch: number;
   digest: string;
   stale: boolean;
 }
@@ -84,6 +93,10 @@ export class CfsCore {
   private source: number | undefined;
   private incoming: CfsEntry[] = [];
   private failureValue: string | undefined;
+  /** Seq of the current regular configuration's ring: the epoch of the writes delivered in it (or its transitional). */
+  private ring = 0;
+  /** From the transitional configuration to the next regular one: own writes delivered then are not acknowledged. */
+  private transitional = false;
 
   constructor(
     private readonly localNodeId: number,
@@ -112,10 +125,15 @@ export class CfsCore {
 
   step(event: CfsEvent): CfsAction[] {
     switch (event.type) {
+      case 'transitional':
+        this.transitional = true;
+        return [];
       case 'suspend':
+        this.transitional = false;
         if (this.phaseValue !== 'joining') this.restartSync([]);
         return [];
       case 'confchg':
+        this.ring = event.ring;
         return this.onConfchg(event.members);
       case 'deliver':
         return this.onDeliver(event.sender, event.payload);
@@ -154,7 +172,9 @@ export class CfsCore {
     }
     if (!event.quorate) return ['not_quorate', 'this node is not quorate: the store is read-only'];
     if (this.failureValue !== undefined) return ['storage', this.staleMessage()];
-    if (this.phaseValue !== 'synced') return ['syncing', 'the store is synchronising after a membership change; retry'];
+    if (this.phaseValue !== 'synced' || this.transitional) {
+      return ['syncing', 'the store is synchronising after a membership change; retry'];
+    }
     return this.checkApply(
       event.type === 'put' ? { path: event.path, size: event.data.byteLength } : { path: event.path },
     );
@@ -193,7 +213,14 @@ export class CfsCore {
       actions.push(...this.fail(error, 'cannot read the copy for the sync summary'));
     }
     const stale = this.failureValue !== undefined;
-    const summary: CfsMessage = { type: 'summary', members: this.members, seq: this.store.appliedSeq(), digest, stale };
+    const summary: CfsMessage = {
+      type: 'summary',
+      members: this.members,
+      seq: this.store.appliedSeq(),
+      epoch: this.store.epoch(),
+      digest,
+      stale,
+    };
     return [...actions, { type: 'multicast', payload: encodeCfsMessage(summary) }];
   }
 
@@ -237,14 +264,18 @@ export class CfsCore {
         message.type === 'put' ? { path: message.path, size: message.data.byteLength } : message,
       );
       if (refusal) return mine ? [this.refuse(message.req, refusal[0], refusal[1])] : [];
-      if (message.type === 'put') this.store.put(seq, message.path, message.data, message.mtime);
-      else this.store.rm(seq, message.path);
+      if (message.type === 'put') this.store.put(seq, this.ring, message.path, message.data, message.mtime);
+      else this.store.rm(seq, this.ring, message.path);
     } catch (error) {
       const actions = this.fail(error, `cannot store write ${seq} (${message.path})`);
       return mine ? [...actions, this.refuse(message.req, 'storage', this.staleMessage())] : actions;
     }
     this.counters.writes++;
-    return mine ? [{ type: 'done', req: message.req, result: { ok: true, version: seq } }] : [];
+    if (!mine) return [];
+    // Applied by every member of my transitional configuration, but the next configuration may take another
+    // partition's history (docs/cfs.md, "Synchronisation").
+    if (this.transitional) return [this.refuse(message.req, 'unknown', TRANSITIONAL_WRITE_MESSAGE)];
+    return [{ type: 'done', req: message.req, result: { ok: true, version: seq } }];
   }
 
   /** Marks the copy stale after a storage call threw; logs once per episode (until the copy is whole again). */
@@ -269,15 +300,20 @@ export class CfsCore {
   private onSummary(sender: number, message: Extract<CfsMessage, { type: 'summary' }>): CfsAction[] {
     if (this.phaseValue !== 'syncing' || !sameMembers(message.members, this.members)) return [];
     if (!this.members.includes(sender)) return [];
-    this.summaries.set(sender, { seq: message.seq, digest: message.digest, stale: message.stale === true });
+    this.summaries.set(sender, {
+      seq: message.seq,
+      epoch: message.epoch ?? 0,
+      digest: message.digest,
+      stale: message.stale === true,
+    });
     if (this.summaries.size < this.members.length) return [];
-    // Every summary is in: the source is the highest sequence, ties to the lowest node id (members are sorted),
-    // among the members whose copy is not stale when there is one.
+    // Every summary is in: the source holds the newest history — the highest epoch, then the highest sequence,
+    // ties to the lowest node id (members are sorted) — among the members whose copy is not stale when there is one.
     const summary = (node: number) => this.summaries.get(node)!;
     const healthy = this.members.filter((n) => !summary(n).stale);
     const candidates = healthy.length > 0 ? healthy : this.members;
     let source = candidates[0]!;
-    for (const node of candidates) if (summary(node).seq > summary(source).seq) source = node;
+    for (const node of candidates) if (isNewer(summary(node), summary(source))) source = node;
     const best = summary(source);
     if (this.members.every((n) => !summary(n).stale && summary(n).digest === best.digest)) return this.finishSync();
     this.source = source;
@@ -335,6 +371,7 @@ export class CfsCore {
       type: 'stateEnd',
       members: this.members,
       seq: this.store.appliedSeq(),
+      epoch: this.store.epoch(),
       digest: this.store.digest(),
     };
     actions.push({ type: 'multicast', payload: encodeCfsMessage(end) });
@@ -346,9 +383,14 @@ export class CfsCore {
     const wasStale = this.failureValue !== undefined;
     try {
       // A stale copy is replaced even when it looks equal: that also proves it can be written again.
-      const differs = wasStale || this.store.appliedSeq() !== end.seq || this.store.digest() !== end.digest;
+      const epoch = end.epoch ?? 0;
+      const differs =
+        wasStale ||
+        this.store.appliedSeq() !== end.seq ||
+        this.store.epoch() !== epoch ||
+        this.store.digest() !== end.digest;
       if (differs && this.source !== this.localNodeId) {
-        this.store.replace(end.seq, this.incoming);
+        this.store.replace(end.seq, epoch, this.incoming);
         this.counters.stateTransfers++;
         actions.push({
           type: 'log',
@@ -378,6 +420,14 @@ export class CfsCore {
       },
     ];
   }
+}
+
+const TRANSITIONAL_WRITE_MESSAGE =
+  'a membership change interrupted the write: it was applied here, but the next configuration may not keep it; read it back';
+
+/** Whether copy `a` holds a newer history than `b`: its last write came from a later ring, or it has more writes. */
+function isNewer(a: Summary, b: Summary): boolean {
+  return a.epoch !== b.epoch ? a.epoch > b.epoch : a.seq > b.seq;
 }
 
 /** The reason a storage call threw, from SQLite's result code or the system error code. */

@@ -1,6 +1,6 @@
 /**
- * The node's copy of the replicated file store in SQLite (better-sqlite3): one table of entries and the sequence
- * number of the last applied write. WAL with `synchronous = FULL`. Writes (`put`, `rm`, `replace`) join one open
+ * The node's copy of the replicated file store in SQLite (better-sqlite3): one table of entries, the sequence
+ * number of the last applied write and its epoch (the ring it was sent in: docs/cfs.md, "Synchronisation"). WAL with `synchronous = FULL`. Writes (`put`, `rm`, `replace`) join one open
  * transaction that `commit()` puts on disk (one fsync for all of them): the daemon commits once per turn of its
  * loop and acknowledges a write only after the commit that covers it (`committedSeq()`). One fsync per write held
  * the loop ≈2.3 ms a write (docs/daemon.md). Reads see the applied writes, committed or not. Every method is
@@ -36,10 +36,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 export class CfsStore {
   private readonly db: Database;
   private seq: number;
+  private epochValue: number;
   private total: number;
-  /** `seq` and `total` as last committed: a rolled-back transaction returns to them. */
-  private committed: { seq: number; total: number };
+  /** `seq`, `epoch` and `total` as last committed: a rolled-back transaction returns to them. */
+  private committed: { seq: number; epoch: number; total: number };
   private readonly setSeq: Statement;
+  private readonly setEpoch: Statement;
   private readonly upsert: Statement;
   private readonly remove: Statement;
   private readonly listing: Statement<CfsEntryInfo>;
@@ -53,6 +55,9 @@ export class CfsStore {
     this.setSeq = this.db.prepare(
       "INSERT INTO meta (key, value) VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     );
+    this.setEpoch = this.db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('epoch', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    );
     this.upsert = this.db.prepare(
       'INSERT INTO entries (path, content, version, mtime) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET content = excluded.content, version = excluded.version, mtime = excluded.mtime',
     );
@@ -62,14 +67,24 @@ export class CfsStore {
     );
     const seqRow = this.db.prepare<{ value: number }>("SELECT value FROM meta WHERE key = 'seq'").get();
     this.seq = seqRow?.value ?? 0;
+    const epochRow = this.db.prepare<{ value: number }>("SELECT value FROM meta WHERE key = 'epoch'").get();
+    this.epochValue = epochRow?.value ?? 0;
     this.total =
       this.db.prepare<{ total: number | null }>('SELECT SUM(LENGTH(content)) AS total FROM entries').get()?.total ?? 0;
-    this.committed = { seq: this.seq, total: this.total };
+    this.committed = { seq: this.seq, epoch: this.epochValue, total: this.total };
   }
 
   /** Sequence number of the last applied write (0 for an empty, never-written store). */
   appliedSeq(): number {
     return this.seq;
+  }
+
+  /**
+   * The ring seq of the configuration the last applied write was sent in (0 before any): a copy whose last write
+   * came from a later ring holds the newer history (docs/cfs.md, "Synchronisation").
+   */
+  epoch(): number {
+    return this.epochValue;
   }
 
   /** Sequence number of the last write on disk: the last applied one once `commit()` returned. */
@@ -102,36 +117,36 @@ export class CfsStore {
     return this.db.prepare<Row>('SELECT path, content, version, mtime FROM entries ORDER BY path').all().map(toEntry);
   }
 
-  /** Applies write number `seq`: sets `entry` (its version is `seq`). On disk at the next `commit()`. */
-  put(seq: number, path: string, data: Uint8Array, mtime: number): void {
+  /**
+   * Applies write number `seq`, sent in the ring of seq `epoch`: sets `entry` (its version is `seq`). On disk at
+   * the next `commit()`.
+   */
+  put(seq: number, epoch: number, path: string, data: Uint8Array, mtime: number): void {
     const previous = this.sizeOf(path);
     this.write(() => {
       this.upsert.run(path, asBuffer(data), seq, mtime);
-      this.setSeq.run(seq);
+      this.setPosition(seq, epoch);
     });
-    this.seq = seq;
     this.total += data.byteLength - previous;
   }
 
-  /** Applies write number `seq`: removes `path`. On disk at the next `commit()`. */
-  rm(seq: number, path: string): void {
+  /** Applies write number `seq`, sent in the ring of seq `epoch`: removes `path`. On disk at the next `commit()`. */
+  rm(seq: number, epoch: number, path: string): void {
     const previous = this.sizeOf(path);
     this.write(() => {
       this.remove.run(path);
-      this.setSeq.run(seq);
+      this.setPosition(seq, epoch);
     });
-    this.seq = seq;
     this.total -= previous;
   }
 
   /** Replaces the whole store (synchronisation from another node). On disk at the next `commit()`. */
-  replace(seq: number, entries: readonly CfsEntry[]): void {
+  replace(seq: number, epoch: number, entries: readonly CfsEntry[]): void {
     this.write(() => {
       this.db.exec('DELETE FROM entries');
       for (const e of entries) this.upsert.run(e.path, asBuffer(e.data), e.version, e.mtime);
-      this.setSeq.run(seq);
+      this.setPosition(seq, epoch);
     });
-    this.seq = seq;
     this.total = entries.reduce((sum, e) => sum + e.data.byteLength, 0);
   }
 
@@ -147,7 +162,7 @@ export class CfsStore {
       this.rollback();
       throw error;
     }
-    this.committed = { seq: this.seq, total: this.total };
+    this.committed = { seq: this.seq, epoch: this.epochValue, total: this.total };
   }
 
   /** SHA-256 (hex) over the sequence number and every entry (path, version, mtime, content) in path order. */
@@ -189,7 +204,16 @@ export class CfsStore {
   private rollback(): void {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
     this.seq = this.committed.seq;
+    this.epochValue = this.committed.epoch;
     this.total = this.committed.total;
+  }
+
+  /** Inside `write`: the copy's last write is number `seq`, of the ring of seq `epoch`. */
+  private setPosition(seq: number, epoch: number): void {
+    this.setSeq.run(seq);
+    if (epoch !== this.epochValue) this.setEpoch.run(epoch);
+    this.seq = seq;
+    this.epochValue = epoch;
   }
 
   private sizeOf(path: string): number {

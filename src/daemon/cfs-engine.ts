@@ -1,6 +1,6 @@
 /**
  * The replicated file store (src/cfs/core.ts) as the stack's service engine 3. Every daemon runs it, so its view
- * is the Totem membership: a configuration change suspends writes (confchg), and its sync — summaries, then the
+ * is the Totem membership: a regular configuration change suspends writes (confchg), and its sync — summaries, then the
  * source's state when they differ — is the last sync phase, after votequorum's and CPG's. Messages above one Totem
  * payload (a file of up to 1 MiB, a state chunk) are fragmented as CPG's are. The store itself (SQLite) is the
  * adapter the daemon hands in; clients' writes come as `serviceRequest`s and are answered by `serviceOutput`s.
@@ -9,8 +9,9 @@
  * regular configuration, and an agreed delivery there does not mean the others have it. Seed 305 of the whole-stack
  * soak (`--nodes 3 --links 2 --safety-ms 2000`): node 1, partitioned at 1147 ms while holding the token, delivered
  * its own write at 1182.0 ms and acknowledged it as version 6; nodes 2 and 3 never received it and gave version 6
- * to another write. A safe message is delivered in the regular configuration only once every member has it; a write
- * that reaches a node only in the transitional configuration is dropped everywhere there (confchg suspended writes).
+ * to another write. A safe message is delivered in the regular configuration only once every member has it; the
+ * others may get it only in their transitional configuration, so writes are applied there too (the core's
+ * `transitional`), and suspended at the next regular configuration (docs/cfs.md).
  */
 import { type CfsAction, CfsCore, type CfsEvent, type CfsResult, type CfsStorage } from '../cfs/core.ts';
 import { fragment, Reassembler } from '../cpg/fragments.ts';
@@ -60,14 +61,18 @@ export class CfsEngine implements ServiceEngine {
     return this.run({ type: 'deliver', sender, payload: result.message });
   }
 
-  /** A message cut by the change can never reach every member of the next view (virtual synchrony): forgotten. */
-  confchg(_change: ConfigChange): EngineAction[] {
+  /**
+   * Transitional: the old ring's remaining messages (fragments included) are still delivered and applied. Regular:
+   * a message cut by the change can never reach every member of the next view (virtual synchrony): forgotten.
+   */
+  confchg(change: ConfigChange): EngineAction[] {
+    if (change.kind === 'transitional') return this.run({ type: 'transitional' });
     this.reassembler.forgetAll();
     return this.run({ type: 'suspend' });
   }
 
   syncInit(change: RegularChange): EngineAction[] {
-    return this.run({ type: 'confchg', members: change.members });
+    return this.run({ type: 'confchg', members: change.members, ring: change.ringId.seq });
   }
 
   syncProcess(): boolean {

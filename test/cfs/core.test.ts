@@ -17,6 +17,7 @@ class Bus {
   private readonly queue: { sender: number; payload: Uint8Array }[] = [];
   private view: number[] = [];
   private req = 1;
+  private ring = 0;
 
   constructor(nodes: number[], chunkBytes?: number) {
     for (const node of nodes) {
@@ -29,7 +30,8 @@ class Bus {
   /** A new view of `members`: undelivered messages of departed nodes are lost, the rest stay in order. */
   confchg(members: number[]): void {
     this.view = members;
-    for (const node of members) this.handle(node, this.cores.get(node)!.step({ type: 'confchg', members }));
+    const ring = ++this.ring;
+    for (const node of members) this.handle(node, this.cores.get(node)!.step({ type: 'confchg', members, ring }));
   }
 
   put(node: number, path: string, text: string, quorate = true): number {
@@ -47,6 +49,28 @@ class Bus {
   /** The driver's request for a resync on `node` (its storage works again). */
   resync(node: number): void {
     this.handle(node, this.cores.get(node)!.step({ type: 'resync' }));
+  }
+
+  /** The old ring's transitional configuration on `nodes` (the engine's confchg of kind transitional). */
+  transitional(nodes: number[]): void {
+    for (const node of nodes) this.handle(node, this.cores.get(node)!.step({ type: 'transitional' }));
+  }
+
+  /** A new regular configuration of `members`: the engine's confchg (suspend), then its sync (confchg). */
+  regular(members: number[]): void {
+    for (const node of members) this.handle(node, this.cores.get(node)!.step({ type: 'suspend' }));
+    this.confchg(members);
+  }
+
+  /** Takes what is queued off the bus (to deliver it to some members only). */
+  take(): { sender: number; payload: Uint8Array }[] {
+    return this.queue.splice(0);
+  }
+
+  /** Delivers `messages`, in order, to `nodes` only. */
+  deliver(messages: { sender: number; payload: Uint8Array }[], nodes: number[]): void {
+    for (const m of messages)
+      for (const node of nodes) this.handle(node, this.cores.get(node)!.step({ type: 'deliver', ...m }));
   }
 
   /** Delivers everything queued, in order, to every member of the current view. */
@@ -143,6 +167,67 @@ describe('CfsCore', () => {
     assert.ok([1, 2, 3].every((n) => bus.stores.get(n)!.appliedSeq() === 0));
   });
 
+  test('a write one member delivered (and acknowledged) before a change is applied by the others in their transitional configuration', () => {
+    // Whole-stack soak seed 1848 (6 nodes): node 4 delivered its safe write in the regular configuration and
+    // acknowledged it; the others got it only in their transitional configuration and dropped it.
+    const bus = new Bus([1, 2, 3]);
+    bus.confchg([1, 2, 3]);
+    bus.run();
+    const req = bus.put(3, 'f', 'w1');
+    const sent = bus.take();
+    bus.deliver(sent, [3]);
+    assert.deepEqual(bus.results.get(req), { ok: true, version: 1 });
+    bus.transitional([1, 2]);
+    bus.deliver(sent, [1, 2]);
+    bus.regular([1, 2]);
+    bus.run();
+    const next = bus.put(1, 'g', 'w2');
+    bus.run();
+    assert.deepEqual(bus.results.get(next), { ok: true, version: 2 });
+    bus.regular([1, 2, 3]);
+    bus.run();
+    for (const node of [1, 2, 3]) {
+      assert.equal(bus.stores.get(node)!.get('f')?.version, 1, `node ${node} keeps the acknowledged write`);
+      assert.equal(bus.stores.get(node)!.get('g')?.version, 2);
+    }
+    assert.equal(new Set(digests(bus, [1, 2, 3])).size, 1);
+  });
+
+  test("the newest history wins a sync: a cut-off node's transitional write never replaces the primary's acknowledged one", () => {
+    const bus = new Bus([1, 2, 3]);
+    bus.confchg([1, 2, 3]);
+    bus.run();
+    const lost = bus.put(1, 'f', 'cut off');
+    const sent = bus.take();
+    bus.transitional([1]);
+    bus.deliver(sent, [1]);
+    const unknown = bus.results.get(lost) as { ok: false; code: string };
+    assert.equal(unknown.code, 'unknown', 'applied only in the transitional configuration: not acknowledged');
+    assert.equal(bus.stores.get(1)!.appliedSeq(), 1);
+    bus.regular([1]);
+    bus.transitional([2, 3]);
+    bus.regular([2, 3]);
+    bus.run();
+    const kept = bus.put(2, 'f', 'primary');
+    bus.run();
+    assert.deepEqual(bus.results.get(kept), { ok: true, version: 1 });
+    // Both copies are at write 1; the primary's came from a later ring, so it is the source, not node 1 (lowest id).
+    bus.regular([1, 2, 3]);
+    bus.run();
+    for (const node of [1, 2, 3]) assert.deepEqual(bus.stores.get(node)!.get('f')?.data, bytes('primary'));
+    assert.equal(new Set(digests(bus, [1, 2, 3])).size, 1);
+  });
+
+  test('a write submitted in the transitional configuration is refused: the store is changing views', () => {
+    const bus = new Bus([1, 2]);
+    bus.confchg([1, 2]);
+    bus.run();
+    bus.transitional([1]);
+    const req = bus.put(1, 'f', 'x');
+    assert.equal((bus.results.get(req) as { code: string }).code, 'syncing');
+    assert.equal(bus.take().length, 0);
+  });
+
   test('after a partition the returning node with an older copy takes the state of the highest sequence', () => {
     const bus = new Bus([1, 2, 3], 64);
     bus.confchg([1, 2, 3]);
@@ -181,8 +266,8 @@ describe('CfsCore', () => {
 
   test('ties at the highest sequence go to the lowest node id; a change during sync restarts it', () => {
     const bus = new Bus([1, 2]);
-    bus.stores.get(1)!.put(4, 'a', bytes('from 1'), 1);
-    bus.stores.get(2)!.put(4, 'a', bytes('from 2'), 1);
+    bus.stores.get(1)!.put(4, 1, 'a', bytes('from 1'), 1);
+    bus.stores.get(2)!.put(4, 1, 'a', bytes('from 2'), 1);
     bus.confchg([1, 2]);
     bus.confchg([1, 2]);
     bus.run();
@@ -266,7 +351,7 @@ describe('CfsCore', () => {
     const { bus, storage } = busWithFailing([1, 2, 3], 1);
     bus.put(1, 'a', 'x');
     bus.run();
-    bus.stores.get(3)!.replace(0, []);
+    bus.stores.get(3)!.replace(0, 0, []);
     storage.entriesFailing = true;
     bus.confchg([1, 2, 3]);
     bus.run();

@@ -15,6 +15,7 @@ export class FailingStorage implements CfsStorage {
     return run();
   }
   appliedSeq = () => this.inner.appliedSeq();
+  epoch = () => this.inner.epoch();
   totalBytes = () => this.inner.totalBytes();
   get = (path: string) => this.inner.get(path);
   digest = () => this.inner.digest();
