@@ -39,7 +39,7 @@ test('the writes of one turn share one commit; none is acknowledged before it', 
     const [service] = cfs.services({ payloadBytesMax: undefined, quorate: () => true });
     const engine = new LoopbackEngine(service!);
     cfs.attach(engine as unknown as NodeEngine);
-    const change = { kind: 'regular', members: [1] } as unknown as RegularChange;
+    const change = { kind: 'regular', members: [1], ringId: { rep: 1, seq: 4 } } as unknown as RegularChange;
     engine.run(service!.syncInit!(change, 0));
     assert.equal(cfs.core.phase, 'synced');
 
