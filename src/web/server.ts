@@ -85,6 +85,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
   guard.guardServer(app.server);
   guard.register(app);
+  // After the guard's hooks: a refused request is answered at once, never queued.
   const slices = new RequestSlices();
   app.addHook('onRequest', (_request, _reply, done) => slices.admit(done));
   app.setErrorHandler(async (error: { statusCode?: number; validation?: unknown; message: string }, _req, reply) => {
