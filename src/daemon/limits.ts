@@ -40,6 +40,13 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 export const ADMIN_REQUESTS_PER_SLICE_MAX = 256;
 /** Time one admin-socket connection's requests may take in one turn before the rest wait for the next turn. */
 export const ADMIN_SLICE_MS = 5;
+/**
+ * HTTP requests (all connections together) handled in one turn of the loop, at most: 1,000 pipelined GET /metrics
+ * read in one turn took 210–265 ms there under load (docs/daemon.md), about 0.27 ms each.
+ */
+export const HTTP_REQUESTS_PER_SLICE_MAX = 16;
+/** Time the HTTP requests of one turn may take before the rest wait for the next turn. */
+export const HTTP_SLICE_MS = 5;
 
 /*
  * The data path (docs/benchmarks.md, "Token rotation"). Flow control counts Totem messages (max_messages per token

@@ -14,6 +14,7 @@ import { allowedHosts, BOUNDED_SERVER_OPTIONS, HttpGuard } from './guard.ts';
 import { ClusterHistory } from './history.ts';
 import { historyFilePath } from './history-file.ts';
 import { DaemonMetrics } from './metrics.ts';
+import { RequestSlices } from './request-slices.ts';
 import { registerStream } from './stream.ts';
 import { loadOrCreateToken } from './token.ts';
 
@@ -84,6 +85,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
   guard.guardServer(app.server);
   guard.register(app);
+  // After the guard's hooks: a refused request is answered at once, never queued.
+  const slices = new RequestSlices();
+  app.addHook('onRequest', (_request, _reply, done) => slices.admit(done));
   app.setErrorHandler(async (error: { statusCode?: number; validation?: unknown; message: string }, _req, reply) => {
     if (error.validation) return reply.code(400).send({ error: { code: 'bad_request', message: error.message } });
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
