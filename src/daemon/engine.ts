@@ -374,8 +374,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
 
   /** A local process (an admin-socket client) went away: its group memberships end (CPG_REASON_PROCDOWN). */
   processDown(pid: number): void {
-    for (const sender of this.refusedSeqs.keys())
-      if (sender.startsWith(senderKey(pid, ''))) this.refusedSeqs.delete(sender);
+    const prefix = senderKey(pid, '');
+    for (const sender of this.refusedSeqs.keys()) if (sender.startsWith(prefix)) this.refusedSeqs.delete(sender);
     const gone = this.waiting.filter((w) => w.pid === pid);
     if (gone.length > 0) {
       this.waiting = this.waiting.filter((w) => w.pid !== pid);
