@@ -41,7 +41,8 @@ export type CfsEvent =
    * differ).
    */
   | { type: 'confchg'; members: number[]; ring: number }
-  | { type: 'deliver'; sender: number; payload: Uint8Array }
+  /** `quorate`: votequorum's verdict at this point of the agreed order (a sync it ends may settle writes in doubt). */
+  | { type: 'deliver'; sender: number; payload: Uint8Array; quorate: boolean }
   | { type: 'put'; req: number; path: string; data: Uint8Array; mtime: number; quorate: boolean }
   | { type: 'rm'; req: number; path: string; quorate: boolean }
   /** The driver found the stale copy's storage working again: ask every member to sync once more. */
@@ -75,6 +76,15 @@ export interface CfsCounters {
   storageFailures: Record<StorageFailureReason, number>;
 }
 
+/**
+ * An own write delivered only in the transitional configuration: applied here as write `seq`, its answer waits for
+ * the sync of a quorate configuration, whose history decides whether it was kept (see `settleInDoubt`).
+ */
+type WriteInDoubt = { req: number; seq: number } & (
+  | { type: 'put'; path: string; data: Uint8Array; mtime: number }
+  | { type: 'rm'; path: string }
+);
+
 const sameMembers = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((n, i) => n === b[i]);
 
@@ -95,8 +105,13 @@ export class CfsCore {
   private failureValue: string | undefined;
   /** Seq of the current regular configuration's ring: the epoch of the writes delivered in it (or its transitional). */
   private ring = 0;
-  /** From the transitional configuration to the next regular one: own writes delivered then are not acknowledged. */
+  /** From the transitional configuration to the next regular one: own writes delivered then are in doubt. */
   private transitional = false;
+  /**
+   * Own writes in doubt until a quorate configuration's sync. Bounded by the writes in flight when a ring broke:
+   * none is taken from the transitional configuration until a quorate sync (refused "syncing" or "not_quorate").
+   */
+  private inDoubt: WriteInDoubt[] = [];
 
   constructor(
     private readonly localNodeId: number,
@@ -136,7 +151,7 @@ export class CfsCore {
         this.ring = event.ring;
         return this.onConfchg(event.members);
       case 'deliver':
-        return this.onDeliver(event.sender, event.payload);
+        return this.onDeliver(event.sender, event.payload, event.quorate);
       case 'put':
       case 'rm':
         return this.submit(event);
@@ -224,7 +239,7 @@ export class CfsCore {
     return [...actions, { type: 'multicast', payload: encodeCfsMessage(summary) }];
   }
 
-  private onDeliver(sender: number, payload: Uint8Array): CfsAction[] {
+  private onDeliver(sender: number, payload: Uint8Array, quorate: boolean): CfsAction[] {
     const message = decodeCfsMessage(payload);
     if (!message)
       return [{ type: 'log', level: 'warning', message: `dropped a malformed message from node ${sender}` }];
@@ -233,13 +248,13 @@ export class CfsCore {
       case 'rm':
         return this.applyWrite(message);
       case 'summary':
-        return this.onSummary(sender, message);
+        return this.onSummary(sender, message, quorate);
       case 'state':
         if (this.isFromSource(sender, message.members))
           this.incoming.push(...unpackState(message.entries, message.data));
         return [];
       case 'stateEnd':
-        return this.isFromSource(sender, message.members) ? this.finishTransfer(message) : [];
+        return this.isFromSource(sender, message.members) ? this.finishTransfer(message, quorate) : [];
       case 'resync':
         // Every member meets it at the same point of the agreed stream: all restart the sync of this view.
         return this.phaseValue !== 'joining' && sameMembers(message.members, this.members)
@@ -272,9 +287,12 @@ export class CfsCore {
     }
     this.counters.writes++;
     if (!mine) return [];
-    // Applied by every member of my transitional configuration, but the next configuration may take another
-    // partition's history (docs/cfs.md, "Synchronisation").
-    if (this.transitional) return [this.refuse(message.req, 'unknown', TRANSITIONAL_WRITE_MESSAGE)];
+    if (this.transitional) {
+      // Applied by every member of my transitional configuration, but the next primary component may keep another
+      // partition's history (docs/cfs.md, "Synchronisation"): answered after its sync.
+      this.inDoubt.push({ ...message, seq });
+      return [];
+    }
     return [{ type: 'done', req: message.req, result: { ok: true, version: seq } }];
   }
 
@@ -297,7 +315,7 @@ export class CfsCore {
     return `this node could not store a write (${this.failureValue}); its copy re-syncs from the others once it can store again; not applied here, retry`;
   }
 
-  private onSummary(sender: number, message: Extract<CfsMessage, { type: 'summary' }>): CfsAction[] {
+  private onSummary(sender: number, message: Extract<CfsMessage, { type: 'summary' }>, quorate: boolean): CfsAction[] {
     if (this.phaseValue !== 'syncing' || !sameMembers(message.members, this.members)) return [];
     if (!this.members.includes(sender)) return [];
     this.summaries.set(sender, {
@@ -315,7 +333,8 @@ export class CfsCore {
     let source = candidates[0]!;
     for (const node of candidates) if (isNewer(summary(node), summary(source))) source = node;
     const best = summary(source);
-    if (this.members.every((n) => !summary(n).stale && summary(n).digest === best.digest)) return this.finishSync();
+    if (this.members.every((n) => !summary(n).stale && summary(n).digest === best.digest))
+      return this.finishSync(quorate);
     this.source = source;
     return source === this.localNodeId ? this.sendState() : [];
   }
@@ -378,7 +397,7 @@ export class CfsCore {
     return actions;
   }
 
-  private finishTransfer(end: Extract<CfsMessage, { type: 'stateEnd' }>): CfsAction[] {
+  private finishTransfer(end: Extract<CfsMessage, { type: 'stateEnd' }>, quorate: boolean): CfsAction[] {
     const actions: CfsAction[] = [];
     const wasStale = this.failureValue !== undefined;
     try {
@@ -404,26 +423,53 @@ export class CfsCore {
     } catch (error) {
       actions.push(...this.fail(error, `cannot store the state of node ${this.source}`));
     }
-    return [...actions, ...this.finishSync()];
+    return [...actions, ...this.finishSync(quorate)];
   }
 
-  private finishSync(): CfsAction[] {
+  private finishSync(quorate: boolean): CfsAction[] {
     this.phaseValue = 'synced';
     this.source = undefined;
     this.incoming = [];
     this.counters.syncs++;
-    return [
-      {
-        type: 'log',
-        level: 'notice',
-        message: `synchronised with nodes ${this.members.join(' ')} at write ${this.store.appliedSeq()}`,
-      },
-    ];
+    const log: CfsAction = {
+      type: 'log',
+      level: 'notice',
+      message: `synchronised with nodes ${this.members.join(' ')} at write ${this.store.appliedSeq()}`,
+    };
+    // A copy that could not take the agreed state is no evidence: its writes in doubt wait for the resync.
+    if (!quorate || this.failureValue !== undefined || this.inDoubt.length === 0) return [log];
+    const settled = this.inDoubt.map((write) => this.settleInDoubt(write));
+    this.inDoubt = [];
+    return [log, ...settled];
+  }
+
+  /**
+   * The answer to an own write in doubt, from the copy a quorate configuration agreed on. Every node that applied
+   * it did so as write `seq` (the same ring, the same order from the same synced copy), so the copy keeps a put when
+   * its path still holds it; it did not keep the write when the copy never reached `seq` or the path holds another
+   * write of `seq` or an older one. A later write to the path (or its absence) hides the answer: unknown.
+   */
+  private settleInDoubt(write: WriteInDoubt): CfsAction {
+    const entry = this.store.get(write.path);
+    const kept =
+      write.type === 'put' &&
+      entry?.version === write.seq &&
+      entry.mtime === write.mtime &&
+      Buffer.compare(entry.data, write.data) === 0;
+    if (kept) return { type: 'done', req: write.req, result: { ok: true, version: write.seq } };
+    const lost = this.store.appliedSeq() < write.seq || (entry !== undefined && entry.version <= write.seq);
+    return lost
+      ? this.refuse(
+          write.req,
+          'syncing',
+          'a membership change interrupted the write: the cluster did not keep it; retry',
+        )
+      : this.refuse(write.req, 'unknown', IN_DOUBT_MESSAGE);
   }
 }
 
-const TRANSITIONAL_WRITE_MESSAGE =
-  'a membership change interrupted the write: it was applied here, but the next configuration may not keep it; read it back';
+const IN_DOUBT_MESSAGE =
+  'a membership change interrupted the write and a later write to the path hides whether the cluster kept it; read it back';
 
 /** Whether copy `a` holds a newer history than `b`: its last write came from a later ring, or it has more writes. */
 function isNewer(a: Summary, b: Summary): boolean {

@@ -40,10 +40,14 @@ export class CfsEngine implements ServiceEngine {
   private readonly reassembler = new Reassembler();
   private readonly totemPayloadBytesMax: number;
 
-  /** `totemPayloadBytesMax`: the largest payload the engine may hand the stack (its service id not counted). */
+  /**
+   * `quorate`: votequorum's verdict now (the stack's); `totemPayloadBytesMax`: the largest payload the engine may
+   * hand the stack (its service id not counted).
+   */
   constructor(
     localNodeId: number,
     private readonly store: CfsStorage,
+    private readonly quorate: () => boolean,
     totemPayloadBytesMax = DEFAULT_TOTEM_PAYLOAD_BYTES_MAX,
   ) {
     this.core = new CfsCore(localNodeId, store);
@@ -58,7 +62,7 @@ export class CfsEngine implements ServiceEngine {
     const result = this.reassembler.add(sender, payload);
     if (result.kind === 'partial') return [];
     if (result.kind === 'malformed') return [log('warning', `dropped a message from node ${sender}: ${result.reason}`)];
-    return this.run({ type: 'deliver', sender, payload: result.message });
+    return this.run({ type: 'deliver', sender, payload: result.message, quorate: this.quorate() });
   }
 
   /**

@@ -55,8 +55,8 @@ export class CfsService {
   }
 
   /** The stack's `services` option: the store's engine. */
-  readonly services: NonNullable<StackOptions['services']> = ({ payloadBytesMax }) => {
-    this.cfsEngine = new CfsEngine(this.localNodeId, this.store, payloadBytesMax);
+  readonly services: NonNullable<StackOptions['services']> = ({ payloadBytesMax, quorate }) => {
+    this.cfsEngine = new CfsEngine(this.localNodeId, this.store, quorate, payloadBytesMax);
     return [this.cfsEngine];
   };
 

@@ -2,10 +2,11 @@
  * A steady CPG message stream across real daemons, with the checker the chaos tests and benchmarks use:
  * every sender multicasts `<nodeid>:<seq>` at a fixed interval; every node records what it delivers and every
  * configuration change it sees. `problems()` reports duplicates, order disagreements between any two nodes,
- * and accepted messages of the given senders missing on the given nodes.
+ * refused messages delivered anywhere, and accepted messages of the given senders missing on the given nodes.
  */
 import { CorolinkClient } from '../client/client.ts';
 import type { CpgGroup } from '../client/cpg-group.ts';
+import { BackpressureError, DaemonRequestError } from '../client/errors.ts';
 import type { MembershipEvent } from '../ipc/schema.ts';
 
 /** One node's view: what it delivered and the membership changes it reported. */
@@ -37,8 +38,15 @@ function pairOrderProblem(a: StreamNode, b: StreamNode): string | undefined {
 }
 
 /** A stream over one CPG group joined on every node. */
+/** Whether a failed send was certainly not multicast (the daemon or the group refused it). */
+const isRefusal = (error: unknown) => error instanceof BackpressureError || error instanceof DaemonRequestError;
+
 export class CpgStream {
   private readonly accepted = new Map<number, string[]>();
+  /** Messages certainly not sent (refused): none may ever be delivered. */
+  private readonly refused = new Map<number, string[]>();
+  /** Each sender's next message number: every attempt takes one (see `start`). */
+  private readonly nextNumber = new Map<number, number>();
   private sending = false;
   private readonly loops: Promise<void>[] = [];
 
@@ -120,25 +128,30 @@ export class CpgStream {
   }
 
   /**
-   * Starts sending from `senders`, one message per `intervalMs` each. A refused send (backpressure, daemon
-   * gone) is not counted and not retried; the sequence number only advances on acceptance.
+   * Starts sending from `senders`, one message per `intervalMs` each. A failed send is not counted and not retried,
+   * and its number is not used again: a send that timed out or lost its connection may still have been multicast,
+   * so only a refusal is known not to be (and is then checked never to be delivered).
    */
   start(senders: number[], intervalMs: number): void {
     this.sending = true;
     for (const nodeid of senders) {
       const accepted = this.accepted.get(nodeid) ?? [];
       this.accepted.set(nodeid, accepted);
+      const refused = this.refused.get(nodeid) ?? [];
+      this.refused.set(nodeid, refused);
       this.loops.push(
         (async () => {
           while (this.sending) {
             const group = this.node(nodeid).group;
-            const text = String(accepted.length);
             if (group) {
+              const number = this.nextNumber.get(nodeid) ?? 0;
+              this.nextNumber.set(nodeid, number + 1);
+              const text = String(number);
               try {
                 await group.send(text);
                 accepted.push(`${nodeid}:${text}`);
-              } catch {
-                // Not accepted: not part of the stream.
+              } catch (error) {
+                if (isRefusal(error)) refused.push(`${nodeid}:${text}`);
               }
             }
             await new Promise((r) => setTimeout(r, intervalMs));
@@ -197,7 +210,7 @@ export class CpgStream {
 
   /**
    * Everything wrong with the stream: a message delivered twice on a node, two nodes delivering common
-   * messages in different orders, and — for `complete` — an accepted message of one of `complete.senders`
+   * messages in different orders, a refused message delivered, and — for `complete` — an accepted message of one of `complete.senders`
    * (from its `after` mark on) missing on one of `complete.on`. Empty when the stream is intact.
    */
   problems(complete?: { senders: number[]; on: number[]; after?: Map<number, number> }): string[] {
@@ -206,6 +219,11 @@ export class CpgStream {
       const seen = new Set<string>();
       const dup = node.delivered.find((m) => seen.has(m) || !seen.add(m));
       if (dup !== undefined) found.push(`n${node.nodeid} delivered ${dup} more than once`);
+    }
+    const refused = new Set([...this.refused.values()].flat());
+    for (const node of this.nodes) {
+      const delivered = node.delivered.find((m) => refused.has(m));
+      if (delivered !== undefined) found.push(`n${node.nodeid} delivered ${delivered}, whose send was refused`);
     }
     for (const [i, a] of this.nodes.entries())
       for (const b of this.nodes.slice(i + 1)) {

@@ -345,7 +345,7 @@ export class StackSimCluster {
         quorum: { localNodeId: node, nodelist: this.nodeIds.map((nodeId) => ({ nodeId, quorumVotes: 1 })) },
         totemPayloadBytesMax: SIM_STACK_SIZES.totemPayloadBytesMax,
         services: (context: ServicesContext) => {
-          cfs = new CfsEngine(node, this.stores.get(node)!, context.payloadBytesMax);
+          cfs = new CfsEngine(node, this.stores.get(node)!, context.quorate, context.payloadBytesMax);
           return [cfs, ...(this.options.services?.(node, incarnation, context) ?? [])];
         },
       },

@@ -16,6 +16,8 @@ class Bus {
   readonly warnings: string[] = [];
   private readonly queue: { sender: number; payload: Uint8Array }[] = [];
   private view: number[] = [];
+  /** Nodes whose votequorum says "not quorate" (the stack's verdict each delivery carries). */
+  readonly inquorate = new Set<number>();
   private req = 1;
   private ring = 0;
 
@@ -69,16 +71,19 @@ class Bus {
 
   /** Delivers `messages`, in order, to `nodes` only. */
   deliver(messages: { sender: number; payload: Uint8Array }[], nodes: number[]): void {
-    for (const m of messages)
-      for (const node of nodes) this.handle(node, this.cores.get(node)!.step({ type: 'deliver', ...m }));
+    for (const m of messages) for (const node of nodes) this.handle(node, this.deliverTo(node, m));
   }
 
   /** Delivers everything queued, in order, to every member of the current view. */
   run(): void {
     for (let m = this.queue.shift(); m; m = this.queue.shift()) {
       if (!this.view.includes(m.sender)) continue;
-      for (const node of this.view) this.handle(node, this.cores.get(node)!.step({ type: 'deliver', ...m }));
+      for (const node of this.view) this.handle(node, this.deliverTo(node, m));
     }
+  }
+
+  private deliverTo(node: number, m: { sender: number; payload: Uint8Array }): CfsAction[] {
+    return this.cores.get(node)!.step({ type: 'deliver', ...m, quorate: !this.inquorate.has(node) });
   }
 
   private handle(node: number, actions: CfsAction[]): void {
@@ -201,10 +206,12 @@ describe('CfsCore', () => {
     const sent = bus.take();
     bus.transitional([1]);
     bus.deliver(sent, [1]);
-    const unknown = bus.results.get(lost) as { ok: false; code: string };
-    assert.equal(unknown.code, 'unknown', 'applied only in the transitional configuration: not acknowledged');
+    assert.equal(bus.results.has(lost), false, 'applied only in the transitional configuration: not acknowledged');
     assert.equal(bus.stores.get(1)!.appliedSeq(), 1);
+    bus.inquorate.add(1);
     bus.regular([1]);
+    bus.run();
+    assert.equal(bus.results.has(lost), false, 'a sync without quorum does not settle it');
     bus.transitional([2, 3]);
     bus.regular([2, 3]);
     bus.run();
@@ -212,10 +219,63 @@ describe('CfsCore', () => {
     bus.run();
     assert.deepEqual(bus.results.get(kept), { ok: true, version: 1 });
     // Both copies are at write 1; the primary's came from a later ring, so it is the source, not node 1 (lowest id).
+    bus.inquorate.clear();
     bus.regular([1, 2, 3]);
     bus.run();
     for (const node of [1, 2, 3]) assert.deepEqual(bus.stores.get(node)!.get('f')?.data, bytes('primary'));
     assert.equal(new Set(digests(bus, [1, 2, 3])).size, 1);
+    assert.equal((bus.results.get(lost) as { code: string }).code, 'syncing', 'answered: not kept, retry');
+  });
+
+  test('an own write delivered only in the transitional configuration is answered after a quorate sync: kept', () => {
+    // The lab's disk-full drill: a membership change while node 1's write was in flight. Every member of the
+    // transitional configuration applied it, and the next primary component keeps that history.
+    const bus = new Bus([1, 2, 3]);
+    bus.confchg([1, 2, 3]);
+    bus.run();
+    const req = bus.put(1, 'f', 'w1');
+    const sent = bus.take();
+    bus.transitional([1, 2]);
+    bus.deliver(sent, [1, 2]);
+    assert.equal(bus.results.has(req), false, 'in doubt until the next configuration synced');
+    bus.regular([1, 2]);
+    bus.run();
+    assert.deepEqual(bus.results.get(req), { ok: true, version: 1 });
+    bus.regular([1, 2, 3]);
+    bus.run();
+    for (const node of [1, 2, 3]) assert.equal(bus.stores.get(node)!.get('f')?.version, 1);
+  });
+
+  test('a write in doubt hidden by a later write to its path is answered "unknown"; an older copy\'s answer is "retry"', () => {
+    const bus = new Bus([1, 2, 3]);
+    bus.confchg([1, 2, 3]);
+    bus.run();
+    const hidden = bus.put(1, 'f', 'mine');
+    bus.put(1, 'h', 'mine');
+    const gone = bus.put(1, 'g', 'mine');
+    const sent = bus.take();
+    bus.transitional([1]);
+    bus.deliver(sent, [1]);
+    bus.inquorate.add(1);
+    bus.regular([1]);
+    bus.run();
+    bus.transitional([2, 3]);
+    bus.deliver(sent.slice(0, 1), [2, 3]);
+    bus.regular([2, 3]);
+    bus.run();
+    const later = bus.put(2, 'f', 'later');
+    bus.run();
+    assert.deepEqual(bus.results.get(later), { ok: true, version: 2 });
+    bus.inquorate.clear();
+    bus.regular([1, 2, 3]);
+    bus.run();
+    assert.equal((bus.results.get(hidden) as { code: string }).code, 'unknown', 'f was overwritten: cannot tell');
+    assert.equal(
+      (bus.results.get(gone) as { code: string }).code,
+      'syncing',
+      'the copy never reached write 3: not kept',
+    );
+    assert.equal(bus.stores.get(1)!.get('g'), undefined);
   });
 
   test('a write submitted in the transitional configuration is refused: the store is changing views', () => {
@@ -258,7 +318,7 @@ describe('CfsCore', () => {
       new Uint8Array([0, 0, 0, 0, 3, 1, 2, 3]),
     ]) {
       assert.deepEqual(
-        core.step({ type: 'deliver', sender: 2, payload }).map((a) => a.type),
+        core.step({ type: 'deliver', sender: 2, payload, quorate: true }).map((a) => a.type),
         ['log'],
       );
     }

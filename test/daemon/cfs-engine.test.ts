@@ -19,8 +19,8 @@ test('the file store engine replicates writes and syncs a returning node by stat
   const c = stackCluster(
     NODES,
     (id) =>
-      ({ payloadBytesMax }) => {
-        const engine = new CfsEngine(id, stores.get(id)!, payloadBytesMax);
+      ({ payloadBytesMax, quorate }) => {
+        const engine = new CfsEngine(id, stores.get(id)!, quorate, payloadBytesMax);
         engines.set(id, engine);
         return [engine];
       },
@@ -55,8 +55,8 @@ test('a node whose store fails (SQLITE_FULL) refuses its write, the stack stays 
   const engines = new Map<number, CfsEngine>();
   const stores = new Map(NODES.map((id) => [id, new CfsStore(':memory:')]));
   const failing = new FailingStorage(stores.get(2)!);
-  const c = stackCluster(NODES, (id) => ({ payloadBytesMax }) => {
-    const engine = new CfsEngine(id, id === 2 ? failing : stores.get(id)!, payloadBytesMax);
+  const c = stackCluster(NODES, (id) => ({ payloadBytesMax, quorate }) => {
+    const engine = new CfsEngine(id, id === 2 ? failing : stores.get(id)!, quorate, payloadBytesMax);
     engines.set(id, engine);
     return [engine];
   });

@@ -1,8 +1,13 @@
 // Service stacks wired back to back (no transport) on a virtual clock, for tests of the engines above Totem.
 import assert from 'node:assert/strict';
 import { DEFAULT_LINK_MTU } from '../../src/config/defaults.ts';
-import type { ServiceEngine } from '../../src/daemon/service-engine.ts';
-import { ServiceStack, type StackAction, type StackEvent, stackSizes } from '../../src/daemon/stack.ts';
+import {
+  ServiceStack,
+  type StackAction,
+  type StackEvent,
+  type StackOptions,
+  stackSizes,
+} from '../../src/daemon/stack.ts';
 import type { QuorumOptions } from '../../src/quorum/index.ts';
 import { corosyncTotemOptions } from '../../src/sim/cluster.ts';
 
@@ -20,7 +25,7 @@ export type StackStepper = (id: number, stack: ServiceStack, event: StackEvent, 
  */
 export function stackCluster(
   nodes: number[],
-  services: (node: number) => (context: { payloadBytesMax: number | undefined }) => ServiceEngine[],
+  services: (node: number) => NonNullable<StackOptions['services']>,
   totemPayloadBytesMax?: number,
   quorumExtra: Omit<QuorumOptions, 'localNodeId' | 'nodelist'> = {},
   stepper: StackStepper = (_id, stack, event, now) => stack.step(event, now),
