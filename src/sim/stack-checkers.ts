@@ -19,6 +19,7 @@ export type StackInvariantName =
   | 'cfs-inquorate-write'
   | 'cfs-version-conflict'
   | 'cfs-ack-lost'
+  | 'cfs-refused-applied'
   | 'cfs-replicas-differ'
   | 'cfs-liveness'
   | 'convergence'
@@ -337,9 +338,13 @@ export function checkCfsWrites(writes: readonly CfsWriteRecord[]): StackViolatio
   return out;
 }
 
+/** Refusals that say the write is in no agreed history ("retry": not multicast, or dropped by every member). */
+const NOT_APPLIED_CODES: ReadonlySet<string> = new Set(['syncing', 'not_quorate']);
+
 /**
- * cfs at the stable end: every replica is identical, and every acknowledged write is in it (its path holds that
- * write or a later one, never an older one or something else under its version).
+ * cfs at the stable end: every replica is identical, every acknowledged write is in it (its path holds that
+ * write or a later one, never an older one or something else under its version), and no write refused as "not
+ * applied" is in it (unless another submission of the same content was not refused so).
  */
 export function checkCfsReplicas(writes: readonly CfsWriteRecord[], replicas: readonly CfsReplica[]): StackViolation[] {
   const out: StackViolation[] = [];
@@ -354,6 +359,19 @@ export function checkCfsReplicas(writes: readonly CfsWriteRecord[], replicas: re
         detail: `node ${first.node} has ${text(first)}; node ${r.node} has ${text(r)}`,
       });
     }
+  }
+  const mayHold = new Set(
+    writes.filter((w) => w.result?.ok !== false || !NOT_APPLIED_CODES.has(w.result.code)).map(contentKey),
+  );
+  for (const w of writes) {
+    if (w.result?.ok !== false || !NOT_APPLIED_CODES.has(w.result.code) || mayHold.has(contentKey(w))) continue;
+    const holder = replicas.find((r) => r.entries.some((e) => e.path === w.path && e.data === w.data));
+    if (holder === undefined) continue;
+    out.push({
+      invariant: 'cfs-refused-applied',
+      nodes: [w.node, holder.node],
+      detail: `${w.path}=${w.data} refused "${w.result.code}" (not applied) by node ${w.node}#${w.incarnation}, but node ${holder.node} holds it`,
+    });
   }
   for (const w of writes) {
     if (!w.result?.ok) continue;
@@ -371,3 +389,5 @@ export function checkCfsReplicas(writes: readonly CfsWriteRecord[], replicas: re
   }
   return out;
 }
+
+const contentKey = (w: CfsWriteRecord) => `${w.path}\u0000${w.data}`;

@@ -150,6 +150,17 @@ describe('cfs', () => {
     assert.deepEqual(invariants(checkCfsWrites([write(1, 'a', 1), write(4, 'x', 1)])), ['cfs-version-conflict']);
   });
 
+  test('a write refused as not applied but present at the end is caught, unless resubmitted', () => {
+    const refused = (data: string, code: string): CfsWriteRecord => ({
+      ...write(2, data, null),
+      result: { ok: false, code },
+    });
+    const end = [replica(1, 'r', 3), replica(2, 'r', 3)];
+    assert.deepEqual(invariants(checkCfsReplicas([refused('r', 'syncing')], end)), ['cfs-refused-applied']);
+    assert.deepEqual(checkCfsReplicas([refused('r', 'syncing'), write(2, 'r', 3)], end), []);
+    assert.deepEqual(checkCfsReplicas([refused('r', 'unknown'), refused('r', 'storage')], end), []);
+  });
+
   test('a lost acknowledged write and differing replicas are caught', () => {
     const writes = [write(1, 'a', 1), write(4, 'x', 2)];
     const found = checkCfsReplicas(writes, [replica(1, 'a', 1), replica(2, 'x', 2)]);
