@@ -49,8 +49,8 @@ export const HTTP_REQUESTS_PER_SLICE_MAX = 16;
 export const HTTP_SLICE_MS = 5;
 /**
  * Entries of a `cfsLs` listing read and encoded per turn of the loop (src/daemon/cfs-listings.ts). A whole listing
- * of 13,000 entries was one task of 13–28 ms from SQLite and 5–13 ms to encode (load 10); a page of 1,000 took
- * ≈ 1 ms to read (median).
+ * of 13,000 entries was one task of 13–29 ms from SQLite and 5–13 ms to encode (fastest–median of 20, load 10);
+ * a page of 1,000 reads in ≈ 1 ms (median), so a listing holds the loop ≈ 1–2 ms a turn (docs/daemon.md).
  */
 export const CFS_LIST_PAGE_ENTRIES = 1_000;
 /** Times a listing starts over because the store changed between its pages; then it is read whole, in one task. */
