@@ -8,7 +8,7 @@
  * The answer is point-in-time: when the store changed between two pages of a listing (a write applied or rolled
  * back, a synchronisation, a storage failure: `listingPoint()`), the listing starts over. A store that changes
  * every turn would restart it forever, so after CFS_LIST_RESTARTS_MAX restarts it is read whole in one task, as
- * before the slices.
+ * before the slices. A listing whose client is gone (`abandoned()`) is dropped before its next page.
  */
 import type { CfsEntryInfo } from '../cfs/store.ts';
 import { JsonText } from '../ipc/framing.ts';
@@ -27,6 +27,7 @@ export interface ListingSource {
 
 interface Listing {
   readonly prefix: string;
+  readonly abandoned: () => boolean;
   /** The `listingPoint()` its pages so far were read at. */
   point: string;
   /** The last path read, undefined before the first page. */
@@ -48,10 +49,22 @@ export class CfsListings {
     private readonly restartsMax = CFS_LIST_RESTARTS_MAX,
   ) {}
 
-  /** The `cfsLs` result, `{entries}` under `prefix` sorted by path, as JSON; rejects while the copy is unreadable. */
-  list(prefix: string): Promise<JsonText> {
+  /**
+   * The `cfsLs` result, `{entries}` under `prefix` sorted by path, as JSON; rejects while the copy is unreadable,
+   * or once `abandoned()` (its client closed) before it was read whole.
+   */
+  list(prefix: string, abandoned: () => boolean = () => false): Promise<JsonText> {
     return new Promise((resolve, reject) => {
-      const listing: Listing = { prefix, point: '', after: undefined, pages: [], restarts: 0, resolve, reject };
+      const listing: Listing = {
+        prefix,
+        abandoned,
+        point: '',
+        after: undefined,
+        pages: [],
+        restarts: 0,
+        resolve,
+        reject,
+      };
       this.queue.push(listing);
       this.schedule();
     });
@@ -83,6 +96,7 @@ export class CfsListings {
 
   /** Reads the next page (all of the rest once the restarts are spent); true when it was the last. */
   private readPage(listing: Listing): boolean {
+    if (listing.abandoned()) throw new Error('the client is gone');
     const refusal = this.source.readRefusal();
     if (refusal !== undefined) throw new AdminError('refused', refusal);
     const point = this.source.listingPoint();

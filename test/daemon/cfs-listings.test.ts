@@ -164,3 +164,17 @@ test('listings wait in arrival order, one page per turn in all', async () => {
   assert.deepEqual(answers, [oneShot(store), oneShot(store), oneShot(store)]);
   assert.equal(reads.length, 9, 'three pages each, none read twice');
 });
+
+test('a listing whose client is gone reads no more pages; the listings after it go on', async () => {
+  const store = filledStore(3 * PAGE_ENTRIES);
+  let gone = false;
+  const { source, reads } = sourceOf(store, (page) => {
+    if (page === 1) gone = true;
+  });
+  const listings = new CfsListings(source, PAGE_ENTRIES);
+  const abandoned = listings.list(PREFIX, () => gone);
+  const next = listings.list(PREFIX);
+  await assert.rejects(abandoned, /the client is gone/);
+  assert.equal((await next).text, oneShot(store));
+  assert.equal(reads.length, 1 + 4, 'one page of the abandoned listing, four of the next');
+});

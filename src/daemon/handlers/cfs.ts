@@ -48,7 +48,7 @@ async function write(cfs: CfsService, request: CfsWrite) {
 export function cfsHandlers(cfs: CfsService): Pick<Handlers, 'cfsLs' | 'cfsGet' | 'cfsPut' | 'cfsRm'> {
   const listings = new CfsListings(cfs);
   return {
-    cfsLs: ({ prefix = '' }) => listings.list(prefix),
+    cfsLs: ({ prefix = '' }, connection) => listings.list(prefix, () => connection.closed),
     cfsGet: ({ path }) => {
       const entry = readable(cfs).get(path);
       if (!entry) throw new AdminError('not_found', `no such file: ${path}`);
