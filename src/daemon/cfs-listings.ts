@@ -46,7 +46,6 @@ export class CfsListings {
   constructor(
     private readonly source: ListingSource,
     private readonly pageEntries = CFS_LIST_PAGE_ENTRIES,
-    private readonly restartsMax = CFS_LIST_RESTARTS_MAX,
   ) {}
 
   /**
@@ -106,7 +105,7 @@ export class CfsListings {
       listing.pages = [];
     }
     listing.point = point;
-    const whole = listing.restarts >= this.restartsMax;
+    const whole = listing.restarts >= CFS_LIST_RESTARTS_MAX;
     for (;;) {
       const entries = this.source.listPage(listing.prefix, listing.after, this.pageEntries);
       if (entries.length > 0) {
