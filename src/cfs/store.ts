@@ -21,6 +21,9 @@ export interface CfsEntry {
 /** An entry without its content (for listings). */
 export type CfsEntryInfo = Omit<CfsEntry, 'data'> & { size: number };
 
+/** SQLite's LIMIT for no limit. */
+const UNLIMITED = -1;
+
 interface Row {
   path: string;
   content: Buffer;
@@ -45,6 +48,7 @@ export class CfsStore {
   private readonly upsert: Statement;
   private readonly remove: Statement;
   private readonly listing: Statement<CfsEntryInfo>;
+  private readonly listingPage: Statement<CfsEntryInfo>;
 
   /** Opens (creating) the database file; `':memory:'` for tests. */
   constructor(file: string) {
@@ -63,7 +67,10 @@ export class CfsStore {
     );
     this.remove = this.db.prepare('DELETE FROM entries WHERE path = ?');
     this.listing = this.db.prepare<CfsEntryInfo>(
-      "SELECT path, LENGTH(content) AS size, version, mtime FROM entries WHERE path >= ? AND path < ? || X'FF' ORDER BY path",
+      "SELECT path, LENGTH(content) AS size, version, mtime FROM entries WHERE path >= ? AND path < ? || X'FF' ORDER BY path LIMIT ?",
+    );
+    this.listingPage = this.db.prepare<CfsEntryInfo>(
+      "SELECT path, LENGTH(content) AS size, version, mtime FROM entries WHERE path > ? AND path < ? || X'FF' ORDER BY path LIMIT ?",
     );
     const seqRow = this.db.prepare<{ value: number }>("SELECT value FROM meta WHERE key = 'seq'").get();
     this.seq = seqRow?.value ?? 0;
@@ -109,7 +116,15 @@ export class CfsStore {
    * service lists its tokens after every write, so building that store spent 86 % of node 1's loop in it.
    */
   list(prefix = ''): CfsEntryInfo[] {
-    return this.listing.all(prefix, prefix);
+    return this.listing.all(prefix, prefix, UNLIMITED);
+  }
+
+  /**
+   * The first `limit` entries of `list(prefix)`, or (a keyset page) of those whose path sorts after `after`, the
+   * last path of the page before: a long listing read a page per turn of the loop (docs/daemon.md).
+   */
+  listPage(prefix: string, after: string | undefined, limit: number): CfsEntryInfo[] {
+    return after === undefined ? this.listing.all(prefix, prefix, limit) : this.listingPage.all(after, prefix, limit);
   }
 
   /** Every entry with its content, sorted by path. */

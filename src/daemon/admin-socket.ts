@@ -40,6 +40,8 @@ export interface AdminConnection {
   readonly topics: Set<string>;
   /** Called when the connection closes (handlers register cleanups, e.g. CPG leave). */
   onClose(cleanup: () => void): void;
+  /** The connection is closed: an answer would go nowhere (work still queued for it can be dropped). */
+  readonly closed: boolean;
   /**
    * Undefined while the client reads what it is sent; else (unread output over OUTPUT_PACE_BYTES) a promise that
    * settles once it was all read ('drain') or the connection closed. Requests that add traffic (a CPG multicast) wait on
@@ -299,6 +301,10 @@ class ConnectionImpl implements AdminConnection {
     readonly socket: Socket,
     private readonly onSlowClient: () => void,
   ) {}
+
+  get closed(): boolean {
+    return this.socket.destroyed;
+  }
 
   reply(message: Record<string, unknown>): void {
     this.write(message);

@@ -94,6 +94,19 @@ export class CfsService {
     return this.store.list(prefix);
   }
 
+  listPage(prefix: string, after: string | undefined, limit: number): CfsEntryInfo[] {
+    return this.store.listPage(prefix, after, limit);
+  }
+
+  /**
+   * Changes whenever what a read returns may have changed: a write applied or rolled back, a synchronisation (its
+   * phase, a replaced copy), a storage failure. A listing read over several turns starts over when it changed.
+   */
+  listingPoint(): string {
+    const core = this.cfsEngine?.core;
+    return `${this.store.appliedSeq()} ${this.store.epoch()} ${core?.phase} ${core?.counters.syncs} ${core?.failure}`;
+  }
+
   /** Why clients may not read this node's copy now (it is stale after a storage failure), or undefined. */
   readRefusal(): string | undefined {
     const failure = this.cfsEngine?.core.failure;

@@ -47,6 +47,14 @@ export const ADMIN_SLICE_MS = 5;
 export const HTTP_REQUESTS_PER_SLICE_MAX = 16;
 /** Time the HTTP requests of one turn may take before the rest wait for the next turn. */
 export const HTTP_SLICE_MS = 5;
+/**
+ * Entries of a `cfsLs` listing read and encoded per turn of the loop (src/daemon/cfs-listings.ts). A whole listing
+ * of 13,000 entries was one task of 13–29 ms from SQLite and 5–13 ms to encode (fastest–median of 20, load 10);
+ * a page of 1,000 reads in ≈ 1 ms (median), so a listing holds the loop ≈ 1–2 ms a turn (docs/daemon.md).
+ */
+export const CFS_LIST_PAGE_ENTRIES = 1_000;
+/** Times a listing starts over because the store changed between its pages; then it is read whole, in one task. */
+export const CFS_LIST_RESTARTS_MAX = 3;
 
 /*
  * The data path (docs/benchmarks.md, "Token rotation"). Flow control counts Totem messages (max_messages per token

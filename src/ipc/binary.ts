@@ -22,6 +22,7 @@ import {
   FramingError,
   joinPayload,
   type Message,
+  messageJson,
   parseMessage,
   splitPayload,
 } from './framing.ts';
@@ -136,7 +137,7 @@ function planOf(message: Message, compact: boolean): Plan {
   const plan = compact ? compactPlan(message) : undefined;
   if (plan) return plan;
   const { header, payload } = splitPayload(message);
-  const json = JSON.stringify(header);
+  const json = messageJson(header);
   return { kind: 0, json, jsonBytes: Buffer.byteLength(json), payload };
 }
 

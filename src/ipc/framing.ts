@@ -66,6 +66,24 @@ export function joinPayload(header: Message, payload: Uint8Array | string): Mess
   return { ...header, [key]: { ...body, data: payload } };
 }
 
+/**
+ * A response's result already encoded as JSON (a long `cfsLs` listing, encoded a page per turn of the daemon's loop:
+ * docs/daemon.md "Work on the loop"): both framings put the text in as is, so the message reads the same as one
+ * whose result was an object encoded at once.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/** A message without its binary field (`splitPayload`'s header) as JSON, its `result` as is when that is JsonText. */
+export function messageJson(header: Message): string {
+  const { result } = header;
+  if (!(result instanceof JsonText)) return JSON.stringify(header);
+  const { result: _, ...rest } = header;
+  const head = JSON.stringify(rest);
+  return `${head.slice(0, -1)}${head === '{}' ? '' : ','}"result":${result.text}}`;
+}
+
 /** Parses a header or a line: a JSON object, or the problem with it. */
 export function parseMessage(text: string, what: string): Decoded {
   let value: unknown;

@@ -10,6 +10,7 @@ import {
   type FrameDecoder,
   FramingError,
   joinPayload,
+  messageJson,
   parseMessage,
   splitPayload,
 } from './framing.ts';
@@ -60,7 +61,7 @@ export const jsonLines: FrameCodec = {
       const { header, payload } = splitPayload(message);
       const base64 = payload && Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64');
       const line = base64 === undefined ? header : (joinPayload(header, base64) ?? header);
-      text += `${JSON.stringify(line)}\n`;
+      text += `${messageJson(line)}\n`;
     }
     return [Buffer.from(text)];
   },

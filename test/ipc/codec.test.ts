@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { binary, binaryV1, createGroupNameCache, decodeFrame } from '../../src/ipc/binary.ts';
-import { type Decoded, type FrameCodec, FramingError, type Message } from '../../src/ipc/framing.ts';
+import { type Decoded, type FrameCodec, FramingError, JsonText, type Message } from '../../src/ipc/framing.ts';
 import { jsonLines } from '../../src/ipc/json-lines.ts';
 import { BINARY_HELLO, negotiate } from '../../src/ipc/negotiate.ts';
 
@@ -251,4 +251,19 @@ describe('negotiation', () => {
     assert.match((negotiate(Buffer.from([0, 0x7b])) as { problem: string }).problem, /unknown hello/);
     assert.notEqual(BINARY_HELLO[0], '{'.charCodeAt(0));
   });
+});
+
+describe('a result already encoded (JsonText)', () => {
+  const result = { entries: [{ path: 'a/é', size: 2, version: 3, mtime: 4 }] };
+  for (const [name, codec] of [
+    ['JSON lines', jsonLines],
+    ['binary version 1', binaryV1],
+    ['binary version 2', binary],
+  ] as const) {
+    it(`${name} sends the text as the result, the same bytes as the object encoded at once`, () => {
+      const encoded = encodeAll(codec, [{ id: 9, result: new JsonText(JSON.stringify(result)) }]);
+      assert.deepEqual(encoded, encodeAll(codec, [{ id: 9, result }]));
+      assert.deepEqual(decodeAll(codec, encoded, 3), [{ message: { id: 9, result } }]);
+    });
+  }
 });

@@ -1,12 +1,13 @@
 /**
  * Admin-socket methods of the replicated file store (docs/cfs.md): `cfsLs {prefix?}`, `cfsGet {path}`,
  * `cfsPut {path, data}` and `cfsRm {path}`; file contents go raw in the binary framing, base64 in JSON lines.
- * Reads answer from the local copy; writes answer once committed locally after ordering, with the write's
+ * Reads answer from the local copy (a listing a page per turn of the loop: ../cfs-listings.ts); writes answer once committed locally after ordering, with the write's
  * cluster-wide version.
  */
 import type { CfsErrorCode } from '../../cfs/core.ts';
 import { bytesOf, type ErrorCode } from '../../ipc/methods.ts';
 import { AdminError, type Handlers } from '../admin-socket.ts';
+import { CfsListings } from '../cfs-listings.ts';
 import type { CfsService, CfsWrite } from '../cfs-service.ts';
 import { CLUSTER_CONFIG_PATH } from '../cluster-config.ts';
 
@@ -45,8 +46,9 @@ async function write(cfs: CfsService, request: CfsWrite) {
 }
 
 export function cfsHandlers(cfs: CfsService): Pick<Handlers, 'cfsLs' | 'cfsGet' | 'cfsPut' | 'cfsRm'> {
+  const listings = new CfsListings(cfs);
   return {
-    cfsLs: ({ prefix = '' }) => ({ entries: readable(cfs).list(prefix) }),
+    cfsLs: ({ prefix = '' }, connection) => listings.list(prefix, () => connection.closed),
     cfsGet: ({ path }) => {
       const entry = readable(cfs).get(path);
       if (!entry) throw new AdminError('not_found', `no such file: ${path}`);
