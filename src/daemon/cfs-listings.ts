@@ -8,12 +8,13 @@
  * The answer is point-in-time: when the store changed between two pages of a listing (a write applied or rolled
  * back, a synchronisation, a storage failure: `listingPoint()`), the listing starts over. A store that changes
  * every turn would restart it forever, so after CFS_LIST_RESTARTS_MAX restarts it is read whole in one task, as
- * before the slices. A listing whose client is gone (`abandoned()`) is dropped before its next page.
+ * before the slices. A listing whose client is gone (`abandoned()`) is dropped before its next page; beyond
+ * CFS_LISTINGS_WAITING_MAX waiting listings a new one is refused (counted in `refused`).
  */
 import type { CfsEntryInfo } from '../cfs/store.ts';
 import { JsonText } from '../ipc/framing.ts';
 import { AdminError } from './admin-socket.ts';
-import { CFS_LIST_PAGE_ENTRIES, CFS_LIST_RESTARTS_MAX } from './limits.ts';
+import { CFS_LIST_PAGE_ENTRIES, CFS_LIST_RESTARTS_MAX, CFS_LISTINGS_WAITING_MAX } from './limits.ts';
 
 /** What a listing reads (the daemon's CfsService). */
 export interface ListingSource {
@@ -40,6 +41,8 @@ interface Listing {
 }
 
 export class CfsListings {
+  /** Listings refused because CFS_LISTINGS_WAITING_MAX were waiting. */
+  refused = 0;
   private readonly queue: Listing[] = [];
   private scheduled = false;
 
@@ -53,6 +56,12 @@ export class CfsListings {
    * or once `abandoned()` (its client closed) before it was read whole.
    */
   list(prefix: string, abandoned: () => boolean = () => false): Promise<JsonText> {
+    if (this.queue.length >= CFS_LISTINGS_WAITING_MAX) {
+      this.refused++;
+      return Promise.reject(
+        new AdminError('refused', `${CFS_LISTINGS_WAITING_MAX} listings of the store are waiting already: retry`),
+      );
+    }
     return new Promise((resolve, reject) => {
       const listing: Listing = {
         prefix,

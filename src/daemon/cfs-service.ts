@@ -9,6 +9,7 @@ import type { CfsCore, CfsResult } from '../cfs/core.ts';
 import { STORE_RETRY_INTERVAL_MS, SYNC_RETRY_INTERVAL_MS } from '../cfs/limits.ts';
 import { type CfsEntry, type CfsEntryInfo, CfsStore } from '../cfs/store.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from './cfs-engine.ts';
+import { CfsListings } from './cfs-listings.ts';
 import type { NodeEngine } from './engine.ts';
 import { ensurePrivateFile } from './private-fs.ts';
 import type { StackOptions } from './stack.ts';
@@ -24,6 +25,8 @@ export type CfsWrite = { type: 'put'; path: string; data: Uint8Array; mtime?: nu
 
 export class CfsService {
   readonly store: CfsStore;
+  /** Clients' listings (`cfsLs`), read a page per turn of the loop. */
+  readonly listings = new CfsListings(this);
   private cfsEngine: CfsEngine | undefined;
   private engine: NodeEngine | undefined;
   private nextReq = 1;

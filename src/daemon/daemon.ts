@@ -357,6 +357,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       accept_failed: admin.counters.acceptErrors + appSocket.server.counters.acceptErrors,
       forbidden: appSocket.server.counters.forbidden,
       peer_not_allowed: appSocket.server.counters.peersRefused,
+      listings_waiting: cfs.listings.refused,
     },
     ...qdeviceCounters(qdevice),
   });

@@ -55,6 +55,8 @@ export const HTTP_SLICE_MS = 5;
 export const CFS_LIST_PAGE_ENTRIES = 1_000;
 /** Times a listing starts over because the store changed between its pages; then it is read whole, in one task. */
 export const CFS_LIST_RESTARTS_MAX = 3;
+/** Listings waiting for their pages, all clients together; one more is refused (each may hold a listing's JSON). */
+export const CFS_LISTINGS_WAITING_MAX = 64;
 
 /*
  * The data path (docs/benchmarks.md, "Token rotation"). Flow control counts Totem messages (max_messages per token

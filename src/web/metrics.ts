@@ -22,7 +22,14 @@ import { LoopLag } from './loop-lag.ts';
 const NODE_LABELS = ['nodeid', 'name'];
 const NODE_LINK_LABELS = [...NODE_LABELS, 'link'];
 /** The admin socket's refusal reasons (corolink_admin_refused_total), zero until they happen. */
-const ADMIN_REFUSALS = ['bad_request', 'slow_client', 'accept_failed', 'forbidden', 'peer_not_allowed'] as const;
+const ADMIN_REFUSALS = [
+  'bad_request',
+  'slow_client',
+  'accept_failed',
+  'forbidden',
+  'peer_not_allowed',
+  'listings_waiting',
+] as const;
 
 /** Histogram buckets for link round trips, seconds (loopback ~0.05 ms up to a slow WAN). */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];

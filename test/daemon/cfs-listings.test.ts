@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { CfsStore } from '../../src/cfs/store.ts';
 import { AdminError } from '../../src/daemon/admin-socket.ts';
 import { CfsListings, type ListingSource } from '../../src/daemon/cfs-listings.ts';
-import { CFS_LIST_RESTARTS_MAX } from '../../src/daemon/limits.ts';
+import { CFS_LIST_RESTARTS_MAX, CFS_LISTINGS_WAITING_MAX } from '../../src/daemon/limits.ts';
 
 const PAGE_ENTRIES = 100;
 const PREFIX = 'dir/';
@@ -177,4 +177,17 @@ test('a listing whose client is gone reads no more pages; the listings after it 
   await assert.rejects(abandoned, /the client is gone/);
   assert.equal((await next).text, oneShot(store));
   assert.equal(reads.length, 1 + 4, 'one page of the abandoned listing, four of the next');
+});
+
+test('beyond CFS_LISTINGS_WAITING_MAX waiting listings a new one is refused, counted; the waiting ones are answered', async () => {
+  const store = filledStore(PAGE_ENTRIES * 2);
+  const listings = new CfsListings(sourceOf(store).source, PAGE_ENTRIES);
+  const waiting = Array.from({ length: CFS_LISTINGS_WAITING_MAX }, () => listings.list(PREFIX));
+  await assert.rejects(
+    listings.list(PREFIX),
+    (error: unknown) => error instanceof AdminError && error.code === 'refused',
+  );
+  assert.equal(listings.refused, 1);
+  for (const answer of await Promise.all(waiting)) assert.equal(answer.text, oneShot(store));
+  assert.equal((await listings.list(PREFIX)).text, oneShot(store), 'room again once they were answered');
 });

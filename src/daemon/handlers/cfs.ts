@@ -7,7 +7,6 @@
 import type { CfsErrorCode } from '../../cfs/core.ts';
 import { bytesOf, type ErrorCode } from '../../ipc/methods.ts';
 import { AdminError, type Handlers } from '../admin-socket.ts';
-import { CfsListings } from '../cfs-listings.ts';
 import type { CfsService, CfsWrite } from '../cfs-service.ts';
 import { CLUSTER_CONFIG_PATH } from '../cluster-config.ts';
 
@@ -46,9 +45,8 @@ async function write(cfs: CfsService, request: CfsWrite) {
 }
 
 export function cfsHandlers(cfs: CfsService): Pick<Handlers, 'cfsLs' | 'cfsGet' | 'cfsPut' | 'cfsRm'> {
-  const listings = new CfsListings(cfs);
   return {
-    cfsLs: ({ prefix = '' }, connection) => listings.list(prefix, () => connection.closed),
+    cfsLs: ({ prefix = '' }, connection) => cfs.listings.list(prefix, () => connection.closed),
     cfsGet: ({ path }) => {
       const entry = readable(cfs).get(path);
       if (!entry) throw new AdminError('not_found', `no such file: ${path}`);
