@@ -420,6 +420,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     await new Promise((resolve) => setImmediate(resolve));
     this.stackDriver.close();
     await this.udp.close();
+    await this.ringSeqFile.settled();
     this.unwatchAssertions();
   }
 
