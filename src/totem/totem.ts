@@ -95,6 +95,7 @@ const GATHER_REASONS = {
   joinCommit: [13, 'join during commit state'],
   joinRecovery: [14, 'join during recovery'],
   peerUnreachable: [16, 'peer unreachable on every link'],
+  formingMemberLeft: [17, 'a member of the forming ring installed another ring'],
 } as const;
 type GatherReason = keyof typeof GATHER_REASONS;
 
@@ -142,6 +143,11 @@ export class TotemCore {
    * first multicast in its own ring arrives (asymmetric reachability).
    */
   private readonly reportedUnreachable = new Map<number, readonly number[]>();
+  /**
+   * The highest ring seq each node's JOINs carried. A ring that node installs later has a higher seq: its
+   * MERGE_DETECT or MCAST with one says it left the round its JOIN was part of (see `formingMemberLeft`).
+   */
+  private readonly joinRingSeqs = new Map<number, number>();
   /** The stamp each node last sent in a JOIN or MERGE_DETECT (its MCASTs carry none). */
   private readonly peerStamps = new Map<number, ConfigStamp>();
   /** The stamp of each node last reported in a `configMismatch` action (cleared when my stamp changes). */
@@ -343,6 +349,7 @@ export class TotemCore {
       case 'mergeDetect':
         if (this.refusedForConfig(message.sender, message.stamp)) break;
         this.reportedUnreachable.set(message.sender, message.unreachable ?? []);
+        if (this.formingMemberLeft(message.sender, message.ringId)) break;
         if (this.state === 'operational' && this.cannotReachMembers(message.sender)) break;
         if (message.members?.some((id) => this.unreachable.has(id))) break; // a ring I cannot fully reach
         this.onForeignRing(message.sender, message.ringId, 'mergeOperational');
@@ -381,10 +388,15 @@ export class TotemCore {
     this.enterGather('peerUnreachable');
   }
 
-  /** A node came within reach: invite it at once (merge detect, or my JOIN when gathering). */
+  /**
+   * A node came within reach: invite it at once (merge detect, or my JOIN when gathering). A token or commit token
+   * I last sent it went nowhere while no link to it was up: it goes again now rather than a token_retransmit later
+   * (5.4 s at 32 nodes; test/totem/commit-dropout.test.ts).
+   */
   private onPeerReachable(nodeId: number): void {
     if (nodeId === this.me) return;
     this.unreachable.delete(nodeId);
+    if (this.lastSentToken?.to === nodeId) this.retransmitToken();
     if (this.state === 'gather') {
       this.send(nodeId, encodeMessage(this.joinMessage()), true);
     } else if (this.state === 'operational' && !this.installed!.members.includes(nodeId)) {
@@ -412,7 +424,7 @@ export class TotemCore {
     if (event.nodes) {
       this.options.nodes = [...event.nodes];
       // A node taken out of the nodelist is heard no more (the transport drops it): forget what it sent.
-      for (const map of [this.peerStamps, this.mismatchReported, this.reportedUnreachable]) {
+      for (const map of [this.peerStamps, this.mismatchReported, this.reportedUnreachable, this.joinRingSeqs]) {
         for (const nodeId of map.keys()) if (!event.nodes.includes(nodeId)) map.delete(nodeId);
       }
     }
@@ -560,6 +572,7 @@ export class TotemCore {
     const leaving = join.fail.includes(join.sender);
     if (!leaving && this.refusedForConfig(join.sender, join.stamp)) return; // a leave is honoured whatever the config
     this.highestRingSeq = Math.max(this.highestRingSeq, join.ringSeq);
+    this.joinRingSeqs.set(join.sender, Math.max(this.joinRingSeqs.get(join.sender) ?? 0, join.ringSeq));
     if (leaving) {
       this.onLeaveNotice(join.sender);
       return;
@@ -644,6 +657,27 @@ export class TotemCore {
   private onConsensusTimeout(): void {
     for (const id of activeMembers(this.sets)) if (!this.consensus.has(id)) this.sets.fail.add(id);
     this.enterGather('consensusExpired');
+  }
+
+  /**
+   * In COMMIT or RECOVERY, a MERGE_DETECT or MCAST of a ring that a member of the forming ring installed after the
+   * JOIN of its I heard last (a higher ring seq): that member left the round — it failed every peer when its
+   * transport took its links down, say, while its peers saw nothing — and will never pass the commit token or the
+   * token on. Back to GATHER at once, with it still in proc: my JOIN pulls it in. corosync ignores a merge in these
+   * states and waits for the token-loss timeout (22.5 s at 32 nodes: issue 14's 40.1 s formation,
+   * test/totem/commit-dropout.test.ts). True when it did.
+   */
+  private formingMemberLeft(sender: number, ringId: RingId): boolean {
+    const forming = this.forming;
+    if ((this.state !== 'commit' && this.state !== 'recovery') || !forming?.members.includes(sender)) return false;
+    const joinRingSeq = this.joinRingSeqs.get(sender);
+    if (joinRingSeq === undefined || ringId.seq <= joinRingSeq || sameRingId(ringId, forming.ringId)) return false;
+    this.log(
+      'notice',
+      `Node ${sender} installed ring ${formatRingId(ringId)}: it left the ring being formed, forming new configuration.`,
+    );
+    this.enterGather('formingMemberLeft');
+    return true;
   }
 
   /** A message of another ring: a partition to merge with (TOCS §4.4, corosync memb_merge_detect). */
@@ -835,6 +869,7 @@ export class TotemCore {
       }
       return;
     }
+    if (this.formingMemberLeft(message.sender, message.ringId)) return;
     // While some peer is unreachable, a foreign ring may hold it: merge only on a MERGE_DETECT, which lists the
     // ring's members (above), not on its ordinary traffic.
     if (this.unreachable.size > 0) return;
