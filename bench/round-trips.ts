@@ -5,12 +5,13 @@
  * of ../shared/anchors/corosync/cpgbench.c; `-m lat`, libcpg) in the hosts' namespaces; corolink: the client
  * library over the admin sockets. Every wait is bounded.
  */
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { STAGE_TRACE_ON, stamp } from '../src/base/stage-trace.ts';
 import { CorolinkClient } from '../src/client/client.ts';
 import type { NetnsLab } from '../src/lab/netns-lab.ts';
 
@@ -186,16 +187,19 @@ export async function corolinkRoundTrips(
     bytes = MESSAGE_BYTES,
   }: { count?: number; warmup?: number; bytes?: number } = {},
 ): Promise<RoundTrips> {
-  const clients = await Promise.all(
-    [1, 2, 3].map((n) => CorolinkClient.connect({ socket: lab.socket(n), reconnect: false })),
-  );
+  const groupName = `round-trips-${Date.now() % 100000}`;
+  const client = await CorolinkClient.connect({ socket: lab.socket(1), reconnect: false });
+  const members: ChildProcess[] = [];
   try {
-    const groups = await Promise.all(clients.map((c) => c.cpgJoin(`round-trips-${Date.now() % 100000}`)));
-    const sender = groups[0]!;
+    // The other members in processes of their own, as cpgbench's receivers: their deliveries are not the sender's work.
+    for (const n of [2, 3]) members.push(await startMember(lab.socket(n), groupName));
+    const sender = await client.cpgJoin(groupName);
     let waiting: { seq: string; done: () => void } | undefined;
     sender.on('message', (m) => {
-      if (waiting && m.nodeid === 1 && Buffer.from(m.data).subarray(0, waiting.seq.length).toString() === waiting.seq)
+      if (waiting && m.nodeid === 1 && Buffer.from(m.data).subarray(0, waiting.seq.length).toString() === waiting.seq) {
+        if (STAGE_TRACE_ON) stamp('client.read');
         waiting.done();
+      }
     });
     let faultAtMs: number | undefined;
     const faulted = new Promise((r) => setTimeout(r, faultAfterMs)).then(() => {
@@ -222,6 +226,7 @@ export async function corolinkRoundTrips(
       });
       let queuedUs = Number.NaN;
       try {
+        if (STAGE_TRACE_ON) stamp(`client.write ${seq < warmup ? 'warmup' : bytes}`);
         await sender.send(text);
         queuedUs = (performance.now() - started) * 1000;
         await delivered;
@@ -240,6 +245,32 @@ export async function corolinkRoundTrips(
     await faulted;
     return { ...percentiles(rtts, seq), maxStartedAtMs, faultAtMs, samples };
   } finally {
-    for (const client of clients) client.close();
+    client.close();
+    for (const member of members) member.stdin?.end();
   }
+}
+
+/** Longest wait for a member process to join. */
+const MEMBER_JOIN_TIMEOUT_MS = 20_000;
+const MEMBER = resolve(dirname(fileURLToPath(import.meta.url)), 'cpg-member.ts');
+
+/** Starts ./cpg-member.ts on `socket` and resolves once it joined `group` (it leaves when its stdin is closed). */
+function startMember(socket: string, group: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, socket, group], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cpg member on ${socket} did not join in ${MEMBER_JOIN_TIMEOUT_MS} ms`));
+    }, MEMBER_JOIN_TIMEOUT_MS);
+    child.stdout.once('data', () => {
+      clearTimeout(timer);
+      resolvePromise(child);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cpg member on ${socket} exited ${code} before it joined`));
+    });
+  });
 }
