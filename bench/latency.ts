@@ -7,7 +7,7 @@
  * sizes alternate round by round. With COROLINK_STAGE_TRACE=<prefix> the daemons and this process stamp each stage
  * (src/base/stage-trace.ts) and `<prefix>.meta.json` names which PID was which node:
  * `node --import tsx bench/stage-report.ts <prefix>` splits the round trips by stage.
- * `BENCH_ENGINE=corosync` measures Corosync 3 the same way (cpgbench, as bench:vs-corosync), for a same-hour reference.
+ * `BENCH_TOTEM=key=value,…` adds totem {} keys (corolink). `BENCH_ENGINE=corosync` measures Corosync 3 the same way (cpgbench, as bench:vs-corosync), for a same-hour reference.
  * Prints one line per round (with each daemon's CPU and this process's main thread's CPU and run-queue wait per
  * round trip: corolink's client is this process, Corosync's is cpgbench), then one JSON line.
  */
@@ -19,6 +19,7 @@ import { NetnsLab, processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
 import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips } from './round-trips.ts';
 import { benchSystemExtra, daemonPolicies, threadSchedulerTimes } from './sched.ts';
+import { benchTotemExtra } from './totem-extra.ts';
 
 const SIZES = [
   { label: '64B', bytes: 64 },
@@ -47,6 +48,7 @@ const lab = await NetnsLab.up({
   links: 2,
   daemons: ENGINE === 'corolink',
   systemExtra: benchSystemExtra('yes'),
+  totemExtra: benchTotemExtra(),
 });
 const corosync = ENGINE === 'corosync' ? new CorosyncHosts(lab, 'passive') : undefined;
 const rows: (RoundTrips & { size: string; load: number })[] = [];

@@ -5,7 +5,7 @@
  * of ../shared/anchors/corosync/cpgbench.c; `-m lat`, libcpg) in the hosts' namespaces; corolink: the client
  * library over the admin sockets. Every wait is bounded.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -187,13 +187,12 @@ export async function corolinkRoundTrips(
     bytes = MESSAGE_BYTES,
   }: { count?: number; warmup?: number; bytes?: number } = {},
 ): Promise<RoundTrips> {
-  const groupName = `round-trips-${Date.now() % 100000}`;
-  const client = await CorolinkClient.connect({ socket: lab.socket(1), reconnect: false });
-  const members: ChildProcess[] = [];
+  const clients = await Promise.all(
+    [1, 2, 3].map((n) => CorolinkClient.connect({ socket: lab.socket(n), reconnect: false })),
+  );
   try {
-    // The other members in processes of their own, as cpgbench's receivers: their deliveries are not the sender's work.
-    for (const n of [2, 3]) members.push(await startMember(lab.socket(n), groupName));
-    const sender = await client.cpgJoin(groupName);
+    const groups = await Promise.all(clients.map((c) => c.cpgJoin(`round-trips-${Date.now() % 100000}`)));
+    const sender = groups[0]!;
     let waiting: { seq: string; done: () => void } | undefined;
     sender.on('message', (m) => {
       if (waiting && m.nodeid === 1 && Buffer.from(m.data).subarray(0, waiting.seq.length).toString() === waiting.seq) {
@@ -245,32 +244,6 @@ export async function corolinkRoundTrips(
     await faulted;
     return { ...percentiles(rtts, seq), maxStartedAtMs, faultAtMs, samples };
   } finally {
-    client.close();
-    for (const member of members) member.stdin?.end();
+    for (const client of clients) client.close();
   }
-}
-
-/** Longest wait for a member process to join. */
-const MEMBER_JOIN_TIMEOUT_MS = 20_000;
-const MEMBER = resolve(dirname(fileURLToPath(import.meta.url)), 'cpg-member.ts');
-
-/** Starts ./cpg-member.ts on `socket` and resolves once it joined `group` (it leaves when its stdin is closed). */
-function startMember(socket: string, group: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, socket, group], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cpg member on ${socket} did not join in ${MEMBER_JOIN_TIMEOUT_MS} ms`));
-    }, MEMBER_JOIN_TIMEOUT_MS);
-    child.stdout.once('data', () => {
-      clearTimeout(timer);
-      resolvePromise(child);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`cpg member on ${socket} exited ${code} before it joined`));
-    });
-  });
 }
