@@ -432,7 +432,7 @@ export function decodeMessage(bytes: Uint8Array): TotemMessage | null {
  * The hop counter of an ORF token without decoding the rest (null for any other message): lets the daemon's token
  * trace and rotation metric recognise tokens on the hot path cheaply.
  */
-/** The type of an encoded message, read from its header without decoding it (null: not a Totem message's). */
+/** The type code of an encoded message, unchecked (magic and version are not read): for traces. Null: no known code. */
 export function peekMessageType(bytes: Uint8Array): TotemMessage['type'] | null {
   const code = bytes[TYPE_OFFSET];
   return TYPE_NAMES[code ?? -1] ?? null;
