@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { STAGE_TRACE_ON, stamp } from '../src/base/stage-trace.ts';
 import { CorolinkClient } from '../src/client/client.ts';
 import type { NetnsLab } from '../src/lab/netns-lab.ts';
 
@@ -194,8 +195,10 @@ export async function corolinkRoundTrips(
     const sender = groups[0]!;
     let waiting: { seq: string; done: () => void } | undefined;
     sender.on('message', (m) => {
-      if (waiting && m.nodeid === 1 && Buffer.from(m.data).subarray(0, waiting.seq.length).toString() === waiting.seq)
+      if (waiting && m.nodeid === 1 && Buffer.from(m.data).subarray(0, waiting.seq.length).toString() === waiting.seq) {
+        if (STAGE_TRACE_ON) stamp('client.read');
         waiting.done();
+      }
     });
     let faultAtMs: number | undefined;
     const faulted = new Promise((r) => setTimeout(r, faultAfterMs)).then(() => {
@@ -222,6 +225,7 @@ export async function corolinkRoundTrips(
       });
       let queuedUs = Number.NaN;
       try {
+        if (STAGE_TRACE_ON) stamp(`client.write ${seq < warmup ? 'warmup' : bytes}`);
         await sender.send(text);
         queuedUs = (performance.now() - started) * 1000;
         await delivered;

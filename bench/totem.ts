@@ -26,6 +26,7 @@ import {
   threadSchedulerTimes,
 } from './sched.ts';
 import { percentile } from './stats.ts';
+import { benchTotemExtra } from './totem-extra.ts';
 
 const ALL_SIZES = [
   { label: '64 B', bytes: 64, messages: 30_000 },
@@ -35,13 +36,7 @@ const ALL_SIZES = [
 const SIZES = ALL_SIZES.filter(
   (size) => process.env.BENCH_SIZES?.split(',').includes(size.label.replace(' ', '')) ?? true,
 );
-/** `BENCH_TOTEM`: `key=value,…` → totem {} keys. */
-const TOTEM_EXTRA = Object.fromEntries(
-  (process.env.BENCH_TOTEM ?? '')
-    .split(',')
-    .filter((pair) => pair !== '')
-    .map((pair) => pair.split('=') as [string, string]),
-);
+const TOTEM_EXTRA = benchTotemExtra();
 /** Index of the sending node's group (0 = node 1); the next node counts the throughput. */
 const SENDER = Number(process.env.BENCH_SENDER ?? 1) - 1;
 const COUNTER = (SENDER + 1) % 3;

@@ -4,11 +4,13 @@
  * subscriptions, CPG groups, bounded call timeouts, write backpressure, and reconnection with re-subscription and
  * re-join (docs/client.md).
  */
+
 import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { GROUP_NAME_BYTES_MAX } from '../base/limits.ts';
+import { STAGE_TRACE_ON, stamp } from '../base/stage-trace.ts';
 import { appSocketPath, DEFAULT_SOCKET_PATH } from '../config/paths.ts';
 import { binary } from '../ipc/binary.ts';
 import { DAEMON_FRAME_BYTES_MAX, type FrameCodec, type FrameDecoder, type Message } from '../ipc/framing.ts';
@@ -552,7 +554,10 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     this.state = 'open';
     this.socketBlocked = false;
     this.decoder = this.codec.decoder(DAEMON_FRAME_BYTES_MAX);
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      if (STAGE_TRACE_ON) stamp(`client.data ${this.socketPath}`);
+      this.receive(chunk);
+    });
     socket.on('drain', () => {
       this.socketBlocked = false;
       this.flush();
@@ -584,6 +589,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     this.flushScheduled = false;
     const socket = this.socket;
     if (!socket || this.socketBlocked || this.unsent.length === 0) return;
+    if (STAGE_TRACE_ON) stamp(`client.flush ${this.socketPath}`);
     socket.cork();
     while (!this.socketBlocked && this.unsent.length > 0) {
       const piece = this.unsent.shift()!;

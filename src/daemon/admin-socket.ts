@@ -10,6 +10,7 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { STAGE_TRACE_ON, stamp } from '../base/stage-trace.ts';
 import {
   type Decoded,
   type FrameCodec,
@@ -184,6 +185,7 @@ export class AdminSocketServer {
       socket.end();
     };
     socket.on('data', (chunk: Buffer) => {
+      if (STAGE_TRACE_ON) stamp('ipcRead');
       if (socket.writableEnded) return;
       if (!decoder) {
         first = Buffer.concat([first, chunk]);
@@ -346,6 +348,7 @@ class ConnectionImpl implements AdminConnection {
       this.socket.destroy();
       return;
     }
+    if (STAGE_TRACE_ON) stamp('ipcQueue');
     if (this.queued.push(message) === 1) setImmediate(this.flush);
   }
 
@@ -356,6 +359,7 @@ class ConnectionImpl implements AdminConnection {
     this.queued = [];
     if (this.socket.destroyed) return;
     const pieces = this.codec.encode(messages);
+    if (STAGE_TRACE_ON) stamp('ipcWrite');
     if (pieces.length === 1) {
       this.socket.write(pieces[0]!);
       return;

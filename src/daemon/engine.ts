@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { STAGE_TRACE_ON, stamp } from '../base/stage-trace.ts';
 import { wallClockGridOriginMs } from '../base/time-grid.ts';
 import {
   type CheckedConfig,
@@ -18,7 +19,14 @@ import {
 } from '../config/index.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
 import { parseAutoTieBreakerNode, type QuorumOptions } from '../quorum/index.ts';
-import { formatRingId, type Guarantee, type RingId, type TotemOptions, type TotemTimings } from '../totem/index.ts';
+import {
+  formatRingId,
+  type Guarantee,
+  peekMessageType,
+  type RingId,
+  type TotemOptions,
+  type TotemTimings,
+} from '../totem/index.ts';
 import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
@@ -358,7 +366,9 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     guarantee: Guarantee,
   ): undefined | Promise<void> {
     if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload), payload.length)) {
+      if (STAGE_TRACE_ON) stamp('queue');
       this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload, guarantee });
+      if (STAGE_TRACE_ON) stamp('queued');
       return undefined;
     }
     if (
@@ -514,7 +524,9 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     this.unwatchAssertions = watchAssertions(this.failureState, this.failStopLog);
     this.udp.on('deliver', (from, payload) => {
       this.tokenTrace.received(from, payload, this.udp.lastReceiveAt);
+      if (STAGE_TRACE_ON) stamp(`rx.${peekMessageType(payload)} ${from}`);
       this.stackDriver.feed({ type: 'transportDeliver', from, payload });
+      if (STAGE_TRACE_ON) stamp('stepped');
       this.tokenTrace.stepped();
     });
     this.udp.on('hostUp', (nodeId) => this.stackDriver.feed({ type: 'hostUp', nodeId }));
@@ -572,6 +584,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     for (const action of actions) {
       switch (action.type) {
         case 'transportSend':
+          if (STAGE_TRACE_ON) stamp(`tx.${peekMessageType(action.payload)} ${action.to}`);
           this.udp.send(action.to, action.payload, { urgent: action.urgent });
           if (action.urgent) this.tokenTrace.sent(action.to, action.payload);
           break;
@@ -595,6 +608,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
           this.lastQuorumRequest = action;
           break;
         case 'cpgDeliver':
+          if (STAGE_TRACE_ON) stamp(`deliver ${action.sender.nodeId}`);
           this.emit('cpgDeliver', action);
           break;
         case 'cpgConfchg':

@@ -23,6 +23,7 @@ const U32_SPAN = 0x1_0000_0000;
 const TYPE_CODES = { token: 0, mcast: 1, mergeDetect: 2, join: 3, commit: 4, holdCancel: 5 } as const;
 /** Where the type code sits in the header: after magic u16 and version u8. */
 const TYPE_OFFSET = 3;
+const TYPE_NAMES = Object.keys(TYPE_CODES) as TotemMessage['type'][];
 /** First size of the encoder's scratch buffer: a token, or an MCAST of one frame's payload, fits. */
 const WRITER_BYTES_INITIAL = 2048;
 
@@ -431,6 +432,12 @@ export function decodeMessage(bytes: Uint8Array): TotemMessage | null {
  * The hop counter of an ORF token without decoding the rest (null for any other message): lets the daemon's token
  * trace and rotation metric recognise tokens on the hot path cheaply.
  */
+/** The type code of an encoded message, unchecked (magic and version are not read): for traces. Null: no known code. */
+export function peekMessageType(bytes: Uint8Array): TotemMessage['type'] | null {
+  const code = bytes[TYPE_OFFSET];
+  return TYPE_NAMES[code ?? -1] ?? null;
+}
+
 export function peekTokenSeq(bytes: Uint8Array): number | null {
   if (bytes[TYPE_OFFSET] !== TYPE_CODES.token) return null; // most messages: no reader allocated
   const r = new Reader(bytes);

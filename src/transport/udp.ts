@@ -7,6 +7,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { AssertionError } from '../base/assert.ts';
+import { STAGE_TRACE_ON, stamp } from '../base/stage-trace.ts';
 import { DeadlineTimer } from '../base/timer-delay.ts';
 import { canonicalAddress } from '../crypto/address.ts';
 import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
@@ -379,6 +380,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private onDatagram(link: number, datagram: Buffer, remote: RemoteInfo, decodeAddress: (a: string) => string): void {
     if (this.closed) return;
     this.receivedAt = this.clock();
+    if (STAGE_TRACE_ON) stamp(`recvmsg ${link}`);
     this.counters.datagramsReceived++;
     const address = decodeAddress(remote.address);
     const expectedSender = this.peers.nodeAt(link, address, remote.port) ?? NO_NODE;
@@ -487,6 +489,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
         local.lastSealed = { frames, datagram, recipients: [to] };
       }
       this.counters.datagramsSent++;
+      if (STAGE_TRACE_ON) stamp(`sendmsg ${link} ${to}`);
       local.socket.send(datagram, destination.port, destination.address, queue.afterSend);
     } catch (error) {
       const code = error instanceof RangeError ? 'EMSGSIZE' : undefined;

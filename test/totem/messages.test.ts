@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   decodeMessage,
   encodeMessage,
+  peekMessageType,
   peekTokenSeq,
   RETRANSMIT_ENTRIES_MAX,
   TOTEM_MAGIC,
@@ -123,5 +124,13 @@ describe('Totem message codec', () => {
     const wrongMagic = token.slice();
     wrongMagic[0] = 0;
     assert.equal(peekTokenSeq(wrongMagic), null);
+  });
+
+  test('peekMessageType names every type from the header alone; an unknown code or a short buffer is null', () => {
+    for (const message of samples) assert.equal(peekMessageType(encodeMessage(message)), message.type);
+    const unknown = encodeMessage(samples[0]!).slice();
+    unknown[3] = 0xff;
+    assert.equal(peekMessageType(unknown), null);
+    assert.equal(peekMessageType(new Uint8Array(3)), null);
   });
 });
