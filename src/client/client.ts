@@ -4,7 +4,6 @@
  * subscriptions, CPG groups, bounded call timeouts, write backpressure, and reconnection with re-subscription and
  * re-join (docs/client.md).
  */
-
 import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';

@@ -37,10 +37,10 @@ function pairOrderProblem(a: StreamNode, b: StreamNode): string | undefined {
   return `n${a.nodeid} and n${b.nodeid} disagree on the order at common message ${at}: ${aCommon[at]} vs ${bCommon[at]}`;
 }
 
-/** A stream over one CPG group joined on every node. */
 /** Whether a failed send was certainly not multicast (the daemon or the group refused it). */
 const isRefusal = (error: unknown) => error instanceof BackpressureError || error instanceof DaemonRequestError;
 
+/** A stream over one CPG group joined on every node. */
 export class CpgStream {
   private readonly accepted = new Map<number, string[]>();
   /** Messages certainly not sent (refused): none may ever be delivered. */
@@ -210,8 +210,8 @@ export class CpgStream {
 
   /**
    * Everything wrong with the stream: a message delivered twice on a node, two nodes delivering common
-   * messages in different orders, a refused message delivered, and — for `complete` — an accepted message of one of `complete.senders`
-   * (from its `after` mark on) missing on one of `complete.on`. Empty when the stream is intact.
+   * messages in different orders, a refused message delivered, and — for `complete` — an accepted message of one
+   * of `complete.senders` (from its `after` mark on) missing on one of `complete.on`. Empty when the stream is intact.
    */
   problems(complete?: { senders: number[]; on: number[]; after?: Map<number, number> }): string[] {
     const found: string[] = [];

@@ -1,8 +1,8 @@
 /**
  * Admin-socket methods of the replicated file store (docs/cfs.md): `cfsLs {prefix?}`, `cfsGet {path}`,
  * `cfsPut {path, data}` and `cfsRm {path}`; file contents go raw in the binary framing, base64 in JSON lines.
- * Reads answer from the local copy (a listing a page per turn of the loop: ../cfs-listings.ts); writes answer once committed locally after ordering, with the write's
- * cluster-wide version.
+ * Reads answer from the local copy (a listing a page per turn of the loop: ../cfs-listings.ts); writes answer once
+ * committed locally after ordering, with the write's cluster-wide version.
  */
 import type { CfsErrorCode } from '../../cfs/core.ts';
 import { bytesOf, type ErrorCode } from '../../ipc/methods.ts';
