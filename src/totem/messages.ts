@@ -428,16 +428,16 @@ export function decodeMessage(bytes: Uint8Array): TotemMessage | null {
   return message && r.atEnd() ? message : null;
 }
 
-/**
- * The hop counter of an ORF token without decoding the rest (null for any other message): lets the daemon's token
- * trace and rotation metric recognise tokens on the hot path cheaply.
- */
 /** The type code of an encoded message, unchecked (magic and version are not read): for traces. Null: no known code. */
 export function peekMessageType(bytes: Uint8Array): TotemMessage['type'] | null {
   const code = bytes[TYPE_OFFSET];
   return TYPE_NAMES[code ?? -1] ?? null;
 }
 
+/**
+ * The hop counter of an ORF token without decoding the rest (null for any other message): lets the daemon's token
+ * trace and rotation metric recognise tokens on the hot path cheaply.
+ */
 export function peekTokenSeq(bytes: Uint8Array): number | null {
   if (bytes[TYPE_OFFSET] !== TYPE_CODES.token) return null; // most messages: no reader allocated
   const r = new Reader(bytes);
