@@ -1,10 +1,11 @@
 /**
  * The node's copy of the replicated file store in SQLite (better-sqlite3): one table of entries, the sequence
- * number of the last applied write and its epoch (the ring it was sent in: docs/cfs.md, "Synchronisation"). WAL with `synchronous = FULL`. Writes (`put`, `rm`, `replace`) join one open
- * transaction that `commit()` puts on disk (one fsync for all of them): the daemon commits once per turn of its
- * loop and acknowledges a write only after the commit that covers it (`committedSeq()`). One fsync per write held
- * the loop ≈2.3 ms a write (docs/daemon.md). Reads see the applied writes, committed or not. Every method is
- * synchronous.
+ * number of the last applied write and its epoch (the ring it was sent in: docs/cfs.md, "Synchronisation"). Writes
+ * (`put`, `rm`, `replace`) join one open transaction that `commit()` writes into the WAL (`synchronous = NORMAL`:
+ * no fsync, it survives the process's death at once): the daemon commits once per turn of its loop, syncs the WAL
+ * file in libuv's pool and acknowledges a write only after the sync that covers its commit; checkpoints
+ * (`wal_autocheckpoint` off) run on a thread of their own (src/daemon/cfs-wal.ts, docs/daemon.md). Reads see the
+ * applied writes, committed or not. Every method is synchronous.
  */
 import { createHash } from 'node:crypto';
 import Database, { type Statement } from 'better-sqlite3';
@@ -54,7 +55,8 @@ export class CfsStore {
   constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(SCHEMA);
     this.setSeq = this.db.prepare(
       "INSERT INTO meta (key, value) VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -94,7 +96,7 @@ export class CfsStore {
     return this.epochValue;
   }
 
-  /** Sequence number of the last write on disk: the last applied one once `commit()` returned. */
+  /** Sequence number of the last committed write (in the WAL; on disk once the WAL file is synced). */
   committedSeq(): number {
     return this.committed.seq;
   }
@@ -166,11 +168,11 @@ export class CfsStore {
   }
 
   /**
-   * Puts the writes applied since the last commit on disk, in one transaction (fsynced). When that fails they are
-   * all rolled back (`appliedSeq()` returns to `committedSeq()`) and the error is thrown.
+   * Commits the writes applied since the last commit, in one transaction; true when there were any. When that
+   * fails they are all rolled back (`appliedSeq()` returns to `committedSeq()`) and the error is thrown.
    */
-  commit(): void {
-    if (!this.db.inTransaction) return;
+  commit(): boolean {
+    if (!this.db.inTransaction) return false;
     try {
       this.db.exec('COMMIT');
     } catch (error) {
@@ -178,6 +180,12 @@ export class CfsStore {
       throw error;
     }
     this.committed = { seq: this.seq, epoch: this.epochValue, total: this.total };
+    return true;
+  }
+
+  /** Copies the WAL's committed frames into the database file (SQLite's PASSIVE checkpoint, fsynced). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /** SHA-256 (hex) over the sequence number and every entry (path, version, mtime, content) in path order. */

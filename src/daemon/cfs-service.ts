@@ -1,8 +1,9 @@
 /**
  * The daemon's side of the replicated file store: it opens the SQLite copy and builds the store's service engine
  * (./cfs-engine.ts) for the stack to register, submits clients' writes to it and answers each write once its own
- * delivery was applied and committed (or it was refused). The writes applied in one turn of the loop are committed
- * together at its end (one fsync): a burst of writes never holds the loop an fsync per write.
+ * delivery was applied, committed and synced to disk (or it was refused). The writes applied in one turn of the loop
+ * are committed together at its end, and the WAL file is synced in libuv's pool (./cfs-wal.ts): a burst of writes
+ * never holds the loop an fsync per write, nor for one fsync.
  */
 import { join } from 'node:path';
 import type { CfsCore, CfsResult } from '../cfs/core.ts';
@@ -10,6 +11,7 @@ import { STORE_RETRY_INTERVAL_MS, SYNC_RETRY_INTERVAL_MS } from '../cfs/limits.t
 import { type CfsEntry, type CfsEntryInfo, CfsStore } from '../cfs/store.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from './cfs-engine.ts';
 import { CfsListings } from './cfs-listings.ts';
+import { type Fsync, WalCheckpointer, WalSync } from './cfs-wal.ts';
 import type { NodeEngine } from './engine.ts';
 import { ensurePrivateFile } from './private-fs.ts';
 import type { StackOptions } from './stack.ts';
@@ -19,6 +21,16 @@ const WRITE_TIMEOUT_MS = 60_000;
 /** How long a write refused during a synchronisation is retried (how often: SYNC_RETRY_INTERVAL_MS). */
 const SYNC_RETRY_MS = 5_000;
 const UNKNOWN_OUTCOME = 'the write may or may not be applied; read it back';
+
+type Outcome = Extract<CfsOutput, { type: 'done' }>;
+
+/** The outcomes of one turn: answered once the WAL sync covering commit number `commit` is done. */
+interface Batch {
+  commit: number;
+  outcomes: Outcome[];
+  /** The turn's commit failed: why, and the last write number the store kept (later ones are refused). */
+  failed?: { why: string; storedSeq: number };
+}
 
 /** A write; a put's `mtime` defaults to now (an archived copy keeps its original's). */
 export type CfsWrite = { type: 'put'; path: string; data: Uint8Array; mtime?: number } | { type: 'rm'; path: string };
@@ -33,16 +45,24 @@ export class CfsService {
   private readonly pending = new Map<number, (result: CfsResult) => void>();
   private readonly changeListeners: (() => void)[] = [];
   private storeRetry: NodeJS.Timeout | undefined;
-  /** Outcomes of writes applied in this turn of the loop: answered once the commit at its end covered them. */
-  private uncommitted: Extract<CfsOutput, { type: 'done' }>[] = [];
+  /** Outcomes of writes applied in this turn of the loop: answered once the commit at its end is on disk. */
+  private uncommitted: Outcome[] = [];
+  /** Turns committed (or failed), oldest first, waiting for the WAL sync. */
+  private unsynced: Batch[] = [];
+  /** Successful commits that wrote something: the numbers `wal` syncs. */
+  private commits = 0;
+  private readonly wal: WalSync;
+  private readonly checkpointer: WalCheckpointer;
   private commitScheduled = false;
   private closed = false;
 
   /** Opens (creating) this node's copy in `stateDir`; `services` then goes into the node engine's options. */
+  /** `fsync`: how the WAL file is synced (tests give a slow or failing disk). */
   constructor(
     stateDir: string,
     private readonly localNodeId: number,
     log: (level: 'warning', message: string) => void,
+    fsync?: Fsync,
   ) {
     const file = join(stateDir, `cfs_${localNodeId}.sqlite`);
     // SQLite gives its -wal and -shm files the database file's mode: made 0600 first, they follow.
@@ -55,6 +75,12 @@ export class CfsService {
       if (note !== undefined) log('warning', note);
     }
     this.store = new CfsStore(file);
+    this.wal = new WalSync(`${file}-wal`, (commit, error) => this.synced(commit, error), fsync);
+    this.checkpointer = new WalCheckpointer(
+      file,
+      () => this.store.checkpoint(),
+      (message) => log('warning', message),
+    );
   }
 
   /** The stack's `services` option: the store's engine. */
@@ -152,10 +178,13 @@ export class CfsService {
 
   close(): void {
     clearInterval(this.storeRetry);
-    this.engine = undefined; // stopped: a failed last commit is only answered
+    this.engine = undefined; // stopped: a failed last commit or sync is only answered
     this.commit();
+    this.wal.syncNow();
     this.closed = true;
     for (const req of [...this.pending.keys()]) this.giveUp(req, 'the daemon is stopping');
+    this.checkpointer.close();
+    this.wal.close();
     this.store.close();
   }
 
@@ -175,36 +204,62 @@ export class CfsService {
   }
 
   /**
-   * Commits the writes applied since the last commit and answers the outcomes waiting for it: a write is
-   * acknowledged only when the copy on disk has it. When the commit fails, the copy is stale (the core logs it
-   * and re-syncs it later) and the writes it did not cover are refused, as a write that failed when applied is.
+   * Commits the writes applied since the last commit and asks for the WAL sync that puts them on disk; their
+   * outcomes wait for it (`synced`), as do refusals, so a client's answers keep the order of its writes. When the
+   * commit fails, the copy is stale (the core logs it and re-syncs it later) and the writes it did not cover are
+   * refused, as a write that failed when applied is.
    */
   private commit(): void {
     this.commitScheduled = false;
     if (this.closed) return;
-    const outcomes = this.uncommitted;
+    const batch: Batch = { commit: this.commits, outcomes: this.uncommitted };
     this.uncommitted = [];
     const from = this.store.committedSeq() + 1;
     const to = this.store.appliedSeq();
-    let failure: string | undefined;
     try {
-      this.store.commit();
-    } catch (error) {
-      const what = `cannot store writes ${from}–${to}`;
-      this.engine?.serviceRequest(CFS_SERVICE_ID, { type: 'storeFailed', error, what } satisfies CfsRequest);
-      // The core words the failure (with SQLite's code); once the engine stopped, it is told no more.
-      failure = this.core.failure ?? `${what}: ${(error as Error).message}`;
-    }
-    const durable = this.store.committedSeq();
-    for (const { req, result } of outcomes) {
-      if (!result.ok || result.version <= durable) {
-        this.settle(req, result);
-        continue;
+      if (this.store.commit()) {
+        batch.commit = ++this.commits;
+        this.checkpointer.committed();
       }
-      this.core.counters.refused.storage++;
-      const message = `this node could not store a write (${failure ?? this.core.failure}); not applied here, retry`;
-      this.settle(req, { ok: false, code: 'storage', message });
+    } catch (error) {
+      const why = this.storeFailed(error as Error, `cannot store writes ${from}–${to}`);
+      batch.failed = { why, storedSeq: this.store.committedSeq() };
     }
+    this.unsynced.push(batch);
+    if (batch.commit <= this.wal.syncedCommit) this.synced(this.wal.syncedCommit);
+    else this.wal.request(batch.commit);
+  }
+
+  /**
+   * The WAL sync of every commit up to `commit` is done: their outcomes are answered. A failed sync (`error`)
+   * leaves unknown whether they are on disk: the copy is stale, like after a failed commit, and they are refused.
+   */
+  private synced(commit: number, error?: Error): void {
+    const syncFailure =
+      error === undefined ? undefined : this.storeFailed(error, `cannot sync the store's WAL file (commit ${commit})`);
+    while (this.unsynced.length > 0 && this.unsynced[0]!.commit <= commit) {
+      const batch = this.unsynced.shift()!;
+      const failure = syncFailure ?? batch.failed?.why;
+      const storedSeq = syncFailure !== undefined ? Number.NEGATIVE_INFINITY : (batch.failed?.storedSeq ?? Infinity);
+      for (const { req, result } of batch.outcomes) {
+        if (!result.ok || result.version <= storedSeq) {
+          this.settle(req, result);
+          continue;
+        }
+        this.core.counters.refused.storage++;
+        const message = `this node could not store a write (${failure}); not applied here, retry`;
+        this.settle(req, { ok: false, code: 'storage', message });
+      }
+    }
+  }
+
+  /**
+   * Tells the core its copy is stale (it logs why and re-syncs later; once the engine stopped, it is told no more);
+   * returns how the core words the failure (with SQLite's or the system's code).
+   */
+  private storeFailed(error: Error, what: string): string {
+    this.engine?.serviceRequest(CFS_SERVICE_ID, { type: 'storeFailed', error, what } satisfies CfsRequest);
+    return this.core.failure ?? `${what}: ${error.message}`;
   }
 
   private settle(req: number, result: CfsResult): void {
