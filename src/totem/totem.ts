@@ -371,7 +371,7 @@ export class TotemCore {
     if (this.pending.length > 1 || this.state !== 'operational' || !this.installed) return;
     if (this.heldToken) {
       this.revisitHeldToken();
-    } else if (this.seqUnchangedCount > 0 && this.installed.ringId.rep !== this.me) {
+    } else if (this.mayBeHeld() && this.installed.ringId.rep !== this.me) {
       const cancel = encodeMessage({ type: 'holdCancel', sender: this.me, ringId: this.installed.ringId });
       this.send(this.installed.ringId.rep, cancel, true);
     }
@@ -913,6 +913,8 @@ export class TotemCore {
     if (this.state === 'operational' && this.failedToReceive(token)) return;
     if (this.state === 'recovery' && this.recoveryComplete(token, sentNow)) {
       token.install = true;
+      // A token that installs the ring is news, not idle: the members install it on this rotation, so no hold yet.
+      this.seqUnchangedCount = 0;
       this.enterOperational();
     }
     assert(token.seq >= this.previousVisitSeq, 'Totem: the token seq never goes back within a ring');
@@ -1072,8 +1074,23 @@ export class TotemCore {
     );
   }
 
+  /**
+   * The representative may hold the token: its idle arrivals in a row are above seqnoUnchangedConst. (A safe
+   * message needs no more: `forwardToken` holds only once the rep delivered everything, and it delivers a safe
+   * message one rotation after every member forwarded an aru covering it — they deliver it on the way.)
+   */
   private isIdle(): boolean {
     return this.seqUnchangedCount > this.timings.seqnoUnchangedConst;
+  }
+
+  /**
+   * A non-representative: the rep may be holding the token, so a new message asks it back (TOKEN_HOLD_CANCEL).
+   * True after an idle visit here, and also when the token I forwarded last had aru = seq: the rep holds at its
+   * first idle arrival (seqnoUnchangedConst 0), when a member the last message came after has seen the new seq
+   * only once — its own count is still 0.
+   */
+  private mayBeHeld(): boolean {
+    return this.seqUnchangedCount > 0 || this.previousForwardAru === this.previousVisitSeq;
   }
 
   private forwardToken(token: TokenMessage): void {

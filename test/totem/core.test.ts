@@ -190,6 +190,44 @@ describe('Totem core: operational token handling', () => {
     assert.ok(ring.now - at <= 50);
   });
 
+  test('seqno_unchanged_const 0: the representative holds at its first idle arrival, no empty rotation after a message', () => {
+    // The rotation that carries the message brings every member's aru back: 0 holds there, 1 after one more.
+    for (const [seqnoUnchangedConst, hops] of [
+      [0, 3],
+      [1, 6],
+    ] as const) {
+      const ring = formedRing({ seqnoUnchangedConst });
+      ring.runFor(2000);
+      const start = ring.now;
+      ring.multicast(1, 'x');
+      ring.runFor(50);
+      assert.equal(tokensSent(ring, start), hops, `seqno_unchanged_const ${seqnoUnchangedConst}`);
+      for (const node of [1, 2, 3]) assert.deepEqual(ring.delivered(node), ['x']);
+    }
+  });
+
+  test('seqno_unchanged_const 0: a safe message is delivered on every member without waiting for the hold', () => {
+    const ring = formedRing({ seqnoUnchangedConst: 0 });
+    ring.runFor(2000);
+    ring.multicast(1, 'safe-1', 'safe');
+    ring.runFor(50);
+    for (const node of [1, 2, 3]) assert.deepEqual(ring.delivered(node), ['safe-1'], `node ${node}`);
+  });
+
+  test('seqno_unchanged_const 0: a member that saw the last seq only once still cancels the hold', () => {
+    const ring = formedRing({ seqnoUnchangedConst: 0 });
+    ring.runFor(2000);
+    // From node 3, the last before the representative: node 2 sees its seq once before node 1 holds again.
+    ring.multicast(3, 'from-3');
+    ring.runFor(50);
+    const held = ring.now;
+    ring.runFor(50);
+    assert.equal(tokensSent(ring, held), 0, 'the token is held');
+    ring.multicast(2, 'from-2');
+    ring.runFor(50);
+    for (const node of [1, 2, 3]) assert.deepEqual(ring.delivered(node), ['from-3', 'from-2'], `node ${node}`);
+  });
+
   test('an idle representative with every configured node in its ring wakes only to pass the held token on', () => {
     const ring = formedRing();
     ring.runFor(2000);
