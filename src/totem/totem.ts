@@ -11,6 +11,8 @@
  * - Token hold as corosync does it (representative holds the token on an idle ring, TOKEN_HOLD_CANCEL releases it).
  * - A JOIN that sends a node from RECOVERY back to GATHER restarts its gather from the forming ring (proc = its
  *   members, fail emptied), as the members that already installed it do; corosync keeps the old round's sets.
+ * - A JOIN that fails me from a node outside my ring that forms a ring of one with it is ignored, not answered by
+ *   failing its sender (membership.ts `applyJoin`): two such nodes re-formed rings of one at network speed.
  * - Recovery ends when the representative sees, on two successive visits, the new ring's aru equal to its seq with no
  *   backlog and no retransmit request; it then sets `install` in the token and every member installs the ring on
  *   seeing it (instead of corosync's retrans_flg / install_seq / received_flg bookkeeping).
