@@ -37,9 +37,10 @@ export const DEFAULT_DOWNCHECK_MS = 1000;
 export const DEFAULT_FAIL_TO_RECV_CONST = 2500;
 /**
  * corolink: idle token rotations before the representative holds the token (totemconfig.h SEQNO_UNCHANGED_CONST
- * is 30). Spinning empty tokens cost each node CPU that clients needed (docs/totem.md § Token hold).
+ * is 30): 0 holds it at the first idle arrival (one more after a safe message). Spinning empty tokens cost each
+ * node CPU that clients needed (docs/totem.md § Token hold).
  */
-export const DEFAULT_SEQNO_UNCHANGED_CONST = 1;
+export const DEFAULT_SEQNO_UNCHANGED_CONST = 0;
 /** totemconfig.h MAX_NETWORK_DELAY. */
 export const DEFAULT_MAX_NETWORK_DELAY_MS = 50;
 /** totemconfig.h WINDOW_SIZE. */

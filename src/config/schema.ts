@@ -66,7 +66,7 @@ export const TotemSchema = Type.Object({
   merge: ms('merge detection interval'),
   downcheck: ms('downcheck timeout'),
   fail_recv_const: count('rotations before FAILED TO RECEIVE', 1),
-  seqno_unchanged_const: count('idle rotations before token hold', 1),
+  seqno_unchanged_const: count('idle rotations before token hold'),
   heartbeat_failures_allowed: count('heartbeat failures allowed'),
   max_network_delay: ms('heartbeat network delay'),
   window_size: count('messages per token rotation (all nodes)', 1),

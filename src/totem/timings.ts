@@ -12,12 +12,13 @@ import type { TotemOptions, TotemTimings } from './types.ts';
 /** Every timing with its defaults applied. */
 export type EffectiveTimings = Required<TotemTimings>;
 
-type Rule = 'positive' | 'nonNegative' | 'count' | 'percent';
+type Rule = 'positive' | 'nonNegative' | 'count' | 'wholeNumber' | 'percent';
 
 const RULES: Record<Rule, { valid: (value: number) => boolean; text: string }> = {
   positive: { valid: (value) => value > 0, text: 'a positive number' },
   nonNegative: { valid: (value) => value >= 0, text: 'a non-negative number' },
   count: { valid: (value) => Number.isInteger(value) && value >= 1, text: 'a positive integer' },
+  wholeNumber: { valid: (value) => Number.isInteger(value) && value >= 0, text: 'a non-negative integer' },
   percent: { valid: (value) => value >= 0 && value <= PERCENT_MAX, text: 'a percentage (0–100)' },
 };
 
@@ -32,7 +33,7 @@ const TIMINGS: Record<keyof TotemTimings, { key: string; unit: string; rule: Rul
   maxMessages: { key: 'max_messages', unit: '', rule: 'count' },
   windowSize: { key: 'window_size', unit: '', rule: 'count' },
   failToRecvConst: { key: 'fail_recv_const', unit: '', rule: 'count' },
-  seqnoUnchangedConst: { key: 'seqno_unchanged_const', unit: '', rule: 'count' },
+  seqnoUnchangedConst: { key: 'seqno_unchanged_const', unit: '', rule: 'wholeNumber' },
   tokenWarningPct: { key: 'token_warning', unit: ' %', rule: 'percent' },
 };
 const TIMING_NAMES = Object.keys(TIMINGS) as (keyof TotemTimings)[];

@@ -11,6 +11,8 @@
  * - Token hold as corosync does it (representative holds the token on an idle ring, TOKEN_HOLD_CANCEL releases it).
  * - A JOIN that sends a node from RECOVERY back to GATHER restarts its gather from the forming ring (proc = its
  *   members, fail emptied), as the members that already installed it do; corosync keeps the old round's sets.
+ * - A JOIN that fails me from a node outside my ring that forms a ring of one with it is ignored, not answered by
+ *   failing its sender (membership.ts `applyJoin`): two such nodes re-formed rings of one at network speed.
  * - Recovery ends when the representative sees, on two successive visits, the new ring's aru equal to its seq with no
  *   backlog and no retransmit request; it then sets `install` in the token and every member installs the ring on
  *   seeing it (instead of corosync's retrans_flg / install_seq / received_flg bookkeeping).
@@ -371,7 +373,7 @@ export class TotemCore {
     if (this.pending.length > 1 || this.state !== 'operational' || !this.installed) return;
     if (this.heldToken) {
       this.revisitHeldToken();
-    } else if (this.seqUnchangedCount > 0 && this.installed.ringId.rep !== this.me) {
+    } else if (this.mayBeHeld() && this.installed.ringId.rep !== this.me) {
       const cancel = encodeMessage({ type: 'holdCancel', sender: this.me, ringId: this.installed.ringId });
       this.send(this.installed.ringId.rep, cancel, true);
     }
@@ -913,6 +915,8 @@ export class TotemCore {
     if (this.state === 'operational' && this.failedToReceive(token)) return;
     if (this.state === 'recovery' && this.recoveryComplete(token, sentNow)) {
       token.install = true;
+      // A token that installs the ring is news, not idle: the members install it on this rotation, so no hold yet.
+      this.seqUnchangedCount = 0;
       this.enterOperational();
     }
     assert(token.seq >= this.previousVisitSeq, 'Totem: the token seq never goes back within a ring');
@@ -1072,8 +1076,23 @@ export class TotemCore {
     );
   }
 
+  /**
+   * The representative may hold the token: its idle arrivals in a row are above seqnoUnchangedConst. (A safe
+   * message needs no more: `forwardToken` holds only once the rep delivered everything, and it delivers a safe
+   * message one rotation after every member forwarded an aru covering it — they deliver it on the way.)
+   */
   private isIdle(): boolean {
     return this.seqUnchangedCount > this.timings.seqnoUnchangedConst;
+  }
+
+  /**
+   * A non-representative: the rep may be holding the token, so a new message asks it back (TOKEN_HOLD_CANCEL).
+   * True after an idle visit here, and also when the token I forwarded last had aru = seq: the rep holds at its
+   * first idle arrival (seqnoUnchangedConst 0), when a member the last message came after has seen the new seq
+   * only once — its own count is still 0.
+   */
+  private mayBeHeld(): boolean {
+    return this.seqUnchangedCount > 0 || this.previousForwardAru === this.previousVisitSeq;
   }
 
   private forwardToken(token: TokenMessage): void {

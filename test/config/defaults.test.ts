@@ -85,8 +85,8 @@ describe('derived totem values match corosync', () => {
 });
 
 describe('corolink token hold', () => {
-  test('the representative holds the token after 1 idle rotation (corosync: 30)', () => {
-    assert.equal(effectiveOf({ nodes: 3 }).totem.seqnoUnchangedConst, 1);
+  test('the representative holds the token at its first idle arrival (corosync: after 30)', () => {
+    assert.equal(effectiveOf({ nodes: 3 }).totem.seqnoUnchangedConst, 0);
   });
 
   test("an explicit seqno_unchanged_const wins (30 restores corosync's hold)", () => {

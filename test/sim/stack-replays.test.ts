@@ -28,6 +28,11 @@ const REPLAYS: { defect: string; seed: StackSeedOptions; acknowledged?: string }
   },
   {
     defect:
+      "Totem: nodes 3 and 4 re-formed rings of one every 0.1–0.2 ms, each one's ring-of-one JOIN failing the other back",
+    seed: { seed: 4098, nodes: 6, links: 1 },
+  },
+  {
+    defect:
       "CPG dropped a departed node's old-ring messages in the transitional configuration its sender had delivered them in the old view",
     seed: { seed: 5791, nodes: 4, links: 1 },
   },

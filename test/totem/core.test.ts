@@ -61,6 +61,31 @@ describe('Totem core: startup and ring formation', () => {
     assert.ok(core.step({ type: 'tick' }, 2).some((a) => a.type === 'send'));
   });
 
+  test('a JOIN that excludes me from a node outside my ring forming a ring of one is ignored; from a gathering one, not', () => {
+    const core = new TotemCore({ ...THREE_NODE_TIMINGS, localNodeId: 1, nodes: [1, 2, 3] }, 0);
+    core.step({ type: 'tick' }, 0);
+    const join = (proc: number[], fail: number[], ringSeq: number) =>
+      encodeMessage({ type: 'join', sender: 2, proc, fail, ringSeq, stamp });
+    core.step({ type: 'receive', from: 2, payload: join([1, 2], [], 40) }, 1);
+    core.step({ type: 'tick' }, 1);
+    assert.equal(core.snapshot().state, 'gather', 'node 2 (outside my ring of one) is gathered with');
+    assert.deepEqual(core.step({ type: 'receive', from: 2, payload: join([1, 2], [1], 44) }, 2), []);
+    assert.equal(core.snapshot().state, 'gather', 'its ring-of-one JOIN does not make me fail it and form one too');
+    const resent = core.step({ type: 'tick' }, 1 + THREE_NODE_TIMINGS.joinMs).filter((a) => a.type === 'send');
+    assert.deepEqual(
+      resent.map((a) => decodeMessage(a.payload)),
+      [{ type: 'join', sender: 1, proc: [1, 2], fail: [], ringSeq: 44, stamp }],
+      'my JOIN still has it: its ring of one merges with me on it',
+    );
+    core.step({ type: 'receive', from: 2, payload: join([1, 2, 3], [1], 48) }, 60);
+    const answer = core.step({ type: 'tick' }, 60).filter((a) => a.type === 'send');
+    assert.deepEqual(
+      answer.map((a) => decodeMessage(a.payload)),
+      [{ type: 'join', sender: 1, proc: [1, 2, 3], fail: [2], ringSeq: 48, stamp }],
+      'a node still gathering (with node 3) that excludes me is excluded back',
+    );
+  });
+
   test('a burst of JOINs with news, read before the next tick, costs one JOIN to every peer', () => {
     const core = new TotemCore({ ...THREE_NODE_TIMINGS, localNodeId: 1, nodes: [1, 2, 3, 4] }, 0);
     core.step({ type: 'tick' }, 0);
@@ -190,6 +215,44 @@ describe('Totem core: operational token handling', () => {
     assert.ok(ring.now - at <= 50);
   });
 
+  test('seqno_unchanged_const 0: the representative holds at its first idle arrival, no empty rotation after a message', () => {
+    // The rotation that carries the message brings every member's aru back: 0 holds there, 1 after one more.
+    for (const [seqnoUnchangedConst, hops] of [
+      [0, 3],
+      [1, 6],
+    ] as const) {
+      const ring = formedRing({ seqnoUnchangedConst });
+      ring.runFor(2000);
+      const start = ring.now;
+      ring.multicast(1, 'x');
+      ring.runFor(50);
+      assert.equal(tokensSent(ring, start), hops, `seqno_unchanged_const ${seqnoUnchangedConst}`);
+      for (const node of [1, 2, 3]) assert.deepEqual(ring.delivered(node), ['x']);
+    }
+  });
+
+  test('seqno_unchanged_const 0: a safe message is delivered on every member without waiting for the hold', () => {
+    const ring = formedRing({ seqnoUnchangedConst: 0 });
+    ring.runFor(2000);
+    ring.multicast(1, 'safe-1', 'safe');
+    ring.runFor(50);
+    for (const node of [1, 2, 3]) assert.deepEqual(ring.delivered(node), ['safe-1'], `node ${node}`);
+  });
+
+  test('seqno_unchanged_const 0: a member that saw the last seq only once still cancels the hold', () => {
+    const ring = formedRing({ seqnoUnchangedConst: 0 });
+    ring.runFor(2000);
+    // From node 3, the last before the representative: node 2 sees its seq once before node 1 holds again.
+    ring.multicast(3, 'from-3');
+    ring.runFor(50);
+    const held = ring.now;
+    ring.runFor(50);
+    assert.equal(tokensSent(ring, held), 0, 'the token is held');
+    ring.multicast(2, 'from-2');
+    ring.runFor(50);
+    for (const node of [1, 2, 3]) assert.deepEqual(ring.delivered(node), ['from-3', 'from-2'], `node ${node}`);
+  });
+
   test('an idle representative with every configured node in its ring wakes only to pass the held token on', () => {
     const ring = formedRing();
     ring.runFor(2000);
@@ -304,6 +367,31 @@ describe('Totem core: membership', () => {
     const formed = ring.of(2, 'configChange').at(-1)!;
     assert.deepEqual(formed.members, [1, 2]);
     assert.ok(ring.now - at <= 100);
+  });
+
+  test("node 1's links flap (3, then 2 down 0.05 ms apart, both up at once): one ring of all, no storm of rings of one", () => {
+    const ring = formedRing();
+    const nodes = [1, 2, 3];
+    const regularCount = () =>
+      nodes.map((node) => ring.of(node, 'configChange').filter((c) => c.kind === 'regular').length);
+    const before = regularCount();
+    ring.step(1, { type: 'peerUnreachable', nodeId: 3 });
+    ring.runFor(0.05);
+    ring.step(1, { type: 'peerUnreachable', nodeId: 2 });
+    for (const node of [2, 3]) ring.step(1, { type: 'peerReachable', nodeId: node });
+    // Before: nodes 2 and 3 re-formed rings of one every 0.1 ms for good, each one's ring-of-one JOIN failing the
+    // other back while the JOIN of its gather pulled it in again (as whole-stack seed 4098, 6 nodes).
+    const oneRing = () =>
+      nodes.every((node) => {
+        const status = ring.cores.get(node)!.snapshot();
+        return status.state === 'operational' && status.members.length === nodes.length && status.ringId!.seq > 8;
+      });
+    assert.ok(ring.runUntilTrue(oneRing, THREE_NODE_TIMINGS.mergeMs + 300), `rings: ${regularCount()}`);
+    const formed = regularCount().map((count, i) => count - before[i]!);
+    assert.ok(Math.max(...formed) <= 4, `configurations per node: ${formed}`);
+    const settled = regularCount();
+    ring.runFor(THREE_NODE_TIMINGS.consensusMs);
+    assert.deepEqual(regularCount(), settled, 'and the ring stays');
   });
 
   test('a clean leave: peers reform at once and report the node as left, not failed', () => {
