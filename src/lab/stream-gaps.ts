@@ -12,6 +12,9 @@ export interface StreamAddress {
   pid: number;
 }
 
+/** The sender of a stream: its process, or (pid left out) any process of its node. */
+export type StreamSender = { nodeid: number; pid?: number };
+
 /** What one client saw of a group, in the order it saw it. */
 export type StreamEntry = { message: string } | { left: StreamAddress[] };
 
@@ -27,11 +30,13 @@ export interface StreamGap {
  * `seen` (the receiver's messages and confchgs in arrival order), each with whether the receiver saw `sender` leave
  * between the delivered messages around it.
  */
-export function streamGaps(sent: readonly string[], seen: readonly StreamEntry[], sender: StreamAddress): StreamGap[] {
+export function streamGaps(sent: readonly string[], seen: readonly StreamEntry[], sender: StreamSender): StreamGap[] {
   const position = new Map<string, number>();
   for (const [index, entry] of seen.entries()) if ('message' in entry) position.set(entry.message, index);
   const leaves = seen.flatMap((entry, index) =>
-    'left' in entry && entry.left.some((a) => a.nodeid === sender.nodeid && a.pid === sender.pid) ? [index] : [],
+    'left' in entry && entry.left.some((a) => a.nodeid === sender.nodeid && (sender.pid ?? a.pid) === a.pid)
+      ? [index]
+      : [],
   );
   const gaps: StreamGap[] = [];
   let before = -1; // where the receiver delivered the last message of `sent` before the current run

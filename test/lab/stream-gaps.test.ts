@@ -33,6 +33,12 @@ describe('streamGaps', () => {
     assert.deepEqual(streamGaps(['a', 'b', 'c', 'd'], leftLater, SENDER), [{ missing: ['b'], senderLeft: false }]);
   });
 
+  test('a sender without a pid is any process of its node', () => {
+    const seen: StreamEntry[] = [...messages('a'), { left: [{ nodeid: 2, pid: 9 }] }, ...messages('c')];
+    assert.deepEqual(streamGaps(['a', 'b', 'c'], seen, { nodeid: 2 }), [{ missing: ['b'], senderLeft: true }]);
+    assert.deepEqual(streamGaps(['a', 'b', 'c'], seen, { nodeid: 3 }), [{ missing: ['b'], senderLeft: false }]);
+  });
+
   test('a run at either end is bounded by the start or the end of what the receiver saw', () => {
     const seen: StreamEntry[] = [{ left: [{ ...SENDER }] }, ...messages('b', 'c')];
     assert.deepEqual(streamGaps(['a', 'b', 'c', 'd'], seen, SENDER), [
