@@ -17,6 +17,7 @@ import {
   type EffectiveLink,
   type NodeConfig,
 } from '../config/index.ts';
+import type { CpgError } from '../cpg/index.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
 import { parseAutoTieBreakerNode, type QuorumOptions } from '../quorum/index.ts';
 import {
@@ -85,6 +86,17 @@ export class EngineRefusal extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The answer to a multicast the CPG core refused (libcpg's cpg_mcast_joined errors): CS_ERR_TRY_AGAIN (its queue
+ * for the end of a sync is full) is backpressure, the sender retries; the others are final.
+ */
+function cpgMulticastRefusal(error: CpgError, group: string): EngineRefusal {
+  if (error === 'CS_ERR_TRY_AGAIN') return BACKPRESSURE_REFUSAL;
+  if (error === 'CS_ERR_NOT_EXIST')
+    return new EngineRefusal('not_found', `not a member of group ${group}: join it first`);
+  return new EngineRefusal('invalid', `CPG refused the message: ${error}`);
 }
 
 /** Most CPG multicasts that may wait for room in Totem's queue, and their total bytes; beyond: backpressure. */
@@ -173,6 +185,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     reject: (error: Error) => void;
   }[] = [];
   private waitingBytes = 0;
+  /** The CPG core's refusal of the multicast being fed now (`feedMulticast`), from `dispatch`. */
+  private multicastFailure: CpgError | undefined;
   private admitScheduled = false;
   private ringSeqFile!: RingSeqFile;
   private unwatchAssertions: () => void = () => {};
@@ -367,7 +381,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   ): undefined | Promise<void> {
     if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload), payload.length)) {
       if (STAGE_TRACE_ON) stamp('queue');
-      this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload, guarantee });
+      const failure = this.feedMulticast(group, pid, payload, guarantee);
+      if (failure !== undefined) throw cpgMulticastRefusal(failure, group);
       if (STAGE_TRACE_ON) stamp('queued');
       return undefined;
     }
@@ -404,18 +419,28 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     while (admitted < this.waiting.length) {
       const w = this.waiting[admitted]!;
       if (!this.stack.canSend(totemPayloadsFor(w.payload), w.payload.length)) break;
+      const failure = this.feedMulticast(w.group, w.pid, w.payload, w.guarantee);
+      // CPG's own queue is full until its sync ends: this one and those behind it wait on, in order.
+      if (failure === 'CS_ERR_TRY_AGAIN') break;
       admitted++;
       this.waitingBytes -= w.payload.length;
-      this.stackDriver.feed({
-        type: 'cpgMulticast',
-        group: w.group,
-        pid: w.pid,
-        payload: w.payload,
-        guarantee: w.guarantee,
-      });
-      w.resolve();
+      if (failure === undefined) w.resolve();
+      else w.reject(cpgMulticastRefusal(failure, w.group));
     }
     if (admitted > 0) this.waiting = this.waiting.slice(admitted);
+  }
+
+  /**
+   * Feeds one multicast to the stack; returns the CPG core's refusal of it, if any. The core refuses in the step the
+   * request is fed in (never inside another step: requests come from the sockets), so an answer `ok` always means
+   * the message went to Totem or to CPG's queue for the end of a sync — a refusal is never acknowledged.
+   */
+  private feedMulticast(group: string, pid: number, payload: Uint8Array, guarantee: Guarantee): CpgError | undefined {
+    this.multicastFailure = undefined;
+    this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload, guarantee });
+    const failure = this.multicastFailure;
+    this.multicastFailure = undefined;
+    return failure;
   }
 
   /** Clean leave: tells the peers (they see a leave, not a failure), then closes the sockets. */
@@ -615,6 +640,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
           this.emit('cpgConfchg', action);
           break;
         case 'cpgRequestFailed':
+          if (action.request === 'multicast') this.multicastFailure = action.error;
           this.emit('cpgRequestFailed', action);
           break;
         case 'backpressure':

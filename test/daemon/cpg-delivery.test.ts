@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgConfchg, CpgGroup, CpgMessage } from '../../src/client/cpg-group.ts';
-import { InvalidArgumentError } from '../../src/client/errors.ts';
+import { DaemonRequestError, InvalidArgumentError } from '../../src/client/errors.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { fetchMetricSamples, sampleValue } from '../metrics-samples.ts';
 
@@ -92,6 +92,22 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
       (error: Error) =>
         error instanceof InvalidArgumentError && error.message === 'cpgMcast: delivery must be one of agreed, safe',
     );
+    await group.leave();
+  });
+
+  // The CPG core refuses it (CS_ERR_NOT_EXIST, as libcpg's cpg_mcast_joined); the daemon used to answer ok anyway.
+  test('a multicast from a process not in the group is refused not_found, and delivered nowhere', async () => {
+    const [outsider, member] = clients as [CorolinkClient, CorolinkClient];
+    const group = await member.cpgJoin('members-only');
+    const delivered: string[] = [];
+    group.on('message', (message) => delivered.push(Buffer.from(message.data).toString()));
+    await assert.rejects(
+      outsider.call('cpgMcast', { group: group.name, data: Buffer.from('from outside') }),
+      (error: Error) => error instanceof DaemonRequestError && error.code === 'not_found',
+    );
+    await group.send('from the member');
+    await nextMessage(group, (message) => Buffer.from(message.data).toString() === 'from the member');
+    assert.deepEqual(delivered, ['from the member']);
     await group.leave();
   });
 
