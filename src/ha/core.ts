@@ -111,6 +111,11 @@ export class HaCore {
     return this.active && this.members[0] === this.options.localNodeId;
   }
 
+  /** The ring seq of the latest regular configuration (the epoch its quorate sync gives the table). */
+  get ring(): number {
+    return this.ringSeq;
+  }
+
   /** This configuration's members. */
   get membership(): readonly number[] {
     return this.members;
