@@ -28,6 +28,7 @@ export interface AdminAck {
   /** Grows per node in send order, across restarts. */
   id: number;
   sentAt: number;
+  ackedAt: number;
   /** The ring seq of the configuration it was sent (and acknowledged) in. */
   ring: number;
 }
@@ -136,7 +137,7 @@ export function checkAdminKept(records: Pick<HaRecords, 'acks' | 'syncs' | 'star
         nodes: [ack.node, s.node],
         detail:
           `node ${ack.node}'s admin request ${ack.id} (sent at ${ack.sentAt.toFixed(1)} ms in ring ${ack.ring}, ` +
-          `acknowledged) is not in the table node ${s.node} adopted at ${s.at.toFixed(1)} ms in the quorate ring ` +
+          `acknowledged at ${ack.ackedAt.toFixed(1)} ms) is not in the table node ${s.node} adopted at ${s.at.toFixed(1)} ms in the quorate ring ` +
           `${s.ring} [${s.members}] (its latest from node ${ack.node}: ${held || 'none'})`,
       });
     }

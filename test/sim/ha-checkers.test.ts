@@ -62,7 +62,7 @@ test('ha-liveness: every member of a unit runs on one node', () => {
 });
 
 test('ha-admin-kept: every later quorate sync adopts a table that applied the acknowledged request', () => {
-  const ack = { node: 1, id: 3, sentAt: 100, ring: 8 };
+  const ack = { node: 1, id: 3, sentAt: 100, ackedAt: 120, ring: 8 };
   const sync = (ring: number, id: number, more: Partial<HaSync> = {}): HaSync => ({
     node: 2,
     at: 200,
