@@ -376,7 +376,8 @@ class ServiceModel {
       case 'adminDone': {
         const sent = this.adminPending.get(`${node}:${output.id}`);
         this.adminPending.delete(`${node}:${output.id}`);
-        if (sent !== undefined && output.error === null) this.records.acks.push({ node, id: output.id, ...sent, ackedAt: now });
+        if (sent !== undefined && output.error === null)
+          this.records.acks.push({ node, id: output.id, ...sent, ackedAt: now });
         return;
       }
       case 'run':
