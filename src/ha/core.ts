@@ -21,7 +21,7 @@
  * - **Shutdown.** A clean daemon stop: this node stops its units, runs none again, reports no more and tells the
  *   partition (`shutdown`, with freeze or not); `shutdownReady` once applied or cut by a membership change.
  * - **Lease.** This node may run services (and feed its watchdog) while quorate and within `leaseMs` of sending a
- *   message it received back in agreed order while synced and quorate. docs/ha.md derives the recovery wait from it.
+ *   message it received back in a regular configuration while synced and quorate. docs/ha.md derives the recovery wait from it.
  */
 import { assert, isStrictlyAscending } from '../base/assert.ts';
 import type { HaTimings } from '../config/defaults.ts';
@@ -248,7 +248,7 @@ export class HaCore {
     for (const node of this.members) if (!members.includes(node) && !this.lostAt.has(node)) this.lostAt.set(node, now);
     for (const node of members) this.lostAt.delete(node);
     for (const id of this.pendingAdmin)
-      this.out.push({ type: 'adminDone', id, error: 'the membership changed: retry' });
+      this.out.push({ type: 'adminDone', id, error: 'the membership changed: it may or may not be applied; retry' });
     this.pendingAdmin.clear();
     this.configSent = null;
     this.persisted = null;

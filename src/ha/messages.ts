@@ -1,5 +1,5 @@
 /**
- * The HA managers' messages, multicast in agreed order (service engine 5): each carries the sender's nonce `n`
+ * The HA managers' messages, multicast in safe order (service engine 5, ha-engine.ts): each carries the sender's nonce `n`
  * (its local send time is what renews its lease, see lrm.ts) and one body. `checkMessage` validates what arrives:
  * a message from the network that does not match is dropped and counted, never asserted on.
  */

@@ -186,13 +186,22 @@ test('a request acknowledged by its sender is applied by the members that get it
   const request = h.takeLast();
   h.deliverTo(request, [3]);
   assert.equal(h.nodes.get(3)!.admin.get(id), null, 'acknowledged');
+  // Node 2's own request comes back only in the transitional configuration: applied, but answered "retry".
+  const ownId = h.admin(2, { op: 'maintenance', node: 3, on: true });
+  const own = h.takeLast();
   h.partition([[1, 2]], () => {
+    assert.match(h.nodes.get(2)!.admin.get(ownId)!, /membership changed: it may or may not be applied; retry/);
     const runs = h.runIds.length;
     h.deliverTo(request, [1, 2]);
+    h.deliverTo(own, [1, 2]);
     for (const node of [1, 2]) {
       const core = h.nodes.get(node)!.core;
       assert.equal(core.crm.entry('systemd:a')!.state, 'migrate', `applied on node ${node}`);
-      assert.deepEqual(core.crm.table.admins, [{ node: 3, id }]);
+      assert.deepEqual(core.crm.table.maintenance, [3]);
+      assert.deepEqual(core.crm.table.admins, [
+        { node: 2, id: ownId },
+        { node: 3, id },
+      ]);
       assert.equal(core.active, false, 'not active in the transitional configuration');
     }
     assert.equal(h.runIds.length, runs, 'no command from a transitional delivery');
