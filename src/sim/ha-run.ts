@@ -17,6 +17,8 @@
  */
 import { type HaTimings, haTimings } from '../config/defaults.ts';
 import { HA_SERVICE_ID, HaEngine, type HaEngineOutput, type HaEngineRequest } from '../daemon/ha-engine.ts';
+import type { ConfigChange, EngineAction, RegularChange } from '../daemon/service-engine.ts';
+import type { StackEvent } from '../daemon/stack.ts';
 import { HA_EXIT_NOT_RUNNING } from '../ha/contract.ts';
 import type { HaCoreOptions } from '../ha/core.ts';
 import { parseResources } from '../ha/resources-file.ts';
@@ -103,6 +105,8 @@ export interface HaSeedOptions {
   safetyMs?: number;
   /** HA timings (a test breaks the fencing argument with a shorter recovery wait). */
   timings?: HaTimings;
+  /** HA messages multicast agreed instead of safe (a test shows `ha-admin-kept` catches the loss it allows). */
+  agreed?: boolean;
 }
 
 export interface HaSeedResult {
@@ -159,6 +163,7 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
         },
         context.payloadBytesMax,
         (now) => model.synced(node, engine, context.quorate(), now),
+        options.agreed ?? false,
       );
       engines.set(node, engine);
       return [engine];
@@ -315,21 +320,43 @@ interface Command {
   sid: string;
 }
 
-/** The daemon's engine, telling the model of every sync it completed (the table it adopted). */
+/** The daemon's engine, telling the model of every sync it completed (the table it adopted); `agreed`: see HaSeedOptions. */
 class RecordedHaEngine extends HaEngine {
   constructor(
     options: HaCoreOptions,
     payloadBytesMax: number | undefined,
     private readonly onSync: (now: number) => void,
+    private readonly agreed: boolean,
   ) {
     super(options, payloadBytesMax);
   }
 
-  override deliver(sender: number, payload: Uint8Array, now: number): ReturnType<HaEngine['deliver']> {
+  override request(event: StackEvent, now: number): EngineAction[] {
+    return this.delivery(super.request(event, now));
+  }
+
+  override deliver(sender: number, payload: Uint8Array, now: number): EngineAction[] {
     const merges = this.core.counters.merges;
     const out = super.deliver(sender, payload, now);
     if (this.core.counters.merges !== merges) this.onSync(now);
-    return out;
+    return this.delivery(out);
+  }
+
+  override confchg(change: ConfigChange, now: number): EngineAction[] {
+    return this.delivery(super.confchg(change, now));
+  }
+
+  override syncInit(change: RegularChange, now: number): EngineAction[] {
+    return this.delivery(super.syncInit(change, now));
+  }
+
+  override tick(now: number): EngineAction[] {
+    return this.delivery(super.tick(now));
+  }
+
+  private delivery(actions: EngineAction[]): EngineAction[] {
+    if (!this.agreed) return actions;
+    return actions.map((a) => (a.type === 'multicast' ? { ...a, guarantee: 'agreed' } : a));
   }
 }
 
