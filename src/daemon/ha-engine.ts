@@ -1,6 +1,8 @@
 /**
  * The HA managers (src/ha/core.ts) as the stack's service engine 5. Its messages (JSON, fragmented as CPG's when a
- * status table outgrows one Totem payload) come in agreed order; a configuration change reaches the core as
+ * status table outgrows one Totem payload) are multicast safe: with agreed delivery a node cut off while holding the
+ * token delivered, applied and acknowledged its own `ha migrate` that the others never received (HA soak seed
+ * 1207, docs/ha.md "What is acknowledged when"). A configuration change reaches the core as
  * Totem gives it, and the regular one (syncInit) starts the HA sync: every member multicasts its status table and
  * all take the same one once every member's is in. That exchange is the core's own, not a stack sync phase
  * (`syncProcess` is complete at once): a member without the HA engine then stalls only HA, never the stack.
@@ -72,10 +74,15 @@ export class HaEngine implements ServiceEngine {
     return this.run({ type: 'deliver', sender, message }, now);
   }
 
-  /** A message cut by the change never reaches every member of the next view: forgotten. */
+  /**
+   * Transitional: the old ring's remaining messages (fragments included) are still delivered and applied. Regular:
+   * a message cut by the change can never reach every member of the next view (virtual synchrony): forgotten.
+   */
   confchg(change: ConfigChange, now: number): EngineAction[] {
-    if (change.kind !== 'transitional') return [];
-    this.reassembler.forgetAll();
+    if (change.kind !== 'transitional') {
+      this.reassembler.forgetAll();
+      return [];
+    }
     return this.run(
       { type: 'confchg', kind: 'transitional', members: change.members, ringSeq: change.ringId.seq },
       now,
@@ -99,7 +106,9 @@ export class HaEngine implements ServiceEngine {
     for (const action of this.core.step(event, now)) {
       if (action.type === 'multicast') {
         const payload = Buffer.from(JSON.stringify(action.message));
-        for (const part of fragment(payload, this.totemPayloadBytesMax)) out.push({ type: 'multicast', payload: part });
+        for (const part of fragment(payload, this.totemPayloadBytesMax)) {
+          out.push({ type: 'multicast', payload: part, guarantee: 'safe' });
+        }
       } else if (action.type === 'log') {
         out.push({ type: 'log', level: action.level, subsystem: 'HA', message: action.message });
       } else {

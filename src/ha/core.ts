@@ -7,6 +7,13 @@
  *   delivered, every member takes the same one — the newest (`newerTable`), ties to the lowest node id — so the
  *   members hold one status again. Until then other HA messages are dropped (their effect is redone: a local
  *   manager's report settles a lost result, the manager re-sends what it sent).
+ * - **Transitional configuration.** Every HA message is multicast safe (ha-engine.ts), so one that any member
+ *   delivered in the regular configuration was received by every member of the ring, and those that stay up
+ *   deliver it, some only in their transitional configuration. The old ring's messages delivered there are
+ *   applied exactly as in the regular one — the same total order, against the ring's members and quorum verdict
+ *   (votequorum changes at the regular configuration only) — so every member of the ring reaches the table and
+ *   verdicts the sender acted on. Nothing local acts on them: no lease renewal, no command, no manager duty, no
+ *   admin answer (pending ones were answered "retry" at the change).
  * - **Manager.** The lowest node id of a synced quorate configuration (every member announced itself by its hello,
  *   and all agree on the order, so there is never a second one). Only it adds inputs that depend on a clock or a
  *   file: `fenced` once a lost node's deadline passed, `config` when resources.cfg changed. It also asks the
@@ -14,7 +21,7 @@
  * - **Shutdown.** A clean daemon stop: this node stops its units, runs none again, reports no more and tells the
  *   partition (`shutdown`, with freeze or not); `shutdownReady` once applied or cut by a membership change.
  * - **Lease.** This node may run services (and feed its watchdog) while quorate and within `leaseMs` of sending a
- *   message it received back in agreed order while synced and quorate. docs/ha.md derives the recovery wait from it.
+ *   message it received back in a regular configuration while synced and quorate. docs/ha.md derives the recovery wait from it.
  */
 import { assert, isStrictlyAscending } from '../base/assert.ts';
 import type { HaTimings } from '../config/defaults.ts';
@@ -76,6 +83,9 @@ export class HaCore {
   readonly lrm: LocalManager;
   readonly counters = { dropped: 0, merges: 0 };
   private phase: Phase = 'idle';
+  /** From a transitional configuration to the next regular one (see "Transitional configuration" above). */
+  private transitional = false;
+  /** The ring's members: the regular configuration's, kept through its transitional one. */
   private members: readonly number[] = [];
   private ringSeq = 0;
   private readonly hellos = new Map<number, HaTable>();
@@ -111,13 +121,23 @@ export class HaCore {
     return this.active && this.members[0] === this.options.localNodeId;
   }
 
-  /** This configuration's members. */
+  /** The ring seq of the latest regular configuration (the epoch its quorate sync gives the table). */
+  get ring(): number {
+    return this.ringSeq;
+  }
+
+  /** The ring's members (the latest regular configuration's). */
   get membership(): readonly number[] {
     return this.members;
   }
 
-  /** Synced and quorate: the table is this partition's and may change. */
+  /** Synced and quorate in a regular configuration: the table is this partition's, and this node acts on it. */
   get active(): boolean {
+    return this.applying && !this.transitional;
+  }
+
+  /** Synced and quorate, in the ring's regular configuration or its transitional one: messages change the table. */
+  private get applying(): boolean {
     return this.phase === 'synced' && this.options.quorate();
   }
 
@@ -227,9 +247,8 @@ export class HaCore {
     );
     for (const node of this.members) if (!members.includes(node) && !this.lostAt.has(node)) this.lostAt.set(node, now);
     for (const node of members) this.lostAt.delete(node);
-    this.members = members;
     for (const id of this.pendingAdmin)
-      this.out.push({ type: 'adminDone', id, error: 'the membership changed: retry' });
+      this.out.push({ type: 'adminDone', id, error: 'the membership changed: it may or may not be applied; retry' });
     this.pendingAdmin.clear();
     this.configSent = null;
     this.persisted = null;
@@ -240,10 +259,12 @@ export class HaCore {
     }
     this.fenceSent.clear();
     if (kind === 'transitional') {
-      this.phase = 'syncing';
+      this.transitional = true;
       return;
     }
+    this.transitional = false;
     this.phase = 'syncing';
+    this.members = members;
     this.ringSeq = ringSeq;
     this.hellos.clear();
     // Own messages of the last configuration never come back now; they renew no lease.
@@ -283,7 +304,7 @@ export class HaCore {
       if (this.hellos.size === this.members.length) this.merge(now);
       return;
     }
-    if (!this.active) {
+    if (!this.applying) {
       this.counters.dropped++;
       return;
     }
@@ -333,7 +354,7 @@ export class HaCore {
   private duties(now: number): void {
     const mayRun =
       this.leaving === null && this.options.quorate() && now < this.leaseFrom + this.options.timings.leaseMs;
-    const table = this.phase === 'synced' ? this.crm.table : null;
+    const table = this.phase === 'synced' && !this.transitional ? this.crm.table : null;
     for (const action of this.lrm.update(table, this.crm.units, mayRun, now)) this.lrmAction(action, now);
     if (!this.lrm.mayRun) this.held.length = 0;
     if (!this.active) return;

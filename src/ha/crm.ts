@@ -53,6 +53,7 @@ export function emptyTable(): HaTable {
     maintenance: [],
     shutdown: [],
     reports: [],
+    admins: [],
     counters: { recoveries: 0, restarts: 0, relocations: 0, fences: 0 },
   };
 }
@@ -141,6 +142,8 @@ export class ClusterManagerState {
         break;
       case 'admin': {
         const error = this.onAdmin(body.request, view);
+        const admins = this.table.admins.filter((a) => a.node !== sender);
+        this.table.admins = [...admins, { node: sender, id: body.id }].sort((a, b) => a.node - b.node);
         this.out.push({ type: 'adminDone', sender, id: body.id, error });
         break;
       }

@@ -1,5 +1,5 @@
 /**
- * The HA managers' messages, multicast in agreed order (service engine 5): each carries the sender's nonce `n`
+ * The HA managers' messages, multicast in safe order (service engine 5, ha-engine.ts): each carries the sender's nonce `n`
  * (its local send time is what renews its lease, see lrm.ts) and one body. `checkMessage` validates what arrives:
  * a message from the network that does not match is dropped and counted, never asserted on.
  */
@@ -51,6 +51,12 @@ export interface HaTable {
   /** Nodes whose local manager announced a clean shutdown (and stopped its units): no unit is placed there. */
   shutdown: number[];
   reports: { node: number; report: LrmReport }[];
+  /**
+   * Per node, the id of its latest admin request applied to this table (accepted or refused): which acknowledged
+   * requests a table's history holds. Ids grow within one daemon's life; the simulator's grow per node across
+   * restarts, so its checker `ha-admin-kept` can read them (docs/simulator.md "HA").
+   */
+  admins: { node: number; id: number }[];
   counters: { recoveries: number; restarts: number; relocations: number; fences: number };
 }
 
@@ -110,12 +116,15 @@ function isEntry(v: unknown): v is ServiceEntry {
   );
 }
 
-/** Whether `v` (parsed JSON: a message, or ha/manager_status from the store) is a manager status table. */
+/**
+ * Whether `v` (parsed JSON: a message, or ha/manager_status from the store) is a manager status table. A table of a
+ * daemon that predates `admins` gets an empty one.
+ */
 export function isTable(v: unknown): v is HaTable {
   const t = v as HaTable;
+  if (typeof t !== 'object' || t === null) return false;
+  t.admins ??= [];
   return (
-    typeof t === 'object' &&
-    t !== null &&
     isInt(t.epoch) &&
     isInt(t.seq) &&
     isInt(t.uidCounter) &&
@@ -128,6 +137,8 @@ export function isTable(v: unknown): v is HaTable {
     isIntList(t.shutdown) &&
     Array.isArray(t.reports) &&
     t.reports.every((r) => isInt(r?.node) && isReport(r.report)) &&
+    Array.isArray(t.admins) &&
+    t.admins.every((a) => isInt(a?.node) && isInt(a.id)) &&
     typeof t.counters === 'object' &&
     t.counters !== null &&
     isInt(t.counters.recoveries) &&

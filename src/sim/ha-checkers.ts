@@ -5,7 +5,7 @@
  */
 import { VIOLATIONS_PER_INVARIANT_MAX } from './checkers.ts';
 
-export type HaInvariantName = 'ha-exclusive' | 'ha-command-once' | 'ha-liveness';
+export type HaInvariantName = 'ha-exclusive' | 'ha-command-once' | 'ha-liveness' | 'ha-admin-kept';
 
 export interface HaViolation {
   invariant: HaInvariantName;
@@ -22,10 +22,36 @@ export interface ProcessInterval {
   to: number | null;
 }
 
+/** An admin request its node's managers acknowledged without error (`adminDone`, error null). */
+export interface AdminAck {
+  node: number;
+  /** Grows per node in send order, across restarts. */
+  id: number;
+  sentAt: number;
+  ackedAt: number;
+  /** The ring seq of the configuration it was sent (and acknowledged) in. */
+  ring: number;
+}
+
+/** A sync completed on one node: the table it adopted. */
+export interface HaSync {
+  node: number;
+  at: number;
+  ring: number;
+  members: number[];
+  quorate: boolean;
+  /** The adopted table's `admins`: per node, the id of its latest admin request applied in the table's history. */
+  admins: { node: number; id: number }[];
+}
+
 export interface HaRecords {
   intervals: ProcessInterval[];
   /** Every command run (`run` request) with its node. */
   runs: { id: string; node: number; at: number }[];
+  acks: AdminAck[];
+  syncs: HaSync[];
+  /** When a daemon restarted: it holds only the table it started from. */
+  starts: { node: number; at: number }[];
 }
 
 /** At no instant do two nodes run the same service. */
@@ -81,6 +107,40 @@ export function checkRunning(intervals: readonly ProcessInterval[], units: reado
       nodes: [...where],
       detail: `after healing, ${sids.map((sid, i) => `${sid} runs on [${nodes[i]}]`).join(', ')}`,
     });
+  }
+  return out;
+}
+
+/**
+ * An acknowledged admin request is not lost: every quorate sync of a later ring adopts a table whose history applied
+ * it (its `admins` entry for the sender is at least the request's id). Not judged from the first sync of a later ring
+ * with a member whose daemon restarted after the request was sent (on or after that ring): a restarted daemon holds
+ * only the table it started from, so when every member that held the request restarted, losing it is no fault of
+ * the managers. Ring seqs grow along every node's history, so no table adopted in a lower ring descends from that
+ * sync.
+ */
+export function checkAdminKept(records: Pick<HaRecords, 'acks' | 'syncs' | 'starts'>): HaViolation[] {
+  const out: HaViolation[] = [];
+  for (const ack of records.acks) {
+    const laterSyncs = records.syncs.filter((s) => s.ring > ack.ring);
+    let judgedBelow = Number.POSITIVE_INFINITY;
+    for (const s of laterSyncs) {
+      const restarted = records.starts.some((r) => s.members.includes(r.node) && r.at > ack.sentAt && r.at <= s.at);
+      if (restarted) judgedBelow = Math.min(judgedBelow, s.ring);
+    }
+    for (const s of laterSyncs) {
+      if (!s.quorate || s.ring >= judgedBelow || out.length >= VIOLATIONS_PER_INVARIANT_MAX) continue;
+      const held = s.admins.find((a) => a.node === ack.node)?.id ?? 0;
+      if (held >= ack.id) continue;
+      out.push({
+        invariant: 'ha-admin-kept',
+        nodes: [ack.node, s.node],
+        detail:
+          `node ${ack.node}'s admin request ${ack.id} (sent at ${ack.sentAt.toFixed(1)} ms in ring ${ack.ring}, ` +
+          `acknowledged at ${ack.ackedAt.toFixed(1)} ms) is not in the table node ${s.node} adopted at ${s.at.toFixed(1)} ms in the quorate ring ` +
+          `${s.ring} [${s.members}] (its latest from node ${ack.node}: ${held || 'none'})`,
+      });
+    }
   }
   return out;
 }

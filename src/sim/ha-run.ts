@@ -17,13 +17,17 @@
  */
 import { type HaTimings, haTimings } from '../config/defaults.ts';
 import { HA_SERVICE_ID, HaEngine, type HaEngineOutput, type HaEngineRequest } from '../daemon/ha-engine.ts';
+import type { ConfigChange, EngineAction, RegularChange } from '../daemon/service-engine.ts';
+import type { StackEvent } from '../daemon/stack.ts';
 import { HA_EXIT_NOT_RUNNING } from '../ha/contract.ts';
+import type { HaCoreOptions } from '../ha/core.ts';
 import { parseResources } from '../ha/resources-file.ts';
 import { type HaUnit, nodePriority, unitsOf } from '../ha/units.ts';
 import { type FaultEvent, planFaults } from './faults.ts';
 import { applyNetworkFault, healEverything, LIVENESS_POLL_MS, runWithinBudget, thrownViolation } from './fuzz-run.ts';
 import { FUZZ_TOTEM_TIMINGS, FUZZ_TRANSPORT_TIMINGS } from './fuzz-target.ts';
 import {
+  checkAdminKept,
   checkCommandOnce,
   checkExclusive,
   checkRunning,
@@ -101,6 +105,8 @@ export interface HaSeedOptions {
   safetyMs?: number;
   /** HA timings (a test breaks the fencing argument with a shorter recovery wait). */
   timings?: HaTimings;
+  /** HA messages multicast agreed instead of safe (a test shows `ha-admin-kept` catches the loss it allows). */
+  agreed?: boolean;
 }
 
 export interface HaSeedResult {
@@ -146,7 +152,7 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
     totem: FUZZ_TOTEM_TIMINGS,
     transport: FUZZ_TRANSPORT_TIMINGS,
     services: (node, _incarnation, context) => {
-      const engine = new HaEngine(
+      const engine = new RecordedHaEngine(
         {
           localNodeId: node,
           timings,
@@ -156,6 +162,8 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
           readConfig: () => HA_SIM_RESOURCES,
         },
         context.payloadBytesMax,
+        (now) => model.synced(node, engine, context.quorate(), now),
+        options.agreed ?? false,
       );
       engines.set(node, engine);
       return [engine];
@@ -182,7 +190,7 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
           if (admin.chance(ADMIN_SHARE)) {
             const request: HaEngineRequest = {
               type: 'admin',
-              id: 1,
+              id: model.adminSent(event.node, engines.get(event.node)!),
               request: {
                 op: admin.pick(['migrate', 'relocate']),
                 unit: admin.pick(units).id,
@@ -232,7 +240,12 @@ export function runHaSeed(options: HaSeedOptions): HaSeedResult {
   }
   cluster.close();
   const records = model.records;
-  violations = [...checkExclusive(records.intervals), ...checkCommandOnce(records.runs), ...violations];
+  violations = [
+    ...checkExclusive(records.intervals),
+    ...checkCommandOnce(records.runs),
+    ...checkAdminKept(records),
+    ...violations,
+  ];
   let recoveries = 0;
   for (const engine of engines.values()) recoveries = Math.max(recoveries, engine.core.crm.table.counters.recoveries);
   return {
@@ -307,9 +320,53 @@ interface Command {
   sid: string;
 }
 
-/** The service processes, runners and watchdog supervisors of every node. */
+/** The daemon's engine, telling the model of every sync it completed (the table it adopted); `agreed`: see HaSeedOptions. */
+class RecordedHaEngine extends HaEngine {
+  constructor(
+    options: HaCoreOptions,
+    payloadBytesMax: number | undefined,
+    private readonly onSync: (now: number) => void,
+    private readonly agreed: boolean,
+  ) {
+    super(options, payloadBytesMax);
+  }
+
+  override request(event: StackEvent, now: number): EngineAction[] {
+    return this.delivery(super.request(event, now));
+  }
+
+  override deliver(sender: number, payload: Uint8Array, now: number): EngineAction[] {
+    const merges = this.core.counters.merges;
+    const out = super.deliver(sender, payload, now);
+    if (this.core.counters.merges !== merges) this.onSync(now);
+    return this.delivery(out);
+  }
+
+  override confchg(change: ConfigChange, now: number): EngineAction[] {
+    return this.delivery(super.confchg(change, now));
+  }
+
+  override syncInit(change: RegularChange, now: number): EngineAction[] {
+    return this.delivery(super.syncInit(change, now));
+  }
+
+  override tick(now: number): EngineAction[] {
+    return this.delivery(super.tick(now));
+  }
+
+  private delivery(actions: EngineAction[]): EngineAction[] {
+    if (!this.agreed) return actions;
+    return actions.map((a) => (a.type === 'multicast' ? { ...a, guarantee: 'agreed' } : a));
+  }
+}
+
+/** The service processes, runners and watchdog supervisors of every node, and the admin requests' records. */
 class ServiceModel {
-  readonly records: HaRecords = { intervals: [], runs: [] };
+  readonly records: HaRecords = { intervals: [], runs: [], acks: [], syncs: [], starts: [] };
+  /** Admin requests not answered yet: `node:id` → what `ha-admin-kept` needs of it. */
+  private readonly adminPending = new Map<string, { sentAt: number; ring: number }>();
+  /** Last admin request id per node: ids grow per node across restarts (`ha-admin-kept` compares them). */
+  private readonly adminIds = new Map<number, number>();
   private cluster!: StackSimCluster;
   /** node → sid → its running process. */
   private readonly open = new Map<number, Map<string, ProcessInterval>>();
@@ -326,9 +383,30 @@ class ServiceModel {
     this.cluster = cluster;
   }
 
+  /** The id of `node`'s next admin request. */
+  adminSent(node: number, engine: HaEngine): number {
+    const id = (this.adminIds.get(node) ?? 0) + 1;
+    this.adminIds.set(node, id);
+    this.adminPending.set(`${node}:${id}`, { sentAt: this.cluster.scheduler.now(), ring: engine.core.ring });
+    return id;
+  }
+
+  synced(node: number, engine: HaEngine, quorate: boolean, now: number): void {
+    const core = engine.core;
+    const admins = structuredClone(core.crm.table.admins);
+    this.records.syncs.push({ node, at: now, ring: core.ring, members: [...core.membership], quorate, admins });
+  }
+
   onOutput(node: number, incarnation: number, output: HaEngineOutput): void {
     const now = this.cluster.scheduler.now();
     switch (output.type) {
+      case 'adminDone': {
+        const sent = this.adminPending.get(`${node}:${output.id}`);
+        this.adminPending.delete(`${node}:${output.id}`);
+        if (sent !== undefined && output.error === null)
+          this.records.acks.push({ node, id: output.id, ...sent, ackedAt: now });
+        return;
+      }
       case 'run':
         // Monitors are the local manager's own checks, not the manager's commands that must run once.
         if (output.op !== 'monitor') this.records.runs.push({ id: output.id, node, at: now });
@@ -349,6 +427,7 @@ class ServiceModel {
 
   /** A new daemon on `node`: its supervisor stops what the previous one left running. */
   restarted(node: number): void {
+    this.records.starts.push({ node, at: this.cluster.scheduler.now() });
     this.killAll(node);
   }
 

@@ -7,6 +7,13 @@ import type { AdminRequest, HaMessage, HaTable } from '../../src/ha/messages.ts'
 
 export const TIMINGS = haTimings({ tokenMs: 1000 });
 
+/** A multicast on the bus: delivered to `group`, the sender's configuration when it sent it. */
+export interface BusEntry {
+  sender: number;
+  message: HaMessage;
+  group: number[];
+}
+
 interface Node {
   id: number;
   core: HaCore;
@@ -33,7 +40,7 @@ export class HaHarness {
   readonly log: string[] = [];
   private partitions: number[][];
   private ringSeq = 4;
-  private bus: { sender: number; message: HaMessage; group: number[] }[] = [];
+  private bus: BusEntry[] = [];
   private nextAdmin = 1;
 
   /** `config`: resources.cfg from the start; `initialTable`: the manager status every node starts from. */
@@ -85,20 +92,37 @@ export class HaHarness {
     return group.length * 2 > this.ids.length;
   }
 
-  /** Splits the cluster (nodes not named are alone); every node gets a transitional then a regular confchg. */
-  partition(groups: number[][]): void {
+  /**
+   * Splits the cluster (nodes not named are alone): every node gets a transitional confchg, then `inTransitional`
+   * runs (the old ring's messages still delivered: `deliverTo`; quorum is still the old ring's, as votequorum's),
+   * then every node gets the regular confchg. What was on the bus is not delivered otherwise.
+   */
+  partition(groups: number[][], inTransitional?: (old: BusEntry[]) => void): void {
     const named = groups.flat();
-    this.partitions = [...groups, ...this.ids.filter((id) => !named.includes(id)).map((id) => [id])];
+    const partitions = [...groups, ...this.ids.filter((id) => !named.includes(id)).map((id) => [id])];
+    const old = this.bus;
     this.bus = [];
     this.ringSeq += 4;
-    for (const group of this.partitions) {
-      for (const id of group) {
-        if (!this.nodes.get(id)!.up) continue;
+    const confchg = (kind: 'transitional' | 'regular') => {
+      for (const group of partitions) {
         const members = group.filter((m) => this.nodes.get(m)!.up);
-        this.feed(id, { type: 'confchg', kind: 'transitional', members, ringSeq: this.ringSeq });
-        this.feed(id, { type: 'confchg', kind: 'regular', members, ringSeq: this.ringSeq });
+        for (const id of members) this.feed(id, { type: 'confchg', kind, members, ringSeq: this.ringSeq });
       }
-    }
+    };
+    confchg('transitional');
+    inTransitional?.(old);
+    this.partitions = partitions;
+    confchg('regular');
+  }
+
+  /** Takes the latest multicast off the bus (a test then delivers it where it wants: `deliverTo`). */
+  takeLast(): BusEntry {
+    return this.bus.pop()!;
+  }
+
+  deliverTo(entry: BusEntry, ids: readonly number[]): void {
+    for (const id of ids)
+      this.feed(id, { type: 'deliver', sender: entry.sender, message: structuredClone(entry.message) });
   }
 
   setConfig(text: string): void {
@@ -188,8 +212,8 @@ export class HaHarness {
   }
 
   private deliverOne(): void {
-    const { sender, message, group } = this.bus.shift()!;
-    for (const id of group) this.feed(id, { type: 'deliver', sender, message: structuredClone(message) });
+    const entry = this.bus.shift()!;
+    this.deliverTo(entry, entry.group);
   }
 
   private finishRun(run: { node: number; id: string; op: HaOp; sid: string }): void {

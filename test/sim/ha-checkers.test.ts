@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkCommandOnce, checkExclusive, checkRunning } from '../../src/sim/ha-checkers.ts';
+import {
+  checkAdminKept,
+  checkCommandOnce,
+  checkExclusive,
+  checkRunning,
+  type HaSync,
+} from '../../src/sim/ha-checkers.ts';
 
 test('ha-exclusive: one node after the other is fine, two at once is not', () => {
   assert.deepEqual(
@@ -53,4 +59,51 @@ test('ha-liveness: every member of a unit runs on one node', () => {
   assert.equal(checkRunning(running, [['systemd:db']]).length, 1, 'stopped: not running');
   const split = [...running.slice(0, 1), { sid: 'exec:web', node: 3, from: 1, to: null }];
   assert.equal(checkRunning(split, [['ip:vip', 'exec:web']]).length, 1, 'a group on two nodes');
+});
+
+test('ha-admin-kept: every later quorate sync adopts a table that applied the acknowledged request', () => {
+  const ack = { node: 1, id: 3, sentAt: 100, ackedAt: 120, ring: 8 };
+  const sync = (ring: number, id: number, more: Partial<HaSync> = {}): HaSync => ({
+    node: 2,
+    at: 200,
+    ring,
+    members: [2, 3],
+    quorate: true,
+    admins: [{ node: 1, id }],
+    ...more,
+  });
+  const kept = { acks: [ack], syncs: [sync(8, 2), sync(12, 3), sync(16, 5)], starts: [] };
+  assert.deepEqual(checkAdminKept(kept), [], 'its own ring is earlier; later ones hold it or a later request');
+  const lost = checkAdminKept({ acks: [ack], syncs: [sync(12, 3), sync(16, 2)], starts: [] });
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0]!.invariant, 'ha-admin-kept');
+  assert.deepEqual(lost[0]!.nodes, [1, 2]);
+  assert.match(lost[0]!.detail, /request 3 .* quorate ring 16 \[2,3\]/);
+  assert.equal(
+    checkAdminKept({ acks: [ack], syncs: [{ ...sync(12, 0), admins: [] }], starts: [] }).length,
+    1,
+    'no request of the node at all',
+  );
+  assert.deepEqual(
+    checkAdminKept({ acks: [ack], syncs: [sync(12, 2, { quorate: false })], starts: [] }),
+    [],
+    'an inquorate sync changes nothing',
+  );
+  assert.deepEqual(
+    checkAdminKept({ acks: [ack], syncs: [sync(12, 2)], starts: [{ node: 3, at: 150 }] }),
+    [],
+    'a member restarted after the request: not judged from that ring on',
+  );
+  assert.deepEqual(
+    checkAdminKept({ acks: [ack], syncs: [sync(12, 2), sync(16, 2, { at: 300 })], starts: [{ node: 3, at: 250 }] }).map(
+      (v) => v.detail.match(/ring (\d+) \[/)![1],
+    ),
+    ['12'],
+    'judged below the ring of the first sync with a restarted member',
+  );
+  assert.equal(
+    checkAdminKept({ acks: [ack], syncs: [sync(12, 2)], starts: [{ node: 3, at: 50 }] }).length,
+    1,
+    'restarted before the request was sent: still judged',
+  );
 });
