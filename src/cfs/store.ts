@@ -57,6 +57,9 @@ export class CfsStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('wal_autocheckpoint = 0');
+    // The first commit after a checkpoint cuts the WAL file back to its own frames: its size tells the daemon when
+    // the next checkpoint is due.
+    this.db.pragma('journal_size_limit = 0');
     this.db.exec(SCHEMA);
     this.setSeq = this.db.prepare(
       "INSERT INTO meta (key, value) VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -219,7 +219,7 @@ export class CfsService {
     try {
       if (this.store.commit()) {
         batch.commit = ++this.commits;
-        this.checkpointer.committed();
+        this.checkpointer.committed(this.wal.bytes());
       }
     } catch (error) {
       const why = this.storeFailed(error as Error, `cannot store writes ${from}–${to}`);

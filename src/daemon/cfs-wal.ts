@@ -5,14 +5,14 @@
  * pool, one fsync at a time, each covering every commit before it began; the daemon acknowledges a write only
  * after the sync that covers its commit, as it did after a `synchronous = FULL` commit. `WalCheckpointer` copies
  * the WAL into the database file (SQLite's checkpoint, two more fsyncs) on a worker thread with a connection of its
- * own, in `PASSIVE` mode, which never waits for or blocks the loop's writer. Both fsyncs held the loop 99–168 ms,
+ * own, in `PASSIVE` mode, which never waits for or blocks the loop's writer, once the WAL has grown. Both fsyncs held the loop 99–168 ms,
  * once 2.7 s, on a disk shared with other work (the 2026-12-05 profile in docs/daemon.md).
  */
-import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CHECKPOINT_INTERVAL_MS, CHECKPOINT_WORKER_IDLE_MS } from './limits.ts';
+import { CHECKPOINT_WAL_BYTES, CHECKPOINT_WORKER_IDLE_MS } from './limits.ts';
 
 /** fs.fsync's shape: tests put a slow or failing disk in its place. */
 export type Fsync = (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void;
@@ -53,6 +53,11 @@ export class WalSync {
   request(commit: number): void {
     this.requested = Math.max(this.requested, commit);
     if (!this.syncing) this.start();
+  }
+
+  /** The WAL file's size in bytes. */
+  bytes(): number {
+    return fstatSync(this.fd).size;
   }
 
   /** Syncs what was requested now, on this thread (a clean stop). */
@@ -117,18 +122,16 @@ parentPort.on('message', (what) => {
 type CheckpointReply = { ok: true; frames: number; copied: number } | { ok: false; message: string };
 
 /**
- * Checkpoints the store's WAL on a worker thread: at most one checkpoint at a time, one CHECKPOINT_INTERVAL_MS
- * after the first commit since the last one. The worker starts with the first and ends after
- * CHECKPOINT_WORKER_IDLE_MS without a commit (a V8 isolate costs a few MiB of memory). When it cannot run, the
- * checkpoint runs on the loop (`fallback`), as SQLite's own automatic checkpoint would.
+ * Checkpoints the store's WAL on a worker thread, at most one at a time, once a commit left it at
+ * CHECKPOINT_WAL_BYTES or more (SQLite's own automatic checkpoint is due at about that size: 1,000 pages). The
+ * worker starts then and ends after CHECKPOINT_WORKER_IDLE_MS without a checkpoint: a V8 isolate costs ≈ 7 MiB
+ * (a daemon's RSS 66 → 73 MiB while it ran), so a store written little never starts one. When it cannot run, the
+ * checkpoint runs on the loop (`fallback`), as SQLite's automatic checkpoint would.
  */
 export class WalCheckpointer {
   private worker: Worker | undefined;
-  private due: NodeJS.Timeout | undefined;
   private idle: NodeJS.Timeout | undefined;
   private running = false;
-  /** A commit came while a checkpoint ran: another one is due after it. */
-  private dirty = false;
   private closed = false;
   readonly counters = { checkpoints: 0, fallbacks: 0 };
 
@@ -138,26 +141,27 @@ export class WalCheckpointer {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** A commit wrote to the WAL. */
-  committed(): void {
-    if (this.closed) return;
+  /** Whether a checkpoint is under way (on the thread). */
+  get checkpointing(): boolean {
+    return this.running;
+  }
+
+  /** A commit left the WAL file at `walBytes` (the store cuts it back to its frames after a checkpoint). */
+  committed(walBytes: number): void {
+    if (this.closed || this.running || walBytes < CHECKPOINT_WAL_BYTES) return;
     clearTimeout(this.idle);
     this.idle = undefined;
-    if (this.running) this.dirty = true;
-    else this.due ??= setTimeout(() => this.run(), CHECKPOINT_INTERVAL_MS).unref();
+    this.run();
   }
 
   /** Ends the worker (its connection closes on its thread). */
   close(): void {
     this.closed = true;
-    clearTimeout(this.due);
     clearTimeout(this.idle);
     this.stopWorker();
   }
 
   private run(): void {
-    this.due = undefined;
-    this.dirty = false;
     let worker: Worker;
     try {
       worker = this.startedWorker();
@@ -181,7 +185,7 @@ export class WalCheckpointer {
     return worker;
   }
 
-  /** The worker died unasked: a checkpoint it had under way runs on the loop; the next commit starts a new one. */
+  /** The worker died unasked: a checkpoint it had under way runs on the loop; the next one starts a new worker. */
   private lost(worker: Worker, why: string): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
@@ -213,10 +217,7 @@ export class WalCheckpointer {
 
   private afterCheckpoint(): void {
     if (this.closed) return;
-    if (this.dirty) {
-      this.dirty = false;
-      this.due ??= setTimeout(() => this.run(), CHECKPOINT_INTERVAL_MS).unref();
-    } else this.idle ??= setTimeout(() => this.stopWorker(), CHECKPOINT_WORKER_IDLE_MS).unref();
+    this.idle ??= setTimeout(() => this.stopWorker(), CHECKPOINT_WORKER_IDLE_MS).unref();
   }
 
   private stopWorker(): void {

@@ -36,9 +36,9 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
  * loop with the admin socket, the HTTP server and the store, and a link's peers declare it down after 250 ms
  * without a heartbeat. No burst of requests may hold the loop that long in one task.
  */
-/** The store's WAL is checkpointed (on a thread of its own) this long after the first commit since the last one. */
-export const CHECKPOINT_INTERVAL_MS = 1_000;
-/** The checkpoint thread ends after this long without a commit (its V8 isolate costs a few MiB). */
+/** The store's WAL is checkpointed (on a thread of its own) once a commit leaves it this large (SQLite's default). */
+export const CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024;
+/** The checkpoint thread ends after this long without a checkpoint (its V8 isolate costs ≈ 7 MiB). */
 export const CHECKPOINT_WORKER_IDLE_MS = 10_000;
 /** Pipelined requests of one admin-socket connection handled in one turn of the loop, at most. */
 export const ADMIN_REQUESTS_PER_SLICE_MAX = 256;
