@@ -113,8 +113,9 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
       outsider.call('cpgMcast', { group: group.name, data: Buffer.from('from outside') }),
       (error: Error) => error instanceof DaemonRequestError && error.code === 'not_found',
     );
+    const fromMember = nextMessage(group, (message) => Buffer.from(message.data).toString() === 'from the member');
     await group.send('from the member');
-    await nextMessage(group, (message) => Buffer.from(message.data).toString() === 'from the member');
+    await fromMember;
     assert.deepEqual(delivered, ['from the member']);
     await group.leave();
   });
