@@ -29,6 +29,7 @@ import type {
   QuorumV1,
   StatusV1,
 } from '../ipc/schema.ts';
+import { retryWhileBusy } from './busy-retry.ts';
 import { type CfsFile, type CfsFileInfo, type CfsWriteResult, cfsGet, cfsLs, cfsPut, cfsRm } from './cfs.ts';
 import type { ConfigProposal, ConfigText, ConfigVersionInfo, JoinTokenInfo } from './config.ts';
 import { type CpgAddress, type CpgConfchg, CpgGroup, type CpgGroupHost, type CpgJoinOptions } from './cpg-group.ts';
@@ -249,6 +250,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly groupHost: CpgGroupHost = {
     call: (method, params) => this.call(method, params),
+    callRetryingBusy: (method, group) => this.callRetryingBusy(method, group),
     forgetGroup: (name) => this.groups.delete(name),
     maxQueuedEvents: 0, // set in the constructor, from the options
   };
@@ -439,8 +441,9 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
 
   /**
    * Joins a CPG group (one `CpgGroup` per name per client). The group receives `message` and `confchg`
-   * events from the moment of the join; it is re-joined automatically after a reconnect. `delivery` chooses
-   * agreed (default) or safe delivery for the messages this process sends to the group.
+   * events from the moment of the join; it is re-joined automatically after a reconnect (a failed re-join closes
+   * it with an `error` event). `delivery` chooses agreed (default) or safe delivery for the messages this process
+   * sends to the group. A daemon busy with a sync is asked again for up to `callTimeoutMs`, then `BackpressureError`.
    */
   async cpgJoin(name: string, options: CpgJoinOptions = {}): Promise<CpgGroup> {
     const { delivery = 'agreed' } = options;
@@ -457,7 +460,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     const group = new CpgGroup(name, this.groupHost, { nodeid: 0, pid: 0 }, delivery);
     this.groups.set(name, group);
     try {
-      group.rejoined(localAddressOf(await this.call('cpgJoin', { group: name })));
+      group.rejoined(localAddressOf(await this.callRetryingBusy('cpgJoin', name)));
     } catch (error) {
       this.groups.delete(name);
       group.markClosed();
@@ -517,6 +520,20 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       this.pending.set(id, { method, resolve, reject, timer });
       this.write(frame, bytes);
     });
+  }
+
+  /**
+   * A CPG join or leave, sent again while the daemon answers it is busy (CPG's queue for the end of a sync is full),
+   * for up to `callTimeoutMs` (./busy-retry.ts). Only on the connection it started on: one that outlived its
+   * connection (a re-join of the previous one) must not act on the next.
+   */
+  private callRetryingBusy(method: 'cpgJoin' | 'cpgLeave', group: string): Promise<unknown> {
+    const socket = this.socket;
+    const attempt = () =>
+      this.socket === socket
+        ? this.call(method, { group })
+        : Promise.reject(new DaemonUnavailableError(this.socketPath, 'the connection changed while retrying'));
+    return retryWhileBusy(attempt, this.options.callTimeoutMs, `${method} of group ${group}`, group);
   }
 
   private async listen<K extends Topic>(topic: K, listener: (event: ClientEvents[K][0]) => void): Promise<() => void> {
@@ -710,15 +727,28 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       return;
     }
     this.attach(opened);
+    const socket = opened.socket;
     try {
       if (this.topics.size > 0) await this.call('subscribe', { topics: [...this.topics] });
-      for (const [name, group] of this.groups)
-        group.rejoined(localAddressOf(await this.call('cpgJoin', { group: name })));
     } catch {
       // The connection broke again during the renewal: connectionLost() already scheduled the next attempt.
       return;
     }
-    if (this.connected) this.emit('reconnected');
+    const failed: [CpgGroup, CorolinkError][] = [];
+    for (const [name, group] of [...this.groups]) {
+      if (group.closed) continue; // left meanwhile
+      try {
+        group.rejoined(localAddressOf(await this.callRetryingBusy('cpgJoin', name)));
+      } catch (error) {
+        if (this.socket !== socket) break; // broke again: the next attempt re-joins the groups still here
+        // Refused, busy beyond the retries, or unanswered: this process is not in the group, and must know it.
+        this.groups.delete(name);
+        failed.push([group, error as CorolinkError]);
+      }
+    }
+    if (this.socket === socket) this.emit('reconnected');
+    // Last: a group nobody listens to for `error` throws here (Node's rule), after the others were renewed.
+    for (const [group, error] of failed) group.rejoinFailed(error);
   }
 
   private rejectPending(error: Error): void {

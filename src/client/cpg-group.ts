@@ -1,6 +1,7 @@
 /** One joined CPG (closed process group): send to it, receive its messages and membership changes. */
 import { EventEmitter } from 'node:events';
-import { BackpressureError, ClientClosedError, DaemonRequestError } from './errors.ts';
+import { isBackpressure } from './busy-retry.ts';
+import { BackpressureError, ClientClosedError, type CorolinkError } from './errors.ts';
 import { QueuedIterator } from './queued-iterator.ts';
 
 /** Longest CPG group name in UTF-8 bytes (corosync's `CPG_MAX_NAME_LENGTH`). */
@@ -49,11 +50,18 @@ export interface CpgGroupEvents {
   confchg: [CpgConfchg];
   /** `writable` is true again: a send goes straight to the daemon (none waits in the group). */
   drain: [];
+  /**
+   * The re-join after a reconnect failed (the daemon refused it, stayed busy, or did not answer): this process is
+   * no longer in the group, which is closed. Without a listener Node throws it (the process ends), never silent.
+   */
+  error: [CorolinkError];
 }
 
 /** What a group needs from its client: calls over the admin socket, and forgetting the group after leave. */
 export interface CpgGroupHost {
   call(method: string, params: Record<string, unknown>): Promise<unknown>;
+  /** `call`, again while the daemon answers it is busy (a join or leave during a sync; ./busy-retry.ts). */
+  callRetryingBusy(method: 'cpgJoin' | 'cpgLeave', group: string): Promise<unknown>;
   forgetGroup(name: string): void;
   /** Bound of a `messages()` iterator's queue (the client's `maxQueuedEvents`). */
   maxQueuedEvents: number;
@@ -76,14 +84,6 @@ export const CPG_SENDS_WAITING_MAX = 4096;
 /** After the daemon refused a send with nothing else in flight to wait for: the retry's delay (plus jitter). */
 const REFUSED_SEND_RETRY_MS = 5;
 
-/**
- * True when the daemon's answer to `cpgMcast` means "queue full": the contract's only `refused` answer to
- * `cpgMcast` is the backpressure one (its message says `backpressure`); a `backpressure` code is accepted too.
- */
-function isBackpressure(error: unknown): boolean {
-  return error instanceof DaemonRequestError && (error.code === 'refused' || error.code === 'backpressure');
-}
-
 /** The error an aborted wait rejects with: the signal's reason, as Node's own APIs do. */
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
@@ -103,7 +103,7 @@ interface Send {
  * A joined group, made by `client.cpgJoin(name)`. Emits `message` and `confchg`, starting with the confchg of
  * its own join (events are held until the code after `await cpgJoin()` ran). After a daemon restart the client
  * re-joins it automatically (messages multicast while the client was disconnected are not received) and `local`
- * changes to the new connection's address.
+ * changes to the new connection's address; a re-join that fails closes the group and emits `error`.
  *
  * Flow control: `send()` resolves once the daemon queued the message. At most CPG_SENDS_IN_FLIGHT_MAX sends are
  * with the daemon at once; more wait here in order, `writable` turns false, and `drain` is emitted when they all
@@ -222,12 +222,16 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     return iterator;
   }
 
-  /** Leaves the group; the group object is unusable afterwards. Sends still waiting here reject. */
+  /**
+   * Leaves the group; the group object is unusable afterwards. Sends still waiting here reject. A daemon busy with
+   * a sync is asked again (bounded: then `BackpressureError`); one that has this process outside the group answers
+   * `not_found`.
+   */
   async leave(): Promise<void> {
     if (this.left) return;
     this.markClosed();
     this.host.forgetGroup(this.name);
-    await this.host.call('cpgLeave', { group: this.name });
+    await this.host.callRetryingBusy('cpgLeave', this.name);
   }
 
   /** `await using group = await client.cpgJoin(…)`: leaves at the end of the block. */
@@ -255,6 +259,12 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
   /** @internal Re-joined after a reconnect: the new connection's address. */
   rejoined(local: CpgAddress): void {
     this.address = local;
+  }
+
+  /** @internal The re-join after a reconnect failed: closed (the client forgot it), then `error` says why. */
+  rejoinFailed(error: CorolinkError): void {
+    this.markClosed();
+    this.emit('error', error);
   }
 
   /**

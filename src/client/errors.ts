@@ -48,7 +48,8 @@ export class DaemonRequestError extends CorolinkError {
 
 /**
  * A send was refused because a queue is full: the daemon's CPG send queue (`group` set), or the client's own
- * buffer of bytes the socket has not accepted yet (`group` null). Nothing was sent; retry later.
+ * buffer of bytes the socket has not accepted yet (`group` null); or a CPG join or leave the daemon refused as busy
+ * for longer than the client retries it (`group` set, the last refusal as `cause`). Nothing was done; retry later.
  * Never raised silently.
  */
 export class BackpressureError extends CorolinkError {
@@ -56,8 +57,9 @@ export class BackpressureError extends CorolinkError {
     message: string,
     /** The group the message was for, or null for the client's socket buffer. */
     readonly group: string | null = null,
+    options?: { cause?: unknown },
   ) {
-    super('backpressure', message);
+    super('backpressure', message, options);
   }
 }
 

@@ -101,7 +101,8 @@ export interface ServiceCounters {
   joinRefused: Record<string, number>;
   /**
    * Admin and application socket refusals: bad requests, slow clients closed, accept errors, admin-only requests on
-   * the application socket (`forbidden`), connections its gate closed (`peer_not_allowed`).
+   * the application socket (`forbidden`), connections its gate closed (`peer_not_allowed`), CPG requests the CPG
+   * core refused (`cpg_*`).
    */
   adminRefused: Record<string, number>;
   /** The quorum device's client; absent without a device. */
@@ -358,6 +359,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       forbidden: appSocket.server.counters.forbidden,
       peer_not_allowed: appSocket.server.counters.peersRefused,
       listings_waiting: cfs.listings.refused,
+      ...engine.cpgRefused,
     },
     ...qdeviceCounters(qdevice),
   });

@@ -17,7 +17,7 @@ import {
   type EffectiveLink,
   type NodeConfig,
 } from '../config/index.ts';
-import type { CpgError } from '../cpg/index.ts';
+import { type CpgError, LOCAL_MEMBERSHIPS_MAX } from '../cpg/index.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
 import { parseAutoTieBreakerNode, type QuorumOptions } from '../quorum/index.ts';
 import {
@@ -78,25 +78,49 @@ export interface EngineEvents {
   reconfigured: [checked: CheckedConfig];
 }
 
-/** A refused request (CPG multicast under backpressure, an invalid expected-votes value). */
+/** A refused request (CPG multicast under backpressure, an invalid expected-votes value, a second CPG join). */
 export class EngineRefusal extends Error {
   constructor(
-    readonly code: 'backpressure' | 'invalid' | 'not_found',
+    readonly code: 'backpressure' | 'invalid' | 'not_found' | 'exists',
     message: string,
   ) {
     super(message);
   }
 }
 
+/** A local CPG request, as the CPG core names it in `cpgRequestFailed`. */
+type CpgRequest = 'join' | 'leave' | 'multicast';
+
 /**
- * The answer to a multicast the CPG core refused (libcpg's cpg_mcast_joined errors): CS_ERR_TRY_AGAIN (its queue
- * for the end of a sync is full) is backpressure, the sender retries; the others are final.
+ * The `reason` under which a refusal of the CPG core is counted (corolink_admin_refused_total), per libcpg error:
+ * CS_ERR_EXIST a second join, CS_ERR_NOT_EXIST a leave or multicast outside the group, CS_ERR_TRY_AGAIN CPG's queue
+ * for the end of a sync full (or this node's processes at LOCAL_MEMBERSHIPS_MAX memberships).
  */
-function cpgMulticastRefusal(error: CpgError, group: string): EngineRefusal {
-  if (error === 'CS_ERR_TRY_AGAIN') return BACKPRESSURE_REFUSAL;
-  if (error === 'CS_ERR_NOT_EXIST')
-    return new EngineRefusal('not_found', `not a member of group ${group}: join it first`);
-  return new EngineRefusal('invalid', `CPG refused the message: ${error}`);
+const CPG_REFUSAL_REASONS = {
+  CS_ERR_EXIST: 'cpg_already_member',
+  CS_ERR_NOT_EXIST: 'cpg_not_member',
+  CS_ERR_TRY_AGAIN: 'cpg_try_again',
+  CS_ERR_TOO_BIG: 'cpg_invalid',
+  CS_ERR_INVALID_PARAM: 'cpg_invalid',
+} as const satisfies Record<CpgError, string>;
+export type CpgRefusalReason = (typeof CPG_REFUSAL_REASONS)[CpgError];
+/** Every reason of {@link CPG_REFUSAL_REASONS}, once (metrics show each from the start). */
+export const CPG_REFUSALS: readonly CpgRefusalReason[] = [...new Set(Object.values(CPG_REFUSAL_REASONS))];
+
+/**
+ * The answer to a local request the CPG core refused (libcpg's cpg_join / cpg_leave / cpg_mcast_joined errors):
+ * CS_ERR_TRY_AGAIN is backpressure, the caller retries; the others are final.
+ */
+function cpgRefusal(error: CpgError, request: CpgRequest, group: string): EngineRefusal {
+  if (error === 'CS_ERR_TRY_AGAIN') return request === 'multicast' ? BACKPRESSURE_REFUSAL : CPG_BUSY_REFUSAL;
+  if (error === 'CS_ERR_NOT_EXIST') {
+    return new EngineRefusal(
+      'not_found',
+      `not a member of group ${group}${request === 'multicast' ? ': join it first' : ''}`,
+    );
+  }
+  if (error === 'CS_ERR_EXIST') return new EngineRefusal('exists', `already a member of group ${group}`);
+  return new EngineRefusal('invalid', `CPG refused the ${request}: ${error}`);
 }
 
 /** Most CPG multicasts that may wait for room in Totem's queue, and their total bytes; beyond: backpressure. */
@@ -118,6 +142,12 @@ function totemPayloadsFor(payload: Uint8Array): number {
 export const BACKPRESSURE_REFUSAL = new EngineRefusal(
   'backpressure',
   'backpressure: the totem send queue is full; retry later',
+);
+
+/** A CPG join or leave refused with CS_ERR_TRY_AGAIN: backpressure too, the caller retries (made once, as above). */
+const CPG_BUSY_REFUSAL = new EngineRefusal(
+  'backpressure',
+  `backpressure: CPG cannot take a join or leave now (its queue for the end of a sync is full, or this node's processes hold ${LOCAL_MEMBERSHIPS_MAX} group memberships); retry later`,
 );
 
 /** The transport's options of one configured link. */
@@ -185,8 +215,10 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     reject: (error: Error) => void;
   }[] = [];
   private waitingBytes = 0;
-  /** The CPG core's refusal of the multicast being fed now (`feedMulticast`), from `dispatch`. */
-  private multicastFailure: CpgError | undefined;
+  /** The CPG core's refusal of the local request being fed now (`feedCpgRequest`), from `dispatch`. */
+  private cpgFailure: CpgError | undefined;
+  /** Local CPG requests answered with the CPG core's refusal, by reason (corolink_admin_refused_total). */
+  readonly cpgRefused: Partial<Record<CpgRefusalReason, number>> = {};
   private admitScheduled = false;
   private ringSeqFile!: RingSeqFile;
   private unwatchAssertions: () => void = () => {};
@@ -322,9 +354,14 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     }
   }
 
+  /**
+   * Joins `group` for process `pid` (libcpg's cpg_join). Throws the CPG core's refusal (`exists` when already a
+   * member, backpressure when CPG cannot take it now) — a refused join changes nothing.
+   */
   cpgJoin(group: string, pid: number): void {
+    const failure = this.feedCpgRequest({ type: 'cpgJoin', group, pid });
+    if (failure !== undefined) throw this.refuseCpg(failure, 'join', group);
     this.refusedSeqs.delete(senderKey(pid, group)); // a new membership numbers its sends afresh
-    this.stackDriver.feed({ type: 'cpgJoin', group, pid });
   }
 
   /** A group's members as this node sees them (libcpg's cpg_membership_get). */
@@ -337,9 +374,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     return this.stack.cpg.groups();
   }
 
+  /** Leaves `group` (libcpg's cpg_leave). Throws the CPG core's refusal (`not_found` when not a member, backpressure). */
   cpgLeave(group: string, pid: number): void {
+    const failure = this.feedCpgRequest({ type: 'cpgLeave', group, pid });
+    if (failure !== undefined) throw this.refuseCpg(failure, 'leave', group);
     this.refusedSeqs.delete(senderKey(pid, group));
-    this.stackDriver.feed({ type: 'cpgLeave', group, pid });
   }
 
   /**
@@ -381,8 +420,8 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   ): undefined | Promise<void> {
     if (this.waiting.length === 0 && this.stack.canSend(totemPayloadsFor(payload), payload.length)) {
       if (STAGE_TRACE_ON) stamp('queue');
-      const failure = this.feedMulticast(group, pid, payload, guarantee);
-      if (failure !== undefined) throw cpgMulticastRefusal(failure, group);
+      const failure = this.feedCpgRequest({ type: 'cpgMulticast', group, pid, payload, guarantee });
+      if (failure !== undefined) throw this.refuseCpg(failure, 'multicast', group);
       if (STAGE_TRACE_ON) stamp('queued');
       return undefined;
     }
@@ -419,28 +458,38 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     while (admitted < this.waiting.length) {
       const w = this.waiting[admitted]!;
       if (!this.stack.canSend(totemPayloadsFor(w.payload), w.payload.length)) break;
-      const failure = this.feedMulticast(w.group, w.pid, w.payload, w.guarantee);
+      const { group, pid, payload, guarantee } = w;
+      const failure = this.feedCpgRequest({ type: 'cpgMulticast', group, pid, payload, guarantee });
       // CPG's own queue is full until its sync ends: this one and those behind it wait on, in order.
       if (failure === 'CS_ERR_TRY_AGAIN') break;
       admitted++;
       this.waitingBytes -= w.payload.length;
       if (failure === undefined) w.resolve();
-      else w.reject(cpgMulticastRefusal(failure, w.group));
+      else w.reject(this.refuseCpg(failure, 'multicast', group));
     }
     if (admitted > 0) this.waiting = this.waiting.slice(admitted);
   }
 
   /**
-   * Feeds one multicast to the stack; returns the CPG core's refusal of it, if any. The core refuses in the step the
-   * request is fed in (never inside another step: requests come from the sockets), so an answer `ok` always means
-   * the message went to Totem or to CPG's queue for the end of a sync — a refusal is never acknowledged.
+   * Feeds one local CPG request to the stack; returns the CPG core's refusal of it, if any. The core refuses in the
+   * step the request is fed in (never inside another step: requests come from the sockets), so an answer `ok`
+   * always means the request went to Totem or to CPG's queue for the end of a sync — a refusal is never acknowledged.
    */
-  private feedMulticast(group: string, pid: number, payload: Uint8Array, guarantee: Guarantee): CpgError | undefined {
-    this.multicastFailure = undefined;
-    this.stackDriver.feed({ type: 'cpgMulticast', group, pid, payload, guarantee });
-    const failure = this.multicastFailure;
-    this.multicastFailure = undefined;
+  private feedCpgRequest(
+    event: Extract<StackEvent, { type: 'cpgJoin' | 'cpgLeave' | 'cpgMulticast' }>,
+  ): CpgError | undefined {
+    this.cpgFailure = undefined;
+    this.stackDriver.feed(event);
+    const failure = this.cpgFailure;
+    this.cpgFailure = undefined;
     return failure;
+  }
+
+  /** The answer to a request the CPG core refused, counted by reason. */
+  private refuseCpg(error: CpgError, request: CpgRequest, group: string): EngineRefusal {
+    const reason = CPG_REFUSAL_REASONS[error];
+    this.cpgRefused[reason] = (this.cpgRefused[reason] ?? 0) + 1;
+    return cpgRefusal(error, request, group);
   }
 
   /** Clean leave: tells the peers (they see a leave, not a failure), then closes the sockets. */
@@ -640,7 +689,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
           this.emit('cpgConfchg', action);
           break;
         case 'cpgRequestFailed':
-          if (action.request === 'multicast') this.multicastFailure = action.error;
+          this.cpgFailure = action.error;
           this.emit('cpgRequestFailed', action);
           break;
         case 'backpressure':

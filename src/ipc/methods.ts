@@ -15,7 +15,7 @@ import { HA_REQUESTED_STATES } from '../ha/contract.ts';
 export { HA_REQUESTED_STATES };
 
 /** Error codes of `{"error": {"code": …}}`. */
-export type ErrorCode = 'bad_request' | 'not_found' | 'not_quorate' | 'refused' | 'forbidden' | 'internal';
+export type ErrorCode = 'bad_request' | 'not_found' | 'exists' | 'not_quorate' | 'refused' | 'forbidden' | 'internal';
 
 /** The topics of `subscribe`. */
 export const TOPICS = ['log', 'link', 'membership', 'quorum', 'cpg', 'ha'] as const;

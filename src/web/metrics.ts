@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../base/version.ts';
 import { type ServiceCounters, STORAGE_FAILURE_REASONS } from '../daemon/daemon.ts';
-import type { NodeEngine } from '../daemon/engine.ts';
+import { CPG_REFUSALS, type NodeEngine } from '../daemon/engine.ts';
 import { JOIN_REFUSALS } from '../daemon/join-service.ts';
 import type { HaStatusV1 } from '../ipc/schema.ts';
 import { HTTP_REFUSALS } from './guard.ts';
@@ -29,6 +29,7 @@ const ADMIN_REFUSALS = [
   'forbidden',
   'peer_not_allowed',
   'listings_waiting',
+  ...CPG_REFUSALS,
 ] as const;
 
 /** Histogram buckets for link round trips, seconds (loopback ~0.05 ms up to a slow WAN). */

@@ -196,6 +196,64 @@ describe('CorolinkClient', () => {
     assert.deepEqual(daemon.requestsOf('cpgLeave'), [{ group: 'demo' }]);
   });
 
+  // CPG's queue for the end of a sync is full (libcpg's CS_ERR_TRY_AGAIN): the daemon answers `refused` / backpressure.
+  const busy = () => new FakeDaemonError('refused', 'backpressure: CPG cannot take a join or leave now; retry later');
+
+  it('a join or leave the daemon refuses as busy is asked again; busy beyond callTimeoutMs: BackpressureError', async () => {
+    const c = await connect({ callTimeoutMs: 1000 });
+    daemon.cpgRefusals.set('sync', [busy(), busy(), busy()]);
+    const group = await c.cpgJoin('sync');
+    assert.equal(daemon.requestsOf('cpgJoin').length, 4, 'three refusals, then the join');
+    daemon.cpgRefusals.set('sync', [busy()]);
+    await group.leave();
+    assert.deepEqual(daemon.requestsOf('cpgLeave'), [{ group: 'sync' }, { group: 'sync' }]);
+
+    daemon.cpgRefusals.set('always-busy', Array.from({ length: 100 }, busy));
+    await assert.rejects(c.cpgJoin('always-busy'), (error) => {
+      assert.ok(error instanceof BackpressureError);
+      assert.equal(error.group, 'always-busy');
+      assert.ok(error.cause instanceof DaemonRequestError && error.cause.code === 'refused');
+      return true;
+    });
+    // Delays of at least 5, 10, 20, 40, 80, 160, 250, 250 ms (half of 10 ms doubling up to 500): within 1000 ms
+    // at most 8 retries start. Fewer on a slow machine, never none.
+    const attempts = daemon.requestsOf('cpgJoin').filter((params) => params.group === 'always-busy').length;
+    assert.ok(attempts >= 2 && attempts <= 9, `${attempts} attempts`);
+    await assert.rejects(c.cpgJoin('always-busy'), BackpressureError, 'the failed join left no group behind');
+  });
+
+  it('a re-join refused after a reconnect closes that group with an error event; busy ones are asked again', async () => {
+    const c = await connect({ reconnectInitialDelayMs: 10, reconnectMaxDelayMs: 50 });
+    const kept = await c.cpgJoin('kept');
+    const lost = await c.cpgJoin('lost');
+    const messages: CpgMessage[] = [];
+    kept.on('message', (message) => messages.push(message));
+    await daemon.stop();
+    const requestsBefore = daemon.requests.length;
+    daemon.cpgRefusals.set('kept', [busy()]);
+    daemon.cpgRefusals.set('lost', [new FakeDaemonError('exists', 'already a member of group lost')]);
+    const failed = once(lost, 'error', { signal: AbortSignal.timeout(5000) });
+    const reconnected = once(c, 'reconnected', { signal: AbortSignal.timeout(5000) });
+    await daemon.listen();
+    await reconnected;
+    const [error] = await failed;
+    assert.ok(error instanceof DaemonRequestError);
+    assert.equal(error.code, 'exists');
+    assert.equal(error.method, 'cpgJoin');
+    assert.deepEqual(
+      daemon.requests.slice(requestsBefore).map((request) => request.params.group ?? request.method),
+      ['subscribe', 'kept', 'kept', 'lost'],
+    );
+    assert.equal(lost.closed, true);
+    await assert.rejects(lost.send('into the void'), ClientClosedError);
+    assert.equal(kept.closed, false);
+    await kept.send('still in');
+    await waitUntil(() => messages.length === 1, 2000, 'the message in the re-joined group');
+    // The lost group is forgotten: it can be joined again.
+    const again = await c.cpgJoin('lost');
+    assert.equal(again.closed, false);
+  });
+
   it('a full daemon queue: sends wait in order (writable false), go through once there is room, then drain', async () => {
     const c = await connect();
     const group = await c.cpgJoin('busy');

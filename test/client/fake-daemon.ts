@@ -53,6 +53,8 @@ export class FakeDaemon {
   readonly handlers: Record<string, Handler> = {};
   /** When true, `cpgMcast` is refused with `refused` / "backpressure". */
   cpgQueueFull = false;
+  /** Per group: the answers of its next `cpgJoin` / `cpgLeave` requests, one each, before they are served. */
+  readonly cpgRefusals = new Map<string, FakeDaemonError[]>();
   /** When set, every outgoing line is written in pieces of this many bytes, 1 ms apart. */
   writeChunkBytes: number | null = null;
   private server: Server | null = null;
@@ -160,6 +162,7 @@ export class FakeDaemon {
       case 'cpgJoin':
         return (params, connection) => {
           const group = params.group as string;
+          this.throwRefusal(group);
           connection.groups.add(group);
           this.groupEvent(group, 'cpgConfchg', {
             members: this.groupMembers(group),
@@ -177,6 +180,7 @@ export class FakeDaemon {
         };
       case 'cpgLeave':
         return (params, connection) => {
+          this.throwRefusal(params.group as string);
           connection.groups.delete(params.group as string);
           return { ok: true };
         };
@@ -189,6 +193,12 @@ export class FakeDaemon {
       default:
         return undefined;
     }
+  }
+
+  /** Throws the next refusal queued for `group` in `cpgRefusals`, if any. */
+  private throwRefusal(group: string): void {
+    const refusal = this.cpgRefusals.get(group)?.shift();
+    if (refusal) throw refusal;
   }
 
   private groupMembers(group: string): { nodeid: number; pid: number }[] {

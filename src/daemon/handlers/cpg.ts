@@ -60,12 +60,20 @@ export function cpgHandlers(
   return {
     cpgJoin: ({ group }, connection) => {
       registerProcess(connection);
-      engine.cpgJoin(group, connection.id);
+      try {
+        engine.cpgJoin(group, connection.id);
+      } catch (error) {
+        refusal(error);
+      }
       // The caller's own address in the group (libcpg's cpg_local_get): its messages come back with it.
       return { ok: true, nodeid: engine.localNodeId, pid: connection.id };
     },
     cpgLeave: ({ group }, connection) => {
-      engine.cpgLeave(group, connection.id);
+      try {
+        engine.cpgLeave(group, connection.id);
+      } catch (error) {
+        refusal(error);
+      }
       return OK;
     },
     /** libcpg's cpg_membership_get: the group's members as this node sees them now. */

@@ -5,11 +5,12 @@ import { BACKPRESSURE_REFUSAL, EngineRefusal } from '../engine.ts';
 // Made once, like the engine's refusal: the hot path of a sender retrying against a full queue.
 const backpressureError = new AdminError('refused', BACKPRESSURE_REFUSAL.message);
 
-/** Rethrows an engine refusal as the matching AdminError (`not_found`, else `refused`); anything else as is. */
+/** Rethrows an engine refusal as the matching AdminError (`not_found`, `exists`, else `refused`); anything else as is. */
 export function refusal(error: unknown): never {
   if (error === BACKPRESSURE_REFUSAL) throw backpressureError;
   if (error instanceof EngineRefusal) {
-    throw new AdminError(error.code === 'not_found' ? 'not_found' : 'refused', error.message);
+    const code = error.code === 'not_found' || error.code === 'exists' ? error.code : 'refused';
+    throw new AdminError(code, error.message);
   }
   throw error;
 }
