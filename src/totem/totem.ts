@@ -165,6 +165,8 @@ export class TotemCore {
   private lastTokenSeq = -1;
   private lastSentToken: { to: number; bytes: Uint8Array } | null = null;
   private heldToken: TokenMessage | null = null;
+  /** A TOKEN_HOLD_CANCEL came while the token was elsewhere: the representative passes it on at its next arrival. */
+  private holdCancelled = false;
   private previousForwardAru = -1;
   private previousVisitSeq = -1;
   private previousVisitAt = -1;
@@ -357,9 +359,24 @@ export class TotemCore {
         this.onForeignRing(message.sender, message.ringId, 'mergeOperational');
         break;
       case 'holdCancel':
-        if (this.heldToken && sameRingId(message.ringId, this.heldToken.ringId)) this.releaseHeldToken();
+        this.onHoldCancel(message.ringId);
         break;
     }
+  }
+
+  /**
+   * TOKEN_HOLD_CANCEL of my ring: a held token goes on at once. As corosync, the idle count starts over, so a cancel
+   * that arrives before the token does still stops the hold at its arrival — with seqnoUnchangedConst 0 that
+   * arrival is the next idle one, hence `holdCancelled` (a member whose message came just after it forwarded the
+   * token waited the whole hold period, ≈ 685 ms in test/totem/core.test.ts, and a `votes` then `expected` in
+   * test/daemon/cluster.test.ts raced it).
+   */
+  private onHoldCancel(ringId: RingId): void {
+    const ring = this.activeRing();
+    if (!ring || !sameRingId(ringId, ring.ringId)) return;
+    this.seqUnchangedCount = 0;
+    if (this.heldToken) this.releaseHeldToken();
+    else this.holdCancelled = true;
   }
 
   private onMulticast(payload: Uint8Array, guarantee: Guarantee): void {
@@ -1099,7 +1116,8 @@ export class TotemCore {
     const ring = this.activeRing()!;
     const next = successor(ring.members, this.me);
     const idle = this.state === 'operational' && this.pending.length === 0 && ring.highDelivered === ring.highSeq;
-    const holding = idle && ring.ringId.rep === this.me && (next === this.me || this.isIdle());
+    const holding = idle && ring.ringId.rep === this.me && (next === this.me || (this.isIdle() && !this.holdCancelled));
+    this.holdCancelled = false;
     if (holding || next === this.me) {
       this.heldToken = token;
       this.holdUntil = holding ? this.now + this.timings.holdMs : this.now;
@@ -1174,6 +1192,7 @@ export class TotemCore {
     this.lastSentToken = null;
     this.tokenRetransmitAt = Infinity;
     this.heldToken = null;
+    this.holdCancelled = false;
     this.previousForwardAru = -1;
     this.previousVisitSeq = -1;
     this.previousVisitAt = -1;

@@ -253,6 +253,25 @@ describe('Totem core: operational token handling', () => {
     for (const node of [1, 2, 3]) assert.deepEqual(ring.delivered(node), ['from-3', 'from-2'], `node ${node}`);
   });
 
+  test('a hold cancel that reaches the representative before the token does still stops its next hold', () => {
+    // Node 2's second message comes just after it passed the token on: its TOKEN_HOLD_CANCEL reaches node 1 while
+    // the token is at node 3, so node 1 must not hold at the token's arrival (corosync: the cancel resets the idle
+    // count). It waited the hold period (≈ 685 ms here) — with seqno_unchanged_const 1 too, at other gaps.
+    for (const [seqnoUnchangedConst, gapMs] of [
+      [0, 0.5],
+      [1, 0.8],
+    ] as const) {
+      const ring = formedRing({ seqnoUnchangedConst });
+      ring.runFor(2000);
+      ring.multicast(2, 'a');
+      ring.runFor(gapMs);
+      ring.multicast(2, 'b');
+      ring.runFor(20);
+      for (const node of [1, 2, 3])
+        assert.deepEqual(ring.delivered(node), ['a', 'b'], `node ${node}, const ${seqnoUnchangedConst}`);
+    }
+  });
+
   test('an idle representative with every configured node in its ring wakes only to pass the held token on', () => {
     const ring = formedRing();
     ring.runFor(2000);
