@@ -151,6 +151,9 @@ describe('a 3-node loopback cluster with two links', () => {
       await cluster.waitFor((s) => s.quorum.total_votes === 4, { nodes: [1, 2, 3] });
       await waitSeen('the change to 4 votes', (q) => q.total_votes === 4);
       await cliJson(cluster, 2, 'votes', '1', '--node', '3');
+      // `votes` answers once the change is multicast, as corosync-quorumtool -v does: node 2 checks `expected 3`
+      // against the total it has applied, so it waits for its own delivery of the change first.
+      await cluster.waitFor((s) => s.quorum.total_votes === 3, { nodes: [2] });
       // Expected votes followed the total up to 4 and stay there (votequorum never lowers them by itself).
       await cliJson(cluster, 2, 'expected', '3');
       await cluster.waitFor((s) => s.quorum.total_votes === 3 && s.quorum.expected_votes === 3, { nodes: [1, 2, 3] });
