@@ -144,6 +144,12 @@ export const BACKPRESSURE_REFUSAL = new EngineRefusal(
   'backpressure: the totem send queue is full; retry later',
 );
 
+/**
+ * A CPG request once the engine is stopping: its leave is sent and the stack sends nothing more, so the request would
+ * be answered ok and go nowhere (engine.stop() runs before the daemon's sockets close). Final, not backpressure.
+ */
+const STOPPING_REFUSAL = new EngineRefusal('invalid', 'the daemon is stopping: it takes no more CPG requests');
+
 /** A CPG join or leave refused with CS_ERR_TRY_AGAIN: backpressure too, the caller retries (made once, as above). */
 const CPG_BUSY_REFUSAL = new EngineRefusal(
   'backpressure',
@@ -359,6 +365,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
    * member, backpressure when CPG cannot take it now) — a refused join changes nothing.
    */
   cpgJoin(group: string, pid: number): void {
+    if (this.stopped) throw STOPPING_REFUSAL;
     const failure = this.feedCpgRequest({ type: 'cpgJoin', group, pid });
     if (failure !== undefined) throw this.refuseCpg(failure, 'join', group);
     this.refusedSeqs.delete(senderKey(pid, group)); // a new membership numbers its sends afresh
@@ -376,6 +383,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
 
   /** Leaves `group` (libcpg's cpg_leave). Throws the CPG core's refusal (`not_found` when not a member, backpressure). */
   cpgLeave(group: string, pid: number): void {
+    if (this.stopped) throw STOPPING_REFUSAL;
     const failure = this.feedCpgRequest({ type: 'cpgLeave', group, pid });
     if (failure !== undefined) throw this.refuseCpg(failure, 'leave', group);
     this.refusedSeqs.delete(senderKey(pid, group));
@@ -396,6 +404,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     seq?: number,
     guarantee: Guarantee = 'agreed',
   ): undefined | Promise<void> {
+    if (this.stopped) throw STOPPING_REFUSAL;
     // The sender's key only when a refusal is on record: no string built per message on the common path.
     const sender = seq === undefined || this.refusedSeqs.size === 0 ? undefined : senderKey(pid, group);
     const refusedSeq = sender === undefined ? undefined : this.refusedSeqs.get(sender);
@@ -425,11 +434,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       if (STAGE_TRACE_ON) stamp('queued');
       return undefined;
     }
-    if (
-      this.stopped ||
-      this.waiting.length >= WAITING_MULTICASTS_MAX ||
-      this.waitingBytes + payload.length > WAITING_BYTES_MAX
-    ) {
+    if (this.waiting.length >= WAITING_MULTICASTS_MAX || this.waitingBytes + payload.length > WAITING_BYTES_MAX) {
       throw BACKPRESSURE_REFUSAL;
     }
     this.waitingBytes += payload.length;
@@ -496,7 +501,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const w of this.waiting) w.reject(BACKPRESSURE_REFUSAL);
+    for (const w of this.waiting) w.reject(STOPPING_REFUSAL);
     this.waiting = [];
     this.log('notice', 'leaving the cluster');
     this.stackDriver.feed({ type: 'leave' });
