@@ -29,7 +29,10 @@ try {
   await client.close();
   ms.sort((a, b) => a - b);
   const at = (p: number) => Number(percentile(ms, p).toFixed(2));
-  console.log(JSON.stringify({ requests: ms.length, p50Ms: at(50), p90Ms: at(90), maxMs: at(100) }));
+  const figures = { requests: ms.length, p50Ms: at(50), p90Ms: at(90), maxMs: at(100) };
+  console.log('| admin requests | p50 (ms) | p90 (ms) | max (ms) |\n|---|---|---|---|');
+  console.log(`| ${figures.requests} | ${figures.p50Ms} | ${figures.p90Ms} | ${figures.maxMs} |`);
+  console.log(JSON.stringify(figures));
 } finally {
   await cluster.stop();
 }
