@@ -10,12 +10,15 @@ export const CPG_BUSY_RETRY_INITIAL_MS = 10;
 export const CPG_BUSY_RETRY_MAX_MS = 500;
 
 /**
- * True when the daemon's answer means "queue full, retry": the contract's `refused` answer to `cpgMcast`,
- * `cpgJoin` and `cpgLeave` is the backpressure one (its message says `backpressure`); a `backpressure` code is
- * accepted too.
+ * True when the daemon's answer means "queue full, retry": `refused` with a message that starts `backpressure`
+ * (docs/contracts.md; a `backpressure` code is accepted too). Its other refusals of `cpgMcast`, `cpgJoin` and
+ * `cpgLeave` — the daemon is stopping, CPG refused the request — are final: sending again would not help.
  */
 export function isBackpressure(error: unknown): boolean {
-  return error instanceof DaemonRequestError && (error.code === 'refused' || error.code === 'backpressure');
+  return (
+    error instanceof DaemonRequestError &&
+    (error.code === 'backpressure' || (error.code === 'refused' && error.message.startsWith('backpressure')))
+  );
 }
 
 /**

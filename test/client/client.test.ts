@@ -222,6 +222,18 @@ describe('CorolinkClient', () => {
     await assert.rejects(c.cpgJoin('always-busy'), BackpressureError, 'the failed join left no group behind');
   });
 
+  it('a join refused for another reason than backpressure (the daemon is stopping) is final, not asked again', async () => {
+    const c = await connect({ callTimeoutMs: 1000 });
+    const stopping = new FakeDaemonError('refused', 'the daemon is stopping: it takes no more CPG requests');
+    daemon.cpgRefusals.set('late', [stopping, busy()]);
+    await assert.rejects(c.cpgJoin('late'), (error) => {
+      assert.ok(error instanceof DaemonRequestError && !(error instanceof BackpressureError));
+      assert.match(error.message, /stopping/);
+      return true;
+    });
+    assert.equal(daemon.requestsOf('cpgJoin').filter((params) => params.group === 'late').length, 1, 'asked once');
+  });
+
   it('a re-join refused after a reconnect closes that group with an error event; busy ones are asked again', async () => {
     const c = await connect({ reconnectInitialDelayMs: 10, reconnectMaxDelayMs: 50 });
     const kept = await c.cpgJoin('kept');
