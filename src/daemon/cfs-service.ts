@@ -56,8 +56,10 @@ export class CfsService {
   private commitScheduled = false;
   private closed = false;
 
-  /** Opens (creating) this node's copy in `stateDir`; `services` then goes into the node engine's options. */
-  /** `fsync`: how the WAL file is synced (tests give a slow or failing disk). */
+  /**
+   * Opens (creating) this node's copy in `stateDir`; `services` then goes into the node engine's options. `fsync`:
+   * how the WAL file is synced (tests give a slow or failing disk).
+   */
   constructor(
     stateDir: string,
     private readonly localNodeId: number,

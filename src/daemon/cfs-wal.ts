@@ -5,8 +5,8 @@
  * pool, one fsync at a time, each covering every commit before it began; the daemon acknowledges a write only
  * after the sync that covers its commit, as it did after a `synchronous = FULL` commit. `WalCheckpointer` copies
  * the WAL into the database file (SQLite's checkpoint, two more fsyncs) on a worker thread with a connection of its
- * own, in `PASSIVE` mode, which never waits for or blocks the loop's writer, once the WAL has grown. Both fsyncs held the loop 99–168 ms,
- * once 2.7 s, on a disk shared with other work (the 2026-12-05 profile in docs/daemon.md).
+ * own, in `PASSIVE` mode, which never waits for or blocks the loop's writer, once the WAL has grown. Both fsyncs
+ * held the loop 99–168 ms, once 2.7 s, on a disk shared with other work (the 2026-12-05 profile in docs/daemon.md).
  */
 import { closeSync, fstatSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -111,15 +111,15 @@ parentPort.on('message', (what) => {
     return;
   }
   try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ ok: true, frames: result.log, copied: result.checkpointed });
+    db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ ok: true });
   } catch (error) {
     parentPort.postMessage({ ok: false, message: String(error && error.message) });
   }
 });
 `;
 
-type CheckpointReply = { ok: true; frames: number; copied: number } | { ok: false; message: string };
+type CheckpointReply = { ok: true } | { ok: false; message: string };
 
 /**
  * Checkpoints the store's WAL on a worker thread, at most one at a time, once a commit left it at
