@@ -2,7 +2,7 @@
  * Every default and derived value, in one place, computed as corosync 3 computes it
  * (exec/totemconfig.h constants; exec/totemconfig.c `totem_volatile_config_read()` and
  * `totem_calc_knet_ping_timers()`; exec/votequorum.c for quorum), plus corolink's documented deviations:
- * a fast link-detection profile, a failback hold-down and an early token hold. docs/config.md has the same table.
+ * corolink's link-timer profiles (lean, fast), a failback hold-down and an early token hold. docs/config.md has the same table.
  */
 import { MESSAGE_BYTES_MAX, NICE_MAX, NICE_MIN } from '../base/limits.ts';
 import type { ClusterConfig, InterfaceConfig } from './model.ts';
@@ -95,8 +95,11 @@ export const QDEVICE_NET_CONNECT_TIMEOUT_FACTOR = 0.8;
 export const QDEVICE_CAST_VOTE_INTERVAL_FACTOR = 0.5;
 /** The name corosync-qdevice registers its device under in votequorum (QDEVICE_VOTEQUORUM_DEVICE_NAME). */
 export const QDEVICE_NAME = 'Qdevice';
+/** corolink { ping_profile }: lean by default (docs/transport.md § Ping timers that follow the cluster size). */
+export const DEFAULT_PING_PROFILE: PingProfile = 'lean';
 /**
- * corolink fast profile. The ping timeout follows the effective token timeout as corosync's does (so it grows by
+ * corolink fast profile (`ping_profile: fast`: detection of silent faults in a quarter second, at about four times
+ * an idle corosync's CPU). The ping timeout follows the effective token timeout as corosync's does (so it grows by
  * token_coefficient per node), at 1/16 of it instead of 1/pong_count …
  */
 export const FAST_PING_TIMEOUT_TOKEN_DIVISOR = 16;
@@ -111,8 +114,20 @@ export const FAST_PING_TIMEOUT_MS = 250;
 export const FAST_PINGS_PER_TIMEOUT = 5;
 /** … (the small-cluster interval: 50 ms) … */
 export const FAST_PING_INTERVAL_MS = Math.trunc(FAST_PING_TIMEOUT_MS / FAST_PINGS_PER_TIMEOUT);
-/** … and up again after 2 pongs. */
+/** … and up again after 2 pongs (both corolink profiles). */
 export const FAST_PONG_COUNT = 2;
+/**
+ * corolink lean profile (the default): corosync's ping timeout, token / pong_count with pong_count 2, so a silent
+ * fault (a switch port that stops forwarding, a crashed host) is noticed when corosync notices it, while a pulled cable
+ * or a dead NIC is noticed at once from the carrier (docs/transport.md § Carrier) …
+ */
+export const LEAN_PING_TIMEOUT_TOKEN_DIVISOR = 2;
+/**
+ * … a quiet link pinged 4 times per timeout with echo pings (one datagram per peer × link per interval each way):
+ * an idle daemon sends and receives about as many datagrams as corosync's, and uses no more CPU (bench:idle,
+ * docs/benchmarks.md § Idle cost: 0.14 s per 30 s against corosync's 0.16, where 5 per timeout cost 0.18).
+ */
+export const LEAN_PINGS_PER_TIMEOUT = 4;
 /** corosync.conf(5) `system.sched_rr`: try real-time round robin scheduling at the highest priority. */
 export const DEFAULT_SCHED_RR = true;
 /** corosync.conf(5): "When setting of scheduler fails, fallback to set maximal priority" (`system.priority` unset). */
@@ -146,7 +161,7 @@ export interface EffectiveLink extends LinkTimers {
   transport: KnetTransport;
   /** 0 = PMTU discovery. */
   mtu: number;
-  /** What corosync would use for the same link (differs when corolink's fast profile applies). */
+  /** What corosync would use for the same link (differs under corolink's lean and fast profiles). */
   corosync: LinkTimers;
 }
 
@@ -306,13 +321,22 @@ export function corosyncLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: num
  * timers); explicit keys win, and an unset interval follows an explicit timeout.
  */
 export function fastLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: number): LinkTimers {
-  const pingTimeoutMs =
-    explicit(iface.knet_ping_timeout) ??
-    Math.max(FAST_PING_TIMEOUT_MS, Math.trunc(tokenMs / FAST_PING_TIMEOUT_TOKEN_DIVISOR));
+  const timeoutMs = Math.max(FAST_PING_TIMEOUT_MS, Math.trunc(tokenMs / FAST_PING_TIMEOUT_TOKEN_DIVISOR));
+  return profileLinkTimers(iface, timeoutMs, FAST_PINGS_PER_TIMEOUT);
+}
+
+/** corolink's lean profile (the default): timeout = ⌊token / 2⌋, interval = timeout / 4; explicit keys win. */
+export function leanLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: number): LinkTimers {
+  return profileLinkTimers(iface, Math.trunc(tokenMs / LEAN_PING_TIMEOUT_TOKEN_DIVISOR), LEAN_PINGS_PER_TIMEOUT);
+}
+
+/** A corolink profile's timers: explicit keys win, and an unset interval follows the timeout in use. */
+function profileLinkTimers(iface: Partial<InterfaceConfig>, timeoutMs: number, pingsPerTimeout: number): LinkTimers {
+  const pingTimeoutMs = explicit(iface.knet_ping_timeout) ?? timeoutMs;
   return {
     pongCount: iface.knet_pong_count ?? FAST_PONG_COUNT,
     pingTimeoutMs,
-    pingIntervalMs: explicit(iface.knet_ping_interval) ?? Math.trunc(pingTimeoutMs / FAST_PINGS_PER_TIMEOUT),
+    pingIntervalMs: explicit(iface.knet_ping_interval) ?? Math.trunc(pingTimeoutMs / pingsPerTimeout),
   };
 }
 
@@ -442,11 +466,16 @@ function deriveQuorum(config: ClusterConfig, nodes: EffectiveNode[]): EffectiveQ
 export function deriveEffective(config: ClusterConfig): EffectiveConfig {
   const linkNumbers = configuredLinks(config);
   const totem = deriveTotem(config, linkNumbers.length);
-  const pingProfile = (config.corolink.ping_profile ?? 'fast') as PingProfile;
+  const pingProfile = (config.corolink.ping_profile ?? DEFAULT_PING_PROFILE) as PingProfile;
   const links = linkNumbers.map((link): EffectiveLink => {
     const iface: Partial<InterfaceConfig> = config.interfaces.findLast((i) => (i.linknumber ?? 0) === link) ?? {};
     const corosync = corosyncLinkTimers(iface, totem.tokenMs);
-    const timers = pingProfile === 'corosync' ? corosync : fastLinkTimers(iface, totem.tokenMs);
+    const timers =
+      pingProfile === 'corosync'
+        ? corosync
+        : pingProfile === 'fast'
+          ? fastLinkTimers(iface, totem.tokenMs)
+          : leanLinkTimers(iface, totem.tokenMs);
     return {
       link,
       ...timers,

@@ -37,8 +37,8 @@ export const CRYPTO_CIPHERS = ['none', 'aes256', 'aes192', 'aes128'] as const;
 export const CRYPTO_HASHES = ['none', 'md5', 'sha1', 'sha256', 'sha384', 'sha512'] as const;
 /** Address family preference (totem.ip_version). */
 export const IP_VERSIONS = ['ipv4', 'ipv6', 'ipv4-6', 'ipv6-4'] as const;
-/** corolink { ping_profile }: corolink's fast link detection or corosync's derivation. */
-export const PING_PROFILES = ['fast', 'corosync'] as const;
+/** corolink { ping_profile }: corolink's lean (default) or fast link timers, or corosync's derivation. */
+export const PING_PROFILES = ['lean', 'fast', 'corosync'] as const;
 /**
  * HA: what a clean daemon stop does with this node's services (ha-manager's shutdown_policy): `freeze` stops them
  * and keeps them placed here, frozen, until the node is back; `failover` stops them and lets the cluster recover
@@ -205,7 +205,7 @@ export const CorolinkSchema = Type.Object({
   http_port: count('port of the HTTP/metrics endpoint (0 = off)', 0, PORT_MAX),
   failback_hold: ms('passive mode: ms a recovered better link must stay up before traffic returns'),
   allow_crypto_none: yesno('allow an unencrypted cluster'),
-  ping_profile: oneOf(PING_PROFILES, 'fast (corolink) or corosync link timers'),
+  ping_profile: oneOf(PING_PROFILES, 'lean (default), fast or corosync link timers'),
   ha: yesno('run the HA managers (docs/ha.md); on every node of the cluster or on none'),
   ha_fence_timeout: ms("HA: ms after the last feed at which a node's watchdog supervisor stops its services"),
   ha_shutdown_policy: oneOf(HA_SHUTDOWN_POLICIES, 'HA: conditional, freeze or failover on a clean daemon stop'),
