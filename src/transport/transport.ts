@@ -209,6 +209,9 @@ export class Transport {
       case 'setLinkEnabled':
         this.setLinkEnabled(event.link, event.enabled, now, actions);
         break;
+      case 'setLinkCarrier':
+        this.setLinkCarrier(event.link, event.carrier, now, actions);
+        break;
       case 'addLink':
         this.addLink(event.options, event.peers, now, actions);
         break;
@@ -767,6 +770,13 @@ export class Transport {
       if (enabled) peerLink.restart(now);
       else if (peerLink.connected) this.linkDown(peer, peerLink, 'disabled', now, actions);
     }
+  }
+
+  private setLinkCarrier(link: number, carrier: boolean, now: number, actions: TransportAction[]) {
+    void link;
+    void carrier;
+    void now;
+    void actions;
   }
 
   private addLink(options: LinkOptions, peers: { nodeId: number }[], now: number, actions: TransportAction[]) {

@@ -63,6 +63,11 @@ export type TransportEvent =
   | { type: 'sendError'; link: number; to: number; code: string }
   /** Administratively enable or disable a local link: a disabled link sends nothing. */
   | { type: 'setLinkEnabled'; link: number; enabled: boolean }
+  /**
+   * The carrier of the local interface a link is on (docs/transport.md § Carrier): lost, every peer × link on it goes
+   * down at once and the peers are told on the other links; back, the link pings at once and comes up by round trips.
+   */
+  | { type: 'setLinkCarrier'; link: number; carrier: boolean }
   /** A new local link (it pings at once, comes up per peer after pongCount pongs); `peers` have an address on it. */
   | { type: 'addLink'; options: LinkOptions; peers: { nodeId: number }[] }
   /** Removes a local link and all its state; its data fails over to the remaining links. */

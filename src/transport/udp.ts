@@ -208,6 +208,11 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.run({ type: 'setLinkEnabled', link, enabled });
   }
 
+  /** The carrier of the local interface link `link` is on, as the kernel reports it (src/daemon/carrier.ts). */
+  setLinkCarrier(link: number, carrier: boolean): void {
+    this.run({ type: 'setLinkCarrier', link, carrier });
+  }
+
   /**
    * Adds a local link to the running transport: binds its socket (as `open` does), registers the peers' addresses
    * on it (in the crypto's source-address filter too), then the core starts heartbeating on it; it carries data
