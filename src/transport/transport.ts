@@ -30,6 +30,7 @@ import {
   decodePacket,
   encodeData,
   encodeFragment,
+  encodeLinkState,
   encodePingPong,
   encodePmtuReply,
   FLAG_NO_PONG,
@@ -71,11 +72,13 @@ export const LINK_DOWN_SEND_ERRORS: ReadonlySet<string> = new Set([
   'EADDRNOTAVAIL',
 ]);
 
-/** A local link: its options and whether it is administratively enabled. */
+/** A local link: its options, whether it is administratively enabled and whether its interface has carrier. */
 interface LocalLink {
   /** One object shared by every peer's PeerLink on this link, so that `updateLink` re-tunes them all at once. */
   readonly options: LinkOptions;
   enabled: boolean;
+  /** As the driver last reported it (`setLinkCarrier`); true until told otherwise. */
+  carrier: boolean;
 }
 
 /** The options `updateLink` may change on a running link. */
@@ -177,7 +180,7 @@ export class Transport {
       const problem = linkOptionsProblem(link);
       if (problem !== null) throw new RangeError(`transport: link ${link.link}: invalid ${problem}`);
       if (this.localLinks[link.link] !== undefined) throw new RangeError(`transport: link ${link.link} twice`);
-      this.localLinks[link.link] = { options: { ...link }, enabled: true };
+      this.localLinks[link.link] = { options: { ...link }, enabled: true, carrier: true };
     }
     this.updateDataMtu();
     for (const peer of options.peers) {
@@ -551,6 +554,12 @@ export class Transport {
         return;
       case 'pmtuReply':
         return; // no PMTU discovery yet: replies are counted in rxPackets and otherwise ignored
+      case 'linkState': {
+        // Carrier back is not acted on: the link comes up by round trips, as every link does.
+        const target = peer.links[packet.link];
+        if (!packet.carrier && target?.connected) this.linkDown(peer, target, 'host reports no carrier', now, actions);
+        return;
+      }
     }
   }
 
@@ -772,11 +781,33 @@ export class Transport {
     }
   }
 
+  /**
+   * The interface under a local link lost or regained carrier. Lost: every peer × link on it goes down now (no
+   * waiting for the ping timeout) and each peer is told on its remaining links, so it need not wait either. Back:
+   * the links ping at once and come up by round trips.
+   */
   private setLinkCarrier(link: number, carrier: boolean, now: number, actions: TransportAction[]) {
-    void link;
-    void carrier;
-    void now;
-    void actions;
+    const local = this.localLinks[link];
+    if (local === undefined) {
+      actions.push(knetLog('warning', `link: carrier of unknown link ${link} ignored`));
+      return;
+    }
+    if (local.carrier === carrier) return;
+    local.carrier = carrier;
+    actions.push(knetLog('notice', `link: link ${link} ${carrier ? 'has carrier again' : 'lost carrier'}`));
+    for (const peer of this.peers.values()) {
+      const peerLink = peer.links[link];
+      if (peerLink === undefined) continue;
+      if (carrier) {
+        if (local.enabled && !peerLink.connected) peerLink.restart(now);
+        continue;
+      }
+      if (peerLink.connected) this.linkDown(peer, peerLink, 'no carrier', now, actions);
+      for (const other of peer.eligible) {
+        const notice = encodeLinkState(this.controlHeader(other.link), link, false);
+        this.emit(peer, other, notice, false, now, actions);
+      }
+    }
   }
 
   private addLink(options: LinkOptions, peers: { nodeId: number }[], now: number, actions: TransportAction[]) {
@@ -785,7 +816,7 @@ export class Transport {
       actions.push(knetLog('warning', `link: cannot add link ${options.link}: ${problem ?? 'already configured'}`));
       return;
     }
-    const local: LocalLink = { options: { ...options }, enabled: true };
+    const local: LocalLink = { options: { ...options }, enabled: true, carrier: true };
     this.localLinks[options.link] = local;
     this.updateDataMtu();
     actions.push(knetLog('notice', `link: link ${options.link} added (pri: ${options.priority})`));
@@ -967,6 +998,7 @@ export class Transport {
   /** Why a link does not carry data now (see LinkStatus.reason). */
   private idleReason(peer: PeerState, peerLink: PeerLink, local: LocalLink, now: number): string {
     if (!local.enabled) return 'disabled';
+    if (!local.carrier) return 'no carrier';
     if (peerLink.connected) {
       const inUse = peer.passiveLink;
       if (inUse !== null && isBetterLink(peerLink, inUse) && inHoldDown(peerLink, now, this.options.failbackHoldMs)) {

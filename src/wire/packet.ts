@@ -42,6 +42,8 @@ export const PING_ECHO_BYTES = 20;
 export const PMTU_PROBE_MIN_BODY_BYTES = 4;
 /** Size of a PMTU reply body (probe seq u32 + probed frame size u32). */
 export const PMTU_REPLY_BODY_BYTES = 8;
+/** Body of a link-state frame: the sender's link number u8, its carrier u8 (0 = lost, 1 = present). */
+export const LINK_STATE_BODY_BYTES = 2;
 /** The body length field is a u16. */
 export const BODY_BYTES_MAX = 0xffff;
 /** Largest frame the header can describe. */
@@ -54,7 +56,15 @@ export const FLAG_URGENT = 0x01;
 export const FLAG_NO_PONG = 0x02;
 
 /** Numeric packet type codes on the wire. */
-export const PacketTypeCode = { data: 1, fragment: 2, ping: 3, pong: 4, pmtuProbe: 5, pmtuReply: 6 } as const;
+export const PacketTypeCode = {
+  data: 1,
+  fragment: 2,
+  ping: 3,
+  pong: 4,
+  pmtuProbe: 5,
+  pmtuReply: 6,
+  linkState: 7,
+} as const;
 /** A packet type name. */
 export type PacketType = keyof typeof PacketTypeCode;
 
@@ -66,6 +76,7 @@ const typeByCode: readonly (PacketType | undefined)[] = [
   'pong',
   'pmtuProbe',
   'pmtuReply',
+  'linkState',
 ];
 
 /** Fields common to every frame. */
@@ -113,7 +124,9 @@ export type Packet =
   | { type: 'ping'; header: FrameHeader; pingSeq: number; sentAtMs: number; echo?: PingEcho }
   | { type: 'pong'; header: FrameHeader; pingSeq: number; sentAtMs: number }
   | { type: 'pmtuProbe'; header: FrameHeader; probeSeq: number; frameBytes: number }
-  | { type: 'pmtuReply'; header: FrameHeader; probeSeq: number; probedBytes: number };
+  | { type: 'pmtuReply'; header: FrameHeader; probeSeq: number; probedBytes: number }
+  /** "My link `link` has (no) carrier", sent on the sender's other links (docs/transport.md § Carrier). */
+  | { type: 'linkState'; header: FrameHeader; link: number; carrier: boolean };
 
 /** Why a frame was rejected by decodePacket. */
 export type RejectReason =
@@ -127,7 +140,8 @@ export type RejectReason =
   | 'bad_node_id'
   | 'bad_fragment'
   | 'bad_timestamp'
-  | 'bad_echo';
+  | 'bad_echo'
+  | 'bad_link_state';
 
 /** Every RejectReason, for counters and tests. */
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -142,6 +156,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'bad_fragment',
   'bad_timestamp',
   'bad_echo',
+  'bad_link_state',
 ];
 
 /** Result of decodePacket: never an exception. */
@@ -262,6 +277,16 @@ export function encodePmtuReply(header: FrameHeader, probeSeq: number, probedByt
   return bytes;
 }
 
+/** Encodes a link-state frame: the sender's link `link` has (or lost) carrier. */
+export function encodeLinkState(header: FrameHeader, link: number, carrier: boolean): Uint8Array {
+  assertField(Number.isInteger(link) && link >= 0 && link <= LINK_NUMBER_MAX, 'link-state link');
+  const { bytes, view } = allocate(HEADER_BYTES + LINK_STATE_BODY_BYTES);
+  writeHeader(view, 'linkState', header, LINK_STATE_BODY_BYTES);
+  view.setUint8(HEADER_BYTES, link);
+  view.setUint8(HEADER_BYTES + 1, carrier ? 1 : 0);
+  return bytes;
+}
+
 /** A copy of an encoded frame re-addressed to another link (used to re-send a frame after its link failed). */
 export function relinkFrame(frame: Uint8Array, link: number): Uint8Array {
   assertField(Number.isInteger(link) && link >= 0 && link <= LINK_NUMBER_MAX, 'link');
@@ -289,6 +314,8 @@ export function encodePacket(packet: Packet): Uint8Array {
       return encodePmtuProbe(packet.header, packet.probeSeq, packet.frameBytes);
     case 'pmtuReply':
       return encodePmtuReply(packet.header, packet.probeSeq, packet.probedBytes);
+    case 'linkState':
+      return encodeLinkState(packet.header, packet.link, packet.carrier);
   }
 }
 
@@ -353,6 +380,13 @@ export function decodePacket(bytes: Uint8Array, expectedClusterId: number): Deco
           probedBytes: view.getUint32(HEADER_BYTES + 4),
         },
       };
+    case 'linkState': {
+      if (bodyBytes !== LINK_STATE_BODY_BYTES) return reject('bad_length');
+      const link = view.getUint8(HEADER_BYTES);
+      const carrier = view.getUint8(HEADER_BYTES + 1);
+      if (link > LINK_NUMBER_MAX || carrier > 1) return reject('bad_link_state');
+      return { ok: true, packet: { type, header, link, carrier: carrier === 1 } };
+    }
   }
 }
 

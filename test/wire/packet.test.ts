@@ -7,6 +7,7 @@ import {
   decodePacket,
   encodeData,
   encodeFragment,
+  encodeLinkState,
   encodePacket,
   encodePingPong,
   encodePmtuProbe,
@@ -80,6 +81,12 @@ const packetArb: fc.Arbitrary<Packet> = fc.oneof(
     frameBytes: fc.integer({ min: HEADER_BYTES + 4, max: 9000 }),
   }),
   fc.record({ type: fc.constant('pmtuReply' as const), header: headerArb, probeSeq: u32, probedBytes: u32 }),
+  fc.record({
+    type: fc.constant('linkState' as const),
+    header: headerArb,
+    link: fc.integer({ min: 0, max: LINK_NUMBER_MAX }),
+    carrier: fc.boolean(),
+  }),
 );
 
 function header(overrides: Partial<FrameHeader> = {}): FrameHeader {
@@ -166,6 +173,7 @@ describe('wire: every rejection reason', () => {
     // A data frame relabelled as a ping: the length field is consistent but the ping body is not 12 bytes.
     const data = encodeData(header(), new Uint8Array(5));
     assert.equal(rejectionOf(patched(data, 3, PacketTypeCode.ping)), 'bad_length');
+    assert.equal(rejectionOf(patched(data, 3, PacketTypeCode.linkState)), 'bad_length');
   });
   test('wrong_cluster', () => {
     assert.equal(rejectionOf(ping(), clusterIdFromName('other-cluster')), 'wrong_cluster');
@@ -209,12 +217,20 @@ describe('wire: every rejection reason', () => {
     assert.throws(() => encodePingPong('pong', header(), 1, 2, { pingSeq: 1, sentAtMs: 2, heldMs: 0 }), RangeError);
     assert.throws(() => encodePingPong('ping', header(), 1, 2, { pingSeq: 1, sentAtMs: 2, heldMs: -1 }), RangeError);
   });
+  test('bad_link_state: a link number beyond the last link, a carrier byte other than 0 or 1', () => {
+    const linkState = encodeLinkState(header(), 0, false);
+    assert.equal(rejectionOf(linkState), 'accepted');
+    assert.equal(rejectionOf(patched(linkState, HEADER_BYTES, LINK_NUMBER_MAX + 1)), 'bad_link_state');
+    assert.equal(rejectionOf(patched(linkState, HEADER_BYTES + 1, 2)), 'bad_link_state');
+    assert.throws(() => encodeLinkState(header(), LINK_NUMBER_MAX + 1, false), RangeError);
+  });
   test('the list of reasons is exactly the ones exercised above', () => {
     assert.deepEqual([...REJECT_REASONS].sort(), [
       'bad_echo',
       'bad_fragment',
       'bad_length',
       'bad_link',
+      'bad_link_state',
       'bad_magic',
       'bad_node_id',
       'bad_timestamp',
