@@ -39,6 +39,7 @@ import {
   FRAME_BYTES_MAX,
   type FrameHeader,
   HEADER_BYTES,
+  type LinkState,
   type Packet,
   relinkFrame,
 } from '../wire/packet.ts';
@@ -71,6 +72,12 @@ export const LINK_DOWN_SEND_ERRORS: ReadonlySet<string> = new Set([
   'EHOSTDOWN',
   'EADDRNOTAVAIL',
 ]);
+
+/** A peer's link-down reason when the peer says why its link is down (a `linkState` frame). */
+const LINK_STATE_REASONS: Record<LinkState, string> = {
+  noCarrier: 'host reports no carrier',
+  disabled: 'host disabled the link',
+};
 
 /** A local link: its options, whether it is administratively enabled and whether its interface has carrier. */
 interface LocalLink {
@@ -555,9 +562,8 @@ export class Transport {
       case 'pmtuReply':
         return; // no PMTU discovery yet: replies are counted in rxPackets and otherwise ignored
       case 'linkState': {
-        // Carrier back is not acted on: the link comes up by round trips, as every link does.
         const target = peer.links[packet.link];
-        if (!packet.carrier && target?.connected) this.linkDown(peer, target, 'host reports no carrier', now, actions);
+        if (target?.connected) this.linkDown(peer, target, LINK_STATE_REASONS[packet.state], now, actions);
         return;
       }
     }
@@ -776,15 +782,19 @@ export class Transport {
     for (const peer of this.peers.values()) {
       const peerLink = peer.links[link];
       if (peerLink === undefined) continue;
-      if (enabled) peerLink.restart(now);
-      else if (peerLink.connected) this.linkDown(peer, peerLink, 'disabled', now, actions);
+      if (enabled) {
+        peerLink.restart(now);
+        continue;
+      }
+      if (peerLink.connected) this.linkDown(peer, peerLink, 'disabled', now, actions);
+      this.announceLinkDown(peer, link, 'disabled', now, actions);
     }
   }
 
   /**
    * The interface under a local link lost or regained carrier. Lost: every peer × link on it goes down now (no
-   * waiting for the ping timeout) and each peer is told on its remaining links, so it need not wait either. Back:
-   * the links ping at once and come up by round trips.
+   * waiting for the ping timeout) and each peer is told on its remaining links, so it need not wait either (as when
+   * the link is disabled). Back: the links ping at once and come up by round trips; the peers are not told.
    */
   private setLinkCarrier(link: number, carrier: boolean, now: number, actions: TransportAction[]) {
     const local = this.localLinks[link];
@@ -803,10 +813,14 @@ export class Transport {
         continue;
       }
       if (peerLink.connected) this.linkDown(peer, peerLink, 'no carrier', now, actions);
-      for (const other of peer.eligible) {
-        const notice = encodeLinkState(this.controlHeader(other.link), link, false);
-        this.emit(peer, other, notice, false, now, actions);
-      }
+      this.announceLinkDown(peer, link, 'noCarrier', now, actions);
+    }
+  }
+
+  /** Tells `peer`, on every link still up to it, that our link `link` is down and why (a `linkState` frame). */
+  private announceLinkDown(peer: PeerState, link: number, state: LinkState, now: number, actions: TransportAction[]) {
+    for (const other of peer.eligible) {
+      this.emit(peer, other, encodeLinkState(this.controlHeader(other.link), link, state), false, now, actions);
     }
   }
 

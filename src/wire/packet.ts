@@ -42,8 +42,12 @@ export const PING_ECHO_BYTES = 20;
 export const PMTU_PROBE_MIN_BODY_BYTES = 4;
 /** Size of a PMTU reply body (probe seq u32 + probed frame size u32). */
 export const PMTU_REPLY_BODY_BYTES = 8;
-/** Body of a link-state frame: the sender's link number u8, its carrier u8 (0 = lost, 1 = present). */
+/** Body of a link-state frame: the sender's link number u8, the state u8 (its index in LINK_STATES). */
 export const LINK_STATE_BODY_BYTES = 2;
+/** Why a sender's link is down, as a link-state frame says it (docs/transport.md § Carrier). */
+export const LINK_STATES = ['noCarrier', 'disabled'] as const;
+/** A link-state frame's state. */
+export type LinkState = (typeof LINK_STATES)[number];
 /** The body length field is a u16. */
 export const BODY_BYTES_MAX = 0xffff;
 /** Largest frame the header can describe. */
@@ -125,8 +129,8 @@ export type Packet =
   | { type: 'pong'; header: FrameHeader; pingSeq: number; sentAtMs: number }
   | { type: 'pmtuProbe'; header: FrameHeader; probeSeq: number; frameBytes: number }
   | { type: 'pmtuReply'; header: FrameHeader; probeSeq: number; probedBytes: number }
-  /** "My link `link` has (no) carrier", sent on the sender's other links (docs/transport.md § Carrier). */
-  | { type: 'linkState'; header: FrameHeader; link: number; carrier: boolean };
+  /** "My link `link` is down: no carrier / disabled", sent on the sender's other links (docs/transport.md § Carrier). */
+  | { type: 'linkState'; header: FrameHeader; link: number; state: LinkState };
 
 /** Why a frame was rejected by decodePacket. */
 export type RejectReason =
@@ -277,13 +281,13 @@ export function encodePmtuReply(header: FrameHeader, probeSeq: number, probedByt
   return bytes;
 }
 
-/** Encodes a link-state frame: the sender's link `link` has (or lost) carrier. */
-export function encodeLinkState(header: FrameHeader, link: number, carrier: boolean): Uint8Array {
+/** Encodes a link-state frame: the sender's link `link` is down, and why. */
+export function encodeLinkState(header: FrameHeader, link: number, state: LinkState): Uint8Array {
   assertField(Number.isInteger(link) && link >= 0 && link <= LINK_NUMBER_MAX, 'link-state link');
   const { bytes, view } = allocate(HEADER_BYTES + LINK_STATE_BODY_BYTES);
   writeHeader(view, 'linkState', header, LINK_STATE_BODY_BYTES);
   view.setUint8(HEADER_BYTES, link);
-  view.setUint8(HEADER_BYTES + 1, carrier ? 1 : 0);
+  view.setUint8(HEADER_BYTES + 1, LINK_STATES.indexOf(state));
   return bytes;
 }
 
@@ -315,7 +319,7 @@ export function encodePacket(packet: Packet): Uint8Array {
     case 'pmtuReply':
       return encodePmtuReply(packet.header, packet.probeSeq, packet.probedBytes);
     case 'linkState':
-      return encodeLinkState(packet.header, packet.link, packet.carrier);
+      return encodeLinkState(packet.header, packet.link, packet.state);
   }
 }
 
@@ -383,9 +387,9 @@ export function decodePacket(bytes: Uint8Array, expectedClusterId: number): Deco
     case 'linkState': {
       if (bodyBytes !== LINK_STATE_BODY_BYTES) return reject('bad_length');
       const link = view.getUint8(HEADER_BYTES);
-      const carrier = view.getUint8(HEADER_BYTES + 1);
-      if (link > LINK_NUMBER_MAX || carrier > 1) return reject('bad_link_state');
-      return { ok: true, packet: { type, header, link, carrier: carrier === 1 } };
+      const state = LINK_STATES[view.getUint8(HEADER_BYTES + 1)];
+      if (link > LINK_NUMBER_MAX || state === undefined) return reject('bad_link_state');
+      return { ok: true, packet: { type, header, link, state } };
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Carrier (docs/transport.md § Carrier): a node whose interface loses carrier takes every peer × link on it down at
  * once and tells its peers on its other links, so nobody waits for the ping timeout; carrier back, the links ping at
- * once and come up by round trips.
+ * once and come up by round trips. A link the admin disables is told to the peers the same way.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -81,6 +81,17 @@ describe('carrier (simulator)', () => {
     }
     const ups = cluster.actionsOf('linkUp', 3).filter((entry) => entry.at >= backAt);
     assert.equal(ups.length, 2);
+  });
+
+  test('a link disabled by the admin: its peers are told too, and take it down at once', () => {
+    const cluster = settledCluster(15);
+    const since = cluster.scheduler.now();
+    cluster.step(3, { type: 'setLinkEnabled', link: 1, enabled: false });
+    cluster.runFor(NOTICE_MS);
+    for (const peer of [1, 2]) {
+      const seen = downs(cluster, peer, since).map((e) => [e.action.nodeId, e.action.link, e.action.reason]);
+      assert.deepEqual(seen, [[3, 1, 'host disabled the link']], `node ${peer}`);
+    }
   });
 
   test('a repeated report changes nothing; a report for an unknown link is logged and ignored', () => {

@@ -13,6 +13,7 @@ import {
   encodePmtuProbe,
   type FrameHeader,
   HEADER_BYTES,
+  LINK_STATES,
   type Packet,
   PacketTypeCode,
   REJECT_REASONS,
@@ -85,7 +86,7 @@ const packetArb: fc.Arbitrary<Packet> = fc.oneof(
     type: fc.constant('linkState' as const),
     header: headerArb,
     link: fc.integer({ min: 0, max: LINK_NUMBER_MAX }),
-    carrier: fc.boolean(),
+    state: fc.constantFrom(...LINK_STATES),
   }),
 );
 
@@ -217,12 +218,12 @@ describe('wire: every rejection reason', () => {
     assert.throws(() => encodePingPong('pong', header(), 1, 2, { pingSeq: 1, sentAtMs: 2, heldMs: 0 }), RangeError);
     assert.throws(() => encodePingPong('ping', header(), 1, 2, { pingSeq: 1, sentAtMs: 2, heldMs: -1 }), RangeError);
   });
-  test('bad_link_state: a link number beyond the last link, a carrier byte other than 0 or 1', () => {
-    const linkState = encodeLinkState(header(), 0, false);
+  test('bad_link_state: a link number beyond the last link, an unknown state', () => {
+    const linkState = encodeLinkState(header(), 0, 'noCarrier');
     assert.equal(rejectionOf(linkState), 'accepted');
     assert.equal(rejectionOf(patched(linkState, HEADER_BYTES, LINK_NUMBER_MAX + 1)), 'bad_link_state');
-    assert.equal(rejectionOf(patched(linkState, HEADER_BYTES + 1, 2)), 'bad_link_state');
-    assert.throws(() => encodeLinkState(header(), LINK_NUMBER_MAX + 1, false), RangeError);
+    assert.equal(rejectionOf(patched(linkState, HEADER_BYTES + 1, LINK_STATES.length)), 'bad_link_state');
+    assert.throws(() => encodeLinkState(header(), LINK_NUMBER_MAX + 1, 'disabled'), RangeError);
   });
   test('the list of reasons is exactly the ones exercised above', () => {
     assert.deepEqual([...REJECT_REASONS].sort(), [
