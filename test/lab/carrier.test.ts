@@ -1,7 +1,8 @@
 // A pulled cable noticed by carrier (issue 14): 3 hosts × 2 links, default config (the lean ping profile, whose
 // timeout is 1825 ms). n3's cable on link0 is pulled at the switch: n3's carrier watch (src/daemon/carrier-watch.ts)
 // takes its link0 down with reason `no carrier` and n1 logs that n3 reports no carrier; plugged back, the link comes
-// up. A daemon killed with SIGKILL leaves no `ip monitor` behind.
+// up; a daemon started with the cable pulled reports it at once. A daemon killed with SIGKILL leaves no `ip monitor`
+// behind.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,19 @@ describe('netns lab, 3 hosts × 2 links: carrier', { skip: skipReason }, () => {
     await logLine(3, from[3]!, /link: local link 0 has carrier again \(link0\)/);
     await logLine(1, from[1]!, /rx: host: 3 link: 0 is up/);
     await lab.waitFor(healthy(3), { timeoutMs: WAIT_MS });
+  });
+
+  test('n3 started with its cable on link0 pulled: it reports no carrier at once (its interface found by ip -o addr)', async () => {
+    await lab.cut(3, 0);
+    await lab.crash(3);
+    const from = logSize(3);
+    await lab.start(3);
+    await logLine(3, from, /link: local link 0 lost carrier \(link0\)/);
+    const own = (await lab.status(3)).members.find((m) => m.local)?.links.find((l) => l.link === 0);
+    assert.deepEqual([own?.state, own?.reason], ['DOWN', 'no carrier'], "n3's own link0");
+    await lab.restore(3, 0);
+    await logLine(3, from, /link: local link 0 has carrier again \(link0\)/);
+    await lab.waitFor(healthy(3), { timeoutMs: WAIT_MS * 2 });
   });
 
   test("kill -9 of n2's daemon: its ip monitor child is gone too", async () => {
