@@ -1,20 +1,22 @@
 /**
  * Idle cost of a daemon: CPU seconds (user + system, /proc/PID/stat) each daemon uses over a window in which the
- * cluster does nothing, with the 1-minute load average at the end (the machine is shared: read figures with it).
- * Also two figures load does not distort: wake-ups of the daemon's main thread per second (voluntary context
- * switches, /proc/PID/status) and UDP datagrams its host sent and received per second (/proc/PID/net/snmp: each lab
- * host is its own network namespace, so these are the daemon's). Used by `npm run bench:idle` and the idle row of
- * `npm run bench:vs-corosync`.
+ * cluster does nothing — its own and its descendants' (corolink's carrier watch: `ip -o monitor link` and the shell
+ * that ends it, src/daemon/carrier-watch.ts; live ones from /proc/PID/task/TID/children, recursively, exited ones
+ * from the reaped children's figure: processTreeCpuSeconds) — with the 1-minute load average at the end (the machine
+ * is shared: read figures with it). Also two figures load does not distort: wake-ups of the daemon's main thread per
+ * second (voluntary context switches, /proc/PID/status) and UDP datagrams its host sent and received per second
+ * (/proc/PID/net/snmp: each lab host is its own network namespace, so these are the daemon's). Used by
+ * `npm run bench:idle` and the idle row of `npm run bench:vs-corosync`.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { mainThreadCpuSeconds, processCpuSeconds } from '../src/lab/netns-lab.ts';
+import { mainThreadCpuSeconds, processTreeCpuSeconds } from '../src/lab/netns-lab.ts';
 
 /** The idle window: 30 s, as the issue's and Corosync's comparison figures. */
 export const IDLE_WINDOW_MS = Number(process.env.BENCH_IDLE_MS ?? 30_000);
 
 export interface IdleCpu {
-  /** CPU seconds per daemon over the window, in the order of `pids`. */
+  /** CPU seconds per daemon (with its descendants) over the window, in the order of `pids`. */
   perDaemonS: number[];
   /** Mean of perDaemonS. */
   meanS: number;
@@ -49,14 +51,14 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.le
 /** CPU seconds each of `pids` uses over IDLE_WINDOW_MS. */
 export async function idleCpu(pids: number[]): Promise<IdleCpu> {
   const before = pids.map((pid) => ({
-    cpu: processCpuSeconds(pid),
+    cpu: processTreeCpuSeconds(pid),
     mainThread: mainThreadCpuSeconds(pid),
     wakeups: wakeups(pid),
     udp: udpDatagrams(pid),
   }));
   await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
   const windowS = IDLE_WINDOW_MS / 1000;
-  const perDaemonS = pids.map((pid, i) => processCpuSeconds(pid) - before[i]!.cpu);
+  const perDaemonS = pids.map((pid, i) => processTreeCpuSeconds(pid) - before[i]!.cpu);
   const perS = (value: (pid: number) => number, start: (i: number) => number) =>
     mean(pids.map((pid, i) => (value(pid) - start(i)) / windowS));
   return {

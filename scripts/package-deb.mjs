@@ -4,7 +4,8 @@
 // included, hence Architecture: the build machine's), the systemd unit, the man pages, bash completion, a
 // logrotate snippet, /etc/corolink/corosync.conf.example (the directory root's only) and the maintainer scripts of
 // packaging/debian/ (enable without start, stop on remove, state removed on purge). Depends on Debian's nodejs
-// (>= 20.11) and on init-system-helpers (>= 1.63, the first deb-systemd-helper that honours DPKG_ROOT).
+// (>= 20.11) and on init-system-helpers (>= 1.63, the first deb-systemd-helper that honours DPKG_ROOT); recommends
+// iproute2.
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -88,6 +89,8 @@ try {
       `Architecture: ${arch}`,
       'Maintainer: corolink maintainers <corolink@localhost>',
       'Depends: nodejs (>= 20.11), init-system-helpers (>= 1.63)',
+      // `ip`: the carrier watch (src/daemon/carrier-watch.ts) and HA address resources; without it the daemon runs.
+      'Recommends: iproute2',
       'Section: admin',
       'Priority: optional',
       `Installed-Size: ${installedKb}`,

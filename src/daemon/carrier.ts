@@ -1,6 +1,7 @@
 /**
  * Whether the interface holding a local link's address has carrier — what `ip link` shows as NO-CARRIER when the
- * cable is pulled — so a node does not call its own link UP then (Linux: /sys/class/net/<if>/carrier).
+ * cable is pulled — so a node does not call its own link UP then (Linux: /sys/class/net/<if>/carrier). Read per
+ * request for `corolink status` and on every change the kernel reports for the transport (./carrier-watch.ts).
  */
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
@@ -11,11 +12,20 @@ import { networkInterfaces } from 'node:os';
  */
 const interfaceByAddress = new Map<string, string>();
 
-function interfaceOf(address: string): string | undefined {
+/** The interface holding `address` (or last seen holding it), or undefined when never seen. */
+export function interfaceOf(address: string): string | undefined {
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
     if (addresses?.some((a) => a.address === address)) interfaceByAddress.set(address, name);
   }
   return interfaceByAddress.get(address);
+}
+
+/**
+ * Remembers that `name` holds `address`, learnt elsewhere (`ip -o addr show`): an interface without carrier when
+ * the daemon starts is not in `networkInterfaces()` yet.
+ */
+export function rememberInterface(address: string, name: string): void {
+  interfaceByAddress.set(address, name);
 }
 
 /**
@@ -38,7 +48,8 @@ export function interfaceCarrier(address: string): boolean | null {
   return carrier;
 }
 
-function readCarrier(address: string): boolean | null {
+/** The carrier of the interface holding `address`, read now (as `interfaceCarrier`, without the per-turn cache). */
+export function readCarrier(address: string): boolean | null {
   const name = interfaceOf(address);
   if (name === undefined) return null;
   try {

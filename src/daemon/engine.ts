@@ -33,6 +33,7 @@ import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import type { LinkEndpoint } from '../transport/udp-endpoints.ts';
 import { clusterIdFromName } from '../wire/cluster-id.ts';
+import { CarrierWatch, type LocalLinkAddress } from './carrier-watch.ts';
 import { CoreDriver } from './core-driver.ts';
 import { type FailStopLog, failStop, watchAssertions } from './fail-stop.ts';
 import { TOTEM_PAYLOAD_BYTES_MAX } from './limits.ts';
@@ -174,6 +175,11 @@ function endpointOf(checked: CheckedConfig, a: { link: number; address: string }
   return { link: a.link, address: a.address, ...(port === undefined ? {} : { port }) };
 }
 
+/** The links of `checked` that `node` has an address on, with that address (what the carrier watch reads). */
+function localLinkAddressesOf(checked: CheckedConfig, node: NodeConfig | undefined): LocalLinkAddress[] {
+  return (node?.addresses ?? []).filter((a) => checked.effective.links.some((l) => l.link === a.link));
+}
+
 /** The node ids of a config's nodelist. */
 function nodeIdsOf(checked: CheckedConfig): number[] {
   return checked.config.nodes.flatMap((n) => (n.nodeid === undefined ? [] : [n.nodeid]));
@@ -229,6 +235,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private ringSeqFile!: RingSeqFile;
   private unwatchAssertions: () => void = () => {};
   private tokenTrace!: TokenTrace;
+  private carrierWatch: CarrierWatch | undefined;
 
   private constructor(readonly options: EngineOptions) {
     super();
@@ -321,6 +328,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       this.udp.updateLink(link, { priority, pingIntervalMs, pingTimeoutMs, pongCount });
     }
     this.options.checked = next;
+    this.carrierWatch?.follow(localLinkAddressesOf(next, me));
     this.stackDriver.feed({
       type: 'reconfigure',
       totem: { nodes: nodeIdsOf(next), configStamp: configStampOf(next), timings: totemTimingsOf(next) },
@@ -508,6 +516,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     // Let the leave datagrams go out before the sockets close.
     await new Promise((resolve) => setImmediate(resolve));
     this.stackDriver.close();
+    this.carrierWatch?.stop();
     await this.udp.close();
     await this.ringSeqFile.settled();
     this.unwatchAssertions();
@@ -615,6 +624,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       this.emit('link', { nodeid: c.nodeId, link: c.link, state: 'DOWN', reason: c.reason }),
     );
     this.udp.on('log', (record) => this.options.logger.log(record.level, 'KNET', record.message));
+    this.carrierWatch = CarrierWatch.start({
+      links: localLinkAddressesOf(checked, localNode),
+      setLinkCarrier: (link, carrier) => this.udp.setLinkCarrier(link, carrier),
+      log: (level, message) => this.options.logger.log(level, 'KNET', message),
+    });
     this.stackDriver.feed({ type: 'tick' });
   }
 

@@ -57,6 +57,11 @@ export const HTTP_SLICE_MS = 5;
  * a page of 1,000 reads in ≈ 1 ms (median), so a listing holds the loop ≈ 1–2 ms a turn (docs/daemon.md).
  */
 export const CFS_LIST_PAGE_ENTRIES = 1_000;
+/** Time limit of the carrier watch's one `ip -o addr show` (./carrier-watch.ts). */
+export const CARRIER_ADDRESS_LIST_TIMEOUT_MS = 5_000;
+/** Bytes of the interface monitor's stderr kept for the warning when it exits. */
+export const CARRIER_MONITOR_STDERR_BYTES_MAX = 1_024;
+
 /** Times a listing starts over because the store changed between its pages; then it is read whole, in one task. */
 export const CFS_LIST_RESTARTS_MAX = 3;
 /** Listings waiting for their pages, all clients together; one more is refused (each may hold a listing's JSON). */

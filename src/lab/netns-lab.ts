@@ -182,10 +182,36 @@ export function mainThreadCpuSeconds(pid: number): number {
   return cpuSecondsIn(`/proc/${pid}/task/${pid}/stat`);
 }
 
-function cpuSecondsIn(statPath: string): number {
+/**
+ * CPU time (user + system, seconds) of process `pid` and its descendants: its own, its live descendants' (children
+ * of every thread, /proc/PID/task/TID/children, recursively) and what the reaped ones used (cutime + cstime), so a
+ * descendant's CPU counts whether it is alive at the end of a window or exited within it.
+ */
+export function processTreeCpuSeconds(pid: number): number {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    } catch {
+      return []; // the thread exited meanwhile
+    }
+  });
+  let seconds = cpuSecondsIn(`/proc/${pid}/stat`, true);
+  for (const child of children) {
+    try {
+      seconds += processTreeCpuSeconds(child);
+    } catch {
+      // It exited meanwhile: its parent's reaped figure has it.
+    }
+  }
+  return seconds;
+}
+
+/** user + system from a stat file; with `reaped`, plus the reaped children's (cutime + cstime). */
+function cpuSecondsIn(statPath: string, reaped = false): number {
   const stat = readFileSync(statPath, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  const ticks = Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
+  return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
 /** A running lab, made by `NetnsLab.up` or found again by `NetnsLab.open`. */

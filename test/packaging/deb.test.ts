@@ -33,11 +33,12 @@ describe('the Debian package', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('dpkg-deb -I: name, version, architecture, dependency on nodejs', async () => {
+  test('dpkg-deb -I: name, version, architecture, dependency on nodejs, iproute2 recommended', async () => {
     const { stdout } = await run('dpkg-deb', ['-I', deb]);
     assert.match(stdout, /^ Package: corolink$/m);
     assert.match(stdout, /^ Version: 0\.1\.0$/m);
     assert.match(stdout, /^ Depends: nodejs \(>= 20\.11\), init-system-helpers \(>= 1\.63\)$/m);
+    assert.match(stdout, /^ Recommends: iproute2$/m);
     assert.match(stdout, /^ Architecture: \w+$/m);
     assert.match(stdout, /conffiles/);
     for (const script of MAINTAINER_SCRIPTS)
