@@ -804,7 +804,8 @@ export class Transport {
     }
     if (local.carrier === carrier) return;
     local.carrier = carrier;
-    actions.push(knetLog('notice', `link: link ${link} ${carrier ? 'has carrier again' : 'lost carrier'}`));
+    // debug: the daemon's carrier watch logs the change with the interface's name (notice).
+    actions.push(knetLog('debug', `link: link ${link} ${carrier ? 'has carrier again' : 'lost carrier'}`));
     for (const peer of this.peers.values()) {
       const peerLink = peer.links[link];
       if (peerLink === undefined) continue;
