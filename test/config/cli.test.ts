@@ -28,7 +28,9 @@ describe('corolink config', () => {
     const run = corolink('config', 'check', file('ok.conf', VALID_CONFIG));
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /^token\s+3650 ms/m);
-    assert.match(run.stdout, /^link1\.knet_ping_interval\s+50 ms \(corosync: 912 ms\)$/m);
+    assert.match(run.stdout, /^ping_profile\s+lean$/m);
+    assert.match(run.stdout, /^link1\.knet_ping_interval\s+456 ms \(corosync: 912 ms\)$/m);
+    assert.match(run.stdout, /^link1\.knet_ping_timeout\s+1825 ms$/m);
     assert.match(run.stderr, /ok\.conf: valid \(0 warnings\)/);
   });
 

@@ -183,7 +183,10 @@ describe('corpus', { skip: corpusSkipReason }, () => {
       encoding: 'utf8',
     });
     assert.equal(valid.status, 0, valid.stderr);
-    assert.match(valid.stdout, /link1\.knet_ping_timeout\s+250 ms \(corosync: 1562 ms\)/);
+    // The lean profile (the default): corosync's ping timeout, a quiet link pinged twice as often.
+    assert.match(valid.stdout, /^ping_profile\s+lean$/m);
+    assert.match(valid.stdout, /^link1\.knet_ping_timeout\s+1562 ms$/m);
+    assert.match(valid.stdout, /^link1\.knet_ping_interval\s+390 ms \(corosync: 781 ms\)$/m);
     const invalid = spawnSync(process.execPath, [CLI_ENTRY, 'config', 'check', join(CORPUS_DIR, '074.conf')], {
       encoding: 'utf8',
     });

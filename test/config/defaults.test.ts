@@ -108,43 +108,75 @@ describe('corolink join interval', () => {
 });
 
 describe('corolink link timers', () => {
-  test('fast profile by default, with corosync values alongside', () => {
-    const [link] = effectiveOf({ nodes: 3 }).links;
-    assert.equal(link?.pingIntervalMs, FAST_PING_INTERVAL_MS);
-    assert.equal(link?.pingTimeoutMs, FAST_PING_TIMEOUT_MS);
+  test('lean profile by default: corosync timeout, a quiet link pinged 4 times per timeout; corosync values alongside', () => {
+    const effective = effectiveOf({ nodes: 3 });
+    assert.equal(effective.pingProfile, 'lean');
+    const [link] = effective.links;
+    assert.equal(link?.pingTimeoutMs, 1825);
+    assert.equal(link?.pingIntervalMs, 456);
     assert.equal(link?.pongCount, 2);
     assert.deepEqual(link?.corosync, { pingIntervalMs: 912, pingTimeoutMs: 1825, pongCount: 2 });
   });
 
-  test('fast timers follow the effective token: max(250, token / 16) ms, pinged every timeout / 5', () => {
+  test('lean timers follow the effective token: token / 2 ms, pinged every timeout / 4', () => {
+    const cases = [
+      { nodes: 2, totem: '', timeout: 1500, interval: 375 },
+      { nodes: 3, totem: '', timeout: 1825, interval: 456 },
+      { nodes: 16, totem: '', timeout: 6050, interval: 1512 },
+      { nodes: 32, totem: '', timeout: 11250, interval: 2812 },
+      { nodes: 32, totem: '  token_coefficient: 125\n', timeout: 3375, interval: 843 },
+    ];
+    for (const c of cases) {
+      const [link] = effectiveOf({ nodes: c.nodes, totem: c.totem }).links;
+      assert.deepEqual(
+        [link?.pingTimeoutMs, link?.pingIntervalMs, link?.corosync.pingTimeoutMs],
+        [c.timeout, c.interval, c.timeout],
+        `${c.nodes} nodes ${c.totem}`,
+      );
+    }
+    const [explicitTimeout] = effectiveOf({ nodes: 3, iface: '    knet_ping_timeout: 400\n' }).links;
+    assert.deepEqual([explicitTimeout?.pingTimeoutMs, explicitTimeout?.pingIntervalMs], [400, 100]);
+  });
+
+  test('fast timers (ping_profile: fast) follow the effective token: max(250, token / 16) ms, pinged every timeout / 5', () => {
+    const fast = '  ping_profile: fast\n';
     const cases = [
       { nodes: 2, totem: '', timeout: 250, interval: 50 },
-      { nodes: 3, totem: '', timeout: 250, interval: 50 },
+      { nodes: 3, totem: '', timeout: FAST_PING_TIMEOUT_MS, interval: FAST_PING_INTERVAL_MS },
       { nodes: 16, totem: '', timeout: 756, interval: 151 },
       { nodes: 32, totem: '', timeout: 1406, interval: 281 },
       { nodes: 32, totem: '  token_coefficient: 125\n', timeout: 421, interval: 84 },
     ];
     for (const c of cases) {
-      const [link] = effectiveOf({ nodes: c.nodes, totem: c.totem }).links;
+      const effective = effectiveOf({ nodes: c.nodes, totem: c.totem, corolink: fast });
+      assert.equal(effective.pingProfile, 'fast');
+      const [link] = effective.links;
       assert.deepEqual(
-        [link?.pingTimeoutMs, link?.pingIntervalMs],
-        [c.timeout, c.interval],
+        [link?.pingTimeoutMs, link?.pingIntervalMs, link?.pongCount],
+        [c.timeout, c.interval, 2],
         `${c.nodes} nodes ${c.totem}`,
       );
     }
-    const [explicitTimeout] = effectiveOf({ nodes: 3, iface: '    knet_ping_timeout: 400\n' }).links;
+    const [explicitTimeout] = effectiveOf({ nodes: 3, iface: '    knet_ping_timeout: 400\n', corolink: fast }).links;
     assert.deepEqual([explicitTimeout?.pingTimeoutMs, explicitTimeout?.pingIntervalMs], [400, 80]);
   });
 
-  test('explicit keys win in both profiles; an unset partner is derived on its own', () => {
-    for (const profile of ['fast', 'corosync']) {
+  test('explicit keys win in every profile; an unset partner is derived on its own', () => {
+    const derivedTimeoutMs = { lean: 1500, fast: FAST_PING_TIMEOUT_MS, corosync: 1500 };
+    for (const [profile, timeoutMs] of Object.entries(derivedTimeoutMs)) {
       const [link] = effectiveOf({
         nodes: 2,
         iface: '    knet_ping_interval: 100\n',
         corolink: `  ping_profile: ${profile}\n`,
       }).links;
-      assert.equal(link?.pingIntervalMs, 100);
-      assert.equal(link?.pingTimeoutMs, profile === 'fast' ? FAST_PING_TIMEOUT_MS : 1500);
+      assert.equal(link?.pingIntervalMs, 100, profile);
+      assert.equal(link?.pingTimeoutMs, timeoutMs, profile);
+      const [both] = effectiveOf({
+        nodes: 2,
+        iface: '    knet_ping_interval: 30\n    knet_ping_timeout: 90\n    knet_pong_count: 3\n',
+        corolink: `  ping_profile: ${profile}\n`,
+      }).links;
+      assert.deepEqual([both?.pingIntervalMs, both?.pingTimeoutMs, both?.pongCount], [30, 90, 3], profile);
     }
   });
 

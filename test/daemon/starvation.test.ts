@@ -150,6 +150,9 @@ describe('the protocol clock under bursts of admin, HTTP and store work', () => 
       basePort: BASE_PORT,
       httpBasePort: HTTP_BASE_PORT,
       logDir: LOG_DIR,
+      // The fast ping profile: a stall of node 1's loop longer than its 250 ms ping timeout takes the node out of the
+      // ring, which is what this test watches for; the default lean profile's 1825 ms would let 0.25–1.8 s stalls pass.
+      corolinkExtra: { ping_profile: 'fast' },
     });
     await cluster.waitForQuorateMembership(3);
     for (const nodeid of [1, 2, 3]) clients.push(await cluster.client(nodeid));

@@ -8,10 +8,11 @@ import { VERSION } from '../../src/base/version.ts';
 import type { ClusterLinksV1, LinksV1, QuorumV1, StatusV1 } from '../../src/ipc/schema.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { tokenPathFor } from '../../src/web/token.ts';
+import { pingTimeoutMsOf } from '../effective-config.ts';
 import { SseReader } from './sse-reader.ts';
 
-/** The fast ping profile's timeout (250 ms) plus a generous margin for a loaded machine. */
-const LINK_EVENT_TIMEOUT_MS = 5000;
+/** A generous bound for one step on a loaded machine; a link event may take the link's ping timeout more. */
+const STEP_TIMEOUT_MS = 5000;
 
 async function metrics(url: string): Promise<PrometheusFamily[]> {
   const response = await fetch(`${url}metrics`);
@@ -59,7 +60,7 @@ async function getJson<T>(url: string): Promise<T> {
 async function waitForStoredConfig(cluster: LocalCluster): Promise<void> {
   const client = await cluster.client(1);
   try {
-    const deadline = Date.now() + LINK_EVENT_TIMEOUT_MS;
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
     while (!(await client.cfsLs()).some((e) => e.path === 'corosync.conf')) {
       assert.ok(Date.now() < deadline, 'the cluster config is stored within the timeout');
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -252,9 +253,10 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
     const token = readFileSync(tokenPathFor(cluster.node(3).socket), 'utf8').trim();
     const post = (path: string) =>
       fetch(`${n3}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const linkEventTimeoutMs = pingTimeoutMsOf(cluster.configPath) + STEP_TIMEOUT_MS;
     const stream = await SseReader.open(`${n1}api/stream`);
     try {
-      await stream.waitFor((f) => f.event === 'sample', LINK_EVENT_TIMEOUT_MS);
+      await stream.waitFor((f) => f.event === 'sample', STEP_TIMEOUT_MS);
       const disabled = await post('api/links/0/disable');
       assert.equal(disabled.status, 200);
       assert.deepEqual(await disabled.json(), { link: 0, enabled: false });
@@ -262,13 +264,14 @@ describe('the HTTP server of a 3-node loopback cluster', () => {
         const data = (f.data as { data?: { nodeid?: number; link?: number; state?: string } }).data;
         return f.event === 'link' && data?.nodeid === 3 && data.link === 0 && data.state === state;
       };
-      await stream.waitFor(isLink('DOWN'), LINK_EVENT_TIMEOUT_MS);
+      // n3's disabled link0 goes quiet; node 1 notices it at the ping timeout.
+      await stream.waitFor(isLink('DOWN'), linkEventTimeoutMs);
       const during = await metrics(n1);
       assert.equal(value(during, 'corolink_link_up', { nodeid: '3', name: 'n3', link: '0' }), 0);
       assert.ok(value(during, 'corolink_link_down_total', { nodeid: '3', name: 'n3', link: '0' }) >= 1);
       assert.equal(value(during, 'corolink_quorate'), 1);
       assert.equal((await post('api/links/0/enable')).status, 200);
-      await stream.waitFor(isLink('UP'), LINK_EVENT_TIMEOUT_MS);
+      await stream.waitFor(isLink('UP'), linkEventTimeoutMs);
       assert.equal((await post('api/links/9/enable')).status, 400);
     } finally {
       stream.close();
