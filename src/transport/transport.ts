@@ -73,6 +73,9 @@ export const LINK_DOWN_SEND_ERRORS: ReadonlySet<string> = new Set([
   'EADDRNOTAVAIL',
 ]);
 
+/** Our link-down reason when our own link cannot carry traffic. */
+const LOCAL_DOWN_REASONS: Record<LinkState, string> = { noCarrier: 'no carrier', disabled: 'disabled' };
+
 /** A peer's link-down reason when the peer says why its link is down (a `linkState` frame). */
 const LINK_STATE_REASONS: Record<LinkState, string> = {
   noCarrier: 'host reports no carrier',
@@ -779,16 +782,7 @@ export class Transport {
     if (local.enabled === enabled) return;
     local.enabled = enabled;
     actions.push(knetLog('notice', `link: link ${link} ${enabled ? 'enabled' : 'disabled'}`));
-    for (const peer of this.peers.values()) {
-      const peerLink = peer.links[link];
-      if (peerLink === undefined) continue;
-      if (enabled) {
-        peerLink.restart(now);
-        continue;
-      }
-      if (peerLink.connected) this.linkDown(peer, peerLink, 'disabled', now, actions);
-      this.announceLinkDown(peer, link, 'disabled', now, actions);
-    }
+    this.relinkPeers(local, enabled ? null : 'disabled', now, actions);
   }
 
   /**
@@ -806,15 +800,24 @@ export class Transport {
     local.carrier = carrier;
     // debug: the daemon's carrier watch logs the change with the interface's name (notice).
     actions.push(knetLog('debug', `link: link ${link} ${carrier ? 'has carrier again' : 'lost carrier'}`));
+    this.relinkPeers(local, carrier ? null : 'noCarrier', now, actions);
+  }
+
+  /**
+   * After a local link's state changed: with `down` (why it cannot carry traffic now) every peer × link on it goes
+   * down and each peer is told; without, the links restart (ping at once) once the link is enabled and has carrier.
+   */
+  private relinkPeers(local: LocalLink, down: LinkState | null, now: number, actions: TransportAction[]) {
+    const link = local.options.link;
     for (const peer of this.peers.values()) {
       const peerLink = peer.links[link];
       if (peerLink === undefined) continue;
-      if (carrier) {
-        if (local.enabled && !peerLink.connected) peerLink.restart(now);
+      if (down === null) {
+        if (local.enabled && local.carrier && !peerLink.connected) peerLink.restart(now);
         continue;
       }
-      if (peerLink.connected) this.linkDown(peer, peerLink, 'no carrier', now, actions);
-      this.announceLinkDown(peer, link, 'noCarrier', now, actions);
+      if (peerLink.connected) this.linkDown(peer, peerLink, LOCAL_DOWN_REASONS[down], now, actions);
+      this.announceLinkDown(peer, link, down, now, actions);
     }
   }
 
