@@ -115,7 +115,7 @@ export const FAST_PINGS_PER_TIMEOUT = 5;
 /** … (the small-cluster interval: 50 ms) … */
 export const FAST_PING_INTERVAL_MS = Math.trunc(FAST_PING_TIMEOUT_MS / FAST_PINGS_PER_TIMEOUT);
 /** … and up again after 2 pongs (both corolink profiles). */
-export const FAST_PONG_COUNT = 2;
+export const PROFILE_PONG_COUNT = 2;
 /**
  * corolink lean profile (the default): corosync's ping timeout, token / pong_count with pong_count 2, so a silent
  * fault (a switch port that stops forwarding, a crashed host) is noticed when corosync notices it, while a pulled cable
@@ -334,7 +334,7 @@ export function leanLinkTimers(iface: Partial<InterfaceConfig>, tokenMs: number)
 function profileLinkTimers(iface: Partial<InterfaceConfig>, timeoutMs: number, pingsPerTimeout: number): LinkTimers {
   const pingTimeoutMs = explicit(iface.knet_ping_timeout) ?? timeoutMs;
   return {
-    pongCount: iface.knet_pong_count ?? FAST_PONG_COUNT,
+    pongCount: iface.knet_pong_count ?? PROFILE_PONG_COUNT,
     pingTimeoutMs,
     pingIntervalMs: explicit(iface.knet_ping_interval) ?? Math.trunc(pingTimeoutMs / pingsPerTimeout),
   };

@@ -160,8 +160,8 @@ export class CarrierWatch {
     if (links.every((l) => interfaceOf(l.address) !== undefined)) return;
     const text = await new Promise<string>((resolve) =>
       execFile(
-        'sh',
-        ['-c', 'exec ip -o addr show'],
+        'ip',
+        ['-o', 'addr', 'show'],
         { env: IP_ENV, timeout: CARRIER_ADDRESS_LIST_TIMEOUT_MS, killSignal: 'SIGKILL' },
         (error, stdout) => resolve(error ? '' : stdout),
       ),

@@ -33,8 +33,9 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /*
  * Slices of work on the event loop (docs/daemon.md, "Work on the loop"): links, heartbeats and Totem share the
- * loop with the admin socket, the HTTP server and the store, and a link's peers declare it down after 250 ms
- * without a heartbeat. No burst of requests may hold the loop that long in one task.
+ * loop with the admin socket, the HTTP server and the store, and a link's peers declare it down after the ping
+ * timeout without a heartbeat (3 nodes: 250 ms with the fast profile, 1825 ms with the default lean one). No burst of
+ * requests may hold the loop that long in one task.
  */
 /** The store's WAL is checkpointed (on a thread of its own) once a commit leaves it this large (SQLite's default). */
 export const CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024;
@@ -57,15 +58,15 @@ export const HTTP_SLICE_MS = 5;
  * a page of 1,000 reads in ≈ 1 ms (median), so a listing holds the loop ≈ 1–2 ms a turn (docs/daemon.md).
  */
 export const CFS_LIST_PAGE_ENTRIES = 1_000;
-/** Time limit of the carrier watch's one `ip -o addr show` (./carrier-watch.ts). */
-export const CARRIER_ADDRESS_LIST_TIMEOUT_MS = 5_000;
-/** Bytes of the interface monitor's stderr kept for the warning when it exits. */
-export const CARRIER_MONITOR_STDERR_BYTES_MAX = 1_024;
-
 /** Times a listing starts over because the store changed between its pages; then it is read whole, in one task. */
 export const CFS_LIST_RESTARTS_MAX = 3;
 /** Listings waiting for their pages, all clients together; one more is refused (each may hold a listing's JSON). */
 export const CFS_LISTINGS_WAITING_MAX = 64;
+
+/** Time limit of the carrier watch's one `ip -o addr show` (./carrier-watch.ts). */
+export const CARRIER_ADDRESS_LIST_TIMEOUT_MS = 5_000;
+/** Bytes of the interface monitor's stderr kept for the warning when it exits. */
+export const CARRIER_MONITOR_STDERR_BYTES_MAX = 1_024;
 
 /*
  * The data path (docs/benchmarks.md, "Token rotation"). Flow control counts Totem messages (max_messages per token

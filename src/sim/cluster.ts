@@ -20,7 +20,7 @@ import {
   effectiveTokenMs,
   FAST_PING_INTERVAL_MS,
   FAST_PING_TIMEOUT_MS,
-  FAST_PONG_COUNT,
+  PROFILE_PONG_COUNT,
 } from '../config/defaults.ts';
 import { TotemCore } from '../totem/totem.ts';
 import type { Guarantee, TotemOptions, TotemSnapshot } from '../totem/types.ts';
@@ -240,7 +240,7 @@ export function simTransportOptions(overrides: Partial<SimTransportOptions> = {}
     linkMode: 'passive',
     pingIntervalMs: FAST_PING_INTERVAL_MS,
     pingTimeoutMs: FAST_PING_TIMEOUT_MS,
-    pongCount: FAST_PONG_COUNT,
+    pongCount: PROFILE_PONG_COUNT,
     failbackHoldMs: SIM_FAILBACK_HOLD_MS,
     mtu: DEFAULT_LINK_MTU,
     ...overrides,
