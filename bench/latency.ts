@@ -7,9 +7,14 @@
  * sizes alternate round by round. With COROLINK_STAGE_TRACE=<prefix> the daemons and this process stamp each stage
  * (src/base/stage-trace.ts) and `<prefix>.meta.json` names which PID was which node:
  * `node --import tsx bench/stage-report.ts <prefix>` splits the round trips by stage.
- * `BENCH_TOTEM=key=value,…` adds totem {} keys (corolink). `BENCH_ENGINE=corosync` measures Corosync 3 the same way (cpgbench, as bench:vs-corosync), for a same-hour reference.
+ * `BENCH_TOTEM=key=value,…` adds totem {} keys (corolink). `BENCH_PRELOAD=1` first runs bench:vs-corosync's
+ * throughput phases (corolink: 64 B, 1 KiB and 64 KiB from n1, then 3 senders × 1 KiB) and pauses as it does, so the
+ * rounds meet the daemons' heap as vs-corosync's latency rows do. `BENCH_SAMPLES=<prefix>` keeps each round's round
+ * trips (start time, duration) to match against other traces. `BENCH_ENGINE=corosync` measures Corosync 3 the same
+ * way (cpgbench, as bench:vs-corosync), for a same-hour reference.
  * Prints one line per round (with each daemon's CPU and this process's main thread's CPU and run-queue wait per
- * round trip: corolink's client is this process, Corosync's is cpgbench), then one JSON line.
+ * round trip: corolink's client is this process, Corosync's is cpgbench; and the round's start and end, epoch ms),
+ * then one JSON line.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,6 +24,13 @@ import { NetnsLab, processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { CorosyncHosts } from './corosync-hosts.ts';
 import { buildCpgbench, corolinkRoundTrips, corosyncRoundTrips, type RoundTrips } from './round-trips.ts';
 import { benchSystemExtra, daemonPolicies, threadSchedulerTimes } from './sched.ts';
+import {
+  COROLINK_SEND_LIMIT_MS,
+  corolinkMultiThroughput,
+  corolinkThroughput,
+  MULTI_SENDER_RUN,
+  SINGLE_SENDER_RUNS,
+} from './throughput.ts';
 import { benchTotemExtra } from './totem-extra.ts';
 
 const SIZES = [
@@ -35,6 +47,11 @@ const COROSYNC_FORM_TIMEOUT_MS = 20_000;
 const noFault = async () => undefined;
 /** `BENCH_ENGINE=corosync`: the same measurement with Corosync 3 and ./cpgbench.c, as bench:vs-corosync does. */
 const ENGINE = process.env.BENCH_ENGINE ?? 'corolink';
+/** BENCH_PRELOAD=1: bench:vs-corosync's throughput runs before the rounds, then its pause (its SETTLE_MS). */
+const PRELOAD = process.env.BENCH_PRELOAD === '1';
+const PRELOAD_SETTLE_MS = 3_000;
+/** BENCH_SAMPLES=<prefix>: each round's round trips as `<prefix>.<round>.<size>.json`, [start epoch ms, µs, µs to queued]. */
+const SAMPLES_PREFIX = process.env.BENCH_SAMPLES;
 if (ENGINE !== 'corolink' && ENGINE !== 'corosync') throw new Error(`BENCH_ENGINE must be corolink or corosync`);
 
 const reason = labUnavailableReason();
@@ -69,9 +86,20 @@ try {
       JSON.stringify({ client: process.pid, senderSocket: lab.socket(1), nodes: lab.nodeids.map((n) => lab.pid(n)) }),
     );
   console.log(`${ENGINE}: policy ${daemonPolicies(daemonPids())}`);
+  if (PRELOAD && !corosync) {
+    for (const { label, bytes, count } of SINGLE_SENDER_RUNS) {
+      const t = await corolinkThroughput(lab, bytes, count, COROLINK_SEND_LIMIT_MS);
+      console.log(`preload ${label}: ${Math.round(t.msgsPerS)} msgs/s`);
+    }
+    const { label, bytes, count } = MULTI_SENDER_RUN;
+    const m = await corolinkMultiThroughput(lab, bytes, count, COROLINK_SEND_LIMIT_MS);
+    console.log(`preload 3 senders × ${label}: ${Math.round(m.msgsPerS)} msgs/s`);
+    await new Promise((r) => setTimeout(r, PRELOAD_SETTLE_MS));
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const size of SIZES) {
       const load = loadavg()[0]!;
+      const startedAtMs = Date.now();
       const before = threadSchedulerTimes(process.pid, process.pid);
       const daemonsBefore = daemonPids().map(processCpuSeconds);
       const rtt = await roundTrips(size.bytes);
@@ -80,12 +108,14 @@ try {
       const daemonsUs = daemonPids().map((pid, i) => perRoundTripUs(processCpuSeconds(pid) - daemonsBefore[i]!));
       if (rtt.n < COUNT) throw new Error(`${size.label}: ${rtt.n} of ${COUNT} round trips in ${ROUND_LIMIT_MS} ms`);
       rows.push({ ...rtt, samples: undefined, size: size.label, load });
+      if (SAMPLES_PREFIX)
+        writeFileSync(`${SAMPLES_PREFIX}.${round + 1}.${size.label}.json`, JSON.stringify(rtt.samples));
       console.log(
         `round ${round + 1} ${size.label}: p50 ${Math.round(rtt.p50Us)} µs, p99 ${Math.round(rtt.p99Us)} µs, ` +
           `max ${Math.round(rtt.maxUs)} µs (${rtt.n} round trips, load ${load.toFixed(2)}); daemon CPU per round trip ` +
           `n1/n2/n3 ${daemonsUs.join('/')} µs; this process's main thread per ` +
           `round trip: on CPU ${perRoundTripUs(after.runSeconds - before.runSeconds)} µs, waiting for a CPU ` +
-          `${perRoundTripUs(after.waitSeconds - before.waitSeconds)} µs`,
+          `${perRoundTripUs(after.waitSeconds - before.waitSeconds)} µs; epoch ms ${startedAtMs}–${Date.now()}`,
       );
     }
   }

@@ -41,6 +41,14 @@ interface Received {
 
 /** Messages each of the 3 senders sends (together as many as bench:vs-corosync's 1-sender 1 KiB run). */
 export const MULTI_SENDER_COUNT = 20_000;
+/** bench:vs-corosync's throughput runs with one sender (a few seconds each at Corosync's anchor rates). */
+export const SINGLE_SENDER_RUNS = [
+  { key: '64', label: '64 B', bytes: 64, count: 80_000 },
+  { key: '1k', label: '1 KiB', bytes: 1024, count: 60_000 },
+  { key: '64k', label: '64 KiB', bytes: 64 * 1024, count: 3_000 },
+] as const;
+/** Its run with a sender on every node: this many messages of this size each. */
+export const MULTI_SENDER_RUN = { key: 'Multi1k', label: '1 KiB', bytes: 1024, count: MULTI_SENDER_COUNT } as const;
 /** Longest a corolink sender sends in one run (the rest of its `count` is not sent). */
 export const COROLINK_SEND_LIMIT_MS = 8_000;
 /** Longest wait for the 3-member group. */

@@ -37,8 +37,9 @@ import {
   corolinkThroughput,
   corosyncMultiThroughput,
   corosyncThroughput,
-  MULTI_SENDER_COUNT,
+  MULTI_SENDER_RUN,
   type MultiThroughput,
+  SINGLE_SENDER_RUNS,
   type Throughput,
 } from './throughput.ts';
 
@@ -53,14 +54,8 @@ const LATENCIES = [
   { key: 'lat64k', label: '64 KiB', bytes: 64 * 1024, count: 500, warmup: 50 },
 ] as const;
 const LATENCY_LIMIT_MS = 30_000;
-/** Throughput: messages per size (a few seconds at Corosync's anchor rates), and the time limits per size. */
-const SIZES = [
-  { key: '64', label: '64 B', bytes: 64, count: 80_000 },
-  { key: '1k', label: '1 KiB', bytes: 1024, count: 60_000 },
-  { key: '64k', label: '64 KiB', bytes: 64 * 1024, count: 3_000 },
-] as const;
-/** A sender on every node: this many messages of this size each (together as many as the 1-sender 1 KiB run). */
-const MULTI = { key: 'Multi1k', label: '1 KiB', bytes: 1024, count: MULTI_SENDER_COUNT } as const;
+const SIZES = SINGLE_SENDER_RUNS;
+const MULTI = MULTI_SENDER_RUN;
 const COROSYNC_THROUGHPUT_LIMIT_S = 20;
 const EVENT_TIMEOUT_MS = 30_000;
 const SETTLE_MS = 3_000;
