@@ -18,9 +18,9 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LINKS_MAX } from '../base/limits.ts';
-import { haWatchdogPaths } from '../config/paths.ts';
+import { appSocketPath, haWatchdogPaths } from '../config/paths.ts';
 import type { StatusV1 } from '../ipc/schema.ts';
 import { type ArmedCommand, armIp, ip, ipIn, run } from './command.ts';
 import {
@@ -830,6 +830,8 @@ export class NetnsLab {
     if (this.hasQnetd) await ip('link', 'del', qnetdNames.switchPort(this.state.prefix)).catch(() => undefined);
     for (const path of Object.values(this.state.stateDisks ?? {})) await run('umount', [path]).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
+    // The daemons' application sockets live in the sibling folder `<dir>-app` (appSocketPath).
+    rmSync(dirname(appSocketPath(this.socket(this.nodeids[0]!))), { recursive: true, force: true });
   }
 
   /** The qnetd host: a namespace with a cable to link0's switch, its CA made (as Debian's package does), qnetd started. */

@@ -116,6 +116,7 @@ describe('corolink lab (CLI)', { skip: skipReason }, () => {
 
     await lab(dir, 'down');
     assert.equal(existsSync(dir), false, 'lab directory removed');
+    assert.equal(existsSync(`${dir}-app`), false, "the daemons' application socket folder removed");
     const { stdout: namespaces } = await exec('ip', ['netns', 'list']);
     assert.doesNotMatch(namespaces, new RegExp(prefix));
     const { stdout: links } = await exec('ip', ['-o', 'link', 'show']);
