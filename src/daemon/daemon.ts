@@ -359,6 +359,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       forbidden: appSocket.server.counters.forbidden,
       peer_not_allowed: appSocket.server.counters.peersRefused,
       listings_waiting: cfs.listings.refused,
+      totem_queue_full: engine.queueFullRefused,
       ...engine.cpgRefused,
     },
     ...qdeviceCounters(qdevice),

@@ -231,6 +231,11 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
   private cpgFailure: CpgError | undefined;
   /** Local CPG requests answered with the CPG core's refusal, by reason (corolink_admin_refused_total). */
   readonly cpgRefused: Partial<Record<CpgRefusalReason, number>> = {};
+  /**
+   * Local multicasts refused with backpressure because Totem's queue and the wait behind it were full, or behind a
+   * refused one of the same sender (corolink_admin_refused_total{reason="totem_queue_full"}).
+   */
+  queueFullRefused = 0;
   private admitScheduled = false;
   private ringSeqFile!: RingSeqFile;
   private unwatchAssertions: () => void = () => {};
@@ -418,7 +423,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     const refusedSeq = sender === undefined ? undefined : this.refusedSeqs.get(sender);
     if (refusedSeq !== undefined) {
       // A later message while the refused one is not back: refused too, so the sender's order survives.
-      if (seq !== refusedSeq) throw BACKPRESSURE_REFUSAL;
+      if (seq !== refusedSeq) throw this.refuseQueueFull();
       this.refusedSeqs.delete(sender!);
     }
     try {
@@ -443,7 +448,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       return undefined;
     }
     if (this.waiting.length >= WAITING_MULTICASTS_MAX || this.waitingBytes + payload.length > WAITING_BYTES_MAX) {
-      throw BACKPRESSURE_REFUSAL;
+      throw this.refuseQueueFull();
     }
     this.waitingBytes += payload.length;
     return new Promise((resolve, reject) => this.waiting.push({ group, pid, payload, guarantee, resolve, reject }));
@@ -496,6 +501,12 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
     const failure = this.cpgFailure;
     this.cpgFailure = undefined;
     return failure;
+  }
+
+  /** The backpressure answer to a multicast that found no room to wait in, counted. */
+  private refuseQueueFull(): EngineRefusal {
+    this.queueFullRefused++;
+    return BACKPRESSURE_REFUSAL;
   }
 
   /** The answer to a request the CPG core refused, counted by reason. */

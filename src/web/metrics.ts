@@ -29,6 +29,7 @@ const ADMIN_REFUSALS = [
   'forbidden',
   'peer_not_allowed',
   'listings_waiting',
+  'totem_queue_full',
   ...CPG_REFUSALS,
 ] as const;
 

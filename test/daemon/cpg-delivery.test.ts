@@ -4,7 +4,8 @@
 // message until every member has it is covered by test/totem (core.test.ts, the safe-delivery checker).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { CorolinkClient } from '../../src/client/client.ts';
+import { isBackpressure } from '../../src/client/busy-retry.ts';
+import { CorolinkClient } from '../../src/client/client.ts';
 import type { CpgConfchg, CpgGroup, CpgMessage } from '../../src/client/cpg-group.ts';
 import { DaemonRequestError, InvalidArgumentError } from '../../src/client/errors.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
@@ -16,6 +17,14 @@ const HTTP_BASE_PORT = 38480;
 /** Messages sent per group, one at a time (each waits for its delivery, so Totem packs none together). */
 const MESSAGES = 5;
 const DELIVERY_WAIT_MS = 10_000;
+/**
+ * The flood: more multicasts at once than Totem's queue (2 MiB pending) and the wait behind it (1,024 multicasts or
+ * 16 MiB, src/daemon/engine.ts) hold, even with the ring sending some meanwhile.
+ */
+const FLOOD_MESSAGES = 3000;
+const FLOOD_MESSAGE_BYTES = 16 * 1024;
+/** Room in the flooding client for all of it unsent (its default bound, 8 MiB, would refuse it before the daemon). */
+const FLOOD_UNSENT_BYTES_MAX = 2 * FLOOD_MESSAGES * FLOOD_MESSAGE_BYTES;
 
 /** The node's count of safe messages Totem delivered, from its /metrics. */
 async function safeDelivered(cluster: LocalCluster, nodeid: number): Promise<number> {
@@ -85,6 +94,40 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
   after(async () => {
     for (const client of clients) await client.close();
     await cluster?.stop();
+  });
+
+  // Beyond Totem's queue, WAITING_MULTICASTS_MAX multicasts (or WAITING_BYTES_MAX) wait for room; the daemon answers
+  // the ones beyond with backpressure. Each such refusal is counted; a refused multicast is delivered nowhere.
+  test('multicasts beyond the queue and the wait behind it are refused backpressure, each counted, none delivered', async () => {
+    const flooder = await CorolinkClient.connect({
+      socket: cluster.node(1).socket,
+      reconnect: false,
+      maxUnsentBytes: FLOOD_UNSENT_BYTES_MAX,
+    });
+    try {
+      const group = await flooder.cpgJoin('flood');
+      let delivered = 0;
+      group.on('message', () => delivered++);
+      const before = await cpgRefused(cluster, 1, 'totem_queue_full');
+      const payload = Buffer.alloc(FLOOD_MESSAGE_BYTES, 0x66);
+      const answers = await Promise.allSettled(
+        Array.from({ length: FLOOD_MESSAGES }, () => flooder.call('cpgMcast', { group: group.name, data: payload })),
+      );
+      const refused = answers.filter((a) => a.status === 'rejected' && isBackpressure(a.reason)).length;
+      const otherwise = answers.flatMap((a) =>
+        a.status === 'rejected' && !isBackpressure(a.reason) ? [a.reason] : [],
+      );
+      assert.deepEqual(otherwise, [], 'no refusal but backpressure');
+      assert.ok(refused > 0, `some of ${FLOOD_MESSAGES} multicasts found no room (${refused} refused)`);
+      assert.equal(await cpgRefused(cluster, 1, 'totem_queue_full'), before + refused, 'every refusal counted');
+      // One sender's messages are delivered in order: once a last one is, every accepted one was, and no refused one.
+      const last = nextMessage(group, (message) => Buffer.from(message.data).toString() === 'after the flood');
+      await group.send('after the flood');
+      await last;
+      assert.equal(delivered, FLOOD_MESSAGES - refused + 1, 'the accepted multicasts and the last one delivered');
+    } finally {
+      await flooder.close();
+    }
   });
 
   test('a bad delivery is refused, naming it, by cpgJoin and by the cpgMcast schema', async () => {
