@@ -117,14 +117,14 @@ function isEntry(v: unknown): v is ServiceEntry {
 }
 
 /**
- * Whether `v` (parsed JSON: a message, or ha/manager_status from the store) is a manager status table. A table of a
- * daemon that predates `admins` gets an empty one.
+ * Whether `v` (parsed JSON: a message, or ha/manager_status from the store) is a manager status table. A valid table
+ * of a daemon that predates `admins` gets an empty one; anything refused is left as it came.
  */
 export function isTable(v: unknown): v is HaTable {
   const t = v as HaTable;
   if (typeof t !== 'object' || t === null) return false;
-  t.admins ??= [];
-  return (
+  const admins: HaTable['admins'] | undefined = t.admins ?? [];
+  const valid =
     isInt(t.epoch) &&
     isInt(t.seq) &&
     isInt(t.uidCounter) &&
@@ -137,15 +137,16 @@ export function isTable(v: unknown): v is HaTable {
     isIntList(t.shutdown) &&
     Array.isArray(t.reports) &&
     t.reports.every((r) => isInt(r?.node) && isReport(r.report)) &&
-    Array.isArray(t.admins) &&
-    t.admins.every((a) => isInt(a?.node) && isInt(a.id)) &&
+    Array.isArray(admins) &&
+    admins.every((a) => isInt(a?.node) && isInt(a.id)) &&
     typeof t.counters === 'object' &&
     t.counters !== null &&
     isInt(t.counters.recoveries) &&
     isInt(t.counters.restarts) &&
     isInt(t.counters.relocations) &&
-    isInt(t.counters.fences)
-  );
+    isInt(t.counters.fences);
+  if (valid) t.admins = admins;
+  return valid;
 }
 
 function isAdmin(v: unknown): v is AdminRequest {
