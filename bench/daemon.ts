@@ -12,14 +12,18 @@ import { readFileSync } from 'node:fs';
 import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
+import { MULTI_SENDER_RUN, SINGLE_SENDER_RUNS } from './throughput.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
-/** bench:vs-corosync's SIZES and MULTI: `count` messages from each sender. */
+/** bench:vs-corosync's throughput runs (./throughput.ts): `count` messages from each sender. */
 const PHASES = [
-  { label: '64 B', bytes: 64, count: 80_000, senders: 1 },
-  { label: '1 KiB', bytes: 1024, count: 60_000, senders: 1 },
-  { label: '64 KiB', bytes: 64 * 1024, count: 3_000, senders: 1 },
-  { label: '3 senders × 1 KiB', bytes: 1024, count: 20_000, senders: 3 },
+  ...SINGLE_SENDER_RUNS.map(({ label, bytes, count }) => ({ label, bytes, count, senders: 1 })),
+  {
+    label: `3 senders × ${MULTI_SENDER_RUN.label}`,
+    bytes: MULTI_SENDER_RUN.bytes,
+    count: MULTI_SENDER_RUN.count,
+    senders: 3,
+  },
 ].map((p) => ({ ...p, count: Math.ceil(p.count * SCALE) }));
 const SETTLE_MS = 3000;
 /** The last row: this long after the load. */

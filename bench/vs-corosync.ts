@@ -37,9 +37,9 @@ import {
   corolinkThroughput,
   corosyncMultiThroughput,
   corosyncThroughput,
-  MULTI_SENDER_RUN,
+  MULTI_SENDER_RUN as MULTI,
   type MultiThroughput,
-  SINGLE_SENDER_RUNS,
+  SINGLE_SENDER_RUNS as SIZES,
   type Throughput,
 } from './throughput.ts';
 
@@ -54,8 +54,6 @@ const LATENCIES = [
   { key: 'lat64k', label: '64 KiB', bytes: 64 * 1024, count: 500, warmup: 50 },
 ] as const;
 const LATENCY_LIMIT_MS = 30_000;
-const SIZES = SINGLE_SENDER_RUNS;
-const MULTI = MULTI_SENDER_RUN;
 const COROSYNC_THROUGHPUT_LIMIT_S = 20;
 const EVENT_TIMEOUT_MS = 30_000;
 const SETTLE_MS = 3_000;

@@ -123,7 +123,7 @@ function isEntry(v: unknown): v is ServiceEntry {
 export function isTable(v: unknown): v is HaTable {
   const t = v as HaTable;
   if (typeof t !== 'object' || t === null) return false;
-  const admins: HaTable['admins'] | undefined = t.admins ?? [];
+  const admins = t.admins ?? [];
   const valid =
     isInt(t.epoch) &&
     isInt(t.seq) &&
