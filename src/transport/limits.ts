@@ -26,6 +26,12 @@ export const REASSEMBLY_BYTES_PER_PEER_MAX = 4 * 1024 * 1024;
 /** Recent single-link data frames kept per peer so they can be re-sent on another link when theirs fails. */
 export const FAILOVER_RING_FRAMES = 64;
 
+/**
+ * Copies of recent data frames the transport keeps for all peers' failover rings (a frame sent to many peers is
+ * copied once): two rings' worth, so that a peer's ring still finds its frames when the peers' data is on two links.
+ */
+export const FAILOVER_STORE_FRAMES = 2 * FAILOVER_RING_FRAMES;
+
 /** Smallest link MTU accepted (header + fragment header + a useful payload). */
 export const LINK_MTU_BYTES_MIN = 128;
 

@@ -45,6 +45,7 @@ import {
 } from '../wire/packet.ts';
 import { nextSeq } from '../wire/sequence.ts';
 import { DeliveredWindow } from './dedup.ts';
+import { FrameStore } from './frame-store.ts';
 import { activeLinksLog, knetLog, linkDownLog, linkUpLog, noActiveLinksLog, passiveBestLinkLog } from './knet-log.ts';
 import { LINK_MTU_BYTES_MIN, PAUSE_THRESHOLD_MS, REASSEMBLY_BYTES_PER_PEER_MAX } from './limits.ts';
 import { PeerLink, zeroLinkCounters } from './peer-link.ts';
@@ -118,6 +119,9 @@ interface PeerState {
   readonly recent: RecentFrames;
 }
 
+/** `emit`'s handle for a frame not kept for failover (control traffic, urgent frames, re-sends on a standby). */
+const NOT_STORED = -1;
+
 /** Why `options` cannot describe a link, or null when it can. */
 export function linkOptionsProblem(options: LinkOptions): string | null {
   if (!Number.isInteger(options.link) || options.link < 0 || options.link > LINK_NUMBER_MAX) return 'link number';
@@ -147,6 +151,10 @@ export class Transport {
   private readonly header: FrameHeader;
   /** Frames of the message being sent, by link (a broadcast is encoded once per link). */
   private readonly frameCache: (Uint8Array | Uint8Array[] | undefined)[] = new Array(LINKS_MAX).fill(undefined);
+  /** The copies of recent data frames behind every peer's failover ring. */
+  private readonly frameStore = new FrameStore();
+  /** Handles in `frameStore` of the frames in `frameCache` stored so far, by link and fragment index. */
+  private readonly storedCache: number[][] = Array.from({ length: LINKS_MAX }, () => []);
   private txSeq = 0;
   private dataMtuBytes = Number.POSITIVE_INFINITY;
   private lastNow: number;
@@ -316,6 +324,7 @@ export class Transport {
     this.header.seq = this.txSeq;
     this.header.flags = urgent ? FLAG_URGENT : 0;
     this.frameCache.fill(undefined);
+    for (const handles of this.storedCache) handles.length = 0;
     if (to === 'all') {
       for (const peer of this.peers.values()) this.route(peer, payload, urgent, now, actions);
       return;
@@ -368,7 +377,7 @@ export class Transport {
     if (peer.covering?.suspect !== dataLink || peer.covering.standby !== standby) {
       peer.covering = { suspect: dataLink, standby };
       for (const frame of peer.recent.takeSentOn(dataLink.link, dataLink.answeredPingAtMs)) {
-        this.emitData(peer, standby, relinkFrame(frame, standby.link), false, true, now, actions);
+        this.emitData(peer, standby, relinkFrame(frame, standby.link), NOT_STORED, true, now, actions);
         this.stats.suspectResends++;
       }
     }
@@ -423,10 +432,24 @@ export class Transport {
   ) {
     const frames = this.framesOn(peerLink.link, payload);
     if (frames instanceof Uint8Array) {
-      this.emitData(peer, peerLink, frames, remember, busy, now, actions);
+      this.emitData(peer, peerLink, frames, this.storedAs(remember, peerLink.link, 0, frames), busy, now, actions);
       return;
     }
-    for (const frame of frames) this.emitData(peer, peerLink, frame, remember, busy, now, actions);
+    for (let index = 0; index < frames.length; index++) {
+      const frame = frames[index]!;
+      this.emitData(peer, peerLink, frame, this.storedAs(remember, peerLink.link, index, frame), busy, now, actions);
+    }
+  }
+
+  /** The store handle of fragment `index` of the current message on `link`, stored at its first send; or none. */
+  private storedAs(remember: boolean, link: number, index: number, frame: Uint8Array): number {
+    if (!remember) return NOT_STORED;
+    const handles = this.storedCache[link]!;
+    if (index < handles.length) return handles[index]!;
+    assert(index === handles.length, 'knet: the fragments of a message are sent in order');
+    const handle = this.frameStore.put(frame);
+    handles.push(handle);
+    return handle;
   }
 
   /**
@@ -437,7 +460,7 @@ export class Transport {
     peer: PeerState,
     peerLink: PeerLink,
     frame: Uint8Array,
-    remember: boolean,
+    stored: number,
     busy: boolean,
     now: number,
     actions: TransportAction[],
@@ -446,7 +469,7 @@ export class Transport {
       if (!peerLink.carriesOurData(now)) this.deadlineDirty = true;
       peerLink.lastDataSentAtMs = now;
     }
-    this.emit(peer, peerLink, frame, remember, now, actions);
+    this.emit(peer, peerLink, frame, stored, now, actions);
   }
 
   /** The frames of the current message on `link`: one data frame, or fragments of at most the data MTU. */
@@ -475,14 +498,14 @@ export class Transport {
     peer: PeerState,
     peerLink: PeerLink,
     frame: Uint8Array,
-    remember: boolean,
+    stored: number,
     now: number,
     actions: TransportAction[],
   ) {
     actions.push({ type: 'transmit', link: peerLink.link, to: peer.nodeId, bytes: frame });
     peerLink.counters.txPackets++;
     peerLink.counters.txBytes += frame.length;
-    if (remember) peer.recent.record(peerLink.link, frame, now);
+    if (stored !== NOT_STORED) peer.recent.record(peerLink.link, stored, now);
   }
 
   /** Header for a control frame (ping, pong, PMTU) on `link`. */
@@ -543,7 +566,7 @@ export class Transport {
           peer,
           peerLink,
           encodePingPong('pong', this.controlHeader(peerLink.link), packet.pingSeq, packet.sentAtMs),
-          false,
+          NOT_STORED,
           now,
           actions,
         );
@@ -557,7 +580,7 @@ export class Transport {
           peer,
           peerLink,
           encodePmtuReply(this.controlHeader(peerLink.link), packet.probeSeq, packet.frameBytes),
-          false,
+          NOT_STORED,
           now,
           actions,
         );
@@ -681,7 +704,7 @@ export class Transport {
     const header = this.controlHeader(peerLink.link);
     header.flags = wantPong ? 0 : FLAG_NO_PONG;
     const ping = encodePingPong('ping', header, pingSeq, now, peerLink.takeEcho(now));
-    this.emit(peer, peerLink, ping, false, now, actions);
+    this.emit(peer, peerLink, ping, NOT_STORED, now, actions);
   }
 
   private sendError(to: number, link: number, code: string, now: number, actions: TransportAction[]) {
@@ -766,7 +789,8 @@ export class Transport {
     for (const frame of peer.recent.takeSentOn(failed.link, sinceMs)) {
       const target = this.options.linkMode === 'passive' ? peer.passiveLink : this.nextRoundRobin(peer);
       if (target === null) return;
-      this.emitData(peer, target, relinkFrame(frame, target.link), true, true, now, actions);
+      const relinked = relinkFrame(frame, target.link);
+      this.emitData(peer, target, relinked, this.frameStore.put(relinked), true, now, actions);
       this.stats.failoverResends++;
     }
   }
@@ -824,7 +848,7 @@ export class Transport {
   /** Tells `peer`, on every link still up to it, that our link `link` is down and why (a `linkState` frame). */
   private announceLinkDown(peer: PeerState, link: number, state: LinkState, now: number, actions: TransportAction[]) {
     for (const other of peer.eligible) {
-      this.emit(peer, other, encodeLinkState(this.controlHeader(other.link), link, state), false, now, actions);
+      this.emit(peer, other, encodeLinkState(this.controlHeader(other.link), link, state), NOT_STORED, now, actions);
     }
   }
 
@@ -972,7 +996,7 @@ export class Transport {
       incarnation: null,
       delivered: new DeliveredWindow(),
       reassembly: new Reassembler(this.stats),
-      recent: new RecentFrames(),
+      recent: new RecentFrames(this.frameStore),
     };
   }
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DeliveredWindow } from '../../src/transport/dedup.ts';
+import { FrameStore } from '../../src/transport/frame-store.ts';
 import {
   DEDUP_WINDOW_SEQS,
   FAILOVER_RING_FRAMES,
+  FAILOVER_STORE_FRAMES,
   PARTIAL_MESSAGES_PER_PEER_MAX,
   REASSEMBLY_BYTES_PER_PEER_MAX,
 } from '../../src/transport/limits.ts';
@@ -106,9 +108,10 @@ describe('reassembly', () => {
 
 describe('failover ring', () => {
   test('returns the frames of one link sent since a time, once, oldest first; bounded', () => {
-    const ring = new RecentFrames();
+    const store = new FrameStore();
+    const ring = new RecentFrames(store);
     const total = FAILOVER_RING_FRAMES + 2; // frames 0 and 1 fall out of the ring
-    for (let i = 0; i < total; i++) ring.record(i % 2, new Uint8Array([i]), i);
+    for (let i = 0; i < total; i++) ring.record(i % 2, store.put(new Uint8Array([i])), i);
     const evenFrom = (first: number) =>
       Array.from({ length: total }, (_, i) => i).filter((i) => i % 2 === 0 && i >= first);
     assert.deepEqual(
@@ -123,5 +126,34 @@ describe('failover ring', () => {
     );
     ring.clear();
     assert.deepEqual(ring.takeSentOn(1, 0), []);
+  });
+
+  test('a frame sent to many peers is stored once; each peer takes its own copy', () => {
+    const store = new FrameStore();
+    const [toA, toB] = [new RecentFrames(store), new RecentFrames(store)];
+    const frame = Uint8Array.from([7, 8, 9]);
+    const handle = store.put(frame);
+    toA.record(0, handle, 5);
+    toB.record(0, handle, 5);
+    frame.fill(0); // the store holds a copy, not the sender's buffer
+    const [fromA] = toA.takeSentOn(0, 0);
+    const [fromB] = toB.takeSentOn(0, 0);
+    assert.deepEqual([fromA, fromB], [Uint8Array.from([7, 8, 9]), Uint8Array.from([7, 8, 9])]);
+    fromA!.fill(1);
+    assert.deepEqual(fromB, Uint8Array.from([7, 8, 9]), 'copies are independent');
+  });
+
+  test('frames overwritten in the store are not re-sent; a wider frame keeps the ones held', () => {
+    const store = new FrameStore();
+    const ring = new RecentFrames(store);
+    const first = store.put(new Uint8Array([1]));
+    ring.record(0, first, 0);
+    const wide = new Uint8Array(300).fill(2);
+    ring.record(0, store.put(wide), 1);
+    assert.deepEqual(store.copy(first), new Uint8Array([1]), 'widening the slots moved the held frame');
+    // Other peers' frames take every slot: the ring's two entries are gone from the store.
+    for (let i = 0; i < FAILOVER_STORE_FRAMES; i++) store.put(new Uint8Array([3]));
+    assert.equal(store.copy(first), null);
+    assert.deepEqual(ring.takeSentOn(0, 0), []);
   });
 });

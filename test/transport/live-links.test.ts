@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { FrameStore } from '../../src/transport/frame-store.ts';
 import { zeroLinkCounters } from '../../src/transport/peer-link.ts';
 import { RecentFrames } from '../../src/transport/recent-frames.ts';
 import type { LinkMode, LinkOptionsUpdate, TransportAction } from '../../src/transport/types.ts';
@@ -207,14 +208,13 @@ describe('live links in the simulator: removeLink', () => {
   });
 
   test('removing a link forgets its frames in the failover ring', () => {
-    const ring = new RecentFrames();
-    const onLink0 = new Uint8Array([0]);
-    const onLink1 = new Uint8Array([1]);
-    ring.record(1, onLink1, 0);
-    ring.record(0, onLink0, 0);
+    const store = new FrameStore();
+    const ring = new RecentFrames(store);
+    ring.record(1, store.put(new Uint8Array([1])), 0);
+    ring.record(0, store.put(new Uint8Array([0])), 0);
     ring.forgetLink(1);
     assert.deepEqual(ring.takeSentOn(1, Number.NEGATIVE_INFINITY), []);
-    assert.deepEqual(ring.takeSentOn(0, Number.NEGATIVE_INFINITY), [onLink0]);
+    assert.deepEqual(ring.takeSentOn(0, Number.NEGATIVE_INFINITY), [new Uint8Array([0])]);
   });
 });
 
