@@ -247,6 +247,8 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   private flushScheduled = false;
   private readonly topics = new Set<Topic | 'cpg'>();
   private readonly groups = new Map<string, CpgGroup>();
+  /** Leaves sent after a join timed out (the daemon may have joined late), by group; a new join waits for them. */
+  private readonly undoingJoins = new Map<string, Promise<void>>();
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly groupHost: CpgGroupHost = {
     call: (method, params) => this.call(method, params),
@@ -455,6 +457,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
       throw new InvalidArgumentError(`a group name is 1 to ${GROUP_NAME_BYTES_MAX} bytes, got ${bytes}`);
     }
     if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
+    await this.undoingJoins.get(name);
     await this.subscribe('cpg');
     // Registered before the answer: the confchg of the own join may come first; its events are held till then.
     const group = new CpgGroup(name, this.groupHost, { nodeid: 0, pid: 0 }, delivery);
@@ -464,6 +467,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     } catch (error) {
       this.groups.delete(name);
       group.markClosed();
+      this.undoJoinAfterTimeout(name, error);
       throw error;
     }
     group.release();
@@ -547,6 +551,23 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     return () => {
       this.off(topic, listener as never);
     };
+  }
+
+  /**
+   * A join that got no answer in time may still have been made by the daemon (it was queued behind a sync, say):
+   * this process would then be a member it does not know of — counted in every confchg, and its next join of the
+   * group refused as existing. So it leaves the group, on the same connection (after the join), ignoring the
+   * refusal that says it was not a member. Any other failure means the daemon did not join it: a refusal, or a
+   * lost connection (the daemon drops the connection's groups with it).
+   */
+  private undoJoinAfterTimeout(name: string, error: unknown): void {
+    if (!(error instanceof CallTimeoutError) || this.undoingJoins.has(name)) return;
+    const undone = this.callRetryingBusy('cpgLeave', name).then(
+      () => undefined,
+      () => undefined,
+    );
+    this.undoingJoins.set(name, undone);
+    void undone.then(() => this.undoingJoins.delete(name));
   }
 
   /** Adds a topic to the daemon-side subscription (the whole set is sent, so the call is idempotent). */
@@ -678,7 +699,8 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     socket.destroy();
   }
 
-  private connectionLost(reason: string): void {
+  /** `nextAttempt`: the reconnect attempt to schedule (1 unless a renewal after a reconnect failed). */
+  private connectionLost(reason: string, nextAttempt = 1): void {
     if (this.state !== 'open') return;
     this.socket = null;
     this.unsent.length = 0;
@@ -692,7 +714,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     }
     this.state = 'reconnecting';
     this.emit('disconnected', error);
-    this.scheduleReconnect(1);
+    this.scheduleReconnect(nextAttempt);
   }
 
   private scheduleReconnect(attempt: number): void {
@@ -730,8 +752,13 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     const socket = opened.socket;
     try {
       if (this.topics.size > 0) await this.call('subscribe', { topics: [...this.topics] });
-    } catch {
-      // The connection broke again during the renewal: connectionLost() already scheduled the next attempt.
+    } catch (error) {
+      // Broken again during the renewal: connectionLost() already scheduled the next attempt. Refused or unanswered
+      // on a live connection: it would carry none of the events subscribed to, so it is dropped and renewed later.
+      if (this.socket === socket) {
+        this.connectionLost(`re-subscribing failed: ${(error as Error).message}`, attempt + 1);
+        socket.destroy();
+      }
       return;
     }
     const failed: [CpgGroup, CorolinkError][] = [];
@@ -743,6 +770,7 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
         if (this.socket !== socket) break; // broke again: the next attempt re-joins the groups still here
         // Refused, busy beyond the retries, or unanswered: this process is not in the group, and must know it.
         this.groups.delete(name);
+        this.undoJoinAfterTimeout(name, error);
         failed.push([group, error as CorolinkError]);
       }
     }

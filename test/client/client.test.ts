@@ -266,6 +266,55 @@ describe('CorolinkClient', () => {
     assert.equal(again.closed, false);
   });
 
+  it('a join that timed out is undone with a leave (the daemon may have joined late); a new join waits for it', async () => {
+    const c = await connect({ callTimeoutMs: 100 });
+    // The daemon makes the join but its answer never comes (as a join queued behind a long sync would be late).
+    daemon.handlers.cpgJoin = (params, connection) => {
+      connection.groups.add(params.group as string);
+      return NO_ANSWER;
+    };
+    await assert.rejects(c.cpgJoin('late'), CallTimeoutError);
+    delete daemon.handlers.cpgJoin;
+    const again = await c.cpgJoin('late');
+    assert.deepEqual(
+      daemon.requests.filter((request) => request.params.group === 'late').map((request) => request.method),
+      ['cpgJoin', 'cpgLeave', 'cpgJoin'],
+      'the undoing leave went before the new join',
+    );
+    assert.deepEqual(
+      (await c.cpgGroups()).map(({ group, members }) => [group, members.length]),
+      [['late', 1]],
+      'one membership, the new join',
+    );
+    assert.equal(again.closed, false);
+    // A refused join was not made: nothing to undo.
+    daemon.cpgRefusals.set('refused', [new FakeDaemonError('refused', 'the daemon is stopping')]);
+    await assert.rejects(c.cpgJoin('refused'), DaemonRequestError);
+    assert.deepEqual(daemon.requestsOf('cpgLeave'), [{ group: 'late' }]);
+  });
+
+  it('a subscription renewal refused after a reconnect: that connection is dropped and the next one renews', async () => {
+    const c = await connect({ reconnectInitialDelayMs: 10, reconnectMaxDelayMs: 50 });
+    const quorumEvents: QuorumEvent[] = [];
+    await c.onQuorum((event) => quorumEvents.push(event));
+    const attempts: number[] = [];
+    c.on('reconnecting', ({ attempt }) => attempts.push(attempt));
+    await daemon.stop();
+    let refusals = 1;
+    daemon.handlers.subscribe = (params, connection) => {
+      if (refusals-- > 0) throw new FakeDaemonError('refused', 'the daemon is starting');
+      for (const topic of params.topics as string[]) connection.topics.add(topic);
+      return { ok: true };
+    };
+    const reconnected = once(c, 'reconnected', { signal: AbortSignal.timeout(5000) });
+    await daemon.listen();
+    await reconnected;
+    assert.equal(daemon.requestsOf('subscribe').length, 3, 'the first subscribe, the refused renewal, the renewal');
+    assert.deepEqual(attempts.slice(-2), [1, 2], 'the refused renewal backs off as a failed attempt');
+    daemon.broadcast('quorum', 'quorum', quorumEvent(false));
+    await waitUntil(() => quorumEvents.length === 1, 2000, 'a quorum event on the renewed subscription');
+  });
+
   it('a full daemon queue: sends wait in order (writable false), go through once there is room, then drain', async () => {
     const c = await connect();
     const group = await c.cpgJoin('busy');
