@@ -456,9 +456,10 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     if (bytes === 0 || bytes > GROUP_NAME_BYTES_MAX) {
       throw new InvalidArgumentError(`a group name is 1 to ${GROUP_NAME_BYTES_MAX} bytes, got ${bytes}`);
     }
-    if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
     await this.undoingJoins.get(name);
     await this.subscribe('cpg');
+    // After the waits: of two joins of one name started together, the one that gets here second is refused.
+    if (this.groups.has(name)) throw new InvalidArgumentError(`this client already joined group ${name}`);
     // Registered before the answer: the confchg of the own join may come first; its events are held till then.
     const group = new CpgGroup(name, this.groupHost, { nodeid: 0, pid: 0 }, delivery);
     this.groups.set(name, group);

@@ -293,6 +293,15 @@ describe('CorolinkClient', () => {
     assert.deepEqual(daemon.requestsOf('cpgLeave'), [{ group: 'late' }]);
   });
 
+  it('of two joins of one group started together, one joins and the other is refused without a request', async () => {
+    const c = await connect();
+    const results = await Promise.allSettled([c.cpgJoin('twice'), c.cpgJoin('twice')]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const refused = results.find((r) => r.status === 'rejected');
+    assert.ok(refused?.status === 'rejected' && refused.reason instanceof InvalidArgumentError);
+    assert.equal(daemon.requestsOf('cpgJoin').length, 1);
+  });
+
   it('a subscription renewal refused after a reconnect: that connection is dropped and the next one renews', async () => {
     const c = await connect({ reconnectInitialDelayMs: 10, reconnectMaxDelayMs: 50 });
     const quorumEvents: QuorumEvent[] = [];
