@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { STAGE_TRACE_ON, stamp } from '../src/base/stage-trace.ts';
 import { CorolinkClient } from '../src/client/client.ts';
 import type { NetnsLab } from '../src/lab/netns-lab.ts';
+import { wholeGroup } from './cpg-send.ts';
 
 /** Round-trip statistics in microseconds. */
 export interface RoundTrips {
@@ -193,6 +194,7 @@ export async function corolinkRoundTrips(
   try {
     const groups = await Promise.all(clients.map((c) => c.cpgJoin(`round-trips-${Date.now() % 100000}`)));
     const sender = groups[0]!;
+    await wholeGroup(sender, clients.length, 'corolink round trips');
     let waiting: { seq: string; done: () => void } | undefined;
     sender.on('message', (m) => {
       if (waiting && m.nodeid === 1 && Buffer.from(m.data).subarray(0, waiting.seq.length).toString() === waiting.seq) {

@@ -8,9 +8,9 @@
  * sends `count` messages of `bytes` bytes; every run is bounded in time.
  */
 import { CorolinkClient } from '../src/client/client.ts';
-import type { CpgConfchg, CpgGroup, CpgMessage } from '../src/client/cpg-group.ts';
+import type { CpgGroup, CpgMessage } from '../src/client/cpg-group.ts';
 import type { NetnsLab } from '../src/lab/netns-lab.ts';
-import { sendMany } from './cpg-send.ts';
+import { sendMany, wholeGroup } from './cpg-send.ts';
 import { runCpgbench } from './round-trips.ts';
 import { median } from './stats.ts';
 
@@ -51,8 +51,6 @@ export const SINGLE_SENDER_RUNS = [
 export const MULTI_SENDER_RUN = { key: 'Multi1k', label: '1 KiB', bytes: 1024, count: MULTI_SENDER_COUNT } as const;
 /** Longest a corolink sender sends in one run (the rest of its `count` is not sent). */
 export const COROLINK_SEND_LIMIT_MS = 8_000;
-/** Longest wait for the 3-member group. */
-const JOIN_TIMEOUT_MS = 10_000;
 /** Longest wait, after the last send, for every node to deliver everything. */
 const DRAIN_TIMEOUT_MS = 15_000;
 const NODES = [1, 2, 3];
@@ -177,12 +175,10 @@ async function corolinkRun(
     // counts[node][sender], last[node][sender]: performance.now() of the last delivery.
     const counts = NODES.map(() => senders.map(() => 0));
     const last = NODES.map(() => senders.map(() => 0));
-    let members = 0;
     const groups: CpgGroup[] = [];
     for (const [i, client] of clients.entries()) {
       const group = await client.cpgJoin(name);
       // Attached right after the join: its events are held until then.
-      if (i === 0) group.on('confchg', (c: CpgConfchg) => (members = c.members.length));
       group.on('message', (m: CpgMessage) => {
         const s = senders.indexOf(m.nodeid);
         if (s < 0) return;
@@ -191,11 +187,7 @@ async function corolinkRun(
       });
       groups.push(group);
     }
-    const joinDeadline = Date.now() + JOIN_TIMEOUT_MS;
-    while (members < NODES.length) {
-      if (Date.now() > joinDeadline) throw new Error(`corolink throughput: only ${members} group members`);
-      await pause(10);
-    }
+    await wholeGroup(groups[0]!, NODES.length, 'corolink throughput');
     const payload = Buffer.alloc(bytes, 0x5a);
     const start = performance.now();
     const sent = await Promise.all(
