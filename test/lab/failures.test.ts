@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { StatusV1 } from '../../src/ipc/schema.ts';
-import { assertStreamIntact, healthy, STREAM_INTERVAL_MS, skipReason, useLab } from './helpers.ts';
+import { assertStreamIntact, healthy, oneHealthyRing, STREAM_INTERVAL_MS, skipReason, useLab } from './helpers.ts';
 
 const ALL = [1, 2, 3];
 const SENDERS = [1, 2];
@@ -28,7 +28,7 @@ describe('netns lab, 3 hosts × 2 links: failures and partitions', { skip: skipR
 
   /** After repair: one quorate membership of 3; the stream from then on reaches every host. */
   async function mergedAndIntact(): Promise<void> {
-    const statuses = await suite.lab.waitFor(healthy(3), { timeoutMs: 30_000 });
+    const statuses = await oneHealthyRing(suite.lab, 3, 30_000);
     assert.equal(new Set(statuses.map((s) => s.ring_id)).size, 1, 'one ring everywhere');
     const after = suite.stream.mark();
     assert.ok(await suite.stream.progress(ALL, 100, 20_000), 'stream reaches every host after the merge');
@@ -75,7 +75,7 @@ describe('netns lab, 3 hosts × 2 links: failures and partitions', { skip: skipR
     await suite.lab.partition([[1], [2], [3]]);
     await suite.lab.waitFor((s) => !s.quorum.quorate && s.members.length === 1, { timeoutMs: FAILURE_DEADLINE_MS });
     await suite.lab.heal();
-    const statuses = await suite.lab.waitFor(healthy(3), { timeoutMs: 30_000 });
+    const statuses = await oneHealthyRing(suite.lab, 3, 30_000);
     assert.equal(new Set(statuses.map((s) => s.ring_id)).size, 1, 'one ring everywhere');
     const after = suite.stream.mark();
     assert.ok(await suite.stream.progress(ALL, 100, 20_000), 'stream reaches every host after the merge');

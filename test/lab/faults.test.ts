@@ -14,6 +14,7 @@ import {
   assertStreamIntact,
   healthy,
   linkState,
+  oneHealthyRing,
   STREAM_INTERVAL_MS,
   skipReason,
   useLab,
@@ -157,7 +158,7 @@ describe('netns lab, 3 hosts × 2 links: faults beyond packet loss', { skip: ski
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    const statuses = await suite.lab.waitFor(healthy(3), { timeoutMs: 30_000 });
+    const statuses = await oneHealthyRing(suite.lab, 3, 30_000);
     assert.equal(new Set(statuses.map((s) => s.ring_id)).size, 1, 'one ring everywhere');
     const mark = suite.stream.mark();
     assert.ok(await suite.stream.progress(ALL, 100, 20_000), 'stream reaches every host after SIGCONT');

@@ -26,6 +26,18 @@ export function healthy(count: number) {
     s.quorum.quorate && s.members.length === count && s.members.every((m) => m.links.every((l) => l.state === 'UP'));
 }
 
+/**
+ * Waits until every running host is `healthy(count)` and reports the same ring — the newest one any of them
+ * reported once all were healthy. Totem installs a new ring on each member in turn, so right after a merge a
+ * host can still report the ring before it (3 members, quorate) for a moment; a split that lasts fails here.
+ */
+export async function oneHealthyRing(lab: NetnsLab, count: number, timeoutMs: number): Promise<StatusV1[]> {
+  const seqOf = (ringId: string) => Number.parseInt(ringId.split('.')[1] ?? '0', 16);
+  const statuses = await lab.waitFor(healthy(count), { timeoutMs });
+  const newest = statuses.map((s) => s.ring_id).reduce((a, b) => (seqOf(b) > seqOf(a) ? b : a));
+  return lab.waitFor((s) => healthy(count)(s) && s.ring_id === newest, { timeoutMs });
+}
+
 /** A lab in a fresh temp dir, waited until healthy, with a CPG stream joined on every host. */
 export async function startLab(options: Omit<LabOptions, 'dir'>): Promise<{ lab: NetnsLab; stream: CpgStream }> {
   const lab = await NetnsLab.up({ ...options, dir: mkdtempSync(join(tmpdir(), 'corolink-lab-')) });
