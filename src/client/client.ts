@@ -692,11 +692,14 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  /** Ends a connection we can no longer trust (garbage from the daemon); the loss is handled as a disconnect. */
-  private dropConnection(reason: string): void {
+  /**
+   * Ends a connection we can no longer trust (garbage from the daemon, a renewal it refused); the loss is handled
+   * as a disconnect, the next reconnect attempt being `nextAttempt`.
+   */
+  private dropConnection(reason: string, nextAttempt = 1): void {
     const socket = this.socket;
     if (!socket) return;
-    this.connectionLost(reason);
+    this.connectionLost(reason, nextAttempt);
     socket.destroy();
   }
 
@@ -756,10 +759,8 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
     } catch (error) {
       // Broken again during the renewal: connectionLost() already scheduled the next attempt. Refused or unanswered
       // on a live connection: it would carry none of the events subscribed to, so it is dropped and renewed later.
-      if (this.socket === socket) {
-        this.connectionLost(`re-subscribing failed: ${(error as Error).message}`, attempt + 1);
-        socket.destroy();
-      }
+      if (this.socket === socket)
+        this.dropConnection(`re-subscribing failed: ${(error as Error).message}`, attempt + 1);
       return;
     }
     const failed: [CpgGroup, CorolinkError][] = [];
