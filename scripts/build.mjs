@@ -40,9 +40,11 @@ for (const file of outputs) {
   writeFileSync(temporary, file.contents);
   renameSync(temporary, file.path);
 }
+/** What other steps put in dist/: the dashboard (below) and the native addon (scripts/build-native.mjs). */
+const KEPT = new Set(['dashboard', 'native']);
 const written = new Set(outputs.map((file) => basename(file.path)));
 for (const name of readdirSync(outdir)) {
-  if (name !== 'dashboard' && !name.endsWith('.tmp') && !written.has(name)) rmSync(join(outdir, name), { force: true });
+  if (!KEPT.has(name) && !name.endsWith('.tmp') && !written.has(name)) rmSync(join(outdir, name), { force: true });
 }
 // The web server reads its page relative to its own module: dist/dashboard/.
 cpSync(join(root, 'src/web/dashboard'), join(outdir, 'dashboard'), { recursive: true });

@@ -1,8 +1,9 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { assert } from '../base/assert.ts';
 import { LINK_NUMBER_MAX, LINKS_MAX } from '../base/limits.ts';
 import { canonicalAddress } from './address.ts';
+import { type Aead, type OpenFn, preferredAead, type SealFn } from './aead.ts';
 import { assertAuthkeyLength, derivePacketKey } from './keys.ts';
 import {
   CLEAR_HEADER_BYTES,
@@ -35,7 +36,6 @@ export const CACHED_SESSIONS_PER_PEER = 2;
  */
 export const LINK_LAG_PACKETS_MAX = 65_536;
 
-const CIPHER = 'aes-256-gcm';
 const UINT32_RANGE = 2 ** 32;
 
 /** Why `open` dropped a datagram. */
@@ -90,6 +90,8 @@ export interface PacketCryptoOptions {
   randomBytes?: (size: number) => Buffer;
   /** Receives warnings (e.g. that crypto is off). */
   onWarning?: (message: string) => void;
+  /** The AES-256-GCM implementation (default `preferredAead()`: the native addon where it loads). */
+  aead?: Aead;
 }
 
 /** Counters of `PacketCrypto`. */
@@ -106,7 +108,7 @@ const AUTH_FAILED_SOURCES_MAX = 256;
 
 interface SessionKey {
   sessionId: Buffer;
-  key: Buffer;
+  open: OpenFn;
 }
 
 interface PeerState {
@@ -128,7 +130,8 @@ export class PacketCrypto {
   private readonly clusterName: string;
   private readonly encrypt: boolean;
   private readonly authkey: Buffer;
-  private readonly sealKey: Buffer;
+  private readonly aead: Aead;
+  private readonly sealFrame: SealFn | undefined;
   private readonly header: Buffer;
   private readonly nonce = Buffer.alloc(GCM_NONCE_BYTES);
   private readonly openNonce = Buffer.alloc(GCM_NONCE_BYTES);
@@ -144,6 +147,7 @@ export class PacketCrypto {
     this.clusterName = options.clusterName;
     this.encrypt = options.cipher === 'aes256';
     this.counters = { sealed: 0, opened: 0, rejected: zeroRejections() };
+    this.aead = options.aead ?? preferredAead();
     this.setNodelist(options.nodelist);
     this.header = Buffer.alloc(this.encrypt ? ENCRYPTED_HEADER_BYTES : CLEAR_HEADER_BYTES);
     this.header[0] = this.encrypt ? FORMAT_AES256_GCM_V1 : FORMAT_CLEAR_V1;
@@ -157,7 +161,6 @@ export class PacketCrypto {
       }
       options.onWarning?.('crypto_cipher is none: cluster traffic is NOT encrypted or authenticated');
       this.authkey = Buffer.alloc(0);
-      this.sealKey = Buffer.alloc(0);
       return;
     }
     if (options.authkey === undefined) throw new Error('crypto_cipher aes256 needs an authkey');
@@ -165,8 +168,13 @@ export class PacketCrypto {
     this.authkey = Buffer.from(options.authkey);
     const sessionId = (options.randomBytes ?? randomBytes)(SESSION_ID_BYTES);
     sessionId.copy(this.header, SESSION_OFFSET);
-    this.sealKey = derivePacketKey(this.authkey, this.clusterName, this.localNodeId, sessionId);
+    this.sealFrame = this.aead.sealer(derivePacketKey(this.authkey, this.clusterName, this.localNodeId, sessionId));
     this.nonce.writeUInt32BE(options.localNodeId, 0);
+  }
+
+  /** Which AES-256-GCM implementation seals and opens (`none`: no cipher). */
+  get engine(): string {
+    return this.encrypt ? this.aead.engine : 'none';
   }
 
   /** Bytes `seal` adds to a frame. */
@@ -249,11 +257,8 @@ export class PacketCrypto {
     writeCounter(this.nonce, 4, counter);
     const out = Buffer.allocUnsafe(ENCRYPTED_OVERHEAD_BYTES + frame.length);
     this.header.copy(out, 0);
-    const cipher = createCipheriv(CIPHER, this.sealKey, this.nonce, { authTagLength: GCM_TAG_BYTES });
-    cipher.setAAD(this.header);
-    cipher.update(frame).copy(out, ENCRYPTED_HEADER_BYTES);
-    cipher.final();
-    cipher.getAuthTag().copy(out, ENCRYPTED_HEADER_BYTES + frame.length);
+    assert(this.sealFrame !== undefined, 'crypto: an encrypting node has its sealer');
+    this.sealFrame(this.nonce, this.header, frame, out, ENCRYPTED_HEADER_BYTES);
     return out;
   }
 
@@ -305,29 +310,15 @@ export class PacketCrypto {
     }
     const cached = cachedSession(peer, bytes);
     const sessionId = cached?.sessionId ?? bytes.subarray(SESSION_OFFSET, SESSION_OFFSET + SESSION_ID_BYTES);
-    const key = cached?.key ?? derivePacketKey(this.authkey, this.clusterName, sender, sessionId);
-    const frame = this.decrypt(bytes, key, sender, counter);
+    const open = cached?.open ?? this.aead.opener(derivePacketKey(this.authkey, this.clusterName, sender, sessionId));
+    this.openNonce.writeUInt32BE(sender, 0);
+    writeCounter(this.openNonce, 4, counter);
+    const frame = open(this.openNonce, bytes, ENCRYPTED_HEADER_BYTES, bytes.length - GCM_TAG_BYTES);
     if (frame === undefined) return { ok: false, reason: 'auth_failed', fromNodeId: sender };
     window.commit(counter);
     peer.highest = Math.max(peer.highest, counter);
-    rememberSession(peer, cached ?? { sessionId: Buffer.from(sessionId), key });
+    rememberSession(peer, cached ?? { sessionId: Buffer.from(sessionId), open });
     return { ok: true, frame, fromNodeId: sender };
-  }
-
-  private decrypt(bytes: Buffer, key: Buffer, sender: number, counter: number): Buffer | undefined {
-    this.openNonce.writeUInt32BE(sender, 0);
-    writeCounter(this.openNonce, 4, counter);
-    const tagStart = bytes.length - GCM_TAG_BYTES;
-    try {
-      const decipher = createDecipheriv(CIPHER, key, this.openNonce, { authTagLength: GCM_TAG_BYTES });
-      decipher.setAAD(bytes.subarray(0, ENCRYPTED_HEADER_BYTES));
-      decipher.setAuthTag(bytes.subarray(tagStart));
-      const frame = decipher.update(bytes.subarray(ENCRYPTED_HEADER_BYTES, tagStart));
-      decipher.final();
-      return frame;
-    } catch {
-      return undefined;
-    }
   }
 
   private peerState(nodeId: number): PeerState {

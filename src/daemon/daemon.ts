@@ -2,6 +2,7 @@
  * `corolink daemon`: loads corosync.conf and the authkey, finds the local node, starts the engine and the admin
  * socket, and leaves the cluster cleanly on SIGTERM/SIGINT (peers see a leave, not a failure).
  */
+
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { VERSION } from '../base/version.ts';
@@ -14,6 +15,7 @@ import {
   loadConfigFile,
   qdeviceTlsFiles,
 } from '../config/index.ts';
+import { NODE_CRYPTO_AEAD } from '../crypto/aead.ts';
 import type { HaControl, HaResourceRunner, HaWatchdog } from '../ha/contract.ts';
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
 import { AdminError, AdminSocketServer, type Handlers } from './admin-socket.ts';
@@ -241,6 +243,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
+    // COROLINK_AEAD=node-crypto: seal with node:crypto even where the addon loads (to compare the two).
+    ...(process.env.COROLINK_AEAD === 'node-crypto' ? { aead: NODE_CRYPTO_AEAD } : {}),
     services: (context) => [
       ...cfs.services(context),
       probe.serviceEngine,

@@ -18,6 +18,7 @@ import {
   type NodeConfig,
 } from '../config/index.ts';
 import { type CpgError, LOCAL_MEMBERSHIPS_MAX } from '../cpg/index.ts';
+import { type Aead, NODE_CRYPTO_AEAD, nativeAead } from '../crypto/aead.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
 import { parseAutoTieBreakerNode, type QuorumOptions } from '../quorum/index.ts';
 import {
@@ -53,6 +54,8 @@ export interface EngineOptions {
   logger: Logger;
   /** Log one line per token hop (`logging.debug: trace`; see ./token-trace.ts). */
   tokenTrace?: boolean;
+  /** The AES-256-GCM implementation (default: the native addon where it loads; docs/crypto.md "The AEAD engine"). */
+  aead?: Aead | Error;
   /** The service engines the stack registers after votequorum and CPG (the file store). */
   services?: StackOptions['services'];
 }
@@ -567,6 +570,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       },
       now,
     );
+    const aead = this.options.aead ?? nativeAead();
     const crypto = new PacketCrypto({
       localNodeId: me,
       clusterName,
@@ -575,7 +579,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       allowCryptoNone: effective.crypto.allowNone,
       nodelist: config.nodes.flatMap((n) => n.addresses.map((a) => ({ nodeId: n.nodeid ?? 0, address: a.address }))),
       onWarning: (message) => this.log('warning', message),
+      ...(aead instanceof Error ? { aead: NODE_CRYPTO_AEAD } : { aead }),
     });
+    if (effective.crypto.cipher !== 'none') {
+      if (aead instanceof Error)
+        this.options.logger.log('warning', 'KNET', `${aead.message}: sealing with node:crypto`);
+      this.options.logger.log('notice', 'KNET', `crypto: aes256 (AES-256-GCM) sealed by ${crypto.engine}`);
+    }
     const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
     this.ringSeqFile = new RingSeqFile(this.options.stateDir, me, (message) => this.log('warning', message));
     this.tokenTrace = new TokenTrace({
