@@ -1,6 +1,6 @@
 /**
  * `npm run bench:seal`: CPU per datagram of the pieces of the daemon's send and receive path — AES-256-GCM seal and
- * open as src/crypto does them and in the alternatives Node offers (a raw key Buffer or a `KeyObject` per cipher,
+ * open as src/crypto does them on each engine (the native addon, node:crypto) and in the alternatives Node offers (a raw key Buffer or a `KeyObject` per cipher,
  * the output assembled once or by `Buffer.concat`), the cipher calls one by one, and the `node:dgram` send (one
  * buffer or a list, a completion callback or none, a connected socket; the daemon's `lookup`) to a receiver process
  * on loopback (a child process that only reads).
@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { NODE_CRYPTO_AEAD, nativeAead } from '../src/crypto/aead.ts';
 import { ENCRYPTED_HEADER_BYTES, GCM_NONCE_BYTES, GCM_TAG_BYTES } from '../src/crypto/packet-format.ts';
 import { literalLookup } from '../src/transport/udp-endpoints.ts';
 import { makeCrypto } from '../test/crypto/helpers.ts';
@@ -22,6 +23,8 @@ const CRYPTO_OPS = 20_000;
 const SEND_OPS = 10_000;
 /** Every variant is measured ROUNDS times, the variants interleaved; the table shows the median. */
 const ROUNDS = 7;
+/** Width of the table's first column. */
+const LABEL_WIDTH = 42;
 /** Sends between two event-loop turns (the completion callbacks run there, inside the measured time). */
 const SEND_BATCH = 200;
 const WARMUP_OPS = 2_000;
@@ -29,6 +32,14 @@ const RECEIVER_ADDRESS = '127.0.0.1';
 const RECEIVER_START_TIMEOUT_MS = 10_000;
 const CIPHER = 'aes-256-gcm';
 const TAG = { authTagLength: GCM_TAG_BYTES } as const;
+
+const native = nativeAead();
+if (native instanceof Error) console.log(`${native.message}: its rows are left out`);
+/** PacketCrypto on each AES-GCM engine this process has (docs/crypto.md "The AEAD engine"). */
+const ENGINES = [
+  { label: 'node:crypto', aead: NODE_CRYPTO_AEAD },
+  ...(native instanceof Error ? [] : [{ label: 'native addon', aead: native }]),
+];
 
 const rawKey = Buffer.alloc(32, 0x42);
 const keyObject = createSecretKey(rawKey);
@@ -102,23 +113,30 @@ function cipherSteps(frame: Buffer): Variants {
 function cryptoVariants(bytes: number): Variants {
   const frame = Buffer.alloc(bytes, 0x5a);
   const rawSealed = sealInto(rawKey, frame);
-  const sender = makeCrypto(1);
-  const receiver = makeCrypto(2);
-  const openOneRound = () => {
-    const sealed = Array.from({ length: CRYPTO_OPS + WARMUP_OPS }, () => sender.seal(frame));
-    let next = 0;
-    return cpuPerOp(CRYPTO_OPS, () => {
-      if (!receiver.open(sealed[next++]!, '127.0.10.1', 1, 0).ok) throw new Error('bench:seal: open failed');
-    });
-  };
+  const packetCrypto = Object.fromEntries(
+    ENGINES.flatMap(({ label, aead }) => {
+      const sender = makeCrypto(1, { aead });
+      const receiver = makeCrypto(2, { aead });
+      const openOneRound = () => {
+        const sealed = Array.from({ length: CRYPTO_OPS + WARMUP_OPS }, () => sender.seal(frame));
+        let next = 0;
+        return cpuPerOp(CRYPTO_OPS, () => {
+          if (!receiver.open(sealed[next++]!, '127.0.10.1', 1, 0).ok) throw new Error('bench:seal: open failed');
+        });
+      };
+      return [
+        [`seal: PacketCrypto.seal, ${label}`, () => cpuPerOp(CRYPTO_OPS, () => sender.seal(frame))],
+        [`open: PacketCrypto.open, ${label}`, openOneRound],
+      ];
+    }),
+  );
   const variants: Variants = {
     'seal: raw key, one buffer': () => cpuPerOp(CRYPTO_OPS, () => sealInto(rawKey, frame)),
     'seal: KeyObject, one buffer': () => cpuPerOp(CRYPTO_OPS, () => sealInto(keyObject, frame)),
     'seal: KeyObject, Buffer.concat': () => cpuPerOp(CRYPTO_OPS, () => sealConcat(keyObject, frame)),
-    'seal: PacketCrypto.seal': () => cpuPerOp(CRYPTO_OPS, () => sender.seal(frame)),
     'open: raw key': () => cpuPerOp(CRYPTO_OPS, () => openWith(rawKey, rawSealed)),
     'open: KeyObject': () => cpuPerOp(CRYPTO_OPS, () => openWith(keyObject, rawSealed)),
-    'open: PacketCrypto.open': openOneRound,
+    ...packetCrypto,
   };
   return bytes === SIZES_BYTES[0] ? { ...variants, ...cipherSteps(frame) } : variants;
 }
@@ -203,13 +221,13 @@ try {
 }
 
 const names = [...new Set(bySize.flatMap(({ rows }) => Object.keys(rows)))];
-console.log(`${'CPU µs per datagram'.padEnd(34)}${SIZES_BYTES.map((b) => `${b} B`.padStart(9)).join('')}`);
+console.log(`${'CPU µs per datagram'.padEnd(LABEL_WIDTH)}${SIZES_BYTES.map((b) => `${b} B`.padStart(9)).join('')}`);
 for (const name of names) {
   const cells = bySize.map(({ rows }) => (rows[name] === undefined ? '' : rows[name]!.toFixed(2)).padStart(9));
-  console.log(`${name.padEnd(34)}${cells.join('')}`);
+  console.log(`${name.padEnd(LABEL_WIDTH)}${cells.join('')}`);
 }
-console.log(`${'(85 B datagram, loopback)'.padEnd(34)}`);
-for (const [name, us] of Object.entries(sends)) console.log(`${name.padEnd(34)}${us.toFixed(2).padStart(9)}`);
+console.log(`${'(85 B datagram, loopback)'.padEnd(LABEL_WIDTH)}`);
+for (const [name, us] of Object.entries(sends)) console.log(`${name.padEnd(LABEL_WIDTH)}${us.toFixed(2).padStart(9)}`);
 const key = (name: string) => name.replace(/[^a-zA-Z0-9]+/g, '_').replace(/^_|_$/g, '');
 console.log(
   JSON.stringify({
