@@ -173,6 +173,9 @@ function privateDir(path: string, what: string): string | undefined {
   }
 }
 
+/** The value of COROLINK_AEAD that makes the daemon seal with node:crypto. */
+const AEAD_NODE_CRYPTO = 'node-crypto';
+
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const checked = await loadValidConfig(options.configPath);
   const identity = findLocalNode(checked.config.nodes, {
@@ -195,6 +198,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const logger = new Logger(logging.options);
   logger.log('notice', 'MAIN', `corolink ${VERSION} starting: node ${identity.node.nodeid} (found by ${identity.how})`);
   for (const warning of [...logging.warnings, ...logger.startupWarnings()]) logger.log('warning', 'MAIN', warning);
+  // COROLINK_AEAD=node-crypto: seal with node:crypto even where the native addon loads (to compare the two).
+  const aeadChoice = process.env.COROLINK_AEAD || undefined;
+  if (aeadChoice !== undefined && aeadChoice !== AEAD_NODE_CRYPTO) {
+    logger.log('warning', 'MAIN', `COROLINK_AEAD=${aeadChoice} is not a known value (${AEAD_NODE_CRYPTO}): ignored`);
+  }
   const { scheduling } = checked.effective;
   applyScheduling(options.noSchedRr ? { ...scheduling, schedRr: false } : scheduling, (level, message) =>
     logger.log(level, 'MAIN', message),
@@ -243,8 +251,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
-    // COROLINK_AEAD=node-crypto: seal with node:crypto even where the addon loads (to compare the two).
-    ...(process.env.COROLINK_AEAD === 'node-crypto' ? { aead: NODE_CRYPTO_AEAD } : {}),
+    ...(aeadChoice === AEAD_NODE_CRYPTO ? { aead: NODE_CRYPTO_AEAD } : {}),
     services: (context) => [
       ...cfs.services(context),
       probe.serviceEngine,

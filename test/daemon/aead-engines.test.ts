@@ -1,0 +1,66 @@
+// A cluster whose nodes seal with different AES-GCM engines (docs/crypto.md "The AEAD engine"): the native addon on
+// n1 and n2, node:crypto on n3 (COROLINK_AEAD=node-crypto, as after an upgrade on a machine without the addon). Each
+// logs which engine it runs, the three form one ring, and CPG messages cross between the engines both ways.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { CpgMessage } from '../../src/client/cpg-group.ts';
+import { LocalCluster } from '../../src/lab/local-cluster.ts';
+
+const FIRST_HOST = 111;
+const BASE_PORT = 39105;
+const MESSAGE_TIMEOUT_MS = 10_000;
+const NATIVE_LINE = '[KNET  ] crypto: aes256 (AES-256-GCM) sealed by OpenSSL, one context per key (native addon)';
+const NODE_CRYPTO_LINE = '[KNET  ] crypto: aes256 (AES-256-GCM) sealed by node:crypto';
+
+describe('nodes on different AES-GCM engines', () => {
+  let cluster: LocalCluster;
+
+  before(async () => {
+    cluster = await LocalCluster.start({ nodes: 3, links: 2, firstHost: FIRST_HOST, basePort: BASE_PORT });
+    await cluster.waitForQuorateMembership(3);
+    await cluster.kill(3, 'SIGTERM');
+    process.env.COROLINK_AEAD = 'node-crypto';
+    try {
+      await cluster.restart(3);
+    } finally {
+      delete process.env.COROLINK_AEAD;
+    }
+    await cluster.waitForQuorateMembership(3);
+  });
+  after(() => cluster?.stop());
+
+  test('each logs its engine at start', () => {
+    const log = (nodeid: number) => readFileSync(cluster.node(nodeid).logFile, 'utf8');
+    assert.ok(log(1).includes(NATIVE_LINE), 'n1 runs the addon');
+    const n3 = log(3);
+    assert.ok(n3.includes(NODE_CRYPTO_LINE), 'n3, restarted with COROLINK_AEAD=node-crypto, runs node:crypto');
+    assert.ok(n3.lastIndexOf(NODE_CRYPTO_LINE) > n3.lastIndexOf(NATIVE_LINE), 'the restart is the node:crypto one');
+  });
+
+  test('one ring, and messages cross between the engines both ways', async () => {
+    const ids = (await Promise.all([1, 2, 3].map((n) => cluster.status(n)))).map((s) => s.ring_id);
+    assert.equal(new Set(ids).size, 1, `one ring id everywhere: ${ids.join(', ')}`);
+    const [c1, c3] = await Promise.all([cluster.client(1), cluster.client(3)]);
+    try {
+      const [g1, g3] = await Promise.all([c1.cpgJoin('engines'), c3.cpgJoin('engines')]);
+      const signal = AbortSignal.timeout(MESSAGE_TIMEOUT_MS);
+      const firstFrom = async (group: typeof g1, nodeid: number) => {
+        for (;;) {
+          const [message] = (await once(group, 'message', { signal })) as [CpgMessage];
+          if (message.nodeid === nodeid) return Buffer.from(message.data).toString();
+        }
+      };
+      const atN3 = firstFrom(g3, 1);
+      const atN1 = firstFrom(g1, 3);
+      await g1.send('sealed by the addon');
+      await g3.send('sealed by node:crypto');
+      assert.equal(await atN3, 'sealed by the addon');
+      assert.equal(await atN1, 'sealed by node:crypto');
+    } finally {
+      c1.close();
+      c3.close();
+    }
+  });
+});
