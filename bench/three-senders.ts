@@ -1,8 +1,9 @@
 /**
- * `npm run bench:three-senders`: bench:vs-corosync's 3-sender 1 KiB run (./throughput.ts: a client of this process
- * on every node, each sending `count` × 1 KiB) alone, THREE_SENDERS_ROUNDS times on one netns lab (as root), with
- * what each round's CPU went to: each daemon's and this process's time on a CPU and run-queue wait (runMs / waitMs:
- * n1…n3's daemons, this process, its main thread — the three clients' event loop). One JSON line per round, with
+ * `npm run bench:three-senders`: bench:vs-corosync's 3-sender 1 KiB run (./throughput.ts: a client process on every
+ * node, ./cpg-node.ts, each sending `count` × 1 KiB) alone, THREE_SENDERS_ROUNDS times on one netns lab (as root), with
+ * what each round's CPU went to: each daemon's time on a CPU and run-queue wait (runMs / waitMs: n1…n3's daemons),
+ * and each client process's from its `go` on (clients: n1…n3, all threads and the main thread — its event loop).
+ * One JSON line per round, with
  * its epoch window for bench/token-trace-report.ts; THREE_SENDERS_LOGS=dir keeps the daemons' logs there
  * (with COROLINK_TOKEN_TRACE=1, the token trace). BENCH_SCHED_RR (default yes, as bench:vs-corosync),
  * THREE_SENDERS_ROUNDS (default 3), THREE_SENDERS_COUNT (default MULTI_SENDER_COUNT).
@@ -11,7 +12,7 @@ import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsLab } from '../src/lab/netns-lab.ts';
-import { benchSystemExtra, daemonPolicies, schedulerTimes, threadSchedulerTimes } from './sched.ts';
+import { benchSystemExtra, daemonPolicies, schedulerTimes } from './sched.ts';
 import { COROLINK_SEND_LIMIT_MS, corolinkMultiThroughput, MULTI_SENDER_COUNT } from './throughput.ts';
 
 const ROUNDS = Number(process.env.THREE_SENDERS_ROUNDS ?? 3);
@@ -25,7 +26,7 @@ try {
   );
   const pids = [1, 2, 3].map((n) => lab.pid(n)!);
   for (let round = 0; round < ROUNDS; round++) {
-    const times = () => [...[...pids, process.pid].map(schedulerTimes), threadSchedulerTimes(process.pid, process.pid)];
+    const times = () => pids.map(schedulerTimes);
     const before = times();
     const from = Date.now();
     const m = await corolinkMultiThroughput(lab, 1024, COUNT, COROLINK_SEND_LIMIT_MS);
@@ -42,8 +43,9 @@ try {
         perSender: m.perSenderMsgsPerS.map(Math.round),
         fairness: Number(m.fairness.toFixed(2)),
         delivered: m.delivered,
-        runMs: [0, 1, 2, 3, 4].map((i) => ms(i, 'runSeconds')),
-        waitMs: [0, 1, 2, 3, 4].map((i) => ms(i, 'waitSeconds')),
+        runMs: [0, 1, 2].map((i) => ms(i, 'runSeconds')),
+        waitMs: [0, 1, 2].map((i) => ms(i, 'waitSeconds')),
+        clients: m.clients,
       }),
     );
   }

@@ -4,13 +4,14 @@
  * delivery (cpgbench's `msgs_per_s`, the figure in ../shared/anchors/corosync-figures.md), the median of the 3
  * nodes; with several senders also each sender's rate and the max/min of those (the fairness of the flow control).
  * Corosync: ./cpgbench.c `-m send` / `-m recv` in the hosts' namespaces; corolink: the client library's CPG on the
- * lab daemons' admin sockets, sending like bench/totem.ts (./cpg-send.ts: the library's flow control). Each sender
+ * lab daemons' admin sockets, one client process per node (./cpg-node.ts, as cpgbench), sending like bench/totem.ts
+ * (./cpg-send.ts: the library's flow control). Each sender
  * sends `count` messages of `bytes` bytes; every run is bounded in time.
  */
-import { CorolinkClient } from '../src/client/client.ts';
-import type { CpgGroup, CpgMessage } from '../src/client/cpg-group.ts';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { NetnsLab } from '../src/lab/netns-lab.ts';
-import { sendMany, wholeGroup } from './cpg-send.ts';
 import { runCpgbench } from './round-trips.ts';
 import { median } from './stats.ts';
 
@@ -30,6 +31,12 @@ export interface MultiThroughput extends Throughput {
   perSenderMsgsPerS: number[];
   /** Fastest sender's rate ÷ slowest one's (1 = a fair share each). */
   fairness: number;
+}
+
+/** A node's client process from `go` to its end: on a CPU and waiting for one (ms), all threads / the main thread. */
+export interface ClientSchedulerMs {
+  runMs: number;
+  waitMs: number;
 }
 
 /** What one node received from one sender. */
@@ -53,6 +60,9 @@ export const MULTI_SENDER_RUN = { key: 'Multi1k', label: '1 KiB', bytes: 1024, c
 export const COROLINK_SEND_LIMIT_MS = 8_000;
 /** Longest wait, after the last send, for every node to deliver everything. */
 const DRAIN_TIMEOUT_MS = 15_000;
+/** Longest wait for one line of a node's client process: its start and join, or the sending, or the drain. */
+const NODE_LINE_TIMEOUT_MS = COROLINK_SEND_LIMIT_MS + DRAIN_TIMEOUT_MS + 15_000;
+const CPG_NODE_SCRIPT = fileURLToPath(new URL('./cpg-node.ts', import.meta.url));
 const NODES = [1, 2, 3];
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -151,9 +161,42 @@ export async function corosyncMultiThroughput(
   return multi(bytes, count * NODES.length, await corosyncRun(lab, cpgbench, NODES, bytes, count, limitS));
 }
 
+/** One node's client process (./cpg-node.ts) and its lines of output, read in order. */
+class NodeProcess {
+  private readonly lines: AsyncIterator<string>;
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly nodeid: number,
+    private readonly child: ChildProcessWithoutNullStreams,
+  ) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(`cpg-node n${nodeid}: ${chunk}`));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** The next JSON line, or an error naming the node once the process ended or NODE_LINE_TIMEOUT_MS passed. */
+  async next<T>(): Promise<T> {
+    const timeout = pause(NODE_LINE_TIMEOUT_MS).then(() => ({ done: true, value: 'timed out' }) as const);
+    const line = await Promise.race([this.lines.next(), timeout]);
+    if (line.done) throw new Error(`cpg-node n${this.nodeid}: no answer (${line.value ?? 'exited'})`);
+    return JSON.parse(line.value) as T;
+  }
+
+  say(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  end(): void {
+    this.child.stdin.end();
+    if (this.child.exitCode === null) this.child.kill();
+  }
+}
+
 /**
- * corolink: a client on every node joins the group; `senders` each send for at most `sendLimitMs`; every node
- * counts each sender's deliveries. Resolves with what each node received from each sender and the messages sent.
+ * corolink: a client process on every node (./cpg-node.ts, as cpgbench runs on every node for Corosync) joins the
+ * group; `senders` each send for at most `sendLimitMs`; every node counts each sender's deliveries. Resolves with
+ * what each node received from each sender and the messages sent.
  */
 async function corolinkRun(
   lab: NetnsLab,
@@ -161,51 +204,56 @@ async function corolinkRun(
   bytes: number,
   count: number,
   sendLimitMs: number,
-): Promise<{ perNode: Received[][]; sent: number }> {
-  const name = `tp${process.pid}${Date.now() % 100000}`;
-  const clients: CorolinkClient[] = [];
+): Promise<{ perNode: Received[][]; sent: number; clients: ClientSchedulerMs[][] }> {
+  const group = `tp${process.pid}${Date.now() % 100000}`;
+  const nodes = NODES.map((n) => {
+    const options = {
+      socket: lab.socket(n),
+      group,
+      members: NODES.length,
+      drainMs: DRAIN_TIMEOUT_MS,
+      ...(senders.includes(n) ? { send: { bytes, count, limitMs: sendLimitMs } } : {}),
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', CPG_NODE_SCRIPT, JSON.stringify(options)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return new NodeProcess(n, child);
+  });
   try {
-    const lost: string[] = [];
-    for (const n of NODES) {
-      const client = await CorolinkClient.connect({ socket: lab.socket(n), reconnect: false });
-      // The daemon closes a client that reads its deliveries too slowly (docs/client.md): say so.
-      client.on('disconnected', (error) => lost.push(`n${n}: ${error.message}`));
-      clients.push(client);
-    }
-    // counts[node][sender], last[node][sender]: performance.now() of the last delivery.
-    const counts = NODES.map(() => senders.map(() => 0));
-    const last = NODES.map(() => senders.map(() => 0));
-    const groups: CpgGroup[] = [];
-    for (const [i, client] of clients.entries()) {
-      const group = await client.cpgJoin(name);
-      // Attached right after the join: its events are held until then.
-      group.on('message', (m: CpgMessage) => {
-        const s = senders.indexOf(m.nodeid);
-        if (s < 0) return;
-        counts[i]![s]!++;
-        last[i]![s] = performance.now();
-      });
-      groups.push(group);
-    }
-    await wholeGroup(groups[0]!, NODES.length, 'corolink throughput');
-    const payload = Buffer.alloc(bytes, 0x5a);
-    const start = performance.now();
-    const sent = await Promise.all(
-      senders.map((n) => sendMany(groups[NODES.indexOf(n)]!, payload, count, start + sendLimitMs)),
+    for (const node of nodes) await node.next<{ ready: true }>();
+    for (const node of nodes) node.say('go');
+    const sending = await Promise.all(
+      senders.map((n) => nodes[NODES.indexOf(n)]!.next<{ sent: number; start: number }>()),
     );
-    const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-    const behind = () => counts.some((node) => node.some((c, s) => c < sent[s]!));
-    while (behind() && lost.length === 0 && Date.now() < drainDeadline) await pause(10);
-    if (behind())
+    const start = Math.min(...sending.map((s) => s.start));
+    const expected = Object.fromEntries(senders.map((n, i) => [n, sending[i]!.sent]));
+    for (const node of nodes) node.say(`expect ${JSON.stringify(expected)}`);
+    const results = await Promise.all(
+      nodes.map((node) =>
+        node.next<{
+          counts: Record<string, number>;
+          last: Record<string, number>;
+          lost: string[];
+          sched: ClientSchedulerMs[];
+        }>(),
+      ),
+    );
+    const lost = results.flatMap((r, i) => r.lost.map((why) => `n${NODES[i]}: ${why}`));
+    const counts = results.map((r) => senders.map((s) => r.counts[s] ?? 0));
+    if (counts.some((node) => node.some((c, s) => c < sending[s]!.sent)))
       console.error(
-        `corolink throughput ${bytes} B: delivered ${JSON.stringify(counts)} of ${sent}; lost connections: ${lost}`,
+        `corolink throughput ${bytes} B: delivered ${JSON.stringify(counts)} of ${JSON.stringify(expected)}; lost connections: ${lost}`,
       );
-    const perNode = counts.map((node, i) =>
-      node.map((delivered, s) => ({ delivered, seconds: delivered > 0 ? (last[i]![s]! - start) / 1000 : 0 })),
+    const perNode = results.map((r, i) =>
+      senders.map((s, j) => {
+        const delivered = counts[i]![j]!;
+        return { delivered, seconds: delivered > 0 ? (r.last[s]! - start) / 1000 : 0 };
+      }),
     );
-    return { perNode, sent: sent.reduce((a, b) => a + b, 0) };
+    return { perNode, sent: sending.reduce((a, s) => a + s.sent, 0), clients: results.map((r) => r.sched) };
   } finally {
-    for (const client of clients) client.close();
+    for (const node of nodes) node.end();
+    await Promise.all(nodes.map((node) => node.exited));
   }
 }
 
@@ -227,7 +275,7 @@ export async function corolinkMultiThroughput(
   bytes: number,
   count: number,
   sendLimitMs: number,
-): Promise<MultiThroughput> {
-  const { perNode, sent } = await corolinkRun(lab, NODES, bytes, count, sendLimitMs);
-  return multi(bytes, sent, perNode);
+): Promise<MultiThroughput & { clients: ClientSchedulerMs[][] }> {
+  const { perNode, sent, clients } = await corolinkRun(lab, NODES, bytes, count, sendLimitMs);
+  return { ...multi(bytes, sent, perNode), clients };
 }
