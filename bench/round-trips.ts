@@ -192,7 +192,9 @@ export async function corolinkRoundTrips(
     [1, 2, 3].map((n) => CorolinkClient.connect({ socket: lab.socket(n), reconnect: false })),
   );
   try {
-    const groups = await Promise.all(clients.map((c) => c.cpgJoin(`round-trips-${Date.now() % 100000}`)));
+    // One name for the three: a name made per client could differ by the millisecond between the joins.
+    const name = `round-trips-${Date.now() % 100000}`;
+    const groups = await Promise.all(clients.map((c) => c.cpgJoin(name)));
     const sender = groups[0]!;
     await wholeGroup(sender, clients.length, 'corolink round trips');
     let waiting: { seq: string; done: () => void } | undefined;

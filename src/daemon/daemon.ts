@@ -2,7 +2,6 @@
  * `corolink daemon`: loads corosync.conf and the authkey, finds the local node, starts the engine and the admin
  * socket, and leaves the cluster cleanly on SIGTERM/SIGINT (peers see a leave, not a failure).
  */
-
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { VERSION } from '../base/version.ts';

@@ -55,7 +55,7 @@ export interface EngineOptions {
   /** Log one line per token hop (`logging.debug: trace`; see ./token-trace.ts). */
   tokenTrace?: boolean;
   /** The AES-256-GCM implementation (default: the native addon where it loads; docs/crypto.md "The AEAD engine"). */
-  aead?: Aead | Error;
+  aead?: Aead;
   /** The service engines the stack registers after votequorum and CPG (the file store). */
   services?: StackOptions['services'];
 }
