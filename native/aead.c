@@ -61,6 +61,17 @@ static EVP_CIPHER_CTX *context_arg(napi_env env, napi_value value) {
   return context;
 }
 
+/* The six arguments of seal or open, the first one a context; NULL (an exception pending) when they are not. */
+static EVP_CIPHER_CTX *six_args(napi_env env, napi_callback_info info, napi_value argv[6], const char *count_error) {
+  size_t argc = 6;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, count_error);
+    return NULL;
+  }
+  return context_arg(env, argv[0]);
+}
+
 static void free_context(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -99,14 +110,8 @@ static napi_value context(napi_env env, napi_callback_info info) {
 }
 
 static napi_value seal(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "seal: 6 arguments");
-    return NULL;
-  }
-  EVP_CIPHER_CTX *cipher = context_arg(env, argv[0]);
+  EVP_CIPHER_CTX *cipher = six_args(env, info, argv, "seal: 6 arguments");
   bytes_t nonce, aad, plain, out;
   size_t offset;
   if (cipher == NULL || !buffer_arg(env, argv[1], &nonce, "nonce: a Buffer") ||
@@ -129,14 +134,8 @@ static napi_value seal(napi_env env, napi_callback_info info) {
 }
 
 static napi_value open_datagram(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "open: 6 arguments");
-    return NULL;
-  }
-  EVP_CIPHER_CTX *cipher = context_arg(env, argv[0]);
+  EVP_CIPHER_CTX *cipher = six_args(env, info, argv, "open: 6 arguments");
   bytes_t nonce, datagram, out;
   size_t aad_bytes, tag_offset;
   if (cipher == NULL || !buffer_arg(env, argv[1], &nonce, "nonce: a Buffer") ||
