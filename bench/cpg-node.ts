@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { CorolinkClient } from '../src/client/client.ts';
 import type { CpgMessage } from '../src/client/cpg-group.ts';
 import { sendMany, wholeGroup } from './cpg-send.ts';
-import { type SchedulerTimes, schedulerTimes, threadSchedulerTimes } from './sched.ts';
+import { ownSchedulerTimes } from './sched.ts';
 
 interface Options {
   socket: string;
@@ -43,9 +43,7 @@ say({ ready: true });
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const next = async () => String((await lines.next()).value ?? '');
 if ((await next()) !== 'go') throw new Error('cpg-node: expected go');
-/** This process's scheduler times (all threads, the main thread: the event loop) from `go` on. */
-const times = (): SchedulerTimes[] => [schedulerTimes(process.pid), threadSchedulerTimes(process.pid, process.pid)];
-const timesAtGo = times();
+const timesAtGo = ownSchedulerTimes();
 if (options.send) {
   const start = epochMs();
   const payload = Buffer.alloc(options.send.bytes, 0x5a);
@@ -59,7 +57,7 @@ const deadline = Date.now() + options.drainMs;
 const behind = () => expected.some(([nodeid, count]) => (counts.get(Number(nodeid)) ?? 0) < count);
 while (behind() && lost.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 const ms = (seconds: number) => Math.round(seconds * 1000);
-const sched = times().map((now, i) => ({
+const sched = ownSchedulerTimes().map((now, i) => ({
   runMs: ms(now.runSeconds - timesAtGo[i]!.runSeconds),
   waitMs: ms(now.waitSeconds - timesAtGo[i]!.waitSeconds),
 }));

@@ -46,6 +46,11 @@ export function threadSchedulerTimes(pid: number, tid: number | string): Schedul
   return { runSeconds: Number(run) / 1e9, waitSeconds: Number(wait) / 1e9 };
 }
 
+/** This process's scheduler times: all its threads, and its main thread (the event loop). */
+export function ownSchedulerTimes(): SchedulerTimes[] {
+  return [schedulerTimes(process.pid), threadSchedulerTimes(process.pid, process.pid)];
+}
+
 /** A process's scheduler times, summed over its threads now (a thread that exited took its times with it). */
 export function schedulerTimes(pid: number): SchedulerTimes {
   const sum = { runSeconds: 0, waitSeconds: 0 };

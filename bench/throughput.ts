@@ -60,8 +60,8 @@ export const MULTI_SENDER_RUN = { key: 'Multi1k', label: '1 KiB', bytes: 1024, c
 export const COROLINK_SEND_LIMIT_MS = 8_000;
 /** Longest wait, after the last send, for every node to deliver everything. */
 const DRAIN_TIMEOUT_MS = 15_000;
-/** Longest wait for one line of a node's client process: its start and join, or the sending, or the drain. */
-const NODE_LINE_TIMEOUT_MS = COROLINK_SEND_LIMIT_MS + DRAIN_TIMEOUT_MS + 15_000;
+/** Longest wait for one line of a node's client process beyond its sending and drain: its start and join. */
+const NODE_START_TIMEOUT_MS = 15_000;
 const CPG_NODE_SCRIPT = fileURLToPath(new URL('./cpg-node.ts', import.meta.url));
 const NODES = [1, 2, 3];
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -169,16 +169,20 @@ class NodeProcess {
   constructor(
     readonly nodeid: number,
     private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lineTimeoutMs: number,
   ) {
     this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     child.stderr.on('data', (chunk: Buffer) => process.stderr.write(`cpg-node n${nodeid}: ${chunk}`));
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  /** The next JSON line, or an error naming the node once the process ended or NODE_LINE_TIMEOUT_MS passed. */
+  /** The next JSON line, or an error naming the node once the process ended or `lineTimeoutMs` passed. */
   async next<T>(): Promise<T> {
-    const timeout = pause(NODE_LINE_TIMEOUT_MS).then(() => ({ done: true, value: 'timed out' }) as const);
-    const line = await Promise.race([this.lines.next(), timeout]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<{ done: true; value: string }>((resolve) => {
+      timer = setTimeout(() => resolve({ done: true, value: 'timed out' }), this.lineTimeoutMs);
+    });
+    const line = await Promise.race([this.lines.next(), timeout]).finally(() => clearTimeout(timer));
     if (line.done) throw new Error(`cpg-node n${this.nodeid}: no answer (${line.value ?? 'exited'})`);
     return JSON.parse(line.value) as T;
   }
@@ -217,7 +221,7 @@ async function corolinkRun(
     const child = spawn(process.execPath, ['--import', 'tsx', CPG_NODE_SCRIPT, JSON.stringify(options)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    return new NodeProcess(n, child);
+    return new NodeProcess(n, child, sendLimitMs + DRAIN_TIMEOUT_MS + NODE_START_TIMEOUT_MS);
   });
   try {
     for (const node of nodes) await node.next<{ ready: true }>();

@@ -17,14 +17,7 @@ import { LocalCluster } from '../src/lab/local-cluster.ts';
 import { processCpuSeconds } from '../src/lab/netns-lab.ts';
 import { sendMany } from './cpg-send.ts';
 import { describeAudit, MESSAGE_NUMBER_BYTES, numbered, PhaseAudit, type ReceiverAudit } from './phase-audit.ts';
-import {
-  benchSystemExtra,
-  contextSwitches,
-  daemonPolicies,
-  type SchedulerTimes,
-  schedulerTimes,
-  threadSchedulerTimes,
-} from './sched.ts';
+import { benchSystemExtra, contextSwitches, daemonPolicies, ownSchedulerTimes, schedulerTimes } from './sched.ts';
 import { percentile } from './stats.ts';
 import { benchTotemExtra } from './totem-extra.ts';
 
@@ -60,11 +53,6 @@ function orNaN(read: (pid: number) => number, pid: number | undefined): number {
 }
 
 const runQueueWaitSeconds = (pid: number) => schedulerTimes(pid).waitSeconds;
-
-/** This process's (the three clients') scheduler times: all its threads, and its main thread (the event loop). */
-function clientSchedulerTimes(): SchedulerTimes[] {
-  return [schedulerTimes(process.pid), threadSchedulerTimes(process.pid, process.pid)];
-}
 
 const cluster = await LocalCluster.start({
   nodes: 3,
@@ -107,7 +95,7 @@ try {
     const cpuBefore = pids.map((pid) => orNaN(processCpuSeconds, pid));
     const switchesBefore = pids.map((pid) => orNaN(contextSwitches, pid));
     const waitBefore = pids.map((pid) => orNaN(runQueueWaitSeconds, pid));
-    const clientBefore = clientSchedulerTimes();
+    const clientBefore = ownSchedulerTimes();
     let first = 0;
     let last = 0;
     const onMessage = () => {
@@ -138,7 +126,7 @@ try {
     const cpuUs = pids.map((pid, i) => usPerMessage(orNaN(processCpuSeconds, pid) - cpuBefore[i]!));
     // Run-queue wait per message: runnable while other tasks held both CPUs (docs/benchmarks.md).
     const waitUs = pids.map((pid, i) => usPerMessage(orNaN(runQueueWaitSeconds, pid) - waitBefore[i]!));
-    const client = clientSchedulerTimes();
+    const client = ownSchedulerTimes();
     const clientWaitUs = client.map((t, i) => usPerMessage(t.waitSeconds - clientBefore[i]!.waitSeconds));
     const clientCpuUs = client.map((t, i) => usPerMessage(t.runSeconds - clientBefore[i]!.runSeconds));
     // Context switches per message: how many turns of its loop a daemon took per message (docs/benchmarks.md).

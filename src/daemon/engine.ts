@@ -18,7 +18,7 @@ import {
   type NodeConfig,
 } from '../config/index.ts';
 import { type CpgError, LOCAL_MEMBERSHIPS_MAX } from '../cpg/index.ts';
-import { type Aead, NODE_CRYPTO_AEAD, nativeAead } from '../crypto/aead.ts';
+import { type Aead, nativeAead } from '../crypto/aead.ts';
 import { PacketCrypto } from '../crypto/packet-crypto.ts';
 import { parseAutoTieBreakerNode, type QuorumOptions } from '../quorum/index.ts';
 import {
@@ -570,7 +570,6 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       },
       now,
     );
-    const aead = this.options.aead ?? nativeAead();
     const crypto = new PacketCrypto({
       localNodeId: me,
       clusterName,
@@ -579,11 +578,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       allowCryptoNone: effective.crypto.allowNone,
       nodelist: config.nodes.flatMap((n) => n.addresses.map((a) => ({ nodeId: n.nodeid ?? 0, address: a.address }))),
       onWarning: (message) => this.log('warning', message),
-      ...(aead instanceof Error ? { aead: NODE_CRYPTO_AEAD } : { aead }),
+      ...(this.options.aead ? { aead: this.options.aead } : {}),
     });
     if (effective.crypto.cipher !== 'none') {
-      if (aead instanceof Error)
-        this.options.logger.log('warning', 'KNET', `${aead.message}: sealing with node:crypto`);
+      const native = nativeAead();
+      if (this.options.aead === undefined && native instanceof Error) {
+        this.options.logger.log('warning', 'KNET', `${native.message}: sealing with node:crypto`);
+      }
       this.options.logger.log('notice', 'KNET', `crypto: aes256 (AES-256-GCM) sealed by ${crypto.engine}`);
     }
     const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
