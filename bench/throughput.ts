@@ -62,7 +62,11 @@ export const COROLINK_SEND_LIMIT_MS = 8_000;
 const DRAIN_TIMEOUT_MS = 15_000;
 /** Longest wait for one line of a node's client process beyond its sending and drain: its start and join. */
 const NODE_START_TIMEOUT_MS = 15_000;
+/** How long a client process that was told to end may take to exit by itself. */
+const CLIENT_EXIT_GRACE_MS = 2_000;
 const CPG_NODE_SCRIPT = fileURLToPath(new URL('./cpg-node.ts', import.meta.url));
+/** Extra node flags for the client processes (e.g. `--cpu-prof --cpu-prof-dir=…`), space-separated. */
+const CLIENT_NODE_ARGS = process.env.BENCH_CLIENT_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
 const NODES = [1, 2, 3];
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -191,9 +195,12 @@ class NodeProcess {
     this.child.stdin.write(`${line}\n`);
   }
 
+  /** Closes its stdin; a process that has not exited within CLIENT_EXIT_GRACE_MS (it writes its profile on exit) is killed. */
   end(): void {
     this.child.stdin.end();
-    if (this.child.exitCode === null) this.child.kill();
+    if (this.child.exitCode !== null) return;
+    const timer = setTimeout(() => this.child.kill(), CLIENT_EXIT_GRACE_MS);
+    this.child.once('exit', () => clearTimeout(timer));
   }
 }
 
@@ -218,9 +225,13 @@ async function corolinkRun(
       drainMs: DRAIN_TIMEOUT_MS,
       ...(senders.includes(n) ? { send: { bytes, count, limitMs: sendLimitMs } } : {}),
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', CPG_NODE_SCRIPT, JSON.stringify(options)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...CLIENT_NODE_ARGS, '--import', 'tsx', CPG_NODE_SCRIPT, JSON.stringify(options)],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     return new NodeProcess(n, child, sendLimitMs + DRAIN_TIMEOUT_MS + NODE_START_TIMEOUT_MS);
   });
   try {

@@ -12,45 +12,13 @@
  * A call with wrong argument types or lengths throws; open never throws on the datagram's bytes.
  */
 #include <limits.h>
-#include <node_api.h>
 #include <openssl/evp.h>
-#include <stdbool.h>
+
+#include "napi-args.h"
 
 #define KEY_BYTES 32
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
-
-#define NAPI_OK(call)                                                                                                  \
-  do {                                                                                                                 \
-    if ((call) != napi_ok) return NULL;                                                                                \
-  } while (0)
-
-typedef struct {
-  unsigned char *data;
-  size_t length;
-} bytes_t;
-
-static bool buffer_arg(napi_env env, napi_value value, bytes_t *out, const char *name) {
-  bool is_buffer = false;
-  void *data = NULL;
-  if (napi_is_buffer(env, value, &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_buffer_info(env, value, &data, &out->length) != napi_ok) {
-    napi_throw_type_error(env, NULL, name);
-    return false;
-  }
-  out->data = data;
-  return true;
-}
-
-static bool length_arg(napi_env env, napi_value value, size_t limit, size_t *out, const char *name) {
-  int64_t number = -1;
-  if (napi_get_value_int64(env, value, &number) != napi_ok || number < 0 || (uint64_t)number > limit) {
-    napi_throw_range_error(env, NULL, name);
-    return false;
-  }
-  *out = (size_t)number;
-  return true;
-}
 
 static EVP_CIPHER_CTX *context_arg(napi_env env, napi_value value) {
   void *context = NULL;
@@ -161,14 +129,11 @@ static napi_value open_datagram(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+napi_status aead_define(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"context", NULL, context, NULL, NULL, NULL, napi_default, NULL},
       {"seal", NULL, seal, NULL, NULL, NULL, napi_default, NULL},
       {"open", NULL, open_datagram, NULL, NULL, NULL, napi_default, NULL},
   };
-  NAPI_OK(napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods));
-  return exports;
+  return napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
 }
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,9 +1,10 @@
-# The optional AES-256-GCM addon (docs/crypto.md "The AEAD engine"): built by scripts/build-native.mjs.
+# The optional native addon (docs/crypto.md "The AEAD engine", docs/transport.md "The link sockets"): built by
+# scripts/build-native.mjs.
 {
   "targets": [
     {
-      "target_name": "corolink_aead",
-      "sources": ["aead.c"],
+      "target_name": "corolink_native",
+      "sources": ["addon.c", "aead.c", "udp.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

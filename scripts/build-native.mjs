@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Builds the optional AES-256-GCM addon (native/aead.c, docs/crypto.md "The AEAD engine") into
-// dist/native/corolink_aead.node with node-gyp — the copy npm ships — against this Node's own headers, so it needs
+// Builds the optional native addon (native/: AES-256-GCM with a context per key, docs/crypto.md "The AEAD engine";
+// the link sockets' batched reads, docs/transport.md "The link sockets") into
+// dist/native/corolink_native.node with node-gyp — the copy npm ships — against this Node's own headers, so it needs
 // no download. Runs in `npm ci` (prepare) and `npm run build`. It is optional: where it cannot be built (no C
-// compiler, no Node headers) this prints one line and exits 0, and the daemons seal with node:crypto (same bytes).
+// compiler, no Node headers) this prints one line and exits 0, and the daemons use node:crypto (same bytes) and
+// node:dgram.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'native');
-const target = join(root, 'dist/native/corolink_aead.node');
+const target = join(root, 'dist/native/corolink_native.node');
 
 /** node-gyp: the one npm runs scripts with, else the one beside the npm that runs this. */
 function nodeGyp() {
@@ -39,7 +41,7 @@ try {
   });
   mkdirSync(dirname(target), { recursive: true });
   const temporary = `${target}.${process.pid}.tmp`;
-  copyFileSync(join(source, 'build/Release/corolink_aead.node'), temporary);
+  copyFileSync(join(source, 'build/Release/corolink_native.node'), temporary);
   renameSync(temporary, target);
 } catch (error) {
   const detail =
@@ -47,5 +49,7 @@ try {
       .trim()
       .split('\n')
       .at(-1) || error.message;
-  console.warn(`corolink: the native AES-GCM addon was not built (${detail}); packets are sealed with node:crypto`);
+  console.warn(
+    `corolink: the native addon was not built (${detail}); packets are sealed with node:crypto and read with node:dgram`,
+  );
 }

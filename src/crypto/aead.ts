@@ -1,7 +1,5 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { nativeAddon } from '../base/native-addon.ts';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES } from './packet-format.ts';
 
 /** Seals `plain` into `out` from `outOffset`: the ciphertext, then the 16-byte tag. */
@@ -55,9 +53,6 @@ interface AeadAddon {
   open(context: object, nonce: Buffer, datagram: Buffer, aadBytes: number, tagOffset: number, out: Buffer): boolean;
 }
 
-/** Where scripts/build-native.mjs puts the addon, seen from this module in src/crypto/ and in a dist/ chunk. */
-const ADDON_LOCATIONS = ['../../dist/native/corolink_aead.node', './native/corolink_aead.node'];
-
 function nativeFrom(addon: AeadAddon): Aead {
   return {
     engine: 'OpenSSL, one context per key (native addon)',
@@ -83,13 +78,13 @@ let loaded: Aead | Error | undefined;
  */
 export function nativeAead(): Aead | Error {
   if (loaded !== undefined) return loaded;
-  const path = ADDON_LOCATIONS.map((relative) => fileURLToPath(new URL(relative, import.meta.url))).find(existsSync);
+  const addon = nativeAddon();
   try {
-    if (path === undefined) throw new Error('dist/native/corolink_aead.node is not built (scripts/build-native.mjs)');
-    loaded = nativeFrom(createRequire(import.meta.url)(path) as AeadAddon);
+    if (addon instanceof Error) throw addon;
+    loaded = nativeFrom(addon as AeadAddon);
     assertSameBytes(loaded);
   } catch (error) {
-    loaded = new Error(`the native AES-GCM addon is unavailable: ${(error as Error).message.split('\n')[0]}`);
+    loaded = new Error(`the native AES-GCM addon is unavailable: ${(error as Error).message}`);
   }
   return loaded;
 }

@@ -177,6 +177,11 @@ export class PacketCrypto {
     return this.encrypt ? this.aead.engine : 'none';
   }
 
+  /** Whether datagrams are encrypted: an opened frame is then new memory; a clear one's is a view of the datagram. */
+  get encrypts(): boolean {
+    return this.encrypt;
+  }
+
   /** Bytes `seal` adds to a frame. */
   get overheadBytes(): number {
     return this.encrypt ? ENCRYPTED_OVERHEAD_BYTES : CLEAR_HEADER_BYTES;

@@ -17,6 +17,7 @@ import {
 import { NODE_CRYPTO_AEAD } from '../crypto/aead.ts';
 import type { HaControl, HaResourceRunner, HaWatchdog } from '../ha/contract.ts';
 import type { ClusterLinksV1, HaStatusV1 } from '../ipc/schema.ts';
+import { NODE_DGRAM_ENGINE } from '../transport/datagram-socket.ts';
 import { AdminError, AdminSocketServer, type Handlers } from './admin-socket.ts';
 import { appAccessOf, openAppSocket } from './app-socket.ts';
 import { watchAuthFailures } from './auth-failure-log.ts';
@@ -174,6 +175,8 @@ function privateDir(path: string, what: string): string | undefined {
 
 /** The value of COROLINK_AEAD that makes the daemon seal with node:crypto. */
 const AEAD_NODE_CRYPTO = 'node-crypto';
+/** The value of COROLINK_UDP that makes the link sockets node:dgram's. */
+const UDP_NODE_DGRAM = 'node-dgram';
 
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const checked = await loadValidConfig(options.configPath);
@@ -201,6 +204,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const aeadChoice = process.env.COROLINK_AEAD || undefined;
   if (aeadChoice !== undefined && aeadChoice !== AEAD_NODE_CRYPTO) {
     logger.log('warning', 'MAIN', `COROLINK_AEAD=${aeadChoice} is not a known value (${AEAD_NODE_CRYPTO}): ignored`);
+  }
+  // COROLINK_UDP=node-dgram: read and write the link sockets with node:dgram even where the addon loads.
+  const udpChoice = process.env.COROLINK_UDP || undefined;
+  if (udpChoice !== undefined && udpChoice !== UDP_NODE_DGRAM) {
+    logger.log('warning', 'MAIN', `COROLINK_UDP=${udpChoice} is not a known value (${UDP_NODE_DGRAM}): ignored`);
   }
   const { scheduling } = checked.effective;
   applyScheduling(options.noSchedRr ? { ...scheduling, schedRr: false } : scheduling, (level, message) =>
@@ -251,6 +259,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     stateDir,
     tokenTrace,
     ...(aeadChoice === AEAD_NODE_CRYPTO ? { aead: NODE_CRYPTO_AEAD } : {}),
+    ...(udpChoice === UDP_NODE_DGRAM ? { datagramEngine: NODE_DGRAM_ENGINE } : {}),
     services: (context) => [
       ...cfs.services(context),
       probe.serviceEngine,

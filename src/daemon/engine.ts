@@ -29,6 +29,7 @@ import {
   type TotemOptions,
   type TotemTimings,
 } from '../totem/index.ts';
+import { type DatagramEngine, NODE_DGRAM_ENGINE, nativeDatagramEngine } from '../transport/datagram-socket.ts';
 import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
@@ -56,6 +57,8 @@ export interface EngineOptions {
   tokenTrace?: boolean;
   /** The AES-256-GCM implementation (default: the native addon where it loads; docs/crypto.md "The AEAD engine"). */
   aead?: Aead;
+  /** How the link sockets read and write (default: the native addon's batched sockets where it loads). */
+  datagramEngine?: DatagramEngine;
   /** The service engines the stack registers after votequorum and CPG (the file store). */
   services?: StackOptions['services'];
 }
@@ -587,6 +590,12 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       }
       this.options.logger.log('notice', 'KNET', `crypto: aes256 (AES-256-GCM) sealed by ${crypto.engine}`);
     }
+    const native = nativeDatagramEngine();
+    const datagramEngine = this.options.datagramEngine ?? (native instanceof Error ? NODE_DGRAM_ENGINE : native);
+    if (this.options.datagramEngine === undefined && native instanceof Error) {
+      this.options.logger.log('warning', 'KNET', `${native.message}: reading with node:dgram`);
+    }
+    this.options.logger.log('notice', 'KNET', `link sockets: ${datagramEngine.name}`);
     const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
     this.ringSeqFile = new RingSeqFile(this.options.stateDir, me, (message) => this.log('warning', message));
     this.tokenTrace = new TokenTrace({
@@ -630,6 +639,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       crypto,
       localEndpoints: localNode.addresses.filter((a) => localLinks.some((l) => l.link === a.link)).map(endpoint),
       peers: peers.map((p) => ({ nodeId: p.nodeid!, endpoints: p.addresses.map(endpoint) })),
+      datagramEngine,
     });
     this.unwatchAssertions = watchAssertions(this.failureState, this.failStopLog);
     this.udp.on('deliver', (from, payload) => {

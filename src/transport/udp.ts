@@ -4,13 +4,12 @@
  * the core driven with `performance.now()` and one re-armable timer at `core.nextDeadline()`.
  * Nothing a datagram contains can make it throw: crypto and the core reject and count.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { AssertionError } from '../base/assert.ts';
 import { STAGE_TRACE_ON, stamp } from '../base/stage-trace.ts';
 import { DeadlineTimer } from '../base/timer-delay.ts';
-import { canonicalAddress } from '../crypto/address.ts';
 import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
+import { type DatagramEngine, type DatagramSocket, preferredDatagramEngine } from './datagram-socket.ts';
 import { linkOptionsProblem, type Transport } from './transport.ts';
 import type {
   LinkOptions,
@@ -22,13 +21,7 @@ import type {
   TransportEvent,
 } from './types.ts';
 import { PendingBundle, sameFrames, splitBundle } from './udp-bundle.ts';
-import {
-  type LinkEndpoint,
-  literalLookup,
-  PeerEndpoints,
-  type ResolvedEndpoint,
-  resolveEndpoint,
-} from './udp-endpoints.ts';
+import { type LinkEndpoint, PeerEndpoints, type ResolvedEndpoint, resolveEndpoint } from './udp-endpoints.ts';
 
 /** SO_RCVBUF / SO_SNDBUF asked for every link socket (knet wants big buffers; capped by net.core.rmem_max). */
 export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -58,6 +51,8 @@ export interface UdpTransportOptions {
    * one peer on one link produced in the same event-loop turn are bundled into datagrams up to this size.
    */
   maxDatagramBytes?: number;
+  /** How the link sockets read and write (default `preferredDatagramEngine()`: the native addon's where it loads). */
+  datagramEngine?: DatagramEngine;
 }
 
 /** Status of one local link socket. */
@@ -102,8 +97,10 @@ export interface UdpTransportEvents {
 interface LinkSocket {
   link: number;
   endpoint: ResolvedEndpoint;
-  socket: Socket;
+  socket: DatagramSocket;
   enabled: boolean;
+  /** False once `removeLink` took it away: datagrams still read are dropped. */
+  reading: boolean;
   /** Plaintext bytes one datagram may carry on this link (max datagram − crypto overhead). */
   bundleBudgetBytes: number;
   /** Frames waiting for the end of the event-loop turn, by destination node. */
@@ -126,7 +123,7 @@ interface SealedBundle {
 /** The frames queued for one peer on one link, and the (reused) completion callback of their sends. */
 interface PeerQueue {
   bundle: PendingBundle;
-  afterSend: (error: Error | null) => void;
+  afterSend: (error: NodeJS.ErrnoException) => void;
 }
 
 /** The UDP driver: create with `UdpTransport.open`, stop with `close`. */
@@ -146,6 +143,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   /** When the datagram being handled (or the last one) was read from its socket, on `clock`. */
   private receivedAt = 0;
   private readonly maxDatagramBytes: number | undefined;
+  private readonly datagramEngine: DatagramEngine;
   private readonly counters = {
     datagramsSent: 0,
     datagramsReceived: 0,
@@ -165,6 +163,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.timer = new DeadlineTimer(() => this.run({ type: 'tick' }), this.clock);
     this.onAssertion = options.onAssertion;
     this.maxDatagramBytes = options.maxDatagramBytes;
+    this.datagramEngine = options.datagramEngine ?? preferredDatagramEngine();
     this.socketBufferBytes = options.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
     for (const peer of options.peers) {
       for (const endpoint of peer.endpoints) this.peers.add(peer.nodeId, endpoint);
@@ -237,7 +236,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       this.linksBeingAdded.delete(link);
     }
     if (this.closed) {
-      await closeSocket(socket.socket);
+      await socket.socket.close();
       throw new Error(`cannot add link ${link}: the transport was closed`);
     }
     this.sockets.set(link, socket);
@@ -256,13 +255,13 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     if (local === undefined) throw new Error(`cannot remove link ${link}: no such link`);
     this.sendQueued(local); // what the core already handed over for this link still leaves on it
     this.sockets.delete(link);
-    local.socket.removeAllListeners('message');
+    local.reading = false;
     this.run({ type: 'removeLink', link });
     const forgotten = this.peers.forgetLink(link);
     this.crypto.unlistAddresses(forgotten.filter(({ nodeId, address }) => !this.peers.hasAddress(nodeId, address)));
     // Let the send requests queued above complete before the socket closes (a closed socket drops them silently).
     await new Promise((resolve) => setImmediate(resolve));
-    await closeSocket(local.socket);
+    await local.socket.close();
   }
 
   /**
@@ -324,7 +323,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.timer.clear();
     const sockets = [...this.sockets.values()];
     this.sockets.clear();
-    await Promise.all(sockets.map(({ socket }) => closeSocket(socket)));
+    await Promise.all(sockets.map(({ socket }) => socket.close()));
   }
 
   /** Why `addLink` must refuse, or null. */
@@ -348,48 +347,38 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   /** Binds the socket of one local link (closed again if the bind fails). */
   private async bindLink(endpoint: LinkEndpoint): Promise<LinkSocket> {
     const resolved = resolveEndpoint(endpoint);
-    const socket = createSocket({
-      type: resolved.family,
-      ipv6Only: resolved.family === 'udp6',
-      recvBufferSize: this.socketBufferBytes,
-      sendBufferSize: this.socketBufferBytes,
-      lookup: literalLookup,
-    });
-    await new Promise<void>((resolve, reject) => {
-      const failed = (error: Error) => {
-        socket.close();
-        reject(error);
-      };
-      socket.once('error', failed);
-      socket.bind({ address: resolved.address, port: resolved.port, exclusive: true }, () => {
-        socket.off('error', failed);
-        resolve();
-      });
-    });
     const link = endpoint.link;
-    const decodeAddress = resolved.family === 'udp6' ? canonicalAddress : (address: string) => address;
-    socket.on('message', (datagram, remote) => this.onDatagram(link, datagram, remote, decodeAddress));
-    socket.on('error', (error) => this.log('warning', `link ${link} socket error: ${error.message}`));
+    let linkSocket: LinkSocket | undefined;
+    const socket = await this.datagramEngine.open(resolved, this.socketBufferBytes, {
+      datagram: (datagram, address, port) => {
+        if (linkSocket?.reading === true) this.onDatagram(link, datagram, address, port);
+      },
+      error: (error) => this.log('warning', `link ${link} socket error: ${error.message}`),
+    });
     const maxDatagramBytes = this.maxDatagramBytes ?? DEFAULT_MAX_DATAGRAM_BYTES[resolved.family];
-    return {
+    linkSocket = {
       link,
       endpoint: resolved,
       socket,
       enabled: true,
+      reading: true,
       bundleBudgetBytes: maxDatagramBytes - this.crypto.overheadBytes,
       pending: new Map(),
       lastSealed: null,
     };
+    return linkSocket;
   }
 
-  private onDatagram(link: number, datagram: Buffer, remote: RemoteInfo, decodeAddress: (a: string) => string): void {
+  /** One datagram read on `link` (valid during this call only: see DatagramHandlers). */
+  private onDatagram(link: number, datagram: Buffer, address: string, port: number): void {
     if (this.closed) return;
     this.receivedAt = this.clock();
     if (STAGE_TRACE_ON) stamp(`recvmsg ${link}`);
     this.counters.datagramsReceived++;
-    const address = decodeAddress(remote.address);
-    const expectedSender = this.peers.nodeAt(link, address, remote.port) ?? NO_NODE;
-    const opened = this.crypto.open(datagram, address, expectedSender, link);
+    const expectedSender = this.peers.nodeAt(link, address, port) ?? NO_NODE;
+    // An encrypted datagram opens into new memory; a clear one's frames are views of it, which the core keeps.
+    const bytes = this.crypto.encrypts ? datagram : Buffer.from(datagram);
+    const opened = this.crypto.open(bytes, address, expectedSender, link);
     if (!opened.ok) return;
     const frames = splitBundle(opened.frame);
     if (frames === null) {
@@ -451,9 +440,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     }
     let queue = local.pending.get(to);
     if (queue === undefined) {
-      const afterSend = (error: Error | null) => {
-        if (error) this.onSendError(link, to, error);
-      };
+      const afterSend = (error: NodeJS.ErrnoException) => this.onSendError(link, to, error);
       queue = { bundle: new PendingBundle(link, to), afterSend };
       local.pending.set(to, queue);
     }
@@ -483,26 +470,28 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     const frames = queue.bundle.queued;
     const plaintext = queue.bundle.take();
     if (destination === undefined || this.closed) return;
-    try {
-      const last = local.lastSealed;
-      let datagram: Buffer;
-      if (last !== null && !last.recipients.includes(to) && sameFrames(last.frames, frames)) {
-        datagram = last.datagram;
-        last.recipients.push(to);
-      } else {
+    const last = local.lastSealed;
+    let datagram: Buffer;
+    if (last !== null && !last.recipients.includes(to) && sameFrames(last.frames, frames)) {
+      datagram = last.datagram;
+      last.recipients.push(to);
+    } else {
+      try {
         datagram = this.crypto.seal(plaintext);
-        local.lastSealed = { frames, datagram, recipients: [to] };
+      } catch (error) {
+        // A frame no datagram can carry (a link MTU above the UDP maximum): what the kernel would answer.
+        const code = error instanceof RangeError ? 'EMSGSIZE' : undefined;
+        queueMicrotask(() => this.onSendError(link, to, Object.assign(error as Error, code ? { code } : {})));
+        return;
       }
-      this.counters.datagramsSent++;
-      if (STAGE_TRACE_ON) stamp(`sendmsg ${link} ${to}`);
-      local.socket.send(datagram, destination.port, destination.address, queue.afterSend);
-    } catch (error) {
-      const code = error instanceof RangeError ? 'EMSGSIZE' : undefined;
-      queueMicrotask(() => this.onSendError(link, to, Object.assign(error as Error, code ? { code } : {})));
+      local.lastSealed = { frames, datagram, recipients: [to] };
     }
+    this.counters.datagramsSent++;
+    if (STAGE_TRACE_ON) stamp(`sendmsg ${link} ${to}`);
+    local.socket.send(destination, datagram, queue.afterSend);
   }
 
-  private onSendError(link: number, to: number, error: Error): void {
+  private onSendError(link: number, to: number, error: NodeJS.ErrnoException): void {
     const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
     this.counters.sendErrors[code] = (this.counters.sendErrors[code] ?? 0) + 1;
     this.run({ type: 'sendError', link, to, code });
@@ -515,8 +504,4 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private log(level: 'warning' | 'error', message: string): void {
     this.emit('log', { type: 'log', level, subsystem: 'KNET', message });
   }
-}
-
-function closeSocket(socket: Socket): Promise<void> {
-  return new Promise((resolve) => socket.close(() => resolve()));
 }

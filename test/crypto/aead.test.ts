@@ -87,7 +87,7 @@ describe('the AEAD engines', () => {
 
   test('the addon checks its arguments: wrong types and lengths throw, nothing is read or written outside', () => {
     native();
-    const addon = createRequire(import.meta.url)('../../dist/native/corolink_aead.node');
+    const addon = createRequire(import.meta.url)('../../dist/native/corolink_native.node');
     assert.throws(() => addon.context(Buffer.alloc(16), true), RangeError);
     assert.throws(() => addon.context('key', true), TypeError);
     const context = addon.context(Buffer.alloc(32), true);

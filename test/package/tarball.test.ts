@@ -133,7 +133,7 @@ describe('the npm package, packed and installed offline', () => {
       'bin/corolink.mjs',
       'dist/main.mjs',
       'dist/client.mjs',
-      'dist/native/corolink_aead.node',
+      'dist/native/corolink_native.node',
       'types/index.d.ts',
       'man/man8/corolink.8',
       'man/man5/corolink.conf.5',

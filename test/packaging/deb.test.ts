@@ -64,7 +64,7 @@ describe('the Debian package', () => {
     for (const path of [
       './usr/lib/corolink/bin/corolink.mjs',
       './usr/lib/corolink/dist/main.mjs',
-      './usr/lib/corolink/dist/native/corolink_aead.node',
+      './usr/lib/corolink/dist/native/corolink_native.node',
       './usr/lib/corolink/node_modules/commander/package.json',
       './usr/lib/corolink/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
       './lib/systemd/system/corolink.service',

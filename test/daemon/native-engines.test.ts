@@ -1,6 +1,7 @@
-// A cluster whose nodes seal with different AES-GCM engines (docs/crypto.md "The AEAD engine"): the native addon on
-// n1 and n2, node:crypto on n3 (COROLINK_AEAD=node-crypto, as after an upgrade on a machine without the addon). Each
-// logs which engine it runs, the three form one ring, and CPG messages cross between the engines both ways.
+// A cluster whose nodes run different engines for their packets (docs/crypto.md "The AEAD engine", docs/transport.md
+// "The link sockets"): the native addon's AES-GCM and batched link sockets on n1 and n2, node:crypto and node:dgram
+// on n3 (COROLINK_AEAD=node-crypto COROLINK_UDP=node-dgram, as a machine without the addon). Each logs which engines
+// it runs, the three form one ring, and CPG messages cross between the engines both ways.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -13,8 +14,10 @@ const BASE_PORT = 39105;
 const MESSAGE_TIMEOUT_MS = 10_000;
 const NATIVE_LINE = '[KNET  ] crypto: aes256 (AES-256-GCM) sealed by OpenSSL, one context per key (native addon)';
 const NODE_CRYPTO_LINE = '[KNET  ] crypto: aes256 (AES-256-GCM) sealed by node:crypto';
+const NATIVE_SOCKETS_LINE = '[KNET  ] link sockets: recvmmsg, up to 32 datagrams per read (native addon)';
+const NODE_DGRAM_LINE = '[KNET  ] link sockets: node:dgram';
 
-describe('nodes on different AES-GCM engines', () => {
+describe('nodes on different packet engines', () => {
   let cluster: LocalCluster;
 
   before(async () => {
@@ -22,21 +25,27 @@ describe('nodes on different AES-GCM engines', () => {
     await cluster.waitForQuorateMembership(3);
     await cluster.kill(3, 'SIGTERM');
     process.env.COROLINK_AEAD = 'node-crypto';
+    process.env.COROLINK_UDP = 'node-dgram';
     try {
       await cluster.restart(3);
     } finally {
       delete process.env.COROLINK_AEAD;
+      delete process.env.COROLINK_UDP;
     }
     await cluster.waitForQuorateMembership(3);
   });
   after(() => cluster?.stop());
 
-  test('each logs its engine at start', () => {
+  test('each logs its engines at start', () => {
     const log = (nodeid: number) => readFileSync(cluster.node(nodeid).logFile, 'utf8');
-    assert.ok(log(1).includes(NATIVE_LINE), 'n1 runs the addon');
+    const n1 = log(1);
+    assert.ok(n1.includes(NATIVE_LINE), 'n1 seals with the addon');
+    assert.ok(n1.includes(NATIVE_SOCKETS_LINE), 'n1 reads with the addon');
     const n3 = log(3);
     assert.ok(n3.includes(NODE_CRYPTO_LINE), 'n3, restarted with COROLINK_AEAD=node-crypto, runs node:crypto');
     assert.ok(n3.lastIndexOf(NODE_CRYPTO_LINE) > n3.lastIndexOf(NATIVE_LINE), 'the restart is the node:crypto one');
+    assert.ok(n3.includes(NODE_DGRAM_LINE), 'n3, restarted with COROLINK_UDP=node-dgram, runs node:dgram');
+    assert.ok(n3.lastIndexOf(NODE_DGRAM_LINE) > n3.lastIndexOf(NATIVE_SOCKETS_LINE), 'the restart is the dgram one');
   });
 
   test('one ring, and messages cross between the engines both ways', async () => {
@@ -54,10 +63,10 @@ describe('nodes on different AES-GCM engines', () => {
       };
       const atN3 = firstFrom(g3, 1);
       const atN1 = firstFrom(g1, 3);
-      await g1.send('sealed by the addon');
-      await g3.send('sealed by node:crypto');
-      assert.equal(await atN3, 'sealed by the addon');
-      assert.equal(await atN1, 'sealed by node:crypto');
+      await g1.send('sealed and sent by the addon');
+      await g3.send('sealed by node:crypto, sent by node:dgram');
+      assert.equal(await atN3, 'sealed and sent by the addon');
+      assert.equal(await atN1, 'sealed by node:crypto, sent by node:dgram');
     } finally {
       c1.close();
       c3.close();

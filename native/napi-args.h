@@ -1,0 +1,47 @@
+/*
+ * What the addon's C files share: N-API argument checks that throw a JavaScript error naming the argument.
+ */
+#ifndef COROLINK_NAPI_ARGS_H
+#define COROLINK_NAPI_ARGS_H
+
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NAPI_OK(call)                                                                                                  \
+  do {                                                                                                                 \
+    if ((call) != napi_ok) return NULL;                                                                                \
+  } while (0)
+
+typedef struct {
+  unsigned char *data;
+  size_t length;
+} bytes_t;
+
+static inline bool buffer_arg(napi_env env, napi_value value, bytes_t *out, const char *name) {
+  bool is_buffer = false;
+  void *data = NULL;
+  if (napi_is_buffer(env, value, &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, value, &data, &out->length) != napi_ok) {
+    napi_throw_type_error(env, NULL, name);
+    return false;
+  }
+  out->data = data;
+  return true;
+}
+
+static inline bool length_arg(napi_env env, napi_value value, size_t limit, size_t *out, const char *name) {
+  int64_t number = -1;
+  if (napi_get_value_int64(env, value, &number) != napi_ok || number < 0 || (uint64_t)number > limit) {
+    napi_throw_range_error(env, NULL, name);
+    return false;
+  }
+  *out = (size_t)number;
+  return true;
+}
+
+/* Defines the functions of one C file on the addon's exports. */
+napi_status aead_define(napi_env env, napi_value exports);
+napi_status udp_define(napi_env env, napi_value exports);
+
+#endif

@@ -1,0 +1,480 @@
+/*
+ * A link's UDP socket with batched reads (docs/transport.md "The link sockets"): what knet does with recvmmsg.
+ * node:dgram reads one datagram per call into a fresh 64 KiB allocation, trims it, and calls JavaScript once per
+ * datagram with a new Buffer and a new address string (≈ 2.6 µs of CPU per 1 KiB datagram here, before the
+ * transport sees it). This socket reads up to `slots` datagrams per recvmmsg into one arena that JavaScript owns,
+ * and calls JavaScript once per batch with the count; each slot's length, port and address are in `meta`.
+ *
+ *   udpOpen(family 4|6, address, port, bufferBytes, arena: Buffer, meta: Int32Array, onBatch, onWritable) -> handle
+ *       binds (throws an Error with code, errno, syscall, address, port when it cannot), sets SO_RCVBUF/SO_SNDBUF,
+ *       and reads whenever the socket is readable: onBatch(count) after each recvmmsg that read `count` datagrams
+ *       into the arena (slot i at i × arena.length / slots, slots = meta.length / META_INTS), onBatch(-errno) when a
+ *       read failed. meta per slot: [length or -1 when truncated, port, family, address words ×4 (host order)].
+ *   udpDestination(handle, address, port) -> id       a peer address parsed once; sends name it by id
+ *   udpSend(handle, id, datagram) -> 0 or errno       one sendto, not queued: EAGAIN is the caller's to handle
+ *   udpWantWritable(handle, boolean)                   onWritable() once the socket has room again
+ *   udpClose(handle)                                   stops reading and closes the socket; idempotent
+ *
+ * Everything runs on the JavaScript thread, in libuv's poll phase: no locks, no threads.
+ */
+#define _GNU_SOURCE /* recvmmsg */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "napi-args.h"
+
+/* Ints of `meta` per slot. */
+#define META_INTS 7
+/* Batches read per readable event before the loop runs its other handles (one batch short of full ends it). */
+#define BATCHES_PER_EVENT_MAX 8
+/* Peer addresses one socket keeps (nodes × addresses on one link). */
+#define DESTINATIONS_MAX 4096
+/* Longest textual address with a scope (INET6_ADDRSTRLEN + "%" + IF_NAMESIZE). */
+#define ADDRESS_TEXT_MAX 64
+
+typedef struct {
+  struct sockaddr_storage address;
+  socklen_t length;
+} destination_t;
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  int fd;
+  bool closed;
+  int events;
+  napi_ref arena_ref, meta_ref, on_batch_ref, on_writable_ref;
+  napi_async_context async;
+  unsigned char *arena;
+  int32_t *meta;
+  unsigned slots;
+  size_t slot_bytes;
+  struct mmsghdr *messages;
+  struct iovec *vectors;
+  struct sockaddr_storage *sources;
+  destination_t *destinations;
+  unsigned destination_count;
+} udp_socket_t;
+
+/* Throws an Error like node:dgram's ("bind EADDRINUSE 127.0.0.1:5405") with code, errno, syscall, address, port. */
+static void throw_errno(napi_env env, int error, const char *syscall, const char *address, uint32_t port) {
+  const char *code = uv_err_name(uv_translate_sys_error(error));
+  char message[160];
+  snprintf(message, sizeof message, "%s %s %s:%u", syscall, code, address, port);
+  napi_value text, error_value, value;
+  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text) != napi_ok ||
+      napi_create_error(env, NULL, text, &error_value) != napi_ok)
+    return;
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &value) == napi_ok)
+    napi_set_named_property(env, error_value, "code", value);
+  if (napi_create_int32(env, -error, &value) == napi_ok) napi_set_named_property(env, error_value, "errno", value);
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &value) == napi_ok)
+    napi_set_named_property(env, error_value, "syscall", value);
+  if (napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &value) == napi_ok)
+    napi_set_named_property(env, error_value, "address", value);
+  if (napi_create_uint32(env, port, &value) == napi_ok) napi_set_named_property(env, error_value, "port", value);
+  napi_throw(env, error_value);
+}
+
+/* Parses "a.b.c.d" or an IPv6 address with an optional "%scope" (interface name or index) into `out`. */
+static bool parse_address(int family, const char *text, uint32_t port, destination_t *out) {
+  memset(out, 0, sizeof *out);
+  if (family == 4) {
+    struct sockaddr_in *in = (struct sockaddr_in *)&out->address;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    out->length = sizeof *in;
+    return inet_pton(AF_INET, text, &in->sin_addr) == 1;
+  }
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->address;
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons((uint16_t)port);
+  out->length = sizeof *in6;
+  char host[ADDRESS_TEXT_MAX];
+  snprintf(host, sizeof host, "%s", text);
+  char *scope = strchr(host, '%');
+  if (scope != NULL) {
+    *scope++ = '\0';
+    char *end = NULL;
+    unsigned long index = strtoul(scope, &end, 10);
+    in6->sin6_scope_id = (*scope != '\0' && *end == '\0') ? (uint32_t)index : if_nametoindex(scope);
+    if (in6->sin6_scope_id == 0) return false;
+  }
+  return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1;
+}
+
+static udp_socket_t *handle_arg(napi_env env, napi_value value) {
+  void *data = NULL;
+  if (napi_get_value_external(env, value, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, "handle: not a UDP socket");
+    return NULL;
+  }
+  return data;
+}
+
+/* The arguments of a call, exactly `count` of them; false (an exception pending) otherwise. */
+static bool args(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *count_error) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc != count) {
+    napi_throw_type_error(env, NULL, count_error);
+    return false;
+  }
+  return true;
+}
+
+static bool uint32_arg(napi_env env, napi_value value, uint32_t max, uint32_t *out, const char *name) {
+  size_t number = 0;
+  if (!length_arg(env, value, max, &number, name)) return false;
+  *out = (uint32_t)number;
+  return true;
+}
+
+static bool string_arg(napi_env env, napi_value value, char *out, size_t size, const char *name) {
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, out, size, &length) != napi_ok || length + 1 >= size) {
+    napi_throw_type_error(env, NULL, name);
+    return false;
+  }
+  return true;
+}
+
+/* Calls a referenced JavaScript function as an event-loop callback: its microtasks and ticks run after it. */
+static void call_back(udp_socket_t *socket, napi_ref function_ref, int32_t argument, bool with_argument) {
+  napi_env env = socket->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value function, receiver, argv[1], result;
+  if (napi_get_reference_value(env, function_ref, &function) == napi_ok &&
+      napi_get_global(env, &receiver) == napi_ok && napi_create_int32(env, argument, &argv[0]) == napi_ok) {
+    napi_status status =
+        napi_make_callback(env, socket->async, receiver, function, with_argument ? 1 : 0, argv, &result);
+    if (status == napi_pending_exception) {
+      /* As an exception thrown by a node:dgram 'message' listener: the process's uncaught-exception path. */
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* Writes slot i's length, port, family and address into meta. */
+static void describe_slot(udp_socket_t *socket, unsigned i) {
+  const struct mmsghdr *message = &socket->messages[i];
+  int32_t *meta = &socket->meta[i * META_INTS];
+  memset(meta, 0, META_INTS * sizeof *meta);
+  meta[0] = (message->msg_hdr.msg_flags & MSG_TRUNC) != 0 ? -1 : (int32_t)message->msg_len;
+  const struct sockaddr_storage *source = &socket->sources[i];
+  if (source->ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)source;
+    meta[1] = ntohs(in->sin_port);
+    meta[2] = 4;
+    meta[3] = (int32_t)ntohl(in->sin_addr.s_addr);
+  } else if (source->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)source;
+    meta[1] = ntohs(in6->sin6_port);
+    meta[2] = 6;
+    for (int word = 0; word < 4; word++) {
+      uint32_t bytes;
+      memcpy(&bytes, &in6->sin6_addr.s6_addr[word * 4], sizeof bytes);
+      meta[3 + word] = (int32_t)ntohl(bytes);
+    }
+  }
+}
+
+/* Reads batches until the socket is empty, the batch budget is spent or JavaScript closed the socket. */
+static void read_batches(udp_socket_t *socket) {
+  for (int batch = 0; batch < BATCHES_PER_EVENT_MAX && !socket->closed; batch++) {
+    for (unsigned i = 0; i < socket->slots; i++) {
+      socket->messages[i].msg_hdr.msg_namelen = sizeof socket->sources[i];
+      socket->messages[i].msg_hdr.msg_flags = 0;
+      socket->messages[i].msg_len = 0;
+    }
+    int count = recvmmsg(socket->fd, socket->messages, socket->slots, MSG_DONTWAIT, NULL);
+    if (count < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) call_back(socket, socket->on_batch_ref, -errno, true);
+      return;
+    }
+    for (unsigned i = 0; i < (unsigned)count; i++) describe_slot(socket, i);
+    call_back(socket, socket->on_batch_ref, count, true);
+    if ((unsigned)count < socket->slots) return;
+  }
+}
+
+static void on_poll(uv_poll_t *poll, int status, int events) {
+  udp_socket_t *socket = poll->data;
+  if (socket->closed) return;
+  if (status < 0) {
+    call_back(socket, socket->on_batch_ref, status, true); /* a libuv error is already a negative errno */
+    return;
+  }
+  if ((events & UV_WRITABLE) != 0) {
+    socket->events &= ~UV_WRITABLE; /* once: JavaScript asks again if its sends still do not fit */
+    uv_poll_start(&socket->poll, socket->events, on_poll);
+    call_back(socket, socket->on_writable_ref, 0, false);
+  }
+  if ((events & UV_READABLE) != 0 && !socket->closed) read_batches(socket);
+}
+
+static void free_socket(uv_handle_t *handle) {
+  udp_socket_t *socket = handle->data;
+  free(socket->messages);
+  free(socket->vectors);
+  free(socket->sources);
+  free(socket->destinations);
+  free(socket);
+}
+
+/* Releases what `open` took; the memory goes once libuv has closed the poll handle (or at once if never started). */
+static void release(udp_socket_t *socket, bool poll_started) {
+  napi_env env = socket->env;
+  socket->closed = true;
+  if (socket->fd >= 0) close(socket->fd);
+  socket->fd = -1;
+  napi_ref *refs[] = {&socket->arena_ref, &socket->meta_ref, &socket->on_batch_ref, &socket->on_writable_ref};
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+    if (*refs[i] != NULL) napi_delete_reference(env, *refs[i]);
+    *refs[i] = NULL;
+  }
+  if (socket->async != NULL) napi_async_destroy(env, socket->async);
+  socket->async = NULL;
+  if (poll_started) {
+    uv_poll_stop(&socket->poll);
+    uv_close((uv_handle_t *)&socket->poll, free_socket);
+  } else {
+    free_socket((uv_handle_t *)&socket->poll);
+  }
+}
+
+/* A non-blocking, close-on-exec datagram socket (-1 and errno when it cannot be made). */
+static int socket_create(int domain) {
+  return socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+static bool reference(napi_env env, napi_value value, napi_ref *out) {
+  return napi_create_reference(env, value, 1, out) == napi_ok;
+}
+
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!args(env, info, 8, argv, "udpOpen: 8 arguments")) return NULL;
+  uint32_t family = 0, port = 0, buffer_bytes = 0;
+  char address[ADDRESS_TEXT_MAX];
+  bytes_t arena;
+  void *meta_data = NULL;
+  size_t meta_length = 0;
+  napi_typedarray_type meta_type;
+  bool is_typedarray = false;
+  napi_valuetype on_batch_type, on_writable_type;
+  if (!uint32_arg(env, argv[0], 6, &family, "family: 4 or 6") ||
+      !string_arg(env, argv[1], address, sizeof address, "address: a string") ||
+      !uint32_arg(env, argv[2], 65535, &port, "port: 0..65535") ||
+      !uint32_arg(env, argv[3], INT32_MAX, &buffer_bytes, "bufferBytes: a size") ||
+      !buffer_arg(env, argv[4], &arena, "arena: a Buffer"))
+    return NULL;
+  if (napi_is_typedarray(env, argv[5], &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, argv[5], &meta_type, &meta_length, &meta_data, NULL, NULL) != napi_ok ||
+      meta_type != napi_int32_array || napi_typeof(env, argv[6], &on_batch_type) != napi_ok ||
+      napi_typeof(env, argv[7], &on_writable_type) != napi_ok || on_batch_type != napi_function ||
+      on_writable_type != napi_function) {
+    napi_throw_type_error(env, NULL, "udpOpen: meta an Int32Array, onBatch and onWritable functions");
+    return NULL;
+  }
+  unsigned slots = (unsigned)(meta_length / META_INTS);
+  if ((family != 4 && family != 6) || slots == 0 || meta_length % META_INTS != 0 || arena.length % slots != 0 ||
+      arena.length / slots == 0) {
+    napi_throw_range_error(env, NULL, "udpOpen: family 4 or 6, meta of 7 ints per slot, arena of equal slots");
+    return NULL;
+  }
+  destination_t local;
+  if (!parse_address((int)family, address, port, &local)) {
+    napi_throw_error(env, NULL, "udpOpen: the address does not parse");
+    return NULL;
+  }
+  udp_socket_t *socket = calloc(1, sizeof *socket);
+  if (socket == NULL) {
+    napi_throw_error(env, NULL, "udpOpen: out of memory");
+    return NULL;
+  }
+  socket->env = env;
+  socket->fd = -1;
+  socket->poll.data = socket;
+  socket->arena = arena.data;
+  socket->meta = meta_data;
+  socket->slots = slots;
+  socket->slot_bytes = arena.length / slots;
+  socket->messages = calloc(slots, sizeof *socket->messages);
+  socket->vectors = calloc(slots, sizeof *socket->vectors);
+  socket->sources = calloc(slots, sizeof *socket->sources);
+  napi_value name;
+  if (socket->messages == NULL || socket->vectors == NULL || socket->sources == NULL ||
+      !reference(env, argv[4], &socket->arena_ref) || !reference(env, argv[5], &socket->meta_ref) ||
+      !reference(env, argv[6], &socket->on_batch_ref) || !reference(env, argv[7], &socket->on_writable_ref) ||
+      napi_create_string_utf8(env, "corolink.udp", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &socket->async) != napi_ok) {
+    release(socket, false);
+    napi_throw_error(env, NULL, "udpOpen: out of memory");
+    return NULL;
+  }
+  for (unsigned i = 0; i < slots; i++) {
+    socket->vectors[i].iov_base = socket->arena + i * socket->slot_bytes;
+    socket->vectors[i].iov_len = socket->slot_bytes;
+    socket->messages[i].msg_hdr.msg_iov = &socket->vectors[i];
+    socket->messages[i].msg_hdr.msg_iovlen = 1;
+    socket->messages[i].msg_hdr.msg_name = &socket->sources[i];
+  }
+  int one = 1, size = (int)buffer_bytes;
+  const char *failed = NULL;
+  socket->fd = socket_create(family == 4 ? AF_INET : AF_INET6);
+  if (socket->fd < 0)
+    failed = "socket";
+  else if (family == 6 && setsockopt(socket->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+    failed = "setsockopt";
+  else if (bind(socket->fd, (struct sockaddr *)&local.address, local.length) != 0)
+    failed = "bind";
+  else if (setsockopt(socket->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0 ||
+           setsockopt(socket->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) != 0)
+    failed = "setsockopt";
+  if (failed != NULL) {
+    int error = errno;
+    release(socket, false);
+    throw_errno(env, error, failed, address, port);
+    return NULL;
+  }
+  uv_loop_t *loop = NULL;
+  socket->events = UV_READABLE;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, &socket->poll, socket->fd) != 0) {
+    release(socket, false);
+    napi_throw_error(env, NULL, "udpOpen: libuv could not watch the socket");
+    return NULL;
+  }
+  socket->poll.data = socket;
+  if (uv_poll_start(&socket->poll, socket->events, on_poll) != 0) {
+    release(socket, true);
+    napi_throw_error(env, NULL, "udpOpen: libuv could not watch the socket");
+    return NULL;
+  }
+  napi_value handle;
+  if (napi_create_external(env, socket, NULL, NULL, &handle) != napi_ok) {
+    release(socket, true);
+    return NULL;
+  }
+  return handle;
+}
+
+/* An open socket's handle, or NULL (an exception pending) when it is not one or is closed. */
+static udp_socket_t *open_handle_arg(napi_env env, napi_value value) {
+  udp_socket_t *socket = handle_arg(env, value);
+  if (socket != NULL && socket->closed) {
+    napi_throw_error(env, NULL, "the UDP socket is closed");
+    return NULL;
+  }
+  return socket;
+}
+
+static napi_value udp_destination(napi_env env, napi_callback_info info) {
+  napi_value argv[3], result;
+  if (!args(env, info, 3, argv, "udpDestination: 3 arguments")) return NULL;
+  udp_socket_t *socket = open_handle_arg(env, argv[0]);
+  char address[ADDRESS_TEXT_MAX];
+  uint32_t port = 0;
+  if (socket == NULL || !string_arg(env, argv[1], address, sizeof address, "address: a string") ||
+      !uint32_arg(env, argv[2], 65535, &port, "port: 0..65535"))
+    return NULL;
+  struct sockaddr_storage bound;
+  socklen_t length = sizeof bound;
+  destination_t parsed;
+  if (getsockname(socket->fd, (struct sockaddr *)&bound, &length) != 0 ||
+      !parse_address(bound.ss_family == AF_INET ? 4 : 6, address, port, &parsed)) {
+    napi_throw_error(env, NULL, "udpDestination: not an address of the socket's family");
+    return NULL;
+  }
+  for (unsigned id = 0; id < socket->destination_count; id++) {
+    const destination_t *known = &socket->destinations[id];
+    if (known->length == parsed.length && memcmp(&known->address, &parsed.address, parsed.length) == 0) {
+      NAPI_OK(napi_create_uint32(env, id, &result));
+      return result;
+    }
+  }
+  if (socket->destination_count == DESTINATIONS_MAX) {
+    napi_throw_range_error(env, NULL, "udpDestination: too many peer addresses on one socket");
+    return NULL;
+  }
+  destination_t *grown = realloc(socket->destinations, (socket->destination_count + 1) * sizeof *grown);
+  if (grown == NULL) {
+    napi_throw_error(env, NULL, "udpDestination: out of memory");
+    return NULL;
+  }
+  socket->destinations = grown;
+  socket->destinations[socket->destination_count] = parsed;
+  NAPI_OK(napi_create_uint32(env, socket->destination_count++, &result));
+  return result;
+}
+
+static napi_value udp_send(napi_env env, napi_callback_info info) {
+  napi_value argv[3], result;
+  if (!args(env, info, 3, argv, "udpSend: 3 arguments")) return NULL;
+  udp_socket_t *socket = open_handle_arg(env, argv[0]);
+  uint32_t id = 0;
+  bytes_t datagram;
+  if (socket == NULL || !uint32_arg(env, argv[1], UINT32_MAX, &id, "id: a destination") ||
+      !buffer_arg(env, argv[2], &datagram, "datagram: a Buffer"))
+    return NULL;
+  if (id >= socket->destination_count) {
+    napi_throw_range_error(env, NULL, "id: not a destination of this socket");
+    return NULL;
+  }
+  const destination_t *to = &socket->destinations[id];
+  ssize_t sent;
+  do {
+    sent = sendto(socket->fd, datagram.data, datagram.length, 0, (const struct sockaddr *)&to->address, to->length);
+  } while (sent < 0 && errno == EINTR);
+  NAPI_OK(napi_create_int32(env, sent < 0 ? errno : 0, &result));
+  return result;
+}
+
+static napi_value udp_want_writable(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!args(env, info, 2, argv, "udpWantWritable: 2 arguments")) return NULL;
+  udp_socket_t *socket = open_handle_arg(env, argv[0]);
+  bool wanted = false;
+  if (socket == NULL) return NULL;
+  if (napi_get_value_bool(env, argv[1], &wanted) != napi_ok) {
+    napi_throw_type_error(env, NULL, "wanted: a boolean");
+    return NULL;
+  }
+  socket->events = wanted ? (socket->events | UV_WRITABLE) : (socket->events & ~UV_WRITABLE);
+  if (uv_poll_start(&socket->poll, socket->events, on_poll) != 0) {
+    napi_throw_error(env, NULL, "udpWantWritable: libuv could not watch the socket");
+    return NULL;
+  }
+  return NULL;
+}
+
+static napi_value udp_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!args(env, info, 1, argv, "udpClose: 1 argument")) return NULL;
+  udp_socket_t *socket = handle_arg(env, argv[0]);
+  if (socket != NULL && !socket->closed) release(socket, true);
+  return NULL;
+}
+
+napi_status udp_define(napi_env env, napi_value exports) {
+  napi_property_descriptor methods[] = {
+      {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
+      {"udpDestination", NULL, udp_destination, NULL, NULL, NULL, napi_default, NULL},
+      {"udpSend", NULL, udp_send, NULL, NULL, NULL, napi_default, NULL},
+      {"udpWantWritable", NULL, udp_want_writable, NULL, NULL, NULL, napi_default, NULL},
+      {"udpClose", NULL, udp_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
+}
