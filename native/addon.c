@@ -6,8 +6,8 @@
 #include "napi-args.h"
 
 static napi_value init(napi_env env, napi_value exports) {
-  NAPI_OK(aead_define(env, exports));
-  NAPI_OK(udp_define(env, exports));
+  NAPI_OK(napi_define_properties(env, exports, AEAD_METHODS_COUNT, AEAD_METHODS));
+  NAPI_OK(napi_define_properties(env, exports, UDP_METHODS_COUNT, UDP_METHODS));
   return exports;
 }
 

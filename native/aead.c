@@ -129,11 +129,9 @@ static napi_value open_datagram(napi_env env, napi_callback_info info) {
   return result;
 }
 
-napi_status aead_define(napi_env env, napi_value exports) {
-  napi_property_descriptor methods[] = {
-      {"context", NULL, context, NULL, NULL, NULL, napi_default, NULL},
-      {"seal", NULL, seal, NULL, NULL, NULL, napi_default, NULL},
-      {"open", NULL, open_datagram, NULL, NULL, NULL, napi_default, NULL},
-  };
-  return napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
-}
+const napi_property_descriptor AEAD_METHODS[] = {
+    NAPI_METHOD("context", context),
+    NAPI_METHOD("seal", seal),
+    NAPI_METHOD("open", open_datagram),
+};
+const size_t AEAD_METHODS_COUNT = sizeof AEAD_METHODS / sizeof AEAD_METHODS[0];

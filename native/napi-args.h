@@ -40,8 +40,13 @@ static inline bool length_arg(napi_env env, napi_value value, size_t limit, size
   return true;
 }
 
-/* Defines the functions of one C file on the addon's exports. */
-napi_status aead_define(napi_env env, napi_value exports);
-napi_status udp_define(napi_env env, napi_value exports);
+/* One function of the addon's exports (napi_define_properties). */
+#define NAPI_METHOD(name, function) {name, NULL, function, NULL, NULL, NULL, napi_default, NULL}
+
+/* The functions each C file puts on the addon's exports. */
+extern const napi_property_descriptor AEAD_METHODS[];
+extern const size_t AEAD_METHODS_COUNT;
+extern const napi_property_descriptor UDP_METHODS[];
+extern const size_t UDP_METHODS_COUNT;
 
 #endif

@@ -468,13 +468,11 @@ static napi_value udp_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-napi_status udp_define(napi_env env, napi_value exports) {
-  napi_property_descriptor methods[] = {
-      {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
-      {"udpDestination", NULL, udp_destination, NULL, NULL, NULL, napi_default, NULL},
-      {"udpSend", NULL, udp_send, NULL, NULL, NULL, napi_default, NULL},
-      {"udpWantWritable", NULL, udp_want_writable, NULL, NULL, NULL, napi_default, NULL},
-      {"udpClose", NULL, udp_close, NULL, NULL, NULL, napi_default, NULL},
-  };
-  return napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
-}
+const napi_property_descriptor UDP_METHODS[] = {
+    NAPI_METHOD("udpOpen", udp_open),
+    NAPI_METHOD("udpDestination", udp_destination),
+    NAPI_METHOD("udpSend", udp_send),
+    NAPI_METHOD("udpWantWritable", udp_want_writable),
+    NAPI_METHOD("udpClose", udp_close),
+};
+const size_t UDP_METHODS_COUNT = sizeof UDP_METHODS / sizeof UDP_METHODS[0];

@@ -286,7 +286,10 @@ export class PacketCrypto {
     const minimum = this.encrypt ? ENCRYPTED_OVERHEAD_BYTES : CLEAR_HEADER_BYTES;
     if (datagram.length < minimum) return { ok: false, reason: 'too_short' };
     if (datagram.length > DATAGRAM_BYTES_MAX) return { ok: false, reason: 'too_long' };
-    const bytes = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length);
+    // The UDP driver's datagrams are Buffers already: no second view per datagram.
+    const bytes = Buffer.isBuffer(datagram)
+      ? datagram
+      : Buffer.from(datagram.buffer, datagram.byteOffset, datagram.length);
     if (bytes[0] !== (this.encrypt ? FORMAT_AES256_GCM_V1 : FORMAT_CLEAR_V1))
       return { ok: false, reason: 'bad_format' };
     const sender = bytes.readUInt32BE(SENDER_OFFSET);

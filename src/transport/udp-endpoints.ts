@@ -94,9 +94,10 @@ export class PeerEndpoints {
 }
 
 /**
- * The `lookup` of every link socket: an IP literal (all a resolved endpoint holds) is its own address, answered at
- * once. dgram's default (dns.lookup) answers even a literal on the next tick, so every datagram — the Totem token's
- * urgent flush too — left only after the rest of the event-loop turn (a visit's deliveries) had run.
+ * The `lookup` of every node:dgram link socket (datagram-socket.ts): an IP literal (all a resolved endpoint holds)
+ * is its own address, answered at once. dgram's default (dns.lookup) answers even a literal on the next tick, so
+ * every datagram — the Totem token's urgent flush too — left only after the rest of the event-loop turn (a visit's
+ * deliveries) had run.
  */
 export function literalLookup(
   hostname: string,
