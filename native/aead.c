@@ -21,23 +21,12 @@
 #define TAG_BYTES 16
 
 static EVP_CIPHER_CTX *context_arg(napi_env env, napi_value value) {
-  void *context = NULL;
-  if (napi_get_value_external(env, value, &context) != napi_ok || context == NULL) {
-    napi_throw_type_error(env, NULL, "context: not an AEAD context");
-    return NULL;
-  }
-  return context;
+  return external_arg(env, value, "context: not an AEAD context");
 }
 
 /* The six arguments of seal or open, the first one a context; NULL (an exception pending) when they are not. */
 static EVP_CIPHER_CTX *six_args(napi_env env, napi_callback_info info, napi_value argv[6], const char *count_error) {
-  size_t argc = 6;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, count_error);
-    return NULL;
-  }
-  return context_arg(env, argv[0]);
+  return exact_args(env, info, 6, argv, count_error) ? context_arg(env, argv[0]) : NULL;
 }
 
 static void free_context(napi_env env, void *data, void *hint) {
@@ -47,12 +36,11 @@ static void free_context(napi_env env, void *data, void *hint) {
 }
 
 static napi_value context(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   bytes_t key;
   bool encrypt = false;
-  if (argc != 2 || !buffer_arg(env, argv[0], &key, "key: a Buffer")) return NULL;
+  if (!exact_args(env, info, 2, argv, "context: 2 arguments") || !buffer_arg(env, argv[0], &key, "key: a Buffer"))
+    return NULL;
   if (key.length != KEY_BYTES) {
     napi_throw_range_error(env, NULL, "key: 32 bytes");
     return NULL;

@@ -30,6 +30,28 @@ static inline bool buffer_arg(napi_env env, napi_value value, bytes_t *out, cons
   return true;
 }
 
+/* The pointer an External made by this addon holds; NULL (a TypeError pending, saying `name`) for anything else. */
+static inline void *external_arg(napi_env env, napi_value value, const char *name) {
+  void *data = NULL;
+  if (napi_get_value_external(env, value, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, name);
+    return NULL;
+  }
+  return data;
+}
+
+/* The arguments of a call, exactly `count` of them; false (an exception pending) otherwise. */
+static inline bool exact_args(napi_env env, napi_callback_info info, size_t count, napi_value *argv,
+                              const char *count_error) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc != count) {
+    napi_throw_type_error(env, NULL, count_error);
+    return false;
+  }
+  return true;
+}
+
 static inline bool length_arg(napi_env env, napi_value value, size_t limit, size_t *out, const char *name) {
   int64_t number = -1;
   if (napi_get_value_int64(env, value, &number) != napi_ok || number < 0 || (uint64_t)number > limit) {

@@ -49,6 +49,7 @@ typedef struct {
   uv_poll_t poll;
   napi_env env;
   int fd;
+  int family; /* 4 or 6: of the bound address, and so of every destination */
   bool closed;
   int events;
   napi_ref arena_ref, meta_ref, on_batch_ref, on_writable_ref;
@@ -112,23 +113,7 @@ static bool parse_address(int family, const char *text, uint32_t port, destinati
 }
 
 static udp_socket_t *handle_arg(napi_env env, napi_value value) {
-  void *data = NULL;
-  if (napi_get_value_external(env, value, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, NULL, "handle: not a UDP socket");
-    return NULL;
-  }
-  return data;
-}
-
-/* The arguments of a call, exactly `count` of them; false (an exception pending) otherwise. */
-static bool args(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *count_error) {
-  size_t argc = count;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
-  if (argc != count) {
-    napi_throw_type_error(env, NULL, count_error);
-    return false;
-  }
-  return true;
+  return external_arg(env, value, "handle: not a UDP socket");
 }
 
 static bool uint32_arg(napi_env env, napi_value value, uint32_t max, uint32_t *out, const char *name) {
@@ -266,7 +251,7 @@ static bool reference(napi_env env, napi_value value, napi_ref *out) {
 
 static napi_value udp_open(napi_env env, napi_callback_info info) {
   napi_value argv[8];
-  if (!args(env, info, 8, argv, "udpOpen: 8 arguments")) return NULL;
+  if (!exact_args(env, info, 8, argv, "udpOpen: 8 arguments")) return NULL;
   uint32_t family = 0, port = 0, buffer_bytes = 0;
   char address[ADDRESS_TEXT_MAX];
   bytes_t arena;
@@ -307,6 +292,7 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   }
   socket->env = env;
   socket->fd = -1;
+  socket->family = (int)family;
   socket->poll.data = socket;
   socket->arena = arena.data;
   socket->meta = meta_data;
@@ -383,18 +369,15 @@ static udp_socket_t *open_handle_arg(napi_env env, napi_value value) {
 
 static napi_value udp_destination(napi_env env, napi_callback_info info) {
   napi_value argv[3], result;
-  if (!args(env, info, 3, argv, "udpDestination: 3 arguments")) return NULL;
+  if (!exact_args(env, info, 3, argv, "udpDestination: 3 arguments")) return NULL;
   udp_socket_t *socket = open_handle_arg(env, argv[0]);
   char address[ADDRESS_TEXT_MAX];
   uint32_t port = 0;
   if (socket == NULL || !string_arg(env, argv[1], address, sizeof address, "address: a string") ||
       !uint32_arg(env, argv[2], 65535, &port, "port: 0..65535"))
     return NULL;
-  struct sockaddr_storage bound;
-  socklen_t length = sizeof bound;
   destination_t parsed;
-  if (getsockname(socket->fd, (struct sockaddr *)&bound, &length) != 0 ||
-      !parse_address(bound.ss_family == AF_INET ? 4 : 6, address, port, &parsed)) {
+  if (!parse_address(socket->family, address, port, &parsed)) {
     napi_throw_error(env, NULL, "udpDestination: not an address of the socket's family");
     return NULL;
   }
@@ -422,7 +405,7 @@ static napi_value udp_destination(napi_env env, napi_callback_info info) {
 
 static napi_value udp_send(napi_env env, napi_callback_info info) {
   napi_value argv[3], result;
-  if (!args(env, info, 3, argv, "udpSend: 3 arguments")) return NULL;
+  if (!exact_args(env, info, 3, argv, "udpSend: 3 arguments")) return NULL;
   udp_socket_t *socket = open_handle_arg(env, argv[0]);
   uint32_t id = 0;
   bytes_t datagram;
@@ -444,7 +427,7 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
 
 static napi_value udp_want_writable(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (!args(env, info, 2, argv, "udpWantWritable: 2 arguments")) return NULL;
+  if (!exact_args(env, info, 2, argv, "udpWantWritable: 2 arguments")) return NULL;
   udp_socket_t *socket = open_handle_arg(env, argv[0]);
   bool wanted = false;
   if (socket == NULL) return NULL;
@@ -462,7 +445,7 @@ static napi_value udp_want_writable(napi_env env, napi_callback_info info) {
 
 static napi_value udp_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!args(env, info, 1, argv, "udpClose: 1 argument")) return NULL;
+  if (!exact_args(env, info, 1, argv, "udpClose: 1 argument")) return NULL;
   udp_socket_t *socket = handle_arg(env, argv[0]);
   if (socket != NULL && !socket->closed) release(socket, true);
   return NULL;

@@ -29,7 +29,7 @@ import {
   type TotemOptions,
   type TotemTimings,
 } from '../totem/index.ts';
-import { type DatagramEngine, NODE_DGRAM_ENGINE, nativeDatagramEngine } from '../transport/datagram-socket.ts';
+import { type DatagramEngine, nativeDatagramEngine } from '../transport/datagram-socket.ts';
 import { Transport } from '../transport/transport.ts';
 import type { LinkOptions } from '../transport/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
@@ -590,12 +590,6 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       }
       this.options.logger.log('notice', 'KNET', `crypto: aes256 (AES-256-GCM) sealed by ${crypto.engine}`);
     }
-    const native = nativeDatagramEngine();
-    const datagramEngine = this.options.datagramEngine ?? (native instanceof Error ? NODE_DGRAM_ENGINE : native);
-    if (this.options.datagramEngine === undefined && native instanceof Error) {
-      this.options.logger.log('warning', 'KNET', `${native.message}: reading with node:dgram`);
-    }
-    this.options.logger.log('notice', 'KNET', `link sockets: ${datagramEngine.name}`);
     const endpoint = (a: { link: number; address: string }) => endpointOf(checked, a);
     this.ringSeqFile = new RingSeqFile(this.options.stateDir, me, (message) => this.log('warning', message));
     this.tokenTrace = new TokenTrace({
@@ -639,8 +633,13 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       crypto,
       localEndpoints: localNode.addresses.filter((a) => localLinks.some((l) => l.link === a.link)).map(endpoint),
       peers: peers.map((p) => ({ nodeId: p.nodeid!, endpoints: p.addresses.map(endpoint) })),
-      datagramEngine,
+      ...(this.options.datagramEngine ? { datagramEngine: this.options.datagramEngine } : {}),
     });
+    const nativeSockets = nativeDatagramEngine();
+    if (this.options.datagramEngine === undefined && nativeSockets instanceof Error) {
+      this.options.logger.log('warning', 'KNET', `${nativeSockets.message}: reading with node:dgram`);
+    }
+    this.options.logger.log('notice', 'KNET', `link sockets: ${this.udp.datagramEngine}`);
     this.unwatchAssertions = watchAssertions(this.failureState, this.failStopLog);
     this.udp.on('deliver', (from, payload) => {
       this.tokenTrace.received(from, payload, this.udp.lastReceiveAt);

@@ -84,7 +84,6 @@ class NodeDatagramSocket implements DatagramSocket {
   }
 
   close(): Promise<void> {
-    this.socket.removeAllListeners('message');
     this.closing ??= new Promise((resolve) => this.socket.close(() => resolve()));
     return this.closing;
   }

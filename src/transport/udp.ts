@@ -143,7 +143,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   /** When the datagram being handled (or the last one) was read from its socket, on `clock`. */
   private receivedAt = 0;
   private readonly maxDatagramBytes: number | undefined;
-  private readonly datagramEngine: DatagramEngine;
+  private readonly engine: DatagramEngine;
   private readonly counters = {
     datagramsSent: 0,
     datagramsReceived: 0,
@@ -163,7 +163,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.timer = new DeadlineTimer(() => this.run({ type: 'tick' }), this.clock);
     this.onAssertion = options.onAssertion;
     this.maxDatagramBytes = options.maxDatagramBytes;
-    this.datagramEngine = options.datagramEngine ?? preferredDatagramEngine();
+    this.engine = options.datagramEngine ?? preferredDatagramEngine();
     this.socketBufferBytes = options.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
     for (const peer of options.peers) {
       for (const endpoint of peer.endpoints) this.peers.add(peer.nodeId, endpoint);
@@ -193,6 +193,11 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     // the end of the turn: the rest of the turn (delivering a token visit's messages to local clients) must not
     // delay the token's next hop — that delay, on every hop, was most of a loaded ring's rotation time.
     if (urgent) this.flush();
+  }
+
+  /** Which engine reads and writes the link sockets (`DatagramEngine.name`), for the daemon's start log. */
+  get datagramEngine(): string {
+    return this.engine.name;
   }
 
   /** When the datagram now being delivered was read from its socket (`clock` time): for the token trace. */
@@ -349,7 +354,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     const resolved = resolveEndpoint(endpoint);
     const link = endpoint.link;
     let linkSocket: LinkSocket | undefined;
-    const socket = await this.datagramEngine.open(resolved, this.socketBufferBytes, {
+    const socket = await this.engine.open(resolved, this.socketBufferBytes, {
       datagram: (datagram, address, port) => {
         if (linkSocket?.reading === true) this.onDatagram(link, datagram, address, port);
       },
