@@ -58,7 +58,6 @@ try {
   }
   mkdirSync(join(stage, 'usr/bin'), { recursive: true });
   symlinkSync('../lib/corolink/bin/corolink.mjs', join(stage, 'usr/bin/corolink'));
-  symlinkSync('../lib/corolink/bin/corolink-daemon', join(stage, 'usr/bin/corolink-daemon'));
 
   const put = (path, content, mode = 0o644) => {
     mkdirSync(dirname(join(stage, path)), { recursive: true });

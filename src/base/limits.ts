@@ -26,30 +26,18 @@ export const NICE_MAX = 19;
 export const SCHED_RR_PRIORITY_MAX = 99;
 
 /**
- * V8 flags of the daemon, given to node when the daemon starts (they only take effect there: V8 sizes its heap
- * once, so `v8.setFlagsFromString` at run time leaves the young generation at its 16 MiB semi-spaces, and
- * `--single-threaded-gc` set at run time aborts node at the next full collection): `src/lab` puts them before the
- * script (LocalCluster, the netns lab, `npm start`), bin/corolink-daemon — what packaging/corolink.service starts —
- * puts the same on its node command line (node refuses `--single-threaded-gc` in NODE_OPTIONS;
- * test/daemon/node-flags.test.ts keeps the two equal).
- *
- * A 4 MiB semi-space keeps the young generation at 8 MiB instead of up to 32 MiB under load, and large enough that
- * a message living a token rotation or two dies young: with 1 MiB the sender scavenged ≈ 110 times a second and
- * promoted enough to run a full collection every ≈ 230 ms (docs/benchmarks.md "the young generation and the
- * sender's CPU"); 4 MiB cut the sender's CPU per message by a quarter for ≈ 1.5 MiB of RSS after load. The
- * old-space ceiling sits above the largest bounded state (the replicated store's 128 MiB, cfs/limits.ts) and turns
- * a leak into a restart instead of a host out of memory. `--single-threaded-gc`: V8's collector helpers are
- * real-time threads like the event loop (src/daemon/scheduling.ts), so on a loaded host their parallel scavenges
- * and concurrent marking take CPUs from the other daemons' event loops; collecting on the loop alone cut the
- * helpers' CPU per 64 KiB message from ≈ 300 to ≈ 100 µs and the whole lab's CPU per message by 6–10 %, and raised
- * agreed throughput by ≈ 7 % (1 KiB, 64 KiB) in 4 of 4 interleaved pairs (docs/benchmarks.md "collecting on the
- * event loop alone").
+ * V8 heap limits of the daemon, given to node when the daemon starts (they only take effect there: V8 sizes its
+ * heap once, so `v8.setFlagsFromString` at run time leaves the young generation at its 16 MiB semi-spaces):
+ * `src/lab` puts them before the script (LocalCluster, the netns lab, `npm start`), packaging/corolink.service
+ * passes the same in NODE_OPTIONS (test/daemon/node-flags.test.ts keeps the two equal). A 4 MiB semi-space keeps
+ * the young generation at 8 MiB instead of up to 32 MiB under load, and large enough that a message living a token
+ * rotation or two dies young: with 1 MiB the sender scavenged ≈ 110 times a second and promoted enough to run a
+ * full collection every ≈ 230 ms (docs/benchmarks.md "the young generation and the sender's CPU"); 4 MiB cut the
+ * sender's CPU per message by a quarter for ≈ 1.5 MiB of RSS after load. The old-space ceiling sits above the
+ * largest bounded state (the replicated store's 128 MiB, cfs/limits.ts) and turns a leak into a restart instead of
+ * a host out of memory.
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = [
-  '--max-semi-space-size=4',
-  '--max-old-space-size=512',
-  '--single-threaded-gc',
-];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=512'];
 
 /**
  * glibc malloc settings of the daemon, in its environment at start (glibc reads them once, before node runs):

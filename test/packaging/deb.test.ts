@@ -78,7 +78,6 @@ describe('the Debian package', () => {
       assert.ok(paths.includes(path), `${path} is in the package`);
     }
     assert.ok(entries.includes('./usr/bin/corolink -> ../lib/corolink/bin/corolink.mjs'));
-    assert.ok(entries.includes('./usr/bin/corolink-daemon -> ../lib/corolink/bin/corolink-daemon'));
     // corolink's own tests, benchmarks and sources stay out (dependencies ship what their packages ship).
     for (const absent of ['test/', 'bench/', 'src/', 'scripts/', 'node_modules/typescript/', 'node_modules/esbuild/']) {
       const prefix = `./usr/lib/corolink/${absent}`;
@@ -103,8 +102,6 @@ describe('the Debian package', () => {
     assert.equal(readlinkSync(join(scratch, ENABLED_LINK)), '/lib/systemd/system/corolink.service');
     const help = await run(join(scratch, 'usr/bin/corolink'), ['--help']);
     assert.match(help.stdout, /^Usage: corolink /m);
-    const daemon = await run(join(scratch, 'usr/bin/corolink-daemon'), ['--help']);
-    assert.match(daemon.stdout, /^Usage: corolink daemon /m, "the unit's ExecStart runs, through its symlink");
     const version = await run(join(scratch, 'usr/bin/corolink'), ['--version']);
     assert.equal(version.stdout.trim(), '0.1.0');
     const check = await run(join(scratch, 'usr/bin/corolink'), [
@@ -129,13 +126,7 @@ describe('the Debian package', () => {
     mkdirSync(join(scratch, 'var/log/corolink'), { recursive: true });
     await run('dpkg', ['--root', scratch, '--force-depends', '--force-script-chrootless', '--purge', 'corolink']);
     await assert.rejects(run('dpkg', ['--root', scratch, '-s', 'corolink']), /not installed/, 'purged');
-    for (const gone of [
-      'var/lib/corolink',
-      'var/log/corolink',
-      ENABLED_LINK,
-      'usr/bin/corolink',
-      'usr/bin/corolink-daemon',
-    ]) {
+    for (const gone of ['var/lib/corolink', 'var/log/corolink', ENABLED_LINK, 'usr/bin/corolink']) {
       assert.equal(lstatExists(join(scratch, gone)), false, `${gone} is gone`);
     }
   });

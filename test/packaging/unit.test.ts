@@ -1,6 +1,6 @@
 // packaging/corolink.service as systemd reads it: `systemd-analyze verify` finds nothing to say, the man pages of
 // its Documentation= included (MANPATH: the generated man/). The binary path is pointed at this checkout's bin
-// (the unit names the installed /usr/bin/corolink and /usr/bin/corolink-daemon).
+// (the unit names the installed /usr/bin/corolink).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,10 +17,7 @@ test('systemd-analyze verify is clean', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'corolink-unit-'));
   try {
     const path = join(dir, 'corolink.service');
-    const local = unit
-      .replaceAll('/usr/bin/corolink-daemon', join(root, 'bin/corolink-daemon'))
-      .replaceAll('/usr/bin/corolink ', `${join(root, 'bin/corolink.mjs')} `);
-    writeFileSync(path, local);
+    writeFileSync(path, unit.replaceAll('/usr/bin/corolink', join(root, 'bin/corolink.mjs')));
     await run(process.execPath, ['--import', 'tsx', 'scripts/build-man.ts'], { cwd: root });
     const { stdout, stderr } = await run('systemd-analyze', ['verify', path], {
       env: { ...process.env, MANPATH: join(root, 'man') },
