@@ -216,13 +216,22 @@ export class PacketCrypto {
     }
   }
 
-  /** Protects one frame for sending; the result is one datagram. */
-  seal(frame: Uint8Array): Buffer {
-    if (frame.length + this.overheadBytes > DATAGRAM_BYTES_MAX) {
+  /**
+   * Protects one frame for sending; the result is one datagram. With `into` (a buffer of DATAGRAM_BYTES_MAX bytes
+   * the caller reuses) the datagram is written there and the result is a view of it, valid until the caller's next
+   * use of `into`; without, a new Buffer.
+   */
+  seal(frame: Uint8Array, into?: Buffer): Buffer {
+    const bytes = frame.length + this.overheadBytes;
+    if (bytes > DATAGRAM_BYTES_MAX) {
       throw new RangeError(`frame of ${frame.length} bytes does not fit one datagram`);
     }
+    assert(into === undefined || into.length >= DATAGRAM_BYTES_MAX, 'crypto: a seal buffer holds any datagram');
     this.counters.sealed++;
-    return this.encrypt ? this.sealEncrypted(frame) : this.sealClear(frame);
+    const out = into === undefined ? Buffer.allocUnsafe(bytes) : into.subarray(0, bytes);
+    if (this.encrypt) this.sealEncrypted(frame, out);
+    else this.sealClear(frame, out);
+    return out;
   }
 
   /**
@@ -255,24 +264,22 @@ export class PacketCrypto {
     };
   }
 
-  private sealEncrypted(frame: Uint8Array): Buffer {
+  /** Writes the encrypted datagram of `frame` into `out`, which is exactly its size. */
+  private sealEncrypted(frame: Uint8Array, out: Buffer): void {
     const counter = this.counter++;
     if (!Number.isSafeInteger(counter)) throw new RangeError('packet counter exhausted');
     writeCounter(this.header, COUNTER_OFFSET, counter);
     writeCounter(this.nonce, 4, counter);
-    const out = Buffer.allocUnsafe(ENCRYPTED_OVERHEAD_BYTES + frame.length);
     this.header.copy(out, 0);
     assert(this.sealFrame !== undefined, 'crypto: an encrypting node has its sealer');
     this.sealFrame(this.nonce, this.header, frame, out, ENCRYPTED_HEADER_BYTES);
-    return out;
   }
 
-  private sealClear(frame: Uint8Array): Buffer {
-    const out = Buffer.allocUnsafe(CLEAR_HEADER_BYTES + frame.length);
+  /** Writes the clear datagram of `frame` into `out`, which is exactly its size. */
+  private sealClear(frame: Uint8Array, out: Buffer): void {
     this.header.copy(out, 0, 0, CRC_OFFSET);
     out.set(frame, CLEAR_HEADER_BYTES);
     out.writeUInt32BE(clearChecksum(out), CRC_OFFSET);
-    return out;
   }
 
   private openUnchecked(

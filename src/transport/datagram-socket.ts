@@ -11,6 +11,12 @@ import { literalLookup, type ResolvedEndpoint } from './udp-endpoints.ts';
  * buffer and address string per datagram; the fallback, and `COROLINK_UDP=node-dgram`).
  */
 export interface DatagramSocket {
+  /**
+   * True when `send` is done with the datagram once it returns, so the caller may write the next one into the same
+   * memory: the native engine hands it to the kernel at once and copies what its backlog keeps; node:dgram sends
+   * later (false).
+   */
+  readonly sendReturnsDatagram: boolean;
   /** Sends one datagram (not queued behind anything but earlier sends of this socket); errors go to `onError`. */
   send(to: ResolvedEndpoint, datagram: Buffer, onError: (error: NodeJS.ErrnoException) => void): void;
   /** Stops reading and closes the socket; sends still queued are dropped. Idempotent. */
@@ -73,6 +79,7 @@ export const NODE_DGRAM_ENGINE: DatagramEngine = {
 };
 
 class NodeDatagramSocket implements DatagramSocket {
+  readonly sendReturnsDatagram = false;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly socket: Socket) {}
@@ -121,6 +128,7 @@ interface BackloggedSend {
 }
 
 class NativeDatagramSocket implements DatagramSocket {
+  readonly sendReturnsDatagram = true;
   private readonly arena = Buffer.allocUnsafeSlow(RECV_BATCH_DATAGRAMS * RECV_SLOT_BYTES);
   private readonly meta = new Int32Array(RECV_BATCH_DATAGRAMS * META_INTS);
   private readonly handle: object;
@@ -199,6 +207,7 @@ class NativeDatagramSocket implements DatagramSocket {
     return text;
   }
 
+  /** Keeps a copy of the send until the kernel has room (the caller reuses the datagram's memory: see the interface). */
   private hold(send: BackloggedSend): void {
     if (this.backlog.length >= SEND_BACKLOG_DATAGRAMS_MAX) {
       const error = Object.assign(new Error('send ENOBUFS: the link socket backlog is full'), { code: 'ENOBUFS' });
@@ -206,7 +215,7 @@ class NativeDatagramSocket implements DatagramSocket {
       return;
     }
     if (this.backlog.length === 0) this.addon.udpWantWritable(this.handle, true);
-    this.backlog.push(send);
+    this.backlog.push({ ...send, datagram: Buffer.from(send.datagram) });
   }
 
   /** The kernel has room again: sends the backlog in order until it is empty or full again. */

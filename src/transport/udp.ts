@@ -9,6 +9,7 @@ import { AssertionError } from '../base/assert.ts';
 import { STAGE_TRACE_ON, stamp } from '../base/stage-trace.ts';
 import { DeadlineTimer } from '../base/timer-delay.ts';
 import type { PacketCrypto, PacketCryptoStats } from '../crypto/packet-crypto.ts';
+import { DATAGRAM_BYTES_MAX } from '../crypto/packet-format.ts';
 import { type DatagramEngine, type DatagramSocket, preferredDatagramEngine } from './datagram-socket.ts';
 import { linkOptionsProblem, type Transport } from './transport.ts';
 import type {
@@ -107,6 +108,11 @@ interface LinkSocket {
   pending: Map<number, PeerQueue>;
   /** The last datagram sealed on this link in this flush, see `sendPending`. */
   lastSealed: SealedBundle | null;
+  /**
+   * Where datagrams are sealed when the socket is done with each one as `send` returns (`sendReturnsDatagram`): no
+   * new Buffer per datagram. `lastSealed` is always the newest seal, so it stays this memory's content.
+   */
+  sealBuffer: Buffer | undefined;
 }
 
 /**
@@ -370,6 +376,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       bundleBudgetBytes: maxDatagramBytes - this.crypto.overheadBytes,
       pending: new Map(),
       lastSealed: null,
+      sealBuffer: socket.sendReturnsDatagram ? Buffer.allocUnsafeSlow(DATAGRAM_BYTES_MAX) : undefined,
     };
     return linkSocket;
   }
@@ -482,7 +489,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       last.recipients.push(to);
     } else {
       try {
-        datagram = this.crypto.seal(plaintext);
+        datagram = this.crypto.seal(plaintext, local.sealBuffer);
       } catch (error) {
         // A frame no datagram can carry (a link MTU above the UDP maximum): what the kernel would answer.
         const code = error instanceof RangeError ? 'EMSGSIZE' : undefined;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canonicalAddress } from '../../src/crypto/address.ts';
 import { COUNTER_STEPS_PER_MS, LINK_LAG_PACKETS_MAX, PacketCrypto } from '../../src/crypto/packet-crypto.ts';
-import { ENCRYPTED_OVERHEAD_BYTES, SESSION_OFFSET } from '../../src/crypto/packet-format.ts';
+import { DATAGRAM_BYTES_MAX, ENCRYPTED_OVERHEAD_BYTES, SESSION_OFFSET } from '../../src/crypto/packet-format.ts';
 import { REPLAY_WINDOW_PACKETS } from '../../src/crypto/replay-window.ts';
 import { makeCrypto, TEST_NODELIST, testAuthkey } from './helpers.ts';
 
@@ -50,6 +50,22 @@ describe('PacketCrypto aes256', () => {
       assert.equal(sealed.toString('hex'), hex);
       expectFrame(opener.open(Buffer.from(hex, 'hex'), FROM_1, 1, 0), text);
     }
+  });
+
+  test('sealed into a reused buffer: a view of it, byte for byte what a new Buffer gets, and it opens', () => {
+    const options = { wallClockMs: () => 1_700_000_000_000, randomBytes: (n: number) => Buffer.alloc(n, 0xab) };
+    const fresh = makeCrypto(1, options);
+    const reusing = makeCrypto(1, options);
+    const into = Buffer.alloc(DATAGRAM_BYTES_MAX, 0xee);
+    const opener = makeCrypto(2);
+    for (const text of ['a longer first frame written into the buffer', 'short', '']) {
+      const sealed = reusing.seal(frame(text), into);
+      assert.equal(sealed.buffer, into.buffer, 'the datagram is the reused memory');
+      assert.equal(sealed.byteOffset, into.byteOffset);
+      assert.deepEqual(sealed, fresh.seal(frame(text)));
+      expectFrame(opener.open(sealed, FROM_1, 1, 0), text);
+    }
+    assert.throws(() => reusing.seal(frame('x'), Buffer.alloc(DATAGRAM_BYTES_MAX - 1)), /holds any datagram/);
   });
 
   test('each opened frame is its own bytes: a later open never changes an earlier one (Totem keeps views of it)', () => {
@@ -234,6 +250,14 @@ describe('PacketCrypto none', () => {
   test('the clear wire bytes are pinned (interop)', () => {
     const clear = makeCrypto(1, { cipher: 'none', allowCryptoNone: true, onWarning: () => {} });
     const sealed = clear.seal(frame('corolink known answer'));
+    assert.equal(sealed.toString('hex'), 'c0000000012b272e34636f726f6c696e6b206b6e6f776e20616e73776572');
+  });
+
+  test('sealed into a reused buffer: the pinned clear bytes, in that memory', () => {
+    const clear = makeCrypto(1, { cipher: 'none', allowCryptoNone: true, onWarning: () => {} });
+    const into = Buffer.alloc(DATAGRAM_BYTES_MAX, 0xee);
+    const sealed = clear.seal(frame('corolink known answer'), into);
+    assert.equal(sealed.buffer, into.buffer);
     assert.equal(sealed.toString('hex'), 'c0000000012b272e34636f726f6c696e6b206b6e6f776e20616e73776572');
   });
 

@@ -104,6 +104,26 @@ for (const [label, engine] of engines) {
       });
     }
 
+    test('a socket that says send returns the datagram lets the sender write the next one into the same memory', async () => {
+      const a = await bound('127.0.0.1');
+      const b = await bound('127.0.0.1');
+      assert.equal(b.socket.sendReturnsDatagram, label === 'native addon', 'the native engine copies at once');
+      const reused = Buffer.alloc(1200);
+      const count = RECV_BATCH_DATAGRAMS * 2;
+      for (let i = 0; i < count; i++) {
+        const datagram = b.socket.sendReturnsDatagram ? reused : Buffer.alloc(reused.length);
+        datagram.fill(i & 0xff);
+        b.socket.send(a.at, datagram, (error) => assert.fail(error.message));
+      }
+      await waitUntil(() => a.received.length >= count, ARRIVAL_TIMEOUT_MS, 'every datagram');
+      a.received.forEach((r, i) => {
+        assert.ok(
+          r.bytes.every((byte) => byte === (i & 0xff)),
+          `datagram ${i} intact`,
+        );
+      });
+    });
+
     test('a taken port is refused with node:dgram error shape, and nothing is left open', async () => {
       const a = await bound('127.0.0.1');
       await assert.rejects(

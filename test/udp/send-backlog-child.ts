@@ -28,8 +28,11 @@ const receiver = await engine.open(to, RECEIVE_BUFFER_BYTES, {
   error: fail,
 });
 const sender = await engine.open({ ...to, port: 40002 }, SMALL_BUFFER_BYTES, { datagram: () => {}, error: fail });
+// As the UDP driver does: one buffer for every datagram when the socket is done with each as send returns — so the
+// backlog must keep copies (else the held datagrams would all carry the last number).
+const reused = sender.sendReturnsDatagram ? Buffer.alloc(DATAGRAM_BYTES) : undefined;
 for (let i = 0; i < count; i++) {
-  const datagram = Buffer.alloc(DATAGRAM_BYTES);
+  const datagram = reused ?? Buffer.alloc(DATAGRAM_BYTES);
   datagram.writeUInt32BE(i, 0);
   sender.send(to, datagram, (error) => {
     errors[error.code ?? error.message] = (errors[error.code ?? error.message] ?? 0) + 1;
