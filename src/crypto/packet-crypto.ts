@@ -177,11 +177,6 @@ export class PacketCrypto {
     return this.encrypt ? this.aead.engine : 'none';
   }
 
-  /** Whether datagrams are encrypted: an opened frame is then new memory; a clear one's is a view of the datagram. */
-  get encrypts(): boolean {
-    return this.encrypt;
-  }
-
   /** Bytes `seal` adds to a frame. */
   get overheadBytes(): number {
     return this.encrypt ? ENCRYPTED_OVERHEAD_BYTES : CLEAR_HEADER_BYTES;
@@ -307,11 +302,15 @@ export class PacketCrypto {
     return this.encrypt ? this.openEncrypted(bytes, sender, link) : this.openClear(bytes, sender);
   }
 
+  /**
+   * The frame is a copy, as an encrypted one is new memory: the caller's datagram may be reused once `open` returns
+   * (the native link sockets read the next batch into it) while the core keeps views of the frame.
+   */
   private openClear(bytes: Buffer, sender: number): OpenResult {
     if (bytes.readUInt32BE(CRC_OFFSET) !== clearChecksum(bytes)) {
       return { ok: false, reason: 'auth_failed', fromNodeId: sender };
     }
-    return { ok: true, frame: bytes.subarray(CLEAR_HEADER_BYTES), fromNodeId: sender };
+    return { ok: true, frame: Buffer.from(bytes.subarray(CLEAR_HEADER_BYTES)), fromNodeId: sender };
   }
 
   private openEncrypted(bytes: Buffer, sender: number, link: number): OpenResult {

@@ -178,6 +178,15 @@ const AEAD_NODE_CRYPTO = 'node-crypto';
 /** The value of COROLINK_UDP that makes the link sockets node:dgram's. */
 const UDP_NODE_DGRAM = 'node-dgram';
 
+/** Whether the environment variable `name` asks for `value`; any other value is logged as ignored. */
+function environmentAsks(name: string, value: string, logger: Logger): boolean {
+  const choice = process.env[name] || undefined;
+  if (choice !== undefined && choice !== value) {
+    logger.log('warning', 'MAIN', `${name}=${choice} is not a known value (${value}): ignored`);
+  }
+  return choice === value;
+}
+
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const checked = await loadValidConfig(options.configPath);
   const identity = findLocalNode(checked.config.nodes, {
@@ -200,16 +209,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const logger = new Logger(logging.options);
   logger.log('notice', 'MAIN', `corolink ${VERSION} starting: node ${identity.node.nodeid} (found by ${identity.how})`);
   for (const warning of [...logging.warnings, ...logger.startupWarnings()]) logger.log('warning', 'MAIN', warning);
-  // COROLINK_AEAD=node-crypto: seal with node:crypto even where the native addon loads (to compare the two).
-  const aeadChoice = process.env.COROLINK_AEAD || undefined;
-  if (aeadChoice !== undefined && aeadChoice !== AEAD_NODE_CRYPTO) {
-    logger.log('warning', 'MAIN', `COROLINK_AEAD=${aeadChoice} is not a known value (${AEAD_NODE_CRYPTO}): ignored`);
-  }
+  // COROLINK_AEAD=node-crypto: seal with node:crypto even where the native addon loads (to compare the two);
   // COROLINK_UDP=node-dgram: read and write the link sockets with node:dgram even where the addon loads.
-  const udpChoice = process.env.COROLINK_UDP || undefined;
-  if (udpChoice !== undefined && udpChoice !== UDP_NODE_DGRAM) {
-    logger.log('warning', 'MAIN', `COROLINK_UDP=${udpChoice} is not a known value (${UDP_NODE_DGRAM}): ignored`);
-  }
+  const nodeCrypto = environmentAsks('COROLINK_AEAD', AEAD_NODE_CRYPTO, logger);
+  const nodeDgram = environmentAsks('COROLINK_UDP', UDP_NODE_DGRAM, logger);
   const { scheduling } = checked.effective;
   applyScheduling(options.noSchedRr ? { ...scheduling, schedRr: false } : scheduling, (level, message) =>
     logger.log(level, 'MAIN', message),
@@ -258,8 +261,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger,
     stateDir,
     tokenTrace,
-    ...(aeadChoice === AEAD_NODE_CRYPTO ? { aead: NODE_CRYPTO_AEAD } : {}),
-    ...(udpChoice === UDP_NODE_DGRAM ? { datagramEngine: NODE_DGRAM_ENGINE } : {}),
+    ...(nodeCrypto ? { aead: NODE_CRYPTO_AEAD } : {}),
+    ...(nodeDgram ? { datagramEngine: NODE_DGRAM_ENGINE } : {}),
     services: (context) => [
       ...cfs.services(context),
       probe.serviceEngine,

@@ -388,9 +388,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     if (STAGE_TRACE_ON) stamp(`recvmsg ${link}`);
     this.counters.datagramsReceived++;
     const expectedSender = this.peers.nodeAt(link, address, port) ?? NO_NODE;
-    // An encrypted datagram opens into new memory; a clear one's frames are views of it, which the core keeps.
-    const bytes = this.crypto.encrypts ? datagram : Buffer.from(datagram);
-    const opened = this.crypto.open(bytes, address, expectedSender, link);
+    const opened = this.crypto.open(datagram, address, expectedSender, link);
     if (!opened.ok) return;
     const frames = splitBundle(opened.frame);
     if (frames === null) {

@@ -261,6 +261,15 @@ describe('PacketCrypto none', () => {
     assert.equal(sealed.toString('hex'), 'c0000000012b272e34636f726f6c696e6b206b6e6f776e20616e73776572');
   });
 
+  test('a clear frame is its own bytes: the datagram may be overwritten once open returns (the arena is reused)', () => {
+    const a = makeCrypto(1, { cipher: 'none', allowCryptoNone: true, onWarning: () => {} });
+    const b = makeCrypto(2, { cipher: 'none', allowCryptoNone: true, onWarning: () => {} });
+    const datagram = Buffer.from(a.seal(frame('kept after the next read')));
+    const opened = b.open(datagram, FROM_1, undefined, 0);
+    datagram.fill(0);
+    expectFrame(opened, 'kept after the next read');
+  });
+
   test('with allowCryptoNone: warns, frames pass in clear with a CRC, corruption is caught', () => {
     const warnings: string[] = [];
     const a = new PacketCrypto({
