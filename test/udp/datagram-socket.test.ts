@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, test } from 'node:test';
+import { DATAGRAM_BYTES_MAX } from '../../src/crypto/packet-format.ts';
 import {
   type DatagramEngine,
   type DatagramSocket,
@@ -17,8 +18,6 @@ import { waitUntil } from '../wait-until.ts';
 import { freePorts } from './peer-process.ts';
 
 const BUFFER_BYTES = 4 * 1024 * 1024;
-/** The largest UDP payload over IPv4. */
-const UDP4_PAYLOAD_MAX = 65_507;
 const ARRIVAL_TIMEOUT_MS = 10_000;
 
 interface Received {
@@ -82,7 +81,7 @@ for (const [label, engine] of engines) {
         const b = await bound(address);
         // Sizes from 1 byte to the largest datagram: more than a few batches in one event-loop turn.
         const sizes = Array.from({ length: RECV_BATCH_DATAGRAMS * 4 + 3 }, (_, i) => 1 + ((i * 1471) % 1472));
-        if (address === '127.0.0.1') sizes.push(UDP4_PAYLOAD_MAX);
+        if (address === '127.0.0.1') sizes.push(DATAGRAM_BYTES_MAX);
         const errors: string[] = [];
         sizes.forEach((size, i) => {
           b.socket.send(a.at, Buffer.alloc(size, i & 0xff), (error) => errors.push(error.code ?? error.message));
@@ -146,7 +145,7 @@ for (const [label, engine] of engines) {
       const a = await bound('127.0.0.1');
       const b = await bound('127.0.0.1');
       const errors: string[] = [];
-      b.socket.send(a.at, Buffer.alloc(UDP4_PAYLOAD_MAX + 1), (error) => errors.push(error.code ?? error.message));
+      b.socket.send(a.at, Buffer.alloc(DATAGRAM_BYTES_MAX + 1), (error) => errors.push(error.code ?? error.message));
       b.socket.send(a.at, Buffer.from('after'), (error) => errors.push(error.code ?? error.message));
       await waitUntil(() => errors.length > 0 && a.received.length > 0, ARRIVAL_TIMEOUT_MS, 'the error and the next');
       assert.deepEqual(errors, ['EMSGSIZE']);
