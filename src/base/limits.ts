@@ -29,15 +29,16 @@ export const SCHED_RR_PRIORITY_MAX = 99;
  * V8 heap limits of the daemon, given to node when the daemon starts (they only take effect there: V8 sizes its
  * heap once, so `v8.setFlagsFromString` at run time leaves the young generation at its 16 MiB semi-spaces):
  * `src/lab` puts them before the script (LocalCluster, the netns lab, `npm start`), packaging/corolink.service
- * passes the same in NODE_OPTIONS (test/daemon/node-flags.test.ts keeps the two equal). A 4 MiB semi-space keeps
- * the young generation at 8 MiB instead of up to 32 MiB under load, and large enough that a message living a token
- * rotation or two dies young: with 1 MiB the sender scavenged ≈ 110 times a second and promoted enough to run a
- * full collection every ≈ 230 ms (docs/benchmarks.md "the young generation and the sender's CPU"); 4 MiB cut the
- * sender's CPU per message by a quarter for ≈ 1.5 MiB of RSS after load. The old-space ceiling sits above the
- * largest bounded state (the replicated store's 128 MiB, cfs/limits.ts) and turns a leak into a restart instead of
- * a host out of memory.
+ * passes the same in NODE_OPTIONS (test/daemon/node-flags.test.ts keeps the two equal). A 2 MiB semi-space keeps
+ * the young generation at 4 MiB instead of up to 32 MiB under load, and large enough that a message living a token
+ * rotation or two dies young (with 1 MiB the sender scavenged ≈ 110 times a second and promoted enough to run a
+ * full collection every ≈ 230 ms: docs/benchmarks.md "the young generation and the sender's CPU"). 2, not 4: the
+ * daemon no longer runs with `--optimize-for-size` (which had held the young generation at 2 MiB whatever this
+ * said), and 4 MiB then cost ≈ 6 MiB of RSS after load (docs/benchmarks.md "optimized code thrown away at every
+ * full GC"). The old-space ceiling sits above the largest bounded state (the replicated store's 128 MiB,
+ * cfs/limits.ts) and turns a leak into a restart instead of a host out of memory.
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--max-old-space-size=512'];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--max-old-space-size=512'];
 
 /**
  * glibc malloc settings of the daemon, in its environment at start (glibc reads them once, before node runs):

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { DAEMON_MALLOC_ENV, DAEMON_NODE_FLAGS } from '../../src/base/limits.ts';
 import { daemonArgs, daemonEnv } from '../../src/lab/daemon-process.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { waitUntil } from '../wait-until.ts';
 
 const UNIT = new URL('../../packaging/corolink.service', import.meta.url);
 
@@ -56,6 +57,42 @@ describe('daemon node flags', () => {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       for (const [name, value] of Object.entries(DAEMON_MALLOC_ENV))
         assert.ok(environ.includes(`${name}=${value}`), name);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  test("a daemon's full GCs are not in V8's reduce-memory mode (it keeps object shapes, and the code built on them)", async () => {
+    // --gc-global makes every GC a full one (a start alone runs several), --trace-gc logs each: a line with
+    // "(reduce)" is a GC that let shapes without a live object die and threw away the optimized code that used them
+    // (what --optimize-for-size did to every full GC: docs/daemon.md "Memory").
+    const saved = process.env.COROLINK_DAEMON_NODE_ARGS;
+    process.env.COROLINK_DAEMON_NODE_ARGS = '--trace-gc --gc-global';
+    let cluster: LocalCluster;
+    try {
+      cluster = await LocalCluster.start({ nodes: 1, links: 1, firstHost: 143, basePort: 47625 });
+    } finally {
+      if (saved === undefined) delete process.env.COROLINK_DAEMON_NODE_ARGS;
+      else process.env.COROLINK_DAEMON_NODE_ARGS = saved;
+    }
+    try {
+      const logFile = cluster.nodes[0]!.logFile;
+      const fullGcs = await waitUntil(
+        () => {
+          const lines = readFileSync(logFile, 'utf8')
+            .split('\n')
+            .filter((line) => line.includes('Mark-Compact'));
+          return lines.length > 0 && lines;
+        },
+        10_000,
+        "the daemon's first full GC in its log",
+        20,
+      );
+      assert.deepEqual(
+        fullGcs.filter((line) => line.includes('(reduce)')),
+        [],
+        'full GCs in reduce-memory mode',
+      );
     } finally {
       await cluster.stop();
     }
