@@ -12,6 +12,18 @@ import { waitUntil } from '../wait-until.ts';
 
 const UNIT = new URL('../../packaging/corolink.service', import.meta.url);
 
+/** Runs `run` with the environment variable `name` set to `value` (as a daemon started then sees it), then restores it. */
+async function withEnv<T>(name: string, value: string, run: () => T | Promise<T>): Promise<T> {
+  const saved = process.env[name];
+  process.env[name] = value;
+  try {
+    return await run();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  }
+}
+
 describe('daemon node flags', () => {
   test('the lab and the systemd unit start the daemon with DAEMON_NODE_FLAGS', () => {
     const args = daemonArgs({ configPath: 'c', authkeyPath: 'k', nodeid: 1, socket: '/tmp/x.sock' });
@@ -66,15 +78,9 @@ describe('daemon node flags', () => {
     // --gc-global makes every GC a full one (a start alone runs several), --trace-gc logs each: a line with
     // "(reduce)" is a GC that let shapes without a live object die and threw away the optimized code that used them
     // (what --optimize-for-size did to every full GC: docs/daemon.md "Memory").
-    const saved = process.env.COROLINK_DAEMON_NODE_ARGS;
-    process.env.COROLINK_DAEMON_NODE_ARGS = '--trace-gc --gc-global';
-    let cluster: LocalCluster;
-    try {
-      cluster = await LocalCluster.start({ nodes: 1, links: 1, firstHost: 143, basePort: 47625 });
-    } finally {
-      if (saved === undefined) delete process.env.COROLINK_DAEMON_NODE_ARGS;
-      else process.env.COROLINK_DAEMON_NODE_ARGS = saved;
-    }
+    const cluster = await withEnv('COROLINK_DAEMON_NODE_ARGS', '--trace-gc --gc-global', () =>
+      LocalCluster.start({ nodes: 1, links: 1, firstHost: 143, basePort: 47625 }),
+    );
     try {
       const logFile = cluster.nodes[0]!.logFile;
       const fullGcs = await waitUntil(
@@ -98,15 +104,8 @@ describe('daemon node flags', () => {
     }
   });
 
-  test("the launching process's own malloc setting wins (to try another one for a run)", () => {
-    const saved = process.env.MALLOC_ARENA_MAX;
-    process.env.MALLOC_ARENA_MAX = '1';
-    try {
-      assert.equal(daemonEnv().MALLOC_ARENA_MAX, '1');
-    } finally {
-      if (saved === undefined) delete process.env.MALLOC_ARENA_MAX;
-      else process.env.MALLOC_ARENA_MAX = saved;
-    }
+  test("the launching process's own malloc setting wins (to try another one for a run)", async () => {
+    assert.equal(await withEnv('MALLOC_ARENA_MAX', '1', () => daemonEnv().MALLOC_ARENA_MAX), '1');
     assert.equal(daemonEnv().MALLOC_TOP_PAD_, process.env.MALLOC_TOP_PAD_ ?? DAEMON_MALLOC_ENV.MALLOC_TOP_PAD_);
   });
 });
