@@ -12,12 +12,22 @@
  *       read failed. meta per slot: [length or -1 when truncated, port, family, address words ×4 (host order)].
  *   udpDestination(handle, address, port) -> id       a peer address parsed once; sends name it by id
  *   udpSend(handle, id, datagram) -> 0 or errno       one sendto, not queued: EAGAIN is the caller's to handle
+ *   udpFlush(handle, staging: Buffer, entries: Int32Array, count)
+ *       sends `count` staged datagrams (entry i is ints [4i, 4i + 4) of `entries`: destination id, offset, length,
+ *       status; its bytes are staging[offset, offset + length)) with as few system calls and trips through the
+ *       network stack as it can: one destination's consecutive datagrams of one size (the last may be shorter) go
+ *       as one UDP GSO send (UDP_SEGMENT: the kernel cuts them into datagrams again where it must, so routing, a
+ *       bridge and a veth pair see one packet), and a flush's sends go in one sendmmsg. Each destination's datagrams
+ *       keep their order. Writes each entry's status: 0 sent, the errno of a failed send, -1 not sent because the
+ *       send buffer is full (nothing after it was sent either). Where a GSO send fails, its datagrams go one by one
+ *       (each with its own result); when GSO is what failed (a device without checksum offload: EIO; datagrams over
+ *       the route's MTU: EMSGSIZE, EINVAL on older kernels), so does every later send of the socket.
  *   udpWantWritable(handle, boolean)                   onWritable() once the socket has room again
  *   udpClose(handle)                                   stops reading and closes the socket; idempotent
  *
  * Everything runs on the JavaScript thread, in libuv's poll phase: no locks, no threads.
  */
-#define _GNU_SOURCE /* recvmmsg */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +49,47 @@
 #define DESTINATIONS_MAX 4096
 /* Longest textual address with a scope (INET6_ADDRSTRLEN + "%" + IF_NAMESIZE). */
 #define ADDRESS_TEXT_MAX 64
+/* Ints of udpFlush's `entries` per staged datagram. */
+#define ENTRY_INTS 4
+/* Staged datagrams one udpFlush sends at most. */
+#define FLUSH_DATAGRAMS_MAX 4096
+/* One GSO send carries at most this many datagrams (the kernel's UDP_MAX_SEGMENTS: 64 before Linux 6.3, 128 since)
+ * ... */
+#define GSO_DATAGRAMS_MAX 64
+/* ... and at most this many bytes (the largest UDP payload of an IPv4 packet; IPv6 allows 20 more). */
+#define GSO_BYTES_MAX 65507
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h, Linux 4.18 */
+#endif
+#define NO_RUN UINT32_MAX
+
+/* One destination's datagrams that go in one send: the first one's size, then as long or (the last) shorter. */
+typedef struct {
+  unsigned destination;
+  unsigned segment;
+  unsigned datagrams;
+  size_t bytes;
+  bool ended; /* a shorter datagram ended it */
+  unsigned first_vector;
+  unsigned vectors_filled;
+} run_t;
+
+/* udpFlush's work arrays, grown to the largest flush (a run, message, control block and vector per datagram at
+ * most) and to the socket's destinations. */
+typedef struct {
+  unsigned capacity;
+  run_t *runs;
+  struct mmsghdr *messages;
+  char (*controls)[CMSG_SPACE(sizeof(uint16_t))];
+  struct iovec *vectors;
+  unsigned *vector_entry; /* vector → the entry it sends */
+  unsigned *entry_run;
+  unsigned destination_capacity;
+  unsigned *newest_run; /* destination → its newest run in this flush, or NO_RUN */
+} flush_work_t;
 
 typedef struct {
   struct sockaddr_storage address;
@@ -63,6 +114,8 @@ typedef struct {
   struct sockaddr_storage *sources;
   destination_t *destinations;
   unsigned destination_count;
+  bool gso_off; /* a GSO send failed on this socket: its datagrams go one by one */
+  flush_work_t flush;
 } udp_socket_t;
 
 /* Throws an Error like node:dgram's ("bind EADDRINUSE 127.0.0.1:5405") with code, errno, syscall, address, port. */
@@ -210,12 +263,37 @@ static void on_poll(uv_poll_t *poll, int status, int events) {
   if ((events & UV_READABLE) != 0 && !socket->closed) read_batches(socket);
 }
 
+/* Frees the arrays of one entry per datagram. */
+static void flush_work_free_datagrams(flush_work_t *work) {
+  free(work->runs);
+  free(work->messages);
+  free(work->controls);
+  free(work->vectors);
+  free(work->vector_entry);
+  free(work->entry_run);
+  work->runs = NULL;
+  work->messages = NULL;
+  work->controls = NULL;
+  work->vectors = NULL;
+  work->vector_entry = NULL;
+  work->entry_run = NULL;
+  work->capacity = 0;
+}
+
+static void flush_work_free(flush_work_t *work) {
+  flush_work_free_datagrams(work);
+  free(work->newest_run);
+  work->newest_run = NULL;
+  work->destination_capacity = 0;
+}
+
 static void free_socket(uv_handle_t *handle) {
   udp_socket_t *socket = handle->data;
   free(socket->messages);
   free(socket->vectors);
   free(socket->sources);
   free(socket->destinations);
+  flush_work_free(&socket->flush);
   free(socket);
 }
 
@@ -425,6 +503,191 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Grows the work arrays to `count` datagrams and `destinations` destinations; false when out of memory. */
+static bool flush_work_reserve(flush_work_t *work, unsigned count, unsigned destinations) {
+  if (count > work->capacity) {
+    flush_work_free_datagrams(work);
+    work->runs = calloc(count, sizeof *work->runs);
+    work->messages = calloc(count, sizeof *work->messages);
+    work->controls = calloc(count, sizeof *work->controls);
+    work->vectors = calloc(count, sizeof *work->vectors);
+    work->vector_entry = calloc(count, sizeof *work->vector_entry);
+    work->entry_run = calloc(count, sizeof *work->entry_run);
+    work->capacity = count;
+    if (work->runs == NULL || work->messages == NULL || work->controls == NULL || work->vectors == NULL ||
+        work->vector_entry == NULL || work->entry_run == NULL) {
+      flush_work_free_datagrams(work);
+      return false;
+    }
+  }
+  if (destinations > work->destination_capacity) {
+    unsigned *grown = realloc(work->newest_run, destinations * sizeof *grown);
+    if (grown == NULL) return false;
+    work->newest_run = grown;
+    work->destination_capacity = destinations;
+  }
+  return true;
+}
+
+/* Cuts the staged datagrams into runs (each entry's run in entry_run; runs numbered in the order they start, so
+ * sending them in that order keeps each destination's order) and returns how many. */
+static unsigned cut_runs(udp_socket_t *socket, const int32_t *entries, unsigned count) {
+  flush_work_t *work = &socket->flush;
+  for (unsigned i = 0; i < count; i++) work->newest_run[entries[i * ENTRY_INTS]] = NO_RUN;
+  unsigned run_count = 0;
+  for (unsigned i = 0; i < count; i++) {
+    unsigned destination = (unsigned)entries[i * ENTRY_INTS];
+    size_t length = (size_t)entries[i * ENTRY_INTS + 2];
+    unsigned newest = work->newest_run[destination];
+    if (newest != NO_RUN && !socket->gso_off) {
+      run_t *run = &work->runs[newest];
+      if (!run->ended && run->datagrams < GSO_DATAGRAMS_MAX && length <= run->segment &&
+          run->bytes + length <= GSO_BYTES_MAX) {
+        run->datagrams++;
+        run->bytes += length;
+        run->ended = length < run->segment;
+        work->entry_run[i] = newest;
+        continue;
+      }
+    }
+    work->runs[run_count] = (run_t){.destination = destination, .segment = (unsigned)length, .datagrams = 1,
+                                    .bytes = length};
+    work->newest_run[destination] = run_count;
+    work->entry_run[i] = run_count++;
+  }
+  return run_count;
+}
+
+/* One message per run: its destination, its datagrams as vectors (in entry order), UDP_SEGMENT when it has more
+ * than one. */
+static void build_messages(udp_socket_t *socket, unsigned char *staging, const int32_t *entries, unsigned count,
+                           unsigned run_count) {
+  flush_work_t *work = &socket->flush;
+  unsigned next_vector = 0;
+  for (unsigned r = 0; r < run_count; r++) {
+    work->runs[r].first_vector = next_vector;
+    work->runs[r].vectors_filled = 0;
+    next_vector += work->runs[r].datagrams;
+  }
+  for (unsigned i = 0; i < count; i++) {
+    run_t *run = &work->runs[work->entry_run[i]];
+    unsigned v = run->first_vector + run->vectors_filled++;
+    work->vectors[v].iov_base = staging + entries[i * ENTRY_INTS + 1];
+    work->vectors[v].iov_len = (size_t)entries[i * ENTRY_INTS + 2];
+    work->vector_entry[v] = i;
+  }
+  for (unsigned r = 0; r < run_count; r++) {
+    const run_t *run = &work->runs[r];
+    struct msghdr *header = &work->messages[r].msg_hdr;
+    destination_t *to = &socket->destinations[run->destination];
+    memset(header, 0, sizeof *header);
+    header->msg_name = &to->address;
+    header->msg_namelen = to->length;
+    header->msg_iov = &work->vectors[run->first_vector];
+    header->msg_iovlen = run->datagrams;
+    if (run->datagrams > 1) {
+      header->msg_control = work->controls[r];
+      header->msg_controllen = sizeof work->controls[r];
+      struct cmsghdr *control = CMSG_FIRSTHDR(header);
+      control->cmsg_level = SOL_UDP;
+      control->cmsg_type = UDP_SEGMENT;
+      control->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t segment = (uint16_t)run->segment;
+      memcpy(CMSG_DATA(control), &segment, sizeof segment);
+    }
+  }
+}
+
+static void set_run_status(udp_socket_t *socket, int32_t *entries, unsigned r, int32_t status) {
+  const run_t *run = &socket->flush.runs[r];
+  for (unsigned v = run->first_vector; v < run->first_vector + run->datagrams; v++)
+    entries[socket->flush.vector_entry[v] * ENTRY_INTS + 3] = status;
+}
+
+/* Sends run r's datagrams one sendto each; false when the send buffer filled (that datagram and the rest unsent). */
+static bool send_one_by_one(udp_socket_t *socket, int32_t *entries, unsigned r) {
+  const run_t *run = &socket->flush.runs[r];
+  const destination_t *to = &socket->destinations[run->destination];
+  for (unsigned v = run->first_vector; v < run->first_vector + run->datagrams; v++) {
+    const struct iovec *vector = &socket->flush.vectors[v];
+    ssize_t sent;
+    do {
+      sent = sendto(socket->fd, vector->iov_base, vector->iov_len, 0, (const struct sockaddr *)&to->address,
+                    to->length);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    entries[socket->flush.vector_entry[v] * ENTRY_INTS + 3] = sent < 0 ? errno : 0;
+  }
+  return true;
+}
+
+static void send_runs(udp_socket_t *socket, int32_t *entries, unsigned run_count) {
+  unsigned r = 0;
+  while (r < run_count) {
+    int sent = sendmmsg(socket->fd, &socket->flush.messages[r], run_count - r, 0);
+    if (sent > 0) {
+      for (int k = 0; k < sent; k++) set_run_status(socket, entries, r + (unsigned)k, 0);
+      r += (unsigned)sent;
+      continue;
+    }
+    int error = errno;
+    if (error == EINTR) continue;
+    if (error == EAGAIN || error == EWOULDBLOCK) return;
+    if (socket->flush.runs[r].datagrams > 1) {
+      /* What GSO cannot do here (no checksum offload: EIO; over the route's MTU: EMSGSIZE, EINVAL on older kernels)
+       * turns it off for the socket; any other error is the datagrams' own, reported one by one as sendto does. */
+      if (error == EIO || error == EMSGSIZE || error == EINVAL) socket->gso_off = true;
+      if (!send_one_by_one(socket, entries, r)) return;
+    } else {
+      set_run_status(socket, entries, r, error);
+    }
+    r++;
+  }
+}
+
+static napi_value udp_flush(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!exact_args(env, info, 4, argv, "udpFlush: 4 arguments")) return NULL;
+  udp_socket_t *socket = open_handle_arg(env, argv[0]);
+  bytes_t staging;
+  void *entries_data = NULL;
+  size_t entries_length = 0;
+  napi_typedarray_type entries_type;
+  bool is_typedarray = false;
+  uint32_t count = 0;
+  if (socket == NULL || !buffer_arg(env, argv[1], &staging, "staging: a Buffer")) return NULL;
+  if (napi_is_typedarray(env, argv[2], &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, argv[2], &entries_type, &entries_length, &entries_data, NULL, NULL) != napi_ok ||
+      entries_type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "entries: an Int32Array");
+    return NULL;
+  }
+  if (!uint32_arg(env, argv[3], FLUSH_DATAGRAMS_MAX, &count, "count: 0..4096 staged datagrams")) return NULL;
+  int32_t *entries = entries_data;
+  if ((size_t)count * ENTRY_INTS > entries_length) {
+    napi_throw_range_error(env, NULL, "udpFlush: more datagrams than entries");
+    return NULL;
+  }
+  for (unsigned i = 0; i < count; i++) {
+    const int32_t *entry = &entries[i * ENTRY_INTS];
+    if (entry[0] < 0 || (unsigned)entry[0] >= socket->destination_count || entry[1] < 0 || entry[2] < 0 ||
+        (size_t)entry[1] + (size_t)entry[2] > staging.length) {
+      napi_throw_range_error(env, NULL, "udpFlush: an entry names no destination or lies outside the staging buffer");
+      return NULL;
+    }
+  }
+  if (count == 0) return NULL;
+  if (!flush_work_reserve(&socket->flush, count, socket->destination_count)) {
+    napi_throw_error(env, NULL, "udpFlush: out of memory");
+    return NULL;
+  }
+  for (unsigned i = 0; i < count; i++) entries[i * ENTRY_INTS + 3] = -1;
+  unsigned run_count = cut_runs(socket, entries, count);
+  build_messages(socket, staging.data, entries, count, run_count);
+  send_runs(socket, entries, run_count);
+  return NULL;
+}
+
 static napi_value udp_want_writable(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!exact_args(env, info, 2, argv, "udpWantWritable: 2 arguments")) return NULL;
@@ -455,6 +718,7 @@ const napi_property_descriptor UDP_METHODS[] = {
     NAPI_METHOD("udpOpen", udp_open),
     NAPI_METHOD("udpDestination", udp_destination),
     NAPI_METHOD("udpSend", udp_send),
+    NAPI_METHOD("udpFlush", udp_flush),
     NAPI_METHOD("udpWantWritable", udp_want_writable),
     NAPI_METHOD("udpClose", udp_close),
 };

@@ -7,18 +7,23 @@ import { literalLookup, type ResolvedEndpoint } from './udp-endpoints.ts';
 /**
  * One link's UDP socket as the UDP driver uses it (docs/transport.md "The link sockets"): bound at open, datagrams
  * in through `handlers.datagram`, best-effort sends out. Two engines: the native addon's batched reads (recvmmsg
- * into one reused arena, one JavaScript call per batch; the default where the addon loads) and node:dgram (a fresh
- * buffer and address string per datagram; the fallback, and `COROLINK_UDP=node-dgram`).
+ * into one reused arena, one JavaScript call per batch) and batched sends (a turn's datagrams staged and sent at its
+ * end in one sendmmsg, a destination's equal-sized ones as one UDP GSO send) — the default where the addon loads —
+ * and node:dgram (a fresh buffer and address string per datagram; the fallback, and `COROLINK_UDP=node-dgram`).
  */
 export interface DatagramSocket {
   /**
    * True when `send` is done with the datagram once it returns, so the caller may write the next one into the same
-   * memory: the native engine hands it to the kernel at once and copies what its backlog keeps; node:dgram sends
-   * later (false).
+   * memory: the native engine copies it at once (into its stage, or its backlog); node:dgram sends later (false).
    */
   readonly sendReturnsDatagram: boolean;
-  /** Sends one datagram (not queued behind anything but earlier sends of this socket); errors go to `onError`. */
+  /**
+   * Sends one datagram, after every earlier send of this socket and by the end of this event-loop turn (its
+   * microtasks); errors go to `onError`.
+   */
   send(to: ResolvedEndpoint, datagram: Buffer, onError: (error: NodeJS.ErrnoException) => void): void;
+  /** Hands this turn's sends so far to the kernel now, not after the turn's other microtasks. */
+  flush(): void;
   /** Stops reading and closes the socket; sends still queued are dropped. Idempotent. */
   close(): Promise<void>;
 }
@@ -48,6 +53,13 @@ export const RECV_BATCH_DATAGRAMS = 32;
 const RECV_SLOT_BYTES = 64 * 1024;
 /** Datagrams a native socket holds while the kernel's send buffer is full; more are dropped (ENOBUFS). */
 export const SEND_BACKLOG_DATAGRAMS_MAX = 1024;
+/**
+ * A native socket stages one event-loop turn's sends, up to this many datagrams and bytes, and hands them to the
+ * kernel together at the turn's end (or when the stage is full): a token visit's frames to both peers (≈ 32 datagrams
+ * of ≤ 1,472 B with the default pack of 16 frames) fit with room to spare.
+ */
+export const SEND_STAGE_DATAGRAMS = 256;
+export const SEND_STAGE_BYTES = 256 * 1024;
 
 /** node:dgram: what Node gives every program. */
 export const NODE_DGRAM_ENGINE: DatagramEngine = {
@@ -90,6 +102,8 @@ class NodeDatagramSocket implements DatagramSocket {
     });
   }
 
+  flush(): void {} // node:dgram sends from libuv, after the turn
+
   close(): Promise<void> {
     this.closing ??= new Promise((resolve) => this.socket.close(() => resolve()));
     return this.closing;
@@ -110,12 +124,17 @@ interface UdpAddon {
   ): object;
   udpDestination(handle: object, address: string, port: number): number;
   udpSend(handle: object, id: number, datagram: Buffer): number;
+  udpFlush(handle: object, staging: Buffer, entries: Int32Array, count: number): void;
   udpWantWritable(handle: object, wanted: boolean): void;
   udpClose(handle: object): void;
 }
 
 /** Ints of the addon's `meta` per read slot: length (-1: truncated), port, family, address words × 4. */
 const META_INTS = 7;
+/** Ints of `udpFlush`'s entries per staged datagram: destination id, offset, length, status. */
+const ENTRY_INTS = 4;
+/** A staged datagram's status after `udpFlush`: not sent, the kernel's send buffer was full (else 0 or an errno). */
+const STATUS_UNSENT = -1;
 
 /** errno number → code ('EAGAIN'), for the native engine's send errors. */
 const ERRNO_CODES = new Map(Object.entries(constants.errno).map(([code, errno]) => [errno, code]));
@@ -137,6 +156,15 @@ class NativeDatagramSocket implements DatagramSocket {
   /** Source address strings by address word (IPv4) or words (IPv6): no string is built per datagram. */
   private readonly addresses = new Map<number | string, string>();
   private readonly backlog: BackloggedSend[] = [];
+  /** This turn's sends, copied (docs/transport.md "The link sockets"): bytes, and per datagram id/offset/length/status. */
+  private readonly stage = Buffer.allocUnsafeSlow(SEND_STAGE_BYTES);
+  private readonly staged = new Int32Array(SEND_STAGE_DATAGRAMS * ENTRY_INTS);
+  private readonly stagedTo: ResolvedEndpoint[] = [];
+  private readonly stagedOnError: ((error: NodeJS.ErrnoException) => void)[] = [];
+  private stagedCount = 0;
+  private stagedBytes = 0;
+  private flushQueued = false;
+  private readonly flushStaged = () => this.flush();
   private closed = false;
 
   constructor(
@@ -168,6 +196,60 @@ class NativeDatagramSocket implements DatagramSocket {
       this.hold({ id, datagram, onError });
       return;
     }
+    if (datagram.length > SEND_STAGE_BYTES - this.stagedBytes || this.stagedCount === SEND_STAGE_DATAGRAMS) {
+      this.flush();
+      if (this.backlog.length > 0) {
+        this.hold({ id, datagram, onError });
+        return;
+      }
+      if (datagram.length > SEND_STAGE_BYTES) {
+        this.sendNow(id, datagram, onError, to);
+        return;
+      }
+    }
+    const at = this.stagedCount * ENTRY_INTS;
+    this.staged[at] = id;
+    this.staged[at + 1] = this.stagedBytes;
+    this.staged[at + 2] = datagram.length;
+    datagram.copy(this.stage, this.stagedBytes);
+    this.stagedTo[this.stagedCount] = to;
+    this.stagedOnError[this.stagedCount] = onError;
+    this.stagedCount++;
+    this.stagedBytes += datagram.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushStaged);
+    }
+  }
+
+  /** Hands the staged sends to the kernel; a send it had no room for, and every later one, waits in the backlog. */
+  flush(): void {
+    this.flushQueued = false;
+    const count = this.stagedCount;
+    if (count === 0 || this.closed) return;
+    this.addon.udpFlush(this.handle, this.stage, this.staged, count);
+    for (let i = 0; i < count; i++) {
+      const at = i * ENTRY_INTS;
+      const status = this.staged[at + 3]!;
+      const onError = this.stagedOnError[i]!;
+      if (status === STATUS_UNSENT) {
+        const offset = this.staged[at + 1]!;
+        this.hold({
+          id: this.staged[at]!,
+          datagram: this.stage.subarray(offset, offset + this.staged[at + 2]!),
+          onError,
+        });
+      } else if (status !== 0) {
+        this.fail(onError, status, this.stagedTo[i]);
+      }
+    }
+    this.stagedTo.length = 0;
+    this.stagedOnError.length = 0;
+    this.stagedCount = 0;
+    this.stagedBytes = 0;
+  }
+
+  private sendNow(id: number, datagram: Buffer, onError: (error: NodeJS.ErrnoException) => void, to: ResolvedEndpoint) {
     const errno = this.addon.udpSend(this.handle, id, datagram);
     if (errno === constants.errno.EAGAIN) this.hold({ id, datagram, onError });
     else if (errno !== 0) this.fail(onError, errno, to);
@@ -177,6 +259,10 @@ class NativeDatagramSocket implements DatagramSocket {
     if (!this.closed) this.addon.udpClose(this.handle);
     this.closed = true;
     this.backlog.length = 0;
+    this.stagedTo.length = 0;
+    this.stagedOnError.length = 0;
+    this.stagedCount = 0;
+    this.stagedBytes = 0;
     return Promise.resolve();
   }
 
@@ -263,7 +349,7 @@ export function nativeDatagramEngine(): DatagramEngine | Error {
   }
   const udp = addon as UdpAddon;
   nativeEngine = {
-    name: `recvmmsg, up to ${RECV_BATCH_DATAGRAMS} datagrams per read (native addon)`,
+    name: `recvmmsg, up to ${RECV_BATCH_DATAGRAMS} datagrams per read; sendmmsg with UDP GSO (native addon)`,
     open: async (endpoint, bufferBytes, handlers) => new NativeDatagramSocket(udp, endpoint, bufferBytes, handlers),
   };
   return nativeEngine;

@@ -472,6 +472,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private sendQueued(local: LinkSocket): void {
     for (const queue of local.pending.values()) if (queue.bundle.size > 0) this.sendPending(local, queue);
     local.lastSealed = null;
+    local.socket.flush();
   }
 
   private sendPending(local: LinkSocket, queue: PeerQueue): void {

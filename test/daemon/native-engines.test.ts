@@ -14,7 +14,8 @@ const BASE_PORT = 39105;
 const MESSAGE_TIMEOUT_MS = 10_000;
 const NATIVE_LINE = '[KNET  ] crypto: aes256 (AES-256-GCM) sealed by OpenSSL, one context per key (native addon)';
 const NODE_CRYPTO_LINE = '[KNET  ] crypto: aes256 (AES-256-GCM) sealed by node:crypto';
-const NATIVE_SOCKETS_LINE = '[KNET  ] link sockets: recvmmsg, up to 32 datagrams per read (native addon)';
+const NATIVE_SOCKETS_LINE =
+  '[KNET  ] link sockets: recvmmsg, up to 32 datagrams per read; sendmmsg with UDP GSO (native addon)';
 const NODE_DGRAM_LINE = '[KNET  ] link sockets: node:dgram';
 
 describe('nodes on different packet engines', () => {

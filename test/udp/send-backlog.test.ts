@@ -2,6 +2,9 @@
 // its own, loopback sends through a tbf qdisc of 8 Mbit/s, so the sender's small SO_SNDBUF fills after a few
 // datagrams and `sendto` answers EAGAIN. The native engine keeps what does not fit in order until the socket is
 // writable again, up to SEND_BACKLOG_DATAGRAMS_MAX, and refuses the rest with ENOBUFS; node:dgram (libuv) queues.
+// And a link socket whose datagrams are larger than the device's MTU (a link MTU set above the path's): one size
+// in one turn is what the native engine sends as one UDP GSO send, which the kernel refuses there (EINVAL); the
+// engine sends them one by one instead and the kernel fragments each, as it does node:dgram's.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +13,11 @@ import { labUnavailableReason } from '../../src/lab/command.ts';
 import { SEND_BACKLOG_DATAGRAMS_MAX } from '../../src/transport/datagram-socket.ts';
 
 const NAMESPACE = `clbk${process.pid}`;
-const CHILD = fileURLToPath(new URL('./send-backlog-child.ts', import.meta.url));
+const SMALL_MTU_NAMESPACE = `clmtu${process.pid}`;
+/** The small MTU's loopback, and datagrams over it (with their IPv4 and UDP headers). */
+const SMALL_MTU_BYTES = 1280;
+const OVER_MTU_DATAGRAM_BYTES = 1400;
+const CHILD = fileURLToPath(new URL('./send-burst-child.ts', import.meta.url));
 /** More datagrams than the small send buffer holds, fewer than the backlog. */
 const WITHIN_BACKLOG = 600;
 /** More than the send buffer and the backlog together. */
@@ -27,10 +34,11 @@ function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function runChild(engine: 'native' | 'node-dgram', count: number): ChildResult {
+function runChild(engine: 'native' | 'node-dgram', count: number, namespace = NAMESPACE, bytes?: number): ChildResult {
+  const sizeArgs = bytes === undefined ? [] : [String(bytes)];
   const out = execFileSync(
     'ip',
-    ['netns', 'exec', NAMESPACE, process.execPath, '--import', 'tsx', CHILD, engine, String(count)],
+    ['netns', 'exec', namespace, process.execPath, '--import', 'tsx', CHILD, engine, String(count), ...sizeArgs],
     { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS },
   );
   return JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult;
@@ -76,4 +84,23 @@ describe('a link socket whose send buffer is full', { skip: labUnavailableReason
     assert.ok(result.received > SEND_BACKLOG_DATAGRAMS_MAX, `${result.received} received`);
     assert.ok(result.received < BEYOND_BACKLOG, `${result.received} received`);
   });
+});
+
+describe('a link socket whose datagrams are larger than the MTU', { skip: labUnavailableReason() }, () => {
+  before(() => {
+    ip('netns', 'add', SMALL_MTU_NAMESPACE);
+    ip('-n', SMALL_MTU_NAMESPACE, 'link', 'set', 'lo', 'mtu', String(SMALL_MTU_BYTES), 'up');
+  });
+  after(() => ip('netns', 'del', SMALL_MTU_NAMESPACE));
+
+  for (const engine of ['native', 'node-dgram'] as const) {
+    test(`${engine}: a turn's datagrams of one size over the MTU arrive, fragmented, in order`, () => {
+      const count = 100;
+      assert.deepEqual(runChild(engine, count, SMALL_MTU_NAMESPACE, OVER_MTU_DATAGRAM_BYTES), {
+        received: count,
+        inOrder: true,
+        errors: {},
+      });
+    });
+  }
 });
