@@ -103,55 +103,57 @@ for (const [label, engine] of engines) {
       });
     }
 
-    test('one turn of sends to two peers — runs of one size, shorter and longer ones, past a GSO send’s limits — arrives in order at each', async () => {
-      const a = await bound('127.0.0.1');
-      const c = await bound('127.0.0.1');
-      const b = await bound('127.0.0.1');
-      // Per peer: 70 of 1,472 B (over 64 datagrams and 65,507 B: more than one GSO send), a shorter one, equal ones
-      // after it, a longer one, single bytes, and the largest datagram alone.
-      const sizes = [
-        ...Array.from({ length: 70 }, () => 1472),
-        300,
-        300,
-        300,
-        1400,
-        1472,
-        1,
-        1,
-        1200,
-        DATAGRAM_BYTES_MAX,
-        1472,
-      ];
-      const errors: string[] = [];
-      const reused = Buffer.alloc(DATAGRAM_BYTES_MAX);
-      sizes.forEach((size, i) => {
-        for (const [peer, to] of [
-          [0, a.at],
-          [1, c.at],
-        ] as const) {
-          const datagram = b.socket.sendReturnsDatagram ? reused.subarray(0, size) : Buffer.alloc(size);
-          datagram.fill((i * 2 + peer) & 0xff);
-          b.socket.send(to, datagram, (error) => errors.push(error.code ?? error.message));
+    for (const address of ['127.0.0.1', '::1']) {
+      test(`one turn of sends to two peers — runs of one size, shorter and longer ones, past a GSO send’s limits — arrives in order at each (${address})`, async () => {
+        const a = await bound(address);
+        const c = await bound(address);
+        const b = await bound(address);
+        // Per peer: 70 of 1,472 B (over 64 datagrams and 65,507 B: more than one GSO send), a shorter one, equal ones
+        // after it, a longer one, single bytes, and the largest datagram alone.
+        const sizes = [
+          ...Array.from({ length: 70 }, () => 1472),
+          300,
+          300,
+          300,
+          1400,
+          1472,
+          1,
+          1,
+          1200,
+          DATAGRAM_BYTES_MAX,
+          1472,
+        ];
+        const errors: string[] = [];
+        const reused = Buffer.alloc(DATAGRAM_BYTES_MAX);
+        sizes.forEach((size, i) => {
+          for (const [peer, to] of [
+            [0, a.at],
+            [1, c.at],
+          ] as const) {
+            const datagram = b.socket.sendReturnsDatagram ? reused.subarray(0, size) : Buffer.alloc(size);
+            datagram.fill((i * 2 + peer) & 0xff);
+            b.socket.send(to, datagram, (error) => errors.push(error.code ?? error.message));
+          }
+        });
+        const arrived = () => a.received.length >= sizes.length && c.received.length >= sizes.length;
+        await waitUntil(() => arrived() || errors.length > 0, ARRIVAL_TIMEOUT_MS, 'both peers’ datagrams');
+        assert.deepEqual(errors, []);
+        for (const [peer, { received }] of [a, c].entries()) {
+          assert.deepEqual(
+            received.map((r) => r.bytes.length),
+            sizes,
+            `peer ${peer}: every datagram, in order, at its size`,
+          );
+          received.forEach((r, i) => {
+            assert.equal(r.port, b.at.port);
+            assert.ok(
+              r.bytes.every((byte) => byte === ((i * 2 + peer) & 0xff)),
+              `peer ${peer}: datagram ${i} has its own bytes`,
+            );
+          });
         }
       });
-      const arrived = () => a.received.length >= sizes.length && c.received.length >= sizes.length;
-      await waitUntil(() => arrived() || errors.length > 0, ARRIVAL_TIMEOUT_MS, 'both peers’ datagrams');
-      assert.deepEqual(errors, []);
-      for (const [peer, { received }] of [a, c].entries()) {
-        assert.deepEqual(
-          received.map((r) => r.bytes.length),
-          sizes,
-          `peer ${peer}: every datagram, in order, at its size`,
-        );
-        received.forEach((r, i) => {
-          assert.equal(r.port, b.at.port);
-          assert.ok(
-            r.bytes.every((byte) => byte === ((i * 2 + peer) & 0xff)),
-            `peer ${peer}: datagram ${i} has its own bytes`,
-          );
-        });
-      }
-    });
+    }
 
     test('a socket that says send returns the datagram lets the sender write the next one into the same memory', async () => {
       const a = await bound('127.0.0.1');
