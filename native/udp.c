@@ -9,7 +9,9 @@
  *       binds (throws an Error with code, errno, syscall, address, port when it cannot), sets SO_RCVBUF/SO_SNDBUF,
  *       and reads whenever the socket is readable: onBatch(count) after each recvmmsg that read `count` datagrams
  *       into the arena (slot i at i × arena.length / slots, slots = meta.length / META_INTS), onBatch(-errno) when a
- *       read failed. meta per slot: [length or -1 when truncated, port, family, address words ×4 (host order)].
+ *       read failed. meta per slot: [length or -1 when truncated, port, family, address words ×4 (host order),
+ *       segment]. With UDP_GRO (Linux 5.0; set where the kernel has it) one slot may hold several datagrams of one
+ *       peer that came as one GSO send: `segment` is then their size (the last may be shorter), else 0.
  *   udpDestination(handle, address, port) -> id       a peer address parsed once; sends name it by id
  *   udpSend(handle, id, datagram) -> 0 or errno       one sendto, not queued: EAGAIN is the caller's to handle
  *   udpFlush(handle, staging: Buffer, entries: Int32Array, count)
@@ -42,7 +44,7 @@
 #include "napi-args.h"
 
 /* Ints of `meta` per slot. */
-#define META_INTS 7
+#define META_INTS 8
 /* Batches read per readable event before the loop runs its other handles (one batch short of full ends it). */
 #define BATCHES_PER_EVENT_MAX 8
 /* Peer addresses one socket keeps (nodes × addresses on one link). */
@@ -64,6 +66,11 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 /* linux/udp.h, Linux 4.18 */
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104 /* linux/udp.h, Linux 5.0 */
+#endif
+/* A read slot's control block: room for the UDP_GRO segment size. */
+#define RECV_CONTROL_BYTES CMSG_SPACE(sizeof(int))
 #define NO_RUN UINT32_MAX
 
 /* One destination's datagrams that go in one send: the first one's size, then as long or (the last) shorter. */
@@ -112,6 +119,7 @@ typedef struct {
   struct mmsghdr *messages;
   struct iovec *vectors;
   struct sockaddr_storage *sources;
+  char (*recv_controls)[RECV_CONTROL_BYTES];
   destination_t *destinations;
   unsigned destination_count;
   bool gso_off; /* a GSO send failed on this socket: its datagrams go one by one */
@@ -226,6 +234,14 @@ static void describe_slot(udp_socket_t *socket, unsigned i) {
       meta[3 + word] = (int32_t)ntohl(bytes);
     }
   }
+  for (struct cmsghdr *control = CMSG_FIRSTHDR(&message->msg_hdr); control != NULL;
+       control = CMSG_NXTHDR((struct msghdr *)&message->msg_hdr, control)) {
+    if (control->cmsg_level == SOL_UDP && control->cmsg_type == UDP_GRO) {
+      int segment;
+      memcpy(&segment, CMSG_DATA(control), sizeof segment);
+      meta[7] = segment;
+    }
+  }
 }
 
 /* Reads batches until the socket is empty, the batch budget is spent or JavaScript closed the socket. */
@@ -234,6 +250,7 @@ static void read_batches(udp_socket_t *socket) {
     for (unsigned i = 0; i < socket->slots; i++) {
       socket->messages[i].msg_hdr.msg_namelen = sizeof socket->sources[i];
       socket->messages[i].msg_hdr.msg_flags = 0;
+      socket->messages[i].msg_hdr.msg_controllen = RECV_CONTROL_BYTES;
       socket->messages[i].msg_len = 0;
     }
     int count = recvmmsg(socket->fd, socket->messages, socket->slots, MSG_DONTWAIT, NULL);
@@ -292,6 +309,7 @@ static void free_socket(uv_handle_t *handle) {
   free(socket->messages);
   free(socket->vectors);
   free(socket->sources);
+  free(socket->recv_controls);
   free(socket->destinations);
   flush_work_free(&socket->flush);
   free(socket);
@@ -355,7 +373,7 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   unsigned slots = (unsigned)(meta_length / META_INTS);
   if ((family != 4 && family != 6) || slots == 0 || meta_length % META_INTS != 0 || arena.length % slots != 0 ||
       arena.length / slots == 0) {
-    napi_throw_range_error(env, NULL, "udpOpen: family 4 or 6, meta of 7 ints per slot, arena of equal slots");
+    napi_throw_range_error(env, NULL, "udpOpen: family 4 or 6, meta of 8 ints per slot, arena of equal slots");
     return NULL;
   }
   destination_t local;
@@ -379,8 +397,9 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   socket->messages = calloc(slots, sizeof *socket->messages);
   socket->vectors = calloc(slots, sizeof *socket->vectors);
   socket->sources = calloc(slots, sizeof *socket->sources);
+  socket->recv_controls = calloc(slots, sizeof *socket->recv_controls);
   napi_value name;
-  if (socket->messages == NULL || socket->vectors == NULL || socket->sources == NULL ||
+  if (socket->messages == NULL || socket->vectors == NULL || socket->sources == NULL || socket->recv_controls == NULL ||
       !reference(env, argv[4], &socket->arena_ref) || !reference(env, argv[5], &socket->meta_ref) ||
       !reference(env, argv[6], &socket->on_batch_ref) || !reference(env, argv[7], &socket->on_writable_ref) ||
       napi_create_string_utf8(env, "corolink.udp", NAPI_AUTO_LENGTH, &name) != napi_ok ||
@@ -395,6 +414,7 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     socket->messages[i].msg_hdr.msg_iov = &socket->vectors[i];
     socket->messages[i].msg_hdr.msg_iovlen = 1;
     socket->messages[i].msg_hdr.msg_name = &socket->sources[i];
+    socket->messages[i].msg_hdr.msg_control = socket->recv_controls[i];
   }
   int one = 1, size = (int)buffer_bytes;
   const char *failed = NULL;
@@ -408,6 +428,8 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   else if (setsockopt(socket->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0 ||
            setsockopt(socket->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) != 0)
     failed = "setsockopt";
+  else
+    (void)setsockopt(socket->fd, SOL_UDP, UDP_GRO, &one, sizeof one); /* a kernel without it sends one by one */
   if (failed != NULL) {
     int error = errno;
     release(socket, false);

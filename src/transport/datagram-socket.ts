@@ -129,8 +129,11 @@ interface UdpAddon {
   udpClose(handle: object): void;
 }
 
-/** Ints of the addon's `meta` per read slot: length (-1: truncated), port, family, address words × 4. */
-const META_INTS = 7;
+/**
+ * Ints of the addon's `meta` per read slot: length (-1: truncated), port, family, address words × 4, segment (the
+ * size of the datagrams of one GSO send read together with UDP_GRO, the last one may be shorter; 0: one datagram).
+ */
+const META_INTS = 8;
 /** Ints of `udpFlush`'s entries per staged datagram: destination id, offset, length, status. */
 const ENTRY_INTS = 4;
 /** A staged datagram's status after `udpFlush`: not sent, the kernel's send buffer was full (else 0 or an errno). */
@@ -277,7 +280,16 @@ class NativeDatagramSocket implements DatagramSocket {
       const length = meta[at]!;
       if (length < 0) continue; // truncated: larger than any datagram a peer sends (RECV_SLOT_BYTES)
       const start = slot * RECV_SLOT_BYTES;
-      this.handlers.datagram(this.arena.subarray(start, start + length), this.sourceAddress(at), meta[at + 1]!);
+      const address = this.sourceAddress(at);
+      const port = meta[at + 1]!;
+      const segment = meta[at + 7]!;
+      if (segment <= 0 || segment >= length) {
+        this.handlers.datagram(this.arena.subarray(start, start + length), address, port);
+        continue;
+      }
+      for (let from = start; from < start + length && !this.closed; from += segment) {
+        this.handlers.datagram(this.arena.subarray(from, Math.min(from + segment, start + length)), address, port);
+      }
     }
   }
 
