@@ -14,7 +14,7 @@
  *       peer that came as one GSO send: `segment` is then their size (the last may be shorter), else 0.
  *   udpDestination(handle, address, port) -> id       a peer address parsed once; sends name it by id
  *   udpSend(handle, id, datagram) -> 0 or errno       one sendto, not queued: EAGAIN is the caller's to handle
- *   udpFlush(handle, staging: Buffer, entries: Int32Array, count)
+ *   udpFlush(handle, staging: Buffer, entries: Int32Array, count) -> 0, or the errno that turned GSO off
  *       sends `count` staged datagrams (entry i is ints [4i, 4i + 4) of `entries`: destination id, offset, length,
  *       status; its bytes are staging[offset, offset + length)) with as few system calls and trips through the
  *       network stack as it can: one destination's consecutive datagrams of one size (the last may be shorter) go
@@ -55,8 +55,7 @@
 #define ENTRY_INTS 4
 /* Staged datagrams one udpFlush sends at most. */
 #define FLUSH_DATAGRAMS_MAX 4096
-/* One GSO send carries at most this many datagrams (the kernel's UDP_MAX_SEGMENTS: 64 before Linux 6.3, 128 since)
- * ... */
+/* One GSO send carries at most this many datagrams (the kernel's UDP_MAX_SEGMENTS: 64, 128 in newer kernels) ... */
 #define GSO_DATAGRAMS_MAX 64
 /* ... and at most this many bytes (the largest UDP payload of an IPv4 packet; IPv6 allows 20 more). */
 #define GSO_BYTES_MAX 65507
@@ -643,7 +642,9 @@ static bool send_one_by_one(udp_socket_t *socket, int32_t *entries, unsigned r) 
   return true;
 }
 
-static void send_runs(udp_socket_t *socket, int32_t *entries, unsigned run_count) {
+/* Sends the runs in order; returns the errno that turned GSO off for the socket in this flush, else 0. */
+static int send_runs(udp_socket_t *socket, int32_t *entries, unsigned run_count) {
+  int gso_refused = 0;
   unsigned r = 0;
   while (r < run_count) {
     int sent = sendmmsg(socket->fd, &socket->flush.messages[r], run_count - r, 0);
@@ -654,17 +655,21 @@ static void send_runs(udp_socket_t *socket, int32_t *entries, unsigned run_count
     }
     int error = errno;
     if (error == EINTR) continue;
-    if (error == EAGAIN || error == EWOULDBLOCK) return;
+    if (error == EAGAIN || error == EWOULDBLOCK) return gso_refused;
     if (socket->flush.runs[r].datagrams > 1) {
       /* What GSO cannot do here (no checksum offload: EIO; over the route's MTU: EMSGSIZE, EINVAL on older kernels)
        * turns it off for the socket; any other error is the datagrams' own, reported one by one as sendto does. */
-      if (error == EIO || error == EMSGSIZE || error == EINVAL) socket->gso_off = true;
-      if (!send_one_by_one(socket, entries, r)) return;
+      if ((error == EIO || error == EMSGSIZE || error == EINVAL) && !socket->gso_off) {
+        socket->gso_off = true;
+        gso_refused = error;
+      }
+      if (!send_one_by_one(socket, entries, r)) return gso_refused;
     } else {
       set_run_status(socket, entries, r, error);
     }
     r++;
   }
+  return gso_refused;
 }
 
 static napi_value udp_flush(napi_env env, napi_callback_info info) {
@@ -698,7 +703,11 @@ static napi_value udp_flush(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  if (count == 0) return NULL;
+  napi_value result;
+  if (count == 0) {
+    NAPI_OK(napi_create_int32(env, 0, &result));
+    return result;
+  }
   if (!flush_work_reserve(&socket->flush, count, socket->destination_count)) {
     napi_throw_error(env, NULL, "udpFlush: out of memory");
     return NULL;
@@ -706,8 +715,8 @@ static napi_value udp_flush(napi_env env, napi_callback_info info) {
   for (unsigned i = 0; i < count; i++) entries[i * ENTRY_INTS + 3] = -1;
   unsigned run_count = cut_runs(socket, entries, count);
   build_messages(socket, staging.data, entries, count, run_count);
-  send_runs(socket, entries, run_count);
-  return NULL;
+  NAPI_OK(napi_create_int32(env, send_runs(socket, entries, run_count), &result));
+  return result;
 }
 
 static napi_value udp_want_writable(napi_env env, napi_callback_info info) {

@@ -298,10 +298,10 @@ class BinaryDecoder implements FrameDecoder {
     this.buffered += chunk.byteLength;
     const decoded: Decoded[] = [];
     while (this.buffered >= LENGTH_BYTES) {
-      let first = this.chunks[0]!.length < LENGTH_BYTES ? this.join() : this.chunks[0]!;
+      let first = this.chunks[0]!.length < LENGTH_BYTES ? this.joinFront(LENGTH_BYTES) : this.chunks[0]!;
       const length = this.checked(first.readUInt32BE(0));
       if (this.buffered < LENGTH_BYTES + length) break;
-      if (first.length < LENGTH_BYTES + length) first = this.join();
+      if (first.length < LENGTH_BYTES + length) first = this.joinFront(LENGTH_BYTES + length);
       // Every whole frame of the first chunk (a read of many small frames is one chunk), by offset.
       let at = 0;
       while (first.length - at >= LENGTH_BYTES) {
@@ -325,9 +325,23 @@ class BinaryDecoder implements FrameDecoder {
     return length;
   }
 
-  /** Joins the buffered chunks into one (a frame or a length prefix split across reads). */
-  private join(): Buffer {
-    this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!;
+  /**
+   * Joins the first `bytes` buffered bytes (a frame or a length prefix split across reads) into one chunk, in their
+   * place: only they are copied, not the rest of the read they end in.
+   */
+  private joinFront(bytes: number): Buffer {
+    const joined = Buffer.allocUnsafe(bytes);
+    let filled = 0;
+    let used = 0;
+    while (filled < bytes) {
+      const chunk = this.chunks[used]!;
+      const taken = Math.min(chunk.length, bytes - filled);
+      chunk.copy(joined, filled, 0, taken);
+      filled += taken;
+      if (taken === chunk.length) used++;
+      else this.chunks[used] = chunk.subarray(taken);
+    }
+    this.chunks.splice(0, used, joined);
+    return joined;
   }
 }

@@ -124,7 +124,7 @@ interface UdpAddon {
   ): object;
   udpDestination(handle: object, address: string, port: number): number;
   udpSend(handle: object, id: number, datagram: Buffer): number;
-  udpFlush(handle: object, staging: Buffer, entries: Int32Array, count: number): void;
+  udpFlush(handle: object, staging: Buffer, entries: Int32Array, count: number): number;
   udpWantWritable(handle: object, wanted: boolean): void;
   udpClose(handle: object): void;
 }
@@ -230,7 +230,11 @@ class NativeDatagramSocket implements DatagramSocket {
     this.flushQueued = false;
     const count = this.stagedCount;
     if (count === 0 || this.closed) return;
-    this.addon.udpFlush(this.handle, this.stage, this.staged, count);
+    const gsoRefused = this.addon.udpFlush(this.handle, this.stage, this.staged, count);
+    if (gsoRefused !== 0) {
+      const code = ERRNO_CODES.get(gsoRefused) ?? `E${gsoRefused}`;
+      this.handlers.error(new Error(`UDP GSO refused (${code}): sending datagram by datagram from now on`));
+    }
     for (let i = 0; i < count; i++) {
       const at = i * ENTRY_INTS;
       const status = this.staged[at + 3]!;
@@ -246,6 +250,10 @@ class NativeDatagramSocket implements DatagramSocket {
         this.fail(onError, status, this.stagedTo[i]);
       }
     }
+    this.clearStage();
+  }
+
+  private clearStage(): void {
     this.stagedTo.length = 0;
     this.stagedOnError.length = 0;
     this.stagedCount = 0;
@@ -262,10 +270,7 @@ class NativeDatagramSocket implements DatagramSocket {
     if (!this.closed) this.addon.udpClose(this.handle);
     this.closed = true;
     this.backlog.length = 0;
-    this.stagedTo.length = 0;
-    this.stagedOnError.length = 0;
-    this.stagedCount = 0;
-    this.stagedBytes = 0;
+    this.clearStage(); // dropped, as the backlog
     return Promise.resolve();
   }
 

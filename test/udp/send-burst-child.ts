@@ -1,7 +1,7 @@
 // The child of test/udp/send-backlog.test.ts and send-gso.test.ts, run inside a network namespace of the test's
 // (a slow tbf qdisc on its loopback, or a small MTU): one socket sends `count` numbered datagrams of `bytes` (default
 // 1,400) in one turn from a small send buffer, the other counts them. Prints one JSON line: what arrived (in order
-// or not) and the send errors by code.
+// or not), the send errors by code and the sender's socket errors (the driver logs them as warnings).
 // Usage: node --import tsx test/udp/send-burst-child.ts native|node-dgram <count> [bytes]
 import { type DatagramEngine, NODE_DGRAM_ENGINE, nativeDatagramEngine } from '../../src/transport/datagram-socket.ts';
 import type { ResolvedEndpoint } from '../../src/transport/udp-endpoints.ts';
@@ -29,7 +29,11 @@ const receiver = await engine.open(to, RECEIVE_BUFFER_BYTES, {
   datagram: (bytes) => received.push(bytes.readUInt32BE(0)),
   error: fail,
 });
-const sender = await engine.open({ ...to, port: 40002 }, SMALL_BUFFER_BYTES, { datagram: () => {}, error: fail });
+const socketErrors: string[] = [];
+const sender = await engine.open({ ...to, port: 40002 }, SMALL_BUFFER_BYTES, {
+  datagram: () => {},
+  error: (error) => socketErrors.push(error.message),
+});
 // As the UDP driver does: one buffer for every datagram when the socket is done with each as send returns — so the
 // backlog must keep copies (else the held datagrams would all carry the last number).
 const reused = sender.sendReturnsDatagram ? Buffer.alloc(datagramBytes) : undefined;
@@ -44,4 +48,4 @@ const settled = () => received.length + Object.values(errors).reduce((a, b) => a
 await waitUntil(settled, SETTLE_TIMEOUT_MS, 'every datagram delivered or refused');
 await Promise.all([sender.close(), receiver.close()]);
 const inOrder = received.every((seq, i) => i === 0 || seq > received[i - 1]!);
-process.stdout.write(`${JSON.stringify({ received: received.length, inOrder, errors })}\n`);
+process.stdout.write(`${JSON.stringify({ received: received.length, inOrder, errors, socketErrors })}\n`);
