@@ -3,8 +3,9 @@
 // datagrams and `sendto` answers EAGAIN. The native engine keeps what does not fit in order until the socket is
 // writable again, up to SEND_BACKLOG_DATAGRAMS_MAX, and refuses the rest with ENOBUFS; node:dgram (libuv) queues.
 // And a link socket whose datagrams are larger than the device's MTU (a link MTU set above the path's): one size
-// in one turn is what the native engine sends as one UDP GSO send, which the kernel refuses there (EINVAL); the
-// engine sends them one by one instead and the kernel fragments each, as it does node:dgram's.
+// in one turn is what the native engine sends as one UDP GSO send, which the kernel refuses there (EMSGSIZE;
+// EINVAL on older kernels); the engine sends them one by one instead and the kernel fragments each, as it does
+// node:dgram's.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
