@@ -502,6 +502,15 @@ static napi_value udp_destination(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* One sendto, retried on EINTR: 0 or the errno. */
+static int send_datagram(udp_socket_t *socket, const destination_t *to, const void *data, size_t length) {
+  ssize_t sent;
+  do {
+    sent = sendto(socket->fd, data, length, 0, (const struct sockaddr *)&to->address, to->length);
+  } while (sent < 0 && errno == EINTR);
+  return sent < 0 ? errno : 0;
+}
+
 static napi_value udp_send(napi_env env, napi_callback_info info) {
   napi_value argv[3], result;
   if (!exact_args(env, info, 3, argv, "udpSend: 3 arguments")) return NULL;
@@ -515,12 +524,8 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "id: not a destination of this socket");
     return NULL;
   }
-  const destination_t *to = &socket->destinations[id];
-  ssize_t sent;
-  do {
-    sent = sendto(socket->fd, datagram.data, datagram.length, 0, (const struct sockaddr *)&to->address, to->length);
-  } while (sent < 0 && errno == EINTR);
-  NAPI_OK(napi_create_int32(env, sent < 0 ? errno : 0, &result));
+  NAPI_OK(napi_create_int32(env, send_datagram(socket, &socket->destinations[id], datagram.data, datagram.length),
+                            &result));
   return result;
 }
 
@@ -631,13 +636,9 @@ static bool send_one_by_one(udp_socket_t *socket, int32_t *entries, unsigned r) 
   const destination_t *to = &socket->destinations[run->destination];
   for (unsigned v = run->first_vector; v < run->first_vector + run->datagrams; v++) {
     const struct iovec *vector = &socket->flush.vectors[v];
-    ssize_t sent;
-    do {
-      sent = sendto(socket->fd, vector->iov_base, vector->iov_len, 0, (const struct sockaddr *)&to->address,
-                    to->length);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
-    entries[socket->flush.vector_entry[v] * ENTRY_INTS + 3] = sent < 0 ? errno : 0;
+    int error = send_datagram(socket, to, vector->iov_base, vector->iov_len);
+    if (error == EAGAIN || error == EWOULDBLOCK) return false;
+    entries[socket->flush.vector_entry[v] * ENTRY_INTS + 3] = error;
   }
   return true;
 }

@@ -156,13 +156,14 @@ class NativeDatagramSocket implements DatagramSocket {
   private readonly handle: object;
   /** Destination ids of the endpoints sent to (the driver keeps one object per peer address). */
   private readonly ids = new WeakMap<ResolvedEndpoint, number>();
+  /** The endpoint of each destination id (ids count up from 0): what a failed send names. */
+  private readonly endpoints: ResolvedEndpoint[] = [];
   /** Source address strings by address word (IPv4) or words (IPv6): no string is built per datagram. */
   private readonly addresses = new Map<number | string, string>();
   private readonly backlog: BackloggedSend[] = [];
   /** This turn's sends, copied (docs/transport.md "The link sockets"): bytes, and per datagram id/offset/length/status. */
   private readonly stage = Buffer.allocUnsafeSlow(SEND_STAGE_BYTES);
   private readonly staged = new Int32Array(SEND_STAGE_DATAGRAMS * ENTRY_INTS);
-  private readonly stagedTo: ResolvedEndpoint[] = [];
   private readonly stagedOnError: ((error: NodeJS.ErrnoException) => void)[] = [];
   private stagedCount = 0;
   private stagedBytes = 0;
@@ -194,6 +195,7 @@ class NativeDatagramSocket implements DatagramSocket {
     if (id === undefined) {
       id = this.addon.udpDestination(this.handle, to.address, to.port);
       this.ids.set(to, id);
+      this.endpoints[id] = to;
     }
     if (this.backlog.length > 0) {
       this.hold({ id, datagram, onError });
@@ -206,7 +208,7 @@ class NativeDatagramSocket implements DatagramSocket {
         return;
       }
       if (datagram.length > SEND_STAGE_BYTES) {
-        this.sendNow(id, datagram, onError, to);
+        this.sendNow(id, datagram, onError);
         return;
       }
     }
@@ -215,7 +217,6 @@ class NativeDatagramSocket implements DatagramSocket {
     this.staged[at + 1] = this.stagedBytes;
     this.staged[at + 2] = datagram.length;
     datagram.copy(this.stage, this.stagedBytes);
-    this.stagedTo[this.stagedCount] = to;
     this.stagedOnError[this.stagedCount] = onError;
     this.stagedCount++;
     this.stagedBytes += datagram.length;
@@ -247,23 +248,22 @@ class NativeDatagramSocket implements DatagramSocket {
           onError,
         });
       } else if (status !== 0) {
-        this.fail(onError, status, this.stagedTo[i]);
+        this.fail(onError, status, this.staged[at]!);
       }
     }
     this.clearStage();
   }
 
   private clearStage(): void {
-    this.stagedTo.length = 0;
     this.stagedOnError.length = 0;
     this.stagedCount = 0;
     this.stagedBytes = 0;
   }
 
-  private sendNow(id: number, datagram: Buffer, onError: (error: NodeJS.ErrnoException) => void, to: ResolvedEndpoint) {
+  private sendNow(id: number, datagram: Buffer, onError: (error: NodeJS.ErrnoException) => void) {
     const errno = this.addon.udpSend(this.handle, id, datagram);
     if (errno === constants.errno.EAGAIN) this.hold({ id, datagram, onError });
-    else if (errno !== 0) this.fail(onError, errno, to);
+    else if (errno !== 0) this.fail(onError, errno, id);
   }
 
   close(): Promise<void> {
@@ -328,16 +328,20 @@ class NativeDatagramSocket implements DatagramSocket {
       const { id, datagram, onError } = this.backlog[sent]!;
       const errno = this.addon.udpSend(this.handle, id, datagram);
       if (errno === constants.errno.EAGAIN) break;
-      if (errno !== 0) this.fail(onError, errno);
+      if (errno !== 0) this.fail(onError, errno, id);
     }
     this.backlog.splice(0, sent);
     if (this.backlog.length > 0 && !this.closed) this.addon.udpWantWritable(this.handle, true);
   }
 
-  private fail(onError: (error: NodeJS.ErrnoException) => void, errno: number, to?: ResolvedEndpoint): void {
+  private fail(onError: (error: NodeJS.ErrnoException) => void, errno: number, id: number): void {
     const code = ERRNO_CODES.get(errno) ?? `E${errno}`;
-    const where = to === undefined ? '' : ` ${to.address}:${to.port}`;
-    const error = Object.assign(new Error(`send ${code}${where}`), { code, errno: -errno, syscall: 'send' });
+    const to = this.endpoints[id]!;
+    const error = Object.assign(new Error(`send ${code} ${to.address}:${to.port}`), {
+      code,
+      errno: -errno,
+      syscall: 'send',
+    });
     queueMicrotask(() => onError(error));
   }
 }

@@ -1,4 +1,4 @@
-// The child of test/udp/send-backlog.test.ts and send-gso.test.ts, run inside a network namespace of the test's
+// The child of test/udp/send-burst.test.ts, run inside a network namespace of the test's
 // (a slow tbf qdisc on its loopback, or a small MTU): one socket sends `count` numbered datagrams of `bytes` (default
 // 1,400) in one turn from a small send buffer, the other counts them. Prints one JSON line: what arrived (in order
 // or not), the send errors by code and the sender's socket errors (the driver logs them as warnings).
