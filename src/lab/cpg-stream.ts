@@ -201,10 +201,13 @@ export class CpgStream {
     return this.accepted.get(nodeid) ?? [];
   }
 
-  /** Waits until every accepted message of `senders` was delivered on every one of `on`; false on timeout. */
-  async drain(senders: number[], on: number[], timeoutMs: number): Promise<boolean> {
+  /**
+   * Waits until every accepted message of `senders` (from their `after` mark on, as `problems`) was delivered on every
+   * one of `on`; false on timeout.
+   */
+  async drain(senders: number[], on: number[], timeoutMs: number, after?: Map<number, number>): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    const expected = senders.flatMap((s) => this.acceptedFrom(s));
+    const expected = senders.flatMap((s) => this.acceptedFrom(s).slice(after?.get(s) ?? 0));
     for (;;) {
       const done = on.every((n) => {
         const seen = new Set(this.node(n).delivered);

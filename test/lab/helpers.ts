@@ -100,11 +100,25 @@ export async function assertStreamIntact(
   complete: { senders: number[]; on: number[]; after?: Map<number, number> },
 ): Promise<void> {
   await stream.stop();
-  await stream.drain(complete.senders, complete.on, 20_000);
+  await stream.drain(complete.senders, complete.on, 20_000, complete.after);
   assert.deepEqual(stream.problems(complete), [], 'every message exactly once, in one order, on every node');
   const counts = stream.deliveredCounts(complete.on);
   assert.ok(
     counts.every((c) => c > 0),
     `messages were delivered (${counts})`,
   );
+}
+
+/**
+ * After a node was cut off and came back: stops the stream and asserts it intact on `whole` (the nodes never cut
+ * off) and, from the `after` mark taken once the ring was whole again, on every node of `on` — each waited for, so
+ * a message still on its way to the returning node is not taken for a lost one.
+ */
+export async function assertStreamRepaired(
+  stream: CpgStream,
+  repaired: { senders: number[]; whole: number[]; on: number[]; after: Map<number, number> },
+): Promise<void> {
+  await assertStreamIntact(stream, { senders: repaired.senders, on: repaired.whole });
+  await stream.drain(repaired.senders, repaired.on, 20_000, repaired.after);
+  assert.deepEqual(stream.problems({ senders: repaired.senders, on: repaired.on, after: repaired.after }), []);
 }
