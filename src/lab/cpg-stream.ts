@@ -252,9 +252,13 @@ export class CpgStream {
           const allowed = streamGaps(sent, this.node(n).seen, { nodeid: s })
             .filter((gap) => gap.senderLeft)
             .reduce((count, gap) => count + gap.missing.length, 0);
+          // Where else the first one arrived, and whether it was the last sent: a loss, a lag or a split view.
+          const elsewhere = this.nodes.filter((o) => o.nodeid !== n && o.delivered.includes(missing[0]!));
           found.push(
             `n${n} misses ${missing.length} message(s) from n${s}, first ${missing[0]}` +
-              (allowed > 0 ? ` (${allowed} of them where n${n}'s client saw n${s} leave the group)` : ''),
+              (allowed > 0 ? ` (${allowed} of them where n${n}'s client saw n${s} leave the group)` : '') +
+              `; ${missing[0]} delivered on ${elsewhere.map((o) => `n${o.nodeid}`).join(', ') || 'no node'}` +
+              `, n${s}'s last accepted ${sent.at(-1)}`,
           );
         }
       }
