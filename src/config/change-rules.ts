@@ -85,6 +85,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   'corolink.http_address': restart('the HTTP endpoint is bound when the daemon starts'),
   'corolink.http_port': restart('the HTTP endpoint is bound when the daemon starts'),
   'corolink.failback_hold': restart('the fail-back hold-down is set when the transport starts'),
+  'corolink.burst_hold': restart('the burst hold is set when Totem starts'),
   'corolink.ping_profile': restart('the ping profile sets every link up when the daemon starts'),
   'corolink.allow_crypto_none': live('it only changes a warning'),
   'corolink.ha': restart('the HA managers and the watchdog supervisor start with the daemon: restart every node'),

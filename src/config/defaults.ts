@@ -135,6 +135,11 @@ export const SCHED_RR_FALLBACK_NICE = NICE_MIN;
 /** corolink: passive mode waits this long before returning traffic to a recovered better link. */
 export const DEFAULT_FAILBACK_HOLD_MS = 2000;
 /**
+ * corolink: a node keeps an arriving token up to this long while its own clients' burst fills a pack (Totem's
+ * `burstHoldMs`, docs/totem.md "Burst hold"); the daemon's timers fire on whole ms, so a hold lasts up to ≈ 2 ms.
+ */
+export const DEFAULT_BURST_HOLD_MS = 1;
+/**
  * corolink: the largest corosync.conf read or proposed. A nodelist of hundreds of nodes is tens of KiB; the file must
  * also fit a join answer (256 KiB) and a store file. Checked before parsing, so a huge file costs no time or memory.
  */
@@ -265,6 +270,7 @@ export interface EffectiveConfig {
   crypto: EffectiveCrypto;
   pingProfile: PingProfile;
   failbackHoldMs: number;
+  burstHoldMs: number;
   maxMessageBytes: number;
   scheduling: EffectiveScheduling;
 }
@@ -503,6 +509,7 @@ export function deriveEffective(config: ClusterConfig): EffectiveConfig {
     crypto: deriveCrypto(config),
     pingProfile,
     failbackHoldMs: config.corolink.failback_hold ?? DEFAULT_FAILBACK_HOLD_MS,
+    burstHoldMs: config.corolink.burst_hold ?? DEFAULT_BURST_HOLD_MS,
     maxMessageBytes: MESSAGE_BYTES_MAX,
     scheduling: {
       schedRr: config.system.sched_rr ?? DEFAULT_SCHED_RR,

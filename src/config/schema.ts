@@ -204,6 +204,7 @@ export const CorolinkSchema = Type.Object({
   http_address: text('address of the HTTP/metrics endpoint'),
   http_port: count('port of the HTTP/metrics endpoint (0 = off)', 0, PORT_MAX),
   failback_hold: ms('passive mode: ms a recovered better link must stay up before traffic returns'),
+  burst_hold: ms("ms a node keeps the token while its own clients' burst fills a pack (0 = off)"),
   allow_crypto_none: yesno('allow an unencrypted cluster'),
   ping_profile: oneOf(PING_PROFILES, 'lean (default), fast or corosync link timers'),
   ha: yesno('run the HA managers (docs/ha.md); on every node of the cluster or on none'),

@@ -158,6 +158,7 @@ function totemEntries(engine: NodeEngine): CmapEntry[] {
     u64(`${srp}rx_msg_dropped`, t.badMessages),
     u64(`${srp}operational_entered`, t.configurations),
     u64(`${srp}token_retx`, t.tokenRetransmits),
+    u64(`${srp}burst_holds`, t.burstHolds),
     u64(`${srp}retransmit_requested`, t.retransmitRequested),
     u64(`${srp}delivered`, t.delivered),
     u64(`${srp}pending`, t.pending),

@@ -669,6 +669,7 @@ export class NodeEngine extends EventEmitter<EngineEvents> {
       localNodeId: this.localNodeId,
       nodes: nodeIdsOf(checked),
       configStamp: configStampOf(checked),
+      burstHoldMs: checked.effective.burstHoldMs,
       ...totemTimingsOf(checked),
     };
   }

@@ -6,7 +6,7 @@
  * the clients see is kept as {@link StackRecords} for the checkers (stack-checkers.ts).
  */
 import { CfsStore } from '../cfs/store.ts';
-import { DEFAULT_LINK_MTU } from '../config/defaults.ts';
+import { DEFAULT_BURST_HOLD_MS, DEFAULT_LINK_MTU } from '../config/defaults.ts';
 import { CFS_SERVICE_ID, CfsEngine, type CfsOutput, type CfsRequest } from '../daemon/cfs-engine.ts';
 import type { ServiceEngine } from '../daemon/service-engine.ts';
 import { ServiceStack, type StackAction, type StackEvent, type StackOptions, stackSizes } from '../daemon/stack.ts';
@@ -336,6 +336,7 @@ export class StackSimCluster {
     const stack = this.createStack(
       {
         totem: {
+          burstHoldMs: DEFAULT_BURST_HOLD_MS,
           ...this.totemOptions,
           localNodeId: node,
           nodes: this.nodeIds,

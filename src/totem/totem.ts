@@ -73,6 +73,8 @@ export const DEFAULT_MAX_PENDING_MESSAGES = 4096;
  * backlog (max_messages 17 per visit).
  */
 export const DEFAULT_MAX_PENDING_BYTES = 2 * 1024 * 1024;
+/** The queue a burst hold waits on holds at least this many messages: a lone message never waits. */
+const BURST_MESSAGES_MIN = 2;
 /** A leave notice is sent this many times (best effort; peers fall back to token loss). */
 export const LEAVE_NOTICE_COPIES = 2;
 const PERCENT = 100;
@@ -187,6 +189,9 @@ export class TotemCore {
 
   // timers (absolute ms, Infinity = off)
   private holdUntil = Infinity;
+  /** A token kept at its arrival while my own burst fills a pack (`TotemOptions.burstHoldMs`), and until when. */
+  private burstHeldToken: TokenMessage | null = null;
+  private burstHoldUntil = Infinity;
   private tokenRetransmitAt = Infinity;
   private tokenWarningAt = Infinity;
   private tokenLossAt = Infinity;
@@ -200,6 +205,7 @@ export class TotemCore {
     retransmitted: 0,
     retransmitRequested: 0,
     tokenRetransmits: 0,
+    burstHolds: 0,
     delivered: 0,
     deliveredSafe: 0,
     badMessages: 0,
@@ -263,6 +269,7 @@ export class TotemCore {
     const hold = this.heldToken ? this.holdUntil : Infinity;
     return Math.min(
       hold,
+      this.burstHoldUntil,
       this.tokenRetransmitAt,
       this.tokenWarningAt,
       this.tokenLossAt,
@@ -298,6 +305,7 @@ export class TotemCore {
       retransmitted: this.stats.retransmitted,
       retransmitRequested: this.stats.retransmitRequested,
       tokenRetransmits: this.stats.tokenRetransmits,
+      burstHolds: this.stats.burstHolds,
       delivered: this.stats.delivered,
       deliveredSafe: this.stats.deliveredSafe,
       pending: this.pending.length,
@@ -313,6 +321,7 @@ export class TotemCore {
   private onTick(): void {
     const now = this.now;
     if (this.heldToken && now >= this.holdUntil) this.releaseHeldToken();
+    if (now >= this.burstHoldUntil) this.endBurstHold();
     if (now >= this.tokenRetransmitAt) this.retransmitToken();
     if (now >= this.tokenWarningAt) {
       this.tokenWarningAt = Infinity;
@@ -387,6 +396,10 @@ export class TotemCore {
     this.pending.push({ payload, guarantee });
     this.pendingBytes += payload.length;
     assert(this.pending.length <= this.maxPending, 'Totem: pending queue within its bound');
+    if (this.burstHeldToken) {
+      if (!this.burstShortOfPack()) this.endBurstHold();
+      return;
+    }
     if (this.pending.length > 1 || this.state !== 'operational' || !this.installed) return;
     if (this.heldToken) {
       this.revisitHeldToken();
@@ -437,6 +450,7 @@ export class TotemCore {
     this.log('notice', 'Leaving the ring: sent leave notice, stopping.');
     this.state = 'left';
     this.heldToken = null;
+    this.dropBurstHold();
   }
 
   private onReconfigure(event: Extract<TotemEvent, { type: 'reconfigure' }>): void {
@@ -485,6 +499,7 @@ export class TotemCore {
     const [code, text] = GATHER_REASONS[reason];
     this.log('debug', `entering GATHER state from ${code}(${text}).`);
     this.state = 'gather';
+    this.dropBurstHold(); // the ring it belonged to is given up
     this.forming = null;
     this.recoveryPlan = null;
     this.recoveryQueue = [];
@@ -915,6 +930,54 @@ export class TotemCore {
     if (this.previousVisitAt >= 0) this.stats.tokenRotationMs = this.now - this.previousVisitAt;
     this.previousVisitAt = this.now;
     if (this.state === 'recovery' && token.install) this.enterOperational();
+    if (this.holdsForBurst(token)) {
+      this.burstHeldToken = token;
+      this.burstHoldUntil = this.now + (this.options.burstHoldMs ?? 0);
+      this.stats.burstHolds++;
+      return;
+    }
+    this.visit(token);
+  }
+
+  /**
+   * Whether a token arriving now waits for my burst (`TotemOptions.burstHoldMs`): operational, nobody asking for
+   * retransmissions, and my queue a burst in progress that does not fill a pack yet. On a busy ring whose clients
+   * get little CPU between two visits the visits are otherwise small and the hops per message many (docs/totem.md
+   * "Burst hold"); a lone message, or one per visit, never waits.
+   */
+  private holdsForBurst(token: TokenMessage): boolean {
+    return (
+      (this.options.burstHoldMs ?? 0) > 0 &&
+      this.options.packer !== undefined &&
+      this.state === 'operational' &&
+      token.rtr.length === 0 &&
+      this.sentLastVisit > 0 &&
+      this.pending.length >= BURST_MESSAGES_MIN &&
+      this.burstShortOfPack()
+    );
+  }
+
+  /** True while my queue is still short of one pack (what a burst hold waits for). */
+  private burstShortOfPack(): boolean {
+    return this.pendingBytes < this.options.packer!.budgetBytes;
+  }
+
+  private dropBurstHold(): void {
+    this.burstHeldToken = null;
+    this.burstHoldUntil = Infinity;
+  }
+
+  /** The burst filled a pack, or the hold expired: the held token's visit, now. */
+  private endBurstHold(): void {
+    const token = this.burstHeldToken;
+    assert(token !== null, 'Totem: a burst hold ends only with a token held');
+    this.dropBurstHold();
+    this.visit(token);
+  }
+
+  /** A token visit: retransmissions, my new messages, flow control and aru, then the token goes on. */
+  private visit(token: TokenMessage): void {
+    assert(this.activeRing() !== null, 'Totem: a token visit needs an operational or recovering ring');
     const active = this.activeRing()!;
     const idleVisit = token.seq === this.previousVisitSeq && token.aru === token.seq && token.rtr.length === 0;
     this.seqUnchangedCount = idleVisit ? this.seqUnchangedCount + 1 : 0;
@@ -1192,6 +1255,7 @@ export class TotemCore {
     this.lastSentToken = null;
     this.tokenRetransmitAt = Infinity;
     this.heldToken = null;
+    this.dropBurstHold();
     this.holdCancelled = false;
     this.previousForwardAru = -1;
     this.previousVisitSeq = -1;

@@ -63,6 +63,13 @@ export interface TotemOptions {
    * larger than `budgetBytes` (a single big payload) counts once per budget it spans, as totempg's fragments do.
    */
   packer?: TotemPacker;
+  /**
+   * Burst hold (corolink; 0 or absent: off): a token arriving while this node's own queue holds a burst in progress
+   * — 2 or more messages, less than one pack of them (`packer.budgetBytes`), and the node sent at its previous visit —
+   * is kept up to this many ms, until the queue fills a pack, so that the visit carries a pack rather than a few
+   * messages (docs/totem.md "Burst hold"). Needs `packer`.
+   */
+  burstHoldMs?: number;
   /** The cluster config this node runs (carried in JOIN and MERGE_DETECT). Default `{ version: 0, digest: 0 }`. */
   configStamp?: ConfigStamp;
 }
@@ -165,6 +172,8 @@ export interface TotemSnapshot {
   retransmitRequested: number;
   /** Tokens this node resent because no newer token arrived in time. */
   tokenRetransmits: number;
+  /** Tokens this node kept at their arrival while its own burst filled a pack (`TotemOptions.burstHoldMs`). */
+  burstHolds: number;
   /** Messages delivered to the layer above. */
   delivered: number;
   /** Of `delivered`, the messages sent with safe delivery (held until the token proved every member has them). */

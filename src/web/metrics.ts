@@ -166,6 +166,11 @@ export class DaemonMetrics {
       'corolink_totem_token_retransmits_total',
       'Tokens resent because no newer token arrived in time',
     ),
+    burstHolds: new SnapshotCounter(
+      this.registry,
+      'corolink_totem_burst_holds_total',
+      'Tokens kept at their arrival while this node filled a pack of its own messages',
+    ),
     delivered: new SnapshotCounter(
       this.registry,
       'corolink_totem_messages_delivered_total',
@@ -376,6 +381,7 @@ export class DaemonMetrics {
     const totemValues: [SnapshotCounter, number][] = [
       [this.totem.retransmits, totem.retransmitted],
       [this.totem.tokenRetransmits, totem.tokenRetransmits],
+      [this.totem.burstHolds, totem.burstHolds],
       [this.totem.delivered, totem.delivered],
       [this.totem.deliveredSafe, totem.deliveredSafe],
       [this.totem.configurations, totem.configurations],

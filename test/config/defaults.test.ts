@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   buildModel,
+  DEFAULT_BURST_HOLD_MS,
   DEFAULT_FAILBACK_HOLD_MS,
   deriveEffective,
   type EffectiveConfig,
@@ -186,12 +187,14 @@ describe('corolink link timers', () => {
     assert.deepEqual(link?.corosync, { pingTimeoutMs: 1000, pingIntervalMs: 500, pongCount: 3 });
   });
 
-  test('priority 0 counts as 1, mcastport is 5405 + link, failback hold defaults to 2000 ms', () => {
+  test('priority 0 counts as 1, mcastport is 5405 + link, failback hold defaults to 2000 ms, burst hold to 1 ms', () => {
     const effective = effectiveOf({ nodes: 2, iface: '    knet_link_priority: 0\n' });
     assert.equal(effective.links[0]?.priority, 1);
     assert.equal(effective.links[0]?.mcastport, 5405);
     assert.equal(effective.failbackHoldMs, DEFAULT_FAILBACK_HOLD_MS);
     assert.equal(effectiveOf({ nodes: 2, corolink: '  failback_hold: 500\n' }).failbackHoldMs, 500);
+    assert.equal(effective.burstHoldMs, DEFAULT_BURST_HOLD_MS);
+    assert.equal(effectiveOf({ nodes: 2, corolink: '  burst_hold: 0\n' }).burstHoldMs, 0);
   });
 });
 

@@ -60,7 +60,14 @@ describe('man pages', () => {
     const page = (
       await run('man', ['-l', join(manDir, 'man5/corolink.conf.5')], { env: { ...process.env, MANWIDTH: '200' } })
     ).stdout;
-    for (const key of ['http_address', 'http_port', 'failback_hold', 'allow_crypto_none', 'ping_profile']) {
+    for (const key of [
+      'http_address',
+      'http_port',
+      'failback_hold',
+      'burst_hold',
+      'allow_crypto_none',
+      'ping_profile',
+    ]) {
       assert.match(page, new RegExp(`^ +${key}$`, 'm'));
     }
   });

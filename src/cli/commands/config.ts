@@ -105,6 +105,7 @@ export function renderEffective(effective: EffectiveConfig): string {
     ['window_size', String(totem.windowSize)],
     ['ping_profile', effective.pingProfile],
     ['failback_hold', `${effective.failbackHoldMs} ms (corosync: none, knet fails back at once)`],
+    ['burst_hold', `${effective.burstHoldMs} ms (corosync: none)`],
   ];
   for (const link of effective.links) {
     const prefix = `link${link.link}`;
