@@ -218,6 +218,10 @@ export class TotemCore {
     const stamp = options.configStamp ?? DEFAULT_CONFIG_STAMP;
     const problem = stampProblem(stamp);
     if (problem) throw new RangeError(`TotemOptions.configStamp: ${problem}`);
+    const burstHoldMs = options.burstHoldMs ?? 0;
+    if (!(Number.isFinite(burstHoldMs) && burstHoldMs >= 0)) {
+      throw new RangeError(`TotemOptions.burstHoldMs: ${burstHoldMs} is not a non-negative number of ms`);
+    }
     this.options = { ...options, nodes: [...options.nodes] };
     this.me = options.localNodeId;
     this.now = now;

@@ -98,6 +98,12 @@ describe('Totem burst hold', () => {
     assert.deepEqual(off.delivered(1), ['a', 'b|c']);
   });
 
+  test('a negative or non-finite burstHoldMs is refused', () => {
+    for (const burstHoldMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new MiniRing([1, 2, 3], { burstHoldMs }), /burstHoldMs/);
+    }
+  });
+
   test('a membership change while the token is held drops it with its ring; the queue goes in the new ring', () => {
     const ring = formedRing();
     burstAfterASend(ring, 'a', ['b', 'c']);
