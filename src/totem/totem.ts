@@ -122,6 +122,8 @@ export class TotemCore {
   private stamp: ConfigStamp;
   private readonly maxPending: number;
   private readonly maxPendingBytes: number;
+  /** `TotemOptions.burstHoldMs` and the pack budget it waits for; null: no burst hold (off, or no packer). */
+  private readonly burstHold: { ms: number; packBytes: number } | null;
   private now: number;
   private out: TotemAction[] = [];
   private state: MembershipState = 'gather';
@@ -222,6 +224,8 @@ export class TotemCore {
     if (!(Number.isFinite(burstHoldMs) && burstHoldMs >= 0)) {
       throw new RangeError(`TotemOptions.burstHoldMs: ${burstHoldMs} is not a non-negative number of ms`);
     }
+    this.burstHold =
+      burstHoldMs > 0 && options.packer ? { ms: burstHoldMs, packBytes: options.packer.budgetBytes } : null;
     this.options = { ...options, nodes: [...options.nodes] };
     this.me = options.localNodeId;
     this.now = now;
@@ -936,7 +940,7 @@ export class TotemCore {
     if (this.state === 'recovery' && token.install) this.enterOperational();
     if (this.holdsForBurst(token)) {
       this.burstHeldToken = token;
-      this.burstHoldUntil = this.now + (this.options.burstHoldMs ?? 0);
+      this.burstHoldUntil = this.now + this.burstHold!.ms;
       this.stats.burstHolds++;
       return;
     }
@@ -951,8 +955,7 @@ export class TotemCore {
    */
   private holdsForBurst(token: TokenMessage): boolean {
     return (
-      (this.options.burstHoldMs ?? 0) > 0 &&
-      this.options.packer !== undefined &&
+      this.burstHold !== null &&
       this.state === 'operational' &&
       token.rtr.length === 0 &&
       this.sentLastVisit > 0 &&
@@ -963,7 +966,7 @@ export class TotemCore {
 
   /** True while my queue is still short of one pack (what a burst hold waits for). */
   private burstShortOfPack(): boolean {
-    return this.pendingBytes < this.options.packer!.budgetBytes;
+    return this.pendingBytes < this.burstHold!.packBytes;
   }
 
   private dropBurstHold(): void {
@@ -981,8 +984,8 @@ export class TotemCore {
 
   /** A token visit: retransmissions, my new messages, flow control and aru, then the token goes on. */
   private visit(token: TokenMessage): void {
-    assert(this.activeRing() !== null, 'Totem: a token visit needs an operational or recovering ring');
-    const active = this.activeRing()!;
+    const active = this.activeRing();
+    assert(active !== null, 'Totem: a token visit needs an operational or recovering ring');
     const idleVisit = token.seq === this.previousVisitSeq && token.aru === token.seq && token.rtr.length === 0;
     this.seqUnchangedCount = idleVisit ? this.seqUnchangedCount + 1 : 0;
 
