@@ -9,7 +9,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readState } from '../../src/lab/lab-state.ts';
 import { NetnsLab } from '../../src/lab/netns-lab.ts';
-import { healthy, linkState, skipReason } from './helpers.ts';
+import { healthy, linkState, membershipLogTail, skipReason } from './helpers.ts';
 
 const SECTION = '## The redundant-link drill (lab, root)';
 /** Longest a step may take (lab up builds 3 hosts; link add probes and waits for the link). */
@@ -114,8 +114,13 @@ describe('the README drill, command by command', { skip: skipReason }, () => {
         assert.match(result.stdout, /^stats\.knet\.node3\.link0\.down_count \(u32\) = 1$/m, output);
       } else if (verb === 'lab status') {
         const statuses = await lab().statusAll();
+        const why = () =>
+          lab()
+            .nodeids.map((n) => membershipLogTail(lab(), n, 12))
+            .join('\n');
         for (const status of Object.values(statuses)) {
-          assert.equal(status?.ring_id, ringId, `no membership change since the cluster formed\n${output}`);
+          const logs = status?.ring_id === ringId ? '' : `\n${why()}`;
+          assert.equal(status?.ring_id, ringId, `no membership change since the cluster formed\n${output}${logs}`);
           assert.equal(status?.members.length, 3, output);
           assert.equal(status?.quorum.quorate, true, output);
         }
