@@ -41,6 +41,19 @@ export const SCHED_RR_PRIORITY_MAX = 99;
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--max-old-space-size=512'];
 
 /**
+ * V8 flags the daemon sets on itself as it starts (startDaemon, before it reads its config), for every way a daemon
+ * starts (NODE_OPTIONS refuses them). `--no-allocation-site-pretenuring`: V8 may decide, at a scavenge with the young
+ * generation at its limit, that an object literal's objects live long (≥ 85 % of them survived) and from then on
+ * allocate that literal's objects in the old generation. Some starts did that for a literal the data path then
+ * allocates per message, whose objects die at once: the old generation filled with them and the sender ran a full
+ * collection every ≈ 150 ms, 67–102 in a bench:vs-corosync throughput sequence against 3–8 (n1's CPU per 64 KiB
+ * message 710–850 µs against 410–480, 1 KiB −15 %); which starts did was chance, so the same build measured fast
+ * or slow (docs/benchmarks.md "a start's pretenuring decision"). The daemon's long-lived state is small and built
+ * once; promoted the normal way (two scavenges), it costs nothing measurable.
+ */
+export const DAEMON_V8_RUNTIME_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
+
+/**
  * glibc malloc settings of the daemon, in its environment at start (glibc reads them once, before node runs):
  * `src/lab` spawns LocalCluster's and the netns lab's daemons with them, packaging/corolink.service sets the same
  * (test/daemon/node-flags.test.ts keeps the two equal). Setting any of the first two also fixes glibc's mmap

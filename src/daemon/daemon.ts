@@ -4,6 +4,8 @@
  */
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { DAEMON_V8_RUNTIME_FLAGS } from '../base/limits.ts';
 import { VERSION } from '../base/version.ts';
 import { type HaTimings, haTimings } from '../config/defaults.ts';
 import {
@@ -188,6 +190,8 @@ function environmentAsks(name: string, value: string, logger: Logger): boolean {
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  // Before the node's traffic makes V8 weigh its literals (src/base/limits.ts): this process is the daemon.
+  for (const flag of DAEMON_V8_RUNTIME_FLAGS) setFlagsFromString(flag);
   const checked = await loadValidConfig(options.configPath);
   const identity = findLocalNode(checked.config.nodes, {
     ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),

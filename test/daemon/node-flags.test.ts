@@ -1,16 +1,20 @@
 // The daemon's V8 heap limits (DAEMON_NODE_FLAGS) and malloc settings (DAEMON_MALLOC_ENV) reach every way a daemon
 // starts: the lab's command line and environment and the systemd unit's; and node applies the flags when given at
-// start (the young generation stays small). Starts one daemon: run under the test lock.
+// start (the young generation stays small). The V8 flags the daemon sets on itself (DAEMON_V8_RUNTIME_FLAGS) do what
+// they are for, and a daemon has them set. Starts daemons: run under the test lock.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DAEMON_MALLOC_ENV, DAEMON_NODE_FLAGS } from '../../src/base/limits.ts';
+import { DAEMON_MALLOC_ENV, DAEMON_NODE_FLAGS, DAEMON_V8_RUNTIME_FLAGS } from '../../src/base/limits.ts';
 import { daemonArgs, daemonEnv } from '../../src/lab/daemon-process.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 import { waitUntil } from '../wait-until.ts';
 
 const UNIT = new URL('../../packaging/corolink.service', import.meta.url);
+/** The traffic of the pretenuring test: 1 KiB multicasts, a batch queued at once, each batch waited for. */
+const TRAFFIC_BATCHES = 40;
+const TRAFFIC_BATCH_MESSAGES = 500;
 
 /** Runs `run` with the environment variable `name` set to `value` (as a daemon started then sees it), then restores it. */
 async function withEnv<T>(name: string, value: string, run: () => T | Promise<T>): Promise<T> {
@@ -98,6 +102,86 @@ describe('daemon node flags', () => {
         fullGcs.filter((line) => line.includes('(reduce)')),
         [],
         'full GCs in reduce-memory mode',
+      );
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  test('DAEMON_V8_RUNTIME_FLAGS, set at run time, keep V8 from moving an object literal to the old generation', () => {
+    // A literal whose first objects all survive a scavenge with the young generation at its limit (V8 then decides
+    // they live long, as a daemon's start did for one of its literals), then the same literal on a hot path whose
+    // objects die at once: pretenured, they fill the old generation and every few ms a full collection runs.
+    const script = `
+      const v8 = require('node:v8');
+      const { PerformanceObserver, constants } = require('node:perf_hooks');
+      for (const flag of JSON.parse(process.argv[1])) v8.setFlagsFromString(flag);
+      let fullGcs = 0;
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) if (entry.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs++;
+      }).observe({ entryTypes: ['gc'] });
+      function make(i) { return { id: i, header: { seq: i, flags: 0 }, parts: [i, i + 1] }; }
+      const kept = [];
+      for (let round = 0; round < 40; round++) {
+        for (let i = 0; i < 200; i++) kept.push(make(i));
+        let garbage = 0;
+        for (let i = 0; i < 30000; i++) garbage += [i, i].length;
+      }
+      setTimeout(() => {
+        const before = fullGcs;
+        const ring = new Array(64).fill(null);
+        for (let i = 0; i < 4e6; i++) ring[i & 63] = make(i);
+        setTimeout(() => console.log(fullGcs - before, kept.length, ring.length), 50);
+      }, 20);`;
+    // The young generation at its limit from the start, as a daemon's is under load.
+    const youngAtLimit = DAEMON_NODE_FLAGS.map((flag) =>
+      flag.replace('--max-semi-space-size', '--min-semi-space-size'),
+    );
+    const fullGcsOnHotPath = (flags: readonly string[]) =>
+      Number(
+        execFileSync(process.execPath, [...youngAtLimit, ...DAEMON_NODE_FLAGS, '-e', script, JSON.stringify(flags)], {
+          encoding: 'utf8',
+        }).split(' ')[0],
+      );
+    const without = fullGcsOnHotPath([]);
+    assert.ok(without >= 10, `without the flags V8 pretenures the literal: ${without} full GCs on the hot path`);
+    const withFlags = fullGcsOnHotPath(DAEMON_V8_RUNTIME_FLAGS);
+    assert.ok(withFlags <= 1, `with DAEMON_V8_RUNTIME_FLAGS: ${withFlags} full GCs on the hot path (≤ 1)`);
+  });
+
+  test('a daemon has DAEMON_V8_RUNTIME_FLAGS set before its traffic: V8 weighs no literal for pretenuring', async () => {
+    // --trace-pretenuring-statistics logs V8's weighing of each literal's survivors after a GC that found any
+    // (without the flag, this traffic logs hundreds of such lines from the daemon's data path); --trace-gc shows
+    // that the young generation was collected meanwhile.
+    const cluster = await withEnv('COROLINK_DAEMON_NODE_ARGS', '--trace-gc --trace-pretenuring-statistics', () =>
+      LocalCluster.start({ nodes: 1, links: 1, firstHost: 147, basePort: 47645 }),
+    );
+    try {
+      const logFile = cluster.nodes[0]!.logFile;
+      const client = await cluster.client(1);
+      try {
+        const group = await client.cpgJoin('pretenuring');
+        let delivered = 0;
+        group.on('message', () => delivered++);
+        const payload = new Uint8Array(1024);
+        for (let batch = 0; batch < TRAFFIC_BATCHES; batch++) {
+          await Promise.all(Array.from({ length: TRAFFIC_BATCH_MESSAGES }, () => group.send(payload)));
+        }
+        await waitUntil(
+          () => delivered === TRAFFIC_BATCHES * TRAFFIC_BATCH_MESSAGES,
+          10_000,
+          'every message delivered back',
+        );
+      } finally {
+        await client.close();
+      }
+      const log = readFileSync(logFile, 'utf8').split('\n');
+      const scavenges = log.filter((line) => line.includes('Scavenge')).length;
+      assert.ok(scavenges >= 10, `the traffic ran ${scavenges} scavenges (≥ 10)`);
+      assert.deepEqual(
+        log.filter((line) => line.includes('pretenuring:')),
+        [],
+        "V8's pretenuring feedback",
       );
     } finally {
       await cluster.stop();
