@@ -47,7 +47,7 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', 
  * allocate that literal's objects in the old generation. Some starts did that for a literal the data path then
  * allocates per message, whose objects die at once: the old generation filled with them and the sender ran a full
  * collection every ≈ 150 ms, 67–102 in a bench:vs-corosync throughput sequence against 3–8 (n1's CPU per 64 KiB
- * message 710–850 µs against 410–480, 1 KiB −15 %); which starts did was chance, so the same build measured fast
+ * message 710–850 µs against 410–480, 1 KiB −10 %); which starts did was chance, so the same build measured fast
  * or slow (docs/benchmarks.md "a start's pretenuring decision"). The daemon's long-lived state is small and built
  * once; promoted the normal way (two scavenges), it costs nothing measurable.
  */

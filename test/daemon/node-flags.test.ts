@@ -134,8 +134,8 @@ describe('daemon node flags', () => {
         setTimeout(() => console.log(fullGcs - before, kept.length, ring.length), 50);
       }, 20);`;
     // The young generation at its limit from the start, as a daemon's is under load.
-    const youngAtLimit = DAEMON_NODE_FLAGS.map((flag) =>
-      flag.replace('--max-semi-space-size', '--min-semi-space-size'),
+    const youngAtLimit = DAEMON_NODE_FLAGS.filter((flag) => flag.startsWith('--max-semi-space-size=')).map((flag) =>
+      flag.replace('--max-', '--min-'),
     );
     const fullGcsOnHotPath = (flags: readonly string[]) =>
       Number(
