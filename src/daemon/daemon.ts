@@ -189,6 +189,10 @@ function environmentAsks(name: string, value: string, logger: Logger): boolean {
   return choice === value;
 }
 
+/**
+ * Starts this process's cluster node. It is the process's daemon: it sets DAEMON_V8_RUNTIME_FLAGS on the process's V8
+ * and the scheduling `system {}` asks for (docs/daemon.md "Memory", "Scheduling"), so an embedding program gets both.
+ */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   // Before the node's traffic makes V8 weigh its literals (src/base/limits.ts): this process is the daemon.
   for (const flag of DAEMON_V8_RUNTIME_FLAGS) setFlagsFromString(flag);
