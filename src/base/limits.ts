@@ -49,7 +49,8 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', 
  * collection every ≈ 150 ms, 67–102 in a bench:vs-corosync throughput sequence against 3–8 (n1's CPU per 64 KiB
  * message 710–850 µs against 410–480, 1 KiB −10 %); which starts did was chance, so the same build measured fast
  * or slow (docs/benchmarks.md "a start's pretenuring decision"). The daemon's long-lived state is small and built
- * once; promoted the normal way (two scavenges), it costs nothing measurable.
+ * once and reaches the old generation the normal way (two scavenges): with the flag, bench:vs-corosync's cold start,
+ * idle CPU and idle RSS stayed where they were (docs/benchmarks.md "2026-12-06 (session 25)").
  */
 export const DAEMON_V8_RUNTIME_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
 

@@ -457,8 +457,7 @@ export class TotemCore {
     for (let copy = 0; copy < LEAVE_NOTICE_COPIES; copy++) this.send('all', notice, true);
     this.log('notice', 'Leaving the ring: sent leave notice, stopping.');
     this.state = 'left';
-    this.heldToken = null;
-    this.dropBurstHold();
+    this.dropHeldTokens();
   }
 
   private onReconfigure(event: Extract<TotemEvent, { type: 'reconfigure' }>): void {
@@ -507,11 +506,10 @@ export class TotemCore {
     const [code, text] = GATHER_REASONS[reason];
     this.log('debug', `entering GATHER state from ${code}(${text}).`);
     this.state = 'gather';
-    this.dropBurstHold(); // the ring it belonged to is given up
+    this.dropHeldTokens(); // the ring they belonged to is given up
     this.forming = null;
     this.recoveryPlan = null;
     this.recoveryQueue = [];
-    this.heldToken = null;
     this.lastSentToken = null;
     this.tokenRetransmitAt = Infinity;
     this.tokenWarningAt = Infinity;
@@ -974,6 +972,12 @@ export class TotemCore {
     this.burstHoldUntil = Infinity;
   }
 
+  /** Gives up every token this node keeps: the one held after its visit (idle hold) and one held for a burst. */
+  private dropHeldTokens(): void {
+    this.heldToken = null;
+    this.dropBurstHold();
+  }
+
   /** The burst filled a pack, or the hold expired: the held token's visit, now. */
   private endBurstHold(): void {
     const token = this.burstHeldToken;
@@ -1261,8 +1265,7 @@ export class TotemCore {
     this.lastTokenSeq = -1;
     this.lastSentToken = null;
     this.tokenRetransmitAt = Infinity;
-    this.heldToken = null;
-    this.dropBurstHold();
+    this.dropHeldTokens();
     this.holdCancelled = false;
     this.previousForwardAru = -1;
     this.previousVisitSeq = -1;
