@@ -168,7 +168,13 @@ export class TotemCore {
   // token bookkeeping of the current ring (reset when a new ring is committed)
   private lastTokenSeq = -1;
   private lastSentToken: { to: number; bytes: Uint8Array } | null = null;
-  private heldToken: TokenMessage | null = null;
+  /**
+   * The token this node keeps instead of passing it on, and until when (absolute ms): `idle` after its visit, by
+   * the representative of an idle ring (until the hold period ends or a message comes: docs/totem.md "Token
+   * hold"); `burst` at its arrival, while my own burst fills a pack (until it does or `TotemOptions.burstHoldMs`
+   * ends: "Burst hold"). There is one token, so at most one is kept.
+   */
+  private kept: { token: TokenMessage; phase: 'idle' | 'burst'; until: number } | null = null;
   /** A TOKEN_HOLD_CANCEL came while the token was elsewhere: the representative passes it on at its next arrival. */
   private holdCancelled = false;
   private previousForwardAru = -1;
@@ -189,11 +195,7 @@ export class TotemCore {
   private deliveredRingSeq = -1;
   private deliveredSeq = -1;
 
-  // timers (absolute ms, Infinity = off)
-  private holdUntil = Infinity;
-  /** A token kept at its arrival while my own burst fills a pack (`TotemOptions.burstHoldMs`), and until when. */
-  private burstHeldToken: TokenMessage | null = null;
-  private burstHoldUntil = Infinity;
+  // timers (absolute ms, Infinity = off; the kept token's is `kept.until`)
   private tokenRetransmitAt = Infinity;
   private tokenWarningAt = Infinity;
   private tokenLossAt = Infinity;
@@ -274,10 +276,8 @@ export class TotemCore {
   /** Absolute time of the next timer; Infinity when none. */
   nextDeadline(): number {
     if (this.state === 'left') return Infinity;
-    const hold = this.heldToken ? this.holdUntil : Infinity;
     return Math.min(
-      hold,
-      this.burstHoldUntil,
+      this.kept?.until ?? Infinity,
       this.tokenRetransmitAt,
       this.tokenWarningAt,
       this.tokenLossAt,
@@ -328,8 +328,10 @@ export class TotemCore {
 
   private onTick(): void {
     const now = this.now;
-    if (this.heldToken && now >= this.holdUntil) this.releaseHeldToken();
-    if (now >= this.burstHoldUntil) this.endBurstHold();
+    if (this.kept && now >= this.kept.until) {
+      if (this.kept.phase === 'idle') this.releaseHeldToken();
+      else this.endBurstHold();
+    }
     if (now >= this.tokenRetransmitAt) this.retransmitToken();
     if (now >= this.tokenWarningAt) {
       this.tokenWarningAt = Infinity;
@@ -392,7 +394,7 @@ export class TotemCore {
     const ring = this.activeRing();
     if (!ring || !sameRingId(ringId, ring.ringId)) return;
     this.seqUnchangedCount = 0;
-    if (this.heldToken) this.releaseHeldToken();
+    if (this.kept?.phase === 'idle') this.releaseHeldToken();
     else this.holdCancelled = true;
   }
 
@@ -404,12 +406,12 @@ export class TotemCore {
     this.pending.push({ payload, guarantee });
     this.pendingBytes += payload.length;
     assert(this.pending.length <= this.maxPending, 'Totem: pending queue within its bound');
-    if (this.burstHeldToken) {
+    if (this.kept?.phase === 'burst') {
       if (!this.burstShortOfPack()) this.endBurstHold();
       return;
     }
     if (this.pending.length > 1 || this.state !== 'operational' || !this.installed) return;
-    if (this.heldToken) {
+    if (this.kept?.phase === 'idle') {
       this.revisitHeldToken();
     } else if (this.mayBeHeld() && this.installed.ringId.rep !== this.me) {
       const cancel = encodeMessage({ type: 'holdCancel', sender: this.me, ringId: this.installed.ringId });
@@ -457,7 +459,7 @@ export class TotemCore {
     for (let copy = 0; copy < LEAVE_NOTICE_COPIES; copy++) this.send('all', notice, true);
     this.log('notice', 'Leaving the ring: sent leave notice, stopping.');
     this.state = 'left';
-    this.dropHeldTokens();
+    this.kept = null;
   }
 
   private onReconfigure(event: Extract<TotemEvent, { type: 'reconfigure' }>): void {
@@ -506,7 +508,7 @@ export class TotemCore {
     const [code, text] = GATHER_REASONS[reason];
     this.log('debug', `entering GATHER state from ${code}(${text}).`);
     this.state = 'gather';
-    this.dropHeldTokens(); // the ring they belonged to is given up
+    this.kept = null; // the ring it belonged to is given up
     this.forming = null;
     this.recoveryPlan = null;
     this.recoveryQueue = [];
@@ -937,8 +939,7 @@ export class TotemCore {
     this.previousVisitAt = this.now;
     if (this.state === 'recovery' && token.install) this.enterOperational();
     if (this.holdsForBurst(token)) {
-      this.burstHeldToken = token;
-      this.burstHoldUntil = this.now + this.burstHold!.ms;
+      this.kept = { token, phase: 'burst', until: this.now + this.burstHold!.ms };
       this.stats.burstHolds++;
       return;
     }
@@ -967,23 +968,17 @@ export class TotemCore {
     return this.pendingBytes < this.burstHold!.packBytes;
   }
 
-  private dropBurstHold(): void {
-    this.burstHeldToken = null;
-    this.burstHoldUntil = Infinity;
-  }
-
-  /** Gives up every token this node keeps: the one held after its visit (idle hold) and one held for a burst. */
-  private dropHeldTokens(): void {
-    this.heldToken = null;
-    this.dropBurstHold();
+  /** Takes the kept token of `phase` (it must be the one kept): it is no longer kept. */
+  private takeKept(phase: 'idle' | 'burst'): TokenMessage {
+    const kept = this.kept;
+    assert(kept !== null && kept.phase === phase, 'Totem: only a kept token of its phase is taken');
+    this.kept = null;
+    return kept.token;
   }
 
   /** The burst filled a pack, or the hold expired: the held token's visit, now. */
   private endBurstHold(): void {
-    const token = this.burstHeldToken;
-    assert(token !== null, 'Totem: a burst hold ends only with a token held');
-    this.dropBurstHold();
-    this.visit(token);
+    this.visit(this.takeKept('burst'));
   }
 
   /** A token visit: retransmissions, my new messages, flow control and aru, then the token goes on. */
@@ -1193,8 +1188,7 @@ export class TotemCore {
     const holding = idle && ring.ringId.rep === this.me && (next === this.me || (this.isIdle() && !this.holdCancelled));
     this.holdCancelled = false;
     if (holding || next === this.me) {
-      this.heldToken = token;
-      this.holdUntil = holding ? this.now + this.timings.holdMs : this.now;
+      this.kept = { token, phase: 'idle', until: holding ? this.now + this.timings.holdMs : this.now };
       return;
     }
     this.transmitToken(token, next);
@@ -1207,14 +1201,11 @@ export class TotemCore {
    * the representative). The held token is one hop newer than the one received, so the visit is accepted.
    */
   private revisitHeldToken(): void {
-    const token = this.heldToken!;
-    this.heldToken = null;
-    this.onToken(token);
+    this.onToken(this.takeKept('idle'));
   }
 
   private releaseHeldToken(): void {
-    const token = this.heldToken!;
-    this.heldToken = null;
+    const token = this.takeKept('idle');
     const ring = this.activeRing();
     if (!ring) return;
     const next = successor(ring.members, this.me);
@@ -1265,7 +1256,7 @@ export class TotemCore {
     this.lastTokenSeq = -1;
     this.lastSentToken = null;
     this.tokenRetransmitAt = Infinity;
-    this.dropHeldTokens();
+    this.kept = null;
     this.holdCancelled = false;
     this.previousForwardAru = -1;
     this.previousVisitSeq = -1;
