@@ -59,6 +59,8 @@ export class ClusterHistory {
   private readonly now: () => number;
   private nextSeq = 1;
   private saving = false;
+  /** The periodic (background) save last started; while `saving`, it ends with the final save if `close` came. */
+  private periodicSave: Promise<void> = Promise.resolve();
   /** Set by `close`: a background write still going then ends with the final write, so it cannot land last. */
   private closing = false;
   private configVersion: number;
@@ -80,7 +82,11 @@ export class ClusterHistory {
     this.sample();
     this.timers = [setInterval(() => this.sample(), SAMPLE_INTERVAL_MS)];
     if (options.file !== undefined)
-      this.timers.push(setInterval(() => void this.save(false), HISTORY_SAVE_INTERVAL_MS));
+      this.timers.push(
+        setInterval(() => {
+          if (!this.saving) this.periodicSave = this.save(false);
+        }, HISTORY_SAVE_INTERVAL_MS),
+      );
     for (const timer of this.timers) timer.unref();
   }
 
@@ -105,15 +111,20 @@ export class ClusterHistory {
     this.sampleObservers.add(observer);
   }
 
-  close(): void {
+  /**
+   * Stops sampling and saves the history a last time; resolves once that save is on disk — after a periodic save
+   * still in progress, which makes it (a daemon that exits when this resolves loses no sample it took).
+   */
+  close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.closing = true;
-    if (!this.saving) void this.save(true);
+    const saved = this.saving ? this.periodicSave : this.save(true);
     this.engine.off('link', this.onLink);
     this.engine.off('membership', this.onMembership);
     this.engine.off('quorum', this.onQuorum);
     this.listeners.clear();
     this.sampleObservers.clear();
+    return saved;
   }
 
   private readonly onLink = (event: EngineEvents['link'][0]) => this.record('link', event);

@@ -102,9 +102,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   registerDashboard(app);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   app.addHook('onClose', async () => {
-    history.close();
     guard.close();
     metrics.close();
+    await history.close();
   });
   try {
     await app.listen({ host: options.address, port: options.port });

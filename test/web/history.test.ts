@@ -206,7 +206,7 @@ describe('the history file', () => {
     const written = JSON.parse(readFileSync(file, 'utf8'));
     assert.equal(written.tiers[0].length, 61, 'the samples of the first minute');
     advance(10_000);
-    saved.close();
+    await saved.close();
     const warnings: string[] = [];
     const restored = new ClusterHistory(engine as unknown as NodeEngine, { file, now, warn: (m) => warnings.push(m) });
     try {
@@ -216,6 +216,20 @@ describe('the history file', () => {
       assert.equal(restored.samples('1h').rows.length, 8, 'seven closed 10 s steps and the open one');
     } finally {
       restored.close();
+    }
+  });
+
+  test('closed while a periodic save is still being written: close resolves once the last samples are on disk', async () => {
+    const file = historyFilePath(dir, 1);
+    const saved = new ClusterHistory(engine as unknown as NodeEngine, { file, now });
+    advance(HISTORY_SAVE_INTERVAL_MS); // the periodic save starts in the background (libuv's pool)…
+    advance(10_000);
+    await saved.close(); // …and is still going: close waits for it, then writes the last 10 s
+    const restored = new ClusterHistory(engine as unknown as NodeEngine, { file, now });
+    try {
+      assert.equal(restored.samples('5m').rows.length, 72, '71 rows saved and one new sample');
+    } finally {
+      await restored.close();
     }
   });
 
