@@ -3,6 +3,7 @@
 // them, so the fragments of one message arrive consecutively among that sender's messages; reassembly keeps one
 // partial message per sender node and drops it when a fragment is missing or the node leaves the ring.
 
+import { freshBytes } from '../base/fresh-bytes.ts';
 import { byteLength, concat } from './codec.ts';
 
 /** First byte of every CPG fragment. */
@@ -32,7 +33,7 @@ export function fragment(
   let partAt = 0;
   for (let index = 0; index < count; index++) {
     const bytes = Math.min(chunkBytes, messageBytes - index * chunkBytes);
-    const frame = new Uint8Array(headroomBytes + FRAGMENT_HEADER_BYTES + bytes);
+    const frame = freshBytes(headroomBytes + FRAGMENT_HEADER_BYTES + bytes);
     frame[headroomBytes] = FRAGMENT_MAGIC;
     frame[headroomBytes + 1] = index & 0xff; // u16 little-endian, as every CPG field
     frame[headroomBytes + 2] = index >>> 8;
@@ -41,7 +42,8 @@ export function fragment(
     for (let at = headroomBytes + FRAGMENT_HEADER_BYTES; at < frame.length; ) {
       const piece = parts[part]!;
       const take = Math.min(piece.length - partAt, frame.length - at);
-      frame.set(piece.subarray(partAt, partAt + take), at);
+      // A whole part is copied as it is: a subarray of a small (on-heap) array would first move it off the heap.
+      frame.set(partAt === 0 && take === piece.length ? piece : piece.subarray(partAt, partAt + take), at);
       at += take;
       partAt += take;
       if (partAt === piece.length) {

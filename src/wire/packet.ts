@@ -22,6 +22,7 @@
  * Decoding never throws: it returns `{ ok: false, reason }`. Encoding asserts its inputs (a bad field is a
  * programmer error, not an operating error).
  */
+import { freshBytes } from '../base/fresh-bytes.ts';
 import { LINK_NUMBER_MAX } from '../base/limits.ts';
 
 /** First two bytes of every corolink frame. */
@@ -195,8 +196,8 @@ function writeHeader(view: DataView, type: PacketType, header: FrameHeader, body
 }
 
 function allocate(frameBytes: number): { bytes: Uint8Array; view: DataView } {
-  const bytes = new Uint8Array(frameBytes);
-  return { bytes, view: new DataView(bytes.buffer) };
+  const bytes = freshBytes(frameBytes);
+  return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
 /** Encodes a whole (unfragmented) message frame: header + payload, one allocation. */

@@ -189,7 +189,7 @@ describe('wire: every rejection reason', () => {
   });
   test('bad_fragment: index beyond count, and a payload beyond the message end', () => {
     const fragment = encodeFragment(header(), new Uint8Array(100), 0, 50, 0, 2);
-    const view = new DataView(fragment.buffer);
+    const view = new DataView(fragment.buffer, fragment.byteOffset, fragment.byteLength);
     view.setUint16(HEADER_BYTES + 8, 2); // index 2 of 2
     assert.equal(rejectionOf(fragment), 'bad_fragment');
     view.setUint16(HEADER_BYTES + 8, 0);
@@ -198,7 +198,10 @@ describe('wire: every rejection reason', () => {
   });
   test('bad_timestamp', () => {
     const frame = ping();
-    new DataView(frame.buffer).setFloat64(HEADER_BYTES + 4, Number.POSITIVE_INFINITY);
+    new DataView(frame.buffer, frame.byteOffset, frame.byteLength).setFloat64(
+      HEADER_BYTES + 4,
+      Number.POSITIVE_INFINITY,
+    );
     assert.equal(rejectionOf(frame), 'bad_timestamp');
   });
   test('bad_echo: an echo with a negative hold or a non-finite timestamp; a pong never carries one', () => {
