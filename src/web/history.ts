@@ -58,9 +58,8 @@ export class ClusterHistory {
   private readonly timers: NodeJS.Timeout[];
   private readonly now: () => number;
   private nextSeq = 1;
-  private saving = false;
-  /** The periodic (background) save last started; while `saving`, it ends with the final save if `close` came. */
-  private periodicSave: Promise<void> = Promise.resolve();
+  /** The periodic (background) save being written, else null; once `close` came, it ends with the final save. */
+  private periodicSave: Promise<void> | null = null;
   /** Set by `close`: a background write still going then ends with the final write, so it cannot land last. */
   private closing = false;
   private configVersion: number;
@@ -84,7 +83,11 @@ export class ClusterHistory {
     if (options.file !== undefined)
       this.timers.push(
         setInterval(() => {
-          if (!this.saving) this.periodicSave = this.save(false);
+          // Skipped while the previous one is still being written. Cleared in a later microtask, so never before
+          // it was set, even by a write that failed at once.
+          this.periodicSave ??= this.saveInBackground().finally(() => {
+            this.periodicSave = null;
+          });
         }, HISTORY_SAVE_INTERVAL_MS),
       );
     for (const timer of this.timers) timer.unref();
@@ -118,7 +121,7 @@ export class ClusterHistory {
   close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.closing = true;
-    const saved = this.saving ? this.periodicSave : this.save(true);
+    const saved = this.periodicSave ?? Promise.resolve(this.saveNow());
     this.engine.off('link', this.onLink);
     this.engine.off('membership', this.onMembership);
     this.engine.off('quorum', this.onQuorum);
@@ -158,22 +161,32 @@ export class ClusterHistory {
   }
 
   /**
-   * Writes the history file: at once on close, else in the background, skipped while the previous write is still
-   * going; a background write that outlives `close` is followed by the final one. A failure is told and retried at
-   * the next save: the dashboard is not worth a crash.
+   * Writes the history file without blocking the daemon; when `close` came meanwhile, the final write follows (so
+   * this one cannot land last). A failure is told and retried at the next save: the dashboard is not worth a crash.
    */
-  private async save(sync: boolean): Promise<void> {
+  private async saveInBackground(): Promise<void> {
     const file = this.options.file;
-    if (file === undefined || (this.saving && !sync)) return;
-    this.saving = true;
+    if (file === undefined) return;
     try {
-      if (sync) writeHistoryFile(file, this.tiers.stored(), true);
-      else await writeHistoryFile(file, this.tiers.stored(), false);
+      await writeHistoryFile(file, this.tiers.stored(), false);
     } catch (error) {
-      this.options.warn?.(`dashboard history not saved to ${file}: ${(error as Error).message}`);
-    } finally {
-      this.saving = false;
+      this.warnNotSaved(file, error);
     }
-    if (!sync && this.closing) await this.save(true);
+    if (this.closing) this.saveNow();
+  }
+
+  /** Writes the history file at once (the final save, at close). */
+  private saveNow(): void {
+    const file = this.options.file;
+    if (file === undefined) return;
+    try {
+      writeHistoryFile(file, this.tiers.stored(), true);
+    } catch (error) {
+      this.warnNotSaved(file, error);
+    }
+  }
+
+  private warnNotSaved(file: string, error: unknown): void {
+    this.options.warn?.(`dashboard history not saved to ${file}: ${(error as Error).message}`);
   }
 }
