@@ -2,11 +2,13 @@
  * Fresh byte arrays for the data path's per-message buffers, carved from shared slabs as Node's Buffer pool does,
  * but zero-filled and without Node. An array with an ArrayBuffer of its own costs a backing store (a calloc, its
  * registration, then a sweep and a free by the collector): ≈ 1.1–1.4 µs of CPU for 1.1 KB against ≈ 0.17 µs for a
- * slice of a slab (docs/benchmarks.md "2026-12-06 (session 27)"), and the sender makes one or two per message.
+ * slice of a slab (docs/benchmarks.md "a backing store per message"), and the sender makes one or two per message.
  *
  * A region is handed out once, so every array is zeroed and none aliases another; a slab is freed with its last
  * slice, so an array kept for long keeps its slab (FRESH_BYTES_SLAB_BYTES) alive — for buffers that live about as
- * long as a message is in flight, not for state. `.buffer` is the slab: a view over it needs `byteOffset`.
+ * long as a message is in flight, not for state. `.buffer` is the slab: a view over it needs `byteOffset`. The
+ * current slab is module state the protocol cores share, but no array's content or length depends on it, so a
+ * core's behaviour (and a simulator run from its seed) does not either.
  */
 import { assert } from './assert.ts';
 
