@@ -58,10 +58,8 @@ export class ClusterHistory {
   private readonly timers: NodeJS.Timeout[];
   private readonly now: () => number;
   private nextSeq = 1;
-  /** The periodic (background) save being written, else null; once `close` came, it ends with the final save. */
+  /** The periodic (background) save being written, else null; `close` writes the final save after it. */
   private periodicSave: Promise<void> | null = null;
-  /** Set by `close`: a background write still going then ends with the final write, so it cannot land last. */
-  private closing = false;
   private configVersion: number;
 
   constructor(
@@ -120,8 +118,9 @@ export class ClusterHistory {
    */
   close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
-    this.closing = true;
-    const saved = this.periodicSave ?? Promise.resolve(this.saveNow());
+    // A background write still going is followed by the final one, so it cannot land last.
+    const saved =
+      this.periodicSave === null ? Promise.resolve(this.saveNow()) : this.periodicSave.then(() => this.saveNow());
     this.engine.off('link', this.onLink);
     this.engine.off('membership', this.onMembership);
     this.engine.off('quorum', this.onQuorum);
@@ -161,8 +160,8 @@ export class ClusterHistory {
   }
 
   /**
-   * Writes the history file without blocking the daemon; when `close` came meanwhile, the final write follows (so
-   * this one cannot land last). A failure is told and retried at the next save: the dashboard is not worth a crash.
+   * Writes the history file without blocking the daemon. A failure is told and retried at the next save: the
+   * dashboard is not worth a crash.
    */
   private async saveInBackground(): Promise<void> {
     const file = this.options.file;
@@ -172,7 +171,6 @@ export class ClusterHistory {
     } catch (error) {
       this.warnNotSaved(file, error);
     }
-    if (this.closing) this.saveNow();
   }
 
   /** Writes the history file at once (the final save, at close). */
