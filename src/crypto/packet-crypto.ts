@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { assert } from '../base/assert.ts';
+import { lazyBuiltin } from '../base/lazy-builtin.ts';
 import { LINK_NUMBER_MAX, LINKS_MAX } from '../base/limits.ts';
 import { canonicalAddress } from './address.ts';
 import { type Aead, type OpenFn, preferredAead, type SealFn } from './aead.ts';
@@ -365,7 +365,11 @@ function rememberSession(peer: PeerState, session: SessionKey): void {
   peer.sessions.length = Math.min(peer.sessions.length, CACHED_SESSIONS_PER_PEER);
 }
 
+/** zlib, for its CRC-32: only unencrypted links use it. */
+const zlib = lazyBuiltin<typeof import('node:zlib')>('node:zlib');
+
 function clearChecksum(datagram: Buffer): number {
+  const { crc32 } = zlib();
   return crc32(datagram.subarray(CLEAR_HEADER_BYTES), crc32(datagram.subarray(0, CRC_OFFSET)));
 }
 

@@ -11,8 +11,12 @@
 import { closeSync, fstatSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { lazyBuiltin } from '../base/lazy-builtin.ts';
 import { CHECKPOINT_WAL_BYTES, CHECKPOINT_WORKER_IDLE_MS } from './limits.ts';
+
+/** Worker threads, loaded when the first checkpoint starts one (src/base/lazy-builtin.ts). */
+const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 /** fs.fsync's shape: tests put a slow or failing disk in its place. */
 export type Fsync = (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void;
@@ -176,7 +180,10 @@ export class WalCheckpointer {
   private startedWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { driver, file: this.file } });
+    const worker = new (workerThreads().Worker)(CHECKPOINT_WORKER_SOURCE, {
+      eval: true,
+      workerData: { driver, file: this.file },
+    });
     worker.unref();
     worker.on('message', (reply: CheckpointReply) => this.onReply(reply));
     worker.on('error', (error) => this.lost(worker, `the checkpoint thread failed: ${error.message}`));

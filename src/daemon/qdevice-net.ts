@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
+import { lazyBuiltin } from '../base/lazy-builtin.ts';
 import {
   type QdeviceNetAction,
   QdeviceNetCore,
@@ -17,6 +17,9 @@ import {
 import { QNETD_SERVER_CN } from '../qdevice/settings.ts';
 import type { LogLevel } from './log.ts';
 import type { QdeviceClusterView, QdeviceNetOptions, QdeviceNetStatus, QdeviceVoteSource } from './qdevice-contract.ts';
+
+/** TLS, loaded once a QDevice is configured (src/base/lazy-builtin.ts). */
+const tls = lazyBuiltin<typeof import('node:tls')>('node:tls');
 
 /** Where the client's log lines go (subsystem `QDEVICE`, corosync-qdevice's words). */
 export type QdeviceLog = (level: LogLevel, subsystem: 'QDEVICE', message: string) => void;
@@ -184,7 +187,7 @@ export class QdeviceNetClient implements QdeviceVoteSource {
     }
     void connection.lastRawWrite.then(() => {
       if (this.connection !== connection) return;
-      const secure = tls.connect({
+      const secure = tls().connect({
         socket: connection.raw,
         ...material,
         checkServerIdentity: (_host, cert) =>

@@ -1,5 +1,6 @@
-import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import type { LookupOneOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
+import { lazyBuiltin } from '../base/lazy-builtin.ts';
 import { canonicalAddress } from '../crypto/address.ts';
 
 /** corosync's default `mcastport`; link N listens on DEFAULT_BASE_PORT + N unless configured. */
@@ -93,6 +94,9 @@ export class PeerEndpoints {
   }
 }
 
+/** DNS, loaded for the first host name to resolve (src/base/lazy-builtin.ts). */
+const dns = lazyBuiltin<typeof import('node:dns')>('node:dns');
+
 /**
  * The `lookup` of every node:dgram link socket (datagram-socket.ts): an IP literal (all a resolved endpoint holds)
  * is its own address, answered at once. dgram's default (dns.lookup) answers even a literal on the next tick, so
@@ -106,5 +110,5 @@ export function literalLookup(
 ): void {
   const family = isIP(hostname);
   if (family !== 0) callback(null, hostname, family);
-  else dnsLookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
+  else dns().lookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
 }
