@@ -64,8 +64,13 @@ const PENDING_OUTPUT_BYTES_MAX = 16 * 1024 * 1024;
 const SOCKET_MODE = 0o660;
 /** The application socket: anyone may connect, `admit` decides by the peer's credentials. */
 const APP_SOCKET_MODE = 0o666;
-/** Unread output above which a connection's new multicasts wait (well below PENDING_OUTPUT_BYTES_MAX). */
-const OUTPUT_PACE_BYTES = 4 * 1024 * 1024;
+/**
+ * Unread output above which a connection's new multicasts wait (well below PENDING_OUTPUT_BYTES_MAX). 1 MiB, not
+ * 4: with a sender on every node, n1 spent 19.0–20.8 µs of CPU per 1 KiB message against 23.3–24.8 and the ring
+ * carried 6–15 % more (faster in 6 of 6 phases, 3 alternating pairs), fairness as good (docs/benchmarks.md
+ * "2026-12-07 (session 28)"); a 64 KiB sender now waits after 16 unread messages instead of 64 (≈ −5 %).
+ */
+const OUTPUT_PACE_BYTES = 1024 * 1024;
 
 /**
  * The application socket's gate (docs/security.md): a connection `admit` refuses (it returns why, and logs it) is
