@@ -61,7 +61,9 @@ export const DAEMON_V8_RUNTIME_FLAGS: readonly string[] = ['--no-allocation-site
  * threshold at its 128 KiB start instead of letting it rise after each large free, which had put large message
  * buffers in the main arena for good. Measured with bench:daemon (docs/daemon.md "Memory"): RSS per daemon after
  * bench:vs-corosync's throughput phases 86–90 → 80–84 MiB, CPU per message unchanged. A 64 KiB mmap threshold
- * saved more (78–79 MiB) but cost 8 µs of CPU per message (every UDP read is a 64 KiB buffer): not taken.
+ * saved more (78–79 MiB) but cost 8 µs of CPU per message (every UDP read was a 64 KiB buffer): not taken; measured
+ * again with the batched link sockets, it no longer cost CPU but no longer saved memory either, and 16 KiB saved
+ * ≈ 2 MiB for +20–40 % of the sender's CPU per 64 KiB message (docs/benchmarks.md "2026-12-07 (session 28)").
  */
 export const DAEMON_MALLOC_ENV: Readonly<Record<string, string>> = {
   /** Free memory at the main arena's top above this goes back to the kernel at once (default 128 KiB, rising). */
