@@ -3,10 +3,9 @@
 // on n3 (COROLINK_AEAD=node-crypto COROLINK_UDP=node-dgram, as a machine without the addon). Each logs which engines
 // it runs, the three form one ring, and CPG messages cross between the engines both ways.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { CpgMessage } from '../../src/client/cpg-group.ts';
+import type { CpgConfchg, CpgGroup, CpgGroupEvents, CpgMessage } from '../../src/client/cpg-group.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
 
 const FIRST_HOST = 111;
@@ -54,16 +53,43 @@ describe('nodes on different packet engines', () => {
     assert.equal(new Set(ids).size, 1, `one ring id everywhere: ${ids.join(', ')}`);
     const [c1, c3] = await Promise.all([cluster.client(1), cluster.client(3)]);
     try {
-      const [g1, g3] = await Promise.all([c1.cpgJoin('engines'), c3.cpgJoin('engines')]);
       const signal = AbortSignal.timeout(MESSAGE_TIMEOUT_MS);
-      const firstFrom = async (group: typeof g1, nodeid: number) => {
-        for (;;) {
-          const [message] = (await once(group, 'message', { signal })) as [CpgMessage];
-          if (message.nodeid === nodeid) return Buffer.from(message.data).toString();
-        }
+      // The first event of `group` that `wanted` returns a value for (a listener that stays: the events of one read
+      // are emitted together, and `once` in a loop would miss the second).
+      const first = <K extends 'message' | 'confchg', T>(
+        group: CpgGroup,
+        event: K,
+        wanted: (value: CpgGroupEvents[K][0]) => T | undefined,
+      ) => {
+        const found = new Promise<T>((resolve, reject) => {
+          const listener = (value: CpgGroupEvents[K][0]) => {
+            const match = wanted(value);
+            if (match === undefined) return;
+            group.off(event, listener as never);
+            resolve(match);
+          };
+          group.on(event, listener as never);
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        });
+        found.catch(() => undefined); // awaited later: a timeout meanwhile is not an unhandled rejection
+        return found;
       };
-      const atN3 = firstFrom(g3, 1);
-      const atN1 = firstFrom(g1, 3);
+      // cpgJoin resolves once the daemon queued the join, as libcpg's cpg_join: a message sent before the other
+      // process's join is agreed is not that process's to receive. So both wait for the confchg that has both —
+      // listening from the code right after their own join's await: a group emits the events held until then on
+      // the next turn of the event loop, which may come before the other client's join resolved.
+      const both = (change: CpgConfchg) => (change.members.length === 2 ? true : undefined);
+      const join = async (client: typeof c1) => {
+        const group = await client.cpgJoin('engines');
+        return { group, whole: first(group, 'confchg', both) };
+      };
+      const [j1, j3] = await Promise.all([join(c1), join(c3)]);
+      await Promise.all([j1.whole, j3.whole]);
+      const [g1, g3] = [j1.group, j3.group];
+      const textFrom = (nodeid: number) => (message: CpgMessage) =>
+        message.nodeid === nodeid ? Buffer.from(message.data).toString() : undefined;
+      const atN3 = first(g3, 'message', textFrom(1));
+      const atN1 = first(g1, 'message', textFrom(3));
       await g1.send('sealed and sent by the addon');
       await g3.send('sealed by node:crypto, sent by node:dgram');
       assert.equal(await atN3, 'sealed and sent by the addon');
