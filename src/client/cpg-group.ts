@@ -57,9 +57,17 @@ export interface CpgGroupEvents {
   error: [CorolinkError];
 }
 
+/** Who is told how a call went (`CpgGroupHost.request`): its result, or why it failed. */
+export interface CallAnswer {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+}
+
 /** What a group needs from its client: calls over the admin socket, and forgetting the group after leave. */
 export interface CpgGroupHost {
   call(method: string, params: Record<string, unknown>): Promise<unknown>;
+  /** `call` with the answer told to `answer` (no promise): how each send goes. */
+  request(method: string, params: Record<string, unknown>, answer: CallAnswer): void;
   /** `call`, again while the daemon answers it is busy (a join or leave during a sync; ./busy-retry.ts). */
   callRetryingBusy(method: 'cpgJoin' | 'cpgLeave', group: string): Promise<unknown>;
   forgetGroup(name: string): void;
@@ -89,14 +97,28 @@ function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
-interface Send {
-  /** The group's numbering of this process's sends (u32, wraps): the daemon keeps their order through a refusal. */
-  seq: number;
-  bytes: Buffer;
-  resolve: () => void;
-  reject: (error: Error) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/** One `send()`: its bytes and its caller's promise; the daemon's answer to its `cpgMcast` goes to its group. */
+class Send implements CallAnswer {
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    private readonly group: CpgGroup,
+    /** The group's numbering of this process's sends (u32, wraps): the daemon keeps their order through a refusal. */
+    readonly seq: number,
+    readonly bytes: Buffer,
+    /** The caller's promise: resolved once the daemon queued the message, or rejected. */
+    readonly queued: () => void,
+    readonly failed: (error: Error) => void,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  resolve(): void {
+    this.group.answered(this);
+  }
+
+  reject(error: Error): void {
+    this.group.answered(this, error);
+  }
 }
 
 /**
@@ -178,7 +200,7 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     // A copy: the caller may reuse its buffer before the socket took the bytes.
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     return new Promise((resolve, reject) => {
-      const send: Send = { seq: this.nextSeq, bytes, resolve, reject, signal, onAbort: undefined };
+      const send = new Send(this, this.nextSeq, bytes, resolve, reject, signal);
       this.nextSeq = (this.nextSeq + 1) >>> 0;
       if (signal) {
         send.onAbort = () => {
@@ -302,11 +324,11 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
       this.inFlight++;
       this.inFlightBytes += send.bytes.length;
       // `delivery` only when safe: a daemon without the field answers an agreed send as before.
-      const delivery = this.delivery === 'safe' ? { delivery: this.delivery } : {};
-      this.host.call('cpgMcast', { group: this.name, data: send.bytes, seq: send.seq, ...delivery }).then(
-        () => this.answered(send),
-        (error: unknown) => this.answered(send, error),
-      );
+      const params =
+        this.delivery === 'safe'
+          ? { group: this.name, data: send.bytes, seq: send.seq, delivery: this.delivery }
+          : { group: this.name, data: send.bytes, seq: send.seq };
+      this.host.request('cpgMcast', params, send);
     }
     if (this.needDrain && this.writable) {
       this.needDrain = false;
@@ -314,7 +336,8 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
     }
   }
 
-  private answered(send: Send, error?: unknown): void {
+  /** @internal The daemon's answer to `send`'s cpgMcast (Send's CallAnswer). */
+  answered(send: Send, error?: Error): void {
     this.inFlight--;
     this.inFlightBytes -= send.bytes.length;
     if (error !== undefined && isBackpressure(error)) {
@@ -329,7 +352,7 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
       if (this.inFlight === 0) this.retryLater();
       return;
     }
-    this.settle(send, error as Error | undefined);
+    this.settle(send, error);
     if (this.inFlight === 0 && this.refused.length > 0) this.retryLater();
     else this.pump();
   }
@@ -349,7 +372,7 @@ export class CpgGroup extends EventEmitter<CpgGroupEvents> {
 
   private settle(send: Send, error?: Error): void {
     if (send.signal && send.onAbort) send.signal.removeEventListener('abort', send.onAbort);
-    if (error) send.reject(error);
-    else send.resolve();
+    if (error) send.failed(error);
+    else send.queued();
   }
 }
