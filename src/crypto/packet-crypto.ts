@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { assert } from '../base/assert.ts';
-import { lazyBuiltin } from '../base/lazy-builtin.ts';
+import { lazyBuiltin } from '../base/lazy-module.ts';
 import { LINK_NUMBER_MAX, LINKS_MAX } from '../base/limits.ts';
 import { canonicalAddress } from './address.ts';
 import { type Aead, type OpenFn, preferredAead, type SealFn } from './aead.ts';

@@ -12,10 +12,10 @@ import { closeSync, fstatSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { lazyBuiltin } from '../base/lazy-builtin.ts';
+import { lazyBuiltin } from '../base/lazy-module.ts';
 import { CHECKPOINT_WAL_BYTES, CHECKPOINT_WORKER_IDLE_MS } from './limits.ts';
 
-/** Worker threads, loaded when the first checkpoint starts one (src/base/lazy-builtin.ts). */
+/** Worker threads, loaded when the first checkpoint starts one (src/base/lazy-module.ts). */
 const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 /** fs.fsync's shape: tests put a slow or failing disk in its place. */

@@ -7,8 +7,8 @@
  * The ids are the process's now, not at connect time: a process that dropped privileges is seen as it is.
  */
 import { closeSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { optionalModule } from '../base/lazy-module.ts';
 
 /** The credentials of the process at the other end of a connection. */
 export interface PeerCredentials {
@@ -25,18 +25,11 @@ const SOL_SOCKET = 1;
 const SO_PEERPIDFD = 77;
 
 type Sockopt = { getsockopt(socket: Socket, level: number, name: number): number };
-let sockopt: Sockopt | Error | undefined;
-
 /** The addon, or why it cannot be loaded (then no peer can be identified: the application socket admits nobody). */
-function loadSockopt(): Sockopt | Error {
-  if (sockopt !== undefined) return sockopt;
-  try {
-    sockopt = createRequire(import.meta.url)('sockopt') as Sockopt;
-  } catch (error) {
-    sockopt = new Error(`the optional sockopt addon is unavailable: ${(error as Error).message.split('\n')[0]}`);
-  }
-  return sockopt;
-}
+const loadSockopt: () => Sockopt | Error = optionalModule(
+  () => 'sockopt',
+  (cause) => `the optional sockopt addon is unavailable: ${cause}`,
+);
 
 /** Whether peers can be identified on this host; the reason why not otherwise. */
 export function peerCredentialsProblem(): string | undefined {

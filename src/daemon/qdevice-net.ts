@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { lazyBuiltin } from '../base/lazy-builtin.ts';
+import { lazyBuiltin } from '../base/lazy-module.ts';
 import {
   type QdeviceNetAction,
   QdeviceNetCore,
@@ -18,7 +18,7 @@ import { QNETD_SERVER_CN } from '../qdevice/settings.ts';
 import type { LogLevel } from './log.ts';
 import type { QdeviceClusterView, QdeviceNetOptions, QdeviceNetStatus, QdeviceVoteSource } from './qdevice-contract.ts';
 
-/** TLS, loaded once a QDevice is configured (src/base/lazy-builtin.ts). */
+/** TLS, loaded once a QDevice is configured (src/base/lazy-module.ts). */
 const tls = lazyBuiltin<typeof import('node:tls')>('node:tls');
 
 /** Where the client's log lines go (subsystem `QDEVICE`, corosync-qdevice's words). */

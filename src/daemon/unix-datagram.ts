@@ -3,26 +3,16 @@
  * dependency: its install compiles it; without it the daemon still runs and says what it cannot do). systemd's
  * NOTIFY_SOCKET, the journal's native socket and syslog's /dev/log are all unix datagram sockets.
  */
-import { createRequire } from 'node:module';
 import type { UnixDgramSocket } from 'unix-dgram';
+import { optionalModule } from '../base/lazy-module.ts';
 
 type UnixDgram = typeof import('unix-dgram');
 
-let loaded: UnixDgram | Error | undefined;
-
 /** The addon, or the error that says why it cannot be loaded (not installed, not compiled). */
-export function loadUnixDgram(): UnixDgram | Error {
-  if (loaded === undefined) {
-    try {
-      loaded = createRequire(import.meta.url)('unix-dgram') as UnixDgram;
-    } catch (error) {
-      loaded = new Error(
-        `unix datagram sockets are unavailable (the optional unix-dgram addon: ${(error as Error).message.split('\n')[0]})`,
-      );
-    }
-  }
-  return loaded;
-}
+export const loadUnixDgram: () => UnixDgram | Error = optionalModule(
+  () => 'unix-dgram',
+  (cause) => `unix datagram sockets are unavailable (the optional unix-dgram addon: ${cause})`,
+);
 
 /** One unbound socket that sends datagrams to paths; errors of a send go to `onError`, never thrown. */
 export class DatagramSender {

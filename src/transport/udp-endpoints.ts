@@ -1,6 +1,6 @@
 import type { LookupOneOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
-import { lazyBuiltin } from '../base/lazy-builtin.ts';
+import { lazyBuiltin } from '../base/lazy-module.ts';
 import { canonicalAddress } from '../crypto/address.ts';
 
 /** corosync's default `mcastport`; link N listens on DEFAULT_BASE_PORT + N unless configured. */
@@ -94,7 +94,7 @@ export class PeerEndpoints {
   }
 }
 
-/** DNS, loaded for the first host name to resolve (src/base/lazy-builtin.ts). */
+/** DNS, loaded for the first host name to resolve (src/base/lazy-module.ts). */
 const dns = lazyBuiltin<typeof import('node:dns')>('node:dns');
 
 /**

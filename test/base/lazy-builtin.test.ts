@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { lazyBuiltin } from '../../src/base/lazy-builtin.ts';
+import { lazyBuiltin } from '../../src/base/lazy-module.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/corolink.mjs', import.meta.url));
-/** The built-ins the daemon loads only in the configurations that use them (src/base/lazy-builtin.ts). */
+/** The built-ins the daemon loads only in the configurations that use them (src/base/lazy-module.ts). */
 const ON_FIRST_USE = ['dns', 'tls', 'worker_threads', 'zlib'];
 
 /**
