@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isBackpressure } from '../../src/client/busy-retry.ts';
 import { CorolinkClient } from '../../src/client/client.ts';
-import type { CpgConfchg, CpgGroup, CpgMessage } from '../../src/client/cpg-group.ts';
+import type { CpgGroup } from '../../src/client/cpg-group.ts';
 import { DaemonRequestError, InvalidArgumentError } from '../../src/client/errors.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { membersReach, nextMessage } from '../cpg-events.ts';
 import { fetchMetricSamples, sampleValue } from '../metrics-samples.ts';
 
 const FIRST_HOST = 201;
@@ -40,40 +41,6 @@ async function cpgRefused(cluster: LocalCluster, nodeid: number, reason: string)
   const refused = sampleValue(samples, 'corolink_admin_refused_total', { reason });
   assert.ok(refused !== undefined, `corolink_admin_refused_total{reason="${reason}"} is exported`);
   return refused;
-}
-
-/** Resolves with the next message `group` delivers that `accept` takes; rejects after DELIVERY_WAIT_MS. */
-function nextMessage(group: CpgGroup, accept: (message: CpgMessage) => boolean): Promise<CpgMessage> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      group.off('message', onMessage);
-      reject(new Error(`no message in group ${group.name} within ${DELIVERY_WAIT_MS} ms`));
-    }, DELIVERY_WAIT_MS);
-    const onMessage = (message: CpgMessage) => {
-      if (!accept(message)) return;
-      clearTimeout(timer);
-      group.off('message', onMessage);
-      resolve(message);
-    };
-    group.on('message', onMessage);
-  });
-}
-
-/** Resolves once `group` has `count` members; rejects after DELIVERY_WAIT_MS. */
-function membersReach(group: CpgGroup, count: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      group.off('confchg', onChange);
-      reject(new Error(`group ${group.name} did not reach ${count} members within ${DELIVERY_WAIT_MS} ms`));
-    }, DELIVERY_WAIT_MS);
-    const onChange = (change: CpgConfchg) => {
-      if (change.members.length < count) return;
-      clearTimeout(timer);
-      group.off('confchg', onChange);
-      resolve();
-    };
-    group.on('confchg', onChange);
-  });
 }
 
 describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)', () => {
@@ -121,7 +88,11 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
       assert.ok(refused > 0, `some of ${FLOOD_MESSAGES} multicasts found no room (${refused} refused)`);
       assert.equal(await cpgRefused(cluster, 1, 'totem_queue_full'), before + refused, 'every refusal counted');
       // One sender's messages are delivered in order: once a last one is, every accepted one was, and no refused one.
-      const last = nextMessage(group, (message) => Buffer.from(message.data).toString() === 'after the flood');
+      const last = nextMessage(
+        group,
+        (message) => Buffer.from(message.data).toString() === 'after the flood',
+        DELIVERY_WAIT_MS,
+      );
       await group.send('after the flood');
       await last;
       assert.equal(delivered, FLOOD_MESSAGES - refused + 1, 'the accepted multicasts and the last one delivered');
@@ -156,7 +127,11 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
       outsider.call('cpgMcast', { group: group.name, data: Buffer.from('from outside') }),
       (error: Error) => error instanceof DaemonRequestError && error.code === 'not_found',
     );
-    const fromMember = nextMessage(group, (message) => Buffer.from(message.data).toString() === 'from the member');
+    const fromMember = nextMessage(
+      group,
+      (message) => Buffer.from(message.data).toString() === 'from the member',
+      DELIVERY_WAIT_MS,
+    );
     await group.send('from the member');
     await fromMember;
     assert.deepEqual(delivered, ['from the member']);
@@ -168,7 +143,7 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
   test('a second join is refused exists, a leave of a group not joined not_found: counted, the membership unchanged', async () => {
     const [client] = clients as [CorolinkClient];
     const group = await client.cpgJoin('joined-once');
-    await membersReach(group, 1);
+    await membersReach(group, 1, DELIVERY_WAIT_MS);
     const before = {
       exists: await cpgRefused(cluster, 1, 'cpg_already_member'),
       notMember: await cpgRefused(cluster, 1, 'cpg_not_member'),
@@ -190,7 +165,11 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
     assert.deepEqual(await group.members(), [{ nodeid: group.local.nodeid, pid: group.local.pid }]);
     // Listening before the send: a delivery is often emitted before its send() resolves (115 of 200 sends in a row on
     // a 3-node LocalCluster, 2026-12-05): a listener attached after `await send()` may miss it.
-    const delivered = nextMessage(group, (message) => Buffer.from(message.data).toString() === 'still a member');
+    const delivered = nextMessage(
+      group,
+      (message) => Buffer.from(message.data).toString() === 'still a member',
+      DELIVERY_WAIT_MS,
+    );
     await group.send('still a member');
     await delivered;
     await group.leave();
@@ -207,7 +186,7 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
     const safe = await sender.cpgJoin('safe-group', { delivery: 'safe' });
     assert.equal(agreed.delivery, 'agreed');
     assert.equal(safe.delivery, 'safe');
-    const joined = Promise.all([membersReach(agreed, 2), membersReach(safe, 2)]);
+    const joined = Promise.all([membersReach(agreed, 2, DELIVERY_WAIT_MS), membersReach(safe, 2, DELIVERY_WAIT_MS)]);
     const agreedAt2 = await receiver.cpgJoin('agreed-group');
     const safeAt2 = await receiver.cpgJoin('safe-group');
     await joined;
@@ -215,8 +194,12 @@ describe('CPG delivery chosen per group (libcpg CPG_TYPE_AGREED / CPG_TYPE_SAFE)
     const sendAll = async (group: CpgGroup, there: CpgGroup) => {
       for (let i = 0; i < MESSAGES; i++) {
         const text = `${group.name} ${i}`;
-        const own = nextMessage(group, (m) => group.isOwn(m) && Buffer.from(m.data).toString() === text);
-        const remote = nextMessage(there, (m) => Buffer.from(m.data).toString() === text);
+        const own = nextMessage(
+          group,
+          (m) => group.isOwn(m) && Buffer.from(m.data).toString() === text,
+          DELIVERY_WAIT_MS,
+        );
+        const remote = nextMessage(there, (m) => Buffer.from(m.data).toString() === text, DELIVERY_WAIT_MS);
         await group.send(text);
         await Promise.all([own, remote]);
       }

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { CpgConfchg, CpgGroup, CpgGroupEvents, CpgMessage } from '../../src/client/cpg-group.ts';
+import type { CpgMessage } from '../../src/client/cpg-group.ts';
 import { LocalCluster } from '../../src/lab/local-cluster.ts';
+import { membersReach, nextMessage } from '../cpg-events.ts';
 
 const FIRST_HOST = 111;
 const BASE_PORT = 39105;
@@ -53,47 +54,24 @@ describe('nodes on different packet engines', () => {
     assert.equal(new Set(ids).size, 1, `one ring id everywhere: ${ids.join(', ')}`);
     const [c1, c3] = await Promise.all([cluster.client(1), cluster.client(3)]);
     try {
-      const signal = AbortSignal.timeout(MESSAGE_TIMEOUT_MS);
-      // The first event of `group` that `wanted` returns a value for (a listener that stays: the events of one read
-      // are emitted together, and `once` in a loop would miss the second).
-      const first = <K extends 'message' | 'confchg', T>(
-        group: CpgGroup,
-        event: K,
-        wanted: (value: CpgGroupEvents[K][0]) => T | undefined,
-      ) => {
-        const found = new Promise<T>((resolve, reject) => {
-          const listener = (value: CpgGroupEvents[K][0]) => {
-            const match = wanted(value);
-            if (match === undefined) return;
-            group.off(event, listener as never);
-            resolve(match);
-          };
-          group.on(event, listener as never);
-          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-        });
-        found.catch(() => undefined); // awaited later: a timeout meanwhile is not an unhandled rejection
-        return found;
-      };
       // cpgJoin resolves once the daemon queued the join, as libcpg's cpg_join: a message sent before the other
       // process's join is agreed is not that process's to receive. So both wait for the confchg that has both —
       // listening from the code right after their own join's await: a group emits the events held until then on
       // the next turn of the event loop, which may come before the other client's join resolved.
-      const both = (change: CpgConfchg) => (change.members.length === 2 ? true : undefined);
       const join = async (client: typeof c1) => {
         const group = await client.cpgJoin('engines');
-        return { group, whole: first(group, 'confchg', both) };
+        return { group, whole: membersReach(group, 2, MESSAGE_TIMEOUT_MS) };
       };
       const [j1, j3] = await Promise.all([join(c1), join(c3)]);
       await Promise.all([j1.whole, j3.whole]);
       const [g1, g3] = [j1.group, j3.group];
-      const textFrom = (nodeid: number) => (message: CpgMessage) =>
-        message.nodeid === nodeid ? Buffer.from(message.data).toString() : undefined;
-      const atN3 = first(g3, 'message', textFrom(1));
-      const atN1 = first(g1, 'message', textFrom(3));
+      const text = (message: CpgMessage) => Buffer.from(message.data).toString();
+      const atN3 = nextMessage(g3, (message) => message.nodeid === 1, MESSAGE_TIMEOUT_MS);
+      const atN1 = nextMessage(g1, (message) => message.nodeid === 3, MESSAGE_TIMEOUT_MS);
       await g1.send('sealed and sent by the addon');
       await g3.send('sealed by node:crypto, sent by node:dgram');
-      assert.equal(await atN3, 'sealed and sent by the addon');
-      assert.equal(await atN1, 'sealed by node:crypto, sent by node:dgram');
+      assert.equal(text(await atN3), 'sealed and sent by the addon');
+      assert.equal(text(await atN1), 'sealed by node:crypto, sent by node:dgram');
     } finally {
       c1.close();
       c3.close();
