@@ -563,10 +563,9 @@ export class CorolinkClient extends EventEmitter<ClientEvents> {
   /** Arms the deadline timer for the oldest pending call, unless it is armed (it re-arms itself when it fires). */
   private armDeadline(): void {
     if (this.deadlineTimer !== null) return;
-    for (const call of this.pending.values()) {
-      this.deadlineTimer = setTimeout(this.expireCalls, Math.max(0, call.deadline - performance.now()));
-      return;
-    }
+    const oldest = this.pending.values().next();
+    if (oldest.done) return;
+    this.deadlineTimer = setTimeout(this.expireCalls, Math.max(0, oldest.value.deadline - performance.now()));
   }
 
   /** Rejects every call past its deadline (the oldest first: ids and deadlines grow together), then re-arms. */
