@@ -10,7 +10,7 @@ import type { CpgGroup } from '../src/client/cpg-group.ts';
  * Sends `payload` `count` times (or until `stopAt`, performance.now() ms); resolves with the number queued once
  * every send resolved, or rejects with the first send's error. A function gives the payload of the i-th send
  * (`group.send` copies it at once). Counts the settled sends instead of keeping their promises, as cpgbench keeps
- * nothing: 150,000 promises held to the end were promoted to the old space and collected by the sender's GC.
+ * nothing: a phase's 150,000 promises were all alive until its end.
  */
 export async function sendMany(
   group: CpgGroup,
