@@ -10,6 +10,7 @@
  *   p50/p99 and the bytes every host sent on each link during that run (veth tx counters);
  * - agreed throughput, one sender on node 1, received per node, for 64 B, 1 KiB and 64 KiB, and with a sender on
  *   every node, 1 KiB: each sender's rate, the total and the fastest/slowest sender ratio (bench/throughput.ts);
+ *   then the 1 KiB single-sender run once more, once corolink's daemons have compiled their data path;
  * - resident memory per daemon when idle and right after the throughput runs;
  * - idle cost: CPU seconds per daemon over 30 s of a quiet cluster (bench/idle-cpu.ts; also `npm run bench:idle`);
  * - self-delivery latency on an idle ring once the daemons are warm (after the throughput runs): p50/p99 of 2000
@@ -54,6 +55,8 @@ const LATENCIES = [
   { key: 'lat64k', label: '64 KiB', bytes: 64 * 1024, count: 500, warmup: 50 },
 ] as const;
 const LATENCY_LIMIT_MS = 30_000;
+/** The single-sender run repeated after the throughput runs (its row beside the first run's). */
+const AGAIN = SIZES.find((s) => s.key === '1k')!;
 const COROSYNC_THROUGHPUT_LIMIT_S = 20;
 const EVENT_TIMEOUT_MS = 30_000;
 const SETTLE_MS = 3_000;
@@ -274,6 +277,16 @@ async function throughputs(engine: Engine, fail: Fail): Promise<Sample> {
     .toString()
     .split('\n')
     .filter((line) => /A new membership/.test(line)).length;
+  // The 1 KiB run once more, after all the others: its first run comes in corolink's daemons' first seconds of traffic,
+  // when V8 is still compiling the data path (docs/benchmarks.md "the first seconds of traffic: V8 compiling");
+  // Corosync's C daemons have no such phase. The two rows side by side show how much of a ratio is that warm-up.
+  const again = await attempt(`throughput ${AGAIN.label} again`, fail, () =>
+    engine.throughput(AGAIN.bytes, AGAIN.count),
+  );
+  if (again) {
+    tput[`tput${AGAIN.key}AgainMsgsPerS`] = again.msgsPerS;
+    console.error(`  ${engine.name} ${AGAIN.label} again: ${Math.round(again.msgsPerS)} msgs/s, sent ${again.sent}`);
+  }
   return tput;
 }
 
@@ -367,6 +380,11 @@ const METRICS: { key: string; label: string; digits: number }[] = [
     key: `tput${MULTI.key}Fairness`,
     label: `3 senders × ${MULTI.label}: fastest sender's rate ÷ slowest's`,
     digits: 2,
+  },
+  {
+    key: `tput${AGAIN.key}AgainMsgsPerS`,
+    label: `agreed throughput ${AGAIN.label}, 1 sender, again after the runs above and the RSS (msgs/s)`,
+    digits: 0,
   },
   { key: 'tputNewMemberships', label: 'new memberships n1 logged during the throughput runs (count)', digits: 0 },
   { key: 'rssIdleMiB', label: 'RSS per daemon, idle (MiB)', digits: 1 },
