@@ -2,7 +2,7 @@
  * `npm run bench:latency`: bench:vs-corosync's self-delivery latency alone, on the same lab (3 hosts × 2 links,
  * netns, `sched_rr: yes` unless BENCH_SCHED_RR=no; root): node 1's client (the ring's representative's) multicasts
  * one message at a time and waits for its own delivery (bench/round-trips.ts). Per size (`BENCH_SIZES=64B,1KiB`,
- * the default), BENCH_ROUNDS rounds (default 2) of BENCH_COUNT measured round trips (default 2000) after
+ * the default, or `64KiB`), BENCH_ROUNDS rounds (default 2) of BENCH_COUNT measured round trips (default 2000) after
  * BENCH_WARMUP unmeasured ones (default 500: vs-corosync measures after its throughput runs, on warm daemons); the
  * sizes alternate round by round. With COROLINK_STAGE_TRACE=<prefix> the daemons and this process stamp each stage
  * (src/base/stage-trace.ts) and `<prefix>.meta.json` names which PID was which node:
@@ -36,7 +36,8 @@ import { benchTotemExtra } from './totem-extra.ts';
 const SIZES = [
   { label: '64B', bytes: 64 },
   { label: '1KiB', bytes: 1024 },
-].filter((size) => process.env.BENCH_SIZES?.split(',').includes(size.label) ?? true);
+  { label: '64KiB', bytes: 64 * 1024 },
+].filter((size) => (process.env.BENCH_SIZES ?? '64B,1KiB').split(',').includes(size.label));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const COUNT = Number(process.env.BENCH_COUNT ?? 2_000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 500);
